@@ -1,0 +1,100 @@
+"""kubelet-style probes, run from inside the cluster network (the controller's container), so
+they work where the host cannot reach container IPs (Docker Desktop)."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import ssl
+import time
+from dataclasses import dataclass, field
+
+from ..runtime.podspec import container_ports
+
+
+def _port(value, pod_spec: dict) -> int | None:
+    if isinstance(value, int) or str(value).isdigit():
+        return int(value)
+    for name, number, _ in container_ports(pod_spec):
+        if name == value:
+            return number
+    return None
+
+
+def run_probe(probe: dict, ip: str, pod_spec: dict, exec_fn) -> tuple[bool, str]:
+    """One attempt. Returns (success, why it failed)."""
+    timeout = probe.get("timeoutSeconds", 1)
+    try:
+        if "httpGet" in probe:
+            spec = probe["httpGet"]
+            port = _port(spec.get("port"), pod_spec)
+            host = spec.get("host") or ip
+            if (spec.get("scheme") or "HTTP").upper() == "HTTPS":
+                conn = http.client.HTTPSConnection(host, port, timeout=timeout,
+                                                   context=ssl._create_unverified_context())
+            else:
+                conn = http.client.HTTPConnection(host, port, timeout=timeout)
+            headers = {h["name"]: h["value"] for h in spec.get("httpHeaders") or []}
+            conn.request("GET", spec.get("path") or "/", headers=headers)
+            status = conn.getresponse().status
+            conn.close()
+            if 200 <= status < 400:
+                return True, ""
+            return False, f"HTTP probe failed with statuscode: {status}"
+        if "tcpSocket" in probe:
+            port = _port(probe["tcpSocket"].get("port"), pod_spec)
+            with socket.create_connection((probe["tcpSocket"].get("host") or ip, port), timeout=timeout):
+                return True, ""
+        if "exec" in probe:
+            code, output = exec_fn(probe["exec"].get("command") or [])
+            if code == 0:
+                return True, ""
+            return False, f"command {probe['exec'].get('command')} exited with {code}: {output[-200:]}"
+    except (OSError, http.client.HTTPException) as exc:
+        return False, f"{type(exc).__name__}: {exc}"
+    return True, ""  # grpc and unknown handlers: not emulated, treated as passing
+
+
+@dataclass
+class ProbeState:
+    succeeded: bool  # the current verdict
+    successes: int = 0
+    failures: int = 0
+    next_due: float = 0.0
+    last_failure: str = ""
+
+
+@dataclass
+class PodProbes:
+    """Probe verdicts of one pod, keyed by kind: startup, readiness, liveness.
+
+    Readiness and startup start as failed and pass after successThreshold successes in a row;
+    liveness starts as passed. Each fails after failureThreshold failures in a row.
+    """
+
+    first_seen: float = field(default_factory=time.monotonic)
+    states: dict[str, ProbeState] = field(default_factory=dict)
+
+    def state(self, kind: str) -> ProbeState:
+        return self.states.setdefault(kind, ProbeState(succeeded=(kind == "liveness")))
+
+    def due(self, kind: str, probe: dict, now: float) -> bool:
+        if now - self.first_seen < probe.get("initialDelaySeconds", 0):
+            return False
+        return now >= self.state(kind).next_due
+
+    def record(self, kind: str, probe: dict, ok: bool, why: str, now: float) -> bool:
+        """Apply one result; returns True when the verdict changed."""
+        state = self.state(kind)
+        state.next_due = now + probe.get("periodSeconds", 10)
+        before = state.succeeded
+        if ok:
+            state.successes, state.failures = state.successes + 1, 0
+            if state.successes >= probe.get("successThreshold", 1):
+                state.succeeded = True
+        else:
+            state.failures, state.successes = state.failures + 1, 0
+            state.last_failure = why
+            if state.failures >= probe.get("failureThreshold", 3):
+                state.succeeded = False
+        return before != state.succeeded

@@ -1,0 +1,184 @@
+"""What the API server allocates for a Service: ClusterIP, nodePorts, a LoadBalancer address.
+
+Pure functions. An allocation is kept for as long as the Service keeps needing it (re-applying
+a manifest that leaves clusterIP empty keeps the old address), and new ones are derived from a
+hash of the Service's name, so the same manifests give the same addresses on every machine.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import ipaddress
+from dataclasses import dataclass, field
+
+from .network import ClusterNet, in_cidr
+
+NODE_PORT_RANGE = range(30000, 32768)
+
+
+@dataclass
+class Allocated:
+    """What is taken already, by whom ("ns/name")."""
+
+    cluster_ips: dict[str, str] = field(default_factory=dict)  # ip -> owner
+    node_ports: dict[int, str] = field(default_factory=dict)  # port -> owner (all clusters)
+    lb_ips: dict[str, str] = field(default_factory=dict)  # ip -> owner
+
+
+def _stable_offset(key: str, size: int) -> int:
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % size
+
+
+def _pick(pool_size: int, key: str, taken) -> int | None:
+    start = _stable_offset(key, pool_size)
+    for step in range(pool_size):
+        candidate = (start + step) % pool_size
+        if not taken(candidate):
+            return candidate
+    return None
+
+
+def owner_of(svc: dict) -> str:
+    return f"{svc['metadata'].get('namespace', 'default')}/{svc['metadata']['name']}"
+
+
+def has_cluster_ip(svc: dict) -> bool:
+    spec = svc.get("spec", {})
+    return spec.get("type", "ClusterIP") != "ExternalName" and spec.get("clusterIP") != "None"
+
+
+def has_node_ports(svc: dict) -> bool:
+    spec = svc.get("spec", {})
+    kind = spec.get("type", "ClusterIP")
+    if kind == "LoadBalancer":
+        return spec.get("allocateLoadBalancerNodePorts", True) is not False
+    return kind == "NodePort"
+
+
+def allocate_services(
+    services: list[dict], previous: dict[str, dict], net: ClusterNet, taken: Allocated
+) -> tuple[list[dict], list[str]]:
+    """Fill spec.clusterIP(s), spec.ports[].nodePort and status.loadBalancer of each Service.
+
+    previous maps "ns/name" to the Service as it is in the running cluster. taken holds what
+    other Services (not in `services`) hold. Returns the allocated copies and the API server's
+    error messages for what could not be allocated.
+    """
+    out, problems = [], []
+    taken = copy.deepcopy(taken)
+    # Explicit requests first, so a hashed allocation never steals an address someone asked for.
+    ordered = sorted(services, key=lambda s: 0 if s.get("spec", {}).get("clusterIP") else 1)
+    for svc in ordered:
+        svc = copy.deepcopy(svc)
+        name, owner = svc["metadata"]["name"], owner_of(svc)
+        prefix = f'The Service "{name}" is invalid: '
+        prev = previous.get(owner)
+        problems += [prefix + p for p in _cluster_ip(svc, prev, net, taken)]
+        problems += [prefix + p for p in _node_ports(svc, prev, taken)]
+        problems += [prefix + p for p in _lb_ip(svc, prev, net, taken)]
+        out.append(svc)
+    order = {owner_of(s): i for i, s in enumerate(services)}
+    out.sort(key=lambda s: order[owner_of(s)])
+    return out, problems
+
+
+def _cluster_ip(svc: dict, prev: dict | None, net: ClusterNet, taken: Allocated) -> list[str]:
+    spec, owner = svc["spec"], owner_of(svc)
+    if not has_cluster_ip(svc):
+        if spec.get("clusterIP") == "None":
+            spec["clusterIPs"] = ["None"]
+        return []
+    wanted = spec.get("clusterIP") or ""
+    if not wanted and prev and has_cluster_ip(prev):
+        wanted = prev["spec"].get("clusterIP", "")
+    if wanted:
+        bad = f'spec.clusterIPs: Invalid value: []string{{"{wanted}"}}: failed to allocate IP {wanted}: '
+        pool = net.service_ip_pool()
+        if not in_cidr(wanted, net.service_cidr) or int(ipaddress.IPv4Address(wanted)) not in pool:
+            return [bad + f"provided IP is not in the valid range. The range of valid IPs is {net.service_cidr}"]
+        if taken.cluster_ips.get(wanted, owner) != owner:
+            return [bad + "provided IP is already allocated"]
+        ip = wanted
+    else:
+        pool = net.service_ip_pool()
+        index = _pick(len(pool), owner, lambda i: str(ipaddress.IPv4Address(pool[i])) in taken.cluster_ips)
+        if index is None:
+            return ["spec.clusterIPs: Internal error: range is full"]
+        ip = str(ipaddress.IPv4Address(pool[index]))
+    taken.cluster_ips[ip] = owner
+    spec["clusterIP"], spec["clusterIPs"] = ip, [ip]
+    return []
+
+
+def _node_ports(svc: dict, prev: dict | None, taken: Allocated) -> list[str]:
+    spec, owner, problems = svc["spec"], owner_of(svc), []
+    if not has_node_ports(svc):
+        for port in spec.get("ports", []):
+            port.pop("nodePort", None)  # released when the type stops needing it
+        return []
+    prev_ports = {}
+    if prev and has_node_ports(prev):
+        prev_ports = {(p.get("protocol", "TCP"), p["port"]): p.get("nodePort") for p in prev["spec"].get("ports", [])}
+    for i, port in enumerate(spec.get("ports", [])):
+        wanted = port.get("nodePort") or prev_ports.get((port.get("protocol", "TCP"), port["port"]))
+        if wanted:
+            if wanted not in NODE_PORT_RANGE:
+                problems.append(
+                    f"spec.ports[{i}].nodePort: Invalid value: {wanted}: provided port is not in the valid range. "
+                    f"The range of valid ports is {NODE_PORT_RANGE.start}-{NODE_PORT_RANGE.stop - 1}"
+                )
+                continue
+            holder = taken.node_ports.get(wanted, owner)
+            if holder != owner:
+                problems.append(f"spec.ports[{i}].nodePort: Invalid value: {wanted}: provided port is already allocated")
+                continue
+            # One Service may use a nodePort for TCP and UDP of the same port; other reuse is a clash.
+            port["nodePort"] = wanted
+        else:
+            key = f"{owner}/{port.get('protocol', 'TCP')}/{port['port']}"
+            size = len(NODE_PORT_RANGE)
+            index = _pick(size, key, lambda j: NODE_PORT_RANGE[j] in taken.node_ports)
+            if index is None:
+                problems.append(f"spec.ports[{i}].nodePort: Internal error: range is full")
+                continue
+            port["nodePort"] = NODE_PORT_RANGE[index]
+        taken.node_ports[port["nodePort"]] = owner
+    return problems
+
+
+def _lb_ip(svc: dict, prev: dict | None, net: ClusterNet, taken: Allocated) -> list[str]:
+    spec, owner = svc["spec"], owner_of(svc)
+    if spec.get("type") != "LoadBalancer":
+        svc.pop("status", None)
+        return []
+    pool = net.lb_ip_pool()
+    wanted = spec.get("loadBalancerIP") or ""
+    if wanted and (wanted not in pool or taken.lb_ips.get(wanted, owner) != owner):
+        wanted = ""  # like a cloud that cannot honour the request: it picks another address
+    if not wanted and prev and prev.get("spec", {}).get("type") == "LoadBalancer":
+        for ing in prev.get("status", {}).get("loadBalancer", {}).get("ingress", []):
+            if taken.lb_ips.get(ing.get("ip"), owner) == owner:
+                wanted = ing["ip"]
+    if not wanted:
+        wanted = next((ip for ip in pool if ip not in taken.lb_ips), "")
+        if not wanted:
+            return ["status.loadBalancer: Internal error: no free LoadBalancer address"]
+    taken.lb_ips[wanted] = owner
+    svc["status"] = {"loadBalancer": {"ingress": [{"ip": wanted}]}}
+    return []
+
+
+def allocations_of(services: list[dict]) -> Allocated:
+    """What a set of (already allocated) Services holds."""
+    taken = Allocated()
+    for svc in services:
+        owner, spec = owner_of(svc), svc.get("spec", {})
+        if has_cluster_ip(svc) and spec.get("clusterIP"):
+            taken.cluster_ips[spec["clusterIP"]] = owner
+        for port in spec.get("ports", []) if has_node_ports(svc) else []:
+            if port.get("nodePort"):
+                taken.node_ports[port["nodePort"]] = owner
+        for ing in svc.get("status", {}).get("loadBalancer", {}).get("ingress", []):
+            taken.lb_ips[ing["ip"]] = owner
+    return taken

@@ -1,0 +1,177 @@
+"""From Services and observed pods to endpoints, proxy plans and the DNS plan. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .allocate import has_cluster_ip
+from .network import ClusterNet
+from .types import Backend, DnsEndpoint, DnsPlan, DnsService, ProxyPlan, ServicePort
+
+
+@dataclass(frozen=True)
+class PodView:
+    """A running pod as the data plane sees it."""
+
+    name: str
+    namespace: str
+    ip: str
+    labels: dict = field(hash=False)
+    ready: bool = False
+    terminating: bool = False
+    # (name, containerPort, protocol) of every container of the pod, in declaration order
+    container_ports: tuple[tuple[str, int, str], ...] = ()
+    hostname: str = ""
+    subdomain: str = ""
+    node: str = ""
+
+
+def selects(selector: dict | None, labels: dict) -> bool:
+    """A Service selector matches when every key=value is in the pod's labels."""
+    if not selector:
+        return False  # no selector: no automatic endpoints
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def service_ports(svc: dict) -> tuple[ServicePort, ...]:
+    return tuple(
+        ServicePort(
+            port=p["port"],
+            protocol=p.get("protocol", "TCP"),
+            name=p.get("name") or "",
+            target_port=p.get("targetPort", p["port"]),
+            node_port=p.get("nodePort"),
+        )
+        for p in svc["spec"].get("ports") or []
+    )
+
+
+def resolve_target(port: ServicePort, pod: PodView) -> int | None:
+    """A numeric targetPort is used as is; a name resolves per pod to its first container port
+    with that name and protocol; a pod without one is left out of this port's endpoints."""
+    if isinstance(port.target_port, int):
+        return port.target_port
+    if str(port.target_port).isdigit():
+        return int(port.target_port)
+    for name, number, protocol in pod.container_ports:
+        if name == port.target_port and protocol == port.protocol:
+            return number
+    return None
+
+
+def selected_pods(svc: dict, pods: list[PodView]) -> list[PodView]:
+    ns = svc["metadata"].get("namespace", "default")
+    selector = svc["spec"].get("selector")
+    return [p for p in pods if p.namespace == ns and p.ip and selects(selector, p.labels)]
+
+
+@dataclass(frozen=True)
+class EndpointRow:
+    """One address of a Service's endpoints, for `get endpoints` and EndpointSlices."""
+
+    pod: str
+    ip: str
+    ready: bool
+    terminating: bool
+    ports: tuple[tuple[str, int, str], ...]  # (port name, resolved port, protocol)
+    node: str = ""
+
+
+def endpoint_rows(svc: dict, pods: list[PodView]) -> list[EndpointRow]:
+    rows = []
+    ports = service_ports(svc)
+    for pod in sorted(selected_pods(svc, pods), key=lambda p: p.name):
+        resolved = tuple(
+            (p.name, n, p.protocol) for p in ports if (n := resolve_target(p, pod)) is not None
+        )
+        rows.append(EndpointRow(pod.name, pod.ip, pod.ready and not pod.terminating, pod.terminating, resolved, pod.node))
+    return rows
+
+
+def backends(svc: dict, pods: list[PodView]) -> dict[str, tuple[Backend, ...]]:
+    """Ready (and not terminating) endpoints per port key; that is what kube-proxy programs."""
+    out: dict[str, tuple[Backend, ...]] = {}
+    ready = [p for p in selected_pods(svc, pods) if p.ready and not p.terminating]
+    for port in service_ports(svc):
+        found = []
+        for pod in sorted(ready, key=lambda p: p.name):
+            target = resolve_target(port, pod)
+            if target is not None:
+                found.append(Backend(pod=pod.name, ip=pod.ip, port=target))
+        out[port.key] = tuple(found)
+    return out
+
+
+def proxy_plan(svc: dict, pods: list[PodView]) -> ProxyPlan | None:
+    """None for Services that need no proxy (headless, ExternalName)."""
+    if not has_cluster_ip(svc):
+        return None
+    spec, meta = svc["spec"], svc["metadata"]
+    ports = service_ports(svc)
+    affinity = None
+    if spec.get("sessionAffinity") == "ClientIP":
+        affinity = ((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {}).get("timeoutSeconds", 10800)
+    extra = {}
+    for p in ports:
+        listen = [p.node_port] if p.node_port else []
+        extra[p.key] = tuple(listen)
+    return ProxyPlan(
+        namespace=meta.get("namespace", "default"),
+        name=meta["name"],
+        cluster_ip=spec["clusterIP"],
+        ports=ports,
+        backends=backends(svc, pods),
+        affinity_timeout=affinity,
+        listen_ports_extra={k: v for k, v in extra.items() if v},
+    )
+
+
+def dns_service(svc: dict, pods: list[PodView]) -> DnsService:
+    spec, meta = svc["spec"], svc["metadata"]
+    common = dict(namespace=meta.get("namespace", "default"), name=meta["name"], ports=service_ports(svc))
+    if spec.get("type") == "ExternalName":
+        return DnsService(kind="ExternalName", external_name=spec.get("externalName"), **common)
+    if spec.get("clusterIP") == "None":
+        publish_all = bool(spec.get("publishNotReadyAddresses"))
+        endpoints = tuple(
+            DnsEndpoint(ip=p.ip, hostname=p.hostname if p.subdomain == meta["name"] and p.hostname else None)
+            for p in sorted(selected_pods(svc, pods), key=lambda p: p.name)
+            if not p.terminating and (p.ready or publish_all)
+        )
+        return DnsService(kind="Headless", endpoints=endpoints, **common)
+    return DnsService(kind="ClusterIP", cluster_ip=spec.get("clusterIP"), **common)
+
+
+def dns_plan(services: list[dict], pods: list[PodView], net: ClusterNet, serial: int) -> DnsPlan:
+    return DnsPlan(
+        services=tuple(dns_service(s, pods) for s in services),
+        serial=serial,
+        dns_ip=net.dns_ip,
+        reverse_cidrs=(net.subnet,),
+    )
+
+
+def service_env(services: list[dict], namespace: str) -> dict[str, str]:
+    """Docker-links-style variables for Services of the pod's namespace that exist when it starts."""
+    env: dict[str, str] = {}
+    for svc in services:
+        spec, meta = svc["spec"], svc["metadata"]
+        if meta.get("namespace", "default") != namespace or not has_cluster_ip(svc):
+            continue
+        ports = service_ports(svc)
+        if not ports:
+            continue
+        prefix = meta["name"].upper().replace("-", "_")
+        ip, first = spec["clusterIP"], ports[0]
+        env[f"{prefix}_SERVICE_HOST"] = ip
+        env[f"{prefix}_SERVICE_PORT"] = str(first.port)
+        env[f"{prefix}_PORT"] = f"{first.protocol.lower()}://{ip}:{first.port}"
+        for p in ports:
+            if p.name:
+                env[f"{prefix}_SERVICE_PORT_{p.name.upper().replace('-', '_')}"] = str(p.port)
+            base = f"{prefix}_PORT_{p.port}_{p.protocol}"
+            env[base] = f"{p.protocol.lower()}://{ip}:{p.port}"
+            env[f"{base}_PROTO"] = p.protocol.lower()
+            env[f"{base}_PORT"] = str(p.port)
+            env[f"{base}_ADDR"] = ip
+    return env

@@ -1,0 +1,120 @@
+"""Which pods the workload objects ask for. Pure: names, labels, identities; no Docker."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass, field
+
+# Kubernetes' rand.SafeEncodeString alphabet: no vowels, no 0/1/3 (no accidental words).
+SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
+
+
+def safe_encode(data: bytes, length: int) -> str:
+    number = int.from_bytes(data, "big")
+    out = []
+    for _ in range(length):
+        number, digit = divmod(number, len(SAFE_ALPHABET))
+        out.append(SAFE_ALPHABET[digit])
+    return "".join(out)
+
+
+def template_hash(template: dict) -> str:
+    """pod-template-hash: changes exactly when the pod template changes."""
+    blob = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
+    return safe_encode(hashlib.sha256(blob).digest(), 10)
+
+
+def random_suffix() -> str:
+    return "".join(secrets.choice(SAFE_ALPHABET) for _ in range(5))
+
+
+@dataclass(frozen=True)
+class PodPlan:
+    """One pod to run: its identity and the pod spec it runs."""
+
+    name: str
+    namespace: str
+    labels: dict = field(hash=False)
+    spec: dict = field(hash=False)
+    owner_kind: str = ""  # "" for a bare Pod
+    owner_name: str = ""
+    template_hash: str = ""
+    ordinal: int | None = None  # StatefulSet pods only
+
+    @property
+    def hostname(self) -> str:
+        return self.spec.get("hostname") or self.name
+
+    @property
+    def subdomain(self) -> str:
+        return self.spec.get("subdomain") or ""
+
+
+def owner_key(obj: dict) -> str:
+    return f"{obj['kind']}/{obj['metadata'].get('namespace', 'default')}/{obj['metadata']['name']}"
+
+
+def bare_pod(obj: dict) -> PodPlan:
+    meta = obj["metadata"]
+    return PodPlan(
+        name=meta["name"],
+        namespace=meta.get("namespace", "default"),
+        labels=dict(meta.get("labels") or {}),
+        spec=copy.deepcopy(obj["spec"]),
+    )
+
+
+def new_pod_for(workload: dict, ordinal: int | None = None) -> PodPlan:
+    """A fresh pod for a Deployment/ReplicaSet (random name) or StatefulSet (ordinal name)."""
+    meta, spec = workload["metadata"], workload["spec"]
+    template = spec["template"]
+    pod_spec = copy.deepcopy(template.get("spec", {}))
+    labels = dict((template.get("metadata") or {}).get("labels") or {})
+    thash = template_hash(template)
+    kind, name = workload["kind"], meta["name"]
+    if kind == "StatefulSet":
+        pod_name = f"{name}-{ordinal}"
+        labels["statefulset.kubernetes.io/pod-name"] = pod_name
+        labels["controller-revision-hash"] = f"{name}-{thash}"
+        pod_spec.setdefault("hostname", pod_name)
+        if spec.get("serviceName"):
+            pod_spec.setdefault("subdomain", spec["serviceName"])
+    elif kind == "Deployment":
+        pod_name = f"{name}-{thash}-{random_suffix()}"
+        labels["pod-template-hash"] = thash
+    else:
+        pod_name = f"{name}-{random_suffix()}"
+    return PodPlan(
+        name=pod_name,
+        namespace=meta.get("namespace", "default"),
+        labels=labels,
+        spec=pod_spec,
+        owner_kind=kind,
+        owner_name=name,
+        template_hash=thash,
+        ordinal=ordinal,
+    )
+
+
+def percent_or_int(value, total: int, round_up: bool) -> int:
+    """maxSurge / maxUnavailable: an int, or a percentage of replicas."""
+    if isinstance(value, str) and value.endswith("%"):
+        scaled = int(value[:-1]) * total
+        return -(-scaled // 100) if round_up else scaled // 100
+    return int(value)
+
+
+def rollout_limits(deploy: dict) -> tuple[int, int]:
+    """(maxSurge, maxUnavailable) as numbers of pods; never both zero."""
+    spec = deploy["spec"]
+    replicas = spec.get("replicas", 1)
+    rolling = (spec.get("strategy") or {}).get("rollingUpdate") or {}
+    surge = percent_or_int(rolling.get("maxSurge", "25%"), replicas, round_up=True)
+    unavailable = percent_or_int(rolling.get("maxUnavailable", "25%"), replicas, round_up=False)
+    if surge == 0 and unavailable == 0:
+        unavailable = 1
+    return surge, unavailable

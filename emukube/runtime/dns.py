@@ -1,0 +1,75 @@
+"""The cluster's CoreDNS container and the zone files it serves.
+
+The controller writes the Corefile and zones into a Docker volume it shares with CoreDNS,
+atomically (temporary file + rename), and bumps the SOA serial on every write: CoreDNS's file
+plugin reloads a zone only when its serial changes.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from ..plan.types import DnsPlan
+from ..render import render_corefile, render_zones
+from . import engine
+from . import labels as L
+from .pods import Context
+
+DNS_MOUNT = "/etc/coredns"
+
+
+def dns_volume(cluster: str) -> str:
+    return f"emukube-{cluster}-dns"
+
+
+def dns_name(cluster: str) -> str:
+    return f"{cluster}_dns"
+
+
+def ensure_dns(client, ctx: Context, existing) -> bool:
+    """Create CoreDNS if it is missing or dead, at the same address. True when (re)created."""
+    if existing is not None and existing.status == "running":
+        return False
+    if existing is not None:
+        engine.remove(existing)
+    container = engine.create(
+        client, dns_name(ctx.cluster), ctx.images["coredns"], network=ctx.net.network_name, ip=ctx.net.dns_ip,
+        labels={L.CLUSTER: ctx.cluster, L.ROLE: "dns"}, command=["-conf", f"{DNS_MOUNT}/Corefile"],
+        user="0", hostname="coredns",
+        host_config=dict(binds={dns_volume(ctx.cluster): {"bind": DNS_MOUNT, "mode": "ro"}},
+                         restart_policy={"Name": "always"}),
+    )
+    container.start()
+    return True
+
+
+class ZoneWriter:
+    """Writes DNS files under a directory (the shared volume) only when their content changes."""
+
+    def __init__(self, directory: str):
+        self.dir = Path(directory)
+        self.last_body: str | None = None
+        self.serial = int(time.time())
+
+    def write(self, plan_for_serial) -> bool:
+        """plan_for_serial(serial) -> DnsPlan. Returns True when new files were written."""
+        probe = plan_for_serial(0)
+        body = render_corefile(probe) + "".join(v for _, v in sorted(render_zones(probe).items()))
+        if body == self.last_body:
+            return False
+        self.serial = max(self.serial + 1, int(time.time()))
+        plan: DnsPlan = plan_for_serial(self.serial)
+        (self.dir / "zones").mkdir(parents=True, exist_ok=True)
+        for name, text in render_zones(plan).items():
+            _atomic(self.dir / "zones" / name, text)
+        _atomic(self.dir / "Corefile", render_corefile(plan))
+        self.last_body = body
+        return True
+
+
+def _atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)

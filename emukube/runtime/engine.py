@@ -1,0 +1,121 @@
+"""Connecting to the Docker engine, and small helpers over the docker SDK.
+
+The same code runs on the host (docker SDK 7) and inside the controller container (Debian's
+python3-docker 5), so it sticks to the low-level calls both versions share.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import tarfile
+import time
+
+import docker
+from docker.errors import DockerException, NotFound
+
+from ..errors import EngineUnavailable
+from . import labels as L
+
+
+def socket_name() -> str:
+    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def connect() -> docker.DockerClient:
+    try:
+        client = docker.from_env(timeout=120)
+        client.ping()
+    except DockerException as exc:
+        detail = "no such socket" if "FileNotFoundError" in repr(exc) or "No such file" in str(exc) else ""
+        raise EngineUnavailable(socket_name(), detail) from None
+    return client
+
+
+def containers(client, cluster: str, all: bool = True, **extra: str):
+    return client.containers.list(all=all, filters=L.cluster_filter(cluster, **extra))
+
+
+def get_container(client, name: str):
+    try:
+        return client.containers.get(name)
+    except NotFound:
+        return None
+
+
+def remove(container, timeout: int = 0) -> None:
+    try:
+        if timeout and container.status == "running":
+            container.stop(timeout=timeout)
+        container.remove(force=True, v=True)
+    except NotFound:
+        pass
+    except DockerException as exc:
+        if "removal of container" in str(exc) and "already in progress" in str(exc):
+            return
+        raise
+
+
+def tar_of(files: dict[str, tuple[bytes, int]]) -> bytes:
+    """A tar archive of {path: (content, mode)}; parent directories are added as needed."""
+    buf = io.BytesIO()
+    seen: set[str] = set()
+    now = time.time()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for path in sorted(files):
+            parts = path.strip("/").split("/")
+            for depth in range(1, len(parts)):
+                d = "/".join(parts[:depth])
+                if d not in seen:
+                    seen.add(d)
+                    info = tarfile.TarInfo(d)
+                    info.type, info.mode, info.mtime = tarfile.DIRTYPE, 0o755, now
+                    tar.addfile(info)
+            content, mode = files[path]
+            info = tarfile.TarInfo(path.strip("/"))
+            info.size, info.mode, info.mtime = len(content), mode, now
+            tar.addfile(info, io.BytesIO(content))
+    return buf.getvalue()
+
+
+def put_files(container, files: dict[str, tuple[bytes, int]]) -> None:
+    """Write files into a (created or running) container, whatever its image holds."""
+    container.client.api.put_archive(container.id, "/", tar_of(files))
+
+
+def read_file(container, path: str) -> bytes | None:
+    try:
+        stream, _ = container.client.api.get_archive(container.id, path)
+    except NotFound:
+        return None
+    raw = b"".join(stream)
+    with tarfile.open(fileobj=io.BytesIO(raw)) as tar:
+        member = tar.next()
+        handle = tar.extractfile(member) if member else None
+        return handle.read() if handle else None
+
+
+def ip_on(container_attrs: dict, network: str) -> str:
+    nets = container_attrs.get("NetworkSettings", {}).get("Networks", {}) or {}
+    return (nets.get(network) or {}).get("IPAddress", "") or ""
+
+
+def create(client, name: str, image: str, *, network: str | None = None, ip: str | None = None,
+           ports: dict | None = None, host_config: dict | None = None, **config):
+    """Create (not start) a container, optionally with a fixed address on the cluster network."""
+    hc = dict(host_config or {})
+    if network:
+        hc.setdefault("network_mode", network)
+    if ports:
+        hc["port_bindings"] = ports
+        config["ports"] = [(int(k.split("/")[0]), k.split("/")[1]) for k in ports]
+    networking = None
+    if network and ip:
+        networking = client.api.create_networking_config(
+            {network: client.api.create_endpoint_config(ipv4_address=ip)}
+        )
+    result = client.api.create_container(
+        image, name=name, host_config=client.api.create_host_config(**hc),
+        networking_config=networking, **config,
+    )
+    return client.containers.get(result["Id"])

@@ -1,0 +1,204 @@
+"""Running a pod as Docker containers.
+
+A single-container pod without init containers is one container: it holds the pod's address,
+hostname and resolver itself (starting containers is the main cost of `up`). Anything else gets
+a pause sandbox holding the network namespace, which init and app containers join, so they
+reach each other on localhost exactly as in a Kubernetes pod.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from docker.errors import DockerException, ImageNotFound
+
+from ..plan.endpoints import service_env
+from ..plan.network import ClusterNet
+from ..plan.workloads import PodPlan
+from . import engine
+from . import labels as L
+from .podspec import (Refs, command_and_args, container_env, resources, restart_policy, search_domains,
+                      volume_files)
+
+DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+
+
+@dataclass
+class Context:
+    """What every runtime call needs to know about the cluster."""
+
+    cluster: str
+    net: ClusterNet
+    images: dict[str, str] = field(default_factory=dict)  # role -> image reference
+    image_map: dict[str, str] = field(default_factory=dict)  # user image -> replacement
+    node_address: str = "127.0.0.1"
+    allow_privileged: bool = False
+
+
+class PodStartError(Exception):
+    """The pod could not be started (missing image, config, failing init container)."""
+
+
+def container_name(cluster: str, namespace: str, pod: str, container: str | None = None) -> str:
+    # Underscores cannot appear in Kubernetes names, so no container name can ever shadow a
+    # cluster DNS name in Docker's embedded resolver.
+    base = f"{cluster}_pod_{namespace}_{pod}"
+    return f"{base}_{container}" if container else base
+
+
+def _labels(ctx: Context, pod: PodPlan, role: str, container: str = "") -> dict[str, str]:
+    labels = {
+        L.CLUSTER: ctx.cluster, L.ROLE: role, L.NAMESPACE: pod.namespace, L.NAME: pod.name,
+        L.OWNER: f"{pod.owner_kind}/{pod.owner_name}" if pod.owner_kind else "",
+        L.TEMPLATE_HASH: pod.template_hash, L.CONTAINER: container,
+    }
+    if pod.ordinal is not None:
+        labels[L.ORDINAL] = str(pod.ordinal)
+    if role in L.ROLES_POD:
+        labels[L.POD_SPEC] = json.dumps(pod.spec, sort_keys=True, separators=(",", ":"))
+        labels.update({L.POD_LABEL + k: str(v) for k, v in pod.labels.items()})
+    return labels
+
+
+def ensure_image(client, image: str, policy: str) -> None:
+    """A present image is never pulled with IfNotPresent or Never; Always tries, and falls back
+    to a present copy when no registry answers (emukube's machines often have none)."""
+    present = True
+    try:
+        client.images.get(image)
+    except ImageNotFound:
+        present = False
+    if present and policy != "Always":
+        return
+    if policy == "Never" and not present:
+        raise PodStartError(f'ErrImageNeverPull: image "{image}" is not present and imagePullPolicy is Never')
+    try:
+        client.images.pull(image)
+    except DockerException as exc:
+        if not present:
+            raise PodStartError(f'ErrImagePull: cannot pull image "{image}": {str(exc).splitlines()[0][:200]}')
+
+
+def _mounts(ctx: Context, pod: PodPlan, container: dict, client) -> list[dict]:
+    from docker.types import Mount
+
+    volumes = {v["name"]: v for v in pod.spec.get("volumes") or []}
+    mounts = []
+    for m in container.get("volumeMounts") or []:
+        vol = volumes.get(m["name"], {})
+        ro = bool(m.get("readOnly"))
+        if "emptyDir" in vol or "persistentVolumeClaim" in vol:
+            source = volume_name(ctx, pod, m["name"], vol)
+            if not client.volumes.list(filters={"name": source}):
+                client.volumes.create(source, labels={L.CLUSTER: ctx.cluster, L.NAMESPACE: pod.namespace,
+                                                      L.NAME: pod.name})
+            mounts.append(Mount(target=m["mountPath"], source=source, type="volume", read_only=ro))
+        elif "hostPath" in vol:
+            path = vol["hostPath"]["path"]
+            if path in DOCKER_SOCKETS and not ctx.allow_privileged:
+                raise PodStartError("a Docker socket mount needs --allow-privileged")
+            mounts.append(Mount(target=m["mountPath"], source=path, type="bind", read_only=ro))
+    return mounts
+
+
+def volume_name(ctx: Context, pod: PodPlan, mount_name: str, vol: dict) -> str:
+    claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
+    if claim:  # StatefulSet claims outlive the pod: the same ordinal finds its data again
+        return f"{ctx.cluster}_{pod.namespace}_{claim}"
+    return f"{ctx.cluster}_{pod.namespace}_{pod.name}_{mount_name}"
+
+
+def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, role: str, ip: str,
+                      objects: list[dict], net_args: dict, sandbox_id: str | None) -> object:
+    refs = Refs(objects)
+    services = [o for o in objects if o.get("kind") == "Service"]
+    missing: list[str] = []
+    env = container_env(c, pod.name, pod.namespace, ip, refs, service_env(services, pod.namespace), missing)
+    files = volume_files(pod.spec, c, pod.namespace, refs, missing)
+    if missing:
+        raise PodStartError("CreateContainerConfigError: " + "; ".join(missing))
+    image = ctx.image_map.get(c["image"], c["image"])
+    ensure_image(client, image, c.get("imagePullPolicy", "IfNotPresent"))
+    command, args = command_and_args(c, env)
+    security = c.get("securityContext") or {}
+    host_config = dict(
+        restart_policy=restart_policy(pod.spec) if role in ("pod", "app") else {"Name": "no"},
+        mounts=_mounts(ctx, pod, c, client),
+        privileged=bool(security.get("privileged")) and ctx.allow_privileged,
+        init=False,
+        **resources(c),
+    )
+    config = dict(environment=env, labels=_labels(ctx, pod, role, c["name"]), working_dir=c.get("workingDir"),
+                  entrypoint=command, command=args, tty=bool(c.get("tty")), stdin_open=bool(c.get("stdin")))
+    if security.get("runAsUser") is not None:
+        config["user"] = str(security["runAsUser"])
+    if sandbox_id:
+        host_config["network_mode"] = f"container:{sandbox_id}"
+        container = engine.create(client, name, image, host_config=host_config, **config)
+    else:
+        host_config.update(net_args)
+        container = engine.create(client, name, image, network=ctx.net.network_name, ip=ip,
+                                  host_config=host_config, hostname=pod.hostname,
+                                  domainname=_domain(pod), **config)
+    if files:
+        engine.put_files(container, files)
+    return container
+
+
+def _domain(pod: PodPlan) -> str | None:
+    # With a domain name Docker writes "ip host.sub.ns.svc.cluster.local host" into /etc/hosts,
+    # which is where Kubernetes puts a pod's own FQDN.
+    return f"{pod.subdomain}.{pod.namespace}.svc.cluster.local" if pod.subdomain else None
+
+
+def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict]) -> None:
+    """Create and start every container of the pod at address ip. Raises PodStartError."""
+    net_args = dict(dns=[ctx.net.dns_ip], dns_search=search_domains(pod.namespace), dns_opt=["ndots:5"])
+    containers = pod.spec.get("containers") or []
+    inits = pod.spec.get("initContainers") or []
+    started = []
+    try:
+        sandbox_id = None
+        if len(containers) != 1 or inits:
+            sandbox = engine.create(
+                client, container_name(ctx.cluster, pod.namespace, pod.name), ctx.images["pause"],
+                network=ctx.net.network_name, ip=ip, hostname=pod.hostname, domainname=_domain(pod),
+                labels=_labels(ctx, pod, "sandbox"), host_config=dict(restart_policy={"Name": "always"}, **net_args),
+            )
+            sandbox.start()
+            started.append(sandbox)
+            sandbox_id = sandbox.id
+            for c in inits:
+                _run_init(client, ctx, pod, c, ip, objects, sandbox_id, started)
+        for c in containers:
+            single = sandbox_id is None
+            name = container_name(ctx.cluster, pod.namespace, pod.name, None if single else c["name"])
+            started.append(_create_container(client, ctx, pod, c, name, "pod" if single else "app", ip,
+                                             objects, net_args, sandbox_id))
+        for container in started:
+            if container.status == "created":
+                container.start()
+    except (PodStartError, DockerException) as exc:
+        for container in started:
+            engine.remove(container)
+        if isinstance(exc, PodStartError):
+            raise
+        raise PodStartError(str(exc).splitlines()[0][:300]) from None
+
+
+def _run_init(client, ctx, pod, c, ip, objects, sandbox_id, started) -> None:
+    name = container_name(ctx.cluster, pod.namespace, pod.name, f"init-{c['name']}")
+    container = _create_container(client, ctx, pod, c, name, "init", ip, objects, {}, sandbox_id)
+    try:
+        container.start()
+        code = container.wait(timeout=600).get("StatusCode", 1)
+    finally:
+        logs = container.logs(tail=5).decode(errors="replace").strip()
+        engine.remove(container)
+    if code != 0:
+        raise PodStartError(f"Init:Error: init container {c['name']} exited with {code}: {logs[-200:]}")
+
+
+def pod_containers(client, cluster: str, namespace: str, name: str) -> list:
+    return engine.containers(client, cluster, **{L.NAMESPACE: namespace, L.NAME: name})

@@ -1,0 +1,178 @@
+"""Translating a Kubernetes container spec into Docker create options. Pure."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+from ..plan.types import CLUSTER_DOMAIN
+
+_VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
+
+
+def expand(text: str, env: dict[str, str]) -> str:
+    """Kubernetes' $(VAR) expansion in command, args and env values; $$ escapes a $."""
+    def sub(m: re.Match) -> str:
+        if m.group(0) == "$$":
+            return "$"
+        return env.get(m.group(1), m.group(0))
+    return _VAR_REF.sub(sub, text)
+
+
+def data_of(obj: dict | None) -> dict[str, bytes]:
+    """The payload of a ConfigMap or Secret as bytes per key."""
+    if not obj:
+        return {}
+    out: dict[str, bytes] = {}
+    for key, value in (obj.get("data") or {}).items():
+        if obj["kind"] == "Secret":
+            out[key] = base64.b64decode(value or "")
+        else:
+            out[key] = str(value).encode()
+    for key, value in (obj.get("binaryData") or {}).items():
+        out[key] = base64.b64decode(value or "")
+    for key, value in (obj.get("stringData") or {}).items():
+        out[key] = str(value).encode()
+    return out
+
+
+class Refs:
+    """ConfigMaps and Secrets of the cluster, by namespace and name."""
+
+    def __init__(self, objects: list[dict]):
+        self._by = {
+            (o["kind"], o["metadata"].get("namespace", "default"), o["metadata"]["name"]): o
+            for o in objects
+            if o.get("kind") in ("ConfigMap", "Secret")
+        }
+
+    def get(self, kind: str, namespace: str, name: str) -> dict | None:
+        return self._by.get((kind, namespace, name))
+
+
+def container_env(container: dict, pod_name: str, namespace: str, pod_ip: str, refs: Refs,
+                  service_env: dict[str, str], missing: list[str]) -> dict[str, str]:
+    env = dict(service_env)
+    for source in container.get("envFrom") or []:
+        prefix = source.get("prefix", "")
+        for kind, key in (("ConfigMap", "configMapRef"), ("Secret", "secretRef")):
+            if key in source:
+                ref = source[key]
+                obj = refs.get(kind, namespace, ref.get("name", ""))
+                if obj is None and not ref.get("optional"):
+                    missing.append(f'{kind.lower()} "{ref.get("name")}" not found')
+                for k, v in data_of(obj).items():
+                    env[prefix + k] = v.decode(errors="replace")
+    fields = {"metadata.name": pod_name, "metadata.namespace": namespace, "status.podIP": pod_ip,
+              "spec.nodeName": "emukube-node", "status.hostIP": pod_ip}
+    for item in container.get("env") or []:
+        name = item["name"]
+        if "value" in item or "valueFrom" not in item:
+            env[name] = expand(str(item.get("value", "")), env)
+            continue
+        src = item["valueFrom"]
+        if "fieldRef" in src:
+            path = src["fieldRef"].get("fieldPath", "")
+            if path.startswith("metadata.labels['"):
+                continue
+            env[name] = fields.get(path, "")
+        for kind, key in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
+            if key in src:
+                ref = src[key]
+                data = data_of(refs.get(kind, namespace, ref.get("name", "")))
+                if ref.get("key") in data:
+                    env[name] = data[ref["key"]].decode(errors="replace")
+                elif not ref.get("optional"):
+                    missing.append(f'{kind.lower()} "{ref.get("name")}" key "{ref.get("key")}" not found')
+    return env
+
+
+def volume_files(pod_spec: dict, container: dict, namespace: str, refs: Refs,
+                 missing: list[str]) -> dict[str, tuple[bytes, int]]:
+    """configMap and secret volumes, as files to copy into the container before it starts."""
+    volumes = {v["name"]: v for v in pod_spec.get("volumes") or []}
+    files: dict[str, tuple[bytes, int]] = {}
+    for mount in container.get("volumeMounts") or []:
+        vol = volumes.get(mount["name"], {})
+        for kind, key, name_key in (("ConfigMap", "configMap", "name"), ("Secret", "secret", "secretName")):
+            if key not in vol:
+                continue
+            src = vol[key]
+            obj = refs.get(kind, namespace, src.get(name_key, ""))
+            if obj is None and not src.get("optional"):
+                missing.append(f'{kind.lower()} "{src.get(name_key)}" not found')
+            data = data_of(obj)
+            mode = src.get("defaultMode", 0o644)
+            items = src.get("items") or [{"key": k, "path": k} for k in sorted(data)]
+            base = mount["mountPath"].rstrip("/")
+            sub = mount.get("subPath")
+            for item in items:
+                if item["key"] not in data:
+                    continue
+                if sub and item["path"] != sub:
+                    continue
+                target = base if sub else f"{base}/{item['path']}"
+                files[target] = (data[item["key"]], item.get("mode", mode))
+    return files
+
+
+def command_and_args(container: dict, env: dict[str, str]) -> tuple[list | None, list | None]:
+    """Kubernetes command replaces the image ENTRYPOINT, args its CMD."""
+    command = [expand(str(c), env) for c in container["command"]] if container.get("command") else None
+    args = [expand(str(a), env) for a in container["args"]] if container.get("args") else None
+    return command, args
+
+
+_UNITS = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4, "K": 1000, "M": 1000**2, "G": 1000**3,
+          "k": 1000, "T": 1000**4}
+
+
+def memory_bytes(quantity) -> int | None:
+    text = str(quantity)
+    for suffix, factor in sorted(_UNITS.items(), key=lambda kv: -len(kv[0])):
+        if text.endswith(suffix):
+            return int(float(text[: -len(suffix)]) * factor)
+    try:
+        return int(float(text))
+    except ValueError:
+        return None
+
+
+def nano_cpus(quantity) -> int | None:
+    text = str(quantity)
+    try:
+        cores = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
+    except ValueError:
+        return None
+    return int(cores * 1e9)
+
+
+def resources(container: dict) -> dict:
+    limits = (container.get("resources") or {}).get("limits") or {}
+    out = {}
+    if "memory" in limits and (mem := memory_bytes(limits["memory"])):
+        out["mem_limit"] = mem
+    if "cpu" in limits and (cpus := nano_cpus(limits["cpu"])):
+        out["nano_cpus"] = cpus
+    return out
+
+
+def search_domains(namespace: str) -> list[str]:
+    return [f"{namespace}.svc.{CLUSTER_DOMAIN}", f"svc.{CLUSTER_DOMAIN}", CLUSTER_DOMAIN]
+
+
+def restart_policy(pod_spec: dict) -> dict:
+    policy = pod_spec.get("restartPolicy", "Always")
+    if policy == "Always":
+        return {"Name": "always"}
+    if policy == "OnFailure":
+        return {"Name": "on-failure"}
+    return {"Name": "no"}
+
+
+def container_ports(pod_spec: dict) -> tuple[tuple[str, int, str], ...]:
+    return tuple(
+        (p.get("name", ""), int(p["containerPort"]), p.get("protocol", "TCP"))
+        for c in pod_spec.get("containers") or []
+        for p in c.get("ports") or []
+    )

@@ -1,0 +1,101 @@
+"""One proxy per Service: HAProxy holds the ClusterIP (TCP), nginx joins it for UDP.
+
+Configs are copied into the container and reloaded with a signal (HAProxy master-worker:
+SIGUSR2, nginx: SIGHUP). A reload leaves established connections on the old worker, so
+endpoints that stay keep their connections. Only what cannot change in place (address,
+published ports, images) recreates the container.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ..plan.types import ProxyPlan
+from ..render import render_haproxy, render_nginx
+from ..render.haproxy import HAPROXY_LOCAL_PEER
+from . import engine
+from . import labels as L
+from .pods import Context
+
+CONFIG_DIR = "/tmp/emukube"
+HAPROXY_CMD = ["-W", "-db", "-L", HAPROXY_LOCAL_PEER, "-f", f"{CONFIG_DIR}/haproxy.cfg"]
+NGINX_CMD = ["-g", "daemon off;", "-c", f"{CONFIG_DIR}/nginx.conf"]
+
+
+def proxy_name(cluster: str, namespace: str, name: str, udp: bool = False) -> str:
+    return f"{cluster}_svc_{namespace}_{name}" + ("_udp" if udp else "")
+
+
+def published_ports(svc: dict, plan: ProxyPlan, node_address: str) -> dict[str, list[tuple[str, int]]]:
+    """Host port bindings: nodePorts on the node address, LoadBalancer ports on its own IP."""
+    bindings: dict[str, list[tuple[str, int]]] = {}
+    lb_ips = [i["ip"] for i in svc.get("status", {}).get("loadBalancer", {}).get("ingress", []) if i.get("ip")]
+    for p in plan.ports:
+        proto = p.protocol.lower()
+        if p.node_port:
+            bindings.setdefault(f"{p.node_port}/{proto}", []).append((node_address, p.node_port))
+        for ip in lb_ips:
+            bindings.setdefault(f"{p.port}/{proto}", []).append((ip, p.port))
+    return bindings
+
+
+def shape_of(plan: ProxyPlan, bindings: dict, ctx: Context) -> str:
+    blob = json.dumps([plan.cluster_ip, sorted(bindings.items()), bool(plan.udp_ports()),
+                       ctx.images.get("haproxy"), ctx.images.get("nginx")], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+class Proxies:
+    """Keeps proxy containers in line with plans; remembers what config each one runs."""
+
+    def __init__(self, client, ctx: Context):
+        self.client, self.ctx = client, ctx
+        self.pushed: dict[str, str] = {}  # container id -> config text
+
+    def ensure(self, svc: dict, plan: ProxyPlan, existing: dict[str, object]) -> str:
+        """Returns "created", "reloaded" or "" (unchanged). existing: container name -> container."""
+        ctx = self.ctx
+        name = proxy_name(ctx.cluster, plan.namespace, plan.name)
+        udp_name = proxy_name(ctx.cluster, plan.namespace, plan.name, udp=True)
+        bindings = published_ports(svc, plan, ctx.node_address)
+        shape = shape_of(plan, bindings, ctx)
+        tcp_cfg, udp_cfg = render_haproxy(plan), render_nginx(plan)
+        tcp, udp = existing.get(name), existing.get(udp_name)
+        healthy = tcp is not None and tcp.labels.get(L.SHAPE) == shape and tcp.status == "running"
+        if healthy and (udp_cfg is None or (udp is not None and udp.status == "running")):
+            changed = ""
+            if self.pushed.get(tcp.id) != tcp_cfg:
+                self._push(tcp, "haproxy.cfg", tcp_cfg, "SIGUSR2")
+                changed = "reloaded"
+            if udp is not None and udp_cfg is not None and self.pushed.get(udp.id) != udp_cfg:
+                self._push(udp, "nginx.conf", udp_cfg, "SIGHUP")
+                changed = "reloaded"
+            if udp is not None and udp_cfg is None:
+                engine.remove(udp)
+            return changed
+        for old in (udp, tcp):
+            if old is not None:
+                engine.remove(old)
+        labels = {L.CLUSTER: ctx.cluster, L.ROLE: "proxy", L.NAMESPACE: plan.namespace, L.NAME: plan.name,
+                  L.SHAPE: shape}
+        tcp = engine.create(self.client, name, ctx.images["haproxy"], network=ctx.net.network_name,
+                            ip=plan.cluster_ip, ports=bindings, labels=labels, entrypoint=["haproxy"],
+                            command=HAPROXY_CMD, user="0", hostname=f"svc-{plan.name}"[:63],
+                            host_config=dict(restart_policy={"Name": "always"}))
+        self._push(tcp, "haproxy.cfg", tcp_cfg, None)
+        tcp.start()
+        if udp_cfg is not None:
+            labels[L.ROLE] = "proxy-udp"
+            udp = engine.create(self.client, udp_name, ctx.images["nginx"], labels=labels, entrypoint=["nginx"],
+                                command=NGINX_CMD, user="0",
+                                host_config=dict(network_mode=f"container:{tcp.id}", restart_policy={"Name": "always"}))
+            self._push(udp, "nginx.conf", udp_cfg, None)
+            udp.start()
+        return "created"
+
+    def _push(self, container, filename: str, text: str, signal: str | None) -> None:
+        engine.put_files(container, {f"{CONFIG_DIR}/{filename}": (text.encode(), 0o644)})
+        if signal:
+            container.kill(signal=signal)
+        self.pushed[container.id] = text
