@@ -1,0 +1,27 @@
+# The two commands in the README: `make demo` runs the pizza shop, `make test` runs the tests.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
+EMUKUBE := .venv/bin/emukube
+
+.PHONY: demo test setup unit integration bench down
+
+demo: setup
+	$(EMUKUBE) up examples/pizza.yaml
+
+test: setup
+	.venv/bin/pytest -q -ra -p no:cacheprovider tests
+
+setup:
+	bash scripts/setup.sh
+
+unit:
+	.venv/bin/pytest -q tests/unit
+
+integration: setup
+	.venv/bin/pytest -q -ra tests/integration
+
+bench: setup
+	.venv/bin/python benchmarks/run.py
+
+down:
+	$(EMUKUBE) down --all
