@@ -17,7 +17,7 @@ from .output import print_table, service_rows, pod_rows, endpoint_rows, slice_ro
 from .runtime import engine
 from .snapshot import Snapshot
 
-app = typer.Typer(no_args_is_help=True, add_completion=False,
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Kubernetes Services, Deployments and DNS as real Docker containers, without Kubernetes.")
 
 ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help="Cluster name.")

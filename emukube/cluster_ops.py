@@ -150,15 +150,25 @@ def _code_archive() -> bytes:
     with tarfile.open(fileobj=buf, mode="w") as tar:
         for path in sorted(package.rglob("*.py")):
             if "__pycache__" not in path.parts:
-                tar.add(str(path), arcname=f"opt/emukube/emukube/{path.relative_to(package)}")
+                _add(tar, path, f"opt/emukube/emukube/{path.relative_to(package)}")
         for path in sorted(template_dir().iterdir()):
-            tar.add(str(path), arcname=f"opt/emukube/emukube/compose-templates/{path.name}")
+            _add(tar, path, f"opt/emukube/emukube/compose-templates/{path.name}")
     return buf.getvalue()
+
+
+def _add(tar: tarfile.TarFile, path: Path, name: str) -> None:
+    """Same bytes -> same archive: no timestamps, so its hash names the code version."""
+    info = tarfile.TarInfo(name)
+    data = path.read_bytes()
+    info.size, info.mode = len(data), 0o644
+    tar.addfile(info, io.BytesIO(data))
 
 
 def start_controller(client, state: State, net: ClusterNet, objects: list[dict], settings: dict) -> str:
     """Replace the controller when the desired state changed; start it if it is not running."""
-    generation = generation_of(objects, settings)
+    code = _code_archive()
+    # A new emukube version replaces the controller too, not only new objects.
+    generation = generation_of(objects, dict(settings, code=hashlib.sha256(code).hexdigest()))
     current = state.controller
     if current is not None and current.labels.get(L.GENERATION) == generation:
         if current.status != "running":
@@ -192,7 +202,7 @@ def start_controller(client, state: State, net: ClusterNet, objects: list[dict],
             restart_policy={"Name": "always"},
         ),
     )
-    client.api.put_archive(container.id, "/", _code_archive())
+    client.api.put_archive(container.id, "/", code)
     container.start()
     return generation
 

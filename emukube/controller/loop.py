@@ -13,6 +13,7 @@ import random
 import socket
 import threading
 import time
+import traceback
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -376,10 +377,10 @@ class Controller:
                 engine.remove(container)
 
     def reconcile_dns(self, views: list[ep.PodView], dns) -> None:
+        # Zones first: CoreDNS must find its Corefile when it starts.
+        self.zones.write(lambda serial: ep.dns_plan(self.services, views, self.ctx.net, serial))
         if ensure_dns(self.client, self.ctx, dns):
             self.event("Normal", "dns/coredns", "Started", f"CoreDNS at {self.ctx.net.dns_ip}")
-        if self.zones.write(lambda serial: ep.dns_plan(self.services, views, self.ctx.net, serial)):
-            self.out(json.dumps({"type": "Debug", "message": f"zone serial {self.zones.serial}"}))
 
     # ---- status -------------------------------------------------------------------------
     def service_answers(self, svc: dict, views: list[ep.PodView]) -> bool:
@@ -468,7 +469,9 @@ class Controller:
         while not stop.is_set():
             try:
                 self.tick()
-            except DockerException as exc:
-                self.out(json.dumps({"type": "Warning", "message": f"tick failed: {exc}"}))
+            except Exception as exc:  # noqa: BLE001 - one bad tick must not stop the loop
+                self.out(json.dumps({"type": "Warning", "message": f"tick failed: {exc!r}",
+                                     "trace": traceback.format_exc()[-1500:]}))
+                time.sleep(1)
             self.wake.wait(TICK)
             self.wake.clear()
