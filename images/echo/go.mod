@@ -1,0 +1,3 @@
+module emukube.local/echo
+
+go 1.22

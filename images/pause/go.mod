@@ -1,0 +1,3 @@
+module emukube.local/pause
+
+go 1.22
