@@ -24,7 +24,7 @@ from ..plan import endpoints as ep
 from ..plan.workloads import PodPlan, bare_pod, new_pod_for, rollout_limits, template_hash
 from ..runtime import engine
 from ..runtime import labels as L
-from ..runtime.dns import dns_name, ensure_dns, ZoneWriter
+from ..runtime.dns import ensure_dns, write_resolv_confs, ZoneWriter
 from ..runtime.pods import Context, PodStartError, create_pod
 from ..runtime.podspec import container_ports
 from ..runtime.proxies import Proxies, proxy_name
@@ -74,6 +74,8 @@ class Controller:
         self.services = [o for o in objects if o["kind"] == "Service"]
         self.workloads = [o for o in objects if o["kind"] in ("Deployment", "StatefulSet", "ReplicaSet")]
         self.bare = [bare_pod(o) for o in objects if o["kind"] == "Pod"]
+        self.namespaces = {"default"} | {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"} | {
+            o["metadata"].get("namespace", "default") for o in objects if o["kind"] != "Namespace"}
         self.state_dir = Path(state_dir)
         self.zones = ZoneWriter(dns_dir)
         self.proxies = Proxies(client, ctx)
@@ -379,6 +381,7 @@ class Controller:
     def reconcile_dns(self, views: list[ep.PodView], dns) -> None:
         # Zones first: CoreDNS must find its Corefile when it starts.
         self.zones.write(lambda serial: ep.dns_plan(self.services, views, self.ctx.net, serial))
+        write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces)
         if ensure_dns(self.client, self.ctx, dns):
             self.event("Normal", "dns/coredns", "Started", f"CoreDNS at {self.ctx.net.dns_ip}")
 
@@ -463,6 +466,7 @@ class Controller:
 
     def run(self, stop: threading.Event) -> None:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces)
         threading.Thread(target=self.watch_events, daemon=True).start()
         self.event("Normal", "controller", "Started", f"generation {self.generation[:12]}, "
                    f"{len(self.objects)} object(s)")

@@ -15,13 +15,11 @@ from ..plan.types import DnsPlan
 from ..render import render_corefile, render_zones
 from . import engine
 from . import labels as L
+from .dns_paths import dns_volume
 from .pods import Context
+from .podspec import search_domains
 
 DNS_MOUNT = "/etc/coredns"
-
-
-def dns_volume(cluster: str) -> str:
-    return f"emukube-{cluster}-dns"
 
 
 def dns_name(cluster: str) -> str:
@@ -67,6 +65,24 @@ class ZoneWriter:
         _atomic(self.dir / "Corefile", render_corefile(plan))
         self.last_body = body
         return True
+
+
+def resolv_conf(dns_ip: str, namespace: str) -> str:
+    """A pod's resolver: CoreDNS alone (ClusterFirst). Docker's embedded resolver would answer
+    PTR queries for container addresses with container names, shadowing the cluster's records;
+    CoreDNS forwards everything outside cluster.local to it instead."""
+    search = " ".join(search_domains(namespace))
+    return f"nameserver {dns_ip}\nsearch {search}\noptions ndots:5\n"
+
+
+def write_resolv_confs(directory: str, dns_ip: str, namespaces: set[str]) -> None:
+    folder = Path(directory) / "resolv"
+    folder.mkdir(parents=True, exist_ok=True)
+    for ns in namespaces:
+        target = folder / f"{ns}.conf"
+        text = resolv_conf(dns_ip, ns)
+        if not target.exists() or target.read_text() != text:
+            _atomic(target, text)
 
 
 def _atomic(path: Path, text: str) -> None:

@@ -18,6 +18,7 @@ from ..plan.network import ClusterNet
 from ..plan.workloads import PodPlan
 from . import engine
 from . import labels as L
+from .dns_paths import resolv_conf_source
 from .podspec import (Refs, command_and_args, container_env, resources, restart_policy, search_domains,
                       volume_files)
 
@@ -99,6 +100,8 @@ def _mounts(ctx: Context, pod: PodPlan, container: dict, client) -> list[dict]:
             if path in DOCKER_SOCKETS and not ctx.allow_privileged:
                 raise PodStartError("a Docker socket mount needs --allow-privileged")
             mounts.append(Mount(target=m["mountPath"], source=path, type="bind", read_only=ro))
+    mounts.append(Mount(target="/etc/resolv.conf", type="bind", read_only=True,
+                        source=resolv_conf_source(client, ctx.cluster, pod.namespace)))
     return mounts
 
 
@@ -164,7 +167,9 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict])
             sandbox = engine.create(
                 client, container_name(ctx.cluster, pod.namespace, pod.name), ctx.images["pause"],
                 network=ctx.net.network_name, ip=ip, hostname=pod.hostname, domainname=_domain(pod),
-                labels=_labels(ctx, pod, "sandbox"), host_config=dict(restart_policy={"Name": "always"}, **net_args),
+                labels=_labels(ctx, pod, "sandbox"),
+                host_config=dict(restart_policy={"Name": "always"}, **net_args, binds={
+                    resolv_conf_source(client, ctx.cluster, pod.namespace): {"bind": "/etc/resolv.conf", "mode": "ro"}}),
             )
             sandbox.start()
             started.append(sandbox)
