@@ -1,0 +1,29 @@
+"""Kubernetes manifests in: load, validate like the API server, default.
+
+    objects, warnings = load_and_validate(["app.yaml", "k8s/"])
+
+raises ManifestError carrying every problem found, in every file, at once.
+"""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from .defaults import apply_defaults
+from .load import Doc, ManifestError, Problem, load_paths, load_with_problems
+from .validate import split_supported, validate
+from .validate_service import validate_node_ports
+
+__all__ = ["Doc", "Problem", "ManifestError", "load_paths", "validate", "validate_node_ports",
+           "split_supported", "apply_defaults", "load_and_validate"]
+
+
+def load_and_validate(paths: list[str], stdin: TextIO | None = None,
+                      allow_privileged: bool = False) -> tuple[list[dict], list[str]]:
+    """Defaulted objects of the kinds emukube emulates, and one warning per skipped document."""
+    docs, problems = load_with_problems(paths, stdin)
+    supported, warnings = split_supported(docs)
+    problems.extend(validate(supported, allow_privileged=allow_privileged))
+    if problems:
+        raise ManifestError(problems)
+    return [apply_defaults(doc.obj) for doc in supported], warnings

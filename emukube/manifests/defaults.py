@@ -1,0 +1,123 @@
+"""The API server's v1 / apps/v1 defaulting, for the fields emukube reads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PROBE_DEFAULTS = {"initialDelaySeconds": 0, "timeoutSeconds": 1, "periodSeconds": 10,
+                  "successThreshold": 1, "failureThreshold": 3}
+CLIENT_IP_TIMEOUT = 10800
+
+
+def apply_defaults(obj: dict) -> dict:
+    """A defaulted copy of a validated object; `obj` itself is left untouched."""
+    out = _copy(obj)
+    kind = out.get("kind")
+    meta = _sub(out, "metadata")
+    if kind != "Namespace" and not meta.get("namespace"):
+        meta["namespace"] = "default"
+    spec = _sub(out, "spec") if kind != "Namespace" and kind not in ("ConfigMap", "Secret") else None
+    if spec is None:
+        return out
+    if kind == "Service":
+        _service(spec)
+    elif kind == "Pod":
+        _pod_spec(spec)
+    elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
+        _set(spec, "replicas", 1)
+        if kind == "Deployment":
+            _deployment(spec)
+        elif kind == "StatefulSet":
+            _set(spec, "podManagementPolicy", "OrderedReady")
+            update = _sub(spec, "updateStrategy")
+            _set(update, "type", "RollingUpdate")
+            if update["type"] == "RollingUpdate":
+                _set(_sub(update, "rollingUpdate"), "partition", 0)
+            _set(spec, "revisionHistoryLimit", 10)
+        _pod_spec(_sub(_sub(spec, "template"), "spec"))
+    return out
+
+
+def default_pull_policy(image: str) -> str:
+    """Always for ':latest' or an untagged image, else IfNotPresent (a bare digest counts as pinned)."""
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    tag = last.partition(":")[2]
+    if not tag and not digest:
+        tag = "latest"
+    return "Always" if tag == "latest" else "IfNotPresent"
+
+
+def _service(spec: dict) -> None:
+    stype = _set(spec, "type", "ClusterIP")
+    if _set(spec, "sessionAffinity", "None") == "ClientIP":
+        client_ip = _sub(_sub(spec, "sessionAffinityConfig"), "clientIP")
+        _set(client_ip, "timeoutSeconds", CLIENT_IP_TIMEOUT)
+    for port in _dicts(spec.get("ports")):
+        _set(port, "protocol", "TCP")
+        if port.get("targetPort") in (None, 0, "") and port.get("port") is not None:
+            port["targetPort"] = port["port"]
+    if stype in ("NodePort", "LoadBalancer"):
+        _set(spec, "externalTrafficPolicy", "Cluster")
+    if stype != "ExternalName":
+        _set(spec, "internalTrafficPolicy", "Cluster")
+    if stype == "LoadBalancer":
+        _set(spec, "allocateLoadBalancerNodePorts", True)
+    _set(spec, "publishNotReadyAddresses", False)
+
+
+def _deployment(spec: dict) -> None:
+    strategy = _sub(spec, "strategy")
+    if _set(strategy, "type", "RollingUpdate") == "RollingUpdate":
+        rolling = _sub(strategy, "rollingUpdate")
+        _set(rolling, "maxSurge", "25%")
+        _set(rolling, "maxUnavailable", "25%")
+    _set(spec, "revisionHistoryLimit", 10)
+    _set(spec, "progressDeadlineSeconds", 600)
+
+
+def _pod_spec(spec: dict) -> None:
+    _set(spec, "restartPolicy", "Always")
+    _set(spec, "terminationGracePeriodSeconds", 30)
+    _set(spec, "dnsPolicy", "ClusterFirst")
+    for c in _dicts(spec.get("containers")) + _dicts(spec.get("initContainers")):
+        if isinstance(c.get("image"), str):
+            _set(c, "imagePullPolicy", default_pull_policy(c["image"]))
+        for port in _dicts(c.get("ports")):
+            _set(port, "protocol", "TCP")
+        for probe_name in ("livenessProbe", "readinessProbe", "startupProbe"):
+            probe = c.get(probe_name)
+            if not isinstance(probe, dict):
+                continue
+            for field, value in PROBE_DEFAULTS.items():
+                if not probe.get(field):
+                    probe[field] = value
+            http = probe.get("httpGet")
+            if isinstance(http, dict):
+                _set(http, "path", "/")
+                _set(http, "scheme", "HTTP")
+
+
+def _set(d: dict, key: str, value: Any) -> Any:
+    """Set `key` when it is unset (missing, null or empty), return the resulting value."""
+    if d.get(key) in (None, ""):
+        d[key] = value
+    return d[key]
+
+
+def _sub(d: dict, key: str) -> dict:
+    if not isinstance(d.get(key), dict):
+        d[key] = {}
+    return d[key]
+
+
+def _dicts(v: Any) -> list[dict]:
+    return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+
+
+def _copy(v: Any) -> Any:
+    if isinstance(v, dict):
+        return {k: _copy(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_copy(x) for x in v]
+    return v

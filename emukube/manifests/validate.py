@@ -1,0 +1,187 @@
+"""Validate loaded documents the way the API server would, reporting every problem at once."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Callable
+
+from .fielderrors import FieldErrors, go_quote, key_path, object_label, safe_text, to_problems
+from .load import Doc, Problem
+from .names import (is_config_map_key, is_dns1035_label, is_dns1123_label, is_dns1123_subdomain,
+                    is_qualified_name, validate_labels)
+from .validate_pod import validate_pod_spec
+from .validate_service import claim_node_ports, validate_service
+from .validate_workload import validate_workload
+
+API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1", "Namespace": "v1",
+                "Deployment": "apps/v1", "StatefulSet": "apps/v1", "ReplicaSet": "apps/v1"}
+CLUSTER_SCOPED = {"Namespace"}
+_BUILTIN_GROUPS = {"", "apps", "extensions"}  # where a wrong version is a mistake, not another product
+_NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
+    "Service": is_dns1035_label, "Namespace": is_dns1123_label, "StatefulSet": is_dns1123_label}
+MAX_DATA_BYTES = 1 << 20  # the API server's limit for ConfigMap and Secret data
+MAX_ANNOTATION_BYTES = 256 * 1024
+
+
+def _emulated(obj: dict) -> bool:
+    """False for documents emukube skips (other kinds, or a same-named kind of another API group,
+    like Knative's serving.knative.dev/v1 Service). Documents without a usable kind are kept so that
+    validation reports them."""
+    kind = obj.get("kind")
+    if not isinstance(kind, str) or not kind:
+        return True
+    if kind not in API_VERSIONS:
+        return False
+    api = obj.get("apiVersion")
+    if not isinstance(api, str) or not api:
+        return True
+    return (api.split("/")[0] if "/" in api else "") in _BUILTIN_GROUPS
+
+
+def split_supported(docs: list[Doc]) -> tuple[list[Doc], list[str]]:
+    kept, warnings = [], []
+    for doc in docs:
+        if not isinstance(doc.obj, dict) or _emulated(doc.obj):
+            kept.append(doc)
+            continue
+        kind, name = object_label(doc.obj)
+        api = doc.obj.get("apiVersion")
+        what = f"{kind} ({safe_text(api)})" if isinstance(api, str) and kind in API_VERSIONS else kind
+        warnings.append(f"{doc.source} (document {doc.index + 1}): skipping {what} {go_quote(name)}: "
+                        "emukube does not emulate this kind")
+    return kept, warnings
+
+
+def validate(docs: list[Doc], allow_privileged: bool = False) -> list[Problem]:
+    problems: list[Problem] = []
+    first_seen: dict[tuple[str, str, str], Doc] = {}
+    node_ports: dict[int, str] = {}
+    for doc in docs:
+        if not isinstance(doc.obj, dict):
+            problems.append(Problem(doc.source, doc.index, "document is not a mapping"))
+            continue
+        if not _emulated(doc.obj):
+            continue
+        kind, api = doc.obj.get("kind"), doc.obj.get("apiVersion")
+        if isinstance(kind, str) and kind in API_VERSIONS and isinstance(api, str) and api \
+                and api != API_VERSIONS[kind]:
+            problems.append(Problem(doc.source, doc.index, f"no matches for kind {go_quote(kind)} in version "
+                                    f"{go_quote(api)} (emukube reads {kind} as {API_VERSIONS[kind]})"))
+            continue
+        errs = FieldErrors()
+        key = _validate_object(doc, errs, allow_privileged, node_ports)
+        problems.extend(to_problems(doc, errs))
+        if key is None:
+            continue
+        if key in first_seen:
+            problems.append(_duplicate(doc, key, first_seen[key]))
+        else:
+            first_seen[key] = doc
+    return problems
+
+
+def _duplicate(doc: Doc, key: tuple[str, str, str], first: Doc) -> Problem:
+    kind, ns, name = key
+    where = f" in namespace {go_quote(ns)}" if kind not in CLUSTER_SCOPED else ""
+    return Problem(doc.source, doc.index, f"{kind} {go_quote(name)}{where} already exists in the input "
+                                          f"(first defined in {first.source}, document {first.index + 1})")
+
+
+def _validate_object(doc: Doc, errs: FieldErrors, allow_privileged: bool,
+                     node_ports: dict[int, str]) -> tuple[str, str, str] | None:
+    """Validate one object into `errs`; return its (kind, namespace, name) identity if it has one."""
+    obj = doc.obj
+    kind, api = obj.get("kind"), obj.get("apiVersion")
+    if not isinstance(api, str) or not api:
+        if api in (None, ""):
+            errs.required("apiVersion")
+        else:
+            errs.invalid("apiVersion", api, "must be a string")
+    if not isinstance(kind, str) or not kind:
+        if kind in (None, ""):
+            errs.required("kind")
+        else:
+            errs.invalid("kind", kind, "must be a string")
+        return None
+
+    name, namespace = _metadata(kind, obj, errs)
+    if kind == "Service":
+        validate_service(obj, errs)
+        claim_node_ports(obj, node_ports, errs)
+    elif kind == "Pod":
+        validate_pod_spec(errs.get_map(obj, "spec", ""), "spec", errs, allow_privileged)
+    elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
+        validate_workload(kind, obj, errs, allow_privileged)
+    elif kind in ("ConfigMap", "Secret"):
+        _data(kind, obj, errs)
+    return (kind, namespace, name) if name else None
+
+
+def _metadata(kind: str, obj: dict, errs: FieldErrors) -> tuple[str, str]:
+    meta = errs.get_map(obj, "metadata", "")
+    name = errs.get_str(meta, "name", "metadata")
+    if not name:
+        errs.required("metadata.name", "name or generateName is required")
+    else:
+        errs.invalid_each("metadata.name", name, _NAME_CHECKS.get(kind, is_dns1123_subdomain)(name))
+    namespace = ""
+    if kind not in CLUSTER_SCOPED:
+        namespace = errs.get_str(meta, "namespace", "metadata") or "default"
+        errs.invalid_each("metadata.namespace", namespace, is_dns1123_label(namespace))
+    validate_labels(errs, errs.get_str_map(meta, "labels", "metadata"), "metadata.labels")
+    annotations = errs.get_str_map(meta, "annotations", "metadata")
+    for k in annotations:
+        errs.invalid_each("metadata.annotations", k, is_qualified_name(k.lower()))
+    if sum(len(k) + len(v) for k, v in annotations.items()) > MAX_ANNOTATION_BYTES:
+        errs.too_long("metadata.annotations", MAX_ANNOTATION_BYTES)
+    return name, namespace
+
+
+def _data(kind: str, obj: dict, errs: FieldErrors) -> None:
+    """ConfigMap data/binaryData and Secret data/stringData: valid keys, string values, base64
+    where required. Secret values are never echoed back."""
+    total = 0
+    plain, encoded = ("data", "binaryData") if kind == "ConfigMap" else ("stringData", "data")
+    plain_map, encoded_map = errs.get_map(obj, plain, ""), errs.get_map(obj, encoded, "")
+    shown_key = "data" if kind == "Secret" else None
+    for field, values in ((plain, plain_map), (encoded, encoded_map)):
+        path = shown_key or field
+        for k, v in values.items():
+            errs.invalid_each(key_path(path, k), k, is_config_map_key(k))
+            if kind == "ConfigMap" and field == "data" and k in encoded_map:
+                errs.invalid(key_path(path, k), k, "duplicate of key present in binaryData")
+            if v is None:
+                continue
+            if not isinstance(v, str):
+                hint = f' (quote it: "{v}")' if isinstance(v, (int, float, bool)) else ""
+                errs.invalid(key_path(field, k), v if kind == "ConfigMap" else None,
+                             "must be a string" + hint, shown=None if kind == "ConfigMap" else "<hidden>")
+                continue
+            if field == encoded:
+                bad = _base64_error(v)
+                if bad:
+                    errs.invalid(key_path(field, k), None, f"{bad} (values in {field} must be base64-encoded)",
+                                 shown="<hidden>" if kind == "Secret" else go_quote(v))
+                    continue
+                total += len(k) + len(v) * 3 // 4
+            else:
+                total += len(k) + len(v.encode("utf-8", "surrogatepass"))
+    if total > MAX_DATA_BYTES:
+        errs.too_long("data", MAX_DATA_BYTES)
+
+
+_B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def _base64_error(s: str) -> str | None:
+    """Go's encoding/base64 wording; it skips newlines, as Go does."""
+    text = s.replace("\r", "").replace("\n", "")
+    for i, ch in enumerate(text.rstrip("=")):
+        if ch not in _B64:
+            return f"illegal base64 data at input byte {i}"
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return f"illegal base64 data at input byte {len(text) - len(text) % 4 if len(text) % 4 else len(text)}"
+    return None

@@ -1,0 +1,96 @@
+"""Defaulting, as the API server does it for v1 and apps/v1."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from emukube.manifests import apply_defaults
+from emukube.manifests.defaults import default_pull_policy
+
+
+def test_never_mutates_its_input():
+    obj = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+           "spec": {"ports": [{"port": 80}], "sessionAffinity": "ClientIP"}}
+    before = copy.deepcopy(obj)
+    out = apply_defaults(obj)
+    assert obj == before and out is not obj and out["spec"]["ports"][0] is not obj["spec"]["ports"][0]
+
+
+def test_namespace_defaults_to_default_except_for_namespaces():
+    assert apply_defaults({"kind": "ConfigMap", "metadata": {"name": "c"}})["metadata"]["namespace"] == "default"
+    assert apply_defaults({"kind": "Pod", "metadata": {"name": "c", "namespace": "x"}})["metadata"]["namespace"] == "x"
+    assert "namespace" not in apply_defaults({"kind": "Namespace", "metadata": {"name": "x"}})["metadata"]
+
+
+def test_service_defaults():
+    spec = apply_defaults({"kind": "Service", "metadata": {"name": "s"},
+                           "spec": {"ports": [{"port": 80}, {"port": 53, "protocol": "UDP", "targetPort": "dns"}]}}
+                          )["spec"]
+    assert spec == {"type": "ClusterIP", "sessionAffinity": "None", "internalTrafficPolicy": "Cluster",
+                    "publishNotReadyAddresses": False,
+                    "ports": [{"port": 80, "protocol": "TCP", "targetPort": 80},
+                              {"port": 53, "protocol": "UDP", "targetPort": "dns"}]}
+
+
+def test_client_ip_affinity_timeout_defaults_to_three_hours():
+    spec = apply_defaults({"kind": "Service", "spec": {"sessionAffinity": "ClientIP", "ports": []}})["spec"]
+    assert spec["sessionAffinityConfig"] == {"clientIP": {"timeoutSeconds": 10800}}
+
+
+@pytest.mark.parametrize("stype, etp", [("NodePort", "Cluster"), ("LoadBalancer", "Cluster"), ("ClusterIP", None)])
+def test_external_traffic_policy_only_for_externally_reachable_services(stype, etp):
+    spec = apply_defaults({"kind": "Service", "spec": {"type": stype, "ports": [{"port": 1}]}})["spec"]
+    assert spec.get("externalTrafficPolicy") == etp
+
+
+def test_external_name_gets_no_internal_traffic_policy():
+    spec = apply_defaults({"kind": "Service", "spec": {"type": "ExternalName", "externalName": "a.b"}})["spec"]
+    assert "internalTrafficPolicy" not in spec
+
+
+def test_deployment_defaults():
+    spec = apply_defaults({"kind": "Deployment", "spec": {"template": {"spec": {"containers": []}}}})["spec"]
+    assert spec["replicas"] == 1
+    assert spec["strategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+    assert spec["template"]["spec"]["restartPolicy"] == "Always"
+
+
+def test_recreate_strategy_gets_no_rolling_update():
+    spec = apply_defaults({"kind": "Deployment", "spec": {"strategy": {"type": "Recreate"}}})["spec"]
+    assert spec["strategy"] == {"type": "Recreate"}
+
+
+def test_statefulset_and_replicaset_defaults():
+    sts = apply_defaults({"kind": "StatefulSet", "spec": {"replicas": 0}})["spec"]
+    assert sts["replicas"] == 0 and sts["podManagementPolicy"] == "OrderedReady"
+    assert apply_defaults({"kind": "ReplicaSet", "spec": {}})["spec"]["replicas"] == 1
+
+
+def test_pod_defaults():
+    spec = apply_defaults({"kind": "Pod", "spec": {"containers": [
+        {"name": "a", "image": "nginx", "ports": [{"containerPort": 80}],
+         "livenessProbe": {"httpGet": {"port": 80}, "periodSeconds": 5}}]}})["spec"]
+    assert spec["restartPolicy"] == "Always" and spec["terminationGracePeriodSeconds"] == 30
+    c = spec["containers"][0]
+    assert c["imagePullPolicy"] == "Always"
+    assert c["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
+    assert c["livenessProbe"] == {"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"}, "periodSeconds": 5,
+                                  "initialDelaySeconds": 0, "timeoutSeconds": 1, "successThreshold": 1,
+                                  "failureThreshold": 3}
+
+
+def test_explicit_values_are_kept():
+    spec = apply_defaults({"kind": "Pod", "spec": {"restartPolicy": "Never", "containers": [
+        {"name": "a", "image": "nginx", "imagePullPolicy": "Never"}]}})["spec"]
+    assert spec["restartPolicy"] == "Never" and spec["containers"][0]["imagePullPolicy"] == "Never"
+
+
+@pytest.mark.parametrize("image, policy", [
+    ("nginx", "Always"), ("nginx:latest", "Always"), ("nginx:1.27", "IfNotPresent"),
+    ("registry:5000/team/nginx", "Always"), ("registry:5000/team/nginx:2", "IfNotPresent"),
+    ("nginx@sha256:abc", "IfNotPresent"), ("nginx:latest@sha256:abc", "Always"),
+])
+def test_image_pull_policy(image, policy):
+    assert default_pull_policy(image) == policy
