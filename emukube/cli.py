@@ -80,7 +80,7 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
     snap = Snapshot(client, cluster)
     typer.echo("")
     print_table(service_rows(snap.of_kind("Service"), wide=False))
-    lines = reach_lines(snap.of_kind("Service"), cluster)
+    lines = reach_lines(snap.of_kind("Service"), cluster, snap.of_kind("Deployment") + snap.of_kind("StatefulSet"))
     if lines:
         typer.echo("\nHow to reach them:")
         for line in lines:

@@ -211,9 +211,14 @@ def as_api_list(snap: Snapshot, resource: str, ns: str | None, name: str | None,
     return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
 
 
-def reach_lines(services: list[dict], cluster: str) -> list[str]:
-    """A ready-to-paste command per Service: curl from the host where it can, else in-cluster."""
+def reach_lines(services: list[dict], cluster: str, workloads: list[dict] = ()) -> list[str]:
+    """A ready-to-paste command per Service: curl from the host where it can, else in-cluster
+    from a pod of the first Deployment/StatefulSet in the Service's namespace."""
     lines = []
+    clients = {}
+    for w in workloads:
+        kind = "deploy" if w["kind"] == "Deployment" else "sts"
+        clients.setdefault(w["metadata"].get("namespace", "default"), f"{kind}/{w['metadata']['name']}")
     flag = "" if cluster == "emukube" else f" --cluster {cluster}"
     for s in services:
         spec, name = s["spec"], s["metadata"]["name"]
@@ -232,5 +237,6 @@ def reach_lines(services: list[dict], cluster: str) -> list[str]:
             lines.append(f"{name:<16} emukube dns{flag}{nsflag} {name}      (headless: one A record per ready pod)")
         elif tcp:
             port = "" if tcp[0]["port"] == 80 else f":{tcp[0]['port']}"
-            lines.append(f"{name:<16} emukube exec{flag}{nsflag} POD -- curl -s http://{name}{port}/   (in-cluster only)")
+            pod = clients.get(ns, "POD")
+            lines.append(f"{name:<16} emukube exec{flag}{nsflag} {pod} -- curl -s http://{name}{port}/   (in-cluster)")
     return lines
