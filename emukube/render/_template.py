@@ -67,3 +67,16 @@ def tidy(text: str) -> str:
     while out and not out[-1]:
         out.pop()
     return "\n".join(out) + "\n"
+
+
+def endpoint_address(ip: str, port: int) -> str | None:
+    """ip:port as proxies write it ([ip]:port for IPv6), or None when either is invalid."""
+    import ipaddress
+
+    try:
+        addr = ipaddress.ip_address(ip)
+    except ValueError:
+        return None
+    if not 1 <= port <= 65535:
+        return None
+    return f"[{addr}]:{port}" if addr.version == 6 else f"{addr}:{port}"

@@ -16,12 +16,11 @@ there so that HAProxy starts even then.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import re
 
 from emukube.plan.types import Backend, ProxyPlan, ServicePort
-from emukube.render._template import fill, one_line, tidy
+from emukube.render._template import endpoint_address, fill, one_line, tidy
 
 log = logging.getLogger(__name__)
 
@@ -71,22 +70,12 @@ def haproxy_peer_port(plan: ProxyPlan) -> int:
     return _free_port(HAPROXY_PEER_PORT, used)
 
 
-def _address(ip: str, port: int) -> str | None:
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return None
-    if not 1 <= port <= 65535:
-        return None
-    return f"[{addr}]:{port}" if addr.version == 6 else f"{addr}:{port}"
-
-
 def _server_lines(backends: tuple[Backend, ...], where: str) -> list[str]:
     """One ``server`` line per endpoint; names are the pod names, made valid and unique."""
     lines: list[str] = []
     seen: set[str] = set()
     for backend in sorted(set(backends), key=lambda b: (b.pod, b.ip, b.port)):
-        address = _address(backend.ip, backend.port)
+        address = endpoint_address(backend.ip, backend.port)
         if address is None:
             log.warning("%s: skipping endpoint %r with an invalid address", where, backend)
             continue

@@ -17,11 +17,10 @@ which nginx accepts.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 
 from emukube.plan.types import Backend, ProxyPlan, ServicePort
-from emukube.render._template import fill, one_line, tidy
+from emukube.render._template import endpoint_address, fill, one_line, tidy
 
 log = logging.getLogger(__name__)
 
@@ -38,21 +37,11 @@ _AFFINITY = (
 )
 
 
-def _address(ip: str, port: int) -> str | None:
-    try:
-        addr = ipaddress.ip_address(ip)
-    except ValueError:
-        return None
-    if not 1 <= port <= 65535:
-        return None
-    return f"[{addr}]:{port}" if addr.version == 6 else f"{addr}:{port}"
-
-
 def _server_lines(backends: tuple[Backend, ...], where: str) -> list[str]:
     lines: list[str] = []
     seen: set[str] = set()
     for backend in sorted(set(backends), key=lambda b: (b.pod, b.ip, b.port)):
-        address = _address(backend.ip, backend.port)
+        address = endpoint_address(backend.ip, backend.port)
         if address is None:
             log.warning("%s: skipping endpoint %r with an invalid address", where, backend)
             continue
