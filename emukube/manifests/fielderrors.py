@@ -10,30 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .load import Doc, Problem
-
-_MAX_SHOWN = 256  # keep messages readable when a hostile manifest holds a megabyte-long value
-
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\a": "\\a", "\b": "\\b", "\f": "\\f",
-            "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
-
-
-def go_quote(s: str) -> str:
-    """Go's %q: printable characters kept, the rest escaped."""
-    if len(s) > _MAX_SHOWN:
-        s = s[:_MAX_SHOWN] + "...(truncated)"
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    return '"' + "".join(out) + '"'
+from .text import MAX_SHOWN, go_quote, safe_text
 
 
 def go_value(v: Any) -> str:
@@ -46,8 +23,6 @@ def go_value(v: Any) -> str:
         return str(v)
     if isinstance(v, str):
         return go_quote(v)
-    if isinstance(v, dict) and all(isinstance(k, str) and isinstance(x, str) for k, x in v.items()):
-        return go_string_map(v)
     return go_quote(_short(v))
 
 
@@ -64,7 +39,7 @@ def _short(v: Any) -> str:
         return "{...}" if v else "{}"
     if isinstance(v, list):
         return "[...]" if v else "[]"
-    return str(v)[:_MAX_SHOWN]
+    return str(v)[:MAX_SHOWN]
 
 
 def join_path(path: str, child: str) -> str:
@@ -74,12 +49,6 @@ def join_path(path: str, child: str) -> str:
 class FieldErrors:
     def __init__(self) -> None:
         self.items: list[str] = []
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def extend(self, other: "FieldErrors") -> None:
-        self.items.extend(other.items)
 
     # -- the apimachinery error kinds --------------------------------------------------
     def required(self, path: str, detail: str = "") -> None:
@@ -183,11 +152,6 @@ class FieldErrors:
             else:
                 self.invalid(f"{path}[{i}]", item, "must be an object")
         return out
-
-
-def safe_text(s: str) -> str:
-    """Text from a manifest made safe to print inside our own messages (no control characters)."""
-    return go_quote(s)[1:-1]
 
 
 def key_path(path: str, key: str) -> str:

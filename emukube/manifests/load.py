@@ -6,20 +6,17 @@ documents that are not mappings, oversized files and alias bombs all become `Pro
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import gc
-import json
 import os
 import sys
 from dataclasses import dataclass
 from typing import Any, Iterator, TextIO
 
-import yaml
+from .parse import Refusal, parse_text
+from .text import safe_text
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
-MAX_DEPTH = 100  # Kubernetes objects nest ~20 deep; libyaml's composer crashes on ~100k
-MAX_NODES = 1_000_000  # per document, counting every alias as the whole subtree it expands to
 EXTENSIONS = (".yaml", ".yml", ".json")
 
 
@@ -48,24 +45,6 @@ class ManifestError(Exception):
         super().__init__("\n".join(str(p) for p in self.problems))
 
 
-_Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _Loader(_Base):  # type: ignore[misc, valid-type]
-    """Safe loader that keeps timestamps as strings, as kubectl's YAML-to-JSON step does."""
-
-
-_Loader.yaml_implicit_resolvers = {
-    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for ch, resolvers in _Base.yaml_implicit_resolvers.items()
-}
-
-
-class _Refused(Exception):
-    def __init__(self, index: int, message: str):
-        self.index, self.message = index, message
-
-
 def load_paths(paths: list[str], stdin: TextIO | None = None) -> list[Doc]:
     """Load every document; raise ManifestError listing every problem found."""
     docs, problems = load_with_problems(paths, stdin)
@@ -89,7 +68,7 @@ def load_with_problems(paths: list[str], stdin: TextIO | None = None) -> tuple[l
                 if data is not None:
                     _load_bytes("<stdin>", data, docs, problems, json_first=None)
             elif os.path.isdir(path):
-                files = _walk(path)
+                files = _walk(path, problems)
                 if not files:
                     problems.append(Problem(path, None, "no *.yaml, *.yml or *.json files in this directory"))
                 for f in files:
@@ -112,9 +91,12 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _walk(root: str) -> list[str]:
+def _walk(root: str, problems: list[Problem]) -> list[str]:
+    def unreadable(e: OSError) -> None:
+        problems.append(Problem(e.filename or root, None, f"cannot read: {e.strerror or e}"))
+
     found = []
-    for dirpath, dirnames, filenames in os.walk(root, onerror=None):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=unreadable):
         dirnames.sort()
         for name in filenames:
             if name.lower().endswith(EXTENSIONS):
@@ -172,21 +154,12 @@ def _load_bytes(source: str, data: bytes, docs: list[Doc], problems: list[Proble
         return
     if json_first is None:
         json_first = text.lstrip()[:1] in ("{", "[")
-    objects: list[tuple[int, Any]] = []
-    if json_first:
-        err = _parse_json(text, objects)
-        if err is not None and source == "<stdin>":  # stdin has no extension: maybe it was YAML
-            objects = []
-            err = _parse_yaml(text, objects)
-    else:
-        err = _parse_yaml(text, objects)
-    for index, obj in objects:
-        if isinstance(obj, _Refused):
+    # stdin has no file extension to go by: what does not parse as JSON may still be YAML
+    for index, obj in parse_text(text, json_first, yaml_fallback=source == "<stdin>"):
+        if isinstance(obj, Refusal):
             problems.append(Problem(source, index, obj.message))
         elif obj is not None:
             _add_doc(source, index, obj, docs, problems)
-    if err is not None:
-        problems.append(Problem(source, err.index, err.message))
 
 
 def _add_doc(source: str, index: int, obj: Any, docs: list[Doc], problems: list[Problem]) -> None:
@@ -200,13 +173,14 @@ def _add_doc(source: str, index: int, obj: Any, docs: list[Doc], problems: list[
         if items is None:
             return
         if not isinstance(items, list):
-            problems.append(Problem(source, index, f"{kind}: items: must be a list, not a {_type_name(items)}"))
+            problems.append(Problem(source, index, f"{safe_text(kind)}: items: must be a list, "
+                                                   f"not a {_type_name(items)}"))
             return
         for i, item in enumerate(items):
             if isinstance(item, dict):
                 _add_doc(source, index, item, docs, problems)
             else:
-                problems.append(Problem(source, index, f"{kind}: items[{i}]: is a {_type_name(item)}, "
+                problems.append(Problem(source, index, f"{safe_text(kind)}: items[{i}]: is a {_type_name(item)}, "
                                                        "not a mapping"))
         return
     docs.append(Doc(source, index, obj))
@@ -217,165 +191,3 @@ def _type_name(v: Any) -> str:
         return "null"
     return {bool: "boolean", int: "number", float: "number", str: "string",
             list: "list", dict: "mapping"}.get(type(v), type(v).__name__)
-
-
-# -- JSON -------------------------------------------------------------------------------
-
-def _parse_json(text: str, out: list[tuple[int, Any]]) -> _Refused | None:
-    """A JSON document or a stream of them (kubectl accepts concatenated objects)."""
-    decoder = json.JSONDecoder()
-    pos, index = 0, 0
-    try:
-        while True:
-            while pos < len(text) and text[pos] in " \t\r\n":
-                pos += 1
-            if pos >= len(text):
-                return None
-            obj, pos = decoder.raw_decode(text, pos)
-            out.append((index, _normalize_or_refuse(obj, index)))
-            index += 1
-    except json.JSONDecodeError as e:
-        return _Refused(index, f"invalid JSON: {e.msg} at line {e.lineno}, column {e.colno}")
-    except RecursionError:
-        return _Refused(index, f"invalid JSON: nested more than {MAX_DEPTH} levels deep")
-    except ValueError as e:
-        return _Refused(index, f"invalid JSON: {e}")
-
-
-# -- YAML -------------------------------------------------------------------------------
-
-def _parse_yaml(text: str, out: list[tuple[int, Any]]) -> _Refused | None:
-    refusal = _scan_events(text)
-    stop = refusal.index if refusal is not None else None
-    loader = _Loader(text)
-    try:
-        index = 0
-        while (stop is None or index < stop) and loader.check_node():
-            node = loader.get_node()
-            try:
-                obj = loader.construct_document(node)
-            except Exception as e:  # constructor errors, int() digit limits, ...
-                loader.constructed_objects, loader.recursive_objects, loader.state_generators = {}, {}, []
-                obj = _Refused(index, _yaml_message(e))
-            out.append((index, obj if isinstance(obj, _Refused) else _normalize_or_refuse(obj, index)))
-            index += 1
-    except Exception as e:  # the scan pass already saw the syntax; this is a safety net
-        if refusal is None:
-            refusal = _Refused(len(out), _yaml_message(e))
-    finally:
-        loader.dispose()
-    return refusal
-
-
-def _scan_events(text: str) -> _Refused | None:
-    """Walk the parser's events (no recursion) to bound nesting depth and alias expansion
-    before anything is composed: libyaml's composer recurses in C, and a "billion laughs"
-    document is tiny as text and enormous once expanded."""
-    loader = _Loader(text)
-    index, in_doc = -1, False
-    try:
-        anchors: dict[str, int | None] = {}
-        stack: list[list] = []  # [expanded size so far, anchor] per open collection
-        expanded = 0
-        while loader.check_event():
-            ev = loader.get_event()
-            if isinstance(ev, yaml.DocumentStartEvent):
-                index, in_doc, anchors, expanded = index + 1, True, {}, 0
-                continue
-            if isinstance(ev, yaml.DocumentEndEvent):
-                in_doc = False
-                continue
-            if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
-                if len(stack) >= MAX_DEPTH:
-                    return _Refused(index, f"document is nested more than {MAX_DEPTH} levels deep; "
-                                           "refusing to read it")
-                if ev.anchor is not None:
-                    anchors[ev.anchor] = None
-                stack.append([1, ev.anchor])
-                expanded += 1
-                continue
-            if isinstance(ev, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
-                size, anchor = stack.pop()
-                if anchor is not None:
-                    anchors[anchor] = size
-                if stack:
-                    stack[-1][0] += size
-                continue
-            if isinstance(ev, yaml.ScalarEvent):
-                size = 1
-                if ev.anchor is not None:
-                    anchors[ev.anchor] = 1
-            elif isinstance(ev, yaml.AliasEvent):
-                if ev.anchor not in anchors:
-                    return _Refused(index, f"invalid YAML: found undefined alias {ev.anchor!r}")
-                size = anchors[ev.anchor]
-                if size is None:
-                    return _Refused(index, f"alias *{ev.anchor} refers to a node that contains it; "
-                                           "recursive YAML is not allowed")
-            else:
-                continue
-            expanded += size
-            if stack:
-                stack[-1][0] += size
-            if expanded > MAX_NODES:
-                return _Refused(index, f"document expands to more than {MAX_NODES} nodes through YAML "
-                                       "aliases (a \"billion laughs\" alias bomb?); refusing to read it")
-        return None
-    except yaml.YAMLError as e:
-        return _Refused(index if in_doc else index + 1, _yaml_message(e))
-    finally:
-        loader.dispose()
-
-
-def _yaml_message(e: Exception) -> str:
-    if isinstance(e, yaml.MarkedYAMLError):
-        where = ""
-        mark = e.problem_mark or e.context_mark
-        if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        what = e.problem or e.context or "syntax error"
-        return f"invalid YAML: {what}{where}"
-    if isinstance(e, yaml.YAMLError):
-        return "invalid YAML: " + str(e).splitlines()[0]
-    return f"cannot read this document: {e}"
-
-
-# -- normalisation ----------------------------------------------------------------------
-
-def _normalize_or_refuse(obj: Any, index: int) -> Any:
-    try:
-        return _normalize(obj, 0)
-    except _TooDeep:
-        return _Refused(index, f"document is nested more than {MAX_DEPTH} levels deep; refusing to read it")
-
-
-class _TooDeep(Exception):
-    pass
-
-
-def _normalize(v: Any, depth: int) -> Any:
-    """A fresh tree of JSON-like values: mapping keys become strings as in kubectl's YAML-to-JSON
-    step, !!binary becomes base64 text, and no two places share one object (YAML anchors do)."""
-    if depth > MAX_DEPTH:
-        raise _TooDeep
-    if isinstance(v, dict):
-        return {_key(k): _normalize(x, depth + 1) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
-        return [_normalize(x, depth + 1) for x in v]
-    if isinstance(v, (set, frozenset)):
-        return {_key(k): None for k in v}
-    if isinstance(v, bytes):
-        return base64.b64encode(v).decode("ascii")
-    if v is None or isinstance(v, (str, bool, int, float)):
-        return v
-    return str(v)
-
-
-def _key(k: Any) -> str:
-    if isinstance(k, str):
-        return k
-    if k is None:
-        return "null"
-    if isinstance(k, bool):
-        return "true" if k else "false"
-    return str(k)

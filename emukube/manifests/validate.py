@@ -139,34 +139,28 @@ def _metadata(kind: str, obj: dict, errs: FieldErrors) -> tuple[str, str]:
 
 
 def _data(kind: str, obj: dict, errs: FieldErrors) -> None:
-    """ConfigMap data/binaryData and Secret data/stringData: valid keys, string values, base64
-    where required. Secret values are never echoed back."""
+    """ConfigMap data (text) and binaryData (base64); Secret stringData (text) and data (base64).
+    Keys must be config keys, values strings. Secret values are never echoed back."""
+    secret = kind == "Secret"
+    text_field, b64_field = ("stringData", "data") if secret else ("data", "binaryData")
+    texts, encoded = errs.get_map(obj, text_field, ""), errs.get_map(obj, b64_field, "")
+    shown = "<hidden>" if secret else None
     total = 0
-    plain, encoded = ("data", "binaryData") if kind == "ConfigMap" else ("stringData", "data")
-    plain_map, encoded_map = errs.get_map(obj, plain, ""), errs.get_map(obj, encoded, "")
-    shown_key = "data" if kind == "Secret" else None
-    for field, values in ((plain, plain_map), (encoded, encoded_map)):
-        path = shown_key or field
+    for field, values in ((text_field, texts), (b64_field, encoded)):
         for k, v in values.items():
-            errs.invalid_each(key_path(path, k), k, is_config_map_key(k))
-            if kind == "ConfigMap" and field == "data" and k in encoded_map:
-                errs.invalid(key_path(path, k), k, "duplicate of key present in binaryData")
+            # the API server merges stringData into data before it validates keys
+            errs.invalid_each(key_path("data" if secret else field, k), k, is_config_map_key(k))
+            if not secret and field == "data" and k in encoded:
+                errs.invalid(key_path(field, k), k, "duplicate of key present in binaryData")
             if v is None:
                 continue
             if not isinstance(v, str):
-                hint = f' (quote it: "{v}")' if isinstance(v, (int, float, bool)) else ""
-                errs.invalid(key_path(field, k), v if kind == "ConfigMap" else None,
-                             "must be a string" + hint, shown=None if kind == "ConfigMap" else "<hidden>")
-                continue
-            if field == encoded:
-                bad = _base64_error(v)
-                if bad:
-                    errs.invalid(key_path(field, k), None, f"{bad} (values in {field} must be base64-encoded)",
-                                 shown="<hidden>" if kind == "Secret" else go_quote(v))
-                    continue
-                total += len(k) + len(v) * 3 // 4
+                hint = f' (quote it: "{v}")' if isinstance(v, (int, float, bool)) and not secret else ""
+                errs.invalid(key_path(field, k), v, "must be a string" + hint, shown=shown)
+            elif field == b64_field and (bad := _base64_error(v)):
+                errs.invalid(key_path(field, k), v, f"{bad} (values in {field} must be base64-encoded)", shown=shown)
             else:
-                total += len(k) + len(v.encode("utf-8", "surrogatepass"))
+                total += len(k) + (len(v) * 3 // 4 if field == b64_field else len(v.encode("utf-8", "surrogatepass")))
     if total > MAX_DATA_BYTES:
         errs.too_long("data", MAX_DATA_BYTES)
 
@@ -175,7 +169,7 @@ _B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
 def _base64_error(s: str) -> str | None:
-    """Go's encoding/base64 wording; it skips newlines, as Go does."""
+    """Go's encoding/base64 complaint, if any (Go skips newlines too)."""
     text = s.replace("\r", "").replace("\n", "")
     for i, ch in enumerate(text.rstrip("=")):
         if ch not in _B64:
@@ -183,5 +177,5 @@ def _base64_error(s: str) -> str | None:
     try:
         base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
-        return f"illegal base64 data at input byte {len(text) - len(text) % 4 if len(text) % 4 else len(text)}"
+        return f"illegal base64 data at input byte {len(text) // 4 * 4}"  # where the short quantum starts
     return None

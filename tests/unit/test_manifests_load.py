@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from emukube.manifests import Doc, ManifestError, Problem, load_and_validate, load_paths
-from emukube.manifests.load import MAX_DEPTH, MAX_FILE_BYTES, load_with_problems
+from emukube.manifests.load import MAX_FILE_BYTES, load_with_problems
+from emukube.manifests.parse import MAX_ALIAS_NODES, MAX_DEPTH, MAX_DOCUMENTS
 
 CORPUS = Path(__file__).parent.parent / "corpus" / "manifests"
 
@@ -211,6 +212,41 @@ def test_alias_bomb_is_refused_quickly():
     assert len(problems) == 1 and "alias bomb" in problems[0] and "(document 1)" in problems[0]
 
 
+def test_anchors_may_not_add_too_many_nodes():
+    text = "a: &a [" + ",".join(["x"] * 1000) + "]\nb: [" + ",".join(["*a"] * (MAX_ALIAS_NODES // 1000 + 1)) + "]\n"
+    problems = problems_of(["-"], stdin_of(text))
+    assert problems == [f"<stdin> (document 1): YAML aliases expand this document by more than {MAX_ALIAS_NODES} "
+                        "nodes (an alias bomb?); refusing to read it"]
+
+
+def test_big_documents_without_aliases_are_fine():
+    text = "items: [" + ",".join(["1"] * (MAX_ALIAS_NODES + 10)) + "]\n"
+    assert len(load_paths(["-"], stdin_of(text))[0].obj["items"]) == MAX_ALIAS_NODES + 10
+
+
+def test_too_many_documents_in_one_file_are_refused():
+    start = time.monotonic()
+    docs, problems = load_with_problems(["-"], stdin_of("kind: A\n---\n" * (MAX_DOCUMENTS + 5)))
+    assert time.monotonic() - start < 30
+    assert len(docs) == MAX_DOCUMENTS
+    assert [str(p) for p in problems] == [f"<stdin> (document {MAX_DOCUMENTS + 1}): more than {MAX_DOCUMENTS} "
+                                          "documents in one file; refusing to read the rest"]
+
+
+def test_unreadable_subdirectory_is_a_problem(tmp_path, monkeypatch):
+    (tmp_path / "ok.yaml").write_text("kind: A\n")
+    real_walk = os.walk
+
+    def walk(top, onerror=None, **kwargs):  # the tests run as root, who can read any directory
+        onerror(PermissionError(13, "Permission denied", str(tmp_path / "locked")))
+        yield from real_walk(top, onerror=onerror, **kwargs)
+
+    monkeypatch.setattr(os, "walk", walk)
+    docs, problems = load_with_problems([str(tmp_path)])
+    assert [d.obj for d in docs] == [{"kind": "A"}]
+    assert [str(p) for p in problems] == [f"{tmp_path / 'locked'}: cannot read: Permission denied"]
+
+
 def test_alias_bomb_in_a_later_document_keeps_the_earlier_ones():
     bomb = (CORPUS / "invalid" / "alias-bomb.yaml").read_text()
     docs, problems = load_with_problems(["-"], stdin_of("kind: A\n---\n" + bomb))
@@ -290,9 +326,12 @@ def _only_manifest_errors(text_or_bytes, path=None):
     except ManifestError as e:
         assert e.problems
         for p in e.problems:
-            assert isinstance(p, Problem) and isinstance(str(p), str)
+            assert isinstance(p, Problem)
+            str(p).encode("utf-8")  # printable: no lone surrogates from JSON "\ud800" escapes
     else:
-        assert all(isinstance(o, dict) for o in objects) and all(isinstance(w, str) for w in warnings)
+        assert all(isinstance(o, dict) for o in objects)
+        for w in warnings:
+            w.encode("utf-8")
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
