@@ -13,7 +13,7 @@ import yaml
 
 from . import cluster_ops as ops
 from .errors import EmukubeError
-from .output import print_table, service_rows, pod_rows, endpoint_rows, slice_rows, deploy_rows, reach_lines
+from .output import print_table, reach_lines, service_rows
 from .runtime import engine
 from .snapshot import Snapshot
 

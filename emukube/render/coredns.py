@@ -23,7 +23,7 @@ import logging
 import re
 from dataclasses import dataclass
 
-from emukube.plan.types import DnsEndpoint, DnsPlan, DnsService
+from emukube.plan.types import DnsPlan, DnsService
 from emukube.render._template import fill, tidy
 
 log = logging.getLogger(__name__)
