@@ -12,6 +12,7 @@ import typer
 import yaml
 
 from . import cluster_ops as ops
+from .api import OWNER_KINDS, Cluster
 from .errors import EmukubeError
 from .output import print_table, reach_lines, service_rows
 from .runtime import engine
@@ -32,42 +33,20 @@ def _err(msg: str) -> None:
     typer.echo(msg, err=True)
 
 
-def _load(paths: list[str], allow_privileged: bool) -> list[dict]:
-    from .manifests import ManifestError, load_and_validate
+def _handle(cluster: str, address=None, allow_privileged=None, image_map=None) -> Cluster:
+    images = dict(m.split("=", 1) for m in image_map) if image_map else None
+    return Cluster(cluster, address=address, allow_privileged=allow_privileged, images=images)
 
-    try:
-        objects, warnings = load_and_validate(paths, stdin=sys.stdin, allow_privileged=allow_privileged)
-    except ManifestError as exc:
-        for problem in exc.problems:
-            _err(f"error: {problem}")
-        raise typer.Exit(2)
-    for line in warnings:
+
+def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map) -> None:
+    if address and address not in ("127.0.0.1", "localhost") and not address.startswith("127."):
+        _err(f"warning: NodePorts and LoadBalancers will listen on {address}: reachable from beyond this machine")
+    c = _handle(cluster, address, allow_privileged, image_map)
+    changes = c.apply(*paths, stdin=sys.stdin, wait=False)
+    for line in c.warnings:
         _err(f"warning: {line}")
-    if not objects:
-        raise EmukubeError("error: no objects passed to apply")
-    return objects
-
-
-def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, verb) -> None:
-    objects = _load(paths, allow_privileged)
-    if address not in ("127.0.0.1", "localhost"):
-        _err(f"warning: NodePorts will listen on {address}: reachable from beyond this machine")
-    settings = {"address": address, "allow_privileged": allow_privileged,
-                "image_map": dict(m.split("=", 1) for m in image_map or [])}
-    client = _client()
-    state = ops.read_state(client, cluster)
-    # Plan the whole merged state (allocations included) before Docker is touched.
-    net = state.net or ops.plan_network(client, cluster)
-    merged = ops.merge(state.objects, objects)
-    planned = ops.plan_objects(client, state, net, merged)
-    if state.net is None:
-        ops.create_network(client, net)
-    for obj in objects:
-        kind, ns, name = ops.object_key(obj)
-        before = next((o for o in state.objects if ops.object_key(o) == (kind, ns, name)), None)
-        verb_done = "created" if before is None else ("unchanged" if _same(before, obj) else "configured")
-        typer.echo(f"{kind.lower()}/{name} {verb_done}")
-    generation = ops.start_controller(client, state, net, planned, settings)
+    for change in changes:
+        typer.echo(str(change))
     if not wait:
         return
     typer.echo("waiting for pods to be ready and Services to answer ...", err=True)
@@ -76,8 +55,8 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
         for line in status.get("waiting", [])[:6]:
             typer.echo(f"  ... {line}", err=True)
 
-    ops.wait_converged(client, cluster, generation, timeout, progress if sys.stderr.isatty() else None)
-    snap = Snapshot(client, cluster)
+    c.wait_ready(timeout, progress if sys.stderr.isatty() else None)
+    snap = c.snapshot()
     typer.echo("")
     print_table(service_rows(snap.of_kind("Service"), wide=False))
     lines = reach_lines(snap.of_kind("Service"), cluster, snap.of_kind("Deployment") + snap.of_kind("StatefulSet"))
@@ -87,19 +66,21 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
             typer.echo(f"  {line}")
 
 
-def _same(a: dict, b: dict) -> bool:
-    strip = lambda o: {k: v for k, v in o.items() if k not in ("status",)}  # noqa: E731
-    a2 = json.loads(json.dumps(strip(a)))
-    a2["metadata"].pop("creationTimestamp", None)
-    return json.dumps(a2, sort_keys=True) == json.dumps(strip(b), sort_keys=True)
-
-
 def _parse_timeout(text: str) -> float:
     text = text.strip()
     units = {"s": 1, "m": 60, "h": 3600}
-    if text and text[-1] in units:
-        return float(text[:-1]) * units[text[-1]]
-    return float(text)
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError:
+        raise EmukubeError(f'error: invalid timeout "{text}" (use e.g. 90s, 5m)') from None
+
+
+AddressOpt = typer.Option(None, "--address", help="Host address NodePorts listen on (default 127.0.0.1).")
+PrivOpt = typer.Option(None, "--allow-privileged/--no-allow-privileged",
+                       help="Allow privileged pods, host networking and Docker socket mounts.")
+ImageMapOpt = typer.Option(None, "--image-map", help="OLD=NEW image swap (repeatable).")
 
 
 @app.command()
@@ -107,11 +88,10 @@ def up(paths: List[str] = typer.Argument(..., help="Files, directories, or - for
        cluster: str = ClusterOpt,
        wait: bool = typer.Option(True, "--wait/--no-wait", help="Return once every Service answers."),
        timeout: str = typer.Option("180s", help="How long --wait waits (e.g. 90s, 5m)."),
-       address: str = typer.Option("127.0.0.1", help="Host address NodePorts listen on."),
-       allow_privileged: bool = typer.Option(False, "--allow-privileged"),
-       image_map: Optional[List[str]] = typer.Option(None, "--image-map", help="OLD=NEW image swap.")):
+       address: Optional[str] = AddressOpt, allow_privileged: Optional[bool] = PrivOpt,
+       image_map: Optional[List[str]] = ImageMapOpt):
     """Create or update a cluster from manifests, and wait until it answers."""
-    _apply(paths, cluster, wait, _parse_timeout(timeout), address, allow_privileged, image_map, "up")
+    _apply(paths, cluster, wait, _parse_timeout(timeout), address, allow_privileged, image_map)
 
 
 @app.command()
@@ -120,12 +100,11 @@ def apply(paths: List[str] = typer.Argument(..., help="Files, directories, or - 
           filename: Optional[List[str]] = typer.Option(None, "-f", "--filename", hidden=True),
           wait: bool = typer.Option(True, "--wait/--no-wait"),
           timeout: str = typer.Option("180s"),
-          address: str = typer.Option("127.0.0.1"),
-          allow_privileged: bool = typer.Option(False, "--allow-privileged"),
-          image_map: Optional[List[str]] = typer.Option(None, "--image-map")):
+          address: Optional[str] = AddressOpt, allow_privileged: Optional[bool] = PrivOpt,
+          image_map: Optional[List[str]] = ImageMapOpt):
     """Apply manifests to a running cluster; only what changed is touched."""
     _apply(list(paths) + list(filename or []), cluster, wait, _parse_timeout(timeout), address,
-           allow_privileged, image_map, "apply")
+           allow_privileged, image_map)
 
 
 @app.command()
@@ -181,35 +160,6 @@ def get(kind: str = typer.Argument(..., help="svc | pods | endpoints | endpoints
     print_table(rows)
 
 
-def _pod_container(snap: Snapshot, pod: str, namespace: str, container: Optional[str]):
-    client = snap.client
-    found = [c for c in engine.containers(client, snap.state.cluster, **{"emukube.io/namespace": namespace,
-                                                                        "emukube.io/name": pod})
-             if c.labels.get("emukube.io/role") in ("pod", "app")]
-    if not found:
-        raise EmukubeError(f'Error from server (NotFound): pods "{pod}" not found')
-    if container:
-        found = [c for c in found if c.labels.get("emukube.io/container") == container]
-        if not found:
-            raise EmukubeError(f'error: container {container} is not valid for pod {pod}')
-    return found[0]
-
-
-def _resolve_pod_ref(snap: Snapshot, ref: str, namespace: str) -> str:
-    """POD, pod/POD, or deploy/NAME (its first pod), like kubectl."""
-    if "/" not in ref:
-        return ref
-    kind, name = ref.split("/", 1)
-    if kind in ("pod", "pods", "po"):
-        return name
-    owner_kind = {"deploy": "Deployment", "deployment": "Deployment", "sts": "StatefulSet",
-                  "statefulset": "StatefulSet"}.get(kind)
-    pods = [p for p in snap.pods if p.namespace == namespace and p.owner == f"{owner_kind}/{name}"]
-    if not pods:
-        raise EmukubeError(f'Error from server (NotFound): {kind} "{name}" has no pods')
-    return pods[0].name
-
-
 @app.command(name="exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
 def exec_(ctx: typer.Context, pod: str = typer.Argument(...), cluster: str = ClusterOpt, namespace: str = NsOpt,
           container: Optional[str] = typer.Option(None, "-c", "--container"),
@@ -218,14 +168,14 @@ def exec_(ctx: typer.Context, pod: str = typer.Argument(...), cluster: str = Clu
     args = [a for a in ctx.args if a != "--"]
     if not args:
         raise EmukubeError("error: you must specify at least one command for the container")
-    snap = Snapshot(_client(), cluster)
-    target = _pod_container(snap, _resolve_pod_ref(snap, pod, namespace), namespace, container)
+    c = Cluster(cluster)
+    target = c.container_of(pod, namespace, container)
     flags = (["-i"] if interactive else []) + (["-t"] if tty else [])
     # The docker CLI handles terminals and streams best; the SDK is the fallback.
     if flags or os.environ.get("EMUKUBE_EXEC_VIA_CLI"):
         raise typer.Exit(subprocess.call(["docker", "exec", *flags, target.id, *args]))
-    result = snap.client.api.exec_create(target.id, args, stdout=True, stderr=True)
-    for chunk in snap.client.api.exec_start(result["Id"], stream=True, demux=True):
+    result = c.client.api.exec_create(target.id, args, stdout=True, stderr=True)
+    for chunk in c.client.api.exec_start(result["Id"], stream=True, demux=True):
         out, err = chunk
         if out:
             sys.stdout.buffer.write(out)
@@ -233,7 +183,7 @@ def exec_(ctx: typer.Context, pod: str = typer.Argument(...), cluster: str = Clu
         if err:
             sys.stderr.buffer.write(err)
             sys.stderr.flush()
-    raise typer.Exit(snap.client.api.exec_inspect(result["Id"]).get("ExitCode") or 0)
+    raise typer.Exit(c.client.api.exec_inspect(result["Id"]).get("ExitCode") or 0)
 
 
 @app.command()
@@ -241,8 +191,7 @@ def logs(pod: str, cluster: str = ClusterOpt, namespace: str = NsOpt,
          container: Optional[str] = typer.Option(None, "-c", "--container"),
          follow: bool = typer.Option(False, "-f", "--follow"), tail: int = typer.Option(-1, "--tail")):
     """Print a pod's logs (POD or deploy/NAME)."""
-    snap = Snapshot(_client(), cluster)
-    target = _pod_container(snap, _resolve_pod_ref(snap, pod, namespace), namespace, container)
+    target = Cluster(cluster).container_of(pod, namespace, container)
     kwargs = {"stream": follow, "follow": follow}
     if tail >= 0:
         kwargs["tail"] = tail
@@ -261,37 +210,8 @@ def logs(pod: str, cluster: str = ClusterOpt, namespace: str = NsOpt,
 @app.command()
 def delete(kind: str, name: str, cluster: str = ClusterOpt, namespace: str = NsOpt):
     """Delete a pod (its owner replaces it) or any applied object (svc, deploy, ...)."""
-    client = _client()
-    state = ops.require(ops.read_state(client, cluster))
-    resource = KINDS.get(kind.lower(), kind)
-    if resource == "pods":
-        snap = Snapshot(client, cluster)
-        pod = next((p for p in snap.pods if p.name == name and p.namespace == namespace), None)
-        if pod is None:
-            raise EmukubeError(f'Error from server (NotFound): pods "{name}" not found')
-        declared = snap.find("Pod", name, namespace)
-        for c in engine.containers(client, cluster, **{"emukube.io/namespace": namespace, "emukube.io/name": name}):
-            engine.remove(c, timeout=2)
-        if declared is not None:
-            _replace_objects(client, state, [o for o in state.objects if o is not declared])
-        typer.echo(f'pod "{name}" deleted')
-        return
-    kind_name = {"services": "Service", "deployments": "Deployment", "statefulsets": "StatefulSet",
-                 "configmaps": "ConfigMap", "secrets": "Secret", "namespaces": "Namespace"}.get(resource)
-    keep = [o for o in state.objects if not (o["kind"] == kind_name and o["metadata"]["name"] == name and
-                                             o["metadata"].get("namespace", "default") == namespace)]
-    if len(keep) == len(state.objects):
-        raise EmukubeError(f'Error from server (NotFound): {resource} "{name}" not found')
-    _replace_objects(client, state, keep)
+    kind_name = Cluster(cluster).delete(kind, name, namespace)
     typer.echo(f'{kind_name.lower()} "{name}" deleted')
-
-
-def _replace_objects(client, state, objects: list[dict]) -> str:
-    env = dict(e.split("=", 1) for e in state.controller.attrs["Config"]["Env"] if "=" in e)
-    settings = {"address": env.get("EMUKUBE_NODE_ADDRESS", "127.0.0.1"),
-                "allow_privileged": env.get("EMUKUBE_ALLOW_PRIVILEGED") == "1",
-                "image_map": json.loads(env.get("EMUKUBE_IMAGE_MAP") or "{}")}
-    return ops.start_controller(client, state, state.net, objects, settings)
 
 
 @app.command()
@@ -299,24 +219,9 @@ def scale(target: str = typer.Argument(..., help="deployment/NAME or statefulset
           replicas: int = typer.Option(..., "--replicas"), cluster: str = ClusterOpt, namespace: str = NsOpt,
           wait: bool = typer.Option(False, "--wait/--no-wait"), timeout: str = typer.Option("120s")):
     """Change the replicas of a Deployment or StatefulSet."""
-    if replicas < 0:
-        raise EmukubeError("error: --replicas must be >= 0")
-    client = _client()
-    state = ops.require(ops.read_state(client, cluster))
     kind, _, name = target.partition("/")
-    kind_name = {"deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
-                 "sts": "StatefulSet", "statefulset": "StatefulSet", "statefulsets": "StatefulSet",
-                 "rs": "ReplicaSet", "replicaset": "ReplicaSet"}.get(kind)
-    objects = json.loads(json.dumps(state.objects))
-    found = next((o for o in objects if o["kind"] == kind_name and o["metadata"]["name"] == name and
-                  o["metadata"].get("namespace", "default") == namespace), None)
-    if found is None:
-        raise EmukubeError(f'Error from server (NotFound): {kind}s "{name}" not found')
-    found["spec"]["replicas"] = replicas
-    generation = _replace_objects(client, state, objects)
-    typer.echo(f"{kind_name.lower()}.apps/{name} scaled")
-    if wait:
-        ops.wait_converged(client, cluster, generation, _parse_timeout(timeout))
+    Cluster(cluster).scale(target, replicas, namespace, wait=wait, timeout=_parse_timeout(timeout))
+    typer.echo(f"{OWNER_KINDS.get(kind, kind).lower()}.apps/{name} scaled")
 
 
 @app.command()

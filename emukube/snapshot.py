@@ -41,11 +41,7 @@ class PodRow:
 
 
 def _created(attrs: dict) -> float:
-    text = attrs.get("Created", "")[:19]
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
-    except ValueError:
-        return time.time()
+    return engine.docker_time(attrs.get("Created", "")) or time.time()
 
 
 class Snapshot:

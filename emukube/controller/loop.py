@@ -86,7 +86,7 @@ class Controller:
         self.probes: dict[str, PodProbes] = {}  # container id -> verdicts
         self.backoff: dict[str, tuple[int, float]] = {}  # owner -> (failures, not before)
         self.reasons: dict[str, str] = {}  # pod key or owner -> last start error
-        self.answering: dict[str, str] = {}  # service key -> config it answered with
+        self.silent: dict[str, float] = {}  # service key -> since when it has not answered
         self.wake = threading.Event()
         self.events_file = self.state_dir / "events.log"
 
@@ -434,6 +434,13 @@ class Controller:
             services[key] = {"answering": answers}
             if not answers:
                 waiting.append(f"service {key} not answering yet")
+                since = self.silent.setdefault(key, time.monotonic())
+                if time.monotonic() - since > 5:
+                    # A reload lost (e.g. signalled while the proxy started): push configs again.
+                    self.proxies.forget()
+                    self.silent.pop(key)
+            else:
+                self.silent.pop(key, None)
         status = {"generation": self.generation, "converged": not waiting and not self.terminating,
                   "waiting": sorted(set(waiting)), "pods": status_pods, "services": services,
                   "time": time.time()}

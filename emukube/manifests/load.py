@@ -13,6 +13,7 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Iterator, TextIO
 
+from ..errors import EmukubeError
 from .parse import Refusal, parse_text
 from .text import safe_text
 
@@ -39,7 +40,9 @@ class Problem:
         return f"{self.source} (document {self.index + 1}): {self.message}"
 
 
-class ManifestError(Exception):
+class ManifestError(EmukubeError):
+    """Every problem in the input at once; exit code 2."""
+
     def __init__(self, problems: list[Problem]):
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))

@@ -10,6 +10,7 @@ import io
 import os
 import tarfile
 import time
+from datetime import datetime, timezone
 
 import docker
 from docker.errors import DockerException, NotFound
@@ -93,6 +94,19 @@ def read_file(container, path: str) -> bytes | None:
         member = tar.next()
         handle = tar.extractfile(member) if member else None
         return handle.read() if handle else None
+
+
+def docker_time(text: str) -> float:
+    """Docker's RFC 3339 timestamps as epoch seconds (0 when unknown)."""
+    try:
+        return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def started_at(attrs: dict) -> float:
+    """When the container last started."""
+    return docker_time((attrs.get("State") or {}).get("StartedAt", ""))
 
 
 def ip_on(container_attrs: dict, network: str) -> str:

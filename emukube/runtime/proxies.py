@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 
 from ..plan.types import ProxyPlan
 from ..render import render_haproxy, render_nginx
 from ..render.haproxy import HAPROXY_LOCAL_PEER
+from ..render.nginx import NGINX_PID_PATH
 from . import engine
 from . import labels as L
 from .pods import Context
@@ -97,5 +99,27 @@ class Proxies:
     def _push(self, container, filename: str, text: str, signal: str | None) -> None:
         engine.put_files(container, {f"{CONFIG_DIR}/{filename}": (text.encode(), 0o644)})
         if signal:
+            _wait_until_serving(container, "Loading success" if signal == "SIGUSR2" else None)
             container.kill(signal=signal)
         self.pushed[container.id] = text
+
+    def forget(self) -> None:
+        """Push (and reload) every config again on the next pass: one did not take effect."""
+        self.pushed.clear()
+
+
+def _wait_until_serving(container, log_mark: str | None, limit: float = 3.0) -> None:
+    """A process that is PID 1 ignores a signal before it installs its handler, so a reload
+    sent to a proxy that is still starting would be lost. Only young containers are checked."""
+    container.reload()
+    if time.time() - engine.started_at(container.attrs) > 15:
+        return
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        if log_mark is None:
+            # nginx installs its signal handlers before it writes its pid file.
+            if engine.read_file(container, NGINX_PID_PATH):
+                return
+        elif log_mark.encode() in container.logs(tail=50):
+            return
+        time.sleep(0.1)
