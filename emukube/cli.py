@@ -281,13 +281,24 @@ def dns(name: str, rtype: str = typer.Argument("A"), cluster: str = ClusterOpt, 
     raise typer.Exit(1)
 
 
-def _mount_images() -> None:
-    from .cli_images import app as images_app
-
-    app.add_typer(images_app, name="images", help="List, pull or build the images emukube runs.")
+# Verbs that live in their own modules; each module has register(app).
+VERB_MODULES = ("cli_images", "cli_workloads", "cli_access", "cli_diagnose", "cli_testing")
 
 
-_mount_images()
+def _mount_verbs() -> None:
+    import importlib
+
+    for name in VERB_MODULES:
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_mount_verbs()
 
 
 def main() -> None:

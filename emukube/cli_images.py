@@ -64,3 +64,7 @@ def build(
         typer.echo(f"error: {e}", err=True)
         raise typer.Exit(1)
     typer.echo(f"{len(built)} image(s) built in {time.monotonic() - t0:.0f}s" if built else "all images present")
+
+
+def register(root) -> None:
+    root.add_typer(app, name="images", help="List, pull or build the images emukube runs.")
