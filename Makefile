@@ -20,8 +20,10 @@ unit:
 integration: setup
 	.venv/bin/pytest -q -ra tests/integration
 
+# make bench ARGS="--only proxy --runs 5" (or --quick): see benchmarks/README.md
 bench: setup
-	.venv/bin/python benchmarks/run.py
+	bash benchmarks/setup.sh
+	.venv/bin/python benchmarks/run.py $(ARGS)
 
 down:
 	$(EMUKUBE) down --all

@@ -10,16 +10,25 @@ Leaving the `with` block (normally, on an exception or on Ctrl-C) removes the cl
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import json
 import os
+import signal
+import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import Callable, Iterator, Sequence
 
+from . import access
 from . import cluster_ops as ops
-from .errors import EmukubeError, NotFound
-from .runtime import engine
+from . import node_address
+from .errors import EmukubeError, NotFound, WorkloadFailed
+from .plan import image_map
+from .plan.nodes import STOPPED_ANNOTATION, node_object
+from .runtime import engine, forward
 from .runtime import labels as L
+from .runtime.podspec import container_ports
 from .snapshot import PodRow, Snapshot
 
 PathLike = "str | os.PathLike[str]"
@@ -52,12 +61,32 @@ class ExecResult:
     stderr: str
 
 
-DEFAULT_SETTINGS = {"address": "127.0.0.1", "allow_privileged": False, "image_map": {}}
+DEFAULT_SETTINGS = {"address": "127.0.0.1", "allow_privileged": False, "image_map": {}, "nodes": 1}
+
+
+_NAMES_MADE = itertools.count()
 
 
 def unique_name(prefix: str = "ek") -> str:
-    """A cluster name no other process on this machine picks at the same time (pytest-xdist)."""
-    return f"{prefix}{os.getpid() % 100000:05d}{int(time.time() * 1000) % 100000:05d}"
+    """A cluster name no other process on this machine picks at the same time (pytest-xdist),
+    nor this one twice."""
+    return f"{prefix}{os.getpid() % 100000:05d}{int(time.time() * 1000) % 100000:05d}{next(_NAMES_MADE) % 10}"
+
+
+@contextlib.contextmanager
+def _sigint_deferred() -> Iterator[None]:
+    """A Ctrl-C while a cluster is being removed would leave half of it: it waits until the end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def _without_timestamps(obj: dict) -> str:
@@ -71,11 +100,14 @@ class Cluster:
     """A handle on one emukube cluster (named like `emukube --cluster NAME`)."""
 
     def __init__(self, name: str = "emukube", *, images: dict[str, str] | None = None,
-                 address: str | None = None, allow_privileged: bool | None = None, keep: bool = False):
+                 address: str | None = None, allow_privileged: bool | None = None, keep: bool = False,
+                 nodes: int | None = None):
         self.name = name
         # What this handle asks for; None = keep what the cluster has (or the safe default).
+        if address is not None:
+            address = node_address.normalise(address)
         requested = {"address": address, "allow_privileged": allow_privileged,
-                     "image_map": dict(images) if images is not None else None}
+                     "image_map": dict(images) if images is not None else None, "nodes": nodes}
         self._requested = {k: v for k, v in requested.items() if v is not None}
         self.settings = {**DEFAULT_SETTINGS, **self._requested}
         self.keep = keep
@@ -86,11 +118,11 @@ class Cluster:
     @classmethod
     def up(cls, *paths: PathLike, name: str | None = None, images: dict[str, str] | None = None,
            address: str | None = None, allow_privileged: bool | None = None, timeout: float = 180,
-           wait: bool = True, keep: bool = False) -> "Cluster":
+           wait: bool = True, keep: bool = False, nodes: int | None = None) -> "Cluster":
         """Create (or update) a cluster from files or directories and wait until it answers.
         If starting fails, whatever was made is removed again unless `keep`."""
         cluster = cls(name or unique_name(), images=images, address=address,
-                      allow_privileged=allow_privileged, keep=keep)
+                      allow_privileged=allow_privileged, keep=keep, nodes=nodes)
         existed = cluster.exists()
         try:
             cluster.apply(*paths, wait=wait, timeout=timeout)
@@ -132,43 +164,47 @@ class Cluster:
         if state.controller is not None:
             # Keep the settings the cluster was made with unless this handle says otherwise.
             self.settings = {**self.current_settings(state), **self._requested}
+        self.warnings = []
         if objects is None:
             objects, self.warnings = self.load(*paths, stdin=stdin)
         if not objects:
             raise EmukubeError("error: no objects passed to apply")
-        net = state.net or ops.plan_network(client, self.name)
-        planned = ops.plan_objects(client, state, net, ops.merge(state.objects, objects))
-        if state.net is None:
-            ops.create_network(client, net)
-        before = {ops.object_key(o): o for o in state.objects}
-        after = {ops.object_key(o): o for o in planned}
-        changes = []
-        for obj in objects:
-            key = ops.object_key(obj)
-            old = before.get(key)
-            verb = "created" if old is None else \
-                ("unchanged" if _without_timestamps(old) == _without_timestamps(after[key]) else "configured")
-            changes.append(Change(key[0], key[1], key[2], verb))
-        generation = ops.start_controller(client, state, net, planned, self.settings)
+        self.warnings += image_map.unused_keys(self.settings.get("image_map") or {}, objects)
+        self.warnings += node_address.warning(self._requested.get("address"))
+        ops.require_images(client)
+        # From reading what other clusters hold until our controller's label records our share.
+        with ops.allocation_lock():
+            net, planned = ops.plan_with_network(client, state, ops.merge(state.objects, objects),
+                                                 self.warnings)
+            before = {ops.object_key(o): o for o in state.objects}
+            after = {ops.object_key(o): o for o in planned}
+            changes = []
+            for obj in objects:
+                key = ops.object_key(obj)
+                old = before.get(key)
+                verb = "created" if old is None else \
+                    ("unchanged" if _without_timestamps(old) == _without_timestamps(after[key]) else "configured")
+                changes.append(Change(key[0], key[1], key[2], verb))
+            generation = ops.start_controller(client, state, net, planned, self.settings)
         if wait:
             ops.wait_converged(client, self.name, generation, timeout, progress)
         return changes
 
     def down(self) -> int:
-        """Remove every container, volume and network with the cluster's label."""
-        return ops.down(self.client, self.name)
+        """Remove every container, volume and network with the cluster's label (port-forwards
+        too). A Ctrl-C meanwhile is held back until everything is gone."""
+        with _sigint_deferred():
+            return ops.down(self.client, self.name)
 
     def current_settings(self, state=None) -> dict:
         state = state or ops.require(ops.read_state(self.client, self.name))
-        env = dict(e.split("=", 1) for e in state.controller.attrs["Config"]["Env"] if "=" in e)
-        return {"address": env.get("EMUKUBE_NODE_ADDRESS", DEFAULT_SETTINGS["address"]),
-                "allow_privileged": env.get("EMUKUBE_ALLOW_PRIVILEGED") == "1",
-                "image_map": json.loads(env.get("EMUKUBE_IMAGE_MAP") or "{}")}
+        return ops.settings_of(state.controller)
 
     def _replace(self, objects: list[dict]) -> str:
         """A new desired state from edited objects (scale, delete): same settings as before."""
-        state = ops.require(ops.read_state(self.client, self.name))
-        return ops.start_controller(self.client, state, state.net, objects, self.current_settings(state))
+        with ops.allocation_lock():  # its nodePorts look free while the controller is replaced
+            state = ops.require(ops.read_state(self.client, self.name))
+            return ops.start_controller(self.client, state, state.net, objects, self.current_settings(state))
 
     def wait_ready(self, timeout: float = 120, progress: Callable[[dict], None] | None = None) -> dict:
         """Until every pod is ready and every Service answers (raises WorkloadFailed)."""
@@ -224,10 +260,14 @@ class Cluster:
                  if c.labels.get("emukube.io/role") in ("pod", "app")]
         if not found:
             raise NotFound(f'Error from server (NotFound): pods "{pod}" not found')
-        if container:
-            found = [c for c in found if c.labels.get("emukube.io/container") == container]
-            if not found:
-                raise EmukubeError(f"error: container {container} is not valid for pod {pod}")
+        if not container:  # like kubectl: the first container of the pod spec
+            spec = next((p.spec for p in snap.pods if p.name == pod and p.namespace == namespace), {})
+            container = next((c.get("name") for c in spec.get("containers") or []), None)
+            if container is None:
+                return found[0]
+        found = [c for c in found if c.labels.get("emukube.io/container") == container]
+        if not found:
+            raise EmukubeError(f"error: container {container} is not valid for pod {pod}")
         return found[0]
 
     def exec(self, pod: str, cmd: Sequence[str] | str, namespace: str = "default",
@@ -245,6 +285,28 @@ class Cluster:
              tail: int | None = None) -> str:
         kwargs = {"tail": tail} if tail is not None else {}
         return self.container_of(pod, namespace, container).logs(**kwargs).decode(errors="replace")
+
+    def curl(self, target: str, namespace: str = "default", timeout: float = 10,
+             include: bool = False) -> access.CurlResult:
+        """Call svc/NAME[:PORT][/PATH] from inside the cluster, like a pod would; the result also
+        says which pod answered (or why none did)."""
+        return access.curl(self, target, namespace, timeout, include)
+
+    def run(self, name: str, image: str, args: Sequence[str] = (), namespace: str = "default", *,
+            command: bool = False, env: dict[str, str] | None = None, remove: bool = True,
+            timeout: float = 300) -> ExecResult:
+        """A throwaway pod, like `kubectl run --rm -i --restart=Never NAME --image IMAGE -- ARGS`:
+        it runs in the cluster (with its DNS) to the end; returns its output and exit code."""
+        obj = access.run_pod_object(name, image, list(args), namespace, command=command, env=env)
+        container = access.create_run_pod(self, obj)
+        try:
+            code = access.wait_exit(container, timeout)
+            out = container.logs(stdout=True, stderr=False).decode(errors="replace")
+            err = container.logs(stdout=False, stderr=True).decode(errors="replace")
+        finally:
+            if remove:
+                access.remove_pod(self, namespace, name)
+        return ExecResult(code, out, err)
 
     # -- changing ---------------------------------------------------------------------------
     def scale(self, target: str, replicas: int, namespace: str = "default", wait: bool = False,
@@ -265,17 +327,25 @@ class Cluster:
             ops.wait_converged(self.client, self.name, generation, timeout)
         return generation
 
-    def delete_pod(self, name: str, namespace: str = "default") -> None:
-        """Remove a pod's containers now; its Deployment or StatefulSet replaces it."""
+    def delete_pod(self, name: str, namespace: str = "default", wait: bool = True, timeout: float = 60) -> None:
+        """Delete a pod like kubectl: it leaves Services and DNS, gets SIGTERM, and is gone when
+        this returns (wait); its Deployment or StatefulSet replaces it."""
         snap = self.snapshot()
         if not any(p.name == name and p.namespace == namespace for p in snap.pods):
             raise NotFound(f'Error from server (NotFound): pods "{name}" not found')
         declared = snap.find("Pod", name, namespace)
-        for c in engine.containers(self.client, self.name, **{"emukube.io/namespace": namespace,
-                                                               "emukube.io/name": name}):
-            engine.remove(c, timeout=2)
+        containers = engine.containers(self.client, self.name, **{L.NAMESPACE: namespace, L.NAME: name})
         if declared is not None:
             self._replace([o for o in snap.objects if o is not declared])
+        elif snap.state.controller is not None and snap.state.controller.status == "running":
+            ops.request_pod_delete(snap.state.controller, namespace, name)
+        else:  # no controller to drain it: remove it at once
+            for c in containers:
+                engine.remove(c, timeout=2)
+        deadline = time.monotonic() + timeout
+        while wait and time.monotonic() < deadline and any(
+                engine.get_container(self.client, c.id) is not None for c in containers):
+            time.sleep(0.25)
 
     def delete(self, kind: str, name: str, namespace: str = "default") -> str:
         """Delete an applied object (svc, deploy, sts, cm, secret, ns, pod); returns its kind."""
@@ -293,11 +363,99 @@ class Cluster:
         self._replace(keep)
         return kind_name
 
+    # -- workloads --------------------------------------------------------------------------
+    def rollout_restart(self, target: str, namespace: str = "default") -> str:
+        """kubectl rollout restart deployment/NAME (or statefulset/NAME): a template annotation
+        changes the pod-template hash, so the controller rolls every pod. Returns the kind."""
+        from . import rollout
+
+        kind, name = rollout.parse_target(target)
+        objects = json.loads(json.dumps(self.objects()))
+        rollout.mark_restarted(rollout.find(objects, kind, name, namespace))
+        self._replace(objects)
+        return kind
+
+    def rollout_status(self, target: str, namespace: str = "default", timeout: float | None = None,
+                       watch: bool = True, progress: Callable[[str], None] | None = None) -> str:
+        """Until the rollout is done (kubectl's messages go to progress as they change); returns
+        the last message. Raises WorkloadFailed when `timeout` seconds pass first."""
+        from . import rollout
+
+        kind, name = rollout.parse_target(target)
+        deadline = time.monotonic() + timeout if timeout else None
+        last = None
+        while True:
+            line, done = rollout.status_line(self.snapshot(), kind, name, namespace)
+            if line != last and progress:
+                progress(line)
+            last = line
+            if done or not watch:
+                return line
+            if deadline is not None and time.monotonic() > deadline:
+                raise WorkloadFailed("error: timed out waiting for the condition")
+            time.sleep(0.5)
+
+    def describe(self, kind: str, name: str | None = None, namespace: str = "default") -> str:
+        """kubectl describe pod|svc|deploy|sts NAME, as text."""
+        from . import describe, events
+
+        return describe.describe(self.snapshot(), kind, name, namespace, events.read(self.client, self.name)[0])
+
+    def events(self) -> list:
+        """What the controller did so far (emukube.events.Event: time, type, object, reason, message)."""
+        from . import events
+
+        return events.read(self.client, self.name)[0]
+
+    def follow_events(self, since: int | None = None, until: Callable[[], bool] = lambda: False) -> Iterator:
+        """Events as they happen (from byte `since` of the log; default: from now on), across
+        controller replacements, until the cluster is removed or until() is true."""
+        from . import events
+
+        start = events.offset(self.client, self.name) if since is None else since
+        return events.follow(self.client, self.name, start, until=until)
+
+    # -- nodes ------------------------------------------------------------------------------
+    def nodes(self) -> list:
+        """The emulated nodes (name, internal_ip, host_ip, status)."""
+        return self.snapshot().nodes
+
+    def _set_node(self, name: str, unschedulable: bool | None = None, stopped: bool | None = None) -> None:
+        if name not in {n.name for n in self.nodes()}:
+            raise NotFound(f'Error from server (NotFound): nodes "{name}" not found')
+        objects = json.loads(json.dumps(self.objects()))
+        node = next((o for o in objects if o["kind"] == "Node" and o["metadata"]["name"] == name), None)
+        if node is None:
+            node = node_object(name)
+            objects.append(node)
+        if unschedulable is not None:
+            node["spec"]["unschedulable"] = unschedulable
+        if stopped is not None:
+            node["metadata"].setdefault("annotations", {})[STOPPED_ANNOTATION] = "true" if stopped else "false"
+        self._replace(objects)
+
+    def cordon(self, node: str, on: bool = True) -> None:
+        """Mark a node (un)schedulable; its running pods stay."""
+        self._set_node(node, unschedulable=on)
+
+    def drain(self, node: str) -> list[str]:
+        """Cordon, then evict the node's pods; their owners start them on other nodes."""
+        self.cordon(node)
+        evicted = [p for p in self.snapshot().pods if p.node == node]
+        for p in evicted:
+            self.delete_pod(p.name, p.namespace)
+        return [f"{p.namespace}/{p.name}" for p in evicted]
+
+    def node_power(self, node: str, running: bool) -> None:
+        """`node stop`: the node's pods and NodePorts go away; `node start` brings it back."""
+        self._set_node(node, stopped=not running)
+
     # -- reaching ---------------------------------------------------------------------------
     def url(self, service: str, port: int | str | None = None, namespace: str = "default",
             scheme: str = "http") -> str:
         """A URL the host can open for a Service port: its LoadBalancer address, else its
-        NodePort on the node address. (ClusterIP Services: see `port_forward`.)"""
+        NodePort on the node address, else (ClusterIP, headless) a port-forward on 127.0.0.1
+        that stays until the cluster goes and is reused by the next call."""
         svc = self.service(service, namespace)
         spec = svc["spec"]
         chosen = _pick_port(spec.get("ports") or [], port, service)
@@ -308,8 +466,91 @@ class Cluster:
             host = self.settings.get("address") or "127.0.0.1"
             host = "127.0.0.1" if host in ("0.0.0.0", "localhost") else host
             return f"{scheme}://{host}:{chosen['nodePort']}"
-        raise EmukubeError(f"error: service {service} is {spec.get('type', 'ClusterIP')}: not reachable "
-                           "from the host without a port-forward")
+        fwd = self.port_forward(f"svc/{svc['metadata']['name']}", chosen["port"], namespace=namespace, keep=True)
+        return f"{scheme}://{fwd.host}:{fwd.local_port}"
+
+    def port_forward(self, ref: str, remote: int | str, local: int = 0, namespace: str = "default",
+                     address: str = "127.0.0.1", keep: bool = False) -> forward.Forward:
+        """kubectl port-forward: address:local (0 = a free port) -> svc/NAME's port `remote`
+        (through its ClusterIP; a headless one: a ready pod's targetPort) or a pod's (POD,
+        pod/NAME, deploy/NAME, sts/NAME) container port. keep=True: lives until the cluster goes
+        and an equal one is reused; else remove it yourself (`.remove()`)."""
+        target, ip, port = self._forward_target(ref, remote, namespace)
+        state = ops.require(ops.read_state(self.client, self.name))
+        if keep and not local:
+            found = forward.find(self.client, self.name, target, f"{ip}:{port}", address)
+            if found is not None:
+                return found
+        return forward.create(self.client, self.name, state.net.network_name, target, ip, port, local_port=local,
+                              host=address, lifetime="cluster" if keep else "session")
+
+    def forward_display_port(self, ref: str, remote: int | str, namespace: str = "default") -> int:
+        """The port kubectl names after `->`: a Service's targetPort (as a pod serves it)."""
+        kind, _, name = ref.partition("/")
+        if kind not in SERVICE_REFS:
+            return self._forward_target(ref, remote, namespace)[2]
+        svc = self.service(name, namespace)
+        chosen = _service_port(svc, remote)
+        target = chosen.get("targetPort", chosen["port"])
+        if isinstance(target, int) or str(target).isdigit():
+            return int(target)
+        pods = self._selected_pods(svc, namespace)
+        return _container_port(pods[0], target) if pods else chosen["port"]
+
+    def _forward_target(self, ref: str, remote: int | str, namespace: str) -> tuple[str, str, int]:
+        """(label naming the target, address, port) a forward relays to."""
+        kind, _, name = ref.partition("/")
+        if kind in SERVICE_REFS:
+            svc = self.service(name, namespace)
+            chosen = _service_port(svc, remote)
+            spec = svc["spec"]
+            if spec.get("type") == "ExternalName":
+                raise EmukubeError(f"error: cannot forward to service {name} of type ExternalName")
+            if spec.get("clusterIP") not in (None, "", "None"):
+                return f"svc/{namespace}/{name}:{chosen['port']}", spec["clusterIP"], int(chosen["port"])
+            pods = [p for p in self._selected_pods(svc, namespace) if p.ready]
+            if not pods:
+                raise EmukubeError(f"error: timed out waiting for the condition (no ready pod behind service {name})")
+            port = _container_port(pods[0], chosen.get("targetPort", chosen["port"]))
+            return f"pod/{namespace}/{pods[0].name}:{port}", pods[0].ip, port
+        snap = self.snapshot()
+        pod_name = self.pod_name(ref, namespace, snap)
+        pod = next((p for p in snap.pods if p.name == pod_name and p.namespace == namespace), None)
+        if pod is None:
+            raise NotFound(f'Error from server (NotFound): pods "{pod_name}" not found')
+        if not pod.ip or pod.phase != "Running":
+            raise EmukubeError(f"error: unable to forward port because pod is not running. Current status={pod.phase}")
+        port = _container_port(pod, remote)
+        return f"pod/{namespace}/{pod_name}:{port}", pod.ip, port
+
+    def _selected_pods(self, svc: dict, namespace: str) -> list[PodRow]:
+        selector = svc["spec"].get("selector") or {}
+        if not selector:
+            return []
+        return sorted(self.pods(selector, namespace), key=lambda p: (not p.ready, p.name))
+
+
+SERVICE_REFS = ("svc", "service", "services")
+
+
+def _service_port(svc: dict, remote: int | str) -> dict:
+    """A Service port by number or name, in kubectl port-forward's words when there is none."""
+    name = svc["metadata"]["name"]
+    for p in svc["spec"].get("ports") or []:
+        if str(p.get("port")) == str(remote) or (p.get("name") and p.get("name") == remote):
+            return p
+    if str(remote).isdigit():
+        raise EmukubeError(f"error: Service {name} does not have a service port {remote}")
+    raise EmukubeError(f"error: Service '{name}' does not have a named port '{remote}'")
+
+
+def _container_port(pod: PodRow, port: int | str) -> int:
+    if isinstance(port, int) or str(port).isdigit():
+        return int(port)
+    for port_name, number, _ in container_ports(pod.spec):
+        if port_name == port:
+            return number
+    raise EmukubeError(f"error: Pod '{pod.name}' does not have a named port '{port}'")
 
 
 def _pick_port(ports: list[dict], port, service: str) -> dict:

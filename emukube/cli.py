@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -10,11 +11,15 @@ from typing import List, Optional
 
 import typer
 import yaml
+from docker.errors import DockerException
 
 from . import cluster_ops as ops
+from . import dns_query
 from .api import OWNER_KINDS, Cluster
 from .errors import EmukubeError
+from .plan.nodes import MAX_NODES
 from .output import print_table, reach_lines, service_rows
+from .plan.image_map import parse as parse_image_map
 from .runtime import engine
 from .snapshot import Snapshot
 
@@ -33,29 +38,33 @@ def _err(msg: str) -> None:
     typer.echo(msg, err=True)
 
 
-def _handle(cluster: str, address=None, allow_privileged=None, image_map=None) -> Cluster:
-    images = dict(m.split("=", 1) for m in image_map) if image_map else None
-    return Cluster(cluster, address=address, allow_privileged=allow_privileged, images=images)
+def _handle(cluster: str, address=None, allow_privileged=None, image_map=None, nodes=None) -> Cluster:
+    images = parse_image_map(image_map) if image_map else None
+    if nodes is not None and not 1 <= nodes <= MAX_NODES:
+        raise EmukubeError(f"error: --nodes must be between 1 and {MAX_NODES}")
+    return Cluster(cluster, address=address, allow_privileged=allow_privileged, images=images, nodes=nodes)
 
 
-def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map) -> None:
-    if address and address not in ("127.0.0.1", "localhost") and not address.startswith("127."):
-        _err(f"warning: NodePorts and LoadBalancers will listen on {address}: reachable from beyond this machine")
-    c = _handle(cluster, address, allow_privileged, image_map)
-    changes = c.apply(*paths, stdin=sys.stdin, wait=False)
-    for line in c.warnings:
-        _err(f"warning: {line}")
+def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, nodes=None) -> None:
+    from .up_progress import UpProgress
+
+    c = _handle(cluster, address, allow_privileged, image_map, nodes)
+    display = UpProgress(c.client, cluster, live=sys.stderr.isatty())
+    try:
+        with display.console.status("validating, planning, starting the controller ...") if display.is_live \
+                else contextlib.nullcontext():
+            changes = c.apply(*paths, stdin=sys.stdin, wait=False)
+    finally:  # skipped documents explain errors such as "no objects passed to apply"
+        for line in c.warnings:
+            _err(f"warning: {line}")
     for change in changes:
         typer.echo(str(change))
     if not wait:
         return
-    typer.echo("waiting for pods to be ready and Services to answer ...", err=True)
-
-    def progress(status):
-        for line in status.get("waiting", [])[:6]:
-            typer.echo(f"  ... {line}", err=True)
-
-    c.wait_ready(timeout, progress if sys.stderr.isatty() else None)
+    # Live on a terminal (stderr), plain lines otherwise: images, network, DNS, pods, Services.
+    with display:
+        display.applied()
+        c.wait_ready(timeout, display.update)
     snap = c.snapshot()
     typer.echo("")
     print_table(service_rows(snap.of_kind("Service"), wide=False))
@@ -81,6 +90,7 @@ AddressOpt = typer.Option(None, "--address", help="Host address NodePorts listen
 PrivOpt = typer.Option(None, "--allow-privileged/--no-allow-privileged",
                        help="Allow privileged pods, host networking and Docker socket mounts.")
 ImageMapOpt = typer.Option(None, "--image-map", help="OLD=NEW image swap (repeatable).")
+NodesOpt = typer.Option(None, "--nodes", help="Emulated nodes, each with its own address (default 1).")
 
 
 @app.command()
@@ -89,9 +99,15 @@ def up(paths: List[str] = typer.Argument(..., help="Files, directories, or - for
        wait: bool = typer.Option(True, "--wait/--no-wait", help="Return once every Service answers."),
        timeout: str = typer.Option("180s", help="How long --wait waits (e.g. 90s, 5m)."),
        address: Optional[str] = AddressOpt, allow_privileged: Optional[bool] = PrivOpt,
-       image_map: Optional[List[str]] = ImageMapOpt):
+       image_map: Optional[List[str]] = ImageMapOpt, nodes: Optional[int] = NodesOpt,
+       attach: bool = typer.Option(False, "--attach", help="Then stream events until Ctrl-C (the cluster keeps running).")):
     """Create or update a cluster from manifests, and wait until it answers."""
-    _apply(paths, cluster, wait, _parse_timeout(timeout), address, allow_privileged, image_map)
+    from .cli_workloads import attach as attach_events, events_offset
+
+    since = events_offset(cluster) if attach else 0
+    _apply(paths, cluster, wait, _parse_timeout(timeout), address, allow_privileged, image_map, nodes)
+    if attach:
+        attach_events(cluster, since)
 
 
 @app.command()
@@ -101,10 +117,10 @@ def apply(paths: List[str] = typer.Argument(..., help="Files, directories, or - 
           wait: bool = typer.Option(True, "--wait/--no-wait"),
           timeout: str = typer.Option("180s"),
           address: Optional[str] = AddressOpt, allow_privileged: Optional[bool] = PrivOpt,
-          image_map: Optional[List[str]] = ImageMapOpt):
+          image_map: Optional[List[str]] = ImageMapOpt, nodes: Optional[int] = NodesOpt):
     """Apply manifests to a running cluster; only what changed is touched."""
     _apply(list(paths) + list(filename or []), cluster, wait, _parse_timeout(timeout), address,
-           allow_privileged, image_map)
+           allow_privileged, image_map, nodes)
 
 
 @app.command()
@@ -123,7 +139,7 @@ KINDS = {"svc": "services", "service": "services", "services": "services", "po":
          "deployments": "deployments", "sts": "statefulsets", "statefulset": "statefulsets",
          "statefulsets": "statefulsets", "cm": "configmaps", "configmap": "configmaps",
          "configmaps": "configmaps", "secret": "secrets", "secrets": "secrets", "ns": "namespaces",
-         "namespace": "namespaces", "namespaces": "namespaces"}
+         "namespace": "namespaces", "namespaces": "namespaces", "no": "nodes", "node": "nodes", "nodes": "nodes"}
 
 
 @app.command()
@@ -227,28 +243,9 @@ def scale(target: str = typer.Argument(..., help="deployment/NAME or statefulset
 @app.command()
 def events(cluster: str = ClusterOpt, follow: bool = typer.Option(False, "-f", "--follow")):
     """What the controller did, like kubectl get events (-f to watch)."""
-    client = _client()
-    state = ops.require(ops.read_state(client, cluster))
-    typer.echo(f"{'TIME':<22}{'TYPE':<9}{'REASON':<16}{'OBJECT':<40}MESSAGE")
+    from .cli_workloads import print_events
 
-    def show(line: str) -> None:
-        try:
-            e = json.loads(line)
-        except ValueError:
-            return
-        if "reason" in e:
-            typer.echo(f"{e['time']:<22}{e['type']:<9}{e['reason']:<16}{e['object']:<40}{e['message']}")
-
-    raw = engine.read_file(state.controller, "/state/events.log") or b""
-    for line in raw.decode(errors="replace").splitlines():
-        show(line)
-    if follow:
-        try:
-            for chunk in state.controller.logs(stream=True, follow=True, since=int(__import__("time").time())):
-                for line in chunk.decode(errors="replace").splitlines():
-                    show(line)
-        except KeyboardInterrupt:
-            pass
+    print_events(cluster, follow)
 
 
 @app.command()
@@ -256,33 +253,15 @@ def dns(name: str, rtype: str = typer.Argument("A"), cluster: str = ClusterOpt, 
         tcp: bool = typer.Option(False, "--tcp", help="Query over TCP.")):
     """Query the cluster DNS from inside the cluster, as a pod in NAMESPACE would (search list,
     ndots:5), and print the answer section."""
-    client = _client()
-    state = ops.require(ops.read_state(client, cluster))
-    rtype = rtype.upper()
-    if rtype == "PTR":
-        candidates, query = [name], ["-x"]
-    else:
-        suffixes = [f"{namespace}.svc.cluster.local", "svc.cluster.local", "cluster.local"]
-        bare = name.rstrip(".")
-        candidates = [bare] if name.endswith(".") or bare.count(".") >= 5 else \
-            [f"{bare}.{s}" for s in suffixes] + [bare]
-        query = []
-    for candidate in candidates:
-        cmd = ["dig", "+noall", "+answer", "+time=2", "+tries=1", f"@{state.net.dns_ip}", *query, candidate]
-        if rtype != "PTR":
-            cmd.append(rtype)
-        if tcp:
-            cmd.insert(1, "+tcp")
-        out = state.controller.exec_run(cmd).output.decode(errors="replace").strip()
-        if out:
-            typer.echo(out)
-            return
-    typer.echo(f"** server can't find {name}: NXDOMAIN (or no {rtype} record)", err=True)
-    raise typer.Exit(1)
+    answer = dns_query.query(_client(), cluster, name, rtype, namespace, tcp)
+    if not answer.found:
+        _err(dns_query.not_found_message(answer))
+        raise typer.Exit(1)
+    typer.echo("\n".join(answer.records))
 
 
 # Verbs that live in their own modules; each module has register(app).
-VERB_MODULES = ("cli_images", "cli_workloads", "cli_access", "cli_diagnose", "cli_testing")
+VERB_MODULES = ("cli_images", "cli_workloads", "cli_access", "cli_diagnose", "cli_testing", "cli_nodes")
 
 
 def _mount_verbs() -> None:
@@ -311,3 +290,7 @@ def main() -> None:
     except KeyboardInterrupt:
         _err("interrupted")
         sys.exit(130)
+    except DockerException as exc:  # an engine refusal is not a bug of the caller's: no traceback
+        detail = getattr(exc, "explanation", None) or str(exc)
+        _err(f"error: the Docker engine refused: {str(detail).splitlines()[0][:500]}")
+        sys.exit(2)

@@ -7,16 +7,20 @@ whose fresh instance reconciles the difference. Nothing is kept outside Docker.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
+import os
 import tarfile
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import docker
-from docker.errors import DockerException, NotFound
+from docker.errors import APIError, DockerException, NotFound
 
 from . import images
 from .errors import EmukubeError, NotFound as NotFoundError, WorkloadFailed
@@ -64,9 +68,14 @@ def read_state(client, cluster: str) -> State:
     net = None
     for n in client.networks.list(filters={"label": f"{L.CLUSTER}={cluster}"}):
         net = ClusterNet.from_subnet(cluster, n.attrs["Labels"][L.SUBNET])
-    controller = engine.get_container(client, controller_name(cluster))
+    controller = engine.get_container(client, controller_name(cluster)) or _next_controller(client, cluster)
     objects = json.loads(controller.labels.get(L.OBJECTS, "[]")) if controller is not None else []
     return State(cluster, net, controller, objects)
+
+
+def _next_controller(client, cluster: str):
+    """A replacement controller an interrupted `up` left before renaming it: it holds the state."""
+    return engine.get_container(client, controller_name(cluster) + NEXT)
 
 
 def require(state: State) -> State:
@@ -78,7 +87,7 @@ def require(state: State) -> State:
 def other_clusters_node_ports(client, cluster: str) -> dict[int, str]:
     """NodePorts are host ports: unique across every emukube cluster on this engine."""
     taken: dict[int, str] = {}
-    for c in client.containers.list(all=True, filters={"label": f"{L.ROLE}=controller"}):
+    for c in client.containers.list(all=True, filters={"label": f"{L.ROLE}=controller"}, ignore_removed=True):
         other = c.labels.get(L.CLUSTER)
         if other == cluster:
             continue
@@ -88,6 +97,12 @@ def other_clusters_node_ports(client, cluster: str) -> dict[int, str]:
             for port in svc["spec"].get("ports") or []:
                 if port.get("nodePort"):
                     taken[port["nodePort"]] = f"cluster {other}"
+    # What other clusters' containers publish now: covers a controller being replaced.
+    for c in client.api.containers(filters={"label": L.CLUSTER}):
+        other = (c.get("Labels") or {}).get(L.CLUSTER)
+        for port in c.get("Ports") or [] if other != cluster else []:
+            if port.get("PublicPort") in allocate.NODE_PORT_RANGE:
+                taken[port["PublicPort"]] = f"cluster {other}"
     return taken
 
 
@@ -104,12 +119,13 @@ def merge(current: list[dict], incoming: list[dict]) -> list[dict]:
     return list(by_key.values())
 
 
-def plan_objects(client, state: State, net: ClusterNet, objects: list[dict]) -> list[dict]:
+def plan_objects(client, state: State, net: ClusterNet, objects: list[dict],
+                 warnings: list[str] | None = None) -> list[dict]:
     """Allocate Service addresses for the merged object set; raise with every problem."""
     services = [o for o in objects if o["kind"] == "Service"]
     previous = {allocate.owner_of(s): s for s in state.services()}
     taken = allocate.Allocated(node_ports=other_clusters_node_ports(client, state.cluster))
-    allocated, problems = allocate.allocate_services(services, previous, net, taken)
+    allocated, problems = allocate.allocate_services(services, previous, net, taken, warnings)
     if problems:
         raise EmukubeError("\n".join(problems))
     by_key = {object_key(s): s for s in allocated}
@@ -121,9 +137,10 @@ def generation_of(objects: list[dict], settings: dict) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def plan_network(client, cluster: str) -> ClusterNet:
-    """The address plan a new cluster would get: the first /16 of ours no network uses."""
-    taken = set()
+def plan_network(client, cluster: str, skip: set[int] | None = None) -> ClusterNet:
+    """The address plan a new cluster would get: the first /16 of ours no network uses (nor
+    one of `skip`, subnets another process took meanwhile)."""
+    taken = {ClusterNet(cluster, i).subnet for i in skip or ()}
     for n in client.networks.list():
         for cfg in (n.attrs.get("IPAM") or {}).get("Config") or []:
             if cfg.get("Subnet"):
@@ -134,11 +151,80 @@ def plan_network(client, cluster: str) -> ClusterNet:
     return ClusterNet(cluster, index)
 
 
+class SubnetTaken(Exception):
+    """Another network took the planned subnet between planning and creating."""
+
+
 def create_network(client, net: ClusterNet) -> None:
     ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
         subnet=net.subnet, iprange=net.pod_cidr, gateway=net.gateway)])
-    client.networks.create(net.network_name, driver="bridge", ipam=ipam, check_duplicate=True,
-                           labels={L.CLUSTER: net.name, L.SUBNET: net.subnet})
+    try:
+        client.networks.create(net.network_name, driver="bridge", ipam=ipam, check_duplicate=True,
+                               labels={L.CLUSTER: net.name, L.SUBNET: net.subnet})
+    except APIError as exc:
+        # "Pool overlaps with other one", or with our fixed gateway "failed to allocate gateway
+        # (10.N.0.1): Address already in use".
+        if "overlaps" in str(exc) or "failed to allocate gateway" in str(exc):
+            raise SubnetTaken(net.subnet) from None
+        if exc.status_code == 409:
+            raise EmukubeError(f'cluster "{net.name}" is being created by another process') from None
+        raise
+
+
+def plan_with_network(client, state: State, objects: list[dict],
+                      warnings: list[str] | None = None) -> tuple[ClusterNet, list[dict]]:
+    """Allocate Service addresses and, for a new cluster, create its network; nothing is created
+    when allocating fails. A subnet taken between planning and creating (a cluster made at the
+    same moment by another process, or any other network) is retried with the next one.
+    Allocation warnings (of the plan that was kept) are added to `warnings`."""
+    skip: set[int] = set()
+    warnings = [] if warnings is None else warnings
+    while True:
+        net = state.net or plan_network(client, state.cluster, skip)
+        notes: list[str] = []
+        planned = plan_objects(client, state, net, objects, notes)
+        if state.net is not None:
+            warnings.extend(notes)
+            return net, planned
+        try:
+            create_network(client, net)
+            warnings.extend(notes)
+            return net, planned
+        except SubnetTaken:
+            skip.add(net.index)
+
+
+LOCK_WAIT = 60.0  # a holder stuck longer than this (a hung engine call) is not waited for
+
+
+@contextlib.contextmanager
+def allocation_lock(wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Serialises allocating across processes on this machine, from reading what other clusters
+    hold to the controller (whose label records it) existing: two clusters made at the same
+    moment (pytest-xdist) would otherwise both pick the same free nodePort."""
+    try:
+        import fcntl
+    except ImportError:  # not a Unix: no lock; a clash then shows as a proxy that cannot start
+        yield
+        return
+    try:
+        fd = os.open(Path(tempfile.gettempdir()) / "emukube-allocate.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 def _code_archive() -> bytes:
@@ -164,20 +250,40 @@ def _add(tar: tarfile.TarFile, path: Path, name: str) -> None:
     tar.addfile(info, io.BytesIO(data))
 
 
+SYSTEM_ROLES = ("controller", "haproxy", "nginx", "pause", "coredns")
+
+
+def require_images(client) -> None:
+    """Every image emukube's own containers run is here: checked before anything is created,
+    so that a missing one leaves no half-made cluster behind."""
+    for role in SYSTEM_ROLES:
+        try:
+            ref = images.resolve(client, role)
+            client.images.get(ref)
+        except images.ImageMissing as exc:
+            raise EmukubeError(str(exc)) from None
+        except NotFound:
+            raise EmukubeError(f'image "{ref}" (the {role}) is not present on the engine') from None
+
+
 def start_controller(client, state: State, net: ClusterNet, objects: list[dict], settings: dict) -> str:
     """Replace the controller when the desired state changed; start it if it is not running."""
     code = _code_archive()
     # A new emukube version replaces the controller too, not only new objects.
     generation = generation_of(objects, dict(settings, code=hashlib.sha256(code).hexdigest()))
     current = state.controller
+    name = controller_name(state.cluster)
+    if current is not None and current.name != name:
+        current.rename(name)  # the replacement an interrupted swap left: it holds the state now
+        current.reload()
     if current is not None and current.labels.get(L.GENERATION) == generation:
-        if current.status != "running":
-            current.start()
+        _finish_controller(client, current, name, code)
         return generation
     role_images = {role: images.resolve(client, role) for role in ("haproxy", "nginx", "pause", "coredns")}
     controller_image = images.resolve(client, "controller")
-    if current is not None:
-        engine.remove(current, timeout=5)
+    stale = engine.get_container(client, name + NEXT)  # a replacement an interrupted `up` never swapped in
+    if stale is not None:
+        engine.remove(stale)
     for vol in (state_volume(state.cluster), f"emukube-{state.cluster}-dns"):
         if not client.volumes.list(filters={"name": vol}):
             client.volumes.create(vol, labels={L.CLUSTER: state.cluster})
@@ -187,12 +293,15 @@ def start_controller(client, state: State, net: ClusterNet, objects: list[dict],
         "EMUKUBE_IMAGE_MAP": json.dumps(settings.get("image_map") or {}),
         "EMUKUBE_NODE_ADDRESS": settings.get("address", "127.0.0.1"),
         "EMUKUBE_ALLOW_PRIVILEGED": "1" if settings.get("allow_privileged") else "0",
+        "EMUKUBE_NODES": str(settings.get("nodes") or 1),
         "PYTHONPATH": CODE_DIR, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
     }
     labels = {L.CLUSTER: state.cluster, L.ROLE: "controller", L.OBJECTS: json.dumps(objects, sort_keys=True),
               L.GENERATION: generation, L.SUBNET: net.subnet}
+    # Made beside the running one and swapped in, so that an interrupted `up` always leaves a
+    # controller holding the applied objects (the old or the new one), never none.
     container = engine.create(
-        client, controller_name(state.cluster), controller_image, network=net.network_name,
+        client, name + NEXT, controller_image, network=net.network_name,
         ip=net.controller_ip, labels=labels, environment=env, command=["python3", "-m", "emukube.controller"],
         hostname="emukube-controller", working_dir=CODE_DIR,
         host_config=dict(
@@ -202,9 +311,34 @@ def start_controller(client, state: State, net: ClusterNet, objects: list[dict],
             restart_policy={"Name": "always"},
         ),
     )
-    client.api.put_archive(container.id, "/", code)
-    container.start()
+    if current is not None:
+        engine.remove(current, timeout=5)
+    _finish_controller(client, container, name, code)
     return generation
+
+
+NEXT = "-next"
+
+
+def _finish_controller(client, container, name: str, code: bytes) -> None:
+    """Complete what an interrupted `up` may have left: the code copied in, the controller's
+    name, the container started."""
+    container.reload()
+    if container.status == "created":  # never started: the copy of the code may be missing
+        client.api.put_archive(container.id, "/", code)
+    if container.name != name:
+        container.rename(name)
+    if container.status not in ("running", "restarting"):
+        container.start()
+
+
+def settings_of(controller) -> dict:
+    """The settings a cluster runs with, read back from its controller's environment."""
+    env = dict(e.split("=", 1) for e in controller.attrs["Config"]["Env"] if "=" in e)
+    return {"address": env.get("EMUKUBE_NODE_ADDRESS", "127.0.0.1"),
+            "allow_privileged": env.get("EMUKUBE_ALLOW_PRIVILEGED") == "1",
+            "image_map": json.loads(env.get("EMUKUBE_IMAGE_MAP") or "{}"),
+            "nodes": int(env.get("EMUKUBE_NODES") or 1)}
 
 
 def read_status(client, cluster: str) -> dict | None:
@@ -213,9 +347,16 @@ def read_status(client, cluster: str) -> dict | None:
         return None
     try:
         raw = engine.read_file(controller, "/state/status.json")
-    except DockerException:
+        return json.loads(raw) if raw else None
+    except (DockerException, tarfile.TarError, ValueError):
+        # Read while the controller replaced it (a torn archive): the next poll reads it whole.
         return None
-    return json.loads(raw) if raw else None
+
+
+def request_pod_delete(controller, namespace: str, name: str) -> None:
+    """Ask the controller to retire a pod as it retires any (out of the data plane first, then
+    SIGTERM): a file in its state volume, read on its next tick (controller.loop.take_requests)."""
+    engine.put_files(controller, {f"/state/requests/delete_{namespace}_{name}": (b"", 0o644)})
 
 
 def wait_converged(client, cluster: str, generation: str, timeout: float, progress=None) -> dict:
@@ -238,29 +379,43 @@ def wait_converged(client, cluster: str, generation: str, timeout: float, progre
     raise WorkloadFailed(f"not ready after {timeout:.0f}s: " + "; ".join(waiting[:10]))
 
 
-def down(client, cluster: str) -> int:
-    """Remove every container, volume and network carrying the cluster's label."""
+def down(client, cluster: str, passes: int = 5) -> int:
+    """Remove every container, volume and network carrying the cluster's label. A container the
+    controller was starting while it was removed shows up late: it is caught by the next pass."""
     removed = 0
-    found = client.containers.list(all=True, filters=L.cluster_filter(cluster))
-    # The controller first, so it does not replace what is being removed.
-    found.sort(key=lambda c: c.labels.get(L.ROLE) != "controller")
-    for c in found:
-        engine.remove(c)
-        removed += 1
-    for vol in client.volumes.list(filters={"label": f"{L.CLUSTER}={cluster}"}):
-        try:
-            vol.remove(force=True)
-        except NotFound:
-            pass
-    for net in client.networks.list(filters={"label": f"{L.CLUSTER}={cluster}"}):
-        try:
-            net.remove()
-        except NotFound:
-            pass
-    return removed
+    for attempt in range(passes):
+        found = engine.containers(client, cluster)
+        # The controller first, so it does not replace what is being removed.
+        found.sort(key=lambda c: c.labels.get(L.ROLE) != "controller")
+        for c in found:
+            engine.remove(c)
+            removed += 1
+        left: list[str] = []
+        label = {"label": f"{L.CLUSTER}={cluster}"}
+        for vol in client.volumes.list(filters=label):
+            _remove_or_note(vol.remove, vol.name, left, force=True)
+        for net in client.networks.list(filters=label):
+            _remove_or_note(net.remove, net.name, left)
+        if not left:
+            return removed
+        time.sleep(0.5 * (attempt + 1))
+    raise EmukubeError(f"cluster {cluster}: could not remove " + "; ".join(left))
 
 
-def all_clusters(client) -> list[str]:
-    names = {n.attrs.get("Labels", {}).get(L.CLUSTER) for n in client.networks.list(filters={"label": L.CLUSTER})}
-    names |= {c.labels.get(L.CLUSTER) for c in client.containers.list(all=True, filters={"label": L.CLUSTER})}
-    return sorted(n for n in names if n)
+def _remove_or_note(remove, name: str, left: list[str], **kw) -> None:
+    try:
+        remove(**kw)
+    except NotFound:
+        pass
+    except APIError as exc:  # still in use by a container created meanwhile
+        left.append(f"{name}: {exc.explanation or exc}")
+
+
+def all_clusters(client, prefix: str = "") -> list[str]:
+    """Every cluster with anything left on the engine, by label, also half-made or half-removed
+    ones (a network without a controller, volumes alone); `prefix` narrows by name."""
+    names = {(n.attrs.get("Labels") or {}).get(L.CLUSTER)
+             for n in client.networks.list(filters={"label": L.CLUSTER})}
+    names |= {c.labels.get(L.CLUSTER) for c in client.containers.list(all=True, filters={"label": L.CLUSTER}, ignore_removed=True)}
+    names |= {(v.attrs.get("Labels") or {}).get(L.CLUSTER) for v in client.volumes.list(filters={"label": L.CLUSTER})}
+    return sorted(n for n in names if n and n.startswith(prefix))

@@ -6,7 +6,7 @@ import copy
 
 import typer
 
-from .plan import endpoints as ep
+from . import endpoint_views
 from .snapshot import Snapshot, age
 
 
@@ -56,53 +56,9 @@ def pod_rows(snap: Snapshot, pods, wide: bool, namespaced: bool = False) -> list
         ready = total if p.ready else 0
         row = [p.name, f"{ready}/{total}", p.phase, str(p.restarts), age(p.created)]
         if wide:
-            row += [p.ip or "<none>", "emukube-node"]
+            row += [p.ip or "<none>", p.node]
         rows.append(([p.namespace] if namespaced else []) + row)
     return rows
-
-
-def _endpoint_text(rows: list[ep.EndpointRow]) -> str:
-    addrs = [f"{r.ip}:{port}" for r in rows if r.ready for (_, port, _) in r.ports]
-    if not addrs:
-        return "<none>"
-    shown = ",".join(addrs[:3])
-    return shown + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "")
-
-
-def endpoint_rows(snap: Snapshot, services: list[dict], namespaced: bool = False) -> list[list[str]]:
-    rows = [(["NAMESPACE"] if namespaced else []) + ["NAME", "ENDPOINTS", "AGE"]]
-    views = snap.views()
-    for s in services:
-        if s["spec"].get("type") == "ExternalName":
-            continue
-        found = ep.endpoint_rows(s, views)
-        rows.append(([s["metadata"].get("namespace", "default")] if namespaced else []) +
-                    [s["metadata"]["name"], _endpoint_text(found), age(s["metadata"].get("creationTimestamp"))])
-    return rows
-
-
-def slice_rows(snap: Snapshot, services: list[dict], namespaced: bool = False) -> list[list[str]]:
-    """One EndpointSlice per Service, named <svc>-<5 chars> as the EndpointSlice controller does."""
-    rows = [(["NAMESPACE"] if namespaced else []) + ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]]
-    views = snap.views()
-    for s in services:
-        if s["spec"].get("type") == "ExternalName":
-            continue
-        found = ep.endpoint_rows(s, views)
-        ports = sorted({str(port) for r in found for (_, port, _) in r.ports})
-        addrs = [r.ip + ("" if r.ready else " (not ready)") for r in found]
-        rows.append(([s["metadata"].get("namespace", "default")] if namespaced else []) +
-                    [slice_name(s), "IPv4", ",".join(ports) or "<unset>",
-                     ",".join(addrs[:3]) + (f" + {len(addrs) - 3} more..." if len(addrs) > 3 else "") or "<unset>",
-                     age(s["metadata"].get("creationTimestamp"))])
-    return rows
-
-
-def slice_name(svc: dict) -> str:
-    from .plan.workloads import safe_encode
-    import hashlib
-
-    return f"{svc['metadata']['name']}-{safe_encode(hashlib.sha256(svc['metadata']['name'].encode()).digest(), 5)}"
 
 
 def deploy_rows(snap: Snapshot, workloads: list[dict], namespaced: bool = False) -> list[list[str]]:
@@ -135,12 +91,14 @@ def get_rows(snap: Snapshot, resource: str, ns: str | None, name: str | None, wi
         pods = [p for p in snap.pods if (ns is None or p.namespace == ns) and (name is None or p.name == name)]
         return pod_rows(snap, pods, wide, namespaced)
     if resource == "endpoints":
-        return endpoint_rows(snap, _in_ns(snap.of_kind("Service"), ns, name), namespaced)
+        return endpoint_views.endpoints_table(snap, _in_ns(snap.of_kind("Service"), ns, name), namespaced)
     if resource == "endpointslices":
-        return slice_rows(snap, _in_ns(snap.of_kind("Service"), ns, name), namespaced)
+        return endpoint_views.slices_table(snap, _in_ns(snap.of_kind("Service"), ns, None), namespaced, name)
     if resource in ("deployments", "statefulsets"):
         kind = "Deployment" if resource == "deployments" else "StatefulSet"
         return deploy_rows(snap, _in_ns(snap.of_kind(kind), ns, name), namespaced)
+    if resource == "nodes":
+        return node_rows(snap, name, wide)
     kind = {"configmaps": "ConfigMap", "secrets": "Secret", "namespaces": "Namespace"}[resource]
     rows = [(["NAMESPACE"] if namespaced else []) + ["NAME", "DATA", "AGE"]]
     objs = snap.of_kind(kind) if kind == "Namespace" else _in_ns(snap.of_kind(kind), ns, name)
@@ -151,40 +109,30 @@ def get_rows(snap: Snapshot, resource: str, ns: str | None, name: str | None, wi
     return rows
 
 
+def node_rows(snap: Snapshot, name: str | None, wide: bool) -> list[list[str]]:
+    head = ["NAME", "STATUS", "ROLES", "AGE", "VERSION"] + (["INTERNAL-IP", "EXTERNAL-IP", "PODS"] if wide else [])
+    rows = [head]
+    created = snap.state.controller.attrs.get("Created", "") if snap.state.controller is not None else ""
+    for n in snap.nodes:
+        if name and n.name != name:
+            continue
+        row = [n.name, n.status, "<none>", age(created[:19] + "Z" if created else None), "emukube"]
+        if wide:
+            pods = sum(1 for p in snap.pods if p.node == n.name)
+            row += [n.internal_ip or snap.state.net.gateway, n.host_ip, str(pods)]
+        rows.append(row)
+    return rows
+
+
 def _pod_object(snap: Snapshot, p) -> dict:
     ready = "True" if p.ready else "False"
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": p.name, "namespace": p.namespace, "labels": p.labels},
-            "spec": dict(p.spec, nodeName="emukube-node"),
+            "spec": dict(p.spec, nodeName=p.node),
             "status": {"phase": "Running" if p.phase in ("Running", "Terminating") else "Pending",
                        "podIP": p.ip, "podIPs": [{"ip": p.ip}] if p.ip else [],
                        "conditions": [{"type": "Ready", "status": ready},
                                       {"type": "ContainersReady", "status": ready}]}}
-
-
-def _endpoints_object(snap: Snapshot, svc: dict, views) -> dict:
-    rows = ep.endpoint_rows(svc, views)
-    ports = [{"name": n, "port": port, "protocol": proto} for (n, port, proto) in
-             sorted({x for r in rows for x in r.ports})]
-    ready = [{"ip": r.ip, "targetRef": {"kind": "Pod", "name": r.pod}} for r in rows if r.ready]
-    not_ready = [{"ip": r.ip, "targetRef": {"kind": "Pod", "name": r.pod}} for r in rows if not r.ready]
-    subset = {k: v for k, v in (("addresses", ready), ("notReadyAddresses", not_ready), ("ports", ports)) if v}
-    return {"apiVersion": "v1", "kind": "Endpoints",
-            "metadata": {"name": svc["metadata"]["name"], "namespace": svc["metadata"].get("namespace", "default")},
-            "subsets": [subset] if ready or not_ready else []}
-
-
-def _slice_object(snap: Snapshot, svc: dict, views) -> dict:
-    rows = ep.endpoint_rows(svc, views)
-    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
-            "metadata": {"name": slice_name(svc), "namespace": svc["metadata"].get("namespace", "default"),
-                         "labels": {"kubernetes.io/service-name": svc["metadata"]["name"]}},
-            "endpoints": [{"addresses": [r.ip], "conditions": {"ready": r.ready, "serving": r.ready,
-                                                                "terminating": r.terminating},
-                           "targetRef": {"kind": "Pod", "name": r.pod, "namespace": svc["metadata"].get("namespace", "default")}}
-                          for r in rows],
-            "ports": [{"name": n, "port": port, "protocol": proto} for (n, port, proto) in
-                      sorted({x for r in rows for x in r.ports})]}
 
 
 def as_api_list(snap: Snapshot, resource: str, ns: str | None, name: str | None, show_secrets: bool) -> dict:
@@ -192,10 +140,7 @@ def as_api_list(snap: Snapshot, resource: str, ns: str | None, name: str | None,
         items = [_pod_object(snap, p) for p in snap.pods
                  if (ns is None or p.namespace == ns) and (name is None or p.name == name)]
     elif resource in ("endpoints", "endpointslices"):
-        views = snap.views()
-        make = _endpoints_object if resource == "endpoints" else _slice_object
-        items = [make(snap, s, views) for s in _in_ns(snap.of_kind("Service"), ns, name)
-                 if s["spec"].get("type") != "ExternalName"]
+        items = endpoint_views.api_items(snap, resource, _in_ns(snap.of_kind("Service"), ns, None), name)
     else:
         kind = {"services": "Service", "deployments": "Deployment", "statefulsets": "StatefulSet",
                 "configmaps": "ConfigMap", "secrets": "Secret", "namespaces": "Namespace"}[resource]

@@ -9,7 +9,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from .cluster_ops import State, read_state, read_status, require
+from .cluster_ops import State, read_state, read_status, require, settings_of
+from .plan.nodes import Node, plan_nodes
 from .plan import endpoints as ep
 from .runtime import engine
 from .runtime import labels as L
@@ -31,13 +32,14 @@ class PodRow:
     containers: int
     reason: str = ""
     holder_name: str = ""
+    node: str = ""
 
     def view(self) -> ep.PodView:
         return ep.PodView(name=self.name, namespace=self.namespace, ip=self.ip, labels=self.labels,
                           ready=self.ready, terminating=self.phase == "Terminating",
                           container_ports=container_ports(self.spec),
                           hostname=self.spec.get("hostname") or self.name,
-                          subdomain=self.spec.get("subdomain") or "")
+                          subdomain=self.spec.get("subdomain") or "", node=self.node)
 
 
 def _created(attrs: dict) -> float:
@@ -80,8 +82,15 @@ class Snapshot:
                 owner=c.labels.get(L.OWNER, ""), ready=bool(info.get("ready")) and running, phase=phase,
                 restarts=int(info.get("restarts", c.attrs.get("RestartCount", 0))), created=_created(c.attrs),
                 containers=apps.get(f"{ns}/{name}", 1), reason=info.get("reason", ""), holder_name=c.name,
+                node=c.labels.get(L.NODE) or "node-1",
             ))
         return sorted(rows, key=lambda r: (r.namespace, r.name))
+
+    @property
+    def nodes(self) -> list[Node]:
+        settings = settings_of(self.state.controller) if self.state.controller is not None else {}
+        return plan_nodes(self.state.net, settings.get("nodes", 1), self.objects,
+                          settings.get("address", "127.0.0.1"))
 
     def views(self) -> list[ep.PodView]:
         return [p.view() for p in self.pods]

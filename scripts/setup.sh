@@ -12,6 +12,8 @@ python3 -c 'import venv, ensurepip' 2>/dev/null || need_apt+=(python3-venv)
 # The config renderers' tests check HAProxy and nginx configs with the real programs.
 command -v haproxy >/dev/null || need_apt+=(haproxy)
 [ -e /usr/lib/nginx/modules/ngx_stream_module.so ] || need_apt+=(nginx-light libnginx-mod-stream)
+# `emukube graph --output x.svg|png` draws with Graphviz.
+command -v dot >/dev/null || need_apt+=(graphviz)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "==> installing ${need_apt[*]}"
@@ -33,6 +35,9 @@ if [ ! -x .venv/bin/emukube ] || [ pyproject.toml -nt .venv/bin/emukube ]; then
   .venv/bin/pip install -q -e '.[test]'
   touch .venv/bin/emukube
 fi
+
+# `docker compose`, to run what `emukube export compose` writes (and its test).
+bash scripts/ensure-compose.sh
 
 echo "==> building images offline (skipped when already present)"
 .venv/bin/emukube images build --offline

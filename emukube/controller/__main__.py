@@ -10,9 +10,8 @@ import threading
 
 import docker
 
-from ..plan.network import ClusterNet
 from ..runtime import labels as L
-from ..runtime.pods import Context
+from ..runtime.pods import context_from_env
 from .loop import Controller
 
 
@@ -21,14 +20,7 @@ def main() -> None:
     client = docker.from_env(timeout=120)
     me = client.containers.get(env["EMUKUBE_SELF"])
     objects = json.loads(me.labels[L.OBJECTS])
-    ctx = Context(
-        cluster=env["EMUKUBE_CLUSTER"],
-        net=ClusterNet.from_subnet(env["EMUKUBE_CLUSTER"], env["EMUKUBE_SUBNET"]),
-        images=json.loads(env["EMUKUBE_IMAGES"]),
-        image_map=json.loads(env.get("EMUKUBE_IMAGE_MAP") or "{}"),
-        node_address=env.get("EMUKUBE_NODE_ADDRESS", "127.0.0.1"),
-        allow_privileged=env.get("EMUKUBE_ALLOW_PRIVILEGED") == "1",
-    )
+    ctx = context_from_env(env)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

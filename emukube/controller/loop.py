@@ -15,23 +15,42 @@ import threading
 import time
 import traceback
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from docker.errors import DockerException
 
 from ..plan import endpoints as ep
+from ..plan.nodes import plan_nodes, schedule
 from ..plan.workloads import PodPlan, bare_pod, new_pod_for, rollout_limits, template_hash
 from ..runtime import engine
 from ..runtime import labels as L
-from ..runtime.dns import ensure_dns, write_resolv_confs, ZoneWriter
+from ..runtime.dns import ensure_dns, reload_corefile, write_resolv_confs, ZoneWriter
 from ..runtime.pods import Context, PodStartError, create_pod
 from ..runtime.podspec import container_ports
+from ..runtime.node_proxies import ensure_node
 from ..runtime.proxies import Proxies, proxy_name
-from .probes import PodProbes, run_probe
+from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
+from .podstatus import pod_status
+from .restarts import Restarts, should_restart
 
 TICK = 0.5
-DRAIN_SECONDS = 1.0  # endpoints leave proxies this long before the pod gets SIGTERM
+DRAIN_SECONDS = 1.0  # after proxies and DNS dropped a pod, this long before it gets SIGTERM
+DRAIN_WAIT_LIMIT = 15.0  # most a stopping pod waits for the data plane to drop it
+OWN_KILL_MEMORY = 60.0  # a kill event this soon after the controller stopped a container is its own
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text()
+    except OSError:
+        return ""
 
 
 @dataclass
@@ -42,11 +61,13 @@ class Pod:
     name: str
     holder: object  # the container holding the network (single container or sandbox)
     apps: list = field(default_factory=list)  # all non-sandbox containers
+    inits: list = field(default_factory=list)  # the init container running now, while it starts
     spec: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
     owner: str = ""
     template_hash: str = ""
     ip: str = ""
+    node: str = ""
 
     @property
     def key(self) -> str:
@@ -54,16 +75,17 @@ class Pod:
 
     @property
     def running(self) -> bool:
-        return self.holder.status == "running" and all(c.status == "running" for c in self.apps)
+        complete = len(self.apps) >= len(self.spec.get("containers") or [None])
+        return complete and self.holder.status == "running" and all(c.status == "running" for c in self.apps)
 
-    @property
-    def dead(self) -> bool:
-        """Stopped for good: killed or stopped by hand (Docker restarts crashes by itself)."""
-        return any(c.status in ("exited", "dead") and not c.attrs["State"].get("Restarting")
-                   for c in [self.holder, *self.apps])
+    def exited(self) -> list:
+        """Its containers that stopped (crashed, finished, or killed by hand)."""
+        return [c for c in dict.fromkeys([self.holder, *self.apps])
+                if c.status in ("exited", "dead") and not c.attrs["State"].get("Restarting")]
 
-    def restarts(self) -> int:
-        return sum(c.attrs.get("RestartCount", 0) for c in self.apps)
+    def container_spec(self, container) -> dict:
+        name = container.labels.get(L.CONTAINER)
+        return next((c for c in self.spec.get("containers") or [] if c.get("name") == name), {})
 
 
 class Controller:
@@ -74,19 +96,36 @@ class Controller:
         self.services = [o for o in objects if o["kind"] == "Service"]
         self.workloads = [o for o in objects if o["kind"] in ("Deployment", "StatefulSet", "ReplicaSet")]
         self.bare = [bare_pod(o) for o in objects if o["kind"] == "Pod"]
+        self.nodes = plan_nodes(ctx.net, ctx.nodes, objects, ctx.node_address)
+        self.node_containers: dict[str, object] = {}  # node name -> its proxy container
         self.namespaces = {"default"} | {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"} | {
             o["metadata"].get("namespace", "default") for o in objects if o["kind"] != "Namespace"}
         self.state_dir = Path(state_dir)
         self.zones = ZoneWriter(dns_dir)
         self.proxies = Proxies(client, ctx)
-        self.pool = ThreadPoolExecutor(max_workers=8)
+        self.pool = ThreadPoolExecutor(max_workers=8)  # starting and stopping pods
+        self.probe_pool = ThreadPoolExecutor(max_workers=8)  # never queued behind a pod that drains
         self.lock = threading.Lock()
         self.creating: dict[str, PodPlan] = {}  # pod key -> plan, while its containers start
         self.terminating: dict[str, float] = {}  # pod key -> when it left endpoints
-        self.probes: dict[str, PodProbes] = {}  # container id -> verdicts
+        self.probes: dict[str, PodProbes] = load_verdicts(_read(self.state_dir / "probes.json"))
+        self.saved_verdicts = ""
+        self.restarts = Restarts(self.state_dir / "restarts.json")  # container id -> count, back-off
+        self.restarting: set[str] = set()  # container ids the controller is stopping or starting
+        self.own_kills: dict[str, float] = {}  # container id -> when the controller stopped it
+        self.killed: set[str] = set()  # container ids stopped by someone else (docker kill/stop)
+        self.backoff_noted: dict[str, float] = {}  # container id -> finish time a BackOff was told for
+        self.drained: dict[str, threading.Event] = {}  # pod key -> set once proxies and DNS dropped it
+        # A tick's observation can predate a worker's change: pods made or removed since then
+        # must not count as missing (started twice) or as still there (stopped "by hand").
+        self.created: set[str] = set()  # pod keys made, still in self.creating until observed
+        self.removed_ids: set[str] = set()  # container ids removed, until no longer observed
+        # Pods the previous controller was stopping when it was replaced: this one finishes that.
+        self.resume_stops = set(json.loads(_read(self.state_dir / "status.json") or "{}").get("terminating", []))
         self.backoff: dict[str, tuple[int, float]] = {}  # owner -> (failures, not before)
         self.reasons: dict[str, str] = {}  # pod key or owner -> last start error
         self.silent: dict[str, float] = {}  # service key -> since when it has not answered
+        self.answered: dict[str, object] = {}  # service key -> the proxy plan it last answered with
         self.wake = threading.Event()
         self.events_file = self.state_dir / "events.log"
 
@@ -110,6 +149,7 @@ class Controller:
                 proxies[c.name] = c
             elif role == "dns":
                 dns = c
+        self.node_containers = {c.labels.get(L.NODE, ""): c for c in found if c.labels.get(L.ROLE) == "node"}
         for c in found:
             role = c.labels.get(L.ROLE)
             if role not in ("pod", "sandbox"):
@@ -119,57 +159,83 @@ class Controller:
                 namespace=ns, name=name, holder=c, apps=[c] if role == "pod" else [],
                 spec=json.loads(c.labels.get(L.POD_SPEC) or "{}"), labels=L.pod_labels_of(c.labels),
                 owner=c.labels.get(L.OWNER, ""), template_hash=c.labels.get(L.TEMPLATE_HASH, ""),
-                ip=engine.ip_on(c.attrs, self.ctx.net.network_name),
+                ip=engine.ip_on(c.attrs, self.ctx.net.network_name), node=c.labels.get(L.NODE, ""),
             )
         for c in found:
-            if c.labels.get(L.ROLE) == "app":
+            if c.labels.get(L.ROLE) in ("app", "init"):
                 key = f"{c.labels.get(L.NAMESPACE)}/{c.labels.get(L.NAME)}"
                 if key in pods:
-                    pods[key].apps.append(c)
+                    (pods[key].apps if c.labels.get(L.ROLE) == "app" else pods[key].inits).append(c)
         return pods, proxies, dns
 
     # ---- readiness ----------------------------------------------------------------------
-    def _first_probed(self, pod: Pod, kind: str) -> tuple[dict, object] | None:
-        for spec in pod.spec.get("containers") or []:
-            if spec.get(f"{kind}Probe"):
-                target = next((c for c in pod.apps if c.labels.get(L.CONTAINER) == spec["name"]), None)
-                if target is not None:
-                    return spec[f"{kind}Probe"], target
-        return None
+    def _probed(self, pod: Pod, kind: str) -> list[tuple[dict, object]]:
+        """(probe, container) for every container of the pod with a probe of this kind."""
+        found = []
+        for c in pod.apps:
+            probe = pod.container_spec(c).get(f"{kind}Probe")
+            if probe:
+                found.append((probe, c))
+        return found
+
+    def verdicts(self, container) -> PodProbes:
+        """The container's verdicts; a container that (re)started begins again, as with the kubelet."""
+        started = engine.started_at(container.attrs)
+        verdicts = self.probes.get(container.id)
+        if verdicts is None or abs(verdicts.started - started) > 1:
+            verdicts = self.probes[container.id] = PodProbes(started=started or time.time())
+        return verdicts
 
     def probe_all(self, pods: dict[str, Pod]) -> None:
         """Run the probes that are due, in parallel, and act on liveness failures."""
-        now = time.monotonic()
+        now = time.time()
         jobs = []
         for pod in pods.values():
             if not pod.running or pod.key in self.terminating:
                 continue
             for kind in ("startup", "liveness", "readiness"):
-                found = self._first_probed(pod, kind)
-                if not found:
-                    continue
-                probe, container = found
-                verdicts = self.probes.setdefault(container.id, PodProbes())
-                if kind != "startup" and "startup" in verdicts.states and not verdicts.states["startup"].succeeded:
-                    continue
-                if kind == "startup" and verdicts.state("startup").succeeded:
-                    continue
-                if verdicts.due(kind, probe, now):
-                    jobs.append((pod, kind, probe, container, verdicts))
-        futures = [(job, self.pool.submit(self._probe_once, job)) for job in jobs]
+                for probe, container in self._probed(pod, kind):
+                    verdicts = self.verdicts(container)
+                    if kind != "startup" and "startup" in verdicts.states and not verdicts.states["startup"].succeeded:
+                        continue
+                    if kind == "startup" and verdicts.state("startup").succeeded:
+                        continue
+                    if container.id not in self.restarting and verdicts.due(kind, probe, now):
+                        jobs.append((pod, kind, probe, container, verdicts))
+        futures = [(job, self.probe_pool.submit(self._probe_once, job)) for job in jobs]
         for (pod, kind, probe, container, verdicts), fut in futures:
             ok, why = fut.result()
-            if verdicts.record(kind, probe, ok, why, time.monotonic()):
+            if verdicts.record(kind, probe, ok, why, time.time()):
                 state = verdicts.state(kind)
                 if kind == "readiness":
                     self.event("Normal" if state.succeeded else "Warning", f"pod/{pod.name}",
                                "Ready" if state.succeeded else "Unhealthy",
                                "readiness probe passed" if state.succeeded else f"Readiness probe failed: {why}")
-                elif kind == "liveness" and not state.succeeded:
+                elif kind in ("liveness", "startup") and not state.succeeded:
+                    name = container.labels.get(L.CONTAINER)
                     self.event("Warning", f"pod/{pod.name}", "Unhealthy",
-                               f"Liveness probe failed: {why}; restarting container")
-                    self.probes.pop(container.id, None)
-                    self.pool.submit(container.restart, timeout=1)
+                               f"{kind.capitalize()} probe failed: {why}")
+                    self.event("Normal", f"pod/{pod.name}", "Killing",
+                               f"Container {name} failed {kind} probe, will be restarted")
+                    self.kill_container(pod, container)
+
+    def kill_container(self, pod: Pod, container) -> None:
+        """Stop one container as the kubelet does on a failed liveness probe; the restart path
+        brings it back according to restartPolicy and back-off."""
+        self.restarting.add(container.id)
+        self.own_kills[container.id] = time.time()
+        grace = int(pod.spec.get("terminationGracePeriodSeconds", 30))
+
+        def work():
+            try:
+                container.stop(timeout=min(grace, 30))
+            except DockerException:
+                pass
+            finally:
+                self.restarting.discard(container.id)
+                self.wake.set()
+
+        self.pool.submit(work)
 
     def _probe_once(self, job) -> tuple[bool, str]:
         pod, _, probe, container, _ = job
@@ -183,14 +249,17 @@ class Controller:
         except DockerException as exc:
             return False, str(exc)[:200]
 
-    def is_ready(self, pod: Pod) -> bool:
-        if not pod.running or pod.key in self.terminating:
+    def container_ready(self, pod: Pod, container) -> bool:
+        if container.status != "running" or container.id in self.restarting:
             return False
-        for kind in ("startup", "readiness"):
-            found = self._first_probed(pod, kind)
-            if found and not self.probes.get(found[1].id, PodProbes()).state(kind).succeeded:
-                return False
-        return True
+        spec = pod.container_spec(container)
+        return all(self.verdicts(container).state(kind).succeeded
+                   for kind in ("startup", "readiness") if spec.get(f"{kind}Probe"))
+
+    def is_ready(self, pod: Pod) -> bool:
+        if not pod.running or pod.key in self.terminating or pod.key in self.creating:
+            return False
+        return all(self.container_ready(pod, c) for c in pod.apps)
 
     def views(self, pods: dict[str, Pod]) -> list[ep.PodView]:
         return [
@@ -198,14 +267,18 @@ class Controller:
                 name=p.name, namespace=p.namespace, ip=p.ip, labels=p.labels, ready=self.is_ready(p),
                 terminating=p.key in self.terminating, container_ports=container_ports(p.spec),
                 hostname=p.spec.get("hostname") or p.name, subdomain=p.spec.get("subdomain") or "",
+                node=p.node,
             )
             for p in pods.values()
         ]
 
     # ---- workloads ----------------------------------------------------------------------
     def used_ips(self, pods: dict[str, Pod]) -> set[str]:
-        used = {p.ip for p in pods.values() if p.ip}
-        return used | {getattr(plan, "_ip", "") for plan in self.creating.values()}
+        # A stopped container keeps its address for its next start (IPAMConfig), though
+        # Docker shows none while it is down: a crash-looping pod's address stays taken.
+        used = {p.ip or ((p.holder.attrs["NetworkSettings"]["Networks"].get(self.ctx.net.network_name) or {})
+                         .get("IPAMConfig") or {}).get("IPv4Address", "") for p in pods.values()}
+        return used | {getattr(plan, "_ip", "") for plan in list(self.creating.values())}
 
     def start_pod(self, plan: PodPlan, pods: dict[str, Pod], reason: str) -> None:
         key = f"{plan.namespace}/{plan.name}"
@@ -213,6 +286,13 @@ class Controller:
         failures, not_before = self.backoff.get(owner, (0, 0.0))
         if time.monotonic() < not_before:
             return
+        node, why = self.place(plan, pods)
+        if not node:
+            if self.reasons.get(owner) != why:
+                self.reasons[owner] = why
+                self.event("Warning", f"pod/{plan.name}", "FailedScheduling", why)
+            return
+        plan = replace(plan, node=node)
         pool = self.ctx.net.pod_ip_pool()
         used = self.used_ips(pods)
         while True:
@@ -228,29 +308,50 @@ class Controller:
                 self.backoff.pop(owner, None)
                 self.reasons.pop(owner, None)
                 self.event("Normal", f"pod/{plan.name}", "Started", f"{reason}; pod IP {ip}")
+                self.created.add(key)  # leaves self.creating once a tick has observed it
             except PodStartError as exc:
                 delay = min(300.0, 2.0 * (2 ** failures))
                 self.backoff[owner] = (failures + 1, time.monotonic() + delay)
                 self.reasons[owner] = str(exc)
                 self.event("Warning", f"pod/{plan.name}", "Failed", f"{exc} (retrying in {delay:.0f}s)")
             finally:
-                self.creating.pop(key, None)
+                if key not in self.created:
+                    self.creating.pop(key, None)
                 self.wake.set()
 
         self.pool.submit(work)
+
+    def place(self, plan: PodPlan, pods: dict[str, Pod]) -> tuple[str, str]:
+        """The node for a new pod, spreading each owner's pods like the default scheduler."""
+        load: dict[str, int] = {}
+        owner_load: dict[str, int] = {}
+        placed = [(p.node, p.owner, p.namespace) for p in pods.values() if p.key not in self.terminating]
+        placed += [(c.node, f"{c.owner_kind}/{c.owner_name}", c.namespace) for c in self.creating.values()]
+        mine = f"{plan.owner_kind}/{plan.owner_name}"
+        for node, owner, ns in placed:
+            load[node] = load.get(node, 0) + 1
+            if owner == mine and ns == plan.namespace and plan.owner_kind:
+                owner_load[node] = owner_load.get(node, 0) + 1
+        return schedule(plan.spec, self.nodes, owner_load, load)
 
     def stop_pod(self, pod: Pod, reason: str) -> None:
         """Take the pod out of endpoints now; SIGTERM it after a short drain; then remove it."""
         if pod.key in self.terminating:
             return
         self.terminating[pod.key] = time.monotonic()
+        drained = self.drained.setdefault(pod.key, threading.Event())
         self.event("Normal", f"pod/{pod.name}", "Killing", reason)
         grace = int(pod.spec.get("terminationGracePeriodSeconds", 30))
 
         def work():
+            # SIGTERM only once the proxies and DNS no longer send it anything, plus a moment
+            # for connections the old proxy worker still hands out: no request hits a pod
+            # that is shutting down (the rolling update's zero-failure promise).
+            drained.wait(DRAIN_WAIT_LIMIT)
             time.sleep(DRAIN_SECONDS)
             containers = [*pod.apps, pod.holder] if pod.holder not in pod.apps else pod.apps
             for c in containers:
+                self.own_kills[c.id] = time.time()
                 try:
                     if c.status == "running":
                         c.stop(timeout=min(grace, 30))
@@ -258,6 +359,7 @@ class Controller:
                     pass
             for c in containers:
                 engine.remove(c)
+            self.removed_ids.update(c.id for c in containers)
             for vol in self.client.volumes.list(filters={"label": [f"{L.CLUSTER}={self.ctx.cluster}",
                                                                     f"{L.NAME}={pod.name}"]}):
                 try:
@@ -265,24 +367,85 @@ class Controller:
                 except DockerException:
                     pass
             self.terminating.pop(pod.key, None)
+            self.drained.pop(pod.key, None)
             self.wake.set()
 
         self.pool.submit(work)
 
+    # ---- the kubelet's part: container restarts ------------------------------------------
+    def was_killed(self, container) -> bool:
+        """Stopped by someone else (docker kill/stop), not crashed or finished by itself."""
+        if time.time() - self.own_kills.get(container.id, 0) < OWN_KILL_MEMORY:
+            return False
+        state = container.attrs["State"]
+        # The kill event can be missed (the controller was being replaced): SIGKILL's exit code.
+        return container.id in self.killed or (state.get("ExitCode") == 137 and not state.get("OOMKilled"))
+
+    def needs_replacing(self, pod: Pod) -> bool:
+        exited = [c for c in pod.exited() if c.id not in self.restarting]
+        sandbox_down = pod.holder not in pod.apps and pod.holder in exited
+        return sandbox_down or any(self.was_killed(c) for c in exited)
+
+    def restart_exited(self, pods: dict[str, Pod]) -> None:
+        """Containers that stopped by themselves start again as restartPolicy says, after
+        kubelet's back-off (CrashLoopBackOff); the same container, its address and volumes."""
+        now = time.time()
+        for pod in pods.values():
+            if pod.key in self.terminating or pod.key in self.creating or self.needs_replacing(pod):
+                continue
+            for c in pod.exited():
+                state = c.attrs["State"]
+                if c.id in self.restarting or not should_restart(pod.spec.get("restartPolicy", "Always"),
+                                                                 int(state.get("ExitCode") or 0)):
+                    continue
+                finished = engine.docker_time(state.get("FinishedAt", "")) or now
+                name = c.labels.get(L.CONTAINER)
+                if self.restarts.wait_left(c.id, finished, now) > 0:
+                    if self.backoff_noted.get(c.id) != finished:
+                        self.backoff_noted[c.id] = finished
+                        delay = self.restarts.current_backoff(c.id, finished)
+                        self.event("Warning", f"pod/{pod.name}", "BackOff",
+                                   f"Back-off {delay:.0f}s restarting failed container {name} in pod {pod.name}")
+                    continue
+                self.start_container(pod, c, self.restarts.restarted(c.id, finished, now))
+
+    def start_container(self, pod: Pod, container, count: int) -> None:
+        self.restarting.add(container.id)
+        name = container.labels.get(L.CONTAINER)
+
+        def work():
+            try:
+                container.start()
+                self.event("Normal", f"pod/{pod.name}", "Started", f"Started container {name} (restart {count})")
+            except DockerException as exc:
+                self.event("Warning", f"pod/{pod.name}", "Failed",
+                           f"restarting container {name}: {str(exc).splitlines()[0][:200]}")
+            finally:
+                self.restarting.discard(container.id)
+                self.wake.set()
+
+        self.pool.submit(work)
+
     def reconcile_workloads(self, pods: dict[str, Pod]) -> None:
-        live = {k: p for k, p in pods.items() if k not in self.terminating}
+        gone = {n.name for n in self.nodes if n.stopped}
+        known = {n.name for n in self.nodes}
+        for p in pods.values():  # a stopped (or removed) node takes its pods with it
+            if p.node and (p.node in gone or p.node not in known):
+                self.stop_pod(p, f"node {p.node} stopped")
+        # Pods whose containers are still being made are in self.creating, not counted twice.
+        live = {k: p for k, p in pods.items() if k not in self.terminating and k not in self.creating}
+        for key, pod in list(live.items()):  # killed or stopped by hand: the pod is replaced
+            if self.needs_replacing(pod):
+                self.stop_pod(pod, "container stopped outside emukube; replacing the pod")
+                del live[key]
         wanted_owners = set()
         for w in self.workloads:
             owner = f"{w['kind']}/{w['metadata']['name']}"
             ns = w["metadata"].get("namespace", "default")
             wanted_owners.add(f"{ns}/{owner}")
             mine = [p for p in live.values() if p.namespace == ns and p.owner == owner]
-            creating = [c for c in self.creating.values() if c.namespace == ns and
+            creating = [c for c in list(self.creating.values()) if c.namespace == ns and
                         f"{c.owner_kind}/{c.owner_name}" == owner]
-            dead = [p for p in mine if p.dead]
-            for p in dead:
-                self.stop_pod(p, "container stopped outside emukube; replacing the pod")
-            mine = [p for p in mine if not p.dead]
             if w["kind"] == "StatefulSet":
                 self._statefulset(w, mine, creating, pods)
             else:
@@ -293,16 +456,9 @@ class Controller:
             pod = live.get(key)
             if pod is None and key not in self.creating and key not in self.terminating:
                 self.start_pod(plan, pods, "created")
-            elif pod is not None and pod.dead and plan.spec.get("restartPolicy", "Always") != "Never":
-                if plan.spec.get("restartPolicy", "Always") == "Always" or any(
-                        c.attrs["State"].get("ExitCode") for c in pod.apps):
-                    self.event("Normal", f"pod/{pod.name}", "Restarted", "container stopped; started again")
-                    for c in [pod.holder, *pod.apps]:
-                        if c.status != "running":
-                            c.start()
         for key, pod in live.items():  # pods nothing asks for any more (a deleted Deployment)
             owned = f"{pod.namespace}/{pod.owner}" in wanted_owners if pod.owner else key in bare_keys
-            if not owned:
+            if not owned and not L.run_by_cli(pod.owner):
                 self.stop_pod(pod, "no longer declared")
 
     def _replicas(self, w: dict, mine: list[Pod], creating: list[PodPlan], pods) -> None:
@@ -367,10 +523,16 @@ class Controller:
                            proxy_name(self.ctx.cluster, plan.namespace, plan.name, udp=True)})
             try:
                 what = self.proxies.ensure(svc, plan, proxies)
+                self.reasons.pop(f"service/{plan.namespace}/{plan.name}", None)
             except DockerException as exc:
-                self.event("Warning", f"service/{plan.name}", "ProxyFailed", str(exc).splitlines()[0][:300])
+                # E.g. a nodePort another program holds: tried again every tick, and named in
+                # the status so `up` says why it waits instead of "not answering".
+                why = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:300]
+                self.reasons[f"service/{plan.namespace}/{plan.name}"] = f"proxy cannot start: {why}"
+                self.event("Warning", f"service/{plan.name}", "ProxyFailed", why)
                 continue
             if what:
+                self.answered.pop(f"{plan.namespace}/{plan.name}", None)
                 ready = sum(len(b) for b in plan.backends.values())
                 self.event("Normal", f"service/{plan.name}", "Proxy" + what.capitalize(),
                            f"{plan.cluster_ip}: {ready} endpoint(s)")
@@ -378,17 +540,40 @@ class Controller:
             if name not in wanted:
                 engine.remove(container)
 
+    def reconcile_nodes(self, views: list[ep.PodView]) -> None:
+        """Node proxies (only with several nodes): one per running node, none for stopped ones."""
+        wanted = {n.name: n for n in self.nodes if self.ctx.nodes > 1 and not n.stopped}
+        for name, container in self.node_containers.items():
+            if name not in wanted:
+                engine.remove(container)
+        for node in wanted.values():
+            try:
+                what = ensure_node(self.proxies, node, self.services, views, self.node_containers.get(node.name))
+            except DockerException as exc:
+                self.event("Warning", f"node/{node.name}", "NodeProxyFailed", str(exc).splitlines()[0][:300])
+                continue
+            if what:
+                self.event("Normal", f"node/{node.name}", "NodePorts" + what.capitalize(),
+                           f"{node.internal_ip} (host {node.host_ip})")
+
     def reconcile_dns(self, views: list[ep.PodView], dns) -> None:
         # Zones first: CoreDNS must find its Corefile when it starts.
-        self.zones.write(lambda serial: ep.dns_plan(self.services, views, self.ctx.net, serial))
+        written = self.zones.write(lambda serial: ep.dns_plan(self.services, views, self.ctx.net, serial))
         write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces)
         if ensure_dns(self.client, self.ctx, dns):
             self.event("Normal", "dns/coredns", "Started", f"CoreDNS at {self.ctx.net.dns_ip}")
+        elif written.corefile and reload_corefile(dns):
+            self.event("Normal", "dns/coredns", "Reloaded", "new Corefile")
 
     # ---- status -------------------------------------------------------------------------
     def service_answers(self, svc: dict, views: list[ep.PodView]) -> bool:
         plan = ep.proxy_plan(svc, views)
         if plan is None:
+            return True
+        key = f"{plan.namespace}/{plan.name}"
+        # Each check is a real connection to a pod (and counts in `emukube top`): check a plan
+        # once, and again only when it changes or its proxy is created or reloaded.
+        if self.answered.get(key) == plan:
             return True
         for port in plan.tcp_ports():
             if plan.backends.get(port.key):
@@ -397,25 +582,18 @@ class Controller:
                         pass
                 except OSError:
                     return False
+        self.answered[key] = plan
         return True
 
     def write_status(self, pods: dict[str, Pod], views: list[ep.PodView]) -> None:
         waiting = []
         status_pods = {}
         for p in pods.values():
-            ready = self.is_ready(p)
-            reason = ""
-            for kind in ("startup", "readiness"):
-                found = self._first_probed(p, kind)
-                if found and not ready:
-                    reason = self.probes.get(found[1].id, PodProbes()).state(kind).last_failure
-            phase = "Terminating" if p.key in self.terminating else (
-                "Running" if p.running else ("Restarting" if p.holder.attrs["State"].get("Restarting") else "Stopped"))
-            status_pods[p.key] = {"ready": ready, "phase": phase, "restarts": p.restarts(), "ip": p.ip,
-                                  "reason": reason}
-            if not ready and p.key not in self.terminating:
+            status_pods[p.key] = pod_status(self, p)
+            ready, reason = status_pods[p.key]["ready"], status_pods[p.key]["reason"]
+            if not ready and p.key not in self.terminating and not L.run_by_cli(p.owner):
                 waiting.append(f"pod {p.key} not ready" + (f": {reason}" if reason else ""))
-        for plan in self.creating.values():
+        for plan in list(self.creating.values()):
             waiting.append(f"pod {plan.namespace}/{plan.name} starting")
         for owner, why in self.reasons.items():
             waiting.append(f"{owner}: {why}")
@@ -443,6 +621,7 @@ class Controller:
                 self.silent.pop(key, None)
         status = {"generation": self.generation, "converged": not waiting and not self.terminating,
                   "waiting": sorted(set(waiting)), "pods": status_pods, "services": services,
+                  "terminating": sorted(self.terminating),
                   "time": time.time()}
         tmp = self.state_dir / ".status.json.tmp"
         tmp.write_text(json.dumps(status))
@@ -451,22 +630,62 @@ class Controller:
     # ---- the loop -----------------------------------------------------------------------
     def tick(self) -> None:
         pods, proxies, dns = self.observe()
+        observed_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps]}
+        pods = {k: p for k, p in pods.items() if p.holder.id not in self.removed_ids}
+        for key in [k for k in self.created if k in pods]:
+            self.created.discard(key)
+            self.creating.pop(key, None)
+        self.take_requests(pods)
         self.probe_all(pods)
+        self.restart_exited(pods)
         self.reconcile_workloads(pods)
         views = self.views(pods)
         self.reconcile_dns(views, dns)
         self.reconcile_proxies(views, proxies)
+        self.reconcile_nodes(views)
+        for key in list(self.terminating):  # the data plane no longer knows these pods
+            if key in self.drained:
+                self.drained[key].set()
         self.write_status(pods, views)
         live_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps]}
-        for cid in [c for c in self.probes if c not in live_ids]:
-            self.probes.pop(cid, None)
+        for known in (self.probes, self.backoff_noted, self.own_kills):
+            for cid in [c for c in known if c not in live_ids]:
+                known.pop(cid, None)
+        self.killed &= live_ids
+        self.removed_ids &= observed_ids
+        self.restarts.keep_only(live_ids)
+        self.restarts.save()
+        verdicts = dump_verdicts(self.probes)
+        if verdicts != self.saved_verdicts:
+            _write_atomic(self.state_dir / "probes.json", verdicts)
+            self.saved_verdicts = verdicts
+
+    def take_requests(self, pods: dict[str, Pod]) -> None:
+        """`emukube delete pod` asks through a file in the state volume, so that the pod leaves
+        the data plane before it is stopped, like any pod the controller retires."""
+        for key in [k for k in self.resume_stops if k in pods]:
+            self.stop_pod(pods[key], "stopping (begun by the previous controller)")
+        self.resume_stops.clear()
+        folder = self.state_dir / "requests"
+        for path in sorted(folder.glob("delete_*")) if folder.is_dir() else []:
+            _, ns, name = path.name.split("_", 2)
+            pod = pods.get(f"{ns}/{name}")
+            if pod is not None:
+                self.stop_pod(pod, "deleted")
+            path.unlink(missing_ok=True)
 
     def watch_events(self) -> None:
         """Wake the loop as soon as a container of this cluster changes state."""
         while True:
             try:
-                for _ in self.client.events(decode=True, filters={"type": "container",
-                                                                  "label": f"{L.CLUSTER}={self.ctx.cluster}"}):
+                for ev in self.client.events(decode=True, filters={"type": "container",
+                                                                   "label": f"{L.CLUSTER}={self.ctx.cluster}"}):
+                    action, cid = ev.get("Action") or ev.get("status"), ev.get("id", "")
+                    if action == "kill" and time.time() - self.own_kills.get(cid, 0) > OWN_KILL_MEMORY:
+                        self.killed.add(cid)  # docker kill / docker stop by someone else
+                    elif action == "start":
+                        self.killed.discard(cid)
+                        self.own_kills.pop(cid, None)
                     self.wake.set()
             except Exception:  # noqa: BLE001 - the stream reconnects; the loop ticks anyway
                 time.sleep(1)

@@ -4,10 +4,11 @@ they work where the host cannot reach container IPs (Docker Desktop)."""
 from __future__ import annotations
 
 import http.client
+import json
 import socket
 import ssl
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 from ..runtime.podspec import container_ports
 
@@ -60,26 +61,28 @@ class ProbeState:
     succeeded: bool  # the current verdict
     successes: int = 0
     failures: int = 0
-    next_due: float = 0.0
+    next_due: float = 0.0  # wall-clock time
     last_failure: str = ""
 
 
 @dataclass
 class PodProbes:
-    """Probe verdicts of one pod, keyed by kind: startup, readiness, liveness.
+    """Probe verdicts of one container, keyed by kind: startup, readiness, liveness.
 
     Readiness and startup start as failed and pass after successThreshold successes in a row;
-    liveness starts as passed. Each fails after failureThreshold failures in a row.
+    liveness starts as passed. Each fails after failureThreshold failures in a row. Times are
+    wall-clock (not monotonic) so that verdicts saved by one controller hold for the next, and
+    initialDelaySeconds counts from when the container started, as the kubelet counts it.
     """
 
-    first_seen: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=time.time)  # when the container (last) started
     states: dict[str, ProbeState] = field(default_factory=dict)
 
     def state(self, kind: str) -> ProbeState:
         return self.states.setdefault(kind, ProbeState(succeeded=(kind == "liveness")))
 
     def due(self, kind: str, probe: dict, now: float) -> bool:
-        if now - self.first_seen < probe.get("initialDelaySeconds", 0):
+        if now - self.started < probe.get("initialDelaySeconds", 0):
             return False
         return now >= self.state(kind).next_due
 
@@ -98,3 +101,19 @@ class PodProbes:
             if state.failures >= probe.get("failureThreshold", 3):
                 state.succeeded = False
         return before != state.succeeded
+
+
+def dump_verdicts(verdicts: dict[str, PodProbes]) -> str:
+    return json.dumps({cid: asdict(v) for cid, v in verdicts.items()}, sort_keys=True)
+
+
+def load_verdicts(text: str) -> dict[str, PodProbes]:
+    """What a previous controller saved; a controller replaced by `apply` must not see every
+    pod as unready (it would retire old pods of a rolling update before their successors)."""
+    try:
+        raw = json.loads(text)
+        return {cid: PodProbes(started=v["started"],
+                               states={k: ProbeState(**s) for k, s in v["states"].items()})
+                for cid, v in raw.items()}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return {}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import difflib
 from typing import Callable
 
-from .fielderrors import FieldErrors, go_quote, key_path, object_label, safe_text, to_problems
+from .fielderrors import FieldErrors, go_quote, go_value, key_path, object_label, safe_text, to_problems
 from .load import Doc, Problem
 from .names import (is_config_map_key, is_dns1035_label, is_dns1123_label, is_dns1123_subdomain,
                     is_qualified_name, validate_labels)
@@ -18,25 +19,47 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "Deployment": "apps/v1", "StatefulSet": "apps/v1", "ReplicaSet": "apps/v1"}
 CLUSTER_SCOPED = {"Namespace"}
 _BUILTIN_GROUPS = {"", "apps", "extensions"}  # where a wrong version is a mistake, not another product
+# Every kind the API server serves in these groups: any other kind there is a typo, not a product
+# emukube merely does not emulate (kubectl: "no matches for kind").
+KNOWN_KINDS = {
+    "": {"Binding", "ComponentStatus", "ConfigMap", "Endpoints", "Event", "LimitRange", "Namespace", "Node",
+         "PersistentVolume", "PersistentVolumeClaim", "Pod", "PodTemplate", "ReplicationController",
+         "ResourceQuota", "Secret", "Service", "ServiceAccount", "List"},
+    "apps": {"ControllerRevision", "DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"},
+    "extensions": {"DaemonSet", "Deployment", "Ingress", "NetworkPolicy", "PodSecurityPolicy", "ReplicaSet"},
+}
 _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
     "Service": is_dns1035_label, "Namespace": is_dns1123_label, "StatefulSet": is_dns1123_label}
 MAX_DATA_BYTES = 1 << 20  # the API server's limit for ConfigMap and Secret data
 MAX_ANNOTATION_BYTES = 256 * 1024
 
 
+def _group(api: object) -> str | None:
+    if not isinstance(api, str) or not api:
+        return None
+    return api.split("/")[0] if "/" in api else ""
+
+
+def _unknown_builtin_kind(kind: str, api: object) -> bool:
+    """A kind the built-in API group it names has never served (a typo like "Servce")."""
+    group = _group(api)
+    if group not in KNOWN_KINDS:
+        return False
+    known = KNOWN_KINDS[group]
+    return kind not in known and not (kind.endswith("List") and kind[:-4] in known)
+
+
 def _emulated(obj: dict) -> bool:
     """False for documents emukube skips (other kinds, or a same-named kind of another API group,
-    like Knative's serving.knative.dev/v1 Service). Documents without a usable kind are kept so that
-    validation reports them."""
+    like Knative's serving.knative.dev/v1 Service). Documents without a usable kind, and kinds no
+    built-in group has, are kept so that validation reports them."""
     kind = obj.get("kind")
     if not isinstance(kind, str) or not kind:
         return True
     if kind not in API_VERSIONS:
-        return False
-    api = obj.get("apiVersion")
-    if not isinstance(api, str) or not api:
-        return True
-    return (api.split("/")[0] if "/" in api else "") in _BUILTIN_GROUPS
+        return _unknown_builtin_kind(kind, obj.get("apiVersion"))
+    group = _group(obj.get("apiVersion"))
+    return group is None or group in _BUILTIN_GROUPS
 
 
 def split_supported(docs: list[Doc]) -> tuple[list[Doc], list[str]]:
@@ -69,6 +92,9 @@ def validate(docs: list[Doc], allow_privileged: bool = False) -> list[Problem]:
             problems.append(Problem(doc.source, doc.index, f"no matches for kind {go_quote(kind)} in version "
                                     f"{go_quote(api)} (emukube reads {kind} as {API_VERSIONS[kind]})"))
             continue
+        if isinstance(kind, str) and kind and _unknown_builtin_kind(kind, api):
+            problems.append(Problem(doc.source, doc.index, _no_matches(kind, api)))
+            continue
         errs = FieldErrors()
         key = _validate_object(doc, errs, allow_privileged, node_ports)
         problems.extend(to_problems(doc, errs))
@@ -79,6 +105,12 @@ def validate(docs: list[Doc], allow_privileged: bool = False) -> list[Problem]:
         else:
             first_seen[key] = doc
     return problems
+
+
+def _no_matches(kind: str, api: str) -> str:
+    close = difflib.get_close_matches(kind, sorted(API_VERSIONS), n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]}, {API_VERSIONS[close[0]]}?)" if close else ""
+    return f"no matches for kind {go_quote(kind)} in version {go_quote(api)}{hint}"
 
 
 def _duplicate(doc: Doc, key: tuple[str, str, str], first: Doc) -> Problem:
@@ -155,7 +187,7 @@ def _data(kind: str, obj: dict, errs: FieldErrors) -> None:
             if v is None:
                 continue
             if not isinstance(v, str):
-                hint = f' (quote it: "{v}")' if isinstance(v, (int, float, bool)) and not secret else ""
+                hint = f' (quote it: "{go_value(v)}")' if isinstance(v, (int, float, bool)) and not secret else ""
                 errs.invalid(key_path(field, k), v, "must be a string" + hint, shown=shown)
             elif field == b64_field and (bad := _base64_error(v)):
                 errs.invalid(key_path(field, k), v, f"{bad} (values in {field} must be base64-encoded)", shown=shown)

@@ -6,10 +6,10 @@ import posixpath
 import re
 
 from .fielderrors import FieldErrors
-from .names import is_config_map_key, is_dns1123_label, is_env_var_name, is_valid_port_name, is_valid_port_num
+from .names import is_dns1123_label, is_env_var_name, is_valid_port_name, is_valid_port_num
+from .validate_container import ALLOW_HINT, container_resources, container_security, env_source, pod_security
 from .validate_service import PROTOCOLS, validate_port_num_or_name
 
-ALLOW_HINT = "(pass --allow-privileged to allow it)"
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
 RESTART_POLICIES = ["Always", "OnFailure", "Never"]
@@ -31,14 +31,14 @@ FILE_MODE = "must be a number between 0 and 0777 (octal), both inclusive"
 def validate_pod_spec(spec: dict, path: str, errs: FieldErrors, allow_privileged: bool,
                       template: bool = False, claim_templates: frozenset[str] = frozenset()) -> None:
     volumes = _volumes(spec, path, errs, allow_privileged) | claim_templates
-    containers = errs.get_list(spec, "containers", path)
-    if not containers:
+    lists = {field: errs.get_list(spec, field, path) for field in ("containers", "initContainers")}
+    if not lists["containers"] and isinstance(spec.get("containers") or [], list):
         errs.required(f"{path}.containers")
     names: set[str] = set()
     port_names: set[str] = set()
     for field, init in (("containers", False), ("initContainers", True)):
         cpath = f"{path}.{field}"
-        for i, c in errs.maps_in(errs.get_list(spec, field, path), cpath):
+        for i, c in errs.maps_in(lists[field], cpath):
             name = _container(c, f"{cpath}[{i}]", volumes, port_names, errs, allow_privileged, init)
             if name and name in names:
                 errs.duplicate(f"{cpath}[{i}].name", name)
@@ -60,6 +60,7 @@ def validate_pod_spec(spec: dict, path: str, errs: FieldErrors, allow_privileged
         if errs.get_bool(spec, field, path) and not allow_privileged:
             errs.forbidden(f"{path}.{field}", f"sharing the host's {what} namespace is refused by default "
                                               f"{ALLOW_HINT}")
+    pod_security(errs.get_map(spec, "securityContext", path), f"{path}.securityContext", errs, allow_privileged)
 
 
 def _container(c: dict, cp: str, volumes: set[str], port_names: set[str], errs: FieldErrors,
@@ -74,6 +75,10 @@ def _container(c: dict, cp: str, volumes: set[str], port_names: set[str], errs: 
         errs.required(f"{cp}.image")
     elif image != image.strip():
         errs.invalid(f"{cp}.image", image, "must not have leading or trailing whitespace")
+    for field in ("command", "args"):
+        for j, word in enumerate(errs.get_list(c, field, cp)):
+            if not isinstance(word, str):
+                errs.invalid(f"{cp}.{field}[{j}]", word, "must be a string")
     pull = errs.get_str(c, "imagePullPolicy", cp)
     if pull and pull not in PULL_POLICIES:
         errs.not_supported(f"{cp}.imagePullPolicy", pull, PULL_POLICIES)
@@ -99,6 +104,8 @@ def _container(c: dict, cp: str, volumes: set[str], port_names: set[str], errs: 
     if errs.get_bool(security, "privileged", f"{cp}.securityContext") and not allow_privileged:
         errs.forbidden(f"{cp}.securityContext.privileged", "privileged containers are refused by default: "
                                                             f"they control the whole host {ALLOW_HINT}")
+    container_security(security, f"{cp}.securityContext", errs, allow_privileged)
+    container_resources(c, cp, errs)
     return name
 
 
@@ -146,18 +153,15 @@ def _env(c: dict, cp: str, errs: FieldErrors) -> None:
             errs.invalid(f"{ep}.valueFrom", "", "may not be specified when `value` is not empty")
         elif len(kinds) > 1:
             errs.invalid(f"{ep}.valueFrom", "", "may not have more than one field specified at a time")
-        for k in ("configMapKeyRef", "secretKeyRef"):
-            if k in kinds:
-                ref = errs.get_map(source, k, f"{ep}.valueFrom")
-                key = errs.get_str(ref, "key", f"{ep}.valueFrom.{k}")
-                if not key:
-                    errs.required(f"{ep}.valueFrom.{k}.key")
-                else:
-                    errs.invalid_each(f"{ep}.valueFrom.{k}.key", key, is_config_map_key(key))
+        for k in kinds:
+            env_source(k, source[k], f"{ep}.valueFrom.{k}", errs)
     for i, e in errs.maps_in(errs.get_list(c, "envFrom", cp), f"{cp}.envFrom"):
         prefix = errs.get_str(e, "prefix", f"{cp}.envFrom[{i}]")
         if prefix:
             errs.invalid_each(f"{cp}.envFrom[{i}].prefix", prefix, is_env_var_name(prefix))
+        for k in ("configMapRef", "secretRef"):
+            if e.get(k) is not None:
+                env_source(k, e[k], f"{cp}.envFrom[{i}].{k}", errs)
         count = sum(e.get(k) is not None for k in ("configMapRef", "secretRef"))
         if count == 0:
             errs.invalid(f"{cp}.envFrom", "", "must specify one of: `configMapRef` or `secretRef`")
@@ -185,6 +189,11 @@ def _mounts(c: dict, cp: str, volumes: set[str], errs: FieldErrors) -> None:
         sub_path = errs.get_str(m, "subPath", mp)
         if sub_path:
             _local_descending_path(sub_path, f"{mp}.subPath", errs)
+        sub_path_expr = errs.get_str(m, "subPathExpr", mp)
+        if sub_path_expr:
+            if sub_path:
+                errs.invalid(f"{mp}.subPathExpr", sub_path_expr, "subPathExpr and subPath are mutually exclusive")
+            _local_descending_path(sub_path_expr, f"{mp}.subPathExpr", errs)
 
 
 def _probe(probe: dict, pp: str, single_success: bool, errs: FieldErrors) -> None:

@@ -57,18 +57,27 @@ def has_node_ports(svc: dict) -> bool:
 
 
 def allocate_services(
-    services: list[dict], previous: dict[str, dict], net: ClusterNet, taken: Allocated
+    services: list[dict], previous: dict[str, dict], net: ClusterNet, taken: Allocated,
+    warnings: list[str] | None = None,
 ) -> tuple[list[dict], list[str]]:
     """Fill spec.clusterIP(s), spec.ports[].nodePort and status.loadBalancer of each Service.
 
     previous maps "ns/name" to the Service as it is in the running cluster. taken holds what
     other Services (not in `services`) hold. Returns the allocated copies and the API server's
-    error messages for what could not be allocated.
+    error messages for what could not be allocated; what was honoured differently than asked
+    (a loadBalancerIP) is added to `warnings`.
     """
     out, problems = [], []
     taken = copy.deepcopy(taken)
+    # What a running Service holds stays its own while it exists: no other Service of this
+    # input takes it, whatever their order (an explicit request for it is "already allocated").
+    for svc in services:
+        prev = previous.get(owner_of(svc))
+        if prev is not None:
+            _reserve(taken, allocations_of([prev]))
     # Explicit requests first, so a hashed allocation never steals an address someone asked for.
-    ordered = sorted(services, key=lambda s: 0 if s.get("spec", {}).get("clusterIP") else 1)
+    ordered = sorted(services, key=lambda s: (0 if s.get("spec", {}).get("clusterIP") else 1,
+                                              0 if s.get("spec", {}).get("loadBalancerIP") else 1))
     for svc in ordered:
         svc = copy.deepcopy(svc)
         name, owner = svc["metadata"]["name"], owner_of(svc)
@@ -76,7 +85,10 @@ def allocate_services(
         prev = previous.get(owner)
         problems += [prefix + p for p in _cluster_ip(svc, prev, net, taken)]
         problems += [prefix + p for p in _node_ports(svc, prev, taken)]
-        problems += [prefix + p for p in _lb_ip(svc, prev, net, taken)]
+        lb_problems, note = _lb_ip(svc, prev, net, taken)
+        problems += [prefix + p for p in lb_problems]
+        if note and warnings is not None:
+            warnings.append(f"Service {owner}: {note}")
         out.append(svc)
     order = {owner_of(s): i for i, s in enumerate(services)}
     out.sort(key=lambda s: order[owner_of(s)])
@@ -147,26 +159,40 @@ def _node_ports(svc: dict, prev: dict | None, taken: Allocated) -> list[str]:
     return problems
 
 
-def _lb_ip(svc: dict, prev: dict | None, net: ClusterNet, taken: Allocated) -> list[str]:
+def _lb_ip(svc: dict, prev: dict | None, net: ClusterNet, taken: Allocated) -> tuple[list[str], str]:
+    """The EXTERNAL-IP, never pending: spec.loadBalancerIP when it is a free address of the
+    pool, else the address the Service had, else the first free one. Returns problems, and a
+    warning when the requested address could not be honoured (a cloud would stay pending)."""
     spec, owner = svc["spec"], owner_of(svc)
     if spec.get("type") != "LoadBalancer":
         svc.pop("status", None)
-        return []
+        return [], ""
     pool = net.lb_ip_pool()
-    wanted = spec.get("loadBalancerIP") or ""
-    if wanted and (wanted not in pool or taken.lb_ips.get(wanted, owner) != owner):
-        wanted = ""  # like a cloud that cannot honour the request: it picks another address
+    asked = spec.get("loadBalancerIP") or ""
+    wanted, why = asked, ""
+    if asked and asked not in pool:
+        wanted, why = "", f"is not in this cluster's LoadBalancer pool {pool[0]}-{pool[-1]}"
+    elif asked and taken.lb_ips.get(asked, owner) != owner:
+        wanted, why = "", f"is already used by Service {taken.lb_ips[asked]}"
     if not wanted and prev and prev.get("spec", {}).get("type") == "LoadBalancer":
         for ing in prev.get("status", {}).get("loadBalancer", {}).get("ingress", []):
-            if taken.lb_ips.get(ing.get("ip"), owner) == owner:
+            if ing.get("ip") in pool and taken.lb_ips.get(ing.get("ip"), owner) == owner:
                 wanted = ing["ip"]
     if not wanted:
         wanted = next((ip for ip in pool if ip not in taken.lb_ips), "")
         if not wanted:
-            return ["status.loadBalancer: Internal error: no free LoadBalancer address"]
+            return ["status.loadBalancer: Internal error: no free LoadBalancer address"], ""
     taken.lb_ips[wanted] = owner
     svc["status"] = {"loadBalancer": {"ingress": [{"ip": wanted}]}}
-    return []
+    said = prev is not None and (prev.get("spec") or {}).get("loadBalancerIP") == asked  # by an earlier apply
+    return [], f"spec.loadBalancerIP {asked} {why}; its EXTERNAL-IP is {wanted}" if why and not said else ""
+
+
+def _reserve(taken: Allocated, held: Allocated) -> None:
+    for mine, theirs in ((taken.cluster_ips, held.cluster_ips), (taken.node_ports, held.node_ports),
+                         (taken.lb_ips, held.lb_ips)):
+        for key, owner in theirs.items():
+            mine.setdefault(key, owner)
 
 
 def allocations_of(services: list[dict]) -> Allocated:

@@ -71,10 +71,17 @@ class EndpointRow:
 
     pod: str
     ip: str
-    ready: bool
+    ready: bool  # the EndpointSlice condition kube-proxy routes by
     terminating: bool
     ports: tuple[tuple[str, int, str], ...]  # (port name, resolved port, protocol)
     node: str = ""
+    serving: bool = False  # the pod passes its readiness probe (terminating or not)
+
+
+def endpoint_ready(svc: dict, pod: PodView) -> bool:
+    """The EndpointSlice controller's rule: ready and not terminating, or anything at all with
+    publishNotReadyAddresses."""
+    return bool(svc["spec"].get("publishNotReadyAddresses")) or (pod.ready and not pod.terminating)
 
 
 def endpoint_rows(svc: dict, pods: list[PodView]) -> list[EndpointRow]:
@@ -84,14 +91,15 @@ def endpoint_rows(svc: dict, pods: list[PodView]) -> list[EndpointRow]:
         resolved = tuple(
             (p.name, n, p.protocol) for p in ports if (n := resolve_target(p, pod)) is not None
         )
-        rows.append(EndpointRow(pod.name, pod.ip, pod.ready and not pod.terminating, pod.terminating, resolved, pod.node))
+        rows.append(EndpointRow(pod.name, pod.ip, endpoint_ready(svc, pod), pod.terminating, resolved, pod.node,
+                                serving=pod.ready))
     return rows
 
 
 def backends(svc: dict, pods: list[PodView]) -> dict[str, tuple[Backend, ...]]:
-    """Ready (and not terminating) endpoints per port key; that is what kube-proxy programs."""
+    """Ready endpoints per port key; that is what kube-proxy programs."""
     out: dict[str, tuple[Backend, ...]] = {}
-    ready = [p for p in selected_pods(svc, pods) if p.ready and not p.terminating]
+    ready = [p for p in selected_pods(svc, pods) if endpoint_ready(svc, p)]
     for port in service_ports(svc):
         found = []
         for pod in sorted(ready, key=lambda p: p.name):

@@ -44,6 +44,7 @@ class PodPlan:
     owner_name: str = ""
     template_hash: str = ""
     ordinal: int | None = None  # StatefulSet pods only
+    node: str = "node-1"  # the emulated node the scheduler chose
 
     @property
     def hostname(self) -> str:

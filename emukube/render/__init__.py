@@ -6,13 +6,14 @@ the same plan gives the same text, byte for byte, so the runtime can skip unchan
 
 from emukube.render._template import template_dir
 from emukube.render.coredns import render_corefile, render_zones
-from emukube.render.haproxy import HAPROXY_LOCAL_PEER, render_haproxy
+from emukube.render.haproxy import HAPROXY_LOCAL_PEER, render_haproxy, render_haproxy_many
 from emukube.render.nginx import render_nginx
 
 __all__ = [
     "HAPROXY_LOCAL_PEER",
     "render_corefile",
     "render_haproxy",
+    "render_haproxy_many",
     "render_nginx",
     "render_zones",
     "template_dir",

@@ -2,13 +2,15 @@
 
 Layout inside the CoreDNS container (the runtime must honour it):
 
-* Corefile at ``/etc/coredns/Corefile`` (:data:`COREFILE_PATH`); SIGUSR1 makes CoreDNS re-read it
-  (needed when the set of reverse zones changes, i.e. when :func:`render_corefile` changes);
+* Corefile at ``/etc/coredns/Corefile`` (:data:`COREFILE_PATH`); CoreDNS reads it once, so whoever
+  writes a different one sends SIGUSR1 (a graceful reload; a Corefile that does not load is
+  logged and the old one keeps serving);
 * zone files in ``/etc/coredns/zones/`` (:data:`ZONE_DIR`), named ``db.<zone>`` as returned by
   :func:`render_zones`. Bind-mount the directory, not single files, and write each file atomically
-  (temp file + rename): the ``file`` plugin re-reads a zone every second but only takes it when
-  the SOA serial changed, so the serial (``DnsPlan.serial``, 1 .. 2**32-1) must change with every
-  new content; a file that does not parse is ignored and the old data stays;
+  (temp file + rename): the ``file`` plugin looks at a zone every :data:`ZONE_RELOAD` (it reads
+  no further than the SOA when the serial is unchanged) and takes it only when the SOA serial
+  differs, so the serial (``DnsPlan.serial``, 1 .. 2**32-1, see :func:`next_serial`) must change
+  with every new content; a file that does not parse is ignored and the old data stays;
 * names outside the served zones are forwarded to Docker's resolver 127.0.0.11, so the CoreDNS
   container sits on a user-defined network and its own resolver is not CoreDNS.
 
@@ -31,6 +33,11 @@ log = logging.getLogger(__name__)
 COREFILE_PATH = "/etc/coredns/Corefile"
 ZONE_DIR = "/etc/coredns/zones"
 DNS_SCHEMA_VERSION = "1.1.0"
+# How often CoreDNS looks for a new serial: a new zone is answered at most this long after it is
+# written (the goal is 1 s from an endpoint change). CoreDNS's own default is one minute.
+ZONE_RELOAD = "250ms"
+MAX_SERIAL = 2**32 - 1
+_SOA_SERIAL = re.compile(r"^\S+\s+\d+\s+IN\s+SOA\s+\S+\s+\S+\s+(\d+)\s", re.MULTILINE)
 
 _LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")  # DNS-1123 label
 _EXTERNAL_LABEL = re.compile(r"^[A-Za-z0-9_]([-A-Za-z0-9_]*[A-Za-z0-9_])?$")
@@ -255,7 +262,7 @@ def render_zones(plan: DnsPlan) -> dict[str, str]:
     """Zone files for ``plan``: file name (``db.<zone>``) -> zone text, forward zone first, then
     the reverse zones sorted. Same plan, same text, byte for byte."""
     domain = _check_domain(plan)
-    if not 0 < plan.serial < 2**32:
+    if not 0 < plan.serial <= MAX_SERIAL:
         raise ValueError(f"SOA serial {plan.serial} is outside 1 .. 2**32-1")
     if not 0 <= plan.ttl < 2**31:
         raise ValueError(f"TTL {plan.ttl} is out of range")
@@ -284,6 +291,20 @@ def render_zones(plan: DnsPlan) -> dict[str, str]:
     return files
 
 
+def zone_serial(text: str) -> int | None:
+    """The SOA serial of a zone file :func:`render_zones` wrote, or None (no such file, or not ours)."""
+    found = _SOA_SERIAL.search(text or "")
+    return int(found.group(1)) if found else None
+
+
+def next_serial(previous: int | None, now: float) -> int:
+    """The serial for new zone content: the clock (seconds) when it is ahead, else previous + 1,
+    so it always differs from the serial CoreDNS holds, also across controller restarts (pass
+    the serial found on disk). Wraps within 1 .. 2**32-1: CoreDNS only compares for equality."""
+    candidate = max(int(now), (previous or 0) + 1)
+    return candidate if 0 < candidate <= MAX_SERIAL else 1
+
+
 def render_corefile(plan: DnsPlan) -> str:
     """The Corefile: one ``file`` server block per zone of :func:`render_zones`, then ``.:53``
     forwarding to Docker's resolver. Same plan, same text, byte for byte."""
@@ -291,6 +312,7 @@ def render_corefile(plan: DnsPlan) -> str:
     blocks = []
     for zone in [domain, *reverse_zones(plan)]:
         blocks.append(
-            fill("Corefile-zone.tmpl", zone=zone, zone_file=f"{ZONE_DIR}/{zone_file_name(zone)}")
+            fill("Corefile-zone.tmpl", zone=zone, zone_file=f"{ZONE_DIR}/{zone_file_name(zone)}",
+                 reload=ZONE_RELOAD)
         )
     return tidy(fill("Corefile.tmpl", zone_dir=ZONE_DIR, zone_blocks="".join(blocks)))

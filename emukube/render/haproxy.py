@@ -40,13 +40,14 @@ SERVER_WEIGHT = 100
 _INVALID_NAME_CHARS = re.compile(r"[^A-Za-z0-9_.:-]")
 
 
-def _declared_tcp_ports(plan: ProxyPlan) -> set[int]:
-    """Every TCP port the proxy may ever listen on for this plan, with or without endpoints,
+def _declared_tcp_ports(*plans: ProxyPlan) -> set[int]:
+    """Every TCP port the proxy may ever listen on for these plans, with or without endpoints,
     so that the internal ports do not move when endpoints come and go."""
     used: set[int] = set()
-    for port in plan.tcp_ports():
-        used.add(port.port)
-        used.update(plan.listen_ports_extra.get(port.key, ()))
+    for plan in plans:
+        for port in plan.tcp_ports():
+            used.add(port.port)
+            used.update(plan.listen_ports_extra.get(port.key, ()))
     return used
 
 
@@ -59,14 +60,14 @@ def _free_port(preferred: int, used: set[int]) -> int:
     return port
 
 
-def haproxy_stats_port(plan: ProxyPlan) -> int:
+def haproxy_stats_port(*plans: ProxyPlan) -> int:
     """Port of the stats page (http://127.0.0.1:PORT/stats inside the proxy container)."""
-    return _free_port(HAPROXY_STATS_PORT, _declared_tcp_ports(plan))
+    return _free_port(HAPROXY_STATS_PORT, _declared_tcp_ports(*plans))
 
 
-def haproxy_peer_port(plan: ProxyPlan) -> int:
+def haproxy_peer_port(*plans: ProxyPlan) -> int:
     """Port of the local peer (127.0.0.1 inside the proxy container)."""
-    used = _declared_tcp_ports(plan) | {haproxy_stats_port(plan)}
+    used = _declared_tcp_ports(*plans) | {haproxy_stats_port(*plans)}
     return _free_port(HAPROXY_PEER_PORT, used)
 
 
@@ -95,8 +96,8 @@ def _port_label(port: ServicePort, backends: tuple[Backend, ...]) -> str:
     return one_line(f"{port.key}{name} -> port {', '.join(map(str, targets))} on the endpoints")
 
 
-def render_haproxy(plan: ProxyPlan) -> str:
-    """haproxy.cfg for the TCP ports of ``plan``'s Service. Same plan, same text, byte for byte."""
+def _listeners(plan: ProxyPlan) -> list[str]:
+    """One `listen` section per TCP port of the plan that has endpoints."""
     service = one_line(f"{plan.namespace}/{plan.name}")
     affinity = plan.affinity_timeout is not None
     listeners: list[str] = []
@@ -124,21 +125,37 @@ def render_haproxy(plan: ProxyPlan) -> str:
                 servers="\n".join(servers) + "\n",
             )
         )
+    return listeners
+
+
+def render_haproxy(plan: ProxyPlan) -> str:
+    """haproxy.cfg for the TCP ports of ``plan``'s Service. Same plan, same text, byte for byte."""
+    return render_haproxy_many(f"the TCP ports of Service {plan.namespace}/{plan.name}", [plan])
+
+
+def render_haproxy_many(subject: str, plans: list[ProxyPlan]) -> str:
+    """One haproxy.cfg serving several plans whose ports do not overlap (a node's NodePorts)."""
+    listeners: list[str] = []
+    affinity = False
+    for plan in plans:
+        mine = _listeners(plan)
+        listeners += mine
+        affinity = affinity or (plan.affinity_timeout is not None and bool(mine))
     peers = ""
-    if affinity and listeners:
+    if affinity:
         peers = fill(
             "haproxy-peers.tmpl",
             peers_section=HAPROXY_PEERS_SECTION,
             local_peer=HAPROXY_LOCAL_PEER,
-            peer_port=haproxy_peer_port(plan),
+            peer_port=haproxy_peer_port(*plans),
         )
     text = fill(
         "haproxy.cfg.tmpl",
-        service=service,
+        subject=one_line(subject),
         local_peer=HAPROXY_LOCAL_PEER,
         config_path=HAPROXY_CONFIG_PATH,
         socket_path=HAPROXY_SOCKET_PATH,
-        stats_port=haproxy_stats_port(plan),
+        stats_port=haproxy_stats_port(*plans),
         peers=peers,
         listeners="".join(listeners),
     )

@@ -28,6 +28,8 @@ NGINX_CONFIG_PATH = "/tmp/emukube/nginx.conf"
 NGINX_PID_PATH = "/tmp/emukube/nginx.pid"
 NGINX_STREAM_MODULE = "/usr/lib/nginx/modules/ngx_stream_module.so"
 NGINX_COMMAND = ("nginx", "-g", "daemon off;", "-c", NGINX_CONFIG_PATH)
+# First word of the session lines nginx logs on stderr: "<mark> port upstream in out status".
+NGINX_SESSION_MARK = "udp-session"
 
 _RANDOM = "        random;"
 _AFFINITY = (
@@ -83,6 +85,8 @@ def render_nginx(plan: ProxyPlan, *, stream_module: str | None = NGINX_STREAM_MO
                 listens="\n".join(f"        listen {p} udp;" for p in listen_ports),
             )
         )
+    if blocks:
+        blocks.insert(0, fill("nginx-log.tmpl", marker=NGINX_SESSION_MARK))
     load_module = f"load_module {stream_module};" if stream_module else "# stream module built in"
     text = fill(
         "nginx.conf.tmpl",

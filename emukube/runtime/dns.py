@@ -2,17 +2,22 @@
 
 The controller writes the Corefile and zones into a Docker volume it shares with CoreDNS,
 atomically (temporary file + rename), and bumps the SOA serial on every write: CoreDNS's file
-plugin reloads a zone only when its serial changes.
+plugin reloads a zone only when its serial changes (it looks every ZONE_RELOAD). A Corefile that
+differs from the one on disk is followed by SIGUSR1 (see :func:`reload_corefile`).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-from ..plan.types import DnsPlan
+from docker.errors import DockerException
+
+from ..plan.types import CLUSTER_DOMAIN, DnsPlan
 from ..render import render_corefile, render_zones
+from ..render.coredns import next_serial, zone_file_name, zone_serial
 from . import engine
 from . import labels as L
 from .dns_paths import dns_volume
@@ -43,28 +48,51 @@ def ensure_dns(client, ctx: Context, existing) -> bool:
     return True
 
 
+@dataclass(frozen=True)
+class DnsWrite:
+    """What one ZoneWriter.write changed on disk."""
+
+    zones: bool = False
+    corefile: bool = False  # CoreDNS must be told (SIGUSR1)
+
+    def __bool__(self) -> bool:
+        return self.zones or self.corefile
+
+
 class ZoneWriter:
     """Writes DNS files under a directory (the shared volume) only when their content changes."""
 
     def __init__(self, directory: str):
         self.dir = Path(directory)
         self.last_body: str | None = None
-        self.serial = int(time.time())
+        # A previous controller may have left a serial ahead of the clock: continue after it,
+        # never reuse it (CoreDNS would keep the old records).
+        forward = self.dir / "zones" / zone_file_name(CLUSTER_DOMAIN)
+        self.serial = zone_serial(forward.read_text()) if forward.is_file() else None
 
-    def write(self, plan_for_serial) -> bool:
-        """plan_for_serial(serial) -> DnsPlan. Returns True when new files were written."""
+    def write(self, plan_for_serial) -> DnsWrite:
+        """plan_for_serial(serial) -> DnsPlan. Zones first, then the Corefile naming them."""
         probe = plan_for_serial(1)  # any valid serial: only the records are compared
         body = render_corefile(probe) + "".join(v for _, v in sorted(render_zones(probe).items()))
         if body == self.last_body:
-            return False
-        self.serial = max(self.serial + 1, int(time.time()))
+            return DnsWrite()
+        self.serial = next_serial(self.serial, time.time())
         plan: DnsPlan = plan_for_serial(self.serial)
         (self.dir / "zones").mkdir(parents=True, exist_ok=True)
         for name, text in render_zones(plan).items():
             _atomic(self.dir / "zones" / name, text)
-        _atomic(self.dir / "Corefile", render_corefile(plan))
+        corefile = _write_if_changed(self.dir / "Corefile", render_corefile(plan))
         self.last_body = body
+        return DnsWrite(zones=True, corefile=corefile)
+
+
+def reload_corefile(container) -> bool:
+    """Make a running CoreDNS re-read its Corefile now (graceful; a bad file keeps the old one)."""
+    try:
+        container.kill(signal="SIGUSR1")
         return True
+    except DockerException:
+        return False  # not running: it reads the new file when it starts
 
 
 def resolv_conf(dns_ip: str, namespace: str) -> str:
@@ -80,9 +108,14 @@ def write_resolv_confs(directory: str, dns_ip: str, namespaces: set[str]) -> Non
     folder.mkdir(parents=True, exist_ok=True)
     for ns in namespaces:
         target = folder / f"{ns}.conf"
-        text = resolv_conf(dns_ip, ns)
-        if not target.exists() or target.read_text() != text:
-            _atomic(target, text)
+        _write_if_changed(target, resolv_conf(dns_ip, ns))
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    if path.is_file() and path.read_text() == text:
+        return False
+    _atomic(path, text)
+    return True
 
 
 def _atomic(path: Path, text: str) -> None:

@@ -34,7 +34,8 @@ def connect() -> docker.DockerClient:
 
 
 def containers(client, cluster: str, all: bool = True, **extra: str):
-    return client.containers.list(all=all, filters=L.cluster_filter(cluster, **extra))
+    # ignore_removed: a container removed between the listing and its inspection is left out.
+    return client.containers.list(all=all, filters=L.cluster_filter(cluster, **extra), ignore_removed=True)
 
 
 def get_container(client, name: str):

@@ -1,7 +1,7 @@
 """Every piece of cluster state is a Docker label under emukube.io/ (no side files)."""
 
 CLUSTER = "emukube.io/cluster"
-ROLE = "emukube.io/role"  # controller | dns | proxy | proxy-udp | pod | sandbox | init
+ROLE = "emukube.io/role"  # controller | dns | proxy | proxy-udp | node | pod | sandbox | init
 NAMESPACE = "emukube.io/namespace"
 NAME = "emukube.io/name"  # the Service or pod name
 CONTAINER = "emukube.io/container"  # the container's name inside its pod
@@ -14,8 +14,15 @@ SHAPE = "emukube.io/shape"  # hash of what can only change by recreating a proxy
 OBJECTS = "emukube.io/objects"  # on the controller: every applied object, as JSON (the "etcd")
 GENERATION = "emukube.io/generation"  # hash of OBJECTS
 SUBNET = "emukube.io/subnet"
+NODE = "emukube.io/node"  # on pods: the emulated node they run on; on node proxies: the node
+RUN_OWNER = "Run"  # OWNER kind of pods `emukube run` made: the CLI owns them, not the applied objects
 
 ROLES_POD = ("pod", "sandbox")
+
+
+def run_by_cli(owner: str) -> bool:
+    """A pod `emukube run` made (OWNER "Run/NAME"): the controller neither removes nor awaits it."""
+    return owner.startswith(f"{RUN_OWNER}/")
 
 
 def pod_labels_of(labels: dict) -> dict:

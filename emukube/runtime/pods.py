@@ -13,14 +13,17 @@ from dataclasses import dataclass, field
 
 from docker.errors import DockerException, ImageNotFound
 
+from ..plan import image_map
 from ..plan.endpoints import service_env
 from ..plan.network import ClusterNet
+from ..plan.nodes import plan_nodes
 from ..plan.workloads import PodPlan
 from . import engine
 from . import labels as L
 from .dns_paths import resolv_conf_source
-from .podspec import (Refs, command_and_args, container_env, resources, restart_policy, search_domains,
+from .podspec import (Refs, command_and_args, container_env, resources, search_domains,
                       volume_files)
+from .security import security_options
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
@@ -35,6 +38,25 @@ class Context:
     image_map: dict[str, str] = field(default_factory=dict)  # user image -> replacement
     node_address: str = "127.0.0.1"
     allow_privileged: bool = False
+    nodes: int = 1  # emulated nodes (`--nodes`)
+
+
+def context_from_env(env: dict[str, str]) -> Context:
+    """The Context a controller container runs with, from its environment."""
+    return Context(
+        cluster=env["EMUKUBE_CLUSTER"],
+        net=ClusterNet.from_subnet(env["EMUKUBE_CLUSTER"], env["EMUKUBE_SUBNET"]),
+        images=json.loads(env["EMUKUBE_IMAGES"]),
+        image_map=json.loads(env.get("EMUKUBE_IMAGE_MAP") or "{}"),
+        node_address=env.get("EMUKUBE_NODE_ADDRESS", "127.0.0.1"),
+        allow_privileged=env.get("EMUKUBE_ALLOW_PRIVILEGED") == "1",
+        nodes=int(env.get("EMUKUBE_NODES") or 1),
+    )
+
+
+def node_ip(ctx: Context, node: str) -> str:
+    """A node's in-cluster address ("" for the single node, which is the host)."""
+    return next((n.internal_ip for n in plan_nodes(ctx.net, ctx.nodes, []) if n.name == node), "")
 
 
 class PodStartError(Exception):
@@ -52,7 +74,7 @@ def _labels(ctx: Context, pod: PodPlan, role: str, container: str = "") -> dict[
     labels = {
         L.CLUSTER: ctx.cluster, L.ROLE: role, L.NAMESPACE: pod.namespace, L.NAME: pod.name,
         L.OWNER: f"{pod.owner_kind}/{pod.owner_name}" if pod.owner_kind else "",
-        L.TEMPLATE_HASH: pod.template_hash, L.CONTAINER: container,
+        L.TEMPLATE_HASH: pod.template_hash, L.CONTAINER: container, L.NODE: pod.node,
     }
     if pod.ordinal is not None:
         labels[L.ORDINAL] = str(pod.ordinal)
@@ -117,19 +139,23 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
     refs = Refs(objects)
     services = [o for o in objects if o.get("kind") == "Service"]
     missing: list[str] = []
-    env = container_env(c, pod.name, pod.namespace, ip, refs, service_env(services, pod.namespace), missing)
+    links = service_env(services, pod.namespace) if pod.spec.get("enableServiceLinks") is not False else {}
+    env = container_env(c, pod.name, pod.namespace, ip, refs, links, missing,
+                        node=(pod.node, node_ip(ctx, pod.node)))
     files = volume_files(pod.spec, c, pod.namespace, refs, missing)
     if missing:
         raise PodStartError("CreateContainerConfigError: " + "; ".join(missing))
-    image = ctx.image_map.get(c["image"], c["image"])
+    image = image_map.swap(c["image"], ctx.image_map)
     ensure_image(client, image, c.get("imagePullPolicy", "IfNotPresent"))
     command, args = command_and_args(c, env)
     security = c.get("securityContext") or {}
     host_config = dict(
-        restart_policy=restart_policy(pod.spec) if role in ("pod", "app") else {"Name": "no"},
+        # The controller restarts containers (restartPolicy, CrashLoopBackOff, RESTARTS): see
+        # controller/restarts.py. Docker restarting them would hide crashes and pace them wrongly.
+        restart_policy={"Name": "no"},
         mounts=_mounts(ctx, pod, c, client),
-        privileged=bool(security.get("privileged")) and ctx.allow_privileged,
         init=False,
+        **security_options(pod.spec, c, ctx.allow_privileged),
         **resources(c),
     )
     config = dict(environment=env, labels=_labels(ctx, pod, role, c["name"]), working_dir=c.get("workingDir"),
@@ -155,8 +181,9 @@ def _domain(pod: PodPlan) -> str | None:
     return f"{pod.subdomain}.{pod.namespace}.svc.cluster.local" if pod.subdomain else None
 
 
-def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict]) -> None:
-    """Create and start every container of the pod at address ip. Raises PodStartError."""
+def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict], start: bool = True) -> list:
+    """Create and start every container of the pod at address ip; returns them. start=False
+    leaves the app containers created, for a caller that attaches first. Raises PodStartError."""
     net_args = dict(dns=[ctx.net.dns_ip], dns_search=search_domains(pod.namespace), dns_opt=["ndots:5"])
     containers = pod.spec.get("containers") or []
     inits = pod.spec.get("initContainers") or []
@@ -182,7 +209,7 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict])
             started.append(_create_container(client, ctx, pod, c, name, "pod" if single else "app", ip,
                                              objects, net_args, sandbox_id))
         for container in started:
-            if container.status == "created":
+            if start and container.status == "created":
                 container.start()
     except (PodStartError, DockerException) as exc:
         for container in started:
@@ -190,6 +217,7 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict])
         if isinstance(exc, PodStartError):
             raise
         raise PodStartError(str(exc).splitlines()[0][:300]) from None
+    return started
 
 
 def _run_init(client, ctx, pod, c, ip, objects, sandbox_id, started) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import base64
+import os
 import re
 
+from ..plan.quantity import quantity
 from ..plan.types import CLUSTER_DOMAIN
 
 _VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
@@ -51,7 +53,9 @@ class Refs:
 
 
 def container_env(container: dict, pod_name: str, namespace: str, pod_ip: str, refs: Refs,
-                  service_env: dict[str, str], missing: list[str]) -> dict[str, str]:
+                  service_env: dict[str, str], missing: list[str],
+                  node: tuple[str, str] = ("node-1", "")) -> dict[str, str]:
+    """node: (name, in-cluster IP or "" when the node is the host itself)."""
     env = dict(service_env)
     for source in container.get("envFrom") or []:
         prefix = source.get("prefix", "")
@@ -64,7 +68,7 @@ def container_env(container: dict, pod_name: str, namespace: str, pod_ip: str, r
                 for k, v in data_of(obj).items():
                     env[prefix + k] = v.decode(errors="replace")
     fields = {"metadata.name": pod_name, "metadata.namespace": namespace, "status.podIP": pod_ip,
-              "spec.nodeName": "emukube-node", "status.hostIP": pod_ip}
+              "spec.nodeName": node[0], "status.hostIP": node[1] or pod_ip}
     for item in container.get("env") or []:
         name = item["name"]
         if "value" in item or "valueFrom" not in item:
@@ -123,28 +127,17 @@ def command_and_args(container: dict, env: dict[str, str]) -> tuple[list | None,
     return command, args
 
 
-_UNITS = {"Ki": 1024, "Mi": 1024**2, "Gi": 1024**3, "Ti": 1024**4, "K": 1000, "M": 1000**2, "G": 1000**3,
-          "k": 1000, "T": 1000**4}
+def memory_bytes(value) -> int | None:
+    amount = quantity(value)
+    return int(amount) if amount is not None and 0 < amount < 2**62 else None
 
 
-def memory_bytes(quantity) -> int | None:
-    text = str(quantity)
-    for suffix, factor in sorted(_UNITS.items(), key=lambda kv: -len(kv[0])):
-        if text.endswith(suffix):
-            return int(float(text[: -len(suffix)]) * factor)
-    try:
-        return int(float(text))
-    except ValueError:
+def nano_cpus(value) -> int | None:
+    """Docker refuses limits below 0.01 CPU or above the machine's CPUs; Kubernetes runs them."""
+    amount = quantity(value)
+    if amount is None or amount <= 0:
         return None
-
-
-def nano_cpus(quantity) -> int | None:
-    text = str(quantity)
-    try:
-        cores = float(text[:-1]) / 1000 if text.endswith("m") else float(text)
-    except ValueError:
-        return None
-    return int(cores * 1e9)
+    return int(min(max(amount, 0.01), os.cpu_count() or 1) * 1e9)
 
 
 def resources(container: dict) -> dict:
@@ -159,15 +152,6 @@ def resources(container: dict) -> dict:
 
 def search_domains(namespace: str) -> list[str]:
     return [f"{namespace}.svc.{CLUSTER_DOMAIN}", f"svc.{CLUSTER_DOMAIN}", CLUSTER_DOMAIN]
-
-
-def restart_policy(pod_spec: dict) -> dict:
-    policy = pod_spec.get("restartPolicy", "Always")
-    if policy == "Always":
-        return {"Name": "always"}
-    if policy == "OnFailure":
-        return {"Name": "on-failure"}
-    return {"Name": "no"}
 
 
 def container_ports(pod_spec: dict) -> tuple[tuple[str, int, str], ...]:

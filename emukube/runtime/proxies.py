@@ -23,19 +23,20 @@ from .pods import Context
 CONFIG_DIR = "/tmp/emukube"
 HAPROXY_CMD = ["-W", "-db", "-L", HAPROXY_LOCAL_PEER, "-f", f"{CONFIG_DIR}/haproxy.cfg"]
 NGINX_CMD = ["-g", "daemon off;", "-c", f"{CONFIG_DIR}/nginx.conf"]
+APPLIED_SUFFIX = ".applied"  # beside a config: the digest of the config the process was last told to load
 
 
 def proxy_name(cluster: str, namespace: str, name: str, udp: bool = False) -> str:
     return f"{cluster}_svc_{namespace}_{name}" + ("_udp" if udp else "")
 
 
-def published_ports(svc: dict, plan: ProxyPlan, node_address: str) -> dict[str, list[tuple[str, int]]]:
+def published_ports(svc: dict, plan: ProxyPlan, node_address: str | None) -> dict[str, list[tuple[str, int]]]:
     """Host port bindings: nodePorts on the node address, LoadBalancer ports on its own IP."""
     bindings: dict[str, list[tuple[str, int]]] = {}
     lb_ips = [i["ip"] for i in svc.get("status", {}).get("loadBalancer", {}).get("ingress", []) if i.get("ip")]
     for p in plan.ports:
         proto = p.protocol.lower()
-        if p.node_port:
+        if p.node_port and node_address:
             bindings.setdefault(f"{p.node_port}/{proto}", []).append((node_address, p.node_port))
         for ip in lb_ips:
             bindings.setdefault(f"{p.port}/{proto}", []).append((ip, p.port))
@@ -54,24 +55,26 @@ class Proxies:
     def __init__(self, client, ctx: Context):
         self.client, self.ctx = client, ctx
         self.pushed: dict[str, str] = {}  # container id -> config text
+        self.adopt = True  # trust the markers proxies carry (see `runs`) until a reload is lost
 
     def ensure(self, svc: dict, plan: ProxyPlan, existing: dict[str, object]) -> str:
         """Returns "created", "reloaded" or "" (unchanged). existing: container name -> container."""
         ctx = self.ctx
         name = proxy_name(ctx.cluster, plan.namespace, plan.name)
         udp_name = proxy_name(ctx.cluster, plan.namespace, plan.name, udp=True)
-        bindings = published_ports(svc, plan, ctx.node_address)
+        # With several nodes, NodePorts are published by the node proxies instead.
+        bindings = published_ports(svc, plan, ctx.node_address if ctx.nodes == 1 else None)
         shape = shape_of(plan, bindings, ctx)
         tcp_cfg, udp_cfg = render_haproxy(plan), render_nginx(plan)
         tcp, udp = existing.get(name), existing.get(udp_name)
         healthy = tcp is not None and tcp.labels.get(L.SHAPE) == shape and tcp.status == "running"
         if healthy and (udp_cfg is None or (udp is not None and udp.status == "running")):
             changed = ""
-            if self.pushed.get(tcp.id) != tcp_cfg:
-                self._push(tcp, "haproxy.cfg", tcp_cfg, "SIGUSR2")
+            if not self.runs(tcp, "haproxy.cfg", tcp_cfg):
+                self.push(tcp, "haproxy.cfg", tcp_cfg, "SIGUSR2")
                 changed = "reloaded"
-            if udp is not None and udp_cfg is not None and self.pushed.get(udp.id) != udp_cfg:
-                self._push(udp, "nginx.conf", udp_cfg, "SIGHUP")
+            if udp is not None and udp_cfg is not None and not self.runs(udp, "nginx.conf", udp_cfg):
+                self.push(udp, "nginx.conf", udp_cfg, "SIGHUP")
                 changed = "reloaded"
             if udp is not None and udp_cfg is None:
                 engine.remove(udp)
@@ -85,27 +88,46 @@ class Proxies:
                             ip=plan.cluster_ip, ports=bindings, labels=labels, entrypoint=["haproxy"],
                             command=HAPROXY_CMD, user="0", hostname=f"svc-{plan.name}"[:63],
                             host_config=dict(restart_policy={"Name": "always"}))
-        self._push(tcp, "haproxy.cfg", tcp_cfg, None)
+        self.push(tcp, "haproxy.cfg", tcp_cfg, None)
         tcp.start()
         if udp_cfg is not None:
             labels[L.ROLE] = "proxy-udp"
             udp = engine.create(self.client, udp_name, ctx.images["nginx"], labels=labels, entrypoint=["nginx"],
                                 command=NGINX_CMD, user="0",
                                 host_config=dict(network_mode=f"container:{tcp.id}", restart_policy={"Name": "always"}))
-            self._push(udp, "nginx.conf", udp_cfg, None)
+            self.push(udp, "nginx.conf", udp_cfg, None)
             udp.start()
         return "created"
 
-    def _push(self, container, filename: str, text: str, signal: str | None) -> None:
-        engine.put_files(container, {f"{CONFIG_DIR}/{filename}": (text.encode(), 0o644)})
-        if signal:
+    def runs(self, container, filename: str, text: str) -> bool:
+        """Whether the proxy already runs this config. A controller replaced by `apply` finds
+        the mark its predecessor left after the last reload, so unchanged Services are not reloaded."""
+        if container.id not in self.pushed and self.adopt:
+            mark = engine.read_file(container, f"{CONFIG_DIR}/{filename}{APPLIED_SUFFIX}")
+            if mark is not None and mark.decode(errors="replace") == _digest(text):
+                self.pushed[container.id] = text
+        return self.pushed.get(container.id) == text
+
+    def push(self, container, filename: str, text: str, signal: str | None) -> None:
+        config = {f"{CONFIG_DIR}/{filename}": (text.encode(), 0o644)}
+        mark = {f"{CONFIG_DIR}/{filename}{APPLIED_SUFFIX}": (_digest(text).encode(), 0o644)}
+        if not signal:  # the process reads it when it starts
+            engine.put_files(container, {**config, **mark})
+        else:
+            engine.put_files(container, config)
             _wait_until_serving(container, "Loading success" if signal == "SIGUSR2" else None)
             container.kill(signal=signal)
+            engine.put_files(container, mark)  # only once the reload was asked for
         self.pushed[container.id] = text
 
     def forget(self) -> None:
         """Push (and reload) every config again on the next pass: one did not take effect."""
         self.pushed.clear()
+        self.adopt = False
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def _wait_until_serving(container, log_mark: str | None, limit: float = 3.0) -> None:

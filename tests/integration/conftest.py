@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import docker
@@ -41,6 +42,17 @@ def run(*args: str, cluster: str | None = None, check: bool = True, timeout: flo
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
+
+
+def wait_until(check, what: str, timeout: float = 60, every: float = 0.5):
+    """check()'s first truthy result; fails naming `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(every)
+    raise AssertionError(f"not within {timeout:.0f}s: {what}")
 
 
 class Cluster:

@@ -121,6 +121,8 @@ def test_compose_skeleton_is_yaml_with_the_cluster_network():
         network="emukube",
         subnet="10.96.0.0/16",
         services="  coredns:\n    image: emukube/coredns\n",
+        notes="# a note",
+        sections="",
     )
     doc = yaml.safe_load(text)
     assert doc["networks"]["emukube"]["ipam"]["config"] == [{"subnet": "10.96.0.0/16"}]
@@ -615,7 +617,7 @@ def test_corefile_blocks():
     assert blocks["cluster.local:53"] == [
         "errors",
         "file /etc/coredns/zones/db.cluster.local cluster.local {",
-        "reload 1s",
+        "reload 250ms",
     ]
     assert blocks["96.10.in-addr.arpa:53"][1] == (
         "file /etc/coredns/zones/db.96.10.in-addr.arpa 96.10.in-addr.arpa {"

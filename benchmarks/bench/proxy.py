@@ -1,0 +1,84 @@
+"""Section 2: HTTP through a Service's ClusterIP (its HAProxy container) vs straight to the one
+pod behind it, from the same client pod, with hey. Direct and proxied alternate within each
+run. Also the memory of each proxy container while idle."""
+
+from __future__ import annotations
+
+import re
+
+from emukube.runtime import engine
+from emukube.runtime import labels as L
+
+from . import tools
+from .context import Context, Workload, log
+from .machine import memory_mb
+from .measure import Row, added_below, at_least_x, below
+
+PATH = "/hostname"
+
+
+def hey(w: Workload, url: str, *args: str) -> dict:
+    """requests/s, p50 and p99 (ms) and errors from hey's summary (0.1 ms resolution)."""
+    code, out, err = tools.run_in(w.client_container, [f"{tools.IN_POD}/hey", *args, url], timeout=180)
+    rps = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    if code or not rps:
+        raise RuntimeError(f"hey exited {code}: {(err or out).strip()[-300:]}")
+    pct = {int(p): float(s) * 1000 for p, s in re.findall(r"(\d+)% in ([\d.]+) secs", out)}
+    errors = sum(int(n) for n in re.findall(r"^\s+\[(\d+)\]\s+\S", out.split("Error distribution:")[-1], re.M)) \
+        if "Error distribution:" in out else 0
+    bad = sum(int(n) for code_, n in re.findall(r"\[(\d+)\]\s+(\d+) responses", out) if code_ != "200")
+    return {"rps": float(rps.group(1)), "p50": pct.get(50, 0.0), "p99": pct.get(99, 0.0), "errors": errors + bad}
+
+
+def proxy_memory(ctx: Context, w: Workload) -> float:
+    """The largest proxy container of the workload cluster, in MB."""
+    proxies = [c for c in engine.containers(ctx.client, w.cluster.name, all=False)
+               if c.labels.get(L.ROLE) in ("proxy", "proxy-udp")]
+    return max(memory_mb(c) for c in proxies)
+
+
+def run(ctx: Context) -> list[Row]:
+    w = ctx.workload()
+    direct = f"http://{w.cluster.pods('app=solo')[0].ip}:8080{PATH}"
+    proxied = f"http://{w.cluster_ip('solo')}{PATH}"
+    n_tp, n_lat, n_new = (2000, 800, 1000) if ctx.quick else (20000, 4000, 10000)
+    loads = {  # name -> hey arguments
+        "keepalive": ["-n", str(n_tp), "-c", "16"],
+        "fixed": ["-n", str(n_lat), "-c", "4", "-q", "100"],  # 4 x 100 = 400 requests/s
+        "newconn": ["-n", str(n_new), "-c", "16", "-disable-keepalive"],
+    }
+    got: dict[tuple[str, str], list[dict]] = {}
+    memory: list[float] = []
+    for url in (direct, proxied):  # warm up both paths
+        hey(w, url, "-n", "300", "-c", "4")
+    for run_ in range(ctx.runs):
+        memory.append(proxy_memory(ctx, w))
+        order = [("direct", direct), ("proxied", proxied)]
+        if run_ % 2:
+            order.reverse()
+        for load, args in loads.items():
+            for path, url in order:
+                log(f"proxy run {run_ + 1}/{ctx.runs}: {load} {path}")
+                got.setdefault((load, path), []).append(hey(w, url, *args))
+
+    def col(load: str, path: str, key: str) -> list[float]:
+        return [r[key] for r in got[(load, path)]]
+
+    errors = sum(r["errors"] for runs in got.values() for r in runs)
+    note = f"{errors} failed requests" if errors else ""
+    pod = "direct to the pod IP"
+    return [
+        Row("2", "req/s via ClusterIP, keep-alive, 16 connections", "req/s", col("keepalive", "proxied", "rps"),
+            pod, col("keepalive", "direct", "rps"), at_least_x(0.8), note),
+        Row("2", "p99 latency via ClusterIP, same load", "ms", col("keepalive", "proxied", "p99"),
+            pod, col("keepalive", "direct", "p99")),
+        Row("2", "p50 latency via ClusterIP at 400 req/s", "ms", col("fixed", "proxied", "p50"),
+            pod, col("fixed", "direct", "p50")),
+        Row("2", "p99 latency via ClusterIP at 400 req/s", "ms", col("fixed", "proxied", "p99"),
+            pod, col("fixed", "direct", "p99"), added_below(1, "ms")),
+        Row("2", "req/s via ClusterIP, new connection per request", "req/s", col("newconn", "proxied", "rps"),
+            pod, col("newconn", "direct", "rps"), at_least_x(0.8)),
+        Row("2", "p99 latency via ClusterIP, new connection per request", "ms", col("newconn", "proxied", "p99"),
+            pod, col("newconn", "direct", "p99")),
+        Row("2", "memory of the largest proxy container, idle", "MB", memory, goal=below(15, "MB")),
+    ]

@@ -1,0 +1,138 @@
+"""Sections 1 and 6: `emukube up examples/pizza.yaml` until every Service answers, and
+`emukube down`, against the same containers started with plain `docker run` (the floor) and
+with `docker-compose`. The three are interleaved in every run, in a rotating order."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from emukube import Cluster
+from emukube.api import unique_name
+from emukube.runtime import engine
+
+from . import baseline
+from .context import Context, log
+from .measure import Row, at_most_x
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+EMUKUBE = str(Path(sys.executable).parent / "emukube")
+
+
+def pizza_copy() -> Path:
+    """examples/pizza.yaml with its fixed nodePort 30080 left to allocation, so the benchmark
+    never collides with a demo (NodePorts are host ports, unique across clusters)."""
+    text = (ROOT / "examples" / "pizza.yaml").read_text()
+    text = re.sub(r"^(\s*)nodePort: 30080\s*$", r"\1# nodePort: allocated by emukube", text, flags=re.M)
+    fd, path = tempfile.mkstemp(prefix="ekbench-pizza-", suffix=".yaml")
+    os.write(fd, text.encode())
+    os.close(fd)
+    return Path(path)
+
+
+def emukube_cycle(ctx: Context, manifest: Path, out: dict) -> None:
+    name = unique_name("ekbu")
+    try:
+        t0 = time.monotonic()
+        result = subprocess.run([EMUKUBE, "up", str(manifest), "--cluster", name, "--timeout", "300s"],
+                                capture_output=True, text=True, timeout=400)
+        up = time.monotonic() - t0
+        if result.returncode:
+            raise RuntimeError(f"emukube up exited {result.returncode}: {result.stderr.strip()[-300:]}")
+        out.setdefault("emukube up", []).append(up)
+        out["containers"] = len(engine.containers(ctx.client, name))
+        t0 = time.monotonic()
+        subprocess.run([EMUKUBE, "down", "--cluster", name], capture_output=True, timeout=300, check=True)
+        out.setdefault("emukube down", []).append(time.monotonic() - t0)
+    finally:
+        Cluster(name).down()
+
+
+def floor_cycle(ctx: Context, out: dict) -> None:
+    layout = baseline.Layout(ctx.client, unique_name("f"))
+    try:
+        out.setdefault("floor up", []).append(baseline.docker_run_up(layout))
+        out.setdefault("floor down", []).append(baseline.docker_run_down(ctx.client, layout))
+        out["floor containers"] = len(layout.boxes)
+    finally:
+        layout.cleanup(ctx.client)
+
+
+def compose_cycle(ctx: Context, out: dict) -> None:
+    cmd = baseline.compose_command()
+    if cmd is None:
+        return
+    layout = baseline.Layout(ctx.client, unique_name("c"))
+    try:
+        out.setdefault("compose up", []).append(baseline.compose_up(cmd, layout))
+        out.setdefault("compose down", []).append(baseline.compose_down(cmd, layout))
+    finally:
+        layout.cleanup(ctx.client)
+
+
+def measure_cycles(ctx: Context) -> dict:
+    """Up and down, the three ways, ctx.runs times; kept for section 6."""
+    if "pizza" in ctx.cache:
+        return ctx.cache["pizza"]
+    manifest = pizza_copy()
+    out: dict = {"errors": {}}
+    ways = [("emukube", lambda: emukube_cycle(ctx, manifest, out)), ("floor", lambda: floor_cycle(ctx, out)),
+            ("compose", lambda: compose_cycle(ctx, out))]
+    try:
+        for run in range(ctx.runs):
+            for label, cycle in ways[run % 3:] + ways[:run % 3]:
+                log(f"pizza up/down run {run + 1}/{ctx.runs}: {label}")
+                try:
+                    cycle()
+                except Exception as exc:  # noqa: BLE001 - reported in the table
+                    out["errors"][label] = str(exc)[:200]
+                    log(f"  {label} failed: {exc}")
+    finally:
+        manifest.unlink(missing_ok=True)
+    ctx.cache["pizza"] = out
+    return out
+
+
+def _compose_label() -> str:
+    cmd = baseline.compose_command()
+    return f"{' '.join(cmd)} {baseline.compose_version(cmd)}" if cmd else ""
+
+
+def _rows(out: dict, verb: str, section: str, measure: str, goal) -> list[Row]:
+    errors = out["errors"]
+    n = out.get("containers", "?")
+    main = Row(section, measure.format(n=n), "s", out.get(f"emukube {verb}", []),
+               f"docker run ({out.get('floor containers', '?')} containers, 8 at a time)",
+               out.get(f"floor {verb}", []), goal)
+    if "emukube" in errors or "floor" in errors:
+        main.error = "; ".join(f"{k}: {v}" for k, v in errors.items() if k in ("emukube", "floor"))
+    label = _compose_label()
+    compose = Row(section, measure.format(n=n) + ", compose instead", "s", out.get(f"compose {verb}", []),
+                  f"docker run", out.get(f"floor {verb}", []))
+    if not label:
+        compose.error = "no compose implementation installed (benchmarks/setup.sh installs docker-compose)"
+    elif "compose" in errors:
+        compose.error = errors["compose"]
+    else:
+        compose.measure = f"{label} {verb} (same containers)"
+    return [main, compose]
+
+
+def run_up(ctx: Context) -> list[Row]:
+    out = measure_cycles(ctx)
+    return _rows(out, "up", "1", "emukube up pizza.yaml ({n} containers) until every Service answers",
+                 at_most_x(1.5))
+
+
+def run_down(ctx: Context) -> list[Row]:
+    out = measure_cycles(ctx)
+    rows = _rows(out, "down", "6", "emukube down, pizza.yaml ({n} containers)", None)
+    if "scale100 down" in ctx.cache:
+        n = ctx.cache["scale100 services"]
+        rows.append(Row("6", f"emukube down, {n} Services x 2 pods", "s", ctx.cache["scale100 down"]))
+    return rows

@@ -1,0 +1,81 @@
+"""A pod's status as the controller reports it (status.json): kubectl's STATUS word, and per
+container its state, restarts, readiness and last probe failures, for `get pods` and `describe`."""
+
+from __future__ import annotations
+
+import time
+
+from ..runtime import engine
+from ..runtime import labels as L
+from .restarts import should_restart
+
+
+def container_status(ctrl, pod, container) -> dict:
+    """Like a v1 ContainerStatus: state running / waiting (reason) / terminated (reason, exitCode)."""
+    state = container.attrs["State"]
+    spec = pod.container_spec(container)
+    out = {"name": container.labels.get(L.CONTAINER), "image": spec.get("image", container.attrs["Config"]["Image"]),
+           "containerID": f"docker://{container.id}", "restarts": ctrl.restarts.count(container.id),
+           "ready": ctrl.container_ready(pod, container)}
+    verdicts = ctrl.probes.get(container.id)
+    if verdicts is not None:
+        out["probeFailures"] = {k: s.last_failure for k, s in verdicts.states.items() if s.last_failure}
+    if container.status == "running" and container.id not in ctrl.restarting:
+        out["state"] = {"running": {"startedAt": state.get("StartedAt", "")}}
+        return out
+    if container.status == "created" or container.id in ctrl.restarting:
+        out["state"] = {"waiting": {"reason": "ContainerCreating"}}
+        return out
+    code = int(state.get("ExitCode") or 0)
+    finished = engine.docker_time(state.get("FinishedAt", "")) or time.time()
+    reason = "OOMKilled" if state.get("OOMKilled") else ("Completed" if code == 0 else "Error")
+    last = {"exitCode": code, "reason": reason, "startedAt": state.get("StartedAt", ""),
+            "finishedAt": state.get("FinishedAt", "")}
+    if should_restart(pod.spec.get("restartPolicy", "Always"), code) and \
+            ctrl.restarts.wait_left(container.id, finished, time.time()) > 0:
+        delay = ctrl.restarts.current_backoff(container.id, finished)
+        out["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message":
+                                    f"back-off {delay:.0f}s restarting failed container={out['name']} "
+                                    f"pod={pod.name}"}}
+        out["lastState"] = {"terminated": last}
+    else:
+        out["state"] = {"terminated": last}
+    return out
+
+
+def status_word(ctrl, pod, containers: list[dict]) -> str:
+    """kubectl's STATUS column: Terminating, Init:N/M, a waiting or terminated reason, Running."""
+    if pod.key in ctrl.terminating:
+        return "Terminating"
+    inits = [c.get("name") for c in pod.spec.get("initContainers") or []]
+    running_init = next((c.labels.get(L.CONTAINER) for c in pod.inits), None)
+    if pod.key in ctrl.creating or not containers:
+        if running_init in inits:
+            return f"Init:{inits.index(running_init)}/{len(inits)}"
+        return "PodInitializing" if inits and pod.key in ctrl.creating else "ContainerCreating"
+    for c in containers:
+        waiting = c["state"].get("waiting")
+        if waiting:
+            return waiting["reason"]
+    ended = [c["state"]["terminated"] for c in containers if "terminated" in c["state"]]
+    if ended and (len(ended) == len(containers) or any(t["reason"] != "Completed" for t in ended)):
+        return next((t["reason"] for t in ended if t["reason"] != "Completed"), "Completed")
+    if pod.holder.status != "running" and pod.holder not in pod.apps:
+        return "Unknown"  # the sandbox is down
+    return "Running"
+
+
+def pod_status(ctrl, pod) -> dict:
+    containers = [container_status(ctrl, pod, c) for c in pod.apps]
+    ready = ctrl.is_ready(pod)
+    reason = ""
+    if not ready:
+        for c in containers:
+            waiting = c["state"].get("waiting") or {}
+            failures = c.get("probeFailures") or {}
+            reason = waiting.get("message") or failures.get("startup") or failures.get("readiness") or ""
+            if reason:
+                break
+    return {"ready": ready, "phase": status_word(ctrl, pod, containers),
+            "restarts": sum(c["restarts"] for c in containers), "ip": pod.ip, "reason": reason,
+            "node": pod.node, "containers": containers}

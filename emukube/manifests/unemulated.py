@@ -1,0 +1,143 @@
+"""Fields of emulated kinds that emukube accepts but does not act on: one warning per field.
+
+Charts (`helm template`, `kustomize build`) set many fields that only matter on a real cluster:
+service accounts, scheduling, resource requests, security hardening. They are accepted (the
+API server would), and each field gets one warning naming every object that sets it, so that
+nobody is surprised that it had no effect. Kinds emukube skips entirely are reported by
+validate.split_supported. Nothing here raises, whatever the documents hold.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .load import Doc
+
+NO_API = "there is no API server for pods to call"
+NO_SCHEDULER = "pods are placed by nodeSelector and nodeName only"
+POD_FIELDS = {
+    "serviceAccountName": NO_API, "serviceAccount": NO_API, "automountServiceAccountToken": NO_API,
+    "imagePullSecrets": "images come from the local engine",
+    "affinity": NO_SCHEDULER, "tolerations": NO_SCHEDULER, "topologySpreadConstraints": NO_SCHEDULER,
+    "schedulerName": NO_SCHEDULER, "priorityClassName": "nothing is preempted", "priority": "nothing is preempted",
+    "preemptionPolicy": "nothing is preempted", "runtimeClassName": "every pod runs with the engine's runtime",
+    "overhead": "nothing is reserved", "dnsConfig": "pods use the cluster DNS with the standard search list",
+    "hostAliases": "/etc/hosts is the engine's", "readinessGates": "readiness comes from the probes only",
+    "shareProcessNamespace": "containers of a pod see only their own processes",
+    "activeDeadlineSeconds": "pods are not stopped after a deadline", "os": "every pod runs on the engine's OS",
+    "setHostnameAsFQDN": "the hostname is the pod name", "ephemeralContainers": "use `emukube exec`",
+}
+POD_SECURITY_KEPT = {"seccompProfile"}
+CONTAINER_SECURITY_KEPT = {"privileged", "runAsUser", "capabilities", "seccompProfile"}
+CONTAINER_FIELDS = {
+    "terminationMessagePath": "exit reasons are not collected", "terminationMessagePolicy": "exit reasons are not collected",
+    "resizePolicy": "limits are set when a container starts", "volumeDevices": "no block devices",
+}
+VOLUME_TYPES = {"emptyDir", "configMap", "secret", "hostPath", "persistentVolumeClaim", "name"}
+SERVICE_FIELDS = {
+    "loadBalancerSourceRanges": "a LoadBalancer accepts every client", "externalIPs": "use a LoadBalancer",
+    "healthCheckNodePort": "no cloud load balancer checks nodes", "loadBalancerClass": "every LoadBalancer is emukube's",
+}
+WORKLOAD_FIELDS = {
+    "minReadySeconds": "a pod counts as available once ready", "paused": "rollouts are never paused",
+    "persistentVolumeClaimRetentionPolicy": "claims are kept until the cluster goes",
+    "ordinals": "StatefulSet ordinals start at 0",
+}
+
+
+class _Found:
+    """field -> (why, objects), in the order first seen."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, tuple[str, list[str]]] = {}
+
+    def add(self, field: str, why: str, obj: str) -> None:
+        _, objects = self.items.setdefault(field, (why, []))
+        if obj not in objects:
+            objects.append(obj)
+
+    def lines(self) -> list[str]:
+        return [f"{field}: not emulated ({why}); ignored in {', '.join(objs)}"
+                for field, (why, objs) in self.items.items()]
+
+
+def _map(v: Any) -> dict:
+    return v if isinstance(v, dict) else {}
+
+
+def _maps(v: Any) -> list[dict]:
+    return [x for x in v if isinstance(x, dict)] if isinstance(v, list) else []
+
+
+def _set(v: Any) -> bool:
+    return v not in (None, "", [], {}, False)
+
+
+def _pod_spec(spec: dict, found: _Found, obj: str) -> None:
+    for field, why in POD_FIELDS.items():
+        if _set(spec.get(field)):
+            found.add(f"pod spec {field}", why, obj)
+    policy = spec.get("dnsPolicy")
+    if _set(policy) and policy != "ClusterFirst":
+        found.add(f"pod spec dnsPolicy: {policy}", "pods always use the cluster DNS", obj)
+    for key in sorted(set(_map(spec.get("securityContext"))) - POD_SECURITY_KEPT):
+        found.add(f"pod securityContext.{key}", "Docker's defaults apply", obj)
+    for vol in _maps(spec.get("volumes")):
+        for key in sorted(set(vol) - VOLUME_TYPES):
+            found.add(f"{key} volumes", "nothing is mounted; the path holds what the image has", obj)
+    for c in _maps(spec.get("containers")) + _maps(spec.get("initContainers")):
+        _container(c, found, obj)
+
+
+def _container(c: dict, found: _Found, obj: str) -> None:
+    for field, why in CONTAINER_FIELDS.items():
+        if _set(c.get(field)):
+            found.add(f"container {field}", why, obj)
+    if _set(_map(c.get("resources")).get("requests")):
+        found.add("container resources.requests", "nothing is reserved; limits do apply", obj)
+    for key in sorted(set(_map(c.get("securityContext"))) - CONTAINER_SECURITY_KEPT):
+        found.add(f"container securityContext.{key}", "Docker's defaults apply", obj)
+    if any(_set(p.get("hostPort")) for p in _maps(c.get("ports"))):
+        found.add("container ports[].hostPort", "use a NodePort or LoadBalancer Service", obj)
+    if any(_set(_map(e.get("valueFrom")).get("resourceFieldRef")) for e in _maps(c.get("env"))):
+        found.add("env valueFrom.resourceFieldRef", "the variable is left unset", obj)
+    for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+        if _set(_map(c.get(probe)).get("grpc")):
+            found.add(f"{probe}.grpc", "such probes always pass", obj)
+
+
+def _service(obj: dict, found: _Found, label: str) -> None:
+    spec = _map(obj.get("spec"))
+    for field, why in SERVICE_FIELDS.items():
+        if _set(spec.get(field)):
+            found.add(f"service spec.{field}", why, label)
+    if spec.get("internalTrafficPolicy") == "Local":
+        found.add("service internalTrafficPolicy: Local", "every pod reaches every endpoint", label)
+    for key in _map(_map(obj.get("metadata")).get("annotations")):
+        if isinstance(key, str) and "load-balancer" in key.lower():
+            found.add("load-balancer annotations", "they configure a cloud's load balancer", label)
+
+
+def _label(obj: dict) -> str:
+    meta = _map(obj.get("metadata"))
+    ns = meta.get("namespace")
+    where = f" -n {ns}" if isinstance(ns, str) and ns not in ("", "default") else ""
+    return f"{str(obj.get('kind', '')).lower()}/{meta.get('name', '')}{where}"
+
+
+def unemulated_fields(docs: list[Doc]) -> list[str]:
+    """One warning per field emukube ignores, naming the objects that set it."""
+    found = _Found()
+    for doc in docs:
+        obj = doc.obj if isinstance(doc.obj, dict) else {}
+        kind, label, spec = obj.get("kind"), _label(obj), _map(obj.get("spec"))
+        if kind == "Service":
+            _service(obj, found, label)
+        elif kind == "Pod":
+            _pod_spec(spec, found, label)
+        elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
+            for field, why in WORKLOAD_FIELDS.items():
+                if _set(spec.get(field)):
+                    found.add(f"{kind} spec.{field}", why, label)
+            _pod_spec(_map(_map(spec.get("template")).get("spec")), found, label)
+    return found.lines()

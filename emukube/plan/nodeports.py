@@ -1,0 +1,42 @@
+"""What each emulated node's proxy serves: every NodePort, with externalTrafficPolicy. Pure.
+
+`Cluster` (the default): a node's NodePort reaches every ready endpoint, wherever it runs.
+`Local`: only endpoints on that node; a node without one refuses, as a cloud LoadBalancer's
+health check on healthCheckNodePort would make it skip that node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from .endpoints import PodView, proxy_plan
+from .types import ProxyPlan
+
+
+def node_port_plan(svc: dict, pods: list[PodView], node: str) -> ProxyPlan | None:
+    """A plan listening on the Service's TCP nodePorts (as ports) for one node; None if none."""
+    plan = proxy_plan(svc, pods)
+    if plan is None:
+        return None
+    local = svc["spec"].get("externalTrafficPolicy") == "Local"
+    on_node = {p.name for p in pods if p.node == node and p.namespace == plan.namespace}
+    ports, backends = [], {}
+    for port in plan.tcp_ports():
+        if not port.node_port:
+            continue
+        as_node_port = replace(port, port=port.node_port)
+        found = plan.backends.get(port.key, ())
+        backends[as_node_port.key] = tuple(b for b in found if not local or b.pod in on_node)
+        ports.append(as_node_port)
+    if not ports:
+        return None
+    return replace(plan, ports=tuple(ports), backends=backends, listen_ports_extra={})
+
+
+def local_nodes(svc: dict, pods: list[PodView]) -> set[str]:
+    """Nodes that hold a ready endpoint of the Service (where a Local LB sends traffic)."""
+    plan = proxy_plan(svc, pods)
+    if plan is None:
+        return set()
+    names = {b.pod for bs in plan.backends.values() for b in bs}
+    return {p.node for p in pods if p.name in names and p.namespace == plan.namespace and p.node}

@@ -1,0 +1,105 @@
+"""Emulated nodes: names, addresses, state and where pods go. Pure.
+
+With one node (the default) the node is the host: NodePorts listen on the `--address`. With
+`--nodes N` each node gets an address on the host's loopback (127.0.(2+i).k, i = cluster index)
+and one inside the cluster (10.X.0.(20+k)), where a node proxy container listens on every
+NodePort, the way kube-proxy opens NodePorts on every node.
+
+A node's desired state (cordoned, stopped) is a `Node` object among the applied objects, so it
+lives in Docker labels with everything else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .network import ClusterNet
+
+MAX_NODES = 50
+STOPPED_ANNOTATION = "emukube.io/stopped"
+
+
+@dataclass(frozen=True)
+class Node:
+    name: str
+    internal_ip: str  # "" for the single node, which is the host itself
+    host_ip: str  # where its NodePorts listen on the host
+    labels: dict = field(hash=False, default_factory=dict)
+    unschedulable: bool = False  # cordoned
+    stopped: bool = False  # `emukube node stop`: no pods, no NodePorts
+
+    @property
+    def status(self) -> str:
+        text = "NotReady" if self.stopped else "Ready"
+        return text + (",SchedulingDisabled" if self.unschedulable else "")
+
+
+def node_name(k: int) -> str:
+    return f"node-{k}"
+
+
+def plan_nodes(net: ClusterNet, count: int, objects: list[dict], address: str = "127.0.0.1") -> list[Node]:
+    """The cluster's nodes, with what `cordon` / `node stop` recorded as Node objects."""
+    declared = {o["metadata"]["name"]: o for o in objects if o.get("kind") == "Node"}
+    nodes = []
+    base = ".".join(net.gateway.split(".")[:3])
+    for k in range(1, max(1, count) + 1):
+        name = node_name(k)
+        obj = declared.get(name, {})
+        labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
+                  **(obj.get("metadata", {}).get("labels") or {})}
+        many = count > 1
+        nodes.append(Node(
+            name=name,
+            internal_ip=f"{base}.{20 + k}" if many else "",
+            host_ip=f"127.0.{2 + net.index}.{k}" if many else address,
+            labels=labels,
+            unschedulable=bool(obj.get("spec", {}).get("unschedulable")),
+            stopped=(obj.get("metadata", {}).get("annotations") or {}).get(STOPPED_ANNOTATION) == "true",
+        ))
+    return nodes
+
+
+def fits(spec: dict, node: Node) -> str:
+    """"" when a pod with this spec may run on the node, else why not (scheduler's wording)."""
+    if spec.get("nodeName"):
+        return "" if spec["nodeName"] == node.name else "didn't match Pod's node name"
+    if node.stopped:
+        return "had untolerated taint {node.kubernetes.io/unreachable: }"
+    if node.unschedulable:
+        return "had untolerated taint {node.kubernetes.io/unschedulable: }"
+    wanted = spec.get("nodeSelector") or {}
+    if any(node.labels.get(k) != v for k, v in wanted.items()):
+        return "didn't match Pod's node affinity/selector"
+    return ""
+
+
+def schedule(spec: dict, nodes: list[Node], owner_load: dict[str, int], load: dict[str, int]) -> tuple[str, str]:
+    """(node name, "") for a new pod, or ("", the scheduler's FailedScheduling message).
+
+    Spreads like the default scheduler: fewest pods of the same owner first, then fewest pods.
+    A pod naming a stopped node with nodeName stays pending, as on a real cluster."""
+    reasons: dict[str, int] = {}
+    candidates = []
+    for node in nodes:
+        why = fits(spec, node)
+        if spec.get("nodeName") == node.name and node.stopped:
+            why = "had untolerated taint {node.kubernetes.io/unreachable: }"
+        if why:
+            reasons[why] = reasons.get(why, 0) + 1
+        else:
+            candidates.append(node)
+    if not candidates:
+        detail = ", ".join(f"{n} node(s) {why}" for why, n in sorted(reasons.items()))
+        return "", f"0/{len(nodes)} nodes are available: {detail}."
+    best = min(candidates, key=lambda n: (owner_load.get(n.name, 0), load.get(n.name, 0), n.name))
+    return best.name, ""
+
+
+def node_object(name: str, base: dict | None = None) -> dict:
+    """A Node object to record cordon/stop state in the applied objects."""
+    obj = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "spec": {}}
+    if base:
+        obj = {**obj, **base, "metadata": {**obj["metadata"], **base.get("metadata", {})},
+               "spec": dict(base.get("spec") or {})}
+    return obj

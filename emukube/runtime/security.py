@@ -1,0 +1,35 @@
+"""A container's securityContext as Docker create options. Pure.
+
+Validation has already refused what needs --allow-privileged; this is the second line: without
+it, nothing beyond Docker's defaults is ever granted, whatever reaches the runtime.
+"""
+
+from __future__ import annotations
+
+# What the Pod Security Standards' baseline lets a container add: Docker grants these anyway.
+BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
+                         "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
+
+
+def cap_name(name: str) -> str:
+    """Kubernetes writes NET_ADMIN, people also write CAP_NET_ADMIN or net_admin."""
+    name = str(name).upper()
+    return name[4:] if name.startswith("CAP_") else name
+
+
+def security_options(pod_spec: dict, container: dict, allow_privileged: bool) -> dict:
+    """privileged, cap_add, cap_drop and security_opt for docker's host config. The default
+    seccomp profile stays unless the (pod or container) profile is Unconfined and allowed."""
+    security = container.get("securityContext") or {}
+    caps = security.get("capabilities") or {}
+    add = [cap_name(c) for c in caps.get("add") or [] if allow_privileged or cap_name(c) in BASELINE_CAPABILITIES]
+    drop = [cap_name(c) for c in caps.get("drop") or []]
+    profile = security.get("seccompProfile") or (pod_spec.get("securityContext") or {}).get("seccompProfile") or {}
+    out: dict = {"privileged": bool(security.get("privileged")) and allow_privileged}
+    if add:
+        out["cap_add"] = add
+    if drop:
+        out["cap_drop"] = drop
+    if profile.get("type") == "Unconfined" and allow_privileged:
+        out["security_opt"] = ["seccomp=unconfined"]
+    return out

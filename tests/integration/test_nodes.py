@@ -1,0 +1,100 @@
+"""Emulated nodes (`--nodes 3`): a NodePort on every node's address, externalTrafficPolicy
+Cluster vs Local, cordon/drain and a stopped node, all observed from the host with HTTP."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+from emukube import Cluster, unique_name
+
+MANIFEST = Path(__file__).parent / "manifests" / "nodes.yaml"
+
+
+@pytest.fixture(scope="module")
+def three(engine):
+    c = Cluster.up(MANIFEST, name=unique_name("tn"), nodes=3, timeout=150)
+    try:
+        yield c
+    finally:
+        c.down()
+
+
+def answers(url: str, count: int) -> list[str]:
+    out = []
+    # A new connection per request: kube-proxy balances connections, not requests.
+    with httpx.Client(timeout=3, headers={"Connection": "close"}) as http:
+        for _ in range(count):
+            try:
+                out.append(http.get(url).text.strip())
+            except httpx.TransportError as exc:
+                out.append(f"error: {type(exc).__name__}")
+    return out
+
+
+def node_url(c: Cluster, node: str, port: int) -> str:
+    host = next(n.host_ip for n in c.nodes() if n.name == node)
+    return f"http://{host}:{port}/hostname"
+
+
+def test_pods_spread_over_the_three_nodes(three):
+    nodes = three.nodes()
+    assert [n.name for n in nodes] == ["node-1", "node-2", "node-3"]
+    assert len({n.host_ip for n in nodes}) == 3 and all(n.host_ip.startswith("127.") for n in nodes)
+    assert sorted(p.node for p in three.pods("app=web")) == ["node-1", "node-2", "node-3"]
+
+
+def test_every_node_answers_on_the_nodeport_with_every_pod(three):
+    pods = {p.name for p in three.pods("app=web")}
+    for node in ("node-1", "node-2", "node-3"):
+        seen = answers(node_url(three, node, 31080), 60)
+        assert set(seen) == pods, (node, seen)  # Cluster policy: any node reaches every pod
+
+
+def test_local_policy_only_reaches_the_node_s_own_pods(three):
+    by_node = {p.node: p.name for p in three.pods("app=web")}
+    for node, pod in by_node.items():
+        seen = answers(node_url(three, node, 31081), 30)
+        assert set(seen) == {pod}, (node, seen)
+
+
+def test_a_stopped_node_takes_its_pods_and_the_service_keeps_answering(three):
+    victim = "node-2"
+    three.node_power(victim, running=False)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        pods = three.pods("app=web")
+        if len(pods) == 3 and all(p.ready and p.node != victim for p in pods):
+            break
+        time.sleep(1)
+    pods = three.pods("app=web")
+    assert len(pods) == 3 and {p.node for p in pods} <= {"node-1", "node-3"}, pods
+    assert next(n for n in three.nodes() if n.name == victim).status == "NotReady"
+    for node in ("node-1", "node-3"):
+        assert set(answers(node_url(three, node, 31080), 40)) == {p.name for p in pods}
+    # The stopped node's NodePort is gone with it.
+    assert all(a.startswith("error") for a in answers(node_url(three, victim, 31080), 3))
+    three.node_power(victim, running=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and answers(node_url(three, victim, 31080), 1)[0].startswith("error"):
+        time.sleep(1)
+    assert not answers(node_url(three, victim, 31080), 1)[0].startswith("error")
+
+
+def test_drain_moves_pods_off_a_cordoned_node(three):
+    three.drain("node-3")
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        pods = three.pods("app=web")
+        if len(pods) == 3 and all(p.ready and p.node != "node-3" for p in pods):
+            break
+        time.sleep(1)
+    pods = three.pods("app=web")
+    assert len(pods) == 3 and all(p.node != "node-3" for p in pods), pods
+    assert next(n for n in three.nodes() if n.name == "node-3").status == "Ready,SchedulingDisabled"
+    # Local on the drained node: no pod there, so refused.
+    assert all(a.startswith("error") for a in answers(node_url(three, "node-3", 31081), 3))
+    three.cordon("node-3", False)

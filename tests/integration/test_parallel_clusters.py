@@ -1,0 +1,84 @@
+"""Clusters made side by side (pytest-xdist): distinct subnets and nodePorts even when made at
+the same moment, and leftovers of a killed run found by label."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import docker
+import httpx
+
+from emukube import Cluster, cluster_ops as ops
+from emukube.runtime import labels as L
+
+ONE_WEB = Path(__file__).parent / "manifests" / "one-web.yaml"
+
+
+def test_clusters_made_at_the_same_moment_do_not_collide(engine):
+    names = [f"pc{os.getpid() % 100000}{i}" for i in range(2)]
+    made: dict[str, Cluster] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def make(name: str) -> None:
+        start.wait()
+        try:
+            made[name] = Cluster.up(ONE_WEB, name=name, timeout=150)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=make, args=(n,)) for n in names]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+        assert not errors, errors
+        subnets = {made[n].snapshot().state.net.subnet for n in names}
+        urls = {made[n].url("svc/web") for n in names}
+        assert len(subnets) == 2 and len(urls) == 2, (subnets, urls)
+        for url in urls:
+            assert httpx.get(url + "/hostname", timeout=10).text == "web"
+    finally:
+        for n in names:
+            Cluster(n).down()
+
+
+def test_a_subnet_taken_meanwhile_is_retried_with_the_next(engine):
+    name = f"pt{os.getpid() % 100000}sub"
+    state = ops.read_state(engine, name)
+    planned = ops.plan_network(engine, name)
+    # Someone else (any network) takes that subnet between our planning and creating.
+    squatter = engine.networks.create(f"{name}-squatter", driver="bridge", ipam=docker.types.IPAMConfig(
+        pool_configs=[docker.types.IPAMPool(subnet=planned.subnet)]))
+    try:
+        net = planned
+        try:
+            ops.create_network(engine, planned)
+        except ops.SubnetTaken:
+            net, _ = ops.plan_with_network(engine, state, [])
+        assert net.subnet != planned.subnet
+        assert ops.read_state(engine, name).net.subnet == net.subnet
+    finally:
+        Cluster(name).down()
+        squatter.remove()
+
+
+def test_half_made_clusters_are_found_by_label_and_removed(engine):
+    """What a killed `up` leaves (a network and volumes, no controller) is still a cluster to
+    `down --all`; the finder is tested by name here, as others' clusters run meanwhile."""
+    name = f"po{os.getpid() % 100000}orph"
+    ops.create_network(engine, ops.plan_network(engine, name))
+    engine.volumes.create(f"emukube-{name}-state", labels={L.CLUSTER: name})
+    lone_volume = f"po{os.getpid() % 100000}vol"
+    engine.volumes.create(f"emukube-{lone_volume}-dns", labels={L.CLUSTER: lone_volume})
+    try:
+        assert ops.all_clusters(engine, f"po{os.getpid() % 100000}") == sorted([name, lone_volume])
+        assert ops.read_state(engine, name).controller is None
+    finally:
+        for found in ops.all_clusters(engine, f"po{os.getpid() % 100000}"):
+            ops.down(engine, found)
+    assert ops.all_clusters(engine, f"po{os.getpid() % 100000}") == []
+    assert not engine.volumes.list(filters={"label": f"{L.CLUSTER}={name}"})

@@ -1,0 +1,119 @@
+"""The pytest plugin, run the way a team runs it: pytest in a subprocess finding the plugin by
+its entry point, on a generated test file. Every cluster it makes carries a prefix of ours
+(EMUKUBE_TEST_PREFIX), so "nothing left behind" is checked without touching anyone else's."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from emukube import cluster_ops as ops
+
+ONE_WEB = Path(__file__).parent / "manifests" / "one-web.yaml"
+
+SCOPES = '''
+import os
+import httpx
+import pytest
+
+pytestmark = pytest.mark.emukube("k8s")
+
+
+def record(cluster, what):
+    with open(os.environ["RECORD"], "a") as fh:
+        fh.write(f"{what} {cluster.name}\\n")
+
+
+def test_module_one(emukube_cluster):
+    record(emukube_cluster, "module")
+    assert httpx.get(emukube_cluster.url("svc/web") + "/hostname", timeout=10).text == "web"
+
+
+def test_module_two_fails(emukube_cluster):
+    record(emukube_cluster, "module")
+    assert emukube_cluster.exec("web", "exit 1").exit_code == 0, "a failing test"
+
+
+@pytest.mark.emukube("k8s", scope="function")
+def test_function(emukube_cluster):
+    record(emukube_cluster, "function")
+
+
+@pytest.mark.emukube("nope")
+def test_bad_path_is_explained(emukube_cluster):
+    pass
+'''
+
+INTERRUPTED = '''
+import os
+import time
+import pytest
+
+
+@pytest.mark.emukube("k8s")
+def test_waits(emukube_cluster):
+    with open(os.environ["RECORD"], "w") as fh:
+        fh.write(emukube_cluster.name)
+    time.sleep(300)
+'''
+
+
+def write_suite(tmp_path: Path, name: str, source: str) -> Path:
+    (tmp_path / "k8s").mkdir(exist_ok=True)
+    (tmp_path / "k8s" / "web.yaml").write_text(ONE_WEB.read_text())
+    (tmp_path / name).write_text(source)
+    return tmp_path / name
+
+
+def pytest_env(tmp_path: Path, prefix: str) -> dict:
+    return dict(os.environ, EMUKUBE_TEST_PREFIX=prefix, RECORD=str(tmp_path / "record.txt"))
+
+
+def pytest_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args]
+
+
+def test_scopes_failures_and_nothing_left(engine, tmp_path):
+    prefix = f"ps{os.getpid() % 100000}s"
+    suite = write_suite(tmp_path, "test_scopes.py", SCOPES)
+    plain = write_suite(tmp_path, "test_plain.py", "def test_plain(emukube_cluster):\n    pass\n")
+    result = subprocess.run(pytest_cmd(str(plain), str(suite)), cwd=tmp_path, env=pytest_env(tmp_path, prefix),
+                            capture_output=True, text=True, timeout=600)
+    out = result.stdout + result.stderr
+    assert result.returncode == 1, out
+    assert "2 passed" in out and "1 failed" in out and "2 errors" in out, out
+    assert "a failing test" in out
+    assert "@pytest.mark.emukube: no such file or directory" in out
+    assert "emukube_cluster needs @pytest.mark.emukube" in out
+    records = [line.split() for line in (tmp_path / "record.txt").read_text().splitlines()]
+    module_names = {name for what, name in records if what == "module"}
+    function_names = {name for what, name in records if what == "function"}
+    assert len(module_names) == 1 and len(function_names) == 1 and module_names != function_names
+    assert all(name.startswith(prefix) for name in module_names | function_names)
+    assert ops.all_clusters(engine, prefix) == []
+
+
+def test_ctrl_c_mid_test_leaves_nothing(engine, tmp_path):
+    prefix = f"pi{os.getpid() % 100000}i"
+    suite = write_suite(tmp_path, "test_interrupted.py", INTERRUPTED)
+    record = tmp_path / "record.txt"
+    proc = subprocess.Popen(pytest_cmd(str(suite)), cwd=tmp_path, env=pytest_env(tmp_path, prefix),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 300
+        while not record.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert record.exists(), "the test never started"
+        name = record.read_text()
+        assert ops.all_clusters(engine, name) == [name]
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 2 and "KeyboardInterrupt" in out, out
+    assert ops.all_clusters(engine, prefix) == []

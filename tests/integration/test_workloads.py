@@ -1,0 +1,193 @@
+"""Pods come and go, the Service stays: killed pods are replaced, rolling updates drop no request,
+readiness drives endpoints and DNS, StatefulSet pods keep their names (real containers)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+
+import pytest
+import yaml
+
+from conftest import EMUKUBE, HERE
+from podtools import RequestLoop, dns_a, pods_wide, ready_endpoints, squeezed, wait_for
+
+MANIFEST = HERE / "manifests" / "workloads.yaml"
+
+
+def failures(lines, after: float = 0.0) -> list:
+    return [x for x in lines if x[0] > after and x[2] != "200"]
+
+
+def test_a_killed_pod_is_replaced_and_the_service_keeps_answering(cluster, engine):
+    before = pods_wide(cluster, "web-")
+    victim = sorted(before)[0]
+    victim_ip = before[victim][2]
+    loop = RequestLoop(cluster, "http://web/hostname")
+    wait_for("the loop to send requests", lambda: len(loop.lines()) >= 5)
+    killed = time.time()
+    engine.containers.get(f"{cluster.name}_pod_default_{victim}").kill()
+    wait_for("the killed pod to leave the Service", lambda: victim_ip not in ready_endpoints(cluster, "web"))
+    out_of_endpoints = time.time()
+
+    def replacement():
+        now = pods_wide(cluster, "web-")
+        fresh = [n for n in now if n not in before and now[n][0] == "1/1"]
+        return fresh[0] if fresh and victim not in now else None
+
+    new = wait_for("a replacement pod", replacement, timeout=120)
+    assert pods_wide(cluster, "web-")[new][2] not in {ip for _, _, ip in before.values()}  # a new IP
+    wait_for("the replacement to answer through the Service", lambda: any(b == new for _, b, _ in loop.lines()))
+    serving = time.time()
+    lines = loop.stop()
+    assert lines and not failures(lines, after=out_of_endpoints), failures(lines, after=out_of_endpoints)
+    print(f"\nkill -> out of endpoints {out_of_endpoints - killed:.1f}s, -> replacement serving "
+          f"{serving - killed:.1f}s; {len(failures(lines))} failed request(s) of {len(lines)} before it left")
+
+
+def _changed_template() -> str:
+    docs = list(yaml.safe_load_all(MANIFEST.read_text()))
+    docs[0]["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "VERSION", "value": "2"}]
+    return yaml.safe_dump_all(docs)
+
+
+@pytest.mark.parametrize("how", ["rollout restart", "apply a changed template"])
+def test_a_rolling_update_under_load_fails_no_request(cluster, how):
+    before = set(pods_wide(cluster, "web-"))
+    loop = RequestLoop(cluster, "http://web/hostname")
+    wait_for("the loop to send requests", lambda: len(loop.lines()) >= 5)
+    if how == "rollout restart":
+        assert cluster.emukube("rollout", "restart", "deployment/web").stdout.strip() == \
+            "deployment.apps/web restarted"
+    else:
+        cluster.emukube("apply", "-", "--no-wait", input=_changed_template())
+    status = cluster.emukube("rollout", "status", "deployment/web", "--timeout", "150s", timeout=200).stdout
+    assert status.splitlines()[-1] == 'deployment "web" successfully rolled out'
+    assert any(line.startswith('Waiting for deployment "web" rollout to finish') for line in status.splitlines())
+    after = pods_wide(cluster, "web-")
+    assert len(after) == 3 and not set(after) & before and all(r == "1/1" for r, _, _ in after.values())
+    wait_for("a new pod to answer", lambda: any(b in after for _, b, _ in loop.lines()))
+    lines = loop.stop()
+    assert len(lines) > 20 and not failures(lines), failures(lines)
+    assert {b for _, b, _ in lines} & before, "the loop started before the update"
+
+
+def test_readiness_drives_the_service_and_headless_dns(cluster):
+    pods = pods_wide(cluster, "web-")
+    pod = sorted(pods)[0]
+    ip = pods[pod][2]
+    wait_for("all pods in the headless records", lambda: dns_a(cluster, "web-pods") == {p[2] for p in pods.values()})
+    cluster.emukube("exec", pod, "--", "touch", "/tmp/not-ready")
+    wait_for("the unready pod to leave the Service", lambda: ip not in ready_endpoints(cluster, "web"))
+    wait_for("the unready pod to leave headless DNS", lambda: ip not in dns_a(cluster, "web-pods"))
+    assert pods_wide(cluster, "web-")[pod][:2] == ("0/1", "Running")
+    assert "readiness: HTTP probe failed with statuscode: 503" in cluster.emukube("describe", "pod", pod).stdout
+    cluster.emukube("exec", pod, "--", "rm", "/tmp/not-ready")
+    wait_for("the pod back in the Service", lambda: ip in ready_endpoints(cluster, "web"))
+    wait_for("the pod back in headless DNS", lambda: ip in dns_a(cluster, "web-pods"))
+
+
+def _resolve_from_pod(cluster, names: list[str]) -> dict[str, str]:
+    out = cluster.sh("for n in " + " ".join(names) + "; do getent hosts $n; done", pod="deploy/web").stdout
+    return {line.split()[1].split(".")[0]: line.split()[0] for line in out.splitlines()}
+
+
+def test_statefulset_pods_resolve_by_name_and_keep_it_when_deleted(cluster):
+    pods = pods_wide(cluster, "db-")
+    assert sorted(pods) == ["db-0", "db-1", "db-2"]
+    resolved = _resolve_from_pod(cluster, ["db-0.db", "db-1.db", "db-2.db"])
+    assert resolved == {name: ip for name, (_, _, ip) in pods.items()}
+    old_ip = pods["db-1"][2]
+    assert cluster.emukube("delete", "pod", "db-1").stdout.strip() == 'pod "db-1" deleted'
+
+    def back_with_new_ip():
+        row = pods_wide(cluster, "db-").get("db-1")
+        return row if row and row[0] == "1/1" and row[2] != old_ip else None
+
+    back = wait_for("db-1 back and ready", back_with_new_ip, timeout=120)
+    wait_for("db-1.db to resolve to the new pod", lambda: _resolve_from_pod(cluster, ["db-1.db"]).get("db-1") == back[2])
+
+
+def test_describe_shows_state_probes_endpoints_and_events(cluster):
+    pods = pods_wide(cluster, "web-")
+    pod = sorted(pods)[0]
+    text = squeezed(cluster.emukube("describe", "pod", pod).stdout)
+    for expected in (f"Name: {pod}", f"IP: {pods[pod][2]}", "Node: node-1", "Controlled By: ReplicaSet/web-",
+                     "Labels: app=web", "Image: emukube/echo:1.0", "Port: 8080/TCP (http)", "State: Running",
+                     "Restart Count: 0", "Ready True", "Events:",
+                     "Readiness: http-get http://:http/readyz delay=0s timeout=1s period=1s #success=1 #failure=1"):
+        assert expected in text, (expected, text)
+    svc = squeezed(cluster.emukube("describe", "svc", "web").stdout)
+    endpoints = next(line for line in svc.splitlines() if line.startswith("Endpoints:"))
+    assert sorted(endpoints.split()[1].split(",")) == sorted(f"{ip}:8080" for _, _, ip in pods.values())
+    for expected in ("Type: ClusterIP", "Port: http 80/TCP", "TargetPort: http/TCP", "Session Affinity: None"):
+        assert expected in svc, (expected, svc)
+    deploy = squeezed(cluster.emukube("describe", "deploy/web").stdout)
+    assert "Replicas: 3 desired | 3 updated | 3 total | 3 available | 0 unavailable" in deploy
+    sts = squeezed(cluster.emukube("describe", "sts", "db").stdout)
+    assert "Pods Status: 3 Running / 0 Waiting" in sts and "Service Name: db" in sts
+    missing = cluster.emukube("describe", "pod", "nope", check=False)
+    assert missing.returncode == 2 and missing.stderr.strip() == 'Error from server (NotFound): pods "nope" not found'
+    bad = cluster.emukube("describe", "ingress", "x", check=False)
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+
+
+def _read_until(proc: subprocess.Popen, *wanted: str, timeout: float = 60) -> list[str]:
+    """Lines of proc's stdout until one contains every `wanted` (bounded); the process keeps running."""
+    import selectors
+
+    seen: list[str] = []
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if sel.select(timeout=1):
+            line = proc.stdout.readline()
+            if not line:
+                break
+            seen.append(line.rstrip("\n"))
+            if all(w in line for w in wanted):
+                return seen
+    pytest.fail(f"no line with {wanted!r} within {timeout:.0f}s; saw {seen[-5:]}")
+
+
+def _stream(cluster, *args: str) -> subprocess.Popen:
+    import os
+
+    return subprocess.Popen([EMUKUBE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, EMUKUBE_CLUSTER=cluster.name))
+
+
+def _interrupt(proc: subprocess.Popen) -> int:
+    proc.send_signal(signal.SIGINT)
+    try:
+        return proc.wait(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_events_follow_and_up_attach_stream_until_interrupted(cluster):
+    follow = _stream(cluster, "events", "-f")
+    try:
+        _read_until(follow, "controller")  # the log so far comes first
+        pod = sorted(pods_wide(cluster, "web-"))[1]
+        cluster.emukube("exec", pod, "--", "touch", "/tmp/not-ready")
+        _read_until(follow, f"pod/{pod}", "Unhealthy", "Readiness probe failed")
+        assert _interrupt(follow) == 0
+    finally:
+        if follow.poll() is None:
+            follow.kill()
+        cluster.emukube("exec", pod, "--", "rm", "-f", "/tmp/not-ready")
+    attach = _stream(cluster, "up", str(MANIFEST), "--attach", "--timeout", "150s")
+    try:
+        _read_until(attach, "TIME", timeout=200)
+        cluster.emukube("delete", "pod", "db-2")
+        _read_until(attach, "pod/db-2", "deleted")
+        assert _interrupt(attach) == 0
+        assert "Ctrl-C stops watching" in attach.stderr.read()  # and the cluster goes on:
+    finally:
+        if attach.poll() is None:
+            attach.kill()
+    wait_for("db-2 back", lambda: pods_wide(cluster, "db-").get("db-2", ("",))[0] == "1/1", timeout=120)
