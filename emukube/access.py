@@ -30,6 +30,8 @@ from .runtime.proxies import proxy_name
 from .snapshot import Snapshot
 
 SERVICE_PREFIXES = ("svc/", "service/", "services/")
+OTHER_KINDS = {"po", "pod", "pods", "deploy", "deployment", "deployments", "sts", "statefulset", "statefulsets",
+               "rs", "replicaset", "replicasets", "node", "nodes", "ep", "endpoints"}
 CLUSTER_DOMAIN = "svc.cluster.local"
 _IPV4 = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
@@ -53,18 +55,19 @@ class CurlResult:
 
 def parse_target(text: str) -> tuple[str, str, str]:
     """svc/NAME[:PORT][/PATH] -> (NAME, PORT or "", /PATH)."""
+    usage = f'error: cannot curl "{text}": use svc/NAME[:PORT][/PATH], e.g. svc/web:80/hostname'
     rest = text
     for prefix in SERVICE_PREFIXES:
         if rest.startswith(prefix):
             rest = rest[len(prefix):]
             break
-    else:
-        if "/" in rest.split(":")[0] and not rest.startswith("/"):
-            raise EmukubeError(f'error: cannot curl "{text}": use svc/NAME[:PORT][/PATH], e.g. svc/web:80/hostname')
+    else:  # NAME[:PORT][/PATH] is a Service too; pod/..., deploy/... are not
+        if rest.split("/", 1)[0] in OTHER_KINDS:
+            raise EmukubeError(usage)
     head, slash, path = rest.partition("/")
     name, _, port = head.partition(":")
     if not name:
-        raise EmukubeError(f'error: cannot curl "{text}": use svc/NAME[:PORT][/PATH], e.g. svc/web:80/hostname')
+        raise EmukubeError(usage)
     return name, port, "/" + path if slash else "/"
 
 

@@ -35,7 +35,7 @@ class Text:
         self.lines.append(" " * indent + text)
 
     def flush(self) -> None:
-        width = max((len(k) + indent for indent, k, _ in self.block), default=0) + 2
+        width = max((len(k) + indent for indent, k, _ in self.block), default=0) + 3  # "key:" + 2 spaces
         for indent, key, values in self.block:
             start = " " * indent + f"{key}:"
             self.lines.append(f"{start:<{width}}{values[0]}".rstrip())

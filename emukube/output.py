@@ -124,12 +124,21 @@ def node_rows(snap: Snapshot, name: str | None, wide: bool) -> list[list[str]]:
     return rows
 
 
+def _api_phase(p) -> str:
+    """v1 PodStatus.phase from kubectl's STATUS word (a crash-looping pod is Running)."""
+    if p.phase in ("ContainerCreating", "PodInitializing") or p.phase.startswith("Init:"):
+        return "Pending"
+    if p.phase in ("Completed", "Error") and p.spec.get("restartPolicy", "Always") != "Always":
+        return "Succeeded" if p.phase == "Completed" else "Failed"
+    return "Running"
+
+
 def _pod_object(snap: Snapshot, p) -> dict:
     ready = "True" if p.ready else "False"
     return {"apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": p.name, "namespace": p.namespace, "labels": p.labels},
             "spec": dict(p.spec, nodeName=p.node),
-            "status": {"phase": "Running" if p.phase in ("Running", "Terminating") else "Pending",
+            "status": {"phase": _api_phase(p),
                        "podIP": p.ip, "podIPs": [{"ip": p.ip}] if p.ip else [],
                        "conditions": [{"type": "Ready", "status": ready},
                                       {"type": "ContainersReady", "status": ready}]}}

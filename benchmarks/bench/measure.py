@@ -81,6 +81,8 @@ class Row:
 def fmt(value: float | None, unit: str) -> str:
     if value is None:
         return "-"
+    if unit == "errors":  # counts: whole numbers unless a median falls between two
+        return f"{value:g} {unit}"
     return f"{value:.{_digits(value)}f} {unit}"
 
 

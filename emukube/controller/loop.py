@@ -33,24 +33,12 @@ from ..runtime.proxies import Proxies, proxy_name
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
 from .podstatus import pod_status
 from .restarts import Restarts, should_restart
+from .statefiles import read_text, write_atomic
 
 TICK = 0.5
 DRAIN_SECONDS = 1.0  # after proxies and DNS dropped a pod, this long before it gets SIGTERM
 DRAIN_WAIT_LIMIT = 15.0  # most a stopping pod waits for the data plane to drop it
 OWN_KILL_MEMORY = 60.0  # a kill event this soon after the controller stopped a container is its own
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text()
-    except OSError:
-        return ""
 
 
 @dataclass
@@ -77,6 +65,12 @@ class Pod:
     def running(self) -> bool:
         complete = len(self.apps) >= len(self.spec.get("containers") or [None])
         return complete and self.holder.status == "running" and all(c.status == "running" for c in self.apps)
+
+    @property
+    def complete(self) -> bool:
+        """Every container made and started at least once (else it is still being made)."""
+        return len(self.apps) >= len(self.spec.get("containers") or [None]) and \
+            all(c.status != "created" for c in [self.holder, *self.apps])
 
     def exited(self) -> list:
         """Its containers that stopped (crashed, finished, or killed by hand)."""
@@ -108,7 +102,7 @@ class Controller:
         self.lock = threading.Lock()
         self.creating: dict[str, PodPlan] = {}  # pod key -> plan, while its containers start
         self.terminating: dict[str, float] = {}  # pod key -> when it left endpoints
-        self.probes: dict[str, PodProbes] = load_verdicts(_read(self.state_dir / "probes.json"))
+        self.probes: dict[str, PodProbes] = load_verdicts(read_text(self.state_dir / "probes.json"))
         self.saved_verdicts = ""
         self.restarts = Restarts(self.state_dir / "restarts.json")  # container id -> count, back-off
         self.restarting: set[str] = set()  # container ids the controller is stopping or starting
@@ -121,7 +115,7 @@ class Controller:
         self.created: set[str] = set()  # pod keys made, still in self.creating until observed
         self.removed_ids: set[str] = set()  # container ids removed, until no longer observed
         # Pods the previous controller was stopping when it was replaced: this one finishes that.
-        self.resume_stops = set(json.loads(_read(self.state_dir / "status.json") or "{}").get("terminating", []))
+        self.resume_stops = set(json.loads(read_text(self.state_dir / "status.json") or "{}").get("terminating", []))
         self.backoff: dict[str, tuple[int, float]] = {}  # owner -> (failures, not before)
         self.reasons: dict[str, str] = {}  # pod key or owner -> last start error
         self.silent: dict[str, float] = {}  # service key -> since when it has not answered
@@ -326,7 +320,7 @@ class Controller:
         load: dict[str, int] = {}
         owner_load: dict[str, int] = {}
         placed = [(p.node, p.owner, p.namespace) for p in pods.values() if p.key not in self.terminating]
-        placed += [(c.node, f"{c.owner_kind}/{c.owner_name}", c.namespace) for c in self.creating.values()]
+        placed += [(c.node, f"{c.owner_kind}/{c.owner_name}", c.namespace) for c in list(self.creating.values())]
         mine = f"{plan.owner_kind}/{plan.owner_name}"
         for node, owner, ns in placed:
             load[node] = load.get(node, 0) + 1
@@ -349,7 +343,7 @@ class Controller:
             # that is shutting down (the rolling update's zero-failure promise).
             drained.wait(DRAIN_WAIT_LIMIT)
             time.sleep(DRAIN_SECONDS)
-            containers = [*pod.apps, pod.holder] if pod.holder not in pod.apps else pod.apps
+            containers = [*pod.inits, *pod.apps] + ([] if pod.holder in pod.apps else [pod.holder])
             for c in containers:
                 self.own_kills[c.id] = time.time()
                 try:
@@ -382,6 +376,9 @@ class Controller:
         return container.id in self.killed or (state.get("ExitCode") == 137 and not state.get("OOMKilled"))
 
     def needs_replacing(self, pod: Pod) -> bool:
+        """Killed or stopped by hand, or left half-made by a controller replaced while making it."""
+        if not pod.complete and pod.key not in self.creating:
+            return True
         exited = [c for c in pod.exited() if c.id not in self.restarting]
         sandbox_down = pod.holder not in pod.apps and pod.holder in exited
         return sandbox_down or any(self.was_killed(c) for c in exited)
@@ -436,7 +433,8 @@ class Controller:
         live = {k: p for k, p in pods.items() if k not in self.terminating and k not in self.creating}
         for key, pod in list(live.items()):  # killed or stopped by hand: the pod is replaced
             if self.needs_replacing(pod):
-                self.stop_pod(pod, "container stopped outside emukube; replacing the pod")
+                self.stop_pod(pod, "container stopped outside emukube; replacing the pod" if pod.complete
+                              else "left half-made by a replaced controller; replacing the pod")
                 del live[key]
         wanted_owners = set()
         for w in self.workloads:
@@ -623,16 +621,14 @@ class Controller:
                   "waiting": sorted(set(waiting)), "pods": status_pods, "services": services,
                   "terminating": sorted(self.terminating),
                   "time": time.time()}
-        tmp = self.state_dir / ".status.json.tmp"
-        tmp.write_text(json.dumps(status))
-        tmp.replace(self.state_dir / "status.json")
+        write_atomic(self.state_dir / "status.json", json.dumps(status))
 
     # ---- the loop -----------------------------------------------------------------------
     def tick(self) -> None:
         pods, proxies, dns = self.observe()
         observed_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps]}
         pods = {k: p for k, p in pods.items() if p.holder.id not in self.removed_ids}
-        for key in [k for k in self.created if k in pods]:
+        for key in [k for k in self.created if k in pods and pods[k].complete]:
             self.created.discard(key)
             self.creating.pop(key, None)
         self.take_requests(pods)
@@ -649,7 +645,7 @@ class Controller:
         self.write_status(pods, views)
         live_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps]}
         for known in (self.probes, self.backoff_noted, self.own_kills):
-            for cid in [c for c in known if c not in live_ids]:
+            for cid in [c for c in list(known) if c not in live_ids]:  # list(): workers change them
                 known.pop(cid, None)
         self.killed &= live_ids
         self.removed_ids &= observed_ids
@@ -657,7 +653,7 @@ class Controller:
         self.restarts.save()
         verdicts = dump_verdicts(self.probes)
         if verdicts != self.saved_verdicts:
-            _write_atomic(self.state_dir / "probes.json", verdicts)
+            write_atomic(self.state_dir / "probes.json", verdicts)
             self.saved_verdicts = verdicts
 
     def take_requests(self, pods: dict[str, Pod]) -> None:

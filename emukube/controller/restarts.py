@@ -16,6 +16,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .statefiles import read_text, write_atomic
+
 INITIAL_BACKOFF = 10.0
 MAX_BACKOFF = 300.0
 RESET_AFTER = 2 * MAX_BACKOFF  # flowcontrol.Backoff forgets an entry after 2 x its maximum
@@ -42,11 +44,11 @@ class Restarts:
         self.path = Path(path) if path else None
         self.entries: dict[str, Entry] = {}
         self._saved = ""
-        if self.path and self.path.exists():
+        if self.path:
             try:
-                raw = json.loads(self.path.read_text())
+                raw = json.loads(read_text(self.path) or "{}")
                 self.entries = {k: Entry(**v) for k, v in raw.items()}
-            except (ValueError, TypeError):
+            except (ValueError, TypeError, AttributeError):
                 self.entries = {}
 
     def count(self, container_id: str) -> int:
@@ -89,7 +91,5 @@ class Restarts:
             return
         text = json.dumps({k: asdict(v) for k, v in self.entries.items()}, sort_keys=True)
         if text != self._saved:
-            tmp = self.path.with_name(f".{self.path.name}.tmp")
-            tmp.write_text(text)
-            tmp.replace(self.path)
+            write_atomic(self.path, text)
             self._saved = text

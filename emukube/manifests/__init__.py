@@ -12,7 +12,7 @@ from typing import TextIO
 from .defaults import apply_defaults
 from .load import Doc, ManifestError, Problem, load_paths, load_with_problems
 from .validate import split_supported, validate
-from .unemulated import unemulated_fields
+from .unemulated import unemulated_fields, without_helm_hooks
 from .validate_service import validate_node_ports
 
 __all__ = ["Doc", "Problem", "ManifestError", "load_paths", "validate", "validate_node_ports",
@@ -24,8 +24,9 @@ def load_and_validate(paths: list[str], stdin: TextIO | None = None,
     """Defaulted objects of the kinds emukube emulates; warnings: one per skipped document, one
     per field emukube accepts but does not act on."""
     docs, problems = load_with_problems(paths, stdin)
+    docs, hooks = without_helm_hooks(docs)
     supported, warnings = split_supported(docs)
     problems.extend(validate(supported, allow_privileged=allow_privileged))
     if problems:
         raise ManifestError(problems)
-    return [apply_defaults(doc.obj) for doc in supported], warnings + unemulated_fields(supported)
+    return [apply_defaults(doc.obj) for doc in supported], hooks + warnings + unemulated_fields(supported)

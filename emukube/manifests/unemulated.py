@@ -45,6 +45,24 @@ WORKLOAD_FIELDS = {
 }
 
 
+HELM_HOOK = "helm.sh/hook"
+
+
+def without_helm_hooks(docs: list[Doc]) -> tuple[list[Doc], list[str]]:
+    """`helm install` keeps hook documents (tests, pre-install jobs) for their own phase, and so
+    does emukube: applied with the rest, a test pod would race the pods it tests."""
+    kept, warnings = [], []
+    for doc in docs:
+        meta = _map(doc.obj.get("metadata")) if isinstance(doc.obj, dict) else {}
+        hook = _map(meta.get("annotations")).get(HELM_HOOK)
+        if hook is None:
+            kept.append(doc)
+            continue
+        warnings.append(f"{doc.source} (document {doc.index + 1}): skipping {doc.obj.get('kind')} "
+                        f"\"{meta.get('name')}\": a Helm hook ({HELM_HOOK}: {hook}), run by Helm, not installed")
+    return kept, warnings
+
+
 class _Found:
     """field -> (why, objects), in the order first seen."""
 

@@ -71,83 +71,90 @@ def headless_matches_ready_pods(pods: Pods, count: int) -> None:
     assert len(ready) == count and answer == ready
 
 
-def test_headless_answers_follow_scale_up_and_down(cluster):
-    headless_matches_ready_pods(cluster, 2)
+def test_headless_answers_follow_scale_up_and_down(cluster, pods):
+    headless_matches_ready_pods(pods, 2)
     cluster.emukube("scale", "deployment/hl", "--replicas", "3")
-    headless_matches_ready_pods(cluster, 3)
-    srv = dig(cluster, f"SRV _http._tcp.hl.default.{FQDN}")
-    targets = sorted(line for line in srv if line.endswith("."))
-    assert targets == sorted(f"{ip.replace('.', '-')}.hl.default.{FQDN}." for ip in ready_ips(cluster, "hl-"))
+    headless_matches_ready_pods(pods, 3)
+    srv = pods.dig(f"SRV _http._tcp.hl.default.{FQDN}")
+    targets = sorted(word for word in srv if word.endswith("."))
+    assert targets == sorted(f"{ip.replace('.', '-')}.hl.default.{FQDN}." for ip in pods.ready_ips("hl-"))
     cluster.emukube("scale", "deployment/hl", "--replicas", "2")
-    headless_matches_ready_pods(cluster, 2)
+    headless_matches_ready_pods(pods, 2)
 
 
-def test_readiness_flip_and_publish_not_ready_addresses(cluster):
-    headless_matches_ready_pods(cluster, 2)
-    victim = cluster.pods("hl-")[0]
-    ip = pod_ip(cluster, victim)
-    both = sorted(ready_ips(cluster, "hl-"))
-    others = [i for i in both if i != ip]
-    dashed = f"{ip.replace('.', '-')}"
+def test_readiness_flip_and_publish_not_ready_addresses(pods):
+    headless_matches_ready_pods(pods, 2)
+    ready = pods.ips(ready_only=True)
+    victim = min(name for name in ready if name.startswith("hl-"))
+    ip, both = ready[victim], pods.ready_ips("hl-")
+    others = [other for other in both if other != ip]
+    dashed = ip.replace(".", "-")
     try:
-        sh(cluster, "touch /tmp/not-ready", pod=victim)
-        assert eventually(lambda: dig(cluster, f"hl.default.{FQDN}"), others) == others
-        assert dig(cluster, f"{dashed}.hl.default.{FQDN}") == []  # its own name goes too
-        assert dig(cluster, f"hl-all.default.{FQDN}") == both  # publishNotReadyAddresses
-        assert dig(cluster, f"{dashed}.hl-all.default.{FQDN}") == [ip]
+        pods.sh("touch /tmp/not-ready", pod=victim)
+        assert eventually(lambda: pods.dig(f"hl.default.{FQDN}"), others) == others
+        assert pods.dig(f"{dashed}.hl.default.{FQDN}") == []  # its own name goes too
+        assert pods.dig(f"hl-all.default.{FQDN}") == both  # publishNotReadyAddresses
+        assert pods.dig(f"{dashed}.hl-all.default.{FQDN}") == [ip]
     finally:
-        sh(cluster, "rm -f /tmp/not-ready", pod=victim)
-    assert eventually(lambda: dig(cluster, f"hl.default.{FQDN}"), both) == both
+        pods.sh("rm -f /tmp/not-ready", pod=victim)
+    assert eventually(lambda: pods.dig(f"hl.default.{FQDN}"), both) == both
 
 
-def test_externalname_cname_and_type_switches(cluster):
-    def cname_answer():
-        return sh(cluster, f"dig +noall +answer CNAME flip.default.{FQDN}").split()
+FLIP_CLUSTERIP = """apiVersion: v1
+kind: Service
+metadata: {name: flip}
+spec:
+  selector: {app: hl}
+  ports: [{name: http, port: 80, targetPort: http}]
+"""
+FLIP_EXTERNAL = """apiVersion: v1
+kind: Service
+metadata: {name: flip}
+spec: {type: ExternalName, externalName: flour.example.com}
+"""
 
-    answer = cname_answer()
-    assert answer[-2:] == ["CNAME", "flour.example.com."]  # exactly one trailing dot
-    clusterip = ("apiVersion: v1\nkind: Service\nmetadata: {name: flip}\nspec:\n  selector: {app: hl}\n"
-                 "  ports: [{name: http, port: 80, targetPort: http}]\n")
-    cluster.emukube("apply", "-", "--no-wait", input=clusterip)
+
+def test_externalname_cname_and_type_switches(cluster, pods):
+    def cname():
+        return pods.sh(f"dig +noall +answer CNAME flip.default.{FQDN}").split()
+
+    assert cname()[-2:] == ["CNAME", "flour.example.com."]  # exactly one trailing dot
+    cluster.emukube("apply", "-", "--no-wait", input=FLIP_CLUSTERIP)
     ip = cluster.svc_field("flip", 2)
     assert ip.count(".") == 3
-    assert eventually(lambda: dig(cluster, f"A flip.default.{FQDN}"), [ip]) == [ip]
-    assert cname_answer() == []
-    assert dig(cluster, f"-x {ip}") == [f"flip.default.{FQDN}."]
-    external = "apiVersion: v1\nkind: Service\nmetadata: {name: flip}\nspec:\n  type: ExternalName\n  externalName: flour.example.com\n"
-    cluster.emukube("apply", "-", "--no-wait", input=external)
-    assert eventually(cname_answer, lambda v: v[-1:] == ["flour.example.com."])[-2:] == ["CNAME", "flour.example.com."]
-    assert dig(cluster, f"-x {ip}") == []  # the old ClusterIP's PTR is gone with it
+    assert eventually(lambda: pods.dig(f"A flip.default.{FQDN}"), [ip]) == [ip]
+    assert cname() == []
+    assert pods.dig(f"-x {ip}") == [f"flip.default.{FQDN}."]
+    cluster.emukube("apply", "-", "--no-wait", input=FLIP_EXTERNAL)
+    assert eventually(cname, lambda v: v[-1:] == ["flour.example.com."])[-2:] == ["CNAME", "flour.example.com."]
+    assert pods.dig(f"-x {ip}") == []  # the old ClusterIP's PTR went with it
 
 
-def test_pods_find_themselves_by_fqdn_in_etc_hosts(cluster):
+def test_pods_find_themselves_by_fqdn_in_etc_hosts(pods):
+    ips = pods.ips()
     for pod, host, sub in (("st-0", "st-0", "st"), ("st-1", "st-1", "st"), ("solo", "solo-host", "sub")):
-        ip = pod_ip(cluster, pod)
         fqdn = f"{host}.{sub}.default.{FQDN}"
-        hosts = [line.split() for line in sh(cluster, "cat /etc/hosts", pod=pod).splitlines()]
-        assert [ip, fqdn, host] in hosts, hosts
-        assert sh(cluster, "hostname", pod=pod).strip() == host
-        assert sh(cluster, "hostname -f", pod=pod).strip() == fqdn
-        # and the rest of the cluster finds it by the same name
-        assert dig(cluster, fqdn) == [ip]
+        hosts, names = pods.sh("cat /etc/hosts; echo; echo @@; hostname; hostname -f", pod=pod).split("@@")
+        assert [ips[pod], fqdn, host] in [line.split() for line in hosts.splitlines()], hosts
+        assert names.split() == [host, fqdn]
+        assert pods.dig(fqdn) == [ips[pod]]  # and the rest of the cluster finds it by that name
 
 
-def test_partial_names_and_namespaces_through_the_pod_resolver(cluster):
+def test_partial_names_and_namespaces_through_the_pod_resolver(cluster, pods):
     def getent(name: str) -> str:
-        return sh(cluster, f"getent hosts {name}").split()[0]
+        return pods.sh(f"getent hosts {name}").split()[0]
 
     api = cluster.svc_field("api", 2)
     for name in ("api", "api.default", "api.default.svc", f"api.default.{FQDN}", "API.Default"):
         assert getent(name) == api, name
     other = getent("api.other")
     assert other != api and getent("api.other.svc") == other
-    assert dig(cluster, "+search api.other") == [other]
-    result = cluster.sh("getent hosts nosuch.default", pod="solo", check=False)
-    assert result.returncode == 2  # NXDOMAIN through the whole search list
+    assert pods.dig("+search api.other") == [other]
+    assert pods.run("getent hosts nosuch.default")[0] == 2  # NXDOMAIN through the whole search list
 
 
-def test_names_outside_the_cluster_resolve_but_never_shadow_it(cluster, engine):
-    """A container with a network alias equal to a Service name (short and full) sits on the
+def test_names_outside_the_cluster_resolve_but_never_shadow_it(cluster, engine, pods):
+    """A container with network aliases equal to a Service's names (short and full) sits on the
     cluster network: Docker's resolver still answers its own name, never the cluster's names."""
     network = f"emukube-{cluster.name}"
     aliases = ["api", f"api.default.{FQDN}", f"ghost.default.{FQDN}"]
@@ -157,33 +164,27 @@ def test_names_outside_the_cluster_resolve_but_never_shadow_it(cluster, engine):
         networking_config={network: engine.api.create_endpoint_config(aliases=aliases)})
     try:
         shadow.reload()
-        assert set(aliases) <= set(shadow.attrs["NetworkSettings"]["Networks"][network]["Aliases"] or [])
-        shadow_ip = shadow.attrs["NetworkSettings"]["Networks"][network]["IPAddress"]
+        endpoint = shadow.attrs["NetworkSettings"]["Networks"][network]
+        assert set(aliases) <= set(endpoint["Aliases"] or [])
         api = cluster.svc_field("api", 2)
-        # Docker's resolver answers names outside cluster.local (forwarded by CoreDNS) ...
-        outside = sh(cluster, f"getent hosts {cluster.name}-shadow").split()
-        assert outside[:1] == [shadow_ip]
-        # ... but never a cluster name
-        assert sh(cluster, "getent hosts api").split()[0] == api
-        assert dig(cluster, f"api.default.{FQDN}") == [api]
-        assert dig(cluster, f"+tcp api.default.{FQDN}") == [api]
-        status = sh(cluster, f"dig ghost.default.{FQDN} | grep status:")
-        assert "NXDOMAIN" in status
-        assert dig(cluster, f"-x {shadow_ip}") == []  # no container-name PTR either
+        # names outside cluster.local reach Docker's resolver through CoreDNS ...
+        assert pods.sh(f"getent hosts {cluster.name}-shadow").split()[:1] == [endpoint["IPAddress"]]
+        # ... which never answers for a cluster name
+        assert pods.sh("getent hosts api").split()[0] == api
+        assert pods.dig(f"api.default.{FQDN}") == pods.dig(f"+tcp api.default.{FQDN}") == [api]
+        assert "status: NXDOMAIN" in pods.sh(f"dig ghost.default.{FQDN}")
+        assert pods.dig(f"-x {endpoint['IPAddress']}") == []  # no container-name PTR either
     finally:
         shadow.remove(force=True)
 
 
 def test_emukube_dns_command(cluster):
     api = cluster.svc_field("api", 2)
-    out = cluster.emukube("dns", "api").stdout.split()
-    assert out == [f"api.default.{FQDN}.", "5", "IN", "A", api]
+    assert cluster.emukube("dns", "api").stdout.split() == [f"api.default.{FQDN}.", "5", "IN", "A", api]
     srv = cluster.emukube("dns", "_http._tcp.api", "SRV", "--tcp").stdout.split()
     assert srv[-5:] == ["SRV", "0", "100", "80", f"api.default.{FQDN}."]
-    ptr = cluster.emukube("dns", api, "PTR").stdout.split()
-    assert ptr[-2:] == ["PTR", f"api.default.{FQDN}."]
-    cname = cluster.emukube("dns", "flip", "CNAME").stdout.split()
-    assert cname[-2:] == ["CNAME", "flour.example.com."]
+    assert cluster.emukube("dns", api, "PTR").stdout.split()[-2:] == ["PTR", f"api.default.{FQDN}."]
+    assert cluster.emukube("dns", "flip", "CNAME").stdout.split()[-2:] == ["CNAME", "flour.example.com."]
     other = cluster.emukube("dns", "api", "-n", "other").stdout.split()
     assert other[0] == f"api.other.{FQDN}." and other[-1] != api
     missing = cluster.emukube("dns", "nosuch", check=False)
@@ -193,17 +194,16 @@ def test_emukube_dns_command(cluster):
     assert "Traceback" not in bad.stderr
 
 
-def test_a_new_controller_applies_a_changed_corefile(cluster, engine):
-    """What an emukube upgrade does: the Corefile CoreDNS runs (here an older one without the
-    reverse zone) differs from the one the new controller renders; it is applied at once."""
+def test_a_new_controller_applies_a_changed_corefile(cluster, engine, pods):
+    """What an emukube upgrade does: CoreDNS runs a Corefile (here an older one without the
+    reverse zone) other than the one the new controller renders; the new one is applied at once."""
     api = cluster.svc_field("api", 2)
-    dns = engine.containers.get(f"{cluster.name}_dns")
+    name = [f"api.default.{FQDN}."]
     old = render_corefile(DnsPlan((), serial=1)).encode()  # no reverse zones
     put_files(engine.containers.get(f"{cluster.name}_controller"), {"dns/Corefile": (old, 0o644)})
-    dns.kill(signal="SIGUSR1")
-    # PTR queries now leave cluster.local's zones: Docker's resolver names the proxy container
-    assert eventually(lambda: dig(cluster, f"-x {api}"), lambda v: v != [f"api.default.{FQDN}."]) != [
-        f"api.default.{FQDN}."]
+    engine.containers.get(f"{cluster.name}_dns").kill(signal="SIGUSR1")
+    # PTR queries now leave the cluster's zones: Docker's resolver names the proxy container
+    assert eventually(lambda: pods.dig(f"-x {api}"), lambda v: v != name) != name
     cluster.emukube("scale", "statefulset/st", "--replicas", "3")  # a new controller
-    assert eventually(lambda: dig(cluster, f"-x {api}"), [f"api.default.{FQDN}."]) == [f"api.default.{FQDN}."]
-    assert len(eventually(lambda: dig(cluster, f"st-2.st.default.{FQDN}"), lambda v: len(v) == 1)) == 1
+    assert eventually(lambda: pods.dig(f"-x {api}"), name) == name
+    assert len(eventually(lambda: pods.dig(f"st-2.st.default.{FQDN}"), lambda v: len(v) == 1)) == 1

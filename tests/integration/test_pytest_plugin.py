@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from emukube import cluster_ops as ops
 
 ONE_WEB = Path(__file__).parent / "manifests" / "one-web.yaml"
@@ -97,8 +99,9 @@ def test_scopes_failures_and_nothing_left(engine, tmp_path):
     assert ops.all_clusters(engine, prefix) == []
 
 
-def test_ctrl_c_mid_test_leaves_nothing(engine, tmp_path):
-    prefix = f"pi{os.getpid() % 100000}i"
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_run_leaves_nothing(engine, tmp_path, signum):
+    prefix = f"pi{os.getpid() % 100000}s{int(signum)}"
     suite = write_suite(tmp_path, "test_interrupted.py", INTERRUPTED)
     record = tmp_path / "record.txt"
     proc = subprocess.Popen(pytest_cmd(str(suite)), cwd=tmp_path, env=pytest_env(tmp_path, prefix),
@@ -110,7 +113,7 @@ def test_ctrl_c_mid_test_leaves_nothing(engine, tmp_path):
         assert record.exists(), "the test never started"
         name = record.read_text()
         assert ops.all_clusters(engine, name) == [name]
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         out, _ = proc.communicate(timeout=300)
     finally:
         if proc.poll() is None:

@@ -18,6 +18,7 @@ import pytest
 import yaml
 
 from conftest import EMUKUBE, wait_until
+from emukube import Cluster
 
 MANIFEST = Path(__file__).parent / "manifests" / "service_changes.yaml"
 BASE = list(yaml.safe_load_all(MANIFEST.read_text()))
@@ -56,18 +57,31 @@ def container_ids(engine, cluster) -> dict[str, str]:
             if c.labels.get("emukube.io/role") != "controller"}
 
 
-def client(cluster) -> str:
-    return cluster.pods("green-")[0]
+# Reads that are not under test go through the Python API: no CLI start-up per call.
+@pytest.fixture(scope="module")
+def api(cluster) -> Cluster:
+    return Cluster(cluster.name)
 
 
-def hostnames(cluster, url: str, count: int) -> list[str]:
-    out = cluster.sh(f"for i in $(seq {count}); do curl -s -m 2 {url}; echo; done", pod=client(cluster)).stdout
+def names(api: Cluster, app: str) -> set[str]:
+    return {p.name for p in api.pods(f"app={app}") if p.phase != "Terminating"}
+
+
+def client(api: Cluster) -> str:
+    return sorted(names(api, "green"))[0]
+
+
+def sh(api: Cluster, script: str, pod: str | None = None) -> str:
+    return api.exec(pod or client(api), script).stdout
+
+
+def hostnames(api: Cluster, url: str, count: int) -> list[str]:
+    out = sh(api, f"for i in $(seq {count}); do curl -s -m 2 {url}; echo; done")
     return [line for line in out.splitlines() if line]
 
 
-def refused(cluster, host: str, port: int) -> bool:
-    out = cluster.sh(f"nc -z -v -w 3 {host} {port} 2>&1; true", pod=client(cluster)).stdout
-    return "Connection refused" in out
+def refused(api: Cluster, host: str, port: int) -> bool:
+    return "Connection refused" in sh(api, f"nc -z -v -w 3 {host} {port} 2>&1; true")
 
 
 def host_refused(ip: str, port: int) -> bool:
@@ -82,9 +96,12 @@ def svc_row(cluster, name: str) -> list[str]:
     return cluster.emukube("get", "svc", name).stdout.splitlines()[1].split()
 
 
-def pod_ips(cluster, prefix: str) -> dict[str, str]:
-    lines = cluster.emukube("get", "pods", "-o", "wide").stdout.splitlines()[1:]
-    return {line.split()[0]: line.split()[5] for line in lines if line.startswith(prefix)}
+def spec(api: Cluster, name: str) -> dict:
+    return api.service(name)["spec"]
+
+
+def node_port(api: Cluster, name: str) -> int:
+    return spec(api, name)["ports"][0]["nodePort"]
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -113,28 +130,28 @@ def test_reapplying_the_same_manifest_touches_nothing(cluster, engine):
     assert engine.containers.get(f"{cluster.name}_controller").id == controller
 
 
-def test_ports_added_then_removed(cluster, engine):
-    web_pods = set(cluster.pods("web-"))
+def test_ports_added_then_removed(cluster, api, engine):
+    web_pods = names(api, "web")
     before = container_ids(engine, cluster)
     two_ports = edited(("Service", "web", lambda d: d["spec"]["ports"].append(
         {"name": "alt", "port": 81, "targetPort": "http"})))
     result = apply(cluster, two_ports, figure="apply, port added")
     assert verbs(result)["service/web"] == "configured" and len(verbs(result)) == len(BASE)
     assert {v for k, v in verbs(result).items() if k != "service/web"} == {"unchanged"}
-    assert hostnames(cluster, "http://web:81/hostname", 1)[0] in web_pods
-    assert hostnames(cluster, "http://web:80/hostname", 1)[0] in web_pods
+    assert hostnames(api, "http://web:81/hostname", 1)[0] in web_pods
+    assert hostnames(api, "http://web:80/hostname", 1)[0] in web_pods
     after = container_ids(engine, cluster)
     touched = {name for name in before if after.get(name) != before[name]}
     assert touched <= {f"{cluster.name}_svc_default_web"}, touched  # pods and other proxies kept
 
     result = apply(cluster, BASE, figure="apply, port removed")
     assert verbs(result)["service/web"] == "configured"
-    assert wait_until(lambda: refused(cluster, "web", 81), "port 81 refused after its removal", 30)
-    assert hostnames(cluster, "http://web/hostname", 1)[0] in web_pods
+    assert wait_until(lambda: refused(api, "web", 81), "port 81 refused after its removal", 30)
+    assert hostnames(api, "http://web/hostname", 1)[0] in web_pods
 
 
-def test_type_changes_keep_the_cluster_ip_where_kubernetes_does(cluster, engine):
-    web_pods = set(cluster.pods("web-"))
+def test_type_changes_keep_the_cluster_ip_where_kubernetes_does(cluster, api, engine):
+    web_pods = names(api, "web")
     kept = {n: i for n, i in container_ids(engine, cluster).items() if "_svc_default_shifty" not in n}
     cluster_ip = svc_row(cluster, "shifty")[2]
 
@@ -164,7 +181,7 @@ def test_type_changes_keep_the_cluster_ip_where_kubernetes_does(cluster, engine)
     assert row[1:4] == ["ExternalName", "<none>", "web.default.svc.cluster.local"]
     # The released nodePort and the EXTERNAL-IP stop listening; the name is now a CNAME.
     assert host_refused("127.0.0.1", node_port) and host_refused(external, 80)
-    cname = cluster.sh("dig +short CNAME shifty.default.svc.cluster.local", pod=client(cluster)).stdout.strip()
+    cname = sh(api, "dig +short CNAME shifty.default.svc.cluster.local").strip()
     assert cname == "web.default.svc.cluster.local."
     assert f"{cluster.name}_svc_default_shifty" not in container_ids(engine, cluster)
 
@@ -172,28 +189,28 @@ def test_type_changes_keep_the_cluster_ip_where_kubernetes_does(cluster, engine)
     row = svc_row(cluster, "shifty")
     # A new allocation (Kubernetes released the old address); this one hashes to the same.
     assert row[1] == "ClusterIP" and ipaddress.ip_address(row[2]) in ipaddress.ip_network(f"{cluster_ip}/18", strict=False)
-    assert hostnames(cluster, "http://shifty/hostname", 1)[0] in web_pods
+    assert hostnames(api, "http://shifty/hostname", 1)[0] in web_pods
     now = container_ids(engine, cluster)
     assert {n: now.get(n) for n in kept} == kept  # every pod and every other proxy kept
 
 
-def test_selector_change_moves_the_endpoints(cluster, engine):
-    green = set(cluster.pods("green-"))
+def test_selector_change_moves_the_endpoints(cluster, api, engine):
+    green = names(api, "green")
     before = container_ids(engine, cluster)
     to_green = edited(("Service", "web", lambda d: d["spec"].update(selector={"app": "green"})))
     apply(cluster, to_green, figure="apply, selector changed")
-    assert set(hostnames(cluster, "http://web/hostname", 10)) == green
+    assert set(hostnames(api, "http://web/hostname", 10)) == green
     assert container_ids(engine, cluster) == before  # endpoints only: the proxy reloads in place
     apply(cluster, BASE)
-    assert set(hostnames(cluster, "http://web/hostname", 40)) == set(cluster.pods("web-"))
+    assert set(hostnames(api, "http://web/hostname", 40)) == names(api, "web")
 
 
-def test_session_affinity_switched_on_and_off(cluster):
+def test_session_affinity_switched_on_and_off(cluster, api):
     sticky = edited(("Service", "web", lambda d: d["spec"].update(sessionAffinity="ClientIP")))
     assert verbs(apply(cluster, sticky, figure="apply, affinity on"))["service/web"] == "configured"
-    assert len(set(hostnames(cluster, "http://web/hostname", 15))) == 1
+    assert len(set(hostnames(api, "http://web/hostname", 15))) == 1
     assert verbs(apply(cluster, BASE))["service/web"] == "configured"
-    assert len(set(hostnames(cluster, "http://web/hostname", 30))) > 1
+    assert len(set(hostnames(api, "http://web/hostname", 30))) > 1
 
 
 # -- connections, environment, endpoints --------------------------------------------------------
@@ -225,8 +242,8 @@ except OSError as exc:
 """
 
 
-def test_established_connection_survives_a_scale_down(cluster):
-    pod = client(cluster)
+def test_established_connection_survives_a_scale_down(cluster, api):
+    pod = client(api)
     held: list[tuple[subprocess.Popen, str]] = []
     try:
         # One kept-alive HTTP connection through the ClusterIP per attempt, until two pods hold
@@ -241,9 +258,9 @@ def test_established_connection_survives_a_scale_down(cluster):
         assert len({first for _, first in held}) >= 2, held
         apply(cluster, edited(("Deployment", "web", lambda d: d["spec"].update(replicas=2))),
               figure="apply, web scaled 3 -> 2")
-        staying = set(cluster.pods("web-"))
+        staying = names(api, "web")
         assert len(staying) == 2
-        cluster.sh("touch " + " ".join(f"/tmp/go-{i}" for i in range(len(held))), pod=pod)
+        sh(api, "touch " + " ".join(f"/tmp/go-{i}" for i in range(len(held))), pod=pod)
         kept = [(first, proc.communicate(timeout=60)[0].strip()) for proc, first in held]
         survivors = [(first, second) for first, second in kept if first in staying]
         assert survivors and all(first == second for first, second in survivors), kept
@@ -252,21 +269,17 @@ def test_established_connection_survives_a_scale_down(cluster):
             proc.kill()
 
 
-def service_env(cluster, pod: str) -> dict[str, str]:
-    out = cluster.emukube("exec", pod, "--", "env").stdout
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-
-
-def test_service_variables_in_pods_created_after_the_service(cluster):
+def test_service_variables_in_pods_created_after_the_service(cluster, api):
     late = service("late-svc", selector={"app": "web"},
                    ports=[{"name": "http", "port": 8080, "targetPort": "http"},
                           {"name": "dns-udp", "port": 53, "protocol": "UDP", "targetPort": 8081}])
-    old_pod = client(cluster)
+    old_pod = client(api)
     apply(cluster, [*edited(("Deployment", "green", lambda d: d["spec"].update(replicas=2))), late])
-    ip = svc_row(cluster, "late-svc")[2]
-    assert "LATE_SVC_SERVICE_HOST" not in service_env(cluster, old_pod)  # it started before
-    new_pod = next(p for p in cluster.pods("green-") if p != old_pod)
-    env = service_env(cluster, new_pod)
+    ip = spec(api, "late-svc")["clusterIP"]
+    assert "LATE_SVC_SERVICE_HOST" not in sh(api, "env", pod=old_pod)  # it started before the Service
+    new_pod = next(p for p in names(api, "green") if p != old_pod)
+    out = cluster.emukube("exec", new_pod, "--", "env").stdout
+    env = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     assert {k: v for k, v in env.items() if k.startswith("LATE_SVC_")} == {
         "LATE_SVC_SERVICE_HOST": ip, "LATE_SVC_SERVICE_PORT": "8080",
         "LATE_SVC_SERVICE_PORT_HTTP": "8080", "LATE_SVC_SERVICE_PORT_DNS_UDP": "53",
@@ -275,23 +288,25 @@ def test_service_variables_in_pods_created_after_the_service(cluster):
         "LATE_SVC_PORT_8080_TCP_PORT": "8080", "LATE_SVC_PORT_8080_TCP_ADDR": ip,
         "LATE_SVC_PORT_53_UDP": f"udp://{ip}:53", "LATE_SVC_PORT_53_UDP_PROTO": "udp",
         "LATE_SVC_PORT_53_UDP_PORT": "53", "LATE_SVC_PORT_53_UDP_ADDR": ip}
-    assert env["STEADY_SERVICE_HOST"] == svc_row(cluster, "steady")[2]
+    assert env["STEADY_SERVICE_HOST"] == spec(api, "steady")["clusterIP"]
     assert "SHIFTY_PORT_80_TCP_ADDR" in env
 
 
-def test_endpoints_views_show_ready_and_not_ready_addresses(cluster):
-    ips = pod_ips(cluster, "web-")
+def table(cluster, *args: str) -> list[list[str]]:
+    return [line.split() for line in cluster.emukube("get", *args).stdout.splitlines()[1:]]
+
+
+def test_endpoints_views_show_ready_and_not_ready_addresses(cluster, api):
+    ips = {p.name: p.ip for p in api.pods("app=web")}
     victim = sorted(ips)[0]
     others = sorted(ip for name, ip in ips.items() if name != victim)
-    cluster.sh("touch /tmp/not-ready", pod=victim)
+    sh(api, "touch /tmp/not-ready", pod=victim)
     try:
-        row = wait_until(lambda: next((line.split() for line in cluster.emukube("get", "endpoints").stdout.splitlines()
-                                       if line.startswith("web ") and ips[victim] in line.split()[2]), None),
-                         "the unready pod in the NOT-READY column")
+        row = wait_until(lambda: next((r for r in table(cluster, "endpoints") if r[0] == "web" and ips[victim] in r[2]),
+                                      None), "the unready pod in the NOT-READY column")
         assert sorted(a.split(":")[0] for a in row[1].split(",")) == others
         assert row[1].count(":8080") == 2 and row[2] == f"{ips[victim]}:8080"
-        slice_row = next(line.split() for line in cluster.emukube("get", "endpointslices").stdout.splitlines()
-                         if line.startswith("web-"))
+        slice_row = next(r for r in table(cluster, "endpointslices") if r[0].startswith("web-"))
         assert slice_row[1:3] == ["IPv4", "8080"]
         assert sorted(slice_row[3].split(",")) == sorted(ips.values()) and slice_row[4] == ips[victim]
 
@@ -306,15 +321,15 @@ def test_endpoints_views_show_ready_and_not_ready_addresses(cluster):
         assert conditions == {ip: ip != ips[victim] for ip in ips.values()}
         assert eps["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
     finally:
-        cluster.sh("rm -f /tmp/not-ready", pod=victim)
-    wait_until(lambda: cluster.emukube("get", "endpoints", "web").stdout.splitlines()[1].split()[2] == "<none>",
-               "the pod ready again")
+        sh(api, "rm -f /tmp/not-ready", pod=victim)
+    wait_until(lambda: table(cluster, "endpoints", "web")[0][2] == "<none>", "the pod ready again")
 
 
-def test_load_balancer_ip_in_the_pool_is_honoured_and_outside_it_warned(cluster):
-    web_pods = set(cluster.pods("web-"))
-    second = int(svc_row(cluster, "web")[2].split(".")[1])  # 10.(96+i) -> pool 127.0.(100+i).x
-    wanted = f"127.0.{100 + second - 96}.200"
+def test_load_balancer_ip_in_the_pool_is_honoured_and_outside_it_warned(cluster, api):
+    web_pods = names(api, "web")
+    second = int(spec(api, "web")["clusterIP"].split(".")[1])  # 10.(96+i) -> pool 127.0.(100+i).x
+    pool = f"127.0.{100 + second - 96}"
+    wanted = f"{pool}.200"
     fixed = service("lb-fixed", type="LoadBalancer", loadBalancerIP=wanted, selector={"app": "web"},
                     ports=[{"port": 80, "targetPort": "http"}])
     far = service("lb-far", type="LoadBalancer", loadBalancerIP="203.0.113.10", selector={"app": "web"},
@@ -326,7 +341,6 @@ def test_load_balancer_ip_in_the_pool_is_honoured_and_outside_it_warned(cluster)
     assert doc["status"]["loadBalancer"]["ingress"] == [{"ip": wanted}]
     assert httpx.get(f"http://{wanted}/hostname", timeout=5).text in web_pods
     given = svc_row(cluster, "lb-far")[3]
-    pool = wanted.rsplit(".", 1)[0]
     assert (f"warning: Service default/lb-far: spec.loadBalancerIP 203.0.113.10 is not in this cluster's "
             f"LoadBalancer pool {pool}.1-{pool}.254; its EXTERNAL-IP is {given}") in result.stderr
     assert given.startswith(pool + ".")
@@ -335,8 +349,8 @@ def test_load_balancer_ip_in_the_pool_is_honoured_and_outside_it_warned(cluster)
 
 # -- last: --address moves every NodePort ---------------------------------------------------
 
-def test_node_ports_follow_address(cluster, engine):
-    node_port = int(svc_row(cluster, "steady")[4].split(":")[1].split("/")[0])
+def test_node_ports_follow_address(cluster, api, engine):
+    port = node_port(api, "steady")
     controller = engine.containers.get(f"{cluster.name}_controller").id
     bad = apply(cluster, BASE, "--address", "192.0.2.7", check=False)
     assert bad.returncode == 2 and bad.stderr.strip() == "error: --address 192.0.2.7 is not an address of this machine"
@@ -344,8 +358,8 @@ def test_node_ports_follow_address(cluster, engine):
     try:
         result = apply(cluster, BASE, "--address", "127.0.0.2", figure="apply, --address 127.0.0.2")
         assert "warning" not in result.stderr  # still loopback (and lb-far was warned about once)
-        assert httpx.get(f"http://127.0.0.2:{node_port}/hostname", timeout=5).text in set(cluster.pods("web-"))
-        assert host_refused("127.0.0.1", node_port)
+        assert httpx.get(f"http://127.0.0.2:{port}/hostname", timeout=5).text in names(api, "web")
+        assert host_refused("127.0.0.1", port)
     finally:
         apply(cluster, BASE, "--address", "127.0.0.1")
-    assert httpx.get(f"http://127.0.0.1:{node_port}/hostname", timeout=5).status_code == 200
+    assert httpx.get(f"http://127.0.0.1:{port}/hostname", timeout=5).text in names(api, "web")

@@ -1,0 +1,70 @@
+"""`helm template ... | emukube up -`: a chart's whole output on stdin, with kinds and fields
+emukube does not emulate. One warning for each, never a crash, and the app runs."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections import Counter
+
+import pytest
+
+from conftest import HERE, Cluster, run
+
+FIXTURE = HERE / "manifests" / "helm-shop.yaml"  # written like `helm template shop ./shop` output
+IMAGES = ("ghcr.io/acme/shop:1.4.2=emukube/echo:1.0", "docker.io/library/postgres:16.3=emukube/echo:1.0")
+SKIPPED_KINDS = ["ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress", "NetworkPolicy",
+                 "Role", "RoleBinding"]
+IGNORED_FIELDS = ["serviceAccountName", "imagePullSecrets", "affinity", "tolerations", "topologySpreadConstraints",
+                  "priorityClassName", "securityContext.fsGroup", "securityContext.runAsNonRoot",
+                  "securityContext.readOnlyRootFilesystem", "securityContext.allowPrivilegeEscalation",
+                  "resources.requests", "downwardAPI volumes", "loadBalancerSourceRanges", "load-balancer annotations",
+                  "minReadySeconds", "persistentVolumeClaimRetentionPolicy", "terminationMessagePolicy",
+                  "resourceFieldRef"]
+
+
+@pytest.fixture(scope="module")
+def chart(engine):
+    name = f"t{os.getpid() % 100000}helm"
+    image_map = [arg for pair in IMAGES for arg in ("--image-map", pair)]
+    try:
+        result = run("up", "-", "--timeout", "200s", *image_map, cluster=name, input=FIXTURE.read_text(),
+                     timeout=300, check=False)
+        yield Cluster(name), result
+    finally:
+        run("down", cluster=name, check=False)
+
+
+def test_the_chart_comes_up_with_one_warning_per_skipped_document_and_ignored_field(chart):
+    _, result = chart
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    for kind in SKIPPED_KINDS:
+        assert sum(f"skipping {kind} " in w for w in warnings) == 1, (kind, warnings)
+    hook = [w for w in warnings if "shop-test-connection" in w]
+    assert len(hook) == 1 and "helm.sh/hook: test" in hook[0]
+    for field in IGNORED_FIELDS:
+        assert sum(field in w for w in warnings) == 1, (field, warnings)
+    # One line per field however many objects set it, each object named.
+    accounts = next(w for w in warnings if "serviceAccountName" in w)
+    assert "deployment/shop" in accounts and "statefulset/shop-db" in accounts
+    assert all(n == 1 for n in Counter(warnings).values())
+    # What emukube does emulate is not reported as ignored.
+    for emulated in ("capabilities", "seccompProfile", "readinessProbe", "limits", "envFrom"):
+        assert not any(re.search(rf"\b{emulated}\b", w.split(": not emulated")[0]) for w in warnings), emulated
+
+
+def test_the_app_runs_with_its_config_secret_and_database(chart):
+    cluster, _ = chart
+    pods = cluster.pods()
+    assert len([p for p in pods if p.startswith("shop-") and p != "shop-db-0"]) == 2
+    assert "shop-db-0" in pods and "worker" in " ".join(pods)
+    assert "shop-test-connection" not in pods  # a Helm hook: not installed
+    env = {name: cluster.emukube("curl", f"svc/shop/env?name={name}").stdout
+           for name in ("LOG_LEVEL", "DB_PASSWORD", "DB_HOST")}
+    assert env == {"LOG_LEVEL": "info", "DB_PASSWORD": "pizza", "DB_HOST": "shop-db-0.shop-db"}
+    db = cluster.emukube("curl", "svc/shop-db:5432/hostname")
+    assert db.stdout == "shop-db-0" and "headless" in db.stderr
+    lb = cluster.svc_field("shop", 3)
+    assert lb.startswith("127.") and cluster.svc_field("shop", 1) == "LoadBalancer"

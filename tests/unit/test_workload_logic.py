@@ -1,0 +1,127 @@
+"""The pure parts of the workload control: kubelet's restart back-off, probe verdicts kept across
+controllers, rollout restart, describe's layout, the event log."""
+
+from __future__ import annotations
+
+import pytest
+
+from emukube import events, rollout
+from emukube.controller.probes import PodProbes, dump_verdicts, load_verdicts
+from emukube.controller.restarts import INITIAL_BACKOFF, MAX_BACKOFF, Restarts, should_restart
+from emukube.describe import Text, probe_text
+from emukube.errors import EmukubeError
+from emukube.plan.workloads import template_hash
+
+
+def crash_loop(restarts: Restarts, crashes: int, runs_for: float = 0.5) -> list[float]:
+    """Delays before each restart of a container that fails after `runs_for` seconds."""
+    now, delays = 1000.0, []
+    for _ in range(crashes):
+        finished = now + runs_for
+        wait = restarts.wait_left("c1", finished, finished)
+        delays.append(wait)
+        now = finished + wait
+        restarts.restarted("c1", finished, now)
+    return delays
+
+
+def test_the_first_restart_is_at_once_then_10s_doubling_to_5_minutes():
+    assert crash_loop(Restarts(), 9) == [0, 10, 20, 40, 80, 160, 300, 300, 300]
+
+
+def test_a_container_that_ran_10_minutes_starts_again_from_no_delay():
+    r = Restarts()
+    crash_loop(r, 4)
+    assert r.count("c1") == 4
+    late = r.entries["c1"].last_restart + 2 * MAX_BACKOFF + 1
+    assert r.wait_left("c1", late, late) == 0
+    r.restarted("c1", late, late)
+    assert r.entries["c1"].backoff == INITIAL_BACKOFF and r.count("c1") == 5
+
+
+def test_restart_counts_survive_a_new_controller(tmp_path):
+    path = tmp_path / "restarts.json"
+    first = Restarts(path)
+    crash_loop(first, 3)
+    first.save()
+    second = Restarts(path)
+    assert second.count("c1") == 3 and second.entries["c1"].backoff == 40
+    second.keep_only(set())
+    assert second.count("c1") == 0
+
+
+@pytest.mark.parametrize("policy, code, restart", [("Always", 0, True), ("Always", 1, True), ("OnFailure", 0, False),
+                                                   ("OnFailure", 2, True), ("Never", 1, False)])
+def test_restart_policy(policy, code, restart):
+    assert should_restart(policy, code) is restart
+
+
+def test_probe_verdicts_round_trip_and_bad_files_are_ignored():
+    v = PodProbes(started=123.0)
+    probe = {"periodSeconds": 1, "successThreshold": 1, "failureThreshold": 1}
+    v.record("readiness", probe, True, "", 200.0)
+    v.record("liveness", probe, False, "HTTP probe failed with statuscode: 500", 200.0)
+    back = load_verdicts(dump_verdicts({"abc": v}))["abc"]
+    assert back.started == 123.0 and back.state("readiness").succeeded and not back.state("liveness").succeeded
+    assert back.state("liveness").last_failure == "HTTP probe failed with statuscode: 500"
+    assert load_verdicts("not json") == {} and load_verdicts('{"x": 1}') == {}
+
+
+def test_initial_delay_counts_from_the_container_start():
+    v = PodProbes(started=100.0)
+    assert not v.due("readiness", {"initialDelaySeconds": 5}, 104.0)
+    assert v.due("readiness", {"initialDelaySeconds": 5}, 105.5)
+
+
+def test_rollout_restart_changes_the_template_hash_every_time():
+    deploy = {"kind": "Deployment", "spec": {"template": {"metadata": {"labels": {"app": "web"}}, "spec": {}}}}
+    before = template_hash(deploy["spec"]["template"])
+    rollout.mark_restarted(deploy, now=1_800_000_000)
+    once = template_hash(deploy["spec"]["template"])
+    assert deploy["spec"]["template"]["metadata"]["annotations"] == {rollout.RESTARTED_AT: "2027-01-15T08:00:00Z"}
+    rollout.mark_restarted(deploy, now=1_800_000_000.25)  # twice within a second still rolls
+    assert len({before, once, template_hash(deploy["spec"]["template"])}) == 3
+    assert deploy["spec"]["template"]["metadata"]["labels"] == {"app": "web"}
+
+
+@pytest.mark.parametrize("args, expected", [(("deployment/web",), ("Deployment", "web")),
+                                            (("deploy", "web"), ("Deployment", "web")),
+                                            (("sts/db",), ("StatefulSet", "db"))])
+def test_rollout_targets(args, expected):
+    assert rollout.parse_target(*args) == expected
+
+
+@pytest.mark.parametrize("args", [("pod/web",), ("deployment",), ("deployment/web", "web")])
+def test_bad_rollout_targets_are_usage_errors(args):
+    with pytest.raises(EmukubeError) as err:
+        rollout.parse_target(*args)
+    assert err.value.exit_code == 2 and str(err.value).startswith("error: ")
+
+
+def test_probe_lines_read_like_kubectl():
+    assert probe_text({"httpGet": {"path": "/readyz", "port": "http", "scheme": "HTTP"}, "periodSeconds": 1,
+                       "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 1,
+                       "initialDelaySeconds": 0}) == \
+        "http-get http://:http/readyz delay=0s timeout=1s period=1s #success=1 #failure=1"
+    assert probe_text({"tcpSocket": {"port": 5432}}) == \
+        "tcp-socket :5432 delay=0s timeout=1s period=10s #success=1 #failure=3"
+    assert probe_text({"exec": {"command": ["cat", "/tmp/ok"]}}).startswith("exec [cat /tmp/ok] delay=0s")
+
+
+def test_describe_aligns_values_per_block_and_continues_lists():
+    t = Text()
+    t.row("Name", "web")
+    t.row("Labels", ["app=web", "tier=front"])
+    t.head("Containers:")
+    t.row("Image", "echo", 4)
+    t.table([("Type", "Status"), ("Ready", "True")])
+    assert t.text().splitlines() == ["Name:    web", "Labels:  app=web", "         tier=front", "Containers:",
+                                     "    Image:  echo", "  Type   Status", "  Ready  True"]
+
+
+def test_the_event_log_leaves_a_line_being_written_for_later():
+    raw = (b'{"time": "t1", "type": "Normal", "object": "pod/a", "reason": "Started", "message": "m"}\n'
+           b'not json\n{"time": "t2", "type": "Warn')
+    found, used = events.parse(raw)
+    assert [e.object for e in found] == ["pod/a"] and raw[used:] == b'{"time": "t2", "type": "Warn'
+    assert events.for_object(found, {"pod/b"}) == []
