@@ -74,17 +74,20 @@ def unique_name(prefix: str = "ek") -> str:
 
 
 @contextlib.contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """A Ctrl-C while a cluster is being removed would leave half of it: it waits until the end."""
+def _interrupts_deferred() -> Iterator[None]:
+    """A Ctrl-C while a cluster is being removed would leave half of it: it waits until the end.
+    So does SIGTERM when Python handles it (the pytest plugin turns it into a Ctrl-C)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    deferred = [signal.SIGINT] + ([signal.SIGTERM] if callable(signal.getsignal(signal.SIGTERM)) else [])
+    previous = {signum: signal.signal(signum, lambda n, frame: caught.append(n)) for signum in deferred}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     if caught:
         raise KeyboardInterrupt
 
@@ -160,10 +163,12 @@ class Cluster:
         """kubectl apply: validate everything, plan, then touch Docker. Nothing is created when
         any document is invalid."""
         client = self.client
-        state = ops.read_state(client, self.name)
+        state = ops.restored(client, ops.read_state(client, self.name))
         if state.controller is not None:
             # Keep the settings the cluster was made with unless this handle says otherwise.
             self.settings = {**self.current_settings(state), **self._requested}
+        elif state.saved_settings is not None:
+            self.settings = {**DEFAULT_SETTINGS, **state.saved_settings, **self._requested}
         self.warnings = []
         if objects is None:
             objects, self.warnings = self.load(*paths, stdin=stdin)
@@ -175,7 +180,7 @@ class Cluster:
         # From reading what other clusters hold until our controller's label records our share.
         with ops.allocation_lock():
             net, planned = ops.plan_with_network(client, state, ops.merge(state.objects, objects),
-                                                 self.warnings)
+                                                 self.warnings, settings=self.settings)
             before = {ops.object_key(o): o for o in state.objects}
             after = {ops.object_key(o): o for o in planned}
             changes = []
@@ -193,7 +198,7 @@ class Cluster:
     def down(self) -> int:
         """Remove every container, volume and network with the cluster's label (port-forwards
         too). A Ctrl-C meanwhile is held back until everything is gone."""
-        with _sigint_deferred():
+        with _interrupts_deferred():
             return ops.down(self.client, self.name)
 
     def current_settings(self, state=None) -> dict:

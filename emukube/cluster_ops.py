@@ -22,7 +22,7 @@ from typing import Iterator
 import docker
 from docker.errors import APIError, DockerException, NotFound
 
-from . import images
+from . import host_ports, images, state_backup
 from .errors import EmukubeError, NotFound as NotFoundError, WorkloadFailed
 from .plan import allocate
 from .plan.network import ClusterNet, choose_index
@@ -55,6 +55,7 @@ class State:
     net: ClusterNet | None
     controller: object | None
     objects: list[dict] = field(default_factory=list)
+    saved_settings: dict | None = None  # restored from the state volume (no controller)
 
     @property
     def exists(self) -> bool:
@@ -71,6 +72,17 @@ def read_state(client, cluster: str) -> State:
     controller = engine.get_container(client, controller_name(cluster)) or _next_controller(client, cluster)
     objects = json.loads(controller.labels.get(L.OBJECTS, "[]")) if controller is not None else []
     return State(cluster, net, controller, objects)
+
+
+def restored(client, state: State) -> State:
+    """A cluster whose controller was removed by hand: the objects and settings it held, from
+    the copy in the state volume (state_backup)."""
+    if state.controller is not None or state.net is None:
+        return state
+    saved = state_backup.read(client, state.cluster, state_volume(state.cluster))
+    if saved is None:
+        return state
+    return State(state.cluster, state.net, None, saved[0], saved[1])
 
 
 def _next_controller(client, cluster: str):
@@ -171,11 +183,12 @@ def create_network(client, net: ClusterNet) -> None:
         raise
 
 
-def plan_with_network(client, state: State, objects: list[dict],
-                      warnings: list[str] | None = None) -> tuple[ClusterNet, list[dict]]:
+def plan_with_network(client, state: State, objects: list[dict], warnings: list[str] | None = None,
+                      settings: dict | None = None) -> tuple[ClusterNet, list[dict]]:
     """Allocate Service addresses and, for a new cluster, create its network; nothing is created
-    when allocating fails. A subnet taken between planning and creating (a cluster made at the
-    same moment by another process, or any other network) is retried with the next one.
+    when allocating fails, nor (given the `settings`) when a host port to publish is held by
+    another program. A subnet taken between planning and creating (a cluster made at the same
+    moment by another process, or any other network) is retried with the next one.
     Allocation warnings (of the plan that was kept) are added to `warnings`."""
     skip: set[int] = set()
     warnings = [] if warnings is None else warnings
@@ -183,6 +196,9 @@ def plan_with_network(client, state: State, objects: list[dict],
         net = state.net or plan_network(client, state.cluster, skip)
         notes: list[str] = []
         planned = plan_objects(client, state, net, objects, notes)
+        taken = host_ports.problems(client, state.cluster, net, planned, settings) if settings is not None else []
+        if taken:
+            raise EmukubeError("\n".join(taken))
         if state.net is not None:
             warnings.extend(notes)
             return net, planned
@@ -311,6 +327,7 @@ def start_controller(client, state: State, net: ClusterNet, objects: list[dict],
             restart_policy={"Name": "always"},
         ),
     )
+    state_backup.save(container, objects, settings)
     if current is not None:
         engine.remove(current, timeout=5)
     _finish_controller(client, container, name, code)
@@ -380,8 +397,8 @@ def wait_converged(client, cluster: str, generation: str, timeout: float, progre
 
 
 def down(client, cluster: str, passes: int = 5) -> int:
-    """Remove every container, volume and network carrying the cluster's label. A container the
-    controller was starting while it was removed shows up late: it is caught by the next pass."""
+    """Remove every container, volume and network carrying the cluster's label, in passes until
+    nothing is left (the controller may have been starting a container as it was removed)."""
     removed = 0
     for attempt in range(passes):
         found = engine.containers(client, cluster)
@@ -396,9 +413,12 @@ def down(client, cluster: str, passes: int = 5) -> int:
             _remove_or_note(vol.remove, vol.name, left, force=True)
         for net in client.networks.list(filters=label):
             _remove_or_note(net.remove, net.name, left)
-        if not left:
+        # A container create the controller sent just before it was removed may land after the
+        # listing (not yet attached, it does not even stop the network's removal): look again.
+        if not left and not engine.containers(client, cluster):
             return removed
         time.sleep(0.5 * (attempt + 1))
+    left += [c.name for c in engine.containers(client, cluster)]
     raise EmukubeError(f"cluster {cluster}: could not remove " + "; ".join(left))
 
 
@@ -416,6 +436,8 @@ def all_clusters(client, prefix: str = "") -> list[str]:
     ones (a network without a controller, volumes alone); `prefix` narrows by name."""
     names = {(n.attrs.get("Labels") or {}).get(L.CLUSTER)
              for n in client.networks.list(filters={"label": L.CLUSTER})}
-    names |= {c.labels.get(L.CLUSTER) for c in client.containers.list(all=True, filters={"label": L.CLUSTER}, ignore_removed=True)}
-    names |= {(v.attrs.get("Labels") or {}).get(L.CLUSTER) for v in client.volumes.list(filters={"label": L.CLUSTER})}
+    names |= {(c.get("Labels") or {}).get(L.CLUSTER)
+              for c in client.api.containers(all=True, filters={"label": L.CLUSTER})}
+    names |= {(v.attrs.get("Labels") or {}).get(L.CLUSTER)
+              for v in client.volumes.list(filters={"label": L.CLUSTER})}
     return sorted(n for n in names if n and n.startswith(prefix))

@@ -31,10 +31,12 @@ import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from .api import Cluster, unique_name
+if TYPE_CHECKING:
+    from .api import Cluster
 
 MARKER = "emukube"
 SCOPES = ("function", "class", "module", "session")
@@ -65,11 +67,13 @@ def spec_of(args: tuple, kwargs: dict, base_dir: Path) -> ClusterSpec:
     scope = kwargs.pop("scope", "module")
     if scope not in SCOPES:
         raise ValueError(f"@pytest.mark.emukube: scope must be one of {', '.join(SCOPES)}, not {scope!r}")
+    from .api import Cluster  # here, not at import: the plugin loads in every pytest run
+
     allowed = set(inspect.signature(Cluster.up).parameters) - _RESERVED - {"cls"}
     unknown = sorted(set(kwargs) - allowed)
     if unknown:
         raise ValueError(f"@pytest.mark.emukube: unknown option(s) {', '.join(unknown)} "
-                                f"(known: scope, {', '.join(sorted(allowed))})")
+                         f"(known: scope, {', '.join(sorted(allowed))})")
     if not args:
         raise ValueError("@pytest.mark.emukube needs at least one manifest file or directory")
     paths = []
@@ -100,6 +104,8 @@ class Clusters:
         if key in self.failed:
             pytest.fail(f"emukube: the cluster of this {spec.scope} did not start: {self.failed[key]}", pytrace=False)
         if key not in self.open:
+            from .api import Cluster, unique_name
+
             self._catch_sigterm()
             prefix = os.environ.get(PREFIX_ENV, "pt")
             try:

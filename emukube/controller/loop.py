@@ -377,6 +377,8 @@ class Controller:
 
     def needs_replacing(self, pod: Pod) -> bool:
         """Killed or stopped by hand, or left half-made by a controller replaced while making it."""
+        if L.run_by_cli(pod.owner):  # made by `emukube run`, which starts (and removes) it itself
+            return False
         if not pod.complete and pod.key not in self.creating:
             return True
         exited = [c for c in pod.exited() if c.id not in self.restarting]

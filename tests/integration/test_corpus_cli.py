@@ -9,18 +9,12 @@ from pathlib import Path
 import pytest
 
 from conftest import run
+from leftovers import made_by
 
 sys.path.insert(0, str(Path(__file__).parent.parent / "corpus"))
 from cases import all_cases, stderr_lines  # noqa: E402
 
 CASES = all_cases()
-
-
-def made_by(engine, cluster: str) -> list[str]:
-    label = {"label": f"emukube.io/cluster={cluster}"}
-    return ([f"container {c.name}" for c in engine.containers.list(all=True, filters=label)]
-            + [f"network {n.name}" for n in engine.networks.list(filters=label)]
-            + [f"volume {v.name}" for v in engine.volumes.list(filters=label)])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])

@@ -61,9 +61,7 @@ def run_section(engine, number: int, section: Section) -> list[str]:
     try:
         index = 0
         for step in section.steps:
-            t0 = time.monotonic()  # TIMING
             code, out = _run_step(step, cluster, index)
-            print(f"TIMING {section.title} {time.monotonic() - t0:.1f}s {step.command[:50]}", file=sys.stderr)  # TIMING
             index = index or _network_index(engine, cluster)
             expected = [localize(line, index) for line in step.expected]
             if not step.exit_ok(code) or not matches(expected, out):

@@ -4,13 +4,16 @@ the same moment, and leftovers of a killed run found by label."""
 from __future__ import annotations
 
 import os
+import socket
 import threading
 from pathlib import Path
 
 import docker
 import httpx
+import pytest
 
 from emukube import Cluster, cluster_ops as ops
+from emukube.errors import WorkloadFailed
 from emukube.runtime import labels as L
 
 ONE_WEB = Path(__file__).parent / "manifests" / "one-web.yaml"
@@ -82,3 +85,32 @@ def test_half_made_clusters_are_found_by_label_and_removed(engine):
             ops.down(engine, found)
     assert ops.all_clusters(engine, f"po{os.getpid() % 100000}") == []
     assert not engine.volumes.list(filters={"label": f"{L.CLUSTER}={name}"})
+
+
+def test_a_node_port_held_by_another_program_is_named_when_up_gives_up(engine, tmp_path):
+    """Allocation avoids other clusters' nodePorts; one a non-emukube program holds shows up only
+    when the proxy starts: the controller retries it and `up` says why it waits."""
+    holder = socket.socket()
+    taken = ops.other_clusters_node_ports(engine, "")
+    port = next(p for p in range(31900, 32700) if p not in taken and _bind(holder, p))
+    holder.listen()
+    manifest = tmp_path / "held.yaml"
+    manifest.write_text(ONE_WEB.read_text().replace("ports: [{port: 80, targetPort: 8080}]",
+                                                    f"ports: [{{port: 80, targetPort: 8080, nodePort: {port}}}]"))
+    name = f"ph{os.getpid() % 100000}held"
+    try:
+        with pytest.raises(WorkloadFailed) as failed:
+            Cluster.up(manifest, name=name, timeout=30)
+    finally:
+        holder.close()
+    assert "service/default/web: proxy cannot start" in str(failed.value)
+    assert f"127.0.0.1:{port}" in str(failed.value) and "address already in use" in str(failed.value)
+    assert ops.all_clusters(engine, name) == []
+
+
+def _bind(sock: socket.socket, port: int) -> bool:
+    try:
+        sock.bind(("127.0.0.1", port))
+        return True
+    except OSError:
+        return False

@@ -130,9 +130,16 @@ def test_reapplying_the_same_manifest_touches_nothing(cluster, engine):
     assert engine.containers.get(f"{cluster.name}_controller").id == controller
 
 
+def reloads(cluster, service: str) -> int:
+    """How often the controller reloaded a Service's proxy (the events outlive controllers)."""
+    return sum("ProxyReloaded" in line and f"service/{service} " in line
+               for line in cluster.emukube("events").stdout.splitlines())
+
+
 def test_ports_added_then_removed(cluster, api, engine):
     web_pods = names(api, "web")
     before = container_ids(engine, cluster)
+    steady_reloads = reloads(cluster, "steady")
     two_ports = edited(("Service", "web", lambda d: d["spec"]["ports"].append(
         {"name": "alt", "port": 81, "targetPort": "http"})))
     result = apply(cluster, two_ports, figure="apply, port added")
@@ -143,6 +150,7 @@ def test_ports_added_then_removed(cluster, api, engine):
     after = container_ids(engine, cluster)
     touched = {name for name in before if after.get(name) != before[name]}
     assert touched <= {f"{cluster.name}_svc_default_web"}, touched  # pods and other proxies kept
+    assert reloads(cluster, "steady") == steady_reloads  # and not even reloaded by the new controller
 
     result = apply(cluster, BASE, figure="apply, port removed")
     assert verbs(result)["service/web"] == "configured"
@@ -163,14 +171,14 @@ def test_type_changes_keep_the_cluster_ip_where_kubernetes_does(cluster, api, en
     result = apply(cluster, edited(as_type("NodePort")), figure="apply, ClusterIP -> NodePort")
     assert verbs(result)["service/shifty"] == "configured"
     row = svc_row(cluster, "shifty")
-    node_port = int(row[4].split(":")[1].split("/")[0])
+    published = int(row[4].split(":")[1].split("/")[0])
     assert row[1] == "NodePort" and row[2] == cluster_ip
-    assert httpx.get(f"http://127.0.0.1:{node_port}/hostname", timeout=5).text in web_pods
+    assert httpx.get(f"http://127.0.0.1:{published}/hostname", timeout=5).text in web_pods
 
     apply(cluster, edited(as_type("LoadBalancer")), figure="apply, NodePort -> LoadBalancer")
     row = svc_row(cluster, "shifty")
     external = row[3]
-    assert row[1] == "LoadBalancer" and row[2] == cluster_ip and row[4] == f"80:{node_port}/TCP"
+    assert row[1] == "LoadBalancer" and row[2] == cluster_ip and row[4] == f"80:{published}/TCP"
     assert httpx.get(f"http://{external}/hostname", timeout=5).text in web_pods
     doc = yaml.safe_load(cluster.emukube("get", "svc", "shifty", "-o", "yaml").stdout)
     assert doc["status"]["loadBalancer"]["ingress"] == [{"ip": external}]
@@ -180,7 +188,7 @@ def test_type_changes_keep_the_cluster_ip_where_kubernetes_does(cluster, api, en
     row = svc_row(cluster, "shifty")
     assert row[1:4] == ["ExternalName", "<none>", "web.default.svc.cluster.local"]
     # The released nodePort and the EXTERNAL-IP stop listening; the name is now a CNAME.
-    assert host_refused("127.0.0.1", node_port) and host_refused(external, 80)
+    assert host_refused("127.0.0.1", published) and host_refused(external, 80)
     cname = sh(api, "dig +short CNAME shifty.default.svc.cluster.local").strip()
     assert cname == "web.default.svc.cluster.local."
     assert f"{cluster.name}_svc_default_shifty" not in container_ids(engine, cluster)

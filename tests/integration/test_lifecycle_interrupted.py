@@ -1,0 +1,149 @@
+"""An `up` interrupted anywhere (Ctrl-C, SIGKILL) is completed by the next one, and an `apply`
+interrupted while it swaps in a new controller loses none of the objects applied before."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import docker
+import pytest
+
+from conftest import EMUKUBE, run
+from emukube import cluster_ops as ops
+from emukube.api import Cluster
+from leftovers import Clusters, containers, made_by, wait_for, write_app
+
+CLUSTERS = Clusters("tli")
+no_leftovers = CLUSTERS.fixture()
+name = CLUSTERS.name
+# Interrupting every step is about the controller that holds the applied objects: no pods needed.
+SETTINGS = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\ndata: {mode: fast}\n"
+EXTRA = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {round: 'ROUND'}\n"
+# Engine calls that change something: an interruption at any of them must be recoverable.
+MUTATING = ("create_network", "create_volume", "create_container", "put_archive", "start", "rename",
+            "remove_container", "stop", "kill")
+
+
+def applied(cluster: str) -> list[tuple[str, str]]:
+    return sorted((o["kind"], o["metadata"]["name"]) for o in Cluster(cluster).objects())
+
+
+def interrupting_client(at: int, calls: list[str]):
+    """The engine client whose `at`-th mutating call raises KeyboardInterrupt (what Ctrl-C
+    raises), before the call is made. Every mutating call's name is recorded in `calls`."""
+    client = docker.from_env(timeout=120)
+    for method in MUTATING:
+        original = getattr(client.api, method)
+
+        def wrapper(*args, _original=original, _method=method, **kwargs):
+            calls.append(_method)
+            if len(calls) == at:
+                raise KeyboardInterrupt
+            return _original(*args, **kwargs)
+
+        setattr(client.api, method, wrapper)
+    return client
+
+
+def controller_runs(cluster: str, generation: str) -> bool:
+    status = ops.read_status(Cluster(cluster).client, cluster)
+    return bool(status) and status.get("generation") == generation
+
+
+def apply_interrupted_at(cluster: str, path: Path, at: int) -> list[str]:
+    calls: list[str] = []
+    handle = Cluster(cluster)
+    handle._client = interrupting_client(at, calls)
+    try:
+        handle.apply(path, wait=False)
+    except KeyboardInterrupt:
+        return calls
+    return []  # finished before the `at`-th call
+
+
+def test_up_interrupted_at_every_engine_call_is_completed_by_the_next_up(engine, tmp_path):
+    cluster = name("steps")
+    path = write_app(tmp_path, text=SETTINGS)
+    steps = []
+    for at in range(1, 30):
+        calls = apply_interrupted_at(cluster, path, at)
+        if not calls:
+            break
+        steps.append(calls[-1])
+        handle = Cluster(cluster)
+        handle.apply(path, wait=False)  # the next `up`
+        state = ops.read_state(handle.client, cluster)
+        assert state.controller.name == ops.controller_name(cluster), steps
+        generation = state.controller.labels["emukube.io/generation"]
+        wait_for(lambda: controller_runs(cluster, generation), f"the controller after an interrupt at {steps}")
+        assert applied(cluster) == [("ConfigMap", "settings")]
+        run("down", cluster=cluster)
+        assert made_by(engine, cluster) == []
+    assert {"create_network", "create_container", "put_archive", "rename", "start"} <= set(steps)
+
+
+def test_apply_interrupted_at_every_engine_call_keeps_what_was_applied_before(engine, tmp_path):
+    """Replacing the controller (which holds the applied objects) is the delicate step: the new
+    one is made beside the old and swapped in, so an interruption never loses earlier objects."""
+    cluster = name("swap")
+    extra = tmp_path / "extra.yaml"
+    run("up", str(write_app(tmp_path, text=SETTINGS)), "--no-wait", cluster=cluster)
+    steps = []
+    for at in range(1, 30):
+        extra.write_text(EXTRA.replace("ROUND", str(at)))  # a new desired state every round
+        calls = apply_interrupted_at(cluster, extra, at)
+        if not calls:
+            break
+        steps.append(calls[-1])
+        assert ("ConfigMap", "settings") in applied(cluster), steps
+        Cluster(cluster).apply(extra, wait=False)
+        assert applied(cluster) == [("ConfigMap", "extra"), ("ConfigMap", "settings")], steps
+        state = ops.read_state(Cluster(cluster).client, cluster)
+        assert state.controller.name == ops.controller_name(cluster)
+        assert state.controller.status in ("running", "restarting")
+    assert {"create_container", "remove_container", "rename", "start"} <= set(steps)
+    run("down", cluster=cluster)
+
+
+def start_up(cluster: str, path: Path) -> subprocess.Popen:
+    env = dict(os.environ, EMUKUBE_CLUSTER=cluster)
+    return subprocess.Popen([EMUKUBE, "up", str(path), "--timeout", "200s"], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def signal_when(proc: subprocess.Popen, sig: int, condition, what: str) -> tuple[int, str]:
+    wait_for(lambda: condition() or proc.poll() is not None, what)
+    assert proc.poll() is None, f"`up` finished before {what}"
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    return proc.returncode, err
+
+
+@pytest.mark.parametrize("sig, moment", [
+    (signal.SIGINT, "network"), (signal.SIGKILL, "controller"), (signal.SIGINT, "pods"),
+], ids=["SIGINT-network", "SIGKILL-controller", "SIGINT-pods"])
+def test_up_killed_shortly_after_it_starts_is_completed_by_the_next_up(engine, tmp_path, sig, moment):
+    cluster = name(f"k{sig}{moment[:3]}")
+    path = write_app(tmp_path)
+    label = {"label": f"emukube.io/cluster={cluster}"}
+    moments = {
+        "network": lambda: engine.networks.list(filters=label),
+        "controller": lambda: engine.containers.list(all=True, filters={
+            "label": [f"emukube.io/cluster={cluster}", "emukube.io/role=controller"]}),
+        "pods": lambda: engine.containers.list(filters={"label": [f"emukube.io/cluster={cluster}",
+                                                                   "emukube.io/role=pod"]}),
+    }
+    proc = start_up(cluster, path)
+    code, err = signal_when(proc, sig, moments[moment], f"the {moment} appeared")
+    if sig == signal.SIGINT:
+        assert code == 130 and "Traceback" not in err, err
+    else:
+        assert code == -signal.SIGKILL
+    result = run("up", str(path), cluster=cluster, timeout=300)
+    assert "web" in result.stdout
+    assert len([c for c in containers(engine, cluster) if "_pod_" in c]) == 2
+    run("down", cluster=cluster)
+    assert made_by(engine, cluster) == []
