@@ -99,7 +99,7 @@ def _resolve(controller, dns_ip: str, fqdn: str) -> tuple[list[str], list[str]]:
     return [x for x in lines if _IPV4.match(x)], [x for x in lines if not _IPV4.match(x) and not x.startswith(";")]
 
 
-def _proxied_service(snap: Snapshot, svc: dict, namespace: str) -> dict | None:
+def _proxied_service(snap: Snapshot, svc: dict) -> dict | None:
     """The Service whose proxy a call lands on: itself, or an ExternalName's in-cluster target."""
     spec = svc["spec"]
     if spec.get("type") == "ExternalName":
@@ -131,13 +131,13 @@ def curl(cluster, target: str, namespace: str = "default", timeout: float = 10,
                      (f" (the alias {aliases[-1]} has no address)" if aliases else ""))
         return CurlResult(6, "", f"curl: (6) Could not resolve host: {name}", url, tuple(notes))
     ip = addresses[0]
-    behind = _proxied_service(snap, svc, namespace)
+    behind = _proxied_service(snap, svc)
     proxy = None
     if behind is not None and behind["spec"].get("clusterIP") == ip:
         proxy = engine.get_container(cluster.client, proxy_name(cluster.name, behind["metadata"].get(
             "namespace", "default"), behind["metadata"]["name"]))
     before = haproxy_stats.read(proxy) if proxy is not None else []
-    cmd = ["curl", "-sS", "-m", str(int(timeout)), "--connect-timeout", "5",
+    cmd = ["curl", "-sS", "-m", str(max(1, int(timeout))), "--connect-timeout", "5",
            "--resolve", f"{name}:{port}:{ip}", *(["-i"] if include else []), url]
     result = controller.exec_run(cmd, demux=True)
     out, err = result.output if result.output else (b"", b"")
@@ -149,7 +149,8 @@ def curl(cluster, target: str, namespace: str = "default", timeout: float = 10,
         if pod:
             answered = [pod] if result.exit_code == 0 else []
             many = f", the first of {len(addresses)} pod addresses DNS gave" if len(addresses) > 1 else ""
-            notes.append(f"{name} is headless: curl connected straight to pod/{pod} ({ip}:{port}){many}")
+            what = "is headless" if svc["spec"].get("clusterIP") == "None" else "resolves to a pod's address"
+            notes.append(f"{name} {what}: curl connected straight to pod/{pod} ({ip}:{port}){many}")
     else:
         notes += _through_proxy(behind, port, snap, before, after, pods_by_ip, answered)
     return CurlResult(result.exit_code, (out or b"").decode(errors="replace"),
@@ -208,11 +209,11 @@ def run_pod_object(name: str, image: str, args: list[str], namespace: str, *, co
             "spec": {"containers": [container], "restartPolicy": restart}}
 
 
-def _validated(cluster, obj: dict) -> dict:
+def _validated(obj: dict, settings: dict) -> dict:
     from .manifests import apply_defaults, validate
     from .manifests.load import Doc
 
-    problems = validate([Doc("<run>", 0, obj)], allow_privileged=bool(cluster.settings["allow_privileged"]))
+    problems = validate([Doc("<run>", 0, obj)], allow_privileged=bool(settings.get("allow_privileged")))
     if problems:
         raise EmukubeError("\n".join(p.message for p in problems))
     return apply_defaults(obj)
@@ -237,11 +238,11 @@ def _free_ip(client, net) -> str:
 
 def create_run_pod(cluster, obj: dict, start: bool = True):
     """Create (and start) the pod of `run_pod_object`; returns its container."""
-    obj = _validated(cluster, obj)
-    meta = obj["metadata"]
-    name, namespace = meta["name"], meta["namespace"]
     client = cluster.client
     state = ops.require(ops.read_state(client, cluster.name))
+    obj = _validated(obj, ops.settings_of(state.controller))
+    meta = obj["metadata"]
+    name, namespace = meta["name"], meta["namespace"]
     if namespace not in _namespaces(state.objects):
         raise NotFound(f'Error from server (NotFound): namespaces "{namespace}" not found')
     taken = engine.containers(client, cluster.name, **{L.NAMESPACE: namespace, L.NAME: name})

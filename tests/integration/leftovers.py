@@ -90,6 +90,7 @@ class Clusters:
             left = {c: made_by(engine, c) for c in set(self.used)}
             for cluster in [c for c, things in left.items() if things]:
                 run("down", cluster=cluster, check=False)
-            assert {c: things for c, things in left.items() if things} == {}
+            leftover = {c: things for c, things in left.items() if things}
+            assert not leftover, f"left behind: {leftover}"
 
         return no_leftovers

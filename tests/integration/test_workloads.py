@@ -3,8 +3,11 @@ readiness drives endpoints and DNS, StatefulSet pods keep their names (real cont
 
 from __future__ import annotations
 
+import os
+import queue
 import signal
 import subprocess
+import threading
 import time
 
 import pytest
@@ -134,61 +137,63 @@ def test_describe_shows_state_probes_endpoints_and_events(cluster):
     assert bad.returncode == 2 and "Traceback" not in bad.stderr
 
 
-def _read_until(proc: subprocess.Popen, *wanted: str, timeout: float = 60) -> list[str]:
-    """Lines of proc's stdout until one contains every `wanted` (bounded); the process keeps running."""
-    import selectors
+class Stream:
+    """A long-running emukube command whose output lines are read as they come (bounded waits)."""
 
-    seen: list[str] = []
-    sel = selectors.DefaultSelector()
-    sel.register(proc.stdout, selectors.EVENT_READ)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if sel.select(timeout=1):
-            line = proc.stdout.readline()
-            if not line:
-                break
-            seen.append(line.rstrip("\n"))
+    def __init__(self, cluster, *args: str):
+        self.proc = subprocess.Popen([EMUKUBE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                     env=dict(os.environ, EMUKUBE_CLUSTER=cluster.name))
+        self.lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [self.lines.put(x.rstrip("\n")) for x in self.proc.stdout],
+                         daemon=True).start()
+
+    def read_until(self, *wanted: str, timeout: float = 60) -> str:
+        """The first new line containing every `wanted`."""
+        seen: list[str] = []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=1)
+            except queue.Empty:
+                continue
+            seen.append(line)
             if all(w in line for w in wanted):
-                return seen
-    pytest.fail(f"no line with {wanted!r} within {timeout:.0f}s; saw {seen[-5:]}")
+                return line
+        pytest.fail(f"no line with {wanted!r} within {timeout:.0f}s; saw {seen[-5:]}")
 
+    def interrupt(self) -> int:
+        """Ctrl-C; the exit code."""
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            return self.proc.wait(timeout=20)
+        finally:
+            self.kill()
 
-def _stream(cluster, *args: str) -> subprocess.Popen:
-    import os
-
-    return subprocess.Popen([EMUKUBE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=dict(os.environ, EMUKUBE_CLUSTER=cluster.name))
-
-
-def _interrupt(proc: subprocess.Popen) -> int:
-    proc.send_signal(signal.SIGINT)
-    try:
-        return proc.wait(timeout=20)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=20)
 
 
 def test_events_follow_and_up_attach_stream_until_interrupted(cluster):
-    follow = _stream(cluster, "events", "-f")
+    pod = sorted(pods_wide(cluster, "web-"))[1]
+    follow = Stream(cluster, "events", "-f")
     try:
-        _read_until(follow, "controller")  # the log so far comes first
-        pod = sorted(pods_wide(cluster, "web-"))[1]
+        follow.read_until("controller", "Started")  # the log so far comes first
         cluster.emukube("exec", pod, "--", "touch", "/tmp/not-ready")
-        _read_until(follow, f"pod/{pod}", "Unhealthy", "Readiness probe failed")
-        assert _interrupt(follow) == 0
+        follow.read_until(f"pod/{pod}", "Unhealthy", "Readiness probe failed")
+        assert follow.interrupt() == 0
     finally:
-        if follow.poll() is None:
-            follow.kill()
+        follow.kill()
         cluster.emukube("exec", pod, "--", "rm", "-f", "/tmp/not-ready")
-    attach = _stream(cluster, "up", str(MANIFEST), "--attach", "--timeout", "150s")
+    attach = Stream(cluster, "up", str(MANIFEST), "--attach", "--timeout", "150s")
     try:
-        _read_until(attach, "TIME", timeout=200)
+        attach.read_until("TIME", "REASON", timeout=200)
         cluster.emukube("delete", "pod", "db-2")
-        _read_until(attach, "pod/db-2", "deleted")
-        assert _interrupt(attach) == 0
-        assert "Ctrl-C stops watching" in attach.stderr.read()  # and the cluster goes on:
+        attach.read_until("pod/db-2", "deleted")
+        assert attach.interrupt() == 0
+        assert "Ctrl-C stops watching" in attach.proc.stderr.read()
     finally:
-        if attach.poll() is None:
-            attach.kill()
+        attach.kill()
+    # Ctrl-C left the cluster running: the StatefulSet brings db-2 back.
     wait_for("db-2 back", lambda: pods_wide(cluster, "db-").get("db-2", ("",))[0] == "1/1", timeout=120)
