@@ -114,7 +114,7 @@ class Cluster:
         self._requested = {k: v for k, v in requested.items() if v is not None}
         self.settings = {**DEFAULT_SETTINGS, **self._requested}
         self.keep = keep
-        self.warnings: list[str] = []  # one line per skipped document of the last apply
+        self.warnings: list[str] = []  # of the last apply: skipped documents, allocations, --address
         self._client = None
 
     # -- life cycle -------------------------------------------------------------------------
