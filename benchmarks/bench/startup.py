@@ -113,7 +113,7 @@ def _rows(out: dict, verb: str, section: str, measure: str, goal) -> list[Row]:
         main.error = "; ".join(f"{k}: {v}" for k, v in errors.items() if k in ("emukube", "floor"))
     label = _compose_label()
     compose = Row(section, measure.format(n=n) + ", compose instead", "s", out.get(f"compose {verb}", []),
-                  f"docker run", out.get(f"floor {verb}", []))
+                  "docker run", out.get(f"floor {verb}", []))
     if not label:
         compose.error = "no compose implementation installed (benchmarks/setup.sh installs docker-compose)"
     elif "compose" in errors:
