@@ -10,6 +10,7 @@ baseline measured in the same run. A full run writes benchmarks/RESULTS.md; --on
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import traceback
@@ -74,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         ctx.close()
     minutes = (time.monotonic() - started) / 60
+    machine["load average at end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     text = table.text(rows)
     print(text)
     target = args.results or (RESULTS if not args.only and not args.quick else None)

@@ -140,7 +140,9 @@ class Layout:
                          mounts=[(str(self.dir / "Corefile"), "/cfg/Corefile"),
                                  (str(self.dir / "cluster.local.db"), "/cfg/cluster.local.db")],
                          answers=("dns", "kitchen.default.svc.cluster.local")))
-        boxes.append(Box("controller", base, str(hosts[8]), entrypoint=["sleep"], command=["infinity"]))
+        # Exits on SIGTERM (a bare `sleep` as PID 1 would not), so `compose down` does not wait 10 s.
+        boxes.append(Box("controller", base, str(hosts[8]), entrypoint=["sh"],
+                         command=["-c", "trap 'exit 0' TERM; sleep infinity & wait"]))
         self.boxes = boxes
 
     def cleanup(self, client) -> None:

@@ -38,6 +38,12 @@ def memory_mb(container) -> float:
     return usage / 1024 / 1024
 
 
+def cpu_seconds(container) -> float:
+    """CPU time the container has used so far (user + system, all its processes)."""
+    stats = container.client.api.stats(container.id, stream=False, one_shot=True)
+    return stats["cpu_stats"]["cpu_usage"]["total_usage"] / 1e9
+
+
 def free_subnet(client, prefix: str = "10.201.0.0/16") -> str:
     """A /24 no network on this engine uses, outside emukube's 10.96-10.127 range."""
     taken = []

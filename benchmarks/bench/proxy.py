@@ -11,7 +11,7 @@ from emukube.runtime import labels as L
 
 from . import tools
 from .context import Context, Workload, log
-from .machine import memory_mb
+from .machine import cpu_seconds, memory_mb
 from .measure import Row, added_below, at_least_x, below
 
 PATH = "/hostname"
@@ -30,11 +30,16 @@ def hey(w: Workload, url: str, *args: str) -> dict:
     return {"rps": float(rps.group(1)), "p50": pct.get(50, 0.0), "p99": pct.get(99, 0.0), "errors": errors + bad}
 
 
-def proxy_memory(ctx: Context, w: Workload) -> float:
-    """The largest proxy container of the workload cluster, in MB."""
-    proxies = [c for c in engine.containers(ctx.client, w.cluster.name, all=False)
-               if c.labels.get(L.ROLE) in ("proxy", "proxy-udp")]
-    return max(memory_mb(c) for c in proxies)
+def proxies(ctx: Context, w: Workload) -> list:
+    return [c for c in engine.containers(ctx.client, w.cluster.name, all=False)
+            if c.labels.get(L.ROLE) in ("proxy", "proxy-udp")]
+
+
+def measured_cpu(containers: list, fn) -> tuple[dict, list[float]]:
+    """fn()'s result and the CPU seconds each container used meanwhile."""
+    before = [cpu_seconds(c) for c in containers]
+    result = fn()
+    return result, [cpu_seconds(c) - b for c, b in zip(containers, before)]
 
 
 def run(ctx: Context) -> list[Row]:
@@ -49,17 +54,26 @@ def run(ctx: Context) -> list[Row]:
     }
     got: dict[tuple[str, str], list[dict]] = {}
     memory: list[float] = []
+    # CPU per request of the proxy and of the pod, while proxied: why the ratio is what it is
+    # when client, proxy and pod share the machine's cores.
+    watched = [next(c for c in proxies(ctx, w) if c.labels.get(L.NAME) == "solo"),
+               w.cluster.container_of("deploy/solo")]
+    cpu_us: dict[str, tuple[list[float], list[float]]] = {"keepalive": ([], []), "newconn": ([], [])}
     for url in (direct, proxied):  # warm up both paths
         hey(w, url, "-n", "300", "-c", "4")
     for run_ in range(ctx.runs):
-        memory.append(proxy_memory(ctx, w))
+        memory.append(max(memory_mb(c) for c in proxies(ctx, w)))
         order = [("direct", direct), ("proxied", proxied)]
         if run_ % 2:
             order.reverse()
         for load, args in loads.items():
             for path, url in order:
                 log(f"proxy run {run_ + 1}/{ctx.runs}: {load} {path}")
-                got.setdefault((load, path), []).append(hey(w, url, *args))
+                result, used = measured_cpu(watched, lambda: hey(w, url, *args))
+                got.setdefault((load, path), []).append(result)
+                if path == "proxied" and load in cpu_us:
+                    for acc, seconds in zip(cpu_us[load], used):
+                        acc.append(seconds * 1e6 / int(args[1]))
 
     def col(load: str, path: str, key: str) -> list[float]:
         return [r[key] for r in got[(load, path)]]
@@ -80,5 +94,9 @@ def run(ctx: Context) -> list[Row]:
             pod, col("newconn", "direct", "rps"), at_least_x(0.8)),
         Row("2", "p99 latency via ClusterIP, new connection per request", "ms", col("newconn", "proxied", "p99"),
             pod, col("newconn", "direct", "p99")),
+        Row("2", "CPU per request in the proxy, keep-alive", "us", cpu_us["keepalive"][0],
+            "in the pod", cpu_us["keepalive"][1]),
+        Row("2", "CPU per request in the proxy, new connection per request", "us", cpu_us["newconn"][0],
+            "in the pod", cpu_us["newconn"][1]),
         Row("2", "memory of the largest proxy container, idle", "MB", memory, goal=below(15, "MB")),
     ]
