@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
 
-from conftest import run
+from conftest import run, wait_until
 
 APP = """\
 apiVersion: apps/v1
@@ -63,13 +62,7 @@ def write_app(tmp_path: Path, replicas: int = 2, text: str = APP) -> Path:
 
 
 def wait_for(condition, what: str, timeout: float = 90, every: float = 0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = condition()
-        if found:
-            return found
-        time.sleep(every)
-    raise AssertionError(f"{what} did not happen within {timeout:.0f}s")
+    return wait_until(condition, what, timeout, every)
 
 
 class Clusters:

@@ -6,20 +6,15 @@ from __future__ import annotations
 import json
 import time
 
-import pytest
+
+from conftest import wait_until
 
 CLIENT = "db-0"  # requests come from a StatefulSet pod, which no Deployment change touches
 
 
 def wait_for(what: str, check, timeout: float = 90, pause: float = 0.3):
     """Until check() returns something truthy (returned); fails naming `what` after timeout."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(pause)
-    pytest.fail(f"not within {timeout:.0f}s: {what}")
+    return wait_until(check, what, timeout, pause)
 
 
 class RequestLoop:

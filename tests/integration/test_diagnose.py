@@ -6,26 +6,16 @@ from __future__ import annotations
 import ipaddress
 import os
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from conftest import HERE, Cluster, run
+from conftest import HERE, Cluster, run, wait_until
 
 MANIFEST = HERE / "manifests" / "diagnose.yaml"
 
 
-def wait_until(what: str, check, deadline: float = 180, pause: float = 1.0):
-    end = time.monotonic() + deadline
-    last = None
-    while time.monotonic() < end:
-        last = check()
-        if last:
-            return last
-        time.sleep(pause)
-    raise AssertionError(f"not within {deadline:.0f}s: {what} (last: {last!r})")
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +24,10 @@ def cluster(engine):
     c = Cluster(f"t{os.getpid() % 100000}diag")
     try:
         c.emukube("up", str(MANIFEST), "--no-wait", timeout=300)
-        wait_until("web ready and sick's probe failing", lambda: (
+        wait_until(lambda: (
             c.emukube("explain", "svc/web", check=False).returncode == 0 and
-            "statuscode: 503" in c.emukube("explain", "svc/sick", check=False).stdout))
+            "statuscode: 503" in c.emukube("explain", "svc/sick", check=False).stdout),
+            "web ready and sick's probe failing", timeout=180, every=1.0)
         yield c
     finally:
         run("down", cluster=c.name, check=False)
@@ -166,7 +157,7 @@ def test_export_compose_runs_with_docker_compose(cluster, engine, tmp_path: Path
         assert up.returncode == 0, up.stderr
         # From the host: the NodePort on the chosen address, the LoadBalancer on its moved address.
         for url in (f"http://127.0.0.2:{node_port}/hostname", f"http://{lb_ip}/hostname"):
-            answer = wait_until(url, lambda: _get(url), deadline=90)
+            answer = wait_until(lambda: _get(url), url, timeout=90, every=1.0)
             assert answer in web_pods
         # Inside: a pod curls the Service by name through the exported CoreDNS and proxy.
         inside = subprocess.run([*compose, "exec", "-T", f"pod_default_{sorted(web_pods)[0]}", "curl", "-s",
