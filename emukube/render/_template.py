@@ -6,11 +6,14 @@ comment and is dropped. Filling is one pass: inserted text is never scanned for 
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 from pathlib import Path
 
 import emukube
+
+log = logging.getLogger("emukube.render")
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _COMMENT_LINE = re.compile(r"^[ \t]*\{\{#.*(?:\n|\Z)", re.MULTILINE)
@@ -80,3 +83,15 @@ def endpoint_address(ip: str, port: int) -> str | None:
     if not 1 <= port <= 65535:
         return None
     return f"[{addr}]:{port}" if addr.version == 6 else f"{addr}:{port}"
+
+
+def valid_endpoints(backends, where: str):
+    """(backend, address) for each distinct endpoint in a stable order; an endpoint with an
+    invalid address is logged and left out rather than breaking the whole config."""
+    for backend in sorted(set(backends), key=lambda b: (b.pod, b.ip, b.port)):
+        address = endpoint_address(backend.ip, backend.port)
+        if address is None:
+            log.warning(
+                "%s: skipping endpoint %r with an invalid address", where, backend)
+            continue
+        yield backend, address

@@ -16,13 +16,10 @@ there so that HAProxy starts even then.
 
 from __future__ import annotations
 
-import logging
 import re
 
 from emukube.plan.types import Backend, ProxyPlan, ServicePort
-from emukube.render._template import endpoint_address, fill, one_line, tidy
-
-log = logging.getLogger(__name__)
+from emukube.render._template import fill, one_line, tidy, valid_endpoints
 
 HAPROXY_LOCAL_PEER = "local"
 HAPROXY_PEERS_SECTION = "emukube"
@@ -75,11 +72,7 @@ def _server_lines(backends: tuple[Backend, ...], where: str) -> list[str]:
     """One ``server`` line per endpoint; names are the pod names, made valid and unique."""
     lines: list[str] = []
     seen: set[str] = set()
-    for backend in sorted(set(backends), key=lambda b: (b.pod, b.ip, b.port)):
-        address = endpoint_address(backend.ip, backend.port)
-        if address is None:
-            log.warning("%s: skipping endpoint %r with an invalid address", where, backend)
-            continue
+    for backend, address in valid_endpoints(backends, where):
         base = _INVALID_NAME_CHARS.sub("_", backend.pod) or "ep"
         name, n = base, 1
         while name in seen:

@@ -17,12 +17,9 @@ which nginx accepts.
 
 from __future__ import annotations
 
-import logging
 
 from emukube.plan.types import Backend, ProxyPlan, ServicePort
-from emukube.render._template import endpoint_address, fill, one_line, tidy
-
-log = logging.getLogger(__name__)
+from emukube.render._template import fill, one_line, tidy, valid_endpoints
 
 NGINX_CONFIG_PATH = "/tmp/emukube/nginx.conf"
 NGINX_PID_PATH = "/tmp/emukube/nginx.pid"
@@ -42,11 +39,7 @@ _AFFINITY = (
 def _server_lines(backends: tuple[Backend, ...], where: str) -> list[str]:
     lines: list[str] = []
     seen: set[str] = set()
-    for backend in sorted(set(backends), key=lambda b: (b.pod, b.ip, b.port)):
-        address = endpoint_address(backend.ip, backend.port)
-        if address is None:
-            log.warning("%s: skipping endpoint %r with an invalid address", where, backend)
-            continue
+    for backend, address in valid_endpoints(backends, where):
         if address in seen:
             continue  # nginx would count the same address twice
         seen.add(address)
