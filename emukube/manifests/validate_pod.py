@@ -207,33 +207,44 @@ def _probe(probe: dict, pp: str, single_success: bool, errs: FieldErrors) -> Non
         errs.invalid(f"{pp}.successThreshold", success, "must be 1")
 
 
+def _exactly_one(obj: dict, keys: tuple[str, ...], path: str, what: str, errs: FieldErrors, check) -> None:
+    """A union field (probe handler, volume source): check(key) for the one set, and the API
+    server's errors, in its order, for none or more than one."""
+    found = False
+    for key in keys:
+        if obj.get(key) is None:
+            continue
+        if found:
+            errs.forbidden(f"{path}.{key}", f"may not specify more than 1 {what}")
+            continue
+        found = True
+        check(key)
+    if not found:
+        errs.required(path, f"must specify a {what}")
+
+
 def _handler(handler: dict, hp: str, allowed: tuple[str, ...], errs: FieldErrors) -> None:
-    count = 0
-    for key in allowed:
-        if handler.get(key) is None:
-            continue
-        if count:
-            errs.forbidden(f"{hp}.{key}", "may not specify more than 1 handler type")
-            continue
-        count += 1
-        action = errs.get_map(handler, key, hp)
-        ap = f"{hp}.{key}"
-        if key == "exec" and not errs.get_list(action, "command", ap):
-            errs.required(f"{ap}.command")
-        elif key in ("httpGet", "tcpSocket"):
-            validate_port_num_or_name(errs, errs.get_int_or_str(action, "port", ap), f"{ap}.port")
-            scheme = errs.get_str(action, "scheme", ap) if key == "httpGet" else ""
-            if scheme and scheme not in ("HTTP", "HTTPS"):
-                errs.not_supported(f"{ap}.scheme", scheme, ["HTTP", "HTTPS"])
-        elif key == "grpc":
-            port = errs.get_int(action, "port", ap)
-            errs.invalid_each(f"{ap}.port", port or 0, is_valid_port_num(port or 0))
-        elif key == "sleep":
-            seconds = errs.get_int(action, "seconds", ap)
-            if seconds is not None and seconds < 0:
-                errs.invalid(f"{ap}.seconds", seconds, NONNEGATIVE)
-    if count == 0:
-        errs.required(hp, "must specify a handler type")
+    _exactly_one(handler, allowed, hp, "handler type", errs, lambda key: _action(handler, key, hp, errs))
+
+
+def _action(handler: dict, key: str, hp: str, errs: FieldErrors) -> None:
+    """The one handler of a probe or lifecycle hook."""
+    action = errs.get_map(handler, key, hp)
+    ap = f"{hp}.{key}"
+    if key == "exec" and not errs.get_list(action, "command", ap):
+        errs.required(f"{ap}.command")
+    elif key in ("httpGet", "tcpSocket"):
+        validate_port_num_or_name(errs, errs.get_int_or_str(action, "port", ap), f"{ap}.port")
+        scheme = errs.get_str(action, "scheme", ap) if key == "httpGet" else ""
+        if scheme and scheme not in ("HTTP", "HTTPS"):
+            errs.not_supported(f"{ap}.scheme", scheme, ["HTTP", "HTTPS"])
+    elif key == "grpc":
+        port = errs.get_int(action, "port", ap)
+        errs.invalid_each(f"{ap}.port", port or 0, is_valid_port_num(port or 0))
+    elif key == "sleep":
+        seconds = errs.get_int(action, "seconds", ap)
+        if seconds is not None and seconds < 0:
+            errs.invalid(f"{ap}.seconds", seconds, NONNEGATIVE)
 
 
 def _volumes(spec: dict, path: str, errs: FieldErrors, allow_privileged: bool) -> set[str]:
@@ -248,17 +259,8 @@ def _volumes(spec: dict, path: str, errs: FieldErrors, allow_privileged: bool) -
             if name in names:
                 errs.duplicate(f"{vp}.name", name)
             names.add(name)
-        count = 0
-        for key in VOLUME_SOURCES:
-            if v.get(key) is None:
-                continue
-            if count:
-                errs.forbidden(f"{vp}.{key}", "may not specify more than 1 volume type")
-                continue
-            count += 1
-            _volume_source(key, errs.get_map(v, key, vp), f"{vp}.{key}", errs, allow_privileged)
-        if count == 0:
-            errs.required(vp, "must specify a volume type")
+        _exactly_one(v, VOLUME_SOURCES, vp, "volume type", errs, lambda key: _volume_source(
+            key, errs.get_map(v, key, vp), f"{vp}.{key}", errs, allow_privileged))
     return names
 
 
