@@ -31,7 +31,7 @@ def ensure_node(proxies: Proxies, node: Node, services: list[dict], views, exist
     shape = hashlib.sha256(json.dumps([node.internal_ip, node.host_ip, ports, ctx.images.get("haproxy")])
                            .encode()).hexdigest()[:16]
     if existing is not None and existing.labels.get(L.SHAPE) == shape and existing.status == "running":
-        if proxies.pushed.get(existing.id) != config:
+        if not proxies.runs(existing, "haproxy.cfg", config):
             proxies.push(existing, "haproxy.cfg", config, "SIGUSR2")
             return "reloaded"
         return ""
