@@ -31,12 +31,3 @@ def node_port_plan(svc: dict, pods: list[PodView], node: str) -> ProxyPlan | Non
     if not ports:
         return None
     return replace(plan, ports=tuple(ports), backends=backends, listen_ports_extra={})
-
-
-def local_nodes(svc: dict, pods: list[PodView]) -> set[str]:
-    """Nodes that hold a ready endpoint of the Service (where a Local LB sends traffic)."""
-    plan = proxy_plan(svc, pods)
-    if plan is None:
-        return set()
-    names = {b.pod for bs in plan.backends.values() for b in bs}
-    return {p.node for p in pods if p.name in names and p.namespace == plan.namespace and p.node}

@@ -62,10 +62,13 @@ def plan_nodes(net: ClusterNet, count: int, objects: list[dict], address: str = 
 
 def fits(spec: dict, node: Node) -> str:
     """"" when a pod with this spec may run on the node, else why not (scheduler's wording)."""
-    if spec.get("nodeName"):
-        return "" if spec["nodeName"] == node.name else "didn't match Pod's node name"
+    unreachable = "had untolerated taint {node.kubernetes.io/unreachable: }"
+    if spec.get("nodeName"):  # bypasses the scheduler, so a cordon does not apply
+        if spec["nodeName"] != node.name:
+            return "didn't match Pod's node name"
+        return unreachable if node.stopped else ""
     if node.stopped:
-        return "had untolerated taint {node.kubernetes.io/unreachable: }"
+        return unreachable
     if node.unschedulable:
         return "had untolerated taint {node.kubernetes.io/unschedulable: }"
     wanted = spec.get("nodeSelector") or {}
@@ -83,8 +86,6 @@ def schedule(spec: dict, nodes: list[Node], owner_load: dict[str, int], load: di
     candidates = []
     for node in nodes:
         why = fits(spec, node)
-        if spec.get("nodeName") == node.name and node.stopped:
-            why = "had untolerated taint {node.kubernetes.io/unreachable: }"
         if why:
             reasons[why] = reasons.get(why, 0) + 1
         else:
@@ -96,10 +97,6 @@ def schedule(spec: dict, nodes: list[Node], owner_load: dict[str, int], load: di
     return best.name, ""
 
 
-def node_object(name: str, base: dict | None = None) -> dict:
+def node_object(name: str) -> dict:
     """A Node object to record cordon/stop state in the applied objects."""
-    obj = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "spec": {}}
-    if base:
-        obj = {**obj, **base, "metadata": {**obj["metadata"], **base.get("metadata", {})},
-               "spec": dict(base.get("spec") or {})}
-    return obj
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name}, "spec": {}}

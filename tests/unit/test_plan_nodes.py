@@ -1,0 +1,66 @@
+"""Emulated nodes as plain data: addresses, cordon/stop state, scheduling, NodePort plans."""
+
+from __future__ import annotations
+
+from emukube.plan.endpoints import PodView
+from emukube.plan.network import ClusterNet
+from emukube.plan.nodeports import node_port_plan
+from emukube.plan.nodes import STOPPED_ANNOTATION, node_object, plan_nodes, schedule
+
+NET = ClusterNet("t", 2)  # 10.98.0.0/16
+
+
+def test_one_node_is_the_host_and_several_get_their_own_addresses():
+    (only,) = plan_nodes(NET, 1, [], "127.0.0.1")
+    assert (only.name, only.internal_ip, only.host_ip) == ("node-1", "", "127.0.0.1")
+    three = plan_nodes(NET, 3, [])
+    assert [(n.name, n.internal_ip, n.host_ip) for n in three] == [
+        ("node-1", "10.98.0.21", "127.0.4.1"), ("node-2", "10.98.0.22", "127.0.4.2"),
+        ("node-3", "10.98.0.23", "127.0.4.3")]
+    assert three[0].labels["kubernetes.io/hostname"] == "node-1"
+
+
+def test_cordon_and_stop_come_from_node_objects():
+    cordoned = node_object("node-1")
+    cordoned["spec"]["unschedulable"] = True
+    stopped = node_object("node-2")
+    stopped["metadata"]["annotations"] = {STOPPED_ANNOTATION: "true"}
+    nodes = plan_nodes(NET, 3, [cordoned, stopped])
+    assert [n.status for n in nodes] == ["Ready,SchedulingDisabled", "NotReady", "Ready"]
+
+
+def test_the_scheduler_spreads_an_owner_first_then_the_load():
+    nodes = plan_nodes(NET, 3, [])
+    assert schedule({}, nodes, {"node-1": 1, "node-2": 1}, {"node-3": 5}) == ("node-3", "")
+    assert schedule({}, nodes, {}, {"node-1": 2, "node-2": 1, "node-3": 1}) == ("node-2", "")
+
+
+def test_node_name_and_selector_and_the_scheduler_s_message():
+    cordoned = node_object("node-3")
+    cordoned["spec"]["unschedulable"] = True
+    nodes = plan_nodes(NET, 3, [cordoned])
+    assert schedule({"nodeName": "node-3"}, nodes, {}, {}) == ("node-3", "")  # a cordon does not apply
+    assert schedule({"nodeSelector": {"kubernetes.io/hostname": "node-2"}}, nodes, {}, {}) == ("node-2", "")
+    node, why = schedule({"nodeSelector": {"disk": "ssd"}}, nodes, {}, {})
+    assert node == "" and why == ("0/3 nodes are available: 2 node(s) didn't match Pod's node affinity/selector, "
+                                  "1 node(s) had untolerated taint {node.kubernetes.io/unschedulable: }.")
+
+
+SVC = {"metadata": {"name": "web", "namespace": "default"},
+       "spec": {"type": "NodePort", "clusterIP": "10.98.1.5", "selector": {"app": "web"},
+                "ports": [{"port": 80, "targetPort": 8080, "nodePort": 30080, "protocol": "TCP"},
+                          {"port": 53, "targetPort": 53, "nodePort": 30053, "protocol": "UDP"}]}}
+PODS = [PodView(f"web-{i}", "default", f"10.98.128.{i}", {"app": "web"}, ready=True, node=f"node-{i}")
+        for i in (1, 2)]
+
+
+def test_cluster_policy_node_ports_reach_every_pod():
+    plan = node_port_plan(SVC, PODS, "node-1")
+    assert [p.port for p in plan.ports] == [30080]  # TCP only: UDP NodePorts stay on --address
+    assert {b.pod for b in plan.backends["TCP/30080"]} == {"web-1", "web-2"}
+
+
+def test_local_policy_node_ports_reach_only_the_node_s_pods():
+    local = {**SVC, "spec": {**SVC["spec"], "externalTrafficPolicy": "Local"}}
+    assert {b.pod for b in node_port_plan(local, PODS, "node-2").backends["TCP/30080"]} == {"web-2"}
+    assert node_port_plan(local, PODS, "node-3").backends["TCP/30080"] == ()  # refused there
