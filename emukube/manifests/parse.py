@@ -161,6 +161,9 @@ def _scan_events(text: str) -> Refusal | None:
                 stack[-1][0] += size
         return None
     except yaml.YAMLError as e:
+        # libyaml >= 0.2.6 has its own depth limit (1000), met while scanning ahead of the events.
+        if "maximum nesting depth" in str(getattr(e, "problem", "") or e):
+            return Refusal(index if in_doc else index + 1, _TOO_DEEP)
         return Refusal(index if in_doc else index + 1, _yaml_message(e))
     finally:
         loader.dispose()
