@@ -17,7 +17,8 @@ from .loop import Controller
 
 def main() -> None:
     env = os.environ
-    client = docker.from_env(timeout=120)
+    # Pods, probes and proxies each have a pool of 8 workers talking to the engine at once.
+    client = docker.from_env(timeout=120, max_pool_size=32)
     me = client.containers.get(env["EMUKUBE_SELF"])
     objects = json.loads(me.labels[L.OBJECTS])
     ctx = context_from_env(env)

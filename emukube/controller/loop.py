@@ -99,6 +99,7 @@ class Controller:
         self.proxies = Proxies(client, ctx)
         self.pool = ThreadPoolExecutor(max_workers=8)  # starting and stopping pods
         self.probe_pool = ThreadPoolExecutor(max_workers=8)  # never queued behind a pod that drains
+        self.proxy_pool = ThreadPoolExecutor(max_workers=8)  # proxies and CoreDNS, within a tick
         self.lock = threading.Lock()
         self.creating: dict[str, PodPlan] = {}  # pod key -> plan, while its containers start
         self.terminating: dict[str, float] = {}  # pod key -> when it left endpoints
@@ -514,31 +515,35 @@ class Controller:
 
     # ---- data plane -----------------------------------------------------------------------
     def reconcile_proxies(self, views: list[ep.PodView], proxies: dict[str, object]) -> None:
+        """Every Service's proxy at once: creating or reloading one costs a few engine calls,
+        and one after another they were most of the time `up` took."""
+        plans = [(svc, plan) for svc in self.services if (plan := ep.proxy_plan(svc, views)) is not None]
         wanted = set()
-        for svc in self.services:
-            plan = ep.proxy_plan(svc, views)
-            if plan is None:
-                continue
+        for _, plan in plans:
             wanted.update({proxy_name(self.ctx.cluster, plan.namespace, plan.name),
                            proxy_name(self.ctx.cluster, plan.namespace, plan.name, udp=True)})
-            try:
-                what = self.proxies.ensure(svc, plan, proxies)
-                self.reasons.pop(f"service/{plan.namespace}/{plan.name}", None)
-            except DockerException as exc:
-                # E.g. a nodePort another program holds: tried again every tick, and named in
-                # the status so `up` says why it waits instead of "not answering".
-                why = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:300]
-                self.reasons[f"service/{plan.namespace}/{plan.name}"] = f"proxy cannot start: {why}"
-                self.event("Warning", f"service/{plan.name}", "ProxyFailed", why)
-                continue
-            if what:
-                self.answered.pop(f"{plan.namespace}/{plan.name}", None)
-                ready = sum(len(b) for b in plan.backends.values())
-                self.event("Normal", f"service/{plan.name}", "Proxy" + what.capitalize(),
-                           f"{plan.cluster_ip}: {ready} endpoint(s)")
+        list(self.proxy_pool.map(lambda job: self._ensure_proxy(*job, proxies), plans))
         for name, container in proxies.items():
             if name not in wanted:
                 engine.remove(container)
+
+    def _ensure_proxy(self, svc: dict, plan, proxies: dict[str, object]) -> None:
+        key = f"service/{plan.namespace}/{plan.name}"
+        try:
+            what = self.proxies.ensure(svc, plan, proxies)
+            self.reasons.pop(key, None)
+        except DockerException as exc:
+            # E.g. a nodePort another program holds: tried again every tick, and named in
+            # the status so `up` says why it waits instead of "not answering".
+            why = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:300]
+            self.reasons[key] = f"proxy cannot start: {why}"
+            self.event("Warning", f"service/{plan.name}", "ProxyFailed", why)
+            return
+        if what:
+            self.answered.pop(f"{plan.namespace}/{plan.name}", None)
+            ready = sum(len(b) for b in plan.backends.values())
+            self.event("Normal", f"service/{plan.name}", "Proxy" + what.capitalize(),
+                       f"{plan.cluster_ip}: {ready} endpoint(s)")
 
     def reconcile_nodes(self, views: list[ep.PodView]) -> None:
         """Node proxies (only with several nodes): one per running node, none for stopped ones."""
@@ -591,7 +596,9 @@ class Controller:
         for p in pods.values():
             status_pods[p.key] = pod_status(self, p)
             ready, reason = status_pods[p.key]["ready"], status_pods[p.key]["reason"]
-            if not ready and p.key not in self.terminating and not L.run_by_cli(p.owner):
+            # A pod that ran to completion (restartPolicy Never/OnFailure) is done, not waited for.
+            done = status_pods[p.key]["phase"] == "Completed"
+            if not ready and not done and p.key not in self.terminating and not L.run_by_cli(p.owner):
                 waiting.append(f"pod {p.key} not ready" + (f": {reason}" if reason else ""))
         for plan in list(self.creating.values()):
             waiting.append(f"pod {plan.namespace}/{plan.name} starting")
@@ -638,9 +645,10 @@ class Controller:
         self.restart_exited(pods)
         self.reconcile_workloads(pods)
         views = self.views(pods)
-        self.reconcile_dns(views, dns)
+        dns_done = self.proxy_pool.submit(self.reconcile_dns, views, dns)
         self.reconcile_proxies(views, proxies)
         self.reconcile_nodes(views)
+        dns_done.result()
         for key in list(self.terminating):  # the data plane no longer knows these pods
             if key in self.drained:
                 self.drained[key].set()
