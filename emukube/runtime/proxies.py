@@ -113,11 +113,21 @@ class Proxies:
         mark = {f"{CONFIG_DIR}/{filename}{APPLIED_SUFFIX}": (_digest(text).encode(), 0o644)}
         if not signal:  # the process reads it when it starts
             engine.put_files(container, {**config, **mark})
+        elif signal == "SIGUSR2":
+            engine.put_files(container, config)
+            # PID 1 ignores a signal before it installs its handler: a proxy still starting
+            # would lose the reload. And until the new worker has loaded, new connections
+            # still go to the old endpoints: the controller drains a stopping pod only after
+            # this returns, so that no connection reaches a pod that is shutting down.
+            loads = _wait_for_loads(container, 1, limit=3.0)
+            container.kill(signal=signal)
+            _wait_for_loads(container, loads + 1, limit=5.0)
+            engine.put_files(container, mark)  # only once the reload was asked for
         else:
             engine.put_files(container, config)
-            _wait_until_serving(container, "Loading success" if signal == "SIGUSR2" else None)
+            _wait_for_nginx(container)
             container.kill(signal=signal)
-            engine.put_files(container, mark)  # only once the reload was asked for
+            engine.put_files(container, mark)
         self.pushed[container.id] = text
 
     def forget(self) -> None:
@@ -130,18 +140,26 @@ def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _wait_until_serving(container, log_mark: str | None, limit: float = 3.0) -> None:
-    """A process that is PID 1 ignores a signal before it installs its handler, so a reload
-    sent to a proxy that is still starting would be lost. Only young containers are checked."""
+LOADED, NOT_LOADED = b"Loading success", b"Loading failure"
+
+
+def _wait_for_loads(container, wanted: int, limit: float) -> int:
+    """Until HAProxy's master has finished loading `wanted` times (once at start, once per
+    reload; "Loading success" or "Loading failure"); returns how many loads it finished."""
+    deadline = time.monotonic() + limit
+    while True:
+        logs = container.logs()
+        loads = logs.count(LOADED) + logs.count(NOT_LOADED)
+        if loads >= wanted or time.monotonic() > deadline:
+            return loads
+        time.sleep(0.05)
+
+
+def _wait_for_nginx(container, limit: float = 3.0) -> None:
+    """nginx installs its signal handlers before it writes its pid file: wait for a young one."""
     container.reload()
     if time.time() - engine.started_at(container.attrs) > 15:
         return
     deadline = time.monotonic() + limit
-    while time.monotonic() < deadline:
-        if log_mark is None:
-            # nginx installs its signal handlers before it writes its pid file.
-            if engine.read_file(container, NGINX_PID_PATH):
-                return
-        elif log_mark.encode() in container.logs(tail=50):
-            return
+    while time.monotonic() < deadline and not engine.read_file(container, NGINX_PID_PATH):
         time.sleep(0.1)
