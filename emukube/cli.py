@@ -68,7 +68,10 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
     snap = c.snapshot()
     typer.echo("")
     print_table(service_rows(snap.of_kind("Service"), wide=False))
-    lines = reach_lines(snap.of_kind("Service"), cluster, snap.of_kind("Deployment") + snap.of_kind("StatefulSet"))
+    # With --nodes, or --address, NodePorts are not on 127.0.0.1 (0.0.0.0 includes it).
+    host = next((n.host_ip for n in snap.nodes), "127.0.0.1")
+    lines = reach_lines(snap.of_kind("Service"), cluster, snap.of_kind("Deployment") + snap.of_kind("StatefulSet"),
+                        "127.0.0.1" if host in ("0.0.0.0", "::") else host)
     if lines:
         typer.echo("\nHow to reach them:")
         for line in lines:

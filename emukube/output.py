@@ -165,9 +165,11 @@ def as_api_list(snap: Snapshot, resource: str, ns: str | None, name: str | None,
     return {"apiVersion": "v1", "kind": "List", "items": items, "metadata": {"resourceVersion": ""}}
 
 
-def reach_lines(services: list[dict], cluster: str, workloads: list[dict] = ()) -> list[str]:
+def reach_lines(services: list[dict], cluster: str, workloads: list[dict] = (),
+                node_host: str = "127.0.0.1") -> list[str]:
     """A ready-to-paste command per Service: curl from the host where it can, else in-cluster
-    from a pod of the first Deployment/StatefulSet in the Service's namespace."""
+    from a pod of the first Deployment/StatefulSet in the Service's namespace. NodePorts are
+    curled at node_host (the first node's host address)."""
     lines = []
     clients = {}
     for w in workloads:
@@ -184,7 +186,7 @@ def reach_lines(services: list[dict], cluster: str, workloads: list[dict] = ()) 
             ip = external_ip(s).split(",")[0]
             lines.append(f"{name:<16} curl http://{ip}:{tcp[0]['port']}/")
         elif kind == "NodePort" and tcp and tcp[0].get("nodePort"):
-            lines.append(f"{name:<16} curl http://127.0.0.1:{tcp[0]['nodePort']}/")
+            lines.append(f"{name:<16} curl http://{node_host}:{tcp[0]['nodePort']}/")
         elif kind == "ExternalName":
             lines.append(f"{name:<16} emukube dns{flag}{nsflag} {name}      (CNAME to {spec.get('externalName')})")
         elif spec.get("clusterIP") == "None":
