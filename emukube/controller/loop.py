@@ -88,7 +88,10 @@ class Controller:
         self.client, self.ctx, self.objects, self.generation = client, ctx, objects, generation
         self.out = out
         self.services = [o for o in objects if o["kind"] == "Service"]
-        self.workloads = [o for o in objects if o["kind"] in ("Deployment", "StatefulSet", "ReplicaSet")]
+        # StatefulSets first: an OrderedReady chain is the longest path of `up`, so its first
+        # pod goes to the engine before the others.
+        self.workloads = sorted((o for o in objects if o["kind"] in ("Deployment", "StatefulSet", "ReplicaSet")),
+                                key=lambda o: o["kind"] != "StatefulSet")
         self.bare = [bare_pod(o) for o in objects if o["kind"] == "Pod"]
         self.nodes = plan_nodes(ctx.net, ctx.nodes, objects, ctx.node_address)
         self.node_containers: dict[str, object] = {}  # node name -> its proxy container
@@ -99,7 +102,14 @@ class Controller:
         self.proxies = Proxies(client, ctx)
         self.pool = ThreadPoolExecutor(max_workers=8)  # starting and stopping pods
         self.probe_pool = ThreadPoolExecutor(max_workers=8)  # never queued behind a pod that drains
-        self.proxy_pool = ThreadPoolExecutor(max_workers=8)  # proxies and CoreDNS, within a tick
+        self.proxy_pool = ThreadPoolExecutor(max_workers=8)  # proxy reloads, within a tick
+        self.create_pool = ThreadPoolExecutor(max_workers=8)  # proxy containers being made, across ticks
+        # Service keys (or "dns" for CoreDNS) whose container is being made; when that last
+        # ended; and when making began for those no tick has reloaded since (drained_now).
+        self.making: set[str] = set()
+        self.made: dict[str, float] = {}
+        self.unsynced: dict[str, float] = {}
+        self.observed_at = 0.0
         self.lock = threading.Lock()
         self.creating: dict[str, PodPlan] = {}  # pod key -> plan, while its containers start
         self.terminating: dict[str, float] = {}  # pod key -> when it left endpoints
@@ -515,35 +525,83 @@ class Controller:
 
     # ---- data plane -----------------------------------------------------------------------
     def reconcile_proxies(self, views: list[ep.PodView], proxies: dict[str, object]) -> None:
-        """Every Service's proxy at once: creating or reloading one costs a few engine calls,
-        and one after another they were most of the time `up` took."""
+        """Every Service's proxy at once. Reloads finish within the tick (a stopping pod is
+        drained only once they did); making a container takes seconds while the engine starts
+        the pods too, so that goes on in the background and the loop keeps ticking (the next
+        StatefulSet pod, readiness) meanwhile."""
         plans = [(svc, plan) for svc in self.services if (plan := ep.proxy_plan(svc, views)) is not None]
         wanted = set()
         for _, plan in plans:
             wanted.update({proxy_name(self.ctx.cluster, plan.namespace, plan.name),
                            proxy_name(self.ctx.cluster, plan.namespace, plan.name, udp=True)})
-        list(self.proxy_pool.map(lambda job: self._ensure_proxy(*job, proxies), plans))
+        idle = [job for job in plans if self._settled(f"{job[1].namespace}/{job[1].name}")]
+        list(self.proxy_pool.map(lambda job: self._ensure_proxy(*job, proxies), idle))
+        planned = {f"{plan.namespace}/{plan.name}" for _, plan in plans}
+        done = {f"{plan.namespace}/{plan.name}" for _, plan in idle} - self.making  # they run this tick's plan
+        for key in [k for k in list(self.unsynced) if k != "dns" and (k in done or k not in planned)]:
+            self.unsynced.pop(key, None)
         for name, container in proxies.items():
             if name not in wanted:
                 engine.remove(container)
 
     def _ensure_proxy(self, svc: dict, plan, proxies: dict[str, object]) -> None:
-        key = f"service/{plan.namespace}/{plan.name}"
+        key = f"{plan.namespace}/{plan.name}"
         try:
-            what = self.proxies.ensure(svc, plan, proxies)
-            self.reasons.pop(key, None)
+            # Waiting for the new worker only matters to a pod being drained.
+            what = self.proxies.reload(svc, plan, proxies, settle=bool(self.terminating))
         except DockerException as exc:
-            # E.g. a nodePort another program holds: tried again every tick, and named in
-            # the status so `up` says why it waits instead of "not answering".
-            why = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:300]
-            self.reasons[key] = f"proxy cannot start: {why}"
-            self.event("Warning", f"service/{plan.name}", "ProxyFailed", why)
+            self._proxy_failed(plan, exc)
             return
+        if what is None:
+            self._begin_making(key)
+            self.create_pool.submit(self._create_proxy, svc, plan, proxies)
+            return
+        self.reasons.pop(f"service/{key}", None)
         if what:
-            self.answered.pop(f"{plan.namespace}/{plan.name}", None)
-            ready = sum(len(b) for b in plan.backends.values())
-            self.event("Normal", f"service/{plan.name}", "Proxy" + what.capitalize(),
-                       f"{plan.cluster_ip}: {ready} endpoint(s)")
+            self._proxy_changed(plan, "ProxyReloaded")
+
+    def _create_proxy(self, svc: dict, plan, proxies: dict[str, object]) -> None:
+        key = f"{plan.namespace}/{plan.name}"
+        try:
+            self.proxies.create(svc, plan, proxies)
+            self.reasons.pop(f"service/{key}", None)
+            self._proxy_changed(plan, "ProxyCreated")
+        except DockerException as exc:
+            self._proxy_failed(plan, exc)
+        finally:
+            self._end_making(key)
+
+    def _begin_making(self, key: str) -> None:
+        self.making.add(key)
+        self.unsynced[key] = time.monotonic()
+
+    def _end_making(self, key: str) -> None:
+        self.made[key] = time.monotonic()
+        self.making.discard(key)
+        self.wake.set()
+
+    def _settled(self, key: str) -> bool:
+        """Not being made, and any container made for it was there when this tick observed
+        (an observation from before would not show it, and it would be made twice)."""
+        return key not in self.making and self.made.get(key, 0.0) < self.observed_at
+
+    def _proxy_changed(self, plan, reason: str) -> None:
+        self.answered.pop(f"{plan.namespace}/{plan.name}", None)
+        ready = sum(len(b) for b in plan.backends.values())
+        self.event("Normal", f"service/{plan.name}", reason, f"{plan.cluster_ip}: {ready} endpoint(s)")
+
+    def _proxy_failed(self, plan, exc: DockerException) -> None:
+        # E.g. a nodePort another program holds: tried again every tick, and named in the
+        # status so `up` says why it waits instead of "not answering".
+        why = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:300]
+        self.reasons[f"service/{plan.namespace}/{plan.name}"] = f"proxy cannot start: {why}"
+        self.event("Warning", f"service/{plan.name}", "ProxyFailed", why)
+
+    def drained_now(self, key: str) -> bool:
+        """Whether the data plane has dropped a stopping pod: every proxy was reloaded since it
+        began stopping (this tick), but those made from a plan older than that."""
+        began = self.terminating.get(key, 0.0)
+        return all(start > began for start in list(self.unsynced.values()))
 
     def reconcile_nodes(self, views: list[ep.PodView]) -> None:
         """Node proxies (only with several nodes): one per running node, none for stopped ones."""
@@ -565,10 +623,25 @@ class Controller:
         # Zones first: CoreDNS must find its Corefile when it starts.
         written = self.zones.write(lambda serial: ep.dns_plan(self.services, views, self.ctx.net, serial))
         write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces)
-        if ensure_dns(self.client, self.ctx, dns):
-            self.event("Normal", "dns/coredns", "Started", f"CoreDNS at {self.ctx.net.dns_ip}")
-        elif written.corefile and reload_corefile(dns):
-            self.event("Normal", "dns/coredns", "Reloaded", "new Corefile")
+        if not self._settled("dns"):
+            return  # it reads the zones written meanwhile when it starts
+        if dns is None or dns.status != "running":
+            self._begin_making("dns")
+            self.create_pool.submit(self._create_dns, dns)
+        else:
+            self.unsynced.pop("dns", None)
+            if written.corefile and reload_corefile(dns):
+                self.event("Normal", "dns/coredns", "Reloaded", "new Corefile")
+
+    def _create_dns(self, dns) -> None:
+        """In the background, like proxies: the engine takes seconds while pods start too."""
+        try:
+            if ensure_dns(self.client, self.ctx, dns):
+                self.event("Normal", "dns/coredns", "Started", f"CoreDNS at {self.ctx.net.dns_ip}")
+        except DockerException as exc:
+            self.event("Warning", "dns/coredns", "Failed", str(exc).splitlines()[0][:300])
+        finally:
+            self._end_making("dns")
 
     # ---- status -------------------------------------------------------------------------
     def service_answers(self, svc: dict, views: list[ep.PodView]) -> bool:
@@ -602,7 +675,7 @@ class Controller:
                 waiting.append(f"pod {p.key} not ready" + (f": {reason}" if reason else ""))
         for plan in list(self.creating.values()):
             waiting.append(f"pod {plan.namespace}/{plan.name} starting")
-        for owner, why in self.reasons.items():
+        for owner, why in list(self.reasons.items()):  # workers change it
             waiting.append(f"{owner}: {why}")
         for w in self.workloads:
             ns, name = w["metadata"].get("namespace", "default"), w["metadata"]["name"]
@@ -634,6 +707,7 @@ class Controller:
 
     # ---- the loop -----------------------------------------------------------------------
     def tick(self) -> None:
+        self.observed_at = time.monotonic()
         pods, proxies, dns = self.observe()
         observed_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps]}
         pods = {k: p for k, p in pods.items() if p.holder.id not in self.removed_ids}
@@ -645,12 +719,11 @@ class Controller:
         self.restart_exited(pods)
         self.reconcile_workloads(pods)
         views = self.views(pods)
-        dns_done = self.proxy_pool.submit(self.reconcile_dns, views, dns)
+        self.reconcile_dns(views, dns)
         self.reconcile_proxies(views, proxies)
         self.reconcile_nodes(views)
-        dns_done.result()
         for key in list(self.terminating):  # the data plane no longer knows these pods
-            if key in self.drained:
+            if key in self.drained and self.drained_now(key):
                 self.drained[key].set()
         self.write_status(pods, views)
         live_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps]}

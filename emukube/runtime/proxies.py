@@ -57,29 +57,37 @@ class Proxies:
         self.pushed: dict[str, str] = {}  # container id -> config text
         self.adopt = True  # trust the markers proxies carry (see `runs`) until a reload is lost
 
-    def ensure(self, svc: dict, plan: ProxyPlan, existing: dict[str, object]) -> str:
-        """Returns "created", "reloaded" or "" (unchanged). existing: container name -> container."""
+    def reload(self, svc: dict, plan: ProxyPlan, existing: dict[str, object], settle: bool = True) -> str | None:
+        """Bring a running proxy of the right shape in line: "reloaded" or "" (unchanged).
+        None when it must be (re)created instead (see `create`): missing, stopped, or its
+        address, published ports or images changed. existing: container name -> container.
+        settle: return only once HAProxy's new worker serves the new config (see `push`)."""
+        ctx = self.ctx
+        tcp = existing.get(proxy_name(ctx.cluster, plan.namespace, plan.name))
+        udp = existing.get(proxy_name(ctx.cluster, plan.namespace, plan.name, udp=True))
+        tcp_cfg, udp_cfg = render_haproxy(plan), render_nginx(plan)
+        healthy = tcp is not None and tcp.labels.get(L.SHAPE) == self._shape(svc, plan)[1] and tcp.status == "running"
+        if not healthy or (udp_cfg is not None and (udp is None or udp.status != "running")):
+            return None
+        changed = ""
+        if not self.runs(tcp, "haproxy.cfg", tcp_cfg):
+            self.push(tcp, "haproxy.cfg", tcp_cfg, "SIGUSR2", settle)
+            changed = "reloaded"
+        if udp is not None and udp_cfg is not None and not self.runs(udp, "nginx.conf", udp_cfg):
+            self.push(udp, "nginx.conf", udp_cfg, "SIGHUP")
+            changed = "reloaded"
+        if udp is not None and udp_cfg is None:
+            engine.remove(udp)
+        return changed
+
+    def create(self, svc: dict, plan: ProxyPlan, existing: dict[str, object]) -> None:
+        """(Re)create the Service's proxy containers (same ClusterIP), configs in place."""
         ctx = self.ctx
         name = proxy_name(ctx.cluster, plan.namespace, plan.name)
         udp_name = proxy_name(ctx.cluster, plan.namespace, plan.name, udp=True)
-        # With several nodes, NodePorts are published by the node proxies instead.
-        bindings = published_ports(svc, plan, ctx.node_address if ctx.nodes == 1 else None)
-        shape = shape_of(plan, bindings, ctx)
+        bindings, shape = self._shape(svc, plan)
         tcp_cfg, udp_cfg = render_haproxy(plan), render_nginx(plan)
-        tcp, udp = existing.get(name), existing.get(udp_name)
-        healthy = tcp is not None and tcp.labels.get(L.SHAPE) == shape and tcp.status == "running"
-        if healthy and (udp_cfg is None or (udp is not None and udp.status == "running")):
-            changed = ""
-            if not self.runs(tcp, "haproxy.cfg", tcp_cfg):
-                self.push(tcp, "haproxy.cfg", tcp_cfg, "SIGUSR2")
-                changed = "reloaded"
-            if udp is not None and udp_cfg is not None and not self.runs(udp, "nginx.conf", udp_cfg):
-                self.push(udp, "nginx.conf", udp_cfg, "SIGHUP")
-                changed = "reloaded"
-            if udp is not None and udp_cfg is None:
-                engine.remove(udp)
-            return changed
-        for old in (udp, tcp):
+        for old in (existing.get(udp_name), existing.get(name)):
             if old is not None:
                 engine.remove(old)
         labels = {L.CLUSTER: ctx.cluster, L.ROLE: "proxy", L.NAMESPACE: plan.namespace, L.NAME: plan.name,
@@ -97,7 +105,11 @@ class Proxies:
                                 host_config=dict(network_mode=f"container:{tcp.id}", restart_policy={"Name": "always"}))
             self.push(udp, "nginx.conf", udp_cfg, None)
             udp.start()
-        return "created"
+
+    def _shape(self, svc: dict, plan: ProxyPlan) -> tuple[dict, str]:
+        # With several nodes, NodePorts are published by the node proxies instead.
+        bindings = published_ports(svc, plan, self.ctx.node_address if self.ctx.nodes == 1 else None)
+        return bindings, shape_of(plan, bindings, self.ctx)
 
     def runs(self, container, filename: str, text: str) -> bool:
         """Whether the proxy already runs this config. A controller replaced by `apply` finds
@@ -108,7 +120,7 @@ class Proxies:
                 self.pushed[container.id] = text
         return self.pushed.get(container.id) == text
 
-    def push(self, container, filename: str, text: str, signal: str | None) -> None:
+    def push(self, container, filename: str, text: str, signal: str | None, settle: bool = True) -> None:
         config = {f"{CONFIG_DIR}/{filename}": (text.encode(), 0o644)}
         mark = {f"{CONFIG_DIR}/{filename}{APPLIED_SUFFIX}": (_digest(text).encode(), 0o644)}
         if not signal:  # the process reads it when it starts
@@ -118,10 +130,12 @@ class Proxies:
             # PID 1 ignores a signal before it installs its handler: a proxy still starting
             # would lose the reload. And until the new worker has loaded, new connections
             # still go to the old endpoints: the controller drains a stopping pod only after
-            # this returns, so that no connection reaches a pod that is shutting down.
-            loads = _wait_for_loads(container, 1, limit=3.0)
+            # this returns (settle), so that no connection reaches a pod that is shutting down.
+            young = time.time() - engine.started_at(container.attrs) < 15
+            loads = _wait_for_loads(container, 1, limit=3.0) if young or settle else 0
             container.kill(signal=signal)
-            _wait_for_loads(container, loads + 1, limit=5.0)
+            if settle:
+                _wait_for_loads(container, loads + 1, limit=5.0)
             engine.put_files(container, mark)  # only once the reload was asked for
         else:
             engine.put_files(container, config)
