@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from docker.errors import DockerException
+from docker.errors import DockerException, NotFound
 
 from ..plan import endpoints as ep
 from ..plan.nodes import plan_nodes, schedule
@@ -110,6 +110,8 @@ class Controller:
         self.made: dict[str, float] = {}
         self.unsynced: dict[str, float] = {}
         self.observed_at = 0.0
+        self.inspected: dict[str, tuple] = {}  # container id -> (listed state, inspected container)
+        self.dirty: set[str] = set()  # container ids an engine event named since their inspect
         self.lock = threading.Lock()
         self.creating: dict[str, PodPlan] = {}  # pod key -> plan, while its containers start
         self.terminating: dict[str, float] = {}  # pod key -> when it left endpoints
@@ -143,11 +145,32 @@ class Controller:
             fh.write(json.dumps(line) + "\n")
 
     # ---- observing ------------------------------------------------------------------------
+    def containers(self) -> list:
+        """The cluster's containers, inspected. One listing per tick; a container is inspected
+        again only when its state changed or an engine event named it (self.dirty): inspecting
+        every container every tick was most of the engine's work while `up` started hundreds."""
+        listed = self.client.api.containers(all=True, filters=L.cluster_filter(self.ctx.cluster))
+        found = []
+        for summary in listed:
+            cid = summary["Id"]
+            cached = self.inspected.get(cid)
+            if cached is None or cached[0] != summary.get("State") or cid in self.dirty:
+                self.dirty.discard(cid)  # an event arriving during the inspect marks it again
+                try:
+                    cached = self.inspected[cid] = (summary.get("State"), self.client.containers.get(cid))
+                except NotFound:
+                    continue
+            found.append(cached[1])
+        seen = {c.id for c in found}
+        for cid in [c for c in list(self.inspected) if c not in seen]:
+            self.inspected.pop(cid, None)
+        return found
+
     def observe(self) -> tuple[dict[str, Pod], dict[str, object], object | None]:
         pods: dict[str, Pod] = {}
         proxies: dict[str, object] = {}
         dns = None
-        found = engine.containers(self.client, self.ctx.cluster)
+        found = self.containers()
         for c in found:
             role = c.labels.get(L.ROLE)
             if role in ("proxy", "proxy-udp"):
@@ -653,6 +676,8 @@ class Controller:
         # once, and again only when it changes or its proxy is created or reloaded.
         if self.answered.get(key) == plan:
             return True
+        if not self._settled(key):
+            return False  # its proxy is being made: nothing at that address to ask yet
         for port in plan.tcp_ports():
             if plan.backends.get(port.key):
                 try:
@@ -686,16 +711,17 @@ class Controller:
             if len(ok) != w["spec"].get("replicas", 1) or len(have) != len(ok):
                 waiting.append(f"{w['kind'].lower()}/{name}: {len(ok)}/{w['spec'].get('replicas', 1)} ready")
         services = {}
-        for svc in self.services:
+        # At once: a proxy that does not answer yet costs a connect timeout.
+        answering = self.proxy_pool.map(lambda svc: self.service_answers(svc, views), self.services)
+        for svc, answers in zip(self.services, list(answering)):
             key = f"{svc['metadata'].get('namespace', 'default')}/{svc['metadata']['name']}"
-            answers = self.service_answers(svc, views)
             services[key] = {"answering": answers}
             if not answers:
                 waiting.append(f"service {key} not answering yet")
-                since = self.silent.setdefault(key, time.monotonic())
-                if time.monotonic() - since > 5:
-                    # A reload lost (e.g. signalled while the proxy started): push configs again.
-                    self.proxies.forget()
+                since = self.silent.setdefault(key, time.monotonic()) if self._settled(key) else None
+                if since is not None and time.monotonic() - since > 5:
+                    # A reload lost (e.g. signalled while the proxy started): push its configs again.
+                    self.proxies.forget(proxy_name(self.ctx.cluster, *key.split("/")))
                     self.silent.pop(key)
             else:
                 self.silent.pop(key, None)
@@ -760,6 +786,7 @@ class Controller:
                 for ev in self.client.events(decode=True, filters={"type": "container",
                                                                    "label": f"{L.CLUSTER}={self.ctx.cluster}"}):
                     action, cid = ev.get("Action") or ev.get("status"), ev.get("id", "")
+                    self.dirty.add(cid)
                     if action == "kill" and time.time() - self.own_kills.get(cid, 0) > OWN_KILL_MEMORY:
                         self.killed.add(cid)  # docker kill / docker stop by someone else
                     elif action == "start":

@@ -5,7 +5,12 @@ def dns_volume(cluster: str) -> str:
     return f"emukube-{cluster}-dns"
 
 
+_MOUNTPOINTS: dict[str, str] = {}  # volume name -> where it is on the engine's host (fixed for its life)
+
+
 def resolv_conf_source(client, cluster: str, namespace: str) -> str:
     """The file pods of a namespace bind-mount as /etc/resolv.conf (written by the controller)."""
-    mountpoint = client.volumes.get(dns_volume(cluster)).attrs["Mountpoint"]
-    return f"{mountpoint}/resolv/{namespace}.conf"
+    volume = dns_volume(cluster)
+    if volume not in _MOUNTPOINTS:  # one engine call less per pod started
+        _MOUNTPOINTS[volume] = client.volumes.get(volume).attrs["Mountpoint"]
+    return f"{_MOUNTPOINTS[volume]}/resolv/{namespace}.conf"

@@ -55,7 +55,8 @@ class Proxies:
     def __init__(self, client, ctx: Context):
         self.client, self.ctx = client, ctx
         self.pushed: dict[str, str] = {}  # container id -> config text
-        self.adopt = True  # trust the markers proxies carry (see `runs`) until a reload is lost
+        self.names: dict[str, str] = {}  # container id -> container name
+        self.distrusted: set[str] = set()  # container names whose markers (see `runs`) lie: a reload was lost
 
     def reload(self, svc: dict, plan: ProxyPlan, existing: dict[str, object], settle: bool = True) -> str | None:
         """Bring a running proxy of the right shape in line: "reloaded" or "" (unchanged).
@@ -114,7 +115,7 @@ class Proxies:
     def runs(self, container, filename: str, text: str) -> bool:
         """Whether the proxy already runs this config. A controller replaced by `apply` finds
         the mark its predecessor left after the last reload, so unchanged Services are not reloaded."""
-        if container.id not in self.pushed and self.adopt:
+        if container.id not in self.pushed and container.name not in self.distrusted:
             mark = engine.read_file(container, f"{CONFIG_DIR}/{filename}{APPLIED_SUFFIX}")
             if mark is not None and mark.decode(errors="replace") == _digest(text):
                 self.pushed[container.id] = text
@@ -143,11 +144,15 @@ class Proxies:
             container.kill(signal=signal)
             engine.put_files(container, mark)
         self.pushed[container.id] = text
+        self.names[container.id] = container.name
 
-    def forget(self) -> None:
-        """Push (and reload) every config again on the next pass: one did not take effect."""
-        self.pushed.clear()
-        self.adopt = False
+    def forget(self, name: str) -> None:
+        """Push (and reload) the configs of this proxy (and its UDP partner) again on the next
+        pass: one did not take effect."""
+        names = {name, name + "_udp"}
+        self.distrusted.update(names)
+        for cid in [cid for cid, n in list(self.names.items()) if n in names]:
+            self.pushed.pop(cid, None)
 
 
 def _digest(text: str) -> str:
