@@ -28,7 +28,7 @@ POD_FIELDS = {
     "setHostnameAsFQDN": "the hostname is the pod name", "ephemeralContainers": "use `emukube exec`",
 }
 POD_SECURITY_KEPT = {"seccompProfile"}
-CONTAINER_SECURITY_KEPT = {"privileged", "runAsUser", "capabilities", "seccompProfile"}
+CONTAINER_SECURITY_KEPT = {"privileged", "runAsUser", "capabilities", "seccompProfile", "allowPrivilegeEscalation"}
 CONTAINER_FIELDS = {
     "terminationMessagePath": "exit reasons are not collected", "terminationMessagePolicy": "exit reasons are not collected",
     "resizePolicy": "limits are set when a container starts", "volumeDevices": "no block devices",

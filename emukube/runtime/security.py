@@ -19,7 +19,8 @@ def cap_name(name: str) -> str:
 
 def security_options(pod_spec: dict, container: dict, allow_privileged: bool) -> dict:
     """privileged, cap_add, cap_drop and security_opt for docker's host config. The default
-    seccomp profile stays unless the (pod or container) profile is Unconfined and allowed."""
+    seccomp profile stays unless the (pod or container) profile is Unconfined and allowed;
+    allowPrivilegeEscalation: false gives no-new-privileges."""
     security = container.get("securityContext") or {}
     caps = security.get("capabilities") or {}
     add = [cap_name(c) for c in caps.get("add") or [] if allow_privileged or cap_name(c) in BASELINE_CAPABILITIES]
@@ -30,6 +31,11 @@ def security_options(pod_spec: dict, container: dict, allow_privileged: bool) ->
         out["cap_add"] = add
     if drop:
         out["cap_drop"] = drop
+    opts = []
     if profile.get("type") == "Unconfined" and allow_privileged:
-        out["security_opt"] = ["seccomp=unconfined"]
+        opts.append("seccomp=unconfined")
+    if security.get("allowPrivilegeEscalation") is False:  # the kernel's no_new_privs, as the kubelet sets it
+        opts.append("no-new-privileges:true")
+    if opts:
+        out["security_opt"] = opts
     return out

@@ -17,7 +17,7 @@ SKIPPED_KINDS = ["ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudg
                  "Role", "RoleBinding"]
 IGNORED_FIELDS = ["serviceAccountName", "imagePullSecrets", "affinity", "tolerations", "topologySpreadConstraints",
                   "priorityClassName", "securityContext.fsGroup", "securityContext.runAsNonRoot",
-                  "securityContext.readOnlyRootFilesystem", "securityContext.allowPrivilegeEscalation",
+                  "securityContext.readOnlyRootFilesystem",
                   "resources.requests", "downwardAPI volumes", "loadBalancerSourceRanges", "load-balancer annotations",
                   "minReadySeconds", "persistentVolumeClaimRetentionPolicy", "terminationMessagePolicy",
                   "resourceFieldRef"]

@@ -42,6 +42,12 @@ def test_pod_level_seccomp_applies_unless_the_container_says_otherwise():
     assert "security_opt" not in security_options(pod, container(seccompProfile={"type": "RuntimeDefault"}), True)
 
 
+def test_no_privilege_escalation_is_no_new_privileges():
+    assert security_options({}, container(allowPrivilegeEscalation=False), False) == {
+        "privileged": False, "security_opt": ["no-new-privileges:true"]}
+    assert "security_opt" not in security_options({}, container(allowPrivilegeEscalation=True), False)
+
+
 @pytest.mark.parametrize("text, value", [
     ("250m", 0.25), ("1", 1.0), (2, 2.0), ("64Mi", 64 * 2**20), ("1G", 1e9), ("1e3", 1000.0), ("1.5Gi", 1.5 * 2**30),
     (".5", 0.5), ("+1k", 1000.0), ("100n", 1e-7),
