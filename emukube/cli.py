@@ -131,9 +131,16 @@ def down(cluster: str = ClusterOpt, all_: bool = typer.Option(False, "--all", he
     """Remove the cluster: every container, volume and network with its labels."""
     client = _client()
     names = ops.all_clusters(client) if all_ else [cluster]
-    for name in names:
-        count = ops.down(client, name)
+    failed: list[str] = []
+    for name in names:  # with --all, one cluster that cannot be removed does not keep the others
+        try:
+            count = ops.down(client, name)
+        except EmukubeError as exc:
+            failed.append(str(exc))
+            continue
         typer.echo(f"cluster {name} removed ({count} containers)")
+    if failed:
+        raise EmukubeError("\n".join(failed))
 
 
 KINDS = {"svc": "services", "service": "services", "services": "services", "po": "pods", "pod": "pods",
