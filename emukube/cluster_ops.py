@@ -417,8 +417,8 @@ def down(client, cluster: str, passes: int = 12) -> int:
             _remove_or_note(net.remove, net.name, left)
         # A container create the controller sent just before it was removed may land after the
         # listing (not yet attached, it does not even stop the network's removal): look again.
-        # After hundreds of containers went at once, the engine may also still be releasing
-        # their network endpoints for some seconds ("has active endpoints").
+        # After hundreds of removals the engine may also still be releasing their network
+        # endpoints for some seconds ("has active endpoints").
         if not left and not engine.containers(client, cluster):
             return removed
         time.sleep(min(3.0, 0.5 * (attempt + 1)))
