@@ -215,7 +215,7 @@ def docker_run_up(layout: Layout) -> float:
 def docker_run_down(client, layout: Layout) -> float:
     """`docker rm -f` of every container, then `docker network rm`: seconds."""
     t0 = time.monotonic()
-    ids = [c.id for c in client.containers.list(all=True, filters={"label": f"{BENCH_LABEL}={layout.label}"})]
+    ids = [c.id for c in client.containers.list(ignore_removed=True, all=True, filters={"label": f"{BENCH_LABEL}={layout.label}"})]
     _check(["docker", "rm", "-f", *ids])
     _check(["docker", "network", "rm", f"ekbench-{layout.label}"])
     return time.monotonic() - t0

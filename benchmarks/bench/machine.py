@@ -60,7 +60,7 @@ def free_subnet(client, prefix: str = "10.201.0.0/16") -> str:
 def remove_labelled(client, value: str) -> None:
     """Remove the containers and networks a baseline made (label emukube-bench=value)."""
     wanted = {"label": f"{BENCH_LABEL}={value}"}
-    ids = [c.id for c in client.containers.list(all=True, filters=wanted)]
+    ids = [c.id for c in client.containers.list(ignore_removed=True, all=True, filters=wanted)]
     if ids:
         subprocess.run(["docker", "rm", "-f", "-v", *ids], capture_output=True, timeout=300)
     for net in client.networks.list(filters=wanted):

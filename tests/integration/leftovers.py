@@ -42,7 +42,7 @@ data: {mode: fast}
 def made_by(engine, cluster: str) -> list[str]:
     """Every container, network and volume carrying the cluster's label."""
     label = {"label": f"emukube.io/cluster={cluster}"}
-    return sorted([f"container {c.name}" for c in engine.containers.list(all=True, filters=label)]
+    return sorted([f"container {c.name}" for c in engine.containers.list(ignore_removed=True, all=True, filters=label)]
                   + [f"network {n.name}" for n in engine.networks.list(filters=label)]
                   + [f"volume {v.name}" for v in engine.volumes.list(filters=label)])
 
@@ -50,7 +50,7 @@ def made_by(engine, cluster: str) -> list[str]:
 def containers(engine, cluster: str) -> dict[str, tuple]:
     """name -> (id, started at, restarts): what must not change when nothing changed."""
     out = {}
-    for c in engine.containers.list(all=True, filters={"label": f"emukube.io/cluster={cluster}"}):
+    for c in engine.containers.list(ignore_removed=True, all=True, filters={"label": f"emukube.io/cluster={cluster}"}):
         out[c.name] = (c.id, c.attrs["State"]["StartedAt"], c.attrs["RestartCount"])
     return out
 

@@ -88,7 +88,7 @@ def test_port_forward_to_a_pod_by_named_port(api):
         assert get_text(f"http://127.0.0.1:{fwd.local_port}/hostname") == pod
     finally:
         fwd.remove()
-    assert not api.client.containers.list(all=True, filters={"id": fwd.container.id})
+    assert not api.client.containers.list(ignore_removed=True, all=True, filters={"id": fwd.container.id})
 
 
 def test_port_forward_errors_in_kubectl_words(api):

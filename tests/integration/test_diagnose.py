@@ -170,7 +170,7 @@ def test_export_compose_runs_with_docker_compose(cluster, engine, tmp_path: Path
         assert typo.returncode != 0
     finally:
         subprocess.run([*compose, "down", "-v", "--timeout", "2"], capture_output=True, timeout=180)
-    assert not engine.containers.list(all=True, filters={"label": f"com.docker.compose.project={project}"})
+    assert not engine.containers.list(ignore_removed=True, all=True, filters={"label": f"com.docker.compose.project={project}"})
 
 
 def _get(url: str) -> str:

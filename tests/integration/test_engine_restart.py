@@ -59,7 +59,7 @@ def test_up_brings_the_cluster_back_after_the_engine_restarted(engine, cluster):
 
     restart_engine()
     fresh = docker.from_env()
-    assert fresh.containers.list(filters={"label": f"emukube.io/cluster={cluster.name}"}) is not None
+    assert fresh.containers.list(ignore_removed=True, filters={"label": f"emukube.io/cluster={cluster.name}"}) is not None
 
     result = cluster.emukube("up", str(MANIFEST), "--timeout", "150s", timeout=300)
     assert "deployment/web unchanged" in result.stdout

@@ -46,7 +46,7 @@ def web_pods(cluster) -> set[str]:
 
 
 def pod_ids(engine, cluster) -> dict[str, str]:
-    found = engine.containers.list(filters={"label": [f"emukube.io/cluster={cluster.name}", "emukube.io/role=pod"]})
+    found = engine.containers.list(ignore_removed=True, filters={"label": [f"emukube.io/cluster={cluster.name}", "emukube.io/role=pod"]})
     return {c.name: c.id for c in found}
 
 

@@ -132,9 +132,9 @@ def test_up_killed_shortly_after_it_starts_is_completed_by_the_next_up(engine, t
     label = {"label": f"emukube.io/cluster={cluster}"}
     moments = {
         "network": lambda: engine.networks.list(filters=label),
-        "controller": lambda: engine.containers.list(all=True, filters={
+        "controller": lambda: engine.containers.list(ignore_removed=True, all=True, filters={
             "label": [f"emukube.io/cluster={cluster}", "emukube.io/role=controller"]}),
-        "pods": lambda: engine.containers.list(filters={"label": [f"emukube.io/cluster={cluster}",
+        "pods": lambda: engine.containers.list(ignore_removed=True, filters={"label": [f"emukube.io/cluster={cluster}",
                                                                    "emukube.io/role=pod"]}),
     }
     proc = start_up(cluster, path)

@@ -53,7 +53,7 @@ REFUSED = {
 
 
 def cluster_containers(engine, cluster) -> list:
-    return engine.containers.list(all=True, filters={"label": f"emukube.io/cluster={cluster.name}"})
+    return engine.containers.list(ignore_removed=True, all=True, filters={"label": f"emukube.io/cluster={cluster.name}"})
 
 
 def pod_container(engine, cluster, prefix: str):
@@ -108,7 +108,7 @@ def test_allow_privileged_grants_what_was_asked(engine, tmp_path):
         assert refused.returncode == 2 and 'adding capability "SYS_ADMIN" is refused by default' in refused.stderr
         assert made_by(engine, cluster) == []
         run("up", str(path), "--allow-privileged", "--timeout", "120s", cluster=cluster, timeout=200)
-        [pod] = engine.containers.list(filters={"label": [f"emukube.io/cluster={cluster}", "emukube.io/role=pod"]})
+        [pod] = engine.containers.list(ignore_removed=True, filters={"label": [f"emukube.io/cluster={cluster}", "emukube.io/role=pod"]})
         host = pod.attrs["HostConfig"]
         assert host["CapAdd"] == ["SYS_ADMIN"] and host["CapDrop"] == ["NET_RAW"]
         assert host["Privileged"] is False  # only what was asked

@@ -53,7 +53,7 @@ def verbs(result) -> dict[str, str]:
 
 
 def container_ids(engine, cluster) -> dict[str, str]:
-    return {c.name: c.id for c in engine.containers.list(all=True, filters={"label": f"emukube.io/cluster={cluster.name}"})
+    return {c.name: c.id for c in engine.containers.list(ignore_removed=True, all=True, filters={"label": f"emukube.io/cluster={cluster.name}"})
             if c.labels.get("emukube.io/role") != "controller"}
 
 

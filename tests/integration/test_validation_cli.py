@@ -40,5 +40,5 @@ def test_invalid_manifest_reports_everything_and_touches_nothing(engine):
     assert "<stdin> (document 2)" in err and "<stdin> (document 3)" in err
     assert "Traceback" not in err
     label = {"label": f"emukube.io/cluster={cluster}"}
-    assert engine.containers.list(all=True, filters=label) == []
+    assert engine.containers.list(ignore_removed=True, all=True, filters=label) == []
     assert engine.networks.list(filters=label) == []
