@@ -7,6 +7,7 @@ difference; nothing is remembered that Docker does not also show, except probe v
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import json
 import random
@@ -39,6 +40,7 @@ TICK = 0.5
 DRAIN_SECONDS = 1.0  # after proxies and DNS dropped a pod, this long before it gets SIGTERM
 DRAIN_WAIT_LIMIT = 15.0  # most a stopping pod waits for the data plane to drop it
 OWN_KILL_MEMORY = 60.0  # a kill event this soon after the controller stopped a container is its own
+ENGINE_SLOTS = 4  # containers made at once (see Controller.engine_slots)
 
 
 @dataclass
@@ -104,9 +106,13 @@ class Controller:
         self.probe_pool = ThreadPoolExecutor(max_workers=8)  # never queued behind a pod that drains
         self.proxy_pool = ThreadPoolExecutor(max_workers=8)  # proxy reloads, within a tick
         self.create_pool = ThreadPoolExecutor(max_workers=8)  # proxy containers being made, across ticks
+        # Containers being made at once, pods, proxies and CoreDNS together: beyond this the
+        # engine only gets slower for all of them (100 Services: load average 25).
+        self.engine_slots = threading.BoundedSemaphore(ENGINE_SLOTS)
         # Service keys (or "dns" for CoreDNS) whose container is being made; when that last
         # ended; and when making began for those no tick has reloaded since (drained_now).
         self.making: set[str] = set()
+        self.latest_plans: dict[str, tuple] = {}  # Service key -> (svc, plan) of the latest tick
         self.made: dict[str, float] = {}
         self.unsynced: dict[str, float] = {}
         self.observed_at = 0.0
@@ -153,6 +159,8 @@ class Controller:
         found = []
         for summary in listed:
             cid = summary["Id"]
+            if self._being_started(summary):
+                continue  # seen as still to come, like a container not yet created
             cached = self.inspected.get(cid)
             if cached is None or cached[0] != summary.get("State") or cid in self.dirty:
                 self.dirty.discard(cid)  # an event arriving during the inspect marks it again
@@ -165,6 +173,21 @@ class Controller:
         for cid in [c for c in list(self.inspected) if c not in seen]:
             self.inspected.pop(cid, None)
         return found
+
+    def _being_started(self, summary: dict) -> bool:
+        """A container this controller is creating or starting right now. Inspecting it waits
+        until the engine has started it (the container's lock): during `up` that held every
+        tick, and so the StatefulSet chain, for seconds."""
+        if summary.get("State") != "created":
+            return False
+        labels = summary.get("Labels") or {}
+        role = labels.get(L.ROLE)
+        if role == "dns":
+            return "dns" in self.making
+        key = f"{labels.get(L.NAMESPACE, 'default')}/{labels.get(L.NAME, '')}"
+        if role in ("proxy", "proxy-udp"):
+            return key in self.making
+        return key in self.creating and key not in self.created
 
     def observe(self) -> tuple[dict[str, Pod], dict[str, object], object | None]:
         pods: dict[str, Pod] = {}
@@ -332,7 +355,9 @@ class Controller:
 
         def work():
             try:
-                create_pod(self.client, self.ctx, plan, ip, self.objects)
+                # An OrderedReady StatefulSet's pods are the longest path of `up`: never queued.
+                with self.engine_slots if plan.ordinal is None else contextlib.nullcontext():
+                    create_pod(self.client, self.ctx, plan, ip, self.objects)
                 self.backoff.pop(owner, None)
                 self.reasons.pop(owner, None)
                 self.event("Normal", f"pod/{plan.name}", "Started", f"{reason}; pod IP {ip}")
@@ -553,6 +578,7 @@ class Controller:
         the pods too, so that goes on in the background and the loop keeps ticking (the next
         StatefulSet pod, readiness) meanwhile."""
         plans = [(svc, plan) for svc in self.services if (plan := ep.proxy_plan(svc, views)) is not None]
+        self.latest_plans = {f"{plan.namespace}/{plan.name}": (svc, plan) for svc, plan in plans}
         wanted = set()
         for _, plan in plans:
             wanted.update({proxy_name(self.ctx.cluster, plan.namespace, plan.name),
@@ -586,7 +612,11 @@ class Controller:
     def _create_proxy(self, svc: dict, plan, proxies: dict[str, object]) -> None:
         key = f"{plan.namespace}/{plan.name}"
         try:
-            self.proxies.create(svc, plan, proxies)
+            with self.engine_slots:
+                # The endpoints of the latest tick, not those of when it was queued: pods
+                # that became ready meanwhile are in the first config, with no reload after.
+                svc, plan = self.latest_plans.get(key, (svc, plan))
+                self.proxies.create(svc, plan, proxies)
             self.reasons.pop(f"service/{key}", None)
             self._proxy_changed(plan, "ProxyCreated")
         except DockerException as exc:
@@ -659,7 +689,9 @@ class Controller:
     def _create_dns(self, dns) -> None:
         """In the background, like proxies: the engine takes seconds while pods start too."""
         try:
-            if ensure_dns(self.client, self.ctx, dns):
+            with self.engine_slots:
+                made = ensure_dns(self.client, self.ctx, dns)
+            if made:
                 self.event("Normal", "dns/coredns", "Started", f"CoreDNS at {self.ctx.net.dns_ip}")
         except DockerException as exc:
             self.event("Warning", "dns/coredns", "Failed", str(exc).splitlines()[0][:300])
