@@ -160,8 +160,9 @@ class Controller:
 
     # ---- observing ------------------------------------------------------------------------
     def containers(self) -> list:
-        """The cluster's containers, inspected. One listing per tick; a container is inspected
-        again only when its state changed or an engine event named it (self.dirty): inspecting
+        """The cluster's containers, inspected. At most one listing per tick (see listing); a
+        container is inspected again only when its state changed or an engine event named it
+        (self.dirty), and not while this controller starts it (_being_started): inspecting
         every container every tick was most of the engine's work while `up` started hundreds."""
         listed = self.listing()
         found = []
