@@ -1,0 +1,94 @@
+"""The resources the API server serves: one table, read by discovery, routing, Tables,
+OpenAPI and the CLI. A kind missing here is not served (kubectl says "the server doesn't have a
+resource type"), so nothing is stored that no controller would act on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class Resource:
+    group: str  # "" for the core group
+    version: str
+    kind: str
+    plural: str
+    namespaced: bool = True
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()  # "status", "scale"
+    verbs: tuple[str, ...] = VERBS
+
+    @property
+    def key(self) -> str:
+        """How kubectl names it and how the store keys it: "pods", "deployments.apps"."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def singular(self) -> str:
+        return self.kind.lower()
+
+    @property
+    def group_kind(self) -> str:
+        """As the API server words errors: `Deployment.apps "x" is invalid`."""
+        return f"{self.kind}.{self.group}" if self.group else self.kind
+
+    @property
+    def definition(self) -> str:
+        """Its OpenAPI definition name, e.g. io.k8s.api.apps.v1.Deployment."""
+        package = self.group.split(".")[0] if self.group else "core"
+        return f"io.k8s.api.{package}.{self.version}.{self.kind}"
+
+
+_ALL = ("all",)
+
+RESOURCES: tuple[Resource, ...] = (
+    Resource("", "v1", "Namespace", "namespaces", namespaced=False, short_names=("ns",), subresources=("status",),
+             verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
+    Resource("", "v1", "Pod", "pods", short_names=("po",), categories=_ALL, subresources=("status",)),
+    Resource("", "v1", "Service", "services", short_names=("svc",), categories=_ALL, subresources=("status",),
+             verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")),
+    Resource("", "v1", "Endpoints", "endpoints", short_names=("ep",)),
+    Resource("", "v1", "ConfigMap", "configmaps", short_names=("cm",)),
+    Resource("", "v1", "Secret", "secrets"),
+    Resource("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",)),
+    Resource("", "v1", "Event", "events", short_names=("ev",)),
+    Resource("", "v1", "Node", "nodes", namespaced=False, short_names=("no",), subresources=("status",)),
+    Resource("apps", "v1", "Deployment", "deployments", short_names=("deploy",), categories=_ALL,
+             subresources=("status", "scale")),
+    Resource("apps", "v1", "ReplicaSet", "replicasets", short_names=("rs",), categories=_ALL,
+             subresources=("status", "scale")),
+    Resource("apps", "v1", "StatefulSet", "statefulsets", short_names=("sts",), categories=_ALL,
+             subresources=("status", "scale")),
+    Resource("apps", "v1", "ControllerRevision", "controllerrevisions"),
+    Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
+    Resource("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
+    Resource("coordination.k8s.io", "v1", "Lease", "leases"),
+)
+
+BY_KEY = {r.key: r for r in RESOURCES}
+
+
+def find(group: str, version: str, plural: str) -> Resource | None:
+    """The resource a URL names (/api/v1/pods, /apis/apps/v1/deployments)."""
+    return next((r for r in RESOURCES if (r.group, r.version, r.plural) == (group, version, plural)), None)
+
+
+def by_kind(api_version: str, kind: str) -> Resource | None:
+    return next((r for r in RESOURCES if (r.api_version, r.kind) == (api_version, kind)), None)
+
+
+def groups() -> dict[str, list[str]]:
+    """Group name -> its served versions, in the order discovery lists them (core group first)."""
+    out: dict[str, list[str]] = {}
+    for r in RESOURCES:
+        versions = out.setdefault(r.group, [])
+        if r.version not in versions:
+            versions.append(r.version)
+    return out
