@@ -7,16 +7,18 @@ Durability: WAL journal with synchronous=FULL, and every write is ONE transactio
 change-log row, counter), so a write that returned survives kill -9 and none is half-written.
 Threads get a connection each (WAL lets their reads run beside a write); several processes may
 share the file (busy_timeout makes a writer wait for another's transaction). A connection must not
-cross a fork: a forked child opens its own Store.
+cross a fork, so a forked child (multiprocessing) leaves its parent's alone and opens its own.
 
 Only the standard library: this also runs inside the cluster's controller container."""
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import threading
 import uuid
+import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -109,21 +111,40 @@ def _own(obj: dict) -> tuple[dict, dict, str, str]:
     return obj, meta, meta.get("namespace") or "", name
 
 
+_open_stores: weakref.WeakSet[Store] = weakref.WeakSet()
+_inherited: list[sqlite3.Connection] = []
+
+
+def _after_fork_in_child() -> None:
+    # SQLite forbids using a connection from a forked child, closing included (a close may
+    # checkpoint and touch locks the parent holds): keep the parent's unused, start afresh.
+    for store in list(_open_stores):
+        _inherited.extend(store._conns)
+        store._forget_connections()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
 class Store:
     def __init__(self, path: str, keep_changes: int = 10000):
         self.path = str(path)
         self.keep_changes = max(0, keep_changes)
         # Compaction is a range delete on the rowid: cheap, but not worth doing on every write.
         self._compact_every = max(1, min(1000, self.keep_changes // 10))
+        self._writes = 0
+        self._closed = False
+        self._forget_connections()
+        _open_stores.add(self)
+        self._create_schema()
+
+    def _forget_connections(self) -> None:
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         # Serialises this process's writers here instead of in SQLite's busy handler, which
         # sleeps in steps of milliseconds; other processes still wait through busy_timeout.
         self._write_lock = threading.Lock()
-        self._writes = 0
-        self._closed = False
-        self._create_schema()
 
     # --- connections and transactions ---
 

@@ -413,3 +413,31 @@ def test_acknowledged_writes_survive_kill_9(tmp_path):
                 if op == "U":
                     assert got["data"] == {"n": "1"}
     assert sum(op == "D" for op, _ in expected.values()) > 20  # the loop did run
+
+
+def _write_in_forked_child(store: Store, parents_connection: int) -> None:
+    if id(store._conn()) == parents_connection:  # the same address in the copied memory
+        sys.exit(3)
+    store.create("configmaps", pod("from-the-child"))
+    store.close()
+
+
+def test_a_forked_child_uses_the_same_store_object_safely(store):
+    import multiprocessing
+
+    store.create("configmaps", pod("from-the-parent"))
+    child = multiprocessing.get_context("fork").Process(target=_write_in_forked_child, args=(store, id(store._conn())))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    # the parent's connection was neither used nor closed by the child
+    assert store.get("configmaps", "default", "from-the-child")["metadata"]["resourceVersion"] == "2"
+    assert store.create("configmaps", pod("after"))["metadata"]["resourceVersion"] == "3"
+
+
+def test_a_closed_store_refuses_work(tmp_path):
+    s = Store(str(tmp_path / "state.db"))
+    s.create("pods", pod("a"))
+    s.close()
+    with pytest.raises(StoreError, match="closed"):
+        s.get("pods", "default", "a")
