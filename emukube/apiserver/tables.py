@@ -1,0 +1,230 @@
+"""Server-side printing: the meta.k8s.io Table that `kubectl get` asks for, with the columns and
+cells of Kubernetes' own printers (pkg/printers/internalversion/printers.go) and, for anything
+without one, the API server's DefaultTableConvertor (NAME, CREATED AT).
+
+Every row carries all cells, priority-1 ones too: the API server generates Tables with Wide set
+and kubectl drops priority-1 columns itself unless asked for -o wide."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+from .printers import apps, core, events, pods
+from .printers.format import now_or, parse_time
+from .resources import Resource
+
+_NAME_DOC = ("Name must be unique within a namespace. Is required when creating resources, although some "
+             "resources may allow a client to request the generation of an appropriate name automatically. "
+             "Name is primarily intended for creation idempotence and configuration definition. Cannot be "
+             "updated. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names")
+_AGE_DOC = ("CreationTimestamp is a timestamp representing the server time when this object was created. It "
+            "is not guaranteed to be set in happens-before order across separate operations. Clients may not "
+            "set this value. It is represented in RFC3339 form and is in UTC.\n\nPopulated by the system. "
+            "Read-only. Null for lists. More info: https://git.k8s.io/community/contributors/devel/"
+            "sig-architecture/api-conventions.md#metadata")
+_CONTAINERS_DOC = "Names of each container in the template."
+_IMAGES_DOC = "Images referenced by each container in the template."
+
+
+def col(name: str, description: str, type_: str = "string", priority: int = 0, format_: str = "") -> dict:
+    return {"name": name, "type": type_, "format": format_, "description": description, "priority": priority}
+
+
+NAME = col("Name", _NAME_DOC, format_="name")
+AGE = col("Age", _AGE_DOC)
+
+
+@dataclass(frozen=True)
+class Printer:
+    columns: tuple[dict, ...]
+    cells: Callable[[dict, float], list]
+    conditions: Callable[[dict], list | None] | None = None  # TableRow.conditions
+
+
+_EVENT = Printer((
+    col("Last Seen", "The time at which the most recent occurrence of this event was recorded."),
+    col("Type", "Type of this event (Normal, Warning), new types could be added in the future"),
+    col("Reason", "This should be a short, machine understandable string that gives the reason for the "
+                  "transition into the object's current status."),
+    col("Object", "The object that this event is about."),
+    col("Subobject", "If referring to a piece of an object instead of an entire object, this string should "
+                     "contain a valid JSON/Go field access statement, such as "
+                     "desiredState.manifest.containers[2].", priority=1),
+    col("Source", "The component reporting this event. Should be a short machine understandable string.",
+        priority=1),
+    col("Message", "A human-readable description of the status of this operation."),
+    col("First Seen", "The time at which the event was first recorded. (Time of server receipt is in "
+                      "TypeMeta.)", priority=1),
+    col("Count", "The number of times this event has occurred.", priority=1),
+    col("Name", _NAME_DOC, priority=1, format_="name"),
+), events.event_cells)
+
+PRINTERS: dict[str, Printer] = {
+    "pods": Printer((
+        NAME,
+        col("Ready", "The aggregate readiness state of this pod for accepting traffic."),
+        col("Status", "The aggregate status of the containers in this pod."),
+        col("Restarts", "The number of times the containers in this pod have been restarted and when the "
+                        "last container in this pod has restarted."),
+        AGE,
+        col("IP", "podIP address allocated to the pod. Routable at least within the cluster. Empty if not "
+                  "yet allocated.", priority=1),
+        col("Node", "NodeName indicates in which node this pod is scheduled. If empty, this pod is a "
+                    "candidate for scheduling by the scheduler defined in schedulerName.", priority=1),
+        col("Nominated Node", "nominatedNodeName is set only when this pod preempts other pods on the node, "
+                              "but it cannot be scheduled right away as preemption victims receive their "
+                              "graceful termination periods.", priority=1),
+        col("Readiness Gates", "If specified, all readiness gates will be evaluated for pod readiness.",
+            priority=1),
+    ), pods.pod_cells, pods.pod_conditions),
+    "services": Printer((
+        NAME,
+        col("Type", "type determines how the Service is exposed. Defaults to ClusterIP. Valid options are "
+                    "ExternalName, ClusterIP, NodePort, and LoadBalancer."),
+        col("Cluster-IP", "clusterIP is the IP address of the service and is usually assigned randomly."),
+        col("External-IP", "externalIPs is a list of IP addresses for which nodes in the cluster will also "
+                           "accept traffic for this service."),
+        col("Port(s)", "The list of ports that are exposed by this service."),
+        AGE,
+        col("Selector", "Route service traffic to pods with label keys and values matching this selector.",
+            priority=1),
+    ), core.service_cells),
+    "endpoints": Printer((
+        NAME, col("Endpoints", "The set of all endpoints is the union of all subsets."), AGE,
+    ), core.endpoints_cells),
+    "endpointslices.discovery.k8s.io": Printer((
+        NAME,
+        col("AddressType", "addressType specifies the type of address carried by this EndpointSlice."),
+        col("Ports", "ports specifies the list of network ports exposed by each endpoint in this slice."),
+        col("Endpoints", "endpoints is a list of unique endpoints in this slice."),
+        AGE,
+    ), core.endpointslice_cells),
+    "configmaps": Printer((NAME, col("Data", "Data contains the configuration data."), AGE),
+                          core.configmap_cells),
+    "secrets": Printer((
+        NAME, col("Type", "Used to facilitate programmatic handling of secret data."),
+        col("Data", "Data contains the secret data."), AGE,
+    ), core.secret_cells),
+    "serviceaccounts": Printer((
+        NAME, col("Secrets", "Secrets is a list of the secrets in the same namespace that pods running using "
+                             "this ServiceAccount are allowed to use."), AGE,
+    ), core.serviceaccount_cells),
+    "namespaces": Printer((NAME, col("Status", "The status of the namespace"), AGE), core.namespace_cells),
+    "nodes": Printer((
+        NAME,
+        col("Status", "The status of the node"),
+        col("Roles", "The roles of the node"),
+        AGE,
+        col("Version", "Kubelet Version reported by the node."),
+        col("Internal-IP", "List of addresses reachable to the node.", priority=1),
+        col("External-IP", "List of addresses reachable to the node.", priority=1),
+        col("OS-Image", "OS Image reported by the node from /etc/os-release (e.g. Debian GNU/Linux 7 "
+                        "(wheezy)).", priority=1),
+        col("Kernel-Version", "Kernel Version reported by the node from 'uname -r' (e.g. "
+                              "3.16.0-0.bpo.4-amd64).", priority=1),
+        col("Container-Runtime", "ContainerRuntime Version reported by the node through runtime remote API "
+                                 "(e.g. containerd://1.4.2).", priority=1),
+    ), core.node_cells),
+    "events": _EVENT,
+    "events.events.k8s.io": _EVENT,
+    "deployments.apps": Printer((
+        NAME,
+        col("Ready", "Number of the pod with ready state"),
+        col("Up-to-date", "Total number of non-terminated pods targeted by this deployment that have the "
+                          "desired template spec."),
+        col("Available", "Total number of available pods (ready for at least minReadySeconds) targeted by "
+                         "this deployment."),
+        AGE,
+        col("Containers", _CONTAINERS_DOC, priority=1),
+        col("Images", _IMAGES_DOC, priority=1),
+        col("Selector", "Label selector for pods. Existing ReplicaSets whose pods are selected by this will "
+                        "be the ones affected by this deployment.", priority=1),
+    ), apps.deployment_cells),
+    "replicasets.apps": Printer((
+        NAME,
+        col("Desired", "Replicas is the number of desired replicas. This is a pointer to distinguish between "
+                       "explicit zero and unspecified. Defaults to 1.", type_="integer"),
+        col("Current", "Replicas is the most recently observed number of replicas.", type_="integer"),
+        col("Ready", "The number of ready replicas for this replica set.", type_="integer"),
+        AGE,
+        col("Containers", _CONTAINERS_DOC, priority=1),
+        col("Images", _IMAGES_DOC, priority=1),
+        col("Selector", "Selector is a label query over pods that should match the replica count.",
+            priority=1),
+    ), apps.replicaset_cells),
+    "statefulsets.apps": Printer((
+        NAME, col("Ready", "Number of the pod with ready state"), AGE,
+        col("Containers", _CONTAINERS_DOC, priority=1), col("Images", _IMAGES_DOC, priority=1),
+    ), apps.statefulset_cells),
+    "controllerrevisions.apps": Printer((
+        NAME, col("Controller", "Controller of the object"),
+        col("Revision", "Revision indicates the revision of the state represented by Data."), AGE,
+    ), apps.controllerrevision_cells),
+    "leases.coordination.k8s.io": Printer((
+        NAME, col("Holder", "holderIdentity contains the identity of the holder of a current lease."), AGE,
+    ), core.lease_cells),
+}
+
+
+def _default_cells(obj: dict, now: float) -> list:
+    """DefaultTableConvertor: the name and the creation time as RFC 3339 in UTC."""
+    meta = obj.get("metadata") or {}
+    created = parse_time(meta.get("creationTimestamp"))
+    return [meta.get("name", ""), _rfc3339(created)]
+
+
+def _rfc3339(epoch: float | None) -> str:
+    if epoch is None:  # Go formats the zero time
+        return "0001-01-01T00:00:00Z"
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch // 1)))
+
+
+DEFAULT = Printer((NAME, col("Created At", _AGE_DOC, type_="date")), _default_cells)
+
+INCLUDE_OBJECT = ("None", "Metadata", "Object")
+
+
+def printer_for(resource: Resource) -> Printer:
+    return PRINTERS.get(resource.key, DEFAULT)
+
+
+def row_object(obj: dict, include_object: str, group_version: str = "meta.k8s.io/v1"):
+    """What a row carries as its object: nothing, a PartialObjectMetadata, or the object itself."""
+    if include_object == "None":
+        return None
+    if include_object == "Object":
+        return obj
+    return {"kind": "PartialObjectMetadata", "apiVersion": group_version, "metadata": obj.get("metadata") or {}}
+
+
+def table_for(resource: Resource, objects: list[dict], include_object: str = "Metadata",
+              now: float | None = None, *, no_headers: bool = False,
+              group_version: str = "meta.k8s.io/v1") -> dict:
+    """A meta.k8s.io Table of `objects` (a list, or one object for a GET by name).
+
+    include_object: "None", "Metadata" (the default; "" means it too) or "Object"; anything else
+    raises ValueError with the API server's 400 message. no_headers leaves columnDefinitions null,
+    as the API server does for every watch event after the first. The caller sets
+    metadata.resourceVersion / continue."""
+    mode = include_object or "Metadata"
+    if mode not in INCLUDE_OBJECT:
+        raise ValueError(f'unrecognized includeObject value: "{include_object}"')
+    printer = printer_for(resource)
+    at = now_or(now)
+    rows = []
+    for obj in objects:
+        row: dict = {"cells": printer.cells(obj, at)}
+        conditions = printer.conditions(obj) if printer.conditions else None
+        if conditions:
+            row["conditions"] = [dict(c) for c in conditions]
+        row["object"] = row_object(obj, mode, group_version)
+        rows.append(row)
+    return {
+        "kind": "Table",
+        "apiVersion": group_version,
+        "metadata": {},
+        "columnDefinitions": None if no_headers else [dict(c) for c in printer.columns],
+        "rows": rows,
+    }
