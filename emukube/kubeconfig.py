@@ -165,7 +165,10 @@ def _read(path: Path) -> dict:
         text = path.read_text()
     except FileNotFoundError:
         return {}
-    data = yaml.safe_load(text)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML: {e}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

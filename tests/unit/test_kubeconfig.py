@@ -1,9 +1,16 @@
 """The kubeconfig merge/remove: kind's conventions, locking, atomic writes, kubectl's layout."""
 import base64
+import http.server
+import json
 import multiprocessing
 import os
+import ssl
 import stat
+import subprocess
+import sys
+import threading
 import time
+from pathlib import Path
 
 import pytest
 import yaml
@@ -70,7 +77,8 @@ def test_render_shape():
 
 def test_dump_is_kubectls_layout():
     text = kc.dump(_cfg())
-    assert text.startswith("apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: ")
+    assert text.startswith(
+        "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: ")
     assert "\ncurrent-context: emukube-demo\nkind: Config\nusers:\n" in text
     assert kc.dump(yaml.safe_load(OTHER)) == OTHER
     assert kc.dump({}) == ""
@@ -158,6 +166,10 @@ def test_merge_into_file_without_header_or_empty(tmp_path):
     path.write_text("- not a mapping\n")
     with pytest.raises(ValueError, match="not a kubeconfig"):
         kc.merge(path, _cfg(), make_current=False)
+    path.write_text("clusters: [\n")
+    with pytest.raises(ValueError, match="not valid YAML"):
+        kc.merge(path, _cfg(), make_current=False)
+    assert path.read_text() == "clusters: [\n"  # left as it was
 
 
 def test_merge_through_symlink_keeps_link(tmp_path):
@@ -220,3 +232,84 @@ def test_paths_several_in_kubeconfig_as_kind(tmp_path, monkeypatch):
     assert kc.default_path() == b  # the first that exists
     a.write_text(OTHER)
     assert kc.default_path() == a
+
+
+# The real kubectl (scripts/ensure-kubectl.sh puts it beside the venv's python): it must read
+# what merge writes, write it back the same, and trust the cluster's certificate (Go's TLS).
+KUBECTL = Path(sys.executable).parent / "kubectl"
+needs_kubectl = pytest.mark.skipif(not KUBECTL.exists(), reason="no .venv/bin/kubectl "
+                                   "(bash scripts/ensure-kubectl.sh)")
+
+
+def _kubectl(path, *args, **kw):
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(path.parent), "KUBECONFIG": str(path)}
+    return subprocess.run([str(KUBECTL), *args], env=env, capture_output=True, text=True,
+                          timeout=60, **kw)
+
+
+@needs_kubectl
+def test_kubectl_reads_and_writes_the_same_bytes(tmp_path):
+    path = tmp_path / "config"
+    kc.merge(path, _cfg("a"), make_current=False)
+    kc.merge(path, _cfg("b"), make_current=True)
+    out = _kubectl(path, "config", "view", "--raw")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == path.read_text()
+    assert _kubectl(path, "config", "current-context").stdout == "emukube-b\n"
+    # kubectl rewriting the file (here: a namespace on our context) changes nothing else.
+    before = path.read_text()
+    assert _kubectl(path, "config", "set-context", "emukube-a", "--namespace=x").returncode == 0
+    assert path.read_text() == before.replace(
+        "    cluster: emukube-a\n", "    cluster: emukube-a\n    namespace: x\n")
+
+
+class _Version(http.server.BaseHTTPRequestHandler):
+    seen: list = []
+
+    def do_GET(self):
+        self.seen.append((self.path, self.headers.get("Authorization")))
+        body = json.dumps({"major": "1", "minor": "35", "gitVersion": "v1.35.0-emukube"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args):
+        pass
+
+
+@needs_kubectl
+@pytest.mark.parametrize("tls_name", [None, "kubernetes.default.svc", "localhost"])
+def test_kubectl_trusts_the_cluster_cert_and_sends_the_token(tmp_path, tls_name):
+    from emukube.pki import make_pki
+
+    pki = make_pki("demo", ["127.0.0.1", "10.96.0.1"],
+                   ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",
+                    "kubernetes.default.svc.cluster.local"])
+    (tmp_path / "crt").write_bytes(pki.server_cert)
+    (tmp_path / "key").write_bytes(pki.server_key)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(tmp_path / "crt", tmp_path / "key")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Version)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    _Version.seen = []
+    try:
+        path = tmp_path / "config"
+        kc.merge(path, kc.render("demo", f"https://127.0.0.1:{server.server_port}",
+                                 pki.ca_cert, pki.token), make_current=True)
+        extra = ["--tls-server-name", tls_name] if tls_name else []
+        out = _kubectl(path, *extra, "get", "--raw", "/version")
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["gitVersion"] == "v1.35.0-emukube"
+        assert ("/version", f"Bearer {pki.token}") in _Version.seen
+        # Another cluster's CA is refused by Go's verifier.
+        foreign = make_pki("other", ["127.0.0.1"], ["localhost"])
+        kc.merge(path, kc.render("demo", f"https://127.0.0.1:{server.server_port}",
+                                 foreign.ca_cert, pki.token), make_current=True)
+        out = _kubectl(path, "get", "--raw", "/version")
+        assert out.returncode != 0 and "certificate signed by unknown authority" in out.stderr
+    finally:
+        server.shutdown()
+        server.server_close()
