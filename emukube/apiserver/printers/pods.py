@@ -35,12 +35,17 @@ def _terminated_reason(terminated: dict, prefix: str = "") -> str:
     return f"{prefix}ExitCode:{terminated.get('exitCode', 0)}"
 
 
-def _condition_true(status: dict, ctype: str) -> bool:
-    """The first condition of that type decides (isPodInitializedConditionTrue, hasPodReadyCondition)."""
+def _initialized(status: dict) -> bool:
+    """isPodInitializedConditionTrue: the first Initialized condition decides."""
     for cond in status.get("conditions") or []:
-        if cond.get("type") == ctype:
+        if cond.get("type") == "Initialized":
             return cond.get("status") == "True"
     return False
+
+
+def _has_ready(status: dict) -> bool:
+    """hasPodReadyCondition: any Ready condition that is True."""
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
 
 
 class _Tally:
@@ -99,7 +104,7 @@ def _walk_containers(pod: dict, t: _Tally) -> None:
             t.ready += 1
     # A container that exited "Completed" while another still runs is not a completed pod.
     if t.reason == "Completed" and has_running:
-        t.reason = "Running" if _condition_true(status, "Ready") else "NotReady"
+        t.reason = "Running" if _has_ready(status) else "NotReady"
 
 
 def pod_cells(pod: dict, now: float) -> list:
@@ -113,7 +118,7 @@ def pod_cells(pod: dict, now: float) -> list:
     t = _Tally(reason, len(spec.get("containers") or []) + sidecars)
 
     initializing = _walk_init(pod, t)
-    if not initializing or _condition_true(status, "Initialized"):
+    if not initializing or _initialized(status):
         _walk_containers(pod, t)
 
     if meta.get("deletionTimestamp") and status.get("reason") == "NodeLost":
