@@ -1,0 +1,238 @@
+"""The API server's aiohttp application: authentication, URL routing to discovery, objects and
+subresources, health and version endpoints, OpenAPI, and the background tasks (watch poller,
+garbage collector). `make_app` builds it for tests; `serve` runs it over HTTPS for __main__."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+import ssl
+from typing import Awaitable, Callable
+
+from aiohttp import web
+
+from . import discovery, errors, handlers, negotiate
+from .gc import Collector
+from .objects import Registry, _load
+from .resources import find
+from .subresources import Subresources
+from .watch import Hub
+
+log = logging.getLogger("emukube.apiserver")
+
+SubresourceHandler = Callable[..., Awaitable[web.StreamResponse]]
+_OPEN_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+
+_AppKey = getattr(web, "AppKey", None)
+
+
+def _key(name: str, kind: type):
+    return _AppKey(name, kind) if _AppKey is not None else name
+
+
+REGISTRY = _key("emukube_registry", Registry)
+HUB = _key("emukube_hub", Hub)
+_COLLECTOR = _key("emukube_collector", Collector)
+
+
+def _open(path: str) -> bool:
+    return any(path == p or path.startswith(p + "/") for p in _OPEN_PATHS)
+
+
+def _authorized(request: web.Request, tokens: list[str] | None) -> bool:
+    if tokens is None:
+        return True
+    header = request.headers.get("Authorization", "")
+    if not header.startswith("Bearer "):
+        return False
+    given = header[len("Bearer "):].strip().encode()
+    return any(hmac.compare_digest(given, t.encode()) for t in tokens)
+
+
+def _middleware(tokens: list[str] | None):
+    @web.middleware
+    async def middleware(request: web.Request, handler):
+        try:
+            if not _open(request.path) and not _authorized(request, tokens):
+                return errors.unauthorized().response()
+            return await handler(request)
+        except errors.ApiError as exc:
+            return exc.response()
+        except web.HTTPRequestEntityTooLarge:
+            return errors.too_large(negotiate.BODY_LIMIT).response()
+        except (web.HTTPException, asyncio.CancelledError, ConnectionError):
+            raise
+        except Exception as exc:  # a bug of ours: say so as the API server does, and log it
+            log.exception("%s %s failed", request.method, request.path)
+            return errors.ApiError(500, "InternalError", f"Internal error occurred: {exc}",
+                                   {"causes": [{"message": str(exc)}]}).response()
+    return middleware
+
+
+class Router:
+    """Splits /api/v1/namespaces/ns/pods/name/status and friends, and calls the right handler."""
+
+    def __init__(self, objects: handlers.Handlers, subs: Subresources, extra: dict):
+        self.objects, self.subs, self.extra = objects, subs, extra
+
+    async def api(self, request: web.Request) -> web.StreamResponse:
+        segs = [s for s in request.path.split("/") if s]
+        if segs[0] == "api":
+            if len(segs) == 1:
+                return handlers.respond(discovery.api_versions(request.host))
+            group, version, rest = "", segs[1], segs[2:]
+        else:
+            if len(segs) == 1:
+                return handlers.respond(discovery.group_list())
+            if len(segs) == 2:
+                return handlers.respond(discovery.api_group(segs[1]))
+            group, version, rest = segs[1], segs[2], segs[3:]
+        if not rest:
+            if request.method != "GET":
+                raise errors.method_not_allowed()
+            extra: dict = {}
+            for key, sub in self.extra:
+                extra.setdefault(key, []).append(sub)
+            return handlers.respond(discovery.resource_list(group, version, extra))
+        return await self._object(request, group, version, rest)
+
+    async def _object(self, request: web.Request, group: str, version: str, rest: list[str]):
+        namespace = None
+        scoped = len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize")
+        if scoped:
+            namespace, rest = rest[1], rest[2:]
+        resource = find(group, version, rest[0])
+        if resource is None or (scoped and not resource.namespaced) or len(rest) > 3:
+            raise errors.no_such_path()
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        if name is not None and resource.namespaced and namespace is None:
+            raise errors.no_such_path()
+        route = handlers.Route(resource, namespace, name, sub)
+        method = request.method
+        if sub is not None:
+            custom = self.extra.get((resource.key, sub))
+            if custom is not None:
+                return await custom(request, resource, namespace, name)
+            if sub in resource.subresources or (resource.key == "namespaces" and sub == "finalize"):
+                return await self.subs.handle(request, route)
+            raise errors.no_such_path()
+        verb = {("GET", False): "list", ("POST", False): "create", ("DELETE", False): "deletecollection",
+                ("GET", True): "get", ("PUT", True): "update", ("PATCH", True): "patch",
+                ("DELETE", True): "delete"}.get((method, name is not None))
+        if verb == "list" and handlers._truthy(request.query.get("watch")):
+            verb = "watch"
+        if verb is None or verb not in resource.verbs:
+            raise errors.method_not_allowed()
+        call = {"list": self.objects.list, "watch": self.objects.list, "create": self.objects.create,
+                "deletecollection": self.objects.delete_collection, "get": self.objects.get,
+                "update": self.objects.update, "patch": self.objects.patch, "delete": self.objects.delete}[verb]
+        return await call(request, route)
+
+
+async def _ok(request: web.Request) -> web.Response:
+    return web.Response(text="ok", content_type="text/plain")
+
+
+async def _version(request: web.Request) -> web.Response:
+    return handlers.respond(discovery.VERSION)
+
+
+def _openapi():
+    module = _load("openapi")
+    if module is None:
+        raise errors.no_such_path()
+    return module
+
+
+async def _openapi_v2(request: web.Request) -> web.Response:
+    data = _openapi().v2()
+    is_json = data[:1] in (b"{", b" ", b"\n")
+    kind = "application/json" if is_json else "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+    return web.Response(body=data, headers={"Content-Type": kind})
+
+
+async def _openapi_v3(request: web.Request) -> web.Response:
+    tail = request.match_info.get("tail", "")
+    module = _openapi()
+    if not tail:
+        return handlers.respond(module.v3_index())
+    data = module.v3(tail)
+    if data is None:
+        raise errors.no_such_path()
+    return web.Response(body=data, headers={"Content-Type": "application/json"})
+
+
+def make_app(store, tokens: list[str] | None, *, subresources: dict | None = None,
+             gc: bool = True) -> web.Application:
+    """The API server over `store`. tokens: accepted bearer tokens (None: no authentication).
+    subresources: {(resource key, name): async handler(request, resource, namespace, name)} for
+    subresources served elsewhere (pods/log, pods/exec, ...); they are listed by discovery too."""
+    app = web.Application(middlewares=[_middleware(tokens)], client_max_size=negotiate.BODY_LIMIT + 1)
+    hub = Hub(store)
+    registry = Registry(store, hub)
+    objects = handlers.Handlers(registry, hub)
+    router = Router(objects, Subresources(objects), dict(subresources or {}))
+    collector = Collector(registry, hub)
+    app[REGISTRY], app[HUB], app[_COLLECTOR] = registry, hub, collector
+
+    async def startup(_app):
+        registry.ensure_namespaces()
+        hub.start()
+        if gc:
+            collector.start()
+
+    async def cleanup(_app):
+        await collector.stop()
+        await hub.stop()
+
+    app.on_startup.append(startup)
+    app.on_cleanup.append(cleanup)
+    for path in ("/healthz", "/livez", "/readyz"):
+        app.router.add_get(path, _ok)
+        app.router.add_get(path + "/{tail:.*}", _ok)
+    app.router.add_get("/version", _version)
+    app.router.add_get("/openapi/v2", _openapi_v2)
+    app.router.add_get("/openapi/v3", _openapi_v3)
+    app.router.add_get("/openapi/v3/{tail:.+}", _openapi_v3)
+    for prefix in ("/api", "/apis"):
+        app.router.add_route("*", prefix, router.api)
+        app.router.add_route("*", prefix + "/{tail:.*}", router.api)
+    return app
+
+
+def read_tokens(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as f:
+        return [line.strip() for line in f if line.strip()]
+
+
+def tls_context(cert: str, key: str) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    context.set_alpn_protocols(["http/1.1"])  # kubectl's exec/port-forward upgrades need HTTP/1.1
+    return context
+
+
+async def serve(state_dir: str, host: str, port: int, *, tls: bool = True, auth: bool = True,
+                ready: asyncio.Event | None = None) -> None:
+    """Run until cancelled (SIGTERM/SIGINT in __main__)."""
+    from emukube.store import Store
+
+    store = Store(os.path.join(state_dir, "store.db"))
+    pki = os.path.join(state_dir, "pki")
+    tokens = read_tokens(os.path.join(pki, "tokens")) if auth else None
+    context = tls_context(os.path.join(pki, "apiserver.crt"), os.path.join(pki, "apiserver.key")) if tls else None
+    runner = web.AppRunner(make_app(store, tokens), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, host, port, ssl_context=context, backlog=256)
+    await site.start()
+    print(f"emukube apiserver: serving on {'https' if tls else 'http'}://{host}:{port}", flush=True)
+    if ready is not None:
+        ready.set()
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
+        store.close()

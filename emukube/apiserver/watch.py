@@ -1,0 +1,206 @@
+"""Watches: a chunked stream of {"type", "object"} lines read from the store's change log.
+
+Every write in this process wakes the watchers at once (Hub.notify); a poller wakes them too when
+the store's resourceVersion moves under another process's writes. Each watcher then reads the
+change log from where it left off, so nothing is lost between wake-ups."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from emukube.store import Gone
+
+from . import convert, errors, negotiate
+from .resources import Resource
+from .selectors import FieldReq, Requirement, exact_name, fields_match, labels_match
+
+POLL_SECONDS = 0.1
+BOOKMARK_SECONDS = 60.0
+DEFAULT_TIMEOUT = 1800
+_BATCH = 1000
+
+
+class Hub:
+    """Wakes waiting watchers; one poller notices writes made by other processes."""
+
+    def __init__(self, store):
+        self.store = store
+        self._event = asyncio.Event()
+        self._seen = -1
+        self.bookmark_seconds = BOOKMARK_SECONDS
+        self._task: asyncio.Task | None = None
+
+    def notify(self) -> None:
+        self._event.set()
+        self._event = asyncio.Event()
+
+    async def wait(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except asyncio.TimeoutError:
+            pass
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_event_loop().create_task(self._poll())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+            self._task = None
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                rv = self.store.current_rv()
+            except Exception:  # a store being closed at shutdown
+                rv = self._seen
+            if rv != self._seen:
+                self._seen = rv
+                self.notify()
+            await asyncio.sleep(POLL_SECONDS)
+
+
+@dataclass
+class WatchSpec:
+    resource: Resource  # as served (events.k8s.io converts from core)
+    namespace: str | None
+    labels: list[Requirement]
+    fields: list[FieldReq]
+    resource_version: str
+    timeout: float
+    bookmarks: bool
+    initial_events: bool | None
+    want: negotiate.Wanted
+
+
+def _gone(rv: int, oldest: int) -> dict:
+    return errors.expired(rv, oldest).status()
+
+
+class Watcher:
+    def __init__(self, registry, hub: Hub, spec: WatchSpec, response: web.StreamResponse, request: web.Request):
+        self.registry, self.hub, self.spec, self.response, self.request = registry, hub, spec, response, request
+        self.stored = convert.storage_resource(spec.resource)
+        self.visible: set[tuple[str, str]] = set()
+        self.name = exact_name(spec.fields)
+        self.tables_sent = 0
+
+    def _matches(self, obj: dict) -> bool:
+        meta = obj.get("metadata", {})
+        if self.name is not None and meta.get("name") != self.name:
+            return False
+        view = convert.to_view(self.spec.resource, obj)
+        return labels_match(self.spec.labels, view) and fields_match(self.spec.fields, obj)
+
+    def _render(self, obj: dict) -> dict:
+        view = convert.to_view(self.spec.resource, obj)
+        if self.spec.want.form == "table":
+            self.tables_sent += 1
+            return negotiate.render_one(self.spec.resource, view, self.spec.want, no_headers=self.tables_sent > 1)
+        return negotiate.render_one(self.spec.resource, view, self.spec.want)
+
+    async def send(self, kind: str, obj: dict) -> None:
+        line = json.dumps({"type": kind, "object": obj}, separators=(",", ":")) + "\n"
+        await self.response.write(line.encode())
+
+    def _bookmark(self, rv: int, initial_end: bool = False) -> dict:
+        meta: dict = {"resourceVersion": str(rv)}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        return {"kind": self.spec.resource.kind, "apiVersion": self.spec.resource.api_version, "metadata": meta}
+
+    def _closed(self) -> bool:
+        transport = self.request.transport
+        return transport is None or transport.is_closing()
+
+    async def _initial(self) -> int:
+        items, rv = self.registry.list(self.stored, self.spec.namespace)
+        for obj in items:
+            if self._matches(obj):
+                self.visible.add(_key(obj))
+                await self.send("ADDED", self._render(obj))
+        if self.spec.initial_events:
+            await self.send("BOOKMARK", self._bookmark(rv, initial_end=True))
+        return rv
+
+    def _resume_from(self) -> int:
+        rv = int(self.spec.resource_version)
+        if self.spec.labels or self.spec.fields:  # which objects the client saw (as of now: approximate)
+            items, _ = self.registry.list(self.stored, self.spec.namespace)
+            self.visible = {_key(o) for o in items if self._matches(o)}
+        return rv
+
+    async def _deliver(self, change) -> None:
+        key = (change.namespace, change.name)
+        if self.name is not None and change.name != self.name:
+            return
+        obj = change.object
+        if change.type == "DELETED":
+            if key in self.visible or self._matches(obj):
+                self.visible.discard(key)
+                await self.send("DELETED", self._render(obj))
+            return
+        if self._matches(obj):
+            kind = "MODIFIED" if (key in self.visible or not (self.spec.labels or self.spec.fields)) \
+                and change.type != "ADDED" else "ADDED"
+            self.visible.add(key)
+            await self.send(kind, self._render(obj))
+        elif key in self.visible:  # stopped matching the selector: the client sees it leave
+            self.visible.discard(key)
+            await self.send("DELETED", self._render(obj))
+
+    async def run(self) -> None:
+        spec = self.spec
+        initial = spec.initial_events or (spec.initial_events is None and spec.resource_version in ("", "0"))
+        last = await self._initial() if initial else self._resume_from()
+        deadline = time.monotonic() + spec.timeout
+        last_bookmark = time.monotonic()
+        ns = spec.namespace if spec.resource.namespaced else None
+        while time.monotonic() < deadline and not self._closed():
+            head = self.registry.store.current_rv()  # read first: every change up to it is below
+            try:
+                changes = self.registry.store.changes(last, resource=self.stored.key, namespace=ns, limit=_BATCH)
+            except Gone as exc:
+                await self.send("ERROR", _gone(exc.requested, exc.oldest))
+                return
+            for change in changes:
+                await self._deliver(change)
+                last = change.rv
+            if len(changes) == _BATCH:
+                continue
+            last = max(last, head)
+            if spec.bookmarks and time.monotonic() - last_bookmark >= self.hub.bookmark_seconds:
+                await self.send("BOOKMARK", self._bookmark(last))
+                last_bookmark = time.monotonic()
+            await self.hub.wait(min(1.0, self.hub.bookmark_seconds, max(deadline - time.monotonic(), 0.0)))
+
+
+def _key(obj: dict) -> tuple[str, str]:
+    meta = obj.get("metadata", {})
+    return meta.get("namespace", ""), meta.get("name", "")
+
+
+async def serve(request: web.Request, registry, hub: Hub, spec: WatchSpec) -> web.StreamResponse:
+    response = web.StreamResponse(status=200, headers={"Content-Type": "application/json",
+                                                       "Cache-Control": "no-cache, private"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    try:
+        await Watcher(registry, hub, spec, response, request).run()
+    except ConnectionError:
+        return response  # the client went away; nothing to clean up but this coroutine
+    try:
+        await response.write_eof()
+    except ConnectionError:
+        pass
+    return response
