@@ -193,7 +193,7 @@ def _reported(spec_c: dict, r: dict, init: bool) -> dict:
         ready = bool(r.get("ready")) and running
     # started: running and past its startup probe; pod_status() does not say, so a container
     # with a startup probe counts as started once it is ready.
-    started = r.get("started", running and (ready or not spec_c.get("startupProbe")))
+    started = r.get("started", running and (ready or spec_c.get("startupProbe") is None))
     out = {"name": spec_c.get("name") or r.get("name"), "image": r.get("image") or spec_c.get("image", ""),
            "imageID": r.get("imageID", ""), "ready": ready, "started": bool(started) and running,
            "restartCount": int(r.get("restarts", r.get("restartCount", 0)) or 0), "state": state,
@@ -332,7 +332,8 @@ def _first_time(cond: dict, facts: PodFacts, apps: list[dict], now: str) -> str:
     created = rfc3339(facts.created) or now
     if cond["type"] not in ("Ready", "ContainersReady") or cond["status"] == "False":
         return created
-    probed = any(c.get("readinessProbe") or c.get("startupProbe") for c in facts.spec.get("containers") or [])
+    probed = any(c.get(k) is not None for c in facts.spec.get("containers") or []
+                 for k in ("readinessProbe", "startupProbe"))
     started = [s["state"]["running"].get("startedAt") for s in apps if "running" in s["state"]]
     if probed or not all(started):
         return now
