@@ -11,7 +11,9 @@ pkg/apis/core/v1/helper/qos (QoS class).
 from __future__ import annotations
 
 import copy
+import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 from ..plan.quantity import quantity
 
@@ -56,7 +58,6 @@ def rfc3339(text) -> str | None:
 
 
 def _seconds(text: str) -> float:
-    from datetime import datetime, timezone
     try:
         return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
     except (TypeError, ValueError):
@@ -64,7 +65,6 @@ def _seconds(text: str) -> float:
 
 
 def _stamp(seconds: float) -> str:
-    import time
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
@@ -108,7 +108,7 @@ def pod_metadata(facts: PodFacts) -> dict:
         meta["annotations"] = dict(facts.annotations)
     if ref:
         meta["ownerReferences"] = [ref]
-    if facts.created:
+    if rfc3339(facts.created):
         meta["creationTimestamp"] = rfc3339(facts.created)
     if facts.terminating_since:
         grace = int(facts.spec.get("terminationGracePeriodSeconds", 30))

@@ -585,3 +585,18 @@ def test_diff_counts_a_deletion_by_its_presence():
     assert diff({"p": ours}, {"p": servers}) == []
     [update] = diff({"p": ours}, {"p": pod})
     assert update.obj["metadata"]["deletionTimestamp"] == NOW
+
+
+def test_published_pods_feed_the_workload_status():
+    d = deployment(replicas=2, generation=1)
+    facts = [web_facts(name=f"web-{NEW}-{s}", labels={"app": "web"}, template_hash=NEW) for s in ("bcdfg", "hjklm")]
+    pods = [pod_object(facts[0], {"containers": [running()]}, NOW),
+            pod_object(facts[1], {"containers": [running(ready=False)]}, NOW),
+            pod_object(web_facts(name="other", owner="Deployment/api"), {"containers": [running()]}, NOW)]
+    st = workload_status(d, pods, NOW)
+    assert (st["replicas"], st["updatedReplicas"], st["readyReplicas"], st["availableReplicas"]) == (2, 2, 1, 1)
+    [rs] = replica_set_objects(d, pods, [], NOW)
+    assert rs["metadata"]["name"] == pods[0]["metadata"]["ownerReferences"][0]["name"] == f"web-{NEW}"
+    assert pods[0]["metadata"]["generateName"] == f"web-{NEW}-"
+    assert rs["status"] == {"replicas": 2, "fullyLabeledReplicas": 2, "readyReplicas": 1, "availableReplicas": 1,
+                            "observedGeneration": 1}
