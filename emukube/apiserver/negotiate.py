@@ -95,6 +95,12 @@ OBJECT_TYPES = ["application/json", "application/yaml", "application/vnd.kuberne
 def decode_object(body: bytes, content_type: str) -> dict:
     """A create/update body (JSON or YAML) as a dict, or a 400/415 Status."""
     media = (content_type or "application/json").split(";")[0].strip().lower()
+    if media == "application/vnd.kubernetes.protobuf":  # kubectl create's typed clients send it
+        from . import protobuf
+        try:
+            return protobuf.decode(body)
+        except (ValueError, KeyError, IndexError, UnicodeDecodeError) as exc:
+            raise bad_request(f"unable to decode the protobuf body: {exc}") from None
     if media not in ("application/json", "application/yaml", "text/yaml", "application/x-yaml", ""):
         raise unsupported_media(OBJECT_TYPES)
     if not body.strip():
