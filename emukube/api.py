@@ -24,6 +24,7 @@ from . import access
 from . import cluster_ops as ops
 from . import node_address
 from .errors import EmukubeError, NotFound, WorkloadFailed
+from .cluster_api import comparable
 from .plan import image_map
 from .plan.nodes import STOPPED_ANNOTATION, node_object
 from .runtime import engine, forward
@@ -90,13 +91,6 @@ def _interrupts_deferred() -> Iterator[None]:
             signal.signal(signum, handler)
     if caught:
         raise KeyboardInterrupt
-
-
-def _without_timestamps(obj: dict) -> str:
-    copy = json.loads(json.dumps(obj))
-    copy.pop("status", None)
-    copy.get("metadata", {}).pop("creationTimestamp", None)
-    return json.dumps(copy, sort_keys=True)
 
 
 class Cluster:
@@ -177,22 +171,30 @@ class Cluster:
         self.warnings += image_map.unused_keys(self.settings.get("image_map") or {}, objects)
         self.warnings += node_address.warning(self._requested.get("address"))
         ops.require_images(client)
-        # From reading what other clusters hold until our controller's label records our share.
+        # From reading what other clusters hold until our API server holds our share.
         with ops.allocation_lock():
             net, planned = ops.plan_with_network(client, state, ops.merge(state.objects, objects),
                                                  self.warnings, settings=self.settings)
+            generation = ops.start_controller(client, state, net, self.settings)
+            if state.controller is None:
+                # A store kept in the state volume (a controller removed by hand): plan again
+                # with what it holds.
+                state = ops.read_state(client, self.name)
+                if state.objects:
+                    planned = ops.plan_objects(client, state, net, ops.merge(state.objects, objects))
             before = {ops.object_key(o): o for o in state.objects}
             after = {ops.object_key(o): o for o in planned}
-            changes = []
+            changes, incoming = [], []
             for obj in objects:
                 key = ops.object_key(obj)
                 old = before.get(key)
                 verb = "created" if old is None else \
-                    ("unchanged" if _without_timestamps(old) == _without_timestamps(after[key]) else "configured")
+                    ("unchanged" if comparable(old) == comparable(after[key]) else "configured")
                 changes.append(Change(key[0], key[1], key[2], verb))
-            generation = ops.start_controller(client, state, net, planned, self.settings)
+                incoming.append(after[key])
+            written = ops.write_objects(client, state, incoming, prune=False)
         if wait:
-            ops.wait_converged(client, self.name, generation, timeout, progress)
+            ops.wait_converged(client, self.name, generation, timeout, progress, written)
         return changes
 
     def down(self) -> int:
@@ -205,17 +207,37 @@ class Cluster:
         state = state or ops.require(ops.read_state(self.client, self.name))
         return ops.settings_of(state.controller)
 
-    def _replace(self, objects: list[dict]) -> str:
-        """A new desired state from edited objects (scale, delete): same settings as before."""
-        with ops.allocation_lock():  # its nodePorts look free while the controller is replaced
+    def _replace(self, objects: list[dict]) -> tuple[str, dict[str, int]]:
+        """A new desired state from edited objects (scale, delete), through the API server:
+        changed objects are updated, missing ones deleted."""
+        with ops.allocation_lock():
             state = ops.require(ops.read_state(self.client, self.name))
-            return ops.start_controller(self.client, state, state.net, objects, self.current_settings(state))
+            written = ops.write_objects(self.client, state, objects, prune=True)
+            return state.controller.labels.get(L.GENERATION), written
 
     def wait_ready(self, timeout: float = 120, progress: Callable[[dict], None] | None = None) -> dict:
         """Until every pod is ready and every Service answers (raises WorkloadFailed)."""
         state = ops.require(ops.read_state(self.client, self.name))
         return ops.wait_converged(self.client, self.name, state.controller.labels.get(L.GENERATION),
                                   timeout, progress)
+
+    # -- its Kubernetes API ---------------------------------------------------------------------
+    def api(self):
+        """A client of the cluster's API server (client.kube.KubeClient)."""
+        from .cluster_api import client_for
+
+        return client_for(ops.require(ops.read_state(self.client, self.name)).controller)
+
+    def kubeconfig(self, internal: bool = False) -> dict:
+        """A kubeconfig for this cluster alone (context emukube-NAME); `internal`: the address
+        containers on the cluster's network reach (its controller's), not 127.0.0.1."""
+        from . import kubeconfig
+        from .cluster_api import credentials_of
+
+        state = ops.require(ops.read_state(self.client, self.name))
+        creds = credentials_of(state.controller)
+        server = f"https://{state.net.controller_ip}:6443" if internal else creds.server
+        return kubeconfig.render(self.name, server, creds.ca_pem, creds.token)
 
     # -- reading ----------------------------------------------------------------------------
     def snapshot(self) -> Snapshot:
@@ -327,9 +349,9 @@ class Cluster:
         if found is None:
             raise NotFound(f'Error from server (NotFound): {kind}s "{name}" not found')
         found["spec"]["replicas"] = replicas
-        generation = self._replace(objects)
+        generation, written = self._replace(objects)
         if wait:
-            ops.wait_converged(self.client, self.name, generation, timeout)
+            ops.wait_converged(self.client, self.name, generation, timeout, written=written)
         return generation
 
     def delete_pod(self, name: str, namespace: str = "default", wait: bool = True, timeout: float = 60) -> None:

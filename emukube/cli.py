@@ -45,10 +45,12 @@ def _handle(cluster: str, address=None, allow_privileged=None, image_map=None, n
     return Cluster(cluster, address=address, allow_privileged=allow_privileged, images=images, nodes=nodes)
 
 
-def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, nodes=None) -> None:
+def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, nodes=None,
+           kubeconfig_path: str | None = None) -> None:
     from .up_progress import UpProgress
 
     c = _handle(cluster, address, allow_privileged, image_map, nodes)
+    existed = c.exists()
     display = UpProgress(c.client, cluster, live=sys.stderr.isatty())
     try:
         with display.console.status("validating, planning, starting the controller ...") if display.is_live \
@@ -59,6 +61,7 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
             _err(f"warning: {line}")
     for change in changes:
         typer.echo(str(change))
+    _merge_kubeconfig(c, kubeconfig_path, make_current=not existed)
     if not wait:
         return
     # Live on a terminal (stderr), plain lines otherwise: images, network, DNS, pods, Services.
@@ -78,6 +81,20 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
             typer.echo(f"  {line}")
 
 
+def _merge_kubeconfig(c: Cluster, path: str | None, make_current: bool) -> None:
+    """kind's convention: the cluster's entries in the kubeconfig kubectl reads, current when
+    this `up` made the cluster."""
+    from . import kubeconfig
+
+    target = kubeconfig.default_path(path)
+    try:
+        kubeconfig.merge(target, c.kubeconfig(), make_current=make_current)
+    except OSError as exc:
+        raise EmukubeError(f"error: cannot write the kubeconfig {target}: {exc.strerror or exc}") from None
+    if make_current:
+        _err(f'kubectl context "emukube-{c.name}" set in {target}')
+
+
 def _parse_timeout(text: str) -> float:
     text = text.strip()
     units = {"s": 1, "m": 60, "h": 3600}
@@ -94,6 +111,8 @@ PrivOpt = typer.Option(None, "--allow-privileged/--no-allow-privileged",
                        help="Allow privileged pods, host networking and Docker socket mounts.")
 ImageMapOpt = typer.Option(None, "--image-map", help="OLD=NEW image swap (repeatable).")
 NodesOpt = typer.Option(None, "--nodes", help="Emulated nodes, each with its own address (default 1).")
+KubeconfigOpt = typer.Option(None, "--kubeconfig", help="The kubeconfig to write the cluster's context to "
+                                                      "(default: $KUBECONFIG, else ~/.kube/config).")
 
 
 @app.command()
@@ -103,12 +122,14 @@ def up(paths: List[str] = typer.Argument(..., help="Files, directories, or - for
        timeout: str = typer.Option("180s", help="How long --wait waits (e.g. 90s, 5m)."),
        address: Optional[str] = AddressOpt, allow_privileged: Optional[bool] = PrivOpt,
        image_map: Optional[List[str]] = ImageMapOpt, nodes: Optional[int] = NodesOpt,
+       kubeconfig_path: Optional[str] = KubeconfigOpt,
        attach: bool = typer.Option(False, "--attach", help="Then stream events until Ctrl-C (the cluster keeps running).")):
     """Create or update a cluster from manifests, and wait until it answers."""
     from .cli_workloads import attach as attach_events, events_offset
 
     since = events_offset(cluster) if attach else 0
-    _apply(paths, cluster, wait, _parse_timeout(timeout), address, allow_privileged, image_map, nodes)
+    _apply(paths, cluster, wait, _parse_timeout(timeout), address, allow_privileged, image_map, nodes,
+           kubeconfig_path)
     if attach:
         attach_events(cluster, since)
 
@@ -127,8 +148,11 @@ def apply(paths: List[str] = typer.Argument(..., help="Files, directories, or - 
 
 
 @app.command()
-def down(cluster: str = ClusterOpt, all_: bool = typer.Option(False, "--all", help="Every emukube cluster.")):
-    """Remove the cluster: every container, volume and network with its labels."""
+def down(cluster: str = ClusterOpt, all_: bool = typer.Option(False, "--all", help="Every emukube cluster."),
+         kubeconfig_path: Optional[str] = KubeconfigOpt):
+    """Remove the cluster: every container, volume and network with its labels, and its kubeconfig entries."""
+    from . import kubeconfig
+
     client = _client()
     names = ops.all_clusters(client) if all_ else [cluster]
     failed: list[str] = []
@@ -138,6 +162,8 @@ def down(cluster: str = ClusterOpt, all_: bool = typer.Option(False, "--all", he
         except EmukubeError as exc:
             failed.append(str(exc))
             continue
+        with contextlib.suppress(OSError, ValueError):  # an unreadable kubeconfig is not ours to fix
+            kubeconfig.remove(kubeconfig.default_path(kubeconfig_path), name)
         typer.echo(f"cluster {name} removed ({count} containers)")
     if failed:
         raise EmukubeError("\n".join(failed))
@@ -271,7 +297,7 @@ def dns(name: str, rtype: str = typer.Argument("A"), cluster: str = ClusterOpt, 
 
 
 # Verbs that live in their own modules; each module has register(app).
-VERB_MODULES = ("cli_images", "cli_workloads", "cli_access", "cli_diagnose", "cli_testing", "cli_nodes")
+VERB_MODULES = ("cli_images", "cli_workloads", "cli_access", "cli_diagnose", "cli_testing", "cli_nodes", "cli_kube")
 
 
 def _mount_verbs() -> None:

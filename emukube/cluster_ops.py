@@ -1,8 +1,9 @@
 """Cluster operations the CLI and the Python API share: apply, wait, snapshot, delete, down.
 
-The applied objects (after defaults and allocations, like the API server stores them) live as
-one label on the controller container; a change of desired state replaces the controller,
-whose fresh instance reconciles the difference. Nothing is kept outside Docker.
+The applied objects live in the cluster's API server (its store is in the state volume); they
+are written through it, and the controller acts on them as they change. The controller
+container is replaced only when the cluster's settings or emukube's code change. Docker labels
+say only what belongs to which cluster. Nothing is kept outside Docker.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import Iterator
 import docker
 from docker.errors import APIError, DockerException, NotFound
 
-from . import host_ports, images, state_backup
+from . import cluster_api, host_ports, images, pki, state_backup
 from .errors import EmukubeError, NotFound as NotFoundError, WorkloadFailed
 from .plan import allocate
 from .plan.network import ClusterNet, choose_index
@@ -70,8 +71,19 @@ def read_state(client, cluster: str) -> State:
     for n in client.networks.list(filters={"label": f"{L.CLUSTER}={cluster}"}):
         net = ClusterNet.from_subnet(cluster, n.attrs["Labels"][L.SUBNET])
     controller = engine.get_container(client, controller_name(cluster)) or _next_controller(client, cluster)
-    objects = json.loads(controller.labels.get(L.OBJECTS, "[]")) if controller is not None else []
+    objects = applied_objects(controller) if controller is not None and net is not None else []
     return State(cluster, net, controller, objects)
+
+
+def applied_objects(controller) -> list[dict]:
+    """The desired objects, from the cluster's API server (waiting for it while it starts)."""
+    from .controller.loop import DESIRED, desired_objects
+
+    if controller.status not in ("running", "restarting") and controller.attrs["State"].get("Status") != "running":
+        return []
+    api = cluster_api.client_for(controller)
+    cluster_api.wait_ready(api)
+    return desired_objects(cluster_api.list_objects(api, list(DESIRED)))
 
 
 def restored(client, state: State) -> State:
@@ -98,14 +110,18 @@ def require(state: State) -> State:
 
 def other_clusters_node_ports(client, cluster: str) -> dict[int, str]:
     """NodePorts are host ports: unique across every emukube cluster on this engine."""
+    from .apiserver.resources import BY_KEY
+
     taken: dict[int, str] = {}
-    for c in client.containers.list(all=True, filters={"label": f"{L.ROLE}=controller"}, ignore_removed=True):
+    for c in client.containers.list(filters={"label": f"{L.ROLE}=controller"}, ignore_removed=True):
         other = c.labels.get(L.CLUSTER)
         if other == cluster:
             continue
-        for svc in json.loads(c.labels.get(L.OBJECTS, "[]")):
-            if svc.get("kind") != "Service":
-                continue
+        try:
+            services = cluster_api.client_for(c).list(BY_KEY["services"]).get("items", [])
+        except (EmukubeError, OSError, ValueError):
+            continue  # an API still starting or gone: its proxies' published ports count below
+        for svc in services:
             for port in svc["spec"].get("ports") or []:
                 if port.get("nodePort"):
                     taken[port["nodePort"]] = f"cluster {other}"
@@ -250,12 +266,20 @@ def _code_archive() -> bytes:
     package = Path(__file__).parent
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w") as tar:
-        for path in sorted(package.rglob("*.py")):
+        for path in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):
             if "__pycache__" not in path.parts:
                 _add(tar, path, f"opt/emukube/emukube/{path.relative_to(package)}")
         for path in sorted(template_dir().iterdir()):
             _add(tar, path, f"opt/emukube/emukube/compose-templates/{path.name}")
+        # The OpenAPI definitions the API server serves (kubernetes-validate's copy).
+        _add(tar, _definitions(), "opt/emukube/schema/_definitions.json")
     return buf.getvalue()
+
+
+def _definitions() -> Path:
+    import kubernetes_validate
+
+    return Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / "v1.35.0-local" / "_definitions.json"
 
 
 def _add(tar: tarfile.TarFile, path: Path, name: str) -> None:
@@ -282,18 +306,20 @@ def require_images(client) -> None:
             raise EmukubeError(f'image "{ref}" (the {role}) is not present on the engine') from None
 
 
-def start_controller(client, state: State, net: ClusterNet, objects: list[dict], settings: dict) -> str:
-    """Replace the controller when the desired state changed; start it if it is not running."""
+def start_controller(client, state: State, net: ClusterNet, settings: dict) -> str:
+    """Start the controller (and in it the API server) with these settings, replacing one with
+    other settings or older code; returns its generation once its API answers."""
     code = _code_archive()
-    # A new emukube version replaces the controller too, not only new objects.
-    generation = generation_of(objects, dict(settings, code=hashlib.sha256(code).hexdigest()))
+    # A new emukube version replaces the controller too.
+    generation = generation_of([], dict(settings, code=hashlib.sha256(code).hexdigest()))
     current = state.controller
     name = controller_name(state.cluster)
     if current is not None and current.name != name:
-        current.rename(name)  # the replacement an interrupted swap left: it holds the state now
+        current.rename(name)  # the replacement an interrupted swap left
         current.reload()
     if current is not None and current.labels.get(L.GENERATION) == generation:
         _finish_controller(client, current, name, code)
+        cluster_api.wait_ready(cluster_api.client_for(current))
         return generation
     role_images = {role: images.resolve(client, role) for role in ("haproxy", "nginx", "pause", "coredns")}
     controller_image = images.resolve(client, "controller")
@@ -303,6 +329,8 @@ def start_controller(client, state: State, net: ClusterNet, objects: list[dict],
     for vol in (state_volume(state.cluster), f"emukube-{state.cluster}-dns"):
         if not client.volumes.list(filters={"name": vol}):
             client.volumes.create(vol, labels={L.CLUSTER: state.cluster})
+    # The API keeps its address across replacements (kubeconfig entries stay valid).
+    port = (cluster_api.published_port(current) if current is not None else None) or free_port()
     env = {
         "EMUKUBE_SELF": controller_name(state.cluster), "EMUKUBE_CLUSTER": state.cluster,
         "EMUKUBE_SUBNET": net.subnet, "EMUKUBE_IMAGES": json.dumps(role_images),
@@ -310,12 +338,12 @@ def start_controller(client, state: State, net: ClusterNet, objects: list[dict],
         "EMUKUBE_NODE_ADDRESS": settings.get("address", "127.0.0.1"),
         "EMUKUBE_ALLOW_PRIVILEGED": "1" if settings.get("allow_privileged") else "0",
         "EMUKUBE_NODES": str(settings.get("nodes") or 1),
+        "EMUKUBE_SCHEMA": f"{CODE_DIR}/schema/_definitions.json",
         "PYTHONPATH": CODE_DIR, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
     }
-    labels = {L.CLUSTER: state.cluster, L.ROLE: "controller", L.OBJECTS: json.dumps(objects, sort_keys=True),
-              L.GENERATION: generation, L.SUBNET: net.subnet}
+    labels = {L.CLUSTER: state.cluster, L.ROLE: "controller", L.GENERATION: generation, L.SUBNET: net.subnet}
     # Made beside the running one and swapped in, so that an interrupted `up` always leaves a
-    # controller holding the applied objects (the old or the new one), never none.
+    # controller (the old or the new one), never none.
     container = engine.create(
         client, name + NEXT, controller_image, network=net.network_name,
         ip=net.controller_ip, labels=labels, environment=env, command=["python3", "-m", "emukube.controller"],
@@ -326,12 +354,32 @@ def start_controller(client, state: State, net: ClusterNet, objects: list[dict],
                    f"emukube-{state.cluster}-dns": {"bind": "/dns", "mode": "rw"}},
             restart_policy={"Name": "always"},
         ),
+        ports={"6443/tcp": ("127.0.0.1", port)},
     )
-    state_backup.save(container, objects, settings)
+    state_backup.save(container, [], settings)
     if current is not None:
         engine.remove(current, timeout=5)
     _finish_controller(client, container, name, code)
+    container.reload()
+    cluster_api.wait_ready(cluster_api.client_for(container))
     return generation
+
+
+def free_port() -> int:
+    """A port nothing on 127.0.0.1 listens on now, for a new cluster's API server."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_objects(client, state: State, objects: list[dict], prune: bool) -> dict[str, int]:
+    """Objects through the API server (pruning the others of the desired kinds with `prune`)."""
+    controller = engine.get_container(client, controller_name(state.cluster))
+    api = cluster_api.client_for(controller)
+    current = applied_objects(controller)
+    return cluster_api.sync(api, objects, current, prune)
 
 
 NEXT = "-next"
@@ -343,10 +391,22 @@ def _finish_controller(client, container, name: str, code: bytes) -> None:
     container.reload()
     if container.status == "created":  # never started: the copy of the code may be missing
         client.api.put_archive(container.id, "/", code)
+        _ensure_pki(container)
     if container.name != name:
         container.rename(name)
     if container.status not in ("running", "restarting"):
         container.start()
+
+
+def _ensure_pki(container) -> None:
+    """The cluster's CA, serving certificate and token, made once per state volume (so kept
+    across controller replacements: kubeconfig entries stay valid)."""
+    if engine.read_file(container, "/state/pki/ca.crt"):
+        return
+    cluster = container.labels[L.CLUSTER]
+    ip = ClusterNet.from_subnet(cluster, container.labels[L.SUBNET]).controller_ip
+    made = pki.make_pki(cluster, ["127.0.0.1", ip], ["localhost", "emukube-controller"])
+    engine.put_files(container, {f"/state/{path}": (data, 0o600) for path, data in pki.pki_files(made).items()})
 
 
 def settings_of(controller) -> dict:
@@ -376,15 +436,17 @@ def request_pod_delete(controller, namespace: str, name: str) -> None:
     engine.put_files(controller, {f"/state/requests/delete_{namespace}_{name}": (b"", 0o644)})
 
 
-def wait_converged(client, cluster: str, generation: str, timeout: float, progress=None) -> dict:
-    """Until the controller of this generation reports every pod ready and every Service
-    answering. Raises WorkloadFailed (exit 1) naming what is still waiting."""
+def wait_converged(client, cluster: str, generation: str, timeout: float, progress=None,
+                   written: dict[str, int] | None = None) -> dict:
+    """Until the controller of this generation, having seen the `written` resourceVersions,
+    reports every pod ready and every Service answering. Raises WorkloadFailed (exit 1) naming
+    what is still waiting."""
     deadline = time.monotonic() + timeout
     last: dict | None = None
     seen = None
     while time.monotonic() < deadline:
         status = read_status(client, cluster)
-        if status and status.get("generation") == generation:
+        if status and status.get("generation") == generation and _has_seen(status, written or {}):
             last = status
             if progress and status.get("waiting") != seen:
                 seen = status.get("waiting")
@@ -394,6 +456,11 @@ def wait_converged(client, cluster: str, generation: str, timeout: float, progre
         time.sleep(0.25)
     waiting = (last or {}).get("waiting") or ["the controller did not report (see `emukube events`)"]
     raise WorkloadFailed(f"not ready after {timeout:.0f}s: " + "; ".join(waiting[:10]))
+
+
+def _has_seen(status: dict, written: dict[str, int]) -> bool:
+    seen = status.get("seen") or {}
+    return all(seen.get(res, 0) >= rv for res, rv in written.items())
 
 
 def down(client, cluster: str, passes: int = 12) -> int:

@@ -9,10 +9,13 @@ column to kubectl's, so that a failing readiness probe shows where the address w
 from __future__ import annotations
 
 import hashlib
+from typing import TYPE_CHECKING
 
 from .plan import endpoints as ep
 from .plan.workloads import safe_encode
-from .snapshot import Snapshot, age
+
+if TYPE_CHECKING:  # the controller publishes these objects too: it has no Docker-reading snapshot
+    from .snapshot import Snapshot
 
 SHOWN = 3  # addresses a table cell lists before "+ N more...", as kubectl does
 Ports = tuple[tuple[str, int, str], ...]
@@ -65,6 +68,8 @@ def _addresses(parts, ready: bool) -> list[str]:
 
 
 def endpoints_table(snap: Snapshot, services: list[dict], namespaced: bool = False) -> list[list[str]]:
+    from .snapshot import age
+
     rows = [(["NAMESPACE"] if namespaced else []) + ["NAME", "ENDPOINTS", "NOT-READY", "AGE"]]
     views = snap.views()
     for svc in filter(has_endpoints, services):
@@ -84,6 +89,8 @@ def slices(svc: dict, views) -> list[tuple[str, Ports, list[ep.EndpointRow]]]:
 def slices_table(snap: Snapshot, services: list[dict], namespaced: bool = False,
                  name: str | None = None) -> list[list[str]]:
     """`name` may be a slice's name or its Service's."""
+    from .snapshot import age
+
     rows = [(["NAMESPACE"] if namespaced else []) + ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "NOT-READY", "AGE"]]
     views = snap.views()
     for svc in filter(has_endpoints, services):

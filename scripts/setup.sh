@@ -38,6 +38,8 @@ fi
 
 # `docker compose`, to run what `emukube export compose` writes (and its test).
 bash scripts/ensure-compose.sh
+# kubectl 1.35 and helm 4, offline, for users (`emukube kubectl --`) and the kubectl tests.
+bash scripts/ensure-kubectl.sh
 
 echo "==> building images offline (skipped when already present)"
 .venv/bin/emukube images build --offline

@@ -1,26 +1,46 @@
-"""Entry point of the controller container: `python3 -m emukube.controller`."""
+"""Entry point of the controller container: `python3 -m emukube.controller`.
+
+The container runs two processes: the cluster's API server (emukube.apiserver, asyncio) and
+this control loop (threads), which reads and writes objects only through the API server, like
+any Kubernetes controller. They share the container because they share its state volume and
+its lifetime: one container fewer to start at `up`, and the loop reaches the API on loopback.
+If the API server exits, so does the container (restart policy: always), and both come back
+with the store as it was."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
+import subprocess
 import sys
 import threading
+import time
 
 import docker
 
+from ..client.kube import KubeClient
 from ..runtime import labels as L
 from ..runtime.pods import context_from_env
-from .loop import Controller
+from .apiaccess import credentials, wait_ready
+from .informer import Informer
+from .loop import DESIRED, PUBLISHED, Controller
+from .publisher import Publisher
+
+STATE = "/state"
+API_PORT = 6443
+
+
+def start_apiserver() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "emukube.apiserver", "--state-dir", STATE,
+                             "--port", str(API_PORT), "--host", "0.0.0.0"])
 
 
 def main() -> None:
     env = os.environ
+    apiserver = start_apiserver()
     # Pods, probes and proxies each have a pool of 8 workers talking to the engine at once.
     client = docker.from_env(timeout=120, max_pool_size=32)
     me = client.containers.get(env["EMUKUBE_SELF"])
-    objects = json.loads(me.labels[L.OBJECTS])
     ctx = context_from_env(env)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -30,7 +50,28 @@ def main() -> None:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
-    Controller(client, ctx, objects, me.labels[L.GENERATION], "/state", "/dns", out).run(stop)
+    def watch_apiserver() -> None:
+        code = apiserver.wait()
+        out(f'{{"type": "Warning", "message": "the API server exited ({code}); restarting the container"}}')
+        os._exit(1)
+
+    threading.Thread(target=watch_apiserver, daemon=True).start()
+    api = KubeClient(credentials(STATE, f"https://127.0.0.1:{API_PORT}"))
+    wait_ready(api, timeout=60)
+    controller = Controller(client, ctx, [], me.labels[L.GENERATION], STATE, "/dns", out, api=api)
+    informer = Informer(api, list(DESIRED) + list(PUBLISHED), controller.wake.set)
+    informer.start()
+    informer.wait_synced(timeout=60)
+    controller.informer = informer
+    controller.publisher = Publisher(api, informer, out)
+    controller.publisher.start()
+    controller.run(stop)
+    apiserver.terminate()
+    try:
+        apiserver.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        apiserver.kill()
+    time.sleep(0)
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from docker.errors import DockerException, NotFound
 
+from ..apiserver.resources import BY_KEY
 from ..plan import endpoints as ep
 from ..plan.nodes import plan_nodes, schedule
 from ..plan.workloads import PodPlan, bare_pod, new_pod_for, rollout_limits, template_hash
@@ -33,6 +34,8 @@ from ..runtime.node_proxies import ensure_node
 from ..runtime.proxies import Proxies, proxy_name
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
 from .podstatus import pod_status
+from .publish_pods import PodFacts, rfc3339
+from .publisher import RUN_ANNOTATION, Observed
 from .restarts import Restarts, should_restart
 from .statefiles import read_text, write_atomic
 
@@ -46,6 +49,31 @@ LIST_SHARE = 0.25  # most of the time spent listing containers while events come
 # Engine events that change no container's state.
 QUIET_ACTIONS = {"exec_create", "exec_start", "exec_die", "exec_detach", "archive-path", "extract-to-dir",
                  "attach", "detach", "resize", "top", "copy", "export", "commit"}
+
+
+# What the loop acts on, read through the API (controller/informer.py).
+DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmaps", "secrets", "nodes",
+                                     "deployments.apps", "statefulsets.apps", "replicasets.apps"))
+# What the loop writes and reads back (controller/publisher.py).
+PUBLISHED = tuple(BY_KEY[k] for k in ("endpoints", "endpointslices.discovery.k8s.io"))
+
+
+def desired_objects(cached: list[dict]) -> list[dict]:
+    """The objects users declared, without those the controllers make from them: pods and
+    ReplicaSets with an owner are the controller's own records of what it runs, as are the
+    pods `emukube run` made; a pod whose deletion was asked for is no longer wanted."""
+    out = []
+    for obj in cached:
+        meta = obj.get("metadata") or {}
+        if obj.get("kind") in ("Pod", "ReplicaSet") and meta.get("ownerReferences"):
+            continue
+        if obj.get("kind") == "Pod" and (meta.get("deletionTimestamp") or
+                                         (meta.get("annotations") or {}).get(RUN_ANNOTATION) == "true"):
+            continue
+        if obj.get("kind") in ("Endpoints", "EndpointSlice", "Event"):
+            continue
+        out.append(obj)
+    return sorted(out, key=lambda o: (o.get("kind", ""), o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
 
 @dataclass
@@ -91,19 +119,16 @@ class Pod:
 
 class Controller:
     def __init__(self, client, ctx: Context, objects: list[dict], generation: str, state_dir: str,
-                 dns_dir: str, out=print):
-        self.client, self.ctx, self.objects, self.generation = client, ctx, objects, generation
+                 dns_dir: str, out=print, api=None):
+        self.client, self.ctx, self.generation = client, ctx, generation
         self.out = out
-        self.services = [o for o in objects if o["kind"] == "Service"]
-        # StatefulSets first: an OrderedReady chain is the longest path of `up`, so its first
-        # pod goes to the engine before the others.
-        self.workloads = sorted((o for o in objects if o["kind"] in ("Deployment", "StatefulSet", "ReplicaSet")),
-                                key=lambda o: o["kind"] != "StatefulSet")
-        self.bare = [bare_pod(o) for o in objects if o["kind"] == "Pod"]
-        self.nodes = plan_nodes(ctx.net, ctx.nodes, objects, ctx.node_address)
+        self.api = api  # the cluster's API server (client.kube.KubeClient); None in unit tests
+        self.informer = None  # set by the entry point: the desired objects, kept current
+        self.publisher = None  # set by the entry point: writes what runs back to the API
+        self.objects_version = -1
+        self.seen_rv: dict[str, int] = {}
+        self.set_objects(objects)
         self.node_containers: dict[str, object] = {}  # node name -> its proxy container
-        self.namespaces = {"default"} | {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"} | {
-            o["metadata"].get("namespace", "default") for o in objects if o["kind"] != "Namespace"}
         self.state_dir = Path(state_dir)
         self.zones = ZoneWriter(dns_dir)
         self.proxies = Proxies(client, ctx)
@@ -129,6 +154,7 @@ class Controller:
         self.lock = threading.Lock()
         self.creating: dict[str, PodPlan] = {}  # pod key -> plan, while its containers start
         self.terminating: dict[str, float] = {}  # pod key -> when it left endpoints
+        self.terminating_since: dict[str, str] = {}  # pod key -> the same, as an API timestamp
         self.probes: dict[str, PodProbes] = load_verdicts(read_text(self.state_dir / "probes.json"))
         self.saved_verdicts = ""
         self.restarts = Restarts(self.state_dir / "restarts.json")  # container id -> count, back-off
@@ -150,6 +176,28 @@ class Controller:
         self.wake = threading.Event()
         self.events_file = self.state_dir / "events.log"
 
+    def set_objects(self, objects: list[dict]) -> None:
+        """What to run, from the desired objects (read again whenever one changed)."""
+        self.objects = objects
+        self.services = [o for o in objects if o["kind"] == "Service"]
+        # StatefulSets first: an OrderedReady chain is the longest path of `up`, so its first
+        # pod goes to the engine before the others.
+        self.workloads = sorted((o for o in objects if o["kind"] in ("Deployment", "StatefulSet", "ReplicaSet")),
+                                key=lambda o: o["kind"] != "StatefulSet")
+        self.bare = [bare_pod(o) for o in objects if o["kind"] == "Pod"]
+        self.nodes = plan_nodes(self.ctx.net, self.ctx.nodes, objects, self.ctx.node_address)
+        self.namespaces = {"default"} | {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"} | {
+            o["metadata"].get("namespace", "default") for o in objects if o["kind"] != "Namespace"}
+
+    def refresh_objects(self) -> None:
+        if self.informer is None:
+            return
+        cached, version, seen = self.informer.objects()
+        self.seen_rv = seen
+        if version != self.objects_version:
+            self.objects_version = version
+            self.set_objects(desired_objects(cached))
+
     # ---- events -------------------------------------------------------------------------
     def event(self, kind: str, obj: str, reason: str, message: str) -> None:
         line = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "type": kind, "object": obj,
@@ -157,6 +205,20 @@ class Controller:
         self.out(json.dumps(line))
         with self.lock, open(self.events_file, "a") as fh:
             fh.write(json.dumps(line) + "\n")
+        if self.publisher is not None:
+            self.publisher.event(line, *self._event_target(obj))
+
+    def _event_target(self, obj: str) -> tuple[str, str, str]:
+        """(namespace, uid, node) of an event's object ("pod/web-x", "deployment/web")."""
+        kind, _, name = obj.partition("/")
+        if self.informer is None:
+            return "default", "", ""
+        cached, _, _ = self.informer.objects()
+        for o in cached:
+            meta = o.get("metadata") or {}
+            if o.get("kind", "").lower() == kind and meta.get("name") == name:
+                return meta.get("namespace") or "default", meta.get("uid", ""), (o.get("spec") or {}).get("nodeName", "")
+        return "default", "", ""
 
     # ---- observing ------------------------------------------------------------------------
     def containers(self) -> list:
@@ -416,6 +478,7 @@ class Controller:
         if pod.key in self.terminating:
             return
         self.terminating[pod.key] = time.monotonic()
+        self.terminating_since[pod.key] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         drained = self.drained.setdefault(pod.key, threading.Event())
         self.event("Normal", f"pod/{pod.name}", "Killing", reason)
         grace = int(pod.spec.get("terminationGracePeriodSeconds", 30))
@@ -444,6 +507,7 @@ class Controller:
                 except DockerException:
                     pass
             self.terminating.pop(pod.key, None)
+            self.terminating_since.pop(pod.key, None)
             self.drained.pop(pod.key, None)
             self.engine_changed()
 
@@ -788,14 +852,49 @@ class Controller:
                     self.silent.pop(key)
             else:
                 self.silent.pop(key, None)
-        status = {"generation": self.generation, "converged": not waiting and not self.terminating,
+        status = {"generation": self.generation, "seen": self.seen_rv,
+                  "converged": not waiting and not self.terminating,
                   "waiting": sorted(set(waiting)), "pods": status_pods, "services": services,
                   "terminating": sorted(self.terminating),
                   "time": time.time()}
         write_atomic(self.state_dir / "status.json", json.dumps(status))
+        if self.publisher is not None:
+            self.publisher.submit(Observed(
+                pods=[(self.facts(p), status_pods[p.key]) for p in pods.values()],
+                services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes), views=views))
+
+    def facts(self, pod: Pod) -> PodFacts:
+        """What the API's Pod says of a running pod (controller/publish_pods.py)."""
+        node = next((n for n in self.nodes if n.name == pod.node), None)
+        owner_uid = ""
+        kind, _, name = pod.owner.partition("/")
+        if kind == "StatefulSet" and self.informer is not None:
+            sts = self.informer.get(BY_KEY["statefulsets.apps"], pod.namespace, name)
+            owner_uid = (sts or {}).get("metadata", {}).get("uid", "")
+        return PodFacts(namespace=pod.namespace, name=pod.name, labels=pod.labels, spec=pod.spec, owner=pod.owner,
+                        template_hash=pod.template_hash, ip=pod.ip, node=pod.node or "node-1",
+                        host_ip=(node.internal_ip if node and node.internal_ip else self.ctx.node_address),
+                        created=rfc3339(pod.holder.attrs.get("Created")) or "", owner_uid=owner_uid,
+                        terminating_since=self.terminating_since.get(pod.key, ""))
+
+    def take_api_deletions(self, pods: dict[str, Pod]) -> None:
+        """Pods whose deletion was asked through the API (kubectl delete pod): a deletion
+        timestamp, or, deleted at once (--force), gone from the store after we wrote them."""
+        if self.informer is None or self.publisher is None:
+            return
+        for key, pod in pods.items():
+            if key in self.terminating or L.run_by_cli(pod.owner):
+                continue
+            obj = self.informer.get(BY_KEY["pods"], pod.namespace, pod.name)
+            if obj is not None and obj["metadata"].get("deletionTimestamp"):
+                self.stop_pod(pod, "deleted")
+            elif obj is None and (pod.namespace, pod.name) in self.publisher.created_pods:
+                self.publisher.created_pods.discard((pod.namespace, pod.name))
+                self.stop_pod(pod, "deleted")
 
     # ---- the loop -----------------------------------------------------------------------
     def tick(self) -> None:
+        self.refresh_objects()
         pods, proxies, dns = self.observe()
         observed_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps]}
         pods = {k: p for k, p in pods.items() if p.holder.id not in self.removed_ids}
@@ -803,6 +902,7 @@ class Controller:
             self.created.discard(key)
             self.creating.pop(key, None)
         self.take_requests(pods)
+        self.take_api_deletions(pods)
         self.probe_all(pods)
         self.restart_exited(pods)
         self.reconcile_workloads(pods)

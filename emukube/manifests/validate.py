@@ -107,6 +107,14 @@ def validate(docs: list[Doc], allow_privileged: bool = False) -> list[Problem]:
     return problems
 
 
+def validate_object(obj: dict, allow_privileged: bool = False) -> list[str]:
+    """One object's field errors ("spec.selector: Required value"), for the API server, which
+    words them as the causes of a 422 (the kind and name are its message's, not each line's)."""
+    errs = FieldErrors()
+    _validate_object(Doc("", 0, obj), errs, allow_privileged, {})
+    return errs.items
+
+
 def _no_matches(kind: str, api: str) -> str:
     close = difflib.get_close_matches(kind, sorted(API_VERSIONS), n=1, cutoff=0.6)
     hint = f" (did you mean {close[0]}, {API_VERSIONS[close[0]]}?)" if close else ""

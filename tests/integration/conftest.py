@@ -6,6 +6,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -13,6 +14,9 @@ import docker
 import pytest
 
 HERE = Path(__file__).parent
+# `emukube up` merges its context into the kubeconfig kubectl reads (kind's convention): the
+# tests' clusters go to a file of their own, never the user's ~/.kube/config.
+os.environ["KUBECONFIG"] = str(Path(tempfile.mkdtemp(prefix="emukube-tests-kube-")) / "config")
 EMUKUBE = shutil.which("emukube", path=str(Path(sys.executable).parent)) or "emukube"
 
 

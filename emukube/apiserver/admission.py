@@ -1,0 +1,135 @@
+"""What the API server does to an object between decoding it and storing it, for the kinds
+emukube acts on: the defaulting and validation of manifests/ (the same rules and words as
+`emukube up`), Secret stringData folded into data, and a Service's ClusterIP, nodePorts and
+LoadBalancer address allocated. Kinds emukube does not act on pass through unchanged."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ..manifests.defaults import apply_defaults
+from ..manifests.validate import API_VERSIONS, validate_object
+from ..plan import allocate
+from ..plan.network import ClusterNet
+from .resources import Resource
+
+# "spec.ports[0].port: Invalid value: 0: must be ..." -> field, reason, message
+_ITEM = re.compile(r"^(?P<field>[^:]+): (?P<type>Required value|Invalid value|Unsupported value|Duplicate value|"
+                   r"Not found|Forbidden|Too long|Internal error)(?P<rest>.*)$", re.S)
+_REASONS = {"Required value": "FieldValueRequired", "Invalid value": "FieldValueInvalid",
+            "Unsupported value": "FieldValueNotSupported", "Duplicate value": "FieldValueDuplicate",
+            "Not found": "FieldValueNotFound", "Forbidden": "FieldValueForbidden",
+            "Too long": "FieldValueTooLong", "Internal error": "InternalError"}
+
+
+class Invalid(Exception):
+    """A 422: causes are (field, message, reason) as the API server's StatusCause."""
+
+    def __init__(self, causes: list[tuple[str, str, str]], message: str):
+        super().__init__(message)
+        self.causes, self.message = causes, message
+
+
+@dataclass
+class Settings:
+    """What admission needs of the cluster: its addresses, its policy, and the nodePorts other
+    clusters on the same engine hold (NodePorts are host ports, unique across clusters)."""
+
+    net: ClusterNet | None = None
+    allow_privileged: bool = False
+    foreign_node_ports: Callable[[], dict[int, str]] = field(default=lambda: {})
+
+
+_settings: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    global _settings
+    _settings = settings
+
+
+def settings() -> Settings:
+    """Configured by the API server's entry point; else read from the controller's environment."""
+    global _settings
+    if _settings is None:
+        env = os.environ
+        net = ClusterNet.from_subnet(env["EMUKUBE_CLUSTER"], env["EMUKUBE_SUBNET"]) \
+            if env.get("EMUKUBE_SUBNET") and env.get("EMUKUBE_CLUSTER") else None
+        _settings = Settings(net=net, allow_privileged=env.get("EMUKUBE_ALLOW_PRIVILEGED") == "1")
+        if net is not None and os.path.exists("/var/run/docker.sock"):
+            from ..runtime.published import other_clusters_node_ports
+
+            _settings.foreign_node_ports = lambda: other_clusters_node_ports(net.name)
+    return _settings
+
+
+def causes_of(items: list[str]) -> list[tuple[str, str, str]]:
+    out = []
+    for item in items:
+        m = _ITEM.match(item)
+        if m is None:
+            out.append(("", item, "FieldValueInvalid"))
+        else:
+            out.append((m["field"], f"{m['type']}{m['rest']}", _REASONS[m["type"]]))
+    return out
+
+
+def invalid_message(resource: Resource, name: str, items: list[str]) -> str:
+    """`Deployment.apps "web" is invalid: spec.replicas: ...`, several in brackets, as
+    apimachinery's NewInvalid words it."""
+    joined = items[0] if len(items) == 1 else "[" + ", ".join(items) + "]"
+    return f'{resource.group_kind} "{name}" is invalid: {joined}'
+
+
+def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> list[str]:
+    """Default, validate and allocate `obj` in place; return warnings; raise Invalid."""
+    kind = obj.get("kind")
+    if kind not in API_VERSIONS or resource.api_version != API_VERSIONS[kind]:
+        return []
+    conf = settings()
+    if kind == "Secret":
+        _fold_string_data(obj)
+    items = validate_object(obj, conf.allow_privileged)
+    name = (obj.get("metadata") or {}).get("name", "")
+    if items:
+        raise Invalid(causes_of(items), invalid_message(resource, name, items))
+    defaulted = apply_defaults(obj)
+    obj.clear()
+    obj.update(defaulted)
+    warnings: list[str] = []
+    if kind == "Service" and conf.net is not None:
+        _allocate(obj, old, store, conf, warnings, resource)
+    return warnings
+
+
+def _fold_string_data(obj: dict) -> None:
+    """The API server stores stringData as base64 data (stringData wins on a shared key)."""
+    text = obj.pop("stringData", None)
+    if isinstance(text, dict):
+        data = obj.setdefault("data", {}) or {}
+        for k, v in text.items():
+            if isinstance(v, str):
+                data[k] = base64.b64encode(v.encode()).decode()
+        obj["data"] = data
+
+
+def _allocate(svc: dict, old: dict | None, store, conf: Settings, warnings: list[str],
+              resource: Resource) -> None:
+    items, _ = store.list(resource.key)
+    owner = allocate.owner_of(svc)
+    others = [s for s in items if allocate.owner_of(s) != owner]
+    taken = allocate.allocations_of(others)
+    for port, holder in conf.foreign_node_ports().items():
+        taken.node_ports.setdefault(port, holder)
+    previous = {owner: old} if old is not None else {}
+    allocated, problems = allocate.allocate_services([svc], previous, conf.net, taken, warnings)
+    if problems:
+        prefix = f'The Service "{svc["metadata"]["name"]}" is invalid: '
+        items = [p[len(prefix):] if p.startswith(prefix) else p for p in problems]
+        raise Invalid(causes_of(items), invalid_message(resource, svc["metadata"]["name"], items))
+    svc.clear()
+    svc.update(allocated[0])

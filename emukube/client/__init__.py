@@ -1,0 +1,1 @@
+"""Clients of a cluster's Kubernetes API (the CLI, the Python API and the controller use them)."""

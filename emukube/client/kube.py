@@ -1,0 +1,153 @@
+"""A small Kubernetes API client on the standard library (http.client + ssl), so that the
+controller container (which has no httpx) and the CLI share it. One keep-alive connection per
+thread; every call is a plain REST call as kubectl makes it; errors carry the server's Status."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import ssl
+import threading
+from dataclasses import dataclass
+from typing import Iterator
+from urllib.parse import urlencode, urlsplit
+
+from ..apiserver.resources import Resource
+
+JSON = "application/json"
+
+
+class ApiError(Exception):
+    """A non-2xx answer: .code and the Status the server sent (its message is the text)."""
+
+    def __init__(self, code: int, status: dict):
+        self.code, self.status = code, status
+        super().__init__(status.get("message") or f"HTTP {code}")
+
+    @property
+    def reason(self) -> str:
+        return self.status.get("reason", "")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    server: str  # https://127.0.0.1:PORT
+    ca_pem: bytes
+    token: str
+
+
+def path_of(res: Resource, namespace: str | None = None, name: str | None = None, sub: str = "") -> str:
+    base = f"/api/{res.version}" if not res.group else f"/apis/{res.group}/{res.version}"
+    if res.namespaced and namespace:
+        base += f"/namespaces/{namespace}"
+    base += f"/{res.plural}"
+    if name:
+        base += f"/{name}"
+    if sub:
+        base += f"/{sub}"
+    return base
+
+
+class KubeClient:
+    def __init__(self, creds: Credentials, timeout: float = 30.0):
+        self.creds, self.timeout = creds, timeout
+        url = urlsplit(creds.server)
+        self.host, self.port = url.hostname or "127.0.0.1", url.port or 443
+        self.ssl = ssl.create_default_context(cadata=creds.ca_pem.decode())
+        self.local = threading.local()
+
+    # ---- transport ---------------------------------------------------------------------
+    def _connection(self, timeout: float | None = None) -> http.client.HTTPSConnection:
+        return http.client.HTTPSConnection(self.host, self.port, context=self.ssl,
+                                           timeout=timeout or self.timeout)
+
+    def request(self, method: str, path: str, body: object = None, query: dict | None = None,
+                content_type: str = JSON) -> dict:
+        if query:
+            path += "?" + urlencode({k: v for k, v in query.items() if v is not None})
+        data = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
+        headers = {"Authorization": f"Bearer {self.creds.token}", "Accept": JSON}
+        if data is not None:
+            headers["Content-Type"] = content_type
+        for attempt in (0, 1):  # a kept-alive connection the server closed meanwhile: once more
+            conn = getattr(self.local, "conn", None) or self._connection()
+            self.local.conn = conn
+            try:
+                conn.request(method, path, body=data, headers=headers)
+                resp = conn.getresponse()
+                raw = resp.read()
+                break
+            except (http.client.HTTPException, ConnectionError, OSError):
+                conn.close()
+                self.local.conn = None
+                if attempt:
+                    raise
+        decoded = _decode(raw)
+        if resp.status >= 300:
+            raise ApiError(resp.status, decoded if isinstance(decoded, dict) else {"message": raw.decode()})
+        return decoded
+
+    # ---- verbs ------------------------------------------------------------------------
+    def get(self, res: Resource, namespace: str | None, name: str, sub: str = "") -> dict:
+        return self.request("GET", path_of(res, namespace, name, sub))
+
+    def list(self, res: Resource, namespace: str | None = None, **query) -> dict:
+        return self.request("GET", path_of(res, namespace), query=query or None)
+
+    def create(self, res: Resource, obj: dict, **query) -> dict:
+        ns = obj.get("metadata", {}).get("namespace") or ("default" if res.namespaced else None)
+        return self.request("POST", path_of(res, ns), obj, query=query or None)
+
+    def update(self, res: Resource, obj: dict, sub: str = "", **query) -> dict:
+        meta = obj["metadata"]
+        ns = meta.get("namespace") or ("default" if res.namespaced else None)
+        return self.request("PUT", path_of(res, ns, meta["name"], sub), obj, query=query or None)
+
+    def patch(self, res: Resource, namespace: str | None, name: str, patch: object,
+              content_type: str = "application/merge-patch+json", sub: str = "", **query) -> dict:
+        return self.request("PATCH", path_of(res, namespace, name, sub), patch, query=query or None,
+                            content_type=content_type)
+
+    def delete(self, res: Resource, namespace: str | None, name: str, **options) -> dict:
+        body = {"kind": "DeleteOptions", "apiVersion": "v1", **options} if options else None
+        return self.request("DELETE", path_of(res, namespace, name), body)
+
+    def watch(self, res: Resource, resource_version: str, timeout: int = 300,
+              namespace: str | None = None) -> Iterator[dict]:
+        """Watch events ({"type", "object"}) from a resourceVersion, until the server ends the
+        stream (timeoutSeconds) or the connection breaks."""
+        query = urlencode({"watch": "1", "resourceVersion": resource_version, "timeoutSeconds": timeout,
+                           "allowWatchBookmarks": "true"})
+        conn = self._connection(timeout=timeout + 30)
+        try:
+            conn.request("GET", f"{path_of(res, namespace)}?{query}",
+                         headers={"Authorization": f"Bearer {self.creds.token}", "Accept": JSON})
+            resp = conn.getresponse()
+            if resp.status >= 300:
+                raw = resp.read()
+                raise ApiError(resp.status, _decode(raw))
+            while True:
+                line = resp.readline()
+                if not line:
+                    return
+                if line.strip():
+                    yield json.loads(line)
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        conn = getattr(self.local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self.local.conn = None
+
+
+def _decode(raw: bytes) -> dict:
+    """JSON bodies as dicts; plain text ones (/readyz "ok", a proxy's error page) as {"text": ...}."""
+    if not raw:
+        return {}
+    try:
+        decoded = json.loads(raw)
+    except ValueError:
+        return {"text": raw.decode(errors="replace")}
+    return decoded if isinstance(decoded, dict) else {"items": decoded}

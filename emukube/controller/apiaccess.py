@@ -1,0 +1,26 @@
+"""How the controller reaches its API server: the cluster's CA and token from the state volume."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from ..client.kube import Credentials, KubeClient
+
+
+def credentials(state_dir: str, server: str) -> Credentials:
+    pki = Path(state_dir) / "pki"
+    token = (pki / "tokens").read_text().split()[0]
+    return Credentials(server=server, ca_pem=(pki / "ca.crt").read_bytes(), token=token)
+
+
+def wait_ready(api: KubeClient, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            api.request("GET", "/readyz")
+            return
+        except Exception:  # noqa: BLE001 - still starting
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)

@@ -1,0 +1,31 @@
+"""NodePorts other clusters on this engine publish: host ports, so unique across clusters. Read
+from the engine by the API server's admission (it cannot reach other clusters' APIs)."""
+
+from __future__ import annotations
+
+import time
+
+from . import labels as L
+
+NODE_PORTS = range(30000, 32768)
+_cache: tuple[float, dict[int, str]] = (0.0, {})
+
+
+def other_clusters_node_ports(cluster: str, max_age: float = 2.0) -> dict[int, str]:
+    global _cache
+    if time.monotonic() - _cache[0] < max_age:
+        return _cache[1]
+    import docker
+
+    taken: dict[int, str] = {}
+    try:
+        client = docker.from_env(timeout=10)
+        for c in client.api.containers(filters={"label": L.CLUSTER}):
+            other = (c.get("Labels") or {}).get(L.CLUSTER)
+            for port in c.get("Ports") or [] if other != cluster else []:
+                if port.get("PublicPort") in NODE_PORTS:
+                    taken[port["PublicPort"]] = f"cluster {other}"
+    except Exception:  # noqa: BLE001 - no engine reachable: nothing known to be taken
+        return {}
+    _cache = (time.monotonic(), taken)
+    return taken

@@ -1,0 +1,257 @@
+"""The real kubectl (1.35) against emukube's API server, as a user types it; outputs checked."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+
+import pytest
+
+from conftest import HERE, wait_until
+from kubectl_tools import KUBECTL, Kube
+
+MANIFEST = HERE / "manifests" / "kubectl.yaml"
+POD_IP = re.compile(r"^10\.\d+\.\d+\.\d+$")
+
+
+def columns(line: str) -> list[str]:
+    return re.split(r"\s{2,}", line.strip())
+
+
+@pytest.fixture(scope="module")
+def kube(cluster, tmp_path_factory) -> Kube:
+    k = Kube(cluster.name, tmp_path_factory.mktemp("kube"))
+    k("rollout", "status", "deployment/web", "--timeout=90s")
+    return k
+
+
+def web_pods(kube: Kube) -> list[str]:
+    return [n.split("/", 1)[1] for n in kube.lines("get", "pods", "-l", "app=web", "-o", "name")]
+
+
+# ---- reading --------------------------------------------------------------------------------
+def test_version_and_cluster_info(kube):
+    assert "Server Version: v1.35" in kube("version").stdout
+    info = kube("cluster-info").stdout
+    assert re.search(r"Kubernetes control plane.* is running at .*https://127\.0\.0\.1:\d+", info), info
+
+
+def test_get_pods_wide(kube):
+    lines = kube.lines("get", "pods", "-o", "wide")
+    assert columns(lines[0]) == ["NAME", "READY", "STATUS", "RESTARTS", "AGE", "IP", "NODE",
+                                 "NOMINATED NODE", "READINESS GATES"]
+    rows = [columns(line) for line in lines[1:]]
+    assert len(rows) == 2, lines
+    for row in rows:
+        assert row[0].startswith("web-") and row[1:4] == ["1/1", "Running", "0"], row
+        assert POD_IP.match(row[5]) and row[6] == "node-1", row
+
+
+def test_get_all_and_several_kinds(kube):
+    text = kube("get", "all").stdout
+    for name in ("service/web", "deployment.apps/web", "replicaset.apps/web-"):
+        assert name in text, text
+    assert len(re.findall(r"^pod/web-", text, re.M)) == 2, text
+    text = kube("get", "svc,deploy").stdout
+    assert re.search(r"^service/web\s+ClusterIP\s+10\.", text, re.M), text
+    assert re.search(r"^deployment\.apps/web\s+2/2\s+2\s+2\s", text, re.M), text
+
+
+def test_label_selectors_and_show_labels(kube):
+    lines = kube.lines("get", "pods", "-l", "app=web", "--show-labels")
+    assert columns(lines[0])[-1] == "LABELS"
+    assert all("app=web" in line and "pod-template-hash=" in line for line in lines[1:]) and len(lines) == 3
+    empty = kube("get", "pods", "-l", "app=nothing")
+    assert empty.stdout == "" and "No resources found in default namespace." in empty.stderr
+    assert len(kube.lines("get", "pods", "-l", "app in (web,api),app!=api")) == 3
+
+
+def test_output_name_jsonpath_custom_columns_sort_by(kube):
+    names = kube.lines("get", "pods", "-o", "name")
+    assert len(names) == 2 and all(n.startswith("pod/web-") for n in names)
+    assert kube.lines("get", "deploy", "-o", "name") == ["deployment.apps/web"]
+    ips = kube("get", "pods", "-o", "jsonpath={.items[*].status.podIP}").stdout.split()
+    assert len(ips) == 2 and all(POD_IP.match(ip) for ip in ips), ips
+    lines = kube.lines("get", "pods", "-o", "custom-columns=NAME:.metadata.name,IP:.status.podIP",
+                       "--sort-by=.metadata.name")
+    assert columns(lines[0]) == ["NAME", "IP"]
+    assert [columns(line)[0] for line in lines[1:]] == sorted(web_pods(kube))
+    assert sorted(columns(line)[1] for line in lines[1:]) == sorted(ips)
+
+
+def test_describe(kube):
+    pod = web_pods(kube)[0]
+    text = kube("describe", "pod", pod).stdout
+    for pattern in (rf"Name:\s+{pod}\n", r"Namespace:\s+default\n", r"Status:\s+Running\n",
+                    r"Controlled By:\s+ReplicaSet/web-\w+\n", r"IP:\s+10\.", r"Node:\s+node-1/"):
+        assert re.search(pattern, text), (pattern, text)
+    text = kube("describe", "svc", "web").stdout
+    assert re.search(r"Selector:\s+app=web", text) and re.search(r"Endpoints:\s+10\.", text), text
+    text = kube("describe", "deploy", "web").stdout
+    assert re.search(r"Replicas:\s+2 desired \| 2 updated \| 2 total \| 2 available \| 0 unavailable", text), text
+    assert re.search(r"NewReplicaSet:\s+web-\w+ \(2/2 replicas created\)", text), text
+
+
+def test_api_resources_and_explain(kube):
+    lines = kube.lines("api-resources")
+    assert columns(lines[0]) == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
+    assert ["deployments", "deploy", "apps/v1", "true", "Deployment"] in [columns(line) for line in lines]
+    assert ["pods", "po", "v1", "true", "Pod"] in [columns(line) for line in lines]
+    text = kube("explain", "service.spec").stdout
+    assert "KIND:       Service" in text and "FIELD: spec <ServiceSpec>" in text, text
+    assert "clusterIP\t<string>" in text, text
+
+
+def test_watch_sees_a_deleted_pod(kube):
+    pod = web_pods(kube)[0]
+    watch = subprocess.Popen([KUBECTL, "get", "pods", "-w", "--request-timeout=60s"], env=kube.env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert pod in watch.stdout.readline() + watch.stdout.readline() + watch.stdout.readline()
+        kube("delete", "pod", pod, "--wait=false")
+        deadline = time.monotonic() + 30
+        seen = []
+        while time.monotonic() < deadline:
+            line = watch.stdout.readline()
+            seen.append(line)
+            if line.startswith(pod) and "Terminating" in line:
+                break
+        else:
+            pytest.fail(f"no Terminating line for {pod}: {seen}")
+    finally:
+        watch.kill()
+        watch.wait(5)
+    kube("rollout", "status", "deployment/web", "--timeout=90s")
+
+
+# ---- writing --------------------------------------------------------------------------------
+CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {round: 'VALUE'}\n"
+
+
+def test_apply_create_unchanged_configured_diff_and_delete(kube, tmp_path):
+    path = tmp_path / "extra.yaml"
+    path.write_text(CM.replace("VALUE", "one"))
+    assert kube("apply", "-f", str(path)).stdout.strip() == "configmap/extra created"
+    assert kube("apply", "-f", str(path)).stdout.strip() == "configmap/extra unchanged"
+    assert kube("diff", "-f", str(path), check=False).returncode == 0
+    path.write_text(CM.replace("VALUE", "two"))
+    diff = kube("diff", "-f", str(path), check=False)
+    assert diff.returncode == 1 and "-  round: one" in diff.stdout and "+  round: two" in diff.stdout, diff
+    assert kube("apply", "-f", str(path)).stdout.strip() == "configmap/extra configured"
+    assert kube("get", "cm", "extra", "-o", "jsonpath={.data.round}").stdout == "two"
+    assert kube("delete", "-f", str(path)).stdout.strip() == 'configmap "extra" deleted from default namespace'
+    gone = kube("get", "cm", "extra", check=False)
+    assert gone.returncode == 1 and 'Error from server (NotFound): configmaps "extra" not found' in gone.stderr
+
+
+def test_server_side_apply_and_its_conflicts(kube, tmp_path):
+    path = tmp_path / "ssa.yaml"
+    path.write_text(CM.replace("extra", "ssa").replace("VALUE", "one"))
+    assert kube("apply", "--server-side", "-f", str(path)).stdout.strip() == "configmap/ssa serverside-applied"
+    kube("patch", "cm", "ssa", "--type=merge", "-p", '{"data":{"round":"by-hand"}}')
+    clash = kube("apply", "--server-side", "--field-manager=other", "-f", str(path), check=False)
+    assert clash.returncode == 1 and "Apply failed with 1 conflict" in clash.stderr, clash.stderr
+    forced = kube("apply", "--server-side", "--force-conflicts", "--field-manager=other", "-f", str(path))
+    assert forced.stdout.strip() == "configmap/ssa serverside-applied"
+    assert kube("get", "cm", "ssa", "-o", "jsonpath={.data.round}").stdout == "one"
+    kube("delete", "cm", "ssa")
+
+
+def test_edit_patch_label_annotate(kube, tmp_path):
+    editor = tmp_path / "editor.sh"
+    editor.write_text("#!/bin/sh\nsed -i 's/mode: fast/mode: edited/' \"$1\"\n")
+    editor.chmod(0o755)
+    assert kube("edit", "cm", "settings", env={"EDITOR": str(editor)}).stdout.strip() == "configmap/settings edited"
+    assert kube("get", "cm", "settings", "-o", "jsonpath={.data.mode}").stdout == "edited"
+    assert kube("patch", "cm", "settings", "--type=merge", "-p", '{"data":{"mode":"merged"}}').stdout.strip() \
+        == "configmap/settings patched"
+    kube("patch", "cm", "settings", "--type=json", "-p", '[{"op":"replace","path":"/data/mode","value":"json"}]')
+    assert kube("get", "cm", "settings", "-o", "jsonpath={.data.mode}").stdout == "json"
+    out = kube("patch", "svc", "web", "-p", '{"metadata":{"labels":{"patched":"yes"}}}').stdout.strip()
+    assert out == "service/web patched"
+    assert kube("get", "svc", "web", "-o", "jsonpath={.metadata.labels.patched}").stdout == "yes"
+    unchanged = kube("patch", "svc", "web", "-p", '{"metadata":{"labels":{"patched":"yes"}}}').stdout.strip()
+    assert unchanged == "service/web patched (no change)"
+    assert kube("label", "svc", "web", "color=blue").stdout.strip() == "service/web labeled"
+    assert kube("annotate", "deploy", "web", "note=hi").stdout.strip() == "deployment.apps/web annotated"
+    assert kube("get", "deploy", "web", "-o", "jsonpath={.metadata.annotations.note}").stdout == "hi"
+
+
+def test_scale_wait_and_rollouts(kube):
+    assert kube("scale", "deploy", "web", "--replicas=3").stdout.strip() == "deployment.apps/web scaled"
+    out = kube("rollout", "status", "deployment/web", "--timeout=90s", timeout=120).stdout
+    assert out.strip().endswith('deployment "web" successfully rolled out'), out
+    wait_until(lambda: len(web_pods(kube)) == 3, "3 web pods (none left terminating)", timeout=60)
+    assert kube("wait", "--for=condition=Available", "deployment/web", "--timeout=60s").stdout.strip() \
+        == "deployment.apps/web condition met"
+    assert kube("rollout", "restart", "deployment/web").stdout.strip() == "deployment.apps/web restarted"
+    out = kube("rollout", "status", "deployment/web", "--timeout=120s", timeout=150).stdout
+    assert 'deployment "web" successfully rolled out' in out, out
+    history = kube.lines("rollout", "history", "deployment/web")
+    assert history[0] == "deployment.apps/web " and columns(history[1]) == ["REVISION", "CHANGE-CAUSE"]
+    assert [columns(line)[0] for line in history[2:] if line.strip()] == ["1", "2"], history
+    assert kube("rollout", "undo", "deployment/web").stdout.strip() == "deployment.apps/web rolled back"
+    kube("rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
+    kube("scale", "deploy", "web", "--replicas=2")
+    wait_until(lambda: len(web_pods(kube)) == 2, "web back to 2 pods", timeout=60)
+
+
+def test_create_expose_and_force_delete(kube):
+    assert kube("create", "deployment", "hello", "--image=emukube/echo:1.0").stdout.strip() \
+        == "deployment.apps/hello created"
+    assert kube("create", "service", "clusterip", "hello", "--tcp=80:8080").stdout.strip() == "service/hello created"
+    assert kube("expose", "deployment", "hello", "--port=80", "--target-port=8080", "--name=hello2").stdout.strip() \
+        == "service/hello2 exposed"
+    assert kube("create", "configmap", "c1", "--from-literal=a=b").stdout.strip() == "configmap/c1 created"
+    assert kube("create", "secret", "generic", "s1", "--from-literal=p=q").stdout.strip() == "secret/s1 created"
+    assert kube("get", "secret", "s1", "-o", "jsonpath={.data.p}").stdout == "cQ=="
+    kube("rollout", "status", "deployment/hello", "--timeout=90s", timeout=120)
+    pod = kube("get", "pods", "-l", "app=hello", "-o", "jsonpath={.items[0].metadata.name}").stdout
+    forced = kube("delete", "pod", pod, "--grace-period=0", "--force")
+    assert f'pod "{pod}" force deleted' in forced.stdout, forced
+    assert "Immediate deletion does not wait for confirmation" in forced.stderr
+    kube("delete", "deployment", "hello")
+    kube("delete", "svc", "hello", "hello2")
+    kube("delete", "cm", "c1")
+    kube("delete", "secret", "s1")
+    wait_until(lambda: not kube("get", "pods", "-l", "app=hello", "-o", "name").stdout, "hello's pods gone")
+
+
+def test_events(kube):
+    lines = kube.lines("events")
+    assert columns(lines[0]) == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], lines[:2]
+    assert len(lines) > 1
+
+
+# ---- refused as the API server refuses --------------------------------------------------------
+TYPO = """apiVersion: v1
+kind: Service
+metadata: {name: typo}
+spec:
+  selecter: {app: web}
+  ports: [{port: 80}]
+"""
+INVALID = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: bad}
+spec:
+  template:
+    metadata: {labels: {app: bad}}
+    spec: {containers: [{name: c, image: emukube/echo:1.0}]}
+"""
+
+
+def test_a_typo_is_refused_with_the_api_servers_words(kube):
+    out = kube("apply", "-f", "-", input=TYPO, check=False)
+    assert out.returncode == 1
+    assert 'strict decoding error: unknown field "spec.selecter"' in out.stderr, out.stderr
+    assert kube("get", "svc", "typo", check=False).returncode == 1
+
+
+def test_an_invalid_object_is_refused_with_every_cause(kube):
+    out = kube("apply", "-f", "-", input=INVALID, check=False)
+    assert out.returncode == 1
+    assert 'The Deployment "bad" is invalid' in out.stderr and "spec.selector: Required value" in out.stderr, out.stderr
+    missing = kube("get", "widgets", check=False)
+    assert missing.returncode == 1 and 'the server doesn\'t have a resource type "widgets"' in missing.stderr

@@ -1,0 +1,23 @@
+"""The code that runs in the controller container imports only what its image has (Debian's
+python3 with aiohttp, jsonpatch, yaml and the docker SDK): no typer, rich, httpx, cryptography
+or kubernetes_validate, which only the host's venv holds."""
+
+import subprocess
+import sys
+
+GUARD = """
+import builtins
+real = builtins.__import__
+def guard(name, *a, **k):
+    if name.split(".")[0] in ("cryptography", "kubernetes_validate", "httpx", "typer", "rich"):
+        raise ImportError("not in the controller image: " + name)
+    return real(name, *a, **k)
+builtins.__import__ = guard
+import emukube.controller.__main__
+import emukube.apiserver.__main__
+"""
+
+
+def test_the_controller_and_api_server_import_nothing_the_image_lacks():
+    result = subprocess.run([sys.executable, "-c", GUARD], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
