@@ -4,8 +4,8 @@ The container runs two processes: the cluster's API server (emukube.apiserver, a
 this control loop (threads), which reads and writes objects only through the API server, like
 any Kubernetes controller. They share the container because they share its state volume and
 its lifetime: one container fewer to start at `up`, and the loop reaches the API on loopback.
-If the API server exits, so does the container (restart policy: always), and both come back
-with the store as it was."""
+An API server that dies is started again at once (its store is on the volume: every write it
+acknowledged is there); the loop's informer resumes its watches from where they were."""
 
 from __future__ import annotations
 
@@ -50,12 +50,17 @@ def main() -> None:
         sys.stdout.write(line + "\n")
         sys.stdout.flush()
 
-    def watch_apiserver() -> None:
-        code = apiserver.wait()
-        out(f'{{"type": "Warning", "message": "the API server exited ({code}); restarting the container"}}')
-        os._exit(1)
+    def supervise() -> None:
+        nonlocal apiserver
+        while not stop.is_set():
+            code = apiserver.wait()
+            if stop.is_set():
+                return
+            out(f'{{"type": "Warning", "message": "the API server exited ({code}); starting it again"}}')
+            time.sleep(0.1)
+            apiserver = start_apiserver()
 
-    threading.Thread(target=watch_apiserver, daemon=True).start()
+    threading.Thread(target=supervise, daemon=True).start()
     api = KubeClient(credentials(STATE, f"https://127.0.0.1:{API_PORT}"))
     wait_ready(api, timeout=60)
     controller = Controller(client, ctx, [], me.labels[L.GENERATION], STATE, "/dns", out, api=api)
@@ -71,7 +76,6 @@ def main() -> None:
         apiserver.wait(timeout=5)
     except subprocess.TimeoutExpired:
         apiserver.kill()
-    time.sleep(0)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,110 @@
+"""emukube's API server over HTTPS as clients other than kubectl see it: the Python
+`kubernetes` client from the host, and what bad requests get back (the API server's Status)."""
+
+from __future__ import annotations
+
+import json
+import ssl
+import threading
+import time
+
+import httpx
+import pytest
+from kubernetes import client as k8s, config as k8s_config, watch as k8s_watch
+
+from conftest import HERE
+from kubectl_tools import Kube
+
+MANIFEST = HERE / "manifests" / "kubectl.yaml"
+
+
+@pytest.fixture(scope="module")
+def kube(cluster, tmp_path_factory) -> Kube:
+    k = Kube(cluster.name, tmp_path_factory.mktemp("kube"))
+    k("rollout", "status", "deployment/web", "--timeout=90s")
+    return k
+
+
+@pytest.fixture(scope="module")
+def core(kube) -> k8s.CoreV1Api:
+    return k8s.CoreV1Api(k8s_config.new_client_from_config(str(kube.config)))
+
+
+@pytest.fixture(scope="module")
+def http(kube):
+    server, token, ca = kube.credentials()
+    context = ssl.create_default_context(cadata=ca.decode())
+    with httpx.Client(base_url=server, verify=context, headers={"Authorization": f"Bearer {token}"},
+                      timeout=20) as c:
+        yield c
+
+
+def test_python_client_lists_pods_and_services(core):
+    pods = core.list_namespaced_pod("default", label_selector="app=web").items
+    assert len(pods) == 2 and all(p.status.phase == "Running" and p.status.pod_ip for p in pods)
+    assert [s.metadata.name for s in core.list_namespaced_service("default").items] == ["web"]
+    ready = [c.status for p in pods for c in p.status.conditions if c.type == "Ready"]
+    assert ready == ["True", "True"]
+
+
+def test_python_client_watches_a_change(core):
+    seen: list[tuple[str, str]] = []
+    rv = core.list_namespaced_config_map("default").metadata.resource_version
+
+    def watch():
+        w = k8s_watch.Watch()
+        for event in w.stream(core.list_namespaced_config_map, "default", resource_version=rv, timeout_seconds=20):
+            seen.append((event["type"], event["object"].metadata.name))
+            if event["type"] == "DELETED":
+                w.stop()
+
+    thread = threading.Thread(target=watch)
+    thread.start()
+    time.sleep(0.5)
+    body = k8s.V1ConfigMap(metadata=k8s.V1ObjectMeta(name="watched"), data={"a": "1"})
+    core.create_namespaced_config_map("default", body)
+    core.patch_namespaced_config_map("watched", "default", {"data": {"a": "2"}})
+    core.delete_namespaced_config_map("watched", "default")
+    thread.join(25)
+    assert seen == [("ADDED", "watched"), ("MODIFIED", "watched"), ("DELETED", "watched")]
+
+
+def test_no_or_wrong_token_is_401(kube):
+    server, _, ca = kube.credentials()
+    context = ssl.create_default_context(cadata=ca.decode())
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        r = httpx.get(f"{server}/api/v1/pods", verify=context, headers=headers)
+        assert r.status_code == 401
+        assert r.json() == {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                            "message": "Unauthorized", "reason": "Unauthorized", "code": 401}
+
+
+def test_unknown_resource_and_object_are_404_status(http):
+    r = http.get("/api/v1/widgets")
+    assert r.status_code == 404 and r.json()["reason"] == "NotFound"
+    r = http.get("/api/v1/namespaces/default/pods/nope")
+    assert r.status_code == 404
+    assert r.json()["message"] == 'pods "nope" not found' and r.json()["details"] == {"name": "nope", "kind": "pods"}
+
+
+def test_stale_update_is_409_conflict(http):
+    cm = http.get("/api/v1/namespaces/default/configmaps/settings").json()
+    first = dict(cm, data={"mode": "first"})
+    assert http.put("/api/v1/namespaces/default/configmaps/settings", json=first).status_code == 200
+    stale = dict(cm, data={"mode": "stale"})  # still the old resourceVersion
+    r = http.put("/api/v1/namespaces/default/configmaps/settings", json=stale)
+    assert r.status_code == 409 and r.json()["reason"] == "Conflict"
+    assert r.json()["message"] == ('Operation cannot be fulfilled on configmaps "settings": the object has been '
+                                   "modified; please apply your changes to the latest version and try again")
+
+
+def test_malformed_and_huge_bodies(http):
+    r = http.post("/api/v1/namespaces/default/configmaps", content=b"{not json",
+                  headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and r.json()["reason"] == "BadRequest"
+    huge = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "huge"},
+                       "data": {"x": "y" * (4 << 20)}})
+    r = http.post("/api/v1/namespaces/default/configmaps", content=huge.encode(),
+                  headers={"Content-Type": "application/json"})
+    assert r.status_code == 413 and r.json()["code"] == 413
+    assert http.get("/api/v1/namespaces/default/configmaps/huge").status_code == 404
