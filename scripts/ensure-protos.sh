@@ -28,11 +28,12 @@ wanted_files() {
 }
 
 complete() {
-  [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] || return 1
-  local d
+  [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ] && [ -f "$CACHE/FILES" ] || return 1
+  local d f
   for d in $(wanted_files); do
     [ -s "$CACHE/$d/generated.proto" ] || return 1
   done
+  while read -r f; do [ -s "$CACHE/$f" ] || return 1; done < "$CACHE/FILES"
 }
 
 if complete; then
@@ -75,7 +76,8 @@ module_dir() {
   case "$proxy" in direct|off|"") proxy=https://proxy.golang.org ;; esac
   url="${proxy%/}/$module/@v/$VERSION.zip"
   echo "    $module@$VERSION from $url" >&2
-  curl -fsSL --retry 3 -o "$zip" "$url"
+  curl -fsSL --retry 3 -o "$zip" "$url" ||
+    { echo "ensure-protos: cannot download $url (offline? Go's module cache would do: go mod download $module@$VERSION)" >&2; exit 1; }
   python3 - "$zip" "$work/x" <<'PY'
 import sys, zipfile
 with zipfile.ZipFile(sys.argv[1]) as z:
@@ -103,6 +105,7 @@ for f in $(cd "$stage" && find . -name generated.proto); do
     [ -f "$stage/$imp" ] || { echo "ensure-protos: $f imports $imp, which is not fetched" >&2; exit 1; }
   done
 done
+(cd "$stage" && find k8s.io -type f | sort) > "$stage/FILES"
 printf '%s\n' "$WANT" > "$stage/VERSION"
 chmod -R u+w,a+rX "$stage"
 # Swap the new tree in whole (the lock file stays behind, outside the tree).

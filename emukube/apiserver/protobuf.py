@@ -352,6 +352,7 @@ def wire_fields(data: bytes):
 
 
 _VARINT_TYPES = {"int32", "int64", "uint32", "uint64", "sint32", "sint64", "bool"}
+_ZEROS = {"string": "", "bytes": "", "bool": False, "double": 0.0, "float": 0.0}
 _FIXED = {"double": "<d", "float": "<f", "fixed32": "<I", "fixed64": "<Q", "sfixed32": "<i", "sfixed64": "<q"}
 
 
@@ -517,14 +518,12 @@ class _Decoder:
                 key = _scalar(f.key_type, wire, value, where)
             elif number == 2:
                 item = self.value(f.type, wire, value, depth, where)
-        if key is None:  # absent means the zero value, in maps as anywhere
+        # An absent key or value is the zero value, in maps as anywhere; JSON keys are strings.
+        if key is None:
             key = "" if f.key_type == "string" else 0
-        if item is None and f.type not in SCALARS:
-            item = self.message(b"", f.type, depth + 1)
-        elif item is None:
-            item = _scalar(f.type, 2 if f.type in ("string", "bytes") else 0, b"" if f.type in (
-                "string", "bytes") else 0, where) if f.type not in _FIXED else 0
-        return (str(key) if not isinstance(key, str) else key), item
+        if item is None:
+            item = self.message(b"", f.type, depth + 1) if f.type not in SCALARS else _ZEROS.get(f.type, 0)
+        return str(key) if not isinstance(key, str) else key, item
 
     def go_json(self, message: Message, present: dict):
         """What Go's JSON encoder writes for the struct those fields fill (see the module doc)."""

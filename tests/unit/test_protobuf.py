@@ -279,7 +279,7 @@ def _demo_tree(tmp_path: Path, protos: str, with_go: bool) -> str:
 def _demo_body() -> bytes:
     leaf = _varint(1 << 3 | 1) + struct.pack("<d", 0.25)
     inner = _int(1, 0) + _len(3, leaf)
-    raw = (_meta("t") + _len(2, b"") + _int(3, 0) + _len(4, _len(1, b"k") + _len(2, b"\x00\x01"))
+    raw = (_meta("t") + _len(2, b"") + _int(3, 0) + _len(4, _len(1, b"k") + _len(2, b"\x00\x01")) + _len(4, _len(1, b"e"))
            + _int(5, 3) + _int(5, 4) + _len(6, inner) + _int(7, 1) + _len(8, leaf))
     return envelope("demo/v1", "Thing", raw)
 
@@ -288,7 +288,7 @@ def test_without_go_tags_present_zero_values_stay(protos, tmp_path):
     root = _demo_tree(tmp_path, protos, with_go=False)
     obj = protobuf.decode(_demo_body(), root)
     assert obj == {"kind": "Thing", "apiVersion": "demo/v1", "metadata": {"name": "t"}, "name": "", "count": 0,
-                   "blobs": {"k": "AAE="}, "deltas": [-2, 2], "inner": {"on": False, "leaf": {"ratio": 0.25}},
+                   "blobs": {"k": "AAE=", "e": ""}, "deltas": [-2, 2], "inner": {"on": False, "leaf": {"ratio": 0.25}},
                    "mode": 1, "leaf": {"ratio": 0.25}}
 
 
@@ -296,7 +296,7 @@ def test_go_tags_drop_omitempty_zeros_keep_pointers_and_inline(protos, tmp_path)
     root = _demo_tree(tmp_path, protos, with_go=True)
     obj = protobuf.decode(_demo_body(), root)
     assert obj == {"kind": "Thing", "apiVersion": "demo/v1", "metadata": {"name": "t"}, "count": 0,
-                   "blobs": {"k": "AAE="}, "deltas": [-2, 2], "on": False, "leaf": {"ratio": 0.25},
+                   "blobs": {"k": "AAE=", "e": ""}, "deltas": [-2, 2], "on": False, "leaf": {"ratio": 0.25},
                    "mode": 1}
     assert list(obj)[2:5] == ["metadata", "count", "blobs"]
 
