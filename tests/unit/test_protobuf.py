@@ -207,7 +207,8 @@ def test_garbage_is_a_value_error(protos, body, message):
 
 @pytest.mark.parametrize("nanos, text", [
     (0, "0s"), (1, "1ns"), (1_500, "1.5µs"), (1_500_000, "1.5ms"), (1_000_000_000, "1s"), (1_500_000_000, "1.5s"),
-    (60_000_000_000, "1m0s"), (3_600_000_000_000, "1h0m0s"), (9_900_500_000_000, "2h45m0.5s"), (-123_000_000_000, "-2m3s"),
+    (60_000_000_000, "1m0s"), (3_600_000_000_000, "1h0m0s"), (9_900_500_000_000, "2h45m0.5s"),
+    (-123_000_000_000, "-2m3s"),
 ])
 def test_go_duration_strings(nanos, text):
     assert protobuf.go_duration(nanos) == text
@@ -279,7 +280,8 @@ def _demo_tree(tmp_path: Path, protos: str, with_go: bool) -> str:
 def _demo_body() -> bytes:
     leaf = _varint(1 << 3 | 1) + struct.pack("<d", 0.25)
     inner = _int(1, 0) + _len(3, leaf)
-    raw = (_meta("t") + _len(2, b"") + _int(3, 0) + _len(4, _len(1, b"k") + _len(2, b"\x00\x01")) + _len(4, _len(1, b"e"))
+    blobs = _len(4, _len(1, b"k") + _len(2, b"\x00\x01")) + _len(4, _len(1, b"e"))  # "e": no value
+    raw = (_meta("t") + _len(2, b"") + _int(3, 0) + blobs
            + _int(5, 3) + _int(5, 4) + _len(6, inner) + _int(7, 1) + _len(8, leaf))
     return envelope("demo/v1", "Thing", raw)
 
@@ -457,7 +459,8 @@ class KubectlCapture:
         if gv in self.RESOURCES:
             return {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": gv, "resources": [
                 {"name": plural, "singularName": kind.lower(), "namespaced": kind != "Namespace", "kind": kind,
-                 "verbs": ["create", "get", "list", "update", "patch", "delete"]} for plural, kind in self.RESOURCES[gv]]}
+                 "verbs": ["create", "get", "list", "update", "patch", "delete"]}
+                for plural, kind in self.RESOURCES[gv]]}
         if path == "/apis/batch/v1/namespaces/default/cronjobs/cj":
             return json.loads((FIXTURES / "cronjob-cj.json").read_text(encoding="utf-8"))
         return None
