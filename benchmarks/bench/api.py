@@ -426,10 +426,11 @@ def docker_run_until_answer(api: Api) -> float:
     try:
         subprocess.run(["docker", "run", "-d", "--name", name, "--label", f"{BENCH_LABEL}={api.name}",
                         "-p", f"127.0.0.1:{port}:8080", ECHO], capture_output=True, timeout=120, check=True)
-        with httpx.Client(timeout=1) as c:
+        url = f"http://127.0.0.1:{port}/hostname"
+        with httpx.Client(timeout=1, headers={"Connection": "close"}) as c:  # a new connection each
             def answers() -> bool:
                 try:
-                    return c.get(f"http://127.0.0.1:{port}/hostname", headers={"Connection": "close"}).status_code == 200
+                    return c.get(url).status_code == 200
                 except httpx.HTTPError:
                     return False
 
