@@ -17,6 +17,8 @@ _clients: dict[str, KubeClient] = {}  # controller id -> client (one process, on
 
 # Server-side fields a desired object never carries: comparing without them tells "unchanged".
 _SERVER_FIELDS = ("uid", "resourceVersion", "generation", "managedFields", "creationTimestamp")
+# Annotations controllers keep on objects users own (the Deployment's revision): kept on update.
+_CONTROLLER_ANNOTATIONS = ("deployment.kubernetes.io/",)
 
 
 def published_port(controller) -> int | None:
@@ -75,10 +77,19 @@ def comparable(obj: dict) -> str:
     meta = copy.get("metadata", {})
     for key in _SERVER_FIELDS:
         meta.pop(key, None)
+    meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items()
+                           if not k.startswith(_CONTROLLER_ANNOTATIONS)}
     for key in ("annotations", "labels"):
         if not meta.get(key):
             meta.pop(key, None)
     return json.dumps(copy, sort_keys=True)
+
+
+def _keep_controller_annotations(body: dict, old: dict) -> None:
+    kept = {k: v for k, v in ((old.get("metadata") or {}).get("annotations") or {}).items()
+            if k.startswith(_CONTROLLER_ANNOTATIONS)}
+    if kept:
+        body["metadata"]["annotations"] = {**kept, **(body["metadata"].get("annotations") or {})}
 
 
 def _key(obj: dict) -> tuple[str, str, str]:
@@ -106,6 +117,7 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
             stored = _create_or_replace(api, res, body)
         else:
             body["metadata"]["resourceVersion"] = old["metadata"].get("resourceVersion")
+            _keep_controller_annotations(body, old)
             stored = api.update(res, body, fieldManager="emukube")
         _note(written, res, stored)
     for key, old in have.items() if prune else ():

@@ -271,9 +271,23 @@ def _code_archive() -> bytes:
                 _add(tar, path, f"opt/emukube/emukube/{path.relative_to(package)}")
         for path in sorted(template_dir().iterdir()):
             _add(tar, path, f"opt/emukube/emukube/compose-templates/{path.name}")
-        # The OpenAPI definitions the API server serves (kubernetes-validate's copy).
+        # The OpenAPI definitions the API server serves (kubernetes-validate's copy), and the
+        # .proto files it decodes protobuf bodies with (scripts/ensure-protos.sh).
         _add(tar, _definitions(), "opt/emukube/schema/_definitions.json")
+        protos = _protos()
+        for path in sorted(p for p in protos.rglob("*") if p.is_file()):
+            _add(tar, path, f"opt/emukube/protos/{path.relative_to(protos)}")
     return buf.getvalue()
+
+
+def _protos() -> Path:
+    from .apiserver.protobuf import default_dir
+
+    found = Path(default_dir())
+    if not (found / "k8s.io").is_dir():
+        raise EmukubeError(f"the Kubernetes .proto files are missing at {found}: run scripts/ensure-protos.sh "
+                           "(part of `make setup`)")
+    return found
 
 
 def _definitions() -> Path:

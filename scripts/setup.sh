@@ -40,6 +40,9 @@ fi
 bash scripts/ensure-compose.sh
 # kubectl 1.35 and helm 4, offline, for users (`emukube kubectl --`) and the kubectl tests.
 bash scripts/ensure-kubectl.sh
+# Kubernetes' generated.proto + types.go (k8s.io/api v0.35.2): the API server decodes the
+# protobuf bodies kubectl's `create` verbs send with them.
+bash scripts/ensure-protos.sh
 
 echo "==> building images offline (skipped when already present)"
 .venv/bin/emukube images build --offline
