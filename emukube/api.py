@@ -360,12 +360,17 @@ class Cluster:
         snap = self.snapshot()
         if not any(p.name == name and p.namespace == namespace for p in snap.pods):
             raise NotFound(f'Error from server (NotFound): pods "{name}" not found')
-        declared = snap.find("Pod", name, namespace)
         containers = engine.containers(self.client, self.name, **{L.NAMESPACE: namespace, L.NAME: name})
-        if declared is not None:
-            self._replace([o for o in snap.objects if o is not declared])
-        elif snap.state.controller is not None and snap.state.controller.status == "running":
-            ops.request_pod_delete(snap.state.controller, namespace, name)
+        if snap.state.controller is not None and snap.state.controller.status == "running":
+            from .apiserver.resources import BY_KEY
+            from .client.kube import ApiError
+
+            try:  # as kubectl deletes it: the controller drains it, stops it, removes the object
+                self.api().delete(BY_KEY["pods"], namespace, name)
+            except ApiError as exc:
+                if exc.code != 404:
+                    raise
+                ops.request_pod_delete(snap.state.controller, namespace, name)  # not published yet
         else:  # no controller to drain it: remove it at once
             for c in containers:
                 engine.remove(c, timeout=2)

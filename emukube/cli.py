@@ -169,47 +169,25 @@ def down(cluster: str = ClusterOpt, all_: bool = typer.Option(False, "--all", he
         raise EmukubeError("\n".join(failed))
 
 
-KINDS = {"svc": "services", "service": "services", "services": "services", "po": "pods", "pod": "pods",
-         "pods": "pods", "ep": "endpoints", "endpoints": "endpoints", "endpointslice": "endpointslices",
-         "endpointslices": "endpointslices", "deploy": "deployments", "deployment": "deployments",
-         "deployments": "deployments", "sts": "statefulsets", "statefulset": "statefulsets",
-         "statefulsets": "statefulsets", "cm": "configmaps", "configmap": "configmaps",
-         "configmaps": "configmaps", "secret": "secrets", "secrets": "secrets", "ns": "namespaces",
-         "namespace": "namespaces", "namespaces": "namespaces", "no": "nodes", "node": "nodes", "nodes": "nodes"}
+OUTPUTS = ("wide", "json", "yaml", "name")
 
 
 @app.command()
-def get(kind: str = typer.Argument(..., help="svc | pods | endpoints | endpointslices | deploy | sts | cm"),
+def get(kind: str = typer.Argument(..., help="pods | svc | deploy | ... (several: svc,deploy; all)"),
         name: Optional[str] = typer.Argument(None), cluster: str = ClusterOpt, namespace: str = NsOpt,
         all_namespaces: bool = typer.Option(False, "--all-namespaces", "-A"),
-        output: str = typer.Option("", "--output", "-o", help="wide | json | yaml"),
+        output: str = typer.Option("", "--output", "-o", help="wide | json | yaml | name"),
+        selector: Optional[str] = typer.Option(None, "--selector", "-l", help="Label selector, as kubectl's."),
+        show_labels: bool = typer.Option(False, "--show-labels"),
         show_secrets: bool = typer.Option(False, "--show-secrets", help="Print Secret data with -o.")):
-    """Show objects like kubectl get."""
-    from .output import get_rows, as_api_list
+    """Show objects like kubectl get: the cluster's API server's tables and objects."""
+    from .cli_get import run_get
 
-    resource = KINDS.get(kind.lower())
-    if resource is None:
-        raise EmukubeError(f'error: the server doesn\'t have a resource type "{kind}"')
-    snap = Snapshot(_client(), cluster)
-    ns = None if all_namespaces else namespace
-    if output in ("json", "yaml"):
-        doc = as_api_list(snap, resource, ns, name, show_secrets)
-        if name and not doc["items"]:
-            raise EmukubeError(f'Error from server (NotFound): {resource} "{name}" not found')
-        if name:
-            doc = doc["items"][0]
-        typer.echo(json.dumps(doc, indent=4) if output == "json" else yaml.safe_dump(doc, sort_keys=False), nl=False)
-        if output == "json":
-            typer.echo("")
-        return
-    rows = get_rows(snap, resource, ns, name, output == "wide", all_namespaces)
-    if name and len(rows) <= 1:
-        raise EmukubeError(f'Error from server (NotFound): {resource} "{name}" not found')
-    if len(rows) <= 1:
-        where = "any namespace" if all_namespaces else f"{namespace} namespace"
-        typer.echo(f"No resources found in {where}.", err=True)
-        return
-    print_table(rows)
+    if output and output not in OUTPUTS:
+        raise EmukubeError(f'error: unable to match a printer suitable for the output format "{output}", '
+                           f"allowed formats are: {','.join(sorted(OUTPUTS))}")
+    run_get(cluster, kind, name, None if all_namespaces else namespace, output, selector, show_labels,
+            show_secrets)
 
 
 @app.command(name="exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import time
 
-from .apiserver.resources import Resource, by_kind
+from .apiserver.resources import BY_KEY, Resource, by_kind
 from .client.kube import ApiError, Credentials, KubeClient
 from .errors import EmukubeError
 from .runtime import engine
@@ -104,6 +104,15 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
     written: dict[str, int] = {}
     have = {_key(o): o for o in current}
     want = {_key(o) for o in desired}
+    # Namespaces first, also those only named by objects (emukube creates them, as `up` always did).
+    desired = sorted(desired, key=lambda o: o["kind"] != "Namespace")
+    named = {(o.get("metadata") or {}).get("namespace") for o in desired} - {None, "", *_SYSTEM_NAMESPACES}
+    for ns in sorted(named - {k[2] for k in have if k[0] == "Namespace"} - {k[2] for k in want if k[0] == "Namespace"}):
+        try:
+            api.create(BY_KEY["namespaces"], {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        except ApiError as exc:
+            if exc.code != 409:
+                raise
     for obj in desired:
         res = by_kind(obj["apiVersion"], obj["kind"])
         if res is None:
@@ -134,6 +143,9 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
     return written
 
 
+_SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
 def _create_or_replace(api: KubeClient, res: Resource, body: dict) -> dict:
     try:
         return api.create(res, body, fieldManager="emukube")
@@ -154,7 +166,5 @@ def _note(written: dict[str, int], res: Resource, stored: dict) -> None:
 
 def _current_rv(api: KubeClient) -> int:
     """The store's newest resourceVersion (what a list answers at)."""
-    from .apiserver.resources import BY_KEY
-
     rv = api.list(BY_KEY["namespaces"], limit=1).get("metadata", {}).get("resourceVersion", "0")
     return int(rv) if rv.isdigit() else 0

@@ -379,6 +379,8 @@ def record_update(old: dict | None, new: dict, manager: str, operation: str, sub
         if paths:
             kept.append({**entry, "fieldsV1": to_fields_v1(paths)})
     mine_paths = ((_entry_paths(mine) if mine else set()) & present) | changed
+    if old and not changed:
+        return _with_entries(new_body, entries)  # a no-op write: the entries (and times) stay as they were
     if mine_paths:
         kept.append(_entry(manager, operation, new.get("apiVersion", ""), mine_paths, subresource))
     return _with_entries(new_body, kept)

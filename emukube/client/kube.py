@@ -13,16 +13,19 @@ from typing import Iterator
 from urllib.parse import urlencode, urlsplit
 
 from ..apiserver.resources import Resource
+from ..errors import EmukubeError
 
 JSON = "application/json"
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 
-class ApiError(Exception):
-    """A non-2xx answer: .code and the Status the server sent (its message is the text)."""
+class ApiError(EmukubeError):
+    """A non-2xx answer: .code and the Status the server sent; it reads as kubectl prints it."""
 
     def __init__(self, code: int, status: dict):
         self.code, self.status = code, status
-        super().__init__(status.get("message") or f"HTTP {code}")
+        self.message = status.get("message") or f"HTTP {code}"
+        super().__init__(f"Error from server ({status.get('reason') or code}): {self.message}")
 
     @property
     def reason(self) -> str:
@@ -62,11 +65,11 @@ class KubeClient:
                                            timeout=timeout or self.timeout)
 
     def request(self, method: str, path: str, body: object = None, query: dict | None = None,
-                content_type: str = JSON) -> dict:
+                content_type: str = JSON, accept: str = JSON) -> dict:
         if query:
             path += "?" + urlencode({k: v for k, v in query.items() if v is not None})
         data = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
-        headers = {"Authorization": f"Bearer {self.creds.token}", "Accept": JSON}
+        headers = {"Authorization": f"Bearer {self.creds.token}", "Accept": accept}
         if data is not None:
             headers["Content-Type"] = content_type
         for attempt in (0, 1):  # a kept-alive connection the server closed meanwhile: once more
@@ -93,6 +96,11 @@ class KubeClient:
 
     def list(self, res: Resource, namespace: str | None = None, **query) -> dict:
         return self.request("GET", path_of(res, namespace), query=query or None)
+
+    def table(self, res: Resource, namespace: str | None = None, name: str | None = None, **query) -> dict:
+        """The server's Table of a list (or one object), with each row's object's metadata."""
+        return self.request("GET", path_of(res, namespace, name), query={**query, "includeObject": "Metadata"},
+                            accept=TABLE)
 
     def create(self, res: Resource, obj: dict, **query) -> dict:
         ns = obj.get("metadata", {}).get("namespace") or ("default" if res.namespaced else None)

@@ -857,11 +857,17 @@ class Controller:
                   "waiting": sorted(set(waiting)), "pods": status_pods, "services": services,
                   "terminating": sorted(self.terminating),
                   "time": time.time()}
-        write_atomic(self.state_dir / "status.json", json.dumps(status))
         if self.publisher is not None:
-            self.publisher.submit(Observed(
-                pods=[(self.facts(p), status_pods[p.key]) for p in pods.values()],
-                services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes), views=views))
+            # Before status.json: once `up` reads "converged", the API shows what converged.
+            try:
+                self.publisher.publish(Observed(
+                    pods=[(self.facts(p), status_pods[p.key]) for p in pods.values()],
+                    services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes),
+                    views=views))
+            except Exception as exc:  # noqa: BLE001 - the API restarting: the next tick writes it
+                self.out(json.dumps({"type": "Warning", "message": f"publishing failed: {exc!r}"}))
+                status["converged"] = False
+        write_atomic(self.state_dir / "status.json", json.dumps(status))
 
     def facts(self, pod: Pod) -> PodFacts:
         """What the API's Pod says of a running pod (controller/publish_pods.py)."""

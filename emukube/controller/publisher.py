@@ -1,9 +1,9 @@
 """The controller's writes to its API server: what it runs, as Kubernetes' controllers and
 kubelet report it. Pods, ReplicaSets, Endpoints, EndpointSlices and Nodes it owns outright;
 Deployments', StatefulSets' and user-made pods' status it writes through /status. Each tick
-hands over what it observed; a worker thread decides (publish*.py, pure) and writes only
-the difference to what the API holds (the informer's cache), so a slow write never holds up
-the loop. A failed write is retried on the next hand-over."""
+decides (publish*.py, pure) and writes only the difference to what the API holds (the
+informer's cache); a write that fails (the object changed meanwhile) is made again on the next
+tick. Events go through a queue and a thread of their own, so they never hold up a tick."""
 
 from __future__ import annotations
 
@@ -43,7 +43,6 @@ class Observed:
 class Publisher:
     def __init__(self, api, informer, out=print):
         self.api, self.informer, self.out = api, informer, out
-        self.latest: queue.Queue = queue.Queue(maxsize=1)
         self.events: queue.Queue = queue.Queue()
         self.created_pods: set[tuple[str, str]] = set()  # (ns, name) of pods this controller wrote
         self.events_written: dict[tuple, tuple[str, int, str]] = {}  # event key -> (name, count, first)
@@ -52,14 +51,6 @@ class Publisher:
     def start(self) -> None:
         threading.Thread(target=self._run, daemon=True, name="publisher").start()
 
-    def submit(self, observed: Observed) -> None:
-        """The newest observation replaces one not yet written (only the latest matters)."""
-        try:
-            self.latest.get_nowait()
-        except queue.Empty:
-            pass
-        self.latest.put_nowait(observed)
-
     def event(self, line: dict, namespace: str, uid: str = "", host: str = "") -> None:
         self.events.put((line, namespace, uid, host))
 
@@ -67,15 +58,9 @@ class Publisher:
     def _run(self) -> None:
         while True:
             try:
-                observed = self.latest.get(timeout=0.5)
-            except queue.Empty:
-                observed = None
-            try:
-                self._write_events()
-                if observed is not None:
-                    self.publish(observed)
-            except Exception as exc:  # noqa: BLE001 - the next observation tries again
-                self.out(json.dumps({"type": "Warning", "message": f"publishing failed: {exc!r}"}))
+                self._write_events(self.events.get())
+            except Exception as exc:  # noqa: BLE001 - an API restarting: later events still go
+                self.out(json.dumps({"type": "Warning", "message": f"writing an event failed: {exc!r}"}))
                 time.sleep(0.5)
 
     def cached(self, res: Resource) -> dict[Key, dict]:
@@ -101,8 +86,8 @@ class Publisher:
         for key, pod in pods.items():
             _link_owner_uid(pod, cached_rs)
         mine = {k: o for k, o in cached_pods.items() if _ours(o) or (k[1], k[2]) in self.created_pods}
-        self._sync(pods_res, pods, mine, grace_zero=True, keep=self._bare_pods(cached_pods))
-        all_pods = list(self.cached(pods_res).values())
+        written = self._sync(pods_res, pods, mine, grace_zero=True, keep=self._bare_pods(cached_pods))
+        all_pods = list({**self.cached(pods_res), **written}.values())
         self._workload_status(observed.workloads, all_pods, now)
         self._endpoints(observed)
         self._nodes(observed.nodes, now)
@@ -223,30 +208,27 @@ class Publisher:
             want[key] = obj
         self._sync(res, want, cached)
 
-    def _write_events(self) -> None:
+    def _write_events(self, item: tuple) -> None:
+        """One Event per distinct event; a repeat counts up (as the event recorder does)."""
         res = BY_KEY["events"]
-        while True:
-            try:
-                line, namespace, uid, host = self.events.get_nowait()
-            except queue.Empty:
-                return
-            key = tuple(line.get(k) for k in ("type", "object", "reason", "message")) + (namespace,)
-            name, count, first = self.events_written.get(key, ("", 0, line.get("time", "")))
-            obj = event_object(line, namespace, count=count + 1, first_time=first, uid=uid, host=host)
-            if obj is None:
-                continue
-            try:
-                if name:
-                    current = self.api.get(res, namespace, name)
-                    current.update({k: obj[k] for k in ("count", "lastTimestamp", "message")})
-                    self.api.update(res, current)
-                else:
-                    self.api.create(res, obj)
-                self.events_written[key] = (obj["metadata"]["name"], count + 1, first)
-            except ApiError as exc:
-                if exc.code not in (404, 409):
-                    raise
-                self.events_written.pop(key, None)
+        line, namespace, uid, host = item
+        key = tuple(line.get(k) for k in ("type", "object", "reason", "message")) + (namespace,)
+        name, count, first = self.events_written.get(key, ("", 0, line.get("time", "")))
+        obj = event_object(line, namespace, count=count + 1, first_time=first, uid=uid, host=host)
+        if obj is None:
+            return
+        try:
+            if name:
+                current = self.api.get(res, namespace, name)
+                current.update({k: obj[k] for k in ("count", "lastTimestamp", "message")})
+                self.api.update(res, current)
+            else:
+                self.api.create(res, obj)
+            self.events_written[key] = (obj["metadata"]["name"], count + 1, first)
+        except ApiError as exc:
+            if exc.code not in (404, 409):
+                raise
+            self.events_written.pop(key, None)
 
 
 def _ours(obj: dict) -> bool:

@@ -1,0 +1,1 @@
+"""What the CLI shows, as text: pure functions from API objects and Tables to lines."""
