@@ -25,5 +25,6 @@ bench: setup
 	bash benchmarks/setup.sh
 	.venv/bin/python benchmarks/run.py $(ARGS)
 
+# Only the demo's cluster: other clusters on this engine (yours, a test run's) are not ours to remove.
 down:
-	$(EMUKUBE) down --all
+	$(EMUKUBE) down

@@ -109,6 +109,7 @@ class Cluster:
         self.settings = {**DEFAULT_SETTINGS, **self._requested}
         self.keep = keep
         self.warnings: list[str] = []  # of the last apply: skipped documents, allocations, --address
+        self.written: dict[str, int] = {}  # resourceVersions the last apply wrote, per resource
         self._client = None
 
     # -- life cycle -------------------------------------------------------------------------
@@ -193,6 +194,7 @@ class Cluster:
                 changes.append(Change(key[0], key[1], key[2], verb))
                 incoming.append(after[key])
             written = ops.write_objects(client, state, incoming, prune=False)
+        self.written = written  # what wait_ready waits for the controller to have seen
         if wait:
             ops.wait_converged(client, self.name, generation, timeout, progress, written)
         return changes
@@ -219,14 +221,17 @@ class Cluster:
         """Until every pod is ready and every Service answers (raises WorkloadFailed)."""
         state = ops.require(ops.read_state(self.client, self.name))
         return ops.wait_converged(self.client, self.name, state.controller.labels.get(L.GENERATION),
-                                  timeout, progress)
+                                  timeout, progress, self.written)
 
     # -- its Kubernetes API ---------------------------------------------------------------------
     def api(self):
         """A client of the cluster's API server (client.kube.KubeClient)."""
         from .cluster_api import client_for
 
-        return client_for(ops.require(ops.read_state(self.client, self.name)).controller)
+        controller = engine.get_container(self.client, ops.controller_name(self.name))
+        if controller is None:
+            raise NotFound(f'no cluster named "{self.name}" (run `emukube up FILE` first)')
+        return client_for(controller)
 
     def kubeconfig(self, internal: bool = False) -> dict:
         """A kubeconfig for this cluster alone (context emukube-NAME); `internal`: the address
@@ -453,18 +458,27 @@ class Cluster:
         return self.snapshot().nodes
 
     def _set_node(self, name: str, unschedulable: bool | None = None, stopped: bool | None = None) -> None:
+        """As kubectl cordon does: a patch of the Node object (the controller publishes Nodes)."""
+        from .apiserver.resources import BY_KEY
+        from .client.kube import ApiError
+
         if name not in {n.name for n in self.nodes()}:
             raise NotFound(f'Error from server (NotFound): nodes "{name}" not found')
-        objects = json.loads(json.dumps(self.objects()))
-        node = next((o for o in objects if o["kind"] == "Node" and o["metadata"]["name"] == name), None)
-        if node is None:
-            node = node_object(name)
-            objects.append(node)
+        patch: dict = {}
         if unschedulable is not None:
-            node["spec"]["unschedulable"] = unschedulable
+            patch["spec"] = {"unschedulable": unschedulable or None}
         if stopped is not None:
-            node["metadata"].setdefault("annotations", {})[STOPPED_ANNOTATION] = "true" if stopped else "false"
-        self._replace(objects)
+            patch["metadata"] = {"annotations": {STOPPED_ANNOTATION: "true" if stopped else "false"}}
+        api = self.api()
+        try:
+            api.patch(BY_KEY["nodes"], None, name, patch)
+        except ApiError as exc:
+            if exc.code != 404:
+                raise
+            node = node_object(name)  # not published yet
+            node["spec"].update({k: v for k, v in patch.get("spec", {}).items() if v is not None})
+            node["metadata"].update(patch.get("metadata", {}))
+            api.create(BY_KEY["nodes"], node)
 
     def cordon(self, node: str, on: bool = True) -> None:
         """Mark a node (un)schedulable; its running pods stay."""

@@ -36,7 +36,7 @@ def run_get(cluster: str, kind: str, name: str | None, namespace: str | None, ou
         query = {"labelSelector": selector} if selector else {}
         try:
             if output in ("json", "yaml", "name"):
-                found = [api.get(res, ns, name)] if name else api.list(res, ns, **query).get("items", [])
+                found = _named(api, res, ns, name) if name else api.list(res, ns, **query).get("items", [])
                 for obj in found:
                     obj.setdefault("kind", res.kind)
                     obj.setdefault("apiVersion", res.api_version)
@@ -60,6 +60,19 @@ def run_get(cluster: str, kind: str, name: str | None, namespace: str | None, ou
     elif not printed:
         where = "any namespace" if namespace is None else f"{namespace} namespace"
         typer.echo(f"No resources found in {where}.", err=True)
+
+
+def _named(api, res, ns: str | None, name: str) -> list[dict]:
+    """One object; for EndpointSlices also those of the Service so named (emukube's shortcut)."""
+    try:
+        return [api.get(res, ns, name)]
+    except ApiError as exc:
+        if exc.code != 404 or res.kind != "EndpointSlice":
+            raise
+    found = api.list(res, ns, labelSelector=f"kubernetes.io/service-name={name}").get("items", [])
+    if not found:
+        raise NotFound(f'Error from server (NotFound): endpointslices.discovery.k8s.io "{name}" not found')
+    return found
 
 
 def _not_ready_lines(handle: Cluster, key: str, namespace: str | None, name: str | None) -> list[str]:

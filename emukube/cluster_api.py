@@ -31,12 +31,37 @@ def published_port(controller) -> int | None:
 
 def credentials_of(controller) -> Credentials:
     port = published_port(controller)
+    known = _from_kubeconfig(controller, port)
+    if known is not None:
+        return known
     ca = engine.read_file(controller, "/state/pki/ca.crt")
     tokens = engine.read_file(controller, "/state/pki/tokens")
     if port is None or not ca or not tokens:
         raise EmukubeError(f"the controller {controller.name} serves no API (made by an older emukube: "
                            "run `emukube down` and `emukube up` again)")
     return Credentials(server=f"https://127.0.0.1:{port}", ca_pem=ca, token=tokens.decode().split()[0])
+
+
+def _from_kubeconfig(controller, port: int | None) -> Credentials | None:
+    """The cluster's entry `up` merged into the kubeconfig, if it names this API: reading it is
+    much quicker than copying the files out of the controller."""
+    import base64
+
+    from . import kubeconfig
+    from .runtime import labels as L
+
+    name = kubeconfig.entry_name(controller.labels.get(L.CLUSTER, ""))
+    try:
+        cfg = kubeconfig.read(kubeconfig.default_path())
+        cluster = next(c["cluster"] for c in cfg.get("clusters") or [] if c.get("name") == name)
+        user = next(u["user"] for u in cfg.get("users") or [] if u.get("name") == name)
+        server = f"https://127.0.0.1:{port}"
+        if cluster.get("server") != server or not user.get("token"):
+            return None
+        return Credentials(server=server, ca_pem=base64.b64decode(cluster["certificate-authority-data"]),
+                           token=user["token"])
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
 
 
 def client_for(controller) -> KubeClient:
@@ -104,8 +129,10 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
     written: dict[str, int] = {}
     have = {_key(o): o for o in current}
     want = {_key(o) for o in desired}
-    # Namespaces first, also those only named by objects (emukube creates them, as `up` always did).
-    desired = sorted(desired, key=lambda o: o["kind"] != "Namespace")
+    # What others refer to first (as Helm orders an install): namespaces, also those only named
+    # by objects (emukube creates them, as `up` always did), then configs and Services (whose
+    # variables pods get when they start), then workloads.
+    desired = sorted(desired, key=lambda o: _ORDER.get(o["kind"], len(_ORDER)))
     named = {(o.get("metadata") or {}).get("namespace") for o in desired} - {None, "", *_SYSTEM_NAMESPACES}
     for ns in sorted(named - {k[2] for k in have if k[0] == "Namespace"} - {k[2] for k in want if k[0] == "Namespace"}):
         try:
@@ -144,6 +171,7 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
 
 
 _SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+_ORDER = {kind: i for i, kind in enumerate(("Namespace", "ServiceAccount", "Secret", "ConfigMap", "Service", "Node"))}
 
 
 def _create_or_replace(api: KubeClient, res: Resource, body: dict) -> dict:

@@ -23,7 +23,7 @@ from typing import Iterator
 import docker
 from docker.errors import APIError, DockerException, NotFound
 
-from . import cluster_api, host_ports, images, pki, state_backup
+from . import cluster_api, host_ports, images, state_backup
 from .errors import EmukubeError, NotFound as NotFoundError, WorkloadFailed
 from .plan import allocate
 from .plan.network import ClusterNet, choose_index
@@ -83,7 +83,12 @@ def applied_objects(controller) -> list[dict]:
         return []
     api = cluster_api.client_for(controller)
     cluster_api.wait_ready(api)
-    return desired_objects(cluster_api.list_objects(api, list(DESIRED)))
+    # What users applied: not the namespaces every cluster has, nor the Nodes the controller keeps.
+    return [o for o in desired_objects(cluster_api.list_objects(api, list(DESIRED)))
+            if o["kind"] != "Node" and not (o["kind"] == "Namespace" and o["metadata"]["name"] in SYSTEM_NAMESPACES)]
+
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 def restored(client, state: State) -> State:
@@ -417,6 +422,8 @@ def _ensure_pki(container) -> None:
     across controller replacements: kubeconfig entries stay valid)."""
     if engine.read_file(container, "/state/pki/ca.crt"):
         return
+    from . import pki  # cryptography: only when a cluster is made
+
     cluster = container.labels[L.CLUSTER]
     ip = ClusterNet.from_subnet(cluster, container.labels[L.SUBNET]).controller_ip
     made = pki.make_pki(cluster, ["127.0.0.1", ip], ["localhost", "emukube-controller"])

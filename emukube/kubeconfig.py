@@ -160,6 +160,11 @@ def dump(cfg: dict) -> str:
                      allow_unicode=True, width=2**31 - 1)
 
 
+def read(path: Path) -> dict:
+    """The kubeconfig at path ({} when there is none); ValueError when it is not one."""
+    return _read(Path(path))
+
+
 def _read(path: Path) -> dict:
     try:
         text = path.read_text()

@@ -68,7 +68,7 @@ def main() -> None:
     informer.start()
     informer.wait_synced(timeout=60)
     controller.informer = informer
-    controller.publisher = Publisher(api, informer, out)
+    controller.publisher = Publisher(api, informer, out, engine_version=client.version().get("Version", ""))
     controller.publisher.start()
     controller.run(stop)
     apiserver.terminate()

@@ -66,6 +66,14 @@ class Informer:
             except Exception:  # noqa: BLE001 - the API server restarting: try again shortly
                 time.sleep(0.5)
 
+    def relist(self, resources: list[Resource]) -> None:
+        """Bring these resources up to the store's present now, in this order. The loop does so
+        for what pods are made from (Services for their variables, ConfigMaps, Secrets) before it
+        acts on a change: each resource's stream is ordered, but not the streams among
+        themselves, so a Deployment can arrive before the Service applied just before it."""
+        for res in resources:
+            self._relist(res)
+
     def _relist(self, res: Resource) -> str:
         listed = self.client.list(res)
         for o in listed.get("items", []):  # list items may come without them
@@ -105,6 +113,8 @@ class Informer:
         obj.setdefault("apiVersion", res.api_version)
         key = (res.key, _ns(obj), meta.get("name", ""))
         with self.lock:
+            if _rv(self.cache.get(key)) > _rv(obj):
+                return meta.get("resourceVersion", "")  # older than what a relist already brought
             if kind == "DELETED":
                 self.cache.pop(key, None)
             else:
@@ -113,6 +123,11 @@ class Informer:
         self._seen(res, meta.get("resourceVersion", ""))
         self.on_change()
         return meta.get("resourceVersion", "")
+
+
+def _rv(obj: dict | None) -> int:
+    rv = ((obj or {}).get("metadata") or {}).get("resourceVersion", "")
+    return int(rv) if str(rv).isdigit() else 0
 
 
 def _ns(obj: dict) -> str:

@@ -54,6 +54,8 @@ QUIET_ACTIONS = {"exec_create", "exec_start", "exec_die", "exec_detach", "archiv
 # What the loop acts on, read through the API (controller/informer.py).
 DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmaps", "secrets", "nodes",
                                      "deployments.apps", "statefulsets.apps", "replicasets.apps"))
+# What pods are made from: read afresh before acting on a change (Informer.relist).
+POD_INPUTS = tuple(BY_KEY[k] for k in ("namespaces", "configmaps", "secrets", "services"))
 # What the loop writes and reads back (controller/publisher.py).
 PUBLISHED = tuple(BY_KEY[k] for k in ("endpoints", "endpointslices.discovery.k8s.io"))
 
@@ -192,6 +194,12 @@ class Controller:
     def refresh_objects(self) -> None:
         if self.informer is None:
             return
+        _, version, _ = self.informer.objects()
+        if version != self.objects_version:
+            try:
+                self.informer.relist(list(POD_INPUTS))
+            except Exception:  # noqa: BLE001 - the API restarting: act on what the streams brought
+                pass
         cached, version, seen = self.informer.objects()
         self.seen_rv = seen
         if version != self.objects_version:

@@ -41,8 +41,9 @@ class Observed:
 
 
 class Publisher:
-    def __init__(self, api, informer, out=print):
+    def __init__(self, api, informer, out=print, engine_version: str = ""):
         self.api, self.informer, self.out = api, informer, out
+        self.engine_version = engine_version  # the nodes' CONTAINER-RUNTIME: docker://<version>
         self.events: queue.Queue = queue.Queue()
         self.created_pods: set[tuple[str, str]] = set()  # (ns, name) of pods this controller wrote
         self.events_written: dict[tuple, tuple[str, int, str]] = {}  # event key -> (name, count, first)
@@ -85,7 +86,10 @@ class Publisher:
         cached_rs = {**self.cached(rs_res), **written}
         for key, pod in pods.items():
             _link_owner_uid(pod, cached_rs)
-        mine = {k: o for k, o in cached_pods.items() if _ours(o) or (k[1], k[2]) in self.created_pods}
+        # Ours; the user-made pods we run (whose status we write; never deleted here); and pods
+        # whose deletion was asked for (removed once their containers are gone, as the kubelet does).
+        mine = {k: o for k, o in cached_pods.items() if _ours(o) or (k[1], k[2]) in self.created_pods or k in pods
+                or o["metadata"].get("deletionTimestamp")}
         written = self._sync(pods_res, pods, mine, grace_zero=True, keep=self._bare_pods(cached_pods))
         all_pods = list({**self.cached(pods_res), **written}.values())
         self._workload_status(observed.workloads, all_pods, now)
@@ -199,7 +203,7 @@ class Publisher:
             key = (res.key, "", node.name)
             previous = cached.get(key)
             created = (previous or {}).get("metadata", {}).get("creationTimestamp") or self.node_created
-            obj = node_object(node, created=created, now=now, previous=previous,
+            obj = node_object(node, created=created, now=now, previous=previous, docker_version=self.engine_version,
                               kernel_version=platform.release(), cpu=_cpus(), memory=_memory())
             if previous is not None:  # labels and annotations users added stay
                 meta = obj["metadata"]

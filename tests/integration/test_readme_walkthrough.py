@@ -98,6 +98,11 @@ def test_start_here_reads_as_the_readme_says(engine):
                 assert f"curl http://127.0.0.1:{PHONE_PORT}/" in screen and lb_ip in screen, screen
             elif command.startswith("curl "):
                 assert re.fullmatch(KITCHEN, screen) and screen in _pods(engine, cluster, "kitchen-"), screen
+            elif "kubectl get pods -o wide" in command:  # the real kubectl, with the context `up` made current
+                rows = [line.split() for line in screen.splitlines()]
+                assert rows[0][:5] == ["NAME", "READY", "STATUS", "RESTARTS", "AGE"], screen
+                kitchens = [r for r in rows[1:] if re.fullmatch(KITCHEN, r[0])]
+                assert len(kitchens) == 3 and all(r[1:3] == ["1/1", "Running"] for r in kitchens), screen
             elif command.endswith("emukube get svc"):
                 rows = {line.split()[0]: line.split() for line in screen.splitlines()[1:]}
                 assert set(rows) >= {"kitchen", "phone", "reception", "orders", "supplier", "cashier"}, screen
