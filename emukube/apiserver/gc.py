@@ -16,6 +16,7 @@ from emukube.store import Gone
 from . import errors
 from .objects import NAMESPACES, DeleteOpts, Registry, WriteOpts, should_finalize
 from .resources import RESOURCES, by_kind
+from .tasks import BackgroundTask
 
 log = logging.getLogger("emukube.apiserver.gc")
 # Each stored resource once (events.k8s.io Events are the core ones).
@@ -32,20 +33,13 @@ class Collector:
     def __init__(self, registry: Registry, hub):
         self.registry, self.hub = registry, hub
         self.store = registry.store
-        self._task: asyncio.Task | None = None
+        self._background = BackgroundTask(self._run)
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_event_loop().create_task(self._run())
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._background.stop()
 
     async def _run(self) -> None:
         last = self.store.current_rv()

@@ -18,6 +18,7 @@ from emukube.store import Gone
 from . import convert, errors, negotiate
 from .resources import Resource
 from .selectors import FieldReq, Requirement, exact_name, fields_match, labels_match
+from .tasks import BackgroundTask
 
 POLL_SECONDS = 0.1
 BOOKMARK_SECONDS = 60.0
@@ -33,7 +34,7 @@ class Hub:
         self._event = asyncio.Event()
         self._seen = -1
         self.bookmark_seconds = BOOKMARK_SECONDS
-        self._task: asyncio.Task | None = None
+        self._background = BackgroundTask(self._poll)
 
     def notify(self) -> None:
         self._event.set()
@@ -46,17 +47,10 @@ class Hub:
             pass
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_event_loop().create_task(self._poll())
+        self._background.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                pass
-            self._task = None
+        await self._background.stop()
 
     async def _poll(self) -> None:
         while True:

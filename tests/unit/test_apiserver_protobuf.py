@@ -5,31 +5,10 @@ from __future__ import annotations
 from test_apiserver_harness import run
 
 from emukube.apiserver import protobuf
+from protobuf_wire import envelope, field_bytes as _len, field_int as _int, varint as _varint  # noqa: F401
 
 CMS = "/api/v1/namespaces/default/configmaps"
 DEPLOYS = "/apis/apps/v1/namespaces/default/deployments"
-
-
-def _varint(n: int) -> bytes:
-    out = b""
-    while True:
-        b, n = n & 0x7F, n >> 7
-        out += bytes([b | (0x80 if n else 0)])
-        if not n:
-            return out
-
-
-def _len(num: int, payload: bytes) -> bytes:
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _int(num: int, value: int) -> bytes:
-    return _varint(num << 3) + _varint(value)
-
-
-def envelope(api_version: str, kind: str, raw: bytes) -> bytes:
-    type_meta = _len(1, api_version.encode()) + _len(2, kind.encode())
-    return protobuf.MAGIC + _len(1, type_meta) + _len(2, raw) + _len(3, b"") + _len(4, b"")
 
 
 def configmap_body(name: str) -> bytes:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from emukube.apiserver import protobuf
+from protobuf_wire import envelope, field_bytes as _len, field_int as _int, varint as _varint  # noqa: F401
 
 FIXTURES = Path(__file__).parent / "fixtures" / "protobuf"
 KUBECTL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kubectl"
@@ -107,28 +108,6 @@ def test_binary_data_is_base64(protos):
 
 
 # ---- hand-made bodies: kinds kubectl does not create ------------------------------------------------
-
-def _varint(n: int) -> bytes:
-    n &= (1 << 64) - 1
-    out = b""
-    while True:
-        b, n = n & 0x7F, n >> 7
-        out += bytes([b | (0x80 if n else 0)])
-        if not n:
-            return out
-
-
-def _len(num: int, payload: bytes) -> bytes:
-    return _varint(num << 3 | 2) + _varint(len(payload)) + payload
-
-
-def _int(num: int, value: int) -> bytes:
-    return _varint(num << 3) + _varint(value)
-
-
-def envelope(api_version: str, kind: str, raw: bytes, content_type: bytes = b"") -> bytes:
-    type_meta = _len(1, api_version.encode()) + _len(2, kind.encode())
-    return protobuf.MAGIC + _len(1, type_meta) + _len(2, raw) + _len(3, b"") + _len(4, content_type)
 
 
 def _meta(name: str) -> bytes:
