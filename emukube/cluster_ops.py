@@ -83,9 +83,18 @@ def applied_objects(controller) -> list[dict]:
         return []
     api = cluster_api.client_for(controller)
     cluster_api.wait_ready(api)
-    # What users applied: not the namespaces every cluster has, nor the Nodes the controller keeps.
+    # What users applied: not the namespaces every cluster has, nor the Nodes the controller
+    # keeps, unless cordoned or stopped (their state is what `emukube cordon|node stop` applied).
     return [o for o in desired_objects(cluster_api.list_objects(api, list(DESIRED)))
-            if o["kind"] != "Node" and not (o["kind"] == "Namespace" and o["metadata"]["name"] in SYSTEM_NAMESPACES)]
+            if not (o["kind"] == "Namespace" and o["metadata"]["name"] in SYSTEM_NAMESPACES)
+            and (o["kind"] != "Node" or _node_marked(o))]
+
+
+def _node_marked(node: dict) -> bool:
+    from .plan.nodes import STOPPED_ANNOTATION
+
+    stopped = (node["metadata"].get("annotations") or {}).get(STOPPED_ANNOTATION) == "true"
+    return stopped or bool((node.get("spec") or {}).get("unschedulable"))
 
 
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")

@@ -23,6 +23,7 @@ class Informer:
         self.synced_resources: set[str] = set()
         self.version = 0  # bumped on every change: the loop re-reads the objects when it moved
         self.seen_rv: dict[str, int] = {}  # resource key -> the newest resourceVersion its stream delivered
+        self.deleted: dict[Key, str] = {}  # key -> uid a stream said was deleted (until it comes back)
 
     def start(self) -> None:
         for res in self.resources:
@@ -41,6 +42,17 @@ class Informer:
         """The cached objects, the version they are at, and what each stream had delivered."""
         with self.lock:
             return list(self.cache.values()), self.version, dict(self.seen_rv)
+
+    def deleted_uid(self, res: Resource, namespace: str, name: str) -> str | None:
+        """The uid of the object of this name the API said was deleted (None: not deleted,
+        perhaps merely not seen yet)."""
+        with self.lock:
+            return self.deleted.get((res.key, namespace, name))
+
+    def forget_deleted(self, res: Resource, namespace: str, name: str) -> None:
+        """Acted on: a new object of the same name (a StatefulSet's pod) is not that one."""
+        with self.lock:
+            self.deleted.pop((res.key, namespace, name), None)
 
     def get(self, res: Resource, namespace: str, name: str) -> dict | None:
         with self.lock:
@@ -83,7 +95,11 @@ class Informer:
         with self.lock:
             changed = {k: v for k, v in self.cache.items() if k[0] == res.key} != fresh
             for key in [k for k in self.cache if k[0] == res.key]:
+                if key not in fresh:
+                    self.deleted[key] = self.cache[key]["metadata"].get("uid", "")
                 del self.cache[key]
+            for key in fresh:
+                self.deleted.pop(key, None)
             self.cache.update(fresh)
             if changed:
                 self.version += 1
@@ -117,8 +133,10 @@ class Informer:
                 return meta.get("resourceVersion", "")  # older than what a relist already brought
             if kind == "DELETED":
                 self.cache.pop(key, None)
+                self.deleted[key] = meta.get("uid", "")
             else:
                 self.cache[key] = obj
+                self.deleted.pop(key, None)
             self.version += 1
         self._seen(res, meta.get("resourceVersion", ""))
         self.on_change()

@@ -897,14 +897,16 @@ class Controller:
         if self.informer is None or self.publisher is None:
             return
         for key, pod in pods.items():
-            if key in self.terminating or L.run_by_cli(pod.owner):
+            if key in self.terminating:
                 continue
             obj = self.informer.get(BY_KEY["pods"], pod.namespace, pod.name)
             if obj is not None and obj["metadata"].get("deletionTimestamp"):
                 self.stop_pod(pod, "deleted")
-            elif obj is None and (pod.namespace, pod.name) in self.publisher.created_pods:
-                self.publisher.created_pods.discard((pod.namespace, pod.name))
-                self.stop_pod(pod, "deleted")
+            elif obj is None:
+                uid = self.informer.deleted_uid(BY_KEY["pods"], pod.namespace, pod.name)
+                if uid is not None and uid not in self.publisher.own_deletions:
+                    self.informer.forget_deleted(BY_KEY["pods"], pod.namespace, pod.name)
+                    self.stop_pod(pod, "deleted")
 
     # ---- the loop -----------------------------------------------------------------------
     def tick(self) -> None:

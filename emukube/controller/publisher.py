@@ -46,6 +46,7 @@ class Publisher:
         self.engine_version = engine_version  # the nodes' CONTAINER-RUNTIME: docker://<version>
         self.events: queue.Queue = queue.Queue()
         self.created_pods: set[tuple[str, str]] = set()  # (ns, name) of pods this controller wrote
+        self.own_deletions: set[str] = set()  # uids of pods it removed itself (not a user's deletion)
         self.events_written: dict[tuple, tuple[str, int, str]] = {}  # event key -> (name, count, first)
         self.node_created = now_text()
 
@@ -126,8 +127,8 @@ class Publisher:
             ns = key[1] or None
             try:
                 if verb == "create":
-                    if res.key == "pods" and (key[1], key[2]) in self.created_pods:
-                        continue  # deleted through the API since: the loop stops its containers
+                    if obj["metadata"].get("deletionTimestamp"):
+                        continue  # a pod being stopped (its deletion asked for): not written again
                     written[key] = self.api.create(res, obj)
                     if res.key == "pods":
                         self.created_pods.add((key[1], key[2]))
@@ -136,6 +137,8 @@ class Publisher:
                     written[key] = self.api.update(res, obj, sub=sub)
                 elif key not in keep:
                     options = {"gracePeriodSeconds": 0} if grace_zero else {}
+                    if res.key == "pods":
+                        self.own_deletions.add(obj["metadata"].get("uid", ""))
                     self.api.delete(res, ns, key[2], **options)
                     if res.key == "pods":
                         self.created_pods.discard((key[1], key[2]))
