@@ -4,6 +4,7 @@ and writing a desired set of objects through it."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 
@@ -99,6 +100,13 @@ def comparable(obj: dict) -> str:
     """An object as its author wrote it: without what the server adds, for `unchanged`."""
     copy = json.loads(json.dumps(obj))
     copy.pop("status", None)
+    if copy.get("kind") == "Secret" and isinstance(copy.get("stringData"), dict):
+        # The API server stores stringData folded into data, base64-encoded.
+        folded = {k: base64.b64encode(v.encode()).decode() for k, v in copy.pop("stringData").items()
+                  if isinstance(v, str)}
+        copy["data"] = {**(copy.get("data") or {}), **folded}
+    if copy.get("kind") == "Pod":
+        (copy.get("spec") or {}).pop("nodeName", None)  # the scheduler's (the controller's) to set
     meta = copy.get("metadata", {})
     for key in _SERVER_FIELDS:
         meta.pop(key, None)

@@ -868,10 +868,12 @@ class Controller:
         if self.publisher is not None:
             # Before status.json: once `up` reads "converged", the API shows what converged.
             try:
-                self.publisher.publish(Observed(
+                complete = self.publisher.publish(Observed(
                     pods=[(self.facts(p), status_pods[p.key]) for p in pods.values()],
                     services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes),
                     views=views))
+                if not complete:
+                    status["converged"] = False
             except Exception as exc:  # noqa: BLE001 - the API restarting: the next tick writes it
                 self.out(json.dumps({"type": "Warning", "message": f"publishing failed: {exc!r}"}))
                 status["converged"] = False

@@ -49,6 +49,7 @@ class Publisher:
         self.own_deletions: set[str] = set()  # uids of pods it removed itself (not a user's deletion)
         self.events_written: dict[tuple, tuple[str, int, str]] = {}  # event key -> (name, count, first)
         self.node_created = now_text()
+        self.behind = False  # a write of this tick's publishing was refused (a conflict)
 
     def start(self) -> None:
         threading.Thread(target=self._run, daemon=True, name="publisher").start()
@@ -70,7 +71,9 @@ class Publisher:
         return {(res.key, o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
                 for o in objects if o.get("kind") == res.kind and o.get("apiVersion") == res.api_version}
 
-    def publish(self, observed: Observed) -> None:
+    def publish(self, observed: Observed) -> bool:
+        """Write what the tick observed; False when some write must wait for the next tick."""
+        self.behind = False
         now = now_text()
         pods_res, rs_res = BY_KEY["pods"], BY_KEY["replicasets.apps"]
         cached_pods, cached_rs = self.cached(pods_res), self.cached(rs_res)
@@ -96,6 +99,7 @@ class Publisher:
         self._workload_status(observed.workloads, all_pods, now)
         self._endpoints(observed)
         self._nodes(observed.nodes, now)
+        return not self.behind
 
     def _pod_objects(self, observed: Observed, cached_pods, cached_rs, now: str) -> dict[Key, dict]:
         out = {}
@@ -132,9 +136,14 @@ class Publisher:
                     written[key] = self.api.create(res, obj)
                     if res.key == "pods":
                         self.created_pods.add((key[1], key[2]))
+                elif verb == "update" and res.key == "pods" and obj["metadata"].get("deletionTimestamp") \
+                        and not published[key]["metadata"].get("deletionTimestamp"):
+                    # The loop began stopping it: a graceful delete, so the API shows it
+                    # Terminating (the server sets deletionTimestamp); removed once stopped.
+                    grace = (obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+                    self.api.delete(res, ns, key[2], gracePeriodSeconds=max(int(grace), 1))
                 elif verb == "update":
-                    sub = "status" if "status" in res.subresources and status_only(obj, published[key]) else ""
-                    written[key] = self.api.update(res, obj, sub=sub)
+                    written[key] = self._update(res, obj, published[key])
                 elif key not in keep:
                     options = {"gracePeriodSeconds": 0} if grace_zero else {}
                     if res.key == "pods":
@@ -145,7 +154,22 @@ class Publisher:
             except ApiError as exc:
                 if exc.code not in (404, 409):
                     raise
+                self.behind = True  # written again on the next tick; `up` does not count this one
         return written
+
+    def _update(self, res: Resource, obj: dict, published: dict) -> dict:
+        """PUT (status only through /status); on a conflict (our cache was behind) once more
+        with the object as the server has it."""
+        sub = "status" if "status" in res.subresources and status_only(obj, published) else ""
+        try:
+            return self.api.update(res, obj, sub=sub)
+        except ApiError as exc:
+            if exc.code != 409:
+                raise
+        meta = obj["metadata"]
+        current = self.api.get(res, meta.get("namespace") or None, meta["name"])
+        fresh = {**obj, "metadata": {**meta, "resourceVersion": current["metadata"]["resourceVersion"]}}
+        return self.api.update(res, fresh, sub=sub)
 
     def _workload_status(self, workloads: list[dict], pods: list[dict], now: str) -> None:
         for w in workloads:
@@ -177,6 +201,7 @@ class Publisher:
         except ApiError as exc:
             if exc.code not in (404, 409):  # gone, or changed meanwhile: the next tick sees it
                 raise
+            self.behind = True
 
     def _endpoints(self, observed: Observed) -> None:
         ep_res, slice_res = BY_KEY["endpoints"], BY_KEY["endpointslices.discovery.k8s.io"]
