@@ -177,9 +177,9 @@ class Cluster:
             net, planned = ops.plan_with_network(client, state, ops.merge(state.objects, objects),
                                                  self.warnings, settings=self.settings)
             generation = ops.start_controller(client, state, net, self.settings)
-            if state.controller is None:
-                # A store kept in the state volume (a controller removed by hand): plan again
-                # with what it holds.
+            if state.controller is None or state.controller.status != "running":
+                # Its API was not serving when this began (a controller removed by hand, or
+                # stopped): plan again with what the store in the state volume holds.
                 state = ops.read_state(client, self.name)
                 if state.objects:
                     planned = ops.plan_objects(client, state, net, ops.merge(state.objects, objects))

@@ -80,11 +80,13 @@ class KubeClient:
                 resp = conn.getresponse()
                 raw = resp.read()
                 break
-            except (http.client.HTTPException, ConnectionError, OSError):
+            except (http.client.HTTPException, ConnectionError, OSError) as exc:
                 conn.close()
                 self.local.conn = None
                 if attempt:
-                    raise
+                    if isinstance(exc, OSError):
+                        raise
+                    raise ConnectionError(f"the API server at {self.host}:{self.port} broke the connection ({exc!r})") from exc
         decoded = _decode(raw)
         if resp.status >= 300:
             raise ApiError(resp.status, decoded if isinstance(decoded, dict) else {"message": raw.decode()})
