@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import subprocess
 import sys
 from typing import List, Optional
 
 import typer
-import yaml
 from docker.errors import DockerException
 
 from . import cluster_ops as ops
@@ -21,7 +19,6 @@ from .plan.nodes import MAX_NODES
 from .output import print_table, reach_lines, service_rows
 from .plan.image_map import parse as parse_image_map
 from .runtime import engine
-from .snapshot import Snapshot
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="Kubernetes Services, Deployments and DNS as real Docker containers, without Kubernetes.")
