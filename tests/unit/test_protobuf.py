@@ -341,8 +341,7 @@ def test_decode_speed(protos):
 # ---- the same, live from the real kubectl ----------------------------------------------------------------
 
 def test_live_kubectl_bodies_decode_to_its_json(protos, tmp_path):
-    if not KUBECTL.exists():
-        pytest.skip(f"{KUBECTL} is missing (scripts/ensure-kubectl.sh installs it)")
+    assert KUBECTL.exists(), f"{KUBECTL} is missing: run scripts/ensure-kubectl.sh (part of make setup)"
     with KubectlCapture(tmp_path) as cap:
         for name in ("deployment", "service-nodeport", "secret", "configmap", "job-from-cronjob", "run"):
             content_type, body = cap.post_body(COMMANDS[name])
