@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 import random
 import re
+import time
 from dataclasses import dataclass, replace
 
 from docker.errors import APIError, DockerException
@@ -141,7 +142,7 @@ def curl(cluster, target: str, namespace: str = "default", timeout: float = 10,
            "--resolve", f"{name}:{port}:{ip}", *(["-i"] if include else []), url]
     result = controller.exec_run(cmd, demux=True)
     out, err = result.output if result.output else (b"", b"")
-    after = haproxy_stats.read(proxy) if proxy is not None else []
+    after = _stats_after(proxy, before, port, result.exit_code == 0)
     pods_by_ip = {p.ip: p.name for p in snap.pods if p.ip}
     answered: list[str] = []
     if behind is None or proxy is None:
@@ -155,6 +156,21 @@ def curl(cluster, target: str, namespace: str = "default", timeout: float = 10,
         notes += _through_proxy(behind, port, snap, before, after, pods_by_ip, answered)
     return CurlResult(result.exit_code, (out or b"").decode(errors="replace"),
                       (err or b"").decode(errors="replace"), url, tuple(notes), tuple(answered))
+
+
+def _stats_after(proxy, before, port: int, answered: bool) -> list:
+    """The proxy's counters after the call. HAProxy adds a TCP stream's bytes to its counters
+    when it next wakes that stream, which may come just after curl already has the answer: an
+    answered call whose bytes do not show yet is read again, for at most a second."""
+    if proxy is None:
+        return []
+    after = haproxy_stats.read(proxy)
+    for _ in range(10):
+        if not answered or any(s.listener == f"tcp-{port}" for s in haproxy_stats.moved(before, after, "bout")):
+            break
+        time.sleep(0.1)
+        after = haproxy_stats.read(proxy)
+    return after
 
 
 def _through_proxy(svc: dict, port: int, snap: Snapshot, before, after, pods_by_ip: dict,

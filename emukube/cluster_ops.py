@@ -472,11 +472,16 @@ def wait_converged(client, cluster: str, generation: str, timeout: float, progre
     reports every pod ready and every Service answering. Raises WorkloadFailed (exit 1) naming
     what is still waiting."""
     deadline = time.monotonic() + timeout
+    # The status file outlives the controller (it is in the state volume): after an engine
+    # restart the last one written says "converged" while the pods are still coming back. Only
+    # a status written since we began waiting counts (the controller writes one every tick).
+    since = time.time()
     last: dict | None = None
     seen = None
     while time.monotonic() < deadline:
         status = read_status(client, cluster)
-        if status and status.get("generation") == generation and _has_seen(status, written or {}):
+        if (status and status.get("generation") == generation and status.get("time", 0) >= since
+                and _has_seen(status, written or {})):
             last = status
             if progress and status.get("waiting") != seen:
                 seen = status.get("waiting")
