@@ -224,7 +224,9 @@ async def serve(state_dir: str, host: str, port: int, *, tls: bool = True, auth:
     pki = os.path.join(state_dir, "pki")
     tokens = read_tokens(os.path.join(pki, "tokens")) if auth else None
     context = tls_context(os.path.join(pki, "apiserver.crt"), os.path.join(pki, "apiserver.key")) if tls else None
-    runner = web.AppRunner(make_app(store, tokens), access_log=None)
+    from .streams import handlers as stream_handlers
+
+    runner = web.AppRunner(make_app(store, tokens, subresources=stream_handlers()), access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, host, port, ssl_context=context, backlog=256)
     await site.start()
