@@ -1,0 +1,81 @@
+"""PodLogOptions (the pods/log query) as the engine's logs query. Pure.
+
+emukube restarts a pod's container in place (controller/restarts.py), so the engine's log of a
+container holds all its runs: one run is cut out of it by time. While a restarted container runs,
+the previous run ended at State.FinishedAt and this one began at State.StartedAt: the middle of
+that gap splits the two (a line's timestamp is taken when the engine reads it, so neither bound
+is exact). `previous` is everything before the current run: with several restarts, every earlier
+run, not only the last one."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from .. import errors
+
+MARGIN = 0.5  # seconds before a stopped container's StartedAt still counted as that run's
+_INT_PARAMS = ("tailLines", "sinceSeconds", "limitBytes")
+
+
+def rfc3339(text: str) -> float:
+    """Epoch seconds of a Docker or Kubernetes timestamp, with its fraction (0 when unknown)."""
+    if not text or text.startswith("0001-"):
+        return 0.0
+    head, _, rest = text.rstrip("Z").partition(".")
+    frac = "".join(ch for ch in rest if ch.isdigit())
+    try:
+        base = datetime.strptime(head[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return 0.0
+    return base + (float("0." + frac) if frac else 0.0)
+
+
+def numbers(query, pod: str = "") -> dict[str, int]:
+    """The integer options, checked as the API server's ValidatePodLogOptions does."""
+    out = {}
+    for key in _INT_PARAMS:
+        raw = query.get(key)
+        if raw is None or raw == "":
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            raise errors.bad_request(f'strconv.ParseInt: parsing "{raw}": invalid syntax') from None
+        if value < (0 if key == "tailLines" else 1):
+            why = "must be greater than or equal to 0" if key == "tailLines" else "must be greater than 0"
+            raise errors.ApiError(422, "Invalid", f'PodLogOptions "{pod}" is invalid: '
+                                  f"{key}: Invalid value: {value}: {why}", {"name": pod, "kind": "PodLogOptions"})
+        out[key] = value
+    return out
+
+
+def run_window(state: dict, restarts: int, previous: bool) -> tuple[float, float]:
+    """(since, until) in epoch seconds (0: open) of the run asked for."""
+    started, finished = rfc3339(state.get("StartedAt", "")), rfc3339(state.get("FinishedAt", ""))
+    if restarts == 0 or not started:
+        return 0.0, 0.0
+    if state.get("Running") and finished and finished < started:
+        split = (finished + started) / 2
+        return (0.0, split) if previous else (split, 0.0)
+    # Stopped (a crash loop's wait): its last run is both the current and the previous one.
+    return max(0.0, started - MARGIN), 0.0
+
+
+def engine_params(query, state: dict, restarts: int, now: float, pod: str = "") -> dict:
+    """The engine's /containers/ID/logs parameters for a pods/log query."""
+    truthy = lambda key: (query.get(key) or "").lower() in ("1", "true")  # noqa: E731
+    n = numbers(query, pod)
+    since, until = run_window(state, restarts, truthy("previous"))
+    if "sinceSeconds" in n:
+        since = max(since, now - n["sinceSeconds"])
+    elif query.get("sinceTime"):
+        since = max(since, rfc3339(query["sinceTime"]))
+    params = {"stdout": 1, "stderr": 1, "follow": int(truthy("follow") and not until),
+              "timestamps": int(truthy("timestamps"))}
+    if "tailLines" in n:
+        params["tail"] = n["tailLines"]
+    if since:
+        params["since"] = f"{since:.9f}"
+    if until:
+        params["until"] = f"{until:.9f}"
+    return params

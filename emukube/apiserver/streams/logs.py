@@ -1,0 +1,61 @@
+"""pods/log: a container's output from the engine, as the kubelet serves it through the API
+server (a chunked text/plain body; with follow=true it ends when the container stops)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import web
+
+from ...runtime.engine_stream import Demux, engine
+from .. import errors
+from ..app import REGISTRY
+from ..handlers import _truthy
+from .logquery import engine_params, numbers
+from .target import find, restart_count, unavailable
+
+IDLE_CHECK = 5.0  # seconds between looks at a quiet follower's connection
+
+
+async def pod_log(request: web.Request, resource, namespace: str, name: str) -> web.StreamResponse:
+    if request.method != "GET":
+        raise errors.method_not_allowed()
+    query = request.query
+    limit = numbers(query, name).get("limitBytes", 0)
+    target = await find(request.app[REGISTRY], resource, namespace, name, query.get("container", ""))
+    restarts = restart_count(target)
+    if _truthy(query.get("previous")) and restarts == 0:
+        raise errors.bad_request(f'previous terminated container "{target.container}" in pod "{name}" not found')
+    if target.attrs is None:
+        raise unavailable(target)
+    params = engine_params(query, target.attrs.get("State") or {}, restarts, time.time(), name)
+    source = await engine().logs(target.id, params)
+    try:
+        out = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await out.prepare(request)
+        demux = None if target.tty else Demux()
+        sent = 0
+        while not limit or sent < limit:
+            try:
+                chunk = await asyncio.wait_for(source.content.readany(), IDLE_CHECK)
+            except asyncio.TimeoutError:
+                # aiohttp >= 3.9 no longer cancels a handler whose client left: look ourselves.
+                if request.transport is None or request.transport.is_closing():
+                    break
+                continue
+            if not chunk:
+                break
+            data = chunk if demux is None else b"".join(payload for _, payload in demux.feed(chunk))
+            if limit:
+                data = data[:limit - sent]
+            if data:
+                await out.write(data)
+                sent += len(data)
+        await out.write_eof()
+        return out
+    finally:
+        source.close()
+
+
+HANDLERS = {("pods", "log"): pod_log}

@@ -1,0 +1,101 @@
+"""Which engine container a pods/log, exec or attach request means: the pod from the store, the
+container name checked as the API server checks it, then the pod's containers found by their
+labels (the controller's own lookup), in a small thread pool since the docker SDK blocks."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from ...runtime import engine as sync_engine
+from ...runtime import labels as L
+from ...runtime.pods import pod_containers
+from .. import errors
+
+# Bounded: the lookups are short, and the pool's threads are all the threads streams ever add.
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="engine-lookup")
+_client = None
+
+
+@dataclass
+class Target:
+    pod: dict
+    container: str  # the name in the pod spec
+    attrs: dict | None  # the engine's inspect of its container, None when it has none now
+    init: bool
+
+    @property
+    def id(self) -> str:
+        return self.attrs["Id"]
+
+    @property
+    def running(self) -> bool:
+        return bool(self.attrs and (self.attrs.get("State") or {}).get("Running"))
+
+    @property
+    def tty(self) -> bool:
+        return bool(self.attrs and (self.attrs.get("Config") or {}).get("Tty"))
+
+
+def spec_names(pod: dict) -> tuple[list[str], list[str]]:
+    spec = pod.get("spec") or {}
+    return ([c.get("name") for c in spec.get("containers") or []],
+            [c.get("name") for c in spec.get("initContainers") or []])
+
+
+def choose_container(pod: dict, wanted: str) -> str:
+    """The API server's validateContainer (pkg/registry/core/pod/strategy.go): its messages."""
+    apps, inits = spec_names(pod)
+    name = pod["metadata"]["name"]
+    if not wanted:
+        if len(apps) == 1:
+            return apps[0]
+        if not apps:
+            raise errors.bad_request(f"a container name must be specified for pod {name}")
+        raise errors.bad_request(f"a container name must be specified for pod {name}, "
+                                 f"choose one of: [{' '.join(inits + apps)}]")
+    if wanted not in apps and wanted not in inits:
+        raise errors.bad_request(f"container {wanted} is not valid for pod {name}")
+    return wanted
+
+
+def _find(namespace: str, name: str, container: str) -> dict | None:
+    global _client
+    if _client is None:
+        _client = sync_engine.connect()
+    for c in pod_containers(_client, os.environ.get("EMUKUBE_CLUSTER", ""), namespace, name):
+        if c.labels.get(L.CONTAINER) == container and c.labels.get(L.ROLE) in ("pod", "app", "init"):
+            return c.attrs
+    return None
+
+
+async def find(registry, resource, namespace: str, name: str, wanted: str) -> Target:
+    pod = registry.get(resource, namespace, name)
+    if pod is None:
+        raise errors.not_found(resource, name)
+    container = choose_container(pod, wanted)
+    attrs = await asyncio.get_running_loop().run_in_executor(_POOL, _find, namespace, name, container)
+    return Target(pod, container, attrs, container in spec_names(pod)[1])
+
+
+def unavailable(target: Target) -> errors.ApiError:
+    """The kubelet's words for a container it has nothing of (validateContainerLogStatus)."""
+    pod = target.pod["metadata"]["name"]
+    status = target.pod.get("status") or {}
+    key = "initContainerStatuses" if target.init else "containerStatuses"
+    mine = next((s for s in status.get(key) or [] if s.get("name") == target.container), {})
+    waiting = (mine.get("state") or {}).get("waiting")
+    if target.init and status.get("phase") in ("Running", "Succeeded", "Failed"):
+        # emukube removes an init container once it has run: its output is gone with it.
+        return errors.bad_request(f'container "{target.container}" in pod "{pod}" is terminated')
+    reason = (waiting or {}).get("reason") or ("PodInitializing" if target.init else "ContainerCreating")
+    return errors.bad_request(f'container "{target.container}" in pod "{pod}" is waiting to start: {reason}')
+
+
+def restart_count(target: Target) -> int:
+    status = target.pod.get("status") or {}
+    key = "initContainerStatuses" if target.init else "containerStatuses"
+    mine = next((s for s in status.get(key) or [] if s.get("name") == target.container), {})
+    return int(mine.get("restartCount") or 0)
