@@ -436,21 +436,28 @@ class Cluster:
         """kubectl describe pod|svc|deploy|sts NAME, as text."""
         from . import describe, events
 
-        return describe.describe(self.snapshot(), kind, name, namespace, events.read(self.client, self.name)[0])
+        return describe.describe(self.snapshot(), kind, name, namespace, events.read(self.api())[0])
 
     def events(self) -> list:
-        """What the controller did so far (emukube.events.Event: time, type, object, reason, message)."""
+        """The cluster's Events, oldest first (emukube.events.Event: time, type, object, reason,
+        message, namespace, source)."""
         from . import events
 
-        return events.read(self.client, self.name)[0]
+        return events.read(self.api())[0]
 
-    def follow_events(self, since: int | None = None, until: Callable[[], bool] = lambda: False) -> Iterator:
-        """Events as they happen (from byte `since` of the log; default: from now on), across
-        controller replacements, until the cluster is removed or until() is true."""
+    def follow_events(self, since: str | None = None, until: Callable[[], bool] = lambda: False) -> Iterator:
+        """Events as they are recorded after resourceVersion `since` (default: from now on),
+        across controller replacements, until the cluster is removed or until() is true."""
         from . import events
 
-        start = events.offset(self.client, self.name) if since is None else since
-        return events.follow(self.client, self.name, start, until=until)
+        start = events.read(self.api())[1] if since is None else since
+        return events.follow(self._api_or_none, start, until=until)
+
+    def _api_or_none(self):
+        try:
+            return self.api()
+        except NotFound:
+            return None
 
     # -- nodes ------------------------------------------------------------------------------
     def nodes(self) -> list:

@@ -122,9 +122,9 @@ def up(paths: List[str] = typer.Argument(..., help="Files, directories, or - for
        kubeconfig_path: Optional[str] = KubeconfigOpt,
        attach: bool = typer.Option(False, "--attach", help="Then stream events until Ctrl-C (the cluster keeps running).")):
     """Create or update a cluster from manifests, and wait until it answers."""
-    from .cli_workloads import attach as attach_events, events_offset
+    from .cli_workloads import attach as attach_events, events_version
 
-    since = events_offset(cluster) if attach else 0
+    since = events_version(cluster) if attach else None
     _apply(paths, cluster, wait, _parse_timeout(timeout), address, allow_privileged, image_map, nodes,
            kubeconfig_path)
     if attach:
@@ -253,7 +253,7 @@ def scale(target: str = typer.Argument(..., help="deployment/NAME or statefulset
 
 @app.command()
 def events(cluster: str = ClusterOpt, follow: bool = typer.Option(False, "-f", "--follow")):
-    """What the controller did, like kubectl get events (-f to watch)."""
+    """The cluster's Events in every namespace, like kubectl get events -A (-f to watch)."""
     from .cli_workloads import print_events
 
     print_events(cluster, follow)

@@ -46,7 +46,7 @@ def rollout_status(target: str = typer.Argument(..., help="deployment/NAME or st
                                     progress=typer.echo)
 
 
-def stream_events(cluster: str, since: int | None = None) -> None:
+def stream_events(cluster: str, since: str | None = None) -> None:
     """Print events as they come until Ctrl-C or until the cluster is removed."""
     try:
         for event in Cluster(cluster).follow_events(since):
@@ -56,17 +56,17 @@ def stream_events(cluster: str, since: int | None = None) -> None:
 
 
 def print_events(cluster: str, follow: bool) -> None:
-    """`emukube events [-f]`: the log so far, then (-f) what comes, like kubectl get events -w."""
+    """`emukube events [-f]`: the Events so far, then (-f) what comes, like kubectl get events -A -w."""
     c = Cluster(cluster)
-    events, end = ev.read(c.client, cluster)
+    events, version = ev.read(c.api())
     typer.echo(ev.HEADER)
     for event in events:
         typer.echo(event.line())
     if follow:
-        stream_events(cluster, end)
+        stream_events(cluster, version)
 
 
-def attach(cluster: str, since: int) -> None:
+def attach(cluster: str, since: str | None) -> None:
     """`emukube up --attach`: stream events in the foreground; Ctrl-C leaves the cluster running."""
     typer.echo(f"streaming events of cluster {cluster}; Ctrl-C stops watching (the cluster keeps running)",
                err=True)
@@ -74,12 +74,13 @@ def attach(cluster: str, since: int) -> None:
     stream_events(cluster, since)
 
 
-def events_offset(cluster: str) -> int:
-    """Where the event log ends before an `up --attach`, so the stream starts with what up did."""
+def events_version(cluster: str) -> str:
+    """The resourceVersion before an `up --attach`, so the stream starts with what up did
+    ("0" for a cluster that does not exist yet: a watch from 0 starts with every Event)."""
     try:
-        return ev.offset(Cluster(cluster).client, cluster)
+        return ev.read(Cluster(cluster).api())[1]
     except EmukubeError:
-        return 0
+        return "0"
 
 
 def register(app) -> None:

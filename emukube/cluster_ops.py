@@ -489,7 +489,7 @@ def wait_converged(client, cluster: str, generation: str, timeout: float, progre
             if status.get("converged"):
                 return status
         time.sleep(0.25)
-    waiting = (last or {}).get("waiting") or ["the controller did not report (see `emukube events`)"]
+    waiting = (last or {}).get("waiting") or [f"the controller did not report (see `docker logs {controller_name(cluster)}`)"]
     raise WorkloadFailed(f"not ready after {timeout:.0f}s: " + "; ".join(waiting[:10]))
 
 

@@ -193,7 +193,7 @@ def _events(t: Text, events: list[ev.Event]) -> None:
         return
     t.head("Events:")
     rows = [("Type", "Reason", "Age", "From", "Message"), ("----", "------", "----", "----", "-------")]
-    t.table(rows + [(e.type, e.reason, age(e.time), "emukube-controller", e.message) for e in events[-30:]])
+    t.table(rows + [(e.type, e.reason, age(e.time), e.source or "emukube-controller", e.message) for e in events[-30:]])
 
 
 def _find(snap: Snapshot, kind: str, name: str, namespace: str) -> dict:
@@ -237,7 +237,7 @@ def describe_pod(snap: Snapshot, name: str, namespace: str, events: list[ev.Even
     t.table([("Type", "Status"), ("Initialized", initialized), ("Ready", ready), ("ContainersReady", ready),
              ("PodScheduled", "True")])
     _volumes(t, spec)
-    _events(t, ev.for_object(events, {f"pod/{name}"}))
+    _events(t, ev.for_object(events, {f"pod/{name}"}, namespace))
     return t.text()
 
 
@@ -280,7 +280,7 @@ def describe_service(snap: Snapshot, name: str, namespace: str, events: list[ev.
     if spec.get("publishNotReadyAddresses"):
         t.row("Publish Not Ready Addresses", "true")
     t.row("Internal Traffic Policy", spec.get("internalTrafficPolicy", "Cluster"))
-    _events(t, ev.for_object(events, {f"service/{name}"}))
+    _events(t, ev.for_object(events, {f"service/{name}"}, namespace))
     return t.text()
 
 
@@ -344,7 +344,7 @@ def describe_workload(snap: Snapshot, kind: str, name: str, namespace: str, even
     prefix = f"{name}-"
     mine = {f"pod/{p.name}" for p in pods} | {e.object for e in events if e.object.startswith(f"pod/{prefix}")
                                               and _owned_name(e.object[4:], kind, name)}
-    _events(t, ev.for_object(events, mine | {f"{kind.lower()}/{name}"}))
+    _events(t, ev.for_object(events, mine | {f"{kind.lower()}/{name}"}, namespace))
     return t.text()
 
 

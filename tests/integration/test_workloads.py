@@ -179,7 +179,7 @@ def test_events_follow_and_up_attach_stream_until_interrupted(cluster):
     pod = sorted(pods_wide(cluster, "web-"))[1]
     follow = Stream(cluster, "events", "-f")
     try:
-        follow.read_until("controller", "Started")  # the log so far comes first
+        follow.read_until("pod/", "Started")  # the Events so far come first
         cluster.emukube("exec", pod, "--", "touch", "/tmp/not-ready")
         follow.read_until(f"pod/{pod}", "Unhealthy", "Readiness probe failed")
         assert follow.interrupt() == 0
