@@ -24,6 +24,7 @@ from . import access
 from . import cluster_ops as ops
 from . import node_address
 from .errors import EmukubeError, NotFound, WorkloadFailed
+from .client.kube import ApiError
 from .cluster_api import comparable
 from .plan import image_map
 from .plan.nodes import STOPPED_ANNOTATION, node_object
@@ -368,7 +369,6 @@ class Cluster:
         containers = engine.containers(self.client, self.name, **{L.NAMESPACE: namespace, L.NAME: name})
         if snap.state.controller is not None and snap.state.controller.status == "running":
             from .apiserver.resources import BY_KEY
-            from .client.kube import ApiError
 
             try:  # as kubectl deletes it: the controller drains it, stops it, removes the object
                 self.api().delete(BY_KEY["pods"], namespace, name)
@@ -407,10 +407,23 @@ class Cluster:
         from . import rollout
 
         kind, name = rollout.parse_target(target)
-        objects = json.loads(json.dumps(self.objects()))
-        rollout.mark_restarted(rollout.find(objects, kind, name, namespace))
-        self._replace(objects)
+        res, api = self._workload_resource(kind), self.api()
+        try:
+            obj = api.get(res, namespace, name)
+            rollout.mark_restarted(obj)
+            annotations = obj["spec"]["template"]["metadata"]["annotations"]
+            api.patch(res, namespace, name, {"spec": {"template": {"metadata": {"annotations": {
+                rollout.RESTARTED_AT: annotations[rollout.RESTARTED_AT]}}}}},
+                content_type="application/strategic-merge-patch+json", fieldManager="kubectl-rollout")
+        except ApiError as exc:
+            raise NotFound(str(exc)) from None
         return kind
+
+    @staticmethod
+    def _workload_resource(kind: str):
+        from .apiserver.resources import BY_KEY
+
+        return BY_KEY[f"{kind.lower()}s.apps"]
 
     def rollout_status(self, target: str, namespace: str = "default", timeout: float | None = None,
                        watch: bool = True, progress: Callable[[str], None] | None = None) -> str:
@@ -419,10 +432,15 @@ class Cluster:
         from . import rollout
 
         kind, name = rollout.parse_target(target)
+        res, api = self._workload_resource(kind), self.api()
         deadline = time.monotonic() + timeout if timeout else None
         last = None
         while True:
-            line, done = rollout.status_line(self.snapshot(), kind, name, namespace)
+            try:
+                obj = api.get(res, namespace, name)
+            except ApiError as exc:
+                raise NotFound(str(exc)) from None
+            line, done = rollout.status_line({**obj, "kind": kind})
             if line != last and progress:
                 progress(line)
             last = line
@@ -467,7 +485,6 @@ class Cluster:
     def _set_node(self, name: str, unschedulable: bool | None = None, stopped: bool | None = None) -> None:
         """As kubectl cordon does: a patch of the Node object (the controller publishes Nodes)."""
         from .apiserver.resources import BY_KEY
-        from .client.kube import ApiError
 
         if name not in {n.name for n in self.nodes()}:
             raise NotFound(f'Error from server (NotFound): nodes "{name}" not found')

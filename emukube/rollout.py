@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import time
 
-from .errors import EmukubeError, NotFound
-from .plan.workloads import template_hash
-from .runtime import labels as L
-from .snapshot import Snapshot
+from .errors import EmukubeError, NotFound, WorkloadFailed
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 KINDS = {"deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
@@ -48,50 +45,45 @@ def mark_restarted(obj: dict, now: float | None = None) -> None:
     meta["annotations"] = {**annotations, RESTARTED_AT: stamp}
 
 
-def status_line(snap: Snapshot, kind: str, name: str, namespace: str) -> tuple[str, bool]:
-    """One kubectl status message and whether the rollout is done."""
-    obj = find(snap.objects, kind, name, namespace)
-    observed = snap.status.get("generation") == snap.state.controller.labels.get(L.GENERATION)
-    owner = f"{kind}/{name}"
-    pods = [p for p in snap.pods if p.namespace == namespace and p.owner == owner and p.phase != "Terminating"]
-    current = template_hash(obj["spec"]["template"])
-    updated = [p for p in pods if _hash_of(p) == current]
-    want = obj["spec"].get("replicas", 1)
-    ready = sum(1 for p in pods if p.ready)
+def status_line(obj: dict) -> tuple[str, bool]:
+    """One kubectl status message for a Deployment or StatefulSet as the API serves it, and
+    whether the rollout is done: kubectl's status viewers, from the object's status alone."""
+    name, kind = obj["metadata"]["name"], obj["kind"]
+    generation = obj["metadata"].get("generation", 0)
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    want = spec.get("replicas", 1)
+    updated = status.get("updatedReplicas", 0)
     if kind == "Deployment":
-        if not observed:
+        if generation > status.get("observedGeneration", 0):
             return "Waiting for deployment spec update to be observed...", False
-        if len(updated) < want:
-            return (f'Waiting for deployment "{name}" rollout to finish: {len(updated)} out of {want} '
+        progressing = next((c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {})
+        if progressing.get("reason") == "ProgressDeadlineExceeded":
+            raise WorkloadFailed(f'error: deployment "{name}" exceeded its progress deadline')
+        if updated < want:
+            return (f'Waiting for deployment "{name}" rollout to finish: {updated} out of {want} '
                     "new replicas have been updated..."), False
-        if len(pods) > len(updated):
-            return (f'Waiting for deployment "{name}" rollout to finish: {len(pods) - len(updated)} '
+        if status.get("replicas", 0) > updated:
+            return (f'Waiting for deployment "{name}" rollout to finish: {status.get("replicas", 0) - updated} '
                     "old replicas are pending termination..."), False
-        if ready < len(updated):
-            return (f'Waiting for deployment "{name}" rollout to finish: {ready} of {len(updated)} '
-                    "updated replicas are available..."), False
+        if status.get("availableReplicas", 0) < updated:
+            return (f'Waiting for deployment "{name}" rollout to finish: {status.get("availableReplicas", 0)} of '
+                    f"{updated} updated replicas are available..."), False
         return f'deployment "{name}" successfully rolled out', True
-    strategy = obj["spec"].get("updateStrategy") or {}
+    strategy = spec.get("updateStrategy") or {}
     if strategy.get("type", "RollingUpdate") != "RollingUpdate":
         raise EmukubeError("error: rollout status is only available for RollingUpdate strategy type")
-    if not observed:
+    if not status.get("observedGeneration") or generation > status["observedGeneration"]:
         return "Waiting for statefulset spec update to be observed...", False
-    if ready < want:
-        return f"Waiting for {want - ready} pods to be ready...", False
+    if status.get("readyReplicas", 0) < want:
+        return f"Waiting for {want - status.get('readyReplicas', 0)} pods to be ready...", False
     partition = (strategy.get("rollingUpdate") or {}).get("partition")
     if partition is not None:
-        if len(updated) < want - partition:
-            return (f"Waiting for partitioned roll out to finish: {len(updated)} out of {want - partition} "
+        if updated < want - partition:
+            return (f"Waiting for partitioned roll out to finish: {updated} out of {want - partition} "
                     "new pods have been updated..."), False
-        return f"partitioned roll out complete: {len(updated)} new pods have been updated...", True
-    revision = f"{name}-{current}"
-    if len(updated) < len(pods):
-        return f"waiting for statefulset rolling update to complete {len(updated)} pods at revision {revision}...", False
-    return f"statefulset rolling update complete {len(pods)} pods at revision {revision}...", True
-
-
-def _hash_of(pod) -> str:
-    """The template hash a pod was made from (its pod-template-hash / controller-revision-hash)."""
-    if "pod-template-hash" in pod.labels:
-        return pod.labels["pod-template-hash"]
-    return pod.labels.get("controller-revision-hash", "").rsplit("-", 1)[-1]
+        return f"partitioned roll out complete: {updated} new pods have been updated...", True
+    if status.get("updateRevision") != status.get("currentRevision"):
+        return (f"waiting for statefulset rolling update to complete {updated} pods at revision "
+                f"{status.get('updateRevision')}..."), False
+    return (f"statefulset rolling update complete {status.get('currentReplicas', 0)} pods at revision "
+            f"{status.get('currentRevision')}..."), True
