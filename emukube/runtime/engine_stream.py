@@ -9,8 +9,10 @@ is cancelled, and its connection closed, when its client leaves. Used by the API
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import struct
+import tarfile
 from urllib.parse import urlencode, urlparse
 
 import aiohttp
@@ -84,6 +86,20 @@ class Engine:
             resp.release()
             raise EngineError(resp.status, _message(data))
         return resp
+
+    async def read_file(self, container_id: str, path: str) -> bytes | None:
+        """A file's content from a container's filesystem (None when it has none there)."""
+        url = self._url(f"/containers/{container_id}/archive?{urlencode({'path': path})}")
+        async with self.session().get(url) as resp:
+            if resp.status == 404:
+                return None
+            data = await resp.read()
+            if resp.status >= 400:
+                raise EngineError(resp.status, _message(data))
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            member = tar.next()
+            handle = tar.extractfile(member) if member else None
+            return handle.read() if handle else None
 
     async def exec_create(self, container_id: str, cmd: list[str], *, tty: bool, stdin: bool,
                           stdout: bool, stderr: bool) -> str:

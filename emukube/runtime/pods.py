@@ -228,9 +228,24 @@ def _run_init(client, ctx, pod, c, ip, objects, sandbox_id, started) -> None:
         code = container.wait(timeout=600).get("StatusCode", 1)
     finally:
         logs = container.logs(tail=5).decode(errors="replace").strip()
+        _keep_init_log(client, sandbox_id, c["name"], container)
         engine.remove(container)
     if code != 0:
         raise PodStartError(f"Init:Error: init container {c['name']} exited with {code}: {logs[-200:]}")
+
+
+def init_log_path(container: str) -> str:
+    """Where the sandbox keeps an init container's output (timestamped) once the container is
+    removed: `kubectl logs -c INIT` reads it from there."""
+    return f"/.emukube/init-logs/{container}.log"
+
+
+def _keep_init_log(client, sandbox_id: str, name: str, container) -> None:
+    try:
+        output = container.logs(timestamps=True)
+        client.api.put_archive(sandbox_id, "/", engine.tar_of({init_log_path(name): (output, 0o644)}))
+    except DockerException:
+        pass  # the output is a convenience; the pod starts without it
 
 
 def pod_containers(client, cluster: str, namespace: str, name: str) -> list:

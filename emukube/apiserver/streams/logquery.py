@@ -79,3 +79,19 @@ def engine_params(query, state: dict, restarts: int, now: float, pod: str = "") 
     if until:
         params["until"] = f"{until:.9f}"
     return params
+
+
+def saved_log(data: bytes, params: dict) -> bytes:
+    """A log kept as a file of timestamped lines (an init container's, see runtime/pods.py)
+    cut as the engine cuts a container's log with the same parameters."""
+    since, until = float(params.get("since") or 0), float(params.get("until") or 0)
+    kept = []
+    for line in data.splitlines(keepends=True):
+        stamp, _, text = line.partition(b" ")
+        at = rfc3339(stamp.decode(errors="replace"))
+        if (since and at < since) or (until and at > until):
+            continue
+        kept.append(line if params.get("timestamps") else text)
+    if "tail" in params:
+        kept = kept[len(kept) - params["tail"]:] if params["tail"] else []
+    return b"".join(kept)

@@ -9,10 +9,11 @@ import time
 from aiohttp import web
 
 from ...runtime.engine_stream import Demux, engine
+from ...runtime.pods import init_log_path
 from .. import errors
 from ..app import REGISTRY
 from ..handlers import _truthy
-from .logquery import engine_params, numbers
+from .logquery import engine_params, numbers, saved_log
 from .target import find, restart_count, unavailable
 
 IDLE_CHECK = 5.0  # seconds between looks at a quiet follower's connection
@@ -27,6 +28,11 @@ async def pod_log(request: web.Request, resource, namespace: str, name: str) -> 
     restarts = restart_count(target)
     if _truthy(query.get("previous")) and restarts == 0:
         raise errors.bad_request(f'previous terminated container "{target.container}" in pod "{name}" not found')
+    if target.attrs is None and target.init and target.sandbox:
+        saved = await engine().read_file(target.sandbox, init_log_path(target.container))
+        if saved is not None:
+            data = saved_log(saved, engine_params(query, {}, 0, time.time(), name))
+            return web.Response(body=data[:limit] if limit else data, content_type="text/plain")
     if target.attrs is None:
         raise unavailable(target)
     params = engine_params(query, target.attrs.get("State") or {}, restarts, time.time(), name)

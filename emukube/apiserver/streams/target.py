@@ -25,6 +25,7 @@ class Target:
     container: str  # the name in the pod spec
     attrs: dict | None  # the engine's inspect of its container, None when it has none now
     init: bool
+    sandbox: str = ""  # the id of the pod's sandbox container, if it has one
 
     @property
     def id(self) -> str:
@@ -61,14 +62,19 @@ def choose_container(pod: dict, wanted: str) -> str:
     return wanted
 
 
-def _find(namespace: str, name: str, container: str) -> dict | None:
+def _find(namespace: str, name: str, container: str) -> tuple[dict | None, str]:
+    """(the engine's inspect of the container, the pod's sandbox id or "")."""
     global _client
     if _client is None:
         _client = sync_engine.connect()
+    found, sandbox = None, ""
     for c in pod_containers(_client, os.environ.get("EMUKUBE_CLUSTER", ""), namespace, name):
-        if c.labels.get(L.CONTAINER) == container and c.labels.get(L.ROLE) in ("pod", "app", "init"):
-            return c.attrs
-    return None
+        role = c.labels.get(L.ROLE)
+        if role == "sandbox":
+            sandbox = c.id
+        elif c.labels.get(L.CONTAINER) == container and role in ("pod", "app", "init"):
+            found = c.attrs
+    return found, sandbox
 
 
 async def find(registry, resource, namespace: str, name: str, wanted: str) -> Target:
@@ -76,8 +82,8 @@ async def find(registry, resource, namespace: str, name: str, wanted: str) -> Ta
     if pod is None:
         raise errors.not_found(resource, name)
     container = choose_container(pod, wanted)
-    attrs = await asyncio.get_running_loop().run_in_executor(_POOL, _find, namespace, name, container)
-    return Target(pod, container, attrs, container in spec_names(pod)[1])
+    attrs, sandbox = await asyncio.get_running_loop().run_in_executor(_POOL, _find, namespace, name, container)
+    return Target(pod, container, attrs, container in spec_names(pod)[1], sandbox)
 
 
 def unavailable(target: Target) -> errors.ApiError:
@@ -88,7 +94,6 @@ def unavailable(target: Target) -> errors.ApiError:
     mine = next((s for s in status.get(key) or [] if s.get("name") == target.container), {})
     waiting = (mine.get("state") or {}).get("waiting")
     if target.init and status.get("phase") in ("Running", "Succeeded", "Failed"):
-        # emukube removes an init container once it has run: its output is gone with it.
         return errors.bad_request(f'container "{target.container}" in pod "{pod}" is terminated')
     reason = (waiting or {}).get("reason") or ("PodInitializing" if target.init else "ContainerCreating")
     return errors.bad_request(f'container "{target.container}" in pod "{pod}" is waiting to start: {reason}')
