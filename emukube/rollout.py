@@ -76,9 +76,10 @@ def status_line(obj: dict) -> tuple[str, bool]:
         return "Waiting for statefulset spec update to be observed...", False
     if status.get("readyReplicas", 0) < want:
         return f"Waiting for {want - status.get('readyReplicas', 0)} pods to be ready...", False
-    partition = (strategy.get("rollingUpdate") or {}).get("partition")
-    if partition is not None:
-        if updated < want - partition:
+    rolling = strategy.get("rollingUpdate")
+    if rolling is not None:  # the API server defaults it (partition 0): kubectl then says "partitioned"
+        partition = rolling.get("partition")
+        if partition is not None and updated < want - partition:
             return (f"Waiting for partitioned roll out to finish: {updated} out of {want - partition} "
                     "new pods have been updated..."), False
         return f"partitioned roll out complete: {updated} new pods have been updated...", True
