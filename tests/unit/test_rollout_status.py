@@ -6,9 +6,9 @@ from emukube.errors import EmukubeError, WorkloadFailed
 from emukube.rollout import status_line
 
 
-def deploy(generation=2, replicas=3, **status):
+def deploy(generation=2, want=3, **status):
     return {"kind": "Deployment", "metadata": {"name": "web", "generation": generation},
-            "spec": {"replicas": replicas}, "status": status}
+            "spec": {"replicas": want}, "status": status}
 
 
 @pytest.mark.parametrize("status, line, done", [
