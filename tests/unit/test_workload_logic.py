@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from emukube import events, rollout
+from emukube import rollout
 from emukube.controller.probes import PodProbes, dump_verdicts, load_verdicts
 from emukube.controller.restarts import INITIAL_BACKOFF, MAX_BACKOFF, Restarts, should_restart
 from emukube.describe import Text, probe_text
@@ -119,9 +119,3 @@ def test_describe_aligns_values_per_block_and_continues_lists():
                                      "    Image:  echo", "  Type   Status", "  Ready  True"]
 
 
-def test_the_event_log_leaves_a_line_being_written_for_later():
-    raw = (b'{"time": "t1", "type": "Normal", "object": "pod/a", "reason": "Started", "message": "m"}\n'
-           b'not json\n{"time": "t2", "type": "Warn')
-    found, used = events.parse(raw)
-    assert [e.object for e in found] == ["pod/a"] and raw[used:] == b'{"time": "t2", "type": "Warn'
-    assert events.for_object(found, {"pod/b"}) == []
