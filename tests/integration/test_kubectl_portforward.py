@@ -42,12 +42,13 @@ class Forward:
 
     count = 0
 
-    def __init__(self, kube: Kube, workdir: Path, target: str, *remotes: int):
+    def __init__(self, kube: Kube, workdir: Path, target: str, *remotes: int, env: dict | None = None,
+                 flags: tuple[str, ...] = ()):
         Forward.count += 1
         self.out, self.err = (workdir / f"forward-{Forward.count}.{s}" for s in ("out", "err"))
         with open(self.out, "w") as out, open(self.err, "w") as err:
-            self.proc = subprocess.Popen([KUBECTL, "port-forward", target, *(f":{r}" for r in remotes)],
-                                         env=kube.env, stdout=out, stderr=err)
+            self.proc = subprocess.Popen([KUBECTL, "port-forward", target, *(f":{r}" for r in remotes), *flags],
+                                         env={**kube.env, **(env or {})}, stdout=out, stderr=err)
         self.ports = wait_until(lambda: self._ports(len(remotes)), f"kubectl port-forward {target} listening", 30)
 
     def _ports(self, expected: int) -> dict[int, int] | None:
@@ -134,23 +135,48 @@ def test_1000_requests_over_20_parallel_connections(kube, tmp_path, web_pod):
     assert fwd.out.read_text().count(f"Handling connection for {port}") == 20 + 300
 
 
-def test_a_50_mb_transfer_arrives_byte_exact(kube, cluster, tmp_path):
-    expected = cluster.emukube("exec", "files", "--", "sha256sum", "/srv/big").stdout.split()[0]
+def _download_big(port: int) -> tuple[str, int, float]:
+    """GET /big from the files pod: (sha256, size, seconds)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    start = time.monotonic()
+    conn.request("GET", "/big")
+    resp = conn.getresponse()
+    assert resp.status == 200 and int(resp.headers["Content-Length"]) == BIG
+    digest, size = hashlib.sha256(), 0
+    while chunk := resp.read(1 << 20):
+        digest.update(chunk)
+        size += len(chunk)
+        assert time.monotonic() - start < 120, f"only {size} bytes after 120 s"
+    conn.close()
+    return digest.hexdigest(), size, time.monotonic() - start
+
+
+@pytest.fixture(scope="module")
+def big_sha256(cluster, kube) -> str:
+    return cluster.emukube("exec", "files", "--", "sha256sum", "/srv/big").stdout.split()[0]
+
+
+def test_a_50_mb_transfer_arrives_byte_exact(kube, tmp_path, big_sha256):
     with Forward(kube, tmp_path, "pod/files", 8000) as fwd:
-        conn = http.client.HTTPConnection("127.0.0.1", fwd.ports[8000], timeout=30)
-        start = time.monotonic()
-        conn.request("GET", "/big")
-        resp = conn.getresponse()
-        assert resp.status == 200 and int(resp.headers["Content-Length"]) == BIG
-        digest, size = hashlib.sha256(), 0
-        while chunk := resp.read(1 << 20):
-            digest.update(chunk)
-            size += len(chunk)
-            assert time.monotonic() - start < 120, f"only {size} bytes after 120 s"
-        elapsed = time.monotonic() - start
-        conn.close()
-    assert size == BIG and digest.hexdigest() == expected
+        digest, size, elapsed = _download_big(fwd.ports[8000])
+    assert size == BIG and digest == big_sha256
     print(f"port-forward: {BIG / elapsed / 1e6:.0f} MB/s for 50 MB")
+
+
+def test_plain_spdy_as_kubectl_falls_back_to(kube, tmp_path, web_pod, big_sha256):
+    """kubectl speaks SPDY without the WebSocket when told to, or when a server refuses the tunnel."""
+    plain = {"KUBECTL_PORT_FORWARD_WEBSOCKETS": "false"}
+    with Forward(kube, tmp_path, f"pod/{web_pod}", 8080, env=plain) as fwd:
+        port = fwd.ports[8080]
+        with ThreadPoolExecutor(20) as pool:
+            failures = [f for fs in pool.map(lambda w: _requests(port, w, 10, w % 2 == 0), range(20)) for f in fs]
+        assert failures == []
+    with Forward(kube, tmp_path, "pod/files", 8000, env=plain, flags=("-v=6",)) as fwd:
+        assert _download_big(fwd.ports[8000])[:2] == (big_sha256, BIG)
+    err = fwd.stderr()
+    assert re.search(r'"Response" verb="POST" url="https://[^"]+/api/v1/namespaces/default/pods/files/portforward" '
+                     r'status="101 Switching Protocols"', err), err
+    assert "tunneling_dialer" not in err, err
 
 
 # ---- the forms kubectl resolves itself ---------------------------------------------------------

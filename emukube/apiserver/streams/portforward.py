@@ -274,8 +274,28 @@ def _requested(request: web.Request) -> list[str]:
     return [p.strip() for h in request.headers.getall("Sec-WebSocket-Protocol", []) for p in h.split(",") if p.strip()]
 
 
-def _text(status: int, message: str) -> web.Response:
-    return web.Response(status=status, text=message + "\n", content_type="text/plain")
+def _text(status: int, message: str, headers: dict | None = None) -> web.Response:
+    return web.Response(status=status, text=message + "\n", content_type="text/plain", headers=headers)
+
+
+def _refused(offered: list[str]) -> web.Response:
+    """httpstream.Handshake's answer to a client without our protocol."""
+    return _text(403, f"unable to upgrade: unable to negotiate protocol: client supports [{' '.join(offered)}], "
+                      f"server accepts [{PROTOCOL}]", {"X-Accepted-Stream-Protocol-Versions": PROTOCOL})
+
+
+async def _serve(session: Session, chunks) -> None:
+    """Feed the client's bytes to the session until it ends, then drop what it holds."""
+    try:
+        async for data in chunks:
+            if not await session.feed(data):
+                break
+    except spdy.ProtocolError as exc:
+        log.warning("portforward %s/%s: %s", session.target.namespace, session.target.name, exc)
+    except (ConnectionError, RuntimeError):
+        pass  # the client went away while we wrote
+    finally:
+        await session.close()
 
 
 async def _tunnel(request: web.Request, target: Target) -> web.StreamResponse:
@@ -284,25 +304,71 @@ async def _tunnel(request: web.Request, target: Target) -> web.StreamResponse:
         return _text(400, "unable to upgrade: no tunneling spdy protocols provided")
     chosen = TUNNEL_PREFIX + PROTOCOL
     if chosen not in offered:
-        return _text(403, f"unable to upgrade: unable to negotiate protocol: client supports "
-                          f"[{' '.join(p[len(TUNNEL_PREFIX):] for p in offered)}], server supports [{PROTOCOL}]")
+        return _refused([p[len(TUNNEL_PREFIX):] for p in offered])
     ws = web.WebSocketResponse(protocols=(chosen,), compress=False, autoping=True)
     await ws.prepare(request)
-    session = Session(ws.send_bytes, target)
-    try:
+
+    async def binary():
         async for msg in ws:
             if msg.type != WSMsgType.BINARY:
-                break  # client-go's tunnel reads binary messages only
-            if not await session.feed(msg.data):
-                break
-    except spdy.ProtocolError as exc:
-        log.warning("portforward %s/%s: %s", target.namespace, target.name, exc)
-    except (ConnectionError, RuntimeError):
-        pass  # the client went away while we wrote
+                return  # client-go's tunnel reads binary messages only
+            yield msg.data
+
+    try:
+        await _serve(Session(ws.send_bytes, target), binary())
     finally:
-        await session.close()
         await ws.close()
     return ws
+
+
+class _Switching(web.StreamResponse):
+    _length_check = False  # a 101 has no body to frame, as aiohttp's WebSocketResponse says
+
+
+class _RawBytes:
+    """In aiohttp's parser slot of an upgraded connection (as its WebSocket reader is): what
+    follows the 101 goes, unparsed and with flow control, to a StreamReader."""
+
+    def __init__(self, stream):
+        self.stream = stream
+
+    def feed_data(self, data: bytes):
+        self.stream.feed_data(data)
+        return False, b""
+
+    def feed_eof(self) -> None:
+        self.stream.feed_eof()
+
+
+async def _spdy(request: web.Request, target: Target) -> web.StreamResponse:
+    from aiohttp.streams import StreamReader
+
+    offered = [p.strip() for h in request.headers.getall("X-Stream-Protocol-Version", []) for p in h.split(",")]
+    if not any(offered):
+        return _text(400, "unable to upgrade: X-Stream-Protocol-Version is required")
+    if PROTOCOL not in offered:
+        return _refused(offered)
+    response = _Switching(status=101, headers={"Connection": "Upgrade", "Upgrade": "SPDY/3.1",
+                                               "X-Stream-Protocol-Version": PROTOCOL})
+    writer = await response.prepare(request)
+    transport = request.transport
+    stream = StreamReader(request.protocol, 1 << 16, loop=asyncio.get_running_loop())
+    request.protocol.set_parser(_RawBytes(stream))
+    request.protocol.keep_alive(False)
+
+    async def send(frame: bytes) -> None:
+        if transport is None or transport.is_closing():
+            raise ConnectionResetError("the client closed the connection")
+        transport.write(frame)
+        if transport.get_write_buffer_size() > 1 << 16:
+            await writer.drain()
+
+    async def received():
+        while data := await stream.readany():
+            yield data
+
+    await _serve(Session(send, target), received())
+    return response
 
 
 async def portforward(request: web.Request, resource: Resource, namespace: str, name: str) -> web.StreamResponse:
@@ -315,8 +381,11 @@ async def portforward(request: web.Request, resource: Resource, namespace: str, 
     if not (pod.get("spec") or {}).get("nodeName"):
         raise errors.bad_request(f"pod {name} does not have a host assigned")
     target = Target(lambda: registry.get(resource, namespace, name), name, namespace)
-    if request.headers.get("Upgrade", "").lower() == "websocket":
+    upgrade = request.headers.get("Upgrade", "").lower()
+    if upgrade == "websocket":
         return await _tunnel(request, target)
+    if upgrade == "spdy/3.1":
+        return await _spdy(request, target)
     raise errors.bad_request("Upgrade request required")
 
 
