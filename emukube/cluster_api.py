@@ -8,6 +8,7 @@ import base64
 import json
 import time
 
+from .apiserver.objects import SYSTEM_NAMESPACES
 from .apiserver.resources import BY_KEY, Resource, by_kind
 from .client.kube import ApiError, Credentials, KubeClient
 from .errors import EmukubeError
@@ -141,7 +142,7 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
     # by objects (emukube creates them, as `up` always did), then configs and Services (whose
     # variables pods get when they start), then workloads.
     desired = sorted(desired, key=lambda o: _ORDER.get(o["kind"], len(_ORDER)))
-    named = {(o.get("metadata") or {}).get("namespace") for o in desired} - {None, "", *_SYSTEM_NAMESPACES}
+    named = {(o.get("metadata") or {}).get("namespace") for o in desired} - {None, "", *SYSTEM_NAMESPACES}
     for ns in sorted(named - {k[2] for k in have if k[0] == "Namespace"} - {k[2] for k in want if k[0] == "Namespace"}):
         try:
             api.create(BY_KEY["namespaces"], {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
@@ -178,7 +179,6 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
     return written
 
 
-_SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 _ORDER = {kind: i for i, kind in enumerate(("Namespace", "ServiceAccount", "Secret", "ConfigMap", "Service", "Node"))}
 
 

@@ -77,17 +77,17 @@ def read_state(client, cluster: str) -> State:
 
 def applied_objects(controller) -> list[dict]:
     """The desired objects, from the cluster's API server (waiting for it while it starts)."""
+    from .apiserver.system import is_system_object
     from .controller.loop import DESIRED, desired_objects
 
     if controller.status not in ("running", "restarting") and controller.attrs["State"].get("Status") != "running":
         return []
     api = cluster_api.client_for(controller)
     cluster_api.wait_ready(api)
-    # What users applied: not the namespaces every cluster has, nor the Nodes the controller
-    # keeps, unless cordoned or stopped (their state is what `emukube cordon|node stop` applied).
+    # What users applied: not what every cluster has (apiserver/system.py), nor the Nodes the
+    # controller keeps, unless cordoned or stopped (their state is what `emukube cordon|node stop` applied).
     return [o for o in desired_objects(cluster_api.list_objects(api, list(DESIRED)))
-            if not (o["kind"] == "Namespace" and o["metadata"]["name"] in SYSTEM_NAMESPACES)
-            and (o["kind"] != "Node" or _node_marked(o))]
+            if not is_system_object(o) and (o["kind"] != "Node" or _node_marked(o))]
 
 
 def _node_marked(node: dict) -> bool:
@@ -95,9 +95,6 @@ def _node_marked(node: dict) -> bool:
 
     stopped = (node["metadata"].get("annotations") or {}).get(STOPPED_ANNOTATION) == "true"
     return stopped or bool((node.get("spec") or {}).get("unschedulable"))
-
-
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 
 def restored(client, state: State) -> State:
@@ -434,8 +431,11 @@ def _ensure_pki(container) -> None:
     from . import pki  # cryptography: only when a cluster is made
 
     cluster = container.labels[L.CLUSTER]
-    ip = ClusterNet.from_subnet(cluster, container.labels[L.SUBNET]).controller_ip
-    made = pki.make_pki(cluster, ["127.0.0.1", ip], ["localhost", "emukube-controller"])
+    net = ClusterNet.from_subnet(cluster, container.labels[L.SUBNET])
+    # Pods reach the API at the `kubernetes` Service's ClusterIP and names (in-cluster config).
+    made = pki.make_pki(cluster, ["127.0.0.1", net.controller_ip, net.apiserver_service_ip],
+                        ["localhost", "emukube-controller", "kubernetes", "kubernetes.default",
+                         "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"])
     engine.put_files(container, {f"/state/{path}": (data, 0o600) for path, data in pki.pki_files(made).items()})
 
 

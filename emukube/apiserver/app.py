@@ -13,7 +13,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from . import discovery, errors, handlers, negotiate
+from . import discovery, errors, handlers, negotiate, sa_tokens, system
 from .gc import Collector
 from .objects import Registry, _load
 from .resources import find
@@ -41,21 +41,27 @@ def _open(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in _OPEN_PATHS)
 
 
-def _authorized(request: web.Request, tokens: list[str] | None) -> bool:
+def _authorized(request: web.Request, tokens: list[str] | None, sa_key: bytes | None) -> bool:
+    """The cluster's admin token, or a ServiceAccount token it signed (pods' in-cluster config).
+    Every authenticated caller may do anything: RBAC is not enforced (README)."""
     if tokens is None:
         return True
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return False
-    given = header[len("Bearer "):].strip().encode()
-    return any(hmac.compare_digest(given, t.encode()) for t in tokens)
+    given = header[len("Bearer "):].strip()
+    if any(hmac.compare_digest(given.encode(), t.encode()) for t in tokens):
+        return True
+    return sa_key is not None and sa_tokens.verify(sa_key, given) is not None
 
 
 def _middleware(tokens: list[str] | None):
+    sa_key = sa_tokens.signing_key(tokens[0]) if tokens else None
+
     @web.middleware
     async def middleware(request: web.Request, handler):
         try:
-            if not _open(request.path) and not _authorized(request, tokens):
+            if not _open(request.path) and not _authorized(request, tokens, sa_key):
                 return errors.unauthorized().response()
             return await handler(request)
         except errors.ApiError as exc:
@@ -165,6 +171,11 @@ async def _openapi_v3(request: web.Request) -> web.Response:
     return web.Response(body=data, headers={"Content-Type": "application/json"})
 
 
+def _cluster_net():
+    admission = _load("admission")
+    return admission.settings().net if admission is not None else None
+
+
 def make_app(store, tokens: list[str] | None, *, subresources: dict | None = None,
              gc: bool = True) -> web.Application:
     """The API server over `store`. tokens: accepted bearer tokens (None: no authentication).
@@ -179,7 +190,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     app[REGISTRY], app[HUB], app[_COLLECTOR] = registry, hub, collector
 
     async def startup(_app):
-        registry.ensure_namespaces()
+        system.ensure(registry, _cluster_net())
         hub.start()
         if gc:
             collector.start()

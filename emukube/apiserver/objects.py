@@ -205,6 +205,10 @@ class Registry:
                     continue
                 raise errors.already_exists(res, meta["name"]) from None
             self._notify()
+            if res is NAMESPACES:  # the service-account controller's part: `default` in each
+                from .system import ensure_service_account
+
+                ensure_service_account(self, meta["name"])
             return stored if isinstance(stored, dict) else obj
         raise errors.already_exists(res, meta["name"])
 

@@ -18,6 +18,7 @@ import time
 
 import docker
 
+from ..apiserver import sa_tokens
 from ..client.kube import KubeClient
 from ..runtime import labels as L
 from ..runtime.pods import context_from_env
@@ -42,6 +43,7 @@ def main() -> None:
     client = docker.from_env(timeout=120, max_pool_size=32)
     me = client.containers.get(env["EMUKUBE_SELF"])
     ctx = context_from_env(env)
+    ctx.service_account = sa_tokens.mount_files(STATE)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -673,7 +673,8 @@ class Controller:
         drained only once they did); making a container takes seconds while the engine starts
         the pods too, so that goes on in the background and the loop keeps ticking (the next
         StatefulSet pod, readiness) meanwhile."""
-        plans = [(svc, plan) for svc in self.services if (plan := ep.proxy_plan(svc, views)) is not None]
+        plans = [(svc, plan) for svc in self.services
+                 if (plan := ep.proxy_plan(svc, views, self.manual_endpoints(svc))) is not None]
         self.latest_plans = {f"{plan.namespace}/{plan.name}": (svc, plan) for svc, plan in plans}
         wanted = set()
         for _, plan in plans:
@@ -802,8 +803,16 @@ class Controller:
             self._end_making("dns")
 
     # ---- status -------------------------------------------------------------------------
+    def manual_endpoints(self, svc: dict) -> dict | None:
+        """The Endpoints object of a Service without a selector (written by hand, or by the API
+        server for `kubernetes`): its only source of endpoints, as for kube-proxy."""
+        if svc["spec"].get("selector") or self.informer is None:
+            return None
+        meta = svc["metadata"]
+        return self.informer.get(BY_KEY["endpoints"], meta.get("namespace", "default"), meta["name"])
+
     def service_answers(self, svc: dict, views: list[ep.PodView]) -> bool:
-        plan = ep.proxy_plan(svc, views)
+        plan = ep.proxy_plan(svc, views, self.manual_endpoints(svc))
         if plan is None:
             return True
         key = f"{plan.namespace}/{plan.name}"

@@ -231,7 +231,10 @@ class Publisher:
                 s["metadata"].pop("creationTimestamp", None)
                 s["metadata"]["ownerReferences"][0]["uid"] = meta.get("uid", "")
                 want_slices[(slice_res.key, ns, s["metadata"]["name"])] = s
-        services = {(s["metadata"].get("namespace", "default"), s["metadata"]["name"]) for s in observed.services}
+        # Endpoints of a Service without a selector are someone else's (written by hand, or the
+        # API server's for `kubernetes`): only those of selecting Services are ours to replace.
+        services = {(s["metadata"].get("namespace", "default"), s["metadata"]["name"])
+                    for s in observed.services if has_endpoints(s)}
         have_ep = {k: o for k, o in self.cached(ep_res).items() if (k[1], k[2]) in services or k in want_ep}
         have_slices = {k: o for k, o in self.cached(slice_res).items()
                        if (o["metadata"].get("labels") or {}).get("endpointslice.kubernetes.io/managed-by") == MANAGED_SLICES}

@@ -110,8 +110,28 @@ def backends(svc: dict, pods: list[PodView]) -> dict[str, tuple[Backend, ...]]:
     return out
 
 
-def proxy_plan(svc: dict, pods: list[PodView]) -> ProxyPlan | None:
-    """None for Services that need no proxy (headless, ExternalName)."""
+def manual_backends(svc: dict, endpoints: dict | None) -> dict[str, tuple[Backend, ...]]:
+    """A selectorless Service's endpoints, from the Endpoints object written for it by hand (or
+    by the API server, for `kubernetes`): each Service port goes to the Endpoints port of the
+    same name (kube-proxy's rule), the ready addresses only."""
+    out: dict[str, tuple[Backend, ...]] = {}
+    for port in service_ports(svc):
+        found = []
+        for subset in (endpoints or {}).get("subsets") or []:
+            target = next((p.get("port") for p in subset.get("ports") or []
+                           if (p.get("name") or "") == port.name and p.get("protocol", "TCP") == port.protocol), None)
+            if target is None:
+                continue
+            for address in subset.get("addresses") or []:
+                pod = (address.get("targetRef") or {}).get("name") or address.get("hostname") or address["ip"]
+                found.append(Backend(pod=pod, ip=address["ip"], port=int(target)))
+        out[port.key] = tuple(found)
+    return out
+
+
+def proxy_plan(svc: dict, pods: list[PodView], endpoints: dict | None = None) -> ProxyPlan | None:
+    """None for Services that need no proxy (headless, ExternalName). `endpoints`: the
+    Endpoints object of a Service without a selector."""
     if not has_cluster_ip(svc):
         return None
     spec, meta = svc["spec"], svc["metadata"]
@@ -128,7 +148,7 @@ def proxy_plan(svc: dict, pods: list[PodView]) -> ProxyPlan | None:
         name=meta["name"],
         cluster_ip=spec["clusterIP"],
         ports=ports,
-        backends=backends(svc, pods),
+        backends=backends(svc, pods) if spec.get("selector") else manual_backends(svc, endpoints),
         affinity_timeout=affinity,
         listen_ports_extra={k: v for k, v in extra.items() if v},
     )
@@ -157,6 +177,14 @@ def dns_plan(services: list[dict], pods: list[PodView], net: ClusterNet, serial:
         dns_ip=net.dns_ip,
         reverse_cidrs=(net.subnet,),
     )
+
+
+def apiserver_env(services: list[dict]) -> dict[str, str]:
+    """KUBERNETES_SERVICE_HOST and its kin, which every pod gets whatever its namespace and
+    enableServiceLinks (the kubelet adds the `kubernetes` Service's variables always)."""
+    found = [s for s in services if s["metadata"].get("namespace", "default") == "default"
+             and s["metadata"]["name"] == "kubernetes"]
+    return service_env(found, "default")
 
 
 def service_env(services: list[dict], namespace: str) -> dict[str, str]:

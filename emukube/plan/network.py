@@ -4,6 +4,7 @@
   10.N.0.2        the controller
   10.N.0.10       CoreDNS (the address kubeadm gives kube-dns in 10.96.0.0/12)
   10.N.0.0/18     Service ClusterIPs (allocated from 10.N.1.0 up; below is reserved)
+  10.N.1.0        the `kubernetes` Service (the API server), the first address of that pool
   10.N.128.0/17   pod IPs
   127.0.(100+i).x LoadBalancer EXTERNAL-IPs on the host's loopback (i = N - 96)
 """
@@ -46,6 +47,12 @@ class ClusterNet:
     @property
     def dns_ip(self) -> str:
         return f"10.{self._b}.0.10"
+
+    @property
+    def apiserver_service_ip(self) -> str:
+        """The `kubernetes` Service's ClusterIP: the first address ClusterIPs are allocated
+        from, as the API server takes the first of its Service range (10.96.0.1)."""
+        return str(ipaddress.IPv4Address(self.service_ip_pool()[0]))
 
     @property
     def service_cidr(self) -> str:

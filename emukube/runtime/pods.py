@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from typing import Callable
 
 from docker.errors import DockerException, ImageNotFound
 
 from ..plan import image_map
-from ..plan.endpoints import service_env
+from ..plan.endpoints import apiserver_env, service_env
 from ..plan.network import ClusterNet
 from ..plan.nodes import plan_nodes
 from ..plan.workloads import PodPlan
@@ -39,6 +40,8 @@ class Context:
     node_address: str = "127.0.0.1"
     allow_privileged: bool = False
     nodes: int = 1  # emulated nodes (`--nodes`)
+    # (namespace, service account) -> files of the token volume; None: pods get no token
+    service_account: Callable[[str, str], dict[str, tuple[bytes, int]]] | None = None
 
 
 def context_from_env(env: dict[str, str]) -> Context:
@@ -140,9 +143,9 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
     services = [o for o in objects if o.get("kind") == "Service"]
     missing: list[str] = []
     links = service_env(services, pod.namespace) if pod.spec.get("enableServiceLinks") is not False else {}
-    env = container_env(c, pod.name, pod.namespace, ip, refs, links, missing,
+    env = container_env(c, pod.name, pod.namespace, ip, refs, {**apiserver_env(services), **links}, missing,
                         node=(pod.node, node_ip(ctx, pod.node)))
-    files = volume_files(pod.spec, c, pod.namespace, refs, missing)
+    files = {**_token_files(ctx, pod), **volume_files(pod.spec, c, pod.namespace, refs, missing)}
     if missing:
         raise PodStartError("CreateContainerConfigError: " + "; ".join(missing))
     image = image_map.swap(c["image"], ctx.image_map)
@@ -173,6 +176,15 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
     if files:
         engine.put_files(container, files)
     return container
+
+
+def _token_files(ctx: Context, pod: PodPlan) -> dict[str, tuple[bytes, int]]:
+    """The service-account volume (token, ca.crt, namespace) client libraries' in-cluster
+    configuration reads, unless the pod opts out."""
+    if ctx.service_account is None or pod.spec.get("automountServiceAccountToken") is False:
+        return {}
+    account = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount") or "default"
+    return ctx.service_account(pod.namespace, account)
 
 
 def _domain(pod: PodPlan) -> str | None:

@@ -1,0 +1,86 @@
+"""The objects every cluster has before anyone applies anything, kept by the API server as
+kube-apiserver's bootstrap controllers and the service-account controller keep them: the system
+namespaces, a `default` ServiceAccount in every namespace, and the `kubernetes` Service in
+`default` (the first ClusterIP of the range, port 443) whose Endpoints and EndpointSlice name the
+API server itself, so that pods reach it as `kubernetes.default.svc` with in-cluster config."""
+
+from __future__ import annotations
+
+import logging
+
+from . import errors
+from .objects import SYSTEM_NAMESPACES, WriteOpts
+from .resources import BY_KEY
+
+log = logging.getLogger(__name__)
+
+NAMESPACES, SERVICE_ACCOUNTS = BY_KEY["namespaces"], BY_KEY["serviceaccounts"]
+SERVICES, ENDPOINTS, SLICES = BY_KEY["services"], BY_KEY["endpoints"], BY_KEY["endpointslices.discovery.k8s.io"]
+API_PORT = 6443
+SERVICE_LABELS = {"component": "apiserver", "provider": "kubernetes"}
+MANAGER = "kube-apiserver"
+
+
+def is_system_object(obj: dict) -> bool:
+    """Made by the API server, not by whoever applied the manifests (so `up` never prunes it)."""
+    meta = obj.get("metadata") or {}
+    if obj.get("kind") == "ServiceAccount":
+        return meta.get("name") == "default"
+    if obj.get("kind") == "Service":
+        return meta.get("namespace") == "default" and meta.get("name") == "kubernetes" and \
+            (meta.get("labels") or {}).get("provider") == "kubernetes"
+    return obj.get("kind") == "Namespace" and meta.get("name") in SYSTEM_NAMESPACES
+
+
+def default_service_account(namespace: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default", "namespace": namespace}}
+
+
+def kubernetes_objects(cluster_ip: str, apiserver_ip: str) -> list[tuple[object, dict]]:
+    port = {"name": "https", "port": API_PORT, "protocol": "TCP"}
+    meta = {"name": "kubernetes", "namespace": "default"}
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {**meta, "labels": dict(SERVICE_LABELS)},
+               "spec": {"type": "ClusterIP", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
+                        "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": API_PORT}],
+                        "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
+                        "internalTrafficPolicy": "Cluster"}}
+    endpoints = {"apiVersion": "v1", "kind": "Endpoints",
+                 "metadata": {**meta, "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
+                 "subsets": [{"addresses": [{"ip": apiserver_ip}], "ports": [port]}]}
+    endpoint_slice = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                      "metadata": {**meta, "labels": {"kubernetes.io/service-name": "kubernetes"}},
+                      "addressType": "IPv4",
+                      "endpoints": [{"addresses": [apiserver_ip], "conditions": {"ready": True}}],
+                      "ports": [port]}
+    return [(SERVICES, service), (ENDPOINTS, endpoints), (SLICES, endpoint_slice)]
+
+
+def ensure(registry, net) -> None:
+    """At start-up: whatever of these is missing (an older cluster's store lacks some)."""
+    registry.ensure_namespaces()
+    spaces, _ = registry.list(NAMESPACES, None)
+    for space in spaces:
+        ensure_service_account(registry, space["metadata"]["name"])
+    if net is None:
+        return
+    taken = {(s.get("spec") or {}).get("clusterIP") for s in registry.list(SERVICES, None)[0]}
+    for res, obj in kubernetes_objects(net.apiserver_service_ip, net.controller_ip):
+        if registry.get(res, "default", "kubernetes") is not None:
+            continue
+        if res is SERVICES and net.apiserver_service_ip in taken:
+            log.warning("the kubernetes Service is not made: %s is another Service's ClusterIP",
+                        net.apiserver_service_ip)
+            return
+        _create(registry, res, obj)
+
+
+def ensure_service_account(registry, namespace: str) -> None:
+    if registry.get(SERVICE_ACCOUNTS, namespace, "default") is None:
+        _create(registry, SERVICE_ACCOUNTS, default_service_account(namespace))
+
+
+def _create(registry, res, obj: dict) -> None:
+    try:
+        registry.create(res, obj, WriteOpts(manager=MANAGER), admit=False)
+    except errors.ApiError as exc:  # made meanwhile, or its namespace is going away
+        log.info("not made: %s %s", res.key, exc)

@@ -1,0 +1,104 @@
+"""Pods reach the cluster's API as on Kubernetes: the `kubernetes` Service, its variables in every
+pod, a service-account token volume, and client-go's in-cluster configuration (the real kubectl,
+run inside a pod with no kubeconfig) working unchanged."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import HERE, wait_until
+from kubectl_tools import KUBECTL, Kube
+
+MANIFEST = HERE / "manifests" / "incluster.yaml"
+TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+
+@pytest.fixture(scope="module")
+def kube(cluster, tmp_path_factory) -> Kube:
+    return Kube(cluster.name, tmp_path_factory.mktemp("kube"))
+
+
+def in_pod(kube: Kube, pod: str, script: str, check: bool = True):
+    return kube("exec", "-n", "shop", pod, "--", "sh", "-c", script, check=check, timeout=60)
+
+
+def web_pod(kube: Kube) -> str:
+    return kube.lines("get", "pods", "-n", "shop", "-l", "app=web", "-o", "name")[0].split("/", 1)[1]
+
+
+def test_the_kubernetes_service_names_the_api_server(kube):
+    svc = kube.obj("get", "svc", "kubernetes", "-n", "default")
+    ip = svc["spec"]["clusterIP"]
+    assert svc["metadata"]["labels"] == {"component": "apiserver", "provider": "kubernetes"}
+    assert [(p["name"], p["port"], p["targetPort"]) for p in svc["spec"]["ports"]] == [("https", 443, 6443)]
+    # The first address ClusterIPs are allocated from (10.N.1.0 of the cluster's 10.N.0.0/16).
+    assert ipaddress.ip_address(ip).packed[2:] == bytes([1, 0]), ip
+    endpoints = kube.obj("get", "endpoints", "kubernetes", "-n", "default")
+    (subset,) = endpoints["subsets"]
+    assert [a["ip"] for a in subset["addresses"]] == [ip.rsplit(".", 2)[0] + ".0.2"]  # the controller
+    assert subset["ports"] == [{"name": "https", "port": 6443, "protocol": "TCP"}]
+    accounts = kube.lines("get", "serviceaccounts", "-A", "-o", "custom-columns=NS:.metadata.namespace,NAME:.metadata.name",
+                          "--no-headers")
+    for ns in ("default", "kube-system", "shop"):
+        assert any(line.split() == [ns, "default"] for line in accounts), accounts
+
+
+def test_every_pod_gets_the_api_servers_variables_and_a_token(kube):
+    ip = kube("get", "svc", "kubernetes", "-n", "default", "-o", "jsonpath={.spec.clusterIP}").stdout
+    env = dict(line.split("=", 1) for line in in_pod(kube, web_pod(kube), "env").stdout.splitlines() if "=" in line)
+    assert env["KUBERNETES_SERVICE_HOST"] == ip and env["KUBERNETES_SERVICE_PORT"] == "443"
+    assert env["KUBERNETES_SERVICE_PORT_HTTPS"] == "443" and env["KUBERNETES_PORT_443_TCP"] == f"tcp://{ip}:443"
+    assert in_pod(kube, web_pod(kube), f"cat {TOKEN_DIR}/namespace").stdout == "shop"
+    # enableServiceLinks: false drops other Services' variables, never the API server's (kubelet).
+    sealed = in_pod(kube, "sealed", "env; ls /var/run/secrets 2>&1", check=False).stdout
+    assert f"KUBERNETES_SERVICE_HOST={ip}" in sealed and "WEB_SERVICE_HOST" not in sealed
+    assert "No such file" in sealed  # automountServiceAccountToken: false
+
+
+def test_the_token_reaches_the_api_through_the_service_with_tls_verified(kube):
+    script = (f"curl -sS -m 10 --cacert {TOKEN_DIR}/ca.crt -H \"Authorization: Bearer $(cat {TOKEN_DIR}/token)\" "
+              "https://kubernetes.default.svc/api/v1/namespaces/shop/pods")
+    pods = json.loads(in_pod(kube, web_pod(kube), script).stdout)
+    assert {p["metadata"]["name"] for p in pods["items"]} >= {web_pod(kube), "sealed"}
+    refused = in_pod(kube, web_pod(kube), f"curl -sS -m 10 --cacert {TOKEN_DIR}/ca.crt "
+                                          "-H 'Authorization: Bearer not-a-token' https://kubernetes.default.svc/api").stdout
+    assert json.loads(refused)["code"] == 401
+    # A token of the right shape signed with another key is refused too.
+    token = in_pod(kube, web_pod(kube), f"cat {TOKEN_DIR}/token").stdout
+    head, claims, _ = token.split(".")
+    forged = f"{head}.{claims}.{'A' * 43}"
+    refused = in_pod(kube, web_pod(kube), f"curl -sS -m 10 --cacert {TOKEN_DIR}/ca.crt "
+                                          f"-H 'Authorization: Bearer {forged}' https://kubernetes.default.svc/api").stdout
+    assert json.loads(refused)["code"] == 401
+
+
+def test_kubectl_in_a_pod_uses_in_cluster_config(kube):
+    """client-go's rest.InClusterConfig: KUBERNETES_SERVICE_HOST/PORT and the token volume."""
+    binary = Path(KUBECTL).resolve()
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kubectl", "namespace": "shop"},
+           "spec": {"containers": [{"name": "kubectl", "image": "emukube/echo:1.0",
+                                    "volumeMounts": [{"name": "bin", "mountPath": "/opt/kubectl", "readOnly": True}]}],
+                    "volumes": [{"name": "bin", "hostPath": {"path": str(binary)}}]}}
+    kube("apply", "-f", "-", input=json.dumps(pod))
+    kube("wait", "-n", "shop", "pod/kubectl", "--for=condition=Ready", "--timeout=90s", timeout=120)
+    out = in_pod(kube, "kubectl", "/opt/kubectl get pods -n shop -o name && "
+                                  "/opt/kubectl get svc kubernetes -n default -o name").stdout
+    assert "pod/sealed" in out and "pod/kubectl" in out and "service/kubernetes" in out, out
+
+
+def test_what_the_api_server_keeps_outlives_up_and_scale(cluster, kube):
+    cluster.emukube("up", str(MANIFEST), "--timeout", "150s", timeout=300)
+    cluster.emukube("scale", "deployment/web", "--replicas", "2", "-n", "shop", timeout=200)
+    assert kube("get", "svc", "kubernetes", "-n", "default", "-o", "name").stdout.strip() == "service/kubernetes"
+    assert kube("get", "sa", "default", "-n", "shop", "-o", "name").stdout.strip() == "serviceaccount/default"
+    wait_until(lambda: len(kube.lines("get", "pods", "-n", "shop", "-l", "app=web", "-o", "name")) == 2,
+               "two web pods")
+    names = kube("get", "ns", "-o", "name").stdout.split()
+    kube("create", "namespace", "later")
+    wait_until(lambda: kube("get", "sa", "default", "-n", "later", check=False).returncode == 0,
+               "a default ServiceAccount in a new namespace")
+    assert "namespace/later" not in names
