@@ -16,7 +16,7 @@ from . import dns_query
 from .api import OWNER_KINDS, Cluster
 from .errors import EmukubeError
 from .plan.nodes import MAX_NODES
-from .output import print_table, reach_lines, service_rows
+from .output import invoked_as, print_table, reach_lines, service_rows
 from .plan.image_map import parse as parse_image_map
 from .runtime import engine
 
@@ -42,10 +42,21 @@ def _handle(cluster: str, address=None, allow_privileged=None, image_map=None, n
     return Cluster(cluster, address=address, allow_privileged=allow_privileged, images=images, nodes=nodes)
 
 
+def _new_cluster_name(name: str) -> None:
+    """Checked before anything is made: the name goes into container, network and volume names
+    and the kubeconfig's context, so it is a DNS label (as a Namespace's name is)."""
+    from .manifests.names import is_dns1123_label
+
+    problems = is_dns1123_label(name)
+    if problems:
+        raise EmukubeError(f'error: --cluster: Invalid value: "{name}": {"; ".join(problems)}')
+
+
 def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, nodes=None,
            kubeconfig_path: str | None = None) -> None:
     from .up_progress import UpProgress
 
+    _new_cluster_name(cluster)
     c = _handle(cluster, address, allow_privileged, image_map, nodes)
     existed = c.exists()
     display = UpProgress(c.client, cluster, live=sys.stderr.isatty())
@@ -66,12 +77,14 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
         display.applied()
         c.wait_ready(timeout, display.update)
     snap = c.snapshot()
-    typer.echo("")
-    print_table(service_rows(snap.of_kind("Service"), wide=False))
+    services = snap.of_kind("Service")
+    if services:
+        typer.echo("")
+        print_table(service_rows(services, wide=False))
     # With --nodes, or --address, NodePorts are not on 127.0.0.1 (0.0.0.0 includes it).
     host = next((n.host_ip for n in snap.nodes), "127.0.0.1")
-    lines = reach_lines(snap.of_kind("Service"), cluster, snap.of_kind("Deployment") + snap.of_kind("StatefulSet"),
-                        "127.0.0.1" if host in ("0.0.0.0", "::") else host)
+    lines = reach_lines(services, cluster, snap.of_kind("Deployment") + snap.of_kind("StatefulSet"),
+                        "127.0.0.1" if host in ("0.0.0.0", "::") else host, invoked_as())
     if lines:
         typer.echo("\nHow to reach them:")
         for line in lines:
@@ -124,6 +137,7 @@ def up(paths: List[str] = typer.Argument(..., help="Files, directories, or - for
     """Create or update a cluster from manifests, and wait until it answers."""
     from .cli_workloads import attach as attach_events, events_version
 
+    _new_cluster_name(cluster)
     since = events_version(cluster) if attach else None
     _apply(paths, cluster, wait, _parse_timeout(timeout), address, allow_privileged, image_map, nodes,
            kubeconfig_path)
@@ -291,11 +305,30 @@ def _mount_verbs() -> None:
 _mount_verbs()
 
 
+def os_error_line(exc: OSError) -> str:
+    """One line for a file, permission or connection error, as Go's os errors read
+    ("open PATH: no such file or directory"); a lost engine says so."""
+    import requests
+
+    if isinstance(exc, requests.RequestException):
+        return f"error: lost the connection to the Docker engine at {engine.socket_name()} ({_first_line(exc)})"
+    if exc.filename is not None:
+        where = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else str(exc.filename)
+        return f"error: {where}: {(exc.strerror or str(exc)).lower()}"
+    return f"error: {_first_line(exc.strerror or exc)}"
+
+
+def _first_line(text) -> str:
+    return (str(text).strip().splitlines() or [type(text).__name__])[0][:500]
+
+
 def main() -> None:
+    prog = invoked_as()
     try:
         app()
     except EmukubeError as exc:
         for line in str(exc).splitlines():
+            line = line.replace("`emukube ", f"`{prog} ")  # hints are to be typed as they read
             _err(line if line.startswith(("error", "Error")) else f"error: {line}")
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
@@ -303,5 +336,8 @@ def main() -> None:
         sys.exit(130)
     except DockerException as exc:  # an engine refusal is not a bug of the caller's: no traceback
         detail = getattr(exc, "explanation", None) or str(exc)
-        _err(f"error: the Docker engine refused: {str(detail).splitlines()[0][:500]}")
+        _err(f"error: the Docker engine refused: {_first_line(detail)}")
+        sys.exit(2)
+    except OSError as exc:  # files, permissions, a connection lost: the user's to fix, not a bug
+        _err(os_error_line(exc))
         sys.exit(2)

@@ -86,6 +86,8 @@ def graph(cluster: str = ClusterOpt,
 
     if direction not in ("TD", "LR"):
         raise EmukubeError(f'error: --direction must be TD or LR, not "{direction}"')
+    if output is not None and output.is_dir():  # before the work, as dot would only fail after it
+        raise EmukubeError(f"error: --output {output}: is a directory (name a file: {output / 'graph.mmd'})")
     snap = _snapshot(cluster)
     model = g.build(snap.of_kind("Service"), snap.pods, snap.state.net.dns_ip if snap.state.net else "",
                     node_addresses(snap)[0])
@@ -95,9 +97,9 @@ def graph(cluster: str = ClusterOpt,
         if output is None:
             typer.echo(text, nl=False)
         else:
-            output.write_text(text)
+            _write(output, text.encode())
     elif suffix == ".dot":
-        output.write_text(g.to_dot(model))
+        _write(output, g.to_dot(model).encode())
     elif suffix in (".svg", ".png"):
         dot = shutil.which("dot")
         if dot is None:
@@ -178,6 +180,9 @@ def export_compose(cluster: str = ClusterOpt,
     from .cluster_ops import settings_of
     from .export_compose import export
 
+    if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
+        raise EmukubeError(f"error: --output-dir {output_dir}: not a directory (write the single file with "
+                           f"`emukube export compose > {output_dir}`)")
     snap = _snapshot(cluster)
     if snap.state.controller is None:
         raise NotFound(f'no controller for cluster "{cluster}": nothing to export')
@@ -194,13 +199,23 @@ def export_compose(cluster: str = ClusterOpt,
     if output_dir is None:
         typer.echo(result.text, nl=False)
         return
-    output_dir.mkdir(parents=True, exist_ok=True)
-    (output_dir / "compose.yaml").write_text(result.text)
+    _write(output_dir / "compose.yaml", result.text.encode())
     for rel, content in result.files.items():
-        target = output_dir / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(content)
+        _write(output_dir / rel, content)
     typer.echo(f"wrote {output_dir / 'compose.yaml'} and {len(result.files)} config file(s)", err=True)
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Its directories made as needed; what stops it (a file where a directory goes, no
+    permission, a full disk) is one line naming the path."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    except (FileExistsError, NotADirectoryError):  # a file where a directory goes
+        blocker = next((p for p in reversed(path.parents) if p.exists() and not p.is_dir()), path.parent)
+        raise EmukubeError(f"error: cannot write {path}: {blocker} is a file, not a directory") from None
+    except OSError as exc:
+        raise EmukubeError(f"error: cannot write {path}: {(exc.strerror or str(exc)).lower()}") from None
 
 
 def register(app) -> None:

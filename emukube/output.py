@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shlex
+import shutil
+import sys
+
 import typer
 
 from .snapshot import age
@@ -45,11 +50,23 @@ def service_rows(services: list[dict], wide: bool, namespaced: bool = False) -> 
     return rows
 
 
+def invoked_as(argv0: str | None = None) -> str:
+    """How to type this emukube again: `emukube` when PATH finds this very program, else the path
+    it was started by (after `make demo` that is .venv/bin/emukube, which PATH does not hold)."""
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    if os.sep not in argv0:
+        return argv0
+    found = shutil.which(os.path.basename(argv0))
+    if found and os.path.realpath(found) == os.path.realpath(argv0):
+        return os.path.basename(argv0)
+    return shlex.quote(argv0)
+
+
 def reach_lines(services: list[dict], cluster: str, workloads: list[dict] = (),
-                node_host: str = "127.0.0.1") -> list[str]:
+                node_host: str = "127.0.0.1", prog: str = "emukube") -> list[str]:
     """A ready-to-paste command per Service: curl from the host where it can, else in-cluster
     from a pod of the first Deployment/StatefulSet in the Service's namespace. NodePorts are
-    curled at node_host (the first node's host address)."""
+    curled at node_host (the first node's host address); `prog` is how emukube is typed."""
     lines = []
     clients = {}
     for w in workloads:
@@ -68,11 +85,11 @@ def reach_lines(services: list[dict], cluster: str, workloads: list[dict] = (),
         elif kind == "NodePort" and tcp and tcp[0].get("nodePort"):
             lines.append(f"{name:<16} curl http://{node_host}:{tcp[0]['nodePort']}/")
         elif kind == "ExternalName":
-            lines.append(f"{name:<16} emukube dns{flag}{nsflag} {name}      (CNAME to {spec.get('externalName')})")
+            lines.append(f"{name:<16} {prog} dns{flag}{nsflag} {name}      (CNAME to {spec.get('externalName')})")
         elif spec.get("clusterIP") == "None":
-            lines.append(f"{name:<16} emukube dns{flag}{nsflag} {name}      (headless: one A record per ready pod)")
+            lines.append(f"{name:<16} {prog} dns{flag}{nsflag} {name}      (headless: one A record per ready pod)")
         elif tcp:
             port = "" if tcp[0]["port"] == 80 else f":{tcp[0]['port']}"
             pod = clients.get(ns, "POD")
-            lines.append(f"{name:<16} emukube exec{flag}{nsflag} {pod} -- curl -s http://{name}{port}/   (in-cluster)")
+            lines.append(f"{name:<16} {prog} exec{flag}{nsflag} {pod} -- curl -s http://{name}{port}/   (in-cluster)")
     return lines

@@ -143,7 +143,8 @@ def _node_ports(svc: dict, prev: dict | None, taken: Allocated) -> list[str]:
                 continue
             holder = taken.node_ports.get(wanted, owner)
             if holder != owner:
-                problems.append(f"spec.ports[{i}].nodePort: Invalid value: {wanted}: provided port is already allocated")
+                problems.append(f"spec.ports[{i}].nodePort: Invalid value: {wanted}: provided port is already allocated"
+                                + _held_elsewhere(holder))
                 continue
             # One Service may use a nodePort for TCP and UDP of the same port; other reuse is a clash.
             port["nodePort"] = wanted
@@ -157,6 +158,15 @@ def _node_ports(svc: dict, prev: dict | None, taken: Allocated) -> list[str]:
             port["nodePort"] = NODE_PORT_RANGE[index]
         taken.node_ports[port["nodePort"]] = owner
     return problems
+
+
+def _held_elsewhere(holder: str) -> str:
+    """NodePorts are host ports: one another cluster holds is named, with the ways out."""
+    if not holder.startswith("cluster "):
+        return ""
+    other = holder.split(" ", 1)[1]
+    return (f' (held by emukube cluster "{other}": `emukube down --cluster {other}` frees it, '
+            "or leave nodePort out to be given a free port)")
 
 
 def _lb_ip(svc: dict, prev: dict | None, net: ClusterNet, taken: Allocated) -> tuple[list[str], str]:

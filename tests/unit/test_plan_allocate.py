@@ -128,4 +128,5 @@ def test_node_port_held_by_another_cluster_is_already_allocated():
     out, problems = allocate([svc(kind="NodePort", ports=((80, 30080),))],
                              taken=Allocated(node_ports={30080: "cluster other"}))
     assert problems == ['The Service "web" is invalid: spec.ports[0].nodePort: Invalid value: 30080: '
-                        "provided port is already allocated"]
+                        'provided port is already allocated (held by emukube cluster "other": '
+                        "`emukube down --cluster other` frees it, or leave nodePort out to be given a free port)"]
