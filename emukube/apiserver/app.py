@@ -13,7 +13,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from . import discovery, errors, handlers, negotiate, sa_tokens, system
+from . import discovery, errors, handlers, metrics, negotiate, sa_tokens, system
 from .gc import Collector
 from .objects import Registry, _load
 from .resources import find
@@ -208,6 +208,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     app.router.add_get("/openapi/v2", _openapi_v2)
     app.router.add_get("/openapi/v3", _openapi_v3)
     app.router.add_get("/openapi/v3/{tail:.+}", _openapi_v3)
+    metrics.register(app, registry)  # metrics.k8s.io, before the catch-all below
     for prefix in ("/api", "/apis"):
         app.router.add_route("*", prefix, router.api)
         app.router.add_route("*", prefix + "/{tail:.*}", router.api)

@@ -4,7 +4,7 @@ first and falls back to these when the answer's Content-Type names no aggregated
 
 from __future__ import annotations
 
-from . import errors
+from . import errors, metrics
 from .resources import RESOURCES, Resource, groups
 
 VERSION = {"major": "1", "minor": "35", "emulationMajor": "1", "emulationMinor": "35",
@@ -41,7 +41,7 @@ def _group(name: str, versions: list[str]) -> dict:
 
 def group_list() -> dict:
     return {"kind": "APIGroupList", "apiVersion": "v1",
-            "groups": [_group(name, versions) for name, versions in groups().items() if name]}
+            "groups": [_group(name, versions) for name, versions in groups().items() if name] + [metrics.group()]}
 
 
 def api_group(name: str) -> dict:
