@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import re
 import socket
 import struct
 import zlib
 
 import pytest
 
-from emukube.apiserver.streams import spdy
+from emukube.apiserver.streams import portforward, spdy
 from emukube.apiserver.streams.portforward import Session, Target
 
 
@@ -205,10 +206,24 @@ def test_a_client_reset_drops_the_pod_connection():
         c = Client(server.sockets[0].getsockname()[1])
         await c.pair("0", 1)
         await asyncio.wait_for(accepted.wait(), 5)
+        assert len(c.session.tasks) == 1  # the pair's forward; its stream-creation timer is gone
         await c.send(spdy.rst_stream(3, spdy.CANCEL))
         await asyncio.wait_for(dropped.wait(), 5)
         await c.until(lambda: c.finished(1))  # the error stream ends, so kubectl's connection can
         assert not c.finished(3) and not c.session.streams
         await c.session.close()
         server.close()
+    asyncio.run(main())
+
+
+def test_a_request_whose_second_stream_never_comes_is_told_so(monkeypatch):
+    monkeypatch.setattr(portforward, "STREAM_CREATION_TIMEOUT", 0.05)
+
+    async def main():
+        c = Client(_free_port())
+        await c.send(c.writer.syn_stream(1, {"port": "80", "streamType": "error", "requestID": "7"}))
+        await c.until(lambda: c.finished(1))
+        assert re.fullmatch(r"\(conn=0x[0-9a-f]+, request=7\) timed out waiting for streams", c.payload(1).decode())
+        assert not c.session.pairs and not c.session.streams
+        await c.session.close()
     asyncio.run(main())

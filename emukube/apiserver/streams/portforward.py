@@ -64,6 +64,7 @@ class _Pair:
     client_done: bool = False
     writer: asyncio.StreamWriter | None = None
     task: asyncio.Task | None = None
+    expiry: asyncio.Task | None = None
 
 
 def _check(headers: dict[str, str]) -> str:
@@ -144,7 +145,7 @@ class Session:
         pair = self.pairs.get(request_id)
         if pair is None:
             pair = self.pairs[request_id] = _Pair(request_id, int(headers["port"]))
-            self._spawn(self._expire(pair))
+            pair.expiry = self._spawn(self._expire(pair))
         if getattr(pair, f"{kind}_id"):
             await self._print(pair, f"error processing stream for request {request_id}: {kind} stream already assigned")
             await self._fin(sid)
@@ -155,6 +156,7 @@ class Session:
             self._client_done(pair, sid)
         if pair.error_id and pair.data_id:
             del self.pairs[request_id]
+            pair.expiry.cancel()
             pair.task = self._spawn(self._forward(pair))
 
     async def _data(self, frame: spdy.Frame) -> None:
