@@ -30,8 +30,10 @@ def _internal(message: str) -> errors.ApiError:
 def _not_running(target: Target, verb: str) -> errors.ApiError:
     state = ((target.attrs or {}).get("State") or {}).get("Status", "exited")
     word = {"created": "CONTAINER_CREATED", "running": "CONTAINER_RUNNING"}.get(state, "CONTAINER_EXITED")
-    what = "executing command in container" if verb == "exec" else "attaching to container"
-    return _internal(f"error {what}: failed to {verb} in container: container is in {word} state")
+    if verb == "exec":
+        return _internal(f"error executing command in container: failed to exec in container: "
+                         f"container is in {word} state")
+    return _internal(f"error attaching to container: container is in {word} state")
 
 
 async def _exit_code(exec_id: str) -> int:
