@@ -1,19 +1,14 @@
-"""SPDY/3.1 framing of pods/portforward (emukube/apiserver/streams/spdy.py), and the port-forward
-session over it against a loopback TCP server (streams/portforward.py)."""
+"""SPDY/3.1 framing of pods/portforward (emukube/apiserver/streams/spdy.py)."""
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
-import re
-import socket
 import struct
 import zlib
 
 import pytest
 
-from emukube.apiserver.streams import portforward, spdy
-from emukube.apiserver.streams.portforward import Session, Target
+from emukube.apiserver.streams import spdy
 
 
 def test_the_header_dictionary_is_spdy3s():
@@ -85,145 +80,3 @@ def test_header_values_split_on_nul_and_an_inflated_bomb_is_refused():
     body = struct.pack(">IIBB", 1, 0, 0, 0) + block
     with pytest.raises(spdy.ProtocolError, match="too large"):
         spdy.Reader().feed(struct.pack(">HHI", 0x8003, spdy.SYN_STREAM, len(body)) + body)
-
-
-# ---- the session, against a loopback server ---------------------------------------------------
-class Client:
-    """The client end of a Session, as client-go drives it: streams, data, and what came back."""
-
-    def __init__(self, port: int, pod_ip: str = "127.0.0.1"):
-        self.writer, self.reader = spdy.Writer(), spdy.Reader()
-        self.frames: list[spdy.Frame] = []
-        self.arrived = asyncio.Event()
-        self.session = Session(self._received, Target(lambda: {"status": {"podIP": pod_ip}}, "web-1", "default"))
-        self.port = port
-
-    async def _received(self, wire: bytes) -> None:
-        self.frames += self.reader.feed(wire)
-        self.arrived.set()
-
-    async def send(self, *wire: bytes) -> bool:
-        return await self.session.feed(b"".join(wire))
-
-    async def pair(self, request_id: str, first_id: int, port: int | None = None) -> None:
-        headers = {"port": str(port or self.port), "requestID": request_id}
-        await self.send(self.writer.syn_stream(first_id, {**headers, "streamType": "error"}),
-                        spdy.data(first_id, fin=True),
-                        self.writer.syn_stream(first_id + 2, {**headers, "streamType": "data"}))
-
-    async def until(self, check, timeout: float = 5.0):
-        async def wait():
-            while not check():
-                self.arrived.clear()
-                await self.arrived.wait()
-        await asyncio.wait_for(wait(), timeout)
-
-    def payload(self, sid: int) -> bytes:
-        return b"".join(f.data for f in self.frames if f.type == spdy.DATA and f.stream_id == sid)
-
-    def finished(self, sid: int) -> bool:
-        return any(f.type == spdy.DATA and f.stream_id == sid and f.fin for f in self.frames)
-
-
-async def _echo_server():
-    async def serve(reader, writer):
-        while data := await reader.read(65536):
-            writer.write(data.upper())
-            await writer.drain()
-        writer.close()  # after the client's EOF, as a server that answers then closes
-
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    return server, server.sockets[0].getsockname()[1]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def test_a_stream_pair_reaches_the_port_and_closes_both_ways():
-    async def main():
-        server, port = await _echo_server()
-        c = Client(port)
-        await c.pair("0", 1)
-        replies = [f.stream_id for f in c.frames if f.type == spdy.SYN_REPLY]
-        assert replies == [1, 3]
-        await c.send(spdy.data(3, b"hello "), spdy.data(3, b"pod", fin=True))
-        await c.until(lambda: c.finished(3) and c.finished(1))
-        assert c.payload(3) == b"HELLO POD" and c.payload(1) == b""
-        await c.session.close()
-        assert not c.session.tasks
-        server.close()
-    asyncio.run(main())
-
-
-def test_a_port_nothing_listens_on_is_told_on_the_error_stream_and_the_session_goes_on():
-    async def main():
-        server, port = await _echo_server()
-        closed = _free_port()
-        c = Client(port)
-        await c.pair("0", 1, port=closed)
-        await c.until(lambda: c.finished(1))
-        assert c.payload(1).decode() == (
-            f"error forwarding port {closed} to pod web-1, uid : failed to connect to 127.0.0.1:{closed} inside "
-            f"the pod's network namespace: dial tcp4 127.0.0.1:{closed}: connect: connection refused")
-        await c.pair("1", 5)
-        await c.send(spdy.data(7, b"again", fin=True))
-        await c.until(lambda: c.finished(7))
-        assert c.payload(7) == b"AGAIN"
-        await c.session.close()
-        server.close()
-    asyncio.run(main())
-
-
-def test_bad_streams_are_reset_as_the_kubelet_does_and_pings_answered():
-    async def main():
-        c = Client(_free_port())
-        await c.send(c.writer.syn_stream(1, {"streamType": "data"}),
-                     c.writer.syn_stream(3, {"port": "0", "streamType": "data"}),
-                     c.writer.syn_stream(5, {"port": "80", "streamType": "stdin"}),
-                     c.writer.syn_stream(4, {"port": "80", "streamType": "data"}),
-                     spdy.ping(1), spdy.ping(2))
-        resets = [(f.stream_id, f.status) for f in c.frames if f.type == spdy.RST_STREAM]
-        assert resets == [(1, spdy.CANCEL), (3, spdy.CANCEL), (5, spdy.CANCEL), (4, spdy.PROTOCOL_ERROR)]
-        assert [f.stream_id for f in c.frames if f.type == spdy.PING] == [1]
-        assert await c.send(spdy.goaway(0)) is False
-        await c.session.close()
-    asyncio.run(main())
-
-
-def test_a_client_reset_drops_the_pod_connection():
-    async def main():
-        accepted, dropped = asyncio.Event(), asyncio.Event()
-
-        async def hold(reader, writer):
-            accepted.set()
-            await reader.read()  # until the session drops the connection
-            dropped.set()
-
-        server = await asyncio.start_server(hold, "127.0.0.1", 0)
-        c = Client(server.sockets[0].getsockname()[1])
-        await c.pair("0", 1)
-        await asyncio.wait_for(accepted.wait(), 5)
-        assert len(c.session.tasks) == 1  # the pair's forward; its stream-creation timer is gone
-        await c.send(spdy.rst_stream(3, spdy.CANCEL))
-        await asyncio.wait_for(dropped.wait(), 5)
-        await c.until(lambda: c.finished(1))  # the error stream ends, so kubectl's connection can
-        assert not c.finished(3) and not c.session.streams
-        await c.session.close()
-        server.close()
-    asyncio.run(main())
-
-
-def test_a_request_whose_second_stream_never_comes_is_told_so(monkeypatch):
-    monkeypatch.setattr(portforward, "STREAM_CREATION_TIMEOUT", 0.05)
-
-    async def main():
-        c = Client(_free_port())
-        await c.send(c.writer.syn_stream(1, {"port": "80", "streamType": "error", "requestID": "7"}))
-        await c.until(lambda: c.finished(1))
-        assert re.fullmatch(r"\(conn=0x[0-9a-f]+, request=7\) timed out waiting for streams", c.payload(1).decode())
-        assert not c.session.pairs and not c.session.streams
-        await c.session.close()
-    asyncio.run(main())

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable
 
-from aiohttp import WSMsgType, web
+from aiohttp import WSMsgType, http_parser, web
 
 from .. import errors
 from ..resources import Resource
@@ -327,6 +327,11 @@ class _Switching(web.StreamResponse):
     _length_check = False  # a 101 has no body to frame, as aiohttp's WebSocketResponse says
 
 
+# Debian bookworm's aiohttp (3.8, the image's) hands any upgraded connection to the handler; later
+# ones (those with _is_supported_upgrade) parse what follows all but a WebSocket upgrade as HTTP.
+_RAW_UPGRADES = not hasattr(http_parser, "_is_supported_upgrade")
+
+
 class _RawBytes:
     """In aiohttp's parser slot of an upgraded connection (as its WebSocket reader is): what
     follows the 101 goes, unparsed and with flow control, to a StreamReader."""
@@ -350,6 +355,8 @@ async def _spdy(request: web.Request, target: Target) -> web.StreamResponse:
         return _text(400, "unable to upgrade: X-Stream-Protocol-Version is required")
     if PROTOCOL not in offered:
         return _refused(offered)
+    if not _RAW_UPGRADES:
+        return _text(400, "unable to upgrade: this API server takes over WebSocket upgrades only")
     response = _Switching(status=101, headers={"Connection": "Upgrade", "Upgrade": "SPDY/3.1",
                                                "X-Stream-Protocol-Version": PROTOCOL})
     writer = await response.prepare(request)
