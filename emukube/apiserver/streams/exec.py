@@ -64,7 +64,8 @@ async def _open(request: web.Request, resource, namespace: str, name: str, verb:
     ws = web.WebSocketResponse(protocols=ch.PROTOCOLS, max_msg_size=0)
     if ws.can_prepare(request).protocol is None:
         raise errors.bad_request(f"none of the offered WebSocket subprotocols is served: use {ch.V5} or {ch.V4}")
-    tty = opts["tty"] and target.tty if verb == "attach" else opts["tty"]
+    # An attach's stream is raw or multiplexed as the container was made, whatever is asked.
+    tty = target.tty if verb == "attach" else opts["tty"]
     eng = engine()
     try:
         if verb == "exec":
