@@ -16,7 +16,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from . import errors
+from . import errors, negotiate
 from .handlers import respond
 from .objects import now_iso
 from .resources import find
@@ -53,14 +53,23 @@ def memory_quantity(size: int) -> str:
     return str(size)
 
 
-def go_duration(seconds: float) -> str:
-    """metav1.Duration as Go prints it, to the millisecond: "1.004s", "500ms", "1m0.5s"."""
-    millis = round(seconds * 1000)
-    if millis < 1000:
-        return f"{millis}ms"
-    minutes, millis = divmod(millis, 60000)
-    text = f"{millis / 1000:.3f}".rstrip("0").rstrip(".") + "s"
-    return f"{minutes}m{text}" if minutes else text
+def go_duration(nanos: int) -> str:
+    """A time.Duration as Go prints it (metav1.Duration is that string): "1.003629662s", "2m0s"."""
+    if nanos < 1000:
+        return f"{nanos}ns"
+    if nanos < 10 ** 9:
+        unit, scale = ("µs", 1000) if nanos < 10 ** 6 else ("ms", 10 ** 6)
+        whole, frac = divmod(nanos, scale)
+        digits = str(frac).rjust(len(str(scale)) - 1, "0").rstrip("0")
+        return f"{whole}.{digits}{unit}" if digits else f"{whole}{unit}"
+    seconds, frac = divmod(nanos, 10 ** 9)
+    hours, rest = divmod(seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    digits = str(frac).rjust(9, "0").rstrip("0")
+    text = f"{seconds}.{digits}s" if digits else f"{seconds}s"
+    if hours or minutes:
+        text = f"{minutes}m{text}"
+    return f"{hours}h{text}" if hours else text
 
 
 def working_set(memory_stats: dict) -> int:
@@ -77,7 +86,7 @@ def _nanos(text: str) -> int:
 
 
 def usage(stats: dict) -> dict | None:
-    """{cpu (nanocores), memory (bytes), window (s), time} from one stats answer; None while the
+    """{cpu (nanocores), memory (bytes), window (ns), time} from one stats answer; None while the
     engine has no earlier sample to measure CPU against."""
     now, before = stats.get("cpu_stats") or {}, stats.get("precpu_stats") or {}
     total, previous = (now.get("cpu_usage") or {}).get("total_usage"), (before.get("cpu_usage") or {}).get("total_usage")
@@ -87,7 +96,7 @@ def usage(stats: dict) -> dict | None:
     if window <= 0:
         return None
     return {"cpu": max(0, total - previous) * 10 ** 9 // window, "memory": working_set(stats.get("memory_stats") or {}),
-            "window": window / 10 ** 9, "time": stats["read"].split(".")[0].rstrip("Z") + "Z"}
+            "window": window, "time": stats["read"].split(".")[0].rstrip("Z") + "Z"}
 
 
 # ---- objects ----------------------------------------------------------------------------------
@@ -115,6 +124,37 @@ def node_metrics(node: dict, usages: list[dict]) -> dict:
             "timestamp": max(u["time"] for u in usages), "window": go_duration(max(u["window"] for u in usages)),
             "usage": {"cpu": cpu_quantity(sum(u["cpu"] for u in usages)),
                       "memory": memory_quantity(sum(u["memory"] for u in usages))}}
+
+
+def _cells(obj: dict) -> list:
+    parts = obj.get("containers") or [obj]
+    return [obj["metadata"]["name"], cpu_quantity(sum(_nanocores(p["usage"]["cpu"]) for p in parts)),
+            memory_quantity(sum(_bytes(p["usage"]["memory"]) for p in parts)), obj["window"]]
+
+
+def _nanocores(quantity: str) -> int:
+    scale = {"n": 1, "u": 10 ** 3, "m": 10 ** 6}.get(quantity[-1:])
+    return int(quantity[:-1]) * scale if scale else int(quantity) * 10 ** 9
+
+
+def _bytes(quantity: str) -> int:
+    scale = {"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40}.get(quantity[-2:])
+    return int(quantity[:-2]) * scale if scale else int(quantity)
+
+
+def as_table(result: dict, want) -> dict:
+    """metrics-server's Table: Name, cpu, memory (a pod's containers summed), Window."""
+    from .tables import row_object
+
+    items = result["items"] if "items" in result else [result]
+    columns = [{"name": "Name", "type": "string", "format": "name", "description": "Name of the resource",
+                "priority": 0},
+               *({"name": n, "type": "string", "format": "quantity", "description": "", "priority": 0}
+                 for n in ("cpu", "memory")),
+               {"name": "Window", "type": "string", "format": "duration", "description": "", "priority": 0}]
+    return {"kind": "Table", "apiVersion": want.group_version, "metadata": {},
+            "columnDefinitions": columns if items else [],
+            "rows": [{"cells": _cells(o), "object": row_object(o, want.include, want.group_version)} for o in items]}
 
 
 def _listed(kind: str, items: list[dict]) -> dict:
@@ -244,12 +284,15 @@ def register(app: web.Application, registry, **engine) -> None:
         if metrics is None:
             metrics = Metrics(registry, **engine)
         if rest[0] == "nodes" and len(rest) <= 2:
-            return respond(await metrics.nodes(rest[1] if len(rest) == 2 else None, request.query))
-        if rest[0] == "pods" and len(rest) == 1:
-            return respond(await metrics.pods(None, None, request.query))
-        if rest[0] == "namespaces" and len(rest) in (3, 4) and rest[2] == "pods":
-            return respond(await metrics.pods(rest[1], rest[3] if len(rest) == 4 else None, request.query))
-        raise errors.no_such_path()
+            result = await metrics.nodes(rest[1] if len(rest) == 2 else None, request.query)
+        elif rest[0] == "pods" and len(rest) == 1:
+            result = await metrics.pods(None, None, request.query)
+        elif rest[0] == "namespaces" and len(rest) in (3, 4) and rest[2] == "pods":
+            result = await metrics.pods(rest[1], rest[3] if len(rest) == 4 else None, request.query)
+        else:
+            raise errors.no_such_path()
+        want = negotiate.wanted(request.headers.get("Accept"), request.query.get("includeObject"))
+        return respond(as_table(result, want) if want.form == "table" else result)
 
     app.router.add_route("*", f"/apis/{GROUP}", handle)
     app.router.add_route("*", f"/apis/{GROUP}/{{tail:.*}}", handle)

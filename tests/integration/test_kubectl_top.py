@@ -25,8 +25,10 @@ def table(text: str) -> list[list[str]]:
     return [re.split(r"\s{2,}", line.strip()) for line in text.strip().splitlines()]
 
 
-def millicores(cell: str) -> int:
-    return int(cell[:-1]) if cell.endswith("m") else int(cell) * 1000
+def millicores(cell: str) -> float:
+    """"758m" as kubectl top prints it, "999577131n" as the API's quantities are."""
+    scale = {"n": 1e-6, "u": 1e-3, "m": 1}.get(cell[-1])
+    return int(cell[:-1]) * scale if scale else int(cell) * 1000
 
 
 def size(cell: str) -> int:
@@ -72,3 +74,12 @@ def test_pods_without_metrics(kube):
     assert 'podmetrics.metrics.k8s.io "default/done" not found' in result.stderr, result.stderr
     # a finished pod is left out of the list, as metrics-server leaves it
     assert "done" not in kube("top", "pod").stdout
+
+
+def test_get_podmetrics_and_nodemetrics_as_tables(kube):
+    rows = table(kube("get", "podmetrics", "burner").stdout)
+    assert rows[0] == ["NAME", "CPU", "MEMORY", "WINDOW"] and rows[1][0] == "burner", rows
+    assert millicores(rows[1][1]) >= 100, rows
+    assert re.fullmatch(r"\d+(\.\d+)?(s|ms)", rows[1][3]), rows
+    rows = table(kube("get", "nodemetrics").stdout)
+    assert rows[0] == ["NAME", "CPU", "MEMORY", "WINDOW"] and rows[1][0] == "node-1", rows

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import copy
 
-import pytest
-
 from emukube.apiserver import metrics
 from test_apiserver_harness import pod, run
 
@@ -22,13 +20,14 @@ def test_quantities_in_their_canonical_forms():
         ["999577131n", "2m", "1", "1500n", "0"]
     assert [metrics.memory_quantity(b) for b in (392 << 10, 73 << 20, 2 << 30, 1000, 0)] == \
         ["392Ki", "73Mi", "2Gi", "1000", "0"]
-    assert [metrics.go_duration(s) for s in (1.0191, 1.0, 0.5, 61.5, 120)] == \
-        ["1.019s", "1s", "500ms", "1m1.5s", "2m0s"]
+    assert [metrics.go_duration(n) for n in (1003629662, 10 ** 9, 5 * 10 ** 8, 61_500_000_000, 120 * 10 ** 9,
+                                             3_600_000_000_000, 1_500_000, 2500, 0)] == \
+        ["1.003629662s", "1s", "500ms", "1m1.5s", "2m0s", "1h0m0s", "1.5ms", "2.5µs", "0ns"]
 
 
 def test_usage_is_a_rate_over_the_engines_two_samples_and_the_working_set():
     found = metrics.usage(STATS)
-    assert found["window"] == pytest.approx(1.003629662)
+    assert found["window"] == 1003629662
     assert found["cpu"] == (2606303977 - 2105086819) * 10 ** 9 // 1003629662  # ~0.5 core, in nanocores
     assert found["memory"] == 76767232 - 4096 and found["time"] == "2026-12-03T11:11:59Z"
     v2 = copy.deepcopy(STATS)
@@ -82,11 +81,17 @@ def test_the_api_kubectl_top_reads(tmp_path, monkeypatch):
         one = await api.ok("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/web")
         cpu, memory = metrics.cpu_quantity(metrics.usage(STATS)["cpu"]), metrics.memory_quantity(76767232 - 4096)
         assert one["kind"] == "PodMetrics" and one["metadata"]["labels"] == {"app": "web"}
-        assert one["window"] == "1.004s" and one["timestamp"] == "2026-12-03T11:11:59Z"
+        assert one["window"] == "1.003629662s" and one["timestamp"] == "2026-12-03T11:11:59Z"
         assert one["containers"] == [{"name": "app", "usage": {"cpu": cpu, "memory": memory}},
                                      {"name": "sidecar", "usage": {"cpu": cpu, "memory": memory}}]
         listing = await api.ok("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods?labelSelector=app")
         assert listing["kind"] == "PodMetricsList" and [p["metadata"]["name"] for p in listing["items"]] == ["web"]
+        table = await api.ok("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods",
+                             headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"})
+        assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "cpu", "memory", "Window"]
+        two = metrics.usage(STATS)
+        assert [r["cells"] for r in table["rows"]] == [["web", metrics.cpu_quantity(2 * two["cpu"]),
+                                                        metrics.memory_quantity(2 * two["memory"]), "1.003629662s"]]
         status, body, _ = await api.req("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/pending")
         assert (status, body["message"]) == (404, 'podmetrics.metrics.k8s.io "default/pending" not found')
         status, body, _ = await api.req("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods/nothing")
