@@ -146,6 +146,8 @@ class Publisher:
                 if verb == "create":
                     if obj["metadata"].get("deletionTimestamp"):
                         continue  # a pod being stopped (its deletion asked for): not written again
+                    if res.key == "pods" and self._deleted_by_someone(key):
+                        continue  # deleted through the API since the loop looked: it stops it next
                     written[key] = self.api.create(res, obj)
                     if res.key == "pods":
                         self.created_pods.add((key[1], key[2]))
@@ -171,6 +173,10 @@ class Publisher:
                     raise
                 self.behind = True  # written again on the next tick; `up` does not count this one
         return written
+
+    def _deleted_by_someone(self, key: Key) -> bool:
+        uid = self.informer.deleted_uid(BY_KEY["pods"], key[1], key[2])
+        return uid is not None and uid not in self.own_deletions
 
     def _update(self, res: Resource, obj: dict, published: dict) -> dict:
         """PUT (status only through /status); on a conflict (our cache was behind) once more

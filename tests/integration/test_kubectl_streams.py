@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import select
 import subprocess
+import time
 from datetime import datetime, timedelta, timezone
 
 import pexpect
@@ -205,6 +206,7 @@ def test_run_it_rm(kube):
         assert 'pod "oneshot" deleted' in session.before
     finally:
         session.close(force=True)
+    gone(kube, "oneshot")
     shell = pexpect.spawn(KUBECTL, ["run", "shell", "--image=emukube/echo:1.0", "-it", "--rm", "--restart=Never",
                                     "--", "sh"], env=kube.env, timeout=90, encoding="utf-8")
     try:
@@ -220,6 +222,14 @@ def test_run_it_rm(kube):
         assert 'pod "shell" deleted' in shell.before
     finally:
         shell.close(force=True)
+    gone(kube, "shell")
+
+
+def gone(kube, pod: str) -> None:
+    """--rm deleted it: it stays deleted (the controller does not publish it again)."""
+    wait_until(lambda: kube("get", "pod", pod, check=False).returncode == 1, f"pod {pod} gone", timeout=30)
+    time.sleep(2)  # a few controller ticks
+    assert kube("get", "pod", pod, check=False).returncode == 1, f"pod {pod} came back"
 
 
 # ---- no leaks -----------------------------------------------------------------------------------
