@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import subprocess
 import sys
 from typing import List, Optional
@@ -311,7 +312,10 @@ def os_error_line(exc: OSError) -> str:
     import requests
 
     if isinstance(exc, requests.RequestException):
-        return f"error: lost the connection to the Docker engine at {engine.socket_name()} ({_first_line(exc)})"
+        cause: BaseException = exc  # requests wraps urllib3's error, which wraps http.client's
+        while (inner := next((a for a in cause.args if isinstance(a, BaseException)), None)) is not None:
+            cause = inner
+        return f"error: lost the connection to the Docker engine at {engine.socket_name()} ({_first_line(cause)})"
     if exc.filename is not None:
         where = f"{exc.filename} -> {exc.filename2}" if exc.filename2 is not None else str(exc.filename)
         return f"error: {where}: {(exc.strerror or str(exc)).lower()}"
@@ -341,3 +345,5 @@ def main() -> None:
     except OSError as exc:  # files, permissions, a connection lost: the user's to fix, not a bug
         _err(os_error_line(exc))
         sys.exit(2)
+    finally:  # a Ctrl-C once the work is done ends the process, not the interpreter's clean-up
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
