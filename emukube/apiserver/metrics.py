@@ -198,7 +198,11 @@ class Metrics:
 
     async def _sample(self) -> list[tuple[dict, dict]]:
         """(the engine's labels, usage) of every running container of the cluster."""
-        listed = await self._containers()
+        try:
+            listed = await self._containers()
+        except Exception as exc:  # no engine: what the aggregator says of an unavailable metrics-server
+            raise errors.ApiError(503, "ServiceUnavailable", "the server is currently unable to handle the request",
+                                  {"causes": [{"reason": "UnexpectedServerResponse", "message": str(exc)}]}) from None
         gate = asyncio.Semaphore(_CONCURRENT_STATS)
 
         async def one(c: dict):

@@ -38,8 +38,10 @@ def test_usage_is_a_rate_over_the_engines_two_samples_and_the_working_set():
     assert metrics.usage(first) is None  # no earlier sample: no rate yet
 
 
-def _engine(containers: list[dict]):
+def _engine(containers: list[dict] | None):
     async def listed():
+        if containers is None:
+            raise FileNotFoundError(2, "No such file or directory")  # no engine socket
         return containers
 
     async def stats(container_id: str):
@@ -107,5 +109,17 @@ def test_the_api_kubectl_top_reads(tmp_path, monkeypatch):
         assert (status, body["message"]) == (404, 'nodes "node-9" not found')
         status, _, _ = await api.req("DELETE", "/apis/metrics.k8s.io/v1beta1/nodes/node-1")
         assert status == 405
+
+    run(tmp_path, body)
+
+
+def test_no_engine_is_an_unavailable_metrics_api(tmp_path, monkeypatch):
+    monkeypatch.setattr(metrics, "_engine_calls", _engine(None))
+
+    async def body(api):
+        await api.ok("POST", "/api/v1/namespaces/default/pods", pod("web"))
+        status, answer, _ = await api.req("GET", "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods")
+        assert (status, answer["reason"]) == (503, "ServiceUnavailable")
+        assert answer["message"] == "the server is currently unable to handle the request"
 
     run(tmp_path, body)
