@@ -1,6 +1,6 @@
 """emukube benchmarks: one command, one table (`make bench`, or .venv/bin/python benchmarks/run.py).
 
-    run.py [--runs N] [--only up|proxy|replace|dns|scale100|down|api] [--quick] [--results FILE]
+    run.py [--runs N] [--only up|proxy|replace|dns|scale100|down|api|streams] [--quick] [--results FILE]
 
 Every figure is the median of --runs runs (default 3), compared side by side with its
 baseline measured in the same run. A full run writes benchmarks/RESULTS.md; --only and
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import api, dns, proxy, replace, scale100, startup, table, tools  # noqa: E402
+from bench import api, dns, proxy, replace, scale100, startup, streams, table, tools  # noqa: E402
 from bench.context import Context, log  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.measure import Row  # noqa: E402
@@ -32,6 +32,7 @@ SECTIONS = {  # name -> (number, what, function); run in this order
     "scale100": ("5", "100 Services x 2 pods", scale100.run),
     "down": ("6", "emukube down", startup.run_down),
     "api": ("7", "Kubernetes API: kubectl, watch, scale", api.run),
+    "streams": ("8", "kubectl exec and port-forward through the API", streams.run),
 }
 WORKLOAD_USERS = ("proxy", "replace", "dns")  # sections sharing benchmarks/manifests/workload.yaml
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"

@@ -193,14 +193,14 @@ def run(ctx: Context) -> list[Row]:
     return rows
 
 
-def guarded(part, api: Api, sizes: Sizes) -> list[Row]:
+def guarded(part, api: Api, sizes, section: str = SECTION) -> list[Row]:
     """One part's rows; a part that fails gives one ERROR row and the others still run."""
-    log(f"api: {part.__doc__.splitlines()[0]}")
+    log(f"section {section}: {part.__doc__.splitlines()[0]}")
     try:
         return part(api, sizes)
     except Exception as exc:  # noqa: BLE001 - reported in the table
         log(f"  failed: {type(exc).__name__}: {exc}")
-        return [Row(SECTION, part.__doc__.splitlines()[0], "", error=f"{type(exc).__name__}: {str(exc)[:200]}")]
+        return [Row(section, part.__doc__.splitlines()[0], "", error=f"{type(exc).__name__}: {str(exc)[:200]}")]
 
 
 def median_of_calls(fn, calls: int = CALLS) -> float:
