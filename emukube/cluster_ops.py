@@ -432,8 +432,9 @@ def _ensure_pki(container) -> None:
 
     cluster = container.labels[L.CLUSTER]
     net = ClusterNet.from_subnet(cluster, container.labels[L.SUBNET])
-    # Pods reach the API at the `kubernetes` Service's ClusterIP and names (in-cluster config).
-    made = pki.make_pki(cluster, ["127.0.0.1", net.controller_ip, net.apiserver_service_ip],
+    # Pods reach the API at the `kubernetes` Service's ClusterIP (the controller's address) and
+    # names (in-cluster config).
+    made = pki.make_pki(cluster, sorted({"127.0.0.1", net.controller_ip, net.apiserver_service_ip}),
                         ["localhost", "emukube-controller", "kubernetes", "kubernetes.default",
                          "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"])
     engine.put_files(container, {f"/state/{path}": (data, 0o600) for path, data in pki.pki_files(made).items()})

@@ -20,6 +20,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m emukube.apiserver", description=__doc__.splitlines()[0])
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--port", type=int, default=6443)
+    parser.add_argument("--also-port", type=int, action="append", default=[],
+                        help="serve on this port too (443: the `kubernetes` Service's port)")
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--plain-http", action="store_true", help="no TLS (tests and debugging only)")
     parser.add_argument("--no-auth", action="store_true", help="accept requests without a token")
@@ -34,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
 
     async def run() -> None:
         task = asyncio.ensure_future(serve(args.state_dir, args.host, args.port, tls=not args.plain_http,
-                                           auth=not args.no_auth))
+                                           auth=not args.no_auth, more_ports=tuple(args.also_port)))
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, task.cancel)

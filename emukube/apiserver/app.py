@@ -228,7 +228,7 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
 
 
 async def serve(state_dir: str, host: str, port: int, *, tls: bool = True, auth: bool = True,
-                ready: asyncio.Event | None = None) -> None:
+                ready: asyncio.Event | None = None, more_ports: tuple[int, ...] = ()) -> None:
     """Run until cancelled (SIGTERM/SIGINT in __main__)."""
     from emukube.store import Store
 
@@ -240,8 +240,8 @@ async def serve(state_dir: str, host: str, port: int, *, tls: bool = True, auth:
 
     runner = web.AppRunner(make_app(store, tokens, subresources=stream_handlers()), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port, ssl_context=context, backlog=256)
-    await site.start()
+    for each in (port, *more_ports):
+        await web.TCPSite(runner, host, each, ssl_context=context, backlog=256).start()
     print(f"emukube apiserver: serving on {'https' if tls else 'http'}://{host}:{port}", flush=True)
     if ready is not None:
         ready.set()

@@ -1,8 +1,9 @@
 """The objects every cluster has before anyone applies anything, kept by the API server as
 kube-apiserver's bootstrap controllers and the service-account controller keep them: the system
 namespaces, a `default` ServiceAccount in every namespace, and the `kubernetes` Service in
-`default` (the first ClusterIP of the range, port 443) whose Endpoints and EndpointSlice name the
-API server itself, so that pods reach it as `kubernetes.default.svc` with in-cluster config."""
+`default` (port 443 at the API server's own address, which it serves itself: plan/network.py)
+whose Endpoints and EndpointSlice name the API server, so that pods reach it as
+`kubernetes.default.svc` with in-cluster config."""
 
 from __future__ import annotations
 

@@ -33,7 +33,7 @@ API_PORT = 6443
 
 def start_apiserver() -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "emukube.apiserver", "--state-dir", STATE,
-                             "--port", str(API_PORT), "--host", "0.0.0.0"])
+                             "--port", str(API_PORT), "--also-port", "443", "--host", "0.0.0.0"])
 
 
 def main() -> None:

@@ -673,8 +673,7 @@ class Controller:
         drained only once they did); making a container takes seconds while the engine starts
         the pods too, so that goes on in the background and the loop keeps ticking (the next
         StatefulSet pod, readiness) meanwhile."""
-        plans = [(svc, plan) for svc in self.services
-                 if (plan := ep.proxy_plan(svc, views, self.manual_endpoints(svc))) is not None]
+        plans = [(svc, plan) for svc in self.services if (plan := self.proxy_plan(svc, views)) is not None]
         self.latest_plans = {f"{plan.namespace}/{plan.name}": (svc, plan) for svc, plan in plans}
         wanted = set()
         for _, plan in plans:
@@ -803,6 +802,13 @@ class Controller:
             self._end_making("dns")
 
     # ---- status -------------------------------------------------------------------------
+    def proxy_plan(self, svc: dict, views: list[ep.PodView]):
+        """What the Service's proxy runs; None when it needs none: headless, ExternalName, and
+        `kubernetes`, whose address the API server holds itself (apiserver/system.py)."""
+        if svc["spec"].get("clusterIP") == self.ctx.net.apiserver_service_ip:
+            return None
+        return ep.proxy_plan(svc, views, self.manual_endpoints(svc))
+
     def manual_endpoints(self, svc: dict) -> dict | None:
         """The Endpoints object of a Service without a selector (written by hand, or by the API
         server for `kubernetes`): its only source of endpoints, as for kube-proxy."""
@@ -812,7 +818,7 @@ class Controller:
         return self.informer.get(BY_KEY["endpoints"], meta.get("namespace", "default"), meta["name"])
 
     def service_answers(self, svc: dict, views: list[ep.PodView]) -> bool:
-        plan = ep.proxy_plan(svc, views, self.manual_endpoints(svc))
+        plan = self.proxy_plan(svc, views)
         if plan is None:
             return True
         key = f"{plan.namespace}/{plan.name}"

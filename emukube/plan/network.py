@@ -4,7 +4,7 @@
   10.N.0.2        the controller
   10.N.0.10       CoreDNS (the address kubeadm gives kube-dns in 10.96.0.0/12)
   10.N.0.0/18     Service ClusterIPs (allocated from 10.N.1.0 up; below is reserved)
-  10.N.1.0        the `kubernetes` Service (the API server), the first address of that pool
+  (the `kubernetes` Service has the controller's address: the API server listens on 443 too)
   10.N.128.0/17   pod IPs
   127.0.(100+i).x LoadBalancer EXTERNAL-IPs on the host's loopback (i = N - 96)
 """
@@ -50,9 +50,10 @@ class ClusterNet:
 
     @property
     def apiserver_service_ip(self) -> str:
-        """The `kubernetes` Service's ClusterIP: the first address ClusterIPs are allocated
-        from, as the API server takes the first of its Service range (10.96.0.1)."""
-        return str(ipaddress.IPv4Address(self.service_ip_pool()[0]))
+        """The `kubernetes` Service's ClusterIP. Kubernetes takes the first address of its
+        Service range and DNATs it to the API servers; here the API server holds it itself (the
+        controller's address, port 443 beside 6443), so the Service needs no proxy container."""
+        return self.controller_ip
 
     @property
     def service_cidr(self) -> str:

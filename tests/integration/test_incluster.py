@@ -35,11 +35,11 @@ def test_the_kubernetes_service_names_the_api_server(kube):
     ip = svc["spec"]["clusterIP"]
     assert svc["metadata"]["labels"] == {"component": "apiserver", "provider": "kubernetes"}
     assert [(p["name"], p["port"], p["targetPort"]) for p in svc["spec"]["ports"]] == [("https", 443, 6443)]
-    # The first address ClusterIPs are allocated from (10.N.1.0 of the cluster's 10.N.0.0/16).
-    assert ipaddress.ip_address(ip).packed[2:] == bytes([1, 0]), ip
+    # The API server's own address (the controller's, 10.N.0.2), where it serves 443 too.
+    assert ipaddress.ip_address(ip).packed[2:] == bytes([0, 2]), ip
     endpoints = kube.obj("get", "endpoints", "kubernetes", "-n", "default")
     (subset,) = endpoints["subsets"]
-    assert [a["ip"] for a in subset["addresses"]] == [ip.rsplit(".", 2)[0] + ".0.2"]  # the controller
+    assert [a["ip"] for a in subset["addresses"]] == [ip]
     assert subset["ports"] == [{"name": "https", "port": 6443, "protocol": "TCP"}]
     accounts = kube.lines("get", "serviceaccounts", "-A", "-o", "custom-columns=NS:.metadata.namespace,NAME:.metadata.name",
                           "--no-headers")
