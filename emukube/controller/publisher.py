@@ -107,8 +107,6 @@ class Publisher:
             key = ("pods", facts.namespace, facts.name)
             previous = cached_pods.get(key)
             obj = pod_object(facts, status, now, previous)
-            if facts.owner_kind == "StatefulSet":
-                self._claim_volumes(obj, facts)
             if facts.owner.startswith("Run/"):
                 obj["metadata"].setdefault("annotations", {})[RUN_ANNOTATION] = "true"
             if previous is not None and not _ours(previous) and (facts.namespace, facts.name) not in self.created_pods:
@@ -119,17 +117,6 @@ class Publisher:
                     obj["spec"].pop("nodeName", None)
             out[key] = obj
         return out
-
-    def _claim_volumes(self, pod: dict, facts: PodFacts) -> None:
-        """A StatefulSet's pod has a volume per volumeClaimTemplate, its claim <template>-<pod>
-        (as the StatefulSet controller adds them)."""
-        sts = self.informer.get(BY_KEY["statefulsets.apps"], facts.namespace, facts.owner_name) or {}
-        volumes = pod["spec"].setdefault("volumes", [])
-        have = {v.get("name") for v in volumes}
-        for template in (sts.get("spec") or {}).get("volumeClaimTemplates") or []:
-            name = (template.get("metadata") or {}).get("name")
-            if name and name not in have:
-                volumes.append({"name": name, "persistentVolumeClaim": {"claimName": f"{name}-{facts.name}"}})
 
     def _bare_pods(self, cached_pods: dict[Key, dict]) -> set[Key]:
         """User-made pods: never deleted here unless their deletion was asked for."""

@@ -84,6 +84,7 @@ def new_pod_for(workload: dict, ordinal: int | None = None) -> PodPlan:
         pod_spec.setdefault("hostname", pod_name)
         if spec.get("serviceName"):
             pod_spec.setdefault("subdomain", spec["serviceName"])
+        _claim_volumes(pod_spec, spec.get("volumeClaimTemplates") or [], pod_name)
     elif kind == "Deployment":
         pod_name = f"{name}-{thash}-{random_suffix()}"
         labels["pod-template-hash"] = thash
@@ -99,6 +100,19 @@ def new_pod_for(workload: dict, ordinal: int | None = None) -> PodPlan:
         template_hash=thash,
         ordinal=ordinal,
     )
+
+
+def _claim_volumes(pod_spec: dict, templates: list[dict], pod_name: str) -> None:
+    """A StatefulSet pod's volume per volumeClaimTemplate, its claim <template>-<pod> (as the
+    StatefulSet controller adds them): the same ordinal finds the same claim, hence its data."""
+    volumes = pod_spec.setdefault("volumes", [])
+    have = {v.get("name") for v in volumes}
+    for template in templates:
+        name = (template.get("metadata") or {}).get("name")
+        if name and name not in have:
+            volumes.append({"name": name, "persistentVolumeClaim": {"claimName": f"{name}-{pod_name}"}})
+    if not volumes:
+        del pod_spec["volumes"]
 
 
 def percent_or_int(value, total: int, round_up: bool) -> int:

@@ -14,6 +14,7 @@ SHAPE = "emukube.io/shape"  # hash of what can only change by recreating a proxy
 OBJECTS = "emukube.io/objects"  # on the controller: every applied object, as JSON (the "etcd")
 GENERATION = "emukube.io/generation"  # hash of OBJECTS
 SUBNET = "emukube.io/subnet"
+CLAIM = "emukube.io/claim"  # on volumes: the PersistentVolumeClaim they hold (kept when pods go)
 NODE = "emukube.io/node"  # on pods: the emulated node they run on; on node proxies: the node
 RUN_OWNER = "Run"  # OWNER kind of pods `emukube run` made: the CLI owns them, not the applied objects
 

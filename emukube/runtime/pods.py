@@ -117,8 +117,10 @@ def _mounts(ctx: Context, pod: PodPlan, container: dict, client) -> list[dict]:
         if "emptyDir" in vol or "persistentVolumeClaim" in vol:
             source = volume_name(ctx, pod, m["name"], vol)
             if not client.volumes.list(filters={"name": source}):
-                client.volumes.create(source, labels={L.CLUSTER: ctx.cluster, L.NAMESPACE: pod.namespace,
-                                                      L.NAME: pod.name})
+                # An emptyDir goes with its pod (labelled with it); a claim's volume outlives it.
+                claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
+                owner = {L.CLAIM: claim} if claim else {L.NAME: pod.name}
+                client.volumes.create(source, labels={L.CLUSTER: ctx.cluster, L.NAMESPACE: pod.namespace, **owner})
             mounts.append(Mount(target=m["mountPath"], source=source, type="volume", read_only=ro))
         elif "hostPath" in vol:
             path = vol["hostPath"]["path"]

@@ -119,3 +119,20 @@ def test_describe_aligns_values_per_block_and_continues_lists():
                                      "    Image:  echo", "  Type   Status", "  Ready  True"]
 
 
+
+
+def test_a_statefulset_pod_gets_a_volume_per_claim_template():
+    from emukube.plan.workloads import new_pod_for
+
+    sts = {"kind": "StatefulSet", "metadata": {"name": "db"},
+           "spec": {"serviceName": "db", "template": {"metadata": {"labels": {"app": "db"}}, "spec": {
+               "containers": [{"name": "db", "image": "x"}],
+               "volumes": [{"name": "config", "configMap": {"name": "c"}}]}},
+                    "volumeClaimTemplates": [{"metadata": {"name": "data"}}, {"metadata": {"name": "config"}}]}}
+    plan = new_pod_for(sts, 2)
+    assert plan.spec["volumes"] == [{"name": "config", "configMap": {"name": "c"}},
+                                    {"name": "data", "persistentVolumeClaim": {"claimName": "data-db-2"}}]
+    assert "volumes" not in sts["spec"]["template"]["spec"] or len(sts["spec"]["template"]["spec"]["volumes"]) == 1
+    no_claims = new_pod_for({**sts, "spec": {**sts["spec"], "volumeClaimTemplates": [],
+                                             "template": {"spec": {"containers": []}}}}, 0)
+    assert "volumes" not in no_claims.spec
