@@ -88,6 +88,8 @@ def invalid_message(resource: Resource, name: str, items: list[str]) -> str:
 def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> list[str]:
     """Default, validate and allocate `obj` in place; return warnings; raise Invalid."""
     kind = obj.get("kind")
+    if resource.group == "rbac.authorization.k8s.io":
+        return _admit_rbac(resource, obj, old)
     if kind not in API_VERSIONS or resource.api_version != API_VERSIONS[kind]:
         return []
     conf = settings()
@@ -104,6 +106,17 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
     if kind == "Service" and conf.net is not None:
         _allocate(obj, old, store, conf, warnings, resource)
     return warnings
+
+
+def _admit_rbac(resource: Resource, obj: dict, old: dict | None) -> list[str]:
+    from . import rbac_admission
+
+    rbac_admission.default(obj)
+    items = rbac_admission.problems(resource.kind, obj, old)
+    if items:
+        name = (obj.get("metadata") or {}).get("name", "")
+        raise Invalid(causes_of(items), invalid_message(resource, name, items))
+    return []
 
 
 def _fold_string_data(obj: dict) -> None:

@@ -5,7 +5,6 @@ garbage collector). `make_app` builds it for tests; `serve` runs it over HTTPS f
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import os
 import ssl
@@ -13,7 +12,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from . import discovery, errors, handlers, metrics, negotiate, sa_tokens, system
+from . import access, authn, discovery, errors, handlers, metrics, negotiate, reviews, system
 from .gc import Collector
 from .objects import Registry, _load
 from .resources import find
@@ -41,28 +40,16 @@ def _open(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in _OPEN_PATHS)
 
 
-def _authorized(request: web.Request, tokens: list[str] | None, sa_key: bytes | None) -> bool:
-    """The cluster's admin token, or a ServiceAccount token it signed (pods' in-cluster config).
-    Every authenticated caller may do anything: RBAC is not enforced (README)."""
-    if tokens is None:
-        return True
-    header = request.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
-        return False
-    given = header[len("Bearer "):].strip()
-    if any(hmac.compare_digest(given.encode(), t.encode()) for t in tokens):
-        return True
-    return sa_key is not None and sa_tokens.verify(sa_key, given) is not None
-
-
-def _middleware(tokens: list[str] | None):
-    sa_key = sa_tokens.signing_key(tokens[0]) if tokens else None
-
+def _middleware(authenticator: authn.Authenticator):
     @web.middleware
     async def middleware(request: web.Request, handler):
         try:
-            if not _open(request.path) and not _authorized(request, tokens, sa_key):
-                return errors.unauthorized().response()
+            if not _open(request.path):  # the admin token or a ServiceAccount's, then RBAC (access.py)
+                registry = request.app[REGISTRY]
+                user = authenticator.user_for(request, authn.account_uids(registry))
+                if user is None:
+                    return errors.unauthorized().response()
+                request[reviews.USER] = access.check(request, user, registry)
             return await handler(request)
         except errors.ApiError as exc:
             return exc.response()
@@ -181,7 +168,8 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     """The API server over `store`. tokens: accepted bearer tokens (None: no authentication).
     subresources: {(resource key, name): async handler(request, resource, namespace, name)} for
     subresources served elsewhere (pods/log, pods/exec, ...); they are listed by discovery too."""
-    app = web.Application(middlewares=[_middleware(tokens)], client_max_size=negotiate.BODY_LIMIT + 1)
+    authenticator = authn.Authenticator(tokens)
+    app = web.Application(middlewares=[_middleware(authenticator)], client_max_size=negotiate.BODY_LIMIT + 1)
     hub = Hub(store)
     registry = Registry(store, hub)
     objects = handlers.Handlers(registry, hub)
@@ -209,6 +197,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     app.router.add_get("/openapi/v3", _openapi_v3)
     app.router.add_get("/openapi/v3/{tail:.+}", _openapi_v3)
     metrics.register(app, registry)  # metrics.k8s.io, before the catch-all below
+    reviews.register(app, registry, authenticator)
     for prefix in ("/api", "/apis"):
         app.router.add_route("*", prefix, router.api)
         app.router.add_route("*", prefix + "/{tail:.*}", router.api)

@@ -47,6 +47,7 @@ class Resource:
 
 
 _ALL = ("all",)
+_RBAC = "rbac.authorization.k8s.io"
 
 RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "Namespace", "namespaces", namespaced=False, short_names=("ns",), subresources=("status",),
@@ -70,6 +71,22 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     Resource("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
     Resource("coordination.k8s.io", "v1", "Lease", "leases"),
+    Resource(_RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
+    Resource(_RBAC, "v1", "ClusterRole", "clusterroles", namespaced=False),
+    Resource(_RBAC, "v1", "RoleBinding", "rolebindings"),
+    Resource(_RBAC, "v1", "Role", "roles"),
+    # Reviews are answered, never stored (reviews.py serves their create).
+    Resource("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", namespaced=False,
+             verbs=("create",)),
+    Resource("authentication.k8s.io", "v1", "TokenReview", "tokenreviews", namespaced=False, verbs=("create",)),
+    Resource("authorization.k8s.io", "v1", "LocalSubjectAccessReview", "localsubjectaccessreviews",
+             verbs=("create",)),
+    Resource("authorization.k8s.io", "v1", "SelfSubjectAccessReview", "selfsubjectaccessreviews",
+             namespaced=False, verbs=("create",)),
+    Resource("authorization.k8s.io", "v1", "SelfSubjectRulesReview", "selfsubjectrulesreviews",
+             namespaced=False, verbs=("create",)),
+    Resource("authorization.k8s.io", "v1", "SubjectAccessReview", "subjectaccessreviews", namespaced=False,
+             verbs=("create",)),
 )
 
 BY_KEY = {r.key: r for r in RESOURCES}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from . import errors
+from . import errors, rbac_defaults
 from .objects import SYSTEM_NAMESPACES, WriteOpts
 from .resources import BY_KEY
 
@@ -62,6 +62,9 @@ def ensure(registry, net) -> None:
     spaces, _ = registry.list(NAMESPACES, None)
     for space in spaces:
         ensure_service_account(registry, space["metadata"]["name"])
+    for res, obj in rbac_defaults.objects():  # kube-apiserver's bootstrap RBAC policy
+        if registry.get(res, None, obj["metadata"]["name"]) is None:
+            _create(registry, res, obj)
     if net is None:
         return
     taken = {(s.get("spec") or {}).get("clusterIP") for s in registry.list(SERVICES, None)[0]}

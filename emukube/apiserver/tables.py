@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .printers import apps, core, events, pods
+from .printers import apps, core, events, pods, rbac
 from .printers.format import now_or, parse_time
 from .resources import Resource
 
@@ -60,6 +60,14 @@ _EVENT = Printer((
     col("Count", "The number of times this event has occurred.", priority=1),
     col("Name", _NAME_DOC, priority=1, format_="name"),
 ), events.event_cells)
+
+
+def _binding_columns(role_doc: str) -> tuple[dict, ...]:
+    return (NAME, col("Role", role_doc), AGE,
+            col("Users", "Users in the roleBinding", priority=1),
+            col("Groups", "Groups in the roleBinding", priority=1),
+            col("ServiceAccounts", "ServiceAccounts in the roleBinding", priority=1))
+
 
 PRINTERS: dict[str, Printer] = {
     "pods": Printer((
@@ -165,6 +173,13 @@ PRINTERS: dict[str, Printer] = {
     "leases.coordination.k8s.io": Printer((
         NAME, col("Holder", "holderIdentity contains the identity of the holder of a current lease."), AGE,
     ), core.lease_cells),
+    "rolebindings.rbac.authorization.k8s.io": Printer(_binding_columns(
+        "RoleRef can reference a Role in the current namespace or a ClusterRole in the global namespace. If the "
+        "RoleRef cannot be resolved, the Authorizer must return an error. This field is immutable."),
+        rbac.binding_cells),
+    "clusterrolebindings.rbac.authorization.k8s.io": Printer(_binding_columns(
+        "RoleRef can only reference a ClusterRole in the global namespace. If the RoleRef cannot be resolved, "
+        "the Authorizer must return an error. This field is immutable."), rbac.binding_cells),
 }
 
 

@@ -17,9 +17,27 @@ MANIFEST = HERE / "manifests" / "incluster.yaml"
 TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
+# RBAC is enforced for ServiceAccount tokens: shop's pods may read shop and default (test_rbac.py).
+READERS = """
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: pods-read, namespace: shop}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{kind: ServiceAccount, name: default, namespace: shop}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: shop-reads, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}
+subjects: [{kind: ServiceAccount, name: default, namespace: shop}]
+"""
+
+
 @pytest.fixture(scope="module")
 def kube(cluster, tmp_path_factory) -> Kube:
-    return Kube(cluster.name, tmp_path_factory.mktemp("kube"))
+    k = Kube(cluster.name, tmp_path_factory.mktemp("kube"))
+    k("apply", "-f", "-", input=READERS)
+    return k
 
 
 def in_pod(kube: Kube, pod: str, script: str, check: bool = True):

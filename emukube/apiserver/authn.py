@@ -1,0 +1,57 @@
+"""Who a request comes from: the cluster's admin token (the kubeconfig user and the controller,
+in system:masters) or a ServiceAccount token this cluster signed (pods' in-cluster config)."""
+
+from __future__ import annotations
+
+import hmac
+
+from . import sa_tokens
+from .resources import BY_KEY
+from .rbac import AUTHENTICATED, MASTERS, User, service_account_user
+
+ADMIN = User("kubernetes-admin", (MASTERS, AUTHENTICATED))
+
+
+class Authenticator:
+    def __init__(self, tokens: list[str] | None):
+        """tokens: the admin tokens (None: no authentication, every caller is the admin)."""
+        self.tokens = tokens
+        self.sa_key = sa_tokens.signing_key(tokens[0]) if tokens else None
+
+    def user_for_token(self, token: str, uid_of=None) -> User | None:
+        """uid_of(namespace, name): a ServiceAccount's uid ("" when it is not stored)."""
+        if self.tokens is None:
+            return ADMIN
+        if any(hmac.compare_digest(token.encode(), t.encode()) for t in self.tokens):
+            return ADMIN
+        account = sa_tokens.verify(self.sa_key, token) if self.sa_key is not None else None
+        if account is None:
+            return None
+        return service_account_user(*account, uid=uid_of(*account) if uid_of else "")
+
+    def user_for(self, request, uid_of=None) -> User | None:
+        if self.tokens is None:
+            return ADMIN
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer "):
+            return None
+        return self.user_for_token(header[len("Bearer "):].strip(), uid_of)
+
+
+def account_uids(registry):
+    """A function (namespace, name) -> that ServiceAccount's uid, "" when it is not stored."""
+    def uid_of(namespace: str, name: str) -> str:
+        account = registry.get(BY_KEY["serviceaccounts"], namespace, name)
+        return (account or {}).get("metadata", {}).get("uid", "")
+    return uid_of
+
+
+def user_info(user: User) -> dict:
+    """authentication/v1 UserInfo."""
+    info: dict = {"username": user.name}
+    if user.uid:
+        info["uid"] = user.uid
+    info["groups"] = list(user.groups)
+    if user.extra:
+        info["extra"] = {k: list(v) for k, v in user.extra.items()}
+    return info
