@@ -138,8 +138,9 @@ class _Explainer:
             return self.external_name()
         self.client_step(kind)
         if not self.spec.get("selector"):
-            self.add(PROBLEM, "the Service has no selector, so it gets no endpoints automatically; "
-                              "emukube does not emulate hand-made Endpoints/EndpointSlices")
+            self.add(WARNING, "the Service has no selector, so it gets no endpoints automatically: only those "
+                              "of the Endpoints or EndpointSlices written for it (kubectl get endpointslices "
+                              f"-l kubernetes.io/service-name={self.name})")
             return self.out
         ports = ep.service_ports(self.svc)
         self.out.chain.append(("Service", ", ".join(

@@ -23,6 +23,7 @@ from docker.errors import DockerException, NotFound
 
 from ..apiserver.resources import BY_KEY
 from ..plan import endpoints as ep
+from ..plan import slices as sl
 from ..plan.nodes import plan_nodes, schedule
 from ..plan.workloads import PodPlan, bare_pod, new_pod_for, rollout_limits, template_hash
 from ..runtime import engine
@@ -128,6 +129,7 @@ class Controller:
         self.informer = None  # set by the entry point: the desired objects, kept current
         self.publisher = None  # set by the entry point: writes what runs back to the API
         self.objects_version = -1
+        self.written_slices: dict[tuple[str, str], list[dict]] = {}  # (ns, Service) -> its slices (plan/slices.py)
         self.seen_rv: dict[str, int] = {}
         self.set_objects(objects)
         self.node_containers: dict[str, object] = {}  # node name -> its proxy container
@@ -205,6 +207,7 @@ class Controller:
         if version != self.objects_version:
             self.objects_version = version
             self.set_objects(desired_objects(cached))
+            self.written_slices = sl.by_service(cached)
 
     # ---- events -------------------------------------------------------------------------
     def event(self, kind: str, obj: str, reason: str, message: str) -> None:
@@ -777,7 +780,8 @@ class Controller:
 
     def reconcile_dns(self, views: list[ep.PodView], dns) -> None:
         # Zones first: CoreDNS must find its Corefile when it starts.
-        written = self.zones.write(lambda serial: ep.dns_plan(self.services, views, self.ctx.net, serial))
+        written = self.zones.write(lambda serial: ep.dns_plan(self.services, views, self.ctx.net, serial,
+                                                                   self.service_slices))
         write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces)
         if not self._settled("dns"):
             return  # it reads the zones written meanwhile when it starts
@@ -807,15 +811,17 @@ class Controller:
         `kubernetes`, whose address the API server holds itself (apiserver/system.py)."""
         if svc["spec"].get("clusterIP") == self.ctx.net.apiserver_service_ip:
             return None
-        return ep.proxy_plan(svc, views, self.manual_endpoints(svc))
+        return ep.proxy_plan(svc, views, self.service_slices(svc))
 
-    def manual_endpoints(self, svc: dict) -> dict | None:
-        """The Endpoints object of a Service without a selector (written by hand, or by the API
-        server for `kubernetes`): its only source of endpoints, as for kube-proxy."""
+    def service_slices(self, svc: dict) -> list[dict]:
+        """The EndpointSlices of a Service without a selector, its only source of endpoints, as
+        for kube-proxy: those written for it, and the mirror of its hand-written Endpoints."""
         if svc["spec"].get("selector") or self.informer is None:
-            return None
-        meta = svc["metadata"]
-        return self.informer.get(BY_KEY["endpoints"], meta.get("namespace", "default"), meta["name"])
+            return []
+        ns, name = svc["metadata"].get("namespace", "default"), svc["metadata"]["name"]
+        endpoints = self.informer.get(BY_KEY["endpoints"], ns, name)
+        mirror = sl.mirror_slices(endpoints) if sl.mirrored(svc, endpoints) else []
+        return self.written_slices.get((ns, name), []) + mirror
 
     def service_answers(self, svc: dict, views: list[ep.PodView]) -> bool:
         plan = self.proxy_plan(svc, views)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ..apiserver.resources import BY_KEY, Resource
 from ..client.kube import ApiError
 from ..endpoint_views import endpoints_object, has_endpoints, slice_objects
+from ..plan import slices as sl
 from .publish import PodFacts, diff, event_object, node_object, pod_object, replica_set_objects, status_only
 from .publish_workloads import deployment_revision, workload_status
 
@@ -229,8 +230,13 @@ class Publisher:
         services = {(s["metadata"].get("namespace", "default"), s["metadata"]["name"])
                     for s in observed.services if has_endpoints(s)}
         have_ep = {k: o for k, o in self.cached(ep_res).items() if (k[1], k[2]) in services or k in want_ep}
+        # The mirroring controller's part: hand-written Endpoints of selectorless Services.
+        by_name = {(s["metadata"].get("namespace", "default"), s["metadata"]["name"]): s for s in observed.services}
+        for (_, ns, name), endpoints in self.cached(ep_res).items():
+            if sl.mirrored(by_name.get((ns, name)), endpoints):
+                want_slices.update({(slice_res.key, ns, s["metadata"]["name"]): s for s in sl.mirror_slices(endpoints)})
         have_slices = {k: o for k, o in self.cached(slice_res).items()
-                       if (o["metadata"].get("labels") or {}).get("endpointslice.kubernetes.io/managed-by") == MANAGED_SLICES}
+                       if (o["metadata"].get("labels") or {}).get(sl.MANAGED_BY) in (MANAGED_SLICES, sl.MIRRORING)}
         self._sync(ep_res, want_ep, have_ep)
         self._sync(slice_res, want_slices, have_slices)
 

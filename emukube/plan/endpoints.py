@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from . import slices as sl
 from .allocate import has_cluster_ip
 from .network import ClusterNet
 from .types import Backend, DnsEndpoint, DnsPlan, DnsService, ProxyPlan, ServicePort
@@ -110,28 +111,20 @@ def backends(svc: dict, pods: list[PodView]) -> dict[str, tuple[Backend, ...]]:
     return out
 
 
-def manual_backends(svc: dict, endpoints: dict | None) -> dict[str, tuple[Backend, ...]]:
-    """A selectorless Service's endpoints, from the Endpoints object written for it by hand (or
-    by the API server, for `kubernetes`): each Service port goes to the Endpoints port of the
-    same name (kube-proxy's rule), the ready addresses only."""
+def manual_backends(svc: dict, slices: list[dict]) -> dict[str, tuple[Backend, ...]]:
+    """A selectorless Service's endpoints, from the EndpointSlices naming it (kube-proxy's
+    rule): each Service port goes to the slice port of the same name; the ready endpoints, or
+    with none ready the serving ones that are terminating."""
     out: dict[str, tuple[Backend, ...]] = {}
     for port in service_ports(svc):
-        found = []
-        for subset in (endpoints or {}).get("subsets") or []:
-            target = next((p.get("port") for p in subset.get("ports") or []
-                           if (p.get("name") or "") == port.name and p.get("protocol", "TCP") == port.protocol), None)
-            if target is None:
-                continue
-            for address in subset.get("addresses") or []:
-                pod = (address.get("targetRef") or {}).get("name") or address.get("hostname") or address["ip"]
-                found.append(Backend(pod=pod, ip=address["ip"], port=int(target)))
-        out[port.key] = tuple(found)
+        ready, terminating = sl.slice_backends(port, slices)
+        out[port.key] = tuple(ready or terminating)
     return out
 
 
-def proxy_plan(svc: dict, pods: list[PodView], endpoints: dict | None = None) -> ProxyPlan | None:
-    """None for Services that need no proxy (headless, ExternalName). `endpoints`: the
-    Endpoints object of a Service without a selector."""
+def proxy_plan(svc: dict, pods: list[PodView], slices: list[dict] = ()) -> ProxyPlan | None:
+    """None for Services that need no proxy (headless, ExternalName). `slices`: the
+    EndpointSlices of a Service without a selector (plan/slices.py)."""
     if not has_cluster_ip(svc):
         return None
     spec, meta = svc["spec"], svc["metadata"]
@@ -148,18 +141,21 @@ def proxy_plan(svc: dict, pods: list[PodView], endpoints: dict | None = None) ->
         name=meta["name"],
         cluster_ip=spec["clusterIP"],
         ports=ports,
-        backends=backends(svc, pods) if spec.get("selector") else manual_backends(svc, endpoints),
+        backends=backends(svc, pods) if spec.get("selector") else manual_backends(svc, list(slices)),
         affinity_timeout=affinity,
         listen_ports_extra={k: v for k, v in extra.items() if v},
     )
 
 
-def dns_service(svc: dict, pods: list[PodView]) -> DnsService:
+def dns_service(svc: dict, pods: list[PodView], slices: list[dict] = ()) -> DnsService:
+    """`slices`: the EndpointSlices of a Service without a selector (plan/slices.py)."""
     spec, meta = svc["spec"], svc["metadata"]
     common = dict(namespace=meta.get("namespace", "default"), name=meta["name"], ports=service_ports(svc))
     if spec.get("type") == "ExternalName":
         return DnsService(kind="ExternalName", external_name=spec.get("externalName"), **common)
     if spec.get("clusterIP") == "None":
+        if not spec.get("selector"):
+            return DnsService(kind="Headless", endpoints=sl.dns_endpoints(list(slices)), **common)
         publish_all = bool(spec.get("publishNotReadyAddresses"))
         endpoints = tuple(
             DnsEndpoint(ip=p.ip, hostname=p.hostname if p.subdomain == meta["name"] and p.hostname else None)
@@ -170,9 +166,11 @@ def dns_service(svc: dict, pods: list[PodView]) -> DnsService:
     return DnsService(kind="ClusterIP", cluster_ip=spec.get("clusterIP"), **common)
 
 
-def dns_plan(services: list[dict], pods: list[PodView], net: ClusterNet, serial: int) -> DnsPlan:
+def dns_plan(services: list[dict], pods: list[PodView], net: ClusterNet, serial: int,
+             slices_of=lambda svc: ()) -> DnsPlan:
+    """`slices_of(svc)`: the EndpointSlices of a Service without a selector."""
     return DnsPlan(
-        services=tuple(dns_service(s, pods) for s in services),
+        services=tuple(dns_service(s, pods, slices_of(s)) for s in services),
         serial=serial,
         dns_ip=net.dns_ip,
         reverse_cidrs=(net.subnet,),

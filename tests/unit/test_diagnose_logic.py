@@ -118,7 +118,7 @@ def test_a_proxy_that_does_not_answer_is_a_problem():
 
 def test_no_selector_headless_and_external_name():
     bare = explain(service("manual", None, [{"port": 80}]), WEB_PODS)
-    assert "has no selector" in bare.problems[0].text
+    assert "has no selector" in bare.findings[0].text and bare.findings[0].severity == "WARNING"
     headless = explain(service("web", {"app": "web"}, [{"port": 8080}], clusterIP="None"), WEB_PODS, {}, OPEN_8080)
     assert headless.ok and headless.summary.startswith("web (headless) -> DNS A records for 2 ready pod(s)")
     assert not [f for f in headless.findings if f.severity == LIMIT]  # no proxy, no source IP rewrite

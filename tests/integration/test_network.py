@@ -1,0 +1,92 @@
+"""Issue 18: the corners of kube-proxy and cluster DNS, observed as Kubernetes' e2e network tests
+observe them (test/e2e/network/): curl and DNS lookups from pods, objects read back as JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import HERE, wait_until
+from kubectl_tools import Kube
+
+MANIFEST = HERE / "manifests" / "network.yaml"
+
+
+@pytest.fixture(scope="module")
+def kube(cluster, tmp_path_factory) -> Kube:
+    return Kube(cluster.name, tmp_path_factory.mktemp("kube"))
+
+
+def items(kube: Kube, *args: str) -> list[dict]:
+    return json.loads(kube("get", *args, "-o", "json").stdout)["items"]
+
+
+def pod_ip(kube: Kube, name: str) -> str:
+    return kube("get", "pod", name, "-o", "jsonpath={.status.podIP}").stdout
+
+
+def curl(cluster, url: str) -> str:
+    """The answer to one request from a web pod, or "" when there is none within 2 s."""
+    return cluster.sh(f"curl -s -m 2 {url}", check=False).stdout.strip()
+
+
+def test_selectorless_services_reach_hand_written_endpoints_and_slices(cluster, kube):
+    ip = pod_ip(kube, "backend")
+    selectorless = "".join(f"""
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}}}
+spec:
+  {spec}
+  ports: [{{name: http, port: 80, targetPort: 9376}}]
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {{name: {name}, labels: {{team: a}}}}
+subsets:
+  - addresses: [{{ip: {ip}, hostname: primary}}]
+    ports: [{{name: http, port: 8080}}]
+---""" for name, spec in (("manual", "type: ClusterIP"), ("manual-hl", "clusterIP: None")))
+    kube("apply", "-f", "-", input=selectorless + f"""
+apiVersion: v1
+kind: Service
+metadata: {{name: sliced}}
+spec:
+  ports: [{{name: http, port: 80}}]
+---
+apiVersion: discovery.k8s.io/v1
+kind: EndpointSlice
+metadata:
+  name: sliced-hand
+  labels: {{kubernetes.io/service-name: sliced}}
+addressType: IPv4
+ports: [{{name: http, port: 8080, protocol: TCP}}]
+endpoints: [{{addresses: [{ip}]}}]
+""")
+    for name in ("manual", "sliced"):
+        wait_until(lambda: curl(cluster, f"http://{name}/hostname") == "backend", f"{name} answers from backend")
+    found = wait_until(lambda: items(kube, "endpointslices", "-l", "kubernetes.io/service-name=manual"),
+                       "the mirrored EndpointSlice")
+    (mirror,) = found
+    labels = mirror["metadata"]["labels"]
+    assert labels["endpointslice.kubernetes.io/managed-by"] == "endpointslicemirroring-controller.k8s.io"
+    assert labels["team"] == "a"
+    assert mirror["metadata"]["ownerReferences"][0]["kind"] == "Endpoints"
+    assert mirror["ports"] == [{"name": "http", "port": 8080, "protocol": "TCP"}]
+    assert [(e["addresses"], e["conditions"]["ready"]) for e in mirror["endpoints"]] == [([ip], True)]
+    # The API server's own Endpoints are marked skip-mirror: its slice is its own, not a mirror.
+    managers = {s["metadata"]["labels"].get("endpointslice.kubernetes.io/managed-by")
+                for s in items(kube, "endpointslices", "-l", "kubernetes.io/service-name=kubernetes")}
+    assert "endpointslicemirroring-controller.k8s.io" not in managers
+    assert cluster.sh("dig +short +search primary.manual-hl").stdout.strip() == ip
+    assert cluster.sh("dig +short +search manual-hl").stdout.strip() == ip
+    # Update and delete, as the e2e mirroring test does: the slice follows the Endpoints.
+    kube("patch", "endpoints", "manual", "--type=json",
+         "-p", '[{"op": "replace", "path": "/subsets/0/ports/0/port", "value": 9999}]')
+    wait_until(lambda: [p["port"] for s in items(kube, "endpointslices", "-l", "kubernetes.io/service-name=manual")
+                        for p in s["ports"]] == [9999], "the mirrored slice updated")
+    kube("delete", "endpoints", "manual")
+    wait_until(lambda: not items(kube, "endpointslices", "-l", "kubernetes.io/service-name=manual"),
+               "the mirrored slice deleted")
+    wait_until(lambda: curl(cluster, "http://manual/hostname") == "", "manual without endpoints")

@@ -1,0 +1,69 @@
+"""Selectorless Services: EndpointSlices mirrored from hand-written Endpoints, and the endpoints
+kube-proxy and CoreDNS take from the slices naming a Service."""
+
+from __future__ import annotations
+
+from emukube.plan import endpoints as ep
+from emukube.plan import slices as sl
+from emukube.plan.types import Backend, DnsEndpoint
+
+SVC = {"metadata": {"name": "db", "namespace": "shop"},
+       "spec": {"clusterIP": "10.96.0.20", "ports": [{"name": "pg", "port": 5432, "targetPort": 5432}]}}
+ENDPOINTS = {"apiVersion": "v1", "kind": "Endpoints",
+             "metadata": {"name": "db", "namespace": "shop", "uid": "u-1", "labels": {"team": "a"},
+                          "annotations": {"note": "kept",
+                                          "kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+             "subsets": [{"addresses": [{"ip": "10.1.0.7", "hostname": "primary"}],
+                          "notReadyAddresses": [{"ip": "10.1.0.8"}],
+                          "ports": [{"name": "pg", "port": 6432}]}]}
+
+
+def test_endpoints_are_mirrored_as_the_mirroring_controller_writes_them():
+    (mirror,) = sl.mirror_slices(ENDPOINTS)
+    meta = mirror["metadata"]
+    assert meta["name"].startswith("db-") and len(meta["name"]) == len("db-") + 5
+    assert meta["labels"] == {"team": "a", "kubernetes.io/service-name": "db",
+                              "endpointslice.kubernetes.io/managed-by": "endpointslicemirroring-controller.k8s.io"}
+    assert meta["annotations"] == {"note": "kept"}
+    assert meta["ownerReferences"] == [{"apiVersion": "v1", "kind": "Endpoints", "name": "db", "uid": "u-1",
+                                        "controller": True, "blockOwnerDeletion": True}]
+    assert mirror["ports"] == [{"name": "pg", "port": 6432, "protocol": "TCP"}]
+    assert mirror["endpoints"] == [
+        {"addresses": ["10.1.0.7"], "conditions": {"ready": True}, "hostname": "primary"},
+        {"addresses": ["10.1.0.8"], "conditions": {"ready": False}}]
+    assert sl.mirror_slices(ENDPOINTS) == [mirror]  # the same name every time
+
+
+def test_what_is_mirrored():
+    assert sl.mirrored(SVC, ENDPOINTS)
+    assert not sl.mirrored(None, ENDPOINTS)  # no Service of that name
+    assert not sl.mirrored({**SVC, "spec": {**SVC["spec"], "selector": {"app": "db"}}}, ENDPOINTS)
+    skip = {**ENDPOINTS, "metadata": {**ENDPOINTS["metadata"], "labels": {sl.SKIP_MIRROR: "true"}}}
+    assert not sl.mirrored(SVC, skip)  # the API server's own `kubernetes` Endpoints
+
+
+def test_selectorless_service_proxies_to_its_slices_by_port_name():
+    hand = {"kind": "EndpointSlice", "addressType": "IPv4",
+            "metadata": {"name": "db-extra", "namespace": "shop", "labels": {sl.SERVICE_NAME: "db"}},
+            "ports": [{"name": "pg", "port": 7000, "protocol": "TCP"}, {"name": "other", "port": 1}],
+            "endpoints": [{"addresses": ["10.1.0.9"]},  # no conditions: ready, as for kube-proxy
+                          {"addresses": ["10.1.0.10"], "conditions": {"ready": False}}]}
+    assert sl.by_service([hand, *sl.mirror_slices(ENDPOINTS), SVC]) == {("shop", "db"): [hand]}
+    plan = ep.proxy_plan(SVC, [], [hand, *sl.mirror_slices(ENDPOINTS)])
+    assert plan.backends == {"TCP/5432": (Backend("10.1.0.9", "10.1.0.9", 7000),
+                                          Backend("primary", "10.1.0.7", 6432))}
+
+
+def test_serving_terminating_endpoints_only_when_none_is_ready():
+    leaving = {"addresses": ["10.1.0.5"], "conditions": {"ready": False, "serving": True, "terminating": True}}
+    gone = {"addresses": ["10.1.0.6"], "conditions": {"ready": False, "serving": False, "terminating": True}}
+    one = {"addressType": "IPv4", "ports": [{"name": "pg", "port": 5432}], "endpoints": [leaving, gone]}
+    assert ep.proxy_plan(SVC, [], [one]).backends["TCP/5432"] == (Backend("10.1.0.5", "10.1.0.5", 5432),)
+    one["endpoints"].append({"addresses": ["10.1.0.4"], "conditions": {"ready": True}})
+    assert ep.proxy_plan(SVC, [], [one]).backends["TCP/5432"] == (Backend("10.1.0.4", "10.1.0.4", 5432),)
+
+
+def test_headless_selectorless_service_publishes_its_ready_addresses():
+    headless = {**SVC, "spec": {**SVC["spec"], "clusterIP": "None"}}
+    dns = ep.dns_service(headless, [], sl.mirror_slices(ENDPOINTS))
+    assert dns.kind == "Headless" and dns.endpoints == (DnsEndpoint("10.1.0.7", "primary"),)
