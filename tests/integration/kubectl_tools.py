@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -47,3 +48,14 @@ class Kube:
         server = cfg["clusters"][0]["cluster"]["server"]
         ca = base64.b64decode(cfg["clusters"][0]["cluster"]["certificate-authority-data"])
         return server, cfg["users"][0]["user"]["token"], ca
+
+
+def start_kubectl_pod(kube: Kube, namespace: str, name: str = "kubectl") -> None:
+    """A pod with the host's kubectl at /opt/kubectl (hostPath), running with in-cluster config."""
+    binary = Path(KUBECTL).resolve()
+    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace},
+           "spec": {"containers": [{"name": "kubectl", "image": "emukube/echo:1.0",
+                                    "volumeMounts": [{"name": "bin", "mountPath": "/opt/kubectl", "readOnly": True}]}],
+                    "volumes": [{"name": "bin", "hostPath": {"path": str(binary)}}]}}
+    kube("apply", "-f", "-", input=json.dumps(pod))
+    kube("wait", "-n", namespace, f"pod/{name}", "--for=condition=Ready", "--timeout=90s", timeout=120)

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from pathlib import Path
 
 import pytest
 
 from conftest import HERE, wait_until
-from kubectl_tools import KUBECTL, Kube
+from kubectl_tools import Kube, start_kubectl_pod
 
 MANIFEST = HERE / "manifests" / "incluster.yaml"
 TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -96,13 +95,7 @@ def test_the_token_reaches_the_api_through_the_service_with_tls_verified(kube):
 
 def test_kubectl_in_a_pod_uses_in_cluster_config(kube):
     """client-go's rest.InClusterConfig: KUBERNETES_SERVICE_HOST/PORT and the token volume."""
-    binary = Path(KUBECTL).resolve()
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kubectl", "namespace": "shop"},
-           "spec": {"containers": [{"name": "kubectl", "image": "emukube/echo:1.0",
-                                    "volumeMounts": [{"name": "bin", "mountPath": "/opt/kubectl", "readOnly": True}]}],
-                    "volumes": [{"name": "bin", "hostPath": {"path": str(binary)}}]}}
-    kube("apply", "-f", "-", input=json.dumps(pod))
-    kube("wait", "-n", "shop", "pod/kubectl", "--for=condition=Ready", "--timeout=90s", timeout=120)
+    start_kubectl_pod(kube, "shop")
     out = in_pod(kube, "kubectl", "/opt/kubectl get pods -n shop -o name && "
                                   "/opt/kubectl get svc kubernetes -n default -o name").stdout
     assert "pod/sealed" in out and "pod/kubectl" in out and "service/kubernetes" in out, out

@@ -5,12 +5,11 @@ a pod's in-cluster kubectl: refused with the API server's 403 until a RoleBindin
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from conftest import HERE
-from kubectl_tools import KUBECTL, Kube
+from kubectl_tools import Kube, start_kubectl_pod
 
 MANIFEST = HERE / "manifests" / "rbac.yaml"
 ROBOT = "--as=system:serviceaccount:team:robot"
@@ -68,13 +67,7 @@ def in_pod(kube: Kube, script: str, check: bool = True):
 
 
 def test_a_pod_without_a_binding_is_refused_until_one_grants_it(kube):
-    binary = Path(KUBECTL).resolve()
-    pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "kubectl", "namespace": "team"},
-           "spec": {"containers": [{"name": "kubectl", "image": "emukube/echo:1.0",
-                                    "volumeMounts": [{"name": "bin", "mountPath": "/opt/kubectl", "readOnly": True}]}],
-                    "volumes": [{"name": "bin", "hostPath": {"path": str(binary)}}]}}
-    kube("apply", "-f", "-", input=json.dumps(pod))
-    kube("wait", "-n", "team", "pod/kubectl", "--for=condition=Ready", "--timeout=90s", timeout=120)
+    start_kubectl_pod(kube, "team")
     # Streams subresources are authorized too: robot may get pods, not their logs nor exec into them.
     for command, verb, sub in ((["logs", "kubectl"], "get", "log"), (["exec", "kubectl", "--", "true"], "create", "exec")):
         refused = kube(command[0], "-n", "team", ROBOT, *command[1:], check=False)
