@@ -82,9 +82,13 @@ def test_a_stateful_chart_with_config_secret_and_hook(kube):
     assert kube("get", "statefulset", "db-db", "-o", "jsonpath={.status.readyReplicas}").stdout == "2"
     env = kube("exec", "db-db-1", "--", "sh", "-c", "echo $GREETING $PASSWORD").stdout.split()
     assert env == ["hello", "s3cret"]
+    reader = "--as=system:serviceaccount:default:db-reader"  # the chart's Role, bound to its account
+    assert kube("auth", "can-i", "get", "configmap/db-config", reader).stdout.strip() == "yes"
+    assert kube("auth", "can-i", "get", "configmap/other", reader, check=False).stdout.strip() == "no"
     # Helm's upgrade changes the ConfigMap; a rollout restart picks it up, as on Kubernetes.
     helm(kube, "upgrade", "db", str(CHARTS / "stateful"), "--set", "greeting=bonjour", "--wait", "--timeout", "120s")
     assert kube("get", "configmap", "db-config", "-o", "jsonpath={.data.greeting}").stdout == "bonjour"
     assert kube("get", "secret", "db-secret", "-o", "jsonpath={.data.password}").stdout == "czNjcmV0"  # folded
     helm(kube, "uninstall", "db", "--wait", "--timeout", "120s")
-    assert kube("get", "statefulset,service,configmap,secret", "-l", "app!=none", "-o", "name").stdout.count("db-") == 0
+    assert kube("get", "statefulset,service,configmap,secret,serviceaccount,role,rolebinding", "-l", "app!=none",
+                "-o", "name").stdout.count("db-") == 0
