@@ -126,13 +126,13 @@ def _cluster_ip(svc: dict, prev: dict | None, net: ClusterNet, taken: Allocated)
 def _node_ports(svc: dict, prev: dict | None, taken: Allocated) -> list[str]:
     spec, owner, problems = svc["spec"], owner_of(svc), []
     if not has_node_ports(svc):
-        for port in spec.get("ports", []):
+        for port in spec.get("ports") or []:
             port.pop("nodePort", None)  # released when the type stops needing it
         return []
     prev_ports = {}
     if prev and has_node_ports(prev):
-        prev_ports = {(p.get("protocol", "TCP"), p["port"]): p.get("nodePort") for p in prev["spec"].get("ports", [])}
-    for i, port in enumerate(spec.get("ports", [])):
+        prev_ports = {(p.get("protocol", "TCP"), p["port"]): p.get("nodePort") for p in prev["spec"].get("ports") or []}
+    for i, port in enumerate(spec.get("ports") or []):
         wanted = port.get("nodePort") or prev_ports.get((port.get("protocol", "TCP"), port["port"]))
         if wanted:
             if wanted not in NODE_PORT_RANGE:
@@ -212,7 +212,7 @@ def allocations_of(services: list[dict]) -> Allocated:
         owner, spec = owner_of(svc), svc.get("spec", {})
         if has_cluster_ip(svc) and spec.get("clusterIP"):
             taken.cluster_ips[spec["clusterIP"]] = owner
-        for port in spec.get("ports", []) if has_node_ports(svc) else []:
+        for port in (spec.get("ports") or []) if has_node_ports(svc) else []:
             if port.get("nodePort"):
                 taken.node_ports[port["nodePort"]] = owner
         for ing in svc.get("status", {}).get("loadBalancer", {}).get("ingress", []):
