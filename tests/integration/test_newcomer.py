@@ -170,12 +170,18 @@ def test_node_operations_keep_the_node_age(newcomer):
     def created() -> str:
         return json.loads(typed(f"{EMUKUBE} get nodes node-1 -o json", cluster=name).stdout)["metadata"]["creationTimestamp"]
 
-    first = created()
+    def pods() -> dict[str, tuple[str, str]]:
+        rows = [line.split() for line in typed(f"{EMUKUBE} get pods", cluster=name).stdout.splitlines()[1:]]
+        return {r[0]: (r[1], r[2]) for r in rows}
+
+    first, before = created(), set(pods())
     for verb in ("cordon node-1", "uncordon node-1", "node stop node-1", "node start node-1"):
         done = typed(f"{EMUKUBE} {verb}", cluster=name)
         assert done.returncode == 0, done.stdout + done.stderr
         assert created() == first, verb
-    wait_until(lambda: "1/1" in typed(f"{EMUKUBE} get deploy web", cluster=name).stdout, "web back after node start")
+        if verb.startswith("node stop"):  # the later tests want web's pod: the stop done, then its new one
+            wait_until(lambda: not before & set(pods()), "the stopped node's pod gone")
+    wait_until(lambda: ("1/1", "Running") in pods().values(), "a web pod running after node start")
 
 
 # -- 5. files: one line, exit 2 -------------------------------------------------------------------------
