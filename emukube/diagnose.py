@@ -137,6 +137,11 @@ class _Explainer:
         if kind == "ExternalName":
             return self.external_name()
         self.client_step(kind)
+        if not ep.kube_proxied(self.svc):
+            self.add(PROBLEM, "a label hands the Service to another proxy (" + ", ".join(
+                sorted(set(ep.NOT_PROXIED_LABELS) & set(self.svc["metadata"].get("labels") or {}))) +
+                "): kube-proxy does not program it, so its ClusterIP takes no traffic; DNS still answers")
+            return self.out
         if not self.spec.get("selector"):
             self.add(WARNING, "the Service has no selector, so it gets no endpoints automatically: only those "
                               "of the Endpoints or EndpointSlices written for it (kubectl get endpointslices "

@@ -122,10 +122,20 @@ def manual_backends(svc: dict, slices: list[dict]) -> dict[str, tuple[Backend, .
     return out
 
 
+# kube-proxy leaves a Service with either label to another proxy (its own name is empty).
+NOT_PROXIED_LABELS = ("service.kubernetes.io/service-proxy-name", "service.kubernetes.io/headless")
+
+
+def kube_proxied(svc: dict) -> bool:
+    """Whether kube-proxy programs the Service: not when a label hands it to another proxy."""
+    labels = svc["metadata"].get("labels") or {}
+    return not any(label in labels for label in NOT_PROXIED_LABELS)
+
+
 def proxy_plan(svc: dict, pods: list[PodView], slices: list[dict] = ()) -> ProxyPlan | None:
     """None for Services that need no proxy (headless, ExternalName). `slices`: the
     EndpointSlices of a Service without a selector (plan/slices.py)."""
-    if not has_cluster_ip(svc):
+    if not has_cluster_ip(svc) or not kube_proxied(svc):
         return None
     spec, meta = svc["spec"], svc["metadata"]
     ports = service_ports(svc)

@@ -90,3 +90,26 @@ endpoints: [{{addresses: [{ip}]}}]
     wait_until(lambda: not items(kube, "endpointslices", "-l", "kubernetes.io/service-name=manual"),
                "the mirrored slice deleted")
     wait_until(lambda: curl(cluster, "http://manual/hostname") == "", "manual without endpoints")
+
+
+@pytest.mark.parametrize("label", ["service.kubernetes.io/service-proxy-name", "service.kubernetes.io/headless"])
+def test_a_service_labelled_for_another_proxy_takes_no_traffic(cluster, kube, label):
+    name = label.rsplit("/", 1)[1].replace("-name", "")
+    kube("apply", "-f", "-", input=f"""
+apiVersion: v1
+kind: Service
+metadata: {{name: {name}, labels: {{{label}: other}}}}
+spec:
+  selector: {{app: web}}
+  ports: [{{port: 80, targetPort: http}}]
+""")
+    ip = kube("get", "svc", name, "-o", "jsonpath={.spec.clusterIP}").stdout
+    wait_until(lambda: [e for s in items(kube, "endpointslices", "-l", f"kubernetes.io/service-name={name}")
+                        for e in s.get("endpoints") or []], "its endpoints published")  # the EndpointSlice controller does not care
+    assert cluster.sh(f"dig +short +search {name}").stdout.strip() == ip  # nor does DNS
+    assert curl(cluster, f"http://{ip}/hostname") == ""
+    assert curl(cluster, "http://web/hostname").startswith("web-")
+    kube("label", "svc", name, f"{label}-")
+    wait_until(lambda: curl(cluster, f"http://{ip}/hostname").startswith("web-"), "served once unlabelled")
+    kube("label", "svc", name, f"{label}=other")
+    wait_until(lambda: curl(cluster, f"http://{ip}/hostname") == "", "not served once labelled again")

@@ -132,3 +132,10 @@ def test_problems_are_listed_before_ok_and_severities_are_words():
     lines = result.lines()
     assert lines[0] == "Service default/typo"
     assert any(line.startswith(f"{PROBLEM}: ") for line in lines)
+
+
+def test_a_service_left_to_another_proxy_is_a_problem():
+    svc = service("web", {"app": "web"}, [{"port": 80, "targetPort": 8080}])
+    svc["metadata"]["labels"] = {"service.kubernetes.io/service-proxy-name": "other"}
+    result = explain(svc, WEB_PODS, {}, OPEN_8080)
+    assert "kube-proxy does not program it" in result.problems[0].text

@@ -1,5 +1,5 @@
-"""Selectorless Services: EndpointSlices mirrored from hand-written Endpoints, and the endpoints
-kube-proxy and CoreDNS take from the slices naming a Service."""
+"""Issue 18 in the plan: selectorless Services' EndpointSlices (mirrored from hand-written Endpoints,
+read as kube-proxy and CoreDNS read them), and Services kube-proxy leaves to another proxy."""
 
 from __future__ import annotations
 
@@ -67,3 +67,11 @@ def test_headless_selectorless_service_publishes_its_ready_addresses():
     headless = {**SVC, "spec": {**SVC["spec"], "clusterIP": "None"}}
     dns = ep.dns_service(headless, [], sl.mirror_slices(ENDPOINTS))
     assert dns.kind == "Headless" and dns.endpoints == (DnsEndpoint("10.1.0.7", "primary"),)
+
+
+def test_services_labelled_for_another_proxy_get_none():
+    assert ep.proxy_plan(SVC, []) is not None
+    for label in ("service.kubernetes.io/service-proxy-name", "service.kubernetes.io/headless"):
+        labelled = {**SVC, "metadata": {**SVC["metadata"], "labels": {label: ""}}}
+        assert ep.proxy_plan(labelled, []) is None
+        assert ep.dns_service(labelled, []).cluster_ip == "10.96.0.20"  # DNS still answers
