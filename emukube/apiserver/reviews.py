@@ -28,13 +28,14 @@ def _invalid(kind: str, group: str, field_path: str, message: str, reason: str) 
 def _attributes(kind: str, spec: dict, namespace: str | None = None) -> Attributes:
     res, non = spec.get("resourceAttributes"), spec.get("nonResourceAttributes")
     if res and non:
-        raise _invalid(kind, _AUTHZ, "spec.nonResourceAttributes", "Invalid value: \"null\": cannot be specified "
-                       "in combination with resourceAttributes", "FieldValueInvalid")
+        raise _invalid(kind, _AUTHZ, "spec.nonResourceAttributes", f"Invalid value: &authorization."
+                       f'NonResourceAttributes{{Path:"{non.get("path", "")}", Verb:"{non.get("verb", "")}"}}: '
+                       "cannot be specified in combination with resourceAttributes", "FieldValueInvalid")
     if non:
         return Attributes(non.get("verb", ""), resource_request=False, path=non.get("path", ""))
     if not res:
-        raise _invalid(kind, _AUTHZ, "spec.resourceAttributes", "Required value: exactly one of "
-                       "nonResourceAttributes or resourceAttributes must be specified", "FieldValueRequired")
+        raise _invalid(kind, _AUTHZ, "spec.resourceAttributes", 'Invalid value: "null": exactly one of '
+                       "nonResourceAttributes or resourceAttributes must be specified", "FieldValueInvalid")
     return Attributes(res.get("verb", ""), group=res.get("group", ""), version=res.get("version", ""),
                       resource=res.get("resource", ""), subresource=res.get("subresource", ""),
                       namespace=res.get("namespace", "") if namespace is None else namespace,

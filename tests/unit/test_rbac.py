@@ -207,3 +207,44 @@ def test_the_api_server_enforces_rbac_for_service_account_tokens(tmp_path):
             'least one value, rules[0].nonResourceURLs: Invalid value: []string{"/x"}: namespaced rules cannot '
             "apply to non-resource URLs]")
     run(tmp_path, body)
+
+
+def test_subject_access_and_token_reviews(tmp_path):
+    token = sa_tokens.mint(sa_tokens.signing_key(TOKEN), "default", "default")
+    authz = "/apis/authorization.k8s.io/v1"
+
+    async def body(api):
+        spec = {"user": "system:serviceaccount:default:default",
+                "resourceAttributes": {"verb": "get", "resource": "pods", "namespace": "default"}}
+        review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
+        assert (await api.ok("POST", f"{authz}/subjectaccessreviews", review))["status"] == {"allowed": False}
+        spec["groups"] = ["system:masters"]
+        assert (await api.ok("POST", f"{authz}/subjectaccessreviews", review))["status"]["allowed"] is True
+        spec["nonResourceAttributes"] = {"path": "/api", "verb": "get"}
+        status, payload, _ = await api.req("POST", f"{authz}/subjectaccessreviews", review)
+        assert status == 422 and payload["message"].startswith(
+            'SubjectAccessReview.authorization.k8s.io "" is invalid: spec.nonResourceAttributes: Invalid value: ')
+        local = {"apiVersion": "authorization.k8s.io/v1", "kind": "LocalSubjectAccessReview",
+                 "spec": {"user": "jane", "nonResourceAttributes": {"path": "/version", "verb": "get"}}}
+        answer = await api.ok("POST", f"{authz}/namespaces/default/localsubjectaccessreviews", local)
+        assert answer["status"] == {"allowed": False}  # jane is in no group: not even system:authenticated
+        status, payload, _ = await api.req("POST", f"{authz}/selfsubjectaccessreviews",
+                                           {"kind": "SelfSubjectAccessReview", "spec": {}}, token=token)
+        assert status == 422 and payload["message"] == (
+            'SelfSubjectAccessReview.authorization.k8s.io "" is invalid: spec.resourceAttributes: Invalid value: '
+            '"null": exactly one of nonResourceAttributes or resourceAttributes must be specified')
+        rules = await api.ok("POST", f"{authz}/selfsubjectrulesreviews",
+                             {"kind": "SelfSubjectRulesReview", "spec": {"namespace": "default"}}, token=token)
+        assert {"verbs": ["get"], "nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"]} \
+            in rules["status"]["nonResourceRules"] and rules["status"]["incomplete"] is False
+
+        authn = "/apis/authentication.k8s.io/v1/tokenreviews"
+        seen = await api.ok("POST", authn, {"kind": "TokenReview", "spec": {"token": token}})
+        assert seen["status"]["authenticated"] is True
+        assert seen["status"]["user"]["username"] == "system:serviceaccount:default:default"
+        seen = await api.ok("POST", authn, {"kind": "TokenReview", "spec": {"token": "nonsense"}})
+        assert "authenticated" not in seen["status"] and seen["status"]["error"]
+        # Reviews are not stored: nothing to list.
+        status, _, _ = await api.req("GET", f"{authz}/subjectaccessreviews")
+        assert status == 405
+    run(tmp_path, body)
