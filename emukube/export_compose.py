@@ -24,7 +24,7 @@ from .render.coredns import COREFILE_PATH, ZONE_DIR
 from .runtime.podspec import (Refs, command_and_args, container_env, resources, search_domains,
                               volume_files)
 from .runtime.proxies import CONFIG_DIR, HAPROXY_CMD, NGINX_CMD, published_ports
-from .runtime.security import security_options
+from .runtime.security import RunsAsRoot, security_options, user_options
 from .snapshot import PodRow
 
 NETWORK = "emukube"
@@ -233,9 +233,10 @@ class _Builder:
             out["environment"] = dict(sorted(env.items()))
         if c.get("workingDir"):
             out["working_dir"] = c["workingDir"]
-        security = c.get("securityContext") or {}
-        if security.get("runAsUser") is not None:
-            out["user"] = str(security["runAsUser"])
+        try:
+            out.update(user_options(pod.spec, c))
+        except RunsAsRoot as exc:
+            self.result.warnings.append(f"{name}: {exc}: compose would start it anyway")
         for key, value in security_options(pod.spec, c, bool(self.settings.get("allow_privileged"))).items():
             if value:
                 out[key] = value

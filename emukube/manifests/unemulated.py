@@ -13,10 +13,8 @@ from typing import Any
 
 from .load import Doc
 
-NO_API = "there is no API server for pods to call"
 NO_SCHEDULER = "pods are placed by nodeSelector and nodeName only"
 POD_FIELDS = {
-    "serviceAccountName": NO_API, "serviceAccount": NO_API, "automountServiceAccountToken": NO_API,
     "imagePullSecrets": "images come from the local engine",
     "affinity": NO_SCHEDULER, "tolerations": NO_SCHEDULER, "topologySpreadConstraints": NO_SCHEDULER,
     "schedulerName": NO_SCHEDULER, "priorityClassName": "nothing is preempted", "priority": "nothing is preempted",
@@ -27,8 +25,9 @@ POD_FIELDS = {
     "activeDeadlineSeconds": "pods are not stopped after a deadline", "os": "every pod runs on the engine's OS",
     "setHostnameAsFQDN": "the hostname is the pod name", "ephemeralContainers": "use `emukube exec`",
 }
-POD_SECURITY_KEPT = {"seccompProfile"}
-CONTAINER_SECURITY_KEPT = {"privileged", "runAsUser", "capabilities", "seccompProfile", "allowPrivilegeEscalation"}
+POD_SECURITY_KEPT = {"seccompProfile", "runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups"}
+CONTAINER_SECURITY_KEPT = {"privileged", "runAsUser", "runAsGroup", "runAsNonRoot", "capabilities", "seccompProfile",
+                           "allowPrivilegeEscalation", "readOnlyRootFilesystem"}
 CONTAINER_FIELDS = {
     "terminationMessagePath": "exit reasons are not collected", "terminationMessagePolicy": "exit reasons are not collected",
     "resizePolicy": "limits are set when a container starts", "volumeDevices": "no block devices",
@@ -99,7 +98,8 @@ def _pod_spec(spec: dict, found: _Found, obj: str) -> None:
     if _set(policy) and policy != "ClusterFirst":
         found.add(f"pod spec dnsPolicy: {policy}", "pods always use the cluster DNS", obj)
     for key in sorted(set(_map(spec.get("securityContext"))) - POD_SECURITY_KEPT):
-        found.add(f"pod securityContext.{key}", "Docker's defaults apply", obj)
+        found.add(f"pod securityContext.{key}", "a supplemental group of the containers; volumes keep their owner"
+                  if key == "fsGroup" else "Docker's defaults apply", obj)
     for vol in _maps(spec.get("volumes")):
         for key in sorted(set(vol) - VOLUME_TYPES):
             found.add(f"{key} volumes", "nothing is mounted; the path holds what the image has", obj)

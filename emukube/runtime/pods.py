@@ -24,7 +24,7 @@ from . import labels as L
 from .dns_paths import resolv_conf_source
 from .podspec import (Refs, command_and_args, container_env, resources, search_domains,
                       volume_files)
-from .security import security_options
+from .security import RunsAsRoot, security_options, user_options
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
@@ -153,7 +153,11 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
     image = image_map.swap(c["image"], ctx.image_map)
     ensure_image(client, image, c.get("imagePullPolicy", "IfNotPresent"))
     command, args = command_and_args(c, env)
-    security = c.get("securityContext") or {}
+    try:
+        users = user_options(pod.spec, c, _image_user(client, image))
+    except RunsAsRoot as exc:
+        raise PodStartError(f"CreateContainerConfigError: {exc} (pod: \"{pod.name}_{pod.namespace}\", "
+                            f"container: {c['name']})") from None
     host_config = dict(
         # The controller restarts containers (restartPolicy, CrashLoopBackOff, RESTARTS): see
         # controller/restarts.py. Docker restarting them would hide crashes and pace them wrongly.
@@ -165,8 +169,8 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
     )
     config = dict(environment=env, labels=_labels(ctx, pod, role, c["name"]), working_dir=c.get("workingDir"),
                   entrypoint=command, command=args, tty=bool(c.get("tty")), stdin_open=bool(c.get("stdin")))
-    if security.get("runAsUser") is not None:
-        config["user"] = str(security["runAsUser"])
+    host_config.update({k: v for k, v in users.items() if k == "group_add"})
+    config.update({k: v for k, v in users.items() if k == "user"})
     if sandbox_id:
         host_config["network_mode"] = f"container:{sandbox_id}"
         container = engine.create(client, name, image, host_config=host_config, **config)
@@ -178,6 +182,13 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
     if files:
         engine.put_files(container, files)
     return container
+
+
+def _image_user(client, image: str) -> str:
+    try:
+        return (client.images.get(image).attrs.get("Config") or {}).get("User") or ""
+    except DockerException:
+        return ""
 
 
 def _token_files(ctx: Context, pod: PodPlan) -> dict[str, tuple[bytes, int]]:

@@ -14,15 +14,17 @@ def deployment(name: str, pod_spec: dict, **spec) -> Doc:
 
 
 def test_one_warning_per_field_naming_every_object_that_sets_it():
-    pod = {"serviceAccountName": "app", "tolerations": [{"key": "x"}],
+    pod = {"serviceAccountName": "app", "tolerations": [{"key": "x"}], "securityContext": {"fsGroup": 2000},
            "containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "1"}, "limits": {"cpu": "1"}},
-                           "securityContext": {"runAsNonRoot": True, "capabilities": {"drop": ["ALL"]}}}]}
+                           "securityContext": {"runAsNonRoot": True, "seLinuxOptions": {"level": "s0"},
+                                               "capabilities": {"drop": ["ALL"]}}}]}
     warnings = unemulated_fields([deployment("a", pod), deployment("b", pod, minReadySeconds=5)])
     assert warnings == [
-        "pod spec serviceAccountName: not emulated (there is no API server for pods to call); ignored in deployment/a, deployment/b",
         "pod spec tolerations: not emulated (pods are placed by nodeSelector and nodeName only); ignored in deployment/a, deployment/b",
+        "pod securityContext.fsGroup: not emulated (a supplemental group of the containers; volumes keep their owner); "
+        "ignored in deployment/a, deployment/b",
         "container resources.requests: not emulated (nothing is reserved; limits do apply); ignored in deployment/a, deployment/b",
-        "container securityContext.runAsNonRoot: not emulated (Docker's defaults apply); ignored in deployment/a, deployment/b",
+        "container securityContext.seLinuxOptions: not emulated (Docker's defaults apply); ignored in deployment/a, deployment/b",
         "Deployment spec.minReadySeconds: not emulated (a pod counts as available once ready); ignored in deployment/b",
     ]
 
