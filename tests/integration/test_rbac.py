@@ -31,6 +31,10 @@ def test_kubectl_creates_roles_and_bindings_and_lists_them_with_kubectls_columns
     wide = kube.lines("get", "rolebinding", "robot-reads", "-n", "team", "-o", "wide")
     assert wide[0].split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
     assert wide[1].split()[-1] == "team/robot"
+    explained = kube("explain", "rolebinding.roleRef").stdout
+    assert "RoleRef can reference a Role in the current namespace" in explained, explained
+    resources = kube.lines("api-resources", "--api-group=authorization.k8s.io", "-o", "name")
+    assert "selfsubjectaccessreviews.authorization.k8s.io" in resources, resources
     # kube-apiserver's bootstrap policy is there.
     discovery = kube.lines("get", "clusterrolebinding", "system:discovery", "-o", "wide")
     assert discovery[1].split()[1:2] == ["ClusterRole/system:discovery"] and "system:authenticated" in discovery[1]
