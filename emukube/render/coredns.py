@@ -15,7 +15,8 @@ Layout inside the CoreDNS container (the runtime must honour it):
   container sits on a user-defined network and its own resolver is not CoreDNS.
 
 Records follow the Kubernetes DNS specification, schema 1.1.0. Zones have no wildcard: unknown
-names get NXDOMAIN, empty non-terminals (``svc.cluster.local``) get NODATA.
+names get NXDOMAIN, empty non-terminals (``svc.cluster.local``) get NODATA. Pod A records
+(``<a-b-c-d>.<ns>.pod.<domain>``) are answered by the ``template`` plugin (Corefile-pods.tmpl).
 """
 
 from __future__ import annotations
@@ -305,14 +306,25 @@ def next_serial(previous: int | None, now: float) -> int:
     return candidate if 0 < candidate <= MAX_SERIAL else 1
 
 
+_OCTET = "(25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+
+
+def pod_name_pattern(domain: str) -> str:
+    """The regular expression (Go's and Python's alike) of a pod's A record name, its octets in
+    groups a to d; dots as [.] since the Corefile has no escapes."""
+    octets = "-".join(f"(?P<{g}>{_OCTET[1:-1]})" for g in "abcd")
+    return "(?i)^" + octets + "[.][a-z0-9]([-a-z0-9]*[a-z0-9])?[.]pod[.]" + domain.replace(".", "[.]") + "[.]$"
+
+
 def render_corefile(plan: DnsPlan) -> str:
     """The Corefile: one ``file`` server block per zone of :func:`render_zones`, then ``.:53``
     forwarding to Docker's resolver. Same plan, same text, byte for byte."""
     domain = _check_domain(plan)
     blocks = []
+    pods = fill("Corefile-pods.tmpl", domain=domain, ttl=plan.ttl, pattern=pod_name_pattern(domain))
     for zone in [domain, *reverse_zones(plan)]:
         blocks.append(
             fill("Corefile-zone.tmpl", zone=zone, zone_file=f"{ZONE_DIR}/{zone_file_name(zone)}",
-                 reload=ZONE_RELOAD)
+                 reload=ZONE_RELOAD, pods=pods if zone == domain else "")
         )
     return tidy(fill("Corefile.tmpl", zone_dir=ZONE_DIR, zone_blocks="".join(blocks)))

@@ -15,6 +15,7 @@ import (
 	_ "github.com/coredns/coredns/plugin/loop"
 	_ "github.com/coredns/coredns/plugin/ready"
 	_ "github.com/coredns/coredns/plugin/reload"
+	_ "github.com/coredns/coredns/plugin/template"
 	_ "github.com/coredns/coredns/plugin/whoami"
 )
 
@@ -30,6 +31,7 @@ func init() {
 		"loop",
 		"cache",
 		"whoami",
+		"template",
 		"file",
 		"forward",
 	}

@@ -113,3 +113,18 @@ spec:
     wait_until(lambda: curl(cluster, f"http://{ip}/hostname").startswith("web-"), "served once unlabelled")
     kube("label", "svc", name, f"{label}=other")
     wait_until(lambda: curl(cluster, f"http://{ip}/hostname") == "", "not served once labelled again")
+
+
+def test_pod_a_records_as_kubeadm_configures_coredns(cluster, kube):
+    # dns.go's probe: `hostname -i | awk -F. '{print $1"-"$2"-"$3"-"$4".<ns>.pod.cluster.local"}'`.
+    ip = pod_ip(kube, "backend")
+    name = cluster.sh("hostname -i | awk -F. '{print $1\"-\"$2\"-\"$3\"-\"$4\".default.pod.cluster.local\"}'",
+                      pod="backend").stdout.strip()
+    assert name == ip.replace(".", "-") + ".default.pod.cluster.local"
+    for transport in ("+notcp", "+tcp"):
+        assert cluster.sh(f"dig {transport} +short {name} A").stdout.strip() == ip
+    assert cluster.sh(f"getent hosts {name}").stdout.split()[0] == ip
+    # `pods insecure`: the name spells the answer, whatever the namespace; no NXDOMAIN for AAAA.
+    assert cluster.sh("dig +short 10-9-8-7.elsewhere.pod.cluster.local").stdout.strip() == "10.9.8.7"
+    assert "status: NOERROR" in cluster.sh(f"dig {name} AAAA").stdout
+    assert "status: NXDOMAIN" in cluster.sh("dig 10-9-8-300.default.pod.cluster.local").stdout

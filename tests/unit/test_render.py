@@ -12,6 +12,7 @@ import yaml
 
 import emukube
 from emukube.plan.types import Backend, DnsEndpoint, DnsPlan, DnsService, ProxyPlan, ServicePort
+from emukube.render.coredns import pod_name_pattern
 from emukube.render import (
     HAPROXY_LOCAL_PEER,
     render_corefile,
@@ -104,6 +105,7 @@ def test_template_dir_holds_every_template():
 def test_template_comments_and_placeholders_never_reach_the_output():
     for text in (render_haproxy(web_plan(affinity_timeout=30)), render_nginx(web_plan()),
                  render_corefile(DnsPlan((), serial=1, reverse_cidrs=("10.96.0.0/16",)))):
+        text = re.sub(r"\{\{ \.[A-Za-z.]+ \}\}", "", text)  # CoreDNS template plugin's own (Go) placeholders
         assert "{{" not in text and "}}" not in text
 
 
@@ -614,12 +616,16 @@ def corefile_blocks(text: str) -> dict[str, list[str]]:
 def test_corefile_blocks():
     blocks = corefile_blocks(render_corefile(dns_plan()))
     assert list(blocks) == ["cluster.local:53", "96.10.in-addr.arpa:53", "97.10.in-addr.arpa:53", ".:53"]
+    pods = pod_name_pattern("cluster.local")
     assert blocks["cluster.local:53"] == [
         "errors",
+        "template IN A pod.cluster.local {", f'match "{pods}"',
+        'answer "{{ .Name }} 5 IN A {{ .Group.a }}.{{ .Group.b }}.{{ .Group.c }}.{{ .Group.d }}"', "fallthrough",
+        "template IN AAAA pod.cluster.local {", f'match "{pods}"', "rcode NOERROR", "fallthrough",
         "file /etc/coredns/zones/db.cluster.local cluster.local {",
         "reload 250ms",
     ]
-    assert blocks["96.10.in-addr.arpa:53"][1] == (
+    assert blocks["96.10.in-addr.arpa:53"][1] == (  # pod records in the cluster domain only
         "file /etc/coredns/zones/db.96.10.in-addr.arpa 96.10.in-addr.arpa {"
     )
     for key, lines in blocks.items():
@@ -638,3 +644,12 @@ def test_corefile_zone_files_match_render_zones():
 def test_corefile_without_reverse_zones():
     blocks = corefile_blocks(render_corefile(dns_plan(reverse_cidrs=())))
     assert list(blocks) == ["cluster.local:53", ".:53"]
+
+
+def test_pod_names_spell_their_address():
+    pattern = re.compile(pod_name_pattern("cluster.local"))
+    found = pattern.match("10-244-1-7.Shop.pod.cluster.local.")
+    assert found and [found.group(g) for g in "abcd"] == ["10", "244", "1", "7"]
+    for name in ("10-244-1-256.shop.pod.cluster.local.", "10-244-1.shop.pod.cluster.local.",
+                 "10-244-1-7.shop.svc.cluster.local.", "x.10-244-1-7.shop.pod.cluster.local."):
+        assert not pattern.match(name), name
