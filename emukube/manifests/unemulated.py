@@ -27,7 +27,7 @@ POD_FIELDS = {
 }
 POD_SECURITY_KEPT = {"seccompProfile", "runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups"}
 CONTAINER_SECURITY_KEPT = {"privileged", "runAsUser", "runAsGroup", "runAsNonRoot", "capabilities", "seccompProfile",
-                           "allowPrivilegeEscalation", "readOnlyRootFilesystem"}
+                           "allowPrivilegeEscalation"}
 CONTAINER_FIELDS = {
     "terminationMessagePath": "exit reasons are not collected", "terminationMessagePolicy": "exit reasons are not collected",
     "resizePolicy": "limits are set when a container starts", "volumeDevices": "no block devices",

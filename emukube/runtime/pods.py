@@ -180,7 +180,11 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
                                   host_config=host_config, hostname=pod.hostname,
                                   domainname=_domain(pod), **config)
     if files:
-        engine.put_files(container, files)
+        try:
+            engine.put_files(container, files)
+        except DockerException:
+            engine.remove(container)  # not left behind under the pod's name for the next try
+            raise
     return container
 
 

@@ -18,7 +18,7 @@ def cap_name(name: str) -> str:
 
 
 def security_options(pod_spec: dict, container: dict, allow_privileged: bool) -> dict:
-    """privileged, cap_add, cap_drop, security_opt and read_only for docker's host config. The default
+    """privileged, cap_add, cap_drop and security_opt for docker's host config. The default
     seccomp profile stays unless the (pod or container) profile is Unconfined and allowed;
     allowPrivilegeEscalation: false gives no-new-privileges."""
     security = container.get("securityContext") or {}
@@ -38,8 +38,6 @@ def security_options(pod_spec: dict, container: dict, allow_privileged: bool) ->
         opts.append("no-new-privileges:true")
     if opts:
         out["security_opt"] = opts
-    if security.get("readOnlyRootFilesystem"):
-        out["read_only"] = True
     return out
 
 

@@ -16,7 +16,7 @@ def deployment(name: str, pod_spec: dict, **spec) -> Doc:
 def test_one_warning_per_field_naming_every_object_that_sets_it():
     pod = {"serviceAccountName": "app", "tolerations": [{"key": "x"}], "securityContext": {"fsGroup": 2000},
            "containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "1"}, "limits": {"cpu": "1"}},
-                           "securityContext": {"runAsNonRoot": True, "seLinuxOptions": {"level": "s0"},
+                           "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True,
                                                "capabilities": {"drop": ["ALL"]}}}]}
     warnings = unemulated_fields([deployment("a", pod), deployment("b", pod, minReadySeconds=5)])
     assert warnings == [
@@ -24,7 +24,7 @@ def test_one_warning_per_field_naming_every_object_that_sets_it():
         "pod securityContext.fsGroup: not emulated (a supplemental group of the containers; volumes keep their owner); "
         "ignored in deployment/a, deployment/b",
         "container resources.requests: not emulated (nothing is reserved; limits do apply); ignored in deployment/a, deployment/b",
-        "container securityContext.seLinuxOptions: not emulated (Docker's defaults apply); ignored in deployment/a, deployment/b",
+        "container securityContext.readOnlyRootFilesystem: not emulated (Docker's defaults apply); ignored in deployment/a, deployment/b",
         "Deployment spec.minReadySeconds: not emulated (a pod counts as available once ready); ignored in deployment/b",
     ]
 
