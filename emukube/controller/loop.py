@@ -25,6 +25,7 @@ from ..apiserver.resources import BY_KEY
 from ..plan import endpoints as ep
 from ..plan import slices as sl
 from ..plan.nodes import plan_nodes, schedule
+from ..plan.pod_dns import pod_specs
 from ..plan.workloads import PodPlan, bare_pod, new_pod_for, rollout_limits, template_hash
 from ..runtime import engine
 from ..runtime import labels as L
@@ -208,6 +209,8 @@ class Controller:
             self.objects_version = version
             self.set_objects(desired_objects(cached))
             self.written_slices = sl.by_service(cached)
+            # Before any pod of them starts: pods bind-mount these files.
+            write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces, pod_specs(self.objects))
 
     # ---- events -------------------------------------------------------------------------
     def event(self, kind: str, obj: str, reason: str, message: str) -> None:

@@ -19,7 +19,7 @@ POD_FIELDS = {
     "affinity": NO_SCHEDULER, "tolerations": NO_SCHEDULER, "topologySpreadConstraints": NO_SCHEDULER,
     "schedulerName": NO_SCHEDULER, "priorityClassName": "nothing is preempted", "priority": "nothing is preempted",
     "preemptionPolicy": "nothing is preempted", "runtimeClassName": "every pod runs with the engine's runtime",
-    "overhead": "nothing is reserved", "dnsConfig": "pods use the cluster DNS with the standard search list",
+    "overhead": "nothing is reserved",
     "hostAliases": "/etc/hosts is the engine's", "readinessGates": "readiness comes from the probes only",
     "shareProcessNamespace": "containers of a pod see only their own processes",
     "activeDeadlineSeconds": "pods are not stopped after a deadline", "os": "every pod runs on the engine's OS",
@@ -94,9 +94,6 @@ def _pod_spec(spec: dict, found: _Found, obj: str) -> None:
     for field, why in POD_FIELDS.items():
         if _set(spec.get(field)):
             found.add(f"pod spec {field}", why, obj)
-    policy = spec.get("dnsPolicy")
-    if _set(policy) and policy != "ClusterFirst":
-        found.add(f"pod spec dnsPolicy: {policy}", "pods always use the cluster DNS", obj)
     for key in sorted(set(_map(spec.get("securityContext"))) - POD_SECURITY_KEPT):
         found.add(f"pod securityContext.{key}", "a supplemental group of the containers; volumes keep their owner"
                   if key == "fsGroup" else "Docker's defaults apply", obj)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from docker.errors import DockerException
 
+from ..plan import pod_dns
 from ..plan.types import CLUSTER_DOMAIN, DnsPlan
 from ..render import render_corefile, render_zones
 from ..render.coredns import next_serial, zone_file_name, zone_serial
@@ -22,7 +23,6 @@ from . import engine
 from . import labels as L
 from .dns_paths import dns_volume
 from .pods import Context
-from .podspec import search_domains
 
 DNS_MOUNT = "/etc/coredns"
 
@@ -99,16 +99,33 @@ def resolv_conf(dns_ip: str, namespace: str) -> str:
     """A pod's resolver: CoreDNS alone (ClusterFirst). Docker's embedded resolver would answer
     PTR queries for container addresses with container names, shadowing the cluster's records;
     CoreDNS forwards everything outside cluster.local to it instead."""
-    search = " ".join(search_domains(namespace))
-    return f"nameserver {dns_ip}\nsearch {search}\noptions ndots:5\n"
+    return pod_dns.cluster_first(dns_ip, namespace).text()
 
 
-def write_resolv_confs(directory: str, dns_ip: str, namespaces: set[str]) -> None:
+def node_resolver() -> pod_dns.ResolvConf:
+    """The node's resolver (dnsPolicy Default): the controller's own, which Docker wrote: its
+    embedded resolver, which pods on the cluster network reach at the same address."""
+    try:
+        return pod_dns.parse(Path("/etc/resolv.conf").read_text())
+    except OSError:
+        return pod_dns.ResolvConf(("127.0.0.11",), (), ("ndots:0",))
+
+
+def write_resolv_confs(directory: str, dns_ip: str, namespaces: set[str],
+                       pod_specs: list[tuple[str, dict]] = ()) -> None:
+    """One file per namespace, and one per other dnsPolicy/dnsConfig a declared pod has
+    (plan/pod_dns.py): written before such a pod starts, since pods bind-mount them."""
     folder = Path(directory) / "resolv"
     folder.mkdir(parents=True, exist_ok=True)
     for ns in namespaces:
         target = folder / f"{ns}.conf"
         _write_if_changed(target, resolv_conf(dns_ip, ns))
+    node = None
+    for ns, spec in pod_specs:
+        name = pod_dns.resolv_file(spec, ns)
+        if name != f"{ns}.conf":
+            node = node or node_resolver()
+            _write_if_changed(folder / name, pod_dns.pod_resolv(spec, ns, dns_ip, node).text())
 
 
 def _write_if_changed(path: Path, text: str) -> bool:

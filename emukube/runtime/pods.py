@@ -18,6 +18,7 @@ from ..plan import image_map
 from ..plan.endpoints import apiserver_env, service_env
 from ..plan.network import ClusterNet
 from ..plan.nodes import plan_nodes
+from ..plan.pod_dns import policy_kind
 from ..plan.workloads import PodPlan
 from . import engine
 from . import labels as L
@@ -128,7 +129,7 @@ def _mounts(ctx: Context, pod: PodPlan, container: dict, client) -> list[dict]:
                 raise PodStartError("a Docker socket mount needs --allow-privileged")
             mounts.append(Mount(target=m["mountPath"], source=path, type="bind", read_only=ro))
     mounts.append(Mount(target="/etc/resolv.conf", type="bind", read_only=True,
-                        source=resolv_conf_source(client, ctx.cluster, pod.namespace)))
+                        source=resolv_conf_source(client, ctx.cluster, pod.namespace, pod.spec)))
     return mounts
 
 
@@ -214,6 +215,8 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict],
     """Create and start every container of the pod at address ip; returns them. start=False
     leaves the app containers created, for a caller that attaches first. Raises PodStartError."""
     net_args = dict(dns=[ctx.net.dns_ip], dns_search=search_domains(pod.namespace), dns_opt=["ndots:5"])
+    if policy_kind(pod.spec) == "host":  # Docker's resolver, which the file names, asks the host's
+        net_args = {}
     containers = pod.spec.get("containers") or []
     inits = pod.spec.get("initContainers") or []
     started = []
@@ -225,7 +228,7 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict],
                 network=ctx.net.network_name, ip=ip, hostname=pod.hostname, domainname=_domain(pod),
                 labels=_labels(ctx, pod, "sandbox"),
                 host_config=dict(restart_policy={"Name": "always"}, **net_args, binds={
-                    resolv_conf_source(client, ctx.cluster, pod.namespace): {"bind": "/etc/resolv.conf", "mode": "ro"}}),
+                    resolv_conf_source(client, ctx.cluster, pod.namespace, pod.spec): {"bind": "/etc/resolv.conf", "mode": "ro"}}),
             )
             sandbox.start()
             started.append(sandbox)

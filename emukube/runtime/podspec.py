@@ -6,8 +6,8 @@ import base64
 import os
 import re
 
+from ..plan.pod_dns import search_domains  # noqa: F401 - the kubelet's list, used here by others
 from ..plan.quantity import quantity
-from ..plan.types import CLUSTER_DOMAIN
 
 _VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 
@@ -148,10 +148,6 @@ def resources(container: dict) -> dict:
     if "cpu" in limits and (cpus := nano_cpus(limits["cpu"])):
         out["nano_cpus"] = cpus
     return out
-
-
-def search_domains(namespace: str) -> list[str]:
-    return [f"{namespace}.svc.{CLUSTER_DOMAIN}", f"svc.{CLUSTER_DOMAIN}", CLUSTER_DOMAIN]
 
 
 def container_ports(pod_spec: dict) -> tuple[tuple[str, int, str], ...]:

@@ -128,3 +128,44 @@ def test_pod_a_records_as_kubeadm_configures_coredns(cluster, kube):
     assert cluster.sh("dig +short 10-9-8-7.elsewhere.pod.cluster.local").stdout.strip() == "10.9.8.7"
     assert "status: NOERROR" in cluster.sh(f"dig {name} AAAA").stdout
     assert "status: NXDOMAIN" in cluster.sh("dig 10-9-8-300.default.pod.cluster.local").stdout
+
+
+def test_dns_policy_and_dns_config_make_the_pods_resolv_conf(cluster, kube, engine):
+    # dns.go's "should support configurable pod DNS nameservers" and resolv.conf checks.
+    cluster_dns = cluster.sh("cat /etc/resolv.conf").stdout
+    dns_ip = next(line.split()[1] for line in cluster_dns.splitlines() if line.startswith("nameserver"))
+    pods = {"dns-none": f"""dnsPolicy: None
+  dnsConfig:
+    nameservers: [{dns_ip}]
+    searches: [svc.cluster.local, resolv.conf.local]
+    options: [{{name: ndots, value: "2"}}, {{name: edns0}}]""",
+            "dns-extra": """dnsConfig:
+    searches: [corp.example]
+    options: [{name: ndots, value: "2"}]""",
+            "dns-default": "dnsPolicy: Default"}
+    kube("apply", "-f", "-", input="---".join(f"""
+apiVersion: v1
+kind: Pod
+metadata: {{name: {name}}}
+spec:
+  {dns}
+  containers: [{{name: c, image: "emukube/echo:1.0"}}]
+""" for name, dns in pods.items()))
+    kube("wait", "--for=condition=Ready", "pod/dns-none", "pod/dns-extra", "pod/dns-default", "--timeout=90s",
+         timeout=120)
+
+    def resolv(pod: str) -> str:
+        return kube("exec", pod, "--", "cat", "/etc/resolv.conf").stdout
+
+    assert resolv("dns-none") == (f"nameserver {dns_ip}\nsearch svc.cluster.local resolv.conf.local\n"
+                                  "options ndots:2 edns0\n")
+    assert kube("exec", "dns-none", "--", "getent", "hosts", "web.default").stdout.split()[1] == \
+        "web.default.svc.cluster.local"  # found through its own search list
+    assert resolv("dns-extra") == (f"nameserver {dns_ip}\nsearch default.svc.cluster.local svc.cluster.local "
+                                   "cluster.local corp.example\noptions ndots:2\n")
+    # Default: the node's resolver, as the controller (the node's kubelet) has it; no cluster names.
+    node = engine.containers.get(f"{cluster.name}_controller").exec_run("cat /etc/resolv.conf").output.decode()
+    nameservers = [line for line in resolv("dns-default").splitlines() if line.startswith("nameserver")]
+    assert nameservers == [line for line in node.splitlines() if line.startswith("nameserver")]
+    lookup = kube("exec", "dns-default", "--", "getent", "hosts", "web.default.svc.cluster.local", check=False)
+    assert lookup.returncode != 0
