@@ -330,20 +330,29 @@ def main() -> None:
     prog = invoked_as()
     try:
         app()
-    except EmukubeError as exc:
+    except BaseException as exc:
+        # The error is being reported: a Ctrl-C now just ends the process, with no traceback.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        sys.exit(_report(exc, prog))
+    finally:  # likewise once the work is done: not the interpreter's clean-up
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _report(exc: BaseException, prog: str) -> int:
+    """Print what ended the verb as the user's error, in one line, and return its exit code;
+    anything else (typer's exit, a bug) goes on."""
+    if isinstance(exc, EmukubeError):
         for line in str(exc).splitlines():
             line = line.replace("`emukube ", f"`{prog} ")  # hints are to be typed as they read
             _err(line if line.startswith(("error", "Error")) else f"error: {line}")
-        sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
         _err("interrupted")
-        sys.exit(130)
-    except DockerException as exc:  # an engine refusal is not a bug of the caller's: no traceback
-        detail = getattr(exc, "explanation", None) or str(exc)
-        _err(f"error: the Docker engine refused: {_first_line(detail)}")
-        sys.exit(2)
-    except OSError as exc:  # files, permissions, a connection lost: the user's to fix, not a bug
+        return 130
+    if isinstance(exc, DockerException):  # an engine refusal is not a bug of the caller's: no traceback
+        _err(f"error: the Docker engine refused: {_first_line(getattr(exc, 'explanation', None) or exc)}")
+        return 2
+    if isinstance(exc, OSError):  # files, permissions, a connection lost: the user's to fix, not a bug
         _err(os_error_line(exc))
-        sys.exit(2)
-    finally:  # a Ctrl-C once the work is done ends the process, not the interpreter's clean-up
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        return 2
+    raise exc
