@@ -161,12 +161,15 @@ def apply(paths: List[str] = typer.Argument(..., help="Files, directories, or - 
 
 @app.command()
 def down(cluster: str = ClusterOpt, all_: bool = typer.Option(False, "--all", help="Every emukube cluster."),
+         yes: bool = typer.Option(False, "--yes", "-y", help="With --all: do not ask (for scripts)."),
          kubeconfig_path: Optional[str] = KubeconfigOpt):
     """Remove the cluster: every container, volume and network with its labels, and its kubeconfig entries."""
     from . import kubeconfig
 
     client = _client()
     names = ops.all_clusters(client) if all_ else [cluster]
+    if all_ and names and not yes:
+        _confirm_all(names)
     failed: list[str] = []
     for name in names:  # with --all, one cluster that cannot be removed does not keep the others
         try:
@@ -179,6 +182,17 @@ def down(cluster: str = ClusterOpt, all_: bool = typer.Option(False, "--all", he
         typer.echo(f"cluster {name} removed ({count} containers)")
     if failed:
         raise EmukubeError("\n".join(failed))
+
+
+def _confirm_all(names: list[str]) -> None:
+    """The other clusters on the engine may be someone else's (a colleague's, a test run's)."""
+    listed = ", ".join(names)
+    if not sys.stdin.isatty():
+        raise EmukubeError(f"error: --all removes every emukube cluster on this engine ({listed}): "
+                           "add --yes to confirm")
+    if not typer.confirm(f"Remove every emukube cluster on this engine ({listed})?", default=False, err=True):
+        _err("nothing removed")
+        raise typer.Exit(1)
 
 
 OUTPUTS = ("wide", "json", "yaml", "name")

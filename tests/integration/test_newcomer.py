@@ -122,6 +122,30 @@ def test_a_hint_names_emukube_as_it_was_typed(engine):
     assert line == f'error: no cluster named "n{PID}none" (run `{EMUKUBE} up FILE` first)'
 
 
+# -- 2. `down --all` is a confirmed choice ---------------------------------------------------------------
+
+def test_down_all_asks_first(engine, newcomer):
+    """Other clusters on the engine may be someone else's: without --yes nothing goes, on a
+    terminal the answer decides (never --yes here: it would remove other tests' clusters)."""
+    import pexpect
+
+    name, _ = newcomer
+    refused = one_error_line(typed(f"{EMUKUBE} down --all < /dev/null"))
+    assert refused.startswith("error: --all removes every emukube cluster on this engine (") and name in refused
+    assert refused.endswith("): add --yes to confirm"), refused
+    terminal = pexpect.spawn("bash", ["-c", f"{EMUKUBE} down --all"], cwd=str(ROOT), env=newcomer_env(),
+                             encoding="utf-8", timeout=60)
+    try:
+        terminal.expect_exact("? [y/N]: ")
+        assert name in terminal.before
+        terminal.sendline("n")
+        terminal.expect(pexpect.EOF)
+    finally:
+        terminal.close(force=True)
+    assert terminal.exitstatus == 1 and "nothing removed" in terminal.before, terminal.before
+    assert ops.read_state(engine, name).exists
+
+
 # -- 7. a bad cluster name -----------------------------------------------------------------------------
 
 @pytest.mark.parametrize("command, name", [
