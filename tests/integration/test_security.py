@@ -10,7 +10,7 @@ import json
 import pytest
 import yaml
 
-from conftest import HERE, run
+from conftest import HERE, run, wait_until
 from leftovers import made_by
 
 MANIFEST = HERE / "manifests" / "security.yaml"
@@ -143,3 +143,48 @@ def test_secret_data_is_never_printed_unless_asked(cluster):
     shown = json.loads(cluster.emukube("get", "secret", "creds", "-o", "json", "--show-secrets").stdout)
     values = {**(shown.get("stringData") or {}), **(shown.get("data") or {})}
     assert values["password"] in (PASSWORD, encoded)
+
+
+USERS = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: users}
+spec:
+  securityContext: {runAsUser: 1000, runAsGroup: 3000, supplementalGroups: [4000], fsGroup: 2000}
+  containers:
+    - name: echo
+      image: emukube/echo:1.0
+      command: ["sh", "-c", "touch /tmp/mine; exec sleep 3600"]
+    - name: other
+      image: emukube/echo:1.0
+      command: ["sleep", "3600"]
+      securityContext: {runAsUser: 1001}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: nonroot}
+spec:
+  securityContext: {runAsNonRoot: true}
+  containers: [{name: echo, image: emukube/echo:1.0}]
+"""
+
+
+def test_security_context_users_groups_and_non_root(cluster):
+    """As the kubelet runs them: the pod's user and groups, a container's own user over it,
+    fsGroup as a supplemental group; runAsNonRoot over an image that runs as root is refused
+    with the kubelet's words."""
+    cluster.emukube("apply", "-", "--no-wait", input=USERS)
+    try:
+        wait_until(lambda: "2/2" in cluster.emukube("get", "pods", "users", check=False).stdout, "pod users running",
+                   timeout=90)
+        ids = cluster.emukube("exec", "users", "-c", "echo", "--", "id").stdout.split()
+        assert ids[:2] == ["uid=1000", "gid=3000"] and set(ids[2].split("=")[1].split(",")) == {"3000", "2000", "4000"}
+        assert cluster.emukube("exec", "users", "-c", "other", "--", "id", "-u").stdout.strip() == "1001"
+        wait_until(lambda: "container has runAsNonRoot and image will run as root" in
+                   cluster.emukube("events").stdout, "the kubelet's refusal of nonroot", timeout=60)
+        row = next(line.split() for line in cluster.emukube("get", "pods").stdout.splitlines()
+                   if line.startswith("nonroot "))
+        assert row[1] == "0/1" and row[2] != "Running", row
+    finally:
+        cluster.emukube("delete", "pod", "users", check=False)
+        cluster.emukube("delete", "pod", "nonroot", check=False)
