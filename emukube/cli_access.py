@@ -61,7 +61,7 @@ def run(ctx: typer.Context, name: str = typer.Argument(..., help="The pod's name
     --image IMG -- CMD... It gets the cluster DNS and shows in `get pods`."""
     if restart not in RESTART_POLICIES:
         raise EmukubeError(f'error: invalid restart policy: {restart} (use {", ".join(RESTART_POLICIES)})')
-    args = [a for a in ctx.args if a != "--"]
+    args = list(ctx.args)  # click took the first "--"; later ones are the command's own
     pod_labels = dict(kv.split("=", 1) for kv in labels.split(",") if "=" in kv) if labels else None
     c = Cluster(cluster)
     obj = access.run_pod_object(name, image, args, namespace, command=command, restart=restart, stdin=stdin,

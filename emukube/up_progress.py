@@ -36,13 +36,21 @@ def desired_pods(objects: list[dict]) -> int:
 
 
 def counts(status: dict, objects: list[dict]) -> tuple[int, int, int, int]:
-    """(ready pods, desired pods, answering Services, Services) from a status report."""
+    """(ready pods, desired pods, answering Services, Services) from a status report. A Service
+    whose proxy answers but would still fail a client (no endpoints, nothing listening) does
+    not count as answering."""
     pods = [p for k, p in (status.get("pods") or {}).items() if p.get("phase") != "Terminating"]
     services = status.get("services") or {}
     wanted = max(desired_pods(objects), len(pods))
     return (sum(1 for p in pods if p.get("ready")), wanted,
-            sum(1 for s in services.values() if s.get("answering")),
+            sum(1 for s in services.values() if s.get("answering") and not s.get("problem")),
             max(len(services), sum(1 for o in objects if o["kind"] == "Service")))
+
+
+def service_problems(status: dict) -> list[str]:
+    """"ns/name: why", for each Service the controller found answering yet failing clients."""
+    return [f"{key}: {s['problem']} (emukube explain svc/{key.split('/', 1)[1]} -n {key.split('/', 1)[0]})"
+            for key, s in sorted((status.get("services") or {}).items()) if s.get("problem")]
 
 
 class UpProgress:
@@ -94,7 +102,9 @@ class UpProgress:
         ready, wanted, answering, services = counts(status, self.objects)
         self.set("pods", f"{ready}/{wanted} ready", ready >= wanted and not any(
             w.startswith("pod ") for w in status.get("waiting") or []))
-        self.set("services", f"{answering}/{services} answering", answering == services)
+        problems = service_problems(status)
+        self.set("services", "; ".join([f"{answering}/{services} answering", *problems]),
+                 answering + len(problems) >= services)
         self.waiting = list(status.get("waiting") or [])[:5]
         self.check_dns()
         if self._live is not None:

@@ -34,6 +34,7 @@ from ..runtime.pods import Context, PodStartError, create_pod
 from ..runtime.podspec import container_ports
 from ..runtime.node_proxies import ensure_node
 from ..runtime.proxies import Proxies, proxy_name
+from . import service_checks as checks
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
 from .podstatus import pod_status
 from .publish_pods import PodFacts, rfc3339
@@ -178,6 +179,7 @@ class Controller:
         self.reasons: dict[str, str] = {}  # pod key or owner -> last start error
         self.silent: dict[str, float] = {}  # service key -> since when it has not answered
         self.answered: dict[str, object] = {}  # service key -> the proxy plan it last answered with
+        self.problems: dict[str, str] = {}  # service key -> why a client would still fail (service_checks)
         self.wake = threading.Event()
         self.events_file = self.state_dir / "events.log"
 
@@ -844,7 +846,10 @@ class Controller:
                         pass
                 except OSError:
                     return False
-        self.answered[key] = plan
+        # What would still fail a client, said by `up` (checked again each tick while it lasts).
+        self.problems[key] = checks.endpoints_problem(svc, plan, views) or checks.listen_problem(plan)
+        if not self.problems[key]:
+            self.answered[key] = plan
         return True
 
     def write_status(self, pods: dict[str, Pod], views: list[ep.PodView]) -> None:
@@ -874,7 +879,7 @@ class Controller:
         answering = self.proxy_pool.map(lambda svc: self.service_answers(svc, views), self.services)
         for svc, answers in zip(self.services, list(answering)):
             key = f"{svc['metadata'].get('namespace', 'default')}/{svc['metadata']['name']}"
-            services[key] = {"answering": answers}
+            services[key] = {"answering": answers, **({"problem": p} if (p := self.problems.get(key)) else {})}
             if not answers:
                 waiting.append(f"service {key} not answering yet")
                 since = self.silent.setdefault(key, time.monotonic()) if self._settled(key) else None

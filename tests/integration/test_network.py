@@ -4,6 +4,7 @@ observe them (test/e2e/network/): curl and DNS lookups from pods, objects read b
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -169,3 +170,21 @@ spec:
     assert nameservers == [line for line in node.splitlines() if line.startswith("nameserver")]
     lookup = kube("exec", "dns-default", "--", "getent", "hosts", "web.default.svc.cluster.local", check=False)
     assert lookup.returncode != 0
+
+
+def test_up_names_services_that_answer_nobody_and_still_succeeds(cluster):
+    result = cluster.emukube("up", str(MANIFEST), "--timeout", "120s", timeout=200)
+    assert result.returncode == 0
+    services = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("services")][-1]
+    assert re.match(r"services  \d+/\d+ answering; ", services) and "default/web:" not in services, services
+    assert ("default/nobody: no endpoints: the selector app=nothing matches no pod in namespace default "
+            "(emukube explain svc/nobody -n default)") in services
+    assert "default/wrongport: nothing listens on targetPort 9376 of port 80/TCP in 2 pod(s)" in services
+
+
+def test_a_commands_own_double_dashes_reach_it(cluster, kube):
+    # kubectl passes everything after the first `--` to the container as it is.
+    assert kube("exec", "backend", "--", "echo", "a", "--", "b").stdout == "a -- b\n"
+    out = cluster.emukube("run", "--rm", "dashes", "--image", "emukube/echo:1.0", "--command", "--",
+                          "echo", "a", "--", "b", timeout=120).stdout
+    assert "a -- b" in out.splitlines(), out

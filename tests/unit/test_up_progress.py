@@ -1,6 +1,6 @@
 """What `emukube up` counts while it waits: pods the objects ask for, Services that answer."""
 
-from emukube.up_progress import counts, desired_pods
+from emukube.up_progress import counts, desired_pods, service_problems
 
 OBJECTS = [
     {"kind": "Deployment", "spec": {"replicas": 3}},
@@ -18,3 +18,11 @@ def test_desired_pods_and_counts_from_a_status_report():
     # pods not started yet count as not ready; Services not reported yet as not answering
     assert counts(status, OBJECTS) == (1, 5, 1, 2)
     assert counts({}, []) == (0, 0, 0, 0)
+
+
+def test_services_that_would_fail_a_client_are_named():
+    status = {"services": {"default/web": {"answering": True},
+                           "shop/typo": {"answering": True, "problem": "no endpoints: the selector app=wbe matches no pod"}}}
+    assert counts(status, [])[2:] == (1, 2)
+    assert service_problems(status) == [
+        "shop/typo: no endpoints: the selector app=wbe matches no pod (emukube explain svc/typo -n shop)"]
