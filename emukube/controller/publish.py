@@ -62,8 +62,8 @@ def _node_labels(node) -> dict:
 
 
 def _addresses(node) -> list[dict]:
-    """With several nodes each has a cluster address and a host address (its NodePorts);
-    the single node is the host itself, reached at --address."""
+    """Each node has a cluster address and a host address (its NodePorts); the single node is
+    the host itself: the network's gateway in the cluster, --address outside."""
     if node.internal_ip:
         found = [("InternalIP", node.internal_ip), ("ExternalIP", node.host_ip)]
     else:

@@ -59,7 +59,7 @@ def context_from_env(env: dict[str, str]) -> Context:
 
 
 def node_ip(ctx: Context, node: str) -> str:
-    """A node's in-cluster address ("" for the single node, which is the host)."""
+    """A node's in-cluster address (the gateway for the single node, which is the host)."""
     return next((n.internal_ip for n in plan_nodes(ctx.net, ctx.nodes, []) if n.name == node), "")
 
 

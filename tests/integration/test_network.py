@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 
+import httpx
 import pytest
 
 from conftest import HERE, wait_until
@@ -27,9 +28,9 @@ def pod_ip(kube: Kube, name: str) -> str:
     return kube("get", "pod", name, "-o", "jsonpath={.status.podIP}").stdout
 
 
-def curl(cluster, url: str) -> str:
-    """The answer to one request from a web pod, or "" when there is none within 2 s."""
-    return cluster.sh(f"curl -s -m 2 {url}", check=False).stdout.strip()
+def curl(cluster, url: str, pod: str | None = None) -> str:
+    """The answer to one request from a pod (a web pod), or "" when there is none within 2 s."""
+    return cluster.sh(f"curl -s -m 2 {url}", pod=pod, check=False).stdout.strip()
 
 
 def test_selectorless_services_reach_hand_written_endpoints_and_slices(cluster, kube):
@@ -188,3 +189,17 @@ def test_a_commands_own_double_dashes_reach_it(cluster, kube):
     out = cluster.emukube("run", "--rm", "dashes", "--image", "emukube/echo:1.0", "--command", "--",
                           "echo", "a", "--", "b", timeout=120).stdout
     assert "a -- b" in out.splitlines(), out
+
+
+def test_node_port_from_a_pod_through_the_nodes_internal_ip(cluster, kube):
+    # service.go's NodePort reachability: from an exec pod to every node's InternalIP:nodePort.
+    (node,) = items(kube, "nodes")
+    addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
+    node_port = kube("get", "svc", "web-np", "-o", "jsonpath={.spec.ports[0].nodePort}").stdout
+    assert curl(cluster, f"http://{addresses['InternalIP']}:{node_port}/hostname").startswith("web-")
+    assert curl(cluster, f"http://{addresses['InternalIP']}:{node_port}/hostname", pod="backend").startswith("web-")
+    # The host still reaches it at --address, now the node's ExternalIP.
+    assert addresses["ExternalIP"] == "127.0.0.1"
+    assert httpx.get(f"http://127.0.0.1:{node_port}/hostname", timeout=5).text.startswith("web-")
+    # The pods' hostIP is the node's InternalIP, as the kubelet reports it.
+    assert kube("get", "pod", "backend", "-o", "jsonpath={.status.hostIP}").stdout == addresses["InternalIP"]

@@ -12,7 +12,8 @@ NET = ClusterNet("t", 2)  # 10.98.0.0/16
 
 def test_one_node_is_the_host_and_several_get_their_own_addresses():
     (only,) = plan_nodes(NET, 1, [], "127.0.0.1")
-    assert (only.name, only.internal_ip, only.host_ip) == ("node-1", "", "127.0.0.1")
+    # the host: pods reach it at the network's gateway, the host itself at --address
+    assert (only.name, only.internal_ip, only.host_ip) == ("node-1", "10.98.0.1", "127.0.0.1")
     three = plan_nodes(NET, 3, [])
     assert [(n.name, n.internal_ip, n.host_ip) for n in three] == [
         ("node-1", "10.98.0.21", "127.0.4.1"), ("node-2", "10.98.0.22", "127.0.4.2"),
