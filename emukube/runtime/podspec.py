@@ -71,10 +71,11 @@ def container_env(container: dict, pod_name: str, namespace: str, pod_ip: str, r
               "spec.nodeName": node[0], "status.hostIP": node[1] or pod_ip}
     for item in container.get("env") or []:
         name = item["name"]
-        if "value" in item or "valueFrom" not in item:
-            env[name] = expand(str(item.get("value", "")), env)
+        src = item.get("valueFrom")
+        if "value" in item or not src:  # `valueFrom: null` is no source, as the API server reads it
+            value = item.get("value")
+            env[name] = expand("" if value is None else str(value), env)
             continue
-        src = item["valueFrom"]
         if "fieldRef" in src:
             path = src["fieldRef"].get("fieldPath", "")
             if path.startswith("metadata.labels['"):
