@@ -410,14 +410,18 @@ class Controller:
                    for kind in ("startup", "readiness") if spec.get(f"{kind}Probe"))
 
     def is_ready(self, pod: Pod) -> bool:
-        if not pod.running or pod.key in self.terminating or pod.key in self.creating:
+        return pod.key not in self.terminating and self.is_serving(pod)
+
+    def is_serving(self, pod: Pod) -> bool:
+        """Ready but for being stopped: the EndpointSlice's `serving` condition."""
+        if not pod.running or pod.key in self.creating:
             return False
         return all(self.container_ready(pod, c) for c in pod.apps)
 
     def views(self, pods: dict[str, Pod]) -> list[ep.PodView]:
         return [
             ep.PodView(
-                name=p.name, namespace=p.namespace, ip=p.ip, labels=p.labels, ready=self.is_ready(p),
+                name=p.name, namespace=p.namespace, ip=p.ip, labels=p.labels, ready=self.is_serving(p),
                 terminating=p.key in self.terminating, container_ports=container_ports(p.spec),
                 hostname=p.spec.get("hostname") or p.name, subdomain=p.spec.get("subdomain") or "",
                 node=p.node,

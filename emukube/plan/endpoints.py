@@ -18,7 +18,7 @@ class PodView:
     namespace: str
     ip: str
     labels: dict = field(hash=False)
-    ready: bool = False
+    ready: bool = False  # its readiness, terminating or not (the EndpointSlice's `serving`)
     terminating: bool = False
     # (name, containerPort, protocol) of every container of the pod, in declaration order
     container_ports: tuple[tuple[str, int, str], ...] = ()
@@ -98,16 +98,20 @@ def endpoint_rows(svc: dict, pods: list[PodView]) -> list[EndpointRow]:
 
 
 def backends(svc: dict, pods: list[PodView]) -> dict[str, tuple[Backend, ...]]:
-    """Ready endpoints per port key; that is what kube-proxy programs."""
+    """Endpoints per port key, as kube-proxy programs them: the ready ones, or with none ready
+    the serving ones that are terminating (since Kubernetes 1.28)."""
     out: dict[str, tuple[Backend, ...]] = {}
-    ready = [p for p in selected_pods(svc, pods) if endpoint_ready(svc, p)]
+    chosen = sorted(selected_pods(svc, pods), key=lambda p: p.name)
+    ready = [p for p in chosen if endpoint_ready(svc, p)]
+    leaving = [p for p in chosen if p.terminating and p.ready]  # PodView.ready: serving
     for port in service_ports(svc):
-        found = []
-        for pod in sorted(ready, key=lambda p: p.name):
-            target = resolve_target(port, pod)
-            if target is not None:
-                found.append(Backend(pod=pod.name, ip=pod.ip, port=target))
-        out[port.key] = tuple(found)
+        found: tuple[Backend, ...] = ()
+        for group in (ready, leaving):
+            found = tuple(Backend(pod=pod.name, ip=pod.ip, port=target) for pod in group
+                          if (target := resolve_target(port, pod)) is not None)
+            if found:
+                break
+        out[port.key] = found
     return out
 
 

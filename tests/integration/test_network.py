@@ -203,3 +203,38 @@ def test_node_port_from_a_pod_through_the_nodes_internal_ip(cluster, kube):
     assert httpx.get(f"http://127.0.0.1:{node_port}/hostname", timeout=5).text.startswith("web-")
     # The pods' hostIP is the node's InternalIP, as the kubelet reports it.
     assert kube("get", "pod", "backend", "-o", "jsonpath={.status.hostIP}").stdout == addresses["InternalIP"]
+
+
+def test_a_terminating_pod_keeps_serving_while_no_pod_is_ready(cluster, kube):
+    # service.go's "should fallback to terminating endpoints when there are no ready endpoints":
+    # the pod keeps serving 60 s after SIGTERM (the echo app's SHUTDOWN_DELAY), without a probe.
+    kube("apply", "-f", "-", input="""
+apiVersion: v1
+kind: Pod
+metadata: {name: lingers, labels: {app: lingers}}
+spec:
+  terminationGracePeriodSeconds: 90
+  containers:
+    - name: echo
+      image: emukube/echo:1.0
+      env: [{name: SHUTDOWN_DELAY, value: "60"}]
+      ports: [{containerPort: 8080}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: lingers}
+spec:
+  selector: {app: lingers}
+  ports: [{port: 80, targetPort: 8080}]
+""")
+    wait_until(lambda: curl(cluster, "http://lingers/hostname") == "lingers", "lingers answers")
+    kube("delete", "pod", "lingers", "--wait=false")
+
+    def conditions():
+        found = [e["conditions"] for s in items(kube, "endpointslices", "-l", "kubernetes.io/service-name=lingers")
+                 for e in s.get("endpoints") or []]
+        return found if found and found[0].get("terminating") else None
+
+    assert wait_until(conditions, "the endpoint terminating") == [{"ready": False, "serving": True, "terminating": True}]
+    assert curl(cluster, "http://lingers/hostname") == "lingers"
+    assert curl(cluster, "http://lingers/hostname") == "lingers"

@@ -86,3 +86,18 @@ def test_node_ports_of_the_single_node_listen_where_pods_reach_the_node_too():
                                                                                  ("10.98.0.1", 30080)]}
     assert published_ports(svc, plan, "0.0.0.0", "10.98.0.1") == {"30080/tcp": [("0.0.0.0", 30080)]}
     assert published_ports(svc, plan, None, "10.98.0.1") == {}  # several nodes: the node proxies publish
+
+
+def test_terminating_pods_serve_only_when_no_pod_is_ready():
+    svc = {"metadata": {"name": "web", "namespace": "shop"},
+           "spec": {"clusterIP": "10.96.0.5", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}}
+
+    def view(name, ready=True, terminating=False):
+        return ep.PodView(name=name, namespace="shop", ip=f"10.1.0.{len(name)}", labels={"app": "web"},
+                          ready=ready, terminating=terminating)
+
+    leaving, gone, fresh = view("old-1", terminating=True), view("old-22", ready=False, terminating=True), view("new")
+    assert ep.proxy_plan(svc, [leaving, gone]).backends["TCP/80"] == (Backend("old-1", "10.1.0.5", 8080),)
+    assert ep.proxy_plan(svc, [leaving, gone, fresh]).backends["TCP/80"] == (Backend("new", "10.1.0.3", 8080),)
+    rows = {r.pod: (r.ready, r.serving, r.terminating) for r in ep.endpoint_rows(svc, [leaving, gone, fresh])}
+    assert rows == {"old-1": (False, True, True), "old-22": (False, False, True), "new": (True, True, False)}
