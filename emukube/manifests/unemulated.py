@@ -112,8 +112,6 @@ def _container(c: dict, found: _Found, obj: str) -> None:
         found.add("container resources.requests", "nothing is reserved; limits do apply", obj)
     for key in sorted(set(_map(c.get("securityContext"))) - CONTAINER_SECURITY_KEPT):
         found.add(f"container securityContext.{key}", "Docker's defaults apply", obj)
-    if any(_set(p.get("hostPort")) for p in _maps(c.get("ports"))):
-        found.add("container ports[].hostPort", "use a NodePort or LoadBalancer Service", obj)
     if any(_set(_map(e.get("valueFrom")).get("resourceFieldRef")) for e in _maps(c.get("env"))):
         found.add("env valueFrom.resourceFieldRef", "the variable is left unset", obj)
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):

@@ -23,7 +23,7 @@ from ..plan.workloads import PodPlan
 from . import engine
 from . import labels as L
 from .dns_paths import resolv_conf_source
-from .podspec import (Refs, command_and_args, container_env, resources, search_domains,
+from .podspec import (Refs, command_and_args, container_env, host_port_bindings, resources, search_domains,
                       volume_files)
 from .security import RunsAsRoot, security_options, user_options
 
@@ -61,6 +61,15 @@ def context_from_env(env: dict[str, str]) -> Context:
 def node_ip(ctx: Context, node: str) -> str:
     """A node's in-cluster address (the gateway for the single node, which is the host)."""
     return next((n.internal_ip for n in plan_nodes(ctx.net, ctx.nodes, []) if n.name == node), "")
+
+
+def host_addresses(ctx: Context, node: str) -> list[str]:
+    """Where a node's host ports are opened on the host: its host address, and for the single
+    node its INTERNAL-IP too (the gateway, the host's own address on the cluster network)."""
+    found = next((n for n in plan_nodes(ctx.net, ctx.nodes, [], ctx.node_address) if n.name == node), None)
+    if found is None:
+        return []
+    return [found.host_ip] + ([found.internal_ip] if ctx.nodes == 1 and found.host_ip != "0.0.0.0" else [])
 
 
 class PodStartError(Exception):
@@ -141,7 +150,8 @@ def volume_name(ctx: Context, pod: PodPlan, mount_name: str, vol: dict) -> str:
 
 
 def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, role: str, ip: str,
-                      objects: list[dict], net_args: dict, sandbox_id: str | None) -> object:
+                      objects: list[dict], net_args: dict, sandbox_id: str | None,
+                      ports: dict | None = None) -> object:
     refs = Refs(objects)
     services = [o for o in objects if o.get("kind") == "Service"]
     missing: list[str] = []
@@ -177,7 +187,7 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
         container = engine.create(client, name, image, host_config=host_config, **config)
     else:
         host_config.update(net_args)
-        container = engine.create(client, name, image, network=ctx.net.network_name, ip=ip,
+        container = engine.create(client, name, image, network=ctx.net.network_name, ip=ip, ports=ports,
                                   host_config=host_config, hostname=pod.hostname,
                                   domainname=_domain(pod), **config)
     if files:
@@ -219,6 +229,7 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict],
         net_args = {}
     containers = pod.spec.get("containers") or []
     inits = pod.spec.get("initContainers") or []
+    ports = host_port_bindings(pod.spec, host_addresses(ctx, pod.node or "node-1"))
     started = []
     try:
         sandbox_id = None
@@ -226,7 +237,7 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict],
             sandbox = engine.create(
                 client, container_name(ctx.cluster, pod.namespace, pod.name), ctx.images["pause"],
                 network=ctx.net.network_name, ip=ip, hostname=pod.hostname, domainname=_domain(pod),
-                labels=_labels(ctx, pod, "sandbox"),
+                labels=_labels(ctx, pod, "sandbox"), ports=ports,
                 host_config=dict(restart_policy={"Name": "always"}, **net_args, binds={
                     resolv_conf_source(client, ctx.cluster, pod.namespace, pod.spec): {"bind": "/etc/resolv.conf", "mode": "ro"}}),
             )
@@ -239,7 +250,7 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict],
             single = sandbox_id is None
             name = container_name(ctx.cluster, pod.namespace, pod.name, None if single else c["name"])
             started.append(_create_container(client, ctx, pod, c, name, "pod" if single else "app", ip,
-                                             objects, net_args, sandbox_id))
+                                             objects, net_args, sandbox_id, ports if single else None))
         for container in started:
             if start and container.status == "created":
                 container.start()

@@ -151,6 +151,19 @@ def resources(container: dict) -> dict:
     return out
 
 
+def host_port_bindings(pod_spec: dict, addresses: list[str]) -> dict[str, list[tuple[str, int]]]:
+    """The Docker port bindings of a pod's hostPorts, as the kubelet's portmap plugin opens them:
+    on the node's addresses (or the port's hostIP alone), straight to the pod's port."""
+    out: dict[str, list[tuple[str, int]]] = {}
+    for c in pod_spec.get("containers") or []:
+        for p in c.get("ports") or []:
+            if p.get("hostPort"):
+                key = f"{int(p['containerPort'])}/{str(p.get('protocol') or 'TCP').lower()}"
+                ips = [p["hostIP"]] if p.get("hostIP") else addresses
+                out.setdefault(key, []).extend((ip, int(p["hostPort"])) for ip in ips)
+    return out
+
+
 def container_ports(pod_spec: dict) -> tuple[tuple[str, int, str], ...]:
     return tuple(
         (p.get("name", ""), int(p["containerPort"]), p.get("protocol", "TCP"))

@@ -238,3 +238,21 @@ spec:
     assert wait_until(conditions, "the endpoint terminating") == [{"ready": False, "serving": True, "terminating": True}]
     assert curl(cluster, "http://lingers/hostname") == "lingers"
     assert curl(cluster, "http://lingers/hostname") == "lingers"
+
+
+def test_a_host_port_opens_on_the_pods_node(cluster, kube):
+    # hostport.go: the pod answers at its node's address and hostPort, from the host and from pods.
+    kube("apply", "-f", "-", input="""
+apiVersion: v1
+kind: Pod
+metadata: {name: hostport}
+spec:
+  containers:
+    - name: echo
+      image: emukube/echo:1.0
+      ports: [{containerPort: 8080, hostPort: 31888}]
+""")
+    kube("wait", "--for=condition=Ready", "pod/hostport", "--timeout=90s", timeout=120)
+    host_ip = kube("get", "pod", "hostport", "-o", "jsonpath={.status.hostIP}").stdout
+    assert httpx.get("http://127.0.0.1:31888/hostname", timeout=5).text == "hostport"
+    assert curl(cluster, f"http://{host_ip}:31888/hostname") == "hostport"

@@ -36,7 +36,8 @@ def test_what_is_emulated_or_default_gives_no_warning():
                            "securityContext": {"privileged": False, "runAsUser": 1000}}]}
     svc = Doc("s.yaml", 1, {"kind": "Service", "metadata": {"name": "s", "annotations": {"prometheus.io/scrape": "true"}},
                             "spec": {"type": "LoadBalancer", "externalTrafficPolicy": "Local"}})
-    custom_dns = {"dnsPolicy": "None", "dnsConfig": {"nameservers": ["1.1.1.1"]}, "containers": pod["containers"]}
+    custom_dns = {"dnsPolicy": "None", "dnsConfig": {"nameservers": ["1.1.1.1"]},
+                  "containers": [{"name": "c", "image": "i", "ports": [{"containerPort": 80, "hostPort": 8080}]}]}
     assert unemulated_fields([deployment("a", pod), deployment("b", custom_dns), svc]) == []
 
 

@@ -101,3 +101,15 @@ def test_terminating_pods_serve_only_when_no_pod_is_ready():
     assert ep.proxy_plan(svc, [leaving, gone, fresh]).backends["TCP/80"] == (Backend("new", "10.1.0.3", 8080),)
     rows = {r.pod: (r.ready, r.serving, r.terminating) for r in ep.endpoint_rows(svc, [leaving, gone, fresh])}
     assert rows == {"old-1": (False, True, True), "old-22": (False, False, True), "new": (True, True, False)}
+
+
+def test_host_ports_open_on_the_nodes_addresses_or_their_host_ip():
+    from emukube.runtime.podspec import host_port_bindings
+
+    spec = {"containers": [{"name": "a", "ports": [{"containerPort": 8080, "hostPort": 31888},
+                                                   {"containerPort": 53, "hostPort": 5353, "protocol": "UDP",
+                                                    "hostIP": "127.0.0.9"},
+                                                   {"containerPort": 9090}]}]}
+    assert host_port_bindings(spec, ["127.0.0.1", "10.98.0.1"]) == {
+        "8080/tcp": [("127.0.0.1", 31888), ("10.98.0.1", 31888)], "53/udp": [("127.0.0.9", 5353)]}
+    assert host_port_bindings({"containers": [{"name": "a"}]}, ["127.0.0.1"]) == {}
