@@ -107,7 +107,7 @@ def backends(svc: dict, pods: list[PodView]) -> dict[str, tuple[Backend, ...]]:
     for port in service_ports(svc):
         found: tuple[Backend, ...] = ()
         for group in (ready, leaving):
-            found = tuple(Backend(pod=pod.name, ip=pod.ip, port=target) for pod in group
+            found = tuple(Backend(pod=pod.name, ip=pod.ip, port=target, node=pod.node) for pod in group
                           if (target := resolve_target(port, pod)) is not None)
             if found:
                 break
@@ -150,15 +150,30 @@ def proxy_plan(svc: dict, pods: list[PodView], slices: list[dict] = ()) -> Proxy
     for p in ports:
         listen = [p.node_port] if p.node_port else []
         extra[p.key] = tuple(listen)
+    found = backends(svc, pods) if spec.get("selector") else manual_backends(svc, list(slices))
     return ProxyPlan(
         namespace=meta.get("namespace", "default"),
         name=meta["name"],
         cluster_ip=spec["clusterIP"],
         ports=ports,
-        backends=backends(svc, pods) if spec.get("selector") else manual_backends(svc, list(slices)),
+        backends=found,
         affinity_timeout=affinity,
         listen_ports_extra={k: v for k, v in extra.items() if v},
+        client_nodes=client_nodes(pods, found) if spec.get("internalTrafficPolicy") == "Local" else (),
     )
+
+
+def client_nodes(pods: list[PodView], found: dict[str, tuple[Backend, ...]]) -> tuple:
+    """The pods' addresses by node, for internalTrafficPolicy Local; none needed while every pod
+    and endpoint is on one node (there, Local and Cluster are the same)."""
+    by_node: dict[str, set[str]] = {}
+    for pod in pods:
+        if pod.ip:
+            by_node.setdefault(pod.node, set()).add(pod.ip)
+    nodes = set(by_node) | {b.node for group in found.values() for b in group}
+    if len(nodes) <= 1:
+        return ()
+    return tuple((node, tuple(sorted(ips))) for node, ips in sorted(by_node.items()))
 
 
 def dns_service(svc: dict, pods: list[PodView], slices: list[dict] = ()) -> DnsService:

@@ -30,4 +30,5 @@ def node_port_plan(svc: dict, pods: list[PodView], node: str) -> ProxyPlan | Non
         ports.append(as_node_port)
     if not ports:
         return None
-    return replace(plan, ports=tuple(ports), backends=backends, listen_ports_extra={})
+    # externalTrafficPolicy governs NodePorts, not internalTrafficPolicy.
+    return replace(plan, ports=tuple(ports), backends=backends, listen_ports_extra={}, client_nodes=())

@@ -105,7 +105,7 @@ def slice_backends(port, slices: list[dict]) -> tuple[list[Backend], list[Backen
                 continue
             ip = item["addresses"][0]
             backend = Backend(pod=(item.get("targetRef") or {}).get("name") or item.get("hostname") or ip,
-                              ip=ip, port=int(target))
+                              ip=ip, port=int(target), node=item.get("nodeName") or "")
             is_ready, serving, terminating = conditions(item)
             if is_ready:
                 ready.setdefault((ip, backend.port), backend)

@@ -30,6 +30,7 @@ class Backend:
     pod: str
     ip: str
     port: int
+    node: str = ""  # where it runs: internalTrafficPolicy Local sends a client to its own node's
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,9 @@ class ProxyPlan:
     backends: dict[str, tuple[Backend, ...]] = field(default_factory=dict)
     affinity_timeout: int | None = None  # seconds; None means sessionAffinity: None
     listen_ports_extra: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # internalTrafficPolicy Local: (node, addresses of the pods on it) per node. A pod reaches only
+    # the endpoints on its own node, none if it has none there; other clients reach them all.
+    client_nodes: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def tcp_ports(self) -> tuple[ServicePort, ...]:
         return tuple(p for p in self.ports if p.protocol == "TCP")

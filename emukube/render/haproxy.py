@@ -108,17 +108,39 @@ def _listeners(plan: ProxyPlan) -> list[str]:
                 timeout=max(1, int(plan.affinity_timeout)),  # type: ignore[arg-type]
                 peers_section=HAPROXY_PEERS_SECTION,
             )
+        routing, local = _local_routing(plan, port, backends, f"{service} {port.key}")
         listeners.append(
             fill(
                 "haproxy-listen.tmpl",
                 port_label=_port_label(port, backends),
                 proxy_name=f"tcp-{port.port}",
                 binds=binds,
+                routing=routing,
                 affinity=stickiness,
                 servers="\n".join(servers) + "\n",
             )
+            + local
         )
     return listeners
+
+
+def _local_routing(plan: ProxyPlan, port: ServicePort, backends: tuple[Backend, ...], where: str) -> tuple[str, str]:
+    """internalTrafficPolicy Local: (lines for the listen section, backend sections per node)."""
+    if not plan.client_nodes:
+        return "", ""
+    acls, drops, rules, sections = [], [], [], []
+    for i, (node, ips) in enumerate(plan.client_nodes):
+        acl = f"from_node_{i}"
+        acls.append(f"    acl {acl} src {' '.join(ips)}\n")
+        servers = _server_lines(tuple(b for b in backends if b.node == node), where)
+        if not servers:
+            drops.append(f"    tcp-request connection silent-drop if {acl}\n")
+            continue
+        name = f"tcp-{port.port}-node-{i}"
+        rules.append(f"    use_backend {name} if {acl}\n")
+        sections.append(fill("haproxy-local.tmpl", port_label=_port_label(port, backends), node=one_line(node),
+                             proxy_name=name, servers="\n".join(servers) + "\n"))
+    return fill("haproxy-routing.tmpl", acls="".join(acls), rules="".join(drops + rules)), "".join(sections)
 
 
 def render_haproxy(plan: ProxyPlan) -> str:

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from conftest import HERE, wait_until
+from emukube import Cluster, unique_name
 from kubectl_tools import Kube
 
 MANIFEST = HERE / "manifests" / "network.yaml"
@@ -256,3 +257,21 @@ spec:
     host_ip = kube("get", "pod", "hostport", "-o", "jsonpath={.status.hostIP}").stdout
     assert httpx.get("http://127.0.0.1:31888/hostname", timeout=5).text == "hostport"
     assert curl(cluster, f"http://{host_ip}:31888/hostname") == "hostport"
+
+
+def test_internal_traffic_policy_local_keeps_pods_on_their_node(engine):
+    # service.go's "should respect internalTrafficPolicy=Local Pod to Pod": a pod on the
+    # endpoint's node reaches it; one on another node does not (dropped), unless the policy is Cluster.
+    c = Cluster.up(HERE / "manifests" / "network-local.yaml", name=unique_name("tnl"), nodes=2, timeout=150)
+    try:
+        def ask(pod: str, service: str) -> str:
+            return c.exec(pod, f"curl -s -m 2 http://{service}/hostname").stdout.strip()
+
+        assert ask("client-1", "local") == "endpoint"
+        assert ask("client-2", "local") == ""
+        assert ask("client-2", "everywhere") == "endpoint"
+        # kube-proxy drops it (a timeout); HAProxy's silent-drop resets it on the one bridge.
+        assert c.exec("client-2", "curl -s -m 2 http://local/hostname; echo $?").stdout.split()[-1] != "0"
+        assert ask("client-1", "everywhere") == "endpoint"
+    finally:
+        c.down()

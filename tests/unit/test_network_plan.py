@@ -1,7 +1,10 @@
 """Issue 18 in the plan: selectorless Services' EndpointSlices (mirrored from hand-written Endpoints,
-read as kube-proxy and CoreDNS read them), and Services kube-proxy leaves to another proxy."""
+read as kube-proxy and CoreDNS read them), Services left to another proxy, terminating endpoints,
+hostPorts and NodePorts on the node's addresses, internalTrafficPolicy Local."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from emukube.plan import endpoints as ep
 from emukube.plan import slices as sl
@@ -113,3 +116,17 @@ def test_host_ports_open_on_the_nodes_addresses_or_their_host_ip():
     assert host_port_bindings(spec, ["127.0.0.1", "10.98.0.1"]) == {
         "8080/tcp": [("127.0.0.1", 31888), ("10.98.0.1", 31888)], "53/udp": [("127.0.0.9", 5353)]}
     assert host_port_bindings({"containers": [{"name": "a"}]}, ["127.0.0.1"]) == {}
+
+
+def test_internal_traffic_policy_local_tells_client_pods_apart_by_node():
+    svc = {"metadata": {"name": "web", "namespace": "shop"},
+           "spec": {"clusterIP": "10.96.0.5", "selector": {"app": "web"}, "internalTrafficPolicy": "Local",
+                    "ports": [{"port": 80, "targetPort": 8080}]}}
+    views = [ep.PodView(name="web-a", namespace="shop", ip="10.1.0.5", labels={"app": "web"}, ready=True, node="node-1"),
+             ep.PodView(name="client", namespace="other", ip="10.1.0.9", labels={}, node="node-2")]
+    plan = ep.proxy_plan(svc, views)
+    assert plan.backends["TCP/80"] == (Backend("web-a", "10.1.0.5", 8080, node="node-1"),)
+    assert plan.client_nodes == (("node-1", ("10.1.0.5",)), ("node-2", ("10.1.0.9",)))
+    one_node = [replace(v, node="node-1") for v in views]
+    assert ep.proxy_plan(svc, one_node).client_nodes == ()  # Local and Cluster are the same there
+    assert ep.proxy_plan({**svc, "spec": {**svc["spec"], "internalTrafficPolicy": "Cluster"}}, views).client_nodes == ()

@@ -75,10 +75,15 @@ def sample_plans() -> dict[str, ProxyPlan]:
         "affinity": dataclasses.replace(full, affinity_timeout=10800),
         "no-endpoints": dataclasses.replace(base, affinity_timeout=60),
         "tcp-only": dataclasses.replace(full, ports=full.tcp_ports()),
+        "local": dataclasses.replace(  # internalTrafficPolicy Local: node-3 has no endpoint
+            full, backends={tcp.key: (dataclasses.replace(backends[0], node="node-1"),
+                                      dataclasses.replace(backends[1], node="node-2"))},
+            client_nodes=(("node-1", ("10.97.0.5", "10.97.0.9")), ("node-2", ("10.97.0.6",)),
+                          ("node-3", ("10.97.0.7",)))),
     }
 
 
-@pytest.mark.parametrize("case", ["full", "affinity", "no-endpoints", "tcp-only"])
+@pytest.mark.parametrize("case", ["full", "affinity", "no-endpoints", "tcp-only", "local"])
 def test_haproxy_accepts_the_config(case, tmp_path):
     haproxy = program("haproxy")
     cfg = tmp_path / "haproxy.cfg"
