@@ -779,7 +779,8 @@ class Controller:
                 engine.remove(container)
         for node in wanted.values():
             try:
-                what = ensure_node(self.proxies, node, self.services, views, self.node_containers.get(node.name))
+                what = ensure_node(self.proxies, node, self.services, views, self.node_containers.get(node.name),
+                                   self.service_slices)
             except DockerException as exc:
                 self.event("Warning", f"node/{node.name}", "NodeProxyFailed", str(exc).splitlines()[0][:300])
                 continue

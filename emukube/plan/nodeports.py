@@ -13,20 +13,20 @@ from .endpoints import PodView, proxy_plan
 from .types import ProxyPlan
 
 
-def node_port_plan(svc: dict, pods: list[PodView], node: str) -> ProxyPlan | None:
-    """A plan listening on the Service's TCP nodePorts (as ports) for one node; None if none."""
-    plan = proxy_plan(svc, pods)
+def node_port_plan(svc: dict, pods: list[PodView], node: str, slices: list[dict] = ()) -> ProxyPlan | None:
+    """A plan listening on the Service's TCP nodePorts (as ports) for one node; None if none.
+    `slices`: the EndpointSlices of a Service without a selector (plan/slices.py)."""
+    plan = proxy_plan(svc, pods, slices)
     if plan is None:
         return None
     local = svc["spec"].get("externalTrafficPolicy") == "Local"
-    on_node = {p.name for p in pods if p.node == node and p.namespace == plan.namespace}
     ports, backends = [], {}
     for port in plan.tcp_ports():
         if not port.node_port:
             continue
         as_node_port = replace(port, port=port.node_port)
         found = plan.backends.get(port.key, ())
-        backends[as_node_port.key] = tuple(b for b in found if not local or b.pod in on_node)
+        backends[as_node_port.key] = tuple(b for b in found if not local or b.node == node)
         ports.append(as_node_port)
     if not ports:
         return None

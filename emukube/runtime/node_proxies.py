@@ -21,10 +21,12 @@ def node_container_name(cluster: str, node: str) -> str:
     return f"{cluster}_node_{node}"
 
 
-def ensure_node(proxies: Proxies, node: Node, services: list[dict], views, existing) -> str:
-    """"created", "reloaded" or "" for one running node; existing: its container or None."""
+def ensure_node(proxies: Proxies, node: Node, services: list[dict], views, existing,
+                slices_of=lambda svc: ()) -> str:
+    """"created", "reloaded" or "" for one running node; existing: its container or None;
+    slices_of(svc): the EndpointSlices of a Service without a selector."""
     ctx = proxies.ctx
-    plans = [p for p in (node_port_plan(s, views, node.name) for s in services) if p is not None]
+    plans = [p for p in (node_port_plan(s, views, node.name, slices_of(s)) for s in services) if p is not None]
     config = render_haproxy_many(f"the NodePorts of {node.name}", plans)
     ports = sorted({port.port for plan in plans for port in plan.ports})
     bindings = {f"{p}/tcp": [(node.host_ip, p)] for p in ports}

@@ -130,3 +130,12 @@ def test_internal_traffic_policy_local_tells_client_pods_apart_by_node():
     one_node = [replace(v, node="node-1") for v in views]
     assert ep.proxy_plan(svc, one_node).client_nodes == ()  # Local and Cluster are the same there
     assert ep.proxy_plan({**svc, "spec": {**svc["spec"], "internalTrafficPolicy": "Cluster"}}, views).client_nodes == ()
+
+
+def test_node_proxies_serve_selectorless_node_ports_from_their_slices():
+    from emukube.plan.nodeports import node_port_plan
+
+    svc = {**SVC, "spec": {**SVC["spec"], "type": "NodePort",
+                           "ports": [{"name": "pg", "port": 5432, "nodePort": 30432}]}}
+    plan = node_port_plan(svc, [], "node-2", sl.mirror_slices(ENDPOINTS))
+    assert plan.backends == {"TCP/30432": (Backend("primary", "10.1.0.7", 6432),)}
