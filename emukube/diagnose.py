@@ -304,9 +304,6 @@ class _Explainer:
                                 "(user-space proxies)")
         if kind == "LoadBalancer":
             self.add(LIMIT, "the EXTERNAL-IP is a loopback address of this machine, not a cloud load balancer")
-        if self.spec.get("internalTrafficPolicy") == "Local" and any(p.protocol == "UDP" for p in ports):
-            self.add(LIMIT, "internalTrafficPolicy: Local applies to TCP ports only: over UDP every pod reaches "
-                            "every endpoint")
         if self.spec.get("loadBalancerSourceRanges"):
             self.add(LIMIT, "loadBalancerSourceRanges is not enforced")
         if self.spec.get("sessionAffinity") == "ClientIP":

@@ -124,8 +124,6 @@ def _service(obj: dict, found: _Found, label: str) -> None:
     for field, why in SERVICE_FIELDS.items():
         if _set(spec.get(field)):
             found.add(f"service spec.{field}", why, label)
-    if spec.get("internalTrafficPolicy") == "Local" and any(p.get("protocol") == "UDP" for p in _maps(spec.get("ports"))):
-        found.add("service internalTrafficPolicy: Local on UDP ports", "every pod reaches every endpoint", label)
     for key in _map(_map(obj.get("metadata")).get("annotations")):
         if isinstance(key, str) and "load-balancer" in key.lower():
             found.add("load-balancer annotations", "they configure a cloud's load balancer", label)

@@ -52,6 +52,31 @@ def _port_label(port: ServicePort) -> str:
     return one_line(f"{port.key}{name}")
 
 
+# Where a client pod whose node has no endpoint is sent: a port nothing answers in the proxy
+# container, so its datagrams go unanswered, as kube-proxy drops them.
+DROP_ADDRESS = "127.0.0.1:9"
+
+
+def _local(plan: ProxyPlan, port: ServicePort, balance: str, where: str) -> tuple[str, str]:
+    """internalTrafficPolicy Local: (the map and the upstreams per node, proxy_pass's target)."""
+    upstream = f"udp_{port.port}"
+    if not plan.client_nodes:
+        return "", upstream
+    backends = plan.backends.get(port.key, ())
+    clients, upstreams = [], []
+    for i, (node, ips) in enumerate(plan.client_nodes):
+        servers = _server_lines(tuple(b for b in backends if b.node == node), where)
+        name = f"{upstream}_node_{i}"
+        upstreams.append(f"    upstream {name} {{  # clients on {one_line(node)}\n{balance}\n"
+                         + "\n".join(servers or [f"        server {DROP_ADDRESS};  # no endpoint on this node"])
+                         + "\n    }\n")
+        clients += [f"        {ip} {name};" for ip in ips]
+    variable = f"{upstream}_local"
+    text = fill("nginx-local.tmpl", variable=variable, upstream=upstream, clients="\n".join(clients),
+                upstreams="".join(upstreams))
+    return text, f"${variable}"
+
+
 def render_nginx(plan: ProxyPlan, *, stream_module: str | None = NGINX_STREAM_MODULE) -> str | None:
     """nginx.conf for the UDP ports of ``plan``'s Service; None when the Service has no UDP port.
 
@@ -68,13 +93,17 @@ def render_nginx(plan: ProxyPlan, *, stream_module: str | None = NGINX_STREAM_MO
         if not servers:
             continue  # no endpoints: nothing listens
         listen_ports = [port.port] + sorted(set(plan.listen_ports_extra.get(port.key, ())) - {port.port})
+        balance = _AFFINITY if plan.affinity_timeout is not None else _RANDOM
+        local, target = _local(plan, port, balance, f"{service} {port.key}")
         blocks.append(
             fill(
                 "nginx-server.tmpl",
                 port_label=_port_label(port),
                 upstream=f"udp_{port.port}",
-                balance=_AFFINITY if plan.affinity_timeout is not None else _RANDOM,
+                balance=balance,
                 servers="\n".join(servers),
+                local=local,
+                target=target,
                 listens="\n".join(f"        listen {p} udp;" for p in listen_ports),
             )
         )

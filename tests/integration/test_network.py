@@ -273,5 +273,8 @@ def test_internal_traffic_policy_local_keeps_pods_on_their_node(engine):
         # kube-proxy drops it (a timeout); HAProxy's silent-drop resets it on the one bridge.
         assert c.exec("client-2", "curl -s -m 2 http://local/hostname; echo $?").stdout.split()[-1] != "0"
         assert ask("client-1", "everywhere") == "endpoint"
+        # UDP alike (the echo app answers "hostname" on 8081): no answer on the other node.
+        assert c.exec("client-1", "printf hostname | nc -u -w2 local 90").stdout.strip() == "endpoint"
+        assert c.exec("client-2", "printf hostname | nc -u -w2 local 90").stdout.strip() == ""
     finally:
         c.down()

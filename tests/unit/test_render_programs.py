@@ -77,7 +77,8 @@ def sample_plans() -> dict[str, ProxyPlan]:
         "tcp-only": dataclasses.replace(full, ports=full.tcp_ports()),
         "local": dataclasses.replace(  # internalTrafficPolicy Local: node-3 has no endpoint
             full, backends={tcp.key: (dataclasses.replace(backends[0], node="node-1"),
-                                      dataclasses.replace(backends[1], node="node-2"))},
+                                      dataclasses.replace(backends[1], node="node-2")),
+                            udp.key: (Backend("dns-0", "10.97.0.7", 53, node="node-1"),)},
             client_nodes=(("node-1", ("10.97.0.5", "10.97.0.9")), ("node-2", ("10.97.0.6",)),
                           ("node-3", ("10.97.0.7",)))),
     }
@@ -96,7 +97,7 @@ def test_haproxy_accepts_the_config(case, tmp_path):
     assert "WARNING" not in output and "ALERT" not in output, output
 
 
-@pytest.mark.parametrize("case", ["full", "affinity", "no-endpoints"])
+@pytest.mark.parametrize("case", ["full", "affinity", "no-endpoints", "local"])
 def test_nginx_accepts_the_config(case, tmp_path):
     nginx = program("nginx")
     conf = tmp_path / "nginx.conf"
