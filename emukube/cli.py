@@ -221,7 +221,7 @@ def exec_(ctx: typer.Context, pod: str = typer.Argument(...), cluster: str = Clu
           container: Optional[str] = typer.Option(None, "-c", "--container"),
           interactive: bool = typer.Option(False, "-i", "--stdin"), tty: bool = typer.Option(False, "-t", "--tty")):
     """Run a command in a pod: emukube exec POD -- CMD..."""
-    args = [a for a in ctx.args if a != "--"]
+    args = list(ctx.args)  # click took the first "--"; later ones are the command's own (kubectl's way)
     if not args:
         raise EmukubeError("error: you must specify at least one command for the container")
     c = Cluster(cluster)

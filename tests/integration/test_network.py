@@ -187,6 +187,7 @@ def test_up_names_services_that_answer_nobody_and_still_succeeds(cluster):
 def test_a_commands_own_double_dashes_reach_it(cluster, kube):
     # kubectl passes everything after the first `--` to the container as it is.
     assert kube("exec", "backend", "--", "echo", "a", "--", "b").stdout == "a -- b\n"
+    assert cluster.emukube("exec", "backend", "--", "echo", "a", "--", "b").stdout == "a -- b\n"
     out = cluster.emukube("run", "--rm", "dashes", "--image", "emukube/echo:1.0", "--command", "--",
                           "echo", "a", "--", "b", timeout=120).stdout
     assert "a -- b" in out.splitlines(), out
