@@ -132,6 +132,17 @@ class Api:
         if self.http is not None:
             self.http.close()
 
+    def remove(self) -> None:
+        """`emukube down` as a user runs it, then whatever it left, and the temp folder."""
+        self.close()
+        log(f"down {self.name}")
+        try:
+            self.cli([EMUKUBE, "down", "--cluster", self.name], timeout=300)
+        finally:
+            Cluster(self.name).down()
+            remove_labelled(self.ctx.client, self.name)
+            shutil.rmtree(self.tmp, ignore_errors=True)
+
     def cli(self, argv: list[str], timeout: float = 120) -> tuple[float, str]:
         t0 = time.monotonic()
         result = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, env=self.env)
@@ -182,14 +193,7 @@ def run(ctx: Context) -> list[Row]:
         for part in (get_pods, latency, watch, scale, memory, services):
             rows += guarded(part, api, sizes)
     finally:
-        api.close()
-        log(f"down {api.name}")
-        try:
-            api.cli([EMUKUBE, "down", "--cluster", api.name], timeout=300)
-        finally:
-            Cluster(api.name).down()
-            remove_labelled(ctx.client, api.name)
-            shutil.rmtree(tmp, ignore_errors=True)
+        api.remove()
     return rows
 
 

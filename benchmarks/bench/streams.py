@@ -11,7 +11,6 @@ and side by side in the same run:
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import tempfile
 import time
@@ -19,12 +18,10 @@ from pathlib import Path
 
 import httpx
 
-from emukube import Cluster
 from emukube.api import unique_name
 
 from .api import KUBECTL, Api, guarded, median_of_calls
 from .context import Context, log
-from .machine import remove_labelled
 from .measure import Row, at_least_x, at_most
 from .startup import EMUKUBE
 
@@ -59,13 +56,7 @@ def run(ctx: Context) -> list[Row]:
         for part in (exec_wall, port_forward):
             rows += guarded(part, api, ctx, SECTION)
     finally:
-        api.close()
-        try:
-            api.cli([EMUKUBE, "down", "--cluster", api.name], timeout=300)
-        finally:
-            Cluster(api.name).down()
-            remove_labelled(ctx.client, api.name)
-            shutil.rmtree(tmp, ignore_errors=True)
+        api.remove()
     return rows
 
 
