@@ -15,9 +15,8 @@ FIXTURE = HERE / "manifests" / "helm-shop.yaml"  # written like `helm template s
 IMAGES = ("ghcr.io/acme/shop:1.4.2=emukube/echo:1.0", "docker.io/library/postgres:16.3=emukube/echo:1.0")
 SKIPPED_KINDS = ["ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress", "NetworkPolicy",
                  "Role", "RoleBinding"]
-IGNORED_FIELDS = ["serviceAccountName", "imagePullSecrets", "affinity", "tolerations", "topologySpreadConstraints",
-                  "priorityClassName", "securityContext.fsGroup", "securityContext.runAsNonRoot",
-                  "securityContext.readOnlyRootFilesystem",
+IGNORED_FIELDS = ["imagePullSecrets", "affinity", "tolerations", "topologySpreadConstraints",
+                  "priorityClassName", "securityContext.fsGroup", "securityContext.readOnlyRootFilesystem",
                   "resources.requests", "downwardAPI volumes", "loadBalancerSourceRanges", "load-balancer annotations",
                   "minReadySeconds", "persistentVolumeClaimRetentionPolicy", "terminationMessagePolicy",
                   "resourceFieldRef"]
@@ -47,11 +46,12 @@ def test_the_chart_comes_up_with_one_warning_per_skipped_document_and_ignored_fi
     for field in IGNORED_FIELDS:
         assert sum(field in w for w in warnings) == 1, (field, warnings)
     # One line per field however many objects set it, each object named.
-    accounts = next(w for w in warnings if "serviceAccountName" in w)
-    assert "deployment/shop" in accounts and "statefulset/shop-db" in accounts
+    requests = next(w for w in warnings if "resources.requests" in w)
+    assert "deployment/shop" in requests and "statefulset/shop-db" in requests
     assert all(n == 1 for n in Counter(warnings).values())
     # What emukube does emulate is not reported as ignored.
-    for emulated in ("capabilities", "seccompProfile", "readinessProbe", "limits", "envFrom"):
+    for emulated in ("capabilities", "seccompProfile", "readinessProbe", "limits", "envFrom", "serviceAccountName",
+                     "runAsNonRoot", "runAsUser"):
         assert not any(re.search(rf"\b{emulated}\b", w.split(": not emulated")[0]) for w in warnings), emulated
 
 
