@@ -8,6 +8,7 @@ reach each other on localhost exactly as in a Kubernetes pod.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 from dataclasses import dataclass, field
 from typing import Callable
@@ -58,6 +59,13 @@ def context_from_env(env: dict[str, str]) -> Context:
     )
 
 
+def loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return False
+
+
 def node_ip(ctx: Context, node: str) -> str:
     """A node's in-cluster address (the gateway for the single node, which is the host)."""
     return next((n.internal_ip for n in plan_nodes(ctx.net, ctx.nodes, []) if n.name == node), "")
@@ -69,7 +77,8 @@ def host_addresses(ctx: Context, node: str) -> list[str]:
     found = next((n for n in plan_nodes(ctx.net, ctx.nodes, [], ctx.node_address) if n.name == node), None)
     if found is None:
         return []
-    return [found.host_ip] + ([found.internal_ip] if ctx.nodes == 1 and found.host_ip != "0.0.0.0" else [])
+    gateway = ctx.nodes == 1 and found.host_ip != "0.0.0.0" and not loopback(found.host_ip)  # safe by default
+    return [found.host_ip] + ([found.internal_ip] if gateway else [])
 
 
 class PodStartError(Exception):

@@ -18,7 +18,7 @@ from ..render.haproxy import HAPROXY_LOCAL_PEER
 from ..render.nginx import NGINX_PID_PATH
 from . import engine
 from . import labels as L
-from .pods import Context
+from .pods import Context, loopback
 
 CONFIG_DIR = "/tmp/emukube"
 HAPROXY_CMD = ["-W", "-db", "-L", HAPROXY_LOCAL_PEER, "-f", f"{CONFIG_DIR}/haproxy.cfg"]
@@ -112,8 +112,11 @@ class Proxies:
 
     def _shape(self, svc: dict, plan: ProxyPlan) -> tuple[dict, str]:
         # With several nodes, NodePorts are published by the node proxies instead.
-        bindings = published_ports(svc, plan, self.ctx.node_address if self.ctx.nodes == 1 else None,
-                                   self.ctx.net.gateway)
+        # Safe by default: with the node address on loopback, nothing is published on the bridge's
+        # gateway (reachable from the LAN by a route through this host); pods then reach NodePorts
+        # at their Service's ClusterIP, or through INTERNAL-IP with --address or --nodes.
+        internal = "" if loopback(self.ctx.node_address) else self.ctx.net.gateway
+        bindings = published_ports(svc, plan, self.ctx.node_address if self.ctx.nodes == 1 else None, internal)
         return bindings, shape_of(plan, bindings, self.ctx)
 
     def runs(self, container, filename: str, text: str) -> bool:

@@ -198,8 +198,9 @@ def test_node_port_from_a_pod_through_the_nodes_internal_ip(cluster, kube):
     (node,) = items(kube, "nodes")
     addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
     node_port = kube("get", "svc", "web-np", "-o", "jsonpath={.spec.ports[0].nodePort}").stdout
-    assert curl(cluster, f"http://{addresses['InternalIP']}:{node_port}/hostname").startswith("web-")
-    assert curl(cluster, f"http://{addresses['InternalIP']}:{node_port}/hostname", pod="backend").startswith("web-")
+    # Safe by default: with --address on loopback nothing is published on the bridge's gateway,
+    # so from a pod INTERNAL-IP:nodePort is refused (--address or --nodes open it).
+    assert not curl(cluster, f"http://{addresses['InternalIP']}:{node_port}/hostname").startswith("web-")
     # The host still reaches it at --address, now the node's ExternalIP.
     assert addresses["ExternalIP"] == "127.0.0.1"
     assert httpx.get(f"http://127.0.0.1:{node_port}/hostname", timeout=5).text.startswith("web-")
@@ -257,7 +258,9 @@ spec:
     kube("wait", "--for=condition=Ready", "pod/hostport", "--timeout=90s", timeout=120)
     host_ip = kube("get", "pod", "hostport", "-o", "jsonpath={.status.hostIP}").stdout
     assert httpx.get("http://127.0.0.1:31888/hostname", timeout=5).text == "hostport"
-    assert curl(cluster, f"http://{host_ip}:31888/hostname") == "hostport"
+    # Safe by default: on loopback only, so pods find nothing at the node's INTERNAL-IP (the
+    # bridge's gateway) unless --address or --nodes says otherwise.
+    assert curl(cluster, f"http://{host_ip}:31888/hostname") == ""
 
 
 def test_internal_traffic_policy_local_keeps_pods_on_their_node(engine):
