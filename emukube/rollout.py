@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from .errors import EmukubeError, NotFound, WorkloadFailed
+from .errors import EmukubeError, WorkloadFailed
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 KINDS = {"deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
@@ -26,13 +26,6 @@ def parse_target(target: str, name: str | None = None) -> tuple[str, str]:
     if not rest:
         raise EmukubeError("error: required resource not specified")
     return KINDS[kind.lower()], rest
-
-
-def find(objects: list[dict], kind: str, name: str, namespace: str) -> dict:
-    for o in objects:
-        if o["kind"] == kind and o["metadata"]["name"] == name and o["metadata"].get("namespace", "default") == namespace:
-            return o
-    raise NotFound(f'Error from server (NotFound): {kind.lower()}s.apps "{name}" not found')
 
 
 def mark_restarted(obj: dict, now: float | None = None) -> None:

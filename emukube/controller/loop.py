@@ -157,7 +157,6 @@ class Controller:
         self.changed = True  # an engine event came since the latest listing
         self.inspected: dict[str, tuple] = {}  # container id -> (listed state, inspected container)
         self.dirty: set[str] = set()  # container ids an engine event named since their inspect
-        self.lock = threading.Lock()
         self.creating: dict[str, PodPlan] = {}  # pod key -> plan, while its containers start
         self.terminating: dict[str, float] = {}  # pod key -> when it left endpoints
         self.terminating_since: dict[str, str] = {}  # pod key -> the same, as an API timestamp
@@ -181,7 +180,6 @@ class Controller:
         self.answered: dict[str, object] = {}  # service key -> the proxy plan it last answered with
         self.problems: dict[str, str] = {}  # service key -> why a client would still fail (service_checks)
         self.wake = threading.Event()
-        self.events_file = self.state_dir / "events.log"
 
     def set_objects(self, objects: list[dict]) -> None:
         """What to run, from the desired objects (read again whenever one changed)."""
@@ -219,8 +217,6 @@ class Controller:
         line = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "type": kind, "object": obj,
                 "reason": reason, "message": message}
         self.out(json.dumps(line))
-        with self.lock, open(self.events_file, "a") as fh:
-            fh.write(json.dumps(line) + "\n")
         if self.publisher is not None:
             self.publisher.event(line, *self._event_target(obj))
 
