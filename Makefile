@@ -6,9 +6,9 @@ EMUKUBE := .venv/bin/emukube
 .PHONY: demo test setup unit integration bench down
 
 # `emukube up examples/pizza.yaml`; when another cluster holds the shop's NodePort 30080 it
-# says who and runs the shop on a free port (emukube/demo.py).
+# says who and runs the shop on a free port (emukube/cli/demo.py).
 demo: setup
-	@.venv/bin/python -m emukube.demo $(EMUKUBE) examples/pizza.yaml
+	@.venv/bin/python -m emukube.cli.demo $(EMUKUBE) examples/pizza.yaml
 
 test: setup
 	.venv/bin/pytest -q -ra -p no:cacheprovider tests

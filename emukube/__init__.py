@@ -11,9 +11,9 @@ __all__ = ["Cluster", "Change", "ExecResult", "EmukubeError", "unique_name"]
 
 
 def __getattr__(name: str):
-    # Lazy, so the controller (which imports emukube.controller) does not load the API.
+    # Lazy, so the controller (which imports emukube.controllers) does not load the API.
     if name in ("Cluster", "Change", "ExecResult", "unique_name"):
-        from . import api
+        from .client import cluster as api
 
         return getattr(api, name)
     if name == "EmukubeError":

@@ -33,10 +33,10 @@ import httpx
 import yaml
 
 from emukube import Cluster
-from emukube import cluster_ops as ops
-from emukube import kubeconfig as kcfg
-from emukube.api import unique_name
-from emukube.cluster_api import credentials_of
+from emukube.lifecycle import ops
+from emukube.client import kubeconfig as kcfg
+from emukube.client.cluster import unique_name
+from emukube.client.connection import credentials_of
 
 from . import tools
 from .context import Context, log

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from emukube import images
+from emukube.runtime import images
 
 from .machine import BENCH_LABEL, free_port, free_subnet, remove_labelled
 

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emukube import Cluster
-from emukube import cluster_ops as ops
-from emukube.api import unique_name
+from emukube.lifecycle import ops
+from emukube.client.cluster import unique_name
 
 from . import tools
 

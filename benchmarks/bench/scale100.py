@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from emukube import Cluster
-from emukube.api import unique_name
+from emukube.client.cluster import unique_name
 from emukube.runtime import engine
 from emukube.runtime import labels as L
 

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from emukube import Cluster
-from emukube.api import unique_name
+from emukube.client.cluster import unique_name
 from emukube.runtime import engine
 
 from . import baseline

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from emukube.api import unique_name
+from emukube.client.cluster import unique_name
 
 from .api import KUBECTL, Api, guarded, median_of_calls
 from .context import Context, log

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from docker.errors import APIError
 
-from .. import images
+from . import images
 from ..errors import EmukubeError
 from ..render.forward import FORWARD_CONFIG_PATH, FORWARD_LISTEN_PORT, render_forward
 from . import engine

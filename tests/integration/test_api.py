@@ -11,7 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from emukube import Cluster, cluster_ops as ops
+from emukube import Cluster
+from emukube.lifecycle import ops
 from emukube.errors import EmukubeError, NotFound, WorkloadFailed
 from emukube.runtime import forward
 from podtools import wait_for

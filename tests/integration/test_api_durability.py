@@ -11,7 +11,7 @@ import time
 import httpx
 
 from conftest import HERE
-from emukube import cluster_ops as ops
+from emukube.lifecycle import ops
 from kubectl_tools import Kube
 
 MANIFEST = HERE / "manifests" / "durability.yaml"

@@ -11,7 +11,7 @@ import httpx
 import pytest
 from conftest import EMUKUBE, HERE, run
 
-from emukube import images
+from emukube.runtime import images
 from emukube.runtime import engine as eng
 
 MAPPED = """

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from emukube import images
+from emukube.runtime import images
 from emukube.render.coredns import render_corefile
 from emukube.plan.types import DnsPlan
 from emukube.runtime.engine import put_files

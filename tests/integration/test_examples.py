@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from emukube.cluster_ops import down, read_state
+from emukube.lifecycle.ops import down, read_state
 from readme_sessions import Section, Step, localize, matches, parse_markdown, printed_lines
 
 ROOT = Path(__file__).resolve().parents[2]

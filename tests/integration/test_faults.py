@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from conftest import HERE
-from emukube import cluster_ops as ops
+from emukube.lifecycle import ops
 from emukube.plan.allocate import NODE_PORT_RANGE
 from leftovers import wait_for
 

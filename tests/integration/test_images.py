@@ -16,7 +16,7 @@ import docker
 import docker.errors
 import pytest
 
-from emukube import images
+from emukube.runtime import images
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 

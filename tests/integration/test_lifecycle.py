@@ -6,9 +6,9 @@ from __future__ import annotations
 import hashlib
 
 from conftest import run
-from emukube import cluster_ops as ops
-from emukube.api import Cluster
-from emukube.images import resolve
+from emukube.lifecycle import ops
+from emukube.client.cluster import Cluster
+from emukube.runtime.images import resolve
 from leftovers import APP, Clusters, containers, made_by, wait_for, write_app
 
 CLUSTERS = Clusters("tlc")

@@ -12,8 +12,8 @@ import docker
 import pytest
 
 from conftest import EMUKUBE, run
-from emukube import cluster_ops as ops
-from emukube.api import Cluster
+from emukube.lifecycle import ops
+from emukube.client.cluster import Cluster
 from leftovers import Clusters, containers, made_by, wait_for, write_app
 
 CLUSTERS = Clusters("tli")

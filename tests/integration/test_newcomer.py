@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from conftest import run, wait_until
-from emukube import cluster_ops as ops
+from emukube.lifecycle import ops
 
 ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = "tests/integration/manifests/newcomer.yaml"

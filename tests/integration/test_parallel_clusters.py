@@ -12,7 +12,8 @@ import docker
 import httpx
 import pytest
 
-from emukube import Cluster, cluster_ops as ops
+from emukube import Cluster
+from emukube.lifecycle import ops
 from emukube.errors import EmukubeError
 from emukube.runtime import labels as L
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from emukube import cluster_ops as ops
+from emukube.lifecycle import ops
 
 ONE_WEB = Path(__file__).parent / "manifests" / "one-web.yaml"
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pexpect
 import pytest
 
-from emukube.cluster_ops import down, other_clusters_node_ports, read_state
+from emukube.lifecycle.ops import down, other_clusters_node_ports, read_state
 from readme_sessions import localize, printed_lines
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -73,7 +73,7 @@ def _wait_for_phone_port(engine, cluster: str) -> None:
 
 
 def _pods(engine, cluster: str, prefix: str) -> set[str]:
-    from emukube.snapshot import Snapshot
+    from emukube.client.snapshot import Snapshot
 
     return {p.name for p in Snapshot(engine, cluster).pods if p.name.startswith(prefix)}
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from emukube import cluster_ops as ops
+from emukube.lifecycle import ops
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emukube.snapshot import PodRow
+from emukube.client.snapshot import PodRow
 
 ECHO = {"containers": [{"name": "echo", "image": "emukube/echo:1.0",
                         "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}]}]}

@@ -2,7 +2,7 @@
 
 from diag_fixtures import WEB_PODS, pod, service
 
-from emukube.diagnose import LIMIT, OPEN, PROBLEM, WARNING, explain, listen_targets, nearest_pods
+from emukube.diagnose.explain import LIMIT, OPEN, PROBLEM, WARNING, explain, listen_targets, nearest_pods
 
 OPEN_8080 = {("10.96.130.1", 8080): OPEN, ("10.96.130.2", 8080): OPEN}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from emukube.dns_query import DnsAnswer, candidates, not_found_message, parse_dig, record_type
+from emukube.diagnose.dns_query import DnsAnswer, candidates, not_found_message, parse_dig, record_type
 from emukube.errors import EmukubeError
 
 

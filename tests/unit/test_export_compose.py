@@ -4,7 +4,7 @@ import pytest
 import yaml
 from diag_fixtures import WEB_PODS, pod, service
 
-from emukube.export_compose import export, mover
+from emukube.views.compose import export, mover
 from emukube.plan.network import ClusterNet
 
 NET = ClusterNet("demo", 0)

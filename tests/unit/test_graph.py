@@ -6,7 +6,7 @@ import subprocess
 import pytest
 from diag_fixtures import WEB_PODS, pod, service
 
-from emukube.graph import build, to_dot, to_mermaid
+from emukube.views.graph import build, to_dot, to_mermaid
 
 SERVICES = [
     service("web", {"app": "web"}, [{"port": 80, "targetPort": 8080}]),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from emukube.host_ports import in_use, wanted
+from emukube.lifecycle.host_ports import in_use, wanted
 from emukube.plan.network import ClusterNet
 
 NET = ClusterNet("t", 0)

@@ -13,7 +13,7 @@ def guard(name, *a, **k):
         raise ImportError("not in the controller image: " + name)
     return real(name, *a, **k)
 builtins.__import__ = guard
-import emukube.controller.__main__
+import emukube.controllers.__main__
 import emukube.apiserver.__main__
 """
 

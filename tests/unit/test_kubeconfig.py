@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emukube import kubeconfig as kc
+from emukube.client import kubeconfig as kc
 
 CA = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 
@@ -278,7 +278,7 @@ class _Version(http.server.BaseHTTPRequestHandler):
 
 @pytest.mark.parametrize("tls_name", [None, "kubernetes.default.svc", "localhost"])
 def test_kubectl_trusts_the_cluster_cert_and_sends_the_token(tmp_path, tls_name):
-    from emukube.pki import make_pki
+    from emukube.lifecycle.pki import make_pki
 
     pki = make_pki("demo", ["127.0.0.1", "10.96.0.1"],
                    ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",

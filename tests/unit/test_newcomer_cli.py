@@ -12,10 +12,10 @@ import requests
 import yaml
 from urllib3.exceptions import ProtocolError
 
-from emukube.cli import _new_cluster_name, os_error_line
-from emukube.demo import held_node_ports, note, without_node_ports
+from emukube.cli.app import _new_cluster_name, os_error_line
+from emukube.cli.demo import held_node_ports, note, without_node_ports
 from emukube.errors import EmukubeError
-from emukube.output import invoked_as, reach_lines
+from emukube.cli.output import invoked_as, reach_lines
 
 PIZZA = [d for d in yaml.safe_load_all((Path(__file__).parents[2] / "examples" / "pizza.yaml").read_text()) if d]
 

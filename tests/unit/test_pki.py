@@ -9,7 +9,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
-from emukube.pki import ClusterPKI, make_pki, pki_files, pki_from_files
+from emukube.lifecycle.pki import ClusterPKI, make_pki, pki_files, pki_from_files
 
 IPS = ["127.0.0.1", "172.30.0.2", "10.96.0.1"]
 NAMES = ["localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc",

@@ -1,6 +1,6 @@
 """`emukube top`: HAProxy's `show stat` and nginx's session lines as per-Service and per-pod counts."""
 
-from emukube.proxy_stats import ServiceStats, parse_show_stat, parse_udp_sessions, pod_rows, service_rows
+from emukube.diagnose.top import ServiceStats, parse_show_stat, parse_udp_sessions, pod_rows, service_rows
 
 SHOW_STAT = """# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq,status
 stats,FRONTEND,,,0,0,4096,9,0,0,0,OPEN

@@ -6,11 +6,9 @@ import copy
 
 import pytest
 
-from emukube.controller.publish import (Action, aggregate_events, diff, event_object, node_object,
-                                        status_only)
-from emukube.controller.publish_pods import PodFacts, kubelet_phase, pod_object, qos_class
-from emukube.controller.publish_workloads import (deployment_revision, replica_set_objects,
-                                                  workload_status)
+from emukube.controllers.publish import Action, aggregate_events, diff, event_object, node_object, status_only
+from emukube.controllers.publish_pods import PodFacts, kubelet_phase, pod_object, qos_class
+from emukube.controllers.publish_workloads import deployment_revision, replica_set_objects, workload_status
 from emukube.plan.nodes import Node
 from emukube.plan.workloads import template_hash
 

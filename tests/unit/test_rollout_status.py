@@ -3,7 +3,7 @@
 import pytest
 
 from emukube.errors import EmukubeError, WorkloadFailed
-from emukube.rollout import status_line
+from emukube.client.rollout import status_line
 
 
 def deploy(generation=2, want=3, **status):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from emukube.controller.service_checks import endpoints_problem, listen_problem
+from emukube.controllers.service_checks import endpoints_problem, listen_problem
 from emukube.plan import endpoints as ep
 
 SVC = {"metadata": {"name": "web", "namespace": "default"},

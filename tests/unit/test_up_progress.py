@@ -1,6 +1,6 @@
 """What `emukube up` counts while it waits: pods the objects ask for, Services that answer."""
 
-from emukube.up_progress import counts, desired_pods, service_problems
+from emukube.cli.up_progress import counts, desired_pods, service_problems
 
 OBJECTS = [
     {"kind": "Deployment", "spec": {"replicas": 3}},

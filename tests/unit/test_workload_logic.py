@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from emukube import rollout
-from emukube.controller.probes import PodProbes, dump_verdicts, load_verdicts
-from emukube.controller.restarts import INITIAL_BACKOFF, MAX_BACKOFF, Restarts, should_restart
-from emukube.describe import Text, probe_text
+from emukube.client import rollout
+from emukube.controllers.probes import PodProbes, dump_verdicts, load_verdicts
+from emukube.controllers.restarts import INITIAL_BACKOFF, MAX_BACKOFF, Restarts, should_restart
+from emukube.views.describe import Text, probe_text
 from emukube.errors import EmukubeError
 from emukube.plan.workloads import template_hash
 

@@ -1,0 +1,70 @@
+"""`emukube images ...`: list, pull and build the images emukube runs (see emukube.runtime.images)."""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import List, Optional
+
+import docker
+import docker.errors
+import requests
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..runtime import images
+
+app = typer.Typer(help="List, pull and build the container images emukube runs.", no_args_is_help=True)
+NAMES = typer.Argument(None, help="images (base, echo, pause, coredns) or roles (haproxy, nginx, controller); default: all")
+
+
+def _client() -> docker.DockerClient:
+    try:
+        client = docker.from_env()
+        client.ping()
+        return client
+    except (docker.errors.DockerException, requests.exceptions.RequestException):
+        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+        typer.echo(f"error: cannot reach the Docker engine at {where}", err=True)
+        raise typer.Exit(2)
+
+
+@app.command("list")
+def list_() -> None:
+    """Show, for each role, the image emukube would run and whether it is present."""
+    table = Table("image", "reference", "present", "source")
+    for row in images.status(_client()):
+        present = "[green]yes[/green]" if row["present"] else "[red]no[/red]"
+        table.add_row(row["name"], row["ref"], present, row["source"])
+    Console().print(table)
+
+
+@app.command()
+def pull(names: Optional[List[str]] = NAMES) -> None:
+    """Pull the upstream images (needs a registry)."""
+    try:
+        images.pull(_client(), names or None, log=typer.echo)
+    except (images.PullError, ValueError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+def build(
+    names: Optional[List[str]] = NAMES,
+    offline: bool = typer.Option(True, "--offline/--no-offline",
+                                 help="build everything locally; --no-offline pulls pause and coredns instead"),
+) -> None:
+    """Build the missing images from images/ (debootstrap + Go; no registry needed)."""
+    t0 = time.monotonic()
+    try:
+        built = images.build(_client(), names or None, offline=offline, log=typer.echo)
+    except (images.BuildError, images.PullError, ValueError) as e:
+        typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{len(built)} image(s) built in {time.monotonic() - t0:.0f}s" if built else "all images present")
+
+
+def register(root) -> None:
+    root.add_typer(app, name="images", help="List, pull or build the images emukube runs.")

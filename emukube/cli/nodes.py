@@ -1,0 +1,51 @@
+"""Node verbs for failure demos: cordon, uncordon, drain, node stop|start."""
+
+from __future__ import annotations
+
+import typer
+
+from ..client.cluster import Cluster
+
+ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help="Cluster name.")
+node_app = typer.Typer(no_args_is_help=True, help="Stop or start an emulated node (its pods go away).")
+
+
+def cordon(node: str, cluster: str = ClusterOpt):
+    """Mark a node unschedulable; its pods keep running."""
+    Cluster(cluster).cordon(node, True)
+    typer.echo(f"node/{node} cordoned")
+
+
+def uncordon(node: str, cluster: str = ClusterOpt):
+    """Mark a node schedulable again."""
+    Cluster(cluster).cordon(node, False)
+    typer.echo(f"node/{node} uncordoned")
+
+
+def drain(node: str, cluster: str = ClusterOpt):
+    """Cordon a node and evict its pods; Deployments and StatefulSets start them elsewhere."""
+    c = Cluster(cluster)
+    typer.echo(f"node/{node} cordoned")
+    for pod in c.drain(node):
+        typer.echo(f"pod/{pod.split('/', 1)[1]} evicted")
+    typer.echo(f"node/{node} drained")
+
+
+@node_app.command()
+def stop(node: str, cluster: str = ClusterOpt):
+    """Power a node off: its pods and its NodePorts go away; Services answer from other nodes."""
+    Cluster(cluster).node_power(node, running=False)
+    typer.echo(f"node/{node} stopped")
+
+
+@node_app.command()
+def start(node: str, cluster: str = ClusterOpt):
+    """Power a node on again."""
+    Cluster(cluster).node_power(node, running=True)
+    typer.echo(f"node/{node} started")
+
+
+def register(app) -> None:
+    for verb in (cordon, uncordon, drain):
+        app.command()(verb)
+    app.add_typer(node_app, name="node")

@@ -1,0 +1,134 @@
+"""What `emukube up` shows while a cluster comes up: images, network, DNS, pods and Services,
+each with a spinner until it is there. On a terminal it is a live display (rich) on stderr;
+otherwise one plain line per change. Fed by the controller's status report (status.json:
+waiting, pods, services) and, for DNS, by the CoreDNS container's state."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.spinner import Spinner
+from rich.table import Table
+from rich.text import Text
+
+from ..lifecycle import ops
+from ..runtime import engine
+from ..runtime.dns import dns_name
+
+POD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
+
+
+@dataclass
+class Step:
+    name: str
+    text: str = "..."
+    done: bool = False
+
+
+def desired_pods(objects: list[dict]) -> int:
+    """How many pods the applied objects ask for."""
+    return sum(o["spec"].get("replicas", 1) for o in objects if o["kind"] in POD_KINDS) + \
+        sum(1 for o in objects if o["kind"] == "Pod")
+
+
+def counts(status: dict, objects: list[dict]) -> tuple[int, int, int, int]:
+    """(ready pods, desired pods, answering Services, Services) from a status report. A Service
+    whose proxy answers but would still fail a client (no endpoints, nothing listening) does
+    not count as answering."""
+    pods = [p for k, p in (status.get("pods") or {}).items() if p.get("phase") != "Terminating"]
+    services = status.get("services") or {}
+    wanted = max(desired_pods(objects), len(pods))
+    return (sum(1 for p in pods if p.get("ready")), wanted,
+            sum(1 for s in services.values() if s.get("answering") and not s.get("problem")),
+            max(len(services), sum(1 for o in objects if o["kind"] == "Service")))
+
+
+def service_problems(status: dict) -> list[str]:
+    """"ns/name: why", for each Service the controller found answering yet failing clients."""
+    return [f"{key}: {s['problem']} (emukube explain svc/{key.split('/', 1)[1]} -n {key.split('/', 1)[0]})"
+            for key, s in sorted((status.get("services") or {}).items()) if s.get("problem")]
+
+
+class UpProgress:
+    def __init__(self, client, cluster: str, live: bool):
+        self.client, self.cluster, self.is_live = client, cluster, live
+        self.console = Console(stderr=True)
+        self.steps = {name: Step(name) for name in ("images", "network", "DNS", "pods", "services")}
+        self.waiting: list[str] = []
+        self.objects: list[dict] = []
+        self.net = None
+        self._live: Live | None = None
+        self._dns_checked = 0.0
+
+    # ---- feeding --------------------------------------------------------------------------
+    def set(self, name: str, text: str, done: bool) -> None:
+        step = self.steps[name]
+        if (step.text, step.done) == (text, done):
+            return
+        step.text, step.done = text, done
+        if not self.is_live:
+            self.console.print(f"{name:<9} {text}", highlight=False, soft_wrap=True)
+
+    def applied(self) -> None:
+        """After apply: the images and the network are in place, the controller is starting."""
+        state = ops.read_state(self.client, self.cluster)
+        self.objects, self.net = state.objects, state.net
+        env = dict(e.split("=", 1) for e in (state.controller.attrs["Config"]["Env"] if state.controller else [])
+                   if "=" in e)
+        used = sorted(set(json.loads(env.get("EMUKUBE_IMAGES") or "{}").values()))
+        self.set("images", ", ".join(used) or "present", True)
+        if state.net is not None:
+            self.set("network", f"{state.net.network_name} {state.net.subnet}", True)
+        self.check_dns(force=True)
+        self.set("pods", f"0/{desired_pods(self.objects)} ready", False)
+        self.set("services", f"0/{sum(1 for o in self.objects if o['kind'] == 'Service')} answering", False)
+
+    def check_dns(self, force: bool = False) -> None:
+        if self.steps["DNS"].done or self.net is None or (not force and time.monotonic() - self._dns_checked < 1):
+            return
+        self._dns_checked = time.monotonic()
+        dns = engine.get_container(self.client, dns_name(self.cluster))
+        if dns is not None and dns.status == "running":
+            self.set("DNS", f"CoreDNS running at {self.net.dns_ip}", True)
+        else:
+            self.set("DNS", f"starting CoreDNS at {self.net.dns_ip}", False)
+
+    def update(self, status: dict) -> None:
+        """The wait loop's progress callback: one status report."""
+        ready, wanted, answering, services = counts(status, self.objects)
+        self.set("pods", f"{ready}/{wanted} ready", ready >= wanted and not any(
+            w.startswith("pod ") for w in status.get("waiting") or []))
+        problems = service_problems(status)
+        self.set("services", "; ".join([f"{answering}/{services} answering", *problems]),
+                 answering + len(problems) >= services)
+        self.waiting = list(status.get("waiting") or [])[:5]
+        self.check_dns()
+        if self._live is not None:
+            self._live.refresh()
+
+    # ---- showing --------------------------------------------------------------------------
+    def render(self):
+        self.check_dns()
+        grid = Table.grid(padding=(0, 1))
+        for step in self.steps.values():
+            mark = Text("✓", style="green") if step.done else Spinner("dots", style="cyan")
+            grid.add_row(mark, Text(step.name, style="bold"), Text(step.text))
+        lines = [Text(f"  ... {w}", style="dim", overflow="ellipsis", no_wrap=True) for w in self.waiting]
+        return Group(grid, *lines)
+
+    def __enter__(self) -> "UpProgress":
+        if self.is_live:
+            self._live = Live(get_renderable=self.render, console=self.console, refresh_per_second=8,
+                              transient=False, redirect_stdout=False, redirect_stderr=False)
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._live is not None:
+            self.waiting = [] if exc[0] is None else self.waiting
+            self._live.__exit__(*exc)
+            self._live = None

@@ -1,0 +1,88 @@
+"""`emukube describe`, `emukube rollout restart|status`, and the event stream behind
+`emukube events -f` and `emukube up --attach` (logic: emukube.client.cluster, describe, rollout, events)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ..client import events as ev
+from ..client.cluster import Cluster
+from ..errors import EmukubeError
+
+ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help="Cluster name.")
+NsOpt = typer.Option("default", "--namespace", "-n", help="Namespace.")
+
+rollout_app = typer.Typer(help="Restart a Deployment or StatefulSet, or watch its rollout.", no_args_is_help=True)
+
+
+def describe(kind: str = typer.Argument(..., help="pod | svc | deploy | sts (or KIND/NAME)"),
+             name: Optional[str] = typer.Argument(None), cluster: str = ClusterOpt, namespace: str = NsOpt):
+    """Show an object in detail, like kubectl describe: state, probes, endpoints, events."""
+    typer.echo(Cluster(cluster).describe(kind, name, namespace), nl=False)
+
+
+@rollout_app.command("restart")
+def rollout_restart(target: str = typer.Argument(..., help="deployment/NAME or statefulset/NAME"),
+                    cluster: str = ClusterOpt, namespace: str = NsOpt):
+    """Replace every pod through a rolling update (sets the template's restartedAt annotation)."""
+    kind = Cluster(cluster).rollout_restart(target, namespace)
+    typer.echo(f"{kind.lower()}.apps/{target.split('/', 1)[-1]} restarted")
+
+
+@rollout_app.command("status")
+def rollout_status(target: str = typer.Argument(..., help="deployment/NAME or statefulset/NAME"),
+                   name: Optional[str] = typer.Argument(None, hidden=True), cluster: str = ClusterOpt,
+                   namespace: str = NsOpt,
+                   watch: bool = typer.Option(True, "--watch/--no-watch", "-w", help="Wait until it is done."),
+                   timeout: str = typer.Option("0s", help="Give up after this long (0s: never).")):
+    """Wait until a rollout is done, printing kubectl's progress lines."""
+    from .app import _parse_timeout
+
+    if name:
+        target = f"{target}/{name}"
+    Cluster(cluster).rollout_status(target, namespace, _parse_timeout(timeout) or None, watch,
+                                    progress=typer.echo)
+
+
+def stream_events(cluster: str, since: str | None = None) -> None:
+    """Print events as they come until Ctrl-C or until the cluster is removed."""
+    try:
+        for event in Cluster(cluster).follow_events(since):
+            typer.echo(event.line())
+    except KeyboardInterrupt:
+        pass
+
+
+def print_events(cluster: str, follow: bool) -> None:
+    """`emukube events [-f]`: the Events so far, then (-f) what comes, like kubectl get events -A -w."""
+    c = Cluster(cluster)
+    events, version = ev.read(c.api())
+    typer.echo(ev.HEADER)
+    for event in events:
+        typer.echo(event.line())
+    if follow:
+        stream_events(cluster, version)
+
+
+def attach(cluster: str, since: str | None) -> None:
+    """`emukube up --attach`: stream events in the foreground; Ctrl-C leaves the cluster running."""
+    typer.echo(f"streaming events of cluster {cluster}; Ctrl-C stops watching (the cluster keeps running)",
+               err=True)
+    typer.echo(ev.HEADER)
+    stream_events(cluster, since)
+
+
+def events_version(cluster: str) -> str:
+    """The resourceVersion before an `up --attach`, so the stream starts with what up did
+    ("0" for a cluster that does not exist yet: a watch from 0 starts with every Event)."""
+    try:
+        return ev.read(Cluster(cluster).api())[1]
+    except EmukubeError:
+        return "0"
+
+
+def register(app) -> None:
+    app.command()(describe)
+    app.add_typer(rollout_app, name="rollout", help="Restart a Deployment or StatefulSet, or watch its rollout.")

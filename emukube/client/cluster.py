@@ -1,0 +1,650 @@
+"""The Python API: one cluster, from manifests to curl-able Services. The CLI is a thin layer over it.
+
+    from emukube import Cluster
+
+    with Cluster.up("k8s/") as c:
+        c.exec("deploy/web", ["curl", "-s", "backend"])
+
+Leaving the `with` block (normally, on an exception or on Ctrl-C) removes the cluster.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from typing import Callable, Iterator, Sequence
+
+from . import inside as access
+from ..lifecycle import ops
+from ..lifecycle import node_address
+from ..errors import EmukubeError, NotFound, WorkloadFailed
+from .kube import ApiError
+from .connection import comparable
+from ..plan import image_map
+from ..plan.nodes import STOPPED_ANNOTATION, node_object
+from ..runtime import engine, forward
+from ..runtime import labels as L
+from ..runtime.podspec import container_ports
+from .snapshot import PodRow, Snapshot
+
+PathLike = "str | os.PathLike[str]"
+OWNER_KINDS = {"deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
+               "sts": "StatefulSet", "statefulset": "StatefulSet", "statefulsets": "StatefulSet",
+               "rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet"}
+DELETABLE = {"svc": "Service", "service": "Service", "services": "Service", **OWNER_KINDS,
+             "cm": "ConfigMap", "configmap": "ConfigMap", "configmaps": "ConfigMap",
+             "secret": "Secret", "secrets": "Secret", "ns": "Namespace", "namespace": "Namespace",
+             "namespaces": "Namespace", "po": "Pod", "pod": "Pod", "pods": "Pod"}
+
+
+@dataclass(frozen=True)
+class Change:
+    """One applied object and what applying it did, like kubectl's `service/web created`."""
+
+    kind: str
+    namespace: str
+    name: str
+    verb: str  # created | configured | unchanged
+
+    def __str__(self) -> str:
+        return f"{self.kind.lower()}/{self.name} {self.verb}"
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+DEFAULT_SETTINGS = {"address": "127.0.0.1", "allow_privileged": False, "image_map": {}, "nodes": 1}
+
+
+_NAMES_MADE = itertools.count()
+
+
+def unique_name(prefix: str = "ek") -> str:
+    """A cluster name no other process on this machine picks at the same time (pytest-xdist),
+    nor this one twice."""
+    return f"{prefix}{os.getpid() % 100000:05d}{int(time.time() * 1000) % 100000:05d}{next(_NAMES_MADE) % 10}"
+
+
+@contextlib.contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """A Ctrl-C while a cluster is being removed would leave half of it: it waits until the end.
+    So does SIGTERM when Python handles it (the pytest plugin turns it into a Ctrl-C)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    deferred = [signal.SIGINT] + ([signal.SIGTERM] if callable(signal.getsignal(signal.SIGTERM)) else [])
+    previous = {signum: signal.signal(signum, lambda n, frame: caught.append(n)) for signum in deferred}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if caught:
+        raise KeyboardInterrupt
+
+
+class Cluster:
+    """A handle on one emukube cluster (named like `emukube --cluster NAME`)."""
+
+    def __init__(self, name: str = "emukube", *, images: dict[str, str] | None = None,
+                 address: str | None = None, allow_privileged: bool | None = None, keep: bool = False,
+                 nodes: int | None = None):
+        self.name = name
+        # What this handle asks for; None = keep what the cluster has (or the safe default).
+        if address is not None:
+            address = node_address.normalise(address)
+        requested = {"address": address, "allow_privileged": allow_privileged,
+                     "image_map": dict(images) if images is not None else None, "nodes": nodes}
+        self._requested = {k: v for k, v in requested.items() if v is not None}
+        self.settings = {**DEFAULT_SETTINGS, **self._requested}
+        self.keep = keep
+        self.warnings: list[str] = []  # of the last apply: skipped documents, allocations, --address
+        self.written: dict[str, int] = {}  # resourceVersions the last apply wrote, per resource
+        self._client = None
+
+    # -- life cycle -------------------------------------------------------------------------
+    @classmethod
+    def up(cls, *paths: PathLike, name: str | None = None, images: dict[str, str] | None = None,
+           address: str | None = None, allow_privileged: bool | None = None, timeout: float = 180,
+           wait: bool = True, keep: bool = False, nodes: int | None = None) -> "Cluster":
+        """Create (or update) a cluster from files or directories and wait until it answers.
+        If starting fails, whatever was made is removed again unless `keep`."""
+        cluster = cls(name or unique_name(), images=images, address=address,
+                      allow_privileged=allow_privileged, keep=keep, nodes=nodes)
+        existed = cluster.exists()
+        try:
+            cluster.apply(*paths, wait=wait, timeout=timeout)
+        except BaseException:
+            if not existed and not keep:
+                cluster.down()
+            raise
+        return cluster
+
+    def __enter__(self) -> "Cluster":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if not self.keep:
+            self.down()
+
+    @property
+    def client(self):
+        if self._client is None:
+            self._client = engine.connect()
+        return self._client
+
+    def exists(self) -> bool:
+        return ops.read_state(self.client, self.name).exists
+
+    def load(self, *paths: PathLike, stdin=None) -> tuple[list[dict], list[str]]:
+        """Validated, defaulted objects and warnings; raises ManifestError with every problem."""
+        from ..manifests import load_and_validate
+
+        return load_and_validate([str(p) for p in paths], stdin=stdin,
+                                 allow_privileged=bool(self.settings["allow_privileged"]))
+
+    def apply(self, *paths: PathLike, objects: list[dict] | None = None, wait: bool = True,
+              timeout: float = 180, stdin=None, progress: Callable[[dict], None] | None = None) -> list[Change]:
+        """kubectl apply: validate everything, plan, then touch Docker. Nothing is created when
+        any document is invalid."""
+        client = self.client
+        state = ops.restored(client, ops.read_state(client, self.name))
+        if state.controller is not None:
+            # Keep the settings the cluster was made with unless this handle says otherwise.
+            self.settings = {**self.current_settings(state), **self._requested}
+        elif state.saved_settings is not None:
+            self.settings = {**DEFAULT_SETTINGS, **state.saved_settings, **self._requested}
+        self.warnings = []
+        if objects is None:
+            objects, self.warnings = self.load(*paths, stdin=stdin)
+        if not objects:
+            raise EmukubeError("error: no objects passed to apply")
+        self.warnings += image_map.unused_keys(self.settings.get("image_map") or {}, objects)
+        self.warnings += node_address.warning(self._requested.get("address"))
+        ops.require_images(client)
+        # From reading what other clusters hold until our API server holds our share.
+        with ops.allocation_lock():
+            net, planned = ops.plan_with_network(client, state, ops.merge(state.objects, objects),
+                                                 self.warnings, settings=self.settings)
+            generation = ops.start_controller(client, state, net, self.settings)
+            if state.controller is None or state.controller.status != "running":
+                # Its API was not serving when this began (a controller removed by hand, or
+                # stopped): plan again with what the store in the state volume holds.
+                state = ops.read_state(client, self.name)
+                if state.objects:
+                    planned = ops.plan_objects(client, state, net, ops.merge(state.objects, objects))
+            before = {ops.object_key(o): o for o in state.objects}
+            after = {ops.object_key(o): o for o in planned}
+            changes, incoming = [], []
+            for obj in objects:
+                key = ops.object_key(obj)
+                old = before.get(key)
+                verb = "created" if old is None else \
+                    ("unchanged" if comparable(old) == comparable(after[key]) else "configured")
+                changes.append(Change(key[0], key[1], key[2], verb))
+                incoming.append(after[key])
+            written = ops.write_objects(client, state, incoming, prune=False)
+        self.written = written  # what wait_ready waits for the controller to have seen
+        if wait:
+            ops.wait_converged(client, self.name, generation, timeout, progress, written)
+        return changes
+
+    def down(self) -> int:
+        """Remove every container, volume and network with the cluster's label (port-forwards
+        too). A Ctrl-C meanwhile is held back until everything is gone."""
+        with _interrupts_deferred():
+            return ops.down(self.client, self.name)
+
+    def current_settings(self, state=None) -> dict:
+        state = state or ops.require(ops.read_state(self.client, self.name))
+        return ops.settings_of(state.controller)
+
+    def _replace(self, objects: list[dict]) -> tuple[str, dict[str, int]]:
+        """A new desired state from edited objects (scale, delete), through the API server:
+        changed objects are updated, missing ones deleted."""
+        with ops.allocation_lock():
+            state = ops.require(ops.read_state(self.client, self.name))
+            written = ops.write_objects(self.client, state, objects, prune=True)
+            return state.controller.labels.get(L.GENERATION), written
+
+    def wait_ready(self, timeout: float = 120, progress: Callable[[dict], None] | None = None) -> dict:
+        """Until every pod is ready and every Service answers (raises WorkloadFailed)."""
+        state = ops.require(ops.read_state(self.client, self.name))
+        return ops.wait_converged(self.client, self.name, state.controller.labels.get(L.GENERATION),
+                                  timeout, progress, self.written)
+
+    # -- its Kubernetes API ---------------------------------------------------------------------
+    def api(self):
+        """A client of the cluster's API server (client.kube.KubeClient)."""
+        from .connection import client_for
+
+        controller = engine.get_container(self.client, ops.controller_name(self.name))
+        if controller is None:
+            raise NotFound(f'no cluster named "{self.name}" (run `emukube up FILE` first)')
+        return client_for(controller)
+
+    def kubeconfig(self, internal: bool = False) -> dict:
+        """A kubeconfig for this cluster alone (context emukube-NAME); `internal`: the address
+        containers on the cluster's network reach (its controller's), not 127.0.0.1."""
+        from . import kubeconfig
+        from .connection import credentials_of
+
+        state = ops.require(ops.read_state(self.client, self.name))
+        creds = credentials_of(state.controller)
+        server = f"https://{state.net.controller_ip}:6443" if internal else creds.server
+        return kubeconfig.render(self.name, server, creds.ca_pem, creds.token)
+
+    # -- reading ----------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        return Snapshot(self.client, self.name)
+
+    def objects(self, kind: str | None = None) -> list[dict]:
+        objs = ops.require(ops.read_state(self.client, self.name)).objects
+        return [o for o in objs if kind is None or o["kind"] == kind]
+
+    def service(self, name: str, namespace: str = "default") -> dict:
+        name = name.split("/", 1)[-1]
+        found = self.snapshot().find("Service", name, namespace)
+        if found is None:
+            raise NotFound(f'Error from server (NotFound): services "{name}" not found')
+        return found
+
+    def pods(self, selector: str | dict | None = None, namespace: str | None = "default") -> list[PodRow]:
+        """Pods (name, ip, ready, labels ...) matching `app=web,tier=x` or a dict, like -l."""
+        wanted = _selector(selector)
+        return [p for p in self.snapshot().pods
+                if (namespace is None or p.namespace == namespace)
+                and all(p.labels.get(k) == v for k, v in wanted.items())]
+
+    def pod_name(self, ref: str, namespace: str = "default", snap: Snapshot | None = None) -> str:
+        """POD, pod/POD, deploy/NAME or sts/NAME (its first pod, like kubectl)."""
+        if "/" not in ref:
+            return ref
+        kind, name = ref.split("/", 1)
+        if kind in ("pod", "pods", "po"):
+            return name
+        owner_kind = OWNER_KINDS.get(kind)
+        if owner_kind is None:
+            raise EmukubeError(f'error: cannot use "{kind}" here; use POD, deploy/NAME or sts/NAME')
+        snap = snap or self.snapshot()
+        pods = [p for p in snap.pods if p.namespace == namespace and p.owner == f"{owner_kind}/{name}"
+                and p.phase != "Terminating"]
+        if not pods:
+            raise NotFound(f'Error from server (NotFound): {kind} "{name}" has no pods')
+        return sorted(pods, key=lambda p: (not p.ready, p.name))[0].name
+
+    def container_of(self, pod: str, namespace: str = "default", container: str | None = None):
+        """The Docker container running a pod's (named) container."""
+        snap = self.snapshot()
+        pod = self.pod_name(pod, namespace, snap)
+        found = [c for c in engine.containers(self.client, self.name, **{"emukube.io/namespace": namespace,
+                                                                          "emukube.io/name": pod})
+                 if c.labels.get("emukube.io/role") in ("pod", "app")]
+        if not found:
+            raise NotFound(f'Error from server (NotFound): pods "{pod}" not found')
+        if not container:  # like kubectl: the first container of the pod spec
+            spec = next((p.spec for p in snap.pods if p.name == pod and p.namespace == namespace), {})
+            container = next((c.get("name") for c in spec.get("containers") or []), None)
+            if container is None:
+                return found[0]
+        found = [c for c in found if c.labels.get("emukube.io/container") == container]
+        if not found:
+            raise EmukubeError(f"error: container {container} is not valid for pod {pod}")
+        return found[0]
+
+    def exec(self, pod: str, cmd: Sequence[str] | str, namespace: str = "default",
+             container: str | None = None) -> ExecResult:
+        """Run a command in a pod (a string runs through `sh -c`) and return its output."""
+        if isinstance(cmd, str):
+            cmd = ["sh", "-c", cmd]
+        target = self.container_of(pod, namespace, container)
+        result = target.exec_run(list(cmd), demux=True)
+        out, err = result.output if result.output else (b"", b"")
+        return ExecResult(result.exit_code, (out or b"").decode(errors="replace"),
+                          (err or b"").decode(errors="replace"))
+
+    def logs(self, pod: str, namespace: str = "default", container: str | None = None,
+             tail: int | None = None) -> str:
+        kwargs = {"tail": tail} if tail is not None else {}
+        return self.container_of(pod, namespace, container).logs(**kwargs).decode(errors="replace")
+
+    def curl(self, target: str, namespace: str = "default", timeout: float = 10,
+             include: bool = False) -> access.CurlResult:
+        """Call svc/NAME[:PORT][/PATH] from inside the cluster, like a pod would; the result also
+        says which pod answered (or why none did)."""
+        return access.curl(self, target, namespace, timeout, include)
+
+    def run(self, name: str, image: str, args: Sequence[str] = (), namespace: str = "default", *,
+            command: bool = False, env: dict[str, str] | None = None, remove: bool = True,
+            timeout: float = 300) -> ExecResult:
+        """A throwaway pod, like `kubectl run --rm -i --restart=Never NAME --image IMAGE -- ARGS`:
+        it runs in the cluster (with its DNS) to the end; returns its output and exit code."""
+        obj = access.run_pod_object(name, image, list(args), namespace, command=command, env=env)
+        container = access.create_run_pod(self, obj)
+        try:
+            code = access.wait_exit(container, timeout)
+            out = container.logs(stdout=True, stderr=False).decode(errors="replace")
+            err = container.logs(stdout=False, stderr=True).decode(errors="replace")
+        finally:
+            if remove:
+                access.remove_pod(self, namespace, name)
+        return ExecResult(code, out, err)
+
+    # -- changing ---------------------------------------------------------------------------
+    def scale(self, target: str, replicas: int, namespace: str = "default", wait: bool = False,
+              timeout: float = 120) -> str:
+        """deployment/NAME or statefulset/NAME to `replicas` pods; returns the new generation."""
+        if replicas < 0:
+            raise EmukubeError("error: --replicas must be >= 0")
+        kind, _, name = target.partition("/")
+        kind_name = OWNER_KINDS.get(kind)
+        objects = json.loads(json.dumps(self.objects()))
+        found = next((o for o in objects if o["kind"] == kind_name and o["metadata"]["name"] == name and
+                      o["metadata"].get("namespace", "default") == namespace), None)
+        if found is None:
+            raise NotFound(f'Error from server (NotFound): {kind}s "{name}" not found')
+        found["spec"]["replicas"] = replicas
+        generation, written = self._replace(objects)
+        if wait:
+            ops.wait_converged(self.client, self.name, generation, timeout, written=written)
+        return generation
+
+    def delete_pod(self, name: str, namespace: str = "default", wait: bool = True, timeout: float = 60) -> None:
+        """Delete a pod like kubectl: it leaves Services and DNS, gets SIGTERM, and is gone when
+        this returns (wait); its Deployment or StatefulSet replaces it."""
+        snap = self.snapshot()
+        if not any(p.name == name and p.namespace == namespace for p in snap.pods):
+            raise NotFound(f'Error from server (NotFound): pods "{name}" not found')
+        containers = engine.containers(self.client, self.name, **{L.NAMESPACE: namespace, L.NAME: name})
+        if snap.state.controller is not None and snap.state.controller.status == "running":
+            from ..apiserver.resources import BY_KEY
+
+            try:  # as kubectl deletes it: the controller drains it, stops it, removes the object
+                self.api().delete(BY_KEY["pods"], namespace, name)
+            except ApiError as exc:
+                if exc.code != 404:
+                    raise
+                ops.request_pod_delete(snap.state.controller, namespace, name)  # not published yet
+        else:  # no controller to drain it: remove it at once
+            for c in containers:
+                engine.remove(c, timeout=2)
+        deadline = time.monotonic() + timeout
+        while wait and time.monotonic() < deadline and any(
+                engine.get_container(self.client, c.id) is not None for c in containers):
+            time.sleep(0.25)
+
+    def delete(self, kind: str, name: str, namespace: str = "default") -> str:
+        """Delete an applied object (svc, deploy, sts, cm, secret, ns, pod); returns its kind."""
+        kind_name = DELETABLE.get(kind.lower())
+        if kind_name is None:
+            raise EmukubeError(f'error: the server doesn\'t have a resource type "{kind}"')
+        if kind_name == "Pod":
+            self.delete_pod(name, namespace)
+            return kind_name
+        objects = self.objects()
+        ns = "" if kind_name == "Namespace" else namespace
+        keep = [o for o in objects if ops.object_key(o) != (kind_name, ns, name)]
+        if len(keep) == len(objects):
+            raise NotFound(f'Error from server (NotFound): {kind_name.lower()}s "{name}" not found')
+        self._replace(keep)
+        return kind_name
+
+    # -- workloads --------------------------------------------------------------------------
+    def rollout_restart(self, target: str, namespace: str = "default") -> str:
+        """kubectl rollout restart deployment/NAME (or statefulset/NAME): a template annotation
+        changes the pod-template hash, so the controller rolls every pod. Returns the kind."""
+        from . import rollout
+
+        kind, name = rollout.parse_target(target)
+        res, api = self._workload_resource(kind), self.api()
+        try:
+            obj = api.get(res, namespace, name)
+            rollout.mark_restarted(obj)
+            annotations = obj["spec"]["template"]["metadata"]["annotations"]
+            api.patch(res, namespace, name, {"spec": {"template": {"metadata": {"annotations": {
+                rollout.RESTARTED_AT: annotations[rollout.RESTARTED_AT]}}}}},
+                content_type="application/strategic-merge-patch+json", fieldManager="kubectl-rollout")
+        except ApiError as exc:
+            raise NotFound(str(exc)) from None
+        return kind
+
+    @staticmethod
+    def _workload_resource(kind: str):
+        from ..apiserver.resources import BY_KEY
+
+        return BY_KEY[f"{kind.lower()}s.apps"]
+
+    def rollout_status(self, target: str, namespace: str = "default", timeout: float | None = None,
+                       watch: bool = True, progress: Callable[[str], None] | None = None) -> str:
+        """Until the rollout is done (kubectl's messages go to progress as they change); returns
+        the last message. Raises WorkloadFailed when `timeout` seconds pass first."""
+        from . import rollout
+
+        kind, name = rollout.parse_target(target)
+        res, api = self._workload_resource(kind), self.api()
+        deadline = time.monotonic() + timeout if timeout else None
+        last = None
+        while True:
+            try:
+                obj = api.get(res, namespace, name)
+            except ApiError as exc:
+                raise NotFound(str(exc)) from None
+            line, done = rollout.status_line({**obj, "kind": kind})
+            if line != last and progress:
+                progress(line)
+            last = line
+            if done or not watch:
+                return line
+            if deadline is not None and time.monotonic() > deadline:
+                raise WorkloadFailed("error: timed out waiting for the condition")
+            time.sleep(0.5)
+
+    def describe(self, kind: str, name: str | None = None, namespace: str = "default") -> str:
+        """kubectl describe pod|svc|deploy|sts NAME, as text."""
+        from ..views import describe
+        from . import events
+
+        return describe.describe(self.snapshot(), kind, name, namespace, events.read(self.api())[0])
+
+    def events(self) -> list:
+        """The cluster's Events, oldest first (emukube.client.events.Event: time, type, object, reason,
+        message, namespace, source)."""
+        from . import events
+
+        return events.read(self.api())[0]
+
+    def follow_events(self, since: str | None = None, until: Callable[[], bool] = lambda: False) -> Iterator:
+        """Events as they are recorded after resourceVersion `since` (default: from now on),
+        across controller replacements, until the cluster is removed or until() is true."""
+        from . import events
+
+        start = events.read(self.api())[1] if since is None else since
+        return events.follow(self._api_or_none, start, until=until)
+
+    def _api_or_none(self):
+        try:
+            return self.api()
+        except NotFound:
+            return None
+
+    # -- nodes ------------------------------------------------------------------------------
+    def nodes(self) -> list:
+        """The emulated nodes (name, internal_ip, host_ip, status)."""
+        return self.snapshot().nodes
+
+    def _set_node(self, name: str, unschedulable: bool | None = None, stopped: bool | None = None) -> None:
+        """As kubectl cordon does: a patch of the Node object (the controller publishes Nodes)."""
+        from ..apiserver.resources import BY_KEY
+
+        if name not in {n.name for n in self.nodes()}:
+            raise NotFound(f'Error from server (NotFound): nodes "{name}" not found')
+        patch: dict = {}
+        if unschedulable is not None:
+            patch["spec"] = {"unschedulable": unschedulable or None}
+        if stopped is not None:
+            patch["metadata"] = {"annotations": {STOPPED_ANNOTATION: "true" if stopped else "false"}}
+        api = self.api()
+        try:
+            api.patch(BY_KEY["nodes"], None, name, patch)
+        except ApiError as exc:
+            if exc.code != 404:
+                raise
+            node = node_object(name)  # not published yet
+            node["spec"].update({k: v for k, v in patch.get("spec", {}).items() if v is not None})
+            node["metadata"].update(patch.get("metadata", {}))
+            api.create(BY_KEY["nodes"], node)
+
+    def cordon(self, node: str, on: bool = True) -> None:
+        """Mark a node (un)schedulable; its running pods stay."""
+        self._set_node(node, unschedulable=on)
+
+    def drain(self, node: str) -> list[str]:
+        """Cordon, then evict the node's pods; their owners start them on other nodes."""
+        self.cordon(node)
+        evicted = [p for p in self.snapshot().pods if p.node == node]
+        for p in evicted:
+            self.delete_pod(p.name, p.namespace)
+        return [f"{p.namespace}/{p.name}" for p in evicted]
+
+    def node_power(self, node: str, running: bool) -> None:
+        """`node stop`: the node's pods and NodePorts go away; `node start` brings it back."""
+        self._set_node(node, stopped=not running)
+
+    # -- reaching ---------------------------------------------------------------------------
+    def url(self, service: str, port: int | str | None = None, namespace: str = "default",
+            scheme: str = "http") -> str:
+        """A URL the host can open for a Service port: its LoadBalancer address, else its
+        NodePort on the node address, else (ClusterIP, headless) a port-forward on 127.0.0.1
+        that stays until the cluster goes and is reused by the next call."""
+        svc = self.service(service, namespace)
+        spec = svc["spec"]
+        chosen = _pick_port(spec.get("ports") or [], port, service)
+        ingress = (svc.get("status", {}).get("loadBalancer", {}).get("ingress") or [{}])[0].get("ip")
+        if spec.get("type") == "LoadBalancer" and ingress:
+            return f"{scheme}://{ingress}:{chosen['port']}"
+        if chosen.get("nodePort"):
+            host = self.settings.get("address") or "127.0.0.1"
+            host = "127.0.0.1" if host in ("0.0.0.0", "localhost") else host
+            return f"{scheme}://{host}:{chosen['nodePort']}"
+        fwd = self.port_forward(f"svc/{svc['metadata']['name']}", chosen["port"], namespace=namespace, keep=True)
+        return f"{scheme}://{fwd.host}:{fwd.local_port}"
+
+    def port_forward(self, ref: str, remote: int | str, local: int = 0, namespace: str = "default",
+                     address: str = "127.0.0.1", keep: bool = False) -> forward.Forward:
+        """kubectl port-forward: address:local (0 = a free port) -> svc/NAME's port `remote`
+        (through its ClusterIP; a headless one: a ready pod's targetPort) or a pod's (POD,
+        pod/NAME, deploy/NAME, sts/NAME) container port. keep=True: lives until the cluster goes
+        and an equal one is reused; else remove it yourself (`.remove()`)."""
+        target, ip, port = self._forward_target(ref, remote, namespace)
+        state = ops.require(ops.read_state(self.client, self.name))
+        if keep and not local:
+            found = forward.find(self.client, self.name, target, f"{ip}:{port}", address)
+            if found is not None:
+                return found
+        return forward.create(self.client, self.name, state.net.network_name, target, ip, port, local_port=local,
+                              host=address, lifetime="cluster" if keep else "session")
+
+    def forward_display_port(self, ref: str, remote: int | str, namespace: str = "default") -> int:
+        """The port kubectl names after `->`: a Service's targetPort (as a pod serves it)."""
+        kind, _, name = ref.partition("/")
+        if kind not in SERVICE_REFS:
+            return self._forward_target(ref, remote, namespace)[2]
+        svc = self.service(name, namespace)
+        chosen = _service_port(svc, remote)
+        target = chosen.get("targetPort", chosen["port"])
+        if isinstance(target, int) or str(target).isdigit():
+            return int(target)
+        pods = self._selected_pods(svc, namespace)
+        return _container_port(pods[0], target) if pods else chosen["port"]
+
+    def _forward_target(self, ref: str, remote: int | str, namespace: str) -> tuple[str, str, int]:
+        """(label naming the target, address, port) a forward relays to."""
+        kind, _, name = ref.partition("/")
+        if kind in SERVICE_REFS:
+            svc = self.service(name, namespace)
+            chosen = _service_port(svc, remote)
+            spec = svc["spec"]
+            if spec.get("type") == "ExternalName":
+                raise EmukubeError(f"error: cannot forward to service {name} of type ExternalName")
+            if spec.get("clusterIP") not in (None, "", "None"):
+                return f"svc/{namespace}/{name}:{chosen['port']}", spec["clusterIP"], int(chosen["port"])
+            pods = [p for p in self._selected_pods(svc, namespace) if p.ready]
+            if not pods:
+                raise EmukubeError(f"error: timed out waiting for the condition (no ready pod behind service {name})")
+            port = _container_port(pods[0], chosen.get("targetPort", chosen["port"]))
+            return f"pod/{namespace}/{pods[0].name}:{port}", pods[0].ip, port
+        snap = self.snapshot()
+        pod_name = self.pod_name(ref, namespace, snap)
+        pod = next((p for p in snap.pods if p.name == pod_name and p.namespace == namespace), None)
+        if pod is None:
+            raise NotFound(f'Error from server (NotFound): pods "{pod_name}" not found')
+        if not pod.ip or pod.phase != "Running":
+            raise EmukubeError(f"error: unable to forward port because pod is not running. Current status={pod.phase}")
+        port = _container_port(pod, remote)
+        return f"pod/{namespace}/{pod_name}:{port}", pod.ip, port
+
+    def _selected_pods(self, svc: dict, namespace: str) -> list[PodRow]:
+        selector = svc["spec"].get("selector") or {}
+        if not selector:
+            return []
+        return sorted(self.pods(selector, namespace), key=lambda p: (not p.ready, p.name))
+
+
+SERVICE_REFS = ("svc", "service", "services")
+
+
+def _service_port(svc: dict, remote: int | str) -> dict:
+    """A Service port by number or name, in kubectl port-forward's words when there is none."""
+    name = svc["metadata"]["name"]
+    for p in svc["spec"].get("ports") or []:
+        if str(p.get("port")) == str(remote) or (p.get("name") and p.get("name") == remote):
+            return p
+    if str(remote).isdigit():
+        raise EmukubeError(f"error: Service {name} does not have a service port {remote}")
+    raise EmukubeError(f"error: Service '{name}' does not have a named port '{remote}'")
+
+
+def _container_port(pod: PodRow, port: int | str) -> int:
+    if isinstance(port, int) or str(port).isdigit():
+        return int(port)
+    for port_name, number, _ in container_ports(pod.spec):
+        if port_name == port:
+            return number
+    raise EmukubeError(f"error: Pod '{pod.name}' does not have a named port '{port}'")
+
+
+def _pick_port(ports: list[dict], port, service: str) -> dict:
+    if port is None:
+        if not ports:
+            raise EmukubeError(f"error: service {service} has no ports")
+        return ports[0]
+    for p in ports:
+        if str(p.get("port")) == str(port) or p.get("name") == port:
+            return p
+    raise EmukubeError(f"error: service {service} has no port {port}")
+
+
+def _selector(selector: str | dict | None) -> dict:
+    if not selector:
+        return {}
+    if isinstance(selector, dict):
+        return dict(selector)
+    out = {}
+    for part in selector.split(","):
+        key, _, value = part.partition("=")
+        out[key.strip()] = value.strip().lstrip("=")
+    return out
+
+
+__all__ = ["Cluster", "Change", "ExecResult", "unique_name"]

@@ -1,0 +1,206 @@
+"""The host's way into a cluster's API server: its address (the controller's published port on
+127.0.0.1) and credentials (CA and token from the state volume, read through the controller),
+and writing a desired set of objects through it."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+
+from ..apiserver.objects import SYSTEM_NAMESPACES
+from ..apiserver.resources import BY_KEY, Resource, by_kind
+from .kube import ApiError, Credentials, KubeClient
+from ..errors import EmukubeError
+from ..runtime import engine
+
+API_PORT = "6443/tcp"
+_clients: dict[str, KubeClient] = {}  # controller id -> client (one process, one CLI command)
+
+# Server-side fields a desired object never carries: comparing without them tells "unchanged".
+_SERVER_FIELDS = ("uid", "resourceVersion", "generation", "managedFields", "creationTimestamp")
+# Annotations controllers keep on objects users own (the Deployment's revision): kept on update.
+_CONTROLLER_ANNOTATIONS = ("deployment.kubernetes.io/",)
+
+
+def published_port(controller) -> int | None:
+    ports = ((controller.attrs.get("HostConfig") or {}).get("PortBindings") or {}).get(API_PORT) or []
+    for binding in ports:
+        if binding.get("HostPort"):
+            return int(binding["HostPort"])
+    return None
+
+
+def credentials_of(controller) -> Credentials:
+    port = published_port(controller)
+    known = _from_kubeconfig(controller, port)
+    if known is not None:
+        return known
+    ca = engine.read_file(controller, "/state/pki/ca.crt")
+    tokens = engine.read_file(controller, "/state/pki/tokens")
+    if port is None or not ca or not tokens:
+        raise EmukubeError(f"the controller {controller.name} serves no API (made by an older emukube: "
+                           "run `emukube down` and `emukube up` again)")
+    return Credentials(server=f"https://127.0.0.1:{port}", ca_pem=ca, token=tokens.decode().split()[0])
+
+
+def _from_kubeconfig(controller, port: int | None) -> Credentials | None:
+    """The cluster's entry `up` merged into the kubeconfig, if it names this API: reading it is
+    much quicker than copying the files out of the controller."""
+    import base64
+
+    from . import kubeconfig
+    from ..runtime import labels as L
+
+    name = kubeconfig.entry_name(controller.labels.get(L.CLUSTER, ""))
+    try:
+        cfg = kubeconfig.read(kubeconfig.default_path())
+        cluster = next(c["cluster"] for c in cfg.get("clusters") or [] if c.get("name") == name)
+        user = next(u["user"] for u in cfg.get("users") or [] if u.get("name") == name)
+        server = f"https://127.0.0.1:{port}"
+        if cluster.get("server") != server or not user.get("token"):
+            return None
+        return Credentials(server=server, ca_pem=base64.b64decode(cluster["certificate-authority-data"]),
+                           token=user["token"])
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
+
+
+def client_for(controller) -> KubeClient:
+    api = _clients.get(controller.id)
+    if api is None:
+        api = _clients[controller.id] = KubeClient(credentials_of(controller))
+    return api
+
+
+def wait_ready(api: KubeClient, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if api.request("GET", "/readyz").get("text", "").strip() == "ok":
+                return
+        except (ApiError, OSError):
+            pass
+        if time.monotonic() > deadline:
+            raise EmukubeError(f"the cluster's API server did not answer within {timeout:.0f}s "
+                               "(see `docker logs` of its controller)")
+        time.sleep(0.05)
+
+
+def list_objects(api: KubeClient, resources: list[Resource]) -> list[dict]:
+    out = []
+    for res in resources:
+        for item in api.list(res).get("items", []):
+            item.setdefault("kind", res.kind)
+            item.setdefault("apiVersion", res.api_version)
+            out.append(item)
+    return out
+
+
+def comparable(obj: dict) -> str:
+    """An object as its author wrote it: without what the server adds, for `unchanged`."""
+    copy = json.loads(json.dumps(obj))
+    copy.pop("status", None)
+    if copy.get("kind") == "Secret" and isinstance(copy.get("stringData"), dict):
+        # The API server stores stringData folded into data, base64-encoded.
+        folded = {k: base64.b64encode(v.encode()).decode() for k, v in copy.pop("stringData").items()
+                  if isinstance(v, str)}
+        copy["data"] = {**(copy.get("data") or {}), **folded}
+    if copy.get("kind") == "Pod":
+        (copy.get("spec") or {}).pop("nodeName", None)  # the scheduler's (the controller's) to set
+    meta = copy.get("metadata", {})
+    for key in _SERVER_FIELDS:
+        meta.pop(key, None)
+    meta["annotations"] = {k: v for k, v in (meta.get("annotations") or {}).items()
+                           if not k.startswith(_CONTROLLER_ANNOTATIONS)}
+    for key in ("annotations", "labels"):
+        if not meta.get(key):
+            meta.pop(key, None)
+    return json.dumps(copy, sort_keys=True)
+
+
+def _keep_controller_annotations(body: dict, old: dict) -> None:
+    kept = {k: v for k, v in ((old.get("metadata") or {}).get("annotations") or {}).items()
+            if k.startswith(_CONTROLLER_ANNOTATIONS)}
+    if kept:
+        body["metadata"]["annotations"] = {**kept, **(body["metadata"].get("annotations") or {})}
+
+
+def _key(obj: dict) -> tuple[str, str, str]:
+    meta = obj["metadata"]
+    return obj["kind"], meta.get("namespace", "") if obj["kind"] not in ("Namespace", "Node") else "", meta["name"]
+
+
+def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool) -> dict[str, int]:
+    """Create or update each desired object that differs from the current one (and with
+    `prune`, delete current ones not desired). Returns, per resource, the newest
+    resourceVersion written: the controller has acted on them once it saw those."""
+    written: dict[str, int] = {}
+    have = {_key(o): o for o in current}
+    want = {_key(o) for o in desired}
+    # What others refer to first (as Helm orders an install): namespaces, also those only named
+    # by objects (emukube creates them, as `up` always did), then configs and Services (whose
+    # variables pods get when they start), then workloads.
+    desired = sorted(desired, key=lambda o: _ORDER.get(o["kind"], len(_ORDER)))
+    named = {(o.get("metadata") or {}).get("namespace") for o in desired} - {None, "", *SYSTEM_NAMESPACES}
+    for ns in sorted(named - {k[2] for k in have if k[0] == "Namespace"} - {k[2] for k in want if k[0] == "Namespace"}):
+        try:
+            api.create(BY_KEY["namespaces"], {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})
+        except ApiError as exc:
+            if exc.code != 409:
+                raise
+    for obj in desired:
+        res = by_kind(obj["apiVersion"], obj["kind"])
+        if res is None:
+            continue
+        old = have.get(_key(obj))
+        if old is not None and comparable(old) == comparable(obj):
+            continue
+        body = json.loads(json.dumps(obj))
+        body["metadata"].pop("creationTimestamp", None)
+        if old is None:
+            stored = _create_or_replace(api, res, body)
+        else:
+            body["metadata"]["resourceVersion"] = old["metadata"].get("resourceVersion")
+            _keep_controller_annotations(body, old)
+            stored = api.update(res, body, fieldManager="emukube")
+        _note(written, res, stored)
+    for key, old in have.items() if prune else ():
+        if key in want:
+            continue
+        res = by_kind(old["apiVersion"], old["kind"])
+        if res is not None:
+            try:
+                api.delete(res, old["metadata"].get("namespace"), old["metadata"]["name"])
+            except ApiError as exc:
+                if exc.code != 404:
+                    raise
+            written[res.key] = max(written.get(res.key, 0), _current_rv(api))
+    return written
+
+
+_ORDER = {kind: i for i, kind in enumerate(("Namespace", "ServiceAccount", "Secret", "ConfigMap", "Service", "Node"))}
+
+
+def _create_or_replace(api: KubeClient, res: Resource, body: dict) -> dict:
+    try:
+        return api.create(res, body, fieldManager="emukube")
+    except ApiError as exc:
+        if exc.code != 409 or exc.reason != "AlreadyExists":
+            raise
+    meta = body["metadata"]
+    old = api.get(res, meta.get("namespace"), meta["name"])
+    meta["resourceVersion"] = old["metadata"]["resourceVersion"]
+    return api.update(res, body, fieldManager="emukube")
+
+
+def _note(written: dict[str, int], res: Resource, stored: dict) -> None:
+    rv = (stored.get("metadata") or {}).get("resourceVersion", "")
+    if rv.isdigit():
+        written[res.key] = max(written.get(res.key, 0), int(rv))
+
+
+def _current_rv(api: KubeClient) -> int:
+    """The store's newest resourceVersion (what a list answers at)."""
+    rv = api.list(BY_KEY["namespaces"], limit=1).get("metadata", {}).get("resourceVersion", "0")
+    return int(rv) if rv.isdigit() else 0

@@ -1,0 +1,83 @@
+"""`rollout restart` and `rollout status` for Deployments and StatefulSets, with kubectl's words
+(kubectl/pkg/polymorphichelpers/rollout_status.go)."""
+
+from __future__ import annotations
+
+import time
+
+from ..errors import EmukubeError, WorkloadFailed
+
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
+KINDS = {"deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
+         "deployment.apps": "Deployment", "sts": "StatefulSet", "statefulset": "StatefulSet",
+         "statefulsets": "StatefulSet", "statefulset.apps": "StatefulSet"}
+
+
+def parse_target(target: str, name: str | None = None) -> tuple[str, str]:
+    """deployment/NAME, sts/NAME, or TYPE NAME as two arguments -> (Kind, name)."""
+    kind, _, rest = target.partition("/")
+    if not rest:
+        rest = name or ""
+    elif name:
+        raise EmukubeError("error: there is no need to specify a resource type as a separate argument "
+                           "when passing arguments in resource/name form")
+    if kind.lower() not in KINDS:
+        raise EmukubeError(f'error: no rollout for resource type "{kind}" (use deployment/NAME or statefulset/NAME)')
+    if not rest:
+        raise EmukubeError("error: required resource not specified")
+    return KINDS[kind.lower()], rest
+
+
+def mark_restarted(obj: dict, now: float | None = None) -> None:
+    """What `kubectl rollout restart` changes: a template annotation, hence the pod-template hash."""
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now if now is not None else time.time()))
+    meta = obj["spec"]["template"].setdefault("metadata", {})
+    annotations = meta.get("annotations") or {}
+    if annotations.get(RESTARTED_AT) == stamp:  # twice in one second must still roll
+        stamp = stamp[:-1] + f".{int((now or time.time()) * 1000) % 1000:03d}Z"
+    meta["annotations"] = {**annotations, RESTARTED_AT: stamp}
+
+
+def status_line(obj: dict) -> tuple[str, bool]:
+    """One kubectl status message for a Deployment or StatefulSet as the API serves it, and
+    whether the rollout is done: kubectl's status viewers, from the object's status alone."""
+    name, kind = obj["metadata"]["name"], obj["kind"]
+    generation = obj["metadata"].get("generation", 0)
+    spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    want = spec.get("replicas", 1)
+    updated = status.get("updatedReplicas", 0)
+    if kind == "Deployment":
+        if generation > status.get("observedGeneration", 0):
+            return "Waiting for deployment spec update to be observed...", False
+        progressing = next((c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {})
+        if progressing.get("reason") == "ProgressDeadlineExceeded":
+            raise WorkloadFailed(f'error: deployment "{name}" exceeded its progress deadline')
+        if updated < want:
+            return (f'Waiting for deployment "{name}" rollout to finish: {updated} out of {want} '
+                    "new replicas have been updated..."), False
+        if status.get("replicas", 0) > updated:
+            return (f'Waiting for deployment "{name}" rollout to finish: {status.get("replicas", 0) - updated} '
+                    "old replicas are pending termination..."), False
+        if status.get("availableReplicas", 0) < updated:
+            return (f'Waiting for deployment "{name}" rollout to finish: {status.get("availableReplicas", 0)} of '
+                    f"{updated} updated replicas are available..."), False
+        return f'deployment "{name}" successfully rolled out', True
+    strategy = spec.get("updateStrategy") or {}
+    if strategy.get("type", "RollingUpdate") != "RollingUpdate":
+        raise EmukubeError("error: rollout status is only available for RollingUpdate strategy type")
+    if not status.get("observedGeneration") or generation > status["observedGeneration"]:
+        return "Waiting for statefulset spec update to be observed...", False
+    if status.get("readyReplicas", 0) < want:
+        return f"Waiting for {want - status.get('readyReplicas', 0)} pods to be ready...", False
+    rolling = strategy.get("rollingUpdate")
+    if rolling is not None:  # the API server defaults it (partition 0): kubectl then says "partitioned"
+        partition = rolling.get("partition")
+        if partition is not None and updated < want - partition:
+            return (f"Waiting for partitioned roll out to finish: {updated} out of {want - partition} "
+                    "new pods have been updated..."), False
+        return f"partitioned roll out complete: {updated} new pods have been updated...", True
+    if status.get("updateRevision") != status.get("currentRevision"):
+        return (f"waiting for statefulset rolling update to complete {updated} pods at revision "
+                f"{status.get('updateRevision')}..."), False
+    return (f"statefulset rolling update complete {status.get('currentReplicas', 0)} pods at revision "
+            f"{status.get('currentRevision')}..."), True

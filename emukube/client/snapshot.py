@@ -1,0 +1,121 @@
+"""A read-only view of a running cluster for `get`, `describe` and the Python API: the applied
+objects from the controller's label, pods from their containers, readiness from the
+controller's status report."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from ..lifecycle.ops import State, read_state, read_status, require, settings_of
+from ..plan.nodes import Node, plan_nodes
+from ..plan import endpoints as ep
+from ..runtime import engine
+from ..runtime import labels as L
+from ..runtime.podspec import container_ports
+
+
+@dataclass
+class PodRow:
+    name: str
+    namespace: str
+    ip: str
+    labels: dict
+    spec: dict
+    owner: str
+    ready: bool
+    phase: str
+    restarts: int
+    created: float
+    containers: int
+    reason: str = ""
+    holder_name: str = ""
+    node: str = ""
+
+    def view(self) -> ep.PodView:
+        return ep.PodView(name=self.name, namespace=self.namespace, ip=self.ip, labels=self.labels,
+                          ready=self.ready, terminating=self.phase == "Terminating",
+                          container_ports=container_ports(self.spec),
+                          hostname=self.spec.get("hostname") or self.name,
+                          subdomain=self.spec.get("subdomain") or "", node=self.node)
+
+
+def _created(attrs: dict) -> float:
+    return engine.docker_time(attrs.get("Created", "")) or time.time()
+
+
+class Snapshot:
+    def __init__(self, client, cluster: str):
+        self.client = client
+        self.state: State = require(read_state(client, cluster))
+        self.status = read_status(client, cluster) or {}
+        self.pods = self._pods()
+
+    @property
+    def objects(self) -> list[dict]:
+        return self.state.objects
+
+    def of_kind(self, kind: str) -> list[dict]:
+        return [o for o in self.objects if o["kind"] == kind]
+
+    def _pods(self) -> list[PodRow]:
+        found = engine.containers(self.client, self.state.cluster)
+        apps: dict[str, int] = {}
+        for c in found:
+            if c.labels.get(L.ROLE) in ("pod", "app"):
+                key = f"{c.labels.get(L.NAMESPACE)}/{c.labels.get(L.NAME)}"
+                apps[key] = apps.get(key, 0) + 1
+        rows = []
+        reported = self.status.get("pods", {})
+        for c in found:
+            if c.labels.get(L.ROLE) not in L.ROLES_POD:
+                continue
+            ns, name = c.labels.get(L.NAMESPACE, "default"), c.labels.get(L.NAME, "")
+            info = reported.get(f"{ns}/{name}", {})
+            running = c.status == "running"
+            phase = info.get("phase") or ("Running" if running else c.status.capitalize())
+            rows.append(PodRow(
+                name=name, namespace=ns, ip=engine.ip_on(c.attrs, self.state.net.network_name) if self.state.net else "",
+                labels=L.pod_labels_of(c.labels), spec=json.loads(c.labels.get(L.POD_SPEC) or "{}"),
+                owner=c.labels.get(L.OWNER, ""), ready=bool(info.get("ready")) and running, phase=phase,
+                restarts=int(info.get("restarts", c.attrs.get("RestartCount", 0))), created=_created(c.attrs),
+                containers=apps.get(f"{ns}/{name}", 1), reason=info.get("reason", ""), holder_name=c.name,
+                node=c.labels.get(L.NODE) or "node-1",
+            ))
+        return sorted(rows, key=lambda r: (r.namespace, r.name))
+
+    @property
+    def nodes(self) -> list[Node]:
+        settings = settings_of(self.state.controller) if self.state.controller is not None else {}
+        return plan_nodes(self.state.net, settings.get("nodes", 1), self.objects,
+                          settings.get("address", "127.0.0.1"))
+
+    def views(self) -> list[ep.PodView]:
+        return [p.view() for p in self.pods]
+
+    def find(self, kind: str, name: str, namespace: str) -> dict | None:
+        for o in self.objects:
+            if o["kind"] == kind and o["metadata"]["name"] == name and \
+                    o["metadata"].get("namespace", "default") == namespace:
+                return o
+        return None
+
+
+def age(since: float | str | None) -> str:
+    if isinstance(since, str):
+        try:
+            since = datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+        except ValueError:
+            since = None
+    if not since:
+        return "<unknown>"
+    seconds = max(0, int(time.time() - since))
+    if seconds < 120:
+        return f"{seconds}s"
+    if seconds < 3600 * 2:
+        return f"{seconds // 60}m"
+    if seconds < 86400 * 2:
+        return f"{seconds // 3600}h"
+    return f"{seconds // 86400}d"

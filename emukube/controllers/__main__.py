@@ -1,0 +1,84 @@
+"""Entry point of the controller container: `python3 -m emukube.controllers`.
+
+The container runs two processes: the cluster's API server (emukube.apiserver, asyncio) and
+this control loop (threads), which reads and writes objects only through the API server, like
+any Kubernetes controller. They share the container because they share its state volume and
+its lifetime: one container fewer to start at `up`, and the loop reaches the API on loopback.
+An API server that dies is started again at once (its store is on the volume: every write it
+acknowledged is there); the loop's informer resumes its watches from where they were."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import docker
+
+from ..apiserver import sa_tokens
+from ..client.kube import KubeClient
+from ..runtime import labels as L
+from ..runtime.pods import context_from_env
+from .apiaccess import credentials, wait_ready
+from .informer import Informer
+from .loop import DESIRED, PUBLISHED, Controller
+from .publisher import Publisher
+
+STATE = "/state"
+API_PORT = 6443
+
+
+def start_apiserver() -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "emukube.apiserver", "--state-dir", STATE,
+                             "--port", str(API_PORT), "--also-port", "443", "--host", "0.0.0.0"])
+
+
+def main() -> None:
+    env = os.environ
+    apiserver = start_apiserver()
+    # Pods, probes and proxies each have a pool of 8 workers talking to the engine at once.
+    client = docker.from_env(timeout=120, max_pool_size=32)
+    me = client.containers.get(env["EMUKUBE_SELF"])
+    ctx = context_from_env(env)
+    ctx.service_account = sa_tokens.mount_files(STATE)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def out(line: str) -> None:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+
+    def supervise() -> None:
+        nonlocal apiserver
+        while not stop.is_set():
+            code = apiserver.wait()
+            if stop.is_set():
+                return
+            out(f'{{"type": "Warning", "message": "the API server exited ({code}); starting it again"}}')
+            time.sleep(0.1)
+            apiserver = start_apiserver()
+
+    threading.Thread(target=supervise, daemon=True).start()
+    api = KubeClient(credentials(STATE, f"https://127.0.0.1:{API_PORT}"))
+    wait_ready(api, timeout=60)
+    controller = Controller(client, ctx, [], me.labels[L.GENERATION], STATE, "/dns", out, api=api)
+    informer = Informer(api, list(DESIRED) + list(PUBLISHED), controller.wake.set)
+    informer.start()
+    informer.wait_synced(timeout=60)
+    controller.informer = informer
+    controller.publisher = Publisher(api, informer, out, engine_version=client.version().get("Version", ""))
+    controller.publisher.start()
+    controller.run(stop)
+    apiserver.terminate()
+    try:
+        apiserver.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        apiserver.kill()
+
+
+if __name__ == "__main__":
+    main()

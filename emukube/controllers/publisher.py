@@ -1,0 +1,319 @@
+"""The controller's writes to its API server: what it runs, as Kubernetes' controllers and
+kubelet report it. Pods, ReplicaSets, Endpoints, EndpointSlices and Nodes it owns outright;
+Deployments', StatefulSets' and user-made pods' status it writes through /status. Each tick
+decides (publish*.py, pure) and writes only the difference to what the API holds (the
+informer's cache); a write that fails (the object changed meanwhile) is made again on the next
+tick. Events go through a queue and a thread of their own, so they never hold up a tick."""
+
+from __future__ import annotations
+
+import json
+import platform
+import queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from ..apiserver.resources import BY_KEY, Resource
+from ..client.kube import ApiError
+from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
+from ..plan import slices as sl
+from .publish import PodFacts, diff, event_object, node_object, pod_object, replica_set_objects, status_only
+from .publish_workloads import deployment_revision, workload_status
+
+Key = tuple[str, str, str]
+MANAGED_SLICES = "endpointslice-controller.k8s.io"
+RUN_ANNOTATION = "emukube.io/run"  # a pod `emukube run` made: the CLI's, not a desired object
+
+
+def now_text() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+@dataclass
+class Observed:
+    """One tick's view, as plain data."""
+
+    pods: list[tuple[PodFacts, dict]]  # facts and pod_status() of every pod the controller runs
+    services: list[dict]
+    workloads: list[dict]
+    nodes: list = field(default_factory=list)  # plan.nodes.Node
+    views: list = field(default_factory=list)  # plan.endpoints.PodView
+
+
+class Publisher:
+    def __init__(self, api, informer, out=print, engine_version: str = ""):
+        self.api, self.informer, self.out = api, informer, out
+        self.engine_version = engine_version  # the nodes' CONTAINER-RUNTIME: docker://<version>
+        self.events: queue.Queue = queue.Queue()
+        self.created_pods: set[tuple[str, str]] = set()  # (ns, name) of pods this controller wrote
+        self.own_deletions: set[str] = set()  # uids of pods it removed itself (not a user's deletion)
+        self.events_written: dict[tuple, tuple[str, int, str]] = {}  # event key -> (name, count, first)
+        self.node_created = now_text()
+        self.behind = False  # a write of this tick's publishing was refused (a conflict)
+
+    def start(self) -> None:
+        threading.Thread(target=self._run, daemon=True, name="publisher").start()
+
+    def event(self, line: dict, namespace: str, uid: str = "", host: str = "") -> None:
+        self.events.put((line, namespace, uid, host))
+
+    # ---- the worker ----------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            try:
+                self._write_events(self.events.get())
+            except Exception as exc:  # noqa: BLE001 - an API restarting: later events still go
+                self.out(json.dumps({"type": "Warning", "message": f"writing an event failed: {exc!r}"}))
+                time.sleep(0.5)
+
+    def cached(self, res: Resource) -> dict[Key, dict]:
+        objects, _, _ = self.informer.objects()
+        return {(res.key, o["metadata"].get("namespace", ""), o["metadata"]["name"]): o
+                for o in objects if o.get("kind") == res.kind and o.get("apiVersion") == res.api_version}
+
+    def publish(self, observed: Observed) -> bool:
+        """Write what the tick observed; False when some write must wait for the next tick."""
+        self.behind = False
+        now = now_text()
+        pods_res, rs_res = BY_KEY["pods"], BY_KEY["replicasets.apps"]
+        cached_pods, cached_rs = self.cached(pods_res), self.cached(rs_res)
+        # ReplicaSets first: their uids go into their pods' ownerReferences.
+        pods = self._pod_objects(observed, cached_pods, cached_rs, now)
+        desired_rs: dict[Key, dict] = {}
+        for d in (w for w in observed.workloads if w["kind"] == "Deployment"):
+            ns = d["metadata"].get("namespace", "default")
+            previous = [o for k, o in cached_rs.items() if k[1] == ns and _owned_by(o, d)]
+            for rs in replica_set_objects(d, list(pods.values()), previous, now):
+                rs["metadata"].setdefault("ownerReferences", [{}])[0]["uid"] = d["metadata"].get("uid", "")
+                desired_rs[(rs_res.key, ns, rs["metadata"]["name"])] = rs
+        written = self._sync(rs_res, desired_rs, {k: o for k, o in cached_rs.items() if _owner_kind(o) == "Deployment"})
+        cached_rs = {**self.cached(rs_res), **written}
+        for key, pod in pods.items():
+            _link_owner_uid(pod, cached_rs)
+        # Ours; the user-made pods we run (whose status we write; never deleted here); and pods
+        # whose deletion was asked for (removed once their containers are gone, as the kubelet does).
+        mine = {k: o for k, o in cached_pods.items() if _ours(o) or (k[1], k[2]) in self.created_pods or k in pods
+                or o["metadata"].get("deletionTimestamp")}
+        written = self._sync(pods_res, pods, mine, grace_zero=True, keep=self._bare_pods(cached_pods))
+        all_pods = list({**self.cached(pods_res), **written}.values())
+        self._workload_status(observed.workloads, all_pods, now)
+        self._endpoints(observed)
+        self._nodes(observed.nodes, now)
+        return not self.behind
+
+    def _pod_objects(self, observed: Observed, cached_pods, cached_rs, now: str) -> dict[Key, dict]:
+        out = {}
+        for facts, status in observed.pods:
+            key = ("pods", facts.namespace, facts.name)
+            previous = cached_pods.get(key)
+            obj = pod_object(facts, status, now, previous)
+            if facts.owner.startswith("Run/"):
+                obj["metadata"].setdefault("annotations", {})[RUN_ANNOTATION] = "true"
+            if previous is not None and not _ours(previous) and (facts.namespace, facts.name) not in self.created_pods:
+                # a pod a user created through the API: its spec and metadata are the user's
+                obj = {**previous, "spec": {**previous.get("spec", {}), "nodeName": facts.node or None},
+                       "status": obj["status"]}
+                if not facts.node:
+                    obj["spec"].pop("nodeName", None)
+            out[key] = obj
+        return out
+
+    def _bare_pods(self, cached_pods: dict[Key, dict]) -> set[Key]:
+        """User-made pods: never deleted here unless their deletion was asked for."""
+        return {k for k, o in cached_pods.items() if not _ours(o) and (k[1], k[2]) not in self.created_pods
+                and not o["metadata"].get("deletionTimestamp")}
+
+    def _sync(self, res: Resource, desired: dict[Key, dict], published: dict[Key, dict],
+              grace_zero: bool = False, keep: set[Key] = frozenset()) -> dict[Key, dict]:
+        """Write the difference; returns the objects as stored by the writes made."""
+        written: dict[Key, dict] = {}
+        for verb, key, obj in diff(desired, published):
+            ns = key[1] or None
+            try:
+                if verb == "create":
+                    if obj["metadata"].get("deletionTimestamp"):
+                        continue  # a pod being stopped (its deletion asked for): not written again
+                    if res.key == "pods" and self._deleted_by_someone(key):
+                        continue  # deleted through the API since the loop looked: it stops it next
+                    written[key] = self.api.create(res, obj)
+                    if res.key == "pods":
+                        self.created_pods.add((key[1], key[2]))
+                elif verb == "update" and res.key == "pods" and obj["metadata"].get("deletionTimestamp") \
+                        and not published[key]["metadata"].get("deletionTimestamp"):
+                    # The loop began stopping it: a graceful delete, so the API shows it
+                    # Terminating (the server sets deletionTimestamp); removed once stopped.
+                    grace = (obj.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
+                    self.api.delete(res, ns, key[2], gracePeriodSeconds=max(int(grace), 1))
+                elif verb == "update":
+                    written[key] = self._update(res, obj, published[key])
+                elif key not in keep:
+                    options = {"gracePeriodSeconds": 0} if grace_zero else {}
+                    if res.key == "pods":
+                        self.own_deletions.add(obj["metadata"].get("uid", ""))
+                    self.api.delete(res, ns, key[2], **options)
+                    if res.key == "pods":
+                        self.created_pods.discard((key[1], key[2]))
+            except ApiError as exc:
+                if exc.code == 422:  # one object refused must not keep the others from being written
+                    self.out(json.dumps({"type": "Warning", "message": f"publishing {key[0]} {key[2]}: {exc}"}))
+                elif exc.code not in (404, 409):
+                    raise
+                self.behind = True  # written again on the next tick; `up` does not count this one
+        return written
+
+    def _deleted_by_someone(self, key: Key) -> bool:
+        uid = self.informer.deleted_uid(BY_KEY["pods"], key[1], key[2])
+        return uid is not None and uid not in self.own_deletions
+
+    def _update(self, res: Resource, obj: dict, published: dict) -> dict:
+        """PUT (status only through /status); on a conflict (our cache was behind) once more
+        with the object as the server has it."""
+        sub = "status" if "status" in res.subresources and status_only(obj, published) else ""
+        try:
+            return self.api.update(res, obj, sub=sub)
+        except ApiError as exc:
+            if exc.code != 409:
+                raise
+        meta = obj["metadata"]
+        current = self.api.get(res, meta.get("namespace") or None, meta["name"])
+        fresh = {**obj, "metadata": {**meta, "resourceVersion": current["metadata"]["resourceVersion"]}}
+        return self.api.update(res, fresh, sub=sub)
+
+    def _workload_status(self, workloads: list[dict], pods: list[dict], now: str) -> None:
+        for w in workloads:
+            res = BY_KEY[f"{w['kind'].lower()}s.apps"]
+            meta = w["metadata"]
+            current = self.informer.get(res, meta.get("namespace", "default"), meta["name"])
+            if current is None:
+                continue
+            status = workload_status(current, pods, now, current.get("status"),
+                                     observed_generation=current["metadata"].get("generation"))
+            if status != current.get("status"):
+                self._put_status(res, current, status)
+            if w["kind"] == "Deployment":
+                revision = deployment_revision([o for o in self.cached(BY_KEY["replicasets.apps"]).values()
+                                                if _owned_by(o, current)])
+                annotations = current["metadata"].get("annotations") or {}
+                if revision and annotations.get("deployment.kubernetes.io/revision") != revision:
+                    body = {"metadata": {"annotations": {"deployment.kubernetes.io/revision": revision}}}
+                    self._quiet(lambda: self.api.patch(res, meta.get("namespace", "default"), meta["name"], body,
+                                                       fieldManager="deployment-controller"))
+
+    def _put_status(self, res: Resource, current: dict, status: dict) -> None:
+        body = {**current, "status": status}
+        self._quiet(lambda: self.api.update(res, body, sub="status"))
+
+    def _quiet(self, write) -> None:
+        try:
+            write()
+        except ApiError as exc:
+            if exc.code not in (404, 409):  # gone, or changed meanwhile: the next tick sees it
+                raise
+            self.behind = True
+
+    def _endpoints(self, observed: Observed) -> None:
+        ep_res, slice_res = BY_KEY["endpoints"], BY_KEY["endpointslices.discovery.k8s.io"]
+        want_ep, want_slices = {}, {}
+        for svc in filter(has_endpoints, observed.services):
+            meta = svc["metadata"]
+            ns = meta.get("namespace", "default")
+            obj = endpoints_object(svc, observed.views)
+            obj["metadata"].pop("creationTimestamp", None)
+            want_ep[(ep_res.key, ns, meta["name"])] = obj
+            for s in slice_objects(svc, observed.views):
+                s["metadata"].pop("creationTimestamp", None)
+                s["metadata"]["ownerReferences"][0]["uid"] = meta.get("uid", "")
+                want_slices[(slice_res.key, ns, s["metadata"]["name"])] = s
+        # Endpoints of a Service without a selector are someone else's (written by hand, or the
+        # API server's for `kubernetes`): only those of selecting Services are ours to replace.
+        services = {(s["metadata"].get("namespace", "default"), s["metadata"]["name"])
+                    for s in observed.services if has_endpoints(s)}
+        have_ep = {k: o for k, o in self.cached(ep_res).items() if (k[1], k[2]) in services or k in want_ep}
+        # The mirroring controller's part: hand-written Endpoints of selectorless Services.
+        by_name = {(s["metadata"].get("namespace", "default"), s["metadata"]["name"]): s for s in observed.services}
+        for (_, ns, name), endpoints in self.cached(ep_res).items():
+            if sl.mirrored(by_name.get((ns, name)), endpoints):
+                want_slices.update({(slice_res.key, ns, s["metadata"]["name"]): s for s in sl.mirror_slices(endpoints)})
+        have_slices = {k: o for k, o in self.cached(slice_res).items()
+                       if (o["metadata"].get("labels") or {}).get(sl.MANAGED_BY) in (MANAGED_SLICES, sl.MIRRORING)}
+        self._sync(ep_res, want_ep, have_ep)
+        self._sync(slice_res, want_slices, have_slices)
+
+    def _nodes(self, nodes: list, now: str) -> None:
+        res = BY_KEY["nodes"]
+        cached = self.cached(res)
+        want = {}
+        for node in nodes:
+            key = (res.key, "", node.name)
+            previous = cached.get(key)
+            created = (previous or {}).get("metadata", {}).get("creationTimestamp") or self.node_created
+            obj = node_object(node, created=created, now=now, previous=previous, docker_version=self.engine_version,
+                              kernel_version=platform.release(), cpu=_cpus(), memory=_memory())
+            if previous is not None:  # labels and annotations users added stay
+                meta = obj["metadata"]
+                meta["labels"] = {**(previous["metadata"].get("labels") or {}), **meta["labels"]}
+                meta["annotations"] = {**(previous["metadata"].get("annotations") or {}), **meta["annotations"]}
+            want[key] = obj
+        self._sync(res, want, cached)
+
+    def _write_events(self, item: tuple) -> None:
+        """One Event per distinct event; a repeat counts up (as the event recorder does)."""
+        res = BY_KEY["events"]
+        line, namespace, uid, host = item
+        key = tuple(line.get(k) for k in ("type", "object", "reason", "message")) + (namespace,)
+        name, count, first = self.events_written.get(key, ("", 0, line.get("time", "")))
+        obj = event_object(line, namespace, count=count + 1, first_time=first, uid=uid, host=host)
+        if obj is None:
+            return
+        try:
+            if name:
+                current = self.api.get(res, namespace, name)
+                current.update({k: obj[k] for k in ("count", "lastTimestamp", "message")})
+                self.api.update(res, current)
+            else:
+                self.api.create(res, obj)
+            self.events_written[key] = (obj["metadata"]["name"], count + 1, first)
+        except ApiError as exc:
+            if exc.code not in (404, 409):
+                raise
+            self.events_written.pop(key, None)
+
+
+def _ours(obj: dict) -> bool:
+    """A pod the controller made: it has an owner, or it is one `emukube run` made."""
+    meta = obj.get("metadata") or {}
+    return bool(meta.get("ownerReferences")) or (meta.get("annotations") or {}).get(RUN_ANNOTATION) == "true"
+
+
+def _owner_kind(obj: dict) -> str:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or [{}]
+    return refs[0].get("kind", "")
+
+
+def _owned_by(obj: dict, owner: dict) -> bool:
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return any(r.get("kind") == owner["kind"] and r.get("name") == owner["metadata"]["name"] for r in refs)
+
+
+def _link_owner_uid(pod: dict, cached_rs: dict[Key, dict]) -> None:
+    for ref in pod["metadata"].get("ownerReferences") or []:
+        if ref.get("kind") == "ReplicaSet" and not ref.get("uid"):
+            rs = cached_rs.get(("replicasets.apps", pod["metadata"].get("namespace", "default"), ref["name"]))
+            if rs is not None:
+                ref["uid"] = rs["metadata"].get("uid", "")
+
+
+def _cpus() -> str:
+    import os
+
+    return str(os.cpu_count() or 1)
+
+
+def _memory() -> str:
+    try:
+        with open("/proc/meminfo") as fh:
+            kib = int(fh.readline().split()[1])
+        return f"{kib}Ki"
+    except (OSError, ValueError, IndexError):
+        return ""

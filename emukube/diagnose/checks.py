@@ -1,0 +1,172 @@
+"""The live checks behind `emukube explain` and `emukube doctor`: port and DNS checks made from
+inside the cluster network (the controller's container, like the probes), host port bindings,
+the engine, the images and the controller's own report. The verdicts are judged in diagnose.py."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+from docker.errors import DockerException
+
+from . import explain as diagnose
+from ..runtime import images
+from ..plan.allocate import has_node_ports
+from ..runtime import engine
+from ..runtime.dns import dns_name
+from ..client.snapshot import Snapshot
+
+# Runs inside the controller container (python3 is there): one TCP connect per target, in parallel.
+_CONNECT = r"""
+import json, socket, sys
+from concurrent.futures import ThreadPoolExecutor
+def try_one(target):
+    ip, port = target
+    s = socket.socket(); s.settimeout(2)
+    try:
+        s.connect((ip, port)); return "open"
+    except ConnectionRefusedError:
+        return "refused"
+    except socket.timeout:
+        return "no answer within 2 s"
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    finally:
+        s.close()
+targets = json.loads(sys.argv[1])
+with ThreadPoolExecutor(16) as pool:
+    print(json.dumps(list(pool.map(try_one, targets))))
+"""
+
+STATUS_STALE_AFTER = 30  # seconds without a status report: the controller is stuck or gone
+
+
+def port_checks(snap: Snapshot, targets: list[tuple[str, int]]) -> dict | None:
+    """(ip, port) -> diagnose.OPEN / REFUSED / why; None when there is no running controller."""
+    controller = snap.state.controller
+    if controller is None or controller.status != "running":
+        return None
+    if not targets:
+        return {}
+    try:
+        result = controller.exec_run(["python3", "-c", _CONNECT, json.dumps(targets)])
+        verdicts = json.loads(result.output.decode(errors="replace").strip().splitlines()[-1])
+    except (DockerException, ValueError, IndexError):
+        return None
+    return {tuple(t): v for t, v in zip(targets, verdicts)}
+
+
+def explain_services(snap: Snapshot, services: list[dict]) -> list[diagnose.Explanation]:
+    """Explanations with one port-check round trip for all of the Services."""
+    targets = sorted({t for s in services for t in diagnose.listen_targets(s, snap.pods)})
+    checks = port_checks(snap, targets)
+    gateway = snap.state.net.gateway if snap.state.net else ""
+    return [diagnose.explain(s, snap.pods, snap.status, checks, node_addresses(snap), gateway) for s in services]
+
+
+def node_addresses(snap: Snapshot) -> list[str]:
+    """Where NodePorts listen on the host: the --address with one node, else each running node's."""
+    if snap.state.controller is None or snap.state.net is None:
+        return ["127.0.0.1"]
+    return [n.host_ip for n in snap.nodes if not n.stopped] or ["127.0.0.1"]
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def engine_check(client) -> Check:
+    version = client.version()
+    return Check("engine", True, f"Docker {version.get('Version', '?')} (API {version.get('ApiVersion', '?')})")
+
+
+def images_check(client) -> Check:
+    rows = images.status(client)
+    missing = [f"{r['name']} ({r['ref']})" for r in rows if not r["present"]]
+    if missing:
+        return Check("images", False, "missing: " + ", ".join(missing) + " (run `emukube images build`)")
+    return Check("images", True, f"{len(rows)} present")
+
+
+def controller_check(snap: Snapshot) -> Check:
+    controller = snap.state.controller
+    if controller is None:
+        return Check("controller", False, "no controller container (run `emukube up` again)")
+    if controller.status != "running":
+        return Check("controller", False, f"the controller container is {controller.status}")
+    status = snap.status
+    if not status:
+        return Check("controller", False, "running but has not reported yet")
+    age = time.time() - status.get("time", 0)
+    if age > STATUS_STALE_AFTER:
+        return Check("controller", False, f"its last report is {age:.0f} s old (see `emukube logs`/`events`)")
+    if status.get("generation") != controller.labels.get("emukube.io/generation"):
+        return Check("controller", False, "running, still starting on the latest applied objects")
+    if not status.get("converged"):
+        waiting = status.get("waiting") or []
+        return Check("controller", False, "running, not converged: " + "; ".join(waiting[:4]) +
+                     (f" (+{len(waiting) - 4} more)" if len(waiting) > 4 else ""))
+    return Check("controller", True, "running and converged")
+
+
+def dns_check(snap: Snapshot) -> Check:
+    net, controller = snap.state.net, snap.state.controller
+    dns = engine.get_container(snap.client, dns_name(snap.state.cluster))
+    if dns is None or dns.status != "running":
+        return Check("DNS", False, "the CoreDNS container is " + ("missing" if dns is None else dns.status))
+    if controller is None or controller.status != "running":
+        return Check("DNS", False, "cannot ask CoreDNS: no running controller to ask from")
+    cmd = ["dig", "+short", "+time=2", "+tries=2", f"@{net.dns_ip}", "SOA", "cluster.local"]
+    out = controller.exec_run(cmd).output.decode(errors="replace").strip()
+    if not out or "timed out" in out:
+        return Check("DNS", False, f"CoreDNS at {net.dns_ip} does not answer for cluster.local")
+    return Check("DNS", True, f"CoreDNS at {net.dns_ip} answers for cluster.local")
+
+
+def expected_host_ports(svc: dict, addresses: list[str]) -> list[tuple[str, str, int]]:
+    """(protocol, host address, port) a Service publishes on the host."""
+    spec = svc["spec"]
+    out = []
+    for p in spec.get("ports") or []:
+        proto = p.get("protocol", "TCP").lower()
+        if has_node_ports(svc) and p.get("nodePort"):
+            out += [(proto, address, p["nodePort"]) for address in addresses]
+        for ing in svc.get("status", {}).get("loadBalancer", {}).get("ingress", []):
+            if ing.get("ip"):
+                out.append((proto, ing["ip"], p["port"]))
+    return out
+
+
+def _bound(snap: Snapshot) -> set[tuple[str, str, int]]:
+    """Host ports the cluster's running containers hold (Service proxies, node proxies)."""
+    bound = set()
+    for container in engine.containers(snap.client, snap.state.cluster, all=False):
+        for key, bindings in (container.attrs["NetworkSettings"].get("Ports") or {}).items():
+            for b in bindings or []:
+                bound.add((key.split("/")[1], b.get("HostIp"), int(b.get("HostPort"))))
+    return bound
+
+
+def host_ports_check(snap: Snapshot) -> Check:
+    addresses = node_addresses(snap)
+    bound = _bound(snap)
+    wanted, missing = 0, []
+    for svc in snap.of_kind("Service"):
+        for item in expected_host_ports(svc, addresses):
+            wanted += 1
+            if item not in bound:
+                missing.append(f"{svc['metadata']['name']} {item[1]}:{item[2]}/{item[0]}")
+    if missing:
+        return Check("host ports", False, "not bound: " + ", ".join(missing))
+    return Check("host ports", True, f"{wanted} bound" if wanted else "none published")
+
+
+def doctor(client, cluster: str) -> tuple[list[Check], list[diagnose.Explanation]]:
+    checks = [engine_check(client), images_check(client)]
+    snap = Snapshot(client, cluster)
+    checks += [controller_check(snap), dns_check(snap), host_ports_check(snap)]
+    return checks, explain_services(snap, snap.of_kind("Service"))

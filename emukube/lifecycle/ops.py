@@ -1,0 +1,556 @@
+"""Cluster operations the CLI and the Python API share: apply, wait, snapshot, delete, down.
+
+The applied objects live in the cluster's API server (its store is in the state volume); they
+are written through it, and the controller acts on them as they change. The controller
+container is replaced only when the cluster's settings or emukube's code change. Docker labels
+say only what belongs to which cluster. Nothing is kept outside Docker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import docker
+from docker.errors import APIError, DockerException, NotFound
+
+from ..client import connection as cluster_api
+from . import host_ports, state_backup
+from ..runtime import images
+from ..errors import EmukubeError, NotFound as NotFoundError, WorkloadFailed
+from ..plan import allocate
+from ..plan.network import ClusterNet, choose_index
+from ..runtime import engine
+from ..runtime import labels as L
+
+CODE_DIR = "/opt/emukube"
+NAMESPACED = ("Service", "Pod", "Deployment", "StatefulSet", "ReplicaSet", "ConfigMap", "Secret")
+
+
+def object_key(obj: dict) -> tuple[str, str, str]:
+    meta = obj["metadata"]
+    ns = "" if obj["kind"] == "Namespace" else meta.get("namespace", "default")
+    return obj["kind"], ns, meta["name"]
+
+
+def controller_name(cluster: str) -> str:
+    return f"{cluster}_controller"
+
+
+def state_volume(cluster: str) -> str:
+    return f"emukube-{cluster}-state"
+
+
+@dataclass
+class State:
+    """What a cluster is, read from Docker alone."""
+
+    cluster: str
+    net: ClusterNet | None
+    controller: object | None
+    objects: list[dict] = field(default_factory=list)
+    saved_settings: dict | None = None  # restored from the state volume (no controller)
+
+    @property
+    def exists(self) -> bool:
+        return self.net is not None
+
+    def services(self) -> list[dict]:
+        return [o for o in self.objects if o["kind"] == "Service"]
+
+
+def read_state(client, cluster: str) -> State:
+    net = None
+    for n in client.networks.list(filters={"label": f"{L.CLUSTER}={cluster}"}):
+        net = ClusterNet.from_subnet(cluster, n.attrs["Labels"][L.SUBNET])
+    controller = engine.get_container(client, controller_name(cluster)) or _next_controller(client, cluster)
+    objects = applied_objects(controller) if controller is not None and net is not None else []
+    return State(cluster, net, controller, objects)
+
+
+def applied_objects(controller) -> list[dict]:
+    """The desired objects, from the cluster's API server (waiting for it while it starts)."""
+    from ..apiserver.system import is_system_object
+    from ..controllers.loop import DESIRED, desired_objects
+
+    if controller.status not in ("running", "restarting") and controller.attrs["State"].get("Status") != "running":
+        return []
+    api = cluster_api.client_for(controller)
+    cluster_api.wait_ready(api)
+    # What users applied: not what every cluster has (apiserver/system.py), nor the Nodes the
+    # controller keeps, unless cordoned or stopped (their state is what `emukube cordon|node stop` applied).
+    return [o for o in desired_objects(cluster_api.list_objects(api, list(DESIRED)))
+            if not is_system_object(o) and (o["kind"] != "Node" or _node_marked(o))]
+
+
+def _node_marked(node: dict) -> bool:
+    from ..plan.nodes import STOPPED_ANNOTATION
+
+    stopped = (node["metadata"].get("annotations") or {}).get(STOPPED_ANNOTATION) == "true"
+    return stopped or bool((node.get("spec") or {}).get("unschedulable"))
+
+
+def restored(client, state: State) -> State:
+    """A cluster whose controller was removed by hand: the objects and settings it held, from
+    the copy in the state volume (state_backup)."""
+    if state.controller is not None or state.net is None:
+        return state
+    saved = state_backup.read(client, state.cluster, state_volume(state.cluster))
+    if saved is None:
+        return state
+    return State(state.cluster, state.net, None, saved[0], saved[1])
+
+
+def _next_controller(client, cluster: str):
+    """A replacement controller an interrupted `up` left before renaming it: it holds the state."""
+    return engine.get_container(client, controller_name(cluster) + NEXT)
+
+
+def require(state: State) -> State:
+    if not state.exists:
+        raise NotFoundError(f'no cluster named "{state.cluster}" (run `emukube up FILE` first)')
+    return state
+
+
+def other_clusters_node_ports(client, cluster: str) -> dict[int, str]:
+    """NodePorts are host ports: unique across every emukube cluster on this engine."""
+    from ..apiserver.resources import BY_KEY
+
+    taken: dict[int, str] = {}
+    for c in client.containers.list(filters={"label": f"{L.ROLE}=controller"}, ignore_removed=True):
+        other = c.labels.get(L.CLUSTER)
+        if other == cluster:
+            continue
+        try:
+            services = cluster_api.client_for(c).list(BY_KEY["services"]).get("items", [])
+        except (EmukubeError, OSError, ValueError):
+            continue  # an API still starting or gone: its proxies' published ports count below
+        for svc in services:
+            for port in svc["spec"].get("ports") or []:
+                if port.get("nodePort"):
+                    taken[port["nodePort"]] = f"cluster {other}"
+    # What other clusters' containers publish now: covers a controller being replaced.
+    for c in client.api.containers(filters={"label": L.CLUSTER}):
+        other = (c.get("Labels") or {}).get(L.CLUSTER)
+        for port in c.get("Ports") or [] if other != cluster else []:
+            if port.get("PublicPort") in allocate.NODE_PORT_RANGE:
+                taken[port["PublicPort"]] = f"cluster {other}"
+    return taken
+
+
+def merge(current: list[dict], incoming: list[dict]) -> list[dict]:
+    """kubectl apply without prune: incoming objects replace or join the current ones."""
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    by_key = {object_key(o): o for o in current}
+    for obj in incoming:
+        key = object_key(obj)
+        created = (by_key.get(key) or {}).get("metadata", {}).get("creationTimestamp") or now
+        obj = json.loads(json.dumps(obj))
+        obj["metadata"]["creationTimestamp"] = created
+        by_key[key] = obj
+    return list(by_key.values())
+
+
+def plan_objects(client, state: State, net: ClusterNet, objects: list[dict],
+                 warnings: list[str] | None = None) -> list[dict]:
+    """Allocate Service addresses for the merged object set; raise with every problem."""
+    services = [o for o in objects if o["kind"] == "Service"]
+    previous = {allocate.owner_of(s): s for s in state.services()}
+    taken = allocate.Allocated(node_ports=other_clusters_node_ports(client, state.cluster))
+    allocated, problems = allocate.allocate_services(services, previous, net, taken, warnings)
+    if problems:
+        raise EmukubeError("\n".join(problems))
+    by_key = {object_key(s): s for s in allocated}
+    return [by_key.get(object_key(o), o) for o in objects]
+
+
+def generation_of(objects: list[dict], settings: dict) -> str:
+    blob = json.dumps([sorted(objects, key=lambda o: object_key(o)), settings], sort_keys=True)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def plan_network(client, cluster: str, skip: set[int] | None = None) -> ClusterNet:
+    """The address plan a new cluster would get: the first /16 of ours no network uses (nor
+    one of `skip`, subnets another process took meanwhile)."""
+    taken = {ClusterNet(cluster, i).subnet for i in skip or ()}
+    for n in client.networks.list():
+        for cfg in (n.attrs.get("IPAM") or {}).get("Config") or []:
+            if cfg.get("Subnet"):
+                taken.add(cfg["Subnet"])
+    index = choose_index(taken)
+    if index is None:
+        raise EmukubeError("no free 10.96-10.127 /16 subnet left for another cluster")
+    return ClusterNet(cluster, index)
+
+
+class SubnetTaken(Exception):
+    """Another network took the planned subnet between planning and creating."""
+
+
+def create_network(client, net: ClusterNet) -> None:
+    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
+        subnet=net.subnet, iprange=net.pod_cidr, gateway=net.gateway)])
+    try:
+        client.networks.create(net.network_name, driver="bridge", ipam=ipam, check_duplicate=True,
+                               labels={L.CLUSTER: net.name, L.SUBNET: net.subnet})
+    except APIError as exc:
+        # "Pool overlaps with other one", or with our fixed gateway "failed to allocate gateway
+        # (10.N.0.1): Address already in use".
+        if "overlaps" in str(exc) or "failed to allocate gateway" in str(exc):
+            raise SubnetTaken(net.subnet) from None
+        if exc.status_code == 409:
+            raise EmukubeError(f'cluster "{net.name}" is being created by another process') from None
+        raise
+
+
+def plan_with_network(client, state: State, objects: list[dict], warnings: list[str] | None = None,
+                      settings: dict | None = None) -> tuple[ClusterNet, list[dict]]:
+    """Allocate Service addresses and, for a new cluster, create its network; nothing is created
+    when allocating fails, nor (given the `settings`) when a host port to publish is held by
+    another program. A subnet taken between planning and creating (a cluster made at the same
+    moment by another process, or any other network) is retried with the next one.
+    Allocation warnings (of the plan that was kept) are added to `warnings`."""
+    skip: set[int] = set()
+    warnings = [] if warnings is None else warnings
+    while True:
+        net = state.net or plan_network(client, state.cluster, skip)
+        notes: list[str] = []
+        planned = plan_objects(client, state, net, objects, notes)
+        taken = host_ports.problems(client, state.cluster, net, planned, settings) if settings is not None else []
+        if taken:
+            raise EmukubeError("\n".join(taken))
+        if state.net is not None:
+            warnings.extend(notes)
+            return net, planned
+        try:
+            create_network(client, net)
+            warnings.extend(notes)
+            return net, planned
+        except SubnetTaken:
+            skip.add(net.index)
+
+
+LOCK_WAIT = 60.0  # a holder stuck longer than this (a hung engine call) is not waited for
+
+
+@contextlib.contextmanager
+def allocation_lock(wait: float = LOCK_WAIT) -> Iterator[None]:
+    """Serialises allocating across processes on this machine, from reading what other clusters
+    hold to the controller (whose label records it) existing: two clusters made at the same
+    moment (pytest-xdist) would otherwise both pick the same free nodePort."""
+    try:
+        import fcntl
+    except ImportError:  # not a Unix: no lock; a clash then shows as a proxy that cannot start
+        yield
+        return
+    try:
+        fd = os.open(Path(tempfile.gettempdir()) / "emukube-allocate.lock", os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:
+        yield
+        return
+    try:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def _code_archive() -> bytes:
+    """The emukube package (and its templates) for the controller container."""
+    from ..render import template_dir
+
+    package = Path(__file__).resolve().parents[1]
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w") as tar:
+        for path in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):
+            if "__pycache__" not in path.parts:
+                _add(tar, path, f"opt/emukube/emukube/{path.relative_to(package)}")
+        for path in sorted(template_dir().iterdir()):
+            _add(tar, path, f"opt/emukube/emukube/compose-templates/{path.name}")
+        # The OpenAPI definitions the API server serves (kubernetes-validate's copy), and the
+        # .proto files it decodes protobuf bodies with (scripts/ensure-protos.sh).
+        _add(tar, _definitions(), "opt/emukube/schema/_definitions.json")
+        protos = _protos()
+        for path in sorted(p for p in protos.rglob("*") if p.is_file()):
+            _add(tar, path, f"opt/emukube/protos/{path.relative_to(protos)}")
+    return buf.getvalue()
+
+
+def _protos() -> Path:
+    from ..apiserver.protobuf import default_dir
+
+    found = Path(default_dir())
+    if not (found / "k8s.io").is_dir():
+        raise EmukubeError(f"the Kubernetes .proto files are missing at {found}: run scripts/ensure-protos.sh "
+                           "(part of `make setup`)")
+    return found
+
+
+def _definitions() -> Path:
+    import kubernetes_validate
+
+    return Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / "v1.35.0-local" / "_definitions.json"
+
+
+def _add(tar: tarfile.TarFile, path: Path, name: str) -> None:
+    """Same bytes -> same archive: no timestamps, so its hash names the code version."""
+    info = tarfile.TarInfo(name)
+    data = path.read_bytes()
+    info.size, info.mode = len(data), 0o644
+    tar.addfile(info, io.BytesIO(data))
+
+
+SYSTEM_ROLES = ("controller", "haproxy", "nginx", "pause", "coredns")
+
+
+def require_images(client) -> None:
+    """Every image emukube's own containers run is here: checked before anything is created,
+    so that a missing one leaves no half-made cluster behind."""
+    for role in SYSTEM_ROLES:
+        try:
+            ref = images.resolve(client, role)
+            client.images.get(ref)
+        except images.ImageMissing as exc:
+            raise EmukubeError(str(exc)) from None
+        except NotFound:
+            raise EmukubeError(f'image "{ref}" (the {role}) is not present on the engine') from None
+
+
+def start_controller(client, state: State, net: ClusterNet, settings: dict) -> str:
+    """Start the controller (and in it the API server) with these settings, replacing one with
+    other settings or older code; returns its generation once its API answers."""
+    code = _code_archive()
+    # A new emukube version replaces the controller too.
+    generation = generation_of([], dict(settings, code=hashlib.sha256(code).hexdigest()))
+    current = state.controller
+    name = controller_name(state.cluster)
+    if current is not None and current.name != name:
+        current.rename(name)  # the replacement an interrupted swap left
+        current.reload()
+    if current is not None and current.labels.get(L.GENERATION) == generation:
+        _finish_controller(client, current, name, code)
+        cluster_api.wait_ready(cluster_api.client_for(current))
+        return generation
+    role_images = {role: images.resolve(client, role) for role in ("haproxy", "nginx", "pause", "coredns")}
+    controller_image = images.resolve(client, "controller")
+    stale = engine.get_container(client, name + NEXT)  # a replacement an interrupted `up` never swapped in
+    if stale is not None:
+        engine.remove(stale)
+    for vol in (state_volume(state.cluster), f"emukube-{state.cluster}-dns"):
+        if not client.volumes.list(filters={"name": vol}):
+            client.volumes.create(vol, labels={L.CLUSTER: state.cluster})
+    # The API keeps its address across replacements (kubeconfig entries stay valid).
+    port = (cluster_api.published_port(current) if current is not None else None) or free_port()
+    env = {
+        "EMUKUBE_SELF": controller_name(state.cluster), "EMUKUBE_CLUSTER": state.cluster,
+        "EMUKUBE_SUBNET": net.subnet, "EMUKUBE_IMAGES": json.dumps(role_images),
+        "EMUKUBE_IMAGE_MAP": json.dumps(settings.get("image_map") or {}),
+        "EMUKUBE_NODE_ADDRESS": settings.get("address", "127.0.0.1"),
+        "EMUKUBE_ALLOW_PRIVILEGED": "1" if settings.get("allow_privileged") else "0",
+        "EMUKUBE_NODES": str(settings.get("nodes") or 1),
+        "EMUKUBE_SCHEMA": f"{CODE_DIR}/schema/_definitions.json",
+        "PYTHONPATH": CODE_DIR, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
+    }
+    labels = {L.CLUSTER: state.cluster, L.ROLE: "controller", L.GENERATION: generation, L.SUBNET: net.subnet}
+    # Made beside the running one and swapped in, so that an interrupted `up` always leaves a
+    # controller (the old or the new one), never none.
+    container = engine.create(
+        client, name + NEXT, controller_image, network=net.network_name,
+        ip=net.controller_ip, labels=labels, environment=env, command=["python3", "-m", "emukube.controllers"],
+        hostname="emukube-controller", working_dir=CODE_DIR,
+        host_config=dict(
+            binds={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
+                   state_volume(state.cluster): {"bind": "/state", "mode": "rw"},
+                   f"emukube-{state.cluster}-dns": {"bind": "/dns", "mode": "rw"}},
+            restart_policy={"Name": "always"},
+        ),
+        ports={"6443/tcp": ("127.0.0.1", port)},
+    )
+    state_backup.save(container, [], settings)
+    if current is not None:
+        engine.remove(current, timeout=5)
+    _finish_controller(client, container, name, code)
+    container.reload()
+    cluster_api.wait_ready(cluster_api.client_for(container))
+    return generation
+
+
+def free_port() -> int:
+    """A port nothing on 127.0.0.1 listens on now, for a new cluster's API server."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_objects(client, state: State, objects: list[dict], prune: bool) -> dict[str, int]:
+    """Objects through the API server (pruning the others of the desired kinds with `prune`)."""
+    controller = engine.get_container(client, controller_name(state.cluster))
+    api = cluster_api.client_for(controller)
+    current = applied_objects(controller)
+    return cluster_api.sync(api, objects, current, prune)
+
+
+NEXT = "-next"
+
+
+def _finish_controller(client, container, name: str, code: bytes) -> None:
+    """Complete what an interrupted `up` may have left: the code copied in, the controller's
+    name, the container started."""
+    container.reload()
+    if container.status == "created":  # never started: the copy of the code may be missing
+        client.api.put_archive(container.id, "/", code)
+        _ensure_pki(container)
+    if container.name != name:
+        container.rename(name)
+    if container.status not in ("running", "restarting"):
+        container.start()
+
+
+def _ensure_pki(container) -> None:
+    """The cluster's CA, serving certificate and token, made once per state volume (so kept
+    across controller replacements: kubeconfig entries stay valid)."""
+    if engine.read_file(container, "/state/pki/ca.crt"):
+        return
+    from . import pki
+
+    cluster = container.labels[L.CLUSTER]
+    net = ClusterNet.from_subnet(cluster, container.labels[L.SUBNET])
+    # Pods reach the API at the `kubernetes` Service's ClusterIP (the controller's address) and
+    # names (in-cluster config).
+    made = pki.make_pki(cluster, sorted({"127.0.0.1", net.controller_ip, net.apiserver_service_ip}),
+                        ["localhost", "emukube-controller", "kubernetes", "kubernetes.default",
+                         "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"])
+    engine.put_files(container, {f"/state/{path}": (data, 0o600) for path, data in pki.pki_files(made).items()})
+
+
+def settings_of(controller) -> dict:
+    """The settings a cluster runs with, read back from its controller's environment."""
+    env = dict(e.split("=", 1) for e in controller.attrs["Config"]["Env"] if "=" in e)
+    return {"address": env.get("EMUKUBE_NODE_ADDRESS", "127.0.0.1"),
+            "allow_privileged": env.get("EMUKUBE_ALLOW_PRIVILEGED") == "1",
+            "image_map": json.loads(env.get("EMUKUBE_IMAGE_MAP") or "{}"),
+            "nodes": int(env.get("EMUKUBE_NODES") or 1)}
+
+
+def read_status(client, cluster: str) -> dict | None:
+    controller = engine.get_container(client, controller_name(cluster))
+    if controller is None:
+        return None
+    try:
+        raw = engine.read_file(controller, "/state/status.json")
+        return json.loads(raw) if raw else None
+    except (DockerException, tarfile.TarError, ValueError):
+        # Read while the controller replaced it (a torn archive): the next poll reads it whole.
+        return None
+
+
+def request_pod_delete(controller, namespace: str, name: str) -> None:
+    """Ask the controller to retire a pod as it retires any (out of the data plane first, then
+    SIGTERM): a file in its state volume, read on its next tick (controller.loop.take_requests)."""
+    engine.put_files(controller, {f"/state/requests/delete_{namespace}_{name}": (b"", 0o644)})
+
+
+def wait_converged(client, cluster: str, generation: str, timeout: float, progress=None,
+                   written: dict[str, int] | None = None) -> dict:
+    """Until the controller of this generation, having seen the `written` resourceVersions,
+    reports every pod ready and every Service answering. Raises WorkloadFailed (exit 1) naming
+    what is still waiting."""
+    deadline = time.monotonic() + timeout
+    # The status file outlives the controller (it is in the state volume): after an engine
+    # restart the last one written says "converged" while the pods are still coming back. Only
+    # a status written since we began waiting counts (the controller writes one every tick).
+    since = time.time()
+    last: dict | None = None
+    seen = None
+    while time.monotonic() < deadline:
+        status = read_status(client, cluster)
+        if (status and status.get("generation") == generation and status.get("time", 0) >= since
+                and _has_seen(status, written or {})):
+            last = status
+            if progress and status.get("waiting") != seen:
+                seen = status.get("waiting")
+                progress(status)
+            if status.get("converged"):
+                return status
+        time.sleep(0.25)
+    waiting = (last or {}).get("waiting") or [f"the controller did not report (see `docker logs {controller_name(cluster)}`)"]
+    raise WorkloadFailed(f"not ready after {timeout:.0f}s: " + "; ".join(waiting[:10]))
+
+
+def _has_seen(status: dict, written: dict[str, int]) -> bool:
+    seen = status.get("seen") or {}
+    return all(seen.get(res, 0) >= rv for res, rv in written.items())
+
+
+def down(client, cluster: str, passes: int = 12) -> int:
+    """Remove every container, volume and network carrying the cluster's label, in passes until
+    nothing is left (the controller may have been starting a container as it was removed)."""
+    removed = 0
+    for attempt in range(passes):
+        found = engine.containers(client, cluster)
+        # The controller first, so it does not replace what is being removed. One at a time:
+        # removing hundreds at once made Docker 20.10 keep a stale endpoint now and then (2 of
+        # 7 benchmark runs), leaving a network nothing can remove short of an engine restart.
+        found.sort(key=lambda c: c.labels.get(L.ROLE) != "controller")
+        for c in found:
+            engine.remove(c)
+            removed += 1
+        left: list[str] = []
+        label = {"label": f"{L.CLUSTER}={cluster}"}
+        for vol in client.volumes.list(filters=label):
+            _remove_or_note(vol.remove, vol.name, left, force=True)
+        for net in client.networks.list(filters=label):
+            _remove_or_note(net.remove, net.name, left)
+        # A container create the controller sent just before it was removed may land after the
+        # listing (not yet attached, it does not even stop the network's removal): look again.
+        # After hundreds of removals the engine may also still be releasing their network
+        # endpoints for some seconds ("has active endpoints").
+        if not left and not engine.containers(client, cluster):
+            return removed
+        time.sleep(min(3.0, 0.5 * (attempt + 1)))
+    still = [c.name for c in engine.containers(client, cluster)]
+    if not still and any("active endpoints" in why for why in left):
+        # moby/moby#42119 and kin: the engine keeps an endpoint of a container long gone.
+        left.append("no container is attached any more: the Docker engine kept a stale endpoint "
+                    "(a known engine bug); restarting the engine clears it, and new clusters use another subnet")
+    raise EmukubeError(f"cluster {cluster}: could not remove " + "; ".join(left + still))
+
+
+def _remove_or_note(remove, name: str, left: list[str], **kw) -> None:
+    try:
+        remove(**kw)
+    except NotFound:
+        pass
+    except APIError as exc:  # still in use by a container created meanwhile
+        left.append(f"{name}: {exc.explanation or exc}")
+
+
+def all_clusters(client, prefix: str = "") -> list[str]:
+    """Every cluster with anything left on the engine, by label, also half-made or half-removed
+    ones (a network without a controller, volumes alone); `prefix` narrows by name."""
+    names = {(n.attrs.get("Labels") or {}).get(L.CLUSTER)
+             for n in client.networks.list(filters={"label": L.CLUSTER})}
+    names |= {(c.get("Labels") or {}).get(L.CLUSTER)
+              for c in client.api.containers(all=True, filters={"label": L.CLUSTER})}
+    names |= {(v.attrs.get("Labels") or {}).get(L.CLUSTER)
+              for v in client.volumes.list(filters={"label": L.CLUSTER})}
+    return sorted(n for n in names if n and n.startswith(prefix))

@@ -1,0 +1,43 @@
+"""A copy of the applied objects and settings in the cluster's state volume.
+
+They live as labels on the controller container; if that container is removed by hand, the
+next `up` restores them from here instead of forgetting what else was applied (and then
+removing those objects' pods). The file is written into each new controller before it starts.
+"""
+
+from __future__ import annotations
+
+import json
+
+from ..runtime import images
+from ..runtime import engine
+from ..runtime import labels as L
+
+BACKUP = "/state/applied.json"
+
+
+def save(container, objects: list[dict], settings: dict) -> None:
+    blob = json.dumps({"objects": objects, "settings": settings}, sort_keys=True).encode()
+    engine.put_files(container, {BACKUP: (blob, 0o600)})  # Secrets are in it: root only
+
+
+def read(client, cluster: str, volume: str) -> tuple[list[dict], dict] | None:
+    """(objects, settings) saved in the state volume, read through a container that is never
+    started (labelled, so `down` removes it should this be interrupted)."""
+    if not client.volumes.list(filters={"name": volume}):
+        return None
+    name = f"{cluster}_state-reader"
+    stale = engine.get_container(client, name)
+    if stale is not None:
+        engine.remove(stale)
+    reader = engine.create(client, name, images.resolve(client, "pause"),
+                           labels={L.CLUSTER: cluster, L.ROLE: "state-reader"},
+                           host_config=dict(binds={volume: {"bind": "/state", "mode": "ro"}}))
+    try:
+        raw = engine.read_file(reader, BACKUP)
+    finally:
+        engine.remove(reader)
+    if not raw:
+        return None
+    saved = json.loads(raw)
+    return saved["objects"], saved["settings"]

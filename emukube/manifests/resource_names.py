@@ -1,0 +1,25 @@
+"""kubectl's names for resources: plural, singular, short names, kind, `plural.group`."""
+
+from __future__ import annotations
+
+from ..apiserver.resources import RESOURCES, Resource
+from ..errors import EmukubeError
+
+# Both event APIs serve one store: `get events` means the core one, as kubectl's discovery picks it.
+_PREFERRED = {"events": "events", "ev": "events", "event": "events"}
+
+
+def resolve(name: str) -> Resource:
+    wanted = name.lower()
+    if wanted in _PREFERRED:
+        wanted = _PREFERRED[wanted]
+    for res in RESOURCES:
+        if wanted in (res.plural, res.singular, res.key, res.kind.lower(), *res.short_names):
+            return res
+    raise EmukubeError(f'error: the server doesn\'t have a resource type "{name}"')
+
+
+def category(name: str) -> list[Resource] | None:
+    """`all`: the resources in that category, in discovery order."""
+    found = [r for r in RESOURCES if name in r.categories]
+    return found or None

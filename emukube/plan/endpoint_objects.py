@@ -1,0 +1,174 @@
+"""Endpoints and EndpointSlices as Kubernetes' controllers would publish them for each Service:
+kubectl-style tables and API-shaped objects, built from the pods the controller reports.
+
+Pods whose ports resolve alike share an Endpoints subset and an EndpointSlice (a named
+targetPort may resolve to different container ports per pod). The tables add a NOT-READY
+column to kubectl's, so that a failing readiness probe shows where the address went.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TYPE_CHECKING
+
+from . import endpoints as ep
+from .workloads import safe_encode
+
+if TYPE_CHECKING:  # the controller publishes these objects too: it has no Docker-reading snapshot
+    from ..client.snapshot import Snapshot
+
+SHOWN = 3  # addresses a table cell lists before "+ N more...", as kubectl does
+Ports = tuple[tuple[str, int, str], ...]
+
+
+def has_endpoints(svc: dict) -> bool:
+    """The controllers publish endpoints for Services with a selector (ExternalName has none)."""
+    return svc["spec"].get("type") != "ExternalName" and bool(svc["spec"].get("selector"))
+
+
+def groups(svc: dict, rows: list[ep.EndpointRow]) -> list[tuple[Ports, list[ep.EndpointRow]]]:
+    """Addresses by the ports they resolve to. A pod on which no Service port resolves is left
+    out, unless the Service has no ports at all (headless)."""
+    has_ports = bool(svc["spec"].get("ports"))
+    found: dict[Ports, list[ep.EndpointRow]] = {}
+    for row in rows:
+        if has_ports and not row.ports:
+            continue
+        found.setdefault(tuple(sorted(row.ports)), []).append(row)
+    return sorted(found.items())
+
+
+def slice_name(svc: dict, ports: Ports = (), first: bool = True) -> str:
+    """<service>-<5 characters>, like the EndpointSlice controller's generateName."""
+    name = svc["metadata"]["name"]
+    seed = name if first else f"{name}/{ports}"
+    return f"{name}-{safe_encode(hashlib.sha256(seed.encode()).digest(), 5)}"
+
+
+def _cell(items: list[str], empty: str) -> str:
+    if not items:
+        return empty
+    more = f" + {len(items) - SHOWN} more..." if len(items) > SHOWN else ""
+    return ",".join(items[:SHOWN]) + more
+
+
+def _ns_column(svc: dict, namespaced: bool) -> list[str]:
+    return [svc["metadata"].get("namespace", "default")] if namespaced else []
+
+
+def _addresses(parts, ready: bool) -> list[str]:
+    """ip:port for each port, then each address, as kubectl's formatEndpoints lists them.
+    Terminating pods are not in Endpoints (unless publishNotReadyAddresses makes them ready)."""
+    out = []
+    for ports, rows in parts:
+        shown = [r for r in rows if r.ready == ready and (r.ready or not r.terminating)]
+        for port in [p[1] for p in ports] or [None]:
+            out += [r.ip if port is None else f"{r.ip}:{port}" for r in shown]
+    return out
+
+
+def endpoints_table(snap: Snapshot, services: list[dict], namespaced: bool = False) -> list[list[str]]:
+    from ..client.snapshot import age
+
+    rows = [(["NAMESPACE"] if namespaced else []) + ["NAME", "ENDPOINTS", "NOT-READY", "AGE"]]
+    views = snap.views()
+    for svc in filter(has_endpoints, services):
+        parts = groups(svc, ep.endpoint_rows(svc, views))
+        rows.append(_ns_column(svc, namespaced) + [
+            svc["metadata"]["name"], _cell(_addresses(parts, True), "<none>"),
+            _cell(_addresses(parts, False), "<none>"), age(svc["metadata"].get("creationTimestamp"))])
+    return rows
+
+
+def slices(svc: dict, views) -> list[tuple[str, Ports, list[ep.EndpointRow]]]:
+    """(name, ports, endpoints) of each EndpointSlice of the Service; at least one, maybe empty."""
+    parts = groups(svc, ep.endpoint_rows(svc, views)) or [((), [])]
+    return [(slice_name(svc, ports, i == 0), ports, rows) for i, (ports, rows) in enumerate(parts)]
+
+
+def slices_table(snap: Snapshot, services: list[dict], namespaced: bool = False,
+                 name: str | None = None) -> list[list[str]]:
+    """`name` may be a slice's name or its Service's."""
+    from ..client.snapshot import age
+
+    rows = [(["NAMESPACE"] if namespaced else []) + ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "NOT-READY", "AGE"]]
+    views = snap.views()
+    for svc in filter(has_endpoints, services):
+        for slice_, ports, found in slices(svc, views):
+            if name not in (None, slice_, svc["metadata"]["name"]):
+                continue
+            rows.append(_ns_column(svc, namespaced) + [
+                slice_, "IPv4", _cell([str(p[1]) for p in ports], "<unset>"),
+                _cell([r.ip for r in found], "<unset>"), _cell([r.ip for r in found if not r.ready], "<none>"),
+                age(svc["metadata"].get("creationTimestamp"))])
+    return rows
+
+
+def _target(svc: dict, row: ep.EndpointRow) -> dict:
+    return {"kind": "Pod", "name": row.pod, "namespace": svc["metadata"].get("namespace", "default")}
+
+
+def _address(svc: dict, row: ep.EndpointRow) -> dict:
+    out = {"ip": row.ip}
+    if row.node:
+        out["nodeName"] = row.node
+    out["targetRef"] = _target(svc, row)
+    return out
+
+
+def _meta(svc: dict, name: str) -> dict:
+    return {"name": name, "namespace": svc["metadata"].get("namespace", "default"),
+            "creationTimestamp": svc["metadata"].get("creationTimestamp")}
+
+
+def endpoints_object(svc: dict, views) -> dict:
+    subsets = []
+    for ports, rows in groups(svc, ep.endpoint_rows(svc, views)):
+        subset = {"addresses": [_address(svc, r) for r in rows if r.ready],
+                  "notReadyAddresses": [_address(svc, r) for r in rows if not r.ready and not r.terminating],
+                  "ports": [{**({"name": n} if n else {}), "port": port, "protocol": proto} for n, port, proto in ports]}
+        subset = {k: v for k, v in subset.items() if v}
+        if subset.get("addresses") or subset.get("notReadyAddresses"):
+            subsets.append(subset)
+    obj = {"apiVersion": "v1", "kind": "Endpoints", "metadata": _meta(svc, svc["metadata"]["name"])}
+    if subsets:
+        obj["subsets"] = subsets
+    return obj
+
+
+def slice_objects(svc: dict, views) -> list[dict]:
+    out = []
+    for name, ports, rows in slices(svc, views):
+        meta = _meta(svc, name)
+        meta["labels"] = {"endpointslice.kubernetes.io/managed-by": "endpointslice-controller.k8s.io",
+                          "kubernetes.io/service-name": svc["metadata"]["name"]}
+        meta["ownerReferences"] = [{"apiVersion": "v1", "kind": "Service", "name": svc["metadata"]["name"],
+                                    "controller": True, "blockOwnerDeletion": True}]
+        endpoints = []
+        for r in rows:
+            item = {"addresses": [r.ip],
+                    "conditions": {"ready": r.ready, "serving": r.serving, "terminating": r.terminating}}
+            if r.node:
+                item["nodeName"] = r.node
+            item["targetRef"] = _target(svc, r)
+            endpoints.append(item)
+        obj = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "metadata": meta,
+               "addressType": "IPv4", "endpoints": endpoints}
+        if ports:
+            obj["ports"] = [{"name": n, "port": port, "protocol": proto} for n, port, proto in ports]
+        out.append(obj)
+    return out
+
+
+def api_items(snap: Snapshot, resource: str, services: list[dict], name: str | None) -> list[dict]:
+    """Endpoints (one per Service) or EndpointSlices for `-o json|yaml`."""
+    views = snap.views()
+    items: list[dict] = []
+    for svc in filter(has_endpoints, services):
+        if resource == "endpoints":
+            if name in (None, svc["metadata"]["name"]):
+                items.append(endpoints_object(svc, views))
+        else:
+            items += [s for s in slice_objects(svc, views)
+                      if name in (None, s["metadata"]["name"], svc["metadata"]["name"])]
+    return items
