@@ -12,9 +12,8 @@ import typer
 from ..client import inside as access
 from ..client.cluster import Cluster
 from ..errors import EmukubeError
+from .options import ClusterOpt, NsOpt
 
-ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help="Cluster name.")
-NsOpt = typer.Option("default", "--namespace", "-n", help="Namespace.")
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 
 

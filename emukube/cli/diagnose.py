@@ -14,9 +14,8 @@ import typer
 from ..errors import EmukubeError, NotFound
 from ..runtime import engine
 from ..client.snapshot import Snapshot
+from .options import ClusterOpt, NsOpt
 
-ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help="Cluster name.")
-NsOpt = typer.Option("default", "--namespace", "-n", help="Namespace.")
 
 
 def _snapshot(cluster: str) -> Snapshot:

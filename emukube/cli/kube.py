@@ -10,8 +10,8 @@ import tempfile
 import typer
 
 from ..errors import EmukubeError
+from .options import ClusterOpt
 
-ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help="Cluster name.")
 
 
 def kubeconfig(cluster: str = ClusterOpt,

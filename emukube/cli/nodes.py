@@ -5,8 +5,8 @@ from __future__ import annotations
 import typer
 
 from ..client.cluster import Cluster
+from .options import ClusterOpt
 
-ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help="Cluster name.")
 node_app = typer.Typer(no_args_is_help=True, help="Stop or start an emulated node (its pods go away).")
 
 

@@ -13,9 +13,8 @@ from ..client.cluster import Cluster
 from ..errors import EmukubeError
 from ..runtime import engine
 from ..runtime.image_load import load_archive
+from .options import ClusterOpt, NsOpt
 
-ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help="Cluster name.")
-NsOpt = typer.Option("default", "--namespace", "-n", help="Namespace.")
 
 
 def parse_port_spec(spec: str) -> tuple[int | None, str]:

@@ -10,9 +10,8 @@ import typer
 from ..client import events as ev
 from ..client.cluster import Cluster
 from ..errors import EmukubeError
+from .options import ClusterOpt, NsOpt, parse_timeout
 
-ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help="Cluster name.")
-NsOpt = typer.Option("default", "--namespace", "-n", help="Namespace.")
 
 rollout_app = typer.Typer(help="Restart a Deployment or StatefulSet, or watch its rollout.", no_args_is_help=True)
 
@@ -38,11 +37,9 @@ def rollout_status(target: str = typer.Argument(..., help="deployment/NAME or st
                    watch: bool = typer.Option(True, "--watch/--no-watch", "-w", help="Wait until it is done."),
                    timeout: str = typer.Option("0s", help="Give up after this long (0s: never).")):
     """Wait until a rollout is done, printing kubectl's progress lines."""
-    from .app import _parse_timeout
-
     if name:
         target = f"{target}/{name}"
-    Cluster(cluster).rollout_status(target, namespace, _parse_timeout(timeout) or None, watch,
+    Cluster(cluster).rollout_status(target, namespace, parse_timeout(timeout) or None, watch,
                                     progress=typer.echo)
 
 

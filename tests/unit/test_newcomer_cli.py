@@ -12,7 +12,8 @@ import requests
 import yaml
 from urllib3.exceptions import ProtocolError
 
-from emukube.cli.app import _new_cluster_name, os_error_line
+from emukube.cli.app import os_error_line
+from emukube.cli.lifecycle import _new_cluster_name
 from emukube.cli.demo import held_node_ports, note, without_node_ports
 from emukube.errors import EmukubeError
 from emukube.cli.output import invoked_as, reach_lines

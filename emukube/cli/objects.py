@@ -1,0 +1,121 @@
+"""Verbs on a running cluster's objects and pods: get, exec, logs, delete, scale, events, dns."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from typing import Optional
+
+import typer
+
+from ..client.cluster import OWNER_KINDS, Cluster
+from ..diagnose import dns_query
+from ..errors import EmukubeError
+from ..runtime import engine
+from .options import ClusterOpt, NsOpt, err, parse_timeout
+
+
+OUTPUTS = ("wide", "json", "yaml", "name")
+
+
+def get(kind: str = typer.Argument(..., help="pods | svc | deploy | ... (several: svc,deploy; all)"),
+        name: Optional[str] = typer.Argument(None), cluster: str = ClusterOpt, namespace: str = NsOpt,
+        all_namespaces: bool = typer.Option(False, "--all-namespaces", "-A"),
+        output: str = typer.Option("", "--output", "-o", help="wide | json | yaml | name"),
+        selector: Optional[str] = typer.Option(None, "--selector", "-l", help="Label selector, as kubectl's."),
+        show_labels: bool = typer.Option(False, "--show-labels"),
+        show_secrets: bool = typer.Option(False, "--show-secrets", help="Print Secret data with -o.")):
+    """Show objects like kubectl get: the cluster's API server's tables and objects."""
+    from .get import run_get
+
+    if output and output not in OUTPUTS:
+        raise EmukubeError(f'error: unable to match a printer suitable for the output format "{output}", '
+                           f"allowed formats are: {','.join(sorted(OUTPUTS))}")
+    run_get(cluster, kind, name, None if all_namespaces else namespace, output, selector, show_labels,
+            show_secrets)
+
+
+def exec_(ctx: typer.Context, pod: str = typer.Argument(...), cluster: str = ClusterOpt, namespace: str = NsOpt,
+          container: Optional[str] = typer.Option(None, "-c", "--container"),
+          interactive: bool = typer.Option(False, "-i", "--stdin"), tty: bool = typer.Option(False, "-t", "--tty")):
+    """Run a command in a pod: emukube exec POD -- CMD..."""
+    args = list(ctx.args)  # click took the first "--"; later ones are the command's own (kubectl's way)
+    if not args:
+        raise EmukubeError("error: you must specify at least one command for the container")
+    c = Cluster(cluster)
+    target = c.container_of(pod, namespace, container)
+    flags = (["-i"] if interactive else []) + (["-t"] if tty else [])
+    # The docker CLI handles terminals and streams best; the SDK is the fallback.
+    if flags or os.environ.get("EMUKUBE_EXEC_VIA_CLI"):
+        raise typer.Exit(subprocess.call(["docker", "exec", *flags, target.id, *args]))
+    result = c.client.api.exec_create(target.id, args, stdout=True, stderr=True)
+    for chunk in c.client.api.exec_start(result["Id"], stream=True, demux=True):
+        out, err = chunk
+        if out:
+            sys.stdout.buffer.write(out)
+            sys.stdout.flush()
+        if err:
+            sys.stderr.buffer.write(err)
+            sys.stderr.flush()
+    raise typer.Exit(c.client.api.exec_inspect(result["Id"]).get("ExitCode") or 0)
+
+
+def logs(pod: str, cluster: str = ClusterOpt, namespace: str = NsOpt,
+         container: Optional[str] = typer.Option(None, "-c", "--container"),
+         follow: bool = typer.Option(False, "-f", "--follow"), tail: int = typer.Option(-1, "--tail")):
+    """Print a pod's logs (POD or deploy/NAME)."""
+    target = Cluster(cluster).container_of(pod, namespace, container)
+    kwargs = {"stream": follow, "follow": follow}
+    if tail >= 0:
+        kwargs["tail"] = tail
+    data = target.logs(**kwargs)
+    if follow:
+        try:
+            for chunk in data:
+                sys.stdout.buffer.write(chunk)
+                sys.stdout.flush()
+        except KeyboardInterrupt:
+            pass
+    else:
+        sys.stdout.buffer.write(data)
+
+
+def delete(kind: str, name: str, cluster: str = ClusterOpt, namespace: str = NsOpt):
+    """Delete a pod (its owner replaces it) or any applied object (svc, deploy, ...)."""
+    kind_name = Cluster(cluster).delete(kind, name, namespace)
+    typer.echo(f'{kind_name.lower()} "{name}" deleted')
+
+
+def scale(target: str = typer.Argument(..., help="deployment/NAME or statefulset/NAME"),
+          replicas: int = typer.Option(..., "--replicas"), cluster: str = ClusterOpt, namespace: str = NsOpt,
+          wait: bool = typer.Option(False, "--wait/--no-wait"), timeout: str = typer.Option("120s")):
+    """Change the replicas of a Deployment or StatefulSet."""
+    kind, _, name = target.partition("/")
+    Cluster(cluster).scale(target, replicas, namespace, wait=wait, timeout=parse_timeout(timeout))
+    typer.echo(f"{OWNER_KINDS.get(kind, kind).lower()}.apps/{name} scaled")
+
+
+def events(cluster: str = ClusterOpt, follow: bool = typer.Option(False, "-f", "--follow")):
+    """The cluster's Events in every namespace, like kubectl get events -A (-f to watch)."""
+    from .workloads import print_events
+
+    print_events(cluster, follow)
+
+
+def dns(name: str, rtype: str = typer.Argument("A"), cluster: str = ClusterOpt, namespace: str = NsOpt,
+        tcp: bool = typer.Option(False, "--tcp", help="Query over TCP.")):
+    """Query the cluster DNS from inside the cluster, as a pod in NAMESPACE would (search list,
+    ndots:5), and print the answer section."""
+    answer = dns_query.query(engine.connect(), cluster, name, rtype, namespace, tcp)
+    if not answer.found:
+        err(dns_query.not_found_message(answer))
+        raise typer.Exit(1)
+    typer.echo("\n".join(answer.records))
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(get)
+    app.command(name="exec", context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(exec_)
+    for verb in (logs, delete, scale, events, dns):
+        app.command()(verb)

@@ -1,0 +1,34 @@
+"""The options and parsing every verb group shares, defined once."""
+
+from __future__ import annotations
+
+import typer
+
+from ..errors import EmukubeError
+
+ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help="Cluster name.")
+NsOpt = typer.Option("default", "--namespace", "-n", help="Namespace.")
+AddressOpt = typer.Option(None, "--address", help="Host address NodePorts listen on (default 127.0.0.1).")
+PrivOpt = typer.Option(None, "--allow-privileged/--no-allow-privileged",
+                       help="Allow privileged pods, host networking and Docker socket mounts.")
+ImageMapOpt = typer.Option(None, "--image-map", help="OLD=NEW image swap (repeatable).")
+NodesOpt = typer.Option(None, "--nodes", help="Emulated nodes, each with its own address (default 1).")
+KubeconfigOpt = typer.Option(None, "--kubeconfig", help="The kubeconfig to write the cluster's context to "
+                                                      "(default: $KUBECONFIG, else ~/.kube/config).")
+
+
+
+def err(msg: str) -> None:
+    typer.echo(msg, err=True)
+
+
+def parse_timeout(text: str) -> float:
+    """kubectl's durations as the verbs take them: 90, 90s, 5m, 1h."""
+    text = text.strip()
+    units = {"s": 1, "m": 60, "h": 3600}
+    try:
+        if text and text[-1] in units:
+            return float(text[:-1]) * units[text[-1]]
+        return float(text)
+    except ValueError:
+        raise EmukubeError(f'error: invalid timeout "{text}" (use e.g. 90s, 5m)') from None
