@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Awaitable, Callable
 
 from aiohttp import web
@@ -81,7 +81,7 @@ def working_set(memory_stats: dict) -> int:
 def _nanos(text: str) -> int:
     """Nanoseconds since the epoch of the engine's RFC 3339 time (integers: a float loses them)."""
     base, _, frac = text.rstrip("Z").partition(".")
-    seconds = int(datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp())
+    seconds = int(datetime.strptime(base, "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp())
     return seconds * 10 ** 9 + int((frac[:9] or "0").ljust(9, "0"))
 
 
@@ -89,7 +89,8 @@ def usage(stats: dict) -> dict | None:
     """{cpu (nanocores), memory (bytes), window (ns), time} from one stats answer; None while the
     engine has no earlier sample to measure CPU against."""
     now, before = stats.get("cpu_stats") or {}, stats.get("precpu_stats") or {}
-    total, previous = (now.get("cpu_usage") or {}).get("total_usage"), (before.get("cpu_usage") or {}).get("total_usage")
+    total = (now.get("cpu_usage") or {}).get("total_usage")
+    previous = (before.get("cpu_usage") or {}).get("total_usage")
     if total is None or previous is None or stats.get("preread", "0001-").startswith("0001-"):  # no sample yet
         return None
     window = _nanos(stats["read"]) - _nanos(stats["preread"])
@@ -115,7 +116,8 @@ def pod_metrics(pod: dict, containers: list[tuple[str, dict]]) -> dict:
     windows = [u["window"] for _, u in containers]
     return {"kind": "PodMetrics", "apiVersion": GROUP_VERSION, "metadata": _meta(pod),
             "timestamp": max(u["time"] for _, u in containers), "window": go_duration(max(windows)),
-            "containers": [{"name": name, "usage": {"cpu": cpu_quantity(u["cpu"]), "memory": memory_quantity(u["memory"])}}
+            "containers": [{"name": name,
+                            "usage": {"cpu": cpu_quantity(u["cpu"]), "memory": memory_quantity(u["memory"])}}
                            for name, u in sorted(containers, key=lambda c: c[0])]}
 
 

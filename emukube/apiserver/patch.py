@@ -218,7 +218,7 @@ def _set_element_orders(original: dict, patch: dict, schema: dict) -> None:
             else:
                 merged = new
         else:
-            merged = old if new is None else _without_directives(new)
+            merged = old if old is not None else _without_directives(new)
         patch.pop(name, None)
         in_order, server_only = _partition(merged, order, merge_key)
         original[name] = _normalize(in_order, server_only, order, old or [], merge_key)
@@ -303,22 +303,26 @@ def _normalize(in_patch: list, server_only: list, patch_order: list, server_orde
         return sorted(items, key=lambda v: index.get(_identity(v, merge_key), len(order)))
 
     left, right = sort_by(server_only, server_order), sort_by(in_patch, patch_order)
-    server_index = {}
+    server_index: dict[object, int] = {}
     for i, v in enumerate(server_order):
         server_index.setdefault(_identity(v, merge_key), i)
     out, i, j = [], 0, 0
     while i < len(left) or j < len(right):
         if j >= len(right):
-            out.append(left[i]); i += 1
+            out.append(left[i])
+            i += 1
         elif i >= len(left):
-            out.append(right[j]); j += 1
+            out.append(right[j])
+            j += 1
         else:
             li = server_index.get(_identity(left[i], merge_key))
             ri = server_index.get(_identity(right[j], merge_key))
             if li is not None and ri is not None and li < ri:
-                out.append(left[i]); i += 1
+                out.append(left[i])
+                i += 1
             else:
-                out.append(right[j]); j += 1
+                out.append(right[j])
+                j += 1
     return out
 
 

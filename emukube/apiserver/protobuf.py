@@ -24,7 +24,7 @@ import re
 import struct
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 MAGIC = b"k8s\x00"
 CONTAINER_DIR = "/opt/emukube/protos"
@@ -258,7 +258,8 @@ class Schemas:
                 text = f.read()
         except FileNotFoundError:
             if required:
-                raise MissingProtos(f"{path} is missing under {self.root} (scripts/ensure-protos.sh fetches it)")
+                raise MissingProtos(f"{path} is missing under {self.root} "
+                                    "(scripts/ensure-protos.sh fetches it)") from None
             self.files[path] = None
             return None
         parsed = self.files[path] = parse_proto(text, path)
@@ -394,7 +395,7 @@ def _packed(kind: str, data: bytes, where: str) -> list:
 
 # ---- messages to JSON ----------------------------------------------------------------------------------
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def _timestamp(fields: dict, micro: bool):

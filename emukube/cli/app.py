@@ -68,7 +68,8 @@ def _report(exc: BaseException, prog: str) -> int:
         return 130
     # Only a verb that talked to the engine imported docker (`get` does not: it starts faster).
     docker_errors = sys.modules.get("docker.errors")
-    if docker_errors and isinstance(exc, docker_errors.DockerException):  # an engine refusal is not a bug of the caller's: no traceback
+    # An engine refusal is not a bug of the caller's: no traceback.
+    if docker_errors and isinstance(exc, docker_errors.DockerException):
         err(f"error: the Docker engine refused: {_first_line(getattr(exc, 'explanation', None) or exc)}")
         return 2
     if isinstance(exc, OSError):  # files, permissions, a connection lost: the user's to fix, not a bug

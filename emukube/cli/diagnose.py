@@ -11,11 +11,10 @@ from typing import Optional
 
 import typer
 
+from ..client.snapshot import Snapshot
 from ..errors import EmukubeError, NotFound
 from ..runtime import engine
-from ..client.snapshot import Snapshot
 from .options import ClusterOpt, NsOpt
-
 
 
 def _snapshot(cluster: str) -> Snapshot:
@@ -80,8 +79,8 @@ def graph(cluster: str = ClusterOpt,
     import shutil
     import subprocess
 
-    from ..views import graph as g
     from ..diagnose.checks import node_addresses
+    from ..views import graph as g
 
     if direction not in ("TD", "LR"):
         raise EmukubeError(f'error: --direction must be TD or LR, not "{direction}"')
@@ -121,8 +120,8 @@ def top(what: str = typer.Argument("all", help="services | pods | all"), cluster
     """Connections per Service and per pod, from the proxies' statistics (HAProxy for TCP,
     nginx's session log for UDP). TCP counters start again when a proxy reloads (its endpoints
     changed); the controller's own checks are counted too (one per proxy change)."""
-    from .output import print_table
     from ..diagnose.top import collect, pod_rows, service_rows
+    from .output import print_table
 
     kinds = {"all": ("services", "pods"), "svc": ("services",), "services": ("services",),
              "service": ("services",), "pods": ("pods",), "pod": ("pods",), "po": ("pods",)}

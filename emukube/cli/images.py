@@ -16,7 +16,8 @@ from rich.table import Table
 from ..runtime import images
 
 app = typer.Typer(help="List, pull and build the container images emukube runs.", no_args_is_help=True)
-NAMES = typer.Argument(None, help="images (base, echo, pause, coredns) or roles (haproxy, nginx, controller); default: all")
+NAMES = typer.Argument(None, help="images (base, echo, pause, coredns) or roles (haproxy, nginx, controller); "
+                                   "default: all")
 
 
 def _client() -> docker.DockerClient:
@@ -27,7 +28,7 @@ def _client() -> docker.DockerClient:
     except (docker.errors.DockerException, requests.exceptions.RequestException):
         where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
         typer.echo(f"error: cannot reach the Docker engine at {where}", err=True)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 @app.command("list")
@@ -47,7 +48,7 @@ def pull(names: Optional[List[str]] = NAMES) -> None:
         images.pull(_client(), names or None, log=typer.echo)
     except (images.PullError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
 
 
 @app.command()
@@ -62,7 +63,7 @@ def build(
         built = images.build(_client(), names or None, offline=offline, log=typer.echo)
     except (images.BuildError, images.PullError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     typer.echo(f"{len(built)} image(s) built in {time.monotonic() - t0:.0f}s" if built else "all images present")
 
 

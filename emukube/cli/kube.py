@@ -7,15 +7,16 @@ import shutil
 import subprocess
 import sys
 import tempfile
+
 import typer
 
 from ..errors import EmukubeError
 from .options import ClusterOpt
 
 
-
 def kubeconfig(cluster: str = ClusterOpt,
-               internal: bool = typer.Option(False, "--internal", help="The address pods on the cluster's network reach.")):
+               internal: bool = typer.Option(False, "--internal",
+                                             help="The address pods on the cluster's network reach.")):
     """Print the cluster's kubeconfig (like `kind get kubeconfig`)."""
     from ..client import kubeconfig as kc
     from ..client.cluster import Cluster

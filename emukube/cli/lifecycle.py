@@ -15,8 +15,7 @@ from ..lifecycle import ops
 from ..plan.image_map import parse as parse_image_map
 from ..plan.nodes import MAX_NODES
 from ..runtime import engine
-from .options import (AddressOpt, ClusterOpt, ImageMapOpt, KubeconfigOpt, NodesOpt, PrivOpt, err,
-                      parse_timeout)
+from .options import AddressOpt, ClusterOpt, ImageMapOpt, KubeconfigOpt, NodesOpt, PrivOpt, err, parse_timeout
 from .output import invoked_as, print_table, reach_lines, service_rows
 
 
@@ -98,9 +97,11 @@ def up(paths: List[str] = typer.Argument(..., help="Files, directories, or - for
        address: Optional[str] = AddressOpt, allow_privileged: Optional[bool] = PrivOpt,
        image_map: Optional[List[str]] = ImageMapOpt, nodes: Optional[int] = NodesOpt,
        kubeconfig_path: Optional[str] = KubeconfigOpt,
-       attach: bool = typer.Option(False, "--attach", help="Then stream events until Ctrl-C (the cluster keeps running).")):
+       attach: bool = typer.Option(False, "--attach",
+                                   help="Then stream events until Ctrl-C (the cluster keeps running).")):
     """Create or update a cluster from manifests, and wait until it answers."""
-    from .workloads import attach as attach_events, events_version
+    from .workloads import attach as attach_events
+    from .workloads import events_version
 
     _new_cluster_name(cluster)
     since = events_version(cluster) if attach else None

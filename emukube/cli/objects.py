@@ -15,7 +15,6 @@ from ..errors import EmukubeError
 from ..runtime import engine
 from .options import ClusterOpt, NsOpt, err, parse_timeout
 
-
 OUTPUTS = ("wide", "json", "yaml", "name")
 
 

@@ -16,7 +16,6 @@ from ..runtime.image_load import load_archive
 from .options import ClusterOpt, NsOpt
 
 
-
 def parse_port_spec(spec: str) -> tuple[int | None, str]:
     """kubectl's [LOCAL:]REMOTE: "8080:80", ":80" (a free local port: 0), "80" (local = 80),
     "http" (local = the port it names: None)."""

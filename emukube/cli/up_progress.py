@@ -120,7 +120,7 @@ class UpProgress:
         lines = [Text(f"  ... {w}", style="dim", overflow="ellipsis", no_wrap=True) for w in self.waiting]
         return Group(grid, *lines)
 
-    def __enter__(self) -> "UpProgress":
+    def __enter__(self) -> UpProgress:
         if self.is_live:
             self._live = Live(get_renderable=self.render, console=self.console, refresh_per_second=8,
                               transient=False, redirect_stdout=False, redirect_stderr=False)

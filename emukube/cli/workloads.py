@@ -12,7 +12,6 @@ from ..client.cluster import Cluster
 from ..errors import EmukubeError
 from .options import ClusterOpt, NsOpt, parse_timeout
 
-
 rollout_app = typer.Typer(help="Restart a Deployment or StatefulSet, or watch its rollout.", no_args_is_help=True)
 
 

@@ -20,17 +20,16 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
-from . import inside as access
-from ..lifecycle import ops
-from ..lifecycle import node_address
 from ..errors import EmukubeError, NotFound, WorkloadFailed
-from .kube import ApiError
-from .connection import comparable
+from ..lifecycle import node_address, ops
 from ..plan import image_map
 from ..plan.nodes import STOPPED_ANNOTATION, node_object
 from ..runtime import engine, forward
 from ..runtime import labels as L
 from ..runtime.podspec import container_ports
+from . import inside as access
+from .connection import comparable
+from .kube import ApiError
 from .snapshot import PodRow, Snapshot
 
 PathLike = "str | os.PathLike[str]"
@@ -117,7 +116,7 @@ class Cluster:
     @classmethod
     def up(cls, *paths: PathLike, name: str | None = None, images: dict[str, str] | None = None,
            address: str | None = None, allow_privileged: bool | None = None, timeout: float = 180,
-           wait: bool = True, keep: bool = False, nodes: int | None = None) -> "Cluster":
+           wait: bool = True, keep: bool = False, nodes: int | None = None) -> Cluster:
         """Create (or update) a cluster from files or directories and wait until it answers.
         If starting fails, whatever was made is removed again unless `keep`."""
         cluster = cls(name or unique_name(), images=images, address=address,
@@ -131,7 +130,7 @@ class Cluster:
             raise
         return cluster
 
-    def __enter__(self) -> "Cluster":
+    def __enter__(self) -> Cluster:
         return self
 
     def __exit__(self, *exc) -> None:

@@ -10,9 +10,9 @@ import time
 
 from ..apiserver.objects import SYSTEM_NAMESPACES
 from ..apiserver.resources import BY_KEY, Resource, by_kind
-from .kube import ApiError, Credentials, KubeClient
 from ..errors import EmukubeError
 from ..runtime import engine
+from .kube import ApiError, Credentials, KubeClient
 
 API_PORT = "6443/tcp"
 _clients: dict[str, KubeClient] = {}  # controller id -> client (one process, one CLI command)
@@ -49,8 +49,8 @@ def _from_kubeconfig(controller, port: int | None) -> Credentials | None:
     much quicker than copying the files out of the controller."""
     import base64
 
-    from . import kubeconfig
     from ..runtime import labels as L
+    from . import kubeconfig
 
     name = kubeconfig.entry_name(controller.labels.get(L.CLUSTER, ""))
     try:

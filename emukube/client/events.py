@@ -37,7 +37,8 @@ def from_api(item: dict) -> Event:
     involved = item.get("involvedObject") or {}
     source = item.get("source") or {}
     return Event(time=item.get("lastTimestamp") or item.get("eventTime") or item.get("firstTimestamp") or "",
-                 type=item.get("type", ""), object=f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
+                 type=item.get("type", ""),
+                 object=f"{str(involved.get('kind', '')).lower()}/{involved.get('name', '')}",
                  reason=item.get("reason", ""), message=item.get("message", ""),
                  namespace=involved.get("namespace") or (item.get("metadata") or {}).get("namespace", ""),
                  source=source.get("component") or item.get("reportingComponent") or "",

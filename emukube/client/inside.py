@@ -20,8 +20,8 @@ from dataclasses import dataclass, replace
 
 from docker.errors import APIError, DockerException
 
-from ..lifecycle import ops
 from ..errors import EmukubeError, NotFound
+from ..lifecycle import ops
 from ..plan import endpoints as ep
 from ..plan.workloads import bare_pod
 from ..runtime import engine, haproxy_stats
@@ -178,7 +178,8 @@ def _through_proxy(svc: dict, port: int, snap: Snapshot, before, after, pods_by_
     """Sentences on what the Service's proxy did with the call; fills `answered`."""
     meta = svc["metadata"]
     ns = meta.get("namespace", "default")
-    via = f"service/{meta['name']}{'' if ns == 'default' else f' in namespace {ns}'} ({svc['spec']['clusterIP']}:{port})"
+    where = "" if ns == "default" else f" in namespace {ns}"
+    via = f"service/{meta['name']}{where} ({svc['spec']['clusterIP']}:{port})"
     listener = f"tcp-{port}"
 
     def label(s) -> str:

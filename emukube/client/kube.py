@@ -86,7 +86,8 @@ class KubeClient:
                 if attempt:
                     if isinstance(exc, OSError):
                         raise
-                    raise ConnectionError(f"the API server at {self.host}:{self.port} broke the connection ({exc!r})") from exc
+                    raise ConnectionError(f"the API server at {self.host}:{self.port} broke the connection "
+                                          f"({exc!r})") from exc
         decoded = _decode(raw)
         if resp.status >= 300:
             raise ApiError(resp.status, decoded if isinstance(decoded, dict) else {"message": raw.decode()})

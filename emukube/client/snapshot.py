@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..lifecycle.ops import State, read_state, read_status, require, settings_of
-from ..plan.nodes import Node, plan_nodes
 from ..plan import endpoints as ep
+from ..plan.nodes import Node, plan_nodes
 from ..runtime import engine
 from ..runtime import labels as L
 from ..runtime.podspec import container_ports
@@ -77,7 +77,8 @@ class Snapshot:
             running = c.status == "running"
             phase = info.get("phase") or ("Running" if running else c.status.capitalize())
             rows.append(PodRow(
-                name=name, namespace=ns, ip=engine.ip_on(c.attrs, self.state.net.network_name) if self.state.net else "",
+                name=name, namespace=ns,
+                ip=engine.ip_on(c.attrs, self.state.net.network_name) if self.state.net else "",
                 labels=L.pod_labels_of(c.labels), spec=json.loads(c.labels.get(L.POD_SPEC) or "{}"),
                 owner=c.labels.get(L.OWNER, ""), ready=bool(info.get("ready")) and running, phase=phase,
                 restarts=int(info.get("restarts", c.attrs.get("RestartCount", 0))), created=_created(c.attrs),
@@ -106,7 +107,7 @@ class Snapshot:
 def age(since: float | str | None) -> str:
     if isinstance(since, str):
         try:
-            since = datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
+            since = datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
         except ValueError:
             since = None
     if not since:

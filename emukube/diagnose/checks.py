@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 from docker.errors import DockerException
 
-from . import explain as diagnose
-from ..runtime import images
-from ..plan.allocate import has_node_ports
-from ..runtime import engine
-from ..runtime.dns import dns_name
 from ..client.snapshot import Snapshot
+from ..plan.allocate import has_node_ports
+from ..runtime import engine, images
+from ..runtime.dns import dns_name
+from . import explain as diagnose
 
 # Runs inside the controller container (python3 is there): one TCP connect per target, in parallel.
 _CONNECT = r"""

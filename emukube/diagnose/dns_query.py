@@ -9,8 +9,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from ..lifecycle import ops
 from ..errors import EmukubeError, WorkloadFailed
+from ..lifecycle import ops
 from ..runtime.podspec import search_domains
 
 NDOTS = 5

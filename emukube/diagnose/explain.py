@@ -7,9 +7,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+from ..client.snapshot import PodRow
 from ..plan import endpoints as ep
 from ..plan.allocate import has_cluster_ip
-from ..client.snapshot import PodRow
 
 PROBLEM, WARNING, LIMIT = "PROBLEM", "WARNING", "LIMIT"
 
@@ -196,7 +196,8 @@ class _Explainer:
             details.append(f"nearest: pod {pod.name}{like} ({_labels_text(pod.labels)}): " + "; ".join(diffs))
         if not same_ns:
             details.append(f"there is no pod at all in namespace {self.ns}")
-        elsewhere = sorted({p.namespace for p in self.pods if p.namespace != self.ns and ep.selects(selector, p.labels)})
+        elsewhere = sorted({p.namespace for p in self.pods
+                            if p.namespace != self.ns and ep.selects(selector, p.labels)})
         if elsewhere:
             details.append(f"pods in namespace {', '.join(elsewhere)} match, but a Service only selects pods "
                            f"of its own namespace ({self.ns})")

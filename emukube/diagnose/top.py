@@ -41,7 +41,7 @@ class Counter:
     bytes_in: int = 0  # from clients
     bytes_out: int = 0  # to clients
 
-    def add(self, other: "Counter") -> None:
+    def add(self, other: Counter) -> None:
         if self.active is not None and other.active is not None:
             self.active += other.active
         else:

@@ -24,13 +24,13 @@ import docker
 from docker.errors import APIError, DockerException, NotFound
 
 from ..client import connection as cluster_api
-from . import host_ports, state_backup
-from ..runtime import images
-from ..errors import EmukubeError, NotFound as NotFoundError, WorkloadFailed
+from ..errors import EmukubeError, WorkloadFailed
+from ..errors import NotFound as NotFoundError
 from ..plan import allocate
 from ..plan.network import ClusterNet, choose_index
-from ..runtime import engine
+from ..runtime import engine, images
 from ..runtime import labels as L
+from . import host_ports, state_backup
 
 CODE_DIR = "/opt/emukube"
 NAMESPACED = ("Service", "Pod", "Deployment", "StatefulSet", "ReplicaSet", "ConfigMap", "Secret")
@@ -492,7 +492,8 @@ def wait_converged(client, cluster: str, generation: str, timeout: float, progre
             if status.get("converged"):
                 return status
         time.sleep(0.25)
-    waiting = (last or {}).get("waiting") or [f"the controller did not report (see `docker logs {controller_name(cluster)}`)"]
+    silent = f"the controller did not report (see `docker logs {controller_name(cluster)}`)"
+    waiting = (last or {}).get("waiting") or [silent]
     raise WorkloadFailed(f"not ready after {timeout:.0f}s: " + "; ".join(waiting[:10]))
 
 

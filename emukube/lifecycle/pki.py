@@ -53,7 +53,7 @@ def make_pki(cluster: str, sans_ips: list[str], sans_dns: list[str]) -> ClusterP
     `sans_ips`/`sans_dns` are every address and name the server answers on (the caller passes
     127.0.0.1, localhost, the controller's IP, the kubernetes.default... names, the first Service
     IP); duplicates are dropped, order is kept."""
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"emukube-{cluster}-ca")])
     ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import json
 
-from ..runtime import images
-from ..runtime import engine
+from ..runtime import engine, images
 from ..runtime import labels as L
 
 BACKUP = "/state/applied.json"

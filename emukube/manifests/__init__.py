@@ -11,8 +11,8 @@ from typing import TextIO
 
 from .defaults import apply_defaults
 from .load import Doc, ManifestError, Problem, load_paths, load_with_problems
-from .validate import split_supported, validate
 from .unemulated import unemulated_fields, without_helm_hooks
+from .validate import split_supported, validate
 from .validate_service import validate_node_ports
 
 __all__ = ["Doc", "Problem", "ManifestError", "load_paths", "validate", "validate_node_ports",

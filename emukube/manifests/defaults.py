@@ -35,6 +35,15 @@ def apply_defaults(obj: dict) -> dict:
                 _set(_sub(update, "rollingUpdate"), "partition", 0)
             _set(spec, "revisionHistoryLimit", 10)
         _pod_spec(_sub(_sub(spec, "template"), "spec"))
+    elif kind == "Job":
+        _job(spec)
+    elif kind == "CronJob":
+        _set(spec, "concurrencyPolicy", "Allow")
+        if spec.get("suspend") is None:
+            spec["suspend"] = False
+        _set(spec, "successfulJobsHistoryLimit", 3)
+        _set(spec, "failedJobsHistoryLimit", 1)
+        _pod_spec(_sub(_sub(_sub(_sub(spec, "jobTemplate"), "spec"), "template"), "spec"))
     return out
 
 
@@ -74,6 +83,21 @@ def _deployment(spec: dict) -> None:
         _set(rolling, "maxUnavailable", "25%")
     _set(spec, "revisionHistoryLimit", 10)
     _set(spec, "progressDeadlineSeconds", 600)
+
+
+def _job(spec: dict) -> None:
+    """SetDefaults_Job: both counts unset is one pod run once."""
+    if spec.get("completions") is None and spec.get("parallelism") is None:
+        spec["completions"] = 1
+    if spec.get("parallelism") is None:
+        spec["parallelism"] = 1
+    if spec.get("backoffLimit") is None:
+        spec["backoffLimit"] = 6
+    _set(spec, "completionMode", "NonIndexed")
+    if spec.get("suspend") is None:
+        spec["suspend"] = False
+    _set(spec, "podReplacementPolicy", "TerminatingOrFailed")
+    _pod_spec(_sub(_sub(spec, "template"), "spec"))
 
 
 def _pod_spec(spec: dict) -> None:

@@ -29,13 +29,15 @@ POD_SECURITY_KEPT = {"seccompProfile", "runAsUser", "runAsGroup", "runAsNonRoot"
 CONTAINER_SECURITY_KEPT = {"privileged", "runAsUser", "runAsGroup", "runAsNonRoot", "capabilities", "seccompProfile",
                            "allowPrivilegeEscalation"}
 CONTAINER_FIELDS = {
-    "terminationMessagePath": "exit reasons are not collected", "terminationMessagePolicy": "exit reasons are not collected",
+    "terminationMessagePath": "exit reasons are not collected",
+    "terminationMessagePolicy": "exit reasons are not collected",
     "resizePolicy": "limits are set when a container starts", "volumeDevices": "no block devices",
 }
 VOLUME_TYPES = {"emptyDir", "configMap", "secret", "hostPath", "persistentVolumeClaim", "name"}
 SERVICE_FIELDS = {
     "loadBalancerSourceRanges": "a LoadBalancer accepts every client", "externalIPs": "use a LoadBalancer",
-    "healthCheckNodePort": "no cloud load balancer checks nodes", "loadBalancerClass": "every LoadBalancer is emukube's",
+    "healthCheckNodePort": "no cloud load balancer checks nodes",
+    "loadBalancerClass": "every LoadBalancer is emukube's",
 }
 WORKLOAD_FIELDS = {
     "minReadySeconds": "a pod counts as available once ready", "paused": "rollouts are never paused",

@@ -9,16 +9,24 @@ from typing import Callable
 
 from .fielderrors import FieldErrors, go_quote, go_value, key_path, object_label, safe_text, to_problems
 from .load import Doc, Problem
-from .names import (is_config_map_key, is_dns1035_label, is_dns1123_label, is_dns1123_subdomain,
-                    is_qualified_name, validate_labels)
+from .names import (
+    is_config_map_key,
+    is_dns1035_label,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_qualified_name,
+    validate_labels,
+)
 from .validate_pod import validate_pod_spec
 from .validate_service import claim_node_ports, validate_service
+from .validate_job import validate_cronjob, validate_job
 from .validate_workload import validate_workload
 
 API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1", "Namespace": "v1",
-                "Deployment": "apps/v1", "StatefulSet": "apps/v1", "ReplicaSet": "apps/v1"}
+                "Deployment": "apps/v1", "StatefulSet": "apps/v1", "ReplicaSet": "apps/v1",
+                "Job": "batch/v1", "CronJob": "batch/v1"}
 CLUSTER_SCOPED = {"Namespace"}
-_BUILTIN_GROUPS = {"", "apps", "extensions"}  # where a wrong version is a mistake, not another product
+_BUILTIN_GROUPS = {"", "apps", "extensions", "batch"}  # where a wrong version is a mistake, not another product
 # Every kind the API server serves in these groups: any other kind there is a typo, not a product
 # emukube merely does not emulate (kubectl: "no matches for kind").
 KNOWN_KINDS = {
@@ -26,6 +34,7 @@ KNOWN_KINDS = {
          "PersistentVolume", "PersistentVolumeClaim", "Pod", "PodTemplate", "ReplicationController",
          "ResourceQuota", "Secret", "Service", "ServiceAccount", "List"},
     "apps": {"ControllerRevision", "DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"},
+    "batch": {"CronJob", "Job"},
     "extensions": {"DaemonSet", "Deployment", "Ingress", "NetworkPolicy", "PodSecurityPolicy", "ReplicaSet"},
 }
 _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
@@ -153,6 +162,10 @@ def _validate_object(doc: Doc, errs: FieldErrors, allow_privileged: bool,
         validate_pod_spec(errs.get_map(obj, "spec", ""), "spec", errs, allow_privileged)
     elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
         validate_workload(kind, obj, errs, allow_privileged)
+    elif kind == "Job":
+        validate_job(obj, errs, allow_privileged)
+    elif kind == "CronJob":
+        validate_cronjob(obj, errs, allow_privileged)
     elif kind in ("ConfigMap", "Secret"):
         _data(kind, obj, errs)
     return (kind, namespace, name) if name else None

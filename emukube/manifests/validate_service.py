@@ -7,8 +7,14 @@ from typing import Iterable
 
 from .fielderrors import FieldErrors, go_quote, to_problems
 from .load import Doc, Problem
-from .names import (is_dns1123_label, is_dns1123_subdomain, is_valid_ip, is_valid_port_name,
-                    is_valid_port_num, validate_labels)
+from .names import (
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_valid_ip,
+    is_valid_port_name,
+    is_valid_port_num,
+    validate_labels,
+)
 
 SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
 PROTOCOLS = ["SCTP", "TCP", "UDP"]

@@ -31,7 +31,7 @@ def validate_workload(kind: str, obj: dict, errs: FieldErrors, allow_privileged:
                          shown=_EMPTY_SELECTOR)
             matcher = None
 
-    claim_templates = frozenset()
+    claim_templates: frozenset[str] = frozenset()
     if kind == "Deployment":
         _strategy(errs.get_map(spec, "strategy", "spec"), errs)
     elif kind == "StatefulSet":

@@ -126,7 +126,8 @@ def endpoints_object(svc: dict, views) -> dict:
     for ports, rows in groups(svc, ep.endpoint_rows(svc, views)):
         subset = {"addresses": [_address(svc, r) for r in rows if r.ready],
                   "notReadyAddresses": [_address(svc, r) for r in rows if not r.ready and not r.terminating],
-                  "ports": [{**({"name": n} if n else {}), "port": port, "protocol": proto} for n, port, proto in ports]}
+                  "ports": [{**({"name": n} if n else {}), "port": port, "protocol": proto}
+                            for n, port, proto in ports]}
         subset = {k: v for k, v in subset.items() if v}
         if subset.get("addresses") or subset.get("notReadyAddresses"):
             subsets.append(subset)

@@ -78,7 +78,7 @@ class ClusterNet:
         return [f"127.0.{100 + self.index}.{i}" for i in range(1, 255)]
 
     @classmethod
-    def from_subnet(cls, name: str, subnet: str) -> "ClusterNet":
+    def from_subnet(cls, name: str, subnet: str) -> ClusterNet:
         second = int(subnet.split(".")[1])
         return cls(name=name, index=second - FIRST_SECOND_OCTET)
 

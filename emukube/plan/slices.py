@@ -36,7 +36,8 @@ def mirrored(svc: dict | None, endpoints: dict | None) -> bool:
     if svc is None or endpoints is None or (svc.get("spec") or {}).get("selector"):
         return False
     meta = endpoints.get("metadata") or {}
-    return (meta.get("labels") or {}).get(SKIP_MIRROR) != "true" and LEADER_ELECTION not in (meta.get("annotations") or {})
+    labels, annotations = meta.get("labels") or {}, meta.get("annotations") or {}
+    return labels.get(SKIP_MIRROR) != "true" and LEADER_ELECTION not in annotations
 
 
 def _endpoint(address: dict, ready: bool) -> dict:
@@ -116,7 +117,7 @@ def slice_backends(port, slices: list[dict]) -> tuple[list[Backend], list[Backen
 
 def dns_endpoints(slices: list[dict]) -> tuple[DnsEndpoint, ...]:
     """A headless Service's addresses for CoreDNS: the ready endpoints, named by their hostname."""
-    found = {}
+    found: dict[str, DnsEndpoint] = {}
     for s in _ipv4(slices):
         for item in s.get("endpoints") or []:
             if item.get("addresses") and conditions(item)[0]:

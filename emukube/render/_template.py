@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import emukube
@@ -28,7 +28,7 @@ def template_dir() -> Path:
     return package.parent / "compose-templates"
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load(directory: str, name: str) -> str:
     text = (Path(directory) / name).read_text(encoding="utf-8")
     return _COMMENT_LINE.sub("", text)

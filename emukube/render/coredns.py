@@ -112,7 +112,7 @@ def _zones_of_cidr(cidr: str) -> list[tuple[str, IPNetwork]]:
     if prefix == 0:
         log.warning("ignoring reverse CIDR %r: too wide", cidr)
         return []
-    subnets = [net] if prefix == net.prefixlen else list(net.subnets(new_prefix=prefix))
+    subnets: list[IPNetwork] = [net] if prefix == net.prefixlen else list(net.subnets(new_prefix=prefix))
     zones = []
     for sub in subnets:
         labels = sub.network_address.reverse_pointer.split(".")

@@ -17,7 +17,6 @@ which nginx accepts.
 
 from __future__ import annotations
 
-
 from emukube.plan.types import Backend, ProxyPlan, ServicePort
 from emukube.render._template import fill, one_line, tidy, valid_endpoints
 

@@ -10,7 +10,7 @@ import io
 import os
 import tarfile
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import docker
 from docker.errors import DockerException, NotFound
@@ -100,7 +100,7 @@ def read_file(container, path: str) -> bytes | None:
 def docker_time(text: str) -> float:
     """Docker's RFC 3339 timestamps as epoch seconds (0 when unknown)."""
     try:
-        return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+        return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return 0.0
 

@@ -18,10 +18,9 @@ from dataclasses import dataclass
 
 from docker.errors import APIError
 
-from . import images
 from ..errors import EmukubeError
 from ..render.forward import FORWARD_CONFIG_PATH, FORWARD_LISTEN_PORT, render_forward
-from . import engine
+from . import engine, images
 from . import labels as L
 
 ROLE = "forward"

@@ -4,13 +4,13 @@ live state from the controller's status report, and its events."""
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..client import events as ev
+from ..client.snapshot import Snapshot, age
 from ..errors import EmukubeError, NotFound
 from ..plan import endpoints as ep
 from ..plan.workloads import rollout_limits, template_hash
-from ..client.snapshot import Snapshot, age
 
 KINDS = {"po": "Pod", "pod": "Pod", "pods": "Pod", "svc": "Service", "service": "Service", "services": "Service",
          "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
@@ -62,7 +62,7 @@ def _when(stamp: str | float | None) -> str:
     """RFC 1123 like kubectl (Mon, 02 Jan 2006 15:04:05 +0000)."""
     if isinstance(stamp, str):
         try:
-            stamp = datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+            stamp = datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
         except ValueError:
             return stamp or "<unknown>"
     if not stamp:
@@ -100,7 +100,8 @@ def _env_lines(c: dict) -> list[str]:
             out.append(f"{item['name']}:  <set to the key '{ref.get('key')}' of {what} '{ref.get('name')}'>  "
                        f"Optional: {str(bool(ref.get('optional'))).lower()}")
         elif "fieldRef" in src:
-            out.append(f"{item['name']}:   ({src['fieldRef'].get('apiVersion', 'v1')}:{src['fieldRef'].get('fieldPath')})")
+            ref = src["fieldRef"]
+            out.append(f"{item['name']}:   ({ref.get('apiVersion', 'v1')}:{ref.get('fieldPath')})")
         else:
             out.append(f"{item['name']}:  <set from resource field>")
     for source in c.get("envFrom") or []:
@@ -335,11 +336,12 @@ def describe_workload(snap: Snapshot, kind: str, name: str, namespace: str, even
         available = ready >= want - rollout_limits(obj)[1]
         done = len(updated) == want and len(live) == want and ready == want
         t.table([("Type", "Status", "Reason"), ("----", "------", "------"),
-                 ("Available", str(available), "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable"),
+                 ("Available", str(available),
+                  "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable"),
                  ("Progressing", "True", "NewReplicaSetAvailable" if done else "ReplicaSetUpdated")])
         old = sorted({p.labels.get("pod-template-hash", "") for p in live} - {current})
-        t.row("OldReplicaSets", ", ".join(f"{name}-{h} ({sum(1 for p in live if p.labels.get('pod-template-hash') == h)}"
-                                          " replicas)" for h in old) or "<none>")
+        counts = {h: sum(1 for p in live if p.labels.get("pod-template-hash") == h) for h in old}
+        t.row("OldReplicaSets", ", ".join(f"{name}-{h} ({counts[h]} replicas)" for h in old) or "<none>")
         t.row("NewReplicaSet", f"{name}-{current} ({len(updated)}/{want} replicas created)")
     prefix = f"{name}-"
     mine = {f"pod/{p.name}" for p in pods} | {e.object for e in events if e.object.startswith(f"pod/{prefix}")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ..plan import endpoints as ep
 from ..client.snapshot import PodRow
+from ..plan import endpoints as ep
 
 
 @dataclass(frozen=True)

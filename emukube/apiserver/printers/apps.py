@@ -8,7 +8,8 @@ from .format import format_label_selector, layout_containers, pod_template_conta
 
 def _common(obj: dict, now: float) -> tuple[str, str, dict, dict]:
     meta = obj.get("metadata") or {}
-    return meta.get("name", ""), since(meta.get("creationTimestamp"), now), obj.get("spec") or {}, obj.get("status") or {}
+    age = since(meta.get("creationTimestamp"), now)
+    return meta.get("name", ""), age, obj.get("spec") or {}, obj.get("status") or {}
 
 
 def _replicas(spec: dict) -> int:
