@@ -61,8 +61,8 @@ def mount_files(state_dir: str):
     pki = os.path.join(state_dir, "pki")
     with open(os.path.join(pki, "ca.crt"), "rb") as f:
         ca = f.read()
-    with open(os.path.join(pki, "tokens"), encoding="utf-8") as f:
-        key = signing_key(f.read().split()[0])
+    with open(os.path.join(pki, "tokens"), encoding="utf-8") as tokens:
+        key = signing_key(tokens.read().split()[0])
 
     def files(namespace: str, account: str) -> dict[str, tuple[bytes, int]]:
         return {f"{MOUNT}/token": (mint(key, namespace, account).encode(), 0o644),

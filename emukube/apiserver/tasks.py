@@ -4,11 +4,11 @@ poller, the garbage collector): started once, cancelled and awaited on stop."""
 from __future__ import annotations
 
 import asyncio
-from typing import Awaitable, Callable
+from typing import Any, Callable, Coroutine
 
 
 class BackgroundTask:
-    def __init__(self, run: Callable[[], Awaitable[None]]):
+    def __init__(self, run: Callable[[], Coroutine[Any, Any, None]]):
         self._run = run
         self._task: asyncio.Task | None = None
 

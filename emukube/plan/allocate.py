@@ -199,8 +199,9 @@ def _lb_ip(svc: dict, prev: dict | None, net: ClusterNet, taken: Allocated) -> t
 
 
 def _reserve(taken: Allocated, held: Allocated) -> None:
-    for mine, theirs in ((taken.cluster_ips, held.cluster_ips), (taken.node_ports, held.node_ports),
-                         (taken.lb_ips, held.lb_ips)):
+    pairs: tuple[tuple[dict, dict], ...] = ((taken.cluster_ips, held.cluster_ips),
+                                            (taken.node_ports, held.node_ports), (taken.lb_ips, held.lb_ips))
+    for mine, theirs in pairs:
         for key, owner in theirs.items():
             mine.setdefault(key, owner)
 

@@ -72,8 +72,8 @@ def _merged_options(existing: tuple[str, ...], extra: list[dict]) -> tuple[str, 
     for op in existing:
         name, _, value = op.partition(":")
         found[name] = value
-    for op in extra:
-        found[op.get("name", "")] = "" if op.get("value") is None else str(op["value"])
+    for option in extra:
+        found[option.get("name", "")] = "" if option.get("value") is None else str(option["value"])
     return tuple(f"{k}:{v}" if v else k for k, v in found.items() if k)
 
 

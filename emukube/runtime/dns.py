@@ -12,6 +12,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable
 
 from docker.errors import DockerException
 
@@ -112,7 +113,7 @@ def node_resolver() -> pod_dns.ResolvConf:
 
 
 def write_resolv_confs(directory: str, dns_ip: str, namespaces: set[str],
-                       pod_specs: list[tuple[str, dict]] = ()) -> None:
+                       pod_specs: Iterable[tuple[str, dict]] = ()) -> None:
     """One file per namespace, and one per other dnsPolicy/dnsConfig a declared pod has
     (plan/pod_dns.py): written before such a pod starts, since pods bind-mount them."""
     folder = Path(directory) / "resolv"

@@ -58,7 +58,7 @@ class Demux:
 class Engine:
     """One HTTP session to the engine for the API server's lifetime."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
         self.kind, self.where = _address()
 

@@ -21,7 +21,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import docker
 import docker.errors
@@ -164,7 +164,7 @@ def status(client: docker.DockerClient) -> list[dict]:
         if ref := _override(role):
             rows.append(dict(name=role, ref=ref, present=_present(client, ref), source="override"))
             continue
-        row = dict(name=role, ref=offline_ref(image), present=False, source="offline build")
+        row: dict[str, Any] = dict(name=role, ref=offline_ref(image), present=False, source="offline build")
         if _present(client, row["ref"]):
             row["present"] = True
         elif upstream and _present(client, upstream):

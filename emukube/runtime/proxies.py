@@ -12,6 +12,8 @@ import hashlib
 import json
 import time
 
+from docker.models.containers import Container
+
 from ..plan.types import ProxyPlan
 from ..render import render_haproxy, render_nginx
 from ..render.haproxy import HAPROXY_LOCAL_PEER
@@ -61,7 +63,7 @@ class Proxies:
         self.names: dict[str, str] = {}  # container id -> container name
         self.distrusted: set[str] = set()  # container names whose markers (see `runs`) lie: a reload was lost
 
-    def reload(self, svc: dict, plan: ProxyPlan, existing: dict[str, object], settle: bool = True) -> str | None:
+    def reload(self, svc: dict, plan: ProxyPlan, existing: dict[str, Container], settle: bool = True) -> str | None:
         """Bring a running proxy of the right shape in line: "reloaded" or "" (unchanged).
         None when it must be (re)created instead (see `create`): missing, stopped, or its
         address, published ports or images changed. existing: container name -> container.
@@ -84,7 +86,7 @@ class Proxies:
             engine.remove(udp)
         return changed
 
-    def create(self, svc: dict, plan: ProxyPlan, existing: dict[str, object]) -> None:
+    def create(self, svc: dict, plan: ProxyPlan, existing: dict[str, Container]) -> None:
         """(Re)create the Service's proxy containers (same ClusterIP), configs in place."""
         ctx = self.ctx
         name = proxy_name(ctx.cluster, plan.namespace, plan.name)
