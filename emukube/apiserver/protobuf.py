@@ -25,6 +25,7 @@ import struct
 import threading
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 MAGIC = b"k8s\x00"
 CONTAINER_DIR = "/opt/emukube/protos"
@@ -254,8 +255,8 @@ class Schemas:
         if not os.path.isdir(self.root):
             raise MissingProtos(f"no Kubernetes .proto files at {self.root} (scripts/ensure-protos.sh fetches them)")
         try:
-            with open(os.path.join(self.root, path), encoding="utf-8") as f:
-                text = f.read()
+            with open(os.path.join(self.root, path), encoding="utf-8") as source:
+                text = source.read()
         except FileNotFoundError:
             if required:
                 raise MissingProtos(f"{path} is missing under {self.root} "
@@ -332,6 +333,7 @@ def _varint(data: bytes, pos: int) -> tuple[int, int]:
 def wire_fields(data: bytes):
     """(field number, wire type, value) for each field; length-delimited values as bytes."""
     pos, end = 0, len(data)
+    value: int | bytes
     while pos < end:
         key, pos = _varint(data, pos)
         number, wire = key >> 3, key & 7
@@ -488,7 +490,7 @@ class _Decoder:
         message = self.schemas.message(name)
         if message is None:
             raise ProtobufError(f"no protobuf message {name}")
-        present: dict[int, object] = {}
+        present: dict[int, Any] = {}
         for number, wire, value in wire_fields(data):
             f = message.fields.get(number)
             if f is None:
@@ -513,6 +515,7 @@ class _Decoder:
         return self.message(value, kind, depth + 1)
 
     def map_entry(self, f: Field, data: bytes, depth: int, where: str):
+        assert f.key_type is not None  # message() calls this for map fields only
         key, item = None, None
         for number, wire, value in wire_fields(data):
             if number == 1:

@@ -77,7 +77,9 @@ def problems(kind: str, obj: dict, old: dict | None) -> list[str]:
             out += _rule_problems(rule if isinstance(rule, dict) else {}, kind == "Role", f"rules[{i}]")
         return out
     namespaced = kind == "RoleBinding"
-    ref = obj.get("roleRef") if isinstance(obj.get("roleRef"), dict) else {}
+    ref = obj.get("roleRef")
+    if not isinstance(ref, dict):
+        ref = {}
     if ref.get("apiGroup") != GROUP:
         out.append(_supported("roleRef.apiGroup", ref.get("apiGroup", ""), [GROUP]))
     kinds = ["Role", "ClusterRole"] if namespaced else ["ClusterRole"]

@@ -15,7 +15,7 @@ from .rbac import Attributes, User, rules_for
 from .sa_tokens import ISSUER
 
 # The request's (impersonated) user, set by the middleware.
-USER = web.RequestKey("emukube_user", object) if hasattr(web, "RequestKey") else "emukube_user"
+USER = web.RequestKey("emukube_user", User) if hasattr(web, "RequestKey") else "emukube_user"
 _AUTHZ, _AUTHN = "authorization.k8s.io", "authentication.k8s.io"
 
 

@@ -31,6 +31,8 @@ class Requirement:
             return present
         if self.op == "!":
             return not present
+        if value is None:
+            return False
         try:  # ">" and "<" compare integers; a label that is not one does not match
             have, want = int(value), int(self.values[0])
         except (TypeError, ValueError):
@@ -142,7 +144,7 @@ def selector_string(selector: dict | None) -> str:
 
 def _path(*keys: str) -> Callable[[dict], str]:
     def get(obj: dict) -> str:
-        cur = obj
+        cur: object = obj
         for k in keys:
             cur = cur.get(k) if isinstance(cur, dict) else None
         if cur is None:

@@ -101,7 +101,7 @@ def validate(docs: list[Doc], allow_privileged: bool = False) -> list[Problem]:
             problems.append(Problem(doc.source, doc.index, f"no matches for kind {go_quote(kind)} in version "
                                     f"{go_quote(api)} (emukube reads {kind} as {API_VERSIONS[kind]})"))
             continue
-        if isinstance(kind, str) and kind and _unknown_builtin_kind(kind, api):
+        if isinstance(kind, str) and kind and isinstance(api, str) and _unknown_builtin_kind(kind, api):
             problems.append(Problem(doc.source, doc.index, _no_matches(kind, api)))
             continue
         errs = FieldErrors()

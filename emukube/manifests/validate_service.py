@@ -179,7 +179,9 @@ def _session_affinity(spec: dict, errs: FieldErrors) -> None:
 # -- nodePort allocation ----------------------------------------------------------------
 
 def _owner(obj: dict) -> str:
-    meta = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    meta = obj.get("metadata")
+    if not isinstance(meta, dict):
+        meta = {}
     ns, name = meta.get("namespace"), meta.get("name")
     return f"{ns if isinstance(ns, str) and ns else 'default'}/{name if isinstance(name, str) else ''}"
 

@@ -13,6 +13,7 @@ import io
 import json
 import struct
 import tarfile
+from typing import Any
 from urllib.parse import urlencode, urlparse
 
 import aiohttp
@@ -71,7 +72,7 @@ class Engine:
     def _url(self, path: str) -> str:
         return f"http://{'docker' if self.kind == 'unix' else self.where}{path}"
 
-    async def call(self, method: str, path: str, body: dict | None = None) -> dict:
+    async def call(self, method: str, path: str, body: dict | None = None) -> Any:  # the decoded JSON
         async with self.session().request(method, self._url(path), json=body) as resp:
             data = await resp.read()
             if resp.status >= 400:

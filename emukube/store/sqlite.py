@@ -13,6 +13,7 @@ Only the standard library: this also runs inside the cluster's controller contai
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
@@ -259,7 +260,7 @@ class Store:
         return [json.loads(data) for (data,) in rows], rv
 
     def changes(self, since_rv: int, resource: str | None = None, namespace: str | None = None,
-                limit: int = 1000) -> list[Change]:
+                limit: int = 1000) -> builtins.list[Change]:
         """Changes with rv > since_rv, oldest first. Gone if some change after since_rv was
         compacted away (since_rv < oldest kept - 1)."""
         sql = "SELECT rv, type, resource, namespace, name, data FROM changes WHERE rv > ?"
