@@ -30,6 +30,7 @@ def run_probe(probe: dict, ip: str, pod_spec: dict, exec_fn) -> tuple[bool, str]
             spec = probe["httpGet"]
             port = _port(spec.get("port"), pod_spec)
             host = spec.get("host") or ip
+            conn: http.client.HTTPConnection
             if (spec.get("scheme") or "HTTP").upper() == "HTTPS":
                 conn = http.client.HTTPSConnection(host, port, timeout=timeout,
                                                    context=ssl._create_unverified_context())
