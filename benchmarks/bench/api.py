@@ -34,9 +34,9 @@ import yaml
 
 from emukube import Cluster
 from emukube.lifecycle import ops
-from emukube.client import kubeconfig as kcfg
+from emukube.lifecycle import kubeconfig as kcfg
 from emukube.client.cluster import unique_name
-from emukube.client.connection import credentials_of
+from emukube.lifecycle.connection import credentials_of
 
 from . import tools
 from .context import Context, log

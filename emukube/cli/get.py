@@ -76,7 +76,7 @@ def _named(api, res, ns: str | None, name: str) -> list[dict]:
 
 
 def _not_ready_lines(handle: Cluster, key: str, namespace: str | None, name: str | None) -> list[str]:
-    from ..plan import endpoint_objects as endpoint_views
+    from ..views import endpoint_tables as endpoint_views
     from ..views.tables import pad
 
     snap = handle.snapshot()

@@ -18,8 +18,8 @@ def kubeconfig(cluster: str = ClusterOpt,
                internal: bool = typer.Option(False, "--internal",
                                              help="The address pods on the cluster's network reach.")):
     """Print the cluster's kubeconfig (like `kind get kubeconfig`)."""
-    from ..client import kubeconfig as kc
     from ..client.cluster import Cluster
+    from ..lifecycle import kubeconfig as kc
 
     typer.echo(kc.dump(Cluster(cluster).kubeconfig(internal=internal)), nl=False)
 
@@ -35,8 +35,8 @@ def kubectl_path() -> str:
 
 def kubectl(ctx: typer.Context, cluster: str = ClusterOpt):
     """Run kubectl against this cluster: emukube kubectl -- get pods -o wide (like `minikube kubectl --`)."""
-    from ..client import kubeconfig as kc
     from ..client.cluster import Cluster
+    from ..lifecycle import kubeconfig as kc
 
     args = list(ctx.args)
     if args[:1] == ["--"]:

@@ -78,7 +78,7 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
 def _merge_kubeconfig(c: Cluster, path: str | None, make_current: bool) -> None:
     """kind's convention: the cluster's entries in the kubeconfig kubectl reads, current when
     this `up` made the cluster."""
-    from ..client import kubeconfig
+    from ..lifecycle import kubeconfig
 
     target = kubeconfig.default_path(path)
     try:
@@ -127,7 +127,7 @@ def down(cluster: str = ClusterOpt, all_: bool = typer.Option(False, "--all", he
          yes: bool = typer.Option(False, "--yes", "-y", help="With --all: do not ask (for scripts)."),
          kubeconfig_path: Optional[str] = KubeconfigOpt):
     """Remove the cluster: every container, volume and network with its labels, and its kubeconfig entries."""
-    from ..client import kubeconfig
+    from ..lifecycle import kubeconfig
 
     client = engine.connect()
     names = ops.all_clusters(client) if all_ else [cluster]

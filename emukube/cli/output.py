@@ -9,7 +9,7 @@ import sys
 
 import typer
 
-from ..client.snapshot import age
+from ..k8s.times import age
 
 
 def print_table(rows: list[list[str]]) -> None:

@@ -22,13 +22,13 @@ from typing import Callable, Iterator, Sequence
 
 from ..errors import EmukubeError, NotFound, WorkloadFailed
 from ..lifecycle import node_address, ops
+from ..lifecycle.connection import comparable
 from ..plan import image_map
 from ..plan.nodes import STOPPED_ANNOTATION, node_object
 from ..runtime import engine, forward
 from ..runtime import labels as L
 from ..runtime.podspec import container_ports
 from . import inside as access
-from .connection import comparable
 from .kube import ApiError
 from .snapshot import PodRow, Snapshot
 
@@ -226,7 +226,7 @@ class Cluster:
     # -- its Kubernetes API ---------------------------------------------------------------------
     def api(self):
         """A client of the cluster's API server (client.kube.KubeClient)."""
-        from .connection import client_for
+        from ..lifecycle.connection import client_for
 
         controller = engine.get_container(self.client, ops.controller_name(self.name))
         if controller is None:
@@ -236,8 +236,8 @@ class Cluster:
     def kubeconfig(self, internal: bool = False) -> dict:
         """A kubeconfig for this cluster alone (context emukube-NAME); `internal`: the address
         containers on the cluster's network reach (its controller's), not 127.0.0.1."""
-        from . import kubeconfig
-        from .connection import credentials_of
+        from ..lifecycle import kubeconfig
+        from ..lifecycle.connection import credentials_of
 
         state = ops.require(ops.read_state(self.client, self.name))
         creds = credentials_of(state.controller)

@@ -79,8 +79,3 @@ def follow(api_of: Callable[[], KubeClient | None], since: str, poll: float = 0.
             rv = read(api)[1]  # compacted away: what is recorded from now on
         except (OSError, http.client.HTTPException):
             time.sleep(poll)  # the API server restarting with its controller
-
-
-def for_object(events: list[Event], names: set[str], namespace: str | None = None) -> list[Event]:
-    """The events of the given objects ("pod/web-x", "service/web" ...) in a namespace."""
-    return [e for e in events if e.object in names and (namespace is None or e.namespace in ("", namespace))]

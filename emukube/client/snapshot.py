@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from ..lifecycle.ops import State, read_state, read_status, require, settings_of
 from ..plan import endpoints as ep
@@ -102,21 +101,3 @@ class Snapshot:
                     o["metadata"].get("namespace", "default") == namespace:
                 return o
         return None
-
-
-def age(since: float | str | None) -> str:
-    if isinstance(since, str):
-        try:
-            since = datetime.strptime(since, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC).timestamp()
-        except ValueError:
-            since = None
-    if not since:
-        return "<unknown>"
-    seconds = max(0, int(time.time() - since))
-    if seconds < 120:
-        return f"{seconds}s"
-    if seconds < 3600 * 2:
-        return f"{seconds // 60}m"
-    if seconds < 86400 * 2:
-        return f"{seconds // 3600}h"
-    return f"{seconds // 86400}d"

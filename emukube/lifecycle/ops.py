@@ -23,13 +23,13 @@ from typing import Iterator
 import docker
 from docker.errors import APIError, DockerException, NotFound
 
-from ..client import connection as cluster_api
 from ..errors import EmukubeError, WorkloadFailed
 from ..errors import NotFound as NotFoundError
 from ..plan import allocate
 from ..plan.network import ClusterNet, choose_index
 from ..runtime import engine, images
 from ..runtime import labels as L
+from . import connection as cluster_api
 from . import host_ports, state_backup
 
 CODE_DIR = "/opt/emukube"

@@ -1,23 +1,17 @@
-"""Endpoints and EndpointSlices as Kubernetes' controllers would publish them for each Service:
-kubectl-style tables and API-shaped objects, built from the pods the controller reports.
+"""Endpoints and EndpointSlices as Kubernetes' controllers would publish them for each Service,
+API-shaped, built from the pods the controller reports (views/endpoint_tables.py prints them).
 
 Pods whose ports resolve alike share an Endpoints subset and an EndpointSlice (a named
-targetPort may resolve to different container ports per pod). The tables add a NOT-READY
-column to kubectl's, so that a failing readiness probe shows where the address went.
+targetPort may resolve to different container ports per pod).
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
 
 from . import endpoints as ep
 from .workloads import safe_encode
 
-if TYPE_CHECKING:  # the controller publishes these objects too: it has no Docker-reading snapshot
-    from ..client.snapshot import Snapshot
-
-SHOWN = 3  # addresses a table cell lists before "+ N more...", as kubectl does
 Ports = tuple[tuple[str, int, str], ...]
 
 
@@ -45,63 +39,10 @@ def slice_name(svc: dict, ports: Ports = (), first: bool = True) -> str:
     return f"{name}-{safe_encode(hashlib.sha256(seed.encode()).digest(), 5)}"
 
 
-def _cell(items: list[str], empty: str) -> str:
-    if not items:
-        return empty
-    more = f" + {len(items) - SHOWN} more..." if len(items) > SHOWN else ""
-    return ",".join(items[:SHOWN]) + more
-
-
-def _ns_column(svc: dict, namespaced: bool) -> list[str]:
-    return [svc["metadata"].get("namespace", "default")] if namespaced else []
-
-
-def _addresses(parts, ready: bool) -> list[str]:
-    """ip:port for each port, then each address, as kubectl's formatEndpoints lists them.
-    Terminating pods are not in Endpoints (unless publishNotReadyAddresses makes them ready)."""
-    out = []
-    for ports, rows in parts:
-        shown = [r for r in rows if r.ready == ready and (r.ready or not r.terminating)]
-        for port in [p[1] for p in ports] or [None]:
-            out += [r.ip if port is None else f"{r.ip}:{port}" for r in shown]
-    return out
-
-
-def endpoints_table(snap: Snapshot, services: list[dict], namespaced: bool = False) -> list[list[str]]:
-    from ..client.snapshot import age
-
-    rows = [(["NAMESPACE"] if namespaced else []) + ["NAME", "ENDPOINTS", "NOT-READY", "AGE"]]
-    views = snap.views()
-    for svc in filter(has_endpoints, services):
-        parts = groups(svc, ep.endpoint_rows(svc, views))
-        rows.append(_ns_column(svc, namespaced) + [
-            svc["metadata"]["name"], _cell(_addresses(parts, True), "<none>"),
-            _cell(_addresses(parts, False), "<none>"), age(svc["metadata"].get("creationTimestamp"))])
-    return rows
-
-
 def slices(svc: dict, views) -> list[tuple[str, Ports, list[ep.EndpointRow]]]:
     """(name, ports, endpoints) of each EndpointSlice of the Service; at least one, maybe empty."""
     parts = groups(svc, ep.endpoint_rows(svc, views)) or [((), [])]
     return [(slice_name(svc, ports, i == 0), ports, rows) for i, (ports, rows) in enumerate(parts)]
-
-
-def slices_table(snap: Snapshot, services: list[dict], namespaced: bool = False,
-                 name: str | None = None) -> list[list[str]]:
-    """`name` may be a slice's name or its Service's."""
-    from ..client.snapshot import age
-
-    rows = [(["NAMESPACE"] if namespaced else []) + ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "NOT-READY", "AGE"]]
-    views = snap.views()
-    for svc in filter(has_endpoints, services):
-        for slice_, ports, found in slices(svc, views):
-            if name not in (None, slice_, svc["metadata"]["name"]):
-                continue
-            rows.append(_ns_column(svc, namespaced) + [
-                slice_, "IPv4", _cell([str(p[1]) for p in ports], "<unset>"),
-                _cell([r.ip for r in found], "<unset>"), _cell([r.ip for r in found if not r.ready], "<none>"),
-                age(svc["metadata"].get("creationTimestamp"))])
-    return rows
 
 
 def _target(svc: dict, row: ep.EndpointRow) -> dict:
@@ -159,17 +100,3 @@ def slice_objects(svc: dict, views) -> list[dict]:
             obj["ports"] = [{"name": n, "port": port, "protocol": proto} for n, port, proto in ports]
         out.append(obj)
     return out
-
-
-def api_items(snap: Snapshot, resource: str, services: list[dict], name: str | None) -> list[dict]:
-    """Endpoints (one per Service) or EndpointSlices for `-o json|yaml`."""
-    views = snap.views()
-    items: list[dict] = []
-    for svc in filter(has_endpoints, services):
-        if resource == "endpoints":
-            if name in (None, svc["metadata"]["name"]):
-                items.append(endpoints_object(svc, views))
-        else:
-            items += [s for s in slice_objects(svc, views)
-                      if name in (None, s["metadata"]["name"], svc["metadata"]["name"])]
-    return items

@@ -10,12 +10,12 @@ import io
 import os
 import tarfile
 import time
-from datetime import UTC, datetime
 
 import docker
 from docker.errors import DockerException, NotFound
 
 from ..errors import EngineUnavailable
+from ..k8s.times import epoch
 from . import labels as L
 
 
@@ -99,10 +99,7 @@ def read_file(container, path: str) -> bytes | None:
 
 def docker_time(text: str) -> float:
     """Docker's RFC 3339 timestamps as epoch seconds (0 when unknown)."""
-    try:
-        return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        return 0.0
+    return epoch(text)
 
 
 def started_at(attrs: dict) -> float:

@@ -12,10 +12,10 @@ from __future__ import annotations
 import copy
 import ipaddress
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import yaml
 
-from ..client.snapshot import PodRow
 from ..plan import endpoints as ep
 from ..plan.image_map import swap
 from ..plan.network import FIRST_SECOND_OCTET, MAX_CLUSTERS, ClusterNet, in_cidr
@@ -25,6 +25,9 @@ from ..render.coredns import COREFILE_PATH, ZONE_DIR
 from ..runtime.podspec import Refs, command_and_args, container_env, resources, search_domains, volume_files
 from ..runtime.proxies import CONFIG_DIR, HAPROXY_CMD, NGINX_CMD, published_ports
 from ..runtime.security import RunsAsRoot, security_options, user_options
+
+if TYPE_CHECKING:
+    from ..client.snapshot import PodRow
 
 NETWORK = "emukube"
 RESTART = {"Always": "always", "OnFailure": "on-failure", "Never": "no"}

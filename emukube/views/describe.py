@@ -4,13 +4,16 @@ live state from the controller's status report, and its events."""
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from ..client import events as ev
-from ..client.snapshot import Snapshot, age
 from ..errors import EmukubeError, NotFound
+from ..k8s.times import age, parse_time
 from ..plan import endpoints as ep
 from ..plan.workloads import rollout_limits, template_hash
+
+if TYPE_CHECKING:
+    from ..client.events import Event
+    from ..client.snapshot import Snapshot
 
 KINDS = {"po": "Pod", "pod": "Pod", "pods": "Pod", "svc": "Service", "service": "Service", "services": "Service",
          "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
@@ -61,10 +64,10 @@ def _pairs(mapping: dict | None, sep: str = "=") -> list[str]:
 def _when(stamp: str | float | None) -> str:
     """RFC 1123 like kubectl (Mon, 02 Jan 2006 15:04:05 +0000)."""
     if isinstance(stamp, str):
-        try:
-            stamp = datetime.strptime(stamp[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
-        except ValueError:
+        parsed = parse_time(stamp)
+        if parsed is None:
             return stamp or "<unknown>"
+        stamp = parsed
     if not stamp:
         return "<unknown>"
     return time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime(stamp))
@@ -188,7 +191,12 @@ def _volumes(t: Text, spec: dict) -> None:
             t.row("ClaimName", v["persistentVolumeClaim"].get("claimName", ""), 4)
 
 
-def _events(t: Text, events: list[ev.Event]) -> None:
+def for_object(events: list[Event], names: set[str], namespace: str | None = None) -> list[Event]:
+    """The events of the given objects ("pod/web-x", "service/web" ...) in a namespace."""
+    return [e for e in events if e.object in names and (namespace is None or e.namespace in ("", namespace))]
+
+
+def _events(t: Text, events: list[Event]) -> None:
     if not events:
         t.head("Events:  <none>")
         return
@@ -204,7 +212,7 @@ def _find(snap: Snapshot, kind: str, name: str, namespace: str) -> dict:
     return found
 
 
-def describe_pod(snap: Snapshot, name: str, namespace: str, events: list[ev.Event]) -> str:
+def describe_pod(snap: Snapshot, name: str, namespace: str, events: list[Event]) -> str:
     row = next((p for p in snap.pods if p.name == name and p.namespace == namespace), None)
     if row is None:
         raise NotFound(f'Error from server (NotFound): pods "{name}" not found')
@@ -238,11 +246,11 @@ def describe_pod(snap: Snapshot, name: str, namespace: str, events: list[ev.Even
     t.table([("Type", "Status"), ("Initialized", initialized), ("Ready", ready), ("ContainersReady", ready),
              ("PodScheduled", "True")])
     _volumes(t, spec)
-    _events(t, ev.for_object(events, {f"pod/{name}"}, namespace))
+    _events(t, for_object(events, {f"pod/{name}"}, namespace))
     return t.text()
 
 
-def describe_service(snap: Snapshot, name: str, namespace: str, events: list[ev.Event]) -> str:
+def describe_service(snap: Snapshot, name: str, namespace: str, events: list[Event]) -> str:
     svc = _find(snap, "Service", name, namespace)
     spec, meta = svc["spec"], svc["metadata"]
     t = Text()
@@ -281,11 +289,11 @@ def describe_service(snap: Snapshot, name: str, namespace: str, events: list[ev.
     if spec.get("publishNotReadyAddresses"):
         t.row("Publish Not Ready Addresses", "true")
     t.row("Internal Traffic Policy", spec.get("internalTrafficPolicy", "Cluster"))
-    _events(t, ev.for_object(events, {f"service/{name}"}, namespace))
+    _events(t, for_object(events, {f"service/{name}"}, namespace))
     return t.text()
 
 
-def describe_workload(snap: Snapshot, kind: str, name: str, namespace: str, events: list[ev.Event]) -> str:
+def describe_workload(snap: Snapshot, kind: str, name: str, namespace: str, events: list[Event]) -> str:
     obj = _find(snap, kind, name, namespace)
     spec, meta = obj["spec"], obj["metadata"]
     owner = f"{kind}/{name}"
@@ -346,7 +354,7 @@ def describe_workload(snap: Snapshot, kind: str, name: str, namespace: str, even
     prefix = f"{name}-"
     mine = {f"pod/{p.name}" for p in pods} | {e.object for e in events if e.object.startswith(f"pod/{prefix}")
                                               and _owned_name(e.object[4:], kind, name)}
-    _events(t, ev.for_object(events, mine | {f"{kind.lower()}/{name}"}, namespace))
+    _events(t, for_object(events, mine | {f"{kind.lower()}/{name}"}, namespace))
     return t.text()
 
 
@@ -359,7 +367,7 @@ def _owned_name(pod: str, kind: str, owner: str) -> bool:
     return len(parts) == 2 and len(parts[0]) == 10 and len(parts[1]) == 5
 
 
-def describe(snap: Snapshot, kind: str, name: str | None, namespace: str, events: list[ev.Event]) -> str:
+def describe(snap: Snapshot, kind: str, name: str | None, namespace: str, events: list[Event]) -> str:
     if name is None and "/" in kind:
         kind, name = kind.split("/", 1)
     real = KINDS.get(kind.lower())

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from ..client.snapshot import PodRow
 from ..plan import endpoints as ep
+
+if TYPE_CHECKING:
+    from ..client.snapshot import PodRow
 
 
 @dataclass(frozen=True)

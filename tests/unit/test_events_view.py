@@ -1,7 +1,8 @@
 """emukube events: the API's Events as lines (pure)."""
 
 from emukube.controllers.publish import event_object
-from emukube.client.events import for_object, from_api
+from emukube.client.events import from_api
+from emukube.views.describe import for_object
 
 
 def test_an_event_the_controller_publishes_reads_back_as_its_line():

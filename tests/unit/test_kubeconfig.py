@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from emukube.client import kubeconfig as kc
+from emukube.lifecycle import kubeconfig as kc
 
 CA = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 

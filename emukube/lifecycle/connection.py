@@ -10,9 +10,9 @@ import time
 
 from ..apiserver.objects import SYSTEM_NAMESPACES
 from ..apiserver.resources import BY_KEY, Resource, by_kind
+from ..client.kube import ApiError, Credentials, KubeClient
 from ..errors import EmukubeError
 from ..runtime import engine
-from .kube import ApiError, Credentials, KubeClient
 
 API_PORT = "6443/tcp"
 _clients: dict[str, KubeClient] = {}  # controller id -> client (one process, one CLI command)
