@@ -121,11 +121,11 @@ def top(what: str = typer.Argument("all", help="services | pods | all"), cluster
     nginx's session log for UDP). TCP counters start again when a proxy reloads (its endpoints
     changed); the controller's own checks are counted too (one per proxy change)."""
     from ..diagnose.top import collect, pod_rows, service_rows
+    from ..manifests.resource_names import kind_of
     from .output import print_table
 
-    kinds = {"all": ("services", "pods"), "svc": ("services",), "services": ("services",),
-             "service": ("services",), "pods": ("pods",), "pod": ("pods",), "po": ("pods",)}
-    if what not in kinds:
+    shown = ["Service", "Pod"] if what == "all" else [kind_of(what, ("Service", "Pod"))]
+    if None in shown:
         raise EmukubeError(f'error: top takes services, pods or all, not "{what}"')
     client = engine.connect()
     clear = watch and sys.stdout.isatty()
@@ -139,8 +139,8 @@ def top(what: str = typer.Argument("all", help="services | pods | all"), cluster
                 typer.echo("\x1b[H\x1b[2J", nl=False)
             if not stats:
                 typer.echo(f"No proxied Services in {'any namespace' if all_namespaces else namespace}.", err=True)
-            for i, kind in enumerate(kinds[what]):
-                rows = (service_rows if kind == "services" else pod_rows)(stats, all_namespaces)
+            for i, kind in enumerate(shown):
+                rows = (service_rows if kind == "Service" else pod_rows)(stats, all_namespaces)
                 if len(rows) > 1:
                     if i:
                         typer.echo("")

@@ -9,9 +9,10 @@ from typing import Optional
 
 import typer
 
-from ..client.cluster import OWNER_KINDS, Cluster
+from ..client.cluster import OWNERS, Cluster
 from ..diagnose import dns_query
 from ..errors import EmukubeError
+from ..manifests.resource_names import kind_of
 from ..runtime import engine
 from .options import ClusterOpt, NsOpt, err, parse_timeout
 
@@ -92,7 +93,7 @@ def scale(target: str = typer.Argument(..., help="deployment/NAME or statefulset
     """Change the replicas of a Deployment or StatefulSet."""
     kind, _, name = target.partition("/")
     Cluster(cluster).scale(target, replicas, namespace, wait=wait, timeout=parse_timeout(timeout))
-    typer.echo(f"{OWNER_KINDS.get(kind, kind).lower()}.apps/{name} scaled")
+    typer.echo(f"{(kind_of(kind, OWNERS) or kind).lower()}.apps/{name} scaled")
 
 
 def events(cluster: str = ClusterOpt, follow: bool = typer.Option(False, "-f", "--follow")):

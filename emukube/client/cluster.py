@@ -23,6 +23,7 @@ from typing import Callable, Iterator, Sequence
 from ..errors import EmukubeError, NotFound, WorkloadFailed
 from ..lifecycle import node_address, ops
 from ..lifecycle.connection import comparable
+from ..manifests.resource_names import kind_of
 from ..plan import image_map
 from ..plan.nodes import STOPPED_ANNOTATION, node_object
 from ..runtime import engine, forward
@@ -33,13 +34,8 @@ from .kube import ApiError
 from .snapshot import PodRow, Snapshot
 
 PathLike = "str | os.PathLike[str]"
-OWNER_KINDS = {"deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
-               "sts": "StatefulSet", "statefulset": "StatefulSet", "statefulsets": "StatefulSet",
-               "rs": "ReplicaSet", "replicaset": "ReplicaSet", "replicasets": "ReplicaSet"}
-DELETABLE = {"svc": "Service", "service": "Service", "services": "Service", **OWNER_KINDS,
-             "cm": "ConfigMap", "configmap": "ConfigMap", "configmaps": "ConfigMap",
-             "secret": "Secret", "secrets": "Secret", "ns": "Namespace", "namespace": "Namespace",
-             "namespaces": "Namespace", "po": "Pod", "pod": "Pod", "pods": "Pod"}
+OWNERS = ("Deployment", "StatefulSet", "ReplicaSet")
+DELETABLE = ("Service", *OWNERS, "ConfigMap", "Secret", "Namespace", "Pod")
 
 
 @dataclass(frozen=True)
@@ -273,7 +269,7 @@ class Cluster:
         kind, name = ref.split("/", 1)
         if kind in ("pod", "pods", "po"):
             return name
-        owner_kind = OWNER_KINDS.get(kind)
+        owner_kind = kind_of(kind, OWNERS)
         if owner_kind is None:
             raise EmukubeError(f'error: cannot use "{kind}" here; use POD, deploy/NAME or sts/NAME')
         snap = snap or self.snapshot()
@@ -347,7 +343,7 @@ class Cluster:
         if replicas < 0:
             raise EmukubeError("error: --replicas must be >= 0")
         kind, _, name = target.partition("/")
-        kind_name = OWNER_KINDS.get(kind)
+        kind_name = kind_of(kind, OWNERS)
         objects = json.loads(json.dumps(self.objects()))
         found = next((o for o in objects if o["kind"] == kind_name and o["metadata"]["name"] == name and
                       o["metadata"].get("namespace", "default") == namespace), None)
@@ -385,7 +381,7 @@ class Cluster:
 
     def delete(self, kind: str, name: str, namespace: str = "default") -> str:
         """Delete an applied object (svc, deploy, sts, cm, secret, ns, pod); returns its kind."""
-        kind_name = DELETABLE.get(kind.lower())
+        kind_name = kind_of(kind, DELETABLE)
         if kind_name is None:
             raise EmukubeError(f'error: the server doesn\'t have a resource type "{kind}"')
         if kind_name == "Pod":

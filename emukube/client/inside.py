@@ -22,6 +22,7 @@ from docker.errors import APIError, DockerException
 
 from ..errors import EmukubeError, NotFound
 from ..lifecycle import ops
+from ..manifests.resource_names import kind_of
 from ..plan import endpoints as ep
 from ..plan.workloads import bare_pod
 from ..runtime import engine, haproxy_stats
@@ -31,8 +32,7 @@ from ..runtime.proxies import proxy_name
 from .snapshot import Snapshot
 
 SERVICE_PREFIXES = ("svc/", "service/", "services/")
-OTHER_KINDS = {"po", "pod", "pods", "deploy", "deployment", "deployments", "sts", "statefulset", "statefulsets",
-               "rs", "replicaset", "replicasets", "node", "nodes", "ep", "endpoints"}
+OTHER_KINDS = ("Pod", "Deployment", "StatefulSet", "ReplicaSet", "Node", "Endpoints")
 CLUSTER_DOMAIN = "svc.cluster.local"
 _IPV4 = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
 
@@ -63,7 +63,7 @@ def parse_target(text: str) -> tuple[str, str, str]:
             rest = rest[len(prefix):]
             break
     else:  # NAME[:PORT][/PATH] is a Service too; pod/..., deploy/... are not
-        if rest.split("/", 1)[0] in OTHER_KINDS:
+        if kind_of(rest.split("/", 1)[0], OTHER_KINDS):
             raise EmukubeError(usage)
     head, slash, path = rest.partition("/")
     name, _, port = head.partition(":")

@@ -6,11 +6,10 @@ from __future__ import annotations
 import time
 
 from ..errors import EmukubeError, WorkloadFailed
+from ..manifests.resource_names import kind_of
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-KINDS = {"deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
-         "deployment.apps": "Deployment", "sts": "StatefulSet", "statefulset": "StatefulSet",
-         "statefulsets": "StatefulSet", "statefulset.apps": "StatefulSet"}
+ROLLED = ("Deployment", "StatefulSet")
 
 
 def parse_target(target: str, name: str | None = None) -> tuple[str, str]:
@@ -21,11 +20,12 @@ def parse_target(target: str, name: str | None = None) -> tuple[str, str]:
     elif name:
         raise EmukubeError("error: there is no need to specify a resource type as a separate argument "
                            "when passing arguments in resource/name form")
-    if kind.lower() not in KINDS:
+    real = kind_of(kind, ROLLED)
+    if real is None:
         raise EmukubeError(f'error: no rollout for resource type "{kind}" (use deployment/NAME or statefulset/NAME)')
     if not rest:
         raise EmukubeError("error: required resource not specified")
-    return KINDS[kind.lower()], rest
+    return real, rest
 
 
 def mark_restarted(obj: dict, now: float | None = None) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import EmukubeError, NotFound
 from ..k8s.times import age, parse_time
+from ..manifests.resource_names import kind_of
 from ..plan import endpoints as ep
 from ..plan.workloads import rollout_limits, template_hash
 
@@ -15,9 +16,7 @@ if TYPE_CHECKING:
     from ..client.events import Event
     from ..client.snapshot import Snapshot
 
-KINDS = {"po": "Pod", "pod": "Pod", "pods": "Pod", "svc": "Service", "service": "Service", "services": "Service",
-         "deploy": "Deployment", "deployment": "Deployment", "deployments": "Deployment",
-         "sts": "StatefulSet", "statefulset": "StatefulSet", "statefulsets": "StatefulSet"}
+DESCRIBED = ("Pod", "Service", "Deployment", "StatefulSet")
 PLURAL = {"Pod": "pods", "Service": "services", "Deployment": "deployments.apps", "StatefulSet": "statefulsets.apps"}
 
 
@@ -370,7 +369,7 @@ def _owned_name(pod: str, kind: str, owner: str) -> bool:
 def describe(snap: Snapshot, kind: str, name: str | None, namespace: str, events: list[Event]) -> str:
     if name is None and "/" in kind:
         kind, name = kind.split("/", 1)
-    real = KINDS.get(kind.lower())
+    real = kind_of(kind, DESCRIBED)
     if real is None:
         raise EmukubeError(f'error: the server doesn\'t have a resource type "{kind}"')
     if not name:
