@@ -8,12 +8,14 @@ from __future__ import annotations
 import base64
 import os
 import re
+import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..manifests.defaults import apply_defaults
 from ..manifests.validate import API_VERSIONS, validate_object
 from ..plan import allocate
+from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
 from .resources import Resource
 
@@ -102,6 +104,10 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
     defaulted = apply_defaults(obj)
     obj.clear()
     obj.update(defaulted)
+    if kind == "Job" and op == "CREATE":  # the Job strategy's selector, from the uid it is stored with
+        meta = obj.setdefault("metadata", {})
+        meta["uid"] = meta.get("uid") or str(uuid.uuid4())
+        generate_selector(obj, meta["uid"])
     warnings: list[str] = []
     if kind == "Service" and conf.net is not None:
         _allocate(obj, old, store, conf, warnings, resource)

@@ -68,6 +68,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "v1", "StatefulSet", "statefulsets", short_names=("sts",), categories=_ALL,
              subresources=("status", "scale")),
     Resource("apps", "v1", "ControllerRevision", "controllerrevisions"),
+    Resource("batch", "v1", "Job", "jobs", categories=_ALL, subresources=("status",)),
+    Resource("batch", "v1", "CronJob", "cronjobs", short_names=("cj",), categories=_ALL, subresources=("status",)),
     Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     Resource("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
     Resource("coordination.k8s.io", "v1", "Lease", "leases"),

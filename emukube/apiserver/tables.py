@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from .printers import apps, core, events, pods, rbac
+from .printers import apps, batch, core, events, pods, rbac
 from .printers.format import now_or, parse_time
 from .resources import Resource
 
@@ -26,6 +26,18 @@ _AGE_DOC = ("CreationTimestamp is a timestamp representing the server time when 
             "sig-architecture/api-conventions.md#metadata")
 _CONTAINERS_DOC = "Names of each container in the template."
 _IMAGES_DOC = "Images referenced by each container in the template."
+_JOB_SELECTOR_DOC = ("A label query over pods that should match the pod count. Normally, the system sets this field "
+                     "for you. More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/"
+                     "#label-selectors")
+_TIMEZONE_DOC = (
+    "The time zone name for the given schedule, see https://en.wikipedia.org/wiki/List_of_tz_database_time_zones. "
+    "If not specified, this will default to the time zone of the kube-controller-manager process. The set of valid "
+    "time zone names and the time zone offset is loaded from the system-wide time zone database by the API server "
+    "during CronJob validation and the controller manager during execution. If no system-wide time zone database "
+    "can be found a bundled version of the database is used instead. If the time zone name becomes invalid during "
+    "the lifetime of a CronJob or due to a change in host configuration, the controller will stop creating new new "
+    "Jobs and will create a system event with the reason UnknownTimeZone. More information can be found in "
+    "https://kubernetes.io/docs/concepts/workloads/controllers/cron-jobs/#time-zones")
 
 
 def col(name: str, description: str, type_: str = "string", priority: int = 0, format_: str = "") -> dict:
@@ -170,6 +182,25 @@ PRINTERS: dict[str, Printer] = {
         NAME, col("Controller", "Controller of the object"),
         col("Revision", "Revision indicates the revision of the state represented by Data."), AGE,
     ), apps.controllerrevision_cells),
+    "jobs.batch": Printer((
+        NAME, col("Status", "Status of the job."),
+        col("Completions", "The number of pods which reached phase Succeeded. The value increases monotonically "
+                           "for a given spec. However, it may decrease in reaction to scale down of elastic "
+                           "indexed jobs."),
+        col("Duration", "Time required to complete the job."), AGE,
+        col("Containers", _CONTAINERS_DOC, priority=1), col("Images", _IMAGES_DOC, priority=1),
+        col("Selector", _JOB_SELECTOR_DOC, priority=1),
+    ), batch.job_cells),
+    "cronjobs.batch": Printer((
+        NAME, col("Schedule", "The schedule in Cron format, see https://en.wikipedia.org/wiki/Cron."),
+        col("Timezone", _TIMEZONE_DOC),
+        col("Suspend", "This flag tells the controller to suspend subsequent executions, it does not apply to "
+                       "already started executions.  Defaults to false.", type_="boolean"),
+        col("Active", "A list of pointers to currently running jobs.", type_="integer"),
+        col("Last Schedule", "Information when was the last time the job was successfully scheduled."), AGE,
+        col("Containers", _CONTAINERS_DOC, priority=1), col("Images", _IMAGES_DOC, priority=1),
+        col("Selector", _JOB_SELECTOR_DOC, priority=1),
+    ), batch.cronjob_cells),
     "leases.coordination.k8s.io": Printer((
         NAME, col("Holder", "holderIdentity contains the identity of the holder of a current lease."), AGE,
     ), core.lease_cells),

@@ -36,10 +36,11 @@ from ..runtime.node_proxies import ensure_node
 from ..runtime.proxies import Proxies, proxy_name
 from . import service_checks as checks
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
-from .podstatus import pod_status
+from .jobs import JobControllers
+from .podstatus import pod_status, ran_to_end
 from .publish_pods import PodFacts, rfc3339
 from .publisher import RUN_ANNOTATION, Observed
-from .restarts import Restarts, should_restart
+from .restarts import Restarts, fresh_start, should_restart
 from .statefiles import read_text, write_atomic
 
 TICK = 0.5
@@ -56,7 +57,8 @@ QUIET_ACTIONS = {"exec_create", "exec_start", "exec_die", "exec_detach", "archiv
 
 # What the loop acts on, read through the API (controller/informer.py).
 DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmaps", "secrets", "nodes",
-                                     "deployments.apps", "statefulsets.apps", "replicasets.apps"))
+                                     "deployments.apps", "statefulsets.apps", "replicasets.apps", "jobs.batch",
+                                     "cronjobs.batch"))
 # What pods are made from: read afresh before acting on a change (Informer.relist).
 POD_INPUTS = tuple(BY_KEY[k] for k in ("namespaces", "configmaps", "secrets", "services"))
 # What the loop writes and reads back (controller/publisher.py).
@@ -70,7 +72,7 @@ def desired_objects(cached: list[dict]) -> list[dict]:
     out = []
     for obj in cached:
         meta = obj.get("metadata") or {}
-        if obj.get("kind") in ("Pod", "ReplicaSet") and meta.get("ownerReferences"):
+        if obj.get("kind") in ("Pod", "ReplicaSet", "Job") and meta.get("ownerReferences"):
             continue
         if obj.get("kind") == "Pod" and (meta.get("deletionTimestamp") or
                                          (meta.get("annotations") or {}).get(RUN_ANNOTATION) == "true"):
@@ -180,6 +182,7 @@ class Controller:
         self.answered: dict[str, object] = {}  # service key -> the proxy plan it last answered with
         self.problems: dict[str, str] = {}  # service key -> why a client would still fail (service_checks)
         self.wake = threading.Event()
+        self.jobs = JobControllers(self)  # controllers/jobs.py: Jobs and CronJobs
 
     def set_objects(self, objects: list[dict]) -> None:
         """What to run, from the desired objects (read again whenever one changed)."""
@@ -577,9 +580,9 @@ class Controller:
 
         def work():
             try:
-                container.start()
+                fresh_start(self, pod, container)  # a new container from the image, as the kubelet makes
                 self.event("Normal", f"pod/{pod.name}", "Started", f"Started container {name} (restart {count})")
-            except DockerException as exc:
+            except (DockerException, PodStartError) as exc:
                 self.event("Warning", f"pod/{pod.name}", "Failed",
                            f"restarting container {name}: {str(exc).splitlines()[0][:200]}")
             finally:
@@ -613,6 +616,7 @@ class Controller:
                 self._statefulset(w, mine, creating, pods)
             else:
                 self._replicas(w, mine, creating, pods)
+        wanted_owners |= self.jobs.owners()
         bare_keys = {f"{b.namespace}/{b.name}" for b in self.bare}
         for plan in self.bare:
             key = f"{plan.namespace}/{plan.name}"
@@ -860,7 +864,7 @@ class Controller:
             status_pods[p.key] = pod_status(self, p)
             ready, reason = status_pods[p.key]["ready"], status_pods[p.key]["reason"]
             # A pod that ran to completion (restartPolicy Never/OnFailure) is done, not waited for.
-            done = status_pods[p.key]["phase"] == "Completed"
+            done = ran_to_end(p.spec, status_pods[p.key]) or p.owner.startswith("Job/")
             if not ready and not done and p.key not in self.terminating and not L.run_by_cli(p.owner):
                 waiting.append(f"pod {p.key} not ready" + (f": {reason}" if reason else ""))
         for plan in list(self.creating.values()):
@@ -914,8 +918,8 @@ class Controller:
         node = next((n for n in self.nodes if n.name == pod.node), None)
         owner_uid = ""
         kind, _, name = pod.owner.partition("/")
-        if kind == "StatefulSet" and self.informer is not None:
-            sts = self.informer.get(BY_KEY["statefulsets.apps"], pod.namespace, name)
+        if kind in ("StatefulSet", "Job") and self.informer is not None:
+            sts = self.informer.get(BY_KEY["jobs.batch" if kind == "Job" else "statefulsets.apps"], pod.namespace, name)
             owner_uid = (sts or {}).get("metadata", {}).get("uid", "")
         return PodFacts(namespace=pod.namespace, name=pod.name, labels=pod.labels, spec=pod.spec, owner=pod.owner,
                         template_hash=pod.template_hash, ip=pod.ip, node=pod.node or "node-1",
@@ -954,6 +958,7 @@ class Controller:
         self.probe_all(pods)
         self.restart_exited(pods)
         self.reconcile_workloads(pods)
+        self.jobs.sync(pods)
         views = self.views(pods)
         self.reconcile_dns(views, dns)
         self.reconcile_proxies(views, proxies)

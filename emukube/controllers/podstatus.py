@@ -7,7 +7,7 @@ import time
 
 from ..runtime import engine
 from ..runtime import labels as L
-from .restarts import should_restart
+from .restarts import should_restart, terminated
 
 
 def container_status(ctrl, pod, container) -> dict:
@@ -20,17 +20,18 @@ def container_status(ctrl, pod, container) -> dict:
     verdicts = ctrl.probes.get(container.id)
     if verdicts is not None:
         out["probeFailures"] = {k: s.last_failure for k, s in verdicts.states.items() if s.last_failure}
+    previous = ctrl.restarts.last_state(container.id)
+    if previous:  # the run before this container: it replaced that one (controller/restarts.py)
+        out["lastState"] = {"terminated": previous}
     if container.status == "running" and container.id not in ctrl.restarting:
         out["state"] = {"running": {"startedAt": state.get("StartedAt", "")}}
         return out
     if container.status == "created" or container.id in ctrl.restarting:
         out["state"] = {"waiting": {"reason": "ContainerCreating"}}
         return out
-    code = int(state.get("ExitCode") or 0)
+    last = terminated(container)
+    code = last["exitCode"]
     finished = engine.docker_time(state.get("FinishedAt", "")) or time.time()
-    reason = "OOMKilled" if state.get("OOMKilled") else ("Completed" if code == 0 else "Error")
-    last = {"exitCode": code, "reason": reason, "startedAt": state.get("StartedAt", ""),
-            "finishedAt": state.get("FinishedAt", "")}
     if should_restart(pod.spec.get("restartPolicy", "Always"), code) and \
             ctrl.restarts.wait_left(container.id, finished, time.time()) > 0:
         delay = ctrl.restarts.current_backoff(container.id, finished)
@@ -79,3 +80,11 @@ def pod_status(ctrl, pod) -> dict:
     return {"ready": ready, "phase": status_word(ctrl, pod, containers),
             "restarts": sum(c["restarts"] for c in containers), "ip": pod.ip, "reason": reason,
             "node": pod.node, "containers": containers}
+
+
+def ran_to_end(spec: dict, status: dict) -> bool:
+    """A pod that will not run again (restartPolicy Never or OnFailure, every container
+    ended): done, not waited for."""
+    states = [c["state"] for c in status.get("containers") or []]
+    return status.get("phase") == "Completed" or (spec.get("restartPolicy", "Always") != "Always" and bool(states)
+                                                  and all("terminated" in s for s in states))

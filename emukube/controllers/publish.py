@@ -111,7 +111,8 @@ def node_object(node, *, created: str, now: str, previous: dict | None = None, d
 # The controller's object prefixes and the kinds they name (apiVersion, kind, namespaced).
 EVENT_KINDS = {"pod": ("v1", "Pod", True), "service": ("v1", "Service", True), "node": ("v1", "Node", False),
                "deployment": ("apps/v1", "Deployment", True), "statefulset": ("apps/v1", "StatefulSet", True),
-               "replicaset": ("apps/v1", "ReplicaSet", True), "namespace": ("v1", "Namespace", False)}
+               "replicaset": ("apps/v1", "ReplicaSet", True), "namespace": ("v1", "Namespace", False),
+               "job": ("batch/v1", "Job", True), "cronjob": ("batch/v1", "CronJob", True)}
 # Pod reasons Kubernetes reports from the kubelet or the scheduler rather than a controller.
 KUBELET_REASONS = {"Started", "Created", "Killing", "BackOff", "Unhealthy", "Failed", "Pulling", "Pulled",
                    "FailedMount", "ExceededGracePeriod", "ProbeWarning"}

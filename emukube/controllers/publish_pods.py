@@ -75,9 +75,9 @@ def owner_reference(facts: PodFacts) -> dict | None:
     kind, name = facts.owner_kind, facts.owner_name
     if kind == "Deployment":
         kind, name = "ReplicaSet", f"{name}-{facts.template_hash}"
-    elif kind not in ("StatefulSet", "ReplicaSet"):
+    elif kind not in ("StatefulSet", "ReplicaSet", "Job"):
         return None  # a bare pod, or one `emukube run` made (kubectl run's pods have no owner)
-    ref = {"apiVersion": "apps/v1", "kind": kind, "name": name}
+    ref = {"apiVersion": "batch/v1" if kind == "Job" else "apps/v1", "kind": kind, "name": name}
     if facts.owner_uid:
         ref["uid"] = facts.owner_uid
     ref.update(controller=True, blockOwnerDeletion=True)
@@ -101,7 +101,7 @@ def pod_labels(facts: PodFacts) -> dict:
 def pod_metadata(facts: PodFacts) -> dict:
     meta = {"name": facts.name, "namespace": facts.namespace}
     ref = owner_reference(facts)
-    if ref and facts.owner_kind in ("Deployment", "ReplicaSet"):
+    if ref and facts.owner_kind in ("Deployment", "ReplicaSet", "Job"):
         meta["generateName"] = f"{ref['name']}-"
     meta["labels"] = pod_labels(facts)
     if facts.annotations:

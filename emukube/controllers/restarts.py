@@ -1,4 +1,5 @@
-"""kubelet's container restarts: restartPolicy, CrashLoopBackOff and the RESTARTS count.
+"""kubelet's container restarts: restartPolicy, CrashLoopBackOff, the RESTARTS count, lastState,
+and the restart itself: a fresh container from the image in the same pod (runtime/restart.py).
 
 Pod containers run with Docker's restart policy "no"; the controller restarts them itself, with
 kubelet's back-off (pkg/kubelet/kuberuntime, flowcontrol.Backoff): the first restart is at once,
@@ -6,21 +7,26 @@ then each one waits 10 s, 20 s, 40 s ... up to 5 min after the container finishe
 that ran 10 minutes since its last restart starts again from no delay. Docker's own back-off
 (100 ms doubling to 1 min) would neither look nor pace like Kubernetes.
 
-Counts and delays live in the state volume, so a replaced controller keeps them. Pure apart from
-load/save.
+Counts and delays live in the state volume, so a replaced controller keeps them. Restarts is pure
+apart from load/save; fresh_start is the worker that makes the new container.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from ..runtime import labels as L
+from ..runtime.restart import plan_of, pod_address, previous_log_path, restart_fresh
 from .statefiles import read_text, write_atomic
 
 INITIAL_BACKOFF = 10.0
 MAX_BACKOFF = 300.0
 RESET_AFTER = 2 * MAX_BACKOFF  # flowcontrol.Backoff forgets an entry after 2 x its maximum
+KEEP_UNSEEN = 60.0  # an entry of a container not observed is kept this long after its restart
+SWAP_SEEN_WITHIN = 10.0  # most a restart waits for a tick to observe the new container
 
 
 @dataclass
@@ -28,6 +34,7 @@ class Entry:
     restarts: int = 0
     backoff: float = 0.0  # the delay the next restart waits, once one has happened
     last_restart: float = 0.0  # wall-clock time of the last restart
+    last: dict = field(default_factory=dict)  # the previous run's end: lastState.terminated
 
 
 def should_restart(policy: str, exit_code: int) -> bool:
@@ -82,8 +89,20 @@ class Restarts:
         entry.last_restart = now
         return entry.restarts
 
-    def keep_only(self, live_ids: set[str]) -> None:
-        for cid in [c for c in self.entries if c not in live_ids]:
+    def last_state(self, container_id: str) -> dict:
+        entry = self.entries.get(container_id)
+        return dict(entry.last) if entry else {}
+
+    def moved(self, old_id: str, new_id: str, last: dict) -> None:
+        """The restart made a new container: its count, back-off and lastState go with it."""
+        entry = self.entries.pop(old_id, None) or Entry()
+        entry.last = last
+        self.entries[new_id] = entry
+
+    def keep_only(self, live_ids: set[str], now: float | None = None) -> None:
+        """Forget containers no longer there; one just restarted may not be observed yet."""
+        now = time.time() if now is None else now
+        for cid in [c for c, e in self.entries.items() if c not in live_ids and now - e.last_restart > KEEP_UNSEEN]:
             del self.entries[cid]
 
     def save(self) -> None:
@@ -93,3 +112,39 @@ class Restarts:
         if text != self._saved:
             write_atomic(self.path, text)
             self._saved = text
+
+
+def terminated(container) -> dict:
+    """A stopped container's end as a ContainerStateTerminated (Docker's times)."""
+    state = container.attrs["State"]
+    code = int(state.get("ExitCode") or 0)
+    reason = "OOMKilled" if state.get("OOMKilled") else ("Completed" if code == 0 else "Error")
+    return {"exitCode": code, "reason": reason, "startedAt": state.get("StartedAt", ""),
+            "finishedAt": state.get("FinishedAt", "")}
+
+
+def fresh_start(ctrl, pod, container) -> None:
+    """(A worker) restart a stopped container as a new one from its image. The pod counts as
+    being made (ctrl.creating) until a tick has observed the engine after the swap: out of
+    endpoints, its half-made state not taken for a pod to replace, the new container not
+    inspected before it runs, and the old one, still in an earlier listing, not restarted again."""
+    plan = plan_of(container)
+    object.__setattr__(plan, "_ip", pod.ip or pod_address(ctrl.client, ctrl.ctx, container))
+    ctrl.creating[pod.key] = plan
+    path = previous_log_path(ctrl.state_dir, pod.namespace, pod.name, container.labels.get(L.CONTAINER, ""))
+
+    def keep(output: bytes) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, output.decode(errors="replace"))
+
+    try:
+        new = restart_fresh(ctrl.client, ctrl.ctx, container, ctrl.objects, keep)
+        ctrl.restarts.moved(container.id, new.id, terminated(container))
+        swapped = time.monotonic()
+        ctrl.listed = None  # the next tick lists the containers again
+        ctrl.engine_changed()
+        deadline = swapped + SWAP_SEEN_WITHIN
+        while ctrl.observed_at < swapped and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        ctrl.creating.pop(pod.key, None)

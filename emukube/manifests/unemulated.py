@@ -138,6 +138,13 @@ def _label(obj: dict) -> str:
     return f"{str(obj.get('kind', '')).lower()}/{meta.get('name', '')}{where}"
 
 
+JOB_FIELDS = {"completionMode": "pods run without completion indexes (NonIndexed)",
+              "podFailurePolicy": "every pod failure counts towards backoffLimit",
+              "successPolicy": "the Job succeeds once completions pods succeeded",
+              "backoffLimitPerIndex": "there are no indexes: backoffLimit applies",
+              "maxFailedIndexes": "there are no indexes: backoffLimit applies"}
+
+
 def unemulated_fields(docs: list[Doc]) -> list[str]:
     """One warning per field emukube ignores, naming the objects that set it."""
     found = _Found()
@@ -153,4 +160,10 @@ def unemulated_fields(docs: list[Doc]) -> list[str]:
                 if _set(spec.get(field)):
                     found.add(f"{kind} spec.{field}", why, label)
             _pod_spec(_map(_map(spec.get("template")).get("spec")), found, label)
+        elif kind in ("Job", "CronJob"):
+            job = _map(_map(spec.get("jobTemplate")).get("spec")) if kind == "CronJob" else spec
+            for field, why in JOB_FIELDS.items():
+                if _set(job.get(field)) and job.get(field) != "NonIndexed":
+                    found.add(f"Job spec.{field}", why, label)
+            _pod_spec(_map(_map(job.get("template")).get("spec")), found, label)
     return found.lines()

@@ -8,7 +8,7 @@ match, else either may (robfig's star bit; `*/2` is not a star)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 
 _MONTHS = {m: i + 1 for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split())}
 _DAYS = {d: i for i, d in enumerate("sun mon tue wed thu fri sat".split())}
@@ -110,24 +110,19 @@ def parse(schedule: str) -> Schedule:
     if len(fields) != 5:
         raise ScheduleError(f"expected exactly 5 fields, found {len(fields)}: [{' '.join(fields)}]")
     parsed = [_field(f, low, high, names) for f, (low, high, names) in zip(fields, _FIELDS)]
-    weekdays = set(parsed[4][0])
-    if 7 in weekdays:
-        weekdays.discard(7)
-        weekdays.add(0)
-    return Schedule(parsed[0][0], parsed[1][0], parsed[2][0], parsed[3][0], frozenset(weekdays),
-                    parsed[2][1], parsed[4][1])
+    return Schedule(parsed[0][0], parsed[1][0], parsed[2][0], parsed[3][0], parsed[4][0], parsed[2][1], parsed[4][1])
 
 
 def zone(name: str | None) -> tzinfo:
     """spec.timeZone, UTC when unset (the controller's own zone) or unknown here."""
     if not name:
-        return timezone.utc
+        return UTC
     try:
         from zoneinfo import ZoneInfo
 
         return ZoneInfo(name)
     except Exception:  # noqa: BLE001 - no tz database in the image: UTC rather than no schedule
-        return timezone.utc
+        return UTC
 
 
 def most_recent(schedule: Schedule, since: datetime, now: datetime) -> tuple[datetime | None, int]:

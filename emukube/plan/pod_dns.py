@@ -105,4 +105,7 @@ def pod_specs(objects: list[dict]) -> list[tuple[str, dict]]:
             out.append((ns, obj.get("spec") or {}))
         elif obj.get("kind") in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "Job"):
             out.append((ns, ((obj.get("spec") or {}).get("template") or {}).get("spec") or {}))
+        elif obj.get("kind") == "CronJob":
+            job = ((obj.get("spec") or {}).get("jobTemplate") or {}).get("spec") or {}
+            out.append((ns, (job.get("template") or {}).get("spec") or {}))
     return out

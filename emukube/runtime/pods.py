@@ -230,12 +230,17 @@ def _domain(pod: PodPlan) -> str | None:
     return f"{pod.subdomain}.{pod.namespace}.svc.cluster.local" if pod.subdomain else None
 
 
+def pod_net_args(ctx: Context, pod: PodPlan) -> dict:
+    """The resolver settings of the container holding the pod's network."""
+    if policy_kind(pod.spec) == "host":  # Docker's resolver, which the file names, asks the host's
+        return {}
+    return dict(dns=[ctx.net.dns_ip], dns_search=search_domains(pod.namespace), dns_opt=["ndots:5"])
+
+
 def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict], start: bool = True) -> list:
     """Create and start every container of the pod at address ip; returns them. start=False
     leaves the app containers created, for a caller that attaches first. Raises PodStartError."""
-    net_args = dict(dns=[ctx.net.dns_ip], dns_search=search_domains(pod.namespace), dns_opt=["ndots:5"])
-    if policy_kind(pod.spec) == "host":  # Docker's resolver, which the file names, asks the host's
-        net_args = {}
+    net_args = pod_net_args(ctx, pod)
     containers = pod.spec.get("containers") or []
     inits = pod.spec.get("initContainers") or []
     ports = host_port_bindings(pod.spec, host_addresses(ctx, pod.node or "node-1"))

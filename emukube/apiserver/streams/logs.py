@@ -4,12 +4,14 @@ server (a chunked text/plain body; with follow=true it ends when the container s
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 
 from aiohttp import web
 
 from ...runtime.engine_stream import Demux, engine
 from ...runtime.pods import init_log_path
+from ...runtime.restart import previous_log_path
 from .. import errors
 from ..app import REGISTRY
 from ..handlers import _truthy
@@ -28,6 +30,11 @@ async def pod_log(request: web.Request, resource, namespace: str, name: str) -> 
     restarts = restart_count(target)
     if _truthy(query.get("previous")) and restarts == 0:
         raise errors.bad_request(f'previous terminated container "{target.container}" in pod "{name}" not found')
+    if _truthy(query.get("previous")):  # a restart made a new container: the old one's output was kept
+        kept = previous_log_path(os.path.dirname(request.app[REGISTRY].store.path), namespace, name, target.container)
+        if kept.is_file():
+            data = saved_log(kept.read_bytes(), engine_params(query, {}, 0, time.time(), name))
+            return web.Response(body=data[:limit] if limit else data, content_type="text/plain")
     if target.attrs is None and target.init and target.sandbox:
         saved = await engine().read_file(target.sandbox, init_log_path(target.container))
         if saved is not None:

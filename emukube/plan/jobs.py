@@ -1,0 +1,330 @@
+"""What the Job and CronJob controllers decide, from plain data. Pure: no Docker, no HTTP.
+
+Rules read from kubernetes' pkg/controller/job (syncJob, manageJob, pastBackoffLimitOnFailure,
+the pod failure back-off), pkg/controller/cronjob (syncCronJob, getJobFromTemplate2,
+cleanupFinishedJobs) and pkg/registry/batch/job/strategy.go (generateSelector). Times are epoch
+seconds in, RFC 3339 (whole seconds, UTC) in the objects out."""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from . import cron
+
+JOB_NAME, LEGACY_JOB_NAME = "batch.kubernetes.io/job-name", "job-name"
+CONTROLLER_UID, LEGACY_CONTROLLER_UID = "batch.kubernetes.io/controller-uid", "controller-uid"
+SCHEDULED_AT = "batch.kubernetes.io/cronjob-scheduled-timestamp"
+POD_BACKOFF, MAX_POD_BACKOFF = 10.0, 600.0  # DefaultJobPodFailureBackOff, MaxJobPodFailureBackOff
+BACKOFF_LIMIT = 6
+COMPLETED = ("CompletionsReached", "Reached expected number of succeeded pods")
+BACKOFF_EXCEEDED = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
+DEADLINE_EXCEEDED = ("DeadlineExceeded", "Job was active longer than specified deadline")
+
+
+def stamp(seconds: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def seconds(text) -> float:
+    try:
+        return datetime.strptime(str(text)[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
+    except (TypeError, ValueError):
+        return 0.0
+
+
+# ---- the API server's part ---------------------------------------------------------------------
+def generate_selector(job: dict, uid: str) -> None:
+    """strategy.PrepareForCreate: without manualSelector, the pods get the job's name and uid as
+    labels and the selector picks its uid; job.metadata.labels default to the template's."""
+    spec = job.setdefault("spec", {})
+    template_meta = spec.setdefault("template", {}).setdefault("metadata", {}) or {}
+    spec["template"]["metadata"] = template_meta
+    labels = template_meta.get("labels") or {}
+    meta = job.setdefault("metadata", {})
+    if labels and not meta.get("labels"):
+        meta["labels"] = dict(labels)
+    if spec.get("manualSelector"):
+        return
+    for key in (LEGACY_JOB_NAME, JOB_NAME):
+        labels.setdefault(key, meta.get("name", ""))
+    for key in (LEGACY_CONTROLLER_UID, CONTROLLER_UID):
+        labels.setdefault(key, uid)
+    template_meta["labels"] = labels
+    selector = spec.get("selector") or {}
+    selector["matchLabels"] = {**(selector.get("matchLabels") or {})}
+    selector["matchLabels"].setdefault(CONTROLLER_UID, uid)
+    spec["selector"] = selector
+
+
+# ---- a Job -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class JobPod:
+    """One of a Job's pods as the controller sees it."""
+
+    name: str
+    phase: str  # Pending | Running | Succeeded | Failed (the kubelet's)
+    ready: bool = False
+    restarts: int = 0  # of its containers, for restartPolicy OnFailure
+    finished: float = 0.0  # when it ended (Succeeded or Failed)
+    created: float = 0.0
+    terminating: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.phase in ("Pending", "Running") and not self.terminating
+
+
+@dataclass
+class JobDecision:
+    create: int = 0  # new pods to make now
+    delete: list[str] = field(default_factory=list)  # pods to stop
+    status: dict = field(default_factory=dict)
+    events: list[tuple[str, str, str]] = field(default_factory=list)  # (type, reason, message)
+    wake_at: float = 0.0  # when a pod held back by the failure back-off may be made
+    expired: bool = False  # ttlSecondsAfterFinished has passed: delete the Job
+
+
+def condition(conds: list[dict], kind: str) -> dict | None:
+    return next((c for c in conds if c.get("type") == kind and c.get("status") == "True"), None)
+
+
+def finished(job: dict) -> str:
+    """"Complete", "Failed" or "" (still running)."""
+    conds = (job.get("status") or {}).get("conditions") or []
+    return next((k for k in ("Complete", "Failed") if condition(conds, k)), "")
+
+
+def _set_condition(conds: list[dict], kind: str, status: str, why: tuple[str, str], now: float) -> None:
+    old = next((c for c in conds if c.get("type") == kind), None)
+    if old is not None and old.get("status") == status:
+        return
+    new = {"type": kind, "status": status, "lastProbeTime": stamp(now), "lastTransitionTime": stamp(now),
+           "reason": why[0], "message": why[1]}
+    if old is None:
+        conds.append(new)
+    else:
+        conds[conds.index(old)] = new
+
+
+def failure_backoff(failures_since_success: int) -> float:
+    return 0.0 if failures_since_success <= 0 else min(MAX_POD_BACKOFF, POD_BACKOFF * 2 ** (failures_since_success - 1))
+
+
+def _restarts_past_limit(policy: str, pods: list[JobPod], limit: int) -> bool:
+    """pastBackoffLimitOnFailure: with OnFailure, restarts of running pods count as failures."""
+    if policy != "OnFailure":
+        return False
+    restarts = sum(p.restarts for p in pods if p.phase in ("Pending", "Running"))
+    return restarts > 0 if limit == 0 else restarts >= limit
+
+
+def decide_job(job: dict, pods: list[JobPod], now: float) -> JobDecision:
+    spec, prev = job.get("spec") or {}, job.get("status") or {}
+    out = JobDecision()
+    conds = copy.deepcopy(prev.get("conditions") or [])
+    completions = spec.get("completions")
+    parallelism = int(spec.get("parallelism", 1) if spec.get("parallelism") is not None else 1)
+    limit = int(spec.get("backoffLimit", BACKOFF_LIMIT) if spec.get("backoffLimit") is not None else BACKOFF_LIMIT)
+    policy = ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy", "Never")
+    active = [p for p in pods if p.active]
+    succeeded = max(int(prev.get("succeeded") or 0), sum(p.phase == "Succeeded" for p in pods))
+    failed = max(int(prev.get("failed") or 0), sum(p.phase == "Failed" for p in pods))
+    terminating = sum(p.terminating and p.phase in ("Pending", "Running") for p in pods)
+    start = seconds(prev.get("startTime")) if prev.get("startTime") else now
+    done = finished(job)
+
+    if done:
+        out.delete = [p.name for p in active]
+    elif spec.get("suspend"):
+        out.delete = [p.name for p in active]
+        start = 0.0
+        if not condition(conds, "Suspended"):
+            _set_condition(conds, "Suspended", "True", ("JobSuspended", "Job suspended"), now)
+            out.events.append(("Normal", "Suspended", "Job suspended"))
+    else:
+        if any(c.get("type") == "Suspended" and c.get("status") == "True" for c in conds):
+            _set_condition(conds, "Suspended", "False", ("JobResumed", "Job resumed"), now)
+            out.events.append(("Normal", "Resumed", "Job resumed"))
+            start = now
+        deadline = spec.get("activeDeadlineSeconds")
+        failure = None
+        if condition(conds, "FailureTarget"):
+            target = condition(conds, "FailureTarget")
+            failure = (target.get("reason", ""), target.get("message", ""))
+        elif failed > limit or _restarts_past_limit(policy, active, limit):
+            failure = BACKOFF_EXCEEDED
+        elif deadline is not None and now - start >= int(deadline):
+            failure = DEADLINE_EXCEEDED
+        complete = (succeeded >= int(completions)) if completions is not None else (succeeded > 0 and not active)
+        if failure:
+            out.delete = [p.name for p in active]
+            if not condition(conds, "FailureTarget"):
+                _set_condition(conds, "FailureTarget", "True", failure, now)
+            if not active and not terminating:
+                _set_condition(conds, "Failed", "True", failure, now)
+                out.events.append(("Warning", failure[0], failure[1]))
+                done = "Failed"
+        elif complete:
+            out.delete = [p.name for p in active]
+            _set_condition(conds, "SuccessCriteriaMet", "True", COMPLETED, now)
+            if not active and not terminating:
+                _set_condition(conds, "Complete", "True", COMPLETED, now)
+                out.events.append(("Normal", "Completed", "Job completed"))
+                done = "Complete"
+        else:
+            want = min(parallelism, int(completions) - succeeded) if completions is not None else \
+                (parallelism if succeeded == 0 else 0)
+            if want > len(active):
+                last_success = max((p.finished for p in pods if p.phase == "Succeeded"), default=0.0)
+                recent = [p.finished for p in pods if p.phase == "Failed" and p.finished >= last_success]
+                ready_at = max(recent, default=0.0) + failure_backoff(len(recent))
+                if now >= ready_at:
+                    out.create = want - len(active)
+                else:
+                    out.wake_at = ready_at
+            elif want < len(active):  # parallelism lowered: the newest go, pending ones first
+                extra = sorted(active, key=lambda p: (p.phase == "Running", -p.created))
+                out.delete = [p.name for p in extra[:len(active) - want]]
+    status: dict = {}
+    if start and not spec.get("suspend"):
+        status["startTime"] = prev.get("startTime") or stamp(start)
+    if done == "Complete":
+        status["completionTime"] = prev.get("completionTime") or stamp(now)
+    still = 0 if done else len(active) - len([n for n in out.delete if n in {p.name for p in active}])
+    if still > 0:
+        status["active"] = still
+    status["ready"] = 0 if done else sum(p.ready for p in active if p.name not in out.delete)
+    if succeeded:
+        status["succeeded"] = succeeded
+    if failed:
+        status["failed"] = failed
+    status["terminating"] = terminating
+    status["uncountedTerminatedPods"] = {}
+    if conds:
+        status["conditions"] = conds
+    out.status = status
+    ttl = spec.get("ttlSecondsAfterFinished")
+    if done and ttl is not None:
+        ended = seconds((condition(conds, done) or {}).get("lastTransitionTime"))
+        out.expired = now >= ended + int(ttl)
+        if not out.expired:
+            out.wake_at = ended + int(ttl)
+    return out
+
+
+# ---- a CronJob ---------------------------------------------------------------------------------
+@dataclass
+class CronDecision:
+    create: dict | None = None  # the Job to create now
+    delete: list[str] = field(default_factory=list)  # Jobs to delete (replaced or past history)
+    status: dict = field(default_factory=dict)
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def job_name(cronjob: dict, scheduled: datetime) -> str:
+    """getJobName: the scheduled time in minutes, so one schedule time makes one Job."""
+    return f"{cronjob['metadata']['name']}-{int(scheduled.timestamp()) // 60}"
+
+
+def job_from_cronjob(cronjob: dict, name: str, annotations: dict | None = None) -> dict:
+    """getJobFromTemplate2: the jobTemplate's labels, annotations and spec, owned by the CronJob."""
+    meta = cronjob["metadata"]
+    template = (cronjob.get("spec") or {}).get("jobTemplate") or {}
+    tmeta = template.get("metadata") or {}
+    job_meta = {"name": name, "namespace": meta.get("namespace", "default"),
+                "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": meta["name"],
+                                     "uid": meta.get("uid", ""), "controller": True, "blockOwnerDeletion": True}]}
+    if tmeta.get("labels"):
+        job_meta["labels"] = dict(tmeta["labels"])
+    notes = {**(tmeta.get("annotations") or {}), **(annotations or {})}
+    if notes:
+        job_meta["annotations"] = notes
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": job_meta,
+            "spec": copy.deepcopy(template.get("spec") or {})}
+
+
+def owned_by(job: dict, cronjob: dict) -> bool:
+    uid = cronjob["metadata"].get("uid")
+    return any(r.get("kind") == "CronJob" and r.get("controller") and
+               (r.get("uid") == uid if uid else r.get("name") == cronjob["metadata"]["name"])
+               for r in job["metadata"].get("ownerReferences") or [])
+
+
+def _ref(job: dict) -> dict:
+    meta = job["metadata"]
+    return {"apiVersion": "batch/v1", "kind": "Job", "name": meta["name"],
+            "namespace": meta.get("namespace", "default"), "uid": meta.get("uid", ""),
+            "resourceVersion": meta.get("resourceVersion", "")}
+
+
+def _started(job: dict) -> float:
+    status = job.get("status") or {}
+    return seconds(status.get("startTime") or job["metadata"].get("creationTimestamp"))
+
+
+def decide_cronjob(cronjob: dict, jobs: list[dict], now: float) -> CronDecision:
+    """One sync of a CronJob: its Jobs (those it owns), history kept within the limits, and the
+    Job of the latest schedule time not yet run, as concurrencyPolicy allows."""
+    spec, prev = cronjob.get("spec") or {}, cronjob.get("status") or {}
+    out = CronDecision()
+    ended = {j["metadata"]["name"]: finished(j) for j in jobs}
+    running = sorted((j for j in jobs if not ended[j["metadata"]["name"]]), key=_started)
+    was_active = {r.get("name") for r in prev.get("active") or []}
+    last_success = prev.get("lastSuccessfulTime")
+    for j in jobs:
+        name = j["metadata"]["name"]
+        if ended[name] and name in was_active:
+            out.events.append(("Normal", "SawCompletedJob", f"Saw completed job: {name}, condition: {ended[name]}"))
+        completed_at = (j.get("status") or {}).get("completionTime")
+        if ended[name] == "Complete" and completed_at and seconds(completed_at) > seconds(last_success):
+            last_success = completed_at
+    for kind, key, default in (("Complete", "successfulJobsHistoryLimit", 3), ("Failed", "failedJobsHistoryLimit", 1)):
+        limit = spec.get(key, default)
+        done = sorted((j for j in jobs if ended[j["metadata"]["name"]] == kind), key=_started)
+        if limit is not None and len(done) > int(limit):
+            for j in done[:len(done) - int(limit)]:
+                out.delete.append(j["metadata"]["name"])
+                out.events.append(("Normal", "SuccessfulDelete", f"Deleted job {j['metadata']['name']}"))
+    last = prev.get("lastScheduleTime")
+    zone = cron.zone(spec.get("timeZone"))
+    if not spec.get("suspend"):
+        try:
+            schedule = cron.parse(spec.get("schedule") or "")
+        except cron.ScheduleError as exc:
+            schedule = None
+            out.events.append(("Warning", "UnparseableSchedule",
+                               f"unparseable schedule: {spec.get('schedule')!r} : {exc}"))
+        since = datetime.fromtimestamp(seconds(last or cronjob["metadata"].get("creationTimestamp")) or now, zone)
+        latest, _ = cron.most_recent(schedule, since, datetime.fromtimestamp(now, zone)) if schedule else (None, 0)
+        deadline = spec.get("startingDeadlineSeconds")
+        too_late = latest is not None and deadline is not None and now - latest.timestamp() > int(deadline)
+        name = job_name(cronjob, latest) if latest is not None else ""
+        policy = spec.get("concurrencyPolicy", "Allow")
+        if latest is not None and not too_late and name not in ended and not (policy == "Forbid" and running):
+            if policy == "Replace":
+                for j in running:
+                    out.delete.append(j["metadata"]["name"])
+                    out.events.append(("Normal", "SuccessfulDelete", f"Deleted job {j['metadata']['name']}"))
+                running = []
+            stamp_text = latest.isoformat().replace("+00:00", "Z")
+            out.create = job_from_cronjob(cronjob, name, {SCHEDULED_AT: stamp_text})
+            out.events.append(("Normal", "SuccessfulCreate", f"Created job {name}"))
+            last = stamp(latest.timestamp())
+        elif latest is not None and name in ended:
+            last = stamp(latest.timestamp())
+    status: dict = {}
+    refs = [_ref(j) for j in running if j["metadata"]["name"] not in out.delete]
+    if out.create is not None:
+        refs.append({"apiVersion": "batch/v1", "kind": "Job", "name": out.create["metadata"]["name"],
+                     "namespace": out.create["metadata"]["namespace"]})
+    if refs:
+        status["active"] = refs
+    if last:
+        status["lastScheduleTime"] = last
+    if last_success:
+        status["lastSuccessfulTime"] = last_success
+    out.status = status
+    return out

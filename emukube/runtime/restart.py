@@ -1,0 +1,78 @@
+"""A container restart as the kubelet makes one: a new container from the image, so a fresh
+writable layer, in the same pod (its address, sandbox, volumes and hostname). Starting the stopped
+Docker container again would keep what the previous run wrote, which Kubernetes never does.
+
+The old container is renamed out of the way, the new one made under its name and started (a
+stopped container holds no address, so the new one takes it), then the old one is removed, its
+output handed over first for `kubectl logs --previous`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Callable
+
+from docker.errors import DockerException
+
+from ..plan.workloads import PodPlan
+from . import engine
+from . import labels as L
+from .pods import Context, _create_container, host_addresses, pod_net_args
+from .podspec import host_port_bindings
+
+PREVIOUS_SUFFIX = "-previous"
+
+
+def previous_log_path(state_dir: str | Path, namespace: str, pod: str, container: str) -> Path:
+    """Where, in the state volume, a container's previous run's output is kept (timestamped
+    lines) for `logs --previous`: the controller writes it, the API server reads it."""
+    return Path(state_dir) / "previous-logs" / namespace / pod / f"{container}.log"
+
+
+def plan_of(container) -> PodPlan:
+    """The pod a container belongs to, from its labels."""
+    labels = container.labels
+    kind, _, owner = (labels.get(L.OWNER) or "").partition("/")
+    ordinal = labels.get(L.ORDINAL)
+    return PodPlan(name=labels.get(L.NAME, ""), namespace=labels.get(L.NAMESPACE, "default"),
+                   labels=L.pod_labels_of(labels), spec=json.loads(labels.get(L.POD_SPEC) or "{}"),
+                   owner_kind=kind, owner_name=owner, template_hash=labels.get(L.TEMPLATE_HASH, ""),
+                   ordinal=int(ordinal) if ordinal and ordinal.isdigit() else None, node=labels.get(L.NODE, "node-1"))
+
+
+def pod_address(client, ctx: Context, container) -> str:
+    """The pod's IP: the container's own reserved address, or its sandbox's."""
+    mode = (container.attrs.get("HostConfig") or {}).get("NetworkMode", "")
+    holder = client.containers.get(mode.split(":", 1)[1]) if mode.startswith("container:") else container
+    net = (holder.attrs.get("NetworkSettings") or {}).get("Networks", {}).get(ctx.net.network_name) or {}
+    return (net.get("IPAMConfig") or {}).get("IPv4Address", "") or net.get("IPAddress", "")
+
+
+def restart_fresh(client, ctx: Context, old, objects: list[dict], keep_log: Callable[[bytes], None]):
+    """Replace the stopped container `old` by a new one, started; returns it. Raises
+    DockerException or pods.PodStartError (the old container is then left as it was)."""
+    pod = plan_of(old)
+    role, name = old.labels.get(L.ROLE), old.name
+    spec = next(c for c in pod.spec.get("containers") or [] if c.get("name") == old.labels.get(L.CONTAINER))
+    mode = (old.attrs.get("HostConfig") or {}).get("NetworkMode", "")
+    sandbox_id = mode.split(":", 1)[1] if mode.startswith("container:") else None
+    ip = pod_address(client, ctx, old)
+    keep_log(old.logs(timestamps=True))
+    stale = engine.get_container(client, name + PREVIOUS_SUFFIX)
+    if stale is not None:  # a restart the controller did not finish (it was replaced meanwhile)
+        engine.remove(stale)
+    old.rename(name + PREVIOUS_SUFFIX)
+    try:
+        ports = None if sandbox_id else host_port_bindings(pod.spec, host_addresses(ctx, pod.node or "node-1"))
+        new = _create_container(client, ctx, pod, spec, name, role, ip, objects,
+                                {} if sandbox_id else pod_net_args(ctx, pod), sandbox_id, ports)
+        try:
+            new.start()
+        except DockerException:
+            engine.remove(new)
+            raise
+    except Exception:
+        old.rename(name)
+        raise
+    engine.remove(old)
+    return new
