@@ -8,30 +8,14 @@ reloads. The parsing and the tables are pure; `collect` execs into the proxy con
 
 from __future__ import annotations
 
-import csv
-import io
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from docker.errors import DockerException
 
-from ..render.haproxy import HAPROXY_SOCKET_PATH
 from ..render.nginx import NGINX_SESSION_MARK
-from ..runtime import engine
+from ..runtime import engine, haproxy_stats
 from ..runtime.proxies import proxy_name
-
-_SHOW_STAT = f"""
-import socket
-s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect({HAPROXY_SOCKET_PATH!r})
-s.sendall(b"show stat\\n")
-data = b""
-while True:
-    chunk = s.recv(65536)
-    if not chunk:
-        break
-    data += chunk
-print(data.decode(errors="replace"))
-"""
 
 
 @dataclass
@@ -69,12 +53,8 @@ def _int(value: str) -> int:
 
 def parse_show_stat(text: str) -> tuple[Counter, dict[str, Counter]]:
     """HAProxy's `show stat` CSV -> (all Service ports together, per server = pod name)."""
-    lines = [line for line in text.splitlines() if line.strip()]
-    if not lines or not lines[0].startswith("# "):
-        return Counter(), {}
-    rows = csv.DictReader(io.StringIO("\n".join([lines[0][2:]] + lines[1:])))
     total, pods = Counter(), {}
-    for row in rows:
+    for row in haproxy_stats.rows(text):
         if not (row.get("pxname") or "").startswith("tcp-"):
             continue  # the stats listener
         counter = Counter(_int(row.get("scur")), _int(row.get("stot")), _int(row.get("bin")), _int(row.get("bout")))
@@ -132,11 +112,6 @@ def pod_rows(stats: list[ServiceStats], namespaced: bool = False) -> list[list[s
     return rows
 
 
-def _exec_text(container, cmd: list[str]) -> str:
-    result = container.exec_run(cmd)
-    return (result.output or b"").decode(errors="replace") if result.exit_code == 0 else ""
-
-
 def collect(client, cluster: str, services: list[dict], pods) -> list[ServiceStats]:
     """Counters of every proxied Service (headless and ExternalName have no proxy)."""
     ip_to_pod = {p.ip: p.name for p in pods if p.ip}
@@ -148,7 +123,7 @@ def collect(client, cluster: str, services: list[dict], pods) -> list[ServiceSta
         try:
             tcp = engine.get_container(client, proxy_name(cluster, ns, name))
             if "TCP" in protocols and tcp is not None and tcp.status == "running":
-                total, per_pod = parse_show_stat(_exec_text(tcp, ["python3", "-c", _SHOW_STAT]))
+                total, per_pod = parse_show_stat(haproxy_stats.show_stat(tcp))
                 out.append(ServiceStats(ns, name, "TCP", total, per_pod))
             udp = engine.get_container(client, proxy_name(cluster, ns, name, udp=True))
             if "UDP" in protocols and udp is not None:

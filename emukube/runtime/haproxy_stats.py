@@ -1,4 +1,5 @@
-"""Per-endpoint counters of a Service proxy, read from HAProxy's runtime API (`show stat`).
+"""A Service proxy's counters, read from HAProxy's runtime API (`show stat`): the one reader, for
+`emukube curl` (which endpoint answered) and `emukube top` (connections per Service and pod).
 
 The controller connects to every Service each tick to see that it answers; those connections
 carry no bytes, so "bytes sent by the server" (bout) moves only for real traffic, whereas the
@@ -7,6 +8,8 @@ session count (stot) moves all the time.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 
 from docker.errors import DockerException
@@ -14,6 +17,19 @@ from docker.errors import DockerException
 from ..render.haproxy import HAPROXY_SOCKET_PATH
 
 COUNTERS = ("stot", "bin", "bout", "econ")
+# Run in the proxy container (the base image has python3): the whole answer, up to the socket's close.
+_SHOW_STAT = f"""
+import socket
+s = socket.socket(socket.AF_UNIX); s.settimeout(5); s.connect({HAPROXY_SOCKET_PATH!r})
+s.sendall(b"show stat\\n")
+data = b""
+while True:
+    chunk = s.recv(65536)
+    if not chunk:
+        break
+    data += chunk
+print(data.decode(errors="replace"))
+"""
 
 
 @dataclass(frozen=True)
@@ -24,24 +40,37 @@ class ServerStats:
     counters: dict
 
 
-def read(container) -> list[ServerStats]:
-    """Every endpoint line of the proxy's stats; [] when the proxy cannot be asked."""
+def show_stat(container) -> str:
+    """The proxy's `show stat` CSV; "" when the proxy cannot be asked."""
     try:
-        result = container.exec_run(["sh", "-c", f'echo "show stat" | nc -U {HAPROXY_SOCKET_PATH}'])
+        result = container.exec_run(["python3", "-c", _SHOW_STAT])
     except DockerException:
-        return []
-    lines = (result.output or b"").decode(errors="replace").splitlines()
+        return ""
+    return (result.output or b"").decode(errors="replace") if result.exit_code == 0 else ""
+
+
+def rows(text: str) -> list[dict]:
+    """`show stat` CSV as one dict per line (FRONTEND, BACKEND and servers); [] for anything else."""
+    lines = [line for line in text.splitlines() if line.strip()]
     if not lines or not lines[0].startswith("# "):
         return []
-    header = lines[0][2:].split(",")
-    rows = []
-    for line in lines[1:]:
-        row = dict(zip(header, line.split(",")))
+    return list(csv.DictReader(io.StringIO("\n".join([lines[0][2:]] + lines[1:]))))
+
+
+def servers(text: str) -> list[ServerStats]:
+    """The endpoint lines of `show stat` (not the stats listener's, FRONTEND or BACKEND)."""
+    out = []
+    for row in rows(text):
         if row.get("svname") in (None, "FRONTEND", "BACKEND") or row.get("pxname") == "stats":
             continue
         counters = {k: int(row.get(k) or 0) for k in COUNTERS}
-        rows.append(ServerStats(row["pxname"], row["svname"], row.get("addr", ""), counters))
-    return rows
+        out.append(ServerStats(row["pxname"], row["svname"], row.get("addr") or "", counters))
+    return out
+
+
+def read(container) -> list[ServerStats]:
+    """Every endpoint line of the proxy's stats; [] when the proxy cannot be asked."""
+    return servers(show_stat(container))
 
 
 def moved(before: list[ServerStats], after: list[ServerStats], counter: str) -> list[ServerStats]:
