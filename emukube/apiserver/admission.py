@@ -21,11 +21,11 @@ from .resources import Resource
 
 # "spec.ports[0].port: Invalid value: 0: must be ..." -> field, reason, message
 _ITEM = re.compile(r"^(?P<field>[^:]+): (?P<type>Required value|Invalid value|Unsupported value|Duplicate value|"
-                   r"Not found|Forbidden|Too long|Internal error)(?P<rest>.*)$", re.S)
+                   r"Not found|Forbidden|Too long|Too many|Internal error)(?P<rest>.*)$", re.S)
 _REASONS = {"Required value": "FieldValueRequired", "Invalid value": "FieldValueInvalid",
             "Unsupported value": "FieldValueNotSupported", "Duplicate value": "FieldValueDuplicate",
             "Not found": "FieldValueNotFound", "Forbidden": "FieldValueForbidden",
-            "Too long": "FieldValueTooLong", "Internal error": "InternalError"}
+            "Too long": "FieldValueTooLong", "Too many": "FieldValueTooMany", "Internal error": "InternalError"}
 
 
 class Invalid(Exception):
@@ -92,6 +92,8 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
     kind = obj.get("kind")
     if resource.group == "rbac.authorization.k8s.io":
         return _admit_rbac(resource, obj, old)
+    if resource.group == "apiextensions.k8s.io" or hasattr(resource, "crd"):
+        return _admit_extensions(op, resource, obj, old)
     if kind not in API_VERSIONS or resource.api_version != API_VERSIONS[kind]:
         return []
     conf = settings()
@@ -119,6 +121,16 @@ def _admit_rbac(resource: Resource, obj: dict, old: dict | None) -> list[str]:
 
     rbac_admission.default(obj)
     items = rbac_admission.problems(resource.kind, obj, old)
+    if items:
+        name = (obj.get("metadata") or {}).get("name", "")
+        raise Invalid(causes_of(items), invalid_message(resource, name, items))
+    return []
+
+
+def _admit_extensions(op: str, resource: Resource, obj: dict, old: dict | None) -> list[str]:
+    from . import crds
+
+    items = crds.admit_custom(op, resource, obj) if hasattr(resource, "crd") else crds.admit_crd(obj, old)
     if items:
         name = (obj.get("metadata") or {}).get("name", "")
         raise Invalid(causes_of(items), invalid_message(resource, name, items))

@@ -12,7 +12,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from . import access, authn, discovery, errors, handlers, metrics, negotiate, reviews, system
+from . import access, authn, crds, discovery, errors, handlers, metrics, negotiate, reviews, system
 from .gc import Collector
 from .objects import Registry, _load
 from .resources import find
@@ -179,6 +179,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
 
     async def startup(_app):
         system.ensure(registry, _cluster_net())
+        crds.refresh(store)
         hub.start()
         if gc:
             collector.start()

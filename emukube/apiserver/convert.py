@@ -20,7 +20,16 @@ def storage_resource(resource: Resource) -> Resource:
     return CORE_EVENTS if resource.key == _V1_KEY else resource
 
 
+def _custom_version(resource: Resource, obj: dict, version: str) -> dict:
+    """A custom resource's versions differ by apiVersion only (conversion strategy None)."""
+    api_version = f"{resource.group}/{version}"
+    return obj if not version or obj.get("apiVersion") == api_version else {**obj, "apiVersion": api_version}
+
+
 def to_storage(resource: Resource, obj: dict) -> dict:
+    storage = getattr(resource, "storage_version", None)
+    if storage is not None:
+        return _custom_version(resource, obj, storage)
     if resource.key != _V1_KEY:
         return obj
     out = {"apiVersion": "v1", "kind": "Event"}
@@ -34,6 +43,8 @@ def to_storage(resource: Resource, obj: dict) -> dict:
 
 
 def to_view(resource: Resource, obj: dict) -> dict:
+    if getattr(resource, "storage_version", None) is not None:
+        return _custom_version(resource, obj, resource.version)
     if resource.key != _V1_KEY or obj.get("apiVersion") == resource.api_version:
         return obj
     out = {"apiVersion": resource.api_version, "kind": "Event"}

@@ -5,7 +5,7 @@ first and falls back to these when the answer's Content-Type names no aggregated
 from __future__ import annotations
 
 from . import errors, metrics
-from .resources import RESOURCES, Resource, groups
+from .resources import Resource, groups, served
 
 VERSION = {"major": "1", "minor": "35", "emulationMajor": "1", "emulationMinor": "35",
            "minCompatibilityMajor": "1", "minCompatibilityMinor": "34", "gitVersion": "v1.35.0",
@@ -72,11 +72,11 @@ def _sub_entry(r: Resource, sub: str) -> dict:
 
 def resource_list(group: str, version: str, extra_subresources: dict | None = None) -> dict:
     """APIResourceList of a group/version; extra_subresources: resource key -> names served elsewhere."""
-    served = [r for r in RESOURCES if (r.group, r.version) == (group, version)]
-    if not served:
+    listed = [r for r in served() if (r.group, r.version) == (group, version)]
+    if not listed:
         raise errors.no_such_path()
     entries = []
-    for r in served:
+    for r in listed:
         entries.append(_entry(r))
         subs = list(r.subresources) + [s for s in (extra_subresources or {}).get(r.key, ())
                                        if s not in r.subresources]

@@ -13,7 +13,7 @@ import logging
 
 from emukube.store import Gone
 
-from . import errors
+from . import crds, errors
 from .objects import NAMESPACES, DeleteOpts, Registry, WriteOpts, should_finalize
 from .resources import RESOURCES, by_kind
 from .tasks import BackgroundTask
@@ -65,13 +65,15 @@ class Collector:
 
     # ---- one pass ---------------------------------------------------------------------------------
     def collect(self) -> None:
-        objs = [(r, o) for r in STORED for o in self.registry.list(r, None)[0]]
+        objs = [(r, o) for r in STORED + crds.stored() for o in self.registry.list(r, None)[0]]
         uids = {o["metadata"].get("uid") for _, o in objs}
         for res, obj in objs:
             meta = obj["metadata"]
             if meta.get("deletionTimestamp"):
                 if res.key == "namespaces":
                     self._finish_namespace(obj, objs)
+                elif res.key == crds.CRD.key:
+                    crds.cleanup(self.registry, obj)
                 elif "foregroundDeletion" in (meta.get("finalizers") or []):
                     self._foreground(res, obj, objs)
                 elif "orphan" in (meta.get("finalizers") or []):

@@ -22,6 +22,7 @@ MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
 PATCH_TYPES = [JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH, APPLY_PATCH]
+CUSTOM_PATCH_TYPES = [JSON_PATCH, MERGE_PATCH, APPLY_PATCH]  # no strategic merge without Go types
 
 
 @dataclass(frozen=True)
@@ -201,9 +202,10 @@ class Handlers:
         return respond(convert.to_view(route.resource, stored), 200, opts.warnings)
 
     # ---- patch ------------------------------------------------------------------------------------
-    def _patch_options(self, request: web.Request, media: str) -> tuple[bool, bool]:
-        if media not in PATCH_TYPES:
-            raise errors.unsupported_media(PATCH_TYPES)
+    def _patch_options(self, request: web.Request, media: str, resource: Resource | None = None) -> tuple[bool, bool]:
+        types = CUSTOM_PATCH_TYPES if hasattr(resource, "crd") else PATCH_TYPES
+        if media not in types:
+            raise errors.unsupported_media(types)
         apply = media == APPLY_PATCH
         force = request.query.get("force")
         if apply and not request.query.get("fieldManager"):
@@ -222,7 +224,7 @@ class Handlers:
 
     async def patch(self, request: web.Request, route: Route) -> web.Response:
         media = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        apply, force = self._patch_options(request, media)
+        apply, force = self._patch_options(request, media, route.resource)
         body = await negotiate.read_body(request)
         opts = write_opts(request)
         for _attempt in range(5):  # another writer between our read and write: read again, as the API server

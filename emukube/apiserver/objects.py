@@ -16,6 +16,7 @@ from . import errors
 from .resources import BY_KEY, Resource
 
 NAMESPACES = BY_KEY["namespaces"]
+CRD_KEY = "customresourcedefinitions.apiextensions.k8s.io"
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 
 # Kinds a PUT may create (their strategies' AllowCreateOnUpdate).
@@ -78,8 +79,12 @@ def record(old: dict | None, new: dict, manager: str, operation: str, subresourc
     return new
 
 
+def _custom(res: Resource) -> bool:
+    return getattr(res, "crd", None) is not None
+
+
 def _spec_changed(res: Resource, old: dict, new: dict) -> bool:
-    if res.key == "endpointslices.discovery.k8s.io":
+    if res.key == "endpointslices.discovery.k8s.io" or _custom(res):  # any change but metadata's
         strip = lambda o: {k: v for k, v in o.items() if k not in ("metadata",)}  # noqa: E731
         return strip(old) != strip(new)
     changed = old.get("spec") != new.get("spec")
@@ -89,7 +94,7 @@ def _spec_changed(res: Resource, old: dict, new: dict) -> bool:
 
 
 def bump_generation(res: Resource, old: dict, new: dict) -> None:
-    if res.key not in _GENERATION:
+    if res.key not in _GENERATION and not _custom(res):
         return
     gen = old.get("metadata", {}).get("generation") or 1
     new["metadata"]["generation"] = gen + 1 if _spec_changed(res, old, new) else gen
@@ -127,7 +132,11 @@ class Registry:
         items = sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items, rv
 
-    def _notify(self):
+    def _notify(self, res: Resource | None = None):
+        if res is not None and res.key == CRD_KEY:
+            from .crds import refresh
+
+            refresh(self.store)
         if self.hub is not None:
             self.hub.notify()
 
@@ -153,9 +162,11 @@ class Registry:
         for key in ("resourceVersion", "uid", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink",
                     "creationTimestamp", "generation"):
             meta.pop(key, None)
-        if res.key in _GENERATION:
+        if res.key in _GENERATION or _custom(res):
             meta["generation"] = 1
-        if "status" in res.subresources and res.key != "nodes":
+        if _custom(res) and "status" in res.subresources:
+            obj.pop("status", None)  # create cannot set status
+        elif "status" in res.subresources and res.key != "nodes":
             obj["status"] = {}
         if res.key == "pods":
             obj["status"] = {"phase": "Pending"}
@@ -204,7 +215,7 @@ class Registry:
                 if generate and attempt < 7:
                     continue
                 raise errors.already_exists(res, meta["name"]) from None
-            self._notify()
+            self._notify(res)
             if res is NAMESPACES:  # the service-account controller's part: `default` in each
                 from .system import ensure_service_account
 
@@ -260,7 +271,7 @@ class Registry:
         stored = stored if isinstance(stored, dict) else new
         if should_finalize(stored):
             self._remove(res, stored)
-        self._notify()
+        self._notify(res)
         return stored
 
     # ---- delete -----------------------------------------------------------------------------------
@@ -294,6 +305,11 @@ class Registry:
         want = {"Orphan": "orphan", "Foreground": "foregroundDeletion"}.get(opts.propagation or "")
         if want and want not in finalizers and not meta.get("deletionTimestamp"):
             finalizers.append(want)
+        if res.key == CRD_KEY and not meta.get("deletionTimestamp"):  # its objects go first (crds.cleanup)
+            from .crds import mark_terminating
+
+            mark_terminating(new)
+            finalizers = list(meta["finalizers"])
         if res.key == "namespaces":
             if not meta.get("deletionTimestamp"):
                 meta["deletionTimestamp"], meta["deletionGracePeriodSeconds"] = now_iso(), 0
@@ -315,7 +331,7 @@ class Registry:
             return self._store_pending(res, old, new, opts), False
         if not opts.dry_run:
             self._remove(res, old)
-            self._notify()
+            self._notify(res)
         return old, True
 
     def _store_pending(self, res: Resource, old: dict, new: dict, opts: DeleteOpts) -> dict:
@@ -325,7 +341,7 @@ class Registry:
             stored = self.store.update(res.key, new, expect_rv=old["metadata"].get("resourceVersion"))
         except Conflict:
             raise errors.conflict(res, old["metadata"]["name"]) from None
-        self._notify()
+        self._notify(res)
         return stored if isinstance(stored, dict) else new
 
     def _remove(self, res: Resource, obj: dict) -> None:

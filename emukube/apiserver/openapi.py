@@ -15,6 +15,7 @@ import hashlib
 import json
 import threading
 
+from emukube.apiserver import crd_openapi
 from emukube.apiserver import resources, schema as sch
 
 _VERSION = "v1.35.0"
@@ -97,10 +98,16 @@ def _schemas(roots: list[str], ref_prefix: str, v3: bool) -> str:
     return ",".join(json.dumps(n) + ":" + pieces[n] for n in sorted(pieces))
 
 
+def _custom(served: list) -> bool:
+    return any(hasattr(r, "crd") for r in served)
+
+
 def _roots(served: list) -> list[str]:
     roots = []
     for r in served:
         roots += [r.definition, r.definition + "List"]
+    if _custom(served):  # what the CRDs' own definitions refer to
+        roots += [_META + "ObjectMeta", _META + "ListMeta"]
     return roots + list(_EXTRA)
 
 
@@ -122,6 +129,8 @@ def _operation(r, action: str, op_id: str, ref: str, params: list[dict], body: b
         media = (["application/json-patch+json", "application/merge-patch+json",
                   "application/strategic-merge-patch+json", "application/apply-patch+yaml"]
                  if action == "patch" else ["application/json"])
+        if hasattr(r, "crd"):  # custom resources take no strategic merge (kubectl reads this list)
+            media = [m for m in media if "strategic" not in m]
         target = "#/components/schemas/" + (_META + "Patch" if action == "patch" else r.definition)
         op["requestBody"] = {"content": {m: {"schema": {"$ref": target}} for m in media}, "required": True}
     return op
@@ -158,7 +167,7 @@ def _paths(served: list) -> dict:
 
 def _group_versions() -> dict[str, list]:
     out: dict[str, list] = {}
-    for r in resources.RESOURCES:
+    for r in resources.served():
         path = f"apis/{r.group}/{r.version}" if r.group else f"api/{r.version}"
         out.setdefault(path, []).append(r)
     return out
@@ -181,9 +190,24 @@ def v3(group_version_path: str) -> bytes | None:
         head = json.dumps({"openapi": "3.0.0", "info": {"title": "Kubernetes", "version": _VERSION},
                            "paths": _paths(served)}, separators=(",", ":"))
         body = _schemas(_roots(served), "#/components/schemas/", True)
+        if _custom(served):
+            body += "," + crd_openapi.serialized(served, "#/components/schemas/")
         return (head[:-1] + ',"components":{"schemas":{' + body + "}}}").encode()
 
-    return _cached("v3:" + group_version_path.strip("/"), build)
+    return _cached("v3:" + _versioned(group_version_path.strip("/")), build)
+
+
+def _versioned(path: str) -> str:
+    """A custom group-version's documents change with its CRDs: key them by the served set's generation."""
+    from emukube.apiserver import crds
+
+    if not _custom(_group_versions().get(path) or []):
+        return path
+    key = f"{path}@{crds.generation}"
+    with _lock:
+        for stale in [k for k in _cache if k.startswith(f"v3:{path}@") and k != "v3:" + key]:
+            del _cache[stale]
+    return key
 
 
 def _hash(group_version_path: str) -> str:
@@ -192,7 +216,7 @@ def _hash(group_version_path: str) -> str:
     if _file_hash is None:
         text = sch._load()[0]
         _file_hash = hashlib.sha512(text.encode()).hexdigest()
-    return hashlib.sha512(f"{_file_hash}/{_FORMAT}/{group_version_path}".encode()).hexdigest().upper()
+    return hashlib.sha512(f"{_file_hash}/{_FORMAT}/{_versioned(group_version_path)}".encode()).hexdigest().upper()
 
 
 def v3_index() -> dict:
@@ -237,7 +261,7 @@ def _walk(value, schema: dict, path: str, out: list[str]) -> None:
                 _walk(sub, props[key], child, out)
             elif isinstance(extra, dict):
                 _walk(sub, extra, child, out)
-            else:
+            elif not schema.get("x-kubernetes-preserve-unknown-fields"):
                 out.append(child)
     elif isinstance(value, list) and "items" in schema:
         for i, item in enumerate(value):

@@ -42,6 +42,8 @@ class Resource:
     @property
     def definition(self) -> str:
         """Its OpenAPI definition name, e.g. io.k8s.api.apps.v1.Deployment."""
+        if self.group == "apiextensions.k8s.io":
+            return f"io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{self.version}.{self.kind}"
         package = self.group.split(".")[0] if self.group else "core"
         return f"io.k8s.api.{package}.{self.version}.{self.kind}"
 
@@ -73,6 +75,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     Resource("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
     Resource("coordination.k8s.io", "v1", "Lease", "leases"),
+    Resource("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", namespaced=False,
+             short_names=("crd", "crds"), categories=("api-extensions",), subresources=("status",)),
     Resource(_RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
     Resource(_RBAC, "v1", "ClusterRole", "clusterroles", namespaced=False),
     Resource(_RBAC, "v1", "RoleBinding", "rolebindings"),
@@ -92,21 +96,27 @@ RESOURCES: tuple[Resource, ...] = (
 )
 
 BY_KEY = {r.key: r for r in RESOURCES}
+# The custom resources the CustomResourceDefinitions serve now (crds.py keeps it current).
+custom: tuple[Resource, ...] = ()
+
+
+def served() -> tuple[Resource, ...]:
+    return RESOURCES + custom
 
 
 def find(group: str, version: str, plural: str) -> Resource | None:
     """The resource a URL names (/api/v1/pods, /apis/apps/v1/deployments)."""
-    return next((r for r in RESOURCES if (r.group, r.version, r.plural) == (group, version, plural)), None)
+    return next((r for r in served() if (r.group, r.version, r.plural) == (group, version, plural)), None)
 
 
 def by_kind(api_version: str, kind: str) -> Resource | None:
-    return next((r for r in RESOURCES if (r.api_version, r.kind) == (api_version, kind)), None)
+    return next((r for r in served() if (r.api_version, r.kind) == (api_version, kind)), None)
 
 
 def groups() -> dict[str, list[str]]:
     """Group name -> its served versions, in the order discovery lists them (core group first)."""
     out: dict[str, list[str]] = {}
-    for r in RESOURCES:
+    for r in served():
         versions = out.setdefault(r.group, [])
         if r.version not in versions:
             versions.append(r.version)

@@ -124,6 +124,11 @@ def _strip(node):
     return out
 
 
+def strip_descriptions(node):
+    """The structural copy of a schema given whole (a CRD's)."""
+    return _strip(node)
+
+
 def structural(name: str) -> dict:
     """One definition without descriptions, cached: what merging and field checks walk."""
     node = _structural.get(name)
@@ -148,7 +153,8 @@ def resolve(schema: dict | None) -> dict:
 
 
 def for_resource(resource) -> dict:
-    return structural(resource.definition)
+    custom = getattr(resource, "structural", None)  # a custom resource's, from its CRD
+    return custom if custom is not None else structural(resource.definition)
 
 
 def primary_type(value) -> str | None:

@@ -16,7 +16,11 @@ from .selectors import selector_string
 SCALE = Resource("autoscaling", "v1", "Scale", "scale")
 
 
-def to_scale(obj: dict) -> dict:
+def to_scale(obj: dict, resource: Resource | None = None) -> dict:
+    if hasattr(resource, "scale"):  # a custom resource: the CRD names the paths
+        from .crds import scale_of
+
+        return scale_of(resource, obj)
     meta = obj["metadata"]
     return {"kind": "Scale", "apiVersion": "autoscaling/v1",
             "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
@@ -36,7 +40,7 @@ class Subresources:
         sub = route.subresource
         if method == "GET" and sub in ("status", "scale"):
             obj = self.registry.must_get(route.stored, route.namespace, route.name)
-            return respond(to_scale(obj) if sub == "scale" else convert.to_view(route.resource, obj))
+            return respond(to_scale(obj, route.resource) if sub == "scale" else convert.to_view(route.resource, obj))
         if method not in ("PUT", "PATCH") or (sub == "finalize" and method != "PUT"):
             raise errors.method_not_allowed()
         old = self.registry.must_get(route.stored, route.namespace, route.name)
@@ -44,10 +48,15 @@ class Subresources:
         if sub == "scale":
             replicas = await self._replicas(request, route, old, method)
             new = copy.deepcopy(old)
-            new.setdefault("spec", {})["replicas"] = replicas
+            if hasattr(route.resource, "scale"):
+                from .crds import set_replicas
+
+                set_replicas(route.resource, new, replicas)
+            else:
+                new.setdefault("spec", {})["replicas"] = replicas
             bump_generation(route.stored, old, new)
             stored = self.registry.update(route.stored, old, new, opts, admit=False)
-            return respond(to_scale(stored), 200, opts.warnings)
+            return respond(to_scale(stored, route.resource), 200, opts.warnings)
         part = await self._part(request, route, old, method, opts, sub)
         new = copy.deepcopy(old)
         if sub == "finalize":
@@ -67,7 +76,7 @@ class Subresources:
             self._check_rv(route, old, obj)
         else:
             media = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-            _apply, force = self.h._patch_options(request, media)
+            _apply, force = self.h._patch_options(request, media, route.resource)
             body = await negotiate.read_body(request)
             obj = patch_object(view, body, media, route.resource, opts.manager, force)
             if media != APPLY_PATCH:
@@ -84,7 +93,7 @@ class Subresources:
             raise errors.conflict(route.resource, route.name)
 
     async def _replicas(self, request, route: Route, old: dict, method: str) -> int:
-        current = to_scale(old)
+        current = to_scale(old, route.resource)
         if method == "PUT":
             body = await negotiate.read_body(request)
             scale = negotiate.decode_object(body, request.headers.get("Content-Type", ""))

@@ -233,7 +233,8 @@ INCLUDE_OBJECT = ("None", "Metadata", "Object")
 
 
 def printer_for(resource: Resource) -> Printer:
-    return PRINTERS.get(resource.key, DEFAULT)
+    custom = getattr(resource, "printer", None)  # a custom resource's, from its CRD's columns
+    return custom if custom is not None else PRINTERS.get(resource.key, DEFAULT)
 
 
 def row_object(obj: dict, include_object: str, group_version: str = "meta.k8s.io/v1"):

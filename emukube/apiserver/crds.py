@@ -1,0 +1,332 @@
+"""apiextensions.k8s.io/v1 CustomResourceDefinitions: their defaulting, validation and status (the
+naming and establishing controllers' conditions, set at once), the custom resources they serve
+(one Resource per served version, kept in resources.custom), what a custom resource's write goes
+through (pruning, defaults, schema validation: cr_schema.py), the scale subresource's paths, and
+the cleanup of a deleted CRD's objects (finalizer customresourcecleanup.apiextensions.k8s.io)."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+
+from . import cr_schema, errors, resources
+from . import schema as sch
+from .resources import BY_KEY, Resource
+
+CRD = BY_KEY["customresourcedefinitions.apiextensions.k8s.io"]
+CLEANUP = "customresourcecleanup.apiextensions.k8s.io"
+_OBJECT_META = sch.REF_PREFIX + "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
+_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+
+# Bumped whenever the served custom resources change (OpenAPI documents are cached by it).
+generation = 0
+
+
+@dataclass(frozen=True)
+class CustomResource(Resource):
+    singular_name: str = ""
+    list_kind: str = ""
+    crd: str = ""  # the CRD's name
+    storage_version: str = ""
+    terminating: bool = False
+    schema: dict = field(default_factory=dict, compare=False, hash=False)  # openAPIV3Schema
+    columns: tuple = field(default=(), compare=False, hash=False)
+    scale: dict | None = field(default=None, compare=False, hash=False)
+
+    @property
+    def singular(self) -> str:
+        return self.singular_name
+
+    @property
+    def definition(self) -> str:
+        """As the API server names a CRD's schema: reversed group, version, kind (com.example.v1.Widget)."""
+        return ".".join(reversed(self.group.split("."))) + f".{self.version}.{self.kind}"
+
+    @property
+    def structural(self) -> dict:
+        cached = self.__dict__.get("_structural")
+        if cached is None:
+            cached = sch.strip_descriptions(with_meta(self.schema))
+            object.__setattr__(self, "_structural", cached)
+        return cached
+
+    @property
+    def printer(self):
+        cached = self.__dict__.get("_printer")
+        if cached is None:
+            from .printer_columns import printer
+
+            cached = printer(list(self.columns))
+            object.__setattr__(self, "_printer", cached)
+        return cached
+
+
+def is_custom(resource: Resource) -> bool:
+    return isinstance(resource, CustomResource)
+
+
+def with_meta(schema: dict) -> dict:
+    """The CRD's schema with what every object has at its root (apiVersion, kind, ObjectMeta)."""
+    out = copy.deepcopy(schema or {})
+    out.setdefault("type", "object")
+    props = out.setdefault("properties", {})
+    props["apiVersion"] = {"type": "string"}
+    props["kind"] = {"type": "string"}
+    props["metadata"] = {"$ref": _OBJECT_META}
+    return out
+
+
+def version_order(name: str) -> tuple:
+    """Kubernetes' version priority: GA before beta before alpha, newer first, others by name."""
+    m = _VERSION.match(name)
+    if m is None:
+        return (3, 0, 0, name)
+    rank = {None: 0, "beta": 1, "alpha": 2}[m.group(2)]
+    return (rank, -int(m.group(1)), -int(m.group(3) or 0), name)
+
+
+# --- the served set -----------------------------------------------------------------------------
+
+
+def _served(crd: dict) -> list[CustomResource]:
+    spec, meta = crd.get("spec") or {}, crd["metadata"]
+    names = spec.get("names") or {}
+    storage = next((v["name"] for v in spec.get("versions") or [] if v.get("storage")), "")
+    out = []
+    for v in sorted(spec.get("versions") or [], key=lambda v: version_order(v.get("name", ""))):
+        if not v.get("served"):
+            continue
+        subs = v.get("subresources") or {}
+        out.append(CustomResource(
+            spec["group"], v["name"], names["kind"], names["plural"], namespaced=spec.get("scope") != "Cluster",
+            short_names=tuple(names.get("shortNames") or ()), categories=tuple(names.get("categories") or ()),
+            subresources=tuple(s for s in ("status", "scale") if s in subs),
+            singular_name=names.get("singular") or names["kind"].lower(),
+            list_kind=names.get("listKind") or names["kind"] + "List", crd=meta["name"], storage_version=storage,
+            terminating=bool(meta.get("deletionTimestamp")),
+            schema=((v.get("schema") or {}).get("openAPIV3Schema") or {}),
+            columns=tuple(_columns(v)), scale=subs.get("scale")))
+    return out
+
+
+def _columns(version: dict) -> list[dict]:
+    from .printer_columns import columns_of
+
+    return columns_of(version)
+
+
+def _established(crd: dict) -> bool:
+    return any(c.get("type") == "Established" and c.get("status") == "True"
+               for c in (crd.get("status") or {}).get("conditions") or [])
+
+
+def refresh(store) -> None:
+    """Re-reads the CRDs: called at start and after every write of one."""
+    global generation
+    items, _ = store.list(CRD.key)
+    found: list[CustomResource] = []
+    for crd in sorted(items, key=lambda c: c["metadata"]["name"]):
+        if _established(crd):
+            found.extend(_served(crd))
+    resources.custom = tuple(found)
+    generation += 1
+
+
+def stored() -> list[CustomResource]:
+    """One resource per CRD (its storage version's, else its first): what the collector walks."""
+    seen: dict[str, CustomResource] = {}
+    for r in resources.custom:
+        if r.key not in seen or r.version == r.storage_version:
+            seen[r.key] = r
+    return list(seen.values())
+
+
+# --- the CRD itself -------------------------------------------------------------------------------
+
+
+def _now() -> str:
+    from .objects import now_iso
+
+    return now_iso()
+
+
+def _condition(kind: str, status: str, reason: str, message: str, old: list[dict]) -> dict:
+    prev = next((c for c in old if c.get("type") == kind), None)
+    when = prev["lastTransitionTime"] if prev and prev.get("status") == status and \
+        prev.get("lastTransitionTime") else _now()
+    return {"type": kind, "status": status, "lastTransitionTime": when, "reason": reason, "message": message}
+
+
+def _default_crd(crd: dict) -> None:
+    spec = crd.setdefault("spec", {})
+    names = spec.setdefault("names", {})
+    if names.get("kind"):
+        names.setdefault("singular", names["kind"].lower())
+        names.setdefault("listKind", names["kind"] + "List")
+    spec.setdefault("conversion", {"strategy": "None"})
+
+
+def _crd_problems(crd: dict) -> list[str]:
+    spec, name = crd.get("spec") or {}, crd["metadata"].get("name", "")
+    names, group = spec.get("names") or {}, spec.get("group") or ""
+    out = []
+    if not group:
+        out.append("spec.group: Required value")
+    elif "." not in group:
+        out.append(f'spec.group: Invalid value: "{group}": should be a domain with at least one dot')
+    for key in ("plural", "kind"):
+        if not names.get(key):
+            out.append(f"spec.names.{key}: Required value")
+    if names.get("plural") and group and name != f"{names['plural']}.{group}":
+        out.append(f'metadata.name: Invalid value: "{name}": must be spec.names.plural+"."+spec.group')
+    if spec.get("scope") not in ("Namespaced", "Cluster"):
+        out.append(f'spec.scope: Unsupported value: "{spec.get("scope", "")}": supported values: "Cluster", '
+                   '"Namespaced"')
+    versions = spec.get("versions") or []
+    if not versions:
+        out.append("spec.versions: Invalid value: null: must have exactly one version marked as storage version")
+        return out
+    if sum(1 for v in versions if v.get("storage")) != 1:
+        out.append(f"spec.versions: Invalid value: {cr_schema.go_value(versions)}: must have exactly one version "
+                   "marked as storage version")
+    for i, v in enumerate(versions):
+        if not (v.get("schema") or {}).get("openAPIV3Schema"):
+            out.append(f"spec.versions[{i}].schema.openAPIV3Schema: Required value: schemas are required")
+        elif (v["schema"]["openAPIV3Schema"].get("type") != "object"):
+            out.append(f"spec.versions[{i}].schema.openAPIV3Schema.type: Required value: must not be empty at "
+                       "the root")
+    return out
+
+
+def _set_status(crd: dict, old: dict | None) -> None:
+    spec = crd["spec"]
+    status = crd.get("status")
+    if not isinstance(status, dict):
+        crd["status"] = status = {}
+    conditions = list(status.get("conditions") or [])
+    status["acceptedNames"] = dict(spec["names"])
+    kept = [c for c in conditions if c.get("type") not in ("NamesAccepted", "Established")]
+    status["conditions"] = [
+        _condition("NamesAccepted", "True", "NoConflicts", "no conflicts found", conditions),
+        _condition("Established", "True", "InitialNamesAccepted", "the initial names have been accepted",
+                   conditions)] + kept
+    storage = next(v["name"] for v in spec["versions"] if v.get("storage"))
+    stored_versions = list(status.get("storedVersions") or ((old or {}).get("status") or {}).get("storedVersions")
+                           or [])
+    if storage not in stored_versions:
+        stored_versions.append(storage)
+    status["storedVersions"] = stored_versions
+
+
+def admit_crd(obj: dict, old: dict | None) -> list[str]:
+    """Defaults and validates a CRD; returns field errors, else sets its status."""
+    _default_crd(obj)
+    problems = _crd_problems(obj)
+    if not problems:
+        _set_status(obj, old)
+    return problems
+
+
+def mark_terminating(crd: dict) -> None:
+    """What a CRD's deletion does first (the CRD's REST Delete): the cleanup finalizer and condition."""
+    meta = crd["metadata"]
+    finalizers = meta.setdefault("finalizers", [])
+    if CLEANUP not in finalizers:
+        finalizers.append(CLEANUP)
+    status = crd.setdefault("status", {})
+    others = [c for c in status.get("conditions") or [] if c.get("type") != "Terminating"]
+    status["conditions"] = others + [{"type": "Terminating", "status": "True", "lastTransitionTime": _now(),
+                                      "reason": "InstanceDeletionInProgress",
+                                      "message": "CustomResource deletion is in progress"}]
+
+
+# --- custom resources -----------------------------------------------------------------------------
+
+
+def admit_custom(op: str, resource: CustomResource, obj: dict) -> list[str]:
+    """Prunes, defaults and validates a custom resource in place; returns field errors."""
+    if op == "CREATE" and resource.terminating:
+        raise errors.ApiError(405, "MethodNotAllowed", "create not allowed while custom resource definition "
+                                                       "is terminating", {})
+    schema = resource.schema
+    if not schema:
+        return []
+    cr_schema.prune(obj, schema)
+    cr_schema.default(obj, schema)
+    return cr_schema.validate(obj, schema)
+
+
+def _path(text: str) -> list[str]:
+    return [p for p in (text or "").split(".") if p]
+
+
+def _read(obj: dict, text: str):
+    node = obj
+    for key in _path(text):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
+
+
+def scale_of(resource: CustomResource, obj: dict) -> dict:
+    """The autoscaling/v1 Scale of a custom resource, read at the CRD's paths."""
+    paths = resource.scale or {}
+    meta = obj["metadata"]
+    status = {"replicas": _read(obj, paths.get("statusReplicasPath", "")) or 0}
+    selector = _read(obj, paths.get("labelSelectorPath", "")) if paths.get("labelSelectorPath") else None
+    if isinstance(selector, str) and selector:
+        status["selector"] = selector
+    return {"kind": "Scale", "apiVersion": "autoscaling/v1",
+            "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
+                         if k in meta},
+            "spec": {"replicas": _read(obj, paths.get("specReplicasPath", "")) or 0},
+            "status": status}
+
+
+def set_replicas(resource: CustomResource, obj: dict, replicas: int) -> None:
+    keys = _path((resource.scale or {}).get("specReplicasPath", ".spec.replicas"))
+    node = obj
+    for key in keys[:-1]:
+        node = node.setdefault(key, {})
+    node[keys[-1]] = replicas
+
+
+# --- deletion -------------------------------------------------------------------------------------
+
+
+def cleanup(registry, crd: dict) -> None:
+    """A CRD being deleted: its objects are deleted; once none is left, the finalizer goes (and so the CRD)."""
+    from .objects import DeleteOpts, WriteOpts
+
+    if CLEANUP not in (crd["metadata"].get("finalizers") or []):
+        return
+    name = crd["metadata"]["name"]
+    mine = [r for r in stored() if r.crd == name]
+    left = False
+    for res in mine:
+        for obj in registry.list(res, None)[0]:
+            left = True
+            if obj["metadata"].get("deletionTimestamp"):
+                continue
+            try:
+                registry.delete(res, obj["metadata"].get("namespace"), obj["metadata"]["name"],
+                                DeleteOpts(uid=obj["metadata"].get("uid")))
+            except errors.ApiError as exc:
+                if exc.code not in (404, 409):
+                    raise
+    if left:
+        return
+    current = registry.get(CRD, None, name)
+    if current is None:
+        return
+    new = copy.deepcopy(current)
+    new["metadata"]["finalizers"] = [f for f in new["metadata"].get("finalizers") or [] if f != CLEANUP]
+    if not new["metadata"]["finalizers"]:
+        del new["metadata"]["finalizers"]
+    try:
+        registry.update(CRD, current, new, WriteOpts(manager="apiextensions-apiserver"), admit=False)
+    except errors.ApiError as exc:
+        if exc.code not in (404, 409):
+            raise
