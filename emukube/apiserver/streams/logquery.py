@@ -1,11 +1,12 @@
 """PodLogOptions (the pods/log query) as the engine's logs query. Pure.
 
-emukube restarts a pod's container in place (controller/restarts.py), so the engine's log of a
-container holds all its runs: one run is cut out of it by time. While a restarted container runs,
-the previous run ended at State.FinishedAt and this one began at State.StartedAt: the middle of
-that gap splits the two (a line's timestamp is taken when the engine reads it, so neither bound
-is exact). `previous` is everything before the current run: with several restarts, every earlier
-run, not only the last one."""
+A restart makes a new container (controller/restarts.py), whose engine log holds its own run; the
+run before it is kept as a file, which logs.py serves for `previous`. A container restarted in
+place (by an older controller) holds all its runs: one run is cut out of its log by time. While
+such a container runs, the previous run ended at State.FinishedAt and this one began at
+State.StartedAt: the middle of that gap splits the two (a line's timestamp is taken when the
+engine reads it, so neither bound is exact). `previous` is everything before the current run:
+with several restarts, every earlier run, not only the last one."""
 
 from __future__ import annotations
 
