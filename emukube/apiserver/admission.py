@@ -130,7 +130,8 @@ def _admit_rbac(resource: Resource, obj: dict, old: dict | None) -> list[str]:
 def _admit_extensions(op: str, resource: Resource, obj: dict, old: dict | None) -> list[str]:
     from . import crds
 
-    items = crds.admit_custom(op, resource, obj) if hasattr(resource, "crd") else crds.admit_crd(obj, old)
+    items = (crds.admit_custom(op, resource, obj) if isinstance(resource, crds.CustomResource)
+             else crds.admit_crd(obj, old))
     if items:
         name = (obj.get("metadata") or {}).get("name", "")
         raise Invalid(causes_of(items), invalid_message(resource, name, items))
@@ -150,6 +151,7 @@ def _fold_string_data(obj: dict) -> None:
 
 def _allocate(svc: dict, old: dict | None, store, conf: Settings, warnings: list[str],
               resource: Resource) -> None:
+    assert conf.net is not None  # admit allocates only once the cluster's network is known
     items, _ = store.list(resource.key)
     owner = allocate.owner_of(svc)
     others = [s for s in items if allocate.owner_of(s) != owner]

@@ -36,6 +36,12 @@ class Route:
     def stored(self) -> Resource:
         return convert.storage_resource(self.resource)
 
+    @property
+    def object_name(self) -> str:
+        """The name of a route to one object (get, update, patch, delete, subresources)."""
+        assert self.name is not None
+        return self.name
+
 
 def warning_value(text: str) -> str:
     return '299 - "' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -151,7 +157,7 @@ class Handlers:
         return respond(negotiate.render_list(route.resource, items, meta, want))
 
     async def get(self, request: web.Request, route: Route) -> web.Response:
-        obj = self.registry.must_get(route.stored, route.namespace, route.name)
+        obj = self.registry.must_get(route.stored, route.namespace, route.object_name)
         want = negotiate.wanted(request.headers.get("Accept"), request.query.get("includeObject"))
         return respond(negotiate.render_one(route.resource, convert.to_view(route.resource, obj), want))
 
@@ -188,15 +194,15 @@ class Handlers:
         opts = write_opts(request)
         check_fields(request, obj, route.resource, opts)
         new = convert.to_storage(route.resource, obj)
-        old = self.registry.get(route.stored, route.namespace, route.name)
+        old = self.registry.get(route.stored, route.namespace, route.object_name)
         if old is None:
             if route.stored.key not in objects.CREATE_ON_UPDATE:
-                raise errors.not_found(route.resource, route.name)
+                raise errors.not_found(route.resource, route.object_name)
             stored = self.registry.create(route.stored, new, opts)
             return respond(convert.to_view(route.resource, stored), 201, opts.warnings)
         rv = meta.get("resourceVersion") or None
         if rv and rv != old["metadata"].get("resourceVersion"):
-            raise errors.conflict(route.resource, route.name)
+            raise errors.conflict(route.resource, route.object_name)
         self.registry.prepare_update(route.stored, old, new)
         stored = self.registry.update(route.stored, old, new, opts, expect_rv=rv)
         return respond(convert.to_view(route.resource, stored), 200, opts.warnings)
@@ -228,10 +234,10 @@ class Handlers:
         body = await negotiate.read_body(request)
         opts = write_opts(request)
         for _attempt in range(5):  # another writer between our read and write: read again, as the API server
-            old = self.registry.get(route.stored, route.namespace, route.name)
+            old = self.registry.get(route.stored, route.namespace, route.object_name)
             if old is None:
                 if not apply:
-                    raise errors.not_found(route.resource, route.name)
+                    raise errors.not_found(route.resource, route.object_name)
                 return self._apply_create(request, route, body, opts, force)
             view = convert.to_view(route.resource, old)
             patched = patch_object(view, body, media, route.resource, opts.manager, force)
@@ -240,7 +246,7 @@ class Handlers:
             new = convert.to_storage(route.resource, patched)
             expect = new["metadata"].get("resourceVersion") or old["metadata"].get("resourceVersion")
             if expect != old["metadata"].get("resourceVersion"):
-                raise errors.conflict(route.resource, route.name)
+                raise errors.conflict(route.resource, route.object_name)
             self.registry.prepare_update(route.stored, old, new)
             try:
                 stored = self.registry.update(route.stored, old, new, opts, expect_rv=expect, recorded=apply)
@@ -250,7 +256,7 @@ class Handlers:
                     continue
                 raise
             return respond(convert.to_view(route.resource, stored), 200, opts.warnings)
-        raise errors.conflict(route.resource, route.name)
+        raise errors.conflict(route.resource, route.object_name)
 
     def _apply_create(self, request, route: Route, body: bytes, opts: WriteOpts, force: bool) -> web.Response:
         obj = patch_object(None, body, APPLY_PATCH, route.resource, opts.manager, force)
@@ -315,7 +321,7 @@ class Handlers:
 
     async def delete(self, request: web.Request, route: Route) -> web.Response:
         opts = await self.delete_options(request)
-        obj, gone = self.registry.delete(route.stored, route.namespace, route.name, opts)
+        obj, gone = self.registry.delete(route.stored, route.namespace, route.object_name, opts)
         body, status = self._deleted_body(route, obj, gone)
         return respond(body, status)
 
@@ -351,12 +357,13 @@ def patch_object(current: dict | None, body: bytes, media: str, resource: Resour
             if ssa is None:
                 raise errors.unsupported_media([JSON_PATCH, MERGE_PATCH, STRATEGIC_PATCH])
             return ssa(copy.deepcopy(current) if current is not None else None, body, resource, manager, force)
+        assert current is not None  # only an apply creates
         return patching.apply_patch(current, body, media, resource)
     except patching.PatchError as exc:
         raise errors.ApiError(exc.code, exc.reason, exc.message) from None
     except Exception as exc:
         name = type(exc).__name__
-        if apply_mod is not None and name == "ApplyConflict":
+        if apply_mod is not None and name == "ApplyConflict" and hasattr(exc, "status"):
             raise errors.ApiError(409, "Conflict", exc.status.get("message", str(exc)),
                                   exc.status.get("details")) from None
         if name in ("ApplyError", "PatchError") and hasattr(exc, "code"):

@@ -8,6 +8,7 @@ import copy
 from aiohttp import web
 
 from . import convert, errors, negotiate
+from .crds import CustomResource, scale_of, set_replicas
 from .handlers import APPLY_PATCH, Handlers, Route, check_fields, patch_object, respond, write_opts
 from .objects import bump_generation
 from .resources import Resource
@@ -17,9 +18,7 @@ SCALE = Resource("autoscaling", "v1", "Scale", "scale")
 
 
 def to_scale(obj: dict, resource: Resource | None = None) -> dict:
-    if hasattr(resource, "scale"):  # a custom resource: the CRD names the paths
-        from .crds import scale_of
-
+    if isinstance(resource, CustomResource):  # the CRD names the paths
         return scale_of(resource, obj)
     meta = obj["metadata"]
     return {"kind": "Scale", "apiVersion": "autoscaling/v1",
@@ -38,19 +37,18 @@ class Subresources:
     async def handle(self, request: web.Request, route: Route) -> web.Response:
         method = request.method
         sub = route.subresource
+        assert sub is not None  # the router calls this for subresource routes only
         if method == "GET" and sub in ("status", "scale"):
-            obj = self.registry.must_get(route.stored, route.namespace, route.name)
+            obj = self.registry.must_get(route.stored, route.namespace, route.object_name)
             return respond(to_scale(obj, route.resource) if sub == "scale" else convert.to_view(route.resource, obj))
         if method not in ("PUT", "PATCH") or (sub == "finalize" and method != "PUT"):
             raise errors.method_not_allowed()
-        old = self.registry.must_get(route.stored, route.namespace, route.name)
+        old = self.registry.must_get(route.stored, route.namespace, route.object_name)
         opts = write_opts(request, sub)
         if sub == "scale":
             replicas = await self._replicas(request, route, old, method)
             new = copy.deepcopy(old)
-            if hasattr(route.resource, "scale"):
-                from .crds import set_replicas
-
+            if isinstance(route.resource, CustomResource):
                 set_replicas(route.resource, new, replicas)
             else:
                 new.setdefault("spec", {})["replicas"] = replicas
@@ -90,7 +88,7 @@ class Subresources:
     def _check_rv(route: Route, old: dict, obj: dict) -> None:
         rv = (obj.get("metadata") or {}).get("resourceVersion")
         if rv and rv != old["metadata"].get("resourceVersion"):
-            raise errors.conflict(route.resource, route.name)
+            raise errors.conflict(route.resource, route.object_name)
 
     async def _replicas(self, request, route: Route, old: dict, method: str) -> int:
         current = to_scale(old, route.resource)

@@ -50,7 +50,7 @@ def _target(svc: dict, row: ep.EndpointRow) -> dict:
 
 
 def _address(svc: dict, row: ep.EndpointRow) -> dict:
-    out = {"ip": row.ip}
+    out: dict = {"ip": row.ip}
     if row.node:
         out["nodeName"] = row.node
     out["targetRef"] = _target(svc, row)
