@@ -5,6 +5,7 @@ Jobs and their status through the API). Called once a tick by the control loop."
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from ..apiserver.resources import BY_KEY
 from ..client.kube import ApiError
@@ -13,6 +14,9 @@ from ..plan.workloads import new_pod_for
 from ..runtime import engine
 from .podstatus import container_status
 from .publish_pods import kubelet_phase
+
+if TYPE_CHECKING:
+    from .loop import Pod
 
 JOBS, CRONJOBS = BY_KEY["jobs.batch"], BY_KEY["cronjobs.batch"]
 MADE_MEMORY = 120.0  # seconds a Job this controller created is remembered before the API shows it
@@ -23,7 +27,7 @@ def owner_of(job: dict) -> str:
 
 
 class JobControllers:
-    def __init__(self, ctrl):
+    def __init__(self, ctrl) -> None:
         self.ctrl = ctrl
         self.made: dict[tuple[str, str], float] = {}  # (ns, Job) created by a CronJob -> when
 
@@ -66,7 +70,8 @@ class JobControllers:
         ctrl, meta = self.ctrl, job["metadata"]
         ns, name = meta.get("namespace", "default"), meta["name"]
         uid = (((job["spec"].get("template") or {}).get("metadata") or {}).get("labels") or {}).get(plan.CONTROLLER_UID)
-        mine, strays = [], []
+        mine: list[Pod] = []
+        strays: list[Pod] = []
         for pod in pods.values():
             if pod.namespace == ns and pod.owner == owner_of(job):
                 (strays if uid and pod.labels.get(plan.CONTROLLER_UID) != uid else mine).append(pod)
@@ -102,7 +107,7 @@ class JobControllers:
             self._write(lambda: ctrl.api.delete(JOBS, ns, job_name, propagationPolicy="Background"))
         made = decision.create
         fresh = made is not None and (ns, made["metadata"]["name"]) not in self.made
-        if fresh:
+        if fresh and made is not None:
             self.made[(ns, made["metadata"]["name"])] = now
             self._write(lambda: ctrl.api.create(JOBS, made))
         for kind, reason, message in decision.events:
