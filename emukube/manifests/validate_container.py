@@ -6,8 +6,8 @@ unless --allow-privileged, like the Pod Security Standards' baseline profile.
 
 from __future__ import annotations
 
+from ..plan.capabilities import BASELINE_CAPABILITIES, cap_name
 from ..plan.quantity import FORMAT_ERROR, quantity
-from ..runtime.security import BASELINE_CAPABILITIES, cap_name
 from .fielderrors import FieldErrors, go_quote
 from .names import is_config_map_key, is_dns1123_subdomain
 

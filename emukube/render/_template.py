@@ -11,8 +11,6 @@ import re
 from functools import cache
 from pathlib import Path
 
-import emukube
-
 log = logging.getLogger("emukube.render")
 
 _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -21,7 +19,7 @@ _COMMENT_LINE = re.compile(r"^[ \t]*\{\{#.*(?:\n|\Z)", re.MULTILINE)
 
 def template_dir() -> Path:
     """The templates: inside the installed package (wheel), else at the top of the repo."""
-    package = Path(emukube.__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]  # emukube/
     shipped = package / "compose-templates"
     if shipped.is_dir():
         return shipped

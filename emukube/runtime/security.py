@@ -6,15 +6,7 @@ it, nothing beyond Docker's defaults is ever granted, whatever reaches the runti
 
 from __future__ import annotations
 
-# What the Pod Security Standards' baseline lets a container add: Docker grants these anyway.
-BASELINE_CAPABILITIES = {"AUDIT_WRITE", "CHOWN", "DAC_OVERRIDE", "FOWNER", "FSETID", "KILL", "MKNOD",
-                         "NET_BIND_SERVICE", "SETFCAP", "SETGID", "SETPCAP", "SETUID", "SYS_CHROOT"}
-
-
-def cap_name(name: str) -> str:
-    """Kubernetes writes NET_ADMIN, people also write CAP_NET_ADMIN or net_admin."""
-    name = str(name).upper()
-    return name[4:] if name.startswith("CAP_") else name
+from ..plan.capabilities import BASELINE_CAPABILITIES, cap_name
 
 
 def security_options(pod_spec: dict, container: dict, allow_privileged: bool) -> dict:
