@@ -8,24 +8,55 @@ import re
 import socket
 
 import aiohttp
+from test_apiserver_harness import TOKEN, pod, run
 
 from emukube.apiserver.streams import portforward, spdy
-from emukube.apiserver.streams.portforward import Session, Target
-from test_apiserver_harness import TOKEN, pod, run
+from emukube.apiserver.streams.portforward import Downstream, Session, Target
 
 
 # ---- the session, against a loopback server ---------------------------------------------------
+class Wire(asyncio.Transport):
+    """The client's connection as the session's Downstream writes to it: every write arrives at
+    once, and counts as queued until drain() (slow=True: never before it)."""
+
+    def __init__(self, received, slow: bool = False):
+        super().__init__()
+        self.received, self.slow = received, slow
+        self.queued = self.most = self.drains = 0
+
+    def write(self, data) -> None:
+        self.received(bytes(data))
+        if self.slow:
+            self.queued += len(data)
+            self.most = max(self.most, self.queued)
+
+    def is_closing(self) -> bool:
+        return False
+
+    def get_write_buffer_size(self) -> int:
+        return self.queued
+
+    def set_write_buffer_limits(self, high=None, low=None) -> None:
+        pass
+
+    async def drain(self) -> None:
+        await asyncio.sleep(0.01)
+        self.queued, self.drains = 0, self.drains + 1
+
+
 class Client:
     """The client end of a Session, as client-go drives it: streams, data, and what came back."""
 
-    def __init__(self, port: int, pod_ip: str = "127.0.0.1"):
+    def __init__(self, port: int, pod_ip: str = "127.0.0.1", slow: bool = False):
         self.writer, self.reader = spdy.Writer(), spdy.Reader()
         self.frames: list[spdy.Frame] = []
         self.arrived = asyncio.Event()
-        self.session = Session(self._received, Target(lambda: {"status": {"podIP": pod_ip}}, "web-1", "default"))
+        self.wire = Wire(self._received, slow)
+        out = Downstream(self.wire, self.wire.drain, websocket=False)
+        self.session = Session(out, Target(lambda: {"status": {"podIP": pod_ip}}, "web-1", "default"))
         self.port = port
 
-    async def _received(self, wire: bytes) -> None:
+    def _received(self, wire: bytes) -> None:
         self.frames += self.reader.feed(wire)
         self.arrived.set()
 
@@ -99,6 +130,26 @@ def test_a_port_nothing_listens_on_is_told_on_the_error_stream_and_the_session_g
         await c.send(spdy.data(7, b"again", fin=True))
         await c.until(lambda: c.finished(7))
         assert c.payload(7) == b"AGAIN"
+        await c.session.close()
+        server.close()
+    asyncio.run(main())
+
+
+def test_a_pod_is_read_no_further_while_the_client_is_backed_up():
+    sent = bytes(range(256)) * (3 * portforward.CLIENT_HIGH // 256)
+
+    async def main():
+        async def serve(reader, writer):
+            writer.write(sent)
+            await writer.drain()
+            writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        c = Client(server.sockets[0].getsockname()[1], slow=True)
+        await c.pair("0", 1)
+        await c.until(lambda: c.finished(3), timeout=30)
+        assert c.payload(3) == sent  # whole and in order, in frames of at most one read each
+        assert c.wire.drains >= 2 and c.wire.most <= portforward.CLIENT_HIGH + portforward.HEADROOM + portforward.CHUNK
         await c.session.close()
         server.close()
     asyncio.run(main())

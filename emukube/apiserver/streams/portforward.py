@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import struct
 from dataclasses import dataclass, field
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, cast
 
 from aiohttp import WSMsgType, http_parser, web
 
@@ -29,10 +30,124 @@ PROTOCOL = "portforward.k8s.io"
 TUNNEL_PREFIX = "SPDY/3.1+"
 STREAM_CREATION_TIMEOUT = 30.0  # the kubelet's default: a request whose second stream never comes
 CONNECT_TIMEOUT = 10.0
-CHUNK = 256 * 1024
+CHUNK = 256 * 1024  # the most read from a pod at once: one DATA frame
 WRITE_HIGH = 4 * 1024 * 1024  # bytes queued towards the pod before the session waits for them
+CLIENT_HIGH = 1024 * 1024  # bytes queued towards the client before pods are read no more
+HEADROOM = 10 + spdy.DATA_HEADER.size  # room for a WebSocket frame's header and a DATA frame's
 
-Send = Callable[[bytes], Awaitable[None]]
+
+def _ws_header(length: int) -> bytes:
+    """RFC 6455: the header of a final, unmasked (a server's) binary message of `length` bytes."""
+    if length < 126:
+        return struct.pack(">BB", 0x82, length)
+    if length < 1 << 16:
+        return struct.pack(">BBH", 0x82, 126, length)
+    return struct.pack(">BBQ", 0x82, 127, length)
+
+
+class Downstream:
+    """Frames to the client, written whole and at once to its connection's transport; in the
+    WebSocket tunnel each is one binary message, framed here rather than by aiohttp's writer so
+    that a pod's bytes go to the TLS layer in one write, without a copy on the way (see _Pod)."""
+
+    def __init__(self, transport: asyncio.Transport | None, drain: Callable[[], Awaitable[None]],
+                 websocket: bool):
+        self.transport, self._drain, self.websocket = transport, drain, websocket
+        if transport is not None:
+            transport.set_write_buffer_limits(CLIENT_HIGH)
+
+    def _check(self) -> asyncio.Transport:
+        if self.transport is None or self.transport.is_closing():
+            raise ConnectionResetError("the client closed the connection")
+        return self.transport
+
+    def write(self, *frames: bytes) -> None:
+        """Frames in one write: one TLS record and one send for a few small ones."""
+        if self.websocket:
+            frames = tuple(_ws_header(len(frame)) + frame for frame in frames)
+        self._check().write(b"".join(frames))
+
+    def write_data(self, stream_id: int, buf: bytearray, length: int) -> None:
+        """A DATA frame whose payload is buf[HEADROOM:HEADROOM + length], its headers written into
+        the room in front. buf must not change afterwards (a transport may keep a view of it)."""
+        at = HEADROOM - spdy.DATA_HEADER.size
+        spdy.data_header_into(buf, at, stream_id, length)
+        if self.websocket:
+            head = _ws_header(spdy.DATA_HEADER.size + length)
+            at -= len(head)
+            buf[at:at + len(head)] = head
+        self._check().write(memoryview(buf)[at:HEADROOM + length])
+
+    def backed_up(self) -> bool:
+        return self.transport is not None and self.transport.get_write_buffer_size() > CLIENT_HIGH
+
+    async def drain(self) -> None:
+        await self._drain()
+
+
+class _Pod(asyncio.BufferedProtocol):
+    """The TCP connection to the pod's port for one stream pair. What the pod sends is read into
+    a new buffer with room in front for the frame's headers and goes to the client there and then,
+    in the event loop's read callback: no copy, no task switch per chunk. Reading pauses while the
+    client's connection is backed up."""
+
+    transport: asyncio.Transport  # from connection_made on
+
+    def __init__(self, session: Session, pair: _Pair):
+        self.session, self.pair = session, pair
+        self.ended = asyncio.get_running_loop().create_future()  # the pod's EOF, or either side gone
+        self.writable = asyncio.Event()
+        self.writable.set()
+        self._buf = bytearray()
+        self._paused = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        self.transport.set_write_buffer_limits(WRITE_HIGH)
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        self._buf = bytearray(HEADROOM + CHUNK)  # new each time: the last one may still be queued
+        return memoryview(self._buf)[HEADROOM:]
+
+    def buffer_updated(self, nbytes: int) -> None:
+        session, sid = self.session, self.pair.data_id
+        if session.closed or sid not in session.open:
+            return self._end()
+        try:
+            session.out.write_data(sid, self._buf, nbytes)
+        except ConnectionError:
+            return self._end()
+        if session.out.backed_up() and not self._paused:
+            self._paused = True
+            self.transport.pause_reading()
+            session._spawn(self._resume())
+
+    async def _resume(self) -> None:
+        try:
+            await self.session.out.drain()
+        except ConnectionError:
+            return self._end()
+        self._paused = False
+        if not self.transport.is_closing():
+            self.transport.resume_reading()
+
+    def eof_received(self) -> bool:
+        self._end()
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.writable.set()  # nobody waits for a connection that is gone
+        self._end()
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
+    def _end(self) -> None:
+        if not self.ended.done():
+            self.ended.set_result(None)
 
 
 @dataclass
@@ -62,7 +177,7 @@ class _Pair:
     data_id: int = 0
     pending: list[bytes] = field(default_factory=list)  # client data before the pod's socket opened
     client_done: bool = False
-    writer: asyncio.StreamWriter | None = None
+    pod: _Pod | None = None
     task: asyncio.Task | None = None
     expiry: asyncio.Task | None = None
 
@@ -85,22 +200,22 @@ def _check(headers: dict[str, str]) -> str:
     return ""
 
 
-def _dial_error(ip: str, port: int, exc: BaseException) -> str:
+def _dial_error(ip: str, port: int, exc: OSError) -> str:
     if isinstance(exc, asyncio.TimeoutError):
         why = "i/o timeout"
     else:
-        why = os.strerror(exc.errno).lower() if getattr(exc, "errno", None) else str(exc)
+        why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
         why = f"connect: {why}"
     return f"failed to connect to {ip}:{port} inside the pod's network namespace: dial tcp4 {ip}:{port}: {why}"
 
 
 class Session:
     """One upgraded connection: the streams the client opens, paired by requestID, each pair
-    joined to a TCP connection to the pod. feed() takes the client's bytes in order; send
-    writes the server's (whole frames, in the order given)."""
+    joined to a TCP connection to the pod. feed() takes the client's bytes in order; out
+    writes the server's frames."""
 
-    def __init__(self, send: Send, target: Target):
-        self.send, self.target = send, target
+    def __init__(self, out: Downstream, target: Target):
+        self.out, self.target = out, target
         self.reader, self.writer = spdy.Reader(), spdy.Writer()
         self.pairs: dict[str, _Pair] = {}  # by requestID, until both streams came
         self.streams: dict[int, _Pair] = {}
@@ -156,7 +271,8 @@ class Session:
             self._client_done(pair, sid)
         if pair.error_id and pair.data_id:
             del self.pairs[request_id]
-            pair.expiry.cancel()
+            if pair.expiry is not None:
+                pair.expiry.cancel()
             pair.task = self._spawn(self._forward(pair))
 
     async def _data(self, frame: spdy.Frame) -> None:
@@ -164,15 +280,11 @@ class Session:
         if pair is None or frame.stream_id != pair.data_id:
             return  # the error stream carries nothing from the client
         if frame.data:
-            if pair.writer is None:
+            if pair.pod is None:
                 pair.pending.append(frame.data)
-            elif not pair.writer.is_closing():
-                pair.writer.write(frame.data)
-                if pair.writer.transport.get_write_buffer_size() > WRITE_HIGH:
-                    try:
-                        await pair.writer.drain()
-                    except ConnectionError:
-                        pass  # the forward task sees it too, and ends the pair
+            elif not pair.pod.transport.is_closing():
+                pair.pod.transport.write(frame.data)
+                await pair.pod.writable.wait()
         if frame.fin:
             self._client_done(pair, frame.stream_id)
 
@@ -180,8 +292,8 @@ class Session:
         if sid != pair.data_id:
             return
         pair.client_done = True
-        if pair.writer is not None and pair.writer.can_write_eof() and not pair.writer.is_closing():
-            pair.writer.write_eof()  # the pod reads EOF, as after a shutdown(SHUT_WR) of the local client
+        if pair.pod is not None and not pair.pod.transport.is_closing():
+            pair.pod.transport.write_eof()  # the pod reads EOF, as after a shutdown(SHUT_WR) of the local client
 
     def _reset(self, sid: int) -> None:
         self.open.discard(sid)
@@ -190,14 +302,17 @@ class Session:
             pair.task.cancel()
 
     # ---- frames to the client ----------------------------------------------------------------
-    async def _write(self, frame: bytes) -> None:
+    async def _write(self, *frames: bytes) -> None:
         if not self.closed:
-            await self.send(frame)
+            self.out.write(*frames)
+            if self.out.backed_up():
+                await self.out.drain()
 
-    async def _fin(self, sid: int) -> None:
-        if sid in self.open:
-            self.open.discard(sid)
-            await self._write(spdy.data(sid, fin=True))
+    async def _fin(self, *sids: int) -> None:
+        ending = [sid for sid in sids if sid in self.open]
+        if ending:
+            self.open.difference_update(ending)
+            await self._write(*(spdy.data(sid, fin=True) for sid in ending))
 
     async def _print(self, pair: _Pair, message: str) -> None:
         if pair.error_id in self.open:
@@ -217,7 +332,7 @@ class Session:
             await self._print(pair, f"(conn={id(self):#x}, request={pair.request_id}) timed out waiting for streams")
             for sid in (pair.error_id, pair.data_id):
                 self.streams.pop(sid, None)
-                await self._fin(sid)
+            await self._fin(pair.error_id, pair.data_id)
 
     async def _forward(self, pair: _Pair) -> None:
         port = pair.port
@@ -227,34 +342,28 @@ class Session:
             except LookupError as exc:
                 await self._print(pair, self._failure(port, str(exc)))
                 return
+            loop = asyncio.get_running_loop()
             try:
-                reader, writer = await asyncio.wait_for(asyncio.open_connection(ip, port, limit=CHUNK),
-                                                        CONNECT_TIMEOUT)
-            except (OSError, asyncio.TimeoutError) as exc:
+                _, pod = await asyncio.wait_for(loop.create_connection(lambda: _Pod(self, pair), ip, port),
+                                                CONNECT_TIMEOUT)
+            except (TimeoutError, OSError) as exc:
                 await self._print(pair, self._failure(port, _dial_error(ip, port, exc)))
                 return
-            pair.writer = writer
+            pair.pod = pod
             for chunk in pair.pending:
-                writer.write(chunk)
+                pod.transport.write(chunk)
             pair.pending.clear()
             if pair.client_done:
-                writer.write_eof()
-            while pair.data_id in self.open:
-                chunk = await reader.read(CHUNK)
-                if not chunk:
-                    break
-                await self._write(spdy.data(pair.data_id, chunk))
-        except ConnectionError:
-            pass  # the pod reset the connection: end the streams as on EOF
+                pod.transport.write_eof()
+            await pod.ended  # a reset by the pod ends the streams as its EOF does
         finally:
-            if pair.writer is not None:
-                pair.writer.transport.abort()
+            if pair.pod is not None:
+                pair.pod.transport.abort()
             for sid in (pair.error_id, pair.data_id):
                 self.streams.pop(sid, None)
             if not self.closed:
                 try:
-                    await self._fin(pair.data_id)
-                    await self._fin(pair.error_id)
+                    await self._fin(pair.data_id, pair.error_id)
                 except (ConnectionError, RuntimeError):
                     pass  # the client is gone: close() follows
 
@@ -308,7 +417,7 @@ async def _tunnel(request: web.Request, target: Target) -> web.StreamResponse:
     if chosen not in offered:
         return _refused([p[len(TUNNEL_PREFIX):] for p in offered])
     ws = web.WebSocketResponse(protocols=(chosen,), compress=False, autoping=True)
-    await ws.prepare(request)
+    writer = await ws.prepare(request)
 
     async def binary():
         async for msg in ws:
@@ -317,7 +426,7 @@ async def _tunnel(request: web.Request, target: Target) -> web.StreamResponse:
             yield msg.data
 
     try:
-        await _serve(Session(ws.send_bytes, target), binary())
+        await _serve(Session(Downstream(request.transport, writer.drain, websocket=True), target), binary())
     finally:
         await ws.close()
     return ws
@@ -360,23 +469,17 @@ async def _spdy(request: web.Request, target: Target) -> web.StreamResponse:
     response = _Switching(status=101, headers={"Connection": "Upgrade", "Upgrade": "SPDY/3.1",
                                                "X-Stream-Protocol-Version": PROTOCOL})
     writer = await response.prepare(request)
-    transport = request.transport
+    if writer is None:
+        return response  # prepared already: nothing more to say on this connection
     stream = StreamReader(request.protocol, 1 << 16, loop=asyncio.get_running_loop())
-    request.protocol.set_parser(_RawBytes(stream))
+    request.protocol.set_parser(_RawBytes(stream))  # type: ignore[arg-type]  # duck-typed, as its WebSocket reader
     request.protocol.keep_alive(False)
-
-    async def send(frame: bytes) -> None:
-        if transport is None or transport.is_closing():
-            raise ConnectionResetError("the client closed the connection")
-        transport.write(frame)
-        if transport.get_write_buffer_size() > 1 << 16:
-            await writer.drain()
 
     async def received():
         while data := await stream.readany():
             yield data
 
-    await _serve(Session(send, target), received())
+    await _serve(Session(Downstream(request.transport, writer.drain, websocket=False), target), received())
     return response
 
 

@@ -158,10 +158,22 @@ def _control(kind: int, flags: int, body: bytes) -> bytes:
     return struct.pack(">HHI", 0x8000 | VERSION, kind, (flags << 24) | len(body)) + body
 
 
-def data(stream_id: int, payload: bytes = b"", fin: bool = False) -> bytes:
-    if len(payload) > MAX_DATA:
+DATA_HEADER = struct.Struct(">II")  # stream id; flags << 24 | length
+
+
+def _data_header(stream_id: int, length: int, fin: bool) -> tuple[int, int]:
+    if length > MAX_DATA:
         raise ValueError("DATA payload over 16 MiB")
-    return struct.pack(">II", stream_id & 0x7FFFFFFF, ((FLAG_FIN if fin else 0) << 24) | len(payload)) + payload
+    return stream_id & 0x7FFFFFFF, ((FLAG_FIN if fin else 0) << 24) | length
+
+
+def data(stream_id: int, payload: bytes = b"", fin: bool = False) -> bytes:
+    return DATA_HEADER.pack(*_data_header(stream_id, len(payload), fin)) + payload
+
+
+def data_header_into(buf: bytearray, at: int, stream_id: int, length: int, fin: bool = False) -> None:
+    """A DATA frame's header written into buf at `at`, in front of a payload already there."""
+    DATA_HEADER.pack_into(buf, at, *_data_header(stream_id, length, fin))
 
 
 def rst_stream(stream_id: int, status: int) -> bytes:
