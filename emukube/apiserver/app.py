@@ -185,6 +185,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
             collector.start()
 
     async def cleanup(_app):
+        crds.forget()
         await collector.stop()
         await hub.stop()
 

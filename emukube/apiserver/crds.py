@@ -133,6 +133,11 @@ def refresh(store) -> None:
     generation += 1
 
 
+def forget() -> None:
+    """An API server stopping serves nothing any more (tests run several in one process)."""
+    resources.custom = ()
+
+
 def stored() -> list[CustomResource]:
     """One resource per CRD (its storage version's, else its first): what the collector walks."""
     seen: dict[str, CustomResource] = {}
