@@ -2,33 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import time
 from typing import List, Optional
 
-import docker
-import docker.errors
-import requests
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..runtime import images
+from ..runtime import engine, images
 
 app = typer.Typer(help="List, pull and build the container images emukube runs.", no_args_is_help=True)
 NAMES = typer.Argument(None, help="images (base, echo, pause, coredns) or roles (haproxy, nginx, controller); "
                                    "default: all")
 
 
-def _client() -> docker.DockerClient:
-    try:
-        client = docker.from_env()
-        client.ping()
-        return client
-    except (docker.errors.DockerException, requests.exceptions.RequestException):
-        where = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
-        typer.echo(f"error: cannot reach the Docker engine at {where}", err=True)
-        raise typer.Exit(2) from None
+def _client():
+    return engine.connect()
 
 
 @app.command("list")

@@ -18,8 +18,6 @@ import re
 import time
 from dataclasses import dataclass, replace
 
-from docker.errors import APIError, DockerException
-
 from ..errors import EmukubeError, NotFound
 from ..lifecycle import ops
 from ..manifests.resource_names import kind_of
@@ -27,6 +25,7 @@ from ..plan import endpoints as ep
 from ..plan.workloads import bare_pod
 from ..runtime import engine, haproxy_stats
 from ..runtime import labels as L
+from ..runtime.engine import APIError, DockerException
 from ..runtime.pods import PodStartError, context_from_env, create_pod
 from ..runtime.proxies import proxy_name
 from .snapshot import Snapshot

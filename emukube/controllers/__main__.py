@@ -16,10 +16,9 @@ import sys
 import threading
 import time
 
-import docker
-
 from ..apiserver import sa_tokens
 from ..client.kube import KubeClient
+from ..runtime import engine
 from ..runtime import labels as L
 from ..runtime.pods import context_from_env
 from .apiaccess import credentials, wait_ready
@@ -40,7 +39,7 @@ def main() -> None:
     env = os.environ
     apiserver = start_apiserver()
     # Pods, probes and proxies each have a pool of 8 workers talking to the engine at once.
-    client = docker.from_env(timeout=120, max_pool_size=32)
+    client = engine.pooled(32)
     me = client.containers.get(env["EMUKUBE_SELF"])
     ctx = context_from_env(env)
     ctx.service_account = sa_tokens.mount_files(STATE)

@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from docker.errors import DockerException, NotFound
 
 from ..apiserver.resources import BY_KEY
 from ..plan import endpoints as ep
@@ -28,6 +27,7 @@ from ..plan.nodes import plan_nodes, schedule
 from ..plan.pod_dns import pod_specs
 from ..plan.workloads import PodPlan, bare_pod, new_pod_for, rollout_limits, template_hash
 from ..runtime import engine
+from ..runtime.engine import DockerException, NotFound
 from ..runtime import labels as L
 from ..runtime.dns import ensure_dns, reload_corefile, write_resolv_confs, ZoneWriter
 from ..runtime.pods import Context, PodStartError, create_pod
@@ -232,7 +232,8 @@ class Controller:
         for o in cached:
             meta = o.get("metadata") or {}
             if o.get("kind", "").lower() == kind and meta.get("name") == name:
-                return meta.get("namespace") or "default", meta.get("uid", ""), (o.get("spec") or {}).get("nodeName", "")
+                node = (o.get("spec") or {}).get("nodeName", "")
+                return meta.get("namespace") or "default", meta.get("uid", ""), node
         return "default", "", ""
 
     # ---- observing ------------------------------------------------------------------------
@@ -875,7 +876,8 @@ class Controller:
             ns, name = w["metadata"].get("namespace", "default"), w["metadata"]["name"]
             owner = f"{w['kind']}/{name}"
             current = template_hash(w["spec"]["template"])
-            have = [p for p in pods.values() if p.namespace == ns and p.owner == owner and p.key not in self.terminating]
+            have = [p for p in pods.values()
+                    if p.namespace == ns and p.owner == owner and p.key not in self.terminating]
             ok = [p for p in have if self.is_ready(p) and p.template_hash == current]
             if len(ok) != w["spec"].get("replicas", 1) or len(have) != len(ok):
                 waiting.append(f"{w['kind'].lower()}/{name}: {len(ok)}/{w['spec'].get('replicas', 1)} ready")

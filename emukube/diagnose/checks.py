@@ -8,12 +8,11 @@ import json
 import time
 from dataclasses import dataclass
 
-from docker.errors import DockerException
-
 from ..client.snapshot import Snapshot
 from ..plan.allocate import has_node_ports
 from ..runtime import engine, images
 from ..runtime.dns import dns_name
+from ..runtime.engine import DockerException
 from . import explain as diagnose
 
 # Runs inside the controller container (python3 is there): one TCP connect per target, in parallel.

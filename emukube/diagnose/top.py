@@ -11,10 +11,9 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from docker.errors import DockerException
-
 from ..render.nginx import NGINX_SESSION_MARK
 from ..runtime import engine, haproxy_stats
+from ..runtime.engine import DockerException
 from ..runtime.proxies import proxy_name
 
 

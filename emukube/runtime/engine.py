@@ -12,15 +12,23 @@ import tarfile
 import time
 
 import docker
-from docker.errors import DockerException, NotFound
+from docker.errors import APIError, DockerException, NotFound
 
 from ..errors import EngineUnavailable
 from ..k8s.times import epoch
 from . import labels as L
 
+# The engine's errors, for the code outside runtime/ that handles them (only runtime/ imports docker).
+__all__ = ["APIError", "DockerException", "NotFound"]
+
 
 def socket_name() -> str:
     return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+
+
+def pooled(connections: int) -> docker.DockerClient:
+    """A client for the controller, which talks to the engine from many threads at once."""
+    return docker.from_env(timeout=120, max_pool_size=connections)
 
 
 def connect() -> docker.DockerClient:
