@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..runtime import labels as L
-from ..runtime.restart import plan_of, pod_address, previous_log_path, restart_fresh
+from ..runtime.restart import holder_of, plan_of, pod_address, previous_log_path, restart_fresh
 from .statefiles import read_text, write_atomic
 
 INITIAL_BACKOFF = 10.0
@@ -128,8 +128,9 @@ def fresh_start(ctrl, pod, container) -> None:
     being made (ctrl.creating) until a tick has observed the engine after the swap: out of
     endpoints, its half-made state not taken for a pod to replace, the new container not
     inspected before it runs, and the old one, still in an earlier listing, not restarted again."""
-    plan = plan_of(container)
-    object.__setattr__(plan, "_ip", pod.ip or pod_address(ctrl.client, ctrl.ctx, container))
+    holder = holder_of(ctrl.client, container)
+    plan = plan_of(holder)
+    object.__setattr__(plan, "_ip", pod.ip or pod_address(ctrl.ctx, holder))
     ctrl.creating[pod.key] = plan
     path = previous_log_path(ctrl.state_dir, pod.namespace, pod.name, container.labels.get(L.CONTAINER, ""))
 

@@ -17,7 +17,7 @@ from docker.errors import DockerException
 from ..plan.workloads import PodPlan
 from . import engine
 from . import labels as L
-from .pods import Context, _create_container, host_addresses, pod_net_args
+from .pods import Context, PodStartError, _create_container, host_addresses, pod_net_args
 from .podspec import host_port_bindings
 
 PREVIOUS_SUFFIX = "-previous"
@@ -29,9 +29,15 @@ def previous_log_path(state_dir: str | Path, namespace: str, pod: str, container
     return Path(state_dir) / "previous-logs" / namespace / pod / f"{container}.log"
 
 
-def plan_of(container) -> PodPlan:
-    """The pod a container belongs to, from its labels."""
-    labels = container.labels
+def holder_of(client, container):
+    """The container holding the pod's network and its spec's labels: its sandbox, or itself."""
+    mode = (container.attrs.get("HostConfig") or {}).get("NetworkMode", "")
+    return client.containers.get(mode.split(":", 1)[1]) if mode.startswith("container:") else container
+
+
+def plan_of(holder) -> PodPlan:
+    """The pod, from the labels of the container holding it (holder_of)."""
+    labels = holder.labels
     kind, _, owner = (labels.get(L.OWNER) or "").partition("/")
     ordinal = labels.get(L.ORDINAL)
     return PodPlan(name=labels.get(L.NAME, ""), namespace=labels.get(L.NAMESPACE, "default"),
@@ -40,10 +46,8 @@ def plan_of(container) -> PodPlan:
                    ordinal=int(ordinal) if ordinal and ordinal.isdigit() else None, node=labels.get(L.NODE, "node-1"))
 
 
-def pod_address(client, ctx: Context, container) -> str:
-    """The pod's IP: the container's own reserved address, or its sandbox's."""
-    mode = (container.attrs.get("HostConfig") or {}).get("NetworkMode", "")
-    holder = client.containers.get(mode.split(":", 1)[1]) if mode.startswith("container:") else container
+def pod_address(ctx: Context, holder) -> str:
+    """The pod's IP, reserved by the container holding it (holder_of) even while stopped."""
     net = (holder.attrs.get("NetworkSettings") or {}).get("Networks", {}).get(ctx.net.network_name) or {}
     return (net.get("IPAMConfig") or {}).get("IPv4Address", "") or net.get("IPAddress", "")
 
@@ -51,12 +55,14 @@ def pod_address(client, ctx: Context, container) -> str:
 def restart_fresh(client, ctx: Context, old, objects: list[dict], keep_log: Callable[[bytes], None]):
     """Replace the stopped container `old` by a new one, started; returns it. Raises
     DockerException or pods.PodStartError (the old container is then left as it was)."""
-    pod = plan_of(old)
+    holder = holder_of(client, old)
+    pod = plan_of(holder)
     role, name = old.labels.get(L.ROLE), old.name
-    spec = next(c for c in pod.spec.get("containers") or [] if c.get("name") == old.labels.get(L.CONTAINER))
-    mode = (old.attrs.get("HostConfig") or {}).get("NetworkMode", "")
-    sandbox_id = mode.split(":", 1)[1] if mode.startswith("container:") else None
-    ip = pod_address(client, ctx, old)
+    spec = next((c for c in pod.spec.get("containers") or [] if c.get("name") == old.labels.get(L.CONTAINER)), None)
+    if spec is None:
+        raise PodStartError(f"container {old.labels.get(L.CONTAINER)} is not in its pod's spec")
+    sandbox_id = holder.id if holder is not old else None
+    ip = pod_address(ctx, holder)
     keep_log(old.logs(timestamps=True))
     stale = engine.get_container(client, name + PREVIOUS_SUFFIX)
     if stale is not None:  # a restart the controller did not finish (it was replaced meanwhile)

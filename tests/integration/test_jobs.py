@@ -8,6 +8,7 @@ from conftest import HERE, wait_until
 from kubectl_tools import Kube
 
 MANIFEST = HERE / "manifests" / "jobs.yaml"
+MAIN = 0  # containerStatuses are sorted by name: "main" before "sidecar"
 
 
 @pytest.fixture(scope="module")
@@ -97,26 +98,30 @@ def test_cronjob_runs_on_its_schedule(kube):
     assert row[:8] == ["tick", "*/1", "*", "*", "*", "*", "<none>", "False"] and row[9].endswith("s"), row
 
 
-def test_liveness_restart_has_a_fresh_filesystem_and_the_same_volume(kube):
-    kube("wait", "--for=condition=Ready", "pod/phoenix", "--timeout=60s", timeout=70)
-    before = kube.obj("get", "pod", "phoenix")
-    first_log = kube("logs", "phoenix").stdout
-    kube("exec", "phoenix", "--", "sh", "-c", "echo layer > /tmp/scratch; echo volume > /data/kept; touch /tmp/dead")
-    wait_until(lambda: (kube.obj("get", "pod", "phoenix")["status"]["containerStatuses"][0]["restartCount"] == 1
-                        and kube("exec", "phoenix", "--", "true", check=False).returncode == 0),
-               "phoenix restarted and running", timeout=90)
-    after = kube.obj("get", "pod", "phoenix")
+@pytest.mark.parametrize("pod", ["phoenix", "phoenix-pair"])
+def test_liveness_restart_has_a_fresh_filesystem_and_the_same_volume(kube, pod):
+    kube("wait", "--for=condition=Ready", f"pod/{pod}", "--timeout=60s", timeout=70)
+    before = kube.obj("get", "pod", pod)
+    first_log = kube("logs", pod, "-c", "main").stdout
+    kube("exec", pod, "-c", "main", "--", "sh", "-c",
+         "echo layer > /tmp/scratch; echo volume > /data/kept; touch /tmp/dead")
+    wait_until(lambda: (kube.obj("get", "pod", pod)["status"]["containerStatuses"][MAIN]["restartCount"] == 1
+                        and kube("exec", pod, "-c", "main", "--", "true", check=False).returncode == 0),
+               f"{pod} restarted and running", timeout=90)
+    after = kube.obj("get", "pod", pod)
     assert after["status"]["podIP"] == before["status"]["podIP"]
     assert after["metadata"]["uid"] == before["metadata"]["uid"]
-    status = after["status"]["containerStatuses"][0]
-    assert status["containerID"] != before["status"]["containerStatuses"][0]["containerID"]
+    status = after["status"]["containerStatuses"][MAIN]
+    assert status["containerID"] != before["status"]["containerStatuses"][MAIN]["containerID"]
+    # a sidecar is not restarted with it
+    assert after["status"]["containerStatuses"][1:] == before["status"]["containerStatuses"][1:]
     last = status["lastState"]["terminated"]
     # netexec ends cleanly on SIGTERM: the kubelet's words for what the runtime reports
     assert last["reason"] == ("Completed" if last["exitCode"] == 0 else "Error"), last
     assert last["finishedAt"] >= last["startedAt"]
-    files = kube("exec", "phoenix", "--", "sh", "-c", "ls /tmp; cat /data/kept").stdout.split()
+    files = kube("exec", pod, "-c", "main", "--", "sh", "-c", "ls /tmp; cat /data/kept").stdout.split()
     assert files == ["volume"], files  # /tmp/scratch and /tmp/dead went with the old container
-    previous = kube("logs", "phoenix", "--previous").stdout
+    previous = kube("logs", pod, "-c", "main", "--previous").stdout
     assert previous.startswith(first_log) and "shutting down" in previous  # to its end (SIGTERM)
-    current = kube("logs", "phoenix").stdout.splitlines()
+    current = kube("logs", pod, "-c", "main").stdout.splitlines()
     assert current[0].startswith("run ") and current[0] != first_log.splitlines()[0]
