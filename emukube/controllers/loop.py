@@ -23,6 +23,7 @@ from pathlib import Path
 from ..apiserver.resources import BY_KEY
 from ..plan import endpoints as ep
 from ..plan import slices as sl
+from ..plan.nodeports import host_ports
 from ..plan.nodes import plan_nodes, schedule
 from ..plan.pod_dns import pod_specs
 from ..plan.workloads import PodPlan, bare_pod, new_pod_for, rollout_limits, template_hash
@@ -30,9 +31,9 @@ from ..runtime import engine
 from ..runtime.engine import DockerException, NotFound
 from ..runtime import labels as L
 from ..runtime.dns import ensure_dns, reload_corefile, write_resolv_confs, ZoneWriter
+from ..runtime.node_proxies import create_node, node_plans, reload_node
 from ..runtime.pods import Context, PodStartError, create_pod
 from ..runtime.podspec import container_ports
-from ..runtime.node_proxies import ensure_node
 from ..runtime.proxies import Proxies, proxy_name
 from . import service_checks as checks
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
@@ -424,7 +425,7 @@ class Controller:
                 name=p.name, namespace=p.namespace, ip=p.ip, labels=p.labels, ready=self.is_serving(p),
                 terminating=p.key in self.terminating, container_ports=container_ports(p.spec),
                 hostname=p.spec.get("hostname") or p.name, subdomain=p.spec.get("subdomain") or "",
-                node=p.node,
+                node=p.node, host_ports=host_ports(p.spec),
             )
             for p in pods.values()
         ]
@@ -773,21 +774,51 @@ class Controller:
         return all(start > began for start in list(self.unsynced.values()))
 
     def reconcile_nodes(self, views: list[ep.PodView]) -> None:
-        """Node proxies (only with several nodes): one per running node, none for stopped ones."""
-        wanted = {n.name: n for n in self.nodes if self.ctx.nodes > 1 and not n.stopped}
+        """Node proxies: one per running node, none for stopped ones. Made in the background
+        like Services' proxies (pods start meanwhile); `up` converges once they run."""
+        wanted = {n.name: n for n in self.nodes if not n.stopped}
         for name, container in self.node_containers.items():
             if name not in wanted:
                 engine.remove(container)
+                self.reasons.pop(f"node/{name}", None)
         for node in wanted.values():
-            try:
-                what = ensure_node(self.proxies, node, self.services, views, self.node_containers.get(node.name),
-                                   self.service_slices)
-            except DockerException as exc:
-                self.event("Warning", f"node/{node.name}", "NodeProxyFailed", str(exc).splitlines()[0][:300])
+            if not self._settled(f"node/{node.name}"):
                 continue
+            plans = node_plans(node, self.services, views, self.service_slices)
+            try:
+                what = reload_node(self.proxies, node, plans, self.node_containers.get(node.name),
+                                   settle=bool(self.terminating))
+            except DockerException as exc:
+                self._node_failed(node, exc)
+                continue
+            if what is None:
+                self.making.add(f"node/{node.name}")
+                self.create_pool.submit(self._create_node, node, views)
+                continue
+            self.reasons.pop(f"node/{node.name}", None)
             if what:
-                self.event("Normal", f"node/{node.name}", "NodePorts" + what.capitalize(),
-                           f"{node.internal_ip} (host {node.host_ip})")
+                self._node_changed(node, what)
+
+    def _create_node(self, node, views: list[ep.PodView]) -> None:
+        try:
+            with self.engine_slots:
+                create_node(self.proxies, node, node_plans(node, self.services, views, self.service_slices),
+                            self.node_containers.get(node.name))
+            self.reasons.pop(f"node/{node.name}", None)
+            self._node_changed(node, "created")
+        except DockerException as exc:
+            self._node_failed(node, exc)
+        finally:
+            self._end_making(f"node/{node.name}")
+
+    def _node_changed(self, node, what: str) -> None:
+        self.event("Normal", f"node/{node.name}", "NodePorts" + what.capitalize(),
+                   f"{node.internal_ip} (host {node.host_ip})")
+
+    def _node_failed(self, node, exc: DockerException) -> None:
+        why = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:300]
+        self.reasons[f"node/{node.name}"] = f"its proxy cannot start: {why}"
+        self.event("Warning", f"node/{node.name}", "NodeProxyFailed", why)
 
     def reconcile_dns(self, views: list[ep.PodView], dns) -> None:
         # Zones first: CoreDNS must find its Corefile when it starts.
@@ -870,6 +901,7 @@ class Controller:
                 waiting.append(f"pod {p.key} not ready" + (f": {reason}" if reason else ""))
         for plan in list(self.creating.values()):
             waiting.append(f"pod {plan.namespace}/{plan.name} starting")
+        waiting += [f"{key}: its proxy is starting" for key in list(self.making) if key.startswith("node/")]
         for owner, why in list(self.reasons.items()):  # workers change it
             waiting.append(f"{owner}: {why}")
         for w in self.workloads:

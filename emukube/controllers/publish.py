@@ -61,8 +61,8 @@ def _node_labels(node) -> dict:
 
 
 def _addresses(node) -> list[dict]:
-    """Each node has a cluster address and a host address (its NodePorts); the single node is
-    the host itself: the network's gateway in the cluster, --address outside."""
+    """Each node has a cluster address (its node proxy's) and a host address (its NodePorts;
+    --address for the single node)."""
     if node.internal_ip:
         found = [("InternalIP", node.internal_ip), ("ExternalIP", node.host_ip)]
     else:

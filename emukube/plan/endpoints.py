@@ -25,6 +25,8 @@ class PodView:
     hostname: str = ""
     subdomain: str = ""
     node: str = ""
+    # (hostPort, containerPort) of its TCP hostPorts without a hostIP, which its node's proxy serves
+    host_ports: tuple[tuple[int, int], ...] = ()
 
 
 def selects(selector: dict | None, labels: dict) -> bool:

@@ -1,8 +1,10 @@
-"""What each emulated node's proxy serves: every NodePort, with externalTrafficPolicy. Pure.
+"""What each emulated node's proxy serves: every NodePort, with externalTrafficPolicy, and the
+hostPorts of the node's pods. Pure.
 
 `Cluster` (the default): a node's NodePort reaches every ready endpoint, wherever it runs.
 `Local`: only endpoints on that node; a node without one refuses, as a cloud LoadBalancer's
 health check on healthCheckNodePort would make it skip that node.
+A hostPort reaches its pod, ready or not, as the kubelet's portmap forwards it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .endpoints import PodView, proxy_plan
-from .types import ProxyPlan
+from .nodes import node_name
+from .types import Backend, ProxyPlan, ServicePort
 
 
 def node_port_plan(svc: dict, pods: list[PodView], node: str, slices: list[dict] = ()) -> ProxyPlan | None:
@@ -32,3 +35,30 @@ def node_port_plan(svc: dict, pods: list[PodView], node: str, slices: list[dict]
         return None
     # externalTrafficPolicy governs NodePorts, not internalTrafficPolicy.
     return replace(plan, ports=tuple(ports), backends=backends, listen_ports_extra={}, client_nodes=())
+
+
+def host_ports(spec: dict) -> tuple[tuple[int, int], ...]:
+    """(hostPort, containerPort) of a pod's TCP hostPorts that open on every address of its node
+    (no hostIP): the node proxy serves them at the node's INTERNAL-IP."""
+    return tuple((int(p["hostPort"]), int(p["containerPort"]))
+                 for c in spec.get("containers") or [] for p in c.get("ports") or []
+                 if p.get("hostPort") and str(p.get("protocol") or "TCP") == "TCP"
+                 and p.get("hostIP", "0.0.0.0") in ("", "0.0.0.0"))
+
+
+def host_port_plans(pods: list[PodView], node: str, taken: set[int]) -> list[ProxyPlan]:
+    """One plan per pod of the node with hostPorts, listening on them and sending to the pod.
+    taken: ports already served (the NodePorts): the first holder of a port keeps it."""
+    used, plans = set(taken), []
+    for pod in sorted(pods, key=lambda p: (p.namespace, p.name)):
+        if (pod.node or node_name(1)) != node or not pod.ip:
+            continue
+        ports, backends = [], {}
+        for host, target in pod.host_ports:
+            if host not in used:
+                used.add(host)
+                ports.append(ServicePort(port=host, target_port=target))
+                backends[ports[-1].key] = (Backend(pod.name, pod.ip, target, node),)
+        if ports:
+            plans.append(ProxyPlan(pod.namespace, pod.name, "", tuple(ports), backends))
+    return plans

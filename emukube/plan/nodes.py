@@ -1,11 +1,11 @@
 """Emulated nodes: names, addresses, state and where pods go. Pure.
 
-With one node (the default) the node is the host: NodePorts listen on the `--address` and on
-the network's gateway, the host's address on the cluster network and so the node's INTERNAL-IP,
-where pods reach NodePorts as on Kubernetes. With
-`--nodes N` each node gets an address on the host's loopback (127.0.(2+i).k, i = cluster index)
-and one inside the cluster (10.X.0.(20+k)), where a node proxy container listens on every
-NodePort, the way kube-proxy opens NodePorts on every node.
+Every node k has an address inside the cluster, its INTERNAL-IP (10.X.0.(20+k)), held by a node
+proxy container that listens there on every NodePort and hostPort, the way kube-proxy and the
+kubelet's portmap open them on every node: pods reach them as on Kubernetes. On the host, the
+single node (the default) is the `--address` (NodePorts published there by the Services'
+proxies); with `--nodes N` each node gets an address on the host's loopback (127.0.(2+i).k,
+i = cluster index) where its node proxy publishes its NodePorts.
 
 A node's desired state (cordoned, stopped) is a `Node` object among the applied objects, so it
 lives in Docker labels with everything else.
@@ -24,7 +24,7 @@ STOPPED_ANNOTATION = "emukube.io/stopped"
 @dataclass(frozen=True)
 class Node:
     name: str
-    internal_ip: str  # in the cluster; the single node, the host itself, is the network's gateway
+    internal_ip: str  # in the cluster: its node proxy's address
     host_ip: str  # where its NodePorts listen on the host
     labels: dict = field(hash=False, default_factory=dict)
     unschedulable: bool = False  # cordoned
@@ -53,7 +53,7 @@ def plan_nodes(net: ClusterNet, count: int, objects: list[dict], address: str = 
         many = count > 1
         nodes.append(Node(
             name=name,
-            internal_ip=f"{base}.{20 + k}" if many else net.gateway,
+            internal_ip=f"{base}.{20 + k}",
             host_ip=f"127.0.{2 + net.index}.{k}" if many else address,
             labels=labels,
             unschedulable=bool(obj.get("spec", {}).get("unschedulable")),

@@ -1,7 +1,10 @@
-"""One HAProxy container per emulated node (with `--nodes N`, N > 1): the node's kube-proxy.
+"""One HAProxy container per emulated node: the node's kube-proxy (and its portmap).
 
-It holds the node's in-cluster address and publishes every TCP NodePort on the node's host
-address, so `curl 127.0.2.2:30080` enters the cluster through node-2 as the seeds draw it.
+It holds the node's INTERNAL-IP, where pods reach every TCP NodePort and the hostPorts of the
+node's pods, as on Kubernetes. With `--nodes N` (N > 1) it also publishes the NodePorts on the
+node's host address, so `curl 127.0.2.2:30080` enters the cluster through node-2 as the seeds
+draw it; the single node publishes nothing on the host: its NodePorts are the Services' proxies'
+on `--address`, as without it.
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from __future__ import annotations
 import hashlib
 import json
 
-from ..plan.nodeports import node_port_plan
+from ..plan.nodeports import host_port_plans, node_port_plan
 from ..plan.nodes import Node
+from ..plan.types import ProxyPlan
 from ..render import render_haproxy_many
 from . import engine
 from . import labels as L
@@ -21,30 +25,54 @@ def node_container_name(cluster: str, node: str) -> str:
     return f"{cluster}_node_{node}"
 
 
-def ensure_node(proxies: Proxies, node: Node, services: list[dict], views, existing,
-                slices_of=lambda svc: ()) -> str:
-    """"created", "reloaded" or "" for one running node; existing: its container or None;
-    slices_of(svc): the EndpointSlices of a Service without a selector."""
-    ctx = proxies.ctx
+def node_plans(node: Node, services: list[dict], views, slices_of=lambda svc: ()) -> list[ProxyPlan]:
+    """What the node's proxy serves; slices_of(svc): the EndpointSlices of a Service without a
+    selector."""
     plans = [p for p in (node_port_plan(s, views, node.name, slices_of(s)) for s in services) if p is not None]
-    config = render_haproxy_many(f"the NodePorts of {node.name}", plans)
-    ports = sorted({port.port for plan in plans for port in plan.ports})
-    bindings = {f"{p}/tcp": [(node.host_ip, p)] for p in ports}
-    shape = hashlib.sha256(json.dumps([node.internal_ip, node.host_ip, ports, ctx.images.get("haproxy")])
-                           .encode()).hexdigest()[:16]
-    if existing is not None and existing.labels.get(L.SHAPE) == shape and existing.status == "running":
-        if not proxies.runs(existing, "haproxy.cfg", config):
-            proxies.push(existing, "haproxy.cfg", config, "SIGUSR2")
-            return "reloaded"
+    return plans + host_port_plans(views, node.name, {port.port for plan in plans for port in plan.ports})
+
+
+def _config(node: Node, plans: list[ProxyPlan]) -> str:
+    return render_haproxy_many(f"the NodePorts and hostPorts of {node.name}", plans)
+
+
+def _bindings(proxies: Proxies, node: Node, plans: list[ProxyPlan]) -> dict[str, list[tuple[str, int]]]:
+    if proxies.ctx.nodes == 1:
+        return {}
+    # NodePorts only: a hostPort is published by its pod's own container (runtime/pods.py).
+    ports = {port.port for plan in plans if plan.cluster_ip for port in plan.ports}
+    return {f"{p}/tcp": [(node.host_ip, p)] for p in sorted(ports)}
+
+
+def _shape(proxies: Proxies, node: Node, bindings: dict) -> str:
+    blob = json.dumps([node.internal_ip, sorted(bindings.items()), proxies.ctx.images.get("haproxy")])
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def reload_node(proxies: Proxies, node: Node, plans: list[ProxyPlan], existing, settle: bool = True) -> str | None:
+    """"reloaded" or "" (unchanged) for a running node proxy of the right shape; None when it
+    must be (re)created (see create_node). existing: its container or None."""
+    shape = _shape(proxies, node, _bindings(proxies, node, plans))
+    if existing is None or existing.labels.get(L.SHAPE) != shape or existing.status != "running":
+        return None
+    config = _config(node, plans)
+    if proxies.runs(existing, "haproxy.cfg", config):
         return ""
+    proxies.push(existing, "haproxy.cfg", config, "SIGUSR2", settle)
+    return "reloaded"
+
+
+def create_node(proxies: Proxies, node: Node, plans: list[ProxyPlan], existing) -> None:
+    ctx = proxies.ctx
+    bindings = _bindings(proxies, node, plans)
     if existing is not None:
         engine.remove(existing)
-    labels = {L.CLUSTER: ctx.cluster, L.ROLE: "node", L.NAME: node.name, L.NODE: node.name, L.SHAPE: shape}
+    labels = {L.CLUSTER: ctx.cluster, L.ROLE: "node", L.NAME: node.name, L.NODE: node.name,
+              L.SHAPE: _shape(proxies, node, bindings)}
     container = engine.create(
         proxies.client, node_container_name(ctx.cluster, node.name), ctx.images["haproxy"],
         network=ctx.net.network_name, ip=node.internal_ip, ports=bindings, labels=labels,
         entrypoint=["haproxy"], command=HAPROXY_CMD, user="0", hostname=node.name,
         host_config=dict(restart_policy={"Name": "always"}))
-    proxies.push(container, "haproxy.cfg", config, None)
+    proxies.push(container, "haproxy.cfg", _config(node, plans), None)
     container.start()
-    return "created"

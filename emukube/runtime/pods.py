@@ -8,7 +8,6 @@ reach each other on localhost exactly as in a Kubernetes pod.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from dataclasses import dataclass, field
 from typing import Callable
@@ -24,8 +23,7 @@ from ..plan.workloads import PodPlan
 from . import engine
 from . import labels as L
 from .dns_paths import resolv_conf_source
-from .podspec import (Refs, command_and_args, container_env, host_port_bindings, resources, search_domains,
-                      volume_files)
+from .podspec import Refs, command_and_args, container_env, host_port_bindings, resources, search_domains, volume_files
 from .security import RunsAsRoot, security_options, user_options
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
@@ -59,26 +57,15 @@ def context_from_env(env: dict[str, str]) -> Context:
     )
 
 
-def loopback(address: str) -> bool:
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
-
-
 def node_ip(ctx: Context, node: str) -> str:
-    """A node's in-cluster address (the gateway for the single node, which is the host)."""
+    """A node's in-cluster address, its INTERNAL-IP (its node proxy's)."""
     return next((n.internal_ip for n in plan_nodes(ctx.net, ctx.nodes, []) if n.name == node), "")
 
 
 def host_addresses(ctx: Context, node: str) -> list[str]:
-    """Where a node's host ports are opened on the host: its host address, and for the single
-    node its INTERNAL-IP too (the gateway, the host's own address on the cluster network)."""
-    found = next((n for n in plan_nodes(ctx.net, ctx.nodes, [], ctx.node_address) if n.name == node), None)
-    if found is None:
-        return []
-    gateway = ctx.nodes == 1 and found.host_ip != "0.0.0.0" and not loopback(found.host_ip)  # safe by default
-    return [found.host_ip] + ([found.internal_ip] if gateway else [])
+    """Where a node's host ports are opened on the host: its host address. At its INTERNAL-IP
+    the node proxy serves them to pods (runtime/node_proxies.py)."""
+    return [n.host_ip for n in plan_nodes(ctx.net, ctx.nodes, [], ctx.node_address) if n.name == node]
 
 
 class PodStartError(Exception):
@@ -122,7 +109,8 @@ def ensure_image(client, image: str, policy: str) -> None:
         client.images.pull(image)
     except DockerException as exc:
         if not present:
-            raise PodStartError(f'ErrImagePull: cannot pull image "{image}": {str(exc).splitlines()[0][:200]}')
+            first = str(exc).splitlines()[0][:200]
+            raise PodStartError(f'ErrImagePull: cannot pull image "{image}": {first}') from None
 
 
 def _mounts(ctx: Context, pod: PodPlan, container: dict, client) -> list[dict]:
@@ -253,7 +241,8 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict],
                 network=ctx.net.network_name, ip=ip, hostname=pod.hostname, domainname=_domain(pod),
                 labels=_labels(ctx, pod, "sandbox"), ports=ports,
                 host_config=dict(restart_policy={"Name": "always"}, **net_args, binds={
-                    resolv_conf_source(client, ctx.cluster, pod.namespace, pod.spec): {"bind": "/etc/resolv.conf", "mode": "ro"}}),
+                    resolv_conf_source(client, ctx.cluster, pod.namespace, pod.spec):
+                        {"bind": "/etc/resolv.conf", "mode": "ro"}}),
             )
             sandbox.start()
             started.append(sandbox)

@@ -20,7 +20,7 @@ from ..render.haproxy import HAPROXY_LOCAL_PEER
 from ..render.nginx import NGINX_PID_PATH
 from . import engine
 from . import labels as L
-from .pods import Context, loopback
+from .pods import Context
 
 CONFIG_DIR = "/tmp/emukube"
 HAPROXY_CMD = ["-W", "-db", "-L", HAPROXY_LOCAL_PEER, "-f", f"{CONFIG_DIR}/haproxy.cfg"]
@@ -32,17 +32,14 @@ def proxy_name(cluster: str, namespace: str, name: str, udp: bool = False) -> st
     return f"{cluster}_svc_{namespace}_{name}" + ("_udp" if udp else "")
 
 
-def published_ports(svc: dict, plan: ProxyPlan, node_address: str | None,
-                    internal_ip: str = "") -> dict[str, list[tuple[str, int]]]:
-    """Host port bindings: nodePorts on the node address (and on the node's INTERNAL-IP, where
-    pods reach them), LoadBalancer ports on its own IP."""
+def published_ports(svc: dict, plan: ProxyPlan, node_address: str | None) -> dict[str, list[tuple[str, int]]]:
+    """Host port bindings: nodePorts on the node address, LoadBalancer ports on its own IP."""
     bindings: dict[str, list[tuple[str, int]]] = {}
     lb_ips = [i["ip"] for i in svc.get("status", {}).get("loadBalancer", {}).get("ingress", []) if i.get("ip")]
-    node_ips = [a for a in (node_address, internal_ip) if a] if node_address != "0.0.0.0" else [node_address]
     for p in plan.ports:
         proto = p.protocol.lower()
         if p.node_port and node_address:
-            bindings.setdefault(f"{p.node_port}/{proto}", []).extend((ip, p.node_port) for ip in node_ips)
+            bindings.setdefault(f"{p.node_port}/{proto}", []).append((node_address, p.node_port))
         for ip in lb_ips:
             bindings.setdefault(f"{p.port}/{proto}", []).append((ip, p.port))
     return bindings
@@ -113,12 +110,10 @@ class Proxies:
             udp.start()
 
     def _shape(self, svc: dict, plan: ProxyPlan) -> tuple[dict, str]:
-        # With several nodes, NodePorts are published by the node proxies instead.
-        # Safe by default: with the node address on loopback, nothing is published on the bridge's
-        # gateway (reachable from the LAN by a route through this host); pods then reach NodePorts
-        # at their Service's ClusterIP, or through INTERNAL-IP with --address or --nodes.
-        internal = "" if loopback(self.ctx.node_address) else self.ctx.net.gateway
-        bindings = published_ports(svc, plan, self.ctx.node_address if self.ctx.nodes == 1 else None, internal)
+        # With several nodes, NodePorts are published on the host by the node proxies instead.
+        # Pods reach them at the node's INTERNAL-IP, the node proxy's, never on the bridge's
+        # gateway: that is a host address, reachable from the LAN by a route through this host.
+        bindings = published_ports(svc, plan, self.ctx.node_address if self.ctx.nodes == 1 else None)
         return bindings, shape_of(plan, bindings, self.ctx)
 
     def runs(self, container, filename: str, text: str) -> bool:

@@ -193,15 +193,31 @@ def test_a_commands_own_double_dashes_reach_it(cluster, kube):
     assert "a -- b" in out.splitlines(), out
 
 
-def test_node_port_from_a_pod_through_the_nodes_internal_ip(cluster, kube):
-    # service.go's NodePort reachability: from an exec pod to every node's InternalIP:nodePort.
+def host_bindings(engine, cluster) -> list[tuple[str, str, str]]:
+    """(container, port, host address) of every port the cluster's containers publish."""
+    return [(c.name, port, h["HostIp"])
+            for c in engine.containers.list(ignore_removed=True, all=True, filters={"label": f"emukube.io/cluster={cluster.name}"})
+            for port, hosts in (c.attrs["HostConfig"].get("PortBindings") or {}).items() for h in hosts or []]
+
+
+def test_node_port_from_a_pod_through_the_nodes_internal_ip(engine, cluster, kube):
+    # service.go's NodePort reachability (checkReachabilityFromPod / testReachableHTTP): from an
+    # exec pod to every node's InternalIP:nodePort, the addresses read as the e2e framework reads them.
+    internal = kube("get", "nodes", "-o",
+                    'jsonpath={.items[*].status.addresses[?(@.type=="InternalIP")].address}').stdout.split()
+    node_port = kube("get", "svc", "web-np", "-o", "jsonpath={.spec.ports[0].nodePort}").stdout
+    gateway = engine.networks.get(f"emukube-{cluster.name}").attrs["IPAM"]["Config"][0]["Gateway"]
+    assert len(internal) == 1 and internal[0] != gateway  # the node's own address, not the host's
+    for pod in (None, "backend"):
+        assert curl(cluster, f"http://{internal[0]}:{node_port}/hostname", pod=pod).startswith("web-")
+    assert kube("get", "nodes", "-o", "wide").stdout.split("\n")[1].split()[5] == internal[0]  # INTERNAL-IP
+    # Safe by default all the same: the host publishes nothing beyond loopback (not the gateway).
+    bindings = host_bindings(engine, cluster)
+    assert ("127.0.0.1" in {b[2] for b in bindings if b[0].endswith("web-np")}
+            and [b for b in bindings if not b[2].startswith("127.")] == []), bindings
     (node,) = items(kube, "nodes")
     addresses = {a["type"]: a["address"] for a in node["status"]["addresses"]}
-    node_port = kube("get", "svc", "web-np", "-o", "jsonpath={.spec.ports[0].nodePort}").stdout
-    # Safe by default: with --address on loopback nothing is published on the bridge's gateway,
-    # so from a pod INTERNAL-IP:nodePort is refused (--address or --nodes open it).
-    assert not curl(cluster, f"http://{addresses['InternalIP']}:{node_port}/hostname").startswith("web-")
-    # The host still reaches it at --address, now the node's ExternalIP.
+    # The host still reaches it at --address, the node's ExternalIP.
     assert addresses["ExternalIP"] == "127.0.0.1"
     assert httpx.get(f"http://127.0.0.1:{node_port}/hostname", timeout=5).text.startswith("web-")
     # The pods' hostIP is the node's InternalIP, as the kubelet reports it.
@@ -243,7 +259,7 @@ spec:
     assert curl(cluster, "http://lingers/hostname") == "lingers"
 
 
-def test_a_host_port_opens_on_the_pods_node(cluster, kube):
+def test_a_host_port_opens_on_the_pods_node(engine, cluster, kube):
     # hostport.go: the pod answers at its node's address and hostPort, from the host and from pods.
     kube("apply", "-f", "-", input="""
 apiVersion: v1
@@ -258,9 +274,9 @@ spec:
     kube("wait", "--for=condition=Ready", "pod/hostport", "--timeout=90s", timeout=120)
     host_ip = kube("get", "pod", "hostport", "-o", "jsonpath={.status.hostIP}").stdout
     assert httpx.get("http://127.0.0.1:31888/hostname", timeout=5).text == "hostport"
-    # Safe by default: on loopback only, so pods find nothing at the node's INTERNAL-IP (the
-    # bridge's gateway) unless --address or --nodes says otherwise.
-    assert curl(cluster, f"http://{host_ip}:31888/hostname") == ""
+    # From pods at the node's INTERNAL-IP (its node proxy), while the host has it on loopback only.
+    assert curl(cluster, f"http://{host_ip}:31888/hostname") == "hostport"
+    assert {b[2] for b in host_bindings(engine, cluster) if b[0].endswith("_hostport")} == {"127.0.0.1"}
 
 
 def test_internal_traffic_policy_local_keeps_pods_on_their_node(engine):

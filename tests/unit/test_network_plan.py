@@ -80,15 +80,15 @@ def test_services_labelled_for_another_proxy_get_none():
         assert ep.dns_service(labelled, []).cluster_ip == "10.96.0.20"  # DNS still answers
 
 
-def test_node_ports_of_the_single_node_listen_where_pods_reach_the_node_too():
+def test_node_ports_of_the_single_node_are_published_on_the_node_address_only():
     from emukube.runtime.proxies import published_ports
 
     svc = {**SVC, "spec": {**SVC["spec"], "type": "NodePort", "ports": [{"port": 80, "nodePort": 30080}]}}
     plan = ep.proxy_plan(svc, [])
-    assert published_ports(svc, plan, "127.0.0.1", "10.98.0.1") == {"30080/tcp": [("127.0.0.1", 30080),
-                                                                                 ("10.98.0.1", 30080)]}
-    assert published_ports(svc, plan, "0.0.0.0", "10.98.0.1") == {"30080/tcp": [("0.0.0.0", 30080)]}
-    assert published_ports(svc, plan, None, "10.98.0.1") == {}  # several nodes: the node proxies publish
+    # never on the bridge's gateway: pods reach NodePorts at the node proxy's INTERNAL-IP
+    assert published_ports(svc, plan, "127.0.0.1") == {"30080/tcp": [("127.0.0.1", 30080)]}
+    assert published_ports(svc, plan, "0.0.0.0") == {"30080/tcp": [("0.0.0.0", 30080)]}
+    assert published_ports(svc, plan, None) == {}  # several nodes: the node proxies publish
 
 
 def test_terminating_pods_serve_only_when_no_pod_is_ready():

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from emukube.plan.endpoints import PodView
 from emukube.plan.network import ClusterNet
-from emukube.plan.nodeports import node_port_plan
+from emukube.plan.nodeports import host_port_plans, host_ports, node_port_plan
 from emukube.plan.nodes import STOPPED_ANNOTATION, node_object, plan_nodes, schedule
 
 NET = ClusterNet("t", 2)  # 10.98.0.0/16
 
 
-def test_one_node_is_the_host_and_several_get_their_own_addresses():
+def test_every_node_has_a_cluster_address_and_several_get_host_addresses_of_their_own():
     (only,) = plan_nodes(NET, 1, [], "127.0.0.1")
-    # the host: pods reach it at the network's gateway, the host itself at --address
-    assert (only.name, only.internal_ip, only.host_ip) == ("node-1", "10.98.0.1", "127.0.0.1")
+    # pods reach it at its node proxy's address (never the gateway, a host address), the host at --address
+    assert (only.name, only.internal_ip, only.host_ip) == ("node-1", "10.98.0.21", "127.0.0.1")
     three = plan_nodes(NET, 3, [])
     assert [(n.name, n.internal_ip, n.host_ip) for n in three] == [
         ("node-1", "10.98.0.21", "127.0.4.1"), ("node-2", "10.98.0.22", "127.0.4.2"),
@@ -65,3 +65,16 @@ def test_local_policy_node_ports_reach_only_the_node_s_pods():
     local = {**SVC, "spec": {**SVC["spec"], "externalTrafficPolicy": "Local"}}
     assert {b.pod for b in node_port_plan(local, PODS, "node-2").backends["TCP/30080"]} == {"web-2"}
     assert node_port_plan(local, PODS, "node-3").backends["TCP/30080"] == ()  # refused there
+
+
+def test_a_node_serves_the_host_ports_of_its_own_pods_that_no_node_port_holds():
+    spec = {"containers": [{"name": "a", "ports": [
+        {"containerPort": 8080, "hostPort": 31888}, {"containerPort": 53, "hostPort": 5353, "protocol": "UDP"},
+        {"containerPort": 9090, "hostPort": 31999, "hostIP": "127.0.0.1"}, {"containerPort": 80}]}]}
+    assert host_ports(spec) == ((31888, 8080),)  # TCP on every node address only
+    pods = [PodView("hp-1", "default", "10.98.128.9", {}, node="node-1", host_ports=((31888, 8080), (30080, 80))),
+            PodView("hp-2", "default", "10.98.128.8", {}, node="node-2", host_ports=((31888, 8080),)),
+            PodView("starting", "default", "", {}, node="node-1", host_ports=((31777, 8080),))]
+    (plan,) = host_port_plans(pods, "node-1", {30080})  # a NodePort keeps its port
+    assert [(p.port, p.target_port) for p in plan.ports] == [(31888, 8080)]
+    assert [(b.pod, b.ip, b.port) for b in plan.backends["TCP/31888"]] == [("hp-1", "10.98.128.9", 8080)]
