@@ -11,7 +11,7 @@ the fields these produce. Times come from the previous status or the pods' Ready
 from __future__ import annotations
 
 import copy
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from ..plan.workloads import rollout_limits, template_hash
 
@@ -28,7 +28,7 @@ HISTORY_LIMIT = 10  # revisionHistoryLimit's default
 
 def _seconds(text: str | None) -> float:
     try:
-        return datetime.strptime(str(text)[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
+        return datetime.strptime(str(text)[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
     except ValueError:
         return 0.0
 
@@ -185,7 +185,8 @@ def deployment_status(deploy: dict, pods: list[dict], now: str, previous: dict |
     old = previous or {}
     conds = copy.deepcopy(old.get("conditions") or [])
     if available >= want - max_unavailable(deploy):
-        set_condition(conds, "Available", "True", "MinimumReplicasAvailable", "Deployment has minimum availability.", now)
+        set_condition(conds, "Available", "True", "MinimumReplicasAvailable",
+                      "Deployment has minimum availability.", now)
     else:
         set_condition(conds, "Available", "False", "MinimumReplicasUnavailable",
                       "Deployment does not have minimum availability.", now)
@@ -271,7 +272,8 @@ def _revisions(previous: dict[str, dict], pods: list[dict], current: str) -> tup
     """Revision per template hash: kept from the published ReplicaSets; a template seen for the
     first time gets the next number, oldest pods first; the current template always holds the
     highest (a rollback renumbers it, and its old number goes to revision-history)."""
-    revisions = {h: int((rs["metadata"].get("annotations") or {}).get(REVISION, "0") or 0) for h, rs in previous.items()}
+    revisions = {h: int((rs["metadata"].get("annotations") or {}).get(REVISION, "0") or 0)
+                 for h, rs in previous.items()}
     top = max(revisions.values(), default=0)
     unseen: dict[str, str] = {}
     for pod in sorted(pods, key=lambda p: p["metadata"].get("creationTimestamp") or ""):
@@ -294,7 +296,7 @@ def replica_set_objects(deploy: dict, pods: list[dict], previous: list[dict], no
     spec.replicas; an old one its pods still running (0 once they are gone), and old empty
     ones beyond revisionHistoryLimit are dropped, oldest revision first."""
     meta, spec = deploy["metadata"], deploy["spec"]
-    name, ns = meta["name"], meta.get("namespace", "default")
+    name = meta["name"]
     current = template_hash(spec["template"])
     want = spec.get("replicas", 1)
     mine = owned_pods(deploy, pods)
@@ -302,7 +304,8 @@ def replica_set_objects(deploy: dict, pods: list[dict], previous: list[dict], no
             if any(r.get("kind") == "Deployment" and r.get("name") == name
                    for r in rs["metadata"].get("ownerReferences") or [])}
     revisions, history = _revisions(prev, mine, current)
-    surge = rollout_limits(deploy)[0] if (spec.get("strategy") or {}).get("type", "RollingUpdate") == "RollingUpdate" else 0
+    rolling = (spec.get("strategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
+    surge = rollout_limits(deploy)[0] if rolling else 0
     copied = {k: v for k, v in (meta.get("annotations") or {}).items() if k not in NOT_COPIED}
     out = []
     for thash, revision in sorted(revisions.items(), key=lambda kv: kv[1]):

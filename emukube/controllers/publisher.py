@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 
 from ..apiserver.resources import BY_KEY, Resource
 from ..client.kube import ApiError
-from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
 from ..plan import slices as sl
-from .publish import PodFacts, diff, event_object, node_object, pod_object, replica_set_objects, status_only
-from .publish_workloads import deployment_revision, workload_status
+from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
+from .publish import diff, event_object, node_object, status_only
+from .publish_pods import PodFacts, pod_object
+from .publish_workloads import deployment_revision, replica_set_objects, workload_status
 
 Key = tuple[str, str, str]
 MANAGED_SLICES = "endpointslice-controller.k8s.io"
@@ -89,7 +90,7 @@ class Publisher:
                 desired_rs[(rs_res.key, ns, rs["metadata"]["name"])] = rs
         written = self._sync(rs_res, desired_rs, {k: o for k, o in cached_rs.items() if _owner_kind(o) == "Deployment"})
         cached_rs = {**self.cached(rs_res), **written}
-        for key, pod in pods.items():
+        for pod in pods.values():
             _link_owner_uid(pod, cached_rs)
         # Ours; the user-made pods we run (whose status we write; never deleted here); and pods
         # whose deletion was asked for (removed once their containers are gone, as the kubelet does).

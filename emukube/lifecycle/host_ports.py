@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from ..manifests.text import go_quote
 from ..plan.network import ClusterNet
 from ..plan.nodes import plan_nodes
-from ..runtime import engine
-from ..runtime import labels as L
+from ..runtime import clusters, engine
 
 
 @dataclass(frozen=True)
@@ -46,12 +45,7 @@ def wanted(services: list[dict], net: ClusterNet, objects: list[dict], settings:
 
 def held_by(client, cluster: str) -> set[tuple[str, int, str]]:
     """What the cluster's own containers publish now: those ports are ours, not taken."""
-    held = set()
-    for c in client.api.containers(all=True, filters={"label": f"{L.CLUSTER}={cluster}"}):
-        for p in c.get("Ports") or []:
-            if p.get("PublicPort"):
-                held.add((p.get("IP", ""), p["PublicPort"], p.get("Type", "tcp")))
-    return held
+    return clusters.published_ports(client, cluster)
 
 
 def in_use(ip: str, port: int, protocol: str) -> bool:

@@ -20,15 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-import docker
-from docker.errors import APIError, DockerException, NotFound
-
 from ..errors import EmukubeError, WorkloadFailed
 from ..errors import NotFound as NotFoundError
 from ..plan import allocate
 from ..plan.network import ClusterNet, choose_index
-from ..runtime import engine, images
+from ..runtime import clusters, engine, images
 from ..runtime import labels as L
+from ..runtime.clusters import SubnetTaken, create_network
+from ..runtime.engine import DockerException
 from . import connection as cluster_api
 from . import host_ports, state_backup
 
@@ -69,9 +68,8 @@ class State:
 
 
 def read_state(client, cluster: str) -> State:
-    net = None
-    for n in client.networks.list(filters={"label": f"{L.CLUSTER}={cluster}"}):
-        net = ClusterNet.from_subnet(cluster, n.attrs["Labels"][L.SUBNET])
+    subnet = clusters.subnet_of(client, cluster)
+    net = ClusterNet.from_subnet(cluster, subnet) if subnet else None
     controller = engine.get_container(client, controller_name(cluster)) or _next_controller(client, cluster)
     objects = applied_objects(controller) if controller is not None and net is not None else []
     return State(cluster, net, controller, objects)
@@ -126,7 +124,7 @@ def other_clusters_node_ports(client, cluster: str) -> dict[int, str]:
     from ..apiserver.resources import BY_KEY
 
     taken: dict[int, str] = {}
-    for c in client.containers.list(filters={"label": f"{L.ROLE}=controller"}, ignore_removed=True):
+    for c in clusters.controllers(client):
         other = c.labels.get(L.CLUSTER)
         if other == cluster:
             continue
@@ -139,12 +137,7 @@ def other_clusters_node_ports(client, cluster: str) -> dict[int, str]:
                 if port.get("nodePort"):
                     taken[port["nodePort"]] = f"cluster {other}"
     # What other clusters' containers publish now: covers a controller being replaced.
-    for c in client.api.containers(filters={"label": L.CLUSTER}):
-        other = (c.get("Labels") or {}).get(L.CLUSTER)
-        for port in c.get("Ports") or [] if other != cluster else []:
-            if port.get("PublicPort") in allocate.NODE_PORT_RANGE:
-                taken[port["PublicPort"]] = f"cluster {other}"
-    return taken
+    return {**taken, **clusters.published_node_ports(client, cluster)}
 
 
 def merge(current: list[dict], incoming: list[dict]) -> list[dict]:
@@ -181,35 +174,11 @@ def generation_of(objects: list[dict], settings: dict) -> str:
 def plan_network(client, cluster: str, skip: set[int] | None = None) -> ClusterNet:
     """The address plan a new cluster would get: the first /16 of ours no network uses (nor
     one of `skip`, subnets another process took meanwhile)."""
-    taken = {ClusterNet(cluster, i).subnet for i in skip or ()}
-    for n in client.networks.list():
-        for cfg in (n.attrs.get("IPAM") or {}).get("Config") or []:
-            if cfg.get("Subnet"):
-                taken.add(cfg["Subnet"])
+    taken = {ClusterNet(cluster, i).subnet for i in skip or ()} | clusters.subnets_in_use(client)
     index = choose_index(taken)
     if index is None:
         raise EmukubeError("no free 10.96-10.127 /16 subnet left for another cluster")
     return ClusterNet(cluster, index)
-
-
-class SubnetTaken(Exception):
-    """Another network took the planned subnet between planning and creating."""
-
-
-def create_network(client, net: ClusterNet) -> None:
-    ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(
-        subnet=net.subnet, iprange=net.pod_cidr, gateway=net.gateway)])
-    try:
-        client.networks.create(net.network_name, driver="bridge", ipam=ipam, check_duplicate=True,
-                               labels={L.CLUSTER: net.name, L.SUBNET: net.subnet})
-    except APIError as exc:
-        # "Pool overlaps with other one", or with our fixed gateway "failed to allocate gateway
-        # (10.N.0.1): Address already in use".
-        if "overlaps" in str(exc) or "failed to allocate gateway" in str(exc):
-            raise SubnetTaken(net.subnet) from None
-        if exc.status_code == 409:
-            raise EmukubeError(f'cluster "{net.name}" is being created by another process') from None
-        raise
 
 
 def plan_with_network(client, state: State, objects: list[dict], warnings: list[str] | None = None,
@@ -326,11 +295,10 @@ def require_images(client) -> None:
     for role in SYSTEM_ROLES:
         try:
             ref = images.resolve(client, role)
-            client.images.get(ref)
         except images.ImageMissing as exc:
             raise EmukubeError(str(exc)) from None
-        except NotFound:
-            raise EmukubeError(f'image "{ref}" (the {role}) is not present on the engine') from None
+        if not clusters.has_image(client, ref):
+            raise EmukubeError(f'image "{ref}" (the {role}) is not present on the engine')
 
 
 def start_controller(client, state: State, net: ClusterNet, settings: dict) -> str:
@@ -354,8 +322,7 @@ def start_controller(client, state: State, net: ClusterNet, settings: dict) -> s
     if stale is not None:
         engine.remove(stale)
     for vol in (state_volume(state.cluster), f"emukube-{state.cluster}-dns"):
-        if not client.volumes.list(filters={"name": vol}):
-            client.volumes.create(vol, labels={L.CLUSTER: state.cluster})
+        clusters.ensure_volume(client, vol, state.cluster)
     # The API keeps its address across replacements (kubeconfig entries stay valid).
     port = (cluster_api.published_port(current) if current is not None else None) or free_port()
     env = {
@@ -417,7 +384,7 @@ def _finish_controller(client, container, name: str, code: bytes) -> None:
     name, the container started."""
     container.reload()
     if container.status == "created":  # never started: the copy of the code may be missing
-        client.api.put_archive(container.id, "/", code)
+        clusters.copy_into(client, container, code)
         _ensure_pki(container)
     if container.name != name:
         container.rename(name)
@@ -515,12 +482,7 @@ def down(client, cluster: str, passes: int = 12) -> int:
         for c in found:
             engine.remove(c)
             removed += 1
-        left: list[str] = []
-        label = {"label": f"{L.CLUSTER}={cluster}"}
-        for vol in client.volumes.list(filters=label):
-            _remove_or_note(vol.remove, vol.name, left, force=True)
-        for net in client.networks.list(filters=label):
-            _remove_or_note(net.remove, net.name, left)
+        left = clusters.remove_volumes_and_networks(client, cluster)
         # A container create the controller sent just before it was removed may land after the
         # listing (not yet attached, it does not even stop the network's removal): look again.
         # After hundreds of removals the engine may also still be releasing their network
@@ -536,22 +498,7 @@ def down(client, cluster: str, passes: int = 12) -> int:
     raise EmukubeError(f"cluster {cluster}: could not remove " + "; ".join(left + still))
 
 
-def _remove_or_note(remove, name: str, left: list[str], **kw) -> None:
-    try:
-        remove(**kw)
-    except NotFound:
-        pass
-    except APIError as exc:  # still in use by a container created meanwhile
-        left.append(f"{name}: {exc.explanation or exc}")
-
-
 def all_clusters(client, prefix: str = "") -> list[str]:
     """Every cluster with anything left on the engine, by label, also half-made or half-removed
     ones (a network without a controller, volumes alone); `prefix` narrows by name."""
-    names = {(n.attrs.get("Labels") or {}).get(L.CLUSTER)
-             for n in client.networks.list(filters={"label": L.CLUSTER})}
-    names |= {(c.get("Labels") or {}).get(L.CLUSTER)
-              for c in client.api.containers(all=True, filters={"label": L.CLUSTER})}
-    names |= {(v.attrs.get("Labels") or {}).get(L.CLUSTER)
-              for v in client.volumes.list(filters={"label": L.CLUSTER})}
-    return sorted(n for n in names if n and n.startswith(prefix))
+    return sorted(n for n in clusters.cluster_names(client) if n.startswith(prefix))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from ..runtime import engine, images
+from ..runtime import clusters, engine, images
 from ..runtime import labels as L
 
 BACKUP = "/state/applied.json"
@@ -23,7 +23,7 @@ def save(container, objects: list[dict], settings: dict) -> None:
 def read(client, cluster: str, volume: str) -> tuple[list[dict], dict] | None:
     """(objects, settings) saved in the state volume, read through a container that is never
     started (labelled, so `down` removes it should this be interrupted)."""
-    if not client.volumes.list(filters={"name": volume}):
+    if not clusters.has_volume(client, volume):
         return None
     name = f"{cluster}_state-reader"
     stale = engine.get_container(client, name)

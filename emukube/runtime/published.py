@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import time
 
-from . import labels as L
+from .clusters import published_node_ports
 
-NODE_PORTS = range(30000, 32768)
 _cache: tuple[float, dict[int, str]] = (0.0, {})
 
 
@@ -17,14 +16,8 @@ def other_clusters_node_ports(cluster: str, max_age: float = 2.0) -> dict[int, s
         return _cache[1]
     import docker
 
-    taken: dict[int, str] = {}
     try:
-        client = docker.from_env(timeout=10)
-        for c in client.api.containers(filters={"label": L.CLUSTER}):
-            other = (c.get("Labels") or {}).get(L.CLUSTER)
-            for port in c.get("Ports") or [] if other != cluster else []:
-                if port.get("PublicPort") in NODE_PORTS:
-                    taken[port["PublicPort"]] = f"cluster {other}"
+        taken = published_node_ports(docker.from_env(timeout=10), cluster)
     except Exception:  # noqa: BLE001 - no engine reachable: nothing known to be taken
         return {}
     _cache = (time.monotonic(), taken)
