@@ -58,6 +58,26 @@ def test_backoff_limit_exceeded_fails_the_job(kube):
     assert "BackoffLimitExceeded" in events and "SuccessfulCreate" in events
 
 
+def test_active_deadline_stops_the_job(kube):
+    wait_until(lambda: "Failed" in conditions(kube, "slow"), "slow Failed", timeout=60)
+    failed = conditions(kube, "slow")["Failed"]
+    assert (failed["reason"], failed["message"]) == ("DeadlineExceeded",
+                                                     "Job was active longer than specified deadline")
+    wait_until(lambda: not kube.lines("get", "pods", "-l", "job-name=slow", "--no-headers"), "slow's pod removed",
+               timeout=60)
+
+
+def test_ttl_after_finished_and_deleting_a_job_remove_its_pods(kube):
+    wait_until(lambda: kube("get", "job", "brief", check=False).returncode == 1, "brief deleted", timeout=60)
+    wait_until(lambda: not kube.lines("get", "pods", "-l", "app=brief", "--no-headers"), "brief's pods gone",
+               timeout=60)
+    wait_until(lambda: "Failed" in conditions(kube, "doomed"), "doomed Failed", timeout=90)
+    assert kube.lines("get", "pods", "-l", "job-name=doomed", "--no-headers")
+    kube("delete", "job", "doomed")
+    wait_until(lambda: not kube.lines("get", "pods", "-l", "job-name=doomed", "--no-headers"), "doomed's pods gone",
+               timeout=60)
+
+
 def test_a_never_pod_that_ends_stays_error(kube):
     wait_until(lambda: kube.lines("get", "pod", "once", "--no-headers")[0].split()[2] == "Error", "once in Error")
     pod = kube.obj("get", "pod", "once")
