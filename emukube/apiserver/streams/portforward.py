@@ -88,8 +88,8 @@ class Downstream:
 class _Pod(asyncio.BufferedProtocol):
     """The TCP connection to the pod's port for one stream pair. What the pod sends is read into
     a new buffer with room in front for the frame's headers and goes to the client there and then,
-    in the event loop's read callback: no copy, no task switch per chunk. Reading pauses while the
-    client's connection is backed up."""
+    in the event loop's read callback: no copy, no task switch per chunk. Reading waits for the
+    pair's second stream, and pauses while the client's connection is backed up."""
 
     transport: asyncio.Transport  # from connection_made on
 
@@ -104,6 +104,15 @@ class _Pod(asyncio.BufferedProtocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = cast(asyncio.Transport, transport)
         self.transport.set_write_buffer_limits(WRITE_HIGH)
+        pair = self.pair
+        pair.pod = self
+        if not pair.complete:
+            self.transport.pause_reading()  # Session._syn_stream resumes it
+        for chunk in pair.pending:
+            self.transport.write(chunk)
+        pair.pending.clear()
+        if pair.client_done:
+            self.transport.write_eof()
 
     def get_buffer(self, sizehint: int) -> memoryview:
         self._buf = bytearray(HEADROOM + CHUNK)  # new each time: the last one may still be queued
@@ -177,9 +186,21 @@ class _Pair:
     data_id: int = 0
     pending: list[bytes] = field(default_factory=list)  # client data before the pod's socket opened
     client_done: bool = False
-    pod: _Pod | None = None
+    pod: _Pod | None = None  # once connected
+    dial: asyncio.Task | None = None  # to the pod: why it failed, or None
     task: asyncio.Task | None = None
     expiry: asyncio.Task | None = None
+
+    @property
+    def complete(self) -> bool:
+        return bool(self.error_id and self.data_id)
+
+    def drop(self) -> None:
+        """Stop dialing the pod, or drop its connection."""
+        if self.dial is not None:
+            self.dial.cancel()
+        if self.pod is not None:
+            self.pod.transport.abort()
 
 
 def _check(headers: dict[str, str]) -> str:
@@ -261,6 +282,9 @@ class Session:
         if pair is None:
             pair = self.pairs[request_id] = _Pair(request_id, int(headers["port"]))
             pair.expiry = self._spawn(self._expire(pair))
+            # The kubelet dials once both streams are there; dialing now hides the connect behind
+            # the client's round trip for the second one (the pod is read from only after it).
+            pair.dial = self._spawn(self._dial(pair))
         if getattr(pair, f"{kind}_id"):
             await self._print(pair, f"error processing stream for request {request_id}: {kind} stream already assigned")
             await self._fin(sid)
@@ -269,10 +293,12 @@ class Session:
         self.streams[sid] = pair
         if frame.fin:
             self._client_done(pair, sid)
-        if pair.error_id and pair.data_id:
+        if pair.complete:
             del self.pairs[request_id]
             if pair.expiry is not None:
                 pair.expiry.cancel()
+            if pair.pod is not None:
+                pair.pod.transport.resume_reading()
             pair.task = self._spawn(self._forward(pair))
 
     async def _data(self, frame: spdy.Frame) -> None:
@@ -330,35 +356,36 @@ class Session:
         if self.pairs.get(pair.request_id) is pair:
             del self.pairs[pair.request_id]
             await self._print(pair, f"(conn={id(self):#x}, request={pair.request_id}) timed out waiting for streams")
+            pair.drop()
             for sid in (pair.error_id, pair.data_id):
                 self.streams.pop(sid, None)
             await self._fin(pair.error_id, pair.data_id)
 
-    async def _forward(self, pair: _Pair) -> None:
+    async def _dial(self, pair: _Pair) -> str | None:
+        """Connect a pair to the pod's port (_Pod.connection_made joins them); the failure to
+        tell on its error stream, in the kubelet's words."""
         port = pair.port
         try:
-            try:
-                ip = self.target.address()
-            except LookupError as exc:
-                await self._print(pair, self._failure(port, str(exc)))
-                return
-            loop = asyncio.get_running_loop()
-            try:
-                _, pod = await asyncio.wait_for(loop.create_connection(lambda: _Pod(self, pair), ip, port),
-                                                CONNECT_TIMEOUT)
-            except (TimeoutError, OSError) as exc:
-                await self._print(pair, self._failure(port, _dial_error(ip, port, exc)))
-                return
-            pair.pod = pod
-            for chunk in pair.pending:
-                pod.transport.write(chunk)
-            pair.pending.clear()
-            if pair.client_done:
-                pod.transport.write_eof()
-            await pod.ended  # a reset by the pod ends the streams as its EOF does
+            ip = self.target.address()
+        except LookupError as exc:
+            return self._failure(port, str(exc))
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(CONNECT_TIMEOUT):
+                await loop.create_connection(lambda: _Pod(self, pair), ip, port)
+        except OSError as exc:  # TimeoutError is one
+            return self._failure(port, _dial_error(ip, port, exc))
+        return None
+
+    async def _forward(self, pair: _Pair) -> None:
+        try:
+            failure = await pair.dial if pair.dial is not None else None
+            if failure:
+                await self._print(pair, failure)
+            elif pair.pod is not None:
+                await pair.pod.ended  # a reset by the pod ends the streams as its EOF does
         finally:
-            if pair.pod is not None:
-                pair.pod.transport.abort()
+            pair.drop()
             for sid in (pair.error_id, pair.data_id):
                 self.streams.pop(sid, None)
             if not self.closed:
@@ -373,6 +400,8 @@ class Session:
     async def close(self) -> None:
         """The connection ended: every pod connection is dropped, every task ends."""
         self.closed = True
+        for pair in self.pairs.values():  # those whose second stream never came
+            pair.drop()
         tasks = list(self.tasks)
         for task in tasks:
             task.cancel()
