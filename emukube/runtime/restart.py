@@ -57,17 +57,23 @@ def restart_fresh(client, ctx: Context, old, objects: list[dict], keep_log: Call
     DockerException or pods.PodStartError (the old container is then left as it was)."""
     holder = holder_of(client, old)
     pod = plan_of(holder)
-    role, name = old.labels.get(L.ROLE), old.name
+    role, name = old.labels.get(L.ROLE), old.name.removesuffix(PREVIOUS_SUFFIX)
+    if name != old.name:  # left by a controller replaced in the middle of a restart
+        current = engine.get_container(client, name)
+        if current is not None:  # the new one was made: only the old one is left to remove
+            engine.remove(old)
+            return current
     spec = next((c for c in pod.spec.get("containers") or [] if c.get("name") == old.labels.get(L.CONTAINER)), None)
     if spec is None:
         raise PodStartError(f"container {old.labels.get(L.CONTAINER)} is not in its pod's spec")
     sandbox_id = holder.id if holder is not old else None
     ip = pod_address(ctx, holder)
     keep_log(old.logs(timestamps=True))
-    stale = engine.get_container(client, name + PREVIOUS_SUFFIX)
-    if stale is not None:  # a restart the controller did not finish (it was replaced meanwhile)
-        engine.remove(stale)
-    old.rename(name + PREVIOUS_SUFFIX)
+    if name == old.name:
+        stale = engine.get_container(client, name + PREVIOUS_SUFFIX)
+        if stale is not None:  # from a restart a replaced controller did not finish
+            engine.remove(stale)
+        old.rename(name + PREVIOUS_SUFFIX)
     try:
         ports = None if sandbox_id else host_port_bindings(pod.spec, host_addresses(ctx, pod.node or "node-1"))
         new = _create_container(client, ctx, pod, spec, name, role, ip, objects,
@@ -78,7 +84,7 @@ def restart_fresh(client, ctx: Context, old, objects: list[dict], keep_log: Call
             engine.remove(new)
             raise
     except Exception:
-        old.rename(name)
+        old.rename(name)  # as it was: the next restart tries again
         raise
     engine.remove(old)
     return new
