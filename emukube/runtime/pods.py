@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from docker.errors import DockerException, ImageNotFound
+from docker.models.containers import Container
+from docker.types import Mount
 
 from ..plan import image_map
 from ..plan.endpoints import apiserver_env, service_env
@@ -44,7 +46,7 @@ class Context:
     service_account: Callable[[str, str], dict[str, tuple[bytes, int]]] | None = None
 
 
-def context_from_env(env: dict[str, str]) -> Context:
+def context_from_env(env: Mapping[str, str]) -> Context:
     """The Context a controller container runs with, from its environment."""
     return Context(
         cluster=env["EMUKUBE_CLUSTER"],
@@ -113,9 +115,7 @@ def ensure_image(client, image: str, policy: str) -> None:
             raise PodStartError(f'ErrImagePull: cannot pull image "{image}": {first}') from None
 
 
-def _mounts(ctx: Context, pod: PodPlan, container: dict, client) -> list[dict]:
-    from docker.types import Mount
-
+def _mounts(ctx: Context, pod: PodPlan, container: dict, client) -> list[Mount]:
     volumes = {v["name"]: v for v in pod.spec.get("volumes") or []}
     mounts = []
     for m in container.get("volumeMounts") or []:
@@ -148,7 +148,7 @@ def volume_name(ctx: Context, pod: PodPlan, mount_name: str, vol: dict) -> str:
 
 def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, role: str, ip: str,
                       objects: list[dict], net_args: dict, sandbox_id: str | None,
-                      ports: dict | None = None) -> object:
+                      ports: dict | None = None) -> Container:
     refs = Refs(objects)
     services = [o for o in objects if o.get("kind") == "Service"]
     missing: list[str] = []
@@ -175,8 +175,9 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
         **security_options(pod.spec, c, ctx.allow_privileged),
         **resources(c),
     )
-    config = dict(environment=env, labels=_labels(ctx, pod, role, c["name"]), working_dir=c.get("workingDir"),
-                  entrypoint=command, command=args, tty=bool(c.get("tty")), stdin_open=bool(c.get("stdin")))
+    config: dict[str, Any] = dict(environment=env, labels=_labels(ctx, pod, role, c["name"]),
+                                  working_dir=c.get("workingDir"), entrypoint=command, command=args,
+                                  tty=bool(c.get("tty")), stdin_open=bool(c.get("stdin")))
     host_config.update({k: v for k, v in users.items() if k == "group_add"})
     config.update({k: v for k, v in users.items() if k == "user"})
     if sandbox_id:
@@ -295,4 +296,4 @@ def _keep_init_log(client, sandbox_id: str, name: str, container) -> None:
 
 
 def pod_containers(client, cluster: str, namespace: str, name: str) -> list:
-    return engine.containers(client, cluster, **{L.NAMESPACE: namespace, L.NAME: name})
+    return engine.containers(client, cluster, all=True, **{L.NAMESPACE: namespace, L.NAME: name})
