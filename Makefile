@@ -3,15 +3,21 @@ SHELL := /bin/bash
 export PATH := $(PATH):/usr/local/go/bin
 EMUKUBE := .venv/bin/emukube
 
-.PHONY: demo test setup unit integration bench down
+.PHONY: demo test lint setup unit integration bench down
 
 # `emukube up examples/pizza.yaml`; when another cluster holds the shop's NodePort 30080 it
 # says who and runs the shop on a free port (emukube/cli/demo.py).
 demo: setup
 	@.venv/bin/python -m emukube.cli.demo $(EMUKUBE) examples/pizza.yaml
 
-test: setup
+test: setup lint
 	.venv/bin/pytest -q -ra -p no:cacheprovider tests
+
+# Style and likely bugs (ruff), types (mypy), and the layers of emukube/ (import-linter): pyproject.toml.
+lint: setup
+	.venv/bin/ruff check emukube tests benchmarks
+	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 setup:
 	bash scripts/setup.sh

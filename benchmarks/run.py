@@ -22,6 +22,7 @@ from bench import api, dns, proxy, replace, scale100, startup, streams, table, t
 from bench.context import Context, log  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.measure import Row  # noqa: E402
+
 from emukube.runtime import engine  # noqa: E402
 
 SECTIONS = {  # name -> (number, what, function); run in this order
@@ -91,7 +92,7 @@ def results_markdown(rows: list[Row], machine: dict, args: argparse.Namespace, m
     how = " ".join(["make bench"] + ([f"--runs {args.runs}"] if args.runs != 3 else []) +
                    [f"--only {o}" for o in args.only or []] + (["--quick"] if args.quick else []))
     lines = ["# emukube benchmark results", "",
-             f"`{how}` ({'median of %d runs' % args.runs}, {minutes:.0f} min). "
+             f"`{how}` (median of {args.runs} runs, {minutes:.0f} min). "
              "Baselines are measured in the same run, interleaved.", "",
              "| machine | |", "|---|---|"]
     lines += [f"| {k} | {v} |" for k, v in machine.items()]

@@ -33,9 +33,9 @@ import httpx
 import yaml
 
 from emukube import Cluster
-from emukube.lifecycle import ops
-from emukube.lifecycle import kubeconfig as kcfg
 from emukube.client.cluster import unique_name
+from emukube.lifecycle import kubeconfig as kcfg
+from emukube.lifecycle import ops
 from emukube.lifecycle.connection import credentials_of
 
 from . import tools

@@ -9,8 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from emukube import Cluster
-from emukube.lifecycle import ops
 from emukube.client.cluster import unique_name
+from emukube.lifecycle import ops
 
 from . import tools
 
@@ -27,9 +27,9 @@ class Context:
     runs: int
     quick: bool
     cache: dict = field(default_factory=dict)  # figures one section measures for another
-    _workload: "Workload | None" = None
+    _workload: Workload | None = None
 
-    def workload(self) -> "Workload":
+    def workload(self) -> Workload:
         if self._workload is None:
             self._workload = Workload.start(self)
         return self._workload
@@ -50,7 +50,7 @@ class Workload:
         self.refresh_client()
 
     @classmethod
-    def start(cls, ctx: Context) -> "Workload":
+    def start(cls, ctx: Context) -> Workload:
         name = unique_name("ekbw")
         log(f"up {name} (benchmarks/manifests/workload.yaml)")
         cluster = Cluster.up(MANIFESTS / "workload.yaml", name=name, timeout=300)

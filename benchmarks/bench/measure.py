@@ -94,7 +94,7 @@ def _digits(value: float) -> int:
 class Stopwatch:
     """`with Stopwatch() as sw: ...` then sw.seconds."""
 
-    def __enter__(self) -> "Stopwatch":
+    def __enter__(self) -> Stopwatch:
         self.t0 = time.monotonic()
         self.seconds = 0.0
         return self

@@ -9,7 +9,6 @@ import sys
 from pathlib import Path
 
 import yaml
-
 from conftest import run
 
 BIN = Path(sys.executable).parent

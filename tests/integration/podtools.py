@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import time
 
-
 from conftest import wait_until
 
 CLIENT = "db-0"  # requests come from a StatefulSet pod, which no Deployment change touches

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cache
 
 ANY_LINE = "..."
 _EXIT = re.compile(r"^\(exit (\d+|\.\.\.)\)$")
@@ -86,7 +86,7 @@ def matches(expected: list[str], output: str) -> bool:
     actual = [_squash(line) for line in printed_lines(output)]
     wanted = [None if line.strip() == ANY_LINE else _pattern(line) for line in expected]
 
-    @lru_cache(maxsize=None)
+    @cache
     def match(i: int, j: int) -> bool:
         if i == len(wanted):
             return j == len(actual)

@@ -6,8 +6,8 @@ import os
 import re
 
 import pexpect
-
 from conftest import EMUKUBE, HERE
+
 from emukube import Cluster
 
 MANIFEST = HERE / "manifests" / "access.yaml"

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from podtools import wait_for
 
 from emukube import Cluster
-from emukube.lifecycle import ops
 from emukube.errors import EmukubeError, NotFound, WorkloadFailed
+from emukube.lifecycle import ops
 from emukube.runtime import forward
-from podtools import wait_for
 
 HERE = Path(__file__).parent
 MANIFEST = HERE / "manifests" / "api.yaml"
@@ -145,7 +145,7 @@ def test_image_map_and_teardown_on_an_exception(engine, tmp_path):
     """A manifest naming an image no registry has runs with the mapped local image; leaving the
     `with` block by an exception removes the cluster, its forwards included."""
     manifest = tmp_path / "mapped.yaml"
-    manifest.write_text((MANIFEST.read_text().replace("emukube/echo:1.0", "registry.invalid/team/echo:2.0")))
+    manifest.write_text(MANIFEST.read_text().replace("emukube/echo:1.0", "registry.invalid/team/echo:2.0"))
     name = f"a{os.getpid() % 100000}map"
     with pytest.raises(RuntimeError, match="boom"):
         with Cluster.up(manifest, name=name, images={"registry.invalid/team/echo:2.0": "emukube/echo:1.0",

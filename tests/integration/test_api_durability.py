@@ -9,10 +9,10 @@ import threading
 import time
 
 import httpx
-
 from conftest import HERE
-from emukube.lifecycle import ops
 from kubectl_tools import Kube
+
+from emukube.lifecycle import ops
 
 MANIFEST = HERE / "manifests" / "durability.yaml"
 KILLS = 50

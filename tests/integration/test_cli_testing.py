@@ -11,8 +11,8 @@ import httpx
 import pytest
 from conftest import EMUKUBE, HERE, run
 
-from emukube.runtime import images
 from emukube.runtime import engine as eng
+from emukube.runtime import images
 
 MAPPED = """
 apiVersion: v1

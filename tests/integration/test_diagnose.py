@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import HERE, Cluster, run, wait_until
 
 MANIFEST = HERE / "manifests" / "diagnose.yaml"

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from emukube.runtime import images
-from emukube.render.coredns import render_corefile
 from emukube.plan.types import DnsPlan
+from emukube.render.coredns import render_corefile
+from emukube.runtime import images
 from emukube.runtime.engine import put_files
 
 MANIFEST = Path(__file__).parent / "manifests" / "dns.yaml"

@@ -18,7 +18,6 @@ from pathlib import Path
 import docker
 import httpx
 import pytest
-
 from conftest import HERE
 from leftovers import wait_for
 

@@ -15,9 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from readme_sessions import Section, Step, localize, matches, parse_markdown, printed_lines
 
 from emukube.lifecycle.ops import down, read_state
-from readme_sessions import Section, Step, localize, matches, parse_markdown, printed_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "examples" / "README.md"

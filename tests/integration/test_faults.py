@@ -14,11 +14,11 @@ import time
 
 import httpx
 import pytest
-
 from conftest import HERE
+from leftovers import wait_for
+
 from emukube.lifecycle import ops
 from emukube.plan.allocate import NODE_PORT_RANGE
-from leftovers import wait_for
 
 MANIFEST = HERE / "manifests" / "faults.yaml"
 

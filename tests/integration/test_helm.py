@@ -9,7 +9,6 @@ import subprocess
 
 import pytest
 import yaml
-
 from conftest import HERE, wait_until
 from kubectl_tools import HELM, Kube
 

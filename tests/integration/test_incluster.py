@@ -8,7 +8,6 @@ import ipaddress
 import json
 
 import pytest
-
 from conftest import HERE, wait_until
 from kubectl_tools import Kube, start_kubectl_pod
 

@@ -10,10 +10,11 @@ import time
 
 import httpx
 import pytest
-from kubernetes import client as k8s, config as k8s_config, watch as k8s_watch
-
 from conftest import HERE
 from kubectl_tools import Kube
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes import watch as k8s_watch
 
 MANIFEST = HERE / "manifests" / "kubectl.yaml"
 

@@ -7,7 +7,6 @@ import subprocess
 import time
 
 import pytest
-
 from conftest import HERE, wait_until
 from kubectl_tools import KUBECTL, Kube
 

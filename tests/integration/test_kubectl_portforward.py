@@ -15,7 +15,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from conftest import HERE, wait_until
 from kubectl_tools import KUBECTL, Kube
 

@@ -7,11 +7,10 @@ import re
 import select
 import subprocess
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pexpect
 import pytest
-
 from conftest import HERE, wait_until
 from kubectl_tools import KUBECTL, Kube
 
@@ -33,7 +32,7 @@ def web_pod(kube: Kube) -> str:
 
 
 def parse_stamp(text: str) -> datetime:
-    return datetime.strptime(text[:26], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=timezone.utc)
+    return datetime.strptime(text[:26], "%Y-%m-%dT%H:%M:%S.%f").replace(tzinfo=UTC)
 
 
 def read_line(proc: subprocess.Popen, timeout: float = 30) -> str:
@@ -58,12 +57,12 @@ def test_logs_since_and_since_time(kube):
     early = parse_stamp(STAMP.match(first).group(1))
     # "late" is written only once the clock is 4 s past the first lines, so that a moment
     # between them is 1 s after them and 3 s before it.
-    wait_until(lambda: datetime.now(timezone.utc) > early + timedelta(seconds=4), "4 s passing", timeout=30)
+    wait_until(lambda: datetime.now(UTC) > early + timedelta(seconds=4), "4 s passing", timeout=30)
     kube("exec", "counter", "--", "touch", "/tmp/go")
     wait_until(lambda: "late" in kube("logs", "counter").stdout, "counter wrote 'late'")
     middle = early + timedelta(seconds=1)
     assert kube("logs", "counter", f"--since-time={middle.strftime('%Y-%m-%dT%H:%M:%SZ')}").stdout == "late\n"
-    seconds = int((datetime.now(timezone.utc) - middle).total_seconds())
+    seconds = int((datetime.now(UTC) - middle).total_seconds())
     assert kube("logs", "counter", f"--since={seconds}s").stdout == "late\n"
     assert kube("logs", "counter", "--since=1h").stdout.splitlines() == [f"line {i}" for i in range(1, 6)] + ["late"]
 

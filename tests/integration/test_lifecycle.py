@@ -6,10 +6,11 @@ from __future__ import annotations
 import hashlib
 
 from conftest import run
-from emukube.lifecycle import ops
-from emukube.client.cluster import Cluster
-from emukube.runtime.images import resolve
 from leftovers import APP, Clusters, containers, made_by, wait_for, write_app
+
+from emukube.client.cluster import Cluster
+from emukube.lifecycle import ops
+from emukube.runtime.images import resolve
 
 CLUSTERS = Clusters("tlc")
 no_leftovers = CLUSTERS.fixture()

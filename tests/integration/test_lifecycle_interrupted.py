@@ -10,11 +10,11 @@ from pathlib import Path
 
 import docker
 import pytest
-
 from conftest import EMUKUBE, run
-from emukube.lifecycle import ops
-from emukube.client.cluster import Cluster
 from leftovers import Clusters, containers, made_by, wait_for, write_app
+
+from emukube.client.cluster import Cluster
+from emukube.lifecycle import ops
 
 CLUSTERS = Clusters("tli")
 no_leftovers = CLUSTERS.fixture()

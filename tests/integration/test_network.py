@@ -8,10 +8,10 @@ import re
 
 import httpx
 import pytest
-
 from conftest import HERE, wait_until
-from emukube import Cluster, unique_name
 from kubectl_tools import Kube
+
+from emukube import Cluster, unique_name
 
 MANIFEST = HERE / "manifests" / "network.yaml"
 

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from conftest import run, wait_until
+
 from emukube.lifecycle import ops
 
 ROOT = Path(__file__).resolve().parents[2]

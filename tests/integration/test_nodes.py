@@ -8,8 +8,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-
 from conftest import wait_until
+
 from emukube import Cluster, unique_name
 
 MANIFEST = Path(__file__).parent / "manifests" / "nodes.yaml"

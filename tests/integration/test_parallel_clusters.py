@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from emukube import Cluster
-from emukube.lifecycle import ops
 from emukube.errors import EmukubeError
+from emukube.lifecycle import ops
 from emukube.runtime import labels as L
 
 ONE_WEB = Path(__file__).parent / "manifests" / "one-web.yaml"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import HERE
 from kubectl_tools import Kube, start_kubectl_pod
 

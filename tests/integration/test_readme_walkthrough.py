@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from readme_sessions import localize, printed_lines
 
 from emukube.lifecycle.ops import down, other_clusters_node_ports, read_state
-from readme_sessions import localize, printed_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 PROMPT = "walkthrough-prompt> "

@@ -8,7 +8,6 @@ import re
 from collections import Counter
 
 import pytest
-
 from conftest import HERE, Cluster, run
 
 FIXTURE = HERE / "manifests" / "helm-shop.yaml"  # written like `helm template shop ./shop` output

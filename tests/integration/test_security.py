@@ -9,7 +9,6 @@ import json
 
 import pytest
 import yaml
-
 from conftest import HERE, run, wait_until
 from leftovers import made_by
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
-
 from conftest import EMUKUBE, wait_until
+
 from emukube import Cluster
 
 MANIFEST = Path(__file__).parent / "manifests" / "service_changes.yaml"

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
-
 from conftest import HERE
 from leftovers import wait_for
 

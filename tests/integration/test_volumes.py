@@ -4,7 +4,6 @@ volume that outlives the pod, so a replaced pod of the same ordinal finds its da
 from __future__ import annotations
 
 import pytest
-
 from conftest import HERE, wait_until
 from kubectl_tools import Kube
 

@@ -12,7 +12,6 @@ import time
 
 import pytest
 import yaml
-
 from conftest import EMUKUBE, HERE
 from podtools import RequestLoop, dns_a, pods_wide, ready_endpoints, squeezed, wait_for
 

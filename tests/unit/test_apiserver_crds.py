@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import yaml
-
 from test_apiserver_harness import eventually, run
 
 CRD = yaml.safe_load((Path(__file__).parents[1] / "integration/manifests/crds/widgets.yaml").read_text())

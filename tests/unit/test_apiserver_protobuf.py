@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from protobuf_wire import envelope  # noqa: F401
+from protobuf_wire import field_bytes as _len
+from protobuf_wire import field_int as _int
 from test_apiserver_harness import run
 
 from emukube.apiserver import protobuf
-from protobuf_wire import envelope, field_bytes as _len, field_int as _int, varint as _varint  # noqa: F401
 
 CMS = "/api/v1/namespaces/default/configmaps"
 DEPLOYS = "/apis/apps/v1/namespaces/default/deployments"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from emukube.plan.endpoint_objects import endpoints_object, groups, slice_objects
 from emukube.errors import EmukubeError
 from emukube.lifecycle.node_address import normalise, warning
+from emukube.plan.endpoint_objects import endpoints_object, groups, slice_objects
 from emukube.plan.endpoints import PodView, backends, endpoint_rows
 
 PORTS = (("http", 8080, "TCP"),)

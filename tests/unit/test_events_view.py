@@ -1,7 +1,7 @@
 """emukube events: the API's Events as lines (pure)."""
 
-from emukube.controllers.publish import event_object
 from emukube.client.events import from_api
+from emukube.controllers.publish import event_object
 from emukube.views.describe import for_object
 
 

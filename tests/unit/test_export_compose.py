@@ -4,8 +4,8 @@ import pytest
 import yaml
 from diag_fixtures import WEB_PODS, pod, service
 
-from emukube.views.compose import export, mover
 from emukube.plan.network import ClusterNet
+from emukube.views.compose import export, mover
 
 NET = ClusterNet("demo", 0)
 IMAGES = {"haproxy": "emukube/base:1", "nginx": "emukube/base:1", "coredns": "emukube/coredns:1",

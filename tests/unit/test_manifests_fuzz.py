@@ -24,8 +24,7 @@ from emukube.plan.endpoints import PodView, dns_plan, proxy_plan, service_env
 from emukube.plan.network import ClusterNet
 from emukube.plan.workloads import bare_pod, new_pod_for, rollout_limits
 from emukube.render import render_corefile, render_haproxy, render_nginx, render_zones
-from emukube.runtime.podspec import (Refs, command_and_args, container_env, container_ports, resources,
-                                     volume_files)
+from emukube.runtime.podspec import Refs, command_and_args, container_env, container_ports, resources, volume_files
 from emukube.runtime.proxies import published_ports
 from emukube.runtime.security import security_options
 

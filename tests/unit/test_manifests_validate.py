@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from emukube.manifests import (Doc, ManifestError, load_and_validate, split_supported, validate,
-                               validate_node_ports)
+from emukube.manifests import Doc, ManifestError, load_and_validate, split_supported, validate, validate_node_ports
 
 DNS1035 = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
            "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import copy
 
-from emukube.apiserver import metrics
 from test_apiserver_harness import pod, run
+
+from emukube.apiserver import metrics
 
 STATS = {"read": "2026-12-03T11:11:59.676466984Z", "preread": "2026-12-03T11:11:58.672837322Z",
          "cpu_stats": {"cpu_usage": {"total_usage": 2606303977}, "online_cpus": 2},

@@ -13,10 +13,10 @@ import yaml
 from urllib3.exceptions import ProtocolError
 
 from emukube.cli.app import os_error_line
-from emukube.cli.lifecycle import _new_cluster_name
 from emukube.cli.demo import held_node_ports, note, without_node_ports
-from emukube.errors import EmukubeError
+from emukube.cli.lifecycle import _new_cluster_name
 from emukube.cli.output import invoked_as, reach_lines
+from emukube.errors import EmukubeError
 
 PIZZA = [d for d in yaml.safe_load_all((Path(__file__).parents[2] / "examples" / "pizza.yaml").read_text()) if d]
 

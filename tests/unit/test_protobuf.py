@@ -20,9 +20,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from protobuf_wire import envelope  # noqa: F401
+from protobuf_wire import field_bytes as _len
+from protobuf_wire import field_int as _int
+from protobuf_wire import varint as _varint
 
 from emukube.apiserver import protobuf
-from protobuf_wire import envelope, field_bytes as _len, field_int as _int, varint as _varint  # noqa: F401
 
 FIXTURES = Path(__file__).parent / "fixtures" / "protobuf"
 KUBECTL = Path(__file__).resolve().parents[2] / ".venv" / "bin" / "kubectl"

@@ -4,10 +4,11 @@ ServiceAccount token over a real store (403 wording, reviews, roleRef immutabili
 
 from __future__ import annotations
 
+from test_apiserver_harness import TOKEN, run
+
 from emukube.apiserver import rbac, sa_tokens
 from emukube.apiserver.rbac import Attributes, Policy, User, authorize, rule_allows
 from emukube.apiserver.request_info import attributes
-from test_apiserver_harness import TOKEN, run
 
 SHOP = rbac.service_account_user("shop", "default")
 G = "rbac.authorization.k8s.io"

@@ -12,7 +12,6 @@ import yaml
 
 import emukube
 from emukube.plan.types import Backend, DnsEndpoint, DnsPlan, DnsService, ProxyPlan, ServicePort
-from emukube.render.coredns import pod_name_pattern
 from emukube.render import (
     HAPROXY_LOCAL_PEER,
     render_corefile,
@@ -22,6 +21,7 @@ from emukube.render import (
     template_dir,
 )
 from emukube.render._template import fill
+from emukube.render.coredns import pod_name_pattern
 from emukube.render.haproxy import HAPROXY_COMMAND, haproxy_peer_port, haproxy_stats_port
 from emukube.render.nginx import NGINX_COMMAND, NGINX_STREAM_MODULE
 

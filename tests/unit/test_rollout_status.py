@@ -2,8 +2,8 @@
 
 import pytest
 
-from emukube.errors import EmukubeError, WorkloadFailed
 from emukube.client.rollout import status_line
+from emukube.errors import EmukubeError, WorkloadFailed
 
 
 def deploy(generation=2, want=3, **status):

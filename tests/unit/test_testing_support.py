@@ -9,9 +9,9 @@ import subprocess
 import pytest
 
 from emukube.cli.testing import parse_port_spec
+from emukube.client.pytest_plugin import spec_of
 from emukube.errors import EmukubeError
 from emukube.plan import image_map
-from emukube.client.pytest_plugin import spec_of
 from emukube.render.forward import FORWARD_LISTEN_PORT, render_forward
 
 

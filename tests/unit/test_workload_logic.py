@@ -8,9 +8,9 @@ import pytest
 from emukube.client import rollout
 from emukube.controllers.probes import PodProbes, dump_verdicts, load_verdicts
 from emukube.controllers.restarts import INITIAL_BACKOFF, MAX_BACKOFF, Restarts, should_restart
-from emukube.views.describe import Text, probe_text
 from emukube.errors import EmukubeError
 from emukube.plan.workloads import template_hash
+from emukube.views.describe import Text, probe_text
 
 
 def crash_loop(restarts: Restarts, crashes: int, runs_for: float = 0.5) -> list[float]:
