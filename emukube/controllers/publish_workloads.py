@@ -152,6 +152,7 @@ def _rollout_condition(deploy: dict, conds: list[dict], old: dict, new: dict, rs
         # A template not rolled out before: its ReplicaSet is created now.
         set_condition(conds, "Progressing", "True", "NewReplicaSetCreated", f'Created new replica set "{rs_name}"', now)
     current = _find(conds, "Progressing")
+    assert current is not None  # set just above when it was missing
     if new.get("replicas") == new.get("updatedReplicas") and current.get("reason") == "NewReplicaSetAvailable":
         return  # a finished rollout: nothing to estimate
     if _complete(deploy, new):

@@ -13,6 +13,7 @@ import queue
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import AbstractSet
 
 from ..apiserver.resources import BY_KEY, Resource
 from ..client.kube import ApiError
@@ -126,7 +127,7 @@ class Publisher:
                 and not o["metadata"].get("deletionTimestamp")}
 
     def _sync(self, res: Resource, desired: dict[Key, dict], published: dict[Key, dict],
-              grace_zero: bool = False, keep: set[Key] = frozenset()) -> dict[Key, dict]:
+              grace_zero: bool = False, keep: AbstractSet[Key] = frozenset()) -> dict[Key, dict]:
         """Write the difference; returns the objects as stored by the writes made."""
         written: dict[Key, dict] = {}
         for verb, key, obj in diff(desired, published):
