@@ -98,7 +98,7 @@ class _Pod(asyncio.BufferedProtocol):
         self.ended = asyncio.get_running_loop().create_future()  # the pod's EOF, or either side gone
         self.writable = asyncio.Event()
         self.writable.set()
-        self._buf = bytearray()
+        self._buf: bytearray | None = None
         self._paused = False
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -115,15 +115,22 @@ class _Pod(asyncio.BufferedProtocol):
             self.transport.write_eof()
 
     def get_buffer(self, sizehint: int) -> memoryview:
-        self._buf = bytearray(HEADROOM + CHUNK)  # new each time: the last one may still be queued
+        if self._buf is None:
+            self._buf = bytearray(HEADROOM + CHUNK)
         return memoryview(self._buf)[HEADROOM:]
 
     def buffer_updated(self, nbytes: int) -> None:
         session, sid = self.session, self.pair.data_id
         if session.closed or sid not in session.open:
             return self._end()
+        buf = self._buf
+        assert buf is not None
+        if nbytes <= CHUNK // 4:
+            buf = buf[:HEADROOM + nbytes]  # a copy of a small read; the big buffer is kept for the next
+        else:
+            self._buf = None  # given away: the transport may keep a view of it
         try:
-            session.out.write_data(sid, self._buf, nbytes)
+            session.out.write_data(sid, buf, nbytes)
         except ConnectionError:
             return self._end()
         if session.out.backed_up() and not self._paused:
