@@ -32,10 +32,10 @@ class Authenticator:
     def user_for(self, request, uid_of=None) -> User | None:
         if self.tokens is None:
             return ADMIN
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Bearer "):
+        scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():  # the scheme in any case, as the API server takes it
             return None
-        return self.user_for_token(header[len("Bearer "):].strip(), uid_of)
+        return self.user_for_token(token.strip(), uid_of)
 
 
 def account_uids(registry):
