@@ -14,8 +14,12 @@ def container_status(ctrl, pod, container) -> dict:
     """Like a v1 ContainerStatus: state running / waiting (reason) / terminated (reason, exitCode)."""
     state = container.attrs["State"]
     spec = pod.container_spec(container)
+    # A stopped container whose restart is under way has it counted already: the kubelet counts
+    # it once the new container is there (controller/restarts.py moves the count to that one).
+    replacing = container.status in ("exited", "dead") and ctrl.restarts.restarted_since(
+        container.id, engine.docker_time(state.get("FinishedAt", "")))
     out = {"name": container.labels.get(L.CONTAINER), "image": spec.get("image", container.attrs["Config"]["Image"]),
-           "containerID": f"docker://{container.id}", "restarts": ctrl.restarts.count(container.id),
+           "containerID": f"docker://{container.id}", "restarts": ctrl.restarts.count(container.id) - replacing,
            "ready": ctrl.container_ready(pod, container)}
     verdicts = ctrl.probes.get(container.id)
     if verdicts is not None:

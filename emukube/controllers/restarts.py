@@ -89,6 +89,11 @@ class Restarts:
         entry.last_restart = now
         return entry.restarts
 
+    def restarted_since(self, container_id: str, finished: float) -> bool:
+        """A restart was recorded after the container ended: its new container is being made."""
+        entry = self.entries.get(container_id)
+        return entry is not None and finished > 0 and entry.last_restart >= finished
+
     def last_state(self, container_id: str) -> dict:
         entry = self.entries.get(container_id)
         return dict(entry.last) if entry else {}

@@ -125,14 +125,18 @@ def test_liveness_restart_has_a_fresh_filesystem_and_the_same_volume(kube, pod):
     first_log = kube("logs", pod, "-c", "main").stdout
     kube("exec", pod, "-c", "main", "--", "sh", "-c",
          "echo layer > /tmp/scratch; echo volume > /data/kept; touch /tmp/dead")
-    wait_until(lambda: (kube.obj("get", "pod", pod)["status"]["containerStatuses"][MAIN]["restartCount"] == 1
-                        and kube("exec", pod, "-c", "main", "--", "true", check=False).returncode == 0),
-               f"{pod} restarted and running", timeout=90)
+    old_id = before["status"]["containerStatuses"][MAIN]["containerID"]
+
+    def restarted() -> bool:
+        now = kube.obj("get", "pod", pod)["status"]["containerStatuses"][MAIN]
+        return (now["restartCount"] == 1 and "running" in now["state"] and now["containerID"] != old_id
+                and kube("exec", pod, "-c", "main", "--", "true", check=False).returncode == 0)
+
+    wait_until(restarted, f"{pod} restarted as a new container, running", timeout=90)
     after = kube.obj("get", "pod", pod)
     assert after["status"]["podIP"] == before["status"]["podIP"]
     assert after["metadata"]["uid"] == before["metadata"]["uid"]
     status = after["status"]["containerStatuses"][MAIN]
-    assert status["containerID"] != before["status"]["containerStatuses"][MAIN]["containerID"]
     # a sidecar is not restarted with it
     assert after["status"]["containerStatuses"][1:] == before["status"]["containerStatuses"][1:]
     last = status["lastState"]["terminated"]

@@ -54,3 +54,10 @@ def test_pods_that_ran_to_their_end():
     assert ran_to_end({}, {"phase": "Completed", "containers": []})
     running = {"phase": "Running", "containers": [{"state": {"terminated": ENDED}}, {"state": {"running": {}}}]}
     assert not ran_to_end({"restartPolicy": "OnFailure"}, running)
+
+
+def test_a_restart_under_way_is_counted_on_the_new_container_only():
+    r = Restarts()
+    r.restarted("old", 1000.0, 1001.0)  # ended at 1000, restart recorded at 1001
+    assert r.restarted_since("old", 1000.0) and not r.restarted_since("old", 1002.0)
+    assert not Restarts().restarted_since("old", 1000.0)
