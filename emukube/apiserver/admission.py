@@ -106,6 +106,12 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
     defaulted = apply_defaults(obj)
     obj.clear()
     obj.update(defaulted)
+    if kind == "Job":
+        # The Job strategy's selector, from the uid it is stored with; an update that leaves it
+        # out (emukube up's PUT of the manifest) keeps it.
+        meta = obj.setdefault("metadata", {})
+        meta["uid"] = ((old or {}).get("metadata") or {}).get("uid") or meta.get("uid") or str(uuid.uuid4())
+        generate_selector(obj, meta["uid"])
     if kind == "Job" and op == "CREATE":  # the Job strategy's selector, from the uid it is stored with
         meta = obj.setdefault("metadata", {})
         meta["uid"] = meta.get("uid") or str(uuid.uuid4())

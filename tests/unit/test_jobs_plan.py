@@ -282,3 +282,34 @@ def test_job_row():
 def test_cronjob_row():
     obj = cronjob({"active": [{"name": "a"}], "lastScheduleTime": "2026-03-01T11:59:00Z"}, suspend=False)
     assert cronjob_cells(obj, T0)[:7] == ["tick", "*/1 * * * *", "<none>", "False", 1, "60s", "90s"]
+
+
+# ---- through the API server ---------------------------------------------------------------------
+JOBS = "/apis/batch/v1/namespaces/default/jobs"
+
+
+def test_the_api_server_makes_the_selector_and_keeps_it_on_a_put_without_it(tmp_path):
+    from test_apiserver_harness import run
+
+    manifest = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "pi"},
+                "spec": {"template": {"metadata": {"labels": {"app": "pi"}}, "spec": {
+                    "restartPolicy": "Never", "containers": [{"name": "pi", "image": "perl"}]}}}}
+
+    async def body(api):
+        made = await api.ok("POST", JOBS, manifest)
+        uid = made["metadata"]["uid"]
+        assert made["spec"]["selector"] == {"matchLabels": {"batch.kubernetes.io/controller-uid": uid}}
+        assert made["spec"]["template"]["metadata"]["labels"]["job-name"] == "pi"
+        assert (made["spec"]["completions"], made["spec"]["backoffLimit"]) == (1, 6)
+        again = {**manifest, "metadata": {**manifest["metadata"],
+                                          "resourceVersion": made["metadata"]["resourceVersion"]}}
+        kept = await api.ok("PUT", JOBS + "/pi", again)
+        assert kept["spec"]["selector"] == made["spec"]["selector"]
+        assert kept["spec"]["template"]["metadata"]["labels"] == made["spec"]["template"]["metadata"]["labels"]
+        status, payload, _ = await api.req("POST", JOBS, {**manifest, "metadata": {"name": "bad"}, "spec": {
+            "template": {"spec": {"containers": [{"name": "c", "image": "i"}]}}}})
+        assert status == 422 and payload["message"] == (
+            'Job.batch "bad" is invalid: spec.template.spec.restartPolicy: Required value: valid values: '
+            '"OnFailure", "Never"')
+
+    run(tmp_path, body)
