@@ -112,10 +112,6 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
         meta = obj.setdefault("metadata", {})
         meta["uid"] = ((old or {}).get("metadata") or {}).get("uid") or meta.get("uid") or str(uuid.uuid4())
         generate_selector(obj, meta["uid"])
-    if kind == "Job" and op == "CREATE":  # the Job strategy's selector, from the uid it is stored with
-        meta = obj.setdefault("metadata", {})
-        meta["uid"] = meta.get("uid") or str(uuid.uuid4())
-        generate_selector(obj, meta["uid"])
     warnings: list[str] = []
     if kind == "Service" and conf.net is not None:
         _allocate(obj, old, store, conf, warnings, resource)
