@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import api, dns, proxy, replace, scale100, startup, streams, table, tools  # noqa: E402
+from bench import api, dns, helm, proxy, replace, scale100, startup, streams, table, tools  # noqa: E402
 from bench.context import Context, log  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.measure import Row  # noqa: E402
@@ -34,6 +34,7 @@ SECTIONS = {  # name -> (number, what, function); run in this order
     "down": ("6", "emukube down", startup.run_down),
     "api": ("7", "Kubernetes API: kubectl, watch, scale", api.run),
     "streams": ("8", "kubectl exec and port-forward through the API", streams.run),
+    "helm": ("9", "helm install against emukube up of the rendered chart", helm.run),
 }
 WORKLOAD_USERS = ("proxy", "replace", "dns")  # sections sharing benchmarks/manifests/workload.yaml
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
