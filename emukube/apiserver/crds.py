@@ -142,7 +142,7 @@ def stored() -> list[CustomResource]:
     """One resource per CRD (its storage version's, else its first): what the collector walks."""
     seen: dict[str, CustomResource] = {}
     for r in resources.custom:
-        if r.key not in seen or r.version == r.storage_version:
+        if isinstance(r, CustomResource) and (r.key not in seen or r.version == r.storage_version):
             seen[r.key] = r
     return list(seen.values())
 
@@ -267,7 +267,7 @@ def _path(text: str) -> list[str]:
 
 
 def _read(obj: dict, text: str):
-    node = obj
+    node: object = obj
     for key in _path(text):
         if not isinstance(node, dict):
             return None

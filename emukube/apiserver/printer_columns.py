@@ -21,7 +21,8 @@ def _steps(path: str) -> list[tuple]:
     text = path.strip()
     if text.startswith("{") and text.endswith("}"):
         text = text[1:-1]
-    steps, i = [], 0
+    steps: list[tuple] = []
+    i = 0
     while i < len(text):
         m = _TOKEN.match(text, i)
         if m is None:
@@ -61,7 +62,7 @@ def find(obj: dict, path: str) -> list:
                 nxt.extend(node if isinstance(node, list) else node.values() if isinstance(node, dict) else [])
             else:
                 _, keys, negate, value = step
-                items = node if isinstance(node, list) else []
+                items: list = node if isinstance(node, list) else []
                 nxt.extend(i for i in items if (_text(_get(i, keys)) == value) != negate)
         current = nxt
     return current

@@ -7,7 +7,7 @@ built offline (pyimage.py)."""
 from __future__ import annotations
 
 import pytest
-
+import yaml
 from conftest import HERE, wait_until
 from kubectl_tools import Kube
 from pyimage import image
@@ -110,8 +110,6 @@ def config_map(kube: Kube, name: str) -> dict | None:
     found = kube("get", "configmap", name, "-o", "yaml", check=False)
     if found.returncode != 0:
         return None
-    import yaml
-
     return yaml.safe_load(found.stdout)
 
 
