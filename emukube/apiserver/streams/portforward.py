@@ -87,7 +87,7 @@ class Downstream:
 
 class _Pod(asyncio.BufferedProtocol):
     """The TCP connection to the pod's port for one stream pair. What the pod sends is read into
-    a new buffer with room in front for the frame's headers and goes to the client there and then,
+    a buffer with room in front for the frame's headers and goes to the client there and then,
     in the event loop's read callback: no copy, no task switch per chunk. Reading waits for the
     pair's second stream, and pauses while the client's connection is backed up."""
 
