@@ -17,6 +17,7 @@ from ..manifests.validate import API_VERSIONS, validate_object
 from ..plan import allocate
 from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
+from ..runtime.settings import Settings as ClusterSettings
 from .resources import Resource
 
 # "spec.ports[0].port: Invalid value: 0: must be ..." -> field, reason, message
@@ -59,9 +60,9 @@ def settings() -> Settings:
     global _settings
     if _settings is None:
         env = os.environ
-        net = ClusterNet.from_subnet(env["EMUKUBE_CLUSTER"], env["EMUKUBE_SUBNET"]) \
-            if env.get("EMUKUBE_SUBNET") and env.get("EMUKUBE_CLUSTER") else None
-        _settings = Settings(net=net, allow_privileged=env.get("EMUKUBE_ALLOW_PRIVILEGED") == "1")
+        given = ClusterSettings.from_env(env) if env.get("EMUKUBE_SUBNET") and env.get("EMUKUBE_CLUSTER") else None
+        net = ClusterNet.from_subnet(given.cluster, given.subnet) if given else None
+        _settings = Settings(net=net, allow_privileged=bool(given and given.allow_privileged))
         if net is not None and os.path.exists("/var/run/docker.sock"):
             from ..runtime.published import other_clusters_node_ports
 

@@ -21,12 +21,13 @@ from ..client.kube import KubeClient
 from ..runtime import engine
 from ..runtime import labels as L
 from ..runtime.pods import context_from_env
+from ..runtime.settings import STATE_DIR
 from .apiaccess import credentials, wait_ready
 from .informer import Informer
 from .loop import DESIRED, PUBLISHED, Controller
 from .publisher import Publisher
 
-STATE = "/state"
+STATE = STATE_DIR
 API_PORT = 6443
 
 

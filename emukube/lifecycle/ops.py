@@ -28,6 +28,7 @@ from ..runtime import clusters, engine, images
 from ..runtime import labels as L
 from ..runtime.clusters import SubnetTaken, create_network
 from ..runtime.engine import DockerException
+from ..runtime.settings import PKI_DIR, REQUESTS_DIR, STATE_DIR, STATUS_FILE, Settings
 from . import connection as cluster_api
 from . import host_ports, state_backup
 
@@ -325,13 +326,11 @@ def start_controller(client, state: State, net: ClusterNet, settings: dict) -> s
         clusters.ensure_volume(client, vol, state.cluster)
     # The API keeps its address across replacements (kubeconfig entries stay valid).
     port = (cluster_api.published_port(current) if current is not None else None) or free_port()
+    given = Settings(cluster=state.cluster, subnet=net.subnet, images=role_images,
+                     image_map=settings.get("image_map") or {}, node_address=settings.get("address", "127.0.0.1"),
+                     allow_privileged=bool(settings.get("allow_privileged")), nodes=settings.get("nodes") or 1)
     env = {
-        "EMUKUBE_SELF": controller_name(state.cluster), "EMUKUBE_CLUSTER": state.cluster,
-        "EMUKUBE_SUBNET": net.subnet, "EMUKUBE_IMAGES": json.dumps(role_images),
-        "EMUKUBE_IMAGE_MAP": json.dumps(settings.get("image_map") or {}),
-        "EMUKUBE_NODE_ADDRESS": settings.get("address", "127.0.0.1"),
-        "EMUKUBE_ALLOW_PRIVILEGED": "1" if settings.get("allow_privileged") else "0",
-        "EMUKUBE_NODES": str(settings.get("nodes") or 1),
+        **given.to_env(), "EMUKUBE_SELF": controller_name(state.cluster),
         "EMUKUBE_SCHEMA": f"{CODE_DIR}/schema/_definitions.json",
         "PYTHONPATH": CODE_DIR, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
     }
@@ -344,7 +343,7 @@ def start_controller(client, state: State, net: ClusterNet, settings: dict) -> s
         hostname="emukube-controller", working_dir=CODE_DIR,
         host_config=dict(
             binds={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
-                   state_volume(state.cluster): {"bind": "/state", "mode": "rw"},
+                   state_volume(state.cluster): {"bind": STATE_DIR, "mode": "rw"},
                    f"emukube-{state.cluster}-dns": {"bind": "/dns", "mode": "rw"}},
             restart_policy={"Name": "always"},
         ),
@@ -395,7 +394,7 @@ def _finish_controller(client, container, name: str, code: bytes) -> None:
 def _ensure_pki(container) -> None:
     """The cluster's CA, serving certificate and token, made once per state volume (so kept
     across controller replacements: kubeconfig entries stay valid)."""
-    if engine.read_file(container, "/state/pki/ca.crt"):
+    if engine.read_file(container, f"{PKI_DIR}/ca.crt"):
         return
     from . import pki
 
@@ -406,16 +405,12 @@ def _ensure_pki(container) -> None:
     made = pki.make_pki(cluster, sorted({"127.0.0.1", net.controller_ip, net.apiserver_service_ip}),
                         ["localhost", "emukube-controller", "kubernetes", "kubernetes.default",
                          "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"])
-    engine.put_files(container, {f"/state/{path}": (data, 0o600) for path, data in pki.pki_files(made).items()})
+    engine.put_files(container, {f"{STATE_DIR}/{path}": (data, 0o600) for path, data in pki.pki_files(made).items()})
 
 
 def settings_of(controller) -> dict:
     """The settings a cluster runs with, read back from its controller's environment."""
-    env = dict(e.split("=", 1) for e in controller.attrs["Config"]["Env"] if "=" in e)
-    return {"address": env.get("EMUKUBE_NODE_ADDRESS", "127.0.0.1"),
-            "allow_privileged": env.get("EMUKUBE_ALLOW_PRIVILEGED") == "1",
-            "image_map": json.loads(env.get("EMUKUBE_IMAGE_MAP") or "{}"),
-            "nodes": int(env.get("EMUKUBE_NODES") or 1)}
+    return Settings.of_container(controller).user()
 
 
 def read_status(client, cluster: str) -> dict | None:
@@ -423,7 +418,7 @@ def read_status(client, cluster: str) -> dict | None:
     if controller is None:
         return None
     try:
-        raw = engine.read_file(controller, "/state/status.json")
+        raw = engine.read_file(controller, STATUS_FILE)
         return json.loads(raw) if raw else None
     except (DockerException, tarfile.TarError, ValueError):
         # Read while the controller replaced it (a torn archive): the next poll reads it whole.
@@ -433,7 +428,7 @@ def read_status(client, cluster: str) -> dict | None:
 def request_pod_delete(controller, namespace: str, name: str) -> None:
     """Ask the controller to retire a pod as it retires any (out of the data plane first, then
     SIGTERM): a file in its state volume, read on its next tick (controller.loop.take_requests)."""
-    engine.put_files(controller, {f"/state/requests/delete_{namespace}_{name}": (b"", 0o644)})
+    engine.put_files(controller, {f"{REQUESTS_DIR}/delete_{namespace}_{name}": (b"", 0o644)})
 
 
 def wait_converged(client, cluster: str, generation: str, timeout: float, progress=None,

@@ -11,8 +11,9 @@ import json
 
 from ..runtime import clusters, engine, images
 from ..runtime import labels as L
+from ..runtime.settings import BACKUP_FILE, STATE_DIR
 
-BACKUP = "/state/applied.json"
+BACKUP = BACKUP_FILE
 
 
 def save(container, objects: list[dict], settings: dict) -> None:
@@ -31,7 +32,7 @@ def read(client, cluster: str, volume: str) -> tuple[list[dict], dict] | None:
         engine.remove(stale)
     reader = engine.create(client, name, images.resolve(client, "pause"),
                            labels={L.CLUSTER: cluster, L.ROLE: "state-reader"},
-                           host_config=dict(binds={volume: {"bind": "/state", "mode": "ro"}}))
+                           host_config=dict(binds={volume: {"bind": STATE_DIR, "mode": "ro"}}))
     try:
         raw = engine.read_file(reader, BACKUP)
     finally:

@@ -17,9 +17,9 @@ from .names import (
     is_qualified_name,
     validate_labels,
 )
+from .validate_job import validate_cronjob, validate_job
 from .validate_pod import validate_pod_spec
 from .validate_service import claim_node_ports, validate_service
-from .validate_job import validate_cronjob, validate_job
 from .validate_workload import validate_workload
 
 API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1", "Namespace": "v1",

@@ -27,6 +27,7 @@ from . import labels as L
 from .dns_paths import resolv_conf_source
 from .podspec import Refs, command_and_args, container_env, host_port_bindings, resources, search_domains, volume_files
 from .security import RunsAsRoot, security_options, user_options
+from .settings import Settings
 
 DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
 
@@ -48,15 +49,10 @@ class Context:
 
 def context_from_env(env: Mapping[str, str]) -> Context:
     """The Context a controller container runs with, from its environment."""
-    return Context(
-        cluster=env["EMUKUBE_CLUSTER"],
-        net=ClusterNet.from_subnet(env["EMUKUBE_CLUSTER"], env["EMUKUBE_SUBNET"]),
-        images=json.loads(env["EMUKUBE_IMAGES"]),
-        image_map=json.loads(env.get("EMUKUBE_IMAGE_MAP") or "{}"),
-        node_address=env.get("EMUKUBE_NODE_ADDRESS", "127.0.0.1"),
-        allow_privileged=env.get("EMUKUBE_ALLOW_PRIVILEGED") == "1",
-        nodes=int(env.get("EMUKUBE_NODES") or 1),
-    )
+    given = Settings.from_env(env)
+    return Context(cluster=given.cluster, net=ClusterNet.from_subnet(given.cluster, given.subnet),
+                   images=given.images, image_map=given.image_map, node_address=given.node_address,
+                   allow_privileged=given.allow_privileged, nodes=given.nodes)
 
 
 def node_ip(ctx: Context, node: str) -> str:
