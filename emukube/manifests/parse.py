@@ -109,6 +109,8 @@ def _scan_events(text: str) -> Refusal | None:
     """Walk the parser's events (no recursion) to bound nesting depth, alias expansion and the
     number of documents before anything is composed: libyaml's composer recurses in C, and a
     "billion laughs" document is tiny as text and enormous once expanded."""
+    # Long because: one loop over the events keeps the three limits' state together; split up,
+    # each piece would need all of it.
     loader = _Loader(text)
     index, in_doc = -1, False
     try:

@@ -293,6 +293,7 @@ def describe_service(snap: Snapshot, name: str, namespace: str, events: list[Eve
 
 
 def describe_workload(snap: Snapshot, kind: str, name: str, namespace: str, events: list[Event]) -> str:
+    # Long because: kubectl's describe of a Deployment or StatefulSet, top to bottom, in one place.
     obj = _find(snap, kind, name, namespace)
     spec, meta = obj["spec"], obj["metadata"]
     owner = f"{kind}/{name}"
