@@ -1,7 +1,8 @@
 """CustomResourceDefinitions with the real kubectl: a CRD applied and established, its custom
 resources listed with the CRD's printer columns (and by short name, in api-resources, explained),
 described, watched, their status patched through --subresource=status, scaled, refused by the
-schema as the API server words it, and gone with their CRD."""
+schema as the API server words it, installed by Helm (the CRD in the chart's crds/), and gone with
+their CRD."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import time
 
 import pytest
 from conftest import HERE
-from kubectl_tools import KUBECTL, Kube
+from kubectl_tools import HELM, KUBECTL, Kube
 
 MANIFEST = HERE / "manifests" / "incluster.yaml"  # any small cluster: the CRD brings the rest
 CRD = HERE / "manifests" / "crds" / "widgets.yaml"
@@ -100,21 +101,27 @@ def test_scale_through_the_scale_subresource(kube):
         f"4 {before + 1}"
 
 
+def _wait_for_line(lines: queue.Queue, seen: list[list[str]], want: list[str], limit: float = 30) -> None:
+    deadline = time.monotonic() + limit
+    while want not in [line[:len(want)] for line in seen] and time.monotonic() < deadline:
+        try:
+            seen.append(lines.get(timeout=1).split())
+        except queue.Empty:
+            continue
+    assert want in [line[:len(want)] for line in seen], seen
+
+
 def test_watch_sees_a_new_custom_resource(kube):
-    proc = subprocess.Popen([KUBECTL, "get", "widgets", "--watch-only", "--output-watch-events", "--no-headers"],
+    proc = subprocess.Popen([KUBECTL, "get", "widgets", "--watch", "--output-watch-events", "--no-headers"],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=kube.env)
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line.strip()) for line in proc.stdout], daemon=True).start()
+    seen: list[list[str]] = []
     try:
+        _wait_for_line(lines, seen, ["ADDED", "w1"])  # the initial listing: the watch is under way
         kube("apply", "-f", "-", input="apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w3}\n"
                                        "spec: {size: small}\n")
-        seen, deadline = [], time.monotonic() + 30
-        while ["ADDED", "w3"] not in [line.split()[:2] for line in seen] and time.monotonic() < deadline:
-            try:
-                seen.append(lines.get(timeout=1))
-            except queue.Empty:
-                continue
-        assert ["ADDED", "w3", "small", "1"] in [line.split()[:4] for line in seen], seen
+        _wait_for_line(lines, seen, ["ADDED", "w3", "small", "1"])
     finally:
         proc.kill()
         proc.wait()
@@ -130,6 +137,32 @@ def test_server_side_apply_of_a_custom_resource(kube):
     taken = kube("apply", "--server-side", "-f", "-", check=False,
                  input="apiVersion: example.com/v1\nkind: Widget\nmetadata: {name: w2}\nspec: {size: small}\n")
     assert 'conflict with "kubectl-client-side-apply" using example.com/v1: .spec.size' in taken.stderr
+
+
+def helm(kube: Kube, *args: str) -> str:
+    result = subprocess.run([HELM, *args], capture_output=True, text=True, env=kube.env, timeout=120)
+    assert result.returncode == 0, f"helm {' '.join(args)}: {result.stdout}{result.stderr}"
+    return result.stdout
+
+
+def test_helm_installs_a_chart_with_a_crd_and_a_custom_resource(kube, tmp_path):
+    chart = tmp_path / "gadgets"
+    (chart / "crds").mkdir(parents=True)
+    (chart / "templates").mkdir()
+    (chart / "Chart.yaml").write_text("apiVersion: v2\nname: gadgets\nversion: 0.1.0\n")
+    crd = CRD.read_text().replace("widget", "gadget").replace("Widget", "Gadget").replace("[wg]", "[gd]")
+    (chart / "crds" / "gadgets.yaml").write_text(crd)
+    (chart / "templates" / "gadget.yaml").write_text(
+        "apiVersion: example.com/v1\nkind: Gadget\nmetadata: {name: '{{ .Release.Name }}'}\n"
+        "spec: {size: '{{ .Values.size }}'}\n")
+    assert "STATUS: deployed" in helm(kube, "install", "g", str(chart), "--set", "size=small", "--wait")
+    assert kube("get", "gadget", "g", "-o", "jsonpath={.spec.size}").stdout == "small"
+    helm(kube, "upgrade", "g", str(chart), "--set", "size=large", "--server-side=false")  # Helm 3's patches
+    assert kube("get", "gd", "g", "-o", "jsonpath={.spec.size}").stdout == "large"
+    helm(kube, "rollback", "g", "1", "--server-side=false")  # one way per release, as README says
+    assert kube("get", "gadget", "g", "-o", "jsonpath={.spec.size}").stdout == "small"
+    helm(kube, "uninstall", "g", "--wait")
+    assert kube("get", "gadgets", "-o", "name").stdout == ""  # the CRD stays, as Helm leaves crds/
 
 
 def test_zz_deleting_the_crd_removes_its_custom_resources(kube):
