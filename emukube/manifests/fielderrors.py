@@ -7,7 +7,7 @@ so the validators never crash on malformed input.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from .load import Doc, Problem
 from .text import MAX_SHOWN, go_quote, safe_text
@@ -129,6 +129,15 @@ class FieldErrors:
             return v
         self.invalid(join_path(path, key), v, "must be an integer or a string")
         return None
+
+    def get_name(self, obj: dict, path: str, check: Callable[[str], list[str]]) -> str:
+        """obj.name: required, and each of `check`'s complaints about it an Invalid value."""
+        name = self.get_str(obj, "name", path)
+        if not name:
+            self.required(f"{path}.name")
+        else:
+            self.invalid_each(f"{path}.name", name, check(name))
+        return name
 
     def get_str_map(self, obj: dict, key: str, path: str) -> dict[str, str]:
         """A map[string]string such as labels: non-string values are errors and dropped."""

@@ -65,11 +65,7 @@ def validate_pod_spec(spec: dict, path: str, errs: FieldErrors, allow_privileged
 
 def _container(c: dict, cp: str, volumes: set[str], port_names: set[str], errs: FieldErrors,
                allow_privileged: bool, init: bool) -> str:
-    name = errs.get_str(c, "name", cp)
-    if not name:
-        errs.required(f"{cp}.name")
-    else:
-        errs.invalid_each(f"{cp}.name", name, is_dns1123_label(name))
+    name = errs.get_name(c, cp, is_dns1123_label)
     image = errs.get_str(c, "image", cp)
     if not image:
         errs.required(f"{cp}.image")
@@ -135,11 +131,7 @@ def _ports(c: dict, cp: str, port_names: set[str], errs: FieldErrors) -> None:
 def _env(c: dict, cp: str, errs: FieldErrors) -> None:
     for i, e in errs.maps_in(errs.get_list(c, "env", cp), f"{cp}.env"):
         ep = f"{cp}.env[{i}]"
-        name = errs.get_str(e, "name", ep)
-        if not name:
-            errs.required(f"{ep}.name")
-        else:
-            errs.invalid_each(f"{ep}.name", name, is_env_var_name(name))
+        errs.get_name(e, ep, is_env_var_name)
         value = errs.get_str(e, "value", ep)
         if e.get("valueFrom") is None:
             continue
@@ -251,11 +243,8 @@ def _volumes(spec: dict, path: str, errs: FieldErrors, allow_privileged: bool) -
     names: set[str] = set()
     for i, v in errs.maps_in(errs.get_list(spec, "volumes", path), f"{path}.volumes"):
         vp = f"{path}.volumes[{i}]"
-        name = errs.get_str(v, "name", vp)
-        if not name:
-            errs.required(f"{vp}.name")
-        else:
-            errs.invalid_each(f"{vp}.name", name, is_dns1123_label(name))
+        name = errs.get_name(v, vp, is_dns1123_label)
+        if name:
             if name in names:
                 errs.duplicate(f"{vp}.name", name)
             names.add(name)

@@ -17,6 +17,15 @@ if TYPE_CHECKING:
     from ..client.snapshot import Snapshot
 
 DESCRIBED = ("Pod", "Service", "Deployment", "StatefulSet")
+# Volume source -> kubectl's Type line and the one field it shows (row title, field).
+VOLUME_TYPES: dict[str, tuple[str, tuple[str, str] | None]] = {
+    "emptyDir": ("EmptyDir (a temporary directory that shares a pod's lifetime)", None),
+    "configMap": ("ConfigMap (a volume populated by a ConfigMap)", ("Name", "name")),
+    "secret": ("Secret (a volume populated by a Secret)", ("SecretName", "secretName")),
+    "hostPath": ("HostPath (bare host directory volume)", ("Path", "path")),
+    "persistentVolumeClaim": ("PersistentVolumeClaim (a Docker volume kept across pod restarts)",
+                              ("ClaimName", "claimName")),
+}
 PLURAL = {"Pod": "pods", "Service": "services", "Deployment": "deployments.apps", "StatefulSet": "statefulsets.apps"}
 
 
@@ -174,20 +183,12 @@ def _volumes(t: Text, spec: dict) -> None:
     t.head("Volumes:" if spec.get("volumes") else "Volumes:  <none>")
     for v in spec.get("volumes") or []:
         t.head(f"  {v['name']}:")
-        if "emptyDir" in v:
-            t.row("Type", "EmptyDir (a temporary directory that shares a pod's lifetime)", 4)
-        elif "configMap" in v:
-            t.row("Type", "ConfigMap (a volume populated by a ConfigMap)", 4)
-            t.row("Name", v["configMap"].get("name", ""), 4)
-        elif "secret" in v:
-            t.row("Type", "Secret (a volume populated by a Secret)", 4)
-            t.row("SecretName", v["secret"].get("secretName", ""), 4)
-        elif "hostPath" in v:
-            t.row("Type", "HostPath (bare host directory volume)", 4)
-            t.row("Path", v["hostPath"].get("path", ""), 4)
-        elif "persistentVolumeClaim" in v:
-            t.row("Type", "PersistentVolumeClaim (a Docker volume kept across pod restarts)", 4)
-            t.row("ClaimName", v["persistentVolumeClaim"].get("claimName", ""), 4)
+        source = next((s for s in VOLUME_TYPES if s in v), None)
+        if source is not None:
+            title, field = VOLUME_TYPES[source]
+            t.row("Type", title, 4)
+            if field:
+                t.row(field[0], v[source].get(field[1], ""), 4)
 
 
 def for_object(events: list[Event], names: set[str], namespace: str | None = None) -> list[Event]:
