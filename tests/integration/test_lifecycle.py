@@ -52,7 +52,7 @@ def test_up_twice_changes_nothing_the_second_time(engine, tmp_path):
     assert first.stdout.splitlines()[:3] == ["deployment/web created", "service/web created",
                                              "configmap/settings created"]
     before = containers(engine, cluster)
-    assert len(before) == 5  # controller, CoreDNS, 2 pods, 1 proxy
+    assert len(before) == 6  # controller, CoreDNS, the node proxy, 2 pods, 1 proxy
     second = run("up", str(path), cluster=cluster, timeout=300)
     again = run("apply", str(path), "--no-wait", cluster=cluster)
     assert second.stdout.splitlines()[:3] == ["deployment/web unchanged", "service/web unchanged",
