@@ -94,7 +94,7 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
     if resource.group == "rbac.authorization.k8s.io":
         return _admit_rbac(resource, obj, old)
     if resource.group == "apiextensions.k8s.io" or hasattr(resource, "crd"):
-        return _admit_extensions(op, resource, obj, old)
+        return _admit_extensions(op, resource, obj, old, store)
     if kind not in API_VERSIONS or resource.api_version != API_VERSIONS[kind]:
         return []
     conf = settings()
@@ -130,11 +130,11 @@ def _admit_rbac(resource: Resource, obj: dict, old: dict | None) -> list[str]:
     return []
 
 
-def _admit_extensions(op: str, resource: Resource, obj: dict, old: dict | None) -> list[str]:
+def _admit_extensions(op: str, resource: Resource, obj: dict, old: dict | None, store) -> list[str]:
     from . import crds
 
     items = (crds.admit_custom(op, resource, obj) if isinstance(resource, crds.CustomResource)
-             else crds.admit_crd(obj, old))
+             else crds.admit_crd(obj, old, store))
     if items:
         name = (obj.get("metadata") or {}).get("name", "")
         raise Invalid(causes_of(items), invalid_message(resource, name, items))

@@ -91,7 +91,9 @@ def version_order(name: str) -> tuple:
 
 def _served(crd: dict) -> list[CustomResource]:
     spec, meta = crd.get("spec") or {}, crd["metadata"]
-    names = spec.get("names") or {}
+    names = (crd.get("status") or {}).get("acceptedNames") or {}  # served under the names accepted
+    if not names.get("plural") or not names.get("kind"):
+        return []
     storage = next((v["name"] for v in spec.get("versions") or [] if v.get("storage")), "")
     out = []
     for v in sorted(spec.get("versions") or [], key=lambda v: version_order(v.get("name", ""))):
@@ -204,18 +206,68 @@ def _crd_problems(crd: dict) -> list[str]:
     return out
 
 
-def _set_status(crd: dict, old: dict | None) -> None:
+def _in_use(requested, accepted, used: set) -> str:
+    """naming_controller's equalToAcceptedOrFresh: "" when the name may be taken."""
+    return "" if requested == accepted or requested not in used else f'"{requested}" is already in use'
+
+
+def _accept_names(crd: dict, others: list[dict]) -> tuple[dict, tuple[str, str] | None]:
+    """The names a CRD gets and why not all (reason, message), as the naming controller decides
+    against the names other CRDs of its group hold."""
+    resources_used: set = set()
+    kinds_used: set = set()
+    for other in others:
+        held = (other.get("status") or {}).get("acceptedNames") or {}
+        resources_used |= {held.get("plural"), held.get("singular"), *(held.get("shortNames") or [])}
+        kinds_used |= {held.get("kind"), held.get("listKind")}
+    requested = crd["spec"]["names"]
+    accepted = dict((crd.get("status") or {}).get("acceptedNames") or {})
+    new: dict = dict(accepted)
+    problem = None
+
+    def take(key: str, reason: str, used: set) -> None:
+        nonlocal problem
+        why = _in_use(requested.get(key), accepted.get(key), used)
+        if why:
+            problem = (reason, why)
+        elif requested.get(key):
+            new[key] = requested[key]
+
+    take("plural", "PluralConflict", resources_used)
+    take("singular", "SingularConflict", resources_used)
+    shorts = [n for n in requested.get("shortNames") or [] if n not in (accepted.get("shortNames") or [])
+              and n not in (accepted.get("plural"), accepted.get("singular"))]
+    taken = [why for why in (_in_use(n, "", resources_used) for n in shorts) if why]
+    if taken:
+        problem = ("ShortNamesConflict", taken[0] if len(taken) == 1 else "[" + ", ".join(taken) + "]")
+    elif requested.get("shortNames"):
+        new["shortNames"] = list(requested["shortNames"])
+    take("kind", "KindConflict", kinds_used)
+    take("listKind", "ListKindConflict", kinds_used)
+    if requested.get("categories"):
+        new["categories"] = list(requested["categories"])
+    return new, problem
+
+
+def _set_status(crd: dict, old: dict | None, others: list[dict]) -> None:
     spec = crd["spec"]
     status = crd.get("status")
     if not isinstance(status, dict):
         crd["status"] = status = {}
     conditions = list(status.get("conditions") or [])
-    status["acceptedNames"] = dict(spec["names"])
+    status["acceptedNames"], problem = _accept_names(crd, others)
+    named = _condition("NamesAccepted", "False", *problem, conditions) if problem else \
+        _condition("NamesAccepted", "True", "NoConflicts", "no conflicts found", conditions)
+    was = next((c for c in conditions if c.get("type") == "Established"), None)
+    if was is not None and was.get("status") == "True":
+        established = was
+    elif problem:
+        established = _condition("Established", "False", "NotAccepted", "not all names are accepted", conditions)
+    else:  # the establishing controller's step, taken at once
+        established = _condition("Established", "True", "InitialNamesAccepted",
+                                 "the initial names have been accepted", conditions)
     kept = [c for c in conditions if c.get("type") not in ("NamesAccepted", "Established")]
-    status["conditions"] = [
-        _condition("NamesAccepted", "True", "NoConflicts", "no conflicts found", conditions),
-        _condition("Established", "True", "InitialNamesAccepted", "the initial names have been accepted",
-                   conditions)] + kept
+    status["conditions"] = [named, established] + kept
     storage = next(v["name"] for v in spec["versions"] if v.get("storage"))
     stored_versions = list(status.get("storedVersions") or ((old or {}).get("status") or {}).get("storedVersions")
                            or [])
@@ -224,12 +276,15 @@ def _set_status(crd: dict, old: dict | None) -> None:
     status["storedVersions"] = stored_versions
 
 
-def admit_crd(obj: dict, old: dict | None) -> list[str]:
+def admit_crd(obj: dict, old: dict | None, store) -> list[str]:
     """Defaults and validates a CRD; returns field errors, else sets its status."""
     _default_crd(obj)
     problems = _crd_problems(obj)
     if not problems:
-        _set_status(obj, old)
+        group, name = obj["spec"]["group"], obj["metadata"].get("name")
+        others = [c for c in store.list(CRD.key)[0]
+                  if (c.get("spec") or {}).get("group") == group and c["metadata"]["name"] != name]
+        _set_status(obj, old, others)
     return problems
 
 

@@ -144,3 +144,20 @@ def test_deleting_the_crd_deletes_its_objects_then_itself(tmp_path):
         assert "widgets" not in names and "gadgets" in names
         assert api.store.list("widgets.example.com")[0] == []
     run(tmp_path, body)
+
+
+def test_names_another_crd_of_the_group_holds_are_not_accepted(tmp_path):
+    async def body(api):
+        await api.ok("POST", CRDS, CRD)
+        rival = {**CRD, "metadata": {"name": "things.example.com"},
+                 "spec": {**CRD["spec"], "names": {"plural": "things", "kind": "Widget", "shortNames": ["wg"]}}}
+        got = await api.ok("POST", CRDS, rival)
+        conditions = {c["type"]: c for c in got["status"]["conditions"]}
+        assert (conditions["NamesAccepted"]["status"], conditions["NamesAccepted"]["reason"],
+                conditions["NamesAccepted"]["message"]) == ("False", "ListKindConflict",
+                                                             '"WidgetList" is already in use')
+        assert (conditions["Established"]["status"], conditions["Established"]["reason"]) == ("False", "NotAccepted")
+        assert got["status"]["acceptedNames"] == {"plural": "things"}
+        names = [e["name"] for e in (await api.ok("GET", "/apis/example.com/v1"))["resources"]]
+        assert "things" not in names and "widgets" in names
+    run(tmp_path, body)
