@@ -309,12 +309,17 @@ def admit_custom(op: str, resource: CustomResource, obj: dict) -> list[str]:
     if op == "CREATE" and resource.terminating:
         raise errors.ApiError(405, "MethodNotAllowed", "create not allowed while custom resource definition "
                                                        "is terminating", {})
+    from ..manifests.names import is_dns1123_subdomain
+
+    name = (obj.get("metadata") or {}).get("name") or ""
+    problems = [f"metadata.name: Invalid value: {cr_schema.go_value(name)}: {why}"
+                for why in is_dns1123_subdomain(name)] if name else []
     schema = resource.schema
-    if not schema:
-        return []
-    cr_schema.prune(obj, schema)
-    cr_schema.default(obj, schema)
-    return cr_schema.validate(obj, schema)
+    if schema:
+        cr_schema.prune(obj, schema)
+        cr_schema.default(obj, schema)
+        problems += cr_schema.validate(obj, schema)
+    return problems
 
 
 def _path(text: str) -> list[str]:

@@ -60,6 +60,10 @@ def test_custom_resources_are_validated_pruned_and_defaulted(tmp_path):
         assert bad["message"] == ('Widget.example.com "w" is invalid: [spec.replicas: Invalid value: -1: '
                                   'spec.replicas in body should be greater than or equal to 0, '
                                   'spec.size: Required value]')
+        status, bad, _ = await api.req("POST", WIDGETS, widget("Bad_Name"))
+        assert status == 422 and bad["message"].startswith(
+            'Widget.example.com "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 '
+            "subdomain must consist of")
         status, bad, _ = await api.req("POST", WIDGETS, widget("w", size="huge"))
         assert bad["message"].endswith('spec.size: Unsupported value: "huge": supported values: "small", "large"')
         status, bad, _ = await api.req("POST", WIDGETS + "?fieldValidation=Strict", widget("w", sise=1))
