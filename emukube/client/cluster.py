@@ -267,7 +267,7 @@ class Cluster:
         if "/" not in ref:
             return ref
         kind, name = ref.split("/", 1)
-        if kind in ("pod", "pods", "po"):
+        if kind_of(kind, ("Pod",)):
             return name
         owner_kind = kind_of(kind, OWNERS)
         if owner_kind is None:
@@ -283,9 +283,8 @@ class Cluster:
         """The Docker container running a pod's (named) container."""
         snap = self.snapshot()
         pod = self.pod_name(pod, namespace, snap)
-        found = [c for c in engine.containers(self.client, self.name, **{"emukube.io/namespace": namespace,
-                                                                          "emukube.io/name": pod})
-                 if c.labels.get("emukube.io/role") in ("pod", "app")]
+        found = [c for c in engine.containers(self.client, self.name, **{L.NAMESPACE: namespace, L.NAME: pod})
+                 if c.labels.get(L.ROLE) in (L.Role.POD, L.Role.APP)]
         if not found:
             raise NotFound(f'Error from server (NotFound): pods "{pod}" not found')
         if not container:  # like kubectl: the first container of the pod spec

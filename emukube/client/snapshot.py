@@ -63,7 +63,7 @@ class Snapshot:
         found = engine.containers(self.client, self.state.cluster)
         apps: dict[str, int] = {}
         for c in found:
-            if c.labels.get(L.ROLE) in ("pod", "app"):
+            if c.labels.get(L.ROLE) in (L.Role.POD, L.Role.APP):
                 key = f"{c.labels.get(L.NAMESPACE)}/{c.labels.get(L.NAME)}"
                 apps[key] = apps.get(key, 0) + 1
         rows = []

@@ -334,7 +334,7 @@ def start_controller(client, state: State, net: ClusterNet, settings: dict) -> s
         "EMUKUBE_SCHEMA": f"{CODE_DIR}/schema/_definitions.json",
         "PYTHONPATH": CODE_DIR, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONUNBUFFERED": "1",
     }
-    labels = {L.CLUSTER: state.cluster, L.ROLE: "controller", L.GENERATION: generation, L.SUBNET: net.subnet}
+    labels = {L.CLUSTER: state.cluster, L.ROLE: L.Role.CONTROLLER, L.GENERATION: generation, L.SUBNET: net.subnet}
     # Made beside the running one and swapped in, so that an interrupted `up` always leaves a
     # controller (the old or the new one), never none.
     container = engine.create(
@@ -473,7 +473,7 @@ def down(client, cluster: str, passes: int = 12) -> int:
         # The controller first, so it does not replace what is being removed. One at a time:
         # removing hundreds at once made Docker 20.10 keep a stale endpoint now and then (2 of
         # 7 benchmark runs), leaving a network nothing can remove short of an engine restart.
-        found.sort(key=lambda c: c.labels.get(L.ROLE) != "controller")
+        found.sort(key=lambda c: c.labels.get(L.ROLE) != L.Role.CONTROLLER)
         for c in found:
             engine.remove(c)
             removed += 1

@@ -31,7 +31,7 @@ def read(client, cluster: str, volume: str) -> tuple[list[dict], dict] | None:
     if stale is not None:
         engine.remove(stale)
     reader = engine.create(client, name, images.resolve(client, "pause"),
-                           labels={L.CLUSTER: cluster, L.ROLE: "state-reader"},
+                           labels={L.CLUSTER: cluster, L.ROLE: L.Role.STATE_READER},
                            host_config=dict(binds={volume: {"bind": STATE_DIR, "mode": "ro"}}))
     try:
         raw = engine.read_file(reader, BACKUP)

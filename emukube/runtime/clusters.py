@@ -56,7 +56,7 @@ def ensure_volume(client, name: str, cluster: str) -> None:
 
 def controllers(client) -> list:
     """Every cluster's running controller container on this engine."""
-    return client.containers.list(filters={"label": f"{L.ROLE}=controller"}, ignore_removed=True)
+    return client.containers.list(filters={"label": f"{L.ROLE}={L.Role.CONTROLLER}"}, ignore_removed=True)
 
 
 def published_node_ports(client, cluster: str) -> dict[int, str]:

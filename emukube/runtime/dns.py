@@ -40,7 +40,7 @@ def ensure_dns(client, ctx: Context, existing) -> bool:
         engine.remove(existing)
     container = engine.create(
         client, dns_name(ctx.cluster), ctx.images["coredns"], network=ctx.net.network_name, ip=ctx.net.dns_ip,
-        labels={L.CLUSTER: ctx.cluster, L.ROLE: "dns"}, command=["-conf", f"{DNS_MOUNT}/Corefile"],
+        labels={L.CLUSTER: ctx.cluster, L.ROLE: L.Role.DNS}, command=["-conf", f"{DNS_MOUNT}/Corefile"],
         user="0", hostname="coredns",
         host_config=dict(binds={dns_volume(ctx.cluster): {"bind": DNS_MOUNT, "mode": "ro"}},
                          restart_policy={"Name": "always"}),

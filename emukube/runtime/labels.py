@@ -1,7 +1,27 @@
-"""Every piece of cluster state is a Docker label under emukube.io/ (no side files)."""
+"""The Docker labels under emukube.io/ on a cluster's containers, volumes and networks: what
+belongs to which cluster and what each container is (for `down` and for observing containers).
+The objects themselves live in the cluster's API server; nothing is read back from a label."""
+
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """What a container is for (the ROLE label)."""
+
+    CONTROLLER = "controller"  # the control loop and the API server
+    DNS = "dns"  # CoreDNS
+    PROXY = "proxy"  # a Service's HAProxy (TCP)
+    PROXY_UDP = "proxy-udp"  # a Service's nginx stream (UDP)
+    NODE = "node"  # a node's proxy: its INTERNAL-IP, NodePorts and hostPorts for pods
+    POD = "pod"  # a pod with one container: it holds the pod's network itself
+    SANDBOX = "sandbox"  # the pause container holding the network of a pod with several
+    APP = "app"  # one of several containers of a pod
+    INIT = "init"  # an init container
+    STATE_READER = "state-reader"  # reads a lost controller's state volume, never started
+
 
 CLUSTER = "emukube.io/cluster"
-ROLE = "emukube.io/role"  # controller | dns | proxy | proxy-udp | node | pod | sandbox | init
+ROLE = "emukube.io/role"  # a Role
 NAMESPACE = "emukube.io/namespace"
 NAME = "emukube.io/name"  # the Service or pod name
 CONTAINER = "emukube.io/container"  # the container's name inside its pod
@@ -11,14 +31,13 @@ ORDINAL = "emukube.io/ordinal"
 POD_SPEC = "emukube.io/pod-spec"  # the pod spec as JSON: probes and named ports come from it
 POD_LABEL = "emukube.io/label."  # prefix: one Docker label per pod label
 SHAPE = "emukube.io/shape"  # hash of what can only change by recreating a proxy container
-OBJECTS = "emukube.io/objects"  # on the controller: every applied object, as JSON (the "etcd")
-GENERATION = "emukube.io/generation"  # hash of OBJECTS
+GENERATION = "emukube.io/generation"  # on the controller: hash of its settings and code
 SUBNET = "emukube.io/subnet"
 CLAIM = "emukube.io/claim"  # on volumes: the PersistentVolumeClaim they hold (kept when pods go)
 NODE = "emukube.io/node"  # on pods: the emulated node they run on; on node proxies: the node
 RUN_OWNER = "Run"  # OWNER kind of pods `emukube run` made: the CLI owns them, not the applied objects
 
-ROLES_POD = ("pod", "sandbox")
+ROLES_POD = (Role.POD, Role.SANDBOX)  # the container that holds a pod's network
 
 
 def run_by_cli(owner: str) -> bool:

@@ -67,7 +67,7 @@ def create_node(proxies: Proxies, node: Node, plans: list[ProxyPlan], existing) 
     bindings = _bindings(proxies, node, plans)
     if existing is not None:
         engine.remove(existing)
-    labels = {L.CLUSTER: ctx.cluster, L.ROLE: "node", L.NAME: node.name, L.NODE: node.name,
+    labels = {L.CLUSTER: ctx.cluster, L.ROLE: L.Role.NODE, L.NAME: node.name, L.NODE: node.name,
               L.SHAPE: _shape(proxies, node, bindings)}
     container = engine.create(
         proxies.client, node_container_name(ctx.cluster, node.name), ctx.images["haproxy"],

@@ -77,7 +77,7 @@ def container_name(cluster: str, namespace: str, pod: str, container: str | None
     return f"{base}_{container}" if container else base
 
 
-def _labels(ctx: Context, pod: PodPlan, role: str, container: str = "") -> dict[str, str]:
+def _labels(ctx: Context, pod: PodPlan, role: L.Role, container: str = "") -> dict[str, str]:
     labels = {
         L.CLUSTER: ctx.cluster, L.ROLE: role, L.NAMESPACE: pod.namespace, L.NAME: pod.name,
         L.OWNER: f"{pod.owner_kind}/{pod.owner_name}" if pod.owner_kind else "",
@@ -142,7 +142,7 @@ def volume_name(ctx: Context, pod: PodPlan, mount_name: str, vol: dict) -> str:
     return f"{ctx.cluster}_{pod.namespace}_{pod.name}_{mount_name}"
 
 
-def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, role: str, ip: str,
+def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, role: L.Role, ip: str,
                       objects: list[dict], net_args: dict, sandbox_id: str | None,
                       ports: dict | None = None) -> Container:
     refs = Refs(objects)
@@ -236,7 +236,7 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict],
             sandbox = engine.create(
                 client, container_name(ctx.cluster, pod.namespace, pod.name), ctx.images["pause"],
                 network=ctx.net.network_name, ip=ip, hostname=pod.hostname, domainname=_domain(pod),
-                labels=_labels(ctx, pod, "sandbox"), ports=ports,
+                labels=_labels(ctx, pod, L.Role.SANDBOX), ports=ports,
                 host_config=dict(restart_policy={"Name": "always"}, **net_args, binds={
                     resolv_conf_source(client, ctx.cluster, pod.namespace, pod.spec):
                         {"bind": "/etc/resolv.conf", "mode": "ro"}}),
@@ -249,7 +249,7 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict],
         for c in containers:
             single = sandbox_id is None
             name = container_name(ctx.cluster, pod.namespace, pod.name, None if single else c["name"])
-            started.append(_create_container(client, ctx, pod, c, name, "pod" if single else "app", ip,
+            started.append(_create_container(client, ctx, pod, c, name, L.Role.POD if single else L.Role.APP, ip,
                                              objects, net_args, sandbox_id, ports if single else None))
         for container in started:
             if start and container.status == "created":
@@ -265,7 +265,7 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict],
 
 def _run_init(client, ctx, pod, c, ip, objects, sandbox_id, started) -> None:
     name = container_name(ctx.cluster, pod.namespace, pod.name, f"init-{c['name']}")
-    container = _create_container(client, ctx, pod, c, name, "init", ip, objects, {}, sandbox_id)
+    container = _create_container(client, ctx, pod, c, name, L.Role.INIT, ip, objects, {}, sandbox_id)
     try:
         container.start()
         code = container.wait(timeout=600).get("StatusCode", 1)

@@ -93,7 +93,7 @@ class Proxies:
         for old in (existing.get(udp_name), existing.get(name)):
             if old is not None:
                 engine.remove(old)
-        labels = {L.CLUSTER: ctx.cluster, L.ROLE: "proxy", L.NAMESPACE: plan.namespace, L.NAME: plan.name,
+        labels = {L.CLUSTER: ctx.cluster, L.ROLE: L.Role.PROXY, L.NAMESPACE: plan.namespace, L.NAME: plan.name,
                   L.SHAPE: shape}
         tcp = engine.create(self.client, name, ctx.images["haproxy"], network=ctx.net.network_name,
                             ip=plan.cluster_ip, ports=bindings, labels=labels, entrypoint=["haproxy"],
@@ -102,7 +102,7 @@ class Proxies:
         self.push(tcp, "haproxy.cfg", tcp_cfg, None)
         tcp.start()
         if udp_cfg is not None:
-            labels[L.ROLE] = "proxy-udp"
+            labels[L.ROLE] = L.Role.PROXY_UDP
             udp = engine.create(self.client, udp_name, ctx.images["nginx"], labels=labels, entrypoint=["nginx"],
                                 command=NGINX_CMD, user="0",
                                 host_config=dict(network_mode=f"container:{tcp.id}", restart_policy={"Name": "always"}))

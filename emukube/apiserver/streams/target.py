@@ -70,9 +70,9 @@ def _find(namespace: str, name: str, container: str) -> tuple[dict | None, str]:
     found, sandbox = None, ""
     for c in pod_containers(_client, os.environ.get("EMUKUBE_CLUSTER", ""), namespace, name):
         role = c.labels.get(L.ROLE)
-        if role == "sandbox":
+        if role == L.Role.SANDBOX:
             sandbox = c.id
-        elif c.labels.get(L.CONTAINER) == container and role in ("pod", "app", "init"):
+        elif c.labels.get(L.CONTAINER) == container and role in (L.Role.POD, L.Role.APP, L.Role.INIT):
             found = c.attrs
     return found, sandbox
 
