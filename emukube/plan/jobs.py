@@ -121,98 +121,134 @@ def _restarts_past_limit(policy: str, pods: list[JobPod], limit: int) -> bool:
     return restarts > 0 if limit == 0 else restarts >= limit
 
 
-def decide_job(job: dict, pods: list[JobPod], now: float) -> JobDecision:
-    spec, prev = job.get("spec") or {}, job.get("status") or {}
-    out = JobDecision()
-    conds = copy.deepcopy(prev.get("conditions") or [])
-    completions = spec.get("completions")
-    parallelism = int(spec.get("parallelism", 1) if spec.get("parallelism") is not None else 1)
-    limit = int(spec.get("backoffLimit", BACKOFF_LIMIT) if spec.get("backoffLimit") is not None else BACKOFF_LIMIT)
-    policy = ((spec.get("template") or {}).get("spec") or {}).get("restartPolicy", "Never")
-    active = [p for p in pods if p.active]
-    succeeded = max(int(prev.get("succeeded") or 0), sum(p.phase == "Succeeded" for p in pods))
-    failed = max(int(prev.get("failed") or 0), sum(p.phase == "Failed" for p in pods))
-    terminating = sum(p.terminating and p.phase in ("Pending", "Running") for p in pods)
-    start = seconds(prev.get("startTime")) if prev.get("startTime") else now
-    done = finished(job)
+@dataclass
+class _Sync:
+    """One sync of a Job: what it was, what its pods are, what is decided."""
 
+    spec: dict
+    prev: dict
+    pods: list[JobPod]
+    now: float
+    out: JobDecision = field(default_factory=JobDecision)
+    conds: list[dict] = field(default_factory=list)
+    start: float = 0.0
+
+    def __post_init__(self):
+        self.conds = copy.deepcopy(self.prev.get("conditions") or [])
+        self.start = seconds(self.prev.get("startTime")) if self.prev.get("startTime") else self.now
+        self.active = [p for p in self.pods if p.active]
+        self.succeeded = max(int(self.prev.get("succeeded") or 0), sum(p.phase == "Succeeded" for p in self.pods))
+        self.failed = max(int(self.prev.get("failed") or 0), sum(p.phase == "Failed" for p in self.pods))
+        self.terminating = sum(p.terminating and p.phase in ("Pending", "Running") for p in self.pods)
+
+    def number(self, key: str, default: int) -> int:
+        value = self.spec.get(key)
+        return default if value is None else int(value)
+
+
+def decide_job(job: dict, pods: list[JobPod], now: float) -> JobDecision:
+    sync = _Sync(job.get("spec") or {}, job.get("status") or {}, pods, now)
+    done = finished(job)
     if done:
-        out.delete = [p.name for p in active]
-    elif spec.get("suspend"):
-        out.delete = [p.name for p in active]
-        start = 0.0
-        if not condition(conds, "Suspended"):
-            _set_condition(conds, "Suspended", "True", ("JobSuspended", "Job suspended"), now)
-            out.events.append(("Normal", "Suspended", "Job suspended"))
+        sync.out.delete = [p.name for p in sync.active]
+    elif sync.spec.get("suspend"):
+        _suspend(sync)
     else:
-        if any(c.get("type") == "Suspended" and c.get("status") == "True" for c in conds):
-            _set_condition(conds, "Suspended", "False", ("JobResumed", "Job resumed"), now)
-            out.events.append(("Normal", "Resumed", "Job resumed"))
-            start = now
-        deadline = spec.get("activeDeadlineSeconds")
-        failure = None
-        if condition(conds, "FailureTarget"):
-            target = condition(conds, "FailureTarget")
-            failure = (target.get("reason", ""), target.get("message", ""))
-        elif failed > limit or _restarts_past_limit(policy, active, limit):
-            failure = BACKOFF_EXCEEDED
-        elif deadline is not None and now - start >= int(deadline):
-            failure = DEADLINE_EXCEEDED
-        complete = (succeeded >= int(completions)) if completions is not None else (succeeded > 0 and not active)
-        if failure:
-            out.delete = [p.name for p in active]
-            if not condition(conds, "FailureTarget"):
-                _set_condition(conds, "FailureTarget", "True", failure, now)
-            if not active and not terminating:
-                _set_condition(conds, "Failed", "True", failure, now)
-                out.events.append(("Warning", failure[0], failure[1]))
-                done = "Failed"
-        elif complete:
-            out.delete = [p.name for p in active]
-            _set_condition(conds, "SuccessCriteriaMet", "True", COMPLETED, now)
-            if not active and not terminating:
-                _set_condition(conds, "Complete", "True", COMPLETED, now)
-                out.events.append(("Normal", "Completed", "Job completed"))
-                done = "Complete"
-        else:
-            want = min(parallelism, int(completions) - succeeded) if completions is not None else \
-                (parallelism if succeeded == 0 else 0)
-            if want > len(active):
-                last_success = max((p.finished for p in pods if p.phase == "Succeeded"), default=0.0)
-                recent = [p.finished for p in pods if p.phase == "Failed" and p.finished >= last_success]
-                ready_at = max(recent, default=0.0) + failure_backoff(len(recent))
-                if now >= ready_at:
-                    out.create = want - len(active)
-                else:
-                    out.wake_at = ready_at
-            elif want < len(active):  # parallelism lowered: the newest go, pending ones first
-                extra = sorted(active, key=lambda p: (p.phase == "Running", -p.created))
-                out.delete = [p.name for p in extra[:len(active) - want]]
-    status: dict = {}
-    if start and not spec.get("suspend"):
-        status["startTime"] = prev.get("startTime") or stamp(start)
-    if done == "Complete":
-        status["completionTime"] = prev.get("completionTime") or stamp(now)
-    still = 0 if done else len(active) - len([n for n in out.delete if n in {p.name for p in active}])
-    if still > 0:
-        status["active"] = still
-    status["ready"] = 0 if done else sum(p.ready for p in active if p.name not in out.delete)
-    if succeeded:
-        status["succeeded"] = succeeded
-    if failed:
-        status["failed"] = failed
-    status["terminating"] = terminating
-    status["uncountedTerminatedPods"] = {}
-    if conds:
-        status["conditions"] = conds
-    out.status = status
-    ttl = spec.get("ttlSecondsAfterFinished")
+        done = _run(sync)
+    sync.out.status = _job_status(sync, done)
+    ttl = sync.spec.get("ttlSecondsAfterFinished")
     if done and ttl is not None:
-        ended = seconds((condition(conds, done) or {}).get("lastTransitionTime"))
-        out.expired = now >= ended + int(ttl)
-        if not out.expired:
-            out.wake_at = ended + int(ttl)
-    return out
+        ended = seconds((condition(sync.conds, done) or {}).get("lastTransitionTime"))
+        sync.out.expired = now >= ended + int(ttl)
+        if not sync.out.expired:
+            sync.out.wake_at = ended + int(ttl)
+    return sync.out
+
+
+def _suspend(sync: _Sync) -> None:
+    sync.out.delete = [p.name for p in sync.active]
+    sync.start = 0.0
+    if not condition(sync.conds, "Suspended"):
+        _set_condition(sync.conds, "Suspended", "True", ("JobSuspended", "Job suspended"), sync.now)
+        sync.out.events.append(("Normal", "Suspended", "Job suspended"))
+
+
+def _failure(sync: _Sync) -> tuple[str, str] | None:
+    target = condition(sync.conds, "FailureTarget")
+    if target:
+        return target.get("reason", ""), target.get("message", "")
+    limit = sync.number("backoffLimit", BACKOFF_LIMIT)
+    policy = ((sync.spec.get("template") or {}).get("spec") or {}).get("restartPolicy", "Never")
+    if sync.failed > limit or _restarts_past_limit(policy, sync.active, limit):
+        return BACKOFF_EXCEEDED
+    deadline = sync.spec.get("activeDeadlineSeconds")
+    if deadline is not None and sync.now - sync.start >= int(deadline):
+        return DEADLINE_EXCEEDED
+    return None
+
+
+def _run(sync: _Sync) -> str:
+    """A Job not suspended nor finished: its end, or the pods it needs. Returns what it became."""
+    if condition(sync.conds, "Suspended"):
+        _set_condition(sync.conds, "Suspended", "False", ("JobResumed", "Job resumed"), sync.now)
+        sync.out.events.append(("Normal", "Resumed", "Job resumed"))
+        sync.start = sync.now
+    completions = sync.spec.get("completions")
+    failure = _failure(sync)
+    if failure:
+        return _end(sync, "FailureTarget", "Failed", failure, ("Warning", failure[0], failure[1]))
+    if (sync.succeeded >= int(completions)) if completions is not None else (sync.succeeded > 0 and not sync.active):
+        return _end(sync, "SuccessCriteriaMet", "Complete", COMPLETED, ("Normal", "Completed", "Job completed"))
+    parallelism = sync.number("parallelism", 1)
+    want = min(parallelism, int(completions) - sync.succeeded) if completions is not None else \
+        (parallelism if sync.succeeded == 0 else 0)
+    active = sync.active
+    if want > len(active):
+        last_success = max((p.finished for p in sync.pods if p.phase == "Succeeded"), default=0.0)
+        recent = [p.finished for p in sync.pods if p.phase == "Failed" and p.finished >= last_success]
+        ready_at = max(recent, default=0.0) + failure_backoff(len(recent))
+        if sync.now >= ready_at:
+            sync.out.create = want - len(active)
+        else:
+            sync.out.wake_at = ready_at
+    elif want < len(active):  # parallelism lowered: the newest go, pending ones first
+        extra = sorted(active, key=lambda p: (p.phase == "Running", -p.created))
+        sync.out.delete = [p.name for p in extra[:len(active) - want]]
+    return ""
+
+
+def _end(sync: _Sync, target: str, final: str, why: tuple[str, str], event: tuple[str, str, str]) -> str:
+    """The Job reached its end: the target condition at once, its pods stopped; the final one
+    once none runs any more (as the Job controller does since 1.31)."""
+    sync.out.delete = [p.name for p in sync.active]
+    if not condition(sync.conds, target):
+        _set_condition(sync.conds, target, "True", why, sync.now)
+    if sync.active or sync.terminating:
+        return ""
+    _set_condition(sync.conds, final, "True", why, sync.now)
+    sync.out.events.append(event)
+    return final
+
+
+def _job_status(sync: _Sync, done: str) -> dict:
+    status: dict = {}
+    if sync.start and not sync.spec.get("suspend"):
+        status["startTime"] = sync.prev.get("startTime") or stamp(sync.start)
+    if done == "Complete":
+        status["completionTime"] = sync.prev.get("completionTime") or stamp(sync.now)
+    staying = [p for p in sync.active if p.name not in sync.out.delete]
+    if staying and not done:
+        status["active"] = len(staying)
+    status["ready"] = 0 if done else sum(p.ready for p in staying)
+    if sync.succeeded:
+        status["succeeded"] = sync.succeeded
+    if sync.failed:
+        status["failed"] = sync.failed
+    status["terminating"] = sync.terminating
+    status["uncountedTerminatedPods"] = {}
+    if sync.conds:
+        status["conditions"] = sync.conds
+    return status
 
 
 # ---- a CronJob ---------------------------------------------------------------------------------
@@ -265,6 +301,17 @@ def _started(job: dict) -> float:
     return seconds(status.get("startTime") or job["metadata"].get("creationTimestamp"))
 
 
+def _history(spec: dict, jobs: list[dict], ended: dict[str, str], out: CronDecision) -> None:
+    """cleanupFinishedJobs: the oldest finished Jobs beyond the history limits go."""
+    for kind, key, default in (("Complete", "successfulJobsHistoryLimit", 3), ("Failed", "failedJobsHistoryLimit", 1)):
+        limit = spec.get(key, default)
+        done = sorted((j for j in jobs if ended[j["metadata"]["name"]] == kind), key=_started)
+        if limit is not None and len(done) > int(limit):
+            for j in done[:len(done) - int(limit)]:
+                out.delete.append(j["metadata"]["name"])
+                out.events.append(("Normal", "SuccessfulDelete", f"Deleted job {j['metadata']['name']}"))
+
+
 def decide_cronjob(cronjob: dict, jobs: list[dict], now: float) -> CronDecision:
     """One sync of a CronJob: its Jobs (those it owns), history kept within the limits, and the
     Job of the latest schedule time not yet run, as concurrencyPolicy allows."""
@@ -281,13 +328,7 @@ def decide_cronjob(cronjob: dict, jobs: list[dict], now: float) -> CronDecision:
         completed_at = (j.get("status") or {}).get("completionTime")
         if ended[name] == "Complete" and completed_at and seconds(completed_at) > seconds(last_success):
             last_success = completed_at
-    for kind, key, default in (("Complete", "successfulJobsHistoryLimit", 3), ("Failed", "failedJobsHistoryLimit", 1)):
-        limit = spec.get(key, default)
-        done = sorted((j for j in jobs if ended[j["metadata"]["name"]] == kind), key=_started)
-        if limit is not None and len(done) > int(limit):
-            for j in done[:len(done) - int(limit)]:
-                out.delete.append(j["metadata"]["name"])
-                out.events.append(("Normal", "SuccessfulDelete", f"Deleted job {j['metadata']['name']}"))
+    _history(spec, jobs, ended, out)
     last = prev.get("lastScheduleTime")
     zone = cron.zone(spec.get("timeZone"))
     if not spec.get("suspend"):
