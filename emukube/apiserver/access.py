@@ -5,8 +5,18 @@ objects; a refusal is the API server's 403."""
 from __future__ import annotations
 
 from . import errors
-from .rbac import (AUTHENTICATED, MASTERS, UNAUTHENTICATED, Attributes, Policy, User, authorize,
-                   forbidden_message, service_account_groups, split_service_account)
+from .rbac import (
+    AUTHENTICATED,
+    MASTERS,
+    UNAUTHENTICATED,
+    Attributes,
+    Policy,
+    User,
+    authorize,
+    forbidden_message,
+    service_account_groups,
+    split_service_account,
+)
 from .request_info import attributes
 from .resources import BY_KEY
 

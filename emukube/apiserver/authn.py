@@ -6,8 +6,8 @@ from __future__ import annotations
 import hmac
 
 from . import sa_tokens
-from .resources import BY_KEY
 from .rbac import AUTHENTICATED, MASTERS, User, service_account_user
+from .resources import BY_KEY
 
 ADMIN = User("kubernetes-admin", (MASTERS, AUTHENTICATED))
 

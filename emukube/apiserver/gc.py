@@ -84,7 +84,8 @@ class Collector:
     def _dependents(self, owner: dict, objs: list) -> list:
         uid = owner["metadata"].get("uid")
         ns = owner["metadata"].get("namespace")
-        return [(r, o) for r, o in objs if any(ref.get("uid") == uid for ref in o["metadata"].get("ownerReferences") or [])
+        return [(r, o) for r, o in objs
+                if any(ref.get("uid") == uid for ref in o["metadata"].get("ownerReferences") or [])
                 and (ns is None or o["metadata"].get("namespace") == ns)]
 
     def _delete(self, res, obj: dict, policy: str = "Background") -> None:

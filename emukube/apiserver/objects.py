@@ -7,8 +7,9 @@ from __future__ import annotations
 import copy
 import random
 import time
+import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from emukube.store import AlreadyExists, Conflict, NotFound
 
@@ -30,7 +31,7 @@ _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the API server's generateName alp
 
 
 def now_iso(offset: float = 0) -> str:
-    return datetime.fromtimestamp(time.time() + offset, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(time.time() + offset, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -225,9 +226,7 @@ class Registry:
 
     def _dry_created(self, res: Resource, obj: dict) -> dict:
         meta = obj["metadata"]
-        meta.setdefault("uid", "%08x-%04x-%04x-%04x-%012x" % (random.getrandbits(32), random.getrandbits(16),
-                                                           random.getrandbits(16), random.getrandbits(16),
-                                                           random.getrandbits(48)))
+        meta.setdefault("uid", str(uuid.uuid4()))
         meta.setdefault("creationTimestamp", now_iso())
         return obj
 

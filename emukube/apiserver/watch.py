@@ -43,7 +43,7 @@ class Hub:
     async def wait(self, timeout: float) -> None:
         try:
             await asyncio.wait_for(self._event.wait(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     def start(self) -> None:

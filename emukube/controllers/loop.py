@@ -19,7 +19,6 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-
 from ..apiserver.resources import BY_KEY
 from ..plan import endpoints as ep
 from ..plan import slices as sl
@@ -28,17 +27,17 @@ from ..plan.nodes import plan_nodes, schedule
 from ..plan.pod_dns import pod_specs
 from ..plan.workloads import PodPlan, bare_pod, new_pod_for, rollout_limits, template_hash
 from ..runtime import engine
-from ..runtime.engine import DockerException, NotFound
 from ..runtime import labels as L
-from ..runtime.dns import ensure_dns, reload_corefile, write_resolv_confs, ZoneWriter
+from ..runtime.dns import ZoneWriter, ensure_dns, reload_corefile, write_resolv_confs
+from ..runtime.engine import DockerException, NotFound
 from ..runtime.node_proxies import create_node, node_plans, reload_node
 from ..runtime.pods import Context, PodStartError, create_pod
 from ..runtime.podspec import container_ports
 from ..runtime.proxies import Proxies, proxy_name
 from . import service_checks as checks
-from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
 from .jobs import JobControllers
 from .podstatus import pod_status, ran_to_end
+from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
 from .publish_pods import PodFacts, rfc3339
 from .publisher import RUN_ANNOTATION, Observed
 from .restarts import Restarts, fresh_start, should_restart
@@ -285,10 +284,10 @@ class Controller:
             return False
         labels = summary.get("Labels") or {}
         role = labels.get(L.ROLE)
-        if role == "dns":
+        if role == L.Role.DNS:
             return "dns" in self.making
         key = f"{labels.get(L.NAMESPACE, 'default')}/{labels.get(L.NAME, '')}"
-        if role in ("proxy", "proxy-udp"):
+        if role in (L.Role.PROXY, L.Role.PROXY_UDP):
             return key in self.making
         return key in self.creating and key not in self.created
 
@@ -299,27 +298,27 @@ class Controller:
         found = self.containers()
         for c in found:
             role = c.labels.get(L.ROLE)
-            if role in ("proxy", "proxy-udp"):
+            if role in (L.Role.PROXY, L.Role.PROXY_UDP):
                 proxies[c.name] = c
-            elif role == "dns":
+            elif role == L.Role.DNS:
                 dns = c
-        self.node_containers = {c.labels.get(L.NODE, ""): c for c in found if c.labels.get(L.ROLE) == "node"}
+        self.node_containers = {c.labels.get(L.NODE, ""): c for c in found if c.labels.get(L.ROLE) == L.Role.NODE}
         for c in found:
             role = c.labels.get(L.ROLE)
-            if role not in ("pod", "sandbox"):
+            if role not in L.ROLES_POD:
                 continue
             ns, name = c.labels.get(L.NAMESPACE, "default"), c.labels.get(L.NAME, "")
             pods[f"{ns}/{name}"] = Pod(
-                namespace=ns, name=name, holder=c, apps=[c] if role == "pod" else [],
+                namespace=ns, name=name, holder=c, apps=[c] if role == L.Role.POD else [],
                 spec=json.loads(c.labels.get(L.POD_SPEC) or "{}"), labels=L.pod_labels_of(c.labels),
                 owner=c.labels.get(L.OWNER, ""), template_hash=c.labels.get(L.TEMPLATE_HASH, ""),
                 ip=engine.ip_on(c.attrs, self.ctx.net.network_name), node=c.labels.get(L.NODE, ""),
             )
         for c in found:
-            if c.labels.get(L.ROLE) in ("app", "init"):
+            if c.labels.get(L.ROLE) in (L.Role.APP, L.Role.INIT):
                 key = f"{c.labels.get(L.NAMESPACE)}/{c.labels.get(L.NAME)}"
                 if key in pods:
-                    (pods[key].apps if c.labels.get(L.ROLE) == "app" else pods[key].inits).append(c)
+                    (pods[key].apps if c.labels.get(L.ROLE) == L.Role.APP else pods[key].inits).append(c)
         return pods, proxies, dns
 
     # ---- readiness ----------------------------------------------------------------------

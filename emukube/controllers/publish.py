@@ -8,21 +8,12 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections import namedtuple
-from datetime import datetime, timezone
 
+from ..k8s.times import epoch as _seconds
 from ..plan.nodes import STOPPED_ANNOTATION
-from .publish_pods import PodFacts, pod_object, qos_class
-from .publish_workloads import deployment_revision, replica_set_objects, workload_status
 
 KUBELET_VERSION = "v1.35.0"
 CONTROL_PLANE = "node-1"  # kind labels its first node control-plane; emukube schedules there too
-
-
-def _seconds(text: str) -> float:
-    try:
-        return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
-    except (TypeError, ValueError):
-        return 0.0
 
 
 # ---- nodes ---------------------------------------------------------------------------------

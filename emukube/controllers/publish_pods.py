@@ -13,8 +13,8 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 
+from ..k8s.times import epoch as _seconds
 from ..plan.quantity import quantity
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Docker's "never"
@@ -55,13 +55,6 @@ def rfc3339(text) -> str | None:
         return None
     text = str(text)
     return text[:19] + "Z" if len(text) >= 19 else text
-
-
-def _seconds(text: str) -> float:
-    try:
-        return datetime.strptime(text[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
-    except (TypeError, ValueError):
-        return 0.0
 
 
 def _stamp(seconds: float) -> str:

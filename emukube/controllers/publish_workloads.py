@@ -11,8 +11,8 @@ the fields these produce. Times come from the previous status or the pods' Ready
 from __future__ import annotations
 
 import copy
-from datetime import UTC, datetime
 
+from ..k8s.times import epoch as _seconds
 from ..plan.workloads import rollout_limits, template_hash
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -24,13 +24,6 @@ NOT_COPIED = {"kubectl.kubernetes.io/last-applied-configuration", REVISION, REVI
               "deprecated.deployment.rollback.to"}
 PROGRESS_DEADLINE = 600  # progressDeadlineSeconds' default
 HISTORY_LIMIT = 10  # revisionHistoryLimit's default
-
-
-def _seconds(text: str | None) -> float:
-    try:
-        return datetime.strptime(str(text)[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
-    except ValueError:
-        return 0.0
 
 
 # ---- reading pods --------------------------------------------------------------------------

@@ -10,8 +10,7 @@ with several restarts, every earlier run, not only the last one."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
+from ...k8s.times import epoch
 from .. import errors
 
 MARGIN = 0.5  # seconds before a stopped container's StartedAt still counted as that run's
@@ -20,15 +19,7 @@ _INT_PARAMS = ("tailLines", "sinceSeconds", "limitBytes")
 
 def rfc3339(text: str) -> float:
     """Epoch seconds of a Docker or Kubernetes timestamp, with its fraction (0 when unknown)."""
-    if not text or text.startswith("0001-"):
-        return 0.0
-    head, _, rest = text.rstrip("Z").partition(".")
-    frac = "".join(ch for ch in rest if ch.isdigit())
-    try:
-        base = datetime.strptime(head[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=timezone.utc).timestamp()
-    except ValueError:
-        return 0.0
-    return base + (float("0." + frac) if frac else 0.0)
+    return epoch(text)
 
 
 def numbers(query, pod: str = "") -> dict[str, int]:

@@ -52,7 +52,7 @@ async def pod_log(request: web.Request, resource, namespace: str, name: str) -> 
         while not limit or sent < limit:
             try:
                 chunk = await asyncio.wait_for(source.content.readany(), IDLE_CHECK)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 # aiohttp >= 3.9 no longer cancels a handler whose client left: look ourselves.
                 if request.transport is None or request.transport.is_closing():
                     break
