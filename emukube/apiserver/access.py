@@ -4,6 +4,7 @@ objects; a refusal is the API server's 403."""
 
 from __future__ import annotations
 
+from ..k8s.resources import BY_KEY
 from . import errors
 from .rbac import (
     AUTHENTICATED,
@@ -18,7 +19,6 @@ from .rbac import (
     split_service_account,
 )
 from .request_info import attributes
-from .resources import BY_KEY
 
 _RBAC = "rbac.authorization.k8s.io"
 _KINDS = {"roles": "roles." + _RBAC, "cluster_roles": "clusterroles." + _RBAC,

@@ -12,13 +12,13 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
+from ..k8s.resources import Resource
 from ..manifests.defaults import apply_defaults
 from ..manifests.validate import API_VERSIONS, validate_object
 from ..plan import allocate
 from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
 from ..runtime.settings import Settings as ClusterSettings
-from .resources import Resource
 
 # "spec.ports[0].port: Invalid value: 0: must be ..." -> field, reason, message
 _ITEM = re.compile(r"^(?P<field>[^:]+): (?P<type>Required value|Invalid value|Unsupported value|Duplicate value|"

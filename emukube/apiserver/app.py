@@ -12,10 +12,10 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from ..k8s.resources import find
 from . import access, authn, crds, discovery, errors, handlers, metrics, negotiate, reviews, system
 from .gc import Collector
 from .objects import Registry, _load
-from .resources import find
 from .subresources import Subresources
 from .watch import Hub
 

@@ -355,7 +355,7 @@ def _changed(old, new, schema: dict, prefix: tuple, out: set) -> None:
 def record_update(old: dict | None, new: dict, manager: str, operation: str, subresource: str = "") -> dict:
     """managedFields for a Create/Update/Patch: the manager owns what it changed, and others lose it;
     fields that disappeared leave every manager. `operation` Create is recorded as Update."""
-    from emukube.apiserver import resources
+    from ..k8s import resources
 
     resource = resources.by_kind(new.get("apiVersion", ""), new.get("kind", ""))
     schema = sch.for_resource(resource) if resource else {}

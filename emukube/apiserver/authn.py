@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import hmac
 
+from ..k8s.resources import BY_KEY
 from . import sa_tokens
 from .rbac import AUTHENTICATED, MASTERS, User, service_account_user
-from .resources import BY_KEY
 
 ADMIN = User("kubernetes-admin", (MASTERS, AUTHENTICATED))
 

@@ -3,7 +3,7 @@ on the way in and out; every other resource is served as stored."""
 
 from __future__ import annotations
 
-from .resources import BY_KEY, Resource
+from ..k8s.resources import BY_KEY, Resource
 
 CORE_EVENTS = BY_KEY["events"]
 _V1_KEY = "events.events.k8s.io"

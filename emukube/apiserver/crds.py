@@ -10,9 +10,10 @@ import copy
 import re
 from dataclasses import dataclass, field
 
-from . import cr_schema, errors, resources
+from ..k8s import resources
+from ..k8s.resources import BY_KEY, Resource
+from . import cr_schema, errors
 from . import schema as sch
-from .resources import BY_KEY, Resource
 
 CRD = BY_KEY["customresourcedefinitions.apiextensions.k8s.io"]
 CLEANUP = "customresourcecleanup.apiextensions.k8s.io"

@@ -4,8 +4,8 @@ first and falls back to these when the answer's Content-Type names no aggregated
 
 from __future__ import annotations
 
+from ..k8s.resources import Resource, groups, served
 from . import errors, metrics
-from .resources import Resource, groups, served
 
 VERSION = {"major": "1", "minor": "35", "emulationMajor": "1", "emulationMinor": "35",
            "minCompatibilityMajor": "1", "minCompatibilityMinor": "34", "gitVersion": "v1.35.0",

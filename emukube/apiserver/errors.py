@@ -7,7 +7,7 @@ import json
 
 from aiohttp import web
 
-from .resources import Resource
+from ..k8s.resources import Resource
 
 
 class ApiError(Exception):

@@ -13,9 +13,9 @@ import logging
 
 from emukube.store import Gone
 
+from ..k8s.resources import RESOURCES, by_kind
 from . import crds, errors
 from .objects import NAMESPACES, DeleteOpts, Registry, WriteOpts, should_finalize
-from .resources import RESOURCES, by_kind
 from .tasks import BackgroundTask
 
 log = logging.getLogger("emukube.apiserver.gc")

@@ -11,10 +11,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from ..k8s.resources import Resource
 from . import convert, errors, negotiate, objects
 from . import watch as watching
 from .objects import DeleteOpts, Registry, WriteOpts
-from .resources import Resource
 from .selectors import fields_match, labels_match, parse_fields, parse_labels
 
 JSON_PATCH = "application/json-patch+json"

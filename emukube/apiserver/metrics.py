@@ -16,10 +16,10 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
+from ..k8s.resources import find
 from . import errors, negotiate
 from .handlers import respond
 from .objects import now_iso
-from .resources import find
 from .selectors import fields_match, labels_match, parse_fields, parse_labels
 
 GROUP, VERSION = "metrics.k8s.io", "v1beta1"

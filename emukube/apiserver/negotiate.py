@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import yaml
 
+from ..k8s.resources import Resource
 from .errors import bad_request, too_large, unsupported_media
-from .resources import Resource
 
 BODY_LIMIT = 3 * 1024 * 1024
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from emukube.store import AlreadyExists, Conflict, NotFound
 
+from ..k8s.resources import BY_KEY, Resource
 from . import errors
-from .resources import BY_KEY, Resource
 
 NAMESPACES = BY_KEY["namespaces"]
 CRD_KEY = "customresourcedefinitions.apiextensions.k8s.io"

@@ -15,8 +15,10 @@ import hashlib
 import json
 import threading
 
-from emukube.apiserver import crd_openapi, resources
 from emukube.apiserver import schema as sch
+
+from ..k8s import resources
+from . import crd_openapi
 
 _VERSION = "v1.35.0"
 _FORMAT = "1"  # bump when the documents' shape changes, so clients drop their cached copies

@@ -5,8 +5,8 @@ self-reviews for every authenticated caller."""
 
 from __future__ import annotations
 
+from ..k8s.resources import BY_KEY
 from .rbac import AUTHENTICATED, GROUP, MASTERS, UNAUTHENTICATED
-from .resources import BY_KEY
 
 _READ = ["get", "list", "watch"]
 _WRITE = ["create", "delete", "deletecollection", "patch", "update"]

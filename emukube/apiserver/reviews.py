@@ -56,7 +56,7 @@ def _access_status(allowed: bool, reason: str) -> dict:
 
 
 def register(app: web.Application, registry, authenticator: Authenticator) -> None:
-    """POST routes for the reviews, ahead of the API's catch-all; discovery lists them (resources.py)."""
+    """POST routes for the reviews, ahead of the API's catch-all; discovery lists them (k8s/resources.py)."""
     # Long because: six small handlers close over the registry and the authenticator, and the
     # routes that name them follow right after.
 

@@ -7,11 +7,11 @@ import copy
 
 from aiohttp import web
 
+from ..k8s.resources import Resource
 from . import convert, errors, negotiate
 from .crds import CustomResource, scale_of, set_replicas
 from .handlers import APPLY_PATCH, Handlers, Route, check_fields, patch_object, respond, write_opts
 from .objects import bump_generation
-from .resources import Resource
 from .selectors import selector_string
 
 SCALE = Resource("autoscaling", "v1", "Scale", "scale")

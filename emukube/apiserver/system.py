@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import logging
 
+from ..k8s.resources import BY_KEY
 from . import errors, rbac_defaults
 from .objects import SYSTEM_NAMESPACES, WriteOpts
-from .resources import BY_KEY
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
+from ..k8s.resources import Resource
 from .printers import apps, batch, core, events, pods, rbac
 from .printers.format import now_or, parse_time
-from .resources import Resource
 
 _NAME_DOC = ("Name must be unique within a namespace. Is required when creating resources, although some "
              "resources may allow a client to request the generation of an appropriate name automatically. "

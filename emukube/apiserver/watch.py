@@ -15,8 +15,8 @@ from aiohttp import web
 
 from emukube.store import Gone
 
+from ..k8s.resources import Resource
 from . import convert, errors, negotiate
-from .resources import Resource
 from .selectors import FieldReq, Requirement, exact_name, fields_match, labels_match
 from .tasks import BackgroundTask
 

@@ -121,7 +121,7 @@ def top(what: str = typer.Argument("all", help="services | pods | all"), cluster
     nginx's session log for UDP). TCP counters start again when a proxy reloads (its endpoints
     changed); the controller's own checks are counted too (one per proxy change)."""
     from ..diagnose.top import collect, pod_rows, service_rows
-    from ..manifests.resource_names import kind_of
+    from ..k8s.names import kind_of
     from .output import print_table
 
     shown = ["Service", "Pod"] if what == "all" else [kind_of(what, ("Service", "Pod"))]

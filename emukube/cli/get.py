@@ -11,9 +11,9 @@ import typer
 import yaml
 
 from ..client.cluster import Cluster
-from ..client.kube import ApiError
 from ..errors import EmukubeError, NotFound
-from ..manifests.resource_names import category, resolve
+from ..k8s.client import ApiError
+from ..k8s.names import category, resolve
 from ..views.tables import table_lines
 
 WITH_NOT_READY = ("endpoints", "endpointslices.discovery.k8s.io")

@@ -12,7 +12,7 @@ import typer
 from ..client.cluster import OWNERS, Cluster
 from ..diagnose import dns_query
 from ..errors import EmukubeError
-from ..manifests.resource_names import kind_of
+from ..k8s.names import kind_of
 from ..runtime import engine
 from .options import ClusterOpt, NsOpt, err, parse_timeout
 

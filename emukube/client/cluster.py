@@ -21,16 +21,16 @@ from dataclasses import dataclass
 from typing import Callable, Iterator, Sequence
 
 from ..errors import EmukubeError, NotFound, WorkloadFailed
+from ..k8s.client import ApiError
+from ..k8s.names import kind_of
 from ..lifecycle import node_address, ops
 from ..lifecycle.connection import comparable
-from ..manifests.resource_names import kind_of
 from ..plan import image_map
 from ..plan.nodes import STOPPED_ANNOTATION, node_object
 from ..runtime import engine, forward
 from ..runtime import labels as L
 from ..runtime.podspec import container_ports
 from . import inside as access
-from .kube import ApiError
 from .snapshot import PodRow, Snapshot
 
 PathLike = "str | os.PathLike[str]"
@@ -221,7 +221,7 @@ class Cluster:
 
     # -- its Kubernetes API ---------------------------------------------------------------------
     def api(self):
-        """A client of the cluster's API server (client.kube.KubeClient)."""
+        """A client of the cluster's API server (k8s.client.KubeClient)."""
         from ..lifecycle.connection import client_for
 
         controller = engine.get_container(self.client, ops.controller_name(self.name))
@@ -362,7 +362,7 @@ class Cluster:
             raise NotFound(f'Error from server (NotFound): pods "{name}" not found')
         containers = engine.containers(self.client, self.name, **{L.NAMESPACE: namespace, L.NAME: name})
         if snap.state.controller is not None and snap.state.controller.status == "running":
-            from ..apiserver.resources import BY_KEY
+            from ..k8s.resources import BY_KEY
 
             try:  # as kubectl deletes it: the controller drains it, stops it, removes the object
                 self.api().delete(BY_KEY["pods"], namespace, name)
@@ -415,7 +415,7 @@ class Cluster:
 
     @staticmethod
     def _workload_resource(kind: str):
-        from ..apiserver.resources import BY_KEY
+        from ..k8s.resources import BY_KEY
 
         return BY_KEY[f"{kind.lower()}s.apps"]
 
@@ -479,7 +479,7 @@ class Cluster:
 
     def _set_node(self, name: str, unschedulable: bool | None = None, stopped: bool | None = None) -> None:
         """As kubectl cordon does: a patch of the Node object (the controller publishes Nodes)."""
-        from ..apiserver.resources import BY_KEY
+        from ..k8s.resources import BY_KEY
 
         if name not in {n.name for n in self.nodes()}:
             raise NotFound(f'Error from server (NotFound): nodes "{name}" not found')

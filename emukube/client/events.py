@@ -10,8 +10,8 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Iterator
 
-from ..apiserver.resources import BY_KEY
-from .kube import ApiError, KubeClient
+from ..k8s.client import ApiError, KubeClient
+from ..k8s.resources import BY_KEY
 
 EVENTS = BY_KEY["events"]
 HEADER = f"{'TIME':<22}{'TYPE':<9}{'REASON':<16}{'OBJECT':<40}MESSAGE"

@@ -19,8 +19,8 @@ import time
 from dataclasses import dataclass, replace
 
 from ..errors import EmukubeError, NotFound
+from ..k8s.names import kind_of
 from ..lifecycle import ops
-from ..manifests.resource_names import kind_of
 from ..plan import endpoints as ep
 from ..plan.workloads import bare_pod
 from ..runtime import engine, haproxy_stats

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 
 from ..errors import EmukubeError, WorkloadFailed
-from ..manifests.resource_names import kind_of
+from ..k8s.names import kind_of
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 ROLLED = ("Deployment", "StatefulSet")

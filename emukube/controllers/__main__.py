@@ -17,7 +17,7 @@ import threading
 import time
 
 from ..apiserver import sa_tokens
-from ..client.kube import KubeClient
+from ..k8s.client import KubeClient
 from ..runtime import engine
 from ..runtime import labels as L
 from ..runtime.pods import context_from_env

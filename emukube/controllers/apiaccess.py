@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..client.kube import Credentials, KubeClient
+from ..k8s.client import Credentials, KubeClient
 
 
 def credentials(state_dir: str, server: str) -> Credentials:

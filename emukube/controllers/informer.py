@@ -9,8 +9,8 @@ import threading
 import time
 from typing import Callable
 
-from ..apiserver.resources import Resource
-from ..client.kube import ApiError, KubeClient
+from ..k8s.client import ApiError, KubeClient
+from ..k8s.resources import Resource
 
 Key = tuple[str, str, str]  # (resource key, namespace, name)
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..apiserver.resources import BY_KEY
-from ..client.kube import ApiError
+from ..k8s.client import ApiError
+from ..k8s.resources import BY_KEY
 from ..plan import jobs as plan
 from ..plan.workloads import new_pod_for
 from ..runtime import engine

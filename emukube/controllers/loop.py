@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..apiserver.resources import BY_KEY
+from ..k8s.resources import BY_KEY
 from ..plan import endpoints as ep
 from ..plan import slices as sl
 from ..plan.nodeports import host_ports
@@ -129,7 +129,7 @@ class Controller:
                  dns_dir: str, out=print, api=None):
         self.client, self.ctx, self.generation = client, ctx, generation
         self.out = out
-        self.api = api  # the cluster's API server (client.kube.KubeClient); None in unit tests
+        self.api = api  # the cluster's API server (k8s.client.KubeClient); None in unit tests
         self.informer = None  # set by the entry point: the desired objects, kept current
         self.publisher = None  # set by the entry point: writes what runs back to the API
         self.objects_version = -1

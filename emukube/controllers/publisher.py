@@ -15,8 +15,8 @@ import time
 from dataclasses import dataclass, field
 from typing import AbstractSet
 
-from ..apiserver.resources import BY_KEY, Resource
-from ..client.kube import ApiError
+from ..k8s.client import ApiError
+from ..k8s.resources import BY_KEY, Resource
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
 from .publish import diff, event_object, node_object, status_only

@@ -1,2 +1,2 @@
-"""What every layer shares about Kubernetes objects: time stamps (and, next, the served kinds
-and their names)."""
+"""What every layer shares about Kubernetes: the served kinds (resources.py) and kubectl's names
+for them (names.py), a REST client of the API (client.py), and RFC 3339 times (times.py)."""

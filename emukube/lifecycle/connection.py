@@ -9,9 +9,9 @@ import json
 import time
 
 from ..apiserver.objects import SYSTEM_NAMESPACES
-from ..apiserver.resources import BY_KEY, Resource, by_kind
-from ..client.kube import ApiError, Credentials, KubeClient
 from ..errors import EmukubeError
+from ..k8s.client import ApiError, Credentials, KubeClient
+from ..k8s.resources import BY_KEY, Resource, by_kind
 from ..runtime import engine
 
 API_PORT = "6443/tcp"

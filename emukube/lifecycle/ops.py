@@ -122,7 +122,7 @@ def require(state: State) -> State:
 
 def other_clusters_node_ports(client, cluster: str) -> dict[int, str]:
     """NodePorts are host ports: unique across every emukube cluster on this engine."""
-    from ..apiserver.resources import BY_KEY
+    from ..k8s.resources import BY_KEY
 
     taken: dict[int, str] = {}
     for c in clusters.controllers(client):

@@ -7,8 +7,8 @@ import time
 from typing import TYPE_CHECKING
 
 from ..errors import EmukubeError, NotFound
+from ..k8s.names import kind_of
 from ..k8s.times import age, parse_time
-from ..manifests.resource_names import kind_of
 from ..plan import endpoints as ep
 from ..plan.workloads import rollout_limits, template_hash
 

@@ -4,7 +4,7 @@ kinds, names as kind.group/name; with -A a NAMESPACE column first; --show-labels
 
 from __future__ import annotations
 
-from ..apiserver.resources import Resource
+from ..k8s.resources import Resource
 
 
 def _cell(value) -> str:

@@ -3,7 +3,7 @@
 import pytest
 
 from emukube.apiserver.apply import ApplyConflict, from_fields_v1, record_update, server_side_apply
-from emukube.apiserver.resources import BY_KEY
+from emukube.k8s.resources import BY_KEY
 
 DEPLOY = BY_KEY["deployments.apps"]
 CONFIG = b"""

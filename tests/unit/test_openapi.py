@@ -3,7 +3,7 @@
 import json
 
 from emukube.apiserver import openapi
-from emukube.apiserver.resources import BY_KEY
+from emukube.k8s.resources import BY_KEY
 
 
 def test_v3_index_lists_the_served_group_versions_only():

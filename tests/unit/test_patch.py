@@ -5,7 +5,7 @@ import json
 import pytest
 
 from emukube.apiserver.patch import PatchError, apply_patch
-from emukube.apiserver.resources import BY_KEY
+from emukube.k8s.resources import BY_KEY
 
 DEPLOY = BY_KEY["deployments.apps"]
 SMP = "application/strategic-merge-patch+json"

@@ -10,7 +10,7 @@ import pytest
 
 from emukube.apiserver import tables
 from emukube.apiserver.printers.format import format_label_selector, human_duration, parse_time, short_human_duration
-from emukube.apiserver.resources import BY_KEY, RESOURCES, Resource
+from emukube.k8s.resources import BY_KEY, RESOURCES, Resource
 
 NOW = calendar.timegm((2025, 6, 1, 12, 0, 0, 0, 0, 0))
 

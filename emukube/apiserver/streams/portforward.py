@@ -20,8 +20,8 @@ from typing import Awaitable, Callable, cast
 
 from aiohttp import WSMsgType, http_parser, web
 
+from ...k8s.resources import Resource
 from .. import errors
-from ..resources import Resource
 from . import spdy
 
 log = logging.getLogger("emukube.apiserver.portforward")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Iterator
 from urllib.parse import urlencode, urlsplit
 
-from ..apiserver.resources import Resource
 from ..errors import EmukubeError
+from .resources import Resource
 
 JSON = "application/json"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"

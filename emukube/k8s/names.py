@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..apiserver.resources import RESOURCES, Resource
 from ..errors import EmukubeError
+from .resources import RESOURCES, Resource
 
 # Both event APIs serve one store: `get events` means the core one, as kubectl's discovery picks it.
 _PREFERRED = {"events": "events", "ev": "events", "event": "events"}
