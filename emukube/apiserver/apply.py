@@ -204,15 +204,15 @@ def _merge(live, config, schema: dict):
         kind, keys = _list_keys(schema)
         if kind == "map" and all(isinstance(i, dict) for i in live + config):
             item_schema = sch.items(schema)
-            out = list(live)
+            merged = list(live)
             for item in config:
                 element = _item_key(item, keys)
-                index = next((i for i, old in enumerate(out) if _item_key(old, keys) == element), None)
+                index = next((i for i, old in enumerate(merged) if _item_key(old, keys) == element), None)
                 if index is None:
-                    out.append(copy.deepcopy(item))
+                    merged.append(copy.deepcopy(item))
                 else:
-                    out[index] = _merge(out[index], item, item_schema)
-            return out
+                    merged[index] = _merge(merged[index], item, item_schema)
+            return merged
         if kind == "set":
             return live + [copy.deepcopy(v) for v in config if v not in live]
     return copy.deepcopy(config)

@@ -182,7 +182,7 @@ class Registry:
         try:
             opts.warnings += self._admission.admit(op, res, obj, old, self.store) or []
         except Exception as exc:  # admission.Invalid: a 422 with its causes
-            if type(exc).__name__ != "Invalid":
+            if type(exc).__name__ != "Invalid" or not hasattr(exc, "causes"):
                 raise
             raise errors.invalid(res, obj.get("metadata", {}).get("name", ""), list(exc.causes),
                                  getattr(exc, "message", "") or str(exc)) from None

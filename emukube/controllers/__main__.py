@@ -70,8 +70,9 @@ def main() -> None:
     informer.start()
     informer.wait_synced(timeout=60)
     controller.informer = informer
-    controller.publisher = Publisher(api, informer, out, engine_version=client.version().get("Version", ""))
-    controller.publisher.start()
+    publisher = Publisher(api, informer, out, engine_version=client.version().get("Version", ""))
+    controller.publisher = publisher
+    publisher.start()
     controller.run(stop)
     apiserver.terminate()
     try:

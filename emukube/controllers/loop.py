@@ -29,17 +29,18 @@ from ..plan.workloads import PodPlan, bare_pod, new_pod_for, rollout_limits, tem
 from ..runtime import engine
 from ..runtime import labels as L
 from ..runtime.dns import ZoneWriter, ensure_dns, reload_corefile, write_resolv_confs
-from ..runtime.engine import DockerException, NotFound
+from ..runtime.engine import Container, DockerException, NotFound
 from ..runtime.node_proxies import create_node, node_plans, reload_node
 from ..runtime.pods import Context, PodStartError, create_pod
 from ..runtime.podspec import container_ports
 from ..runtime.proxies import Proxies, proxy_name
 from . import service_checks as checks
+from .informer import Informer
 from .jobs import JobControllers
 from .podstatus import pod_status, ran_to_end
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
 from .publish_pods import PodFacts, rfc3339
-from .publisher import RUN_ANNOTATION, Observed
+from .publisher import RUN_ANNOTATION, Observed, Publisher
 from .restarts import Restarts, fresh_start, should_restart
 from .statefiles import read_text, write_atomic
 
@@ -89,9 +90,9 @@ class Pod:
 
     namespace: str
     name: str
-    holder: object  # the container holding the network (single container or sandbox)
-    apps: list = field(default_factory=list)  # all non-sandbox containers
-    inits: list = field(default_factory=list)  # the init container running now, while it starts
+    holder: Container  # the container holding the network (single container or sandbox)
+    apps: list[Container] = field(default_factory=list)  # all non-sandbox containers
+    inits: list[Container] = field(default_factory=list)  # the init container running now, while it starts
     spec: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
     owner: str = ""
@@ -130,13 +131,13 @@ class Controller:
         self.client, self.ctx, self.generation = client, ctx, generation
         self.out = out
         self.api = api  # the cluster's API server (k8s.client.KubeClient); None in unit tests
-        self.informer = None  # set by the entry point: the desired objects, kept current
-        self.publisher = None  # set by the entry point: writes what runs back to the API
+        self.informer: Informer | None = None  # set by the entry point: the desired objects, kept current
+        self.publisher: Publisher | None = None  # set by the entry point: writes what runs back to the API
         self.objects_version = -1
         self.written_slices: dict[tuple[str, str], list[dict]] = {}  # (ns, Service) -> its slices (plan/slices.py)
         self.seen_rv: dict[str, int] = {}
         self.set_objects(objects)
-        self.node_containers: dict[str, object] = {}  # node name -> its proxy container
+        self.node_containers: dict[str, Container] = {}  # node name -> its proxy container
         self.state_dir = Path(state_dir)
         self.zones = ZoneWriter(dns_dir)
         self.proxies = Proxies(client, ctx)
@@ -291,9 +292,9 @@ class Controller:
             return key in self.making
         return key in self.creating and key not in self.created
 
-    def observe(self) -> tuple[dict[str, Pod], dict[str, object], object | None]:
+    def observe(self) -> tuple[dict[str, Pod], dict[str, Container], Container | None]:
         pods: dict[str, Pod] = {}
-        proxies: dict[str, object] = {}
+        proxies: dict[str, Container] = {}
         dns = None
         found = self.containers()
         for c in found:
@@ -322,7 +323,7 @@ class Controller:
         return pods, proxies, dns
 
     # ---- readiness ----------------------------------------------------------------------
-    def _probed(self, pod: Pod, kind: str) -> list[tuple[dict, object]]:
+    def _probed(self, pod: Pod, kind: str) -> list[tuple[dict, Container]]:
         """(probe, container) for every container of the pod with a probe of this kind."""
         found = []
         for c in pod.apps:
@@ -621,8 +622,7 @@ class Controller:
         bare_keys = {f"{b.namespace}/{b.name}" for b in self.bare}
         for plan in self.bare:
             key = f"{plan.namespace}/{plan.name}"
-            pod = live.get(key)
-            if pod is None and key not in self.creating and key not in self.terminating:
+            if live.get(key) is None and key not in self.creating and key not in self.terminating:
                 self.start_pod(plan, pods, "created")
         for key, pod in live.items():  # pods nothing asks for any more (a deleted Deployment)
             owned = f"{pod.namespace}/{pod.owner}" in wanted_owners if pod.owner else key in bare_keys
@@ -681,7 +681,7 @@ class Controller:
             self.stop_pod(stale[0], "rolling update: old template")
 
     # ---- data plane -----------------------------------------------------------------------
-    def reconcile_proxies(self, views: list[ep.PodView], proxies: dict[str, object]) -> None:
+    def reconcile_proxies(self, views: list[ep.PodView], proxies: dict[str, Container]) -> None:
         """Every Service's proxy at once. Reloads finish within the tick (a stopping pod is
         drained only once they did); making a container takes seconds while the engine starts
         the pods too, so that goes on in the background and the loop keeps ticking (the next
@@ -693,7 +693,7 @@ class Controller:
             wanted.update({proxy_name(self.ctx.cluster, plan.namespace, plan.name),
                            proxy_name(self.ctx.cluster, plan.namespace, plan.name, udp=True)})
         idle = [job for job in plans if self._settled(f"{job[1].namespace}/{job[1].name}")]
-        list(self.proxy_pool.map(lambda job: self._ensure_proxy(*job, proxies), idle))
+        list(self.proxy_pool.map(lambda job: self._ensure_proxy(job[0], job[1], proxies), idle))
         planned = {f"{plan.namespace}/{plan.name}" for _, plan in plans}
         done = {f"{plan.namespace}/{plan.name}" for _, plan in idle} - self.making  # they run this tick's plan
         for key in [k for k in list(self.unsynced) if k != "dns" and (k in done or k not in planned)]:
@@ -702,7 +702,7 @@ class Controller:
             if name not in wanted:
                 engine.remove(container)
 
-    def _ensure_proxy(self, svc: dict, plan, proxies: dict[str, object]) -> None:
+    def _ensure_proxy(self, svc: dict, plan, proxies: dict[str, Container]) -> None:
         key = f"{plan.namespace}/{plan.name}"
         try:
             # Waiting for the new worker only matters to a pod being drained.
@@ -718,7 +718,7 @@ class Controller:
         if what:
             self._proxy_changed(plan, "ProxyReloaded")
 
-    def _create_proxy(self, svc: dict, plan, proxies: dict[str, object]) -> None:
+    def _create_proxy(self, svc: dict, plan, proxies: dict[str, Container]) -> None:
         key = f"{plan.namespace}/{plan.name}"
         try:
             with self.engine_slots:
@@ -861,7 +861,7 @@ class Controller:
             return []
         ns, name = svc["metadata"].get("namespace", "default"), svc["metadata"]["name"]
         endpoints = self.informer.get(BY_KEY["endpoints"], ns, name)
-        mirror = sl.mirror_slices(endpoints) if sl.mirrored(svc, endpoints) else []
+        mirror = sl.mirror_slices(endpoints) if endpoints is not None and sl.mirrored(svc, endpoints) else []
         return self.written_slices.get((ns, name), []) + mirror
 
     def service_answers(self, svc: dict, views: list[ep.PodView]) -> bool:
@@ -917,13 +917,15 @@ class Controller:
         answering = self.proxy_pool.map(lambda svc: self.service_answers(svc, views), self.services)
         for svc, answers in zip(self.services, list(answering)):
             key = f"{svc['metadata'].get('namespace', 'default')}/{svc['metadata']['name']}"
-            services[key] = {"answering": answers, **({"problem": p} if (p := self.problems.get(key)) else {})}
+            services[key] = {"answering": answers,
+                             **({"problem": problem} if (problem := self.problems.get(key)) else {})}
             if not answers:
                 waiting.append(f"service {key} not answering yet")
                 since = self.silent.setdefault(key, time.monotonic()) if self._settled(key) else None
                 if since is not None and time.monotonic() - since > 5:
                     # A reload lost (e.g. signalled while the proxy started): push its configs again.
-                    self.proxies.forget(proxy_name(self.ctx.cluster, *key.split("/")))
+                    namespace, _, name = key.partition("/")
+                    self.proxies.forget(proxy_name(self.ctx.cluster, namespace, name))
                     self.silent.pop(key)
             else:
                 self.silent.pop(key, None)

@@ -70,7 +70,7 @@ def owner_reference(facts: PodFacts) -> dict | None:
         kind, name = "ReplicaSet", f"{name}-{facts.template_hash}"
     elif kind not in ("StatefulSet", "ReplicaSet", "Job"):
         return None  # a bare pod, or one `emukube run` made (kubectl run's pods have no owner)
-    ref = {"apiVersion": "batch/v1" if kind == "Job" else "apps/v1", "kind": kind, "name": name}
+    ref: dict = {"apiVersion": "batch/v1" if kind == "Job" else "apps/v1", "kind": kind, "name": name}
     if facts.owner_uid:
         ref["uid"] = facts.owner_uid
     ref.update(controller=True, blockOwnerDeletion=True)
@@ -92,7 +92,7 @@ def pod_labels(facts: PodFacts) -> dict:
 
 
 def pod_metadata(facts: PodFacts) -> dict:
-    meta = {"name": facts.name, "namespace": facts.namespace}
+    meta: dict = {"name": facts.name, "namespace": facts.namespace}
     ref = owner_reference(facts)
     if ref and facts.owner_kind in ("Deployment", "ReplicaSet", "Job"):
         meta["generateName"] = f"{ref['name']}-"
@@ -163,7 +163,7 @@ def _state(state: dict, container_id: str = "") -> dict:
         waiting = state["waiting"] or {}
         return {"waiting": {k: waiting[k] for k in ("reason", "message") if waiting.get(k)}}
     ended = state.get("terminated") or {}
-    out = {"exitCode": int(ended.get("exitCode") or 0)}
+    out: dict = {"exitCode": int(ended.get("exitCode") or 0)}
     if ended.get("reason"):
         out["reason"] = ended["reason"]
     for key in ("startedAt", "finishedAt"):
@@ -358,7 +358,7 @@ def pod_status_object(facts: PodFacts, status: dict, now: str, previous: dict | 
     phase = kubelet_phase(facts.spec, inits, apps)
     sandbox = bool(facts.ip) or any("containerID" in s for s in apps)
     conds = stamp_conditions(pod_conditions(inits, apps, phase, sandbox), previous, facts, apps, now)
-    out = {"phase": phase, "conditions": conds}
+    out: dict = {"phase": phase, "conditions": conds}
     if facts.host_ip:
         out.update(hostIP=facts.host_ip, hostIPs=[{"ip": facts.host_ip}])
     if facts.ip:

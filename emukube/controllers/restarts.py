@@ -17,6 +17,7 @@ import json
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import AbstractSet
 
 from ..runtime import labels as L
 from ..runtime.restart import holder_of, plan_of, pod_address, previous_log_path, restart_fresh
@@ -104,7 +105,7 @@ class Restarts:
         entry.last = last
         self.entries[new_id] = entry
 
-    def keep_only(self, live_ids: set[str], now: float | None = None) -> None:
+    def keep_only(self, live_ids: AbstractSet[str | None], now: float | None = None) -> None:
         """Forget containers no longer there; one just restarted may not be observed yet."""
         now = time.time() if now is None else now
         for cid in [c for c, e in self.entries.items() if c not in live_ids and now - e.last_restart > KEEP_UNSEEN]:

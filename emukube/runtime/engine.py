@@ -13,13 +13,14 @@ import time
 
 import docker
 from docker.errors import APIError, DockerException, NotFound
+from docker.models.containers import Container
 
 from ..errors import EngineUnavailable
 from ..k8s.times import epoch
 from . import labels as L
 
 # The engine's errors, for the code outside runtime/ that handles them (only runtime/ imports docker).
-__all__ = ["APIError", "DockerException", "NotFound"]
+__all__ = ["APIError", "Container", "DockerException", "NotFound"]
 
 
 def socket_name() -> str:
