@@ -97,6 +97,7 @@ def graph(cluster: str = ClusterOpt,
         else:
             _write(output, text.encode())
     elif suffix == ".dot":
+        assert output is not None  # a suffix comes from --output
         _write(output, g.to_dot(model).encode())
     elif suffix in (".svg", ".png"):
         dot = shutil.which("dot")
@@ -185,6 +186,7 @@ def export_compose(cluster: str = ClusterOpt,
     if snap.state.controller is None:
         raise NotFound(f'no controller for cluster "{cluster}": nothing to export')
     env = dict(e.split("=", 1) for e in snap.state.controller.attrs["Config"]["Env"] if "=" in e)
+    assert snap.state.net is not None
     try:
         result = export(snap.objects, snap.pods, snap.state.net, settings_of(snap.state.controller),
                         json.loads(env["EMUKUBE_IMAGES"]), project=project or f"emukube-{cluster}",

@@ -66,7 +66,7 @@ def logs(pod: str, cluster: str = ClusterOpt, namespace: str = NsOpt,
          follow: bool = typer.Option(False, "-f", "--follow"), tail: int = typer.Option(-1, "--tail")):
     """Print a pod's logs (POD or deploy/NAME)."""
     target = Cluster(cluster).container_of(pod, namespace, container)
-    kwargs = {"stream": follow, "follow": follow}
+    kwargs: dict[str, bool | int] = {"stream": follow, "follow": follow}
     if tail >= 0:
         kwargs["tail"] = tail
     data = target.logs(**kwargs)

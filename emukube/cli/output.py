@@ -6,6 +6,7 @@ import os
 import shlex
 import shutil
 import sys
+from typing import Sequence
 
 import typer
 
@@ -64,13 +65,13 @@ def invoked_as(argv0: str | None = None) -> str:
     return shlex.quote(argv0)
 
 
-def reach_lines(services: list[dict], cluster: str, workloads: list[dict] = (),
+def reach_lines(services: list[dict], cluster: str, workloads: Sequence[dict] = (),
                 node_host: str = "127.0.0.1", prog: str = "emukube") -> list[str]:
     """A ready-to-paste command per Service: curl from the host where it can, else in-cluster
     from a pod of the first Deployment/StatefulSet in the Service's namespace. NodePorts are
     curled at node_host (the first node's host address); `prog` is how emukube is typed."""
     lines = []
-    clients = {}
+    clients: dict[str, str] = {}
     for w in workloads:
         kind = "deploy" if w["kind"] == "Deployment" else "sts"
         clients.setdefault(w["metadata"].get("namespace", "default"), f"{kind}/{w['metadata']['name']}")

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..lifecycle import ops
+from ..plan.network import ClusterNet
 from ..runtime import engine
 from ..runtime.dns import dns_name
 
@@ -60,7 +61,7 @@ class UpProgress:
         self.steps = {name: Step(name) for name in ("images", "network", "DNS", "pods", "services")}
         self.waiting: list[str] = []
         self.objects: list[dict] = []
-        self.net = None
+        self.net: ClusterNet | None = None
         self._live: Live | None = None
         self._dns_checked = 0.0
 

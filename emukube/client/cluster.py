@@ -18,7 +18,7 @@ import signal
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence, TypeAlias
 
 from ..errors import EmukubeError, NotFound, WorkloadFailed
 from ..k8s.client import ApiError
@@ -33,7 +33,7 @@ from ..runtime.podspec import container_ports
 from . import inside as access
 from .snapshot import PodRow, Snapshot
 
-PathLike = "str | os.PathLike[str]"
+PathLike: TypeAlias = "str | os.PathLike[str]"
 OWNERS = ("Deployment", "StatefulSet", "ReplicaSet")
 DELETABLE = ("Service", *OWNERS, "ConfigMap", "Secret", "Namespace", "Pod")
 
@@ -58,7 +58,7 @@ class ExecResult:
     stderr: str
 
 
-DEFAULT_SETTINGS = {"address": "127.0.0.1", "allow_privileged": False, "image_map": {}, "nodes": 1}
+DEFAULT_SETTINGS: dict[str, Any] = {"address": "127.0.0.1", "allow_privileged": False, "image_map": {}, "nodes": 1}
 
 
 _NAMES_MADE = itertools.count()
@@ -99,8 +99,8 @@ class Cluster:
         # What this handle asks for; None = keep what the cluster has (or the safe default).
         if address is not None:
             address = node_address.normalise(address)
-        requested = {"address": address, "allow_privileged": allow_privileged,
-                     "image_map": dict(images) if images is not None else None, "nodes": nodes}
+        requested: dict[str, Any] = {"address": address, "allow_privileged": allow_privileged,
+                                     "image_map": dict(images) if images is not None else None, "nodes": nodes}
         self._requested = {k: v for k, v in requested.items() if v is not None}
         self.settings = {**DEFAULT_SETTINGS, **self._requested}
         self.keep = keep
@@ -205,17 +205,19 @@ class Cluster:
         state = state or ops.require(ops.read_state(self.client, self.name))
         return ops.settings_of(state.controller)
 
-    def _replace(self, objects: list[dict]) -> tuple[str, dict[str, int]]:
+    def _replace(self, objects: list[dict]) -> tuple[str | None, dict[str, int]]:
         """A new desired state from edited objects (scale, delete), through the API server:
         changed objects are updated, missing ones deleted."""
         with ops.allocation_lock():
             state = ops.require(ops.read_state(self.client, self.name))
             written = ops.write_objects(self.client, state, objects, prune=True)
+            assert state.controller is not None
             return state.controller.labels.get(L.GENERATION), written
 
     def wait_ready(self, timeout: float = 120, progress: Callable[[dict], None] | None = None) -> dict:
         """Until every pod is ready and every Service answers (raises WorkloadFailed)."""
         state = ops.require(ops.read_state(self.client, self.name))
+        assert state.controller is not None
         return ops.wait_converged(self.client, self.name, state.controller.labels.get(L.GENERATION),
                                   timeout, progress, self.written)
 
@@ -237,6 +239,7 @@ class Cluster:
 
         state = ops.require(ops.read_state(self.client, self.name))
         creds = credentials_of(state.controller)
+        assert state.net is not None
         server = f"https://{state.net.controller_ip}:6443" if internal else creds.server
         return kubeconfig.render(self.name, server, creds.ca_pem, creds.token)
 
@@ -283,7 +286,7 @@ class Cluster:
         """The Docker container running a pod's (named) container."""
         snap = self.snapshot()
         pod = self.pod_name(pod, namespace, snap)
-        found = [c for c in engine.containers(self.client, self.name, **{L.NAMESPACE: namespace, L.NAME: pod})
+        found = [c for c in engine.containers(self.client, self.name, all=True, **{L.NAMESPACE: namespace, L.NAME: pod})
                  if c.labels.get(L.ROLE) in (L.Role.POD, L.Role.APP)]
         if not found:
             raise NotFound(f'Error from server (NotFound): pods "{pod}" not found')
@@ -337,7 +340,7 @@ class Cluster:
 
     # -- changing ---------------------------------------------------------------------------
     def scale(self, target: str, replicas: int, namespace: str = "default", wait: bool = False,
-              timeout: float = 120) -> str:
+              timeout: float = 120) -> str | None:
         """deployment/NAME or statefulset/NAME to `replicas` pods; returns the new generation."""
         if replicas < 0:
             raise EmukubeError("error: --replicas must be >= 0")
@@ -360,7 +363,7 @@ class Cluster:
         snap = self.snapshot()
         if not any(p.name == name and p.namespace == namespace for p in snap.pods):
             raise NotFound(f'Error from server (NotFound): pods "{name}" not found')
-        containers = engine.containers(self.client, self.name, **{L.NAMESPACE: namespace, L.NAME: name})
+        containers = engine.containers(self.client, self.name, all=True, **{L.NAMESPACE: namespace, L.NAME: name})
         if snap.state.controller is not None and snap.state.controller.status == "running":
             from ..k8s.resources import BY_KEY
 
@@ -546,6 +549,7 @@ class Cluster:
             found = forward.find(self.client, self.name, target, f"{ip}:{port}", address)
             if found is not None:
                 return found
+        assert state.net is not None
         return forward.create(self.client, self.name, state.net.network_name, target, ip, port, local_port=local,
                               host=address, lifetime="cluster" if keep else "session")
 

@@ -264,6 +264,7 @@ def create_run_pod(cluster, obj: dict, start: bool = True):
     taken = engine.containers(client, cluster.name, **{L.NAMESPACE: namespace, L.NAME: name})
     if taken or any(ops.object_key(o) == ("Pod", namespace, name) for o in state.objects):
         raise EmukubeError(f'Error from server (AlreadyExists): pods "{name}" already exists')
+    assert state.controller is not None
     ctx = context_from_env(dict(e.split("=", 1) for e in state.controller.attrs["Config"]["Env"] if "=" in e))
     plan = replace(bare_pod(obj), owner_kind=L.RUN_OWNER, owner_name=name)
     for attempt in range(3):
@@ -287,7 +288,7 @@ def wait_exit(container, timeout: float | None) -> int:
 
 
 def remove_pod(cluster, namespace: str, name: str) -> None:
-    for c in engine.containers(cluster.client, cluster.name, **{L.NAMESPACE: namespace, L.NAME: name}):
+    for c in engine.containers(cluster.client, cluster.name, all=True, **{L.NAMESPACE: namespace, L.NAME: name}):
         try:
             engine.remove(c)
         except APIError:

@@ -31,11 +31,13 @@ import signal
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 import pytest
 
 if TYPE_CHECKING:
+    from types import FrameType
+
     from .cluster import Cluster
 
 MARKER = "emukube"
@@ -96,7 +98,7 @@ class Clusters:
         self.keep = keep
         self.open: dict[tuple, Cluster] = {}
         self.failed: dict[tuple, str] = {}  # a cluster that did not start is not tried again per test
-        self._sigterm = None
+        self._sigterm: Callable[[int, FrameType | None], Any] | int | None = None
 
     def get(self, request, spec: ClusterSpec, images: dict[str, str]) -> Cluster:
         owner = _scope_node(request, spec.scope)

@@ -49,7 +49,7 @@ def status_line(obj: dict) -> tuple[str, bool]:
     if kind == "Deployment":
         if generation > status.get("observedGeneration", 0):
             return "Waiting for deployment spec update to be observed...", False
-        progressing = next((c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {})
+        progressing: dict = next((c for c in status.get("conditions") or [] if c.get("type") == "Progressing"), {})
         if progressing.get("reason") == "ProgressDeadlineExceeded":
             raise WorkloadFailed(f'error: deployment "{name}" exceeded its progress deadline')
         if updated < want:

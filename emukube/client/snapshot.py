@@ -89,6 +89,7 @@ class Snapshot:
     @property
     def nodes(self) -> list[Node]:
         settings = settings_of(self.state.controller) if self.state.controller is not None else {}
+        assert self.state.net is not None
         return plan_nodes(self.state.net, settings.get("nodes", 1), self.objects,
                           settings.get("address", "127.0.0.1"))
 

@@ -49,7 +49,8 @@ def port_checks(snap: Snapshot, targets: list[tuple[str, int]]) -> dict | None:
         return {}
     try:
         result = controller.exec_run(["python3", "-c", _CONNECT, json.dumps(targets)])
-        verdicts = json.loads(result.output.decode(errors="replace").strip().splitlines()[-1])
+        output = result.output.decode(errors="replace")  # type: ignore[union-attr]  # stub ignores stream
+        verdicts = json.loads(output.strip().splitlines()[-1])
     except (DockerException, ValueError, IndexError):
         return None
     return {tuple(t): v for t, v in zip(targets, verdicts)}
@@ -118,8 +119,9 @@ def dns_check(snap: Snapshot) -> Check:
         return Check("DNS", False, "the CoreDNS container is " + ("missing" if dns is None else dns.status))
     if controller is None or controller.status != "running":
         return Check("DNS", False, "cannot ask CoreDNS: no running controller to ask from")
+    assert net is not None
     cmd = ["dig", "+short", "+time=2", "+tries=2", f"@{net.dns_ip}", "SOA", "cluster.local"]
-    out = controller.exec_run(cmd).output.decode(errors="replace").strip()
+    out = controller.exec_run(cmd).output.decode(errors="replace").strip()  # type: ignore[union-attr]  # stub ignores stream
     if not out or "timed out" in out:
         return Check("DNS", False, f"CoreDNS at {net.dns_ip} does not answer for cluster.local")
     return Check("DNS", True, f"CoreDNS at {net.dns_ip} answers for cluster.local")

@@ -90,6 +90,7 @@ def query(client, cluster: str, name: str, rtype: str = "A", namespace: str = "d
     state = ops.require(ops.read_state(client, cluster))
     if state.controller is None or state.controller.status != "running":
         raise EmukubeError(f'error: the controller of cluster "{cluster}" is not running (try `emukube up` again)')
+    assert state.net is not None
     return lookup(state.controller, state.net.dns_ip, name, rtype, namespace, tcp)
 
 

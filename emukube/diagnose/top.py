@@ -43,7 +43,9 @@ class ServiceStats:
     pods: dict[str, Counter] = field(default_factory=dict)
 
 
-def _int(value: str) -> int:
+def _int(value: str | None) -> int:
+    if value is None:
+        return 0
     try:
         return int(value)
     except (TypeError, ValueError):
@@ -52,7 +54,8 @@ def _int(value: str) -> int:
 
 def parse_show_stat(text: str) -> tuple[Counter, dict[str, Counter]]:
     """HAProxy's `show stat` CSV -> (all Service ports together, per server = pod name)."""
-    total, pods = Counter(), {}
+    total = Counter()
+    pods: dict[str, Counter] = {}
     for row in haproxy_stats.rows(text):
         if not (row.get("pxname") or "").startswith("tcp-"):
             continue  # the stats listener
@@ -66,7 +69,8 @@ def parse_show_stat(text: str) -> tuple[Counter, dict[str, Counter]]:
 
 def parse_udp_sessions(log: str, pod_of_ip: dict[str, str]) -> tuple[Counter, dict[str, Counter]]:
     """nginx session lines `udp-session PORT UPSTREAM IN OUT STATUS` -> (total, per pod)."""
-    total, pods = Counter(active=None), {}
+    total = Counter(active=None)
+    pods: dict[str, Counter] = {}
     for line in log.splitlines():
         parts = line.split()
         if len(parts) < 6 or parts[0] != NGINX_SESSION_MARK:
@@ -80,7 +84,7 @@ def parse_udp_sessions(log: str, pod_of_ip: dict[str, str]) -> tuple[Counter, di
     return total, pods
 
 
-def _human(n: int) -> str:
+def _human(n: float) -> str:
     for unit in ("", "Ki", "Mi", "Gi"):
         if n < 1024 or unit == "Gi":
             return f"{n}{unit}" if not unit else f"{n:.0f}{unit}"

@@ -142,7 +142,7 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
     # by objects (emukube creates them, as `up` always did), then configs and Services (whose
     # variables pods get when they start), then workloads.
     desired = sorted(desired, key=lambda o: _ORDER.get(o["kind"], len(_ORDER)))
-    named = {(o.get("metadata") or {}).get("namespace") for o in desired} - {None, "", *SYSTEM_NAMESPACES}
+    named = {ns for o in desired if (ns := (o.get("metadata") or {}).get("namespace"))} - set(SYSTEM_NAMESPACES)
     for ns in sorted(named - {k[2] for k in have if k[0] == "Namespace"} - {k[2] for k in want if k[0] == "Namespace"}):
         try:
             api.create(BY_KEY["namespaces"], {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}})

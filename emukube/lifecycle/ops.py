@@ -18,7 +18,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ..errors import EmukubeError, WorkloadFailed
 from ..errors import NotFound as NotFoundError
@@ -31,6 +31,9 @@ from ..runtime.engine import DockerException
 from ..runtime.settings import PKI_DIR, REQUESTS_DIR, STATE_DIR, STATUS_FILE, Settings
 from . import connection as cluster_api
 from . import host_ports, state_backup
+
+if TYPE_CHECKING:
+    from docker.models.containers import Container
 
 CODE_DIR = "/opt/emukube"
 NAMESPACED = ("Service", "Pod", "Deployment", "StatefulSet", "ReplicaSet", "ConfigMap", "Secret")
@@ -56,7 +59,7 @@ class State:
 
     cluster: str
     net: ClusterNet | None
-    controller: object | None
+    controller: Container | None
     objects: list[dict] = field(default_factory=list)
     saved_settings: dict | None = None  # restored from the state volume (no controller)
 
@@ -431,7 +434,7 @@ def request_pod_delete(controller, namespace: str, name: str) -> None:
     engine.put_files(controller, {f"{REQUESTS_DIR}/delete_{namespace}_{name}": (b"", 0o644)})
 
 
-def wait_converged(client, cluster: str, generation: str, timeout: float, progress=None,
+def wait_converged(client, cluster: str, generation: str | None, timeout: float, progress=None,
                    written: dict[str, int] | None = None) -> dict:
     """Until the controller of this generation, having seen the `written` resourceVersions,
     reports every pod ready and every Service answering. Raises WorkloadFailed (exit 1) naming

@@ -151,7 +151,7 @@ class _Builder:
         else:
             self.result.files[f"configs/{key}"] = content
             self.configs[key] = {"file": f"./configs/{key}"}
-        ref = {"source": key, "target": target}
+        ref: dict[str, str | int] = {"source": key, "target": target}
         if mode != 0o644:
             ref["mode"] = mode
         return ref

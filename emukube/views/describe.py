@@ -32,7 +32,7 @@ PLURAL = {"Pod": "pods", "Service": "services", "Deployment": "deployments.apps"
 class Text:
     """kubectl's describe layout: `Key:  value` rows, values aligned within each block."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.lines: list[str] = []
         self.block: list[tuple[int, str, list[str]]] = []
 
@@ -201,7 +201,8 @@ def _events(t: Text, events: list[Event]) -> None:
         t.head("Events:  <none>")
         return
     t.head("Events:")
-    rows = [("Type", "Reason", "Age", "From", "Message"), ("----", "------", "----", "----", "-------")]
+    rows: list[tuple[str, ...]] = [("Type", "Reason", "Age", "From", "Message"),
+                                   ("----", "------", "----", "----", "-------")]
     t.table(rows + [(e.type, e.reason, age(e.time), e.source or "emukube-controller", e.message) for e in events[-30:]])
 
 
