@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import slices as sl
@@ -138,7 +139,7 @@ def kube_proxied(svc: dict) -> bool:
     return not any(label in labels for label in NOT_PROXIED_LABELS)
 
 
-def proxy_plan(svc: dict, pods: list[PodView], slices: list[dict] = ()) -> ProxyPlan | None:
+def proxy_plan(svc: dict, pods: list[PodView], slices: Sequence[dict] = ()) -> ProxyPlan | None:
     """None for Services that need no proxy (headless, ExternalName). `slices`: the
     EndpointSlices of a Service without a selector (plan/slices.py)."""
     if not has_cluster_ip(svc) or not kube_proxied(svc):
@@ -178,7 +179,7 @@ def client_nodes(pods: list[PodView], found: dict[str, tuple[Backend, ...]]) -> 
     return tuple((node, tuple(sorted(ips))) for node, ips in sorted(by_node.items()))
 
 
-def dns_service(svc: dict, pods: list[PodView], slices: list[dict] = ()) -> DnsService:
+def dns_service(svc: dict, pods: list[PodView], slices: Sequence[dict] = ()) -> DnsService:
     """`slices`: the EndpointSlices of a Service without a selector (plan/slices.py)."""
     spec, meta = svc["spec"], svc["metadata"]
     common = dict(namespace=meta.get("namespace", "default"), name=meta["name"], ports=service_ports(svc))

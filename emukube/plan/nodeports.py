@@ -9,6 +9,7 @@ A hostPort reaches its pod, ready or not, as the kubelet's portmap forwards it.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 
 from .endpoints import PodView, proxy_plan
@@ -16,7 +17,7 @@ from .nodes import node_name
 from .types import Backend, ProxyPlan, ServicePort
 
 
-def node_port_plan(svc: dict, pods: list[PodView], node: str, slices: list[dict] = ()) -> ProxyPlan | None:
+def node_port_plan(svc: dict, pods: list[PodView], node: str, slices: Sequence[dict] = ()) -> ProxyPlan | None:
     """A plan listening on the Service's TCP nodePorts (as ports) for one node; None if none.
     `slices`: the EndpointSlices of a Service without a selector (plan/slices.py)."""
     plan = proxy_plan(svc, pods, slices)
@@ -53,7 +54,8 @@ def host_port_plans(pods: list[PodView], node: str, taken: set[int]) -> list[Pro
     for pod in sorted(pods, key=lambda p: (p.namespace, p.name)):
         if (pod.node or node_name(1)) != node or not pod.ip:
             continue
-        ports, backends = [], {}
+        ports: list[ServicePort] = []
+        backends: dict[str, tuple[Backend, ...]] = {}
         for host, target in pod.host_ports:
             if host not in used:
                 used.add(host)

@@ -13,7 +13,7 @@ _FINISHED = {
 
 
 def pod_conditions(pod: dict) -> list | None:
-    return _FINISHED.get((pod.get("status") or {}).get("phase"))
+    return _FINISHED.get((pod.get("status") or {}).get("phase") or "")
 
 
 def _later(current: float | None, status: dict) -> float | None:
@@ -53,8 +53,9 @@ class _Tally:
 
     def __init__(self, reason: str, total: int):
         self.reason, self.total, self.ready = reason, total, 0
-        self.restarts, self.last = 0, None
-        self.sidecar_restarts, self.sidecar_last = 0, None
+        self.restarts, self.sidecar_restarts = 0, 0
+        self.last: float | None = None
+        self.sidecar_last: float | None = None
 
 
 def _walk_init(pod: dict, t: _Tally) -> bool:

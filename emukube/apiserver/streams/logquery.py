@@ -53,7 +53,7 @@ def run_window(state: dict, restarts: int, previous: bool) -> tuple[float, float
     return max(0.0, started - MARGIN), 0.0
 
 
-def engine_params(query, state: dict, restarts: int, now: float, pod: str = "") -> dict:
+def engine_params(query, state: dict, restarts: int, now: float, pod: str = "") -> dict[str, int | str]:
     """The engine's /containers/ID/logs parameters for a pods/log query."""
     truthy = lambda key: (query.get(key) or "").lower() in ("1", "true")  # noqa: E731
     n = numbers(query, pod)
@@ -62,7 +62,7 @@ def engine_params(query, state: dict, restarts: int, now: float, pod: str = "") 
         since = max(since, now - n["sinceSeconds"])
     elif query.get("sinceTime"):
         since = max(since, rfc3339(query["sinceTime"]))
-    params = {"stdout": 1, "stderr": 1, "follow": int(truthy("follow") and not until),
+    params: dict[str, int | str] = {"stdout": 1, "stderr": 1, "follow": int(truthy("follow") and not until),
               "timestamps": int(truthy("timestamps"))}
     if "tailLines" in n:
         params["tail"] = n["tailLines"]

@@ -29,6 +29,7 @@ class Target:
 
     @property
     def id(self) -> str:
+        assert self.attrs is not None, "no container: check .running first"
         return self.attrs["Id"]
 
     @property
@@ -91,7 +92,7 @@ def unavailable(target: Target) -> errors.ApiError:
     pod = target.pod["metadata"]["name"]
     status = target.pod.get("status") or {}
     key = "initContainerStatuses" if target.init else "containerStatuses"
-    mine = next((s for s in status.get(key) or [] if s.get("name") == target.container), {})
+    mine: dict = next((s for s in status.get(key) or [] if s.get("name") == target.container), {})
     waiting = (mine.get("state") or {}).get("waiting")
     if target.init and status.get("phase") in ("Running", "Succeeded", "Failed"):
         return errors.bad_request(f'container "{target.container}" in pod "{pod}" is terminated')
@@ -102,5 +103,5 @@ def unavailable(target: Target) -> errors.ApiError:
 def restart_count(target: Target) -> int:
     status = target.pod.get("status") or {}
     key = "initContainerStatuses" if target.init else "containerStatuses"
-    mine = next((s for s in status.get(key) or [] if s.get("name") == target.container), {})
+    mine: dict = next((s for s in status.get(key) or [] if s.get("name") == target.container), {})
     return int(mine.get("restartCount") or 0)
