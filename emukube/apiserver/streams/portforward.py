@@ -105,9 +105,7 @@ class _Pod(asyncio.BufferedProtocol):
         self.transport = cast(asyncio.Transport, transport)
         self.transport.set_write_buffer_limits(WRITE_HIGH)
         pair = self.pair
-        pair.pod = self
-        if not pair.complete:
-            self.transport.pause_reading()  # Session._syn_stream resumes it
+        pair.pod = self  # dialed once the pair is complete: its bytes may flow at once
         for chunk in pair.pending:
             self.transport.write(chunk)
         pair.pending.clear()
@@ -289,9 +287,6 @@ class Session:
         if pair is None:
             pair = self.pairs[request_id] = _Pair(request_id, int(headers["port"]))
             pair.expiry = self._spawn(self._expire(pair))
-            # The kubelet dials once both streams are there; dialing now hides the connect behind
-            # the client's round trip for the second one (the pod is read from only after it).
-            pair.dial = self._spawn(self._dial(pair))
         if getattr(pair, f"{kind}_id"):
             await self._print(pair, f"error processing stream for request {request_id}: {kind} stream already assigned")
             await self._fin(sid)
@@ -304,8 +299,10 @@ class Session:
             del self.pairs[request_id]
             if pair.expiry is not None:
                 pair.expiry.cancel()
-            if pair.pod is not None:
-                pair.pod.transport.resume_reading()
+            # Dialed once both streams are there, as the kubelet does. (Dialing at the first one
+            # lost what a pod sends at once: Python 3.11.2's transport starts reading after
+            # connection_made even when it paused reading there.)
+            pair.dial = self._spawn(self._dial(pair))
             pair.task = self._spawn(self._forward(pair))
 
     async def _data(self, frame: spdy.Frame) -> None:
