@@ -174,9 +174,8 @@ def export_compose(cluster: str = ClusterOpt,
     and zones, the proxies with their rendered configs, the pods with env, command, files and
     static IPs, NodePorts on the host. There is no controller: no self-healing and no
     readiness-driven endpoints. Usage: emukube export compose > compose.yaml"""
-    import json
 
-    from ..lifecycle.ops import settings_of
+    from ..runtime.settings import Settings
     from ..views.compose import export
 
     if output_dir is not None and output_dir.exists() and not output_dir.is_dir():
@@ -185,11 +184,11 @@ def export_compose(cluster: str = ClusterOpt,
     snap = _snapshot(cluster)
     if snap.state.controller is None:
         raise NotFound(f'no controller for cluster "{cluster}": nothing to export')
-    env = dict(e.split("=", 1) for e in snap.state.controller.attrs["Config"]["Env"] if "=" in e)
     assert snap.state.net is not None
+    given = Settings.of_container(snap.state.controller)
     try:
-        result = export(snap.objects, snap.pods, snap.state.net, settings_of(snap.state.controller),
-                        json.loads(env["EMUKUBE_IMAGES"]), project=project or f"emukube-{cluster}",
+        result = export(snap.objects, snap.pods, snap.state.net, given.user(), given.images,
+                        project=project or f"emukube-{cluster}",
                         source=f'emukube cluster "{cluster}"', subnet=subnet, address=address,
                         inline=output_dir is None)
     except ValueError as exc:

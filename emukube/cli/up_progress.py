@@ -5,7 +5,6 @@ waiting, pods, services) and, for DNS, by the CoreDNS container's state."""
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 
@@ -19,6 +18,7 @@ from ..lifecycle import ops
 from ..plan.network import ClusterNet
 from ..runtime import engine
 from ..runtime.dns import dns_name
+from ..runtime.settings import Settings
 
 POD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
 
@@ -78,9 +78,8 @@ class UpProgress:
         """After apply: the images and the network are in place, the controller is starting."""
         state = ops.read_state(self.client, self.cluster)
         self.objects, self.net = state.objects, state.net
-        env = dict(e.split("=", 1) for e in (state.controller.attrs["Config"]["Env"] if state.controller else [])
-                   if "=" in e)
-        used = sorted(set(json.loads(env.get("EMUKUBE_IMAGES") or "{}").values()))
+        images = Settings.of_container(state.controller).images if state.controller else {}
+        used = sorted(set(images.values()))
         self.set("images", ", ".join(used) or "present", True)
         if state.net is not None:
             self.set("network", f"{state.net.network_name} {state.net.subnet}", True)

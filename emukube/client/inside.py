@@ -26,8 +26,9 @@ from ..plan.workloads import bare_pod
 from ..runtime import engine, haproxy_stats
 from ..runtime import labels as L
 from ..runtime.engine import APIError, DockerException
-from ..runtime.pods import PodStartError, context_from_env, create_pod
+from ..runtime.pods import PodStartError, context_of, create_pod
 from ..runtime.proxies import proxy_name
+from ..runtime.settings import Settings
 from .snapshot import Snapshot
 
 SERVICE_PREFIXES = ("svc/", "service/", "services/")
@@ -265,7 +266,7 @@ def create_run_pod(cluster, obj: dict, start: bool = True):
     if taken or any(ops.object_key(o) == ("Pod", namespace, name) for o in state.objects):
         raise EmukubeError(f'Error from server (AlreadyExists): pods "{name}" already exists')
     assert state.controller is not None
-    ctx = context_from_env(dict(e.split("=", 1) for e in state.controller.attrs["Config"]["Env"] if "=" in e))
+    ctx = context_of(Settings.of_container(state.controller))
     plan = replace(bare_pod(obj), owner_kind=L.RUN_OWNER, owner_name=name)
     for attempt in range(3):
         try:

@@ -49,7 +49,12 @@ class Context:
 
 def context_from_env(env: Mapping[str, str]) -> Context:
     """The Context a controller container runs with, from its environment."""
-    given = Settings.from_env(env)
+    return context_of(Settings.from_env(env))
+
+
+def context_of(given: Settings) -> Context:
+    """The Context of a cluster with these settings (read back from its controller's environment
+    on the host: Settings.of_container)."""
     return Context(cluster=given.cluster, net=ClusterNet.from_subnet(given.cluster, given.subnet),
                    images=given.images, image_map=given.image_map, node_address=given.node_address,
                    allow_privileged=given.allow_privileged, nodes=given.nodes)
