@@ -10,8 +10,12 @@ EMUKUBE := .venv/bin/emukube
 demo: setup
 	@.venv/bin/python -m emukube.cli.demo $(EMUKUBE) examples/pizza.yaml
 
+# Two workers, a file's tests on one (its module's cluster is made once); the engine restart test
+# runs alone afterwards.
 test: setup lint
-	.venv/bin/pytest -q -ra -p no:cacheprovider tests
+	.venv/bin/pytest -q -ra -p no:cacheprovider --durations=30 -n 2 --dist loadfile \
+		--ignore=tests/integration/test_engine_restart.py tests
+	.venv/bin/pytest -q -ra -p no:cacheprovider tests/integration/test_engine_restart.py
 
 # Style and likely bugs (ruff), types (mypy), and the layers of emukube/ (import-linter): pyproject.toml.
 lint: setup

@@ -7,17 +7,20 @@
 
 from __future__ import annotations
 
-__all__ = ["Cluster", "Change", "ExecResult", "EmukubeError", "unique_name"]
+_CLIENT = {"Cluster": "cluster", "Change": "cluster", "ExecResult": "cluster", "unique_name": "cluster",
+           "PodRow": "snapshot"}
+_ERRORS = ("EmukubeError", "EngineUnavailable", "NotFound", "WorkloadFailed")
+__all__ = [*_CLIENT, *_ERRORS]
 
 
 def __getattr__(name: str):
     # Lazy, so the controller (which imports emukube.controllers) does not load the API.
-    if name in ("Cluster", "Change", "ExecResult", "unique_name"):
-        from .client import cluster as api
+    if name in _CLIENT:
+        import importlib
 
-        return getattr(api, name)
-    if name == "EmukubeError":
-        from .errors import EmukubeError
+        return getattr(importlib.import_module(f".client.{_CLIENT[name]}", __name__), name)
+    if name in _ERRORS:
+        from . import errors
 
-        return EmukubeError
+        return getattr(errors, name)
     raise AttributeError(name)

@@ -95,9 +95,11 @@ def port_forward(api: Api, ctx: Context) -> list[Row]:
         if not found:
             raise RuntimeError(f"kubectl port-forward printed {line!r}: {proc.stderr.read()[-300:] if proc.poll() else ''}")
         local = f"http://127.0.0.1:{found.group(1)}/1m"
-        for _ in range(ctx.runs):
-            forwarded.append(_fetch_rate(local, count))
-            direct.append(_fetch_rate(f"http://{pod_ip}:8000/1m", count))
+        ways = [(forwarded, local), (direct, f"http://{pod_ip}:8000/1m")]
+        for run in range(ctx.runs):
+            # Each run's first way meets the machine as the last one left it: who goes first alternates.
+            for rates, url in ways if run % 2 == 0 else ways[::-1]:
+                rates.append(_fetch_rate(url, count))
     finally:
         proc.terminate()
         try:

@@ -13,6 +13,7 @@ import logging
 import signal
 import sys
 
+from . import tls_buffers
 from .app import serve
 
 
@@ -27,6 +28,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-auth", action="store_true", help="accept requests without a token")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, format="%(asctime)s %(name)s: %(message)s")
+    tls_buffers.shrink()
     # Every LIST decodes and encodes thousands of short-lived objects; with the default
     # thresholds the collector's full passes over the long-lived heap (modules, schema) stalled
     # one request in fifty by 10-30 ms. What exists at start is frozen out of those passes.

@@ -19,6 +19,7 @@ from ..plan import allocate
 from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
 from ..runtime.settings import Settings as ClusterSettings
+from .storage_admission import admit_storage
 
 # "spec.ports[0].port: Invalid value: 0: must be ..." -> field, reason, message
 _ITEM = re.compile(r"^(?P<field>[^:]+): (?P<type>Required value|Invalid value|Unsupported value|Duplicate value|"
@@ -107,6 +108,9 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
     defaulted = apply_defaults(obj)
     obj.clear()
     obj.update(defaulted)
+    if kind in ("PersistentVolumeClaim", "PersistentVolume", "StorageClass"):
+        if items := admit_storage(op, kind, obj, old, store):
+            raise Invalid(causes_of(items), invalid_message(resource, name, items))
     if kind == "Job":
         # The Job strategy's selector, from the uid it is stored with; an update that leaves it
         # out (emukube up's PUT of the manifest) keeps it.

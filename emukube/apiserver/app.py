@@ -5,6 +5,7 @@ garbage collector). `make_app` builds it for tests; `serve` runs it over HTTPS f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import ssl
@@ -13,10 +14,12 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from ..k8s.resources import find
-from . import access, authn, crds, discovery, errors, handlers, metrics, negotiate, reviews, system
+from . import access, authn, controller_report, crds, discovery, errors, handlers, metrics, negotiate, reviews, system
 from .gc import Collector
+from .memory_trim import MemoryTrim
 from .objects import Registry, _load
 from .subresources import Subresources
+from .tasks import BackgroundTask
 from .watch import Hub
 
 log = logging.getLogger("emukube.apiserver")
@@ -169,11 +172,16 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     subresources: {(resource key, name): async handler(request, resource, namespace, name)} for
     subresources served elsewhere (pods/log, pods/exec, ...); they are listed by discovery too."""
     authenticator = authn.Authenticator(tokens)
-    app = web.Application(middlewares=[_middleware(authenticator)], client_max_size=negotiate.BODY_LIMIT + 1)
+    trim = MemoryTrim()
+    app = web.Application(middlewares=[trim.middleware, _middleware(authenticator)],
+                          client_max_size=negotiate.BODY_LIMIT + 1)
+    trimmer = BackgroundTask(trim.run)
     hub = Hub(store)
     registry = Registry(store, hub)
     objects = handlers.Handlers(registry, hub)
-    router = Router(objects, Subresources(objects), dict(subresources or {}))
+    from .eviction import HANDLERS as evictions  # served here: it needs only the store
+
+    router = Router(objects, Subresources(objects), {**evictions, **(subresources or {})})
     collector = Collector(registry, hub)
     app[REGISTRY], app[HUB], app[_COLLECTOR] = registry, hub, collector
 
@@ -183,9 +191,11 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
         hub.start()
         if gc:
             collector.start()
+        trimmer.start()
 
     async def cleanup(_app):
         crds.forget()
+        await trimmer.stop()
         await collector.stop()
         await hub.stop()
 
@@ -218,6 +228,9 @@ def tls_context(cert: str, key: str) -> ssl.SSLContext:
     return context
 
 
+SHUTDOWN_GRACE = 1.0  # seconds for requests under way once told to stop (see serve)
+
+
 async def serve(state_dir: str, host: str, port: int, *, tls: bool = True, auth: bool = True,
                 ready: asyncio.Event | None = None, more_ports: tuple[int, ...] = ()) -> None:
     """Run until cancelled (SIGTERM/SIGINT in __main__)."""
@@ -229,7 +242,9 @@ async def serve(state_dir: str, host: str, port: int, *, tls: bool = True, auth:
     context = tls_context(os.path.join(pki, "apiserver.crt"), os.path.join(pki, "apiserver.key")) if tls else None
     from .streams import handlers as stream_handlers
 
-    runner = web.AppRunner(make_app(store, tokens, subresources=stream_handlers()), access_log=None)
+    app = make_app(store, tokens, subresources=stream_handlers())
+    controller_report.register(app, state_dir)  # `up` waits on it
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     for each in (port, *more_ports):
         await web.TCPSite(runner, host, each, ssl_context=context, backlog=256).start()
@@ -239,5 +254,11 @@ async def serve(state_dir: str, host: str, port: int, *, tls: bool = True, auth:
     try:
         await asyncio.Event().wait()
     finally:
-        await runner.cleanup()
+        # aiohttp's graceful shutdown waits up to 60 s for requests under way, and a watch does
+        # not end by itself: with the loop's ~40 watches open, the controller's stop (and `up`
+        # replacing it) took the 5 s its supervisor grants before SIGKILL. As kube-apiserver
+        # does at its end, open watches are cut after a moment; every acknowledged write is in
+        # the store already.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(runner.cleanup(), SHUTDOWN_GRACE)
         store.close()

@@ -32,14 +32,7 @@ def to_storage(resource: Resource, obj: dict) -> dict:
         return _custom_version(resource, obj, storage)
     if resource.key != _V1_KEY:
         return obj
-    out = {"apiVersion": "v1", "kind": "Event"}
-    for key in _SAME:
-        if key in obj:
-            out[key] = obj[key]
-    for new, old in _RENAMES:
-        if new in obj:
-            out[old] = obj[new]
-    return out
+    return _event(obj, "v1", _RENAMES)
 
 
 def to_view(resource: Resource, obj: dict) -> dict:
@@ -47,11 +40,12 @@ def to_view(resource: Resource, obj: dict) -> dict:
         return _custom_version(resource, obj, resource.version)
     if resource.key != _V1_KEY or obj.get("apiVersion") == resource.api_version:
         return obj
-    out = {"apiVersion": resource.api_version, "kind": "Event"}
-    for key in _SAME:
-        if key in obj:
-            out[key] = obj[key]
-    for new, old in _RENAMES:
-        if old in obj:
-            out[new] = obj[old]
+    return _event(obj, resource.api_version, [(old, new) for new, old in _RENAMES])
+
+
+def _event(obj: dict, api_version: str, renames) -> dict:
+    """An Event in the other API's words: the shared fields as they are, the others renamed."""
+    out = {"apiVersion": api_version, "kind": "Event"}
+    out.update({key: obj[key] for key in _SAME if key in obj})
+    out.update({to: obj[name] for name, to in renames if name in obj})
     return out

@@ -4,10 +4,12 @@ client-go read `reason` and `code`, users read `message`)."""
 from __future__ import annotations
 
 import json
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from ..k8s.resources import Resource
+
+if TYPE_CHECKING:
+    from aiohttp import web
 
 
 class ApiError(Exception):
@@ -30,6 +32,10 @@ class ApiError(Exception):
 
 
 def status_response(body: dict, code: int, headers: dict | None = None) -> web.Response:
+    # aiohttp only where a response is made: `up` reads the API server's Status wording through this
+    # package without loading a web framework.
+    from aiohttp import web
+
     return web.Response(status=code, body=json.dumps(body).encode(), content_type="application/json",
                         headers=headers)
 

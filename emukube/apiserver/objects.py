@@ -13,20 +13,19 @@ from datetime import UTC, datetime
 
 from emukube.store import AlreadyExists, Conflict, NotFound
 
+from ..k8s.names import SYSTEM_NAMESPACES
 from ..k8s.resources import BY_KEY, Resource
 from . import errors
 
 NAMESPACES = BY_KEY["namespaces"]
 CRD_KEY = "customresourcedefinitions.apiextensions.k8s.io"
-SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-
 # Kinds a PUT may create (their strategies' AllowCreateOnUpdate).
 CREATE_ON_UPDATE = {"services", "endpoints", "events", "leases.coordination.k8s.io"}
 # Kinds whose DELETE answers the deleted object rather than a Status.
 RETURNS_DELETED = {"pods", "services", "namespaces"}
 # Kinds with metadata.generation, and what bumps it.
 _GENERATION = {"pods", "deployments.apps", "replicasets.apps", "statefulsets.apps",
-               "endpointslices.discovery.k8s.io", "jobs.batch", "cronjobs.batch"}
+               "endpointslices.discovery.k8s.io", "jobs.batch", "cronjobs.batch", "poddisruptionbudgets.policy"}
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the API server's generateName alphabet
 
 

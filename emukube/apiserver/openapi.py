@@ -216,8 +216,7 @@ def _hash(group_version_path: str) -> str:
     """Changes whenever the document would: the definitions file, this module's format, the path."""
     global _file_hash
     if _file_hash is None:
-        text = sch._load()[0]
-        _file_hash = hashlib.sha512(text.encode()).hexdigest()
+        _file_hash = sch.digest()
     return hashlib.sha512(f"{_file_hash}/{_FORMAT}/{_versioned(group_version_path)}".encode()).hexdigest().upper()
 
 

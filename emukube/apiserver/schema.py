@@ -1,14 +1,15 @@
 """The Kubernetes type definitions (kubernetes-validate's _definitions.json for 1.35), read lazily.
 
 The file is 1.5 MB of JSON; parsed whole it costs over 10 MB of Python objects, and the API server
-must idle small. So it is kept as text with an index of where each definition starts and ends;
-a definition is parsed when asked for. Patches, apply and unknown-field checks use a structural
-copy (no descriptions or enums) cached per definition; OpenAPI documents parse full definitions
-one at a time and keep only their serialized bytes.
+must idle small. So it is indexed once (where each definition starts and ends) and left in the
+file, which is ASCII: a definition is read and parsed when asked for. Patches, apply and
+unknown-field checks use a structural copy (no descriptions or enums) cached per definition;
+OpenAPI documents parse full definitions one at a time and keep only their serialized bytes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
@@ -17,7 +18,8 @@ CONTAINER_PATH = "/opt/emukube/schema/_definitions.json"
 REF_PREFIX = "#/$defs/"
 
 _lock = threading.Lock()
-_text: str | None = None
+_path = ""
+_text: str | None = None  # only for a file that is not ASCII (offsets are characters, not bytes)
 _index: dict[str, tuple[int, int]] | None = None
 _structural: dict[str, dict] = {}
 
@@ -73,32 +75,42 @@ def _build_index(text: str) -> dict[str, tuple[int, int]]:
     return index
 
 
-def _load() -> tuple[str, dict[str, tuple[int, int]]]:
-    global _text, _index
+def _load() -> dict[str, tuple[int, int]]:
+    global _path, _text, _index
     if _index is None:
         with _lock:
             if _index is None:
-                with open(definitions_path(), encoding="utf-8") as f:
+                _path = definitions_path()
+                with open(_path, encoding="utf-8") as f:
                     text = f.read()
+                _text = None if text.isascii() else text
                 _index = _build_index(text)
-                _text = text
-    assert _text is not None
-    return _text, _index
+    return _index
+
+
+def digest() -> str:
+    """SHA-512 of the definitions file, as hex."""
+    _load()
+    with open(_path, "rb") as f:
+        return hashlib.sha512(f.read()).hexdigest()
 
 
 def names() -> list[str]:
-    return list(_load()[1])
+    return list(_load())
 
 
 def has(name: str) -> bool:
-    return name in _load()[1]
+    return name in _load()
 
 
 def raw(name: str) -> dict:
     """A fresh, full parse of one definition (descriptions included); not cached."""
-    text, index = _load()
-    start, end = index[name]
-    return json.loads(text[start:end])
+    start, end = _load()[name]
+    if _text is not None:
+        return json.loads(_text[start:end])
+    with open(_path, "rb") as f:
+        f.seek(start)
+        return json.loads(f.read(end - start))
 
 
 def ref_name(ref: str) -> str:

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import logging
 
+from ..k8s.names import SYSTEM_NAMESPACES
 from ..k8s.resources import BY_KEY
 from . import errors, rbac_defaults
-from .objects import SYSTEM_NAMESPACES, WriteOpts
+from .objects import WriteOpts
+from .storage_admission import STORAGE_CLASSES, default_storage_class
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,8 @@ def is_system_object(obj: dict) -> bool:
     if obj.get("kind") == "Service":
         return meta.get("namespace") == "default" and meta.get("name") == "kubernetes" and \
             (meta.get("labels") or {}).get("provider") == "kubernetes"
+    if obj.get("kind") == "StorageClass":
+        return meta.get("name") == "standard"
     return obj.get("kind") == "Namespace" and meta.get("name") in SYSTEM_NAMESPACES
 
 
@@ -65,6 +69,8 @@ def ensure(registry, net) -> None:
     for res, obj in rbac_defaults.objects():  # kube-apiserver's bootstrap RBAC policy
         if registry.get(res, None, obj["metadata"]["name"]) is None:
             _create(registry, res, obj)
+    if registry.get(STORAGE_CLASSES, None, "standard") is None and not registry.list(STORAGE_CLASSES, None)[0]:
+        _create(registry, STORAGE_CLASSES, default_storage_class())
     if net is None:
         return
     taken = {(s.get("spec") or {}).get("clusterIP") for s in registry.list(SERVICES, None)[0]}

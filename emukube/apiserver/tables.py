@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..k8s.resources import Resource
-from .printers import apps, batch, core, events, pods, rbac
+from .printers import apps, batch, core, events, pods, policy, rbac, storage
 from .printers.format import now_or, parse_time
 
 _NAME_DOC = ("Name must be unique within a namespace. Is required when creating resources, although some "
@@ -79,6 +79,58 @@ def _binding_columns(role_doc: str) -> tuple[dict, ...]:
             col("Users", "Users in the roleBinding", priority=1),
             col("Groups", "Groups in the roleBinding", priority=1),
             col("ServiceAccounts", "ServiceAccounts in the roleBinding", priority=1))
+
+
+_STORAGE = {
+    "persistentvolumeclaims": Printer((
+        NAME, col("Status", "phase represents the current phase of PersistentVolumeClaim."),
+        col("Volume", "volumeName is the binding reference to the PersistentVolume backing this claim."),
+        col("Capacity", "capacity represents the actual resources of the underlying volume."),
+        col("Access Modes", "accessModes contains the actual access modes the volume backing the PVC has. More "
+                            "info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes-1"),
+        col("StorageClass", "StorageClass of the pvc"),
+        col("VolumeAttributesClass", "VolumeAttributesClass of the pvc"),
+        AGE,
+        col("VolumeMode", "volumeMode defines what type of volume is required by the claim. Value of Filesystem is "
+                          "implied when not included in claim spec.", priority=1),
+    ), storage.claim_cells),
+    "persistentvolumes": Printer((
+        NAME,
+        col("Capacity", "capacity is the description of the persistent volume's resources and capacity. More info: "
+                        "https://kubernetes.io/docs/concepts/storage/persistent-volumes#capacity"),
+        col("Access Modes", "accessModes contains all ways the volume can be mounted. More info: "
+                            "https://kubernetes.io/docs/concepts/storage/persistent-volumes#access-modes"),
+        col("Reclaim Policy", "persistentVolumeReclaimPolicy defines what happens to a persistent volume when "
+                              "released from its claim. Valid options are Retain (default for manually created "
+                              "PersistentVolumes), Delete (default for dynamically provisioned PersistentVolumes), "
+                              "and Recycle (deprecated). Recycle must be supported by the volume plugin underlying "
+                              "this PersistentVolume. More info: "
+                              "https://kubernetes.io/docs/concepts/storage/persistent-volumes#reclaiming"),
+        col("Status", "phase indicates if a volume is available, bound to a claim, or released by a claim. More "
+                      "info: https://kubernetes.io/docs/concepts/storage/persistent-volumes#phase"),
+        col("Claim", "claimRef is part of a bi-directional binding between PersistentVolume and "
+                     "PersistentVolumeClaim. Expected to be non-nil when bound. claim.VolumeName is the "
+                     "authoritative bind between PV and PVC. More info: "
+                     "https://kubernetes.io/docs/concepts/storage/persistent-volumes#binding"),
+        col("StorageClass", "StorageClass of the pv"), col("VolumeAttributesClass", "VolumeAttributesClass of the pv"),
+        col("Reason", "reason is a brief CamelCase string that describes any failure and is meant for machine "
+                      "parsing and tidy display in the CLI."),
+        AGE,
+        col("VolumeMode", "volumeMode defines if a volume is intended to be used with a formatted filesystem or to "
+                          "remain in raw block state. Value of Filesystem is implied when not included in spec.",
+            priority=1),
+    ), storage.volume_cells),
+    "storageclasses.storage.k8s.io": Printer((
+        NAME, col("Provisioner", "provisioner indicates the type of the provisioner."),
+        col("ReclaimPolicy", "reclaimPolicy controls the reclaimPolicy for dynamically provisioned "
+                             "PersistentVolumes of this storage class. Defaults to Delete."),
+        col("VolumeBindingMode", "volumeBindingMode indicates how PersistentVolumeClaims should be provisioned and "
+                                 "bound.  When unset, VolumeBindingImmediate is used. This field is only honored by "
+                                 "servers that enable the VolumeScheduling feature."),
+        col("AllowVolumeExpansion", "allowVolumeExpansion shows whether the storage class allow volume expand."),
+        AGE,
+    ), storage.storage_class_cells),
+}
 
 
 PRINTERS: dict[str, Printer] = {
@@ -148,6 +200,7 @@ PRINTERS: dict[str, Printer] = {
                                  "(e.g. containerd://1.4.2).", priority=1),
     ), core.node_cells),
     "events": _EVENT,
+    **_STORAGE,
     "events.events.k8s.io": _EVENT,
     "deployments.apps": Printer((
         NAME,
@@ -182,6 +235,11 @@ PRINTERS: dict[str, Printer] = {
         NAME, col("Controller", "Controller of the object"),
         col("Revision", "Revision indicates the revision of the state represented by Data."), AGE,
     ), apps.controllerrevision_cells),
+    "poddisruptionbudgets.policy": Printer((
+        NAME, col("Min Available", "The minimum number of pods that must be available."),
+        col("Max Unavailable", "The maximum number of pods that may be unavailable."),
+        col("Allowed Disruptions", "Calculated number of pods that may be disrupted at this time.", "integer"), AGE,
+    ), policy.budget_cells),
     "jobs.batch": Printer((
         NAME, col("Status", "Status of the job."),
         col("Completions", "The number of pods which reached phase Succeeded. The value increases monotonically "

@@ -12,6 +12,7 @@ import typer
 from ..client import inside as access
 from ..client.cluster import Cluster
 from ..errors import EmukubeError
+from ..runtime import engine
 from .options import ClusterOpt, NsOpt
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
@@ -76,9 +77,7 @@ def run(ctx: typer.Context, name: str = typer.Argument(..., help="The pod's name
         if interactive:  # the docker CLI handles terminals best
             code = subprocess.call(["docker", "start", "-a", *(["-i"] if stdin else []), container.id])
         else:
-            output = container.attach(stdout=True, stderr=True, stream=True, logs=True)
-            container.start()
-            for chunk in output:
+            for chunk in engine.start_attached(container):
                 sys.stdout.buffer.write(chunk)
                 sys.stdout.flush()
                 last = chunk[-1:] or last

@@ -13,7 +13,7 @@ import yaml
 from ..client.cluster import Cluster
 from ..errors import EmukubeError, NotFound
 from ..k8s.client import ApiError
-from ..k8s.names import category, resolve
+from ..k8s.names import LAST_APPLIED, category, resolve
 from ..views.tables import table_lines
 
 WITH_NOT_READY = ("endpoints", "endpointslices.discovery.k8s.io")
@@ -115,5 +115,5 @@ def _hidden(secret: dict) -> dict:
     for field in ("data", "stringData"):
         if field in secret:
             secret[field] = {k: "<hidden: use --show-secrets>" for k in secret[field]}
-    secret.get("metadata", {}).get("annotations", {}).pop("kubectl.kubernetes.io/last-applied-configuration", None)
+    secret.get("metadata", {}).get("annotations", {}).pop(LAST_APPLIED, None)
     return secret

@@ -6,8 +6,6 @@ import time
 from typing import List, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from ..runtime import engine, images
 
@@ -23,6 +21,9 @@ def _client():
 @app.command("list")
 def list_() -> None:
     """Show, for each role, the image emukube would run and whether it is present."""
+    from rich.console import Console  # here: rich takes longer to import than most verbs run
+    from rich.table import Table
+
     table = Table("image", "reference", "present", "source")
     for row in images.status(_client()):
         present = "[green]yes[/green]" if row["present"] else "[red]no[/red]"

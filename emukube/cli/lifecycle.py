@@ -60,7 +60,7 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
     with display:
         display.applied()
         c.wait_ready(timeout, display.update)
-    snap = c.snapshot()
+    snap = c.snapshot(pods=False)
     services = snap.of_kind("Service")
     if services:
         typer.echo("")
@@ -90,7 +90,20 @@ def _merge_kubeconfig(c: Cluster, path: str | None, make_current: bool) -> None:
 
 
 
-def up(paths: List[str] = typer.Argument(..., help="Files, directories, or - for stdin."),
+def _manifests(paths: list[str] | None, filename: list[str] | None) -> list[str]:
+    """What to apply, named as arguments or, as kubectl users type them, with -f (both may be)."""
+    given = list(paths or []) + list(filename or [])
+    if not given:
+        # kubectl apply's words would offer -k, which emukube does not take (`kubectl apply -k` does).
+        raise EmukubeError("error: must specify -f (files, directories, or - for stdin)")
+    return given
+
+
+PathsArg = typer.Argument(None, help="Files, directories, or - for stdin (or -f FILE, as kubectl).", show_default=False)
+FilenameOpt = typer.Option(None, "-f", "--filename", hidden=True)
+
+
+def up(paths: Optional[List[str]] = PathsArg, filename: Optional[List[str]] = FilenameOpt,
        cluster: str = ClusterOpt,
        wait: bool = typer.Option(True, "--wait/--no-wait", help="Return once every Service answers."),
        timeout: str = typer.Option("180s", help="How long --wait waits (e.g. 90s, 5m)."),
@@ -105,21 +118,20 @@ def up(paths: List[str] = typer.Argument(..., help="Files, directories, or - for
 
     _new_cluster_name(cluster)
     since = events_version(cluster) if attach else None
-    _apply(paths, cluster, wait, parse_timeout(timeout), address, allow_privileged, image_map, nodes,
-           kubeconfig_path)
+    _apply(_manifests(paths, filename), cluster, wait, parse_timeout(timeout), address, allow_privileged,
+           image_map, nodes, kubeconfig_path)
     if attach:
         attach_events(cluster, since)
 
 
-def apply(paths: List[str] = typer.Argument(..., help="Files, directories, or - for stdin."),
+def apply(paths: Optional[List[str]] = PathsArg, filename: Optional[List[str]] = FilenameOpt,
           cluster: str = ClusterOpt,
-          filename: Optional[List[str]] = typer.Option(None, "-f", "--filename", hidden=True),
           wait: bool = typer.Option(True, "--wait/--no-wait"),
           timeout: str = typer.Option("180s"),
           address: Optional[str] = AddressOpt, allow_privileged: Optional[bool] = PrivOpt,
           image_map: Optional[List[str]] = ImageMapOpt, nodes: Optional[int] = NodesOpt):
     """Apply manifests to a running cluster; only what changed is touched."""
-    _apply(list(paths) + list(filename or []), cluster, wait, parse_timeout(timeout), address,
+    _apply(_manifests(paths, filename), cluster, wait, parse_timeout(timeout), address,
            allow_privileged, image_map, nodes)
 
 

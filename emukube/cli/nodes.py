@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..client.cluster import Cluster
-from .options import ClusterOpt
+from .options import ClusterOpt, err, parse_timeout
 
 node_app = typer.Typer(no_args_is_help=True, help="Stop or start an emulated node (its pods go away).")
 
@@ -22,11 +22,12 @@ def uncordon(node: str, cluster: str = ClusterOpt):
     typer.echo(f"node/{node} uncordoned")
 
 
-def drain(node: str, cluster: str = ClusterOpt):
+def drain(node: str, cluster: str = ClusterOpt,
+          timeout: str = typer.Option("300s", help="How long evictions a PodDisruptionBudget refuses are retried.")):
     """Cordon a node and evict its pods; Deployments and StatefulSets start them elsewhere."""
     c = Cluster(cluster)
     typer.echo(f"node/{node} cordoned")
-    for pod in c.drain(node):
+    for pod in c.drain(node, parse_timeout(timeout), retried=err):
         typer.echo(f"pod/{pod.split('/', 1)[1]} evicted")
     typer.echo(f"node/{node} drained")
 

@@ -49,16 +49,18 @@ def exec_(ctx: typer.Context, pod: str = typer.Argument(...), cluster: str = Clu
     # The docker CLI handles terminals and streams best; the SDK is the fallback.
     if flags or os.environ.get("EMUKUBE_EXEC_VIA_CLI"):
         raise typer.Exit(subprocess.call(["docker", "exec", *flags, target.id, *args]))
-    result = c.client.api.exec_create(target.id, args, stdout=True, stderr=True)
-    for chunk in c.client.api.exec_start(result["Id"], stream=True, demux=True):
-        out, err = chunk
+    chunks = engine.exec_streaming(target, args)
+    while True:
+        try:
+            out, err = next(chunks)
+        except StopIteration as end:
+            raise typer.Exit(end.value) from None
         if out:
             sys.stdout.buffer.write(out)
             sys.stdout.flush()
         if err:
             sys.stderr.buffer.write(err)
             sys.stderr.flush()
-    raise typer.Exit(c.client.api.exec_inspect(result["Id"]).get("ExitCode") or 0)
 
 
 def logs(pod: str, cluster: str = ClusterOpt, namespace: str = NsOpt,

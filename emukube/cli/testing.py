@@ -67,7 +67,7 @@ def _interrupt(signum, frame):
 
 def _running(container) -> bool:
     try:
-        container.reload()
+        engine.refresh(container)
     except Exception:  # noqa: BLE001 - gone (removed by `down`) or the engine went away
         return False
     return container.status == "running"

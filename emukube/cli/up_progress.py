@@ -18,6 +18,7 @@ from ..lifecycle import ops
 from ..plan.network import ClusterNet
 from ..runtime import engine
 from ..runtime.dns import dns_name
+from ..runtime.report import Report
 from ..runtime.settings import Settings
 
 POD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
@@ -36,22 +37,21 @@ def desired_pods(objects: list[dict]) -> int:
         sum(1 for o in objects if o["kind"] == "Pod")
 
 
-def counts(status: dict, objects: list[dict]) -> tuple[int, int, int, int]:
+def counts(status: Report, objects: list[dict]) -> tuple[int, int, int, int]:
     """(ready pods, desired pods, answering Services, Services) from a status report. A Service
     whose proxy answers but would still fail a client (no endpoints, nothing listening) does
     not count as answering."""
-    pods = [p for k, p in (status.get("pods") or {}).items() if p.get("phase") != "Terminating"]
-    services = status.get("services") or {}
+    pods = [p for p in status.pods.values() if p.get("phase") != "Terminating"]
     wanted = max(desired_pods(objects), len(pods))
     return (sum(1 for p in pods if p.get("ready")), wanted,
-            sum(1 for s in services.values() if s.get("answering") and not s.get("problem")),
-            max(len(services), sum(1 for o in objects if o["kind"] == "Service")))
+            sum(1 for s in status.services.values() if s.answering and not s.problem),
+            max(len(status.services), sum(1 for o in objects if o["kind"] == "Service")))
 
 
-def service_problems(status: dict) -> list[str]:
+def service_problems(status: Report) -> list[str]:
     """"ns/name: why", for each Service the controller found answering yet failing clients."""
-    return [f"{key}: {s['problem']} (emukube explain svc/{key.split('/', 1)[1]} -n {key.split('/', 1)[0]})"
-            for key, s in sorted((status.get("services") or {}).items()) if s.get("problem")]
+    return [f"{key}: {s.problem} (emukube explain svc/{key.split('/', 1)[1]} -n {key.split('/', 1)[0]})"
+            for key, s in sorted(status.services.items()) if s.problem]
 
 
 class UpProgress:
@@ -97,15 +97,17 @@ class UpProgress:
         else:
             self.set("DNS", f"starting CoreDNS at {self.net.dns_ip}", False)
 
-    def update(self, status: dict) -> None:
+    def update(self, status: Report) -> None:
         """The wait loop's progress callback: one status report."""
         ready, wanted, answering, services = counts(status, self.objects)
         self.set("pods", f"{ready}/{wanted} ready", ready >= wanted and not any(
-            w.startswith("pod ") for w in status.get("waiting") or []))
-        problems = service_problems(status)
+            w.startswith("pod ") for w in status.waiting))
+        # While pods are still starting, a Service without endpoints is only waiting for them:
+        # named as a problem once every pod is ready (a selector matching none of them, say).
+        problems = service_problems(status) if ready >= wanted else []
         self.set("services", "; ".join([f"{answering}/{services} answering", *problems]),
                  answering + len(problems) >= services)
-        self.waiting = list(status.get("waiting") or [])[:5]
+        self.waiting = status.waiting[:5]
         self.check_dns()
         if self._live is not None:
             self._live.refresh()

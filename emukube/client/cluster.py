@@ -30,6 +30,7 @@ from ..plan.nodes import STOPPED_ANNOTATION, node_object
 from ..runtime import engine, forward
 from ..runtime import labels as L
 from ..runtime.podspec import container_ports
+from ..runtime.report import Report
 from . import inside as access
 from .snapshot import PodRow, Snapshot
 
@@ -150,35 +151,41 @@ class Cluster:
                                  allow_privileged=bool(self.settings["allow_privileged"]))
 
     def apply(self, *paths: PathLike, objects: list[dict] | None = None, wait: bool = True,
-              timeout: float = 180, stdin=None, progress: Callable[[dict], None] | None = None) -> list[Change]:
+              timeout: float = 180, stdin=None, progress: Callable[[Report], None] | None = None) -> list[Change]:
         """kubectl apply: validate everything, plan, then touch Docker. Nothing is created when
         any document is invalid."""
         client = self.client
         state = ops.restored(client, ops.read_state(client, self.name))
-        if state.controller is not None:
-            # Keep the settings the cluster was made with unless this handle says otherwise.
-            self.settings = {**self.current_settings(state), **self._requested}
-        elif state.saved_settings is not None:
-            self.settings = {**DEFAULT_SETTINGS, **state.saved_settings, **self._requested}
+        self._keep_settings(state)
         self.warnings = []
         if objects is None:
             objects, self.warnings = self.load(*paths, stdin=stdin)
         if not objects:
             raise EmukubeError("error: no objects passed to apply")
-        self.warnings += image_map.unused_keys(self.settings.get("image_map") or {}, objects)
+        objects = [image_map.annotated(o, self.settings["image_map"]) for o in objects]
+        # Only the mappings given now, and used by any object of the cluster (an earlier apply's too).
+        self.warnings += image_map.unused_keys(self._requested.get("image_map") or {},
+                                               ops.merge(state.objects, objects))
         self.warnings += node_address.warning(self._requested.get("address"))
+        prepared, new = ops.prepare_code(), ops.is_new(client, state)  # the code archive made meanwhile
+        node_ports = ops.in_background(ops.other_clusters_node_ports, client, self.name)  # so are these
         ops.require_images(client)
-        # From reading what other clusters hold until our API server holds our share.
+        # Allocated once before anything is created (a request that cannot be honoured leaves
+        # nothing behind), and again under the lock below.
+        net, _ = ops.plan_with_network(client, state, ops.merge(state.objects, objects),
+                                       self.warnings, settings=self.settings, node_ports=node_ports)
+        generation = ops.start_controller(client, state, net, self.settings, prepared)
+        planning = state
+        if not new and (state.controller is None or state.controller.status != "running"):
+            # Its API was not serving when this began (a controller removed by hand, or
+            # stopped): what the store in the state volume holds counts.
+            state = ops.read_state(client, self.name)
+            planning = state if state.objects else planning
+        # From reading what other clusters hold until our API server holds our share, so that
+        # clusters made at the same moment never pick the same nodePort. Starting the controller
+        # stays outside: on a loaded engine it took longer than another process waits for the lock.
         with ops.allocation_lock():
-            net, planned = ops.plan_with_network(client, state, ops.merge(state.objects, objects),
-                                                 self.warnings, settings=self.settings)
-            generation = ops.start_controller(client, state, net, self.settings)
-            if state.controller is None or state.controller.status != "running":
-                # Its API was not serving when this began (a controller removed by hand, or
-                # stopped): plan again with what the store in the state volume holds.
-                state = ops.read_state(client, self.name)
-                if state.objects:
-                    planned = ops.plan_objects(client, state, net, ops.merge(state.objects, objects))
+            planned = ops.plan_objects(client, planning, net, ops.merge(planning.objects, objects))
             before = {ops.object_key(o): o for o in state.objects}
             after = {ops.object_key(o): o for o in planned}
             changes, incoming = [], []
@@ -189,11 +196,25 @@ class Cluster:
                     ("unchanged" if comparable(old) == comparable(after[key]) else "configured")
                 changes.append(Change(key[0], key[1], key[2], verb))
                 incoming.append(after[key])
-            written = ops.write_objects(client, state, incoming, prune=False)
+            # Workloads of earlier applies whose images the map now resolves otherwise roll out too.
+            applied = {ops.object_key(o) for o in objects}
+            for old in state.objects:
+                stamped = image_map.annotated(old, self.settings["image_map"])
+                if ops.object_key(old) not in applied and stamped is not old:
+                    incoming.append(stamped)
+            written = ops.write_objects(client, state, incoming, prune=False, current=[] if new else None)
         self.written = written  # what wait_ready waits for the controller to have seen
         if wait:
             ops.wait_converged(client, self.name, generation, timeout, progress, written)
         return changes
+
+    def _keep_settings(self, state) -> None:
+        """The settings the cluster was made with, unless this handle says otherwise; a given
+        image map adds to the cluster's."""
+        kept = self.current_settings(state) if state.controller is not None else state.saved_settings
+        if kept is not None:
+            merged = image_map.merge(kept.get("image_map") or {}, self._requested.get("image_map"))
+            self.settings = {**DEFAULT_SETTINGS, **kept, **self._requested, "image_map": merged}
 
     def down(self) -> int:
         """Remove every container, volume and network with the cluster's label (port-forwards
@@ -214,12 +235,18 @@ class Cluster:
             assert state.controller is not None
             return state.controller.labels.get(L.GENERATION), written
 
-    def wait_ready(self, timeout: float = 120, progress: Callable[[dict], None] | None = None) -> dict:
-        """Until every pod is ready and every Service answers (raises WorkloadFailed)."""
-        state = ops.require(ops.read_state(self.client, self.name))
-        assert state.controller is not None
-        return ops.wait_converged(self.client, self.name, state.controller.labels.get(L.GENERATION),
+    def wait_ready(self, timeout: float = 120, progress: Callable[[Report], None] | None = None) -> Report:
+        """Until every pod is ready and every Service answers (raises WorkloadFailed); the
+        controller's report that said so."""
+        controller = self._controller()
+        assert controller is not None
+        return ops.wait_converged(self.client, self.name, controller.labels.get(L.GENERATION),
                                   timeout, progress, self.written)
+
+    def _controller(self):
+        """The cluster's controller, without the objects read_state lists through its API."""
+        found = engine.get_container(self.client, ops.controller_name(self.name))
+        return found or ops.require(ops.read_state(self.client, self.name)).controller
 
     # -- its Kubernetes API ---------------------------------------------------------------------
     def api(self):
@@ -237,15 +264,16 @@ class Cluster:
         from ..lifecycle import kubeconfig
         from ..lifecycle.connection import credentials_of
 
-        state = ops.require(ops.read_state(self.client, self.name))
-        creds = credentials_of(state.controller)
-        assert state.net is not None
-        server = f"https://{state.net.controller_ip}:6443" if internal else creds.server
-        return kubeconfig.render(self.name, server, creds.ca_pem, creds.token)
+        creds = credentials_of(self._controller())
+        if not internal:
+            return kubeconfig.render(self.name, creds.server, creds.ca_pem, creds.token)
+        net = ops.require(ops.read_state(self.client, self.name)).net
+        assert net is not None
+        return kubeconfig.render(self.name, f"https://{net.controller_ip}:6443", creds.ca_pem, creds.token)
 
     # -- reading ----------------------------------------------------------------------------
-    def snapshot(self) -> Snapshot:
-        return Snapshot(self.client, self.name)
+    def snapshot(self, pods: bool = True) -> Snapshot:
+        return Snapshot(self.client, self.name, pods)
 
     def objects(self, kind: str | None = None) -> list[dict]:
         objs = ops.require(ops.read_state(self.client, self.name)).objects
@@ -306,10 +334,8 @@ class Cluster:
         if isinstance(cmd, str):
             cmd = ["sh", "-c", cmd]
         target = self.container_of(pod, namespace, container)
-        result = target.exec_run(list(cmd), demux=True)
-        out, err = result.output if result.output else (b"", b"")
-        return ExecResult(result.exit_code, (out or b"").decode(errors="replace"),
-                          (err or b"").decode(errors="replace"))
+        code, out, err = engine.run_in(target, list(cmd))
+        return ExecResult(code, out.decode(errors="replace"), err.decode(errors="replace"))
 
     def logs(self, pod: str, namespace: str = "default", container: str | None = None,
              tail: int | None = None) -> str:
@@ -506,13 +532,15 @@ class Cluster:
         """Mark a node (un)schedulable; its running pods stay."""
         self._set_node(node, unschedulable=on)
 
-    def drain(self, node: str) -> list[str]:
-        """Cordon, then evict the node's pods; their owners start them on other nodes."""
+    def drain(self, node: str, timeout: float = 300, retried: Callable[[str], None] | None = None) -> list[str]:
+        """Cordon, then evict the node's pods as `kubectl drain` does, PodDisruptionBudgets
+        holding (client/drain.py: refusals tried again until `timeout`, each told to `retried`);
+        their owners start them on other nodes."""
+        from .drain import evict_all
+
         self.cordon(node)
-        evicted = [p for p in self.snapshot().pods if p.node == node]
-        for p in evicted:
-            self.delete_pod(p.name, p.namespace)
-        return [f"{p.namespace}/{p.name}" for p in evicted]
+        pods = [(p.namespace, p.name) for p in self.snapshot().pods if p.node == node]
+        return [f"{ns}/{name}" for ns, name in evict_all(self.api(), node, pods, timeout, retried)]
 
     def node_power(self, node: str, running: bool) -> None:
         """`node stop`: the node's pods and NodePorts go away; `node start` brings it back."""

@@ -95,8 +95,8 @@ def _fqdn(name: str, namespace: str) -> str:
 
 def _resolve(controller, dns_ip: str, fqdn: str) -> tuple[list[str], list[str]]:
     """(addresses, CNAME targets) the cluster DNS gives for a name."""
-    out = controller.exec_run(["dig", "+short", "+time=2", "+tries=2", f"@{dns_ip}", fqdn, "A"]).output
-    lines = [x.strip() for x in (out or b"").decode(errors="replace").splitlines() if x.strip()]
+    _, out, _ = engine.run_in(controller, ["dig", "+short", "+time=2", "+tries=2", f"@{dns_ip}", fqdn, "A"])
+    lines = [x.strip() for x in out.decode(errors="replace").splitlines() if x.strip()]
     return [x for x in lines if _IPV4.match(x)], [x for x in lines if not _IPV4.match(x) and not x.startswith(";")]
 
 
@@ -140,22 +140,21 @@ def curl(cluster, target: str, namespace: str = "default", timeout: float = 10,
     before = haproxy_stats.read(proxy) if proxy is not None else []
     cmd = ["curl", "-sS", "-m", str(max(1, int(timeout))), "--connect-timeout", "5",
            "--resolve", f"{name}:{port}:{ip}", *(["-i"] if include else []), url]
-    result = controller.exec_run(cmd, demux=True)
-    out, err = result.output if result.output else (b"", b"")
-    after = _stats_after(proxy, before, port, result.exit_code == 0)
+    code, out, err = engine.run_in(controller, cmd)
+    after = _stats_after(proxy, before, port, code == 0)
     pods_by_ip = {p.ip: p.name for p in snap.pods if p.ip}
     answered: list[str] = []
     if behind is None or proxy is None:
         pod = pods_by_ip.get(ip)
         if pod:
-            answered = [pod] if result.exit_code == 0 else []
+            answered = [pod] if code == 0 else []
             many = f", the first of {len(addresses)} pod addresses DNS gave" if len(addresses) > 1 else ""
             what = "is headless" if svc["spec"].get("clusterIP") == "None" else "resolves to a pod's address"
             notes.append(f"{name} {what}: curl connected straight to pod/{pod} ({ip}:{port}){many}")
     else:
         notes += _through_proxy(behind, port, snap, before, after, pods_by_ip, answered)
-    return CurlResult(result.exit_code, (out or b"").decode(errors="replace"),
-                      (err or b"").decode(errors="replace"), url, tuple(notes), tuple(answered))
+    return CurlResult(code, out.decode(errors="replace"),
+                      err.decode(errors="replace"), url, tuple(notes), tuple(answered))
 
 
 def _stats_after(proxy, before, port: int, answered: bool) -> list:
@@ -243,9 +242,7 @@ def _namespaces(objects: list[dict]) -> set[str]:
 
 def _free_ip(client, net) -> str:
     """A pod address no container on the cluster network holds (the controller picks the same way)."""
-    used = set()
-    for c in (client.networks.get(net.network_name).attrs.get("Containers") or {}).values():
-        used.add((c.get("IPv4Address") or "").split("/")[0])
+    used = engine.addresses_on(client, net.network_name)
     pool = net.pod_ip_pool()
     while True:
         ip = str(ipaddress.IPv4Address(pool[random.randrange(len(pool))]))
@@ -283,7 +280,7 @@ def create_run_pod(cluster, obj: dict, start: bool = True):
 def wait_exit(container, timeout: float | None) -> int:
     """The exit code of a pod's container once it ends (1 when it does not end in time)."""
     try:
-        return int(container.wait(timeout=timeout).get("StatusCode", 1))
+        return engine.wait_exit(container, timeout)
     except (DockerException, OSError) as exc:  # requests' ReadTimeout is an OSError
         raise EmukubeError(f"error: timed out waiting for pod {container.labels.get(L.NAME)}: {exc}") from None
 

@@ -8,12 +8,14 @@ import json
 import time
 from dataclasses import dataclass
 
+from ..k8s.keys import PodKey, object_key
 from ..lifecycle.ops import State, read_state, read_status, require, settings_of
 from ..plan import endpoints as ep
 from ..plan.nodes import Node, plan_nodes
 from ..runtime import engine
 from ..runtime import labels as L
 from ..runtime.podspec import container_ports
+from ..runtime.report import Report
 
 
 @dataclass
@@ -46,11 +48,14 @@ def _created(attrs: dict) -> float:
 
 
 class Snapshot:
-    def __init__(self, client, cluster: str):
+    def __init__(self, client, cluster: str, pods: bool = True):
+        """`pods=False`: the objects alone, no pod rows nor the controller's report (every
+        container listed and inspected, the report copied out: 0.1-0.2 s that `up` spent after
+        the cluster converged, to print its Services)."""
         self.client = client
         self.state: State = require(read_state(client, cluster))
-        self.status = read_status(client, cluster) or {}
-        self.pods = self._pods()
+        self.status = (read_status(client, cluster) or Report()) if pods else Report()
+        self.pods = self._pods() if pods else []
 
     @property
     def objects(self) -> list[dict]:
@@ -61,18 +66,18 @@ class Snapshot:
 
     def _pods(self) -> list[PodRow]:
         found = engine.containers(self.client, self.state.cluster)
-        apps: dict[str, int] = {}
+        apps: dict[PodKey, int] = {}
         for c in found:
             if c.labels.get(L.ROLE) in (L.Role.POD, L.Role.APP):
-                key = f"{c.labels.get(L.NAMESPACE)}/{c.labels.get(L.NAME)}"
-                apps[key] = apps.get(key, 0) + 1
+                pod = object_key(c.labels.get(L.NAMESPACE), c.labels.get(L.NAME, ""))
+                apps[pod] = apps.get(pod, 0) + 1
         rows = []
-        reported = self.status.get("pods", {})
+        reported = self.status.pods
         for c in found:
             if c.labels.get(L.ROLE) not in L.ROLES_POD:
                 continue
             ns, name = c.labels.get(L.NAMESPACE, "default"), c.labels.get(L.NAME, "")
-            info = reported.get(f"{ns}/{name}", {})
+            info = reported.get(object_key(ns, name), {})
             running = c.status == "running"
             phase = info.get("phase") or ("Running" if running else c.status.capitalize())
             rows.append(PodRow(
@@ -81,7 +86,7 @@ class Snapshot:
                 labels=L.pod_labels_of(c.labels), spec=json.loads(c.labels.get(L.POD_SPEC) or "{}"),
                 owner=c.labels.get(L.OWNER, ""), ready=bool(info.get("ready")) and running, phase=phase,
                 restarts=int(info.get("restarts", c.attrs.get("RestartCount", 0))), created=_created(c.attrs),
-                containers=apps.get(f"{ns}/{name}", 1), reason=info.get("reason", ""), holder_name=c.name,
+                containers=apps.get(object_key(ns, name), 1), reason=info.get("reason", ""), holder_name=c.name,
                 node=c.labels.get(L.NODE) or "node-1",
             ))
         return sorted(rows, key=lambda r: (r.namespace, r.name))

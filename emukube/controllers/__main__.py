@@ -16,16 +16,7 @@ import sys
 import threading
 import time
 
-from ..apiserver import sa_tokens
-from ..k8s.client import KubeClient
-from ..runtime import engine
-from ..runtime import labels as L
-from ..runtime.pods import context_from_env
-from ..runtime.settings import STATE_DIR
-from .apiaccess import credentials, wait_ready
-from .informer import Informer
-from .loop import DESIRED, PUBLISHED, Controller
-from .publisher import Publisher
+from ..runtime.settings import CONFIG_DIR, STATE_DIR, config_volume
 
 STATE = STATE_DIR
 API_PORT = 6443
@@ -37,13 +28,35 @@ def start_apiserver() -> subprocess.Popen:
 
 
 def main() -> None:
+    # Long because: the loop's modules are imported here, once the API server is started.
     env = os.environ
+    # First: `up` waits for the API server, and the loop's modules (the docker SDK among them)
+    # took 0.2 s and more to import before it was even started.
     apiserver = start_apiserver()
+    from ..apiserver import sa_tokens
+    from ..k8s.client import KubeClient
+    from ..runtime import engine
+    from ..runtime import labels as L
+    from ..runtime.account_volumes import FOLDER as ACCOUNTS
+    from ..runtime.config_volumes import ConfigVolumes, hold
+    from ..runtime.dns_paths import dns_volume
+    from ..runtime.pods import context_from_env
+    from .apiaccess import credentials, wait_ready
+    from .informer import Informer
+    from .loop import DESIRED, PUBLISHED, Controller
+    from .publisher import Publisher
+
     # Pods, probes and proxies each have a pool of 8 workers talking to the engine at once.
     client = engine.pooled(32)
     me = client.containers.get(env["EMUKUBE_SELF"])
     ctx = context_from_env(env)
     ctx.service_account = sa_tokens.mount_files(STATE)
+    dns = client.volumes.get(dns_volume(ctx.cluster)).attrs["Mountpoint"]  # mounted here at /dns
+    ctx.account_dirs = (f"/dns/{ACCOUNTS}", f"{dns}/{ACCOUNTS}")  # service-account volumes (runtime/account_volumes.py)
+    if os.path.ismount(CONFIG_DIR):  # configMap and secret volumes kept current (runtime/config_volumes.py)
+        volume = config_volume(ctx.cluster)
+        ctx.config_volumes = ConfigVolumes(CONFIG_DIR, client.volumes.get(volume).attrs["Mountpoint"],
+                                           hold=lambda: hold(client, ctx.cluster, volume, ctx.images["pause"]))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from ..k8s.client import Credentials, KubeClient
+from ..k8s.client import ApiError, Credentials, KubeClient
 
 
 def credentials(state_dir: str, server: str) -> Credentials:
@@ -24,3 +24,12 @@ def wait_ready(api: KubeClient, timeout: float) -> None:
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.05)
+
+
+def write_tolerantly(call) -> None:
+    """A controller's write: an object gone or changed meanwhile is for the next tick to see."""
+    try:
+        call()
+    except ApiError as exc:
+        if exc.code not in (404, 409):
+            raise

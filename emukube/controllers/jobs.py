@@ -7,11 +7,13 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from ..k8s.client import ApiError
+from ..k8s.keys import object_key
+from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY
 from ..plan import jobs as plan
 from ..plan.workloads import new_pod_for
 from ..runtime import engine
+from .apiaccess import write_tolerantly
 from .podstatus import container_status
 from .publish_pods import kubelet_phase
 
@@ -78,20 +80,22 @@ class JobControllers:
         for pod in strays:  # a Job of the same name deleted and made again: the old one's pods go
             ctrl.stop_pod(pod, "its Job was replaced")
         seen = [self.job_pod(p) for p in mine]
-        seen += [plan.JobPod(p.name, "Pending") for p in list(ctrl.creating.values())
-                 if p.namespace == ns and p.owner_kind == "Job" and p.owner_name == name
-                 and f"{ns}/{p.name}" not in pods]
+        for p in list(ctrl.creating.values()):  # being made, or failed to start (controllers/start_failures.py)
+            if p.namespace == ns and p.owner_kind == "Job" and p.owner_name == name \
+                    and object_key(ns, p.name) not in pods:
+                ended = ctrl.failures.ended_at(object_key(ns, p.name))
+                seen.append(plan.JobPod(p.name, "Failed" if ended else "Pending", finished=ended))
         decision = plan.decide_job(job, seen, now)
         by_name = {p.name: p for p in mine}
         for pod_name in decision.delete:
             if pod_name in by_name and by_name[pod_name].key not in ctrl.terminating:
                 ctrl.stop_pod(by_name[pod_name], "job controller: not needed")
-                ctrl.event("Normal", f"job/{name}", "SuccessfulDelete", f"Deleted pod: {pod_name}")
+                ctrl.event("Normal", f"job/{name}", Reason.SUCCESSFUL_DELETE, f"Deleted pod: {pod_name}")
         for _ in range(decision.create):
             pod_plan = new_pod_for(job)
             ctrl.start_pod(pod_plan, pods, "created by the job controller")
-            if f"{ns}/{pod_plan.name}" in ctrl.creating:
-                ctrl.event("Normal", f"job/{name}", "SuccessfulCreate", f"Created pod: {pod_plan.name}")
+            if object_key(ns, pod_plan.name) in ctrl.creating:
+                ctrl.event("Normal", f"job/{name}", Reason.SUCCESSFUL_CREATE, f"Created pod: {pod_plan.name}")
         for kind, reason, message in decision.events:
             ctrl.event(kind, f"job/{name}", reason, message)
         if decision.status != (job.get("status") or {}):
@@ -120,10 +124,4 @@ class JobControllers:
         if status != (cronjob.get("status") or {}):
             self._write(lambda: ctrl.api.update(CRONJOBS, {**cronjob, "status": status}, sub="status"))
 
-    @staticmethod
-    def _write(call) -> None:
-        try:
-            call()
-        except ApiError as exc:
-            if exc.code not in (404, 409):  # gone or changed meanwhile: the next tick sees it
-                raise
+    _write = staticmethod(write_tolerantly)

@@ -19,9 +19,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..k8s.keys import ObjectKey, PodKey, key_of, object_key
+from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY
 from ..plan import endpoints as ep
+from ..plan import image_map
 from ..plan import slices as sl
+from ..plan.hooks import liveness_grace, termination_grace
 from ..plan.nodeports import host_ports
 from ..plan.nodes import plan_nodes, schedule
 from ..plan.pod_dns import pod_specs
@@ -30,19 +34,27 @@ from ..runtime import engine
 from ..runtime import labels as L
 from ..runtime.dns import ZoneWriter, ensure_dns, reload_corefile, write_resolv_confs
 from ..runtime.engine import Container, DockerException, NotFound
-from ..runtime.node_proxies import create_node, node_plans, reload_node
+from ..runtime.node_proxies import create_node, node_needs, node_plans, reload_node
 from ..runtime.pods import Context, PodStartError, create_pod
 from ..runtime.podspec import container_ports
 from ..runtime.proxies import Proxies, proxy_name
+from ..runtime.report import Report, ServiceReport
 from . import service_checks as checks
+from .disruption import sync_budgets
 from .informer import Informer
 from .jobs import JobControllers
+from .pod_annotations import template_annotations
 from .podstatus import pod_status, ran_to_end
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
+from .proxy_reloads import BackgroundReloads
 from .publish_pods import PodFacts, rfc3339
 from .publisher import RUN_ANNOTATION, Observed, Publisher
 from .restarts import Restarts, fresh_start, should_restart
+from .scale_down import condemned
+from .start_failures import StartFailures
 from .statefiles import read_text, write_atomic
+from .termination import Terminations
+from .volumes import STORAGE, VolumeControllers
 
 TICK = 0.5
 DRAIN_SECONDS = 1.0  # after proxies and DNS dropped a pod, this long before it gets SIGTERM
@@ -59,7 +71,7 @@ QUIET_ACTIONS = {"exec_create", "exec_start", "exec_die", "exec_detach", "archiv
 # What the loop acts on, read through the API (controller/informer.py).
 DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmaps", "secrets", "nodes",
                                      "deployments.apps", "statefulsets.apps", "replicasets.apps", "jobs.batch",
-                                     "cronjobs.batch"))
+                                     "cronjobs.batch", "poddisruptionbudgets.policy")) + STORAGE
 # What pods are made from: read afresh before acting on a change (Informer.relist).
 POD_INPUTS = tuple(BY_KEY[k] for k in ("namespaces", "configmaps", "secrets", "services"))
 # What the loop writes and reads back (controller/publisher.py).
@@ -101,8 +113,8 @@ class Pod:
     node: str = ""
 
     @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}"
+    def key(self) -> PodKey:
+        return object_key(self.namespace, self.name)
 
     @property
     def running(self) -> bool:
@@ -115,19 +127,27 @@ class Pod:
         return len(self.apps) >= len(self.spec.get("containers") or [None]) and \
             all(c.status != "created" for c in [self.holder, *self.apps])
 
+    @property
+    def sidecars(self) -> list:
+        """Its init containers with restartPolicy Always: they run, restart and are probed as apps."""
+        names = {c.get("name") for c in self.spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"}
+        return [i for i in self.inits if i.labels.get(L.CONTAINER) in names]
+
     def exited(self) -> list:
-        """Its containers that stopped (crashed, finished, or killed by hand)."""
-        return [c for c in dict.fromkeys([self.holder, *self.apps])
+        """Its containers that stopped (crashed, finished, or killed by hand); sidecars too."""
+        return [c for c in dict.fromkeys([self.holder, *self.apps, *self.sidecars])
                 if c.status in ("exited", "dead") and not c.attrs["State"].get("Restarting")]
 
     def container_spec(self, container) -> dict:
         name = container.labels.get(L.CONTAINER)
-        return next((c for c in self.spec.get("containers") or [] if c.get("name") == name), {})
+        specs = [*(self.spec.get("containers") or []), *(self.spec.get("initContainers") or [])]
+        return next((c for c in specs if c.get("name") == name), {})
 
 
 class Controller:
     def __init__(self, client, ctx: Context, objects: list[dict], generation: str, state_dir: str,
                  dns_dir: str, out=print, api=None):
+        # Long because: the loop's state is many small tables, each named and explained where it is made.
         self.client, self.ctx, self.generation = client, ctx, generation
         self.out = out
         self.api = api  # the cluster's API server (k8s.client.KubeClient); None in unit tests
@@ -140,7 +160,7 @@ class Controller:
         self.node_containers: dict[str, Container] = {}  # node name -> its proxy container
         self.state_dir = Path(state_dir)
         self.zones = ZoneWriter(dns_dir)
-        self.proxies = Proxies(client, ctx)
+        self.proxies = Proxies(client, ctx, marks=self.state_dir / "proxy-marks")
         self.pool = ThreadPoolExecutor(max_workers=8)  # starting and stopping pods
         self.probe_pool = ThreadPoolExecutor(max_workers=8)  # never queued behind a pod that drains
         self.proxy_pool = ThreadPoolExecutor(max_workers=8)  # proxy reloads, within a tick
@@ -160,9 +180,9 @@ class Controller:
         self.changed = True  # an engine event came since the latest listing
         self.inspected: dict[str, tuple] = {}  # container id -> (listed state, inspected container)
         self.dirty: set[str] = set()  # container ids an engine event named since their inspect
-        self.creating: dict[str, PodPlan] = {}  # pod key -> plan, while its containers start
-        self.terminating: dict[str, float] = {}  # pod key -> when it left endpoints
-        self.terminating_since: dict[str, str] = {}  # pod key -> the same, as an API timestamp
+        self.creating: dict[PodKey, PodPlan] = {}  # pod key -> plan, while its containers start
+        self.terminating: dict[PodKey, float] = {}  # pod key -> when it left endpoints
+        self.terminating_since: dict[PodKey, str] = {}  # pod key -> the same, as an API timestamp
         self.probes: dict[str, PodProbes] = load_verdicts(read_text(self.state_dir / "probes.json"))
         self.saved_verdicts = ""
         self.restarts = Restarts(self.state_dir / "restarts.json")  # container id -> count, back-off
@@ -170,13 +190,13 @@ class Controller:
         self.own_kills: dict[str, float] = {}  # container id -> when the controller stopped it
         self.killed: set[str] = set()  # container ids stopped by someone else (docker kill/stop)
         self.backoff_noted: dict[str, float] = {}  # container id -> finish time a BackOff was told for
-        self.drained: dict[str, threading.Event] = {}  # pod key -> set once proxies and DNS dropped it
+        self.drained: dict[PodKey, threading.Event] = {}  # pod key -> set once proxies and DNS dropped it
         # A tick's observation can predate a worker's change: pods made or removed since then
         # must not count as missing (started twice) or as still there (stopped "by hand").
-        self.created: set[str] = set()  # pod keys made, still in self.creating until observed
+        self.created: set[PodKey] = set()  # pod keys made, still in self.creating until observed
         self.removed_ids: set[str] = set()  # container ids removed, until no longer observed
         # Pods the previous controller was stopping when it was replaced: this one finishes that.
-        self.resume_stops = set(json.loads(read_text(self.state_dir / "status.json") or "{}").get("terminating", []))
+        self.resume_stops = set(Report.from_json(read_text(self.state_dir / "status.json") or "{}").terminating)
         self.backoff: dict[str, tuple[int, float]] = {}  # owner -> (failures, not before)
         self.reasons: dict[str, str] = {}  # pod key or owner -> last start error
         self.silent: dict[str, float] = {}  # service key -> since when it has not answered
@@ -184,6 +204,10 @@ class Controller:
         self.problems: dict[str, str] = {}  # service key -> why a client would still fail (service_checks)
         self.wake = threading.Event()
         self.jobs = JobControllers(self)  # controllers/jobs.py: Jobs and CronJobs
+        self.volumes = VolumeControllers(self)  # controllers/volumes.py: claims and volumes
+        self.terminations = Terminations(self)  # preStop, grace periods, postStart hooks
+        self.failures = StartFailures(self)  # pods whose start failed: listed, tried again
+        self.reloads = BackgroundReloads(self)  # proxy reloads off the tick while no pod stops
 
     def set_objects(self, objects: list[dict]) -> None:
         """What to run, from the desired objects (read again whenever one changed)."""
@@ -287,13 +311,13 @@ class Controller:
         role = labels.get(L.ROLE)
         if role == L.Role.DNS:
             return "dns" in self.making
-        key = f"{labels.get(L.NAMESPACE, 'default')}/{labels.get(L.NAME, '')}"
+        key = object_key(labels.get(L.NAMESPACE), labels.get(L.NAME, ''))
         if role in (L.Role.PROXY, L.Role.PROXY_UDP):
             return key in self.making
         return key in self.creating and key not in self.created
 
-    def observe(self) -> tuple[dict[str, Pod], dict[str, Container], Container | None]:
-        pods: dict[str, Pod] = {}
+    def observe(self) -> tuple[dict[PodKey, Pod], dict[str, Container], Container | None]:
+        pods: dict[PodKey, Pod] = {}
         proxies: dict[str, Container] = {}
         dns = None
         found = self.containers()
@@ -309,7 +333,7 @@ class Controller:
             if role not in L.ROLES_POD:
                 continue
             ns, name = c.labels.get(L.NAMESPACE, "default"), c.labels.get(L.NAME, "")
-            pods[f"{ns}/{name}"] = Pod(
+            pods[object_key(ns, name)] = Pod(
                 namespace=ns, name=name, holder=c, apps=[c] if role == L.Role.POD else [],
                 spec=json.loads(c.labels.get(L.POD_SPEC) or "{}"), labels=L.pod_labels_of(c.labels),
                 owner=c.labels.get(L.OWNER, ""), template_hash=c.labels.get(L.TEMPLATE_HASH, ""),
@@ -317,7 +341,7 @@ class Controller:
             )
         for c in found:
             if c.labels.get(L.ROLE) in (L.Role.APP, L.Role.INIT):
-                key = f"{c.labels.get(L.NAMESPACE)}/{c.labels.get(L.NAME)}"
+                key = object_key(c.labels.get(L.NAMESPACE), c.labels.get(L.NAME, ''))
                 if key in pods:
                     (pods[key].apps if c.labels.get(L.ROLE) == L.Role.APP else pods[key].inits).append(c)
         return pods, proxies, dns
@@ -326,7 +350,7 @@ class Controller:
     def _probed(self, pod: Pod, kind: str) -> list[tuple[dict, Container]]:
         """(probe, container) for every container of the pod with a probe of this kind."""
         found = []
-        for c in pod.apps:
+        for c in [*pod.apps, *pod.sidecars]:
             probe = pod.container_spec(c).get(f"{kind}Probe")
             if probe:
                 found.append((probe, c))
@@ -340,7 +364,7 @@ class Controller:
             verdicts = self.probes[container.id] = PodProbes(started=started or time.time())
         return verdicts
 
-    def probe_all(self, pods: dict[str, Pod]) -> None:
+    def probe_all(self, pods: dict[PodKey, Pod]) -> None:
         """Run the probes that are due, in parallel, and act on liveness failures."""
         now = time.time()
         jobs = []
@@ -367,9 +391,9 @@ class Controller:
                                "readiness probe passed" if state.succeeded else f"Readiness probe failed: {why}")
                 elif kind in ("liveness", "startup") and not state.succeeded:
                     name = container.labels.get(L.CONTAINER)
-                    self.event("Warning", f"pod/{pod.name}", "Unhealthy",
+                    self.event("Warning", f"pod/{pod.name}", Reason.UNHEALTHY,
                                f"{kind.capitalize()} probe failed: {why}")
-                    self.event("Normal", f"pod/{pod.name}", "Killing",
+                    self.event("Normal", f"pod/{pod.name}", Reason.KILLING,
                                f"Container {name} failed {kind} probe, will be restarted")
                     self.kill_container(pod, container)
 
@@ -378,25 +402,23 @@ class Controller:
         brings it back according to restartPolicy and back-off."""
         self.restarting.add(container.id)
         self.own_kills[container.id] = time.time()
-        grace = int(pod.spec.get("terminationGracePeriodSeconds", 30))
+        grace = liveness_grace(pod.spec, pod.container_spec(container).get("livenessProbe"))
 
         def work():
             try:
-                container.stop(timeout=min(grace, 30))
-            except DockerException:
-                pass
+                self.terminations.stop_container(pod, container, grace)  # its preStop hook first
             finally:
                 self.restarting.discard(container.id)
                 self.engine_changed()
 
-        self.pool.submit(work)
+        self.terminations.pool.submit(work)
 
     def _probe_once(self, job) -> tuple[bool, str]:
         pod, _, probe, container, _ = job
 
         def exec_fn(cmd):
-            result = container.exec_run(cmd)
-            return result.exit_code, (result.output or b"").decode(errors="replace")
+            code, out, err = engine.run_in(container, cmd)
+            return code, (out + err).decode(errors="replace")
 
         try:
             return run_probe(probe, pod.ip, pod.spec, exec_fn)
@@ -404,7 +426,8 @@ class Controller:
             return False, str(exc)[:200]
 
     def container_ready(self, pod: Pod, container) -> bool:
-        if container.status != "running" or container.id in self.restarting:
+        if container.status != "running" or container.id in self.restarting or \
+                container.id in self.terminations.in_post_start:
             return False
         spec = pod.container_spec(container)
         return all(self.verdicts(container).state(kind).succeeded
@@ -417,9 +440,9 @@ class Controller:
         """Ready but for being stopped: the EndpointSlice's `serving` condition."""
         if not pod.running or pod.key in self.creating:
             return False
-        return all(self.container_ready(pod, c) for c in pod.apps)
+        return all(self.container_ready(pod, c) for c in [*pod.apps, *pod.sidecars])
 
-    def views(self, pods: dict[str, Pod]) -> list[ep.PodView]:
+    def views(self, pods: dict[PodKey, Pod]) -> list[ep.PodView]:
         return [
             ep.PodView(
                 name=p.name, namespace=p.namespace, ip=p.ip, labels=p.labels, ready=self.is_serving(p),
@@ -431,24 +454,24 @@ class Controller:
         ]
 
     # ---- workloads ----------------------------------------------------------------------
-    def used_ips(self, pods: dict[str, Pod]) -> set[str]:
+    def used_ips(self, pods: dict[PodKey, Pod]) -> set[str]:
         # A stopped container keeps its address for its next start (IPAMConfig), though
         # Docker shows none while it is down: a crash-looping pod's address stays taken.
         used = {p.ip or ((p.holder.attrs["NetworkSettings"]["Networks"].get(self.ctx.net.network_name) or {})
                          .get("IPAMConfig") or {}).get("IPv4Address", "") for p in pods.values()}
         return used | {getattr(plan, "_ip", "") for plan in list(self.creating.values())}
 
-    def start_pod(self, plan: PodPlan, pods: dict[str, Pod], reason: str) -> None:
-        key = f"{plan.namespace}/{plan.name}"
+    def start_pod(self, plan: PodPlan, pods: dict[PodKey, Pod], reason: str) -> None:
+        key = object_key(plan.namespace, plan.name)
         owner = f"{plan.owner_kind}/{plan.namespace}/{plan.owner_name}" if plan.owner_kind else key
-        failures, not_before = self.backoff.get(owner, (0, 0.0))
+        _, not_before = self.backoff.get(owner, (0, 0.0))
         if time.monotonic() < not_before:
             return
         node, why = self.place(plan, pods)
         if not node:
             if self.reasons.get(owner) != why:
                 self.reasons[owner] = why
-                self.event("Warning", f"pod/{plan.name}", "FailedScheduling", why)
+                self.event("Warning", f"pod/{plan.name}", Reason.FAILED_SCHEDULING, why)
             return
         plan = replace(plan, node=node)
         pool = self.ctx.net.pod_ip_pool()
@@ -467,22 +490,23 @@ class Controller:
                     create_pod(self.client, self.ctx, plan, ip, self.objects)
                 self.backoff.pop(owner, None)
                 self.reasons.pop(owner, None)
-                self.event("Normal", f"pod/{plan.name}", "Started", f"{reason}; pod IP {ip}")
+                self.failures.started(key)
+                self.event("Normal", f"pod/{plan.name}", Reason.STARTED, f"{reason}; pod IP {ip}")
                 self.created.add(key)  # leaves self.creating once a tick has observed it
-            except PodStartError as exc:
-                delay = min(300.0, 2.0 * (2 ** failures))
-                self.backoff[owner] = (failures + 1, time.monotonic() + delay)
+            except PodStartError as exc:  # the pod stays, tried again after the kubelet's back-off
                 self.reasons[owner] = str(exc)
-                self.event("Warning", f"pod/{plan.name}", "Failed", f"{exc} (retrying in {delay:.0f}s)")
+                self.failures.failed(plan, exc)
             finally:
-                if key not in self.created:
+                if key not in self.created and not self.failures.holds(key):
                     self.creating.pop(key, None)
                 self.engine_changed()
 
         self.pool.submit(work)
 
-    def place(self, plan: PodPlan, pods: dict[str, Pod]) -> tuple[str, str]:
+    def place(self, plan: PodPlan, pods: dict[PodKey, Pod]) -> tuple[str, str]:
         """The node for a new pod, spreading each owner's pods like the default scheduler."""
+        if why := self.volumes.unschedulable(plan):
+            return "", why
         load: dict[str, int] = {}
         owner_load: dict[str, int] = {}
         placed = [(p.node, p.owner, p.namespace) for p in pods.values() if p.key not in self.terminating]
@@ -494,15 +518,21 @@ class Controller:
                 owner_load[node] = owner_load.get(node, 0) + 1
         return schedule(plan.spec, self.nodes, owner_load, load)
 
-    def stop_pod(self, pod: Pod, reason: str) -> None:
-        """Take the pod out of endpoints now; SIGTERM it after a short drain; then remove it."""
+    def gone(self, pod: Pod) -> bool:
+        """Removed by a worker since this tick observed it: it left self.terminating meanwhile,
+        and is neither live (counted, stopped again) nor to restart."""
+        return pod.holder.id in self.removed_ids
+
+    def stop_pod(self, pod: Pod, reason: str, grace: int | None = None) -> None:
+        """Take the pod out of endpoints now; after a short drain, preStop hooks and SIGTERM
+        within the grace period (a deletion's, else the spec's); then remove it."""
         if pod.key in self.terminating:
             return
         self.terminating[pod.key] = time.monotonic()
         self.terminating_since[pod.key] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         drained = self.drained.setdefault(pod.key, threading.Event())
-        self.event("Normal", f"pod/{pod.name}", "Killing", reason)
-        grace = int(pod.spec.get("terminationGracePeriodSeconds", 30))
+        self.event("Normal", f"pod/{pod.name}", Reason.KILLING, reason)
+        grace = termination_grace(pod.spec, grace)
 
         def work():
             # SIGTERM only once the proxies and DNS no longer send it anything, plus a moment
@@ -513,11 +543,7 @@ class Controller:
             containers = [*pod.inits, *pod.apps] + ([] if pod.holder in pod.apps else [pod.holder])
             for c in containers:
                 self.own_kills[c.id] = time.time()
-                try:
-                    if c.status == "running":
-                        c.stop(timeout=min(grace, 30))
-                except DockerException:
-                    pass
+            self.terminations.stop_all(pod, containers, grace)
             for c in containers:
                 engine.remove(c)
             self.removed_ids.update(c.id for c in containers)
@@ -532,7 +558,7 @@ class Controller:
             self.drained.pop(pod.key, None)
             self.engine_changed()
 
-        self.pool.submit(work)
+        self.terminations.pool.submit(work)
 
     # ---- the kubelet's part: container restarts ------------------------------------------
     def was_killed(self, container) -> bool:
@@ -553,12 +579,12 @@ class Controller:
         sandbox_down = pod.holder not in pod.apps and pod.holder in exited
         return sandbox_down or any(self.was_killed(c) for c in exited)
 
-    def restart_exited(self, pods: dict[str, Pod]) -> None:
+    def restart_exited(self, pods: dict[PodKey, Pod]) -> None:
         """Containers that stopped by themselves start again as restartPolicy says, after
         kubelet's back-off (CrashLoopBackOff); the same container, its address and volumes."""
         now = time.time()
         for pod in pods.values():
-            if pod.key in self.terminating or pod.key in self.creating or self.needs_replacing(pod):
+            if pod.key in self.terminating or pod.key in self.creating or self.gone(pod) or self.needs_replacing(pod):
                 continue
             for c in pod.exited():
                 state = c.attrs["State"]
@@ -571,7 +597,7 @@ class Controller:
                     if self.backoff_noted.get(c.id) != finished:
                         self.backoff_noted[c.id] = finished
                         delay = self.restarts.current_backoff(c.id, finished)
-                        self.event("Warning", f"pod/{pod.name}", "BackOff",
+                        self.event("Warning", f"pod/{pod.name}", Reason.BACK_OFF,
                                    f"Back-off {delay:.0f}s restarting failed container {name} in pod {pod.name}")
                     continue
                 self.start_container(pod, c, self.restarts.restarted(c.id, finished, now))
@@ -583,9 +609,9 @@ class Controller:
         def work():
             try:
                 fresh_start(self, pod, container)  # a new container from the image, as the kubelet makes
-                self.event("Normal", f"pod/{pod.name}", "Started", f"Started container {name} (restart {count})")
+                self.event("Normal", f"pod/{pod.name}", Reason.STARTED, f"Started container {name} (restart {count})")
             except (DockerException, PodStartError) as exc:
-                self.event("Warning", f"pod/{pod.name}", "Failed",
+                self.event("Warning", f"pod/{pod.name}", Reason.FAILED,
                            f"restarting container {name}: {str(exc).splitlines()[0][:200]}")
             finally:
                 self.restarting.discard(container.id)
@@ -593,20 +619,21 @@ class Controller:
 
         self.pool.submit(work)
 
-    def reconcile_workloads(self, pods: dict[str, Pod]) -> None:
+    def reconcile_workloads(self, pods: dict[PodKey, Pod]) -> None:
         gone = {n.name for n in self.nodes if n.stopped}
         known = {n.name for n in self.nodes}
         for p in pods.values():  # a stopped (or removed) node takes its pods with it
             if p.node and (p.node in gone or p.node not in known):
                 self.stop_pod(p, f"node {p.node} stopped")
         # Pods whose containers are still being made are in self.creating, not counted twice.
-        live = {k: p for k, p in pods.items() if k not in self.terminating and k not in self.creating}
+        live = {k: p for k, p in pods.items() if k not in self.terminating and k not in self.creating
+                and not self.gone(p)}
         for key, pod in list(live.items()):  # killed or stopped by hand: the pod is replaced
             if self.needs_replacing(pod):
                 self.stop_pod(pod, "container stopped outside emukube; replacing the pod" if pod.complete
                               else "left half-made by a replaced controller; replacing the pod")
                 del live[key]
-        wanted_owners = set()
+        wanted_owners: set[str] = set()  # "ns/Kind/name"
         for w in self.workloads:
             owner = f"{w['kind']}/{w['metadata']['name']}"
             ns = w["metadata"].get("namespace", "default")
@@ -619,9 +646,13 @@ class Controller:
             else:
                 self._replicas(w, mine, creating, pods)
         wanted_owners |= self.jobs.owners()
-        bare_keys = {f"{b.namespace}/{b.name}" for b in self.bare}
+        bare_keys = {object_key(b.namespace, b.name) for b in self.bare}
         for plan in self.bare:
-            key = f"{plan.namespace}/{plan.name}"
+            key = object_key(plan.namespace, plan.name)
+            running = live.get(key)
+            if running is not None and image_map.runs_stale_images(plan.spec, {c.labels.get(L.CONTAINER, ""): c.attrs[
+                    "Config"]["Image"] for c in running.apps}, self.ctx.image_map):  # a new --image-map
+                self.stop_pod(running, "its image map changed; replacing the pod")
             if live.get(key) is None and key not in self.creating and key not in self.terminating:
                 self.start_pod(plan, pods, "created")
         for key, pod in live.items():  # pods nothing asks for any more (a deleted Deployment)
@@ -640,9 +671,8 @@ class Controller:
         room = replicas + surge - (len(mine) + len(creating))
         for _ in range(max(0, min(replicas - new_count, room))):
             self.start_pod(new_pod_for(w), pods, "scaled up" if not old else "rolling update")
-        if new_count > replicas:
-            extra = sorted(new, key=lambda p: (self.is_ready(p), p.name))[: new_count - replicas]
-            for p in extra:
+        if new_count > replicas:  # the ReplicaSet controller's ranking (controllers/scale_down.py)
+            for p in condemned(self, new, mine, new_count - replicas):
                 self.stop_pod(p, "scaled down")
         # Retire old pods while at least replicas - maxUnavailable stay ready.
         ready = sum(1 for p in mine if self.is_ready(p))
@@ -665,11 +695,15 @@ class Controller:
                 if ordered and (i in in_flight or not self.is_ready(by_ordinal[i])):
                     break  # OrderedReady: each pod ready before the next starts
                 continue
-            if f"{w['metadata'].get('namespace', 'default')}/{w['metadata']['name']}-{i}" in self.terminating:
+            if object_key(w['metadata'].get('namespace'), f"{w['metadata']['name']}-{i}") in self.terminating:
                 break
             self.start_pod(new_pod_for(w, i), pods, "created")
             if ordered:
                 break
+        if ordered and (any(p.owner == f"StatefulSet/{w['metadata']['name']}" and p.key in self.terminating
+                            for p in pods.values() if p.namespace == w["metadata"].get("namespace", "default"))
+                        or not all(self.is_ready(by_ordinal[i]) for i in by_ordinal if i < replicas)):
+            return  # OrderedReady: one pod at a time, each gone before the next, the others ready
         for i in sorted(by_ordinal, reverse=True):  # scale down from the highest ordinal
             if i >= replicas:
                 self.stop_pod(by_ordinal[i], "scaled down")
@@ -687,15 +721,15 @@ class Controller:
         the pods too, so that goes on in the background and the loop keeps ticking (the next
         StatefulSet pod, readiness) meanwhile."""
         plans = [(svc, plan) for svc in self.services if (plan := self.proxy_plan(svc, views)) is not None]
-        self.latest_plans = {f"{plan.namespace}/{plan.name}": (svc, plan) for svc, plan in plans}
+        self.latest_plans = {object_key(plan.namespace, plan.name): (svc, plan) for svc, plan in plans}
         wanted = set()
         for _, plan in plans:
             wanted.update({proxy_name(self.ctx.cluster, plan.namespace, plan.name),
                            proxy_name(self.ctx.cluster, plan.namespace, plan.name, udp=True)})
-        idle = [job for job in plans if self._settled(f"{job[1].namespace}/{job[1].name}")]
+        idle = [job for job in plans if self._settled(object_key(job[1].namespace, job[1].name))]
         list(self.proxy_pool.map(lambda job: self._ensure_proxy(job[0], job[1], proxies), idle))
-        planned = {f"{plan.namespace}/{plan.name}" for _, plan in plans}
-        done = {f"{plan.namespace}/{plan.name}" for _, plan in idle} - self.making  # they run this tick's plan
+        planned = {object_key(plan.namespace, plan.name) for _, plan in plans}
+        done = {object_key(plan.namespace, plan.name) for _, plan in idle} - self.making  # they run this tick's plan
         for key in [k for k in list(self.unsynced) if k != "dns" and (k in done or k not in planned)]:
             self.unsynced.pop(key, None)
         for name, container in proxies.items():
@@ -703,10 +737,14 @@ class Controller:
                 engine.remove(container)
 
     def _ensure_proxy(self, svc: dict, plan, proxies: dict[str, Container]) -> None:
-        key = f"{plan.namespace}/{plan.name}"
+        key = object_key(plan.namespace, plan.name)
         try:
-            # Waiting for the new worker only matters to a pod being drained.
-            what = self.proxies.reload(svc, plan, proxies, settle=bool(self.terminating))
+            # Looked at once: what needs says is what reload does short of reloading.
+            needed = None if self.terminating else self.proxies.needs(svc, plan, proxies)
+            if self.reloads.service(svc, plan, proxies, needed):
+                return
+            # In the tick only while a pod is drained, which waits for the new worker.
+            what = self.proxies.reload(svc, plan, proxies, settle=True) if self.terminating else needed
         except DockerException as exc:
             self._proxy_failed(plan, exc)
             return
@@ -719,7 +757,7 @@ class Controller:
             self._proxy_changed(plan, "ProxyReloaded")
 
     def _create_proxy(self, svc: dict, plan, proxies: dict[str, Container]) -> None:
-        key = f"{plan.namespace}/{plan.name}"
+        key = object_key(plan.namespace, plan.name)
         try:
             with self.engine_slots:
                 # The endpoints of the latest tick, not those of when it was queued: pods
@@ -748,14 +786,27 @@ class Controller:
         self.made[key] = time.monotonic()
         self.making.discard(key)
         self.engine_changed()
+        self.reloads.recheck_soon()
 
     def _settled(self, key: str) -> bool:
         """Not being made, and any container made for it was there when this tick observed
         (an observation from before would not show it, and it would be made twice)."""
         return key not in self.making and self.made.get(key, 0.0) < self.observed_at
 
+    def _nodes_waiting(self) -> list[str]:
+        """No Service check reaches a node proxy: one made or reloaded from an older plan than
+        this tick's is waited for here, else `curl NODE:NODEPORT` right after `up` reached its
+        old worker."""
+        return [f"node/{n.name}: its proxy is starting or reloading" for n in self.nodes
+                if not n.stopped and not self._serves_latest(f"node/{n.name}")]
+
+    def _serves_latest(self, key: str) -> bool:
+        """Whether the proxy of a Service or node/NAME runs what the last tick planned: settled,
+        and no reload of it held back or under way."""
+        return self._settled(key) and key not in self.reloads.held_since
+
     def _proxy_changed(self, plan, reason: str) -> None:
-        self.answered.pop(f"{plan.namespace}/{plan.name}", None)
+        self.answered.pop(object_key(plan.namespace, plan.name), None)
         ready = sum(len(b) for b in plan.backends.values())
         self.event("Normal", f"service/{plan.name}", reason, f"{plan.cluster_ip}: {ready} endpoint(s)")
 
@@ -764,9 +815,9 @@ class Controller:
         # status so `up` says why it waits instead of "not answering".
         why = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:300]
         self.reasons[f"service/{plan.namespace}/{plan.name}"] = f"proxy cannot start: {why}"
-        self.event("Warning", f"service/{plan.name}", "ProxyFailed", why)
+        self.event("Warning", f"service/{plan.name}", Reason.PROXY_FAILED, why)
 
-    def drained_now(self, key: str) -> bool:
+    def drained_now(self, key: PodKey) -> bool:
         """Whether the data plane has dropped a stopping pod: every proxy was reloaded since it
         began stopping (this tick), but those made from a plan older than that."""
         began = self.terminating.get(key, 0.0)
@@ -785,8 +836,11 @@ class Controller:
                 continue
             plans = node_plans(node, self.services, views, self.service_slices)
             try:
-                what = reload_node(self.proxies, node, plans, self.node_containers.get(node.name),
-                                   settle=bool(self.terminating))
+                existing = self.node_containers.get(node.name)
+                needed = None if self.terminating else node_needs(self.proxies, node, plans, existing)
+                if self.reloads.node(node, plans, existing, needed):
+                    continue
+                what = reload_node(self.proxies, node, plans, existing, settle=True) if self.terminating else needed
             except DockerException as exc:
                 self._node_failed(node, exc)
                 continue
@@ -811,13 +865,13 @@ class Controller:
             self._end_making(f"node/{node.name}")
 
     def _node_changed(self, node, what: str) -> None:
-        self.event("Normal", f"node/{node.name}", "NodePorts" + what.capitalize(),
+        self.event("Normal", f"node/{node.name}", Reason.NODE_PORTS + what.capitalize(),
                    f"{node.internal_ip} (host {node.host_ip})")
 
     def _node_failed(self, node, exc: DockerException) -> None:
         why = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:300]
         self.reasons[f"node/{node.name}"] = f"its proxy cannot start: {why}"
-        self.event("Warning", f"node/{node.name}", "NodeProxyFailed", why)
+        self.event("Warning", f"node/{node.name}", Reason.NODE_PROXY_FAILED, why)
 
     def reconcile_dns(self, views: list[ep.PodView], dns) -> None:
         # Zones first: CoreDNS must find its Corefile when it starts.
@@ -832,7 +886,7 @@ class Controller:
         else:
             self.unsynced.pop("dns", None)
             if written.corefile and reload_corefile(dns):
-                self.event("Normal", "dns/coredns", "Reloaded", "new Corefile")
+                self.event("Normal", "dns/coredns", Reason.RELOADED, "new Corefile")
 
     def _create_dns(self, dns) -> None:
         """In the background, like proxies: the engine takes seconds while pods start too."""
@@ -840,9 +894,9 @@ class Controller:
             with self.engine_slots:
                 made = ensure_dns(self.client, self.ctx, dns)
             if made:
-                self.event("Normal", "dns/coredns", "Started", f"CoreDNS at {self.ctx.net.dns_ip}")
+                self.event("Normal", "dns/coredns", Reason.STARTED, f"CoreDNS at {self.ctx.net.dns_ip}")
         except DockerException as exc:
-            self.event("Warning", "dns/coredns", "Failed", str(exc).splitlines()[0][:300])
+            self.event("Warning", "dns/coredns", Reason.FAILED, str(exc).splitlines()[0][:300])
         finally:
             self._end_making("dns")
 
@@ -868,13 +922,13 @@ class Controller:
         plan = self.proxy_plan(svc, views)
         if plan is None:
             return True
-        key = f"{plan.namespace}/{plan.name}"
+        key = object_key(plan.namespace, plan.name)
         # Each check is a real connection to a pod (and counts in `emukube top`): check a plan
         # once, and again only when it changes or its proxy is created or reloaded.
+        if not self._serves_latest(key):
+            return False  # its proxy is being made or reloaded: its old worker would answer
         if self.answered.get(key) == plan:
             return True
-        if not self._settled(key):
-            return False  # its proxy is being made: nothing at that address to ask yet
         for port in plan.tcp_ports():
             if plan.backends.get(port.key):
                 try:
@@ -888,7 +942,7 @@ class Controller:
             self.answered[key] = plan
         return True
 
-    def write_status(self, pods: dict[str, Pod], views: list[ep.PodView]) -> None:
+    def write_status(self, pods: dict[PodKey, Pod], views: list[ep.PodView]) -> None:
         waiting = []
         status_pods = {}
         for p in pods.values():
@@ -898,9 +952,10 @@ class Controller:
             done = ran_to_end(p.spec, status_pods[p.key]) or p.owner.startswith("Job/")
             if not ready and not done and p.key not in self.terminating and not L.run_by_cli(p.owner):
                 waiting.append(f"pod {p.key} not ready" + (f": {reason}" if reason else ""))
-        for plan in list(self.creating.values()):
-            waiting.append(f"pod {plan.namespace}/{plan.name} starting")
-        waiting += [f"{key}: its proxy is starting" for key in list(self.making) if key.startswith("node/")]
+        for key, plan in list(self.creating.items()):
+            if not self.failures.ended_at(key):  # a pod failed for good is not waited for
+                waiting.append(f"pod {plan.namespace}/{plan.name} starting")
+        waiting += self._nodes_waiting()
         for owner, why in list(self.reasons.items()):  # workers change it
             waiting.append(f"{owner}: {why}")
         for w in self.workloads:
@@ -912,13 +967,12 @@ class Controller:
             ok = [p for p in have if self.is_ready(p) and p.template_hash == current]
             if len(ok) != w["spec"].get("replicas", 1) or len(have) != len(ok):
                 waiting.append(f"{w['kind'].lower()}/{name}: {len(ok)}/{w['spec'].get('replicas', 1)} ready")
-        services = {}
+        services: dict[ObjectKey, ServiceReport] = {}
         # At once: a proxy that does not answer yet costs a connect timeout.
         answering = self.proxy_pool.map(lambda svc: self.service_answers(svc, views), self.services)
         for svc, answers in zip(self.services, list(answering)):
-            key = f"{svc['metadata'].get('namespace', 'default')}/{svc['metadata']['name']}"
-            services[key] = {"answering": answers,
-                             **({"problem": problem} if (problem := self.problems.get(key)) else {})}
+            key = key_of(svc)
+            services[key] = ServiceReport(answers, self.problems.get(key) or None)
             if not answers:
                 waiting.append(f"service {key} not answering yet")
                 since = self.silent.setdefault(key, time.monotonic()) if self._settled(key) else None
@@ -929,24 +983,23 @@ class Controller:
                     self.silent.pop(key)
             else:
                 self.silent.pop(key, None)
-        status = {"generation": self.generation, "seen": self.seen_rv,
-                  "converged": not waiting and not self.terminating,
-                  "waiting": sorted(set(waiting)), "pods": status_pods, "services": services,
-                  "terminating": sorted(self.terminating),
-                  "time": time.time()}
+        converged = not waiting and not self.terminating
         if self.publisher is not None:
             # Before status.json: once `up` reads "converged", the API shows what converged.
             try:
                 complete = self.publisher.publish(Observed(
-                    pods=[(self.facts(p), status_pods[p.key]) for p in pods.values()],
+                    pods=[(self.facts(p), status_pods[p.key]) for p in pods.values()] + self.failures.published(pods),
                     services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes),
                     views=views))
                 if not complete:
-                    status["converged"] = False
+                    converged = False
             except Exception as exc:  # noqa: BLE001 - the API restarting: the next tick writes it
                 self.out(json.dumps({"type": "Warning", "message": f"publishing failed: {exc!r}"}))
-                status["converged"] = False
-        write_atomic(self.state_dir / "status.json", json.dumps(status))
+                converged = False
+        report = Report(generation=self.generation, seen=dict(self.seen_rv), converged=converged,
+                        waiting=sorted(set(waiting)), pods=status_pods, services=services,
+                        terminating=sorted(self.terminating), time=time.time())
+        write_atomic(self.state_dir / "status.json", report.to_json())
 
     def facts(self, pod: Pod) -> PodFacts:
         """What the API's Pod says of a running pod (controller/publish_pods.py)."""
@@ -960,9 +1013,10 @@ class Controller:
                         template_hash=pod.template_hash, ip=pod.ip, node=pod.node or "node-1",
                         host_ip=(node.internal_ip if node and node.internal_ip else self.ctx.node_address),
                         created=rfc3339(pod.holder.attrs.get("Created")) or "", owner_uid=owner_uid,
-                        terminating_since=self.terminating_since.get(pod.key, ""))
+                        terminating_since=self.terminating_since.get(pod.key, ""),
+                        annotations=template_annotations(self.workloads, pod.namespace, pod.owner, pod.template_hash))
 
-    def take_api_deletions(self, pods: dict[str, Pod]) -> None:
+    def take_api_deletions(self, pods: dict[PodKey, Pod]) -> None:
         """Pods whose deletion was asked through the API (kubectl delete pod): a deletion
         timestamp, or, deleted at once (--force), gone from the store after we wrote them."""
         if self.informer is None or self.publisher is None:
@@ -972,12 +1026,12 @@ class Controller:
                 continue
             obj = self.informer.get(BY_KEY["pods"], pod.namespace, pod.name)
             if obj is not None and obj["metadata"].get("deletionTimestamp"):
-                self.stop_pod(pod, "deleted")
+                self.stop_pod(pod, "deleted", obj["metadata"].get("deletionGracePeriodSeconds"))
             elif obj is None:
                 uid = self.informer.deleted_uid(BY_KEY["pods"], pod.namespace, pod.name)
                 if uid is not None and uid not in self.publisher.own_deletions:
                     self.informer.forget_deleted(BY_KEY["pods"], pod.namespace, pod.name)
-                    self.stop_pod(pod, "deleted")
+                    self.stop_pod(pod, "deleted", 0)  # deleted at once: --grace-period=0 --force
 
     # ---- the loop -----------------------------------------------------------------------
     def tick(self) -> None:
@@ -985,6 +1039,9 @@ class Controller:
         pods, proxies, dns = self.observe()
         observed_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps]}
         pods = {k: p for k, p in pods.items() if p.holder.id not in self.removed_ids}
+        if self.ctx.config_volumes is not None:  # ConfigMap and Secret changes reach running pods' volumes
+            self.ctx.config_volumes.sync(self.objects_version, [(p.namespace, p.name, p.spec) for p in pods.values()],
+                                         self.objects, set(self.creating))
         for key in [k for k in self.created if k in pods and pods[k].complete]:
             self.created.discard(key)
             self.creating.pop(key, None)
@@ -992,8 +1049,10 @@ class Controller:
         self.take_api_deletions(pods)
         self.probe_all(pods)
         self.restart_exited(pods)
+        self.volumes.sync(pods)
         self.reconcile_workloads(pods)
         self.jobs.sync(pods)
+        self.failures.sync(pods)
         views = self.views(pods)
         self.reconcile_dns(views, dns)
         self.reconcile_proxies(views, proxies)
@@ -1002,7 +1061,8 @@ class Controller:
             if key in self.drained and self.drained_now(key):
                 self.drained[key].set()
         self.write_status(pods, views)
-        live_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps]}
+        sync_budgets(self)  # PodDisruptionBudgets' status, from the pods just published
+        live_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps, *p.inits]}  # inits: sidecars restart
         for known in (self.probes, self.backoff_noted, self.own_kills):
             for cid in [c for c in list(known) if c not in live_ids]:  # list(): workers change them
                 known.pop(cid, None)
@@ -1015,7 +1075,7 @@ class Controller:
             write_atomic(self.state_dir / "probes.json", verdicts)
             self.saved_verdicts = verdicts
 
-    def take_requests(self, pods: dict[str, Pod]) -> None:
+    def take_requests(self, pods: dict[PodKey, Pod]) -> None:
         """`emukube delete pod` asks through a file in the state volume, so that the pod leaves
         the data plane before it is stopped, like any pod the controller retires."""
         for key in [k for k in self.resume_stops if k in pods]:
@@ -1024,7 +1084,7 @@ class Controller:
         folder = self.state_dir / "requests"
         for path in sorted(folder.glob("delete_*")) if folder.is_dir() else []:
             _, ns, name = path.name.split("_", 2)
-            pod = pods.get(f"{ns}/{name}")
+            pod = pods.get(object_key(ns, name))
             if pod is not None:
                 self.stop_pod(pod, "deleted")
             path.unlink(missing_ok=True)
@@ -1054,7 +1114,7 @@ class Controller:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces)
         threading.Thread(target=self.watch_events, daemon=True).start()
-        self.event("Normal", "controller", "Started", f"generation {self.generation[:12]}, "
+        self.event("Normal", "controller", Reason.STARTED, f"generation {self.generation[:12]}, "
                    f"{len(self.objects)} object(s)")
         while not stop.is_set():
             try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from ..k8s.reasons import Waiting
 from ..runtime import engine
 from ..runtime import labels as L
 from .restarts import should_restart, terminated
@@ -31,7 +32,7 @@ def container_status(ctrl, pod, container) -> dict:
         out["state"] = {"running": {"startedAt": state.get("StartedAt", "")}}
         return out
     if container.status == "created" or container.id in ctrl.restarting:
-        out["state"] = {"waiting": {"reason": "ContainerCreating"}}
+        out["state"] = {"waiting": {"reason": Waiting.CONTAINER_CREATING}}
         return out
     last = terminated(container)
     code = last["exitCode"]
@@ -39,7 +40,7 @@ def container_status(ctrl, pod, container) -> dict:
     if should_restart(pod.spec.get("restartPolicy", "Always"), code) and \
             ctrl.restarts.wait_left(container.id, finished, time.time()) > 0:
         delay = ctrl.restarts.current_backoff(container.id, finished)
-        out["state"] = {"waiting": {"reason": "CrashLoopBackOff", "message":
+        out["state"] = {"waiting": {"reason": Waiting.CRASH_LOOP_BACK_OFF, "message":
                                     f"back-off {delay:.0f}s restarting failed container={out['name']} "
                                     f"pod={pod.name}"}}
         out["lastState"] = {"terminated": last}
@@ -48,15 +49,59 @@ def container_status(ctrl, pod, container) -> dict:
     return out
 
 
-def status_word(ctrl, pod, containers: list[dict]) -> str:
+def init_entries(ctrl, pod) -> list[dict]:
+    """An entry per init container, like container_status()'s: a regular one completed, running
+    (while the pod starts) or still to run; a sidecar (restartPolicy Always) as it runs. The
+    restart count and last end of one that failed before come from controllers/start_failures."""
+    specs = pod.spec.get("initContainers") or []
+    running = {c.labels.get(L.CONTAINER): c for c in pod.inits}
+    failed = ctrl.failures.get(pod.key)
+    regular = [s.get("name") for s in specs if s.get("restartPolicy") != "Always"]
+    now = next((n for n in regular if n in running), None)
+    done = regular.index(now) if now is not None else len(regular)
+    out = []
+    for s in specs:
+        name = s.get("name")
+        mine = failed is not None and failed.container == name and failed.init
+        if name in running:
+            entry = container_status(ctrl, pod, running[name])
+            if mine:
+                assert failed is not None
+                entry["restarts"] = failed.restarts
+                if failed.ended:
+                    entry["lastState"] = {"terminated": failed.end()}
+        elif s.get("restartPolicy") == "Always" or regular.index(name) >= done:
+            entry = {"name": name, "state": {"waiting": {"reason": Waiting.POD_INITIALIZING}}, "restarts": 0}
+        else:
+            entry = {"name": name, "state": {"terminated": ctrl.failures.completed_end(pod.key, name)},
+                     "restarts": failed.restarts if mine and failed is not None else 0}
+        out.append(entry)
+    return out
+
+
+def init_word(spec: dict, inits: list[dict]) -> str:
+    """Init:N/M while a regular init container runs or waits, Init:REASON when one failed; ""
+    once they all completed."""
+    sidecars = {c.get("name") for c in spec.get("initContainers") or [] if c.get("restartPolicy") == "Always"}
+    for i, entry in enumerate(inits):
+        state = entry["state"]
+        if entry["name"] in sidecars or state.get("terminated", {}).get("exitCode", 1) == 0:
+            continue
+        reason = (state.get("waiting") or state.get("terminated") or {}).get("reason")
+        if reason and reason != "PodInitializing":
+            return f"Init:{reason}"
+        return f"Init:{i}/{len(inits)}"
+    return ""
+
+
+def status_word(ctrl, pod, containers: list[dict], inits: list[dict] | None = None) -> str:
     """kubectl's STATUS column: Terminating, Init:N/M, a waiting or terminated reason, Running."""
     if pod.key in ctrl.terminating:
         return "Terminating"
-    inits = [c.get("name") for c in pod.spec.get("initContainers") or []]
-    running_init = next((c.labels.get(L.CONTAINER) for c in pod.inits), None)
     if pod.key in ctrl.creating or not containers:
-        if running_init in inits:
-            return f"Init:{inits.index(running_init)}/{len(inits)}"
+        word = init_word(pod.spec, inits or [])
+        if word:
+            return word
         return "PodInitializing" if inits and pod.key in ctrl.creating else "ContainerCreating"
     for c in containers:
         waiting = c["state"].get("waiting")
@@ -72,6 +117,7 @@ def status_word(ctrl, pod, containers: list[dict]) -> str:
 
 def pod_status(ctrl, pod) -> dict:
     containers = [container_status(ctrl, pod, c) for c in pod.apps]
+    inits = init_entries(ctrl, pod)
     ready = ctrl.is_ready(pod)
     reason = ""
     if not ready:
@@ -81,9 +127,12 @@ def pod_status(ctrl, pod) -> dict:
             reason = waiting.get("message") or failures.get("startup") or failures.get("readiness") or ""
             if reason:
                 break
-    return {"ready": ready, "phase": status_word(ctrl, pod, containers),
-            "restarts": sum(c["restarts"] for c in containers), "ip": pod.ip, "reason": reason,
-            "node": pod.node, "containers": containers}
+    out = {"ready": ready, "phase": status_word(ctrl, pod, containers, inits),
+           "restarts": sum(c["restarts"] for c in containers + inits), "ip": pod.ip, "reason": reason,
+           "node": pod.node, "containers": containers}
+    if inits:
+        out["initContainers"] = inits
+    return out
 
 
 def ran_to_end(spec: dict, status: dict) -> bool:

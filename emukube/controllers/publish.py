@@ -9,6 +9,7 @@ import hashlib
 import uuid
 from collections import namedtuple
 
+from ..k8s import reasons
 from ..k8s.times import epoch as _seconds
 from ..plan.nodes import STOPPED_ANNOTATION
 
@@ -103,19 +104,20 @@ def node_object(node, *, created: str, now: str, previous: dict | None = None, d
 EVENT_KINDS = {"pod": ("v1", "Pod", True), "service": ("v1", "Service", True), "node": ("v1", "Node", False),
                "deployment": ("apps/v1", "Deployment", True), "statefulset": ("apps/v1", "StatefulSet", True),
                "replicaset": ("apps/v1", "ReplicaSet", True), "namespace": ("v1", "Namespace", False),
-               "job": ("batch/v1", "Job", True), "cronjob": ("batch/v1", "CronJob", True)}
+               "job": ("batch/v1", "Job", True), "cronjob": ("batch/v1", "CronJob", True),
+               "persistentvolumeclaim": ("v1", "PersistentVolumeClaim", True),
+               "persistentvolume": ("v1", "PersistentVolume", False)}
 # Pod reasons Kubernetes reports from the kubelet or the scheduler rather than a controller.
-KUBELET_REASONS = {"Started", "Created", "Killing", "BackOff", "Unhealthy", "Failed", "Pulling", "Pulled",
-                   "FailedMount", "ExceededGracePeriod", "ProbeWarning"}
-SCHEDULER_REASONS = {"FailedScheduling", "Scheduled"}
 CONTROLLER = "emukube-controller"
 
 
 def event_source(kind: str, reason: str) -> str:
-    if kind == "Pod" and reason in KUBELET_REASONS:
+    if kind == "Pod" and reason in reasons.KUBELET:
         return "kubelet"
-    if kind == "Pod" and reason in SCHEDULER_REASONS:
+    if kind == "Pod" and reason in reasons.SCHEDULER:
         return "default-scheduler"
+    if kind in ("PersistentVolumeClaim", "PersistentVolume"):
+        return "persistentvolume-controller"
     return CONTROLLER
 
 

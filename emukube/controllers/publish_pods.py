@@ -174,19 +174,26 @@ def _state(state: dict, container_id: str = "") -> dict:
     return {"terminated": out}
 
 
+def _sidecar(spec_c: dict) -> bool:
+    """An init container with restartPolicy Always: it runs beside the app containers."""
+    return spec_c.get("restartPolicy") == "Always"
+
+
 def _reported(spec_c: dict, r: dict, init: bool) -> dict:
     """A v1 ContainerStatus from one of pod_status()'s container entries."""
     cid = r.get("containerID", "")
     state = _state(r.get("state") or {}, cid)
     running = "running" in state
-    if init:
+    if init and _sidecar(spec_c):
+        ready = bool(r.get("ready")) and running
+    elif init:
         # The prober marks a regular init container ready once it exited 0 (prober_manager).
         ready = state.get("terminated", {}).get("exitCode", 1) == 0 and "terminated" in state
     else:
         ready = bool(r.get("ready")) and running
     # started: running and past its startup probe; pod_status() does not say, so a container
     # with a startup probe counts as started once it is ready.
-    started = r.get("started", running and (ready or spec_c.get("startupProbe") is None))
+    started = r.get("started", running and (ready or spec_c.get("startupProbe") is None or _sidecar(spec_c)))
     out = {"name": spec_c.get("name") or r.get("name"), "image": r.get("image") or spec_c.get("image", ""),
            "imageID": r.get("imageID", ""), "ready": ready, "started": bool(started) and running,
            "restartCount": int(r.get("restarts", r.get("restartCount", 0)) or 0), "state": state,
@@ -212,7 +219,8 @@ def init_statuses(spec: dict, status: dict) -> list[dict]:
         return []
     reported = {r.get("name"): r for r in status.get("initContainers") or []}
     word = status.get("phase", "")
-    if word.startswith("Init:"):
+    counted = word.startswith("Init:") and word[5:].split("/")[0].isdigit()
+    if counted:
         done = int(word[5:].split("/")[0])
     else:  # the app containers exist: every init container completed; else none has run yet
         done = len(inits) if status.get("containers") else 0
@@ -223,23 +231,25 @@ def init_statuses(spec: dict, status: dict) -> list[dict]:
         elif i < done:
             out.append({**_waiting(c, ""), "ready": True,
                         "state": {"terminated": {"exitCode": 0, "reason": "Completed"}}})
-        elif i == done and word.startswith("Init:"):
+        elif i == done and counted:
             out.append({**_waiting(c, ""), "started": True, "state": {"running": {}}})
         else:
             out.append(_waiting(c, "PodInitializing"))
     return out
 
 
-def container_statuses(spec: dict, status: dict, initialized: bool) -> list[dict]:
+def container_statuses(spec: dict, status: dict) -> list[dict]:
     """containerStatuses, sorted by name as the kubelet sorts them; a container not made yet
-    waits in ContainerCreating (PodInitializing while init containers run)."""
+    waits in ContainerCreating, or PodInitializing in a pod with init containers (the kubelet's
+    default waiting state, convertToAPIContainerStatuses)."""
     reported = {r.get("name"): r for r in status.get("containers") or []}
+    default = "PodInitializing" if spec.get("initContainers") else "ContainerCreating"
     out = []
     for c in spec.get("containers") or []:
         if c.get("name") in reported:
             out.append(_reported(c, reported[c["name"]], init=False))
         else:
-            out.append(_waiting(c, "ContainerCreating" if initialized else "PodInitializing"))
+            out.append(_waiting(c, default))
     return sorted(out, key=lambda s: s["name"])
 
 
@@ -247,9 +257,12 @@ def kubelet_phase(spec: dict, inits: list[dict], apps: list[dict]) -> str:
     """getPhase: Pending while init containers or containers wait; Running while one runs (or
     all stopped and will restart); Succeeded / Failed once all stopped for good."""
     policy = spec.get("restartPolicy", "Always")
+    sidecars = {c.get("name") for c in spec.get("initContainers") or [] if _sidecar(c)}
     pending_init = failed_init = 0
     for s in inits:
         state, last = s["state"], (s.get("lastState") or {}).get("terminated")
+        if s["name"] in sidecars and "running" in state:
+            continue  # started: the pod goes on (a sidecar is never done)
         if "terminated" in state:
             failed_init += state["terminated"].get("exitCode", 0) != 0
         elif "waiting" in state and last:
@@ -304,10 +317,12 @@ def _unready_message(apps: list[dict], phase: str) -> tuple[str, str]:
     return "ContainersNotReady", f"containers with unready status: [{' '.join(names)}]"
 
 
-def pod_conditions(inits: list[dict], apps: list[dict], phase: str, sandbox: bool) -> list[dict]:
-    """The five conditions a 1.35 kubelet reports, in its order, without times."""
-    incomplete = [s["name"] for s in inits if not s["ready"]]
-    reason, message = _unready_message(apps, phase)
+def pod_conditions(inits: list[dict], apps: list[dict], phase: str, sandbox: bool,
+                   sidecars: frozenset[str] = frozenset()) -> list[dict]:
+    """The five conditions a 1.35 kubelet reports, in its order, without times. Sidecars count
+    as initialized once started, and in ContainersReady as app containers do."""
+    incomplete = [s["name"] for s in inits if not (s["started"] if s["name"] in sidecars else s["ready"])]
+    reason, message = _unready_message([s for s in inits if s["name"] in sidecars] + apps, phase)
     ready = not reason
     return [
         _condition("PodReadyToStartContainers", sandbox),
@@ -353,11 +368,11 @@ def pod_status_object(facts: PodFacts, status: dict, now: str, previous: dict | 
     """The v1 PodStatus from pod_status()'s report (see init_statuses for the optional
     "initContainers" entries it may carry)."""
     inits = init_statuses(facts.spec, status)
-    initialized = all(s["ready"] for s in inits)
-    apps = container_statuses(facts.spec, status, initialized)
+    apps = container_statuses(facts.spec, status)
     phase = kubelet_phase(facts.spec, inits, apps)
     sandbox = bool(facts.ip) or any("containerID" in s for s in apps)
-    conds = stamp_conditions(pod_conditions(inits, apps, phase, sandbox), previous, facts, apps, now)
+    sidecars = frozenset(c.get("name", "") for c in facts.spec.get("initContainers") or [] if _sidecar(c))
+    conds = stamp_conditions(pod_conditions(inits, apps, phase, sandbox, sidecars), previous, facts, apps, now)
     out: dict = {"phase": phase, "conditions": conds}
     if facts.host_ip:
         out.update(hostIP=facts.host_ip, hostIPs=[{"ip": facts.host_ip}])

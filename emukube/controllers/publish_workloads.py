@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 
+from ..k8s.names import LAST_APPLIED
 from ..k8s.times import epoch as _seconds
 from ..plan.workloads import rollout_limits, template_hash
 
@@ -20,7 +21,7 @@ REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
 DESIRED = "deployment.kubernetes.io/desired-replicas"
 MAX = "deployment.kubernetes.io/max-replicas"
 # Deployment annotations the deployment controller does not copy onto its ReplicaSets.
-NOT_COPIED = {"kubectl.kubernetes.io/last-applied-configuration", REVISION, REVISION_HISTORY, DESIRED, MAX,
+NOT_COPIED = {LAST_APPLIED, REVISION, REVISION_HISTORY, DESIRED, MAX,
               "deprecated.deployment.rollback.to"}
 PROGRESS_DEADLINE = 600  # progressDeadlineSeconds' default
 HISTORY_LIMIT = 10  # revisionHistoryLimit's default

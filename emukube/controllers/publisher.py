@@ -19,6 +19,7 @@ from ..k8s.client import ApiError
 from ..k8s.resources import BY_KEY, Resource
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
+from .pod_annotations import with_kept_annotations
 from .publish import diff, event_object, node_object, status_only
 from .publish_pods import PodFacts, pod_object
 from .publish_workloads import deployment_revision, replica_set_objects, workload_status
@@ -109,7 +110,7 @@ class Publisher:
         for facts, status in observed.pods:
             key = ("pods", facts.namespace, facts.name)
             previous = cached_pods.get(key)
-            obj = pod_object(facts, status, now, previous)
+            obj = with_kept_annotations(pod_object(facts, status, now, previous), previous)
             if facts.owner.startswith("Run/"):
                 obj["metadata"].setdefault("annotations", {})[RUN_ANNOTATION] = "true"
             if previous is not None and not _ours(previous) and (facts.namespace, facts.name) not in self.created_pods:
@@ -170,15 +171,19 @@ class Publisher:
 
     def _update(self, res: Resource, obj: dict, published: dict) -> dict:
         """PUT (status only through /status); on a conflict (our cache was behind) once more
-        with the object as the server has it."""
+        with the object as the server has it, unless someone changed more than its status: that
+        change (a cordon, a label) is seen first, by the next tick, and not written over."""
         sub = "status" if "status" in res.subresources and status_only(obj, published) else ""
         try:
             return self.api.update(res, obj, sub=sub)
         except ApiError as exc:
             if exc.code != 409:
                 raise
+            conflict = exc
         meta = obj["metadata"]
         current = self.api.get(res, meta.get("namespace") or None, meta["name"])
+        if _beyond_status(published, current):
+            raise conflict  # _sync: written again on the next tick
         fresh = {**obj, "metadata": {**meta, "resourceVersion": current["metadata"]["resourceVersion"]}}
         return self.api.update(res, fresh, sub=sub)
 
@@ -280,6 +285,14 @@ class Publisher:
             if exc.code not in (404, 409):
                 raise
             self.events_written.pop(key, None)
+
+
+def _beyond_status(before: dict, after: dict) -> bool:
+    """Whether an object changed in its spec, labels or annotations (what users change)."""
+    def owned(obj: dict) -> tuple:
+        meta = obj.get("metadata") or {}
+        return obj.get("spec"), meta.get("labels") or {}, meta.get("annotations") or {}
+    return owned(before) != owned(after)
 
 
 def _ours(obj: dict) -> bool:

@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import AbstractSet
 
 from ..runtime import labels as L
-from ..runtime.restart import holder_of, plan_of, pod_address, previous_log_path, restart_fresh
+from ..runtime.log_paths import previous_log_path
+from ..runtime.restart import holder_of, plan_of, pod_address, restart_fresh
 from .statefiles import read_text, write_atomic
 
 INITIAL_BACKOFF = 10.0

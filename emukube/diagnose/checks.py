@@ -48,8 +48,8 @@ def port_checks(snap: Snapshot, targets: list[tuple[str, int]]) -> dict | None:
     if not targets:
         return {}
     try:
-        result = controller.exec_run(["python3", "-c", _CONNECT, json.dumps(targets)])
-        output = result.output.decode(errors="replace")  # type: ignore[union-attr]  # stub ignores stream
+        _, out, _ = engine.run_in(controller, ["python3", "-c", _CONNECT, json.dumps(targets)])
+        output = out.decode(errors="replace")
         verdicts = json.loads(output.strip().splitlines()[-1])
     except (DockerException, ValueError, IndexError):
         return None
@@ -98,15 +98,15 @@ def controller_check(snap: Snapshot) -> Check:
     if controller.status != "running":
         return Check("controller", False, f"the controller container is {controller.status}")
     status = snap.status
-    if not status:
+    if not status.generation:
         return Check("controller", False, "running but has not reported yet")
-    age = time.time() - status.get("time", 0)
+    age = time.time() - status.time
     if age > STATUS_STALE_AFTER:
         return Check("controller", False, f"its last report is {age:.0f} s old (see `emukube logs`/`events`)")
-    if status.get("generation") != controller.labels.get("emukube.io/generation"):
+    if status.generation != controller.labels.get("emukube.io/generation"):
         return Check("controller", False, "running, still starting on the latest applied objects")
-    if not status.get("converged"):
-        waiting = status.get("waiting") or []
+    if not status.converged:
+        waiting = status.waiting
         return Check("controller", False, "running, not converged: " + "; ".join(waiting[:4]) +
                      (f" (+{len(waiting) - 4} more)" if len(waiting) > 4 else ""))
     return Check("controller", True, "running and converged")
@@ -121,7 +121,8 @@ def dns_check(snap: Snapshot) -> Check:
         return Check("DNS", False, "cannot ask CoreDNS: no running controller to ask from")
     assert net is not None
     cmd = ["dig", "+short", "+time=2", "+tries=2", f"@{net.dns_ip}", "SOA", "cluster.local"]
-    out = controller.exec_run(cmd).output.decode(errors="replace").strip()  # type: ignore[union-attr]  # stub ignores stream
+    _, answer, err = engine.run_in(controller, cmd)
+    out = (answer + err).decode(errors="replace").strip()
     if not out or "timed out" in out:
         return Check("DNS", False, f"CoreDNS at {net.dns_ip} does not answer for cluster.local")
     return Check("DNS", True, f"CoreDNS at {net.dns_ip} answers for cluster.local")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from ..errors import EmukubeError, WorkloadFailed
 from ..lifecycle import ops
+from ..runtime import engine
 from ..runtime.podspec import search_domains
 
 NDOTS = 5
@@ -69,9 +70,9 @@ def lookup(controller, dns_ip: str, name: str, rtype: str, namespace: str = "def
     for candidate in candidates(name, rtype, namespace):
         cmd = ["dig", "+noall", "+comments", "+answer", "+time=2", "+tries=2", *(["+tcp"] if tcp else []),
                f"@{dns_ip}", candidate, rtype]
-        result = controller.exec_run(cmd)
-        output = (result.output or b"").decode(errors="replace")
-        if result.exit_code != 0:
+        code, out, err = engine.run_in(controller, cmd)
+        output = (out + err).decode(errors="replace")
+        if code != 0:
             why = (output.strip().splitlines() or ["dig failed"])[-1].lstrip("; ")
             raise WorkloadFailed(f"no answer from the cluster DNS at {dns_ip}: {why}")
         status, records = parse_dig(output)

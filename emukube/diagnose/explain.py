@@ -8,8 +8,10 @@ import difflib
 from dataclasses import dataclass, field
 
 from ..client.snapshot import PodRow
+from ..k8s.keys import object_key
 from ..plan import endpoints as ep
 from ..plan.allocate import has_cluster_ip
+from ..runtime.report import Report
 
 PROBLEM, WARNING, LIMIT = "PROBLEM", "WARNING", "LIMIT"
 
@@ -115,14 +117,14 @@ def _declared(pod: PodRow) -> str:
 
 
 class _Explainer:
-    def __init__(self, svc: dict, pods: list[PodRow], status: dict, checks: dict | None,
+    def __init__(self, svc: dict, pods: list[PodRow], status: Report, checks: dict | None,
                  node_addresses: list[str], gateway: str):
         self.svc, self.spec = svc, svc["spec"]
         self.ns = svc["metadata"].get("namespace", "default")
         self.name = svc["metadata"]["name"]
-        self.key = f"{self.ns}/{self.name}"
+        self.key = object_key(self.ns, self.name)
         self.pods = pods
-        self.status = status or {}
+        self.status = status
         self.checks = checks
         self.nodes, self.gateway = node_addresses or ["127.0.0.1"], gateway
         self.out = Explanation(self.key)
@@ -274,7 +276,7 @@ class _Explainer:
     def proxy_answers(self) -> None:
         if not has_cluster_ip(self.svc):
             return
-        answering = self.status.get("services", {}).get(self.key, {}).get("answering")
+        answering = self.status.services[self.key].answering if self.key in self.status.services else None
         if answering is False:
             self.add(PROBLEM, f"the proxy at {self.spec.get('clusterIP')} does not accept connections yet "
                               "although the Service has ready endpoints (see `emukube events`)")
@@ -331,8 +333,8 @@ class _Explainer:
         return f"{start} ({via}) -> {len(ready)} ready endpoint(s) -> pod port {', '.join(targets)}"
 
 
-def explain(svc: dict, pods: list[PodRow], status: dict | None = None, checks: dict | None = None,
+def explain(svc: dict, pods: list[PodRow], status: Report | None = None, checks: dict | None = None,
             node_addresses: list[str] | None = None, gateway: str = "") -> Explanation:
     """checks maps (pod IP, port) to OPEN, REFUSED or another failure text; None = not checked.
     node_addresses: where NodePorts listen on the host, one per running node."""
-    return _Explainer(svc, pods, status or {}, checks, list(node_addresses or []), gateway).run()
+    return _Explainer(svc, pods, status or Report(), checks, list(node_addresses or []), gateway).run()

@@ -9,7 +9,7 @@ import json
 import ssl
 import threading
 from dataclasses import dataclass
-from typing import Iterator
+from typing import Any, Iterator
 from urllib.parse import urlencode, urlsplit
 
 from ..errors import EmukubeError
@@ -29,7 +29,7 @@ class ApiError(EmukubeError):
 
     @property
     def reason(self) -> str:
-        return self.status.get("reason", "")
+        return str(self.status.get("reason", ""))
 
 
 @dataclass(frozen=True)
@@ -97,29 +97,29 @@ class KubeClient:
     def get(self, res: Resource, namespace: str | None, name: str, sub: str = "") -> dict:
         return self.request("GET", path_of(res, namespace, name, sub))
 
-    def list(self, res: Resource, namespace: str | None = None, **query) -> dict:
+    def list(self, res: Resource, namespace: str | None = None, **query: Any) -> dict:
         return self.request("GET", path_of(res, namespace), query=query or None)
 
-    def table(self, res: Resource, namespace: str | None = None, name: str | None = None, **query) -> dict:
+    def table(self, res: Resource, namespace: str | None = None, name: str | None = None, **query: Any) -> dict:
         """The server's Table of a list (or one object), with each row's object's metadata."""
         return self.request("GET", path_of(res, namespace, name), query={**query, "includeObject": "Metadata"},
                             accept=TABLE)
 
-    def create(self, res: Resource, obj: dict, **query) -> dict:
+    def create(self, res: Resource, obj: dict, **query: Any) -> dict:
         ns = obj.get("metadata", {}).get("namespace") or ("default" if res.namespaced else None)
         return self.request("POST", path_of(res, ns), obj, query=query or None)
 
-    def update(self, res: Resource, obj: dict, sub: str = "", **query) -> dict:
+    def update(self, res: Resource, obj: dict, sub: str = "", **query: Any) -> dict:
         meta = obj["metadata"]
         ns = meta.get("namespace") or ("default" if res.namespaced else None)
         return self.request("PUT", path_of(res, ns, meta["name"], sub), obj, query=query or None)
 
     def patch(self, res: Resource, namespace: str | None, name: str, patch: object,
-              content_type: str = "application/merge-patch+json", sub: str = "", **query) -> dict:
+              content_type: str = "application/merge-patch+json", sub: str = "", **query: Any) -> dict:
         return self.request("PATCH", path_of(res, namespace, name, sub), patch, query=query or None,
                             content_type=content_type)
 
-    def delete(self, res: Resource, namespace: str | None, name: str, **options) -> dict:
+    def delete(self, res: Resource, namespace: str | None, name: str, **options: Any) -> dict:
         body = {"kind": "DeleteOptions", "apiVersion": "v1", **options} if options else None
         return self.request("DELETE", path_of(res, namespace, name), body)
 

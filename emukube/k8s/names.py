@@ -5,6 +5,12 @@ from __future__ import annotations
 from ..errors import EmukubeError
 from .resources import RESOURCES, Resource
 
+# What `kubectl apply` (and emukube's apply) keeps of what it last applied (manifests/last_applied.py).
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+# The namespaces every cluster has from the start (kube-apiserver's system namespaces).
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
 # Both event APIs serve one store: `get events` means the core one, as kubectl's discovery picks it.
 _PREFERRED = {"events": "events", "ev": "events", "event": "events"}
 

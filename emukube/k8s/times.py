@@ -73,7 +73,7 @@ def short_human_duration(seconds: float) -> str:
     return f"{hours // 24 // 365}y"
 
 
-def parse_time(value) -> float | None:
+def parse_time(value: object) -> float | None:
     """An RFC 3339 timestamp (metav1.Time or MicroTime) as epoch seconds; None for a missing,
     unparsable or Go zero time, which the printers all treat as unset."""
     if not isinstance(value, str):
@@ -96,7 +96,7 @@ def parse_time(value) -> float | None:
     return epoch + (int(frac[:9].ljust(9, "0")) / _NS if frac else 0.0)
 
 
-def since(value, now: float) -> str:
+def since(value: object, now: float) -> str:
     """translateTimestampSince: the age of a timestamp, "<unknown>" when it is not set."""
     t = parse_time(value)
     return "<unknown>" if t is None else human_duration(now - t)

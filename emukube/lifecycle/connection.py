@@ -8,11 +8,12 @@ import base64
 import json
 import time
 
-from ..apiserver.objects import SYSTEM_NAMESPACES
 from ..errors import EmukubeError
 from ..k8s.client import ApiError, Credentials, KubeClient
+from ..k8s.names import SYSTEM_NAMESPACES
 from ..k8s.resources import BY_KEY, Resource, by_kind
 from ..runtime import engine
+from ..runtime.settings import STATE_DIR
 
 API_PORT = "6443/tcp"
 _clients: dict[str, KubeClient] = {}  # controller id -> client (one process, one CLI command)
@@ -20,7 +21,8 @@ _clients: dict[str, KubeClient] = {}  # controller id -> client (one process, on
 # Server-side fields a desired object never carries: comparing without them tells "unchanged".
 _SERVER_FIELDS = ("uid", "resourceVersion", "generation", "managedFields", "creationTimestamp")
 # Annotations controllers keep on objects users own (the Deployment's revision): kept on update.
-_CONTROLLER_ANNOTATIONS = ("deployment.kubernetes.io/",)
+_CONTROLLER_ANNOTATIONS = ("deployment.kubernetes.io/", "pv.kubernetes.io/", "volume.kubernetes.io/",
+                           "volume.beta.kubernetes.io/")
 
 
 def published_port(controller) -> int | None:
@@ -32,6 +34,9 @@ def published_port(controller) -> int | None:
 
 
 def credentials_of(controller) -> Credentials:
+    held = _clients.get(controller.id)
+    if held is not None:  # copied out of a new cluster's controller once per command, not twice
+        return held.creds
     port = published_port(controller)
     known = _from_kubeconfig(controller, port)
     if known is not None:
@@ -42,6 +47,16 @@ def credentials_of(controller) -> Credentials:
         raise EmukubeError(f"the controller {controller.name} serves no API (made by an older emukube: "
                            "run `emukube down` and `emukube up` again)")
     return Credentials(server=f"https://127.0.0.1:{port}", ca_pem=ca, token=tokens.decode().split()[0])
+
+
+def remember(controller, files: dict[str, tuple[bytes, int]]) -> None:
+    """The CA and token `up` just made for a new controller (its PKI files by path): its API is
+    reached without copying them back out of it."""
+    ca, tokens = files.get(f"{STATE_DIR}/pki/ca.crt"), files.get(f"{STATE_DIR}/pki/tokens")
+    port = published_port(controller)
+    if ca and tokens and port is not None:
+        creds = Credentials(server=f"https://127.0.0.1:{port}", ca_pem=ca[0], token=tokens[0].decode().split()[0])
+        _clients[controller.id] = KubeClient(creds)
 
 
 def _from_kubeconfig(controller, port: int | None) -> Credentials | None:
@@ -108,6 +123,10 @@ def comparable(obj: dict) -> str:
         copy["data"] = {**(copy.get("data") or {}), **folded}
     if copy.get("kind") == "Pod":
         (copy.get("spec") or {}).pop("nodeName", None)  # the scheduler's (the controller's) to set
+    if copy.get("kind") == "PersistentVolumeClaim":  # the binder's and admission's to set
+        for key in ("volumeName", "storageClassName"):
+            (copy.get("spec") or {}).pop(key, None)
+        copy.get("metadata", {}).pop("finalizers", None)
     meta = copy.get("metadata", {})
     for key in _SERVER_FIELDS:
         meta.pop(key, None)
@@ -179,7 +198,8 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
     return written
 
 
-_ORDER = {kind: i for i, kind in enumerate(("Namespace", "ServiceAccount", "Secret", "ConfigMap", "Service", "Node"))}
+_ORDER = {kind: i for i, kind in enumerate(("Namespace", "ServiceAccount", "Secret", "ConfigMap", "StorageClass",
+                                            "PersistentVolume", "PersistentVolumeClaim", "Service", "Node"))}
 
 
 def _create_or_replace(api: KubeClient, res: Resource, body: dict) -> dict:

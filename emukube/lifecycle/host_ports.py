@@ -11,7 +11,6 @@ import errno
 import socket
 from dataclasses import dataclass
 
-from ..manifests.text import go_quote
 from ..plan.network import ClusterNet
 from ..plan.nodes import plan_nodes
 from ..runtime import clusters, engine
@@ -66,6 +65,8 @@ def engine_is_local() -> bool:
 
 
 def problems(client, cluster: str, net: ClusterNet, objects: list[dict], settings: dict) -> list[str]:
+    from ..manifests.text import go_quote  # here: the manifests package loads every validator
+
     if not engine_is_local():
         return []
     services = [o for o in objects if o["kind"] == "Service"]

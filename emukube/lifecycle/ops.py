@@ -16,6 +16,7 @@ import os
 import tarfile
 import tempfile
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -28,9 +29,11 @@ from ..runtime import clusters, engine, images
 from ..runtime import labels as L
 from ..runtime.clusters import SubnetTaken, create_network
 from ..runtime.engine import DockerException
-from ..runtime.settings import PKI_DIR, REQUESTS_DIR, STATE_DIR, STATUS_FILE, Settings
+from ..runtime.report import Report
+from ..runtime.settings import CONFIG_DIR, PKI_DIR, REQUESTS_DIR, STATE_DIR, STATUS_FILE, Settings, config_volume
 from . import connection as cluster_api
 from . import host_ports, state_backup
+from .report_reader import ReportReader
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
@@ -127,19 +130,22 @@ def other_clusters_node_ports(client, cluster: str) -> dict[int, str]:
     """NodePorts are host ports: unique across every emukube cluster on this engine."""
     from ..k8s.resources import BY_KEY
 
-    taken: dict[int, str] = {}
-    for c in clusters.controllers(client):
-        other = c.labels.get(L.CLUSTER)
-        if other == cluster:
-            continue
+    def services_of(controller) -> list[dict]:
         try:
-            services = cluster_api.client_for(c).list(BY_KEY["services"]).get("items", [])
+            return cluster_api.client_for(controller).list(BY_KEY["services"]).get("items", [])
         except (EmukubeError, OSError, ValueError):
-            continue  # an API still starting or gone: its proxies' published ports count below
-        for svc in services:
-            for port in svc["spec"].get("ports") or []:
-                if port.get("nodePort"):
-                    taken[port["nodePort"]] = f"cluster {other}"
+            return []  # an API still starting or gone: its proxies' published ports count below
+
+    others = [c for c in clusters.controllers(client) if c.labels.get(L.CLUSTER) != cluster]
+    taken: dict[int, str] = {}
+    # All at once: each unknown cluster's credentials are two copies out of its controller,
+    # which took `up` seconds on an engine serving a few test clusters.
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for c, services in zip(others, pool.map(services_of, others)):
+            for svc in services:
+                for port in svc["spec"].get("ports") or []:
+                    if port.get("nodePort"):
+                        taken[port["nodePort"]] = f"cluster {c.labels.get(L.CLUSTER)}"
     # What other clusters' containers publish now: covers a controller being replaced.
     return {**taken, **clusters.published_node_ports(client, cluster)}
 
@@ -158,11 +164,14 @@ def merge(current: list[dict], incoming: list[dict]) -> list[dict]:
 
 
 def plan_objects(client, state: State, net: ClusterNet, objects: list[dict],
-                 warnings: list[str] | None = None) -> list[dict]:
-    """Allocate Service addresses for the merged object set; raise with every problem."""
+                 warnings: list[str] | None = None, node_ports: dict[int, str] | None = None) -> list[dict]:
+    """Allocate Service addresses for the merged object set; raise with every problem.
+    `node_ports`: other_clusters_node_ports, when just read."""
     services = [o for o in objects if o["kind"] == "Service"]
     previous = {allocate.owner_of(s): s for s in state.services()}
-    taken = allocate.Allocated(node_ports=other_clusters_node_ports(client, state.cluster))
+    if node_ports is None:
+        node_ports = other_clusters_node_ports(client, state.cluster)
+    taken = allocate.Allocated(node_ports=node_ports)
     allocated, problems = allocate.allocate_services(services, previous, net, taken, warnings)
     if problems:
         raise EmukubeError("\n".join(problems))
@@ -186,18 +195,20 @@ def plan_network(client, cluster: str, skip: set[int] | None = None) -> ClusterN
 
 
 def plan_with_network(client, state: State, objects: list[dict], warnings: list[str] | None = None,
-                      settings: dict | None = None) -> tuple[ClusterNet, list[dict]]:
+                      settings: dict | None = None, node_ports: Future | None = None) -> tuple[ClusterNet, list[dict]]:
     """Allocate Service addresses and, for a new cluster, create its network; nothing is created
     when allocating fails, nor (given the `settings`) when a host port to publish is held by
     another program. A subnet taken between planning and creating (a cluster made at the same
     moment by another process, or any other network) is retried with the next one.
-    Allocation warnings (of the plan that was kept) are added to `warnings`."""
+    Allocation warnings (of the plan that was kept) are added to `warnings`. `node_ports`:
+    other_clusters_node_ports begun in the background (in_background), for the first plan."""
     skip: set[int] = set()
     warnings = [] if warnings is None else warnings
     while True:
         net = state.net or plan_network(client, state.cluster, skip)
         notes: list[str] = []
-        planned = plan_objects(client, state, net, objects, notes)
+        first = node_ports.result() if node_ports is not None and not skip else None
+        planned = plan_objects(client, state, net, objects, notes, first)
         taken = host_ports.problems(client, state.cluster, net, planned, settings) if settings is not None else []
         if taken:
             raise EmukubeError("\n".join(taken))
@@ -218,8 +229,8 @@ LOCK_WAIT = 60.0  # a holder stuck longer than this (a hung engine call) is not 
 @contextlib.contextmanager
 def allocation_lock(wait: float = LOCK_WAIT) -> Iterator[None]:
     """Serialises allocating across processes on this machine, from reading what other clusters
-    hold to the controller (whose label records it) existing: two clusters made at the same
-    moment (pytest-xdist) would otherwise both pick the same free nodePort."""
+    hold to our API server holding our share: two clusters made at the same moment
+    (pytest-xdist) would otherwise both pick the same free nodePort."""
     try:
         import fcntl
     except ImportError:  # not a Unix: no lock; a clash then shows as a proxy that cannot start
@@ -305,17 +316,32 @@ def require_images(client) -> None:
             raise EmukubeError(f'image "{ref}" (the {role}) is not present on the engine')
 
 
-def start_controller(client, state: State, net: ClusterNet, settings: dict) -> str:
+def prepare_code() -> Future:
+    """The code archive, made in the background (0.08 s of the CPU) while `up` waits on the
+    engine for what comes before the controller."""
+    return in_background(_code_archive)
+
+
+def in_background(fn, *args) -> Future:
+    """fn(*args) in a thread of its own, while the caller waits on the engine for something else."""
+    pool = ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(fn, *args)
+    finally:
+        pool.shutdown(wait=False)
+
+
+def start_controller(client, state: State, net: ClusterNet, settings: dict, prepared: Future | None = None) -> str:
     """Start the controller (and in it the API server) with these settings, replacing one with
-    other settings or older code; returns its generation once its API answers."""
-    code = _code_archive()
+    other settings or older code; returns its generation once its API answers. `prepared`:
+    what prepare_code() began."""
+    code = (prepared or prepare_code()).result()
     # A new emukube version replaces the controller too.
     generation = generation_of([], dict(settings, code=hashlib.sha256(code).hexdigest()))
     current = state.controller
     name = controller_name(state.cluster)
     if current is not None and current.name != name:
-        current.rename(name)  # the replacement an interrupted swap left
-        current.reload()
+        engine.rename(current, name)  # the replacement an interrupted swap left
     if current is not None and current.labels.get(L.GENERATION) == generation:
         _finish_controller(client, current, name, code)
         cluster_api.wait_ready(cluster_api.client_for(current))
@@ -325,8 +351,12 @@ def start_controller(client, state: State, net: ClusterNet, settings: dict) -> s
     stale = engine.get_container(client, name + NEXT)  # a replacement an interrupted `up` never swapped in
     if stale is not None:
         engine.remove(stale)
-    for vol in (state_volume(state.cluster), f"emukube-{state.cluster}-dns"):
-        clusters.ensure_volume(client, vol, state.cluster)
+    pki = None
+    if clusters.ensure_volume(client, state_volume(state.cluster), state.cluster):
+        # A new state volume has no PKI: made while the engine makes the rest, not looked for.
+        pki = in_background(_pki_files, state.cluster, net)
+    clusters.ensure_volume(client, f"emukube-{state.cluster}-dns", state.cluster)
+    clusters.ensure_volume(client, config_volume(state.cluster), state.cluster, tmpfs=True)
     # The API keeps its address across replacements (kubeconfig entries stay valid).
     port = (cluster_api.published_port(current) if current is not None else None) or free_port()
     given = Settings(cluster=state.cluster, subnet=net.subnet, images=role_images,
@@ -347,16 +377,18 @@ def start_controller(client, state: State, net: ClusterNet, settings: dict) -> s
         host_config=dict(
             binds={"/var/run/docker.sock": {"bind": "/var/run/docker.sock", "mode": "rw"},
                    state_volume(state.cluster): {"bind": STATE_DIR, "mode": "rw"},
-                   f"emukube-{state.cluster}-dns": {"bind": "/dns", "mode": "rw"}},
+                   f"emukube-{state.cluster}-dns": {"bind": "/dns", "mode": "rw"},
+                   config_volume(state.cluster): {"bind": CONFIG_DIR, "mode": "rw"}},
             restart_policy={"Name": "always"},
         ),
         ports={"6443/tcp": ("127.0.0.1", port)},
     )
-    state_backup.save(container, [], settings)
     if current is not None:
         engine.remove(current, timeout=5)
-    _finish_controller(client, container, name, code)
-    container.reload()
+    # The settings' backup goes in with the code: each copy into a container is an engine call.
+    _finish_controller(client, container, name, code, state_backup.files([], settings),
+                       pki.result() if pki is not None else None)
+    engine.refresh(container)
     cluster_api.wait_ready(cluster_api.client_for(container))
     return generation
 
@@ -370,45 +402,73 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_objects(client, state: State, objects: list[dict], prune: bool) -> dict[str, int]:
-    """Objects through the API server (pruning the others of the desired kinds with `prune`)."""
+def write_objects(client, state: State, objects: list[dict], prune: bool,
+                  current: list[dict] | None = None) -> dict[str, int]:
+    """Objects through the API server (pruning the others of the desired kinds with `prune`);
+    `current`: what it holds, when known (a new cluster's store holds nothing yet)."""
     controller = engine.get_container(client, controller_name(state.cluster))
     api = cluster_api.client_for(controller)
-    current = applied_objects(controller)
+    if current is None:
+        current = applied_objects(controller)
     return cluster_api.sync(api, objects, current, prune)
+
+
+def is_new(client, state: State) -> bool:
+    """Nothing of the cluster yet, not even a state volume (whose store a cluster whose network
+    was removed by hand left): its API server will hold none of its objects."""
+    return not state.exists and not clusters.has_volume(client, state_volume(state.cluster))
 
 
 NEXT = "-next"
 
 
-def _finish_controller(client, container, name: str, code: bytes) -> None:
-    """Complete what an interrupted `up` may have left: the code copied in, the controller's
-    name, the container started."""
-    container.reload()
+def _finish_controller(client, container, name: str, code: bytes,
+                       more: dict[str, tuple[bytes, int]] | None = None,
+                       pki: dict[str, tuple[bytes, int]] | None = None) -> None:
+    """Complete what an interrupted `up` may have left: the code (and `more` files) copied in,
+    the controller's name, the container started. `pki`: the files of a new state volume's PKI."""
+    engine.refresh(container)
     if container.status == "created":  # never started: the copy of the code may be missing
-        clusters.copy_into(client, container, code)
-        _ensure_pki(container)
+        pki = _new_pki(container) if pki is None else pki
+        # One copy for all: each copy into a container costs the engine a helper process.
+        clusters.copy_into(client, container, _with_files(code, {**pki, **(more or {})}))
+        cluster_api.remember(container, pki)  # not copied back out to reach its API
     if container.name != name:
-        container.rename(name)
+        engine.rename(container, name)
     if container.status not in ("running", "restarting"):
-        container.start()
+        engine.start(container)
 
 
-def _ensure_pki(container) -> None:
+def _with_files(archive: bytes, files: dict[str, tuple[bytes, int]]) -> bytes:
+    """The tar `archive` with these files ({path: (content, mode)}) added."""
+    if not files:
+        return archive
+    buf = io.BytesIO(archive)
+    with tarfile.open(fileobj=buf, mode="a") as tar, tarfile.open(fileobj=io.BytesIO(engine.tar_of(files))) as more:
+        for member in more.getmembers():
+            tar.addfile(member, more.extractfile(member) if member.isfile() else None)
+    return buf.getvalue()
+
+
+def _new_pki(container) -> dict[str, tuple[bytes, int]]:
     """The cluster's CA, serving certificate and token, made once per state volume (so kept
-    across controller replacements: kubeconfig entries stay valid)."""
+    across controller replacements: kubeconfig entries stay valid): the files to write, none
+    when the volume has them."""
     if engine.read_file(container, f"{PKI_DIR}/ca.crt"):
-        return
+        return {}
+    cluster = container.labels[L.CLUSTER]
+    return _pki_files(cluster, ClusterNet.from_subnet(cluster, container.labels[L.SUBNET]))
+
+
+def _pki_files(cluster: str, net: ClusterNet) -> dict[str, tuple[bytes, int]]:
     from . import pki
 
-    cluster = container.labels[L.CLUSTER]
-    net = ClusterNet.from_subnet(cluster, container.labels[L.SUBNET])
     # Pods reach the API at the `kubernetes` Service's ClusterIP (the controller's address) and
     # names (in-cluster config).
     made = pki.make_pki(cluster, sorted({"127.0.0.1", net.controller_ip, net.apiserver_service_ip}),
                         ["localhost", "emukube-controller", "kubernetes", "kubernetes.default",
                          "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"])
-    engine.put_files(container, {f"{STATE_DIR}/{path}": (data, 0o600) for path, data in pki.pki_files(made).items()})
+    return {f"{STATE_DIR}/{path}": (data, 0o600) for path, data in pki.pki_files(made).items()}
 
 
 def settings_of(controller) -> dict:
@@ -416,14 +476,14 @@ def settings_of(controller) -> dict:
     return Settings.of_container(controller).user()
 
 
-def read_status(client, cluster: str) -> dict | None:
+def read_status(client, cluster: str) -> Report | None:
     controller = engine.get_container(client, controller_name(cluster))
     if controller is None:
         return None
     try:
         raw = engine.read_file(controller, STATUS_FILE)
-        return json.loads(raw) if raw else None
-    except (DockerException, tarfile.TarError, ValueError):
+        return Report.from_json(raw) if raw else None
+    except (DockerException, tarfile.TarError, ValueError, TypeError):
         # Read while the controller replaced it (a torn archive): the next poll reads it whole.
         return None
 
@@ -435,7 +495,7 @@ def request_pod_delete(controller, namespace: str, name: str) -> None:
 
 
 def wait_converged(client, cluster: str, generation: str | None, timeout: float, progress=None,
-                   written: dict[str, int] | None = None) -> dict:
+                   written: dict[str, int] | None = None) -> Report:
     """Until the controller of this generation, having seen the `written` resourceVersions,
     reports every pod ready and every Service answering. Raises WorkloadFailed (exit 1) naming
     what is still waiting."""
@@ -444,27 +504,27 @@ def wait_converged(client, cluster: str, generation: str | None, timeout: float,
     # restart the last one written says "converged" while the pods are still coming back. Only
     # a status written since we began waiting counts (the controller writes one every tick).
     since = time.time()
-    last: dict | None = None
+    last: Report | None = None
     seen = None
+    reports = ReportReader(lambda: engine.get_container(client, controller_name(cluster)),
+                           lambda: read_status(client, cluster))
     while time.monotonic() < deadline:
-        status = read_status(client, cluster)
-        if (status and status.get("generation") == generation and status.get("time", 0) >= since
+        status = reports.next(min(2.0, deadline - time.monotonic()))  # it waits for the next one
+        if (status and status.generation == generation and status.time >= since
                 and _has_seen(status, written or {})):
             last = status
-            if progress and status.get("waiting") != seen:
-                seen = status.get("waiting")
+            if progress and status.waiting != seen:
+                seen = status.waiting
                 progress(status)
-            if status.get("converged"):
+            if status.converged:
                 return status
-        time.sleep(0.25)
     silent = f"the controller did not report (see `docker logs {controller_name(cluster)}`)"
-    waiting = (last or {}).get("waiting") or [silent]
+    waiting = (last.waiting if last else None) or [silent]
     raise WorkloadFailed(f"not ready after {timeout:.0f}s: " + "; ".join(waiting[:10]))
 
 
-def _has_seen(status: dict, written: dict[str, int]) -> bool:
-    seen = status.get("seen") or {}
-    return all(seen.get(res, 0) >= rv for res, rv in written.items())
+def _has_seen(status: Report, written: dict[str, int]) -> bool:
+    return all(status.seen.get(res, 0) >= rv for res, rv in written.items())
 
 
 def down(client, cluster: str, passes: int = 12) -> int:

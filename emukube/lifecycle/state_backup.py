@@ -16,9 +16,10 @@ from ..runtime.settings import BACKUP_FILE, STATE_DIR
 BACKUP = BACKUP_FILE
 
 
-def save(container, objects: list[dict], settings: dict) -> None:
+def files(objects: list[dict], settings: dict) -> dict[str, tuple[bytes, int]]:
+    """The backup, as a file to copy into a new controller before it starts."""
     blob = json.dumps({"objects": objects, "settings": settings}, sort_keys=True).encode()
-    engine.put_files(container, {BACKUP: (blob, 0o600)})  # Secrets are in it: root only
+    return {BACKUP: (blob, 0o600)}  # Secrets are in it: root only
 
 
 def read(client, cluster: str, volume: str) -> tuple[list[dict], dict] | None:

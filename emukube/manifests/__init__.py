@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TextIO
 
 from .defaults import apply_defaults
+from .last_applied import annotated
 from .load import Doc, ManifestError, Problem, load_paths, load_with_problems
 from .unemulated import unemulated_fields, without_helm_hooks
 from .validate import split_supported, validate
@@ -29,4 +30,5 @@ def load_and_validate(paths: list[str], stdin: TextIO | None = None,
     problems.extend(validate(supported, allow_privileged=allow_privileged))
     if problems:
         raise ManifestError(problems)
-    return [apply_defaults(doc.obj) for doc in supported], hooks + warnings + unemulated_fields(supported)
+    # Written as `kubectl apply` writes, so that kubectl apply and diff carry on from it.
+    return [apply_defaults(annotated(doc.obj)) for doc in supported], hooks + warnings + unemulated_fields(supported)

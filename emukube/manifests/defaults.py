@@ -4,21 +4,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from .validate import CLUSTER_SCOPED
+from .validate_storage import default_claim, default_storage_class, default_volume
+
 PROBE_DEFAULTS = {"initialDelaySeconds": 0, "timeoutSeconds": 1, "periodSeconds": 10,
                   "successThreshold": 1, "failureThreshold": 3}
 CLIENT_IP_TIMEOUT = 10800
+_STORAGE_DEFAULTS = {"PersistentVolumeClaim": default_claim, "PersistentVolume": default_volume}
 
 
 def apply_defaults(obj: dict) -> dict:
     """A defaulted copy of a validated object; `obj` itself is left untouched."""
-    out = _copy(obj)
+    out: dict = _copy(obj)
     kind = out.get("kind")
     meta = _sub(out, "metadata")
-    if kind != "Namespace" and not meta.get("namespace"):
+    if kind not in CLUSTER_SCOPED and not meta.get("namespace"):
         meta["namespace"] = "default"
+    if kind == "StorageClass":
+        default_storage_class(out)
+        return out
     spec = _sub(out, "spec") if kind != "Namespace" and kind not in ("ConfigMap", "Secret") else None
     if spec is None:
         return out
+    if kind in _STORAGE_DEFAULTS:
+        _STORAGE_DEFAULTS[kind](spec)
     if kind == "Service":
         _service(spec)
     elif kind == "Pod":
@@ -34,6 +43,12 @@ def apply_defaults(obj: dict) -> dict:
             if update["type"] == "RollingUpdate":
                 _set(_sub(update, "rollingUpdate"), "partition", 0)
             _set(spec, "revisionHistoryLimit", 10)
+            retention = _sub(spec, "persistentVolumeClaimRetentionPolicy")
+            _set(retention, "whenDeleted", "Retain")
+            _set(retention, "whenScaled", "Retain")
+            for claim in spec.get("volumeClaimTemplates") or []:
+                if isinstance(claim, dict) and isinstance(claim.get("spec"), dict):
+                    default_claim(claim["spec"])
         _pod_spec(_sub(_sub(spec, "template"), "spec"))
     elif kind == "Job":
         _job(spec)
@@ -132,7 +147,8 @@ def _set(d: dict, key: str, value: Any) -> Any:
 def _sub(d: dict, key: str) -> dict:
     if not isinstance(d.get(key), dict):
         d[key] = {}
-    return d[key]
+    sub: dict = d[key]
+    return sub
 
 
 def _dicts(v: Any) -> list[dict]:

@@ -25,7 +25,8 @@ POD_FIELDS = {
     "activeDeadlineSeconds": "pods are not stopped after a deadline", "os": "every pod runs on the engine's OS",
     "setHostnameAsFQDN": "the hostname is the pod name", "ephemeralContainers": "use `emukube exec`",
 }
-POD_SECURITY_KEPT = {"seccompProfile", "runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups"}
+POD_SECURITY_KEPT = {"seccompProfile", "runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups", "fsGroup",
+                     "fsGroupChangePolicy"}
 CONTAINER_SECURITY_KEPT = {"privileged", "runAsUser", "runAsGroup", "runAsNonRoot", "capabilities", "seccompProfile",
                            "allowPrivilegeEscalation"}
 CONTAINER_FIELDS = {
@@ -41,7 +42,6 @@ SERVICE_FIELDS = {
 }
 WORKLOAD_FIELDS = {
     "minReadySeconds": "a pod counts as available once ready", "paused": "rollouts are never paused",
-    "persistentVolumeClaimRetentionPolicy": "claims are kept until the cluster goes",
     "ordinals": "StatefulSet ordinals start at 0",
 }
 
@@ -97,8 +97,7 @@ def _pod_spec(spec: dict, found: _Found, obj: str) -> None:
         if _set(spec.get(field)):
             found.add(f"pod spec {field}", why, obj)
     for key in sorted(set(_map(spec.get("securityContext"))) - POD_SECURITY_KEPT):
-        found.add(f"pod securityContext.{key}", "a supplemental group of the containers; volumes keep their owner"
-                  if key == "fsGroup" else "Docker's defaults apply", obj)
+        found.add(f"pod securityContext.{key}", "Docker's defaults apply", obj)
     for vol in _maps(spec.get("volumes")):
         for key in sorted(set(vol) - VOLUME_TYPES):
             found.add(f"{key} volumes", "nothing is mounted; the path holds what the image has", obj)

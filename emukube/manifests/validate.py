@@ -7,7 +7,7 @@ import binascii
 import difflib
 from typing import Callable
 
-from .fielderrors import FieldErrors, go_quote, go_value, key_path, object_label, safe_text, to_problems
+from .fielderrors import FieldErrors, go_value, key_path, object_label, to_problems
 from .load import Doc, Problem
 from .names import (
     is_config_map_key,
@@ -17,16 +17,21 @@ from .names import (
     is_qualified_name,
     validate_labels,
 )
+from .text import go_quote, safe_text
 from .validate_job import validate_cronjob, validate_job
 from .validate_pod import validate_pod_spec
+from .validate_policy import validate_budget
 from .validate_service import claim_node_ports, validate_service
+from .validate_storage import validate_claim, validate_storage_class, validate_volume
 from .validate_workload import validate_workload
 
 API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1", "Namespace": "v1",
                 "Deployment": "apps/v1", "StatefulSet": "apps/v1", "ReplicaSet": "apps/v1",
-                "Job": "batch/v1", "CronJob": "batch/v1"}
-CLUSTER_SCOPED = {"Namespace"}
-_BUILTIN_GROUPS = {"", "apps", "extensions", "batch"}  # where a wrong version is a mistake, not another product
+                "Job": "batch/v1", "CronJob": "batch/v1", "PersistentVolumeClaim": "v1", "PersistentVolume": "v1",
+                "StorageClass": "storage.k8s.io/v1", "PodDisruptionBudget": "policy/v1"}
+CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass"}
+# Where a wrong version is a mistake, not another product.
+_BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy"}
 # Every kind the API server serves in these groups: any other kind there is a typo, not a product
 # emukube merely does not emulate (kubectl: "no matches for kind").
 KNOWN_KINDS = {
@@ -39,6 +44,8 @@ KNOWN_KINDS = {
 }
 _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
     "Service": is_dns1035_label, "Namespace": is_dns1123_label, "StatefulSet": is_dns1123_label}
+_STORAGE_CHECKS = {"PersistentVolumeClaim": validate_claim, "PersistentVolume": validate_volume,
+                   "StorageClass": validate_storage_class}
 MAX_DATA_BYTES = 1 << 20  # the API server's limit for ConfigMap and Secret data
 MAX_ANNOTATION_BYTES = 256 * 1024
 
@@ -168,6 +175,10 @@ def _validate_object(doc: Doc, errs: FieldErrors, allow_privileged: bool,
         validate_cronjob(obj, errs, allow_privileged)
     elif kind in ("ConfigMap", "Secret"):
         _data(kind, obj, errs)
+    elif kind in _STORAGE_CHECKS:
+        _STORAGE_CHECKS[kind](obj, errs)
+    elif kind == "PodDisruptionBudget":
+        validate_budget(obj, errs)
     return (kind, namespace, name) if name else None
 
 

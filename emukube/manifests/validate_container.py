@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from ..plan.capabilities import BASELINE_CAPABILITIES, cap_name
 from ..plan.quantity import FORMAT_ERROR, quantity
-from .fielderrors import FieldErrors, go_quote
+from .fielderrors import FieldErrors
 from .names import is_config_map_key, is_dns1123_subdomain
+from .text import go_quote
 
 ALLOW_HINT = "(pass --allow-privileged to allow it)"
 SECCOMP_TYPES = ["Localhost", "RuntimeDefault", "Unconfined"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import posixpath
 import re
+from collections.abc import Callable
 
 from .fielderrors import FieldErrors
 from .names import is_dns1123_label, is_env_var_name, is_valid_port_name, is_valid_port_num
@@ -199,7 +200,8 @@ def _probe(probe: dict, pp: str, single_success: bool, errs: FieldErrors) -> Non
         errs.invalid(f"{pp}.successThreshold", success, "must be 1")
 
 
-def _exactly_one(obj: dict, keys: tuple[str, ...], path: str, what: str, errs: FieldErrors, check) -> None:
+def _exactly_one(obj: dict, keys: tuple[str, ...], path: str, what: str, errs: FieldErrors,
+                 check: Callable[[str], None]) -> None:
     """A union field (probe handler, volume source): check(key) for the one set, and the API
     server's errors, in its order, for none or more than one."""
     found = False

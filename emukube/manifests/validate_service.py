@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Iterable
 
-from .fielderrors import FieldErrors, go_quote, to_problems
+from .fielderrors import FieldErrors, to_problems
 from .load import Doc, Problem
 from .names import (
     is_dns1123_label,
@@ -15,6 +15,7 @@ from .names import (
     is_valid_port_num,
     validate_labels,
 )
+from .text import go_quote
 
 SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
 PROTOCOLS = ["SCTP", "TCP", "UDP"]

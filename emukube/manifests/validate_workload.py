@@ -7,6 +7,7 @@ from typing import Callable
 from .fielderrors import FieldErrors, go_string_map
 from .names import is_label_value, is_qualified_name, is_valid_percent, validate_labels
 from .validate_pod import NONNEGATIVE, validate_pod_spec
+from .validate_storage import validate_claim_spec
 
 _EMPTY_SELECTOR = "&LabelSelector{MatchLabels:map[string]string{},MatchExpressions:[]LabelSelectorRequirement{},}"
 _OPERATORS = ("In", "NotIn", "Exists", "DoesNotExist")
@@ -106,8 +107,8 @@ def _strategy(strategy: dict, errs: FieldErrors) -> None:
         return
     rolling = errs.get_map(strategy, "rollingUpdate", "spec.strategy")
     rp = "spec.strategy.rollingUpdate"
-    surge = _int_or_percent(rolling, "maxSurge", rp, errs)
-    unavailable = _int_or_percent(rolling, "maxUnavailable", rp, errs)
+    surge = int_or_percent(rolling, "maxSurge", rp, errs)
+    unavailable = int_or_percent(rolling, "maxUnavailable", rp, errs)
     if isinstance(unavailable, str) and unavailable.endswith("%") and unavailable[:-1].isdigit() \
             and int(unavailable[:-1]) > 100:
         errs.invalid(f"{rp}.maxUnavailable", None, "must not be greater than 100%", shown=unavailable)
@@ -115,7 +116,7 @@ def _strategy(strategy: dict, errs: FieldErrors) -> None:
         errs.invalid(f"{rp}.maxUnavailable", None, "may not be 0 when `maxSurge` is 0", shown=str(unavailable))
 
 
-def _int_or_percent(obj: dict, key: str, path: str, errs: FieldErrors) -> int | str | None:
+def int_or_percent(obj: dict, key: str, path: str, errs: FieldErrors) -> int | str | None:
     value = errs.get_int_or_str(obj, key, path)
     # an IntOrString prints through its String() method: no quotes
     if isinstance(value, int) and value < 0:
@@ -146,4 +147,6 @@ def _statefulset(spec: dict, errs: FieldErrors) -> frozenset[str]:
         if not name:
             errs.required(f"spec.volumeClaimTemplates[{i}].metadata.name")
         names.add(name)
+        validate_claim_spec(errs.get_map(claim, "spec", f"spec.volumeClaimTemplates[{i}]"),
+                            f"spec.volumeClaimTemplates[{i}].spec", errs)
     return frozenset(names)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import copy
 import hashlib
 import ipaddress
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..k8s.keys import ObjectKey, key_of
 from .network import ClusterNet, in_cidr
 
 NODE_PORT_RANGE = range(30000, 32768)
@@ -30,7 +32,7 @@ def _stable_offset(key: str, size: int) -> int:
     return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") % size
 
 
-def _pick(pool_size: int, key: str, taken) -> int | None:
+def _pick(pool_size: int, key: str, taken: Callable[[int], bool]) -> int | None:
     start = _stable_offset(key, pool_size)
     for step in range(pool_size):
         candidate = (start + step) % pool_size
@@ -39,13 +41,13 @@ def _pick(pool_size: int, key: str, taken) -> int | None:
     return None
 
 
-def owner_of(svc: dict) -> str:
-    return f"{svc['metadata'].get('namespace', 'default')}/{svc['metadata']['name']}"
+def owner_of(svc: dict) -> ObjectKey:
+    return key_of(svc)
 
 
 def has_cluster_ip(svc: dict) -> bool:
     spec = svc.get("spec", {})
-    return spec.get("type", "ClusterIP") != "ExternalName" and spec.get("clusterIP") != "None"
+    return bool(spec.get("type", "ClusterIP") != "ExternalName" and spec.get("clusterIP") != "None")
 
 
 def has_node_ports(svc: dict) -> bool:
@@ -53,11 +55,11 @@ def has_node_ports(svc: dict) -> bool:
     kind = spec.get("type", "ClusterIP")
     if kind == "LoadBalancer":
         return spec.get("allocateLoadBalancerNodePorts", True) is not False
-    return kind == "NodePort"
+    return bool(kind == "NodePort")
 
 
 def allocate_services(
-    services: list[dict], previous: dict[str, dict], net: ClusterNet, taken: Allocated,
+    services: list[dict], previous: dict[ObjectKey, dict], net: ClusterNet, taken: Allocated,
     warnings: list[str] | None = None,
 ) -> tuple[list[dict], list[str]]:
     """Fill spec.clusterIP(s), spec.ports[].nodePort and status.loadBalancer of each Service.

@@ -65,7 +65,7 @@ class Schedule:
 
 def _number(text: str, names: dict, whole: str) -> int:
     if text.lower() in names:
-        return names[text.lower()]
+        return int(names[text.lower()])
     if not text.isdigit():
         raise ScheduleError(f"failed to parse int from {text}: strconv.Atoi: parsing {text!r}: invalid syntax"
                             .replace("'", '"'))

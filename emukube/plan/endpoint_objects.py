@@ -39,7 +39,7 @@ def slice_name(svc: dict, ports: Ports = (), first: bool = True) -> str:
     return f"{name}-{safe_encode(hashlib.sha256(seed.encode()).digest(), 5)}"
 
 
-def slices(svc: dict, views) -> list[tuple[str, Ports, list[ep.EndpointRow]]]:
+def slices(svc: dict, views: list[ep.PodView]) -> list[tuple[str, Ports, list[ep.EndpointRow]]]:
     """(name, ports, endpoints) of each EndpointSlice of the Service; at least one, maybe empty."""
     parts = groups(svc, ep.endpoint_rows(svc, views)) or [((), [])]
     return [(slice_name(svc, ports, i == 0), ports, rows) for i, (ports, rows) in enumerate(parts)]
@@ -62,7 +62,7 @@ def _meta(svc: dict, name: str) -> dict:
             "creationTimestamp": svc["metadata"].get("creationTimestamp")}
 
 
-def endpoints_object(svc: dict, views) -> dict:
+def endpoints_object(svc: dict, views: list[ep.PodView]) -> dict:
     subsets = []
     for ports, rows in groups(svc, ep.endpoint_rows(svc, views)):
         subset = {"addresses": [_address(svc, r) for r in rows if r.ready],
@@ -78,7 +78,7 @@ def endpoints_object(svc: dict, views) -> dict:
     return obj
 
 
-def slice_objects(svc: dict, views) -> list[dict]:
+def slice_objects(svc: dict, views: list[ep.PodView]) -> list[dict]:
     out = []
     for name, ports, rows in slices(svc, views):
         meta = _meta(svc, name)

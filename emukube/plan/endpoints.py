@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from . import slices as sl
@@ -199,7 +199,7 @@ def dns_service(svc: dict, pods: list[PodView], slices: Sequence[dict] = ()) -> 
 
 
 def dns_plan(services: list[dict], pods: list[PodView], net: ClusterNet, serial: int,
-             slices_of=lambda svc: ()) -> DnsPlan:
+             slices_of: Callable[[dict], Sequence[dict]] = lambda svc: ()) -> DnsPlan:
     """`slices_of(svc)`: the EndpointSlices of a Service without a selector."""
     return DnsPlan(
         services=tuple(dns_service(s, pods, slices_of(s)) for s in services),

@@ -8,9 +8,15 @@ A key matches an image the way Docker resolves both: `nginx`, `nginx:latest` and
 
 from __future__ import annotations
 
+import copy
+
 from ..errors import EmukubeError
 
 POD_OWNERS = ("Deployment", "StatefulSet", "ReplicaSet")
+# On a workload's pod template: the mappings its containers run with. A changed map changes the
+# template, so the workload rolls out as for `kubectl rollout restart` (which stamps
+# kubectl.kubernetes.io/restartedAt there): ReplicaSets, revisions and `rollout status` follow.
+ANNOTATION = "emukube.io/image-map"
 
 
 def normalize(ref: str) -> str:
@@ -70,3 +76,52 @@ def unused_keys(image_map: dict[str, str], objects: list[dict]) -> list[str]:
     """Warnings for map entries no container of `objects` uses (a typo, or a stale map)."""
     used = {normalize(i) for i in images_of(objects)}
     return [f'image map: no container uses image "{old}"' for old in image_map if normalize(old) not in used]
+
+
+def merge(stored: dict[str, str], given: dict[str, str] | None) -> dict[str, str]:
+    """A later `--image-map` adds to the cluster's map (a key given again takes the new image):
+    the objects applied before keep the images they run."""
+    merged = dict(stored)
+    for old, new in (given or {}).items():
+        for key in [k for k in merged if normalize(k) == normalize(old)]:
+            del merged[key]
+        merged[old] = new
+    return merged
+
+
+def _containers(spec: dict) -> list[dict]:
+    return (spec.get("initContainers") or []) + (spec.get("containers") or [])
+
+
+def used_mappings(pod_spec: dict, image_map: dict[str, str]) -> str:
+    """The mappings a pod spec's containers run with, "OLD=NEW" comma-separated, sorted."""
+    pairs = {f"{c['image']}={swap(c['image'], image_map)}" for c in _containers(pod_spec)
+             if c.get("image") and swap(c["image"], image_map) != c["image"]}
+    return ",".join(sorted(pairs))
+
+
+def annotated(obj: dict, image_map: dict[str, str]) -> dict:
+    """A workload with its template stamped with the mappings its pods run with (ANNOTATION);
+    the object itself when that is already so, and with no stamp where no mapping applies."""
+    if obj.get("kind") not in POD_OWNERS:
+        return obj
+    template = (obj.get("spec") or {}).get("template") or {}
+    annotations = (template.get("metadata") or {}).get("annotations") or {}
+    used = used_mappings(template.get("spec") or {}, image_map)
+    if annotations.get(ANNOTATION, "") == used:
+        return obj
+    obj = copy.deepcopy(obj)
+    meta = obj["spec"]["template"].setdefault("metadata", {})
+    meta["annotations"] = {k: v for k, v in annotations.items() if k != ANNOTATION}
+    if used:
+        meta["annotations"][ANNOTATION] = used
+    if not meta["annotations"]:
+        del meta["annotations"]
+    return obj
+
+
+def runs_stale_images(pod_spec: dict, running: dict[str, str], image_map: dict[str, str]) -> bool:
+    """Whether a pod's containers (name -> the image they were made from) run other images than
+    the map now resolves: a bare pod is then replaced (its spec cannot change to roll it)."""
+    return any(c["name"] in running and running[c["name"]] != swap(c.get("image", ""), image_map)
+               for c in pod_spec.get("containers") or [])

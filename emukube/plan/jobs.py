@@ -28,7 +28,7 @@ def stamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
-def seconds(text) -> float:
+def seconds(text: object) -> float:
     try:
         return datetime.strptime(str(text)[:19], "%Y-%m-%dT%H:%M:%S").replace(tzinfo=UTC).timestamp()
     except (TypeError, ValueError):
@@ -133,7 +133,7 @@ class _Sync:
     conds: list[dict] = field(default_factory=list)
     start: float = 0.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.conds = copy.deepcopy(self.prev.get("conditions") or [])
         self.start = seconds(self.prev.get("startTime")) if self.prev.get("startTime") else self.now
         self.active = [p for p in self.pods if p.active]

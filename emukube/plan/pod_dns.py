@@ -6,6 +6,7 @@ and searches are appended, its options override those of the same name. Pure."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from .types import CLUSTER_DOMAIN
@@ -63,7 +64,7 @@ def policy_kind(spec: dict) -> str:
     return "host"
 
 
-def _unique(items) -> tuple[str, ...]:
+def _unique(items: Iterable[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(items))
 
 

@@ -10,7 +10,7 @@ _QUANTITY = re.compile(r"([+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+))([eE][+-]?[0-9]+
 FORMAT_ERROR = "quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'"
 
 
-def quantity(value) -> float | None:
+def quantity(value: object) -> float | None:
     """The value of a quantity in base units (cores, bytes), or None if it is not one."""
     if isinstance(value, bool):
         return None

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import hashlib
 
-from .types import Backend, DnsEndpoint
+from ..k8s.names import LAST_APPLIED
+from .types import Backend, DnsEndpoint, ServicePort
 from .workloads import safe_encode
 
 SERVICE_NAME = "kubernetes.io/service-name"
@@ -15,7 +16,7 @@ MIRRORING = "endpointslicemirroring-controller.k8s.io"
 SKIP_MIRROR = "endpointslice.kubernetes.io/skip-mirror"
 LEADER_ELECTION = "control-plane.alpha.kubernetes.io/leader"
 # Annotations the mirroring controller does not copy onto its slices.
-NOT_COPIED = ("endpoints.kubernetes.io/last-change-trigger-time", "kubectl.kubernetes.io/last-applied-configuration")
+NOT_COPIED = ("endpoints.kubernetes.io/last-change-trigger-time", LAST_APPLIED)
 
 
 def by_service(objects: list[dict]) -> dict[tuple[str, str], list[dict]]:
@@ -91,7 +92,7 @@ def _ipv4(slices: list[dict]) -> list[dict]:
     return [s for s in slices if s.get("addressType", "IPv4") == "IPv4"]
 
 
-def slice_backends(port, slices: list[dict]) -> tuple[list[Backend], list[Backend]]:
+def slice_backends(port: ServicePort, slices: list[dict]) -> tuple[list[Backend], list[Backend]]:
     """(ready, serving-but-terminating) endpoints of one Service port: each slice's port of the
     same name and protocol; an address taken once."""
     ready: dict[tuple[str, int], Backend] = {}

@@ -115,7 +115,7 @@ def _claim_volumes(pod_spec: dict, templates: list[dict], pod_name: str) -> None
         del pod_spec["volumes"]
 
 
-def percent_or_int(value, total: int, round_up: bool) -> int:
+def percent_or_int(value: int | str, total: int, round_up: bool) -> int:
     """maxSurge / maxUnavailable: an int, or a percentage of replicas."""
     if isinstance(value, str) and value.endswith("%"):
         scaled = int(value[:-1]) * total

@@ -10,6 +10,10 @@ import logging
 import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Iterator
+
+if TYPE_CHECKING:
+    from emukube.plan.types import Backend
 
 log = logging.getLogger("emukube.render")
 
@@ -83,7 +87,7 @@ def endpoint_address(ip: str, port: int) -> str | None:
     return f"[{addr}]:{port}" if addr.version == 6 else f"{addr}:{port}"
 
 
-def valid_endpoints(backends, where: str):
+def valid_endpoints(backends: Iterable[Backend], where: str) -> Iterator[tuple[Backend, str]]:
     """(backend, address) for each distinct endpoint in a stable order; an endpoint with an
     invalid address is logged and left out rather than breaking the whole config."""
     for backend in sorted(set(backends), key=lambda b: (b.pod, b.ip, b.port)):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 
+from emukube.k8s.keys import object_key
 from emukube.plan.types import Backend, ProxyPlan, ServicePort
 from emukube.render._template import fill, one_line, tidy, valid_endpoints
 
@@ -91,7 +92,7 @@ def _port_label(port: ServicePort, backends: tuple[Backend, ...]) -> str:
 
 def _listeners(plan: ProxyPlan) -> list[str]:
     """One `listen` section per TCP port of the plan that has endpoints."""
-    service = one_line(f"{plan.namespace}/{plan.name}")
+    service = one_line(object_key(plan.namespace, plan.name))
     affinity = plan.affinity_timeout is not None
     listeners: list[str] = []
     for port in sorted(plan.tcp_ports(), key=lambda p: p.port):

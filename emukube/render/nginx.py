@@ -17,6 +17,7 @@ which nginx accepts.
 
 from __future__ import annotations
 
+from emukube.k8s.keys import object_key
 from emukube.plan.types import Backend, ProxyPlan, ServicePort
 from emukube.render._template import fill, one_line, tidy, valid_endpoints
 
@@ -85,7 +86,7 @@ def render_nginx(plan: ProxyPlan, *, stream_module: str | None = NGINX_STREAM_MO
     udp_ports = sorted(plan.udp_ports(), key=lambda p: p.port)
     if not udp_ports:
         return None
-    service = one_line(f"{plan.namespace}/{plan.name}")
+    service = one_line(object_key(plan.namespace, plan.name))
     blocks: list[str] = []
     for port in udp_ports:
         servers = _server_lines(plan.backends.get(port.key, ()), f"{service} {port.key}")

@@ -7,9 +7,10 @@ from docker.errors import APIError, NotFound
 from docker.types import IPAMConfig, IPAMPool
 
 from ..errors import EmukubeError
-from ..plan.allocate import NODE_PORT_RANGE
 from ..plan.network import ClusterNet
+from . import engine
 from . import labels as L
+from .published import node_ports_of
 
 
 class SubnetTaken(Exception):
@@ -49,9 +50,14 @@ def has_volume(client, name: str) -> bool:
     return bool(client.volumes.list(filters={"name": name}))
 
 
-def ensure_volume(client, name: str, cluster: str) -> None:
-    if not has_volume(client, name):
-        client.volumes.create(name, labels={L.CLUSTER: cluster})
+def ensure_volume(client, name: str, cluster: str, tmpfs: bool = False) -> bool:
+    """tmpfs: in memory only (the engine mounts it while a container uses it). Whether it was
+    made now (so is empty)."""
+    if has_volume(client, name):
+        return False
+    opts = {"driver_opts": {"type": "tmpfs", "device": "tmpfs", "o": "mode=0755"}} if tmpfs else {}
+    client.volumes.create(name, labels={L.CLUSTER: cluster}, **opts)
+    return True
 
 
 def controllers(client) -> list:
@@ -61,13 +67,7 @@ def controllers(client) -> list:
 
 def published_node_ports(client, cluster: str) -> dict[int, str]:
     """NodePorts the other clusters' containers publish now -> "cluster NAME"."""
-    taken: dict[int, str] = {}
-    for c in client.api.containers(filters={"label": L.CLUSTER}):
-        other = (c.get("Labels") or {}).get(L.CLUSTER)
-        for port in c.get("Ports") or [] if other != cluster else []:
-            if port.get("PublicPort") in NODE_PORT_RANGE:
-                taken[port["PublicPort"]] = f"cluster {other}"
-    return taken
+    return node_ports_of(client.api.containers(filters={"label": L.CLUSTER}), cluster)
 
 
 def published_ports(client, cluster: str) -> set[tuple[str, int, str]]:
@@ -81,11 +81,7 @@ def published_ports(client, cluster: str) -> set[tuple[str, int, str]]:
 
 
 def has_image(client, ref: str) -> bool:
-    try:
-        client.images.get(ref)
-    except NotFound:
-        return False
-    return True
+    return engine.found(client.images.get, ref)
 
 
 def remove_volumes_and_networks(client, cluster: str) -> list[str]:

@@ -7,7 +7,6 @@ python3-docker 5), so it sticks to the low-level calls both versions share.
 from __future__ import annotations
 
 import io
-import os
 import tarfile
 import time
 
@@ -18,13 +17,10 @@ from docker.models.containers import Container
 from ..errors import EngineUnavailable
 from ..k8s.times import epoch
 from . import labels as L
+from .engine_address import socket_name
 
 # The engine's errors, for the code outside runtime/ that handles them (only runtime/ imports docker).
-__all__ = ["APIError", "Container", "DockerException", "NotFound"]
-
-
-def socket_name() -> str:
-    return os.environ.get("DOCKER_HOST") or "unix:///var/run/docker.sock"
+__all__ = ["APIError", "Container", "DockerException", "NotFound", "socket_name"]
 
 
 def pooled(connections: int) -> docker.DockerClient:
@@ -52,6 +48,15 @@ def get_container(client, name: str):
         return client.containers.get(name)
     except NotFound:
         return None
+
+
+def found(get, name: str) -> bool:
+    """Whether the engine has it: `get` is client.images.get, client.volumes.get, ..."""
+    try:
+        get(name)
+    except NotFound:
+        return False
+    return True
 
 
 def remove(container, timeout: int = 0) -> None:
@@ -140,3 +145,52 @@ def create(client, name: str, image: str, *, network: str | None = None, ip: str
         networking_config=networking, **config,
     )
     return client.containers.get(result["Id"])
+
+
+# -- what the host's code does with a container it holds (only runtime/ calls the SDK) ------------
+def run_in(container, cmd: list[str]) -> tuple[int, bytes, bytes]:
+    """A command run to its end in a running container: (exit code, stdout, stderr)."""
+    result = container.exec_run(cmd, demux=True)
+    out, err = result.output if result.output else (b"", b"")
+    return int(result.exit_code or 0), out or b"", err or b""
+
+
+def exec_streaming(container, cmd: list[str]):
+    """A command whose output is needed as it comes: yields (stdout, stderr) chunks, then returns
+    its exit code (the generator's return value)."""
+    api = container.client.api
+    made = api.exec_create(container.id, cmd, stdout=True, stderr=True)
+    yield from api.exec_start(made["Id"], stream=True, demux=True)
+    return api.exec_inspect(made["Id"]).get("ExitCode") or 0
+
+
+def start_attached(container):
+    """Start a created container and yield what it prints until it ends."""
+    output = container.attach(stdout=True, stderr=True, stream=True, logs=True)
+    container.start()
+    yield from output
+
+
+def start(container) -> None:
+    container.start()
+
+
+def rename(container, name: str) -> None:
+    container.rename(name)
+    container.reload()
+
+
+def refresh(container) -> None:
+    """Read the container's state again (status, name, attrs); raises NotFound once it is gone."""
+    container.reload()
+
+
+def wait_exit(container, timeout: float | None) -> int:
+    """The exit code once the container ends; DockerException or OSError (a timeout) if it does not."""
+    return int(container.wait(timeout=timeout).get("StatusCode", 1))
+
+
+def addresses_on(client, network: str) -> set[str]:
+    """The IPv4 addresses the network's containers hold."""
+    members = client.networks.get(network).attrs.get("Containers") or {}
+    return {(c.get("IPv4Address") or "").split("/")[0] for c in members.values()}

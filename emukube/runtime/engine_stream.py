@@ -14,11 +14,11 @@ import json
 import struct
 import tarfile
 from typing import Any
-from urllib.parse import urlencode, urlparse
+from urllib.parse import urlencode
 
 import aiohttp
 
-from .engine import socket_name
+from .engine_address import address
 
 HEADER = struct.Struct(">BxxxL")  # the engine's multiplexed stream: stream type, payload size
 
@@ -27,14 +27,6 @@ class EngineError(Exception):
     def __init__(self, status: int, message: str):
         super().__init__(message)
         self.status = status
-
-
-def _address() -> tuple[str, str]:
-    """("unix", path) or ("tcp", "host:port") of DOCKER_HOST."""
-    url = urlparse(socket_name())
-    if url.scheme in ("unix", "npipe", ""):
-        return "unix", url.path or "/var/run/docker.sock"
-    return "tcp", url.netloc
 
 
 class Demux:
@@ -61,7 +53,7 @@ class Engine:
 
     def __init__(self) -> None:
         self._session: aiohttp.ClientSession | None = None
-        self.kind, self.where = _address()
+        self.kind, self.where = address()
 
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -78,6 +70,19 @@ class Engine:
             if resp.status >= 400:
                 raise EngineError(resp.status, _message(data))
             return json.loads(data) if data.strip() else {}
+
+    async def containers(self, filters: dict) -> list[dict]:
+        """GET /containers/json?all=1: the engine's summaries (Id, Labels, State), no inspect each."""
+        return await self.call("GET", f"/containers/json?{urlencode({'all': 1, 'filters': json.dumps(filters)})}")
+
+    async def inspect(self, container_id: str) -> dict | None:
+        """The container's inspect; None once it is gone."""
+        try:
+            return await self.call("GET", f"/containers/{container_id}/json")
+        except EngineError as exc:
+            if exc.status == 404:
+                return None
+            raise
 
     async def logs(self, container_id: str, params: dict) -> aiohttp.ClientResponse:
         """The open response of GET /containers/ID/logs; the caller reads and releases it."""

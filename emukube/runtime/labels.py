@@ -18,6 +18,7 @@ class Role(StrEnum):
     APP = "app"  # one of several containers of a pod
     INIT = "init"  # an init container
     STATE_READER = "state-reader"  # reads a lost controller's state volume, never started
+    VOLUME_HOLDER = "volume-holder"  # keeps the config volume (tmpfs) mounted while the controller is away
 
 
 CLUSTER = "emukube.io/cluster"

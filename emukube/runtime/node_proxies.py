@@ -52,14 +52,19 @@ def _shape(proxies: Proxies, node: Node, bindings: dict) -> str:
 def reload_node(proxies: Proxies, node: Node, plans: list[ProxyPlan], existing, settle: bool = True) -> str | None:
     """"reloaded" or "" (unchanged) for a running node proxy of the right shape; None when it
     must be (re)created (see create_node). existing: its container or None."""
+    what = node_needs(proxies, node, plans, existing)
+    if what != "reload":
+        return what
+    proxies.push(existing, "haproxy.cfg", _config(node, plans), "SIGUSR2", settle)
+    return "reloaded"
+
+
+def node_needs(proxies: Proxies, node: Node, plans: list[ProxyPlan], existing) -> str | None:
+    """What reload_node would do, without doing it: None (to be created), "reload" or ""."""
     shape = _shape(proxies, node, _bindings(proxies, node, plans))
     if existing is None or existing.labels.get(L.SHAPE) != shape or existing.status != "running":
         return None
-    config = _config(node, plans)
-    if proxies.runs(existing, "haproxy.cfg", config):
-        return ""
-    proxies.push(existing, "haproxy.cfg", config, "SIGUSR2", settle)
-    return "reloaded"
+    return "" if proxies.runs(existing, "haproxy.cfg", _config(node, plans)) else "reload"
 
 
 def create_node(proxies: Proxies, node: Node, plans: list[ProxyPlan], existing) -> None:

@@ -12,24 +12,30 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from docker.errors import DockerException, ImageNotFound
+from docker.errors import DockerException
 from docker.models.containers import Container
 from docker.types import Mount
 
 from ..plan import image_map
 from ..plan.endpoints import apiserver_env, service_env
+from ..plan.hooks import pod_ref
 from ..plan.network import ClusterNet
 from ..plan.nodes import plan_nodes
 from ..plan.pod_dns import policy_kind
 from ..plan.workloads import PodPlan
 from . import engine
 from . import labels as L
+from .account_volumes import account_mount
+from .clusters import has_image
+from .config_volumes import ConfigVolumes, config_mounts
 from .dns_paths import resolv_conf_source
+from .hooks import PostStartListener, post_start
+from .log_paths import init_log_path
 from .podspec import Refs, command_and_args, container_env, host_port_bindings, resources, search_domains, volume_files
 from .security import RunsAsRoot, security_options, user_options
 from .settings import Settings
-
-DOCKER_SOCKETS = ("/var/run/docker.sock", "/run/docker.sock")
+from .volume_owner import own_volumes
+from .volumes import MountError, container_mounts
 
 
 @dataclass
@@ -45,6 +51,12 @@ class Context:
     nodes: int = 1  # emulated nodes (`--nodes`)
     # (namespace, service account) -> files of the token volume; None: pods get no token
     service_account: Callable[[str, str], dict[str, tuple[bytes, int]]] | None = None
+    config_volumes: ConfigVolumes | None = None  # in the controller: configMap/secret volumes kept current
+    # in the controller: where service-account volumes are written, as it and as the engine's host see it
+    account_dirs: tuple[str, str] | None = None
+    post_start: PostStartListener | None = None  # in the controller: postStart hooks running and failing
+    # in the controller: (namespace, pod, init container, its end) once one completed
+    init_ended: Callable[[str, str, str, dict], None] | None = None
 
 
 def context_from_env(env: Mapping[str, str]) -> Context:
@@ -72,7 +84,16 @@ def host_addresses(ctx: Context, node: str) -> list[str]:
 
 
 class PodStartError(Exception):
-    """The pod could not be started (missing image, config, failing init container)."""
+    """The pod could not be started (missing image, config, failing init container). reason is
+    the kubelet's word for it (ErrImagePull, ErrImageNeverPull, CreateContainerConfigError,
+    Error for an init container that failed), container the one it is about, image its image,
+    ended an init container's end (exitCode, times, its timestamped output as "log")."""
+
+    def __init__(self, message: str, reason: str = "", container: str = "", init: bool = False,
+                 image: str = "", ended: dict | None = None):
+        super().__init__(f"{reason}: {message}" if reason else message)
+        self.message, self.reason, self.container, self.init = message, reason, container, init
+        self.image, self.ended = image, ended or {}
 
 
 def container_name(cluster: str, namespace: str, pod: str, container: str | None = None) -> str:
@@ -99,52 +120,30 @@ def _labels(ctx: Context, pod: PodPlan, role: L.Role, container: str = "") -> di
 def ensure_image(client, image: str, policy: str) -> None:
     """A present image is never pulled with IfNotPresent or Never; Always tries, and falls back
     to a present copy when no registry answers (emukube's machines often have none)."""
-    present = True
-    try:
-        client.images.get(image)
-    except ImageNotFound:
-        present = False
+    present = has_image(client, image)
     if present and policy != "Always":
         return
     if policy == "Never" and not present:
-        raise PodStartError(f'ErrImageNeverPull: image "{image}" is not present and imagePullPolicy is Never')
+        raise PodStartError(f'Container image "{image}" is not present with pull policy of Never',
+                            "ErrImageNeverPull", image=image)
     try:
         client.images.pull(image)
     except DockerException as exc:
         if not present:
-            first = str(exc).splitlines()[0][:200]
-            raise PodStartError(f'ErrImagePull: cannot pull image "{image}": {first}') from None
+            why = " ".join(str(getattr(exc, "explanation", None) or exc).split())
+            raise PodStartError(f'Failed to pull image "{image}": {why}', "ErrImagePull", image=image) from None
 
 
-def _mounts(ctx: Context, pod: PodPlan, container: dict, client) -> list[Mount]:
-    volumes = {v["name"]: v for v in pod.spec.get("volumes") or []}
-    mounts = []
-    for m in container.get("volumeMounts") or []:
-        vol = volumes.get(m["name"], {})
-        ro = bool(m.get("readOnly"))
-        if "emptyDir" in vol or "persistentVolumeClaim" in vol:
-            source = volume_name(ctx, pod, m["name"], vol)
-            if not client.volumes.list(filters={"name": source}):
-                # An emptyDir goes with its pod (labelled with it); a claim's volume outlives it.
-                claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
-                owner = {L.CLAIM: claim} if claim else {L.NAME: pod.name}
-                client.volumes.create(source, labels={L.CLUSTER: ctx.cluster, L.NAMESPACE: pod.namespace, **owner})
-            mounts.append(Mount(target=m["mountPath"], source=source, type="volume", read_only=ro))
-        elif "hostPath" in vol:
-            path = vol["hostPath"]["path"]
-            if path in DOCKER_SOCKETS and not ctx.allow_privileged:
-                raise PodStartError("a Docker socket mount needs --allow-privileged")
-            mounts.append(Mount(target=m["mountPath"], source=path, type="bind", read_only=ro))
+def _mounts(ctx: Context, pod: PodPlan, container: dict, client, env: dict[str, str],
+            objects: list[dict]) -> tuple[list[Mount], list[str]]:
+    """(mounts, binds): its volumes' (runtime/volumes.py) and the resolver's."""
+    try:
+        mounts, binds = container_mounts(client, ctx, pod, container, env, objects)
+    except MountError as exc:
+        raise PodStartError(str(exc), "CreateContainerConfigError", container["name"]) from None
     mounts.append(Mount(target="/etc/resolv.conf", type="bind", read_only=True,
                         source=resolv_conf_source(client, ctx.cluster, pod.namespace, pod.spec)))
-    return mounts
-
-
-def volume_name(ctx: Context, pod: PodPlan, mount_name: str, vol: dict) -> str:
-    claim = (vol.get("persistentVolumeClaim") or {}).get("claimName")
-    if claim:  # StatefulSet claims outlive the pod: the same ordinal finds its data again
-        return f"{ctx.cluster}_{pod.namespace}_{claim}"
-    return f"{ctx.cluster}_{pod.namespace}_{pod.name}_{mount_name}"
+    return mounts, binds
 
 
 def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, role: L.Role, ip: str,
@@ -156,22 +155,31 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
     links = service_env(services, pod.namespace) if pod.spec.get("enableServiceLinks") is not False else {}
     env = container_env(c, pod.name, pod.namespace, ip, refs, {**apiserver_env(services), **links}, missing,
                         node=(pod.node, node_ip(ctx, pod.node)))
-    files = {**_token_files(ctx, pod), **volume_files(pod.spec, c, pod.namespace, refs, missing)}
+    token, token_mounts = _service_account(ctx, pod, c)
+    files = {**token, **volume_files(pod.spec, c, pod.namespace, refs, missing, whole=ctx.config_volumes is None)}
     if missing:
-        raise PodStartError("CreateContainerConfigError: " + "; ".join(missing))
+        raise PodStartError("; ".join(missing), "CreateContainerConfigError", c["name"], role == L.Role.INIT)
     image = image_map.swap(c["image"], ctx.image_map)
-    ensure_image(client, image, c.get("imagePullPolicy", "IfNotPresent"))
+    try:
+        ensure_image(client, image, c.get("imagePullPolicy", "IfNotPresent"))
+    except PodStartError as exc:
+        exc.container, exc.init = c["name"], role == L.Role.INIT
+        raise
     command, args = command_and_args(c, env)
     try:
         users = user_options(pod.spec, c, _image_user(client, image))
     except RunsAsRoot as exc:
-        raise PodStartError(f"CreateContainerConfigError: {exc} (pod: \"{pod.name}_{pod.namespace}\", "
-                            f"container: {c['name']})") from None
+        raise PodStartError(f"{exc} (pod: \"{pod.name}_{pod.namespace}\", container: {c['name']})",
+                            "CreateContainerConfigError", c["name"], role == L.Role.INIT) from None
+    mounts, binds = _mounts(ctx, pod, c, client, env, objects)
+    mounts += token_mounts
     host_config = dict(
         # The controller restarts containers (restartPolicy, CrashLoopBackOff, RESTARTS): see
         # controller/restarts.py. Docker restarting them would hide crashes and pace them wrongly.
         restart_policy={"Name": "no"},
-        mounts=_mounts(ctx, pod, c, client),
+        mounts=mounts + config_mounts(ctx.config_volumes, pod.namespace, pod.name,
+                                                            pod.spec, c, objects),
+        binds=binds,
         init=False,
         **security_options(pod.spec, c, ctx.allow_privileged),
         **resources(c),
@@ -189,12 +197,13 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
         container = engine.create(client, name, image, network=ctx.net.network_name, ip=ip, ports=ports,
                                   host_config=host_config, hostname=pod.hostname,
                                   domainname=_domain(pod), **config)
-    if files:
-        try:
+    try:
+        own_volumes(client, ctx.images.get("haproxy", ""), ctx.cluster, pod.spec, host_config["mounts"])
+        if files:
             engine.put_files(container, files)
-        except DockerException:
-            engine.remove(container)  # not left behind under the pod's name for the next try
-            raise
+    except DockerException:
+        engine.remove(container)  # not left behind under the pod's name for the next try
+        raise
     return container
 
 
@@ -210,8 +219,19 @@ def _token_files(ctx: Context, pod: PodPlan) -> dict[str, tuple[bytes, int]]:
     configuration reads, unless the pod opts out."""
     if ctx.service_account is None or pod.spec.get("automountServiceAccountToken") is False:
         return {}
-    account = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount") or "default"
-    return ctx.service_account(pod.namespace, account)
+    return ctx.service_account(pod.namespace, _account(pod))
+
+
+def _account(pod: PodPlan) -> str:
+    return pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount") or "default"
+
+
+def _service_account(ctx: Context, pod: PodPlan, container: dict) -> tuple[dict[str, tuple[bytes, int]], list]:
+    """(files to copy into the container, mounts): its service-account volume, bind-mounted
+    where it can be (runtime/account_volumes.py)."""
+    token = _token_files(ctx, pod)
+    mount = account_mount(ctx.account_dirs, pod.namespace, _account(pod), token, container) if token else None
+    return ({}, [mount]) if mount is not None else (token, [])
 
 
 def _domain(pod: PodPlan) -> str | None:
@@ -258,34 +278,57 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict],
                                              objects, net_args, sandbox_id, ports if single else None))
         for container in started:
             if start and container.status == "created":
-                container.start()
+                post_start(container, pod.spec, pod_ref(pod.name, pod.namespace), ip, ctx.post_start)
     except (PodStartError, DockerException) as exc:
         for container in started:
             engine.remove(container)
+        _remove_leftovers(client, ctx, pod)
         if isinstance(exc, PodStartError):
             raise
-        raise PodStartError(str(exc).splitlines()[0][:300]) from None
+        raise PodStartError(" ".join(str(exc).split())) from None
     return started
+
+
+def _remove_leftovers(client, ctx: Context, pod: PodPlan) -> None:
+    """The pod's containers a failed attempt made but does not hold: one created while its client
+    timed out (a loaded engine), or a sandbox whose start failed. Left, each later attempt would
+    meet its name (409 Conflict) forever."""
+    names = [container_name(ctx.cluster, pod.namespace, pod.name)]
+    names += [container_name(ctx.cluster, pod.namespace, pod.name, c["name"]) for c in pod.spec.get("containers") or []]
+    names += [container_name(ctx.cluster, pod.namespace, pod.name, f"init-{c['name']}")
+              for c in pod.spec.get("initContainers") or []]
+    for name in names:
+        try:
+            left = engine.get_container(client, name)
+            if left is not None and left.labels.get(L.CLUSTER) == ctx.cluster:
+                engine.remove(left)
+        except DockerException:  # the engine still busy: the next attempt's sweep tries again
+            pass
 
 
 def _run_init(client, ctx, pod, c, ip, objects, sandbox_id, started) -> None:
     name = container_name(ctx.cluster, pod.namespace, pod.name, f"init-{c['name']}")
     container = _create_container(client, ctx, pod, c, name, L.Role.INIT, ip, objects, {}, sandbox_id)
+    if c.get("restartPolicy") == "Always":  # a sidecar: it runs beside the app containers
+        container.start()
+        container.reload()
+        started.append(container)
+        return
+    code = 1
     try:
         container.start()
         code = container.wait(timeout=600).get("StatusCode", 1)
     finally:
-        logs = container.logs(tail=5).decode(errors="replace").strip()
+        container.reload()
+        ended = {"exitCode": code, "log": container.logs(timestamps=True),
+                 "startedAt": container.attrs["State"].get("StartedAt", ""),
+                 "finishedAt": container.attrs["State"].get("FinishedAt", "")}
         _keep_init_log(client, sandbox_id, c["name"], container)
         engine.remove(container)
     if code != 0:
-        raise PodStartError(f"Init:Error: init container {c['name']} exited with {code}: {logs[-200:]}")
-
-
-def init_log_path(container: str) -> str:
-    """Where the sandbox keeps an init container's output (timestamped) once the container is
-    removed: `kubectl logs -c INIT` reads it from there."""
-    return f"/.emukube/init-logs/{container}.log"
+        raise PodStartError(f"init container {c['name']} exited with {code}", "Error", c["name"], True, ended=ended)
+    if ctx.init_ended is not None:
+        ctx.init_ended(pod.namespace, pod.name, c["name"], {k: v for k, v in ended.items() if k != "log"})
 
 
 def _keep_init_log(client, sandbox_id: str, name: str, container) -> None:
@@ -295,6 +338,3 @@ def _keep_init_log(client, sandbox_id: str, name: str, container) -> None:
     except DockerException:
         pass  # the output is a convenience; the pod starts without it
 
-
-def pod_containers(client, cluster: str, namespace: str, name: str) -> list:
-    return engine.containers(client, cluster, all=True, **{L.NAMESPACE: namespace, L.NAME: name})

@@ -88,13 +88,15 @@ def container_env(container: dict, pod_name: str, namespace: str, pod_ip: str, r
                 if ref.get("key") in data:
                     env[name] = data[ref["key"]].decode(errors="replace")
                 elif not ref.get("optional"):
-                    missing.append(f'{kind.lower()} "{ref.get("name")}" key "{ref.get("key")}" not found')
+                    # the kubelet's words (kubelet_pods.go makeEnvironmentVariables)
+                    missing.append(f'couldn\'t find key {ref.get("key")} in {kind} {namespace}/{ref.get("name")}')
     return env
 
 
 def volume_files(pod_spec: dict, container: dict, namespace: str, refs: Refs,
-                 missing: list[str]) -> dict[str, tuple[bytes, int]]:
-    """configMap and secret volumes, as files to copy into the container before it starts."""
+                 missing: list[str], whole: bool = True) -> dict[str, tuple[bytes, int]]:
+    """configMap and secret volumes, as files to copy into the container before it starts;
+    whole=False: only subPath mounts (the others are live volumes: runtime/config_volumes.py)."""
     volumes = {v["name"]: v for v in pod_spec.get("volumes") or []}
     files: dict[str, tuple[bytes, int]] = {}
     for mount in container.get("volumeMounts") or []:
@@ -111,6 +113,8 @@ def volume_files(pod_spec: dict, container: dict, namespace: str, refs: Refs,
             items = src.get("items") or [{"key": k, "path": k} for k in sorted(data)]
             base = mount["mountPath"].rstrip("/")
             sub = mount.get("subPath")
+            if not sub and not whole:
+                continue
             for item in items:
                 if item["key"] not in data:
                     continue

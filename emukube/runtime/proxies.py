@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from pathlib import Path
 
 from docker.models.containers import Container
 
@@ -54,8 +55,11 @@ def shape_of(plan: ProxyPlan, bindings: dict, ctx: Context) -> str:
 class Proxies:
     """Keeps proxy containers in line with plans; remembers what config each one runs."""
 
-    def __init__(self, client, ctx: Context):
+    def __init__(self, client, ctx: Context, marks: Path | None = None):
         self.client, self.ctx = client, ctx
+        # Where the marks (see `runs`) are kept: a folder of the controller's state volume, which
+        # the next controller finds too; each copy into a proxy was another engine call per reload.
+        self.marks = marks
         self.pushed: dict[str, str] = {}  # container id -> config text
         self.names: dict[str, str] = {}  # container id -> container name
         self.distrusted: set[str] = set()  # container names whose markers (see `runs`) lie: a reload was lost
@@ -65,13 +69,13 @@ class Proxies:
         None when it must be (re)created instead (see `create`): missing, stopped, or its
         address, published ports or images changed. existing: container name -> container.
         settle: return only once HAProxy's new worker serves the new config (see `push`)."""
+        what = self.needs(svc, plan, existing)
+        if what != "reload":
+            return what
         ctx = self.ctx
-        tcp = existing.get(proxy_name(ctx.cluster, plan.namespace, plan.name))
+        tcp = existing[proxy_name(ctx.cluster, plan.namespace, plan.name)]
         udp = existing.get(proxy_name(ctx.cluster, plan.namespace, plan.name, udp=True))
         tcp_cfg, udp_cfg = render_haproxy(plan), render_nginx(plan)
-        healthy = tcp is not None and tcp.labels.get(L.SHAPE) == self._shape(svc, plan)[1] and tcp.status == "running"
-        if not healthy or (udp_cfg is not None and (udp is None or udp.status != "running")):
-            return None
         changed = ""
         if not self.runs(tcp, "haproxy.cfg", tcp_cfg):
             self.push(tcp, "haproxy.cfg", tcp_cfg, "SIGUSR2", settle)
@@ -82,6 +86,19 @@ class Proxies:
         if udp is not None and udp_cfg is None:
             engine.remove(udp)
         return changed
+
+    def needs(self, svc: dict, plan: ProxyPlan, existing: dict[str, Container]) -> str | None:
+        """What `reload` would do, without doing it: None (to be created), "reload" or ""."""
+        ctx = self.ctx
+        tcp = existing.get(proxy_name(ctx.cluster, plan.namespace, plan.name))
+        udp = existing.get(proxy_name(ctx.cluster, plan.namespace, plan.name, udp=True))
+        tcp_cfg, udp_cfg = render_haproxy(plan), render_nginx(plan)
+        healthy = tcp is not None and tcp.labels.get(L.SHAPE) == self._shape(svc, plan)[1] and tcp.status == "running"
+        if tcp is None or not healthy or (udp_cfg is not None and (udp is None or udp.status != "running")):
+            return None
+        stale = not self.runs(tcp, "haproxy.cfg", tcp_cfg) or (udp is not None and (
+            udp_cfg is None or not self.runs(udp, "nginx.conf", udp_cfg)))
+        return "reload" if stale else ""
 
     def create(self, svc: dict, plan: ProxyPlan, existing: dict[str, Container]) -> None:
         """(Re)create the Service's proxy containers (same ClusterIP), configs in place."""
@@ -120,16 +137,41 @@ class Proxies:
         """Whether the proxy already runs this config. A controller replaced by `apply` finds
         the mark its predecessor left after the last reload, so unchanged Services are not reloaded."""
         if container.id not in self.pushed and container.name not in self.distrusted:
-            mark = engine.read_file(container, f"{CONFIG_DIR}/{filename}{APPLIED_SUFFIX}")
+            mark = self._local_mark(container, filename)
+            if mark is None:  # left by a controller of an older emukube, in the proxy itself
+                mark = engine.read_file(container, f"{CONFIG_DIR}/{filename}{APPLIED_SUFFIX}")
             if mark is not None and mark.decode(errors="replace") == _digest(text):
                 self.pushed[container.id] = text
         return self.pushed.get(container.id) == text
 
+    def _mark_path(self, container, filename: str) -> Path | None:
+        return self.marks / f"{container.name}.{filename}{APPLIED_SUFFIX}" if self.marks is not None else None
+
+    def _local_mark(self, container, filename: str) -> bytes | None:
+        """The digest recorded for this very container (its name may have been reused)."""
+        path = self._mark_path(container, filename)
+        try:
+            held, _, digest = path.read_bytes().partition(b" ") if path is not None else (b"", b"", b"")
+        except OSError:
+            return None
+        return digest if held == container.id.encode() else None
+
+    def _mark(self, container, filename: str, text: str) -> dict[str, tuple[bytes, int]]:
+        """Record that the process was told to load `text`: in the marks folder, else the
+        file (returned) to copy into the proxy beside its config."""
+        path = self._mark_path(container, filename)
+        if path is None:
+            return {f"{CONFIG_DIR}/{filename}{APPLIED_SUFFIX}": (_digest(text).encode(), 0o644)}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{path.name}.tmp")
+        tmp.write_bytes(f"{container.id} {_digest(text)}".encode())
+        tmp.replace(path)
+        return {}
+
     def push(self, container, filename: str, text: str, signal: str | None, settle: bool = True) -> None:
         config = {f"{CONFIG_DIR}/{filename}": (text.encode(), 0o644)}
-        mark = {f"{CONFIG_DIR}/{filename}{APPLIED_SUFFIX}": (_digest(text).encode(), 0o644)}
         if not signal:  # the process reads it when it starts
-            engine.put_files(container, {**config, **mark})
+            engine.put_files(container, {**config, **self._mark(container, filename, text)})
         elif signal == "SIGUSR2":
             engine.put_files(container, config)
             # PID 1 ignores a signal before it installs its handler: a proxy still starting
@@ -140,15 +182,20 @@ class Proxies:
             loads = _wait_for_loads(container, 1, limit=3.0) if young or settle else 0
             container.kill(signal=signal)
             if settle:
-                _wait_for_loads(container, loads + 1, limit=5.0)
-            engine.put_files(container, mark)  # only once the reload was asked for
+                _settle(container, signal, loads)
+            self._put_mark(container, filename, text)  # only once the reload was asked for
         else:
             engine.put_files(container, config)
             _wait_for_nginx(container)
             container.kill(signal=signal)
-            engine.put_files(container, mark)
+            self._put_mark(container, filename, text)
         self.pushed[container.id] = text
         self.names[container.id] = container.name
+
+    def _put_mark(self, container, filename: str, text: str) -> None:
+        files = self._mark(container, filename, text)
+        if files:
+            engine.put_files(container, files)
 
     def forget(self, name: str) -> None:
         """Push (and reload) the configs of this proxy (and its UDP partner) again on the next
@@ -176,6 +223,24 @@ def _wait_for_loads(container, wanted: int, limit: float) -> int:
         if loads >= wanted or time.monotonic() > deadline:
             return loads
         time.sleep(0.05)
+
+
+RESIGNAL_AFTER, SETTLE_LIMIT = 1.0, 5.0
+
+
+def _settle(container, signal: str, loads: int) -> None:
+    """Until HAProxy's master has loaded once more than `loads` times. A reload asked for
+    moments after a new proxy's first load was now and then lost: its master loaded nothing
+    more for the whole wait (5 s, load 5, 1 of ~10 `up`s of pizza, always the first reload of a
+    proxy started under a second before), and the Service answered from the old config until
+    a check found it silent and pushed it again, 6 s later. The signal is sent again after
+    RESIGNAL_AFTER without a load: a reload that was only slow then runs twice, which is harmless."""
+    deadline = time.monotonic() + SETTLE_LIMIT
+    while True:
+        wait = min(RESIGNAL_AFTER, deadline - time.monotonic())
+        if _wait_for_loads(container, loads + 1, limit=wait) > loads or time.monotonic() >= deadline:
+            return
+        container.kill(signal=signal)
 
 
 def _wait_for_nginx(container, limit: float = 3.0) -> None:

@@ -9,24 +9,19 @@ output handed over first for `kubectl logs --previous`."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Callable
 
 from docker.errors import DockerException
 
+from ..plan.hooks import pod_ref
 from ..plan.workloads import PodPlan
 from . import engine
 from . import labels as L
+from .hooks import post_start
 from .pods import Context, PodStartError, _create_container, host_addresses, pod_net_args
 from .podspec import host_port_bindings
 
 PREVIOUS_SUFFIX = "-previous"
-
-
-def previous_log_path(state_dir: str | Path, namespace: str, pod: str, container: str) -> Path:
-    """Where, in the state volume, a container's previous run's output is kept (timestamped
-    lines) for `logs --previous`: the controller writes it, the API server reads it."""
-    return Path(state_dir) / "previous-logs" / namespace / pod / f"{container}.log"
 
 
 def holder_of(client, container):
@@ -63,7 +58,8 @@ def restart_fresh(client, ctx: Context, old, objects: list[dict], keep_log: Call
         if current is not None:  # the new one was made: only the old one is left to remove
             engine.remove(old)
             return current
-    spec = next((c for c in pod.spec.get("containers") or [] if c.get("name") == old.labels.get(L.CONTAINER)), None)
+    specs = [*(pod.spec.get("containers") or []), *(pod.spec.get("initContainers") or [])]  # sidecars restart too
+    spec = next((c for c in specs if c.get("name") == old.labels.get(L.CONTAINER)), None)
     if spec is None:
         raise PodStartError(f"container {old.labels.get(L.CONTAINER)} is not in its pod's spec")
     sandbox_id = holder.id if holder is not old else None
@@ -79,7 +75,7 @@ def restart_fresh(client, ctx: Context, old, objects: list[dict], keep_log: Call
         new = _create_container(client, ctx, pod, spec, name, role, ip, objects,
                                 {} if sandbox_id else pod_net_args(ctx, pod), sandbox_id, ports)
         try:
-            new.start()
+            post_start(new, pod.spec, pod_ref(pod.name, pod.namespace), ip, ctx.post_start)
         except DockerException:
             engine.remove(new)
             raise

@@ -13,6 +13,13 @@ STATUS_FILE = f"{STATE_DIR}/status.json"  # the controller's report: converged, 
 BACKUP_FILE = f"{STATE_DIR}/applied.json"  # the applied objects and settings, for a lost controller
 REQUESTS_DIR = f"{STATE_DIR}/requests"  # the CLI's requests to the controller, one file each
 PKI_DIR = f"{STATE_DIR}/pki"  # the API server's CA, serving certificate and tokens
+# The config volume (tmpfs: Secrets stay off the disk), mounted here in the controller: it holds
+# the pods' configMap and secret volumes (runtime/config_volumes.py).
+CONFIG_DIR = "/config"
+
+
+def config_volume(cluster: str) -> str:
+    return f"emukube-{cluster}-config"
 
 
 @dataclass(frozen=True)

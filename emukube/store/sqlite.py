@@ -23,7 +23,7 @@ import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Iterator
+from typing import Iterator, cast
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 10_000
@@ -100,6 +100,11 @@ def _dump(obj: dict) -> str:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
 
 
+def _object(data: str | bytes) -> dict:
+    obj: dict = json.loads(data)
+    return obj
+
+
 def _own(obj: dict) -> tuple[dict, dict, str, str]:
     """A private copy of obj, its metadata, namespace and name."""
     obj = json.loads(_dump(obj))
@@ -150,7 +155,7 @@ class Store:
     # --- connections and transactions ---
 
     def _conn(self) -> sqlite3.Connection:
-        conn = getattr(self._local, "conn", None)
+        conn = cast("sqlite3.Connection | None", getattr(self._local, "conn", None))
         if conn is not None and not self._closed:
             return conn
         with self._conns_lock:
@@ -207,7 +212,7 @@ class Store:
 
     @staticmethod
     def _meta(conn: sqlite3.Connection, key: str) -> int:
-        return conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0]
+        return int(conn.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()[0])
 
     def _bump(self, conn: sqlite3.Connection) -> int:
         rv = self._meta(conn, "rv") + 1
@@ -233,7 +238,7 @@ class Store:
     def __enter__(self) -> Store:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     # --- reads ---
@@ -246,7 +251,7 @@ class Store:
                                    (resource, namespace or "", name)).fetchone()
         if row is None:
             raise NotFound(resource, namespace or "", name)
-        return json.loads(row[0])
+        return _object(row[0])
 
     def list(self, resource: str, namespace: str | None = None) -> tuple[list[dict], int]:
         """Objects sorted by (namespace, name), and the rv the listing is consistent at."""
@@ -257,7 +262,7 @@ class Store:
         with self._reading() as conn:
             rv = self._meta(conn, "rv")
             rows = conn.execute(sql + " ORDER BY namespace, name", params).fetchall()
-        return [json.loads(data) for (data,) in rows], rv
+        return [_object(data) for (data,) in rows], rv
 
     def changes(self, since_rv: int, resource: str | None = None, namespace: str | None = None,
                 limit: int = 1000) -> builtins.list[Change]:
@@ -316,7 +321,7 @@ class Store:
                 raise NotFound(*key)
             if expect_rv and str(expect_rv) != str(row[0]):
                 raise Conflict(*key)
-            stored = json.loads(row[1])
+            stored = _object(row[1])
             stored_meta = stored.get("metadata") or {}
             for field in ("uid", "creationTimestamp"):
                 if not meta.get(field) and stored_meta.get(field):
@@ -343,7 +348,7 @@ class Store:
                                key).fetchone()
             if row is None:
                 raise NotFound(*key)
-            obj = json.loads(row[1])
+            obj = _object(row[1])
             meta = obj.setdefault("metadata", {})
             uid = meta.get("uid", "")
             if expect_uid and expect_uid != uid:

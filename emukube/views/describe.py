@@ -7,7 +7,8 @@ import time
 from typing import TYPE_CHECKING
 
 from ..errors import EmukubeError, NotFound
-from ..k8s.names import kind_of
+from ..k8s.keys import object_key
+from ..k8s.names import LAST_APPLIED, kind_of
 from ..k8s.times import age, parse_time
 from ..plan import endpoints as ep
 from ..plan.workloads import rollout_limits, template_hash
@@ -23,7 +24,7 @@ VOLUME_TYPES: dict[str, tuple[str, tuple[str, str] | None]] = {
     "configMap": ("ConfigMap (a volume populated by a ConfigMap)", ("Name", "name")),
     "secret": ("Secret (a volume populated by a Secret)", ("SecretName", "secretName")),
     "hostPath": ("HostPath (bare host directory volume)", ("Path", "path")),
-    "persistentVolumeClaim": ("PersistentVolumeClaim (a Docker volume kept across pod restarts)",
+    "persistentVolumeClaim": ("PersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)",
                               ("ClaimName", "claimName")),
 }
 PLURAL = {"Pod": "pods", "Service": "services", "Deployment": "deployments.apps", "StatefulSet": "statefulsets.apps"}
@@ -67,6 +68,11 @@ class Text:
 
 def _pairs(mapping: dict | None, sep: str = "=") -> list[str]:
     return [f"{k}{sep}{v}" for k, v in sorted((mapping or {}).items())] or ["<none>"]
+
+
+def _annotations(meta: dict) -> list[str]:
+    """As kubectl describe shows them: without kubectl apply's copy of the whole object."""
+    return _pairs({k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}, ": ")
 
 
 def _when(stamp: str | float | None) -> str:
@@ -217,7 +223,7 @@ def describe_pod(snap: Snapshot, name: str, namespace: str, events: list[Event])
     row = next((p for p in snap.pods if p.name == name and p.namespace == namespace), None)
     if row is None:
         raise NotFound(f'Error from server (NotFound): pods "{name}" not found')
-    status = snap.status.get("pods", {}).get(f"{namespace}/{name}", {})
+    status = snap.status.pods.get(object_key(namespace, name), {})
     by_name = {c.get("name"): c for c in status.get("containers") or []}
     spec = row.spec
     t = Text()
@@ -258,7 +264,7 @@ def describe_service(snap: Snapshot, name: str, namespace: str, events: list[Eve
     t.row("Name", name)
     t.row("Namespace", namespace)
     t.row("Labels", _pairs(meta.get("labels")))
-    t.row("Annotations", _pairs(meta.get("annotations"), ": "))
+    t.row("Annotations", _annotations(meta))
     t.row("Selector", ",".join(_pairs(spec.get("selector"))))
     t.row("Type", spec.get("type", "ClusterIP"))
     if spec.get("type") == "ExternalName":
@@ -312,7 +318,7 @@ def describe_workload(snap: Snapshot, kind: str, name: str, namespace: str, even
     t.row("CreationTimestamp", _when(meta.get("creationTimestamp")))
     t.row("Selector", ",".join(_pairs((spec.get("selector") or {}).get("matchLabels"))))
     t.row("Labels", _pairs(meta.get("labels")))
-    t.row("Annotations", _pairs(meta.get("annotations"), ": "))
+    t.row("Annotations", _annotations(meta))
     if kind == "Deployment":
         t.row("Replicas", f"{want} desired | {len(updated)} updated | {len(live)} total | {ready} available | "
                           f"{max(0, len(live) - ready)} unavailable")

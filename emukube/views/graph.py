@@ -151,14 +151,20 @@ def _layout(g: Graph) -> tuple[list[Node], list[tuple[str, str, list[Node]]]]:
     return [n for n in g.nodes if not n.group], [grp for grp in groups if grp[2]]
 
 
+def _nodes(g: Graph, node, open_group, close_group: str) -> list[str]:
+    """The nodes outside any group, then each group's: the same nesting in every output format."""
+    outside, groups = _layout(g)
+    out = [f"    {node(n)}" for n in outside]
+    for gid, title, members in groups:
+        out.append(f"    {open_group(gid, title)}")
+        out += [f"        {node(n)}" for n in members]
+        out.append(f"    {close_group}")
+    return out
+
+
 def to_mermaid(g: Graph, direction: str = "TD") -> str:
     out = [f"graph {direction}"]
-    outside, groups = _layout(g)
-    out += [f"    {_mermaid_node(n)}" for n in outside]
-    for gid, title, members in groups:
-        out.append(f'    subgraph {gid}["{_mermaid_text(title)}"]')
-        out += [f"        {_mermaid_node(n)}" for n in members]
-        out.append("    end")
+    out += _nodes(g, _mermaid_node, lambda gid, title: f'subgraph {gid}["{_mermaid_text(title)}"]', "end")
     for e in g.edges:
         arrow = "-.->" if e.dotted else "-->"
         label = f"|{_mermaid_text(e.label)}|" if e.label else ""
@@ -192,12 +198,8 @@ def to_dot(g: Graph) -> str:
     out = ["digraph emukube {", '    graph [rankdir=TB, fontname="Helvetica"];',
            '    node [style="rounded,filled", fontname="Helvetica", fontsize=11];',
            '    edge [fontname="Helvetica", fontsize=10];']
-    outside, groups = _layout(g)
-    out += [f"    {_dot_node(n)}" for n in outside]
-    for gid, title, members in groups:
-        out.append(f'    subgraph cluster_{gid} {{ label="{_dot_text(title)}"; style="rounded"; color="#888888";')
-        out += [f"        {_dot_node(n)}" for n in members]
-        out.append("    }")
+    out += _nodes(g, _dot_node, lambda gid, title: f'subgraph cluster_{gid} {{ label="{_dot_text(title)}"; '
+                  'style="rounded"; color="#888888";', "}")
     for e in g.edges:
         attrs = [f'label="{_dot_text(e.label)}"'] if e.label else []
         if e.dotted:

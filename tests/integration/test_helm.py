@@ -46,7 +46,11 @@ def test_install_upgrade_rollback_uninstall_the_created_chart(kube, created_char
     assert "STATUS: deployed" in out and "REVISION: 1" in out, out
     assert ready_replicas(kube, "shop-web") == "1/1"
     pod = kube.lines("get", "pods", "-l", "app.kubernetes.io/instance=shop", "-o", "name")[0]
-    assert kube("exec", pod, "--", "curl", "-s", "-m", "5", "http://shop-web:8080/hostname").stdout == pod.split("/")[1]
+    # `--wait` waits for the pod's readiness; the Service's proxy takes it in moments later, as
+    # kube-proxy does after the endpoint appears (curl meanwhile: connection refused, exit 7).
+    answer = wait_until(lambda: kube("exec", pod, "--", "curl", "-s", "-m", "5", "http://shop-web:8080/hostname",
+                                     check=False).stdout, "shop-web answering through its Service", timeout=30)
+    assert answer == pod.split("/")[1]
     listed = helm(kube, "list", "-o", "yaml").stdout
     (release,) = yaml.safe_load(listed)
     assert (release["name"], release["status"], release["revision"]) == ("shop", "deployed", "1")

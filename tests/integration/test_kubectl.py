@@ -92,6 +92,20 @@ def test_describe(kube):
     assert re.search(r"NewReplicaSet:\s+web-\w+ \(2/2 replicas created\)", text), text
 
 
+def test_kubectl_apply_carries_on_from_emukube_up(kube, cluster):
+    # `up` wrote the manifest as kubectl apply does (last-applied-configuration): applying the
+    # same file again changes nothing and warns of nothing; diff sees nothing either way.
+    applied = kube("apply", "-f", str(MANIFEST))
+    assert applied.stderr == "" and applied.stdout.split("\n")[:-1] == [
+        "deployment.apps/web unchanged", "service/web unchanged", "configmap/settings unchanged"], applied
+    assert kube("diff", "-f", str(MANIFEST), check=False).returncode == 0
+    again = cluster.emukube("apply", "-f", str(MANIFEST))  # kubectl's habit: -f
+    assert re.findall(r"^\S+ (\w+)$", again.stdout, re.M) == ["unchanged"] * 3, again.stdout
+    nothing = cluster.emukube("apply", check=False)
+    assert nothing.returncode == 2 and nothing.stderr.strip() == "error: must specify -f (files, directories, or - for stdin)", nothing
+    assert re.search(r"Annotations:\s+<none>\n", cluster.emukube("describe", "svc", "web").stdout)
+
+
 def test_api_resources_and_explain(kube):
     lines = kube.lines("api-resources")
     assert columns(lines[0]) == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
@@ -254,3 +268,28 @@ def test_an_invalid_object_is_refused_with_every_cause(kube):
     assert 'The Deployment "bad" is invalid' in out.stderr and "spec.selector: Required value" in out.stderr, out.stderr
     missing = kube("get", "widgets", check=False)
     assert missing.returncode == 1 and 'the server doesn\'t have a resource type "widgets"' in missing.stderr
+
+
+def test_a_node_port_another_cluster_holds_is_refused_naming_it(kube, engine):
+    """The API server's admission reads the nodePorts other clusters publish from the engine
+    (runtime/published.py): a container of another cluster publishing one makes it taken."""
+    from emukube.lifecycle import ops
+    from emukube.runtime import labels as L
+
+    other = f"{kube.cluster}x"
+    taken = ops.other_clusters_node_ports(engine, kube.cluster)
+    port = next(p for p in range(32600, 32767) if p not in taken)
+    holder = engine.containers.run("emukube/echo:1.0", detach=True, labels={L.CLUSTER: other},
+                                   ports={"8080/tcp": ("127.0.0.1", port)}, name=f"{other}_holder")
+    try:
+        def refused() -> bool:  # admission keeps the engine's listing for 2 s
+            out = kube("create", "service", "nodeport", "held", "--tcp=80:8080", f"--node-port={port}",
+                       "--dry-run=server", check=False)
+            return out.returncode == 1 and "provided port is already allocated" in out.stderr
+        wait_until(refused, f"nodePort {port} refused while cluster {other} publishes it", timeout=30)
+        out = kube("create", "service", "nodeport", "held", "--tcp=80:8080", f"--node-port={port}",
+                   "--dry-run=server", check=False)
+        assert f'spec.ports[0].nodePort: Invalid value: {port}: provided port is already allocated (held by ' \
+               f'emukube cluster "{other}"' in out.stderr, out.stderr
+    finally:
+        holder.remove(force=True)

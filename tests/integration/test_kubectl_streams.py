@@ -253,7 +253,7 @@ def killed_exec(kube: Kube, pod: str) -> None:
 
 def test_clients_killed_mid_stream_leave_nothing(kube, engine, cluster):
     pod = web_pod(kube)
-    for _ in range(3):  # the engine-lookup pool's thread exists from the first session on
+    for _ in range(3):  # whatever the first sessions start once (the engine session) exists from here on
         killed_exec(kube, pod)
     threads, files = apiserver_counts(engine, cluster)
     for _ in range(100):

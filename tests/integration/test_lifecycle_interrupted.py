@@ -6,11 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
+import time
 from pathlib import Path
 
 import docker
 import pytest
-from conftest import EMUKUBE, run
+from conftest import run
 from leftovers import Clusters, containers, made_by, wait_for, write_app
 
 from emukube.client.cluster import Cluster
@@ -50,7 +52,7 @@ def interrupting_client(at: int, calls: list[str]):
 
 def controller_runs(cluster: str, generation: str) -> bool:
     status = ops.read_status(Cluster(cluster).client, cluster)
-    return bool(status) and status.get("generation") == generation
+    return status is not None and status.generation == generation
 
 
 def apply_interrupted_at(cluster: str, path: Path, at: int) -> list[str]:
@@ -103,17 +105,30 @@ def test_apply_touches_no_engine_and_keeps_what_was_applied_before(engine, tmp_p
     run("down", cluster=cluster)
 
 
+# `emukube up`, able to print every thread's stack on SIGUSR1: an `up` that outlives its
+# interrupt says where it stands.
+UP_WITH_STACKS = ("import faulthandler, signal, sys; faulthandler.register(signal.SIGUSR1, all_threads=True); "
+                  "sys.argv[0] = 'emukube'; from emukube.cli.app import main; main()")
+
+
 def start_up(cluster: str, path: Path) -> subprocess.Popen:
     env = dict(os.environ, EMUKUBE_CLUSTER=cluster)
-    return subprocess.Popen([EMUKUBE, "up", str(path), "--timeout", "200s"], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen([sys.executable, "-c", UP_WITH_STACKS, "up", str(path), "--timeout", "200s"],
+                            env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def signal_when(proc: subprocess.Popen, sig: int, condition, what: str) -> tuple[int, str]:
     wait_for(lambda: condition() or proc.poll() is not None, what)
     assert proc.poll() is None, f"`up` finished before {what}"
     proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    try:
+        _, err = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(1)
+        proc.kill()  # not left running to make things after the test
+        _, err = proc.communicate(timeout=30)
+        raise AssertionError(f"`up` still ran 60 s after signal {sig} at {what}; its threads:\n{err}") from None
     return proc.returncode, err
 
 

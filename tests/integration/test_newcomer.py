@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -364,17 +365,29 @@ def test_no_verb_prints_a_traceback(newcomer, tmp_path):
         if problem := _no_traceback(command, result):
             failures.append(problem)
 
-    for verb in found:
-        feed(verb, f"n{PID}none")  # no such cluster
+    def cut(verb: str, allowed: int) -> None:  # the engine gone after its ping, and a little later
+        sock = tmp_path / f"engine-{found.index(verb)}-{allowed}.sock"
+        engine_cut = CutEngine(sock, allowed)
+        try:
+            feed(verb, name, DOCKER_HOST=f"unix://{sock}")
+        finally:
+            engine_cut.close()
+            sock.unlink()
+
+    # Verbs that change little run side by side (each a process of its own; the cluster's state is
+    # not what is checked); `up`, `apply` and `down` run last and alone, `down` the very last.
+    first = [v for v in found if v not in LAST]
+    steps = [lambda v=v: feed(v, f"n{PID}none") for v in first]  # no such cluster
+    steps += [lambda v=v: feed(v, "Bad Name") for v in first]
+    steps += [lambda v=v: feed(v, name, DOCKER_HOST="unix:///nonexistent/docker.sock") for v in first]  # no engine
+    steps += [lambda v=v, a=a: cut(v, a) for v in first for a in (1, 6)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        list(pool.map(lambda step: step(), steps))
+    for verb in LAST:
+        feed(verb, f"n{PID}none")
         feed(verb, "Bad Name")
-        feed(verb, name, DOCKER_HOST="unix:///nonexistent/docker.sock")  # no engine
-    for verb in found:  # `down` last: the cluster is there for the others
-        for allowed in (1, 6):  # the engine gone after its ping, and a little later
-            sock = tmp_path / f"engine-{allowed}.sock"
-            cut = CutEngine(sock, allowed)
-            try:
-                feed(verb, name, DOCKER_HOST=f"unix://{sock}")
-            finally:
-                cut.close()
-                sock.unlink()
+        feed(verb, name, DOCKER_HOST="unix:///nonexistent/docker.sock")
+    for verb in LAST:
+        for allowed in (1, 6):
+            cut(verb, allowed)
     assert not failures, "\n\n".join(failures)

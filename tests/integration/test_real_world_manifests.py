@@ -12,12 +12,11 @@ from conftest import HERE, Cluster, run
 
 FIXTURE = HERE / "manifests" / "helm-shop.yaml"  # written like `helm template shop ./shop` output
 IMAGES = ("ghcr.io/acme/shop:1.4.2=emukube/echo:1.0", "docker.io/library/postgres:16.3=emukube/echo:1.0")
-SKIPPED_KINDS = ["ServiceAccount", "HorizontalPodAutoscaler", "PodDisruptionBudget", "Ingress", "NetworkPolicy",
-                 "Role", "RoleBinding"]
+SKIPPED_KINDS = ["ServiceAccount", "HorizontalPodAutoscaler", "Ingress", "NetworkPolicy", "Role", "RoleBinding"]
 IGNORED_FIELDS = ["imagePullSecrets", "affinity", "tolerations", "topologySpreadConstraints",
-                  "priorityClassName", "securityContext.fsGroup", "securityContext.readOnlyRootFilesystem",
+                  "priorityClassName", "securityContext.readOnlyRootFilesystem",
                   "resources.requests", "downwardAPI volumes", "loadBalancerSourceRanges", "load-balancer annotations",
-                  "minReadySeconds", "persistentVolumeClaimRetentionPolicy", "terminationMessagePolicy",
+                  "minReadySeconds", "terminationMessagePolicy",
                   "resourceFieldRef"]
 
 
@@ -50,7 +49,8 @@ def test_the_chart_comes_up_with_one_warning_per_skipped_document_and_ignored_fi
     assert all(n == 1 for n in Counter(warnings).values())
     # What emukube does emulate is not reported as ignored.
     for emulated in ("capabilities", "seccompProfile", "readinessProbe", "limits", "envFrom", "serviceAccountName",
-                     "runAsNonRoot", "runAsUser"):
+                     "runAsNonRoot", "runAsUser", "persistentVolumeClaimRetentionPolicy", "fsGroup",
+                     "PodDisruptionBudget"):
         assert not any(re.search(rf"\b{emulated}\b", w.split(": not emulated")[0]) for w in warnings), emulated
 
 

@@ -23,7 +23,8 @@ def test_each_pod_mounts_its_claim_and_keeps_it_across_replacement(kube, engine,
     claims = kube("get", "pod", "db-1", "-o", "jsonpath={.spec.volumes[*].persistentVolumeClaim.claimName}").stdout
     assert claims == "data-db-1"
     mounts = {m["Destination"]: m for m in engine.containers.get(f"{cluster.name}_pod_default_db-1").attrs["Mounts"]}
-    assert mounts["/var/lib/db"]["Type"] == "volume" and mounts["/var/lib/db"]["Name"].endswith("data-db-1")
+    volume = kube("get", "pvc", "data-db-1", "-o", "jsonpath={.spec.volumeName}").stdout  # its PersistentVolume's
+    assert mounts["/var/lib/db"]["Type"] == "volume" and mounts["/var/lib/db"]["Name"] == f"{cluster.name}_{volume}"
     old_uid = kube("get", "pod", "db-1", "-o", "jsonpath={.metadata.uid}").stdout
     kube("delete", "pod", "db-1", "--wait=true", timeout=90)
     wait_until(lambda: kube("get", "pod", "db-1", "-o", "jsonpath={.metadata.uid}", check=False).stdout

@@ -15,6 +15,10 @@ def guard(name, *a, **k):
 builtins.__import__ = guard
 import emukube.controllers.__main__
 import emukube.apiserver.__main__
+# What the controller's main() imports once the API server is started (controllers/__main__.py)
+import emukube.controllers.loop, emukube.controllers.informer, emukube.controllers.publisher
+import emukube.controllers.apiaccess, emukube.runtime.pods, emukube.runtime.config_volumes
+import emukube.apiserver.sa_tokens, emukube.k8s.client
 """
 
 

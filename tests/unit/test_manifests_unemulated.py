@@ -14,15 +14,14 @@ def deployment(name: str, pod_spec: dict, **spec) -> Doc:
 
 
 def test_one_warning_per_field_naming_every_object_that_sets_it():
-    pod = {"serviceAccountName": "app", "tolerations": [{"key": "x"}], "securityContext": {"fsGroup": 2000},
+    pod = {"serviceAccountName": "app", "tolerations": [{"key": "x"}], "securityContext": {"sysctls": [{"name": "a"}]},
            "containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "1"}, "limits": {"cpu": "1"}},
                            "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True,
                                                "capabilities": {"drop": ["ALL"]}}}]}
     warnings = unemulated_fields([deployment("a", pod), deployment("b", pod, minReadySeconds=5)])
     assert warnings == [
         "pod spec tolerations: not emulated (pods are placed by nodeSelector and nodeName only); ignored in deployment/a, deployment/b",
-        "pod securityContext.fsGroup: not emulated (a supplemental group of the containers; volumes keep their owner); "
-        "ignored in deployment/a, deployment/b",
+        "pod securityContext.sysctls: not emulated (Docker's defaults apply); ignored in deployment/a, deployment/b",
         "container resources.requests: not emulated (nothing is reserved; limits do apply); ignored in deployment/a, deployment/b",
         "container securityContext.readOnlyRootFilesystem: not emulated (Docker's defaults apply); ignored in deployment/a, deployment/b",
         "Deployment spec.minReadySeconds: not emulated (a pod counts as available once ready); ignored in deployment/b",
@@ -30,7 +29,9 @@ def test_one_warning_per_field_naming_every_object_that_sets_it():
 
 
 def test_what_is_emulated_or_default_gives_no_warning():
-    pod = {"dnsPolicy": "ClusterFirst", "nodeSelector": {"disk": "ssd"}, "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}},
+    pod = {"dnsPolicy": "ClusterFirst", "nodeSelector": {"disk": "ssd"},
+           "securityContext": {"seccompProfile": {"type": "RuntimeDefault"}, "fsGroup": 2000,
+                               "fsGroupChangePolicy": "OnRootMismatch"},
            "volumes": [{"name": "t", "emptyDir": {}}, {"name": "c", "configMap": {"name": "x"}}],
            "containers": [{"name": "c", "image": "i", "resources": {"limits": {"memory": "1Gi"}, "requests": {}},
                            "securityContext": {"privileged": False, "runAsUser": 1000}}]}

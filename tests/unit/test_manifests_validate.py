@@ -420,9 +420,14 @@ def test_replicas_must_not_be_negative():
 
 
 def test_statefulset_service_name_is_optional_and_claim_templates_are_volumes():
-    sts = deployment(kind="StatefulSet", volumeClaimTemplates=[{"metadata": {"name": "data"}}])
+    claim = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}
+    sts = deployment(kind="StatefulSet", volumeClaimTemplates=[{"metadata": {"name": "data"}, "spec": claim}])
     sts["spec"]["template"]["spec"]["containers"][0]["volumeMounts"] = [{"name": "data", "mountPath": "/d"}]
     assert pod_errors(sts) == []
+    del sts["spec"]["volumeClaimTemplates"][0]["spec"]
+    assert pod_errors(sts) == [
+        "spec.volumeClaimTemplates[0].spec.accessModes: Required value: at least 1 access mode is required",
+        "spec.volumeClaimTemplates[0].spec.resources[storage]: Required value"]
 
 
 def test_statefulset_pod_management_policy():

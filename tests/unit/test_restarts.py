@@ -10,7 +10,8 @@ from types import SimpleNamespace
 from emukube.controllers.podstatus import ran_to_end
 from emukube.controllers.restarts import KEEP_UNSEEN, Restarts
 from emukube.runtime import labels as L
-from emukube.runtime.restart import plan_of, previous_log_path
+from emukube.runtime.log_paths import previous_log_path
+from emukube.runtime.restart import plan_of
 
 ENDED = {"exitCode": 1, "reason": "Error", "startedAt": "2026-03-01T12:00:00Z", "finishedAt": "2026-03-01T12:00:05Z"}
 

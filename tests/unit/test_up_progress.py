@@ -1,6 +1,14 @@
 """What `emukube up` counts while it waits: pods the objects ask for, Services that answer."""
 
+import json
+
 from emukube.cli.up_progress import counts, desired_pods, service_problems
+from emukube.runtime.report import Report
+
+
+def report(written: dict) -> Report:
+    """A report as the controller writes it (status.json)."""
+    return Report.from_json(json.dumps(written))
 
 OBJECTS = [
     {"kind": "Deployment", "spec": {"replicas": 3}},
@@ -12,17 +20,18 @@ OBJECTS = [
 
 def test_desired_pods_and_counts_from_a_status_report():
     assert desired_pods(OBJECTS) == 5
-    status = {"pods": {"default/a": {"ready": True}, "default/b": {"ready": False},
-                       "default/c": {"ready": True, "phase": "Terminating"}},
-              "services": {"default/web": {"answering": True}}}
+    status = report({"pods": {"default/a": {"ready": True}, "default/b": {"ready": False},
+                              "default/c": {"ready": True, "phase": "Terminating"}},
+                     "services": {"default/web": {"answering": True}}})
     # pods not started yet count as not ready; Services not reported yet as not answering
     assert counts(status, OBJECTS) == (1, 5, 1, 2)
-    assert counts({}, []) == (0, 0, 0, 0)
+    assert counts(report({}), []) == (0, 0, 0, 0)
 
 
 def test_services_that_would_fail_a_client_are_named():
-    status = {"services": {"default/web": {"answering": True},
-                           "shop/typo": {"answering": True, "problem": "no endpoints: the selector app=wbe matches no pod"}}}
+    status = report({"services": {"default/web": {"answering": True},
+                                  "shop/typo": {"answering": True,
+                                                "problem": "no endpoints: the selector app=wbe matches no pod"}}})
     assert counts(status, [])[2:] == (1, 2)
     assert service_problems(status) == [
         "shop/typo: no endpoints: the selector app=wbe matches no pod (emukube explain svc/typo -n shop)"]

@@ -9,20 +9,25 @@ resource, namespace, name)}, the plug point of app.make_app."""
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import logging
 
-MODULES = ("logs", "exec", "portforward")
+# Which module serves which subresource (tests/unit/test_stream_handlers.py checks it against
+# their HANDLERS). A module is imported on its first request: they import the Docker SDK, which
+# took ~40% of the API server's start, on which `up` waits.
+SERVED = {("pods", "log"): "logs", ("pods", "exec"): "exec", ("pods", "attach"): "exec",
+          ("pods", "portforward"): "portforward"}
 
 
 def handlers() -> dict:
-    found: dict = {}
-    for name in MODULES:
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name and exc.name.startswith(__name__):
-                continue  # not written yet
-            logging.getLogger(__name__).warning("streams: %s not served (%s)", name, exc)
-            continue
-        found.update(module.HANDLERS)
-    return found
+    if importlib.util.find_spec("docker") is None:
+        logging.getLogger(__name__).warning("streams: not served (no Docker SDK)")
+        return {}
+    return {key: _on_first_use(module, key) for key, module in SERVED.items()}
+
+
+def _on_first_use(module: str, key: tuple[str, str]):
+    async def handler(request, resource, namespace, name):
+        served = importlib.import_module(f"{__name__}.{module}").HANDLERS[key]
+        return await served(request, resource, namespace, name)
+    return handler

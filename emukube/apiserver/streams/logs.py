@@ -10,8 +10,7 @@ import time
 from aiohttp import web
 
 from ...runtime.engine_stream import Demux, engine
-from ...runtime.pods import init_log_path
-from ...runtime.restart import previous_log_path
+from ...runtime.log_paths import exited_log_path, init_log_path, previous_log_path
 from .. import errors
 from ..app import REGISTRY
 from ..handlers import _truthy
@@ -35,8 +34,12 @@ async def pod_log(request: web.Request, resource, namespace: str, name: str) -> 
         if kept.is_file():
             data = saved_log(kept.read_bytes(), engine_params(query, {}, 0, time.time(), name))
             return web.Response(body=data[:limit] if limit else data, content_type="text/plain")
-    if target.attrs is None and target.init and target.sandbox:
-        saved = await engine().read_file(target.sandbox, init_log_path(target.container))
+    if target.attrs is None and target.init:
+        # Completed: kept in its sandbox; failed (the pod waits to run it again): in the state volume.
+        saved = await engine().read_file(target.sandbox, init_log_path(target.container)) if target.sandbox else None
+        exited = exited_log_path(os.path.dirname(request.app[REGISTRY].store.path), namespace, name, target.container)
+        if saved is None and exited.is_file():
+            saved = exited.read_bytes()
         if saved is not None:
             data = saved_log(saved, engine_params(query, {}, 0, time.time(), name))
             return web.Response(body=data[:limit] if limit else data, content_type="text/plain")

@@ -1,22 +1,17 @@
 """Which engine container a pods/log, exec or attach request means: the pod from the store, the
 container name checked as the API server checks it, then the pod's containers found by their
-labels (the controller's own lookup), in a small thread pool since the docker SDK blocks."""
+labels (the controller's own lookup) on the event loop's engine session: one listing, then an
+inspect of the one container meant (the docker SDK's listing inspects every container, in a
+thread, and `kubectl exec` waits for it)."""
 
 from __future__ import annotations
 
-import asyncio
 import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from ...runtime import engine as sync_engine
 from ...runtime import labels as L
-from ...runtime.pods import pod_containers
+from ...runtime.engine_stream import engine
 from .. import errors
-
-# Bounded: the lookups are short, and the pool's threads are all the threads streams ever add.
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="engine-lookup")
-_client = None
 
 
 @dataclass
@@ -63,19 +58,18 @@ def choose_container(pod: dict, wanted: str) -> str:
     return wanted
 
 
-def _find(namespace: str, name: str, container: str) -> tuple[dict | None, str]:
+async def _find(namespace: str, name: str, container: str) -> tuple[dict | None, str]:
     """(the engine's inspect of the container, the pod's sandbox id or "")."""
-    global _client
-    if _client is None:
-        _client = sync_engine.connect()
-    found, sandbox = None, ""
-    for c in pod_containers(_client, os.environ.get("EMUKUBE_CLUSTER", ""), namespace, name):
-        role = c.labels.get(L.ROLE)
+    found, sandbox = "", ""
+    filters = L.cluster_filter(os.environ.get("EMUKUBE_CLUSTER", ""), **{L.NAMESPACE: namespace, L.NAME: name})
+    for c in await engine().containers(filters):
+        labels = c.get("Labels") or {}
+        role = labels.get(L.ROLE)
         if role == L.Role.SANDBOX:
-            sandbox = c.id
-        elif c.labels.get(L.CONTAINER) == container and role in (L.Role.POD, L.Role.APP, L.Role.INIT):
-            found = c.attrs
-    return found, sandbox
+            sandbox = c["Id"]
+        elif labels.get(L.CONTAINER) == container and role in (L.Role.POD, L.Role.APP, L.Role.INIT):
+            found = c["Id"]
+    return (await engine().inspect(found) if found else None), sandbox
 
 
 async def find(registry, resource, namespace: str, name: str, wanted: str) -> Target:
@@ -83,8 +77,12 @@ async def find(registry, resource, namespace: str, name: str, wanted: str) -> Ta
     if pod is None:
         raise errors.not_found(resource, name)
     container = choose_container(pod, wanted)
-    attrs, sandbox = await asyncio.get_running_loop().run_in_executor(_POOL, _find, namespace, name, container)
+    attrs, sandbox = await _find(namespace, name, container)
     return Target(pod, container, attrs, container in spec_names(pod)[1], sandbox)
+
+
+# validateContainerLogStatus's words for the most common pending failures
+PULL_WORDS = {"ErrImagePull": "image can't be pulled", "ImagePullBackOff": "trying and failing to pull image"}
 
 
 def unavailable(target: Target) -> errors.ApiError:
@@ -97,6 +95,7 @@ def unavailable(target: Target) -> errors.ApiError:
     if target.init and status.get("phase") in ("Running", "Succeeded", "Failed"):
         return errors.bad_request(f'container "{target.container}" in pod "{pod}" is terminated')
     reason = (waiting or {}).get("reason") or ("PodInitializing" if target.init else "ContainerCreating")
+    reason = PULL_WORDS.get(reason, reason)
     return errors.bad_request(f'container "{target.container}" in pod "{pod}" is waiting to start: {reason}')
 
 

@@ -1,0 +1,55 @@
+"""The reasons emukube gives in Events and container states, spelled as Kubernetes spells them
+(kubelet: pkg/kubelet/events/event.go and container states; the scheduler; the workload
+controllers), plus emukube's own for its proxies and DNS. Clients match these words exactly:
+kubectl's describe, `kubectl get events --field-selector reason=...`, tests, dashboards."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    # the kubelet's events
+    CREATED = "Created"
+    STARTED = "Started"
+    FAILED = "Failed"
+    KILLING = "Killing"
+    BACK_OFF = "BackOff"
+    PULLING = "Pulling"
+    PULLED = "Pulled"
+    UNHEALTHY = "Unhealthy"
+    FAILED_MOUNT = "FailedMount"
+    EXCEEDED_GRACE_PERIOD = "ExceededGracePeriod"
+    PROBE_WARNING = "ProbeWarning"
+    FAILED_POST_START_HOOK = "FailedPostStartHook"
+    FAILED_PRE_STOP_HOOK = "FailedPreStopHook"
+    # the scheduler's
+    SCHEDULED = "Scheduled"
+    FAILED_SCHEDULING = "FailedScheduling"
+    # the workload and volume controllers'
+    SUCCESSFUL_CREATE = "SuccessfulCreate"
+    SUCCESSFUL_DELETE = "SuccessfulDelete"
+    PROVISIONING_FAILED = "ProvisioningFailed"
+    # emukube's own: its Service proxies, node proxies and CoreDNS
+    RELOADED = "Reloaded"
+    PROXY_FAILED = "ProxyFailed"
+    NODE_PROXY_FAILED = "NodeProxyFailed"
+    NODE_PORTS = "NodePorts"
+
+
+class Waiting(StrEnum):
+    """A container's state.waiting.reason (kubectl's STATUS column shows it)."""
+
+    CONTAINER_CREATING = "ContainerCreating"
+    POD_INITIALIZING = "PodInitializing"
+    CRASH_LOOP_BACK_OFF = "CrashLoopBackOff"
+    ERR_IMAGE_PULL = "ErrImagePull"
+    IMAGE_PULL_BACK_OFF = "ImagePullBackOff"
+    ERR_IMAGE_NEVER_PULL = "ErrImageNeverPull"
+    CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
+
+
+KUBELET = frozenset({Reason.CREATED, Reason.STARTED, Reason.FAILED, Reason.KILLING, Reason.BACK_OFF, Reason.PULLING,
+                     Reason.PULLED, Reason.UNHEALTHY, Reason.FAILED_MOUNT, Reason.EXCEEDED_GRACE_PERIOD,
+                     Reason.PROBE_WARNING, Reason.FAILED_POST_START_HOOK, Reason.FAILED_PRE_STOP_HOOK})
+SCHEDULER = frozenset({Reason.SCHEDULED, Reason.FAILED_SCHEDULING})

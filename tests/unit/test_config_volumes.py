@@ -1,0 +1,86 @@
+"""configMap and secret volumes: what they hold (plan/config_volumes.py) and the kubelet's
+AtomicWriter layout the controller writes (runtime/config_volumes.py), on a temporary directory."""
+
+import os
+
+from emukube.plan import config_volumes as cv
+from emukube.runtime.config_volumes import ConfigVolumes, write_payload
+
+
+def spec(*mounts, volumes=None):
+    return {"containers": [{"name": "app", "volumeMounts": list(mounts)}],
+            "volumes": volumes or [{"name": "conf", "configMap": {"name": "app-config"}},
+                                   {"name": "creds", "secret": {"secretName": "app-secret", "defaultMode": 0o400}}]}
+
+
+DATA = {("ConfigMap", "app-config"): {"a.conf": b"A", "b.conf": b"B"}, ("Secret", "app-secret"): {"token": b"t"}}
+
+
+def lookup(kind, name):
+    return DATA.get((kind, name))
+
+
+def test_whole_mounts_are_live_subpath_mounts_are_not():
+    live = cv.live_volumes(spec({"name": "conf", "mountPath": "/etc/app"},
+                                {"name": "creds", "mountPath": "/etc/creds/token", "subPath": "token"}), lookup)
+    assert live == {"conf": {"a.conf": (b"A", 0o644), "b.conf": (b"B", 0o644)}}
+
+
+def test_items_modes_and_missing_objects():
+    volumes = [{"name": "conf", "configMap": {"name": "app-config", "items": [
+                   {"key": "a.conf", "path": "sub/a", "mode": 0o600}, {"key": "nope", "path": "x"}]}},
+               {"name": "creds", "secret": {"secretName": "app-secret", "defaultMode": 0o400}},
+               {"name": "gone", "configMap": {"name": "absent"}},
+               {"name": "maybe", "configMap": {"name": "absent", "optional": True}}]
+    mounts = [{"name": n, "mountPath": f"/m/{n}"} for n in ("conf", "creds", "gone", "maybe")]
+    live = cv.live_volumes(spec(*mounts, volumes=volumes), lookup)
+    # A non-optional object that is gone keeps the last content (left out); an optional one empties.
+    assert live == {"conf": {"sub/a": (b"A", 0o600)}, "creds": {"token": (b"t", 0o400)}, "maybe": {}}
+    assert cv.top_level(live["conf"]) == {"sub"}
+
+
+def test_paths_that_would_leave_the_volume_or_shadow_its_links_are_left_out():
+    data = {"ok": b"1", "..data": b"2", "up": b"3", "abs": b"4"}
+    src = {"items": [{"key": "ok", "path": "a/ok"}, {"key": "..data", "path": "..data"},
+                     {"key": "up", "path": "a/../../up"}, {"key": "abs", "path": "/etc/abs"}]}
+    assert cv.payload(src, data) == {"a/ok": (b"1", 0o644)}
+    assert cv.payload({}, {"..data": b"x", "k": b"v"}) == {"k": (b"v", 0o644)}
+
+
+def test_digest_follows_content_mode_and_group():
+    files = {"k": (b"v", 0o644)}
+    assert cv.digest(files) == cv.digest(dict(files))
+    assert len({cv.digest(files), cv.digest({"k": (b"w", 0o644)}), cv.digest({"k": (b"v", 0o600)}),
+                cv.digest(files, 2000)}) == 4
+
+
+def test_atomic_writer_layout_and_update(tmp_path):
+    target = tmp_path / "vol"
+    assert write_payload(target, {"a.conf": (b"A", 0o644), "b.conf": (b"B", 0o640)})
+    first = os.readlink(target / "..data")
+    assert first.startswith("..") and (target / first).is_dir()
+    assert os.readlink(target / "a.conf") == "..data/a.conf"
+    assert (target / "a.conf").read_bytes() == b"A" and (target / "b.conf").stat().st_mode & 0o777 == 0o640
+    assert not write_payload(target, {"a.conf": (b"A", 0o644), "b.conf": (b"B", 0o640)})  # unchanged
+
+    assert write_payload(target, {"a.conf": (b"A2", 0o644), "c.conf": (b"C", 0o644)})
+    second = os.readlink(target / "..data")
+    assert second != first and not (target / first).exists()
+    assert (target / "a.conf").read_bytes() == b"A2" and (target / "c.conf").read_bytes() == b"C"
+    assert not os.path.lexists(target / "b.conf")  # a key removed disappears
+    assert sorted(p.name for p in target.iterdir()) == sorted(["..data", second, "a.conf", "c.conf"])
+
+
+def test_sync_rewrites_changed_volumes_and_drops_gone_pods(tmp_path):
+    volumes = ConfigVolumes(str(tmp_path), "/host/config")
+    pod_spec = spec({"name": "conf", "mountPath": "/etc/app"})
+    objects = [{"kind": "ConfigMap", "metadata": {"name": "app-config", "namespace": "default"}, "data": {"k": "1"}}]
+    source = volumes.mount_source("default", "web", pod_spec, objects, "conf")
+    assert source == "/host/config/default_web/conf"
+    assert (tmp_path / "default_web/conf/k").read_text() == "1"
+    assert volumes.sync(1, [("default", "web", pod_spec)], objects, set()) == []
+    objects[0]["data"] = {"k": "2"}
+    assert volumes.sync(2, [("default", "web", pod_spec)], objects, set()) == ["default/web/conf"]
+    assert (tmp_path / "default_web/conf/k").read_text() == "2"
+    assert volumes.sync(3, [], objects, {"default/other"}) == []
+    assert not (tmp_path / "default_web").exists()
