@@ -5,6 +5,7 @@ and which writes a tick needs (diff). No Docker, no HTTP: the caller does the I/
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
 from collections import namedtuple
@@ -60,6 +61,18 @@ def _addresses(node) -> list[dict]:
     else:
         found = [("InternalIP", node.host_ip)]
     return [{"type": t, "address": a} for t, a in found if a] + [{"type": "Hostname", "address": node.name}]
+
+
+def as_stored(node, stored: dict | None):
+    """The node with the cordon (spec.unschedulable) and `node stop` (the annotation) of its
+    stored object: users write those. The tick's plan was read from the objects before the tick;
+    written back over a newer object (its resourceVersion taken from the cache, so no conflict),
+    it undid a `node start` or an uncordon made meanwhile, and the node stayed stopped."""
+    if stored is None:
+        return node
+    meta = stored.get("metadata") or {}
+    return dataclasses.replace(node, unschedulable=bool((stored.get("spec") or {}).get("unschedulable")),
+                               stopped=(meta.get("annotations") or {}).get(STOPPED_ANNOTATION) == "true")
 
 
 def node_object(node, *, created: str, now: str, previous: dict | None = None, docker_version: str = "",

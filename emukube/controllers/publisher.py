@@ -20,7 +20,7 @@ from ..k8s.resources import BY_KEY, Resource
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
 from .pod_annotations import with_kept_annotations
-from .publish import diff, event_object, node_object, status_only
+from .publish import as_stored, diff, event_object, node_object, status_only
 from .publish_pods import PodFacts, pod_object
 from .publish_workloads import deployment_revision, replica_set_objects, workload_status
 
@@ -255,8 +255,9 @@ class Publisher:
             key = (res.key, "", node.name)
             previous = cached.get(key)
             created = (previous or {}).get("metadata", {}).get("creationTimestamp") or self.node_created
-            obj = node_object(node, created=created, now=now, previous=previous, docker_version=self.engine_version,
-                              kernel_version=platform.release(), cpu=_cpus(), memory=_memory())
+            obj = node_object(as_stored(node, previous), created=created, now=now, previous=previous,
+                              docker_version=self.engine_version, kernel_version=platform.release(), cpu=_cpus(),
+                              memory=_memory())
             if previous is not None:  # labels and annotations users added stay
                 meta = obj["metadata"]
                 meta["labels"] = {**(previous["metadata"].get("labels") or {}), **meta["labels"]}

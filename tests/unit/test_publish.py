@@ -6,7 +6,15 @@ import copy
 
 import pytest
 
-from emukube.controllers.publish import Action, aggregate_events, diff, event_object, node_object, status_only
+from emukube.controllers.publish import (
+    Action,
+    aggregate_events,
+    as_stored,
+    diff,
+    event_object,
+    node_object,
+    status_only,
+)
 from emukube.controllers.publish_pods import PodFacts, kubelet_phase, pod_object, qos_class
 from emukube.controllers.publish_workloads import deployment_revision, replica_set_objects, workload_status
 from emukube.plan.nodes import Node
@@ -508,6 +516,21 @@ def test_cordoned_and_stopped_nodes():
         (t, "Unknown", CREATED, LATER) for t in ("MemoryPressure", "DiskPressure", "PIDPressure", "Ready")]
     assert stopped["status"]["conditions"][-1]["message"] == "Kubelet stopped posting node status."
     assert stopped["metadata"]["annotations"]["emukube.io/stopped"] == "true"
+
+
+def test_a_node_is_written_with_the_cordon_and_stop_of_its_stored_object():
+    # The plan (read before the tick) says stopped and cordoned; meanwhile `node start` and an
+    # uncordon were stored: the publisher writes what is stored, not its older plan.
+    planned = Node(name="node-2", internal_ip="10.3.0.22", host_ip="127.0.2.2", unschedulable=True, stopped=True)
+    started = node_object(Node(name="node-2", internal_ip="10.3.0.22", host_ip="127.0.2.2"), created=CREATED, now=NOW)
+    started["metadata"]["annotations"]["emukube.io/stopped"] = "false"
+    node = as_stored(planned, started)
+    assert (node.stopped, node.unschedulable) == (False, False)
+    written = node_object(node, created=CREATED, now=LATER, previous=started)
+    assert "taints" not in written["spec"] and "emukube.io/stopped" not in written["metadata"]["annotations"]
+    stopped = node_object(planned, created=CREATED, now=NOW)
+    assert as_stored(Node(name="node-2", internal_ip="10.3.0.22", host_ip="127.0.2.2"), stopped) == planned
+    assert as_stored(planned, None) == planned  # not stored yet: the plan
 
 
 # ---- events --------------------------------------------------------------------------------
