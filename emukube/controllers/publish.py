@@ -64,14 +64,16 @@ def _addresses(node) -> list[dict]:
 
 
 def as_stored(node, stored: dict | None):
-    """The node with the cordon (spec.unschedulable) and `node stop` (the annotation) of its
-    stored object: users write those. The tick's plan was read from the objects before the tick;
-    written back over a newer object (its resourceVersion taken from the cache, so no conflict),
-    it undid a `node start` or an uncordon made meanwhile, and the node stayed stopped."""
+    """The node with the labels, cordon (spec.unschedulable) and `node stop` (the annotation) of
+    its stored object: users write those. The tick's plan was read from the objects before the
+    tick; written back over a newer object (its resourceVersion taken from the cache, so no
+    conflict), it undid a `node start`, an uncordon or a removed label made meanwhile (a node
+    stayed stopped for good)."""
     if stored is None:
         return node
     meta = stored.get("metadata") or {}
-    return dataclasses.replace(node, unschedulable=bool((stored.get("spec") or {}).get("unschedulable")),
+    return dataclasses.replace(node, labels=dict(meta.get("labels") or node.labels),
+                               unschedulable=bool((stored.get("spec") or {}).get("unschedulable")),
                                stopped=(meta.get("annotations") or {}).get(STOPPED_ANNOTATION) == "true")
 
 

@@ -518,7 +518,7 @@ def test_cordoned_and_stopped_nodes():
     assert stopped["metadata"]["annotations"]["emukube.io/stopped"] == "true"
 
 
-def test_a_node_is_written_with_the_cordon_and_stop_of_its_stored_object():
+def test_a_node_is_written_with_the_labels_cordon_and_stop_of_its_stored_object():
     # The plan (read before the tick) says stopped and cordoned; meanwhile `node start` and an
     # uncordon were stored: the publisher writes what is stored, not its older plan.
     planned = Node(name="node-2", internal_ip="10.3.0.22", host_ip="127.0.2.2", unschedulable=True, stopped=True)
@@ -529,8 +529,14 @@ def test_a_node_is_written_with_the_cordon_and_stop_of_its_stored_object():
     written = node_object(node, created=CREATED, now=LATER, previous=started)
     assert "taints" not in written["spec"] and "emukube.io/stopped" not in written["metadata"]["annotations"]
     stopped = node_object(planned, created=CREATED, now=NOW)
-    assert as_stored(Node(name="node-2", internal_ip="10.3.0.22", host_ip="127.0.2.2"), stopped) == planned
+    again = as_stored(Node(name="node-2", internal_ip="10.3.0.22", host_ip="127.0.2.2"), stopped)
+    assert (again.stopped, again.unschedulable) == (True, True)
     assert as_stored(planned, None) == planned  # not stored yet: the plan
+    labelled = Node(name="node-2", internal_ip="10.3.0.22", host_ip="127.0.2.2", labels={"disk": "ssd"})
+    unlabelled = node_object(labelled, created=CREATED, now=NOW)
+    del unlabelled["metadata"]["labels"]["disk"]  # `kubectl label node node-2 disk-` meanwhile
+    rewritten = node_object(as_stored(labelled, unlabelled), created=CREATED, now=LATER, previous=unlabelled)
+    assert "disk" not in rewritten["metadata"]["labels"]
 
 
 # ---- events --------------------------------------------------------------------------------
