@@ -12,7 +12,7 @@ from collections import namedtuple
 
 from ..k8s import reasons
 from ..k8s.times import epoch as _seconds
-from ..plan.nodes import STOPPED_ANNOTATION
+from ..plan.nodes import STOPPED_ANNOTATION, declared_state
 
 KUBELET_VERSION = "v1.35.0"
 CONTROL_PLANE = "node-1"  # kind labels its first node control-plane; emukube schedules there too
@@ -69,12 +69,7 @@ def as_stored(node, stored: dict | None):
     tick; written back over a newer object (its resourceVersion taken from the cache, so no
     conflict), it undid a `node start`, an uncordon or a removed label made meanwhile (a node
     stayed stopped for good)."""
-    if stored is None:
-        return node
-    meta = stored.get("metadata") or {}
-    return dataclasses.replace(node, labels=dict(meta.get("labels") or node.labels),
-                               unschedulable=bool((stored.get("spec") or {}).get("unschedulable")),
-                               stopped=(meta.get("annotations") or {}).get(STOPPED_ANNOTATION) == "true")
+    return node if stored is None else dataclasses.replace(node, **declared_state(node.name, stored))
 
 
 def node_object(node, *, created: str, now: str, previous: dict | None = None, docker_version: str = "",

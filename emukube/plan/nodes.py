@@ -47,19 +47,23 @@ def plan_nodes(net: ClusterNet, count: int, objects: list[dict], address: str = 
     base = ".".join(net.gateway.split(".")[:3])
     for k in range(1, max(1, count) + 1):
         name = node_name(k)
-        obj = declared.get(name, {})
-        labels = {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux",
-                  **(obj.get("metadata", {}).get("labels") or {})}
         many = count > 1
         nodes.append(Node(
             name=name,
             internal_ip=f"{base}.{20 + k}",
             host_ip=f"127.0.{2 + net.index}.{k}" if many else address,
-            labels=labels,
-            unschedulable=bool(obj.get("spec", {}).get("unschedulable")),
-            stopped=(obj.get("metadata", {}).get("annotations") or {}).get(STOPPED_ANNOTATION) == "true",
+            **declared_state(name, declared.get(name, {})),
         ))
     return nodes
+
+
+def declared_state(name: str, obj: dict) -> dict:
+    """What users write on a Node object, as Node fields: its labels (over the defaults), the
+    cordon (spec.unschedulable) and `node stop` (the annotation)."""
+    meta = obj.get("metadata") or {}
+    return {"labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", **(meta.get("labels") or {})},
+            "unschedulable": bool((obj.get("spec") or {}).get("unschedulable")),
+            "stopped": (meta.get("annotations") or {}).get(STOPPED_ANNOTATION) == "true"}
 
 
 def fits(spec: dict, node: Node) -> str:
