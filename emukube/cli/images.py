@@ -48,11 +48,21 @@ def build(
                                  help="build everything locally; --no-offline pulls pause and coredns instead"),
 ) -> None:
     """Build the missing images from images/ (debootstrap + Go; no registry needed)."""
+    from ..errors import EmukubeError
+    from ..lifecycle import code
+
     t0 = time.monotonic()
+    client = _client()
     try:
-        built = images.build(_client(), names or None, offline=offline, log=typer.echo)
+        built = images.build(client, names or None, offline=offline, log=typer.echo)
+        if not names or "controller" in names:  # the first `up` need not make it (lifecycle/code.py)
+            ref, _ = code.controller_image(client)
+            typer.echo(f"controller: {ref} (the controller's image with this code) present")
     except (images.BuildError, images.PullError, ValueError) as e:
         typer.echo(f"error: {e}", err=True)
+        raise typer.Exit(1) from None
+    except EmukubeError as e:
+        typer.echo(str(e), err=True)
         raise typer.Exit(1) from None
     typer.echo(f"{len(built)} image(s) built in {time.monotonic() - t0:.0f}s" if built else "all images present")
 

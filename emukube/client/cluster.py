@@ -167,7 +167,7 @@ class Cluster:
         self.warnings += image_map.unused_keys(self._requested.get("image_map") or {},
                                                ops.merge(state.objects, objects))
         self.warnings += node_address.warning(self._requested.get("address"))
-        prepared, new = ops.prepare_code(), ops.is_new(client, state)  # the code archive made meanwhile
+        prepared, new = ops.prepare_code(client), ops.is_new(client, state)  # the controller image meanwhile
         node_ports = ops.in_background(ops.other_clusters_node_ports, client, self.name)  # so are these
         ops.require_images(client)
         # Allocated once before anything is created (a request that cannot be honoured leaves

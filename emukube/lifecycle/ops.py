@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
 import tarfile
@@ -31,14 +30,14 @@ from ..runtime.clusters import SubnetTaken, create_network
 from ..runtime.engine import DockerException
 from ..runtime.report import Report
 from ..runtime.settings import CONFIG_DIR, PKI_DIR, REQUESTS_DIR, STATE_DIR, STATUS_FILE, Settings, config_volume
+from . import code, host_ports, state_backup
 from . import connection as cluster_api
-from . import host_ports, state_backup
+from .code import CODE_DIR
 from .report_reader import ReportReader
 
 if TYPE_CHECKING:
     from docker.models.containers import Container
 
-CODE_DIR = "/opt/emukube"
 NAMESPACED = ("Service", "Pod", "Deployment", "StatefulSet", "ReplicaSet", "ConfigMap", "Secret")
 
 
@@ -256,51 +255,6 @@ def allocation_lock(wait: float = LOCK_WAIT) -> Iterator[None]:
         os.close(fd)  # closing releases the lock
 
 
-def _code_archive() -> bytes:
-    """The emukube package (and its templates) for the controller container."""
-    from ..render import template_dir
-
-    package = Path(__file__).resolve().parents[1]
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for path in sorted([*package.rglob("*.py"), *package.rglob("*.json")]):
-            if "__pycache__" not in path.parts:
-                _add(tar, path, f"opt/emukube/emukube/{path.relative_to(package)}")
-        for path in sorted(template_dir().iterdir()):
-            _add(tar, path, f"opt/emukube/emukube/compose-templates/{path.name}")
-        # The OpenAPI definitions the API server serves (kubernetes-validate's copy), and the
-        # .proto files it decodes protobuf bodies with (scripts/ensure-protos.sh).
-        _add(tar, _definitions(), "opt/emukube/schema/_definitions.json")
-        protos = _protos()
-        for path in sorted(p for p in protos.rglob("*") if p.is_file()):
-            _add(tar, path, f"opt/emukube/protos/{path.relative_to(protos)}")
-    return buf.getvalue()
-
-
-def _protos() -> Path:
-    from ..apiserver.protobuf import default_dir
-
-    found = Path(default_dir())
-    if not (found / "k8s.io").is_dir():
-        raise EmukubeError(f"the Kubernetes .proto files are missing at {found}: run scripts/ensure-protos.sh "
-                           "(part of `make setup`)")
-    return found
-
-
-def _definitions() -> Path:
-    import kubernetes_validate
-
-    return Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / "v1.35.0-local" / "_definitions.json"
-
-
-def _add(tar: tarfile.TarFile, path: Path, name: str) -> None:
-    """Same bytes -> same archive: no timestamps, so its hash names the code version."""
-    info = tarfile.TarInfo(name)
-    data = path.read_bytes()
-    info.size, info.mode = len(data), 0o644
-    tar.addfile(info, io.BytesIO(data))
-
-
 SYSTEM_ROLES = ("controller", "haproxy", "nginx", "pause", "coredns")
 
 
@@ -316,10 +270,10 @@ def require_images(client) -> None:
             raise EmukubeError(f'image "{ref}" (the {role}) is not present on the engine')
 
 
-def prepare_code() -> Future:
-    """The code archive, made in the background (0.08 s of the CPU) while `up` waits on the
-    engine for what comes before the controller."""
-    return in_background(_code_archive)
+def prepare_code(client) -> Future:
+    """The controller's image (lifecycle/code.py), looked for, or made, in the background
+    while `up` waits on the engine for what comes before the controller."""
+    return in_background(code.controller_image, client)
 
 
 def in_background(fn, *args) -> Future:
@@ -335,19 +289,18 @@ def start_controller(client, state: State, net: ClusterNet, settings: dict, prep
     """Start the controller (and in it the API server) with these settings, replacing one with
     other settings or older code; returns its generation once its API answers. `prepared`:
     what prepare_code() began."""
-    code = (prepared or prepare_code()).result()
+    controller_image, version = (prepared or prepare_code(client)).result()
     # A new emukube version replaces the controller too.
-    generation = generation_of([], dict(settings, code=hashlib.sha256(code).hexdigest()))
+    generation = generation_of([], dict(settings, code=version))
     current = state.controller
     name = controller_name(state.cluster)
     if current is not None and current.name != name:
         engine.rename(current, name)  # the replacement an interrupted swap left
     if current is not None and current.labels.get(L.GENERATION) == generation:
-        _finish_controller(client, current, name, code)
+        _finish_controller(client, current, name)
         cluster_api.wait_ready(cluster_api.client_for(current))
         return generation
     role_images = {role: images.resolve(client, role) for role in ("haproxy", "nginx", "pause", "coredns")}
-    controller_image = images.resolve(client, "controller")
     stale = engine.get_container(client, name + NEXT)  # a replacement an interrupted `up` never swapped in
     if stale is not None:
         engine.remove(stale)
@@ -385,8 +338,8 @@ def start_controller(client, state: State, net: ClusterNet, settings: dict, prep
     )
     if current is not None:
         engine.remove(current, timeout=5)
-    # The settings' backup goes in with the code: each copy into a container is an engine call.
-    _finish_controller(client, container, name, code, state_backup.files([], settings),
+    # The settings' backup goes in with the PKI: each copy into a container is an engine call.
+    _finish_controller(client, container, name, state_backup.files([], settings),
                        pki.result() if pki is not None else None)
     engine.refresh(container)
     cluster_api.wait_ready(cluster_api.client_for(container))
@@ -422,32 +375,20 @@ def is_new(client, state: State) -> bool:
 NEXT = "-next"
 
 
-def _finish_controller(client, container, name: str, code: bytes,
-                       more: dict[str, tuple[bytes, int]] | None = None,
+def _finish_controller(client, container, name: str, more: dict[str, tuple[bytes, int]] | None = None,
                        pki: dict[str, tuple[bytes, int]] | None = None) -> None:
-    """Complete what an interrupted `up` may have left: the code (and `more` files) copied in,
+    """Complete what an interrupted `up` may have left: the PKI (and `more` files) copied in,
     the controller's name, the container started. `pki`: the files of a new state volume's PKI."""
     engine.refresh(container)
-    if container.status == "created":  # never started: the copy of the code may be missing
+    if container.status == "created":  # never started: the copy may be missing
         pki = _new_pki(container) if pki is None else pki
-        # One copy for all: each copy into a container costs the engine a helper process.
-        clusters.copy_into(client, container, _with_files(code, {**pki, **(more or {})}))
+        if pki or more:  # one copy for all: each copy into a container costs the engine a helper process
+            clusters.copy_into(client, container, engine.tar_of({**pki, **(more or {})}))
         cluster_api.remember(container, pki)  # not copied back out to reach its API
     if container.name != name:
         engine.rename(container, name)
     if container.status not in ("running", "restarting"):
         engine.start(container)
-
-
-def _with_files(archive: bytes, files: dict[str, tuple[bytes, int]]) -> bytes:
-    """The tar `archive` with these files ({path: (content, mode)}) added."""
-    if not files:
-        return archive
-    buf = io.BytesIO(archive)
-    with tarfile.open(fileobj=buf, mode="a") as tar, tarfile.open(fileobj=io.BytesIO(engine.tar_of(files))) as more:
-        for member in more.getmembers():
-            tar.addfile(member, more.extractfile(member) if member.isfile() else None)
-    return buf.getvalue()
 
 
 def _new_pki(container) -> dict[str, tuple[bytes, int]]:

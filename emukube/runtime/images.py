@@ -187,7 +187,7 @@ def _images_for(names: Iterable[str] | None) -> list[str]:
 
 
 @contextlib.contextmanager
-def _build_lock() -> Iterator[None]:
+def build_lock() -> Iterator[None]:
     # Two emukube processes (say, parallel test runs) must not debootstrap the same image twice.
     try:
         import fcntl
@@ -288,7 +288,7 @@ def build(client: docker.DockerClient, names: Iterable[str] | None = None, offli
     base and echo exist only as builds.
     """
     built: list[str] = []
-    with _build_lock():  # inside the lock, so we see what a concurrent build just made
+    with build_lock():  # inside the lock, so we see what a concurrent build just made
         for name in _images_for(names):
             ref = offline_ref(name)
             upstream = IMAGES[name].upstream

@@ -3,13 +3,11 @@
 
 from __future__ import annotations
 
-import hashlib
-
 from conftest import run
 from leftovers import APP, Clusters, containers, made_by, wait_for, write_app
 
 from emukube.client.cluster import Cluster
-from emukube.lifecycle import ops
+from emukube.lifecycle import code, ops
 from emukube.runtime.images import resolve
 
 CLUSTERS = Clusters("tlc")
@@ -41,7 +39,7 @@ def test_a_missing_system_image_creates_nothing(engine, tmp_path):
 # -- idempotent -------------------------------------------------------------------------
 
 def code_version() -> str:
-    return hashlib.sha256(ops._code_archive()).hexdigest()
+    return code.version()
 
 
 def test_up_twice_changes_nothing_the_second_time(engine, tmp_path):
