@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 
-from ..k8s.names import SYSTEM_NAMESPACES
 from ..k8s.resources import BY_KEY
 from . import errors, rbac_defaults
 from .objects import WriteOpts
@@ -22,19 +21,6 @@ SERVICES, ENDPOINTS, SLICES = BY_KEY["services"], BY_KEY["endpoints"], BY_KEY["e
 API_PORT = 6443
 SERVICE_LABELS = {"component": "apiserver", "provider": "kubernetes"}
 MANAGER = "kube-apiserver"
-
-
-def is_system_object(obj: dict) -> bool:
-    """Made by the API server, not by whoever applied the manifests (so `up` never prunes it)."""
-    meta = obj.get("metadata") or {}
-    if obj.get("kind") == "ServiceAccount":
-        return meta.get("name") == "default"
-    if obj.get("kind") == "Service":
-        return meta.get("namespace") == "default" and meta.get("name") == "kubernetes" and \
-            (meta.get("labels") or {}).get("provider") == "kubernetes"
-    if obj.get("kind") == "StorageClass":
-        return meta.get("name") == "standard"
-    return obj.get("kind") == "Namespace" and meta.get("name") in SYSTEM_NAMESPACES
 
 
 def default_service_account(namespace: str) -> dict:

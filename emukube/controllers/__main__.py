@@ -34,6 +34,7 @@ def main() -> None:
     # took 0.2 s and more to import before it was even started.
     apiserver = start_apiserver()
     from ..apiserver import sa_tokens
+    from ..k8s.applied import DESIRED
     from ..k8s.client import KubeClient
     from ..runtime import engine
     from ..runtime import labels as L
@@ -43,7 +44,7 @@ def main() -> None:
     from ..runtime.pods import context_from_env
     from .apiaccess import credentials, wait_ready
     from .informer import Informer
-    from .loop import DESIRED, PUBLISHED, Controller
+    from .loop import PUBLISHED, Controller
     from .publisher import Publisher
 
     # Pods, probes and proxies each have a pool of 8 workers talking to the engine at once.

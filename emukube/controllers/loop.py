@@ -19,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from ..k8s.applied import desired_objects
 from ..k8s.keys import ObjectKey, PodKey, key_of, object_key
 from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY
@@ -48,13 +49,13 @@ from .podstatus import pod_status, ran_to_end
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
 from .proxy_reloads import BackgroundReloads
 from .publish_pods import PodFacts, rfc3339
-from .publisher import RUN_ANNOTATION, Observed, Publisher
+from .publisher import Observed, Publisher
 from .restarts import Restarts, fresh_start, should_restart
 from .scale_down import condemned
 from .start_failures import StartFailures
 from .statefiles import read_text, write_atomic
 from .termination import Terminations
-from .volumes import STORAGE, VolumeControllers
+from .volumes import VolumeControllers
 
 TICK = 0.5
 DRAIN_SECONDS = 1.0  # after proxies and DNS dropped a pod, this long before it gets SIGTERM
@@ -68,32 +69,10 @@ QUIET_ACTIONS = {"exec_create", "exec_start", "exec_die", "exec_detach", "archiv
                  "attach", "detach", "resize", "top", "copy", "export", "commit"}
 
 
-# What the loop acts on, read through the API (controller/informer.py).
-DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmaps", "secrets", "nodes",
-                                     "deployments.apps", "statefulsets.apps", "replicasets.apps", "jobs.batch",
-                                     "cronjobs.batch", "poddisruptionbudgets.policy")) + STORAGE
 # What pods are made from: read afresh before acting on a change (Informer.relist).
 POD_INPUTS = tuple(BY_KEY[k] for k in ("namespaces", "configmaps", "secrets", "services"))
 # What the loop writes and reads back (controller/publisher.py).
 PUBLISHED = tuple(BY_KEY[k] for k in ("endpoints", "endpointslices.discovery.k8s.io"))
-
-
-def desired_objects(cached: list[dict]) -> list[dict]:
-    """The objects users declared, without those the controllers make from them: pods and
-    ReplicaSets with an owner are the controller's own records of what it runs, as are the
-    pods `emukube run` made; a pod whose deletion was asked for is no longer wanted."""
-    out = []
-    for obj in cached:
-        meta = obj.get("metadata") or {}
-        if obj.get("kind") in ("Pod", "ReplicaSet", "Job") and meta.get("ownerReferences"):
-            continue
-        if obj.get("kind") == "Pod" and (meta.get("deletionTimestamp") or
-                                         (meta.get("annotations") or {}).get(RUN_ANNOTATION) == "true"):
-            continue
-        if obj.get("kind") in ("Endpoints", "EndpointSlice", "Event"):
-            continue
-        out.append(obj)
-    return sorted(out, key=lambda o: (o.get("kind", ""), o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
 
 @dataclass

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import AbstractSet
 
+from ..k8s.applied import RUN_ANNOTATION
 from ..k8s.client import ApiError
 from ..k8s.resources import BY_KEY, Resource
 from ..plan import slices as sl
@@ -26,7 +27,6 @@ from .publish_workloads import deployment_revision, replica_set_objects, workloa
 
 Key = tuple[str, str, str]
 MANAGED_SLICES = "endpointslice-controller.k8s.io"
-RUN_ANNOTATION = "emukube.io/run"  # a pod `emukube run` made: the CLI's, not a desired object
 
 
 def now_text() -> str:

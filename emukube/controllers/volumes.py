@@ -18,7 +18,6 @@ from .apiaccess import write_tolerantly
 
 PVCS, PVS, CLASSES = BY_KEY["persistentvolumeclaims"], BY_KEY["persistentvolumes"], \
     BY_KEY["storageclasses.storage.k8s.io"]
-STORAGE = (PVCS, PVS, CLASSES)  # what the loop's informer watches for this controller
 
 
 class VolumeControllers:

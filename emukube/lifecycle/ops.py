@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from ..errors import EmukubeError, WorkloadFailed
 from ..errors import NotFound as NotFoundError
+from ..k8s.applied import DESIRED, desired_objects, is_system_object
 from ..plan import allocate
 from ..plan.network import ClusterNet, choose_index
 from ..runtime import clusters, engine, images
@@ -83,9 +84,6 @@ def read_state(client, cluster: str) -> State:
 
 def applied_objects(controller) -> list[dict]:
     """The desired objects, from the cluster's API server (waiting for it while it starts)."""
-    from ..apiserver.system import is_system_object
-    from ..controllers.loop import DESIRED, desired_objects
-
     if controller.status not in ("running", "restarting") and controller.attrs["State"].get("Status") != "running":
         return []
     api = cluster_api.client_for(controller)

@@ -1,0 +1,47 @@
+"""What users applied, told apart from what a cluster makes itself: read by the controller's
+loop (what it acts on) and by `up`, `apply` and `get` on the host (what prune and "unchanged"
+compare with). Kept apart from both, so that the host imports neither the loop nor the API
+server to ask (0.3 s of `up`'s CPU while the engine started the pods)."""
+
+from __future__ import annotations
+
+from .names import SYSTEM_NAMESPACES
+from .resources import BY_KEY
+
+RUN_ANNOTATION = "emukube.io/run"  # a pod `emukube run` made: the CLI's, not a desired object
+STORAGE_KEYS = ("persistentvolumeclaims", "persistentvolumes", "storageclasses.storage.k8s.io")
+# What the loop acts on, read through the API (controllers/informer.py).
+DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmaps", "secrets", "nodes",
+                                     "deployments.apps", "statefulsets.apps", "replicasets.apps", "jobs.batch",
+                                     "cronjobs.batch", "poddisruptionbudgets.policy", *STORAGE_KEYS))
+
+
+def desired_objects(cached: list[dict]) -> list[dict]:
+    """The objects users declared, without those the controllers make from them: pods and
+    ReplicaSets with an owner are the controller's own records of what it runs, as are the
+    pods `emukube run` made; a pod whose deletion was asked for is no longer wanted."""
+    out = []
+    for obj in cached:
+        meta = obj.get("metadata") or {}
+        if obj.get("kind") in ("Pod", "ReplicaSet", "Job") and meta.get("ownerReferences"):
+            continue
+        if obj.get("kind") == "Pod" and (meta.get("deletionTimestamp") or
+                                         (meta.get("annotations") or {}).get(RUN_ANNOTATION) == "true"):
+            continue
+        if obj.get("kind") in ("Endpoints", "EndpointSlice", "Event"):
+            continue
+        out.append(obj)
+    return sorted(out, key=lambda o: (o.get("kind", ""), o["metadata"].get("namespace", ""), o["metadata"]["name"]))
+
+
+def is_system_object(obj: dict) -> bool:
+    """Made by the API server, not by whoever applied the manifests (so `up` never prunes it)."""
+    meta = obj.get("metadata") or {}
+    if obj.get("kind") == "ServiceAccount":
+        return meta.get("name") == "default"
+    if obj.get("kind") == "Service":
+        return meta.get("namespace") == "default" and meta.get("name") == "kubernetes" and \
+            (meta.get("labels") or {}).get("provider") == "kubernetes"
+    if obj.get("kind") == "StorageClass":
+        return meta.get("name") == "standard"
+    return obj.get("kind") == "Namespace" and meta.get("name") in SYSTEM_NAMESPACES
