@@ -42,6 +42,7 @@ def main() -> None:
     from ..runtime.config_volumes import ConfigVolumes, hold
     from ..runtime.dns_paths import dns_volume
     from ..runtime.pods import context_from_env
+    from ..runtime.proxies import PROXY_CONFIGS
     from .apiaccess import credentials, wait_ready
     from .informer import Informer
     from .loop import PUBLISHED, Controller
@@ -54,6 +55,7 @@ def main() -> None:
     ctx.service_account = sa_tokens.mount_files(STATE)
     dns = client.volumes.get(dns_volume(ctx.cluster)).attrs["Mountpoint"]  # mounted here at /dns
     ctx.account_dirs = (f"/dns/{ACCOUNTS}", f"{dns}/{ACCOUNTS}")  # service-account volumes (runtime/account_volumes.py)
+    ctx.proxy_dirs = (f"/dns/{PROXY_CONFIGS}", f"{dns}/{PROXY_CONFIGS}")  # proxies' configs (runtime/proxies.py)
     if os.path.ismount(CONFIG_DIR):  # configMap and secret volumes kept current (runtime/config_volumes.py)
         volume = config_volume(ctx.cluster)
         ctx.config_volumes = ConfigVolumes(CONFIG_DIR, client.volumes.get(volume).attrs["Mountpoint"],

@@ -74,10 +74,11 @@ def create_node(proxies: Proxies, node: Node, plans: list[ProxyPlan], existing) 
         engine.remove(existing)
     labels = {L.CLUSTER: ctx.cluster, L.ROLE: L.Role.NODE, L.NAME: node.name, L.NODE: node.name,
               L.SHAPE: _shape(proxies, node, bindings)}
+    name = node_container_name(ctx.cluster, node.name)
     container = engine.create(
-        proxies.client, node_container_name(ctx.cluster, node.name), ctx.images["haproxy"],
+        proxies.client, name, ctx.images["haproxy"],
         network=ctx.net.network_name, ip=node.internal_ip, ports=bindings, labels=labels,
         entrypoint=["haproxy"], command=HAPROXY_CMD, user="0", hostname=node.name,
-        host_config=dict(restart_policy={"Name": "always"}))
+        host_config=dict(restart_policy={"Name": "always"}, binds=proxies.config_binds(name)))
     proxies.push(container, "haproxy.cfg", _config(node, plans), None)
     container.start()

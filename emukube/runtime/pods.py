@@ -54,6 +54,8 @@ class Context:
     config_volumes: ConfigVolumes | None = None  # in the controller: configMap/secret volumes kept current
     # in the controller: where service-account volumes are written, as it and as the engine's host see it
     account_dirs: tuple[str, str] | None = None
+    # in the controller: where proxies' configs are written, as it and as the engine's host see it
+    proxy_dirs: tuple[str, str] | None = None
     post_start: PostStartListener | None = None  # in the controller: postStart hooks running and failing
     # in the controller: (namespace, pod, init container, its end) once one completed
     init_ended: Callable[[str, str, str, dict], None] | None = None

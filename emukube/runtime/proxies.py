@@ -1,9 +1,11 @@
 """One proxy per Service: HAProxy holds the ClusterIP (TCP), nginx joins it for UDP.
 
-Configs are copied into the container and reloaded with a signal (HAProxy master-worker:
-SIGUSR2, nginx: SIGHUP). A reload leaves established connections on the old worker, so
-endpoints that stay keep their connections. Only what cannot change in place (address,
-published ports, images) recreates the container.
+Configs are written into a folder of the cluster's DNS volume that the proxy has mounted (in
+the controller; copied into the container elsewhere), and reloaded with a signal (HAProxy
+master-worker: SIGUSR2, nginx: SIGHUP). A copy into a container is an engine call: it was one
+more for every proxy made and every reload while `up` started the pods. A reload leaves
+established connections on the old worker, so endpoints that stay keep their connections.
+Only what cannot change in place (address, published ports, images) recreates the container.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from .pods import Context
 CONFIG_DIR = "/tmp/emukube"
 HAPROXY_CMD = ["-W", "-db", "-L", HAPROXY_LOCAL_PEER, "-f", f"{CONFIG_DIR}/haproxy.cfg"]
 NGINX_CMD = ["-g", "daemon off;", "-c", f"{CONFIG_DIR}/nginx.conf"]
+PROXY_CONFIGS = "proxies"  # the folder of the DNS volume (runtime/dns_paths.py) with one folder per proxy
 APPLIED_SUFFIX = ".applied"  # beside a config: the digest of the config the process was last told to load
 
 
@@ -115,14 +118,15 @@ class Proxies:
         tcp = engine.create(self.client, name, ctx.images["haproxy"], network=ctx.net.network_name,
                             ip=plan.cluster_ip, ports=bindings, labels=labels, entrypoint=["haproxy"],
                             command=HAPROXY_CMD, user="0", hostname=f"svc-{plan.name}"[:63],
-                            host_config=dict(restart_policy={"Name": "always"}))
+                            host_config=dict(restart_policy={"Name": "always"}, binds=self.config_binds(name)))
         self.push(tcp, "haproxy.cfg", tcp_cfg, None)
         tcp.start()
         if udp_cfg is not None:
             labels[L.ROLE] = L.Role.PROXY_UDP
             udp = engine.create(self.client, udp_name, ctx.images["nginx"], labels=labels, entrypoint=["nginx"],
                                 command=NGINX_CMD, user="0",
-                                host_config=dict(network_mode=f"container:{tcp.id}", restart_policy={"Name": "always"}))
+                                host_config=dict(network_mode=f"container:{tcp.id}", restart_policy={"Name": "always"},
+                                                 binds=self.config_binds(udp_name)))
             self.push(udp, "nginx.conf", udp_cfg, None)
             udp.start()
 
@@ -168,12 +172,30 @@ class Proxies:
         tmp.replace(path)
         return {}
 
+    def config_binds(self, name: str) -> dict:
+        """The proxy's config folder, mounted from the controller's (none outside the controller)."""
+        if self.ctx.proxy_dirs is None:
+            return {}
+        mine, hosts = self.ctx.proxy_dirs
+        Path(mine, name).mkdir(parents=True, exist_ok=True)
+        return {f"{hosts}/{name}": {"bind": CONFIG_DIR, "mode": "rw"}}  # rw: nginx writes its pid file there
+
+    def _write(self, container, filename: str, text: str) -> None:
+        if self.ctx.proxy_dirs is None or not container.attrs.get("HostConfig", {}).get("Binds"):
+            engine.put_files(container, {f"{CONFIG_DIR}/{filename}": (text.encode(), 0o644)})
+            return  # a proxy made before its config had a folder (an older emukube's)
+        path = Path(self.ctx.proxy_dirs[0], container.name.lstrip("/"), filename)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{filename}.tmp")
+        tmp.write_text(text)
+        tmp.replace(path)  # whole, as the process reads it at its reload
+
     def push(self, container, filename: str, text: str, signal: str | None, settle: bool = True) -> None:
-        config = {f"{CONFIG_DIR}/{filename}": (text.encode(), 0o644)}
         if not signal:  # the process reads it when it starts
-            engine.put_files(container, {**config, **self._mark(container, filename, text)})
+            self._write(container, filename, text)
+            self._put_mark(container, filename, text)
         elif signal == "SIGUSR2":
-            engine.put_files(container, config)
+            self._write(container, filename, text)
             # PID 1 ignores a signal before it installs its handler: a proxy still starting
             # would lose the reload. And until the new worker has loaded, new connections
             # still go to the old endpoints: the controller drains a stopping pod only after
@@ -185,7 +207,7 @@ class Proxies:
                 _settle(container, signal, loads)
             self._put_mark(container, filename, text)  # only once the reload was asked for
         else:
-            engine.put_files(container, config)
+            self._write(container, filename, text)
             _wait_for_nginx(container)
             container.kill(signal=signal)
             self._put_mark(container, filename, text)
