@@ -28,7 +28,7 @@ from ..plan import image_map
 from ..plan import slices as sl
 from ..plan.hooks import liveness_grace, termination_grace
 from ..plan.nodeports import host_ports
-from ..plan.nodes import plan_nodes, schedule
+from ..plan.nodes import evicted, plan_nodes, schedule
 from ..plan.pod_dns import pod_specs
 from ..plan.workloads import PodPlan, bare_pod, new_pod_for, rollout_limits, template_hash
 from ..runtime import engine
@@ -603,9 +603,14 @@ class Controller:
     def reconcile_workloads(self, pods: dict[PodKey, Pod]) -> None:
         gone = {n.name for n in self.nodes if n.stopped}
         known = {n.name for n in self.nodes}
+        by_name = {n.name: n for n in self.nodes}
         for p in pods.values():  # a stopped (or removed) node takes its pods with it
             if p.node and (p.node in gone or p.node not in known):
                 self.stop_pod(p, f"node {p.node} stopped")
+            elif p.node and p.key not in self.terminating and (why := evicted(p.spec, by_name[p.node])):
+                self.event("Normal", f"pod/{p.name}", Reason.TAINT_MANAGER_EVICTION,
+                           f"Marking for deletion Pod {p.namespace}/{p.name}")
+                self.stop_pod(p, f"node {p.node}: {why}")
         # Pods whose containers are still being made are in self.creating, not counted twice.
         live = {k: p for k, p in pods.items() if k not in self.terminating and k not in self.creating
                 and not self.gone(p)}

@@ -64,8 +64,8 @@ def _addresses(node) -> list[dict]:
 
 
 def as_stored(node, stored: dict | None):
-    """The node with the labels, cordon (spec.unschedulable) and `node stop` (the annotation) of
-    its stored object: users write those. The tick's plan was read from the objects before the
+    """The node with the labels, cordon (spec.unschedulable), `node stop` (the annotation) and
+    taints of its stored object: users write those. The tick's plan was read from the objects before the
     tick; written back over a newer object (its resourceVersion taken from the cache, so no
     conflict), it undid a `node start`, an uncordon or a removed label made meanwhile (a node
     stayed stopped for good)."""
@@ -87,6 +87,7 @@ def node_object(node, *, created: str, now: str, previous: dict | None = None, d
         since = conditions[-1]["lastTransitionTime"]
         taints += [{"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"},
                    {"key": "node.kubernetes.io/unreachable", "effect": "NoExecute", "timeAdded": since}]
+    taints += [dict(t) for t in node.taints]  # `kubectl taint`'s, kept as written
     if taints:
         spec["taints"] = taints
     capacity = {k: str(v) for k, v in (("cpu", cpu), ("ephemeral-storage", ephemeral_storage),

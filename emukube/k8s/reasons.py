@@ -30,6 +30,7 @@ class Reason(StrEnum):
     SUCCESSFUL_CREATE = "SuccessfulCreate"
     SUCCESSFUL_DELETE = "SuccessfulDelete"
     PROVISIONING_FAILED = "ProvisioningFailed"
+    TAINT_MANAGER_EVICTION = "TaintManagerEviction"  # the taint eviction controller's
     # emukube's own: its Service proxies, node proxies and CoreDNS
     RELOADED = "Reloaded"
     PROXY_FAILED = "ProxyFailed"

@@ -98,7 +98,8 @@ def _node_marked(node: dict) -> bool:
     from ..plan.nodes import STOPPED_ANNOTATION
 
     stopped = (node["metadata"].get("annotations") or {}).get(STOPPED_ANNOTATION) == "true"
-    return stopped or bool((node.get("spec") or {}).get("unschedulable"))
+    spec = node.get("spec") or {}
+    return stopped or bool(spec.get("unschedulable")) or bool(spec.get("taints"))
 
 
 def restored(client, state: State) -> State:

@@ -13,10 +13,10 @@ from typing import Any
 
 from .load import Doc
 
-NO_SCHEDULER = "pods are placed by nodeSelector and nodeName only"
+NO_SCHEDULER = "pods are placed by nodeSelector, nodeName and taints only"
 POD_FIELDS = {
     "imagePullSecrets": "images come from the local engine",
-    "affinity": NO_SCHEDULER, "tolerations": NO_SCHEDULER, "topologySpreadConstraints": NO_SCHEDULER,
+    "affinity": NO_SCHEDULER, "topologySpreadConstraints": NO_SCHEDULER,
     "schedulerName": NO_SCHEDULER, "priorityClassName": "nothing is preempted", "priority": "nothing is preempted",
     "preemptionPolicy": "nothing is preempted", "runtimeClassName": "every pod runs with the engine's runtime",
     "overhead": "nothing is reserved",

@@ -7,18 +7,21 @@ single node (the default) is the `--address` (NodePorts published there by the S
 proxies); with `--nodes N` each node gets an address on the host's loopback (127.0.(2+i).k,
 i = cluster index) where its node proxy publishes its NodePorts.
 
-A node's desired state (cordoned, stopped) is a `Node` object among the applied objects, so it
-lives in Docker labels with everything else.
+A node's desired state (labels, cordoned, stopped, taints) is its `Node` object in the API:
+`kubectl label|cordon|taint` and `emukube node stop` write it there.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .network import ClusterNet
 
 MAX_NODES = 50
 STOPPED_ANNOTATION = "emukube.io/stopped"
+UNSCHEDULABLE, UNREACHABLE = "node.kubernetes.io/unschedulable", "node.kubernetes.io/unreachable"
+REPELS = ("NoSchedule", "NoExecute")  # the effects that keep new pods off (PreferNoSchedule only prefers)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,8 @@ class Node:
     labels: dict = field(hash=False, default_factory=dict)
     unschedulable: bool = False  # cordoned
     stopped: bool = False  # `emukube node stop`: no pods, no NodePorts
+    # users' taints (`kubectl taint`), as in spec.taints; those of the cordon and the stop are derived
+    taints: tuple = field(hash=False, default=())
 
     @property
     def status(self) -> str:
@@ -59,11 +64,44 @@ def plan_nodes(net: ClusterNet, count: int, objects: list[dict], address: str = 
 
 def declared_state(name: str, obj: dict) -> dict:
     """What users write on a Node object, as Node fields: its labels (over the defaults), the
-    cordon (spec.unschedulable) and `node stop` (the annotation)."""
-    meta = obj.get("metadata") or {}
+    cordon (spec.unschedulable), `node stop` (the annotation) and their taints."""
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
     return {"labels": {"kubernetes.io/hostname": name, "kubernetes.io/os": "linux", **(meta.get("labels") or {})},
-            "unschedulable": bool((obj.get("spec") or {}).get("unschedulable")),
-            "stopped": (meta.get("annotations") or {}).get(STOPPED_ANNOTATION) == "true"}
+            "unschedulable": bool(spec.get("unschedulable")),
+            "stopped": (meta.get("annotations") or {}).get(STOPPED_ANNOTATION) == "true",
+            "taints": tuple(t for t in spec.get("taints") or []
+                            if isinstance(t, dict) and t.get("key") not in (UNSCHEDULABLE, UNREACHABLE))}
+
+
+def tolerates(tolerations: list[dict], taint: dict) -> bool:
+    """Whether one of the pod's tolerations matches the taint (the scheduler's rule: an empty
+    effect matches every effect, an empty key with Exists every key; tolerationSeconds is not
+    honoured: a matching toleration keeps a pod on a NoExecute node for good)."""
+    for t in tolerations:
+        if t.get("effect") and t["effect"] != taint.get("effect"):
+            continue
+        if t.get("key") and t["key"] != taint.get("key"):
+            continue
+        if not t.get("key") and t.get("operator") != "Exists":
+            continue
+        if t.get("operator") == "Exists" or (t.get("value") or "") == (taint.get("value") or ""):
+            return True
+    return False
+
+
+def untolerated(spec: dict, taints: Iterable[dict], effects: tuple[str, ...] = REPELS) -> str:
+    """"" when the pod tolerates every taint of these effects, else the scheduler's reason."""
+    for taint in taints:
+        if taint.get("effect") in effects and not tolerates(spec.get("tolerations") or [], taint):
+            return f"had untolerated taint {{{taint.get('key', '')}: {taint.get('value', '')}}}"
+    return ""
+
+
+def evicted(spec: dict, node: Node) -> str:
+    """Why a pod running on the node must leave it (a NoExecute taint it does not tolerate),
+    else "": what Kubernetes' taint manager evicts."""
+    why = untolerated(spec, node.taints, ("NoExecute",))
+    return why.replace("had untolerated taint", "untolerated taint", 1)
 
 
 def fits(spec: dict, node: Node) -> str:
@@ -73,10 +111,11 @@ def fits(spec: dict, node: Node) -> str:
         if spec["nodeName"] != node.name:
             return "didn't match Pod's node name"
         return unreachable if node.stopped else ""
-    if node.stopped:
+    if node.stopped:  # tolerated or not: a stopped node runs nothing
         return unreachable
-    if node.unschedulable:
-        return "had untolerated taint {node.kubernetes.io/unschedulable: }"
+    cordon = [{"key": UNSCHEDULABLE, "effect": "NoSchedule"}] if node.unschedulable else []
+    if why := untolerated(spec, cordon + list(node.taints)):
+        return why
     wanted = spec.get("nodeSelector") or {}
     if any(node.labels.get(k) != v for k, v in wanted.items()):
         return "didn't match Pod's node affinity/selector"

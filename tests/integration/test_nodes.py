@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from conftest import wait_until
+from kubectl_tools import Kube
 
 from emukube import Cluster, unique_name
 
@@ -116,3 +117,27 @@ def test_drain_moves_pods_off_a_cordoned_node(three):
     wait_until(lambda: all(a.startswith("error") for a in answers(node_url(three, "node-3", 31081), 3)),
                "the drained node's Local NodePort refusing", timeout=30)
     three.cordon("node-3", False)
+
+
+def test_kubectl_taint_keeps_new_pods_off_and_no_execute_evicts_the_others(three, tmp_path):
+    kube = Kube(three.name, tmp_path)
+    web = [p for p in three.pods("app=web") if p.node == "node-1"] or three.pods("app=web")
+    kube("taint", "nodes", web[0].node, "maintenance=now:NoExecute")
+    tainted = web[0].node
+    wait_until(lambda: all(p.ready and p.node != tainted for p in three.pods("app=web"))
+               and len(three.pods("app=web")) == 3, f"web's pods off {tainted}", timeout=90)
+    reasons = kube("get", "events", "--field-selector", "reason=TaintManagerEviction", "-o",
+                   "jsonpath={.items[*].message}").stdout
+    assert f"Marking for deletion Pod default/{web[0].name}" in reasons
+    # The taint stays, whatever the controller writes on the Node meanwhile (its status, every tick).
+    time.sleep(2)
+    taints = kube.obj("get", "node", tainted)["spec"].get("taints") or []
+    assert {"key": "maintenance", "value": "now", "effect": "NoExecute"} in \
+        [{k: t[k] for k in ("key", "value", "effect") if k in t} for t in taints]
+    kube("scale", "deployment/web", "--replicas=6")
+    wait_until(lambda: len([p for p in three.pods("app=web") if p.ready]) == 6, "six web pods", timeout=90)
+    assert all(p.node != tainted for p in three.pods("app=web"))
+    kube("taint", "nodes", tainted, "maintenance-")
+    assert not kube.obj("get", "node", tainted)["spec"].get("taints")
+    kube("scale", "deployment/web", "--replicas=3")
+    wait_until(lambda: len(three.pods("app=web")) == 3, "three web pods again", timeout=90)

@@ -13,7 +13,7 @@ from conftest import HERE, Cluster, run
 FIXTURE = HERE / "manifests" / "helm-shop.yaml"  # written like `helm template shop ./shop` output
 IMAGES = ("ghcr.io/acme/shop:1.4.2=emukube/echo:1.0", "docker.io/library/postgres:16.3=emukube/echo:1.0")
 SKIPPED_KINDS = ["ServiceAccount", "HorizontalPodAutoscaler", "Ingress", "NetworkPolicy", "Role", "RoleBinding"]
-IGNORED_FIELDS = ["imagePullSecrets", "affinity", "tolerations", "topologySpreadConstraints",
+IGNORED_FIELDS = ["imagePullSecrets", "affinity", "topologySpreadConstraints",
                   "priorityClassName", "securityContext.readOnlyRootFilesystem",
                   "resources.requests", "downwardAPI volumes", "loadBalancerSourceRanges", "load-balancer annotations",
                   "minReadySeconds", "terminationMessagePolicy",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from emukube.plan.endpoints import PodView
 from emukube.plan.network import ClusterNet
 from emukube.plan.nodeports import host_port_plans, host_ports, node_port_plan
-from emukube.plan.nodes import STOPPED_ANNOTATION, node_object, plan_nodes, schedule
+from emukube.plan.nodes import STOPPED_ANNOTATION, evicted, node_object, plan_nodes, schedule, tolerates
 
 NET = ClusterNet("t", 2)  # 10.98.0.0/16
 
@@ -45,6 +45,54 @@ def test_node_name_and_selector_and_the_scheduler_s_message():
     node, why = schedule({"nodeSelector": {"disk": "ssd"}}, nodes, {}, {})
     assert node == "" and why == ("0/3 nodes are available: 2 node(s) didn't match Pod's node affinity/selector, "
                                   "1 node(s) had untolerated taint {node.kubernetes.io/unschedulable: }.")
+
+
+
+def tainted(name: str, *taints: dict) -> dict:
+    obj = node_object(name)
+    obj["spec"]["taints"] = list(taints)
+    return obj
+
+
+GPU = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
+DRAIN = {"key": "maintenance", "effect": "NoExecute"}
+
+
+def test_a_taint_keeps_pods_off_unless_they_tolerate_it():
+    nodes = plan_nodes(NET, 2, [tainted("node-1", GPU), tainted("node-2", DRAIN)])
+    node, why = schedule({}, nodes, {}, {})
+    assert node == "" and why == ("0/2 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
+                                  "1 node(s) had untolerated taint {maintenance: }.")
+    gpu = {"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}]}
+    assert schedule(gpu, nodes, {}, {}) == ("node-1", "")
+    anything = {"tolerations": [{"operator": "Exists"}]}
+    assert schedule(anything, nodes, {"node-1": 1}, {}) == ("node-2", "")
+    # PreferNoSchedule only prefers; nodeName bypasses the scheduler.
+    soft = plan_nodes(NET, 1, [tainted("node-1", {"key": "k", "effect": "PreferNoSchedule"})])
+    assert schedule({}, soft, {}, {}) == ("node-1", "")
+    assert schedule({"nodeName": "node-1"}, nodes, {}, {}) == ("node-1", "")
+
+
+def test_the_cordon_is_a_taint_that_can_be_tolerated():
+    cordoned = node_object("node-1")
+    cordoned["spec"]["unschedulable"] = True
+    nodes = plan_nodes(NET, 1, [cordoned])
+    toleration = {"key": "node.kubernetes.io/unschedulable", "operator": "Exists", "effect": "NoSchedule"}
+    assert schedule({"tolerations": [toleration]}, nodes, {}, {}) == ("node-1", "")
+
+
+def test_toleration_matching_follows_the_scheduler():
+    assert tolerates([{"key": "dedicated", "operator": "Exists"}], GPU)  # any value, any effect
+    assert not tolerates([{"key": "dedicated", "value": "cpu", "effect": "NoSchedule"}], GPU)
+    assert not tolerates([{"key": "dedicated", "value": "gpu", "effect": "NoExecute"}], GPU)
+    assert tolerates([{"key": "dedicated", "value": "gpu"}], GPU)  # Equal is the default; no effect: all
+    assert not tolerates([{"value": "gpu"}], GPU)  # no key: only with Exists
+
+
+def test_a_no_execute_taint_evicts_the_pods_that_do_not_tolerate_it():
+    [node] = plan_nodes(NET, 1, [tainted("node-1", GPU, DRAIN)])
+    assert evicted({}, node) == "untolerated taint {maintenance: }"  # NoSchedule evicts nothing
+    assert evicted({"tolerations": [{"key": "maintenance", "operator": "Exists"}]}, node) == ""
 
 
 SVC = {"metadata": {"name": "web", "namespace": "default"},

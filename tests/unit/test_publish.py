@@ -627,3 +627,16 @@ def test_published_pods_feed_the_workload_status():
     assert pods[0]["metadata"]["generateName"] == f"web-{NEW}-"
     assert rs["status"] == {"replicas": 2, "fullyLabeledReplicas": 2, "readyReplicas": 1, "availableReplicas": 1,
                             "observedGeneration": 1}
+
+
+def test_a_node_keeps_the_taints_users_gave_it_beside_those_of_its_cordon():
+    # `kubectl taint nodes node-2 dedicated=gpu:NoSchedule` on a cordoned node: the next write
+    # keeps the user's taint, and the cordon's own taint is not read back as a user's.
+    stored = node_object(Node(name="node-2", internal_ip="10.3.0.22", host_ip="127.0.2.2", unschedulable=True),
+                         created=CREATED, now=NOW)
+    stored["spec"]["taints"].append({"key": "dedicated", "value": "gpu", "effect": "NoSchedule"})
+    node = as_stored(Node(name="node-2", internal_ip="10.3.0.22", host_ip="127.0.2.2"), stored)
+    assert node.taints == ({"key": "dedicated", "value": "gpu", "effect": "NoSchedule"},)
+    written = node_object(node, created=CREATED, now=LATER, previous=stored)
+    assert written["spec"]["taints"] == [{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"},
+                                         {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]
