@@ -912,7 +912,11 @@ class Controller:
         # Each check is a real connection to a pod (and counts in `emukube top`): check a plan
         # once, and again only when it changes or its proxy is created or reloaded.
         if not self._serves_latest(key):
-            return False  # its proxy is being made or reloaded: its old worker would answer
+            # Its proxy is being made or reloaded (its old worker would answer): what an older
+            # plan found wrong is no longer known to be so (`up` said "the selector matches no
+            # pod" while the reload for the pods that had become ready was under way).
+            self.problems.pop(key, None)
+            return False
         if self.answered.get(key) == plan:
             return True
         for port in plan.tcp_ports():
@@ -921,6 +925,7 @@ class Controller:
                     with socket.create_connection((plan.cluster_ip, port.port), timeout=1):
                         pass
                 except OSError:
+                    self.problems.pop(key, None)
                     return False
         # What would still fail a client, said by `up` (checked again each tick while it lasts).
         self.problems[key] = checks.endpoints_problem(svc, plan, views) or checks.listen_problem(plan)
