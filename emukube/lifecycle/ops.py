@@ -95,11 +95,11 @@ def applied_objects(controller) -> list[dict]:
 
 
 def _node_marked(node: dict) -> bool:
-    from ..plan.nodes import STOPPED_ANNOTATION
+    """Whether users cordoned, stopped or tainted the Node (plan.nodes.declared_state reads all three)."""
+    from ..plan.nodes import declared_state
 
-    stopped = (node["metadata"].get("annotations") or {}).get(STOPPED_ANNOTATION) == "true"
-    spec = node.get("spec") or {}
-    return stopped or bool(spec.get("unschedulable")) or bool(spec.get("taints"))
+    state = declared_state(node["metadata"]["name"], node)
+    return state["stopped"] or state["unschedulable"] or bool(state["taints"])
 
 
 def restored(client, state: State) -> State:

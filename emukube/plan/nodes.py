@@ -90,18 +90,19 @@ def tolerates(tolerations: list[dict], taint: dict) -> bool:
 
 
 def untolerated(spec: dict, taints: Iterable[dict], effects: tuple[str, ...] = REPELS) -> str:
-    """"" when the pod tolerates every taint of these effects, else the scheduler's reason."""
+    """"" when the pod tolerates every taint of these effects, else the first one it does not,
+    as the scheduler writes it: {key: value}."""
     for taint in taints:
         if taint.get("effect") in effects and not tolerates(spec.get("tolerations") or [], taint):
-            return f"had untolerated taint {{{taint.get('key', '')}: {taint.get('value', '')}}}"
+            return f"{{{taint.get('key', '')}: {taint.get('value', '')}}}"
     return ""
 
 
 def evicted(spec: dict, node: Node) -> str:
     """Why a pod running on the node must leave it (a NoExecute taint it does not tolerate),
     else "": what Kubernetes' taint manager evicts."""
-    why = untolerated(spec, node.taints, ("NoExecute",))
-    return why.replace("had untolerated taint", "untolerated taint", 1)
+    taint = untolerated(spec, node.taints, ("NoExecute",))
+    return f"untolerated taint {taint}" if taint else ""
 
 
 def fits(spec: dict, node: Node) -> str:
@@ -114,8 +115,8 @@ def fits(spec: dict, node: Node) -> str:
     if node.stopped:  # tolerated or not: a stopped node runs nothing
         return unreachable
     cordon = [{"key": UNSCHEDULABLE, "effect": "NoSchedule"}] if node.unschedulable else []
-    if why := untolerated(spec, cordon + list(node.taints)):
-        return why
+    if taint := untolerated(spec, cordon + list(node.taints)):
+        return f"had untolerated taint {taint}"
     wanted = spec.get("nodeSelector") or {}
     if any(node.labels.get(k) != v for k, v in wanted.items()):
         return "didn't match Pod's node affinity/selector"
