@@ -4,12 +4,10 @@ holds them (runtime/code_image.py)."""
 from __future__ import annotations
 
 import hashlib
-import io
-import tarfile
 from pathlib import Path
 
 from ..errors import EmukubeError
-from ..runtime import code_image, images
+from ..runtime import code_image, engine, images
 
 CODE_DIR = "/opt/emukube"
 PACKAGE_DIR = f"{CODE_DIR}/emukube"
@@ -40,14 +38,7 @@ def version(listed: list[tuple[Path, str]] | None = None) -> str:
 
 
 def archive(listed: list[tuple[Path, str]]) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w") as tar:
-        for path, name in listed:
-            info = tarfile.TarInfo(name)
-            data = path.read_bytes()
-            info.size, info.mode = len(data), 0o644
-            tar.addfile(info, io.BytesIO(data))
-    return buf.getvalue()
+    return engine.tar_of({name: (path.read_bytes(), 0o644) for path, name in listed})
 
 
 def controller_image(client) -> tuple[str, str]:

@@ -15,7 +15,7 @@ from typing import Callable
 import docker.errors
 
 from . import engine
-from .images import BuildError, build_lock
+from .images import BuildError, build_lock, present
 
 REPO = "emukube/controller"
 LABEL = "io.emukube.image"
@@ -33,21 +33,13 @@ def ensure(client, base: str, version: str, archive: Callable[[], bytes], packag
     """The image's reference, made first when missing: `archive()` is the tar of the code,
     extracted at /, and `package_dir` the package in it that is compiled."""
     ref = ref_for(client, base, version)
-    if _present(client, ref):
+    if present(client, ref):
         return ref
     with build_lock():  # a concurrent `up` (another test worker) may be making the same one
-        if not _present(client, ref):
+        if not present(client, ref):
             _make(client, base, ref, archive(), package_dir)
             _prune(client, keep=ref)
     return ref
-
-
-def _present(client, ref: str) -> bool:
-    try:
-        client.images.get(ref)
-        return True
-    except docker.errors.ImageNotFound:
-        return False
 
 
 def _make(client, base: str, ref: str, archive: bytes, package_dir: str) -> None:

@@ -129,7 +129,7 @@ def offline_ref(name: str) -> str:
     return f"{_spec(name).offline_repo}:{input_hash(name)}"
 
 
-def _present(client: docker.DockerClient, ref: str) -> bool:
+def present(client: docker.DockerClient, ref: str) -> bool:
     try:
         client.images.get(ref)
         return True
@@ -151,7 +151,7 @@ def resolve(client: docker.DockerClient, role: str) -> str:
     image, upstream = ROLES[role]
     tried = [offline_ref(image)] + ([upstream] if upstream else [])
     for ref in tried:
-        if _present(client, ref):
+        if present(client, ref):
             return ref
     raise ImageMissing(role, tried)
 
@@ -162,12 +162,12 @@ def status(client: docker.DockerClient) -> list[dict]:
     rows = []
     for role, (image, upstream) in ROLES.items():
         if ref := _override(role):
-            rows.append(dict(name=role, ref=ref, present=_present(client, ref), source="override"))
+            rows.append(dict(name=role, ref=ref, present=present(client, ref), source="override"))
             continue
         row: dict[str, Any] = dict(name=role, ref=offline_ref(image), present=False, source="offline build")
-        if _present(client, row["ref"]):
+        if present(client, row["ref"]):
             row["present"] = True
-        elif upstream and _present(client, upstream):
+        elif upstream and present(client, upstream):
             row.update(ref=upstream, present=True, source="upstream")
         rows.append(row)
     return rows
@@ -292,18 +292,18 @@ def build(client: docker.DockerClient, names: Iterable[str] | None = None, offli
         for name in _images_for(names):
             ref = offline_ref(name)
             upstream = IMAGES[name].upstream
-            if _present(client, ref):
+            if present(client, ref):
                 log(f"{name}: {ref} present")
                 continue
             if not offline and upstream:
-                if not _present(client, upstream):
+                if not present(client, upstream):
                     pull(client, [name], log)
                     built.append(upstream)
                 continue
             log(f"{name}: building {ref}")
             t0 = time.monotonic()
             _build_one(client, name, ref, log)
-            if not _present(client, ref):
+            if not present(client, ref):
                 raise BuildError(f"{name}: build finished but {ref} is not in the engine")
             size = client.images.get(ref).attrs.get("Size", 0) / 1e6
             log(f"{name}: built {ref} in {time.monotonic() - t0:.0f}s ({size:.0f} MB)")
@@ -320,7 +320,7 @@ STABLE_NAMES = {"echo": "emukube/echo:1.0"}
 def _tag_stable_names(client: docker.DockerClient, log: Log) -> None:
     for name, stable in STABLE_NAMES.items():
         ref = offline_ref(name)
-        if not _present(client, ref):
+        if not present(client, ref):
             continue
         current = client.images.get(ref)
         if stable not in (current.tags or []):
@@ -344,7 +344,7 @@ def pull(client: docker.DockerClient, names: Iterable[str] | None = None, log: L
         upstream = ROLES[role][1]
         if not upstream:
             log(f"{role}: no upstream image; build it with `emukube images build --offline`")
-        elif _present(client, upstream):
+        elif present(client, upstream):
             log(f"{role}: {upstream} present")
         else:
             log(f"{role}: pulling {upstream}")
