@@ -166,10 +166,7 @@ class Proxies:
         path = self._mark_path(container, filename)
         if path is None:
             return {f"{CONFIG_DIR}/{filename}{APPLIED_SUFFIX}": (_digest(text).encode(), 0o644)}
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.tmp")
-        tmp.write_bytes(f"{container.id} {_digest(text)}".encode())
-        tmp.replace(path)
+        _replace(path, f"{container.id} {_digest(text)}".encode())
         return {}
 
     def config_binds(self, name: str) -> dict:
@@ -184,11 +181,7 @@ class Proxies:
         if self.ctx.proxy_dirs is None or not container.attrs.get("HostConfig", {}).get("Binds"):
             engine.put_files(container, {f"{CONFIG_DIR}/{filename}": (text.encode(), 0o644)})
             return  # a proxy made before its config had a folder (an older emukube's)
-        path = Path(self.ctx.proxy_dirs[0], container.name.lstrip("/"), filename)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{filename}.tmp")
-        tmp.write_text(text)
-        tmp.replace(path)  # whole, as the process reads it at its reload
+        _replace(Path(self.ctx.proxy_dirs[0], container.name.lstrip("/"), filename), text.encode())
 
     def push(self, container, filename: str, text: str, signal: str | None, settle: bool = True) -> None:
         if not signal:  # the process reads it when it starts
@@ -226,6 +219,14 @@ class Proxies:
         self.distrusted.update(names)
         for cid in [cid for cid, n in list(self.names.items()) if n in names]:
             self.pushed.pop(cid, None)
+
+
+def _replace(path: Path, data: bytes) -> None:
+    """The file replaced whole: a proxy reloading, or the next controller, never reads half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
 
 
 def _digest(text: str) -> str:
