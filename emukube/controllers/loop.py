@@ -451,6 +451,7 @@ class Controller:
             if self.reasons.get(owner) != why:
                 self.reasons[owner] = why
                 self.event("Warning", f"pod/{plan.name}", Reason.FAILED_SCHEDULING, why)
+            self.failures.unschedulable(plan, why)  # a Pending pod, placed again on later ticks
             return
         plan = replace(plan, node=node)
         pool = self.ctx.net.pod_ip_pool()
@@ -657,7 +658,14 @@ class Controller:
         room = replicas + surge - (len(mine) + len(creating))
         for _ in range(max(0, min(replicas - new_count, room))):
             self.start_pod(new_pod_for(w), pods, "scaled up" if not old else "rolling update")
-        if new_count > replicas:  # the ReplicaSet controller's ranking (controllers/scale_down.py)
+        if new_count > replicas:
+            # Pods that never started (no node fits, a failed start) go first: the ReplicaSet
+            # controller ranks unscheduled and pending pods before running ones.
+            for plan in sorted(creating, key=lambda c: c.name, reverse=True)[:new_count - replicas]:
+                if self.failures.idle(object_key(plan.namespace, plan.name)):
+                    self.failures.drop(object_key(plan.namespace, plan.name))
+                    new_count -= 1
+            # Then running ones, by the ReplicaSet controller's ranking (controllers/scale_down.py).
             for p in condemned(self, new, mine, new_count - replicas):
                 self.stop_pod(p, "scaled down")
         # Retire old pods while at least replicas - maxUnavailable stay ready.

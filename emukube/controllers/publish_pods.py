@@ -364,9 +364,19 @@ def stamp_conditions(conds: list[dict], previous: dict | None, facts: PodFacts, 
 
 
 # ---- the pod -------------------------------------------------------------------------------
+def unscheduled_status(facts: PodFacts, message: str, now: str, previous: dict | None = None) -> dict:
+    """What the scheduler writes on a pod no node fits: Pending, no IPs, no container statuses
+    (no kubelet has seen it), PodScheduled False with its reason and message."""
+    cond = _condition("PodScheduled", False, "Unschedulable", message)
+    return {"phase": "Pending", "conditions": stamp_conditions([cond], previous, facts, [], now),
+            "qosClass": qos_class(facts.spec)}
+
+
 def pod_status_object(facts: PodFacts, status: dict, now: str, previous: dict | None = None) -> dict:
     """The v1 PodStatus from pod_status()'s report (see init_statuses for the optional
     "initContainers" entries it may carry)."""
+    if status.get("unschedulable"):
+        return unscheduled_status(facts, status["unschedulable"], now, previous)
     inits = init_statuses(facts.spec, status)
     apps = container_statuses(facts.spec, status)
     phase = kubelet_phase(facts.spec, inits, apps)

@@ -1,7 +1,9 @@
 """Pods whose start failed stay pods, as with the kubelet: listed by the API with the failure in
 STATUS and in their container statuses (ErrImagePull, ImagePullBackOff, ErrImageNeverPull,
 CreateContainerConfigError, Init:Error, Init:CrashLoopBackOff), tried again after the kubelet's
-back-off, and started once what they lacked is there.
+back-off, and started once what they lacked is there. So do pods no node fits (the scheduler's
+Unschedulable): Pending, with PodScheduled False and its message, placed again on later ticks
+under the same name, as the scheduler retries the pod the ReplicaSet made.
 
 runtime/pods.create_pod makes a pod whole or not at all, so a failed pod has no containers: this
 module remembers it (its plan stays in ctrl.creating, so its owner does not make another) and
@@ -18,7 +20,7 @@ restartPolicy Never leaves the pod Failed. A missing image is tried again as soo
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..k8s.keys import object_key
 from ..k8s.reasons import Waiting
@@ -35,6 +37,8 @@ MAX_BACKOFF = 300.0
 ERR_SHOWN = 3.0  # seconds ErrImagePull shows after a failed pull before ImagePullBackOff
 IMAGE_CHECK = 1.0  # seconds between looks whether a missing image is there now
 IMAGE_REASONS = ("ErrImagePull", "ErrImageNeverPull")
+UNSCHEDULABLE = "Unschedulable"  # the scheduler's reason: no start was tried
+RESCHEDULE_AFTER = 0.2  # seconds: not placed twice in one tick
 
 
 def image_hint(image: str) -> str:
@@ -114,6 +118,9 @@ def failure_status(f: Failure, now: float, completed: dict[str, dict] | None = N
     """What controllers/podstatus.pod_status() says of a running pod, for one that failed to
     start: every init and app container's entry (publish_pods reads them as they are).
     completed: the ends of the init containers that completed, by name."""
+    if f.reason == UNSCHEDULABLE:  # no node, no containers: publish_pods.unscheduled_status
+        return {"ready": False, "phase": "Pending", "restarts": 0, "ip": "", "reason": f.message, "node": "",
+                "containers": [], "initContainers": [], "unschedulable": f.message}
     spec = f.plan.spec
     inits, apps = _names(spec, "initContainers"), _names(spec, "containers")
     state = waiting_state(f, now)
@@ -162,6 +169,11 @@ class StartFailures:
         f = self.pods.get(key)
         return f is not None and not f.started
 
+    def idle(self, key: str) -> bool:
+        """Held, and no start of it under way: nothing of the pod is in the engine."""
+        f = self.pods.get(key)
+        return f is not None and not f.started and not f.retrying
+
     def get(self, key: str) -> Failure | None:
         return self.pods.get(key)
 
@@ -194,6 +206,18 @@ class StartFailures:
             write_atomic(path, f.ended["log"].decode(errors="replace"))
         self._tell_failure(f)
 
+    def unschedulable(self, plan: PodPlan, why: str) -> None:
+        """No node fits the pod now: it stays, Pending, as its owner's pod (in ctrl.creating)."""
+        key = object_key(plan.namespace, plan.name)
+        plan = replace(plan, node="")  # on no node (a plan's default is node-1)
+        now = time.time()
+        f = self.pods.get(key)
+        if f is None or f.started or f.reason != UNSCHEDULABLE:
+            f = self.pods[key] = Failure(plan=plan, reason=UNSCHEDULABLE, message=why,
+                                         since=f.since if f and not f.started else now)
+        f.plan, f.message, f.failed_at, f.retrying = plan, why, now, False
+        self.ctrl.creating[key] = plan
+
     def started(self, key: str) -> None:
         f = self.pods.get(key)
         if f is not None:
@@ -214,8 +238,7 @@ class StartFailures:
             if f.retrying:
                 continue
             if not self._wanted(f, pods):
-                self._forget(key)
-                ctrl.creating.pop(key, None)
+                self.drop(key)
                 continue
             if self._due(f, now):
                 self._retry(key, f, pods)
@@ -227,6 +250,11 @@ class StartFailures:
         now = time.time()
         return [(self._facts(f), failure_status(f, now, self.completed.get(key))) for key, f in list(self.pods.items())
                 if not f.started and key not in pods]
+
+    def drop(self, key: str) -> None:
+        """Its owner wants one pod fewer: this one, which holds no container, goes."""
+        self._forget(key)
+        self.ctrl.creating.pop(key, None)
 
     # ---- inside ----------------------------------------------------------------------------
     def _forget(self, key: str) -> None:
@@ -248,6 +276,8 @@ class StartFailures:
         return exited_log_path(self.ctrl.state_dir, f.plan.namespace, f.plan.name, f.container)
 
     def _due(self, f: Failure, now: float) -> bool:
+        if f.reason == UNSCHEDULABLE:
+            return now - f.failed_at >= RESCHEDULE_AFTER
         if f.reason == "Error" and f.plan.spec.get("restartPolicy", "Always") == "Never":
             return False  # the pod failed for good
         if now >= f.failed_at + wait_after(f.reason, f.failures):

@@ -141,3 +141,51 @@ def test_kubectl_taint_keeps_new_pods_off_and_no_execute_evicts_the_others(three
     assert not kube.obj("get", "node", tainted)["spec"].get("taints")
     kube("scale", "deployment/web", "--replicas=3")
     wait_until(lambda: len(three.pods("app=web")) == 3, "three web pods again", timeout=90)
+
+
+PICKY = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: picky}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: picky}}
+  template:
+    metadata: {labels: {app: picky}}
+    spec:
+      nodeSelector: {disk: ssd}
+      containers: [{name: echo, image: emukube/echo:1.0}]
+"""
+
+
+def test_a_pod_no_node_fits_is_listed_pending_and_starts_under_its_name_once_one_does(three, tmp_path):
+    kube = Kube(three.name, tmp_path)
+    kube("apply", "-f", "-", input=PICKY)
+    try:
+        def pods() -> list[list[str]]:
+            return [line.split() for line in kube.lines("get", "pods", "-l", "app=picky", "-o", "wide", "--no-headers")]
+
+        wait_until(lambda: len(pods()) == 1, "picky's pod listed", timeout=30)
+        name, ready, status, restarts, _age, ip, node = pods()[0][:7]
+        assert (ready, status, restarts, ip, node) == ("0/1", "Pending", "0", "<none>", "<none>")
+        scheduled = kube.obj("get", "pod", name)["status"]["conditions"]
+        assert [(c["type"], c["status"], c["reason"]) for c in scheduled] == [("PodScheduled", "False", "Unschedulable")]
+        assert "3 node(s) didn't match Pod's node affinity/selector" in scheduled[0]["message"]
+        assert kube("get", "rs", "-l", "app=picky", "--no-headers").stdout.split()[1:4] == ["1", "1", "0"]
+        time.sleep(1.5)  # ticks later: the same pod, not one made again under a new name
+        assert [p[0] for p in pods()] == [name]
+
+        kube("label", "node", "node-2", "disk=ssd")
+        wait_until(lambda: [(p[0], p[2], p[6]) for p in pods()] == [(name, "Running", "node-2")],
+                   f"{name} running on node-2", timeout=60)
+
+        # No node fits a second pod; scaled back to one, the Pending pod goes, not the running one.
+        kube("label", "node", "node-2", "disk-")
+        kube("scale", "deployment/picky", "--replicas=2")
+        wait_until(lambda: sorted(p[2] for p in pods()) == ["Pending", "Running"], "a second, pending pod", timeout=30)
+        kube("scale", "deployment/picky", "--replicas=1")
+        wait_until(lambda: [(p[0], p[2]) for p in pods()] == [(name, "Running")], f"only {name} left", timeout=30)
+        time.sleep(1.5)
+        assert [(p[0], p[2]) for p in pods()] == [(name, "Running")]
+    finally:
+        kube("delete", "deployment", "picky", "--wait=false", check=False)
+        kube("label", "node", "node-2", "disk-", check=False)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from emukube.apiserver.printers.pods import pod_cells
 from emukube.controllers.podstatus import init_word
 from emukube.controllers.publish_pods import PodFacts, pod_object
-from emukube.controllers.start_failures import ERR_SHOWN, Failure, failure_status, image_hint, wait_after
+from emukube.controllers.start_failures import ERR_SHOWN, UNSCHEDULABLE, Failure, failure_status, image_hint, wait_after
 from emukube.k8s.times import epoch
 from emukube.plan.workloads import PodPlan
 
@@ -171,3 +171,23 @@ def test_a_completed_init_container_keeps_its_times():
     pod = pod_object(facts(), failure_status(init_failure(1, 0), NOW, completed), NOW_TEXT)
     assert pod["status"]["initContainerStatuses"][0]["state"] == {"terminated": {
         "exitCode": 0, "reason": "Completed", "startedAt": "2026-01-10T10:04:48Z", "finishedAt": "2026-01-10T10:04:49Z"}}
+
+
+def test_a_pod_no_node_fits_is_pending_with_the_schedulers_condition_and_nothing_of_a_kubelet():
+    why = "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, " \
+          "1 node(s) had untolerated taint {dedicated: gpu}."
+    f = Failure(plan=plan({"containers": [{"name": "web", "image": "nginx:1.27"}]}), reason=UNSCHEDULABLE,
+                message=why, since=epoch(CREATED), failed_at=NOW)
+    unplaced = PodFacts(namespace="default", name="web", labels={"app": "web"}, spec=f.plan.spec, node="",
+                        host_ip="127.0.0.1", created=CREATED)
+    pod = pod_object(unplaced, failure_status(f, NOW), NOW_TEXT)
+    assert pod_cells(pod, NOW)[:5] == ["web", "0/1", "Pending", "0", "5m"]
+    assert "nodeName" not in pod["spec"]
+    assert pod["status"] == {"phase": "Pending", "qosClass": "BestEffort", "conditions": [
+        {"type": "PodScheduled", "status": "False", "reason": "Unschedulable", "message": why,
+         "lastProbeTime": None, "lastTransitionTime": CREATED}]}
+    # Published again a tick later: the condition keeps its time, and a new reason changes only the message.
+    later = pod_object(unplaced, failure_status(Failure(plan=f.plan, reason=UNSCHEDULABLE, message="other"), NOW),
+                       "2026-01-10T10:06:00Z", previous=pod)
+    assert later["status"]["conditions"][0]["lastTransitionTime"] == CREATED
+    assert later["status"]["conditions"][0]["message"] == "other"
