@@ -35,6 +35,7 @@ from ..runtime import engine
 from ..runtime import labels as L
 from ..runtime.dns import ZoneWriter, ensure_dns, reload_corefile, write_resolv_confs
 from ..runtime.engine import Container, DockerException, NotFound
+from ..runtime.files import replace_file
 from ..runtime.node_proxies import create_node, node_needs, node_plans, reload_node
 from ..runtime.pods import Context, PodStartError, create_pod
 from ..runtime.podspec import container_ports
@@ -53,7 +54,7 @@ from .publisher import Observed, Publisher
 from .restarts import Restarts, fresh_start, should_restart
 from .scale_down import condemned
 from .start_failures import StartFailures
-from .statefiles import read_text, write_atomic
+from .statefiles import read_text
 from .termination import Terminations
 from .volumes import VolumeControllers
 
@@ -999,7 +1000,7 @@ class Controller:
         report = Report(generation=self.generation, seen=dict(self.seen_rv), converged=converged,
                         waiting=sorted(set(waiting)), pods=status_pods, services=services,
                         terminating=sorted(self.terminating), time=time.time())
-        write_atomic(self.state_dir / "status.json", report.to_json())
+        replace_file(self.state_dir / "status.json", report.to_json())
 
     def facts(self, pod: Pod) -> PodFacts:
         """What the API's Pod says of a running pod (controller/publish_pods.py)."""
@@ -1072,7 +1073,7 @@ class Controller:
         self.restarts.save()
         verdicts = dump_verdicts(self.probes)
         if verdicts != self.saved_verdicts:
-            write_atomic(self.state_dir / "probes.json", verdicts)
+            replace_file(self.state_dir / "probes.json", verdicts)
             self.saved_verdicts = verdicts
 
     def take_requests(self, pods: dict[PodKey, Pod]) -> None:

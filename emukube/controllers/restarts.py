@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import AbstractSet
 
 from ..runtime import labels as L
+from ..runtime.files import replace_file
 from ..runtime.log_paths import previous_log_path
 from ..runtime.restart import holder_of, plan_of, pod_address, restart_fresh
-from .statefiles import read_text, write_atomic
+from .statefiles import read_text
 
 INITIAL_BACKOFF = 10.0
 MAX_BACKOFF = 300.0
@@ -117,7 +118,7 @@ class Restarts:
             return
         text = json.dumps({k: asdict(v) for k, v in self.entries.items()}, sort_keys=True)
         if text != self._saved:
-            write_atomic(self.path, text)
+            replace_file(self.path, text)
             self._saved = text
 
 
@@ -143,7 +144,7 @@ def fresh_start(ctrl, pod, container) -> None:
 
     def keep(output: bytes) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, output.decode(errors="replace"))
+        replace_file(path, output.decode(errors="replace"))
 
     try:
         new = restart_fresh(ctrl.client, ctrl.ctx, container, ctrl.objects, keep)

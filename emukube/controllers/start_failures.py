@@ -27,10 +27,10 @@ from ..k8s.reasons import Waiting
 from ..k8s.resources import BY_KEY
 from ..plan.workloads import PodPlan, template_hash
 from ..runtime.clusters import has_image
+from ..runtime.files import replace_file
 from ..runtime.log_paths import exited_log_path, previous_log_path
 from ..runtime.pods import PodStartError
 from .publish_pods import PodFacts
-from .statefiles import write_atomic
 
 INITIAL_BACKOFF = 10.0
 MAX_BACKOFF = 300.0
@@ -203,7 +203,7 @@ class StartFailures:
         if f.ended.get("log") is not None:
             path = self._exited_log(f)
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, f.ended["log"].decode(errors="replace"))
+            replace_file(path, f.ended["log"].decode(errors="replace"))
         self._tell_failure(f)
 
     def unschedulable(self, plan: PodPlan, why: str) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from docker.types import Mount
 
+from .files import replace_file
+
 FOLDER = "accounts"
 
 
@@ -43,7 +45,4 @@ def _write(folder: Path, files: dict[str, tuple[bytes, int]]) -> None:
         path = folder / name
         if path.exists() and (name == "token" or path.read_bytes() == content):
             continue
-        tmp = folder / f".{name}.tmp"
-        tmp.write_bytes(content)
-        os.chmod(tmp, mode)
-        tmp.replace(path)
+        replace_file(path, content, mode)

@@ -8,7 +8,6 @@ differs from the one on disk is followed by SIGUSR1 (see :func:`reload_corefile`
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +22,7 @@ from ..render.coredns import next_serial, zone_file_name, zone_serial
 from . import engine
 from . import labels as L
 from .dns_paths import dns_volume
+from .files import replace_file
 from .pods import Context
 
 DNS_MOUNT = "/etc/coredns"
@@ -81,7 +81,7 @@ class ZoneWriter:
         plan: DnsPlan = plan_for_serial(self.serial)
         (self.dir / "zones").mkdir(parents=True, exist_ok=True)
         for name, text in render_zones(plan).items():
-            _atomic(self.dir / "zones" / name, text)
+            replace_file(self.dir / "zones" / name, text)
         corefile = _write_if_changed(self.dir / "Corefile", render_corefile(plan))
         self.last_body = body
         return DnsWrite(zones=True, corefile=corefile)
@@ -132,11 +132,5 @@ def write_resolv_confs(directory: str, dns_ip: str, namespaces: set[str],
 def _write_if_changed(path: Path, text: str) -> bool:
     if path.is_file() and path.read_text() == text:
         return False
-    _atomic(path, text)
+    replace_file(path, text)
     return True
-
-
-def _atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)

@@ -23,6 +23,7 @@ from ..render.haproxy import HAPROXY_LOCAL_PEER
 from ..render.nginx import NGINX_PID_PATH
 from . import engine
 from . import labels as L
+from .files import replace_file
 from .pods import Context
 
 CONFIG_DIR = "/tmp/emukube"
@@ -224,9 +225,7 @@ class Proxies:
 def _replace(path: Path, data: bytes) -> None:
     """The file replaced whole: a proxy reloading, or the next controller, never reads half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    tmp.replace(path)
+    replace_file(path, data)
 
 
 def _digest(text: str) -> str:
