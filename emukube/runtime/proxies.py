@@ -198,7 +198,7 @@ class Proxies:
             loads = _wait_for_loads(container, 1, limit=3.0) if young or settle else 0
             container.kill(signal=signal)
             if settle:
-                _settle(container, signal, loads)
+                _settle(container, signal, loads, RESIGNAL_YOUNG if young else RESIGNAL_AFTER)
             self._put_mark(container, filename, text)  # only once the reload was asked for
         else:
             self._write(container, filename, text)
@@ -247,19 +247,23 @@ def _wait_for_loads(container, wanted: int, limit: float) -> int:
         time.sleep(0.05)
 
 
-RESIGNAL_AFTER, SETTLE_LIMIT = 1.0, 5.0
+# A reload takes HAProxy 0.05-0.12 s from signal to load while `up` of pizza loads the machine.
+RESIGNAL_AFTER, RESIGNAL_YOUNG, SETTLE_LIMIT = 1.0, 0.3, 5.0
 
 
-def _settle(container, signal: str, loads: int) -> None:
+def _settle(container, signal: str, loads: int, resignal: float = RESIGNAL_AFTER) -> None:
     """Until HAProxy's master has loaded once more than `loads` times. A reload asked for
     moments after a new proxy's first load was now and then lost: its master loaded nothing
     more for the whole wait (5 s, load 5, 1 of ~10 `up`s of pizza, always the first reload of a
     proxy started under a second before), and the Service answered from the old config until
-    a check found it silent and pushed it again, 6 s later. The signal is sent again after
-    RESIGNAL_AFTER without a load: a reload that was only slow then runs twice, which is harmless."""
+    a check found it silent and pushed it again, 6 s later. HAProxy is PID 1 of its container,
+    and the kernel drops a signal PID 1 has no handler for: on a busy machine, a SIGUSR2 sent
+    as soon as its master had printed its first "Loading success" was lost 2 times in 12.
+    The signal is sent again after `resignal` seconds without a load (RESIGNAL_YOUNG for a
+    proxy started seconds ago): a reload that was only slow then runs twice, which is harmless."""
     deadline = time.monotonic() + SETTLE_LIMIT
     while True:
-        wait = min(RESIGNAL_AFTER, deadline - time.monotonic())
+        wait = min(resignal, deadline - time.monotonic())
         if _wait_for_loads(container, loads + 1, limit=wait) > loads or time.monotonic() >= deadline:
             return
         container.kill(signal=signal)
