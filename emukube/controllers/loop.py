@@ -449,9 +449,7 @@ class Controller:
             return
         node, why = self.place(plan, pods)
         if not node:
-            if self.reasons.get(owner) != why:
-                self.reasons[owner] = why
-                self.event("Warning", f"pod/{plan.name}", Reason.FAILED_SCHEDULING, why)
+            self.reasons[owner] = why
             self.failures.unschedulable(plan, why)  # a Pending pod, placed again on later ticks
             return
         plan = replace(plan, node=node)

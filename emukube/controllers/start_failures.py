@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from ..k8s.keys import object_key
-from ..k8s.reasons import Waiting
+from ..k8s.reasons import Reason, Waiting
 from ..k8s.resources import BY_KEY
 from ..plan.workloads import PodPlan, template_hash
 from ..runtime.clusters import has_image
@@ -153,6 +153,7 @@ class StartFailures:
         self.ctrl = ctrl
         self.pods: dict[str, Failure] = {}  # pod key -> its latest failure
         self.told: dict[str, float] = {}  # pod key -> the failure whose back-off events were given
+        self.told_unscheduled: dict[str, str] = {}  # pod key -> the scheduler's message its event gave
         # pod key -> init container -> its end (exit code and times), once it completed: removed
         # with its container, it is known from runtime/pods.py's call only (not kept over restarts)
         self.completed: dict[str, dict[str, dict]] = {}
@@ -240,6 +241,8 @@ class StartFailures:
             if not self._wanted(f, pods):
                 self.drop(key)
                 continue
+            if f.reason == UNSCHEDULABLE:
+                self._tell_unscheduled(key, f)
             if self._due(f, now):
                 self._retry(key, f, pods)
             else:
@@ -260,6 +263,7 @@ class StartFailures:
     def _forget(self, key: str) -> None:
         f = self.pods.pop(key, None)
         self.told.pop(key, None)
+        self.told_unscheduled.pop(key, None)
         if f is not None:
             self._exited_log(f).unlink(missing_ok=True)
         if f is not None and not f.started:
@@ -360,6 +364,17 @@ class StartFailures:
             event("Warning", obj, "Failed", "Error: ErrImageNeverPull")
         elif f.reason != "Error":  # an init container's failure shows as its BackOff
             event("Warning", obj, "Failed", f"Error: {f.message}")
+
+    def _tell_unscheduled(self, key: str, f: Failure) -> None:
+        """The scheduler's FailedScheduling, once per message, and only once the pod is in the API:
+        `kubectl describe pod` finds a pod's events by its uid, which an event given before it was
+        published lacks (and its namespace too)."""
+        informer = self.ctrl.informer
+        if self.told_unscheduled.get(key) == f.message or (
+                informer is not None and informer.get(BY_KEY["pods"], f.plan.namespace, f.plan.name) is None):
+            return
+        self.ctrl.event("Warning", f"pod/{f.plan.name}", Reason.FAILED_SCHEDULING, f.message)
+        self.told_unscheduled[key] = f.message
 
     def _tell_backoff(self, key: str, f: Failure, now: float) -> None:
         """Once per failure, when its back-off shows."""

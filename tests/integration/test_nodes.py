@@ -171,6 +171,11 @@ def test_a_pod_no_node_fits_is_listed_pending_and_starts_under_its_name_once_one
         assert [(c["type"], c["status"], c["reason"]) for c in scheduled] == [("PodScheduled", "False", "Unschedulable")]
         assert "3 node(s) didn't match Pod's node affinity/selector" in scheduled[0]["message"]
         assert kube("get", "rs", "-l", "app=picky", "--no-headers").stdout.split()[1:4] == ["1", "1", "0"]
+        # describe finds the scheduler's event by the pod's uid
+        wait_until(lambda: "FailedScheduling" in kube("describe", "pod", name).stdout, "the event in describe",
+                   timeout=30)
+        described = kube("describe", "pod", name).stdout
+        assert "Warning  FailedScheduling" in described and "didn't match Pod's node affinity/selector" in described
         time.sleep(1.5)  # ticks later: the same pod, not one made again under a new name
         assert [p[0] for p in pods()] == [name]
 
