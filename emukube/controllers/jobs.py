@@ -93,7 +93,7 @@ class JobControllers:
                 ctrl.event("Normal", f"job/{name}", Reason.SUCCESSFUL_DELETE, f"Deleted pod: {pod_name}")
         for _ in range(decision.create):
             pod_plan = new_pod_for(job)
-            ctrl.start_pod(pod_plan, pods, "created by the job controller")
+            ctrl.start_pod(pod_plan, pods)
             if object_key(ns, pod_plan.name) in ctrl.creating:
                 ctrl.event("Normal", f"job/{name}", Reason.SUCCESSFUL_CREATE, f"Created pod: {pod_plan.name}")
         for kind, reason, message in decision.events:

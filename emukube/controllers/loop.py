@@ -59,6 +59,7 @@ from .termination import Terminations
 from .volumes import VolumeControllers
 
 TICK = 0.5
+HOLD_EVENTS = 30.0  # seconds an event waits for its pod to be in the API (give_held_events)
 DRAIN_SECONDS = 1.0  # after proxies and DNS dropped a pod, this long before it gets SIGTERM
 DRAIN_WAIT_LIMIT = 15.0  # most a stopping pod waits for the data plane to drop it
 OWN_KILL_MEMORY = 60.0  # a kill event this soon after the controller stopped a container is its own
@@ -183,6 +184,8 @@ class Controller:
         self.answered: dict[str, object] = {}  # service key -> the proxy plan it last answered with
         self.problems: dict[str, str] = {}  # service key -> why a client would still fail (service_checks)
         self.wake = threading.Event()
+        self.held_events: list[tuple[float, dict, str, str | None]] = []  # see give_held_events
+        self.held_lock = threading.Lock()
         self.jobs = JobControllers(self)  # controllers/jobs.py: Jobs and CronJobs
         self.volumes = VolumeControllers(self)  # controllers/volumes.py: claims and volumes
         self.terminations = Terminations(self)  # preStop, grace periods, postStart hooks
@@ -221,18 +224,55 @@ class Controller:
             write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces, pod_specs(self.objects))
 
     # ---- events -------------------------------------------------------------------------
-    def event(self, kind: str, obj: str, reason: str, message: str) -> None:
-        line = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "type": kind, "object": obj,
-                "reason": reason, "message": message}
+    def event(self, kind: str, obj: str, reason: str, message: str, namespace: str | None = None) -> None:
+        """An Event about obj ("pod/web-x", "service/web"), in `namespace` when given."""
+        now = time.time_ns()
+        line = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now / 1e9)), "type": kind, "object": obj,
+                "reason": reason, "message": message, "ns": now}
         self.out(json.dumps(line))
-        if self.publisher is not None:
-            self.publisher.event(line, *self._event_target(obj))
+        if self.publisher is None:
+            return
+        target = self._event_target(obj, namespace)
+        if target is None:  # a pod just made, not in the API yet: given once it is (give_held_events)
+            with self.held_lock:
+                self.held_events.append((time.monotonic(), line, obj, namespace))
+        else:
+            self.publisher.event(line, *target)
 
-    def _event_target(self, obj: str) -> tuple[str, str, str]:
-        """(namespace, uid, node) of an event's object ("pod/web-x", "deployment/web")."""
+    def give_held_events(self) -> None:
+        """The events of pods the latest publish put in the API, with their uids: `kubectl
+        describe pod` finds a pod's events by its uid. One whose pod never came goes without."""
+        assert self.publisher is not None
+        with self.held_lock:
+            held, self.held_events = self.held_events, []
+        for since, line, obj, namespace in held:
+            target = self._event_target(obj, namespace)
+            if target is None and time.monotonic() - since < HOLD_EVENTS:
+                with self.held_lock:
+                    self.held_events.append((since, line, obj, namespace))
+            else:
+                self.publisher.event(line, *(target or (namespace or "default", "", "")))
+
+    def kubelet_started(self, pod_name: str, namespace: str, containers: list[dict]) -> None:
+        """The kubelet's events for containers it (re)started, in its words."""
+        for c in containers:
+            image, name = c.get("image", ""), c.get("name", "")
+            for reason, message in ((Reason.PULLED, f'Container image "{image}" already present on machine'),
+                                    (Reason.CREATED, f"Created container: {name}"),
+                                    (Reason.STARTED, f"Started container {name}")):
+                self.event("Normal", f"pod/{pod_name}", reason, message, namespace=namespace)
+
+    def _event_target(self, obj: str, namespace: str | None = None) -> tuple[str, str, str] | None:
+        """(namespace, uid, node) of an event's object ("pod/web-x", "deployment/web"); None for
+        a pod of that namespace not in the API yet."""
         kind, _, name = obj.partition("/")
         if self.informer is None:
-            return "default", "", ""
+            return namespace or "default", "", ""
+        if kind == "pod" and namespace is not None:
+            pod = self.informer.get(BY_KEY["pods"], namespace, name)
+            if pod is None:
+                return None
+            return namespace, pod["metadata"].get("uid", ""), (pod.get("spec") or {}).get("nodeName", "")
         cached, _, _ = self.informer.objects()
         for o in cached:
             meta = o.get("metadata") or {}
@@ -368,13 +408,14 @@ class Controller:
                 if kind == "readiness":
                     self.event("Normal" if state.succeeded else "Warning", f"pod/{pod.name}",
                                "Ready" if state.succeeded else "Unhealthy",
-                               "readiness probe passed" if state.succeeded else f"Readiness probe failed: {why}")
+                               "readiness probe passed" if state.succeeded else f"Readiness probe failed: {why}",
+                               namespace=pod.namespace)
                 elif kind in ("liveness", "startup") and not state.succeeded:
                     name = container.labels.get(L.CONTAINER)
                     self.event("Warning", f"pod/{pod.name}", Reason.UNHEALTHY,
-                               f"{kind.capitalize()} probe failed: {why}")
+                               f"{kind.capitalize()} probe failed: {why}", namespace=pod.namespace)
                     self.event("Normal", f"pod/{pod.name}", Reason.KILLING,
-                               f"Container {name} failed {kind} probe, will be restarted")
+                               f"Container {name} failed {kind} probe, will be restarted", namespace=pod.namespace)
                     self.kill_container(pod, container)
 
     def kill_container(self, pod: Pod, container) -> None:
@@ -441,7 +482,7 @@ class Controller:
                          .get("IPAMConfig") or {}).get("IPv4Address", "") for p in pods.values()}
         return used | {getattr(plan, "_ip", "") for plan in list(self.creating.values())}
 
-    def start_pod(self, plan: PodPlan, pods: dict[PodKey, Pod], reason: str) -> None:
+    def start_pod(self, plan: PodPlan, pods: dict[PodKey, Pod]) -> None:
         key = object_key(plan.namespace, plan.name)
         owner = f"{plan.owner_kind}/{plan.namespace}/{plan.owner_name}" if plan.owner_kind else key
         _, not_before = self.backoff.get(owner, (0, 0.0))
@@ -470,7 +511,11 @@ class Controller:
                 self.backoff.pop(owner, None)
                 self.reasons.pop(owner, None)
                 self.failures.started(key)
-                self.event("Normal", f"pod/{plan.name}", Reason.STARTED, f"{reason}; pod IP {ip}")
+                self.event("Normal", f"pod/{plan.name}", Reason.SCHEDULED,
+                           f"Successfully assigned {plan.namespace}/{plan.name} to {plan.node}",
+                           namespace=plan.namespace)
+                self.kubelet_started(plan.name, plan.namespace,
+                                     [*(plan.spec.get("initContainers") or []), *(plan.spec.get("containers") or [])])
                 self.created.add(key)  # leaves self.creating once a tick has observed it
             except PodStartError as exc:  # the pod stays, tried again after the kubelet's back-off
                 self.reasons[owner] = str(exc)
@@ -512,7 +557,7 @@ class Controller:
         self.terminating[pod.key] = time.monotonic()
         self.terminating_since[pod.key] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         drained = self.drained.setdefault(pod.key, threading.Event())
-        self.event("Normal", f"pod/{pod.name}", Reason.KILLING, reason)
+        self.event("Normal", f"pod/{pod.name}", Reason.KILLING, reason, namespace=pod.namespace)
         grace = termination_grace(pod.spec, grace)
 
         def work():
@@ -579,21 +624,24 @@ class Controller:
                         self.backoff_noted[c.id] = finished
                         delay = self.restarts.current_backoff(c.id, finished)
                         self.event("Warning", f"pod/{pod.name}", Reason.BACK_OFF,
-                                   f"Back-off {delay:.0f}s restarting failed container {name} in pod {pod.name}")
+                                   f"Back-off {delay:.0f}s restarting failed container {name} in pod {pod.name}",
+                                   namespace=pod.namespace)
                     continue
-                self.start_container(pod, c, self.restarts.restarted(c.id, finished, now))
+                self.restarts.restarted(c.id, finished, now)
+                self.start_container(pod, c)
 
-    def start_container(self, pod: Pod, container, count: int) -> None:
+    def start_container(self, pod: Pod, container) -> None:
         self.restarting.add(container.id)
         name = container.labels.get(L.CONTAINER)
 
         def work():
             try:
                 fresh_start(self, pod, container)  # a new container from the image, as the kubelet makes
-                self.event("Normal", f"pod/{pod.name}", Reason.STARTED, f"Started container {name} (restart {count})")
+                every = [*(pod.spec.get("initContainers") or []), *(pod.spec.get("containers") or [])]
+                self.kubelet_started(pod.name, pod.namespace, [c for c in every if c.get("name") == name])
             except (DockerException, PodStartError) as exc:
                 self.event("Warning", f"pod/{pod.name}", Reason.FAILED,
-                           f"restarting container {name}: {str(exc).splitlines()[0][:200]}")
+                           f"restarting container {name}: {str(exc).splitlines()[0][:200]}", namespace=pod.namespace)
             finally:
                 self.restarting.discard(container.id)
                 self.engine_changed()
@@ -609,7 +657,7 @@ class Controller:
                 self.stop_pod(p, f"node {p.node} stopped")
             elif p.node and p.key not in self.terminating and (why := evicted(p.spec, by_name[p.node])):
                 self.event("Normal", f"pod/{p.name}", Reason.TAINT_MANAGER_EVICTION,
-                           f"Marking for deletion Pod {p.namespace}/{p.name}")
+                           f"Marking for deletion Pod {p.namespace}/{p.name}", namespace=p.namespace)
                 self.stop_pod(p, f"node {p.node}: {why}")
         # Pods whose containers are still being made are in self.creating, not counted twice.
         live = {k: p for k, p in pods.items() if k not in self.terminating and k not in self.creating
@@ -640,7 +688,7 @@ class Controller:
                     "Config"]["Image"] for c in running.apps}, self.ctx.image_map):  # a new --image-map
                 self.stop_pod(running, "its image map changed; replacing the pod")
             if live.get(key) is None and key not in self.creating and key not in self.terminating:
-                self.start_pod(plan, pods, "created")
+                self.start_pod(plan, pods)
         for key, pod in live.items():  # pods nothing asks for any more (a deleted Deployment)
             owned = f"{pod.namespace}/{pod.owner}" in wanted_owners if pod.owner else key in bare_keys
             if not owned and not L.run_by_cli(pod.owner):
@@ -656,7 +704,7 @@ class Controller:
         # Scale the new template towards replicas, within maxSurge over the total.
         room = replicas + surge - (len(mine) + len(creating))
         for _ in range(max(0, min(replicas - new_count, room))):
-            self.start_pod(new_pod_for(w), pods, "scaled up" if not old else "rolling update")
+            self.start_pod(new_pod_for(w), pods)
         if new_count > replicas:
             # Pods that never started (no node fits, a failed start) go first: the ReplicaSet
             # controller ranks unscheduled and pending pods before running ones.
@@ -690,7 +738,7 @@ class Controller:
                 continue
             if object_key(w['metadata'].get('namespace'), f"{w['metadata']['name']}-{i}") in self.terminating:
                 break
-            self.start_pod(new_pod_for(w, i), pods, "created")
+            self.start_pod(new_pod_for(w, i), pods)
             if ordered:
                 break
         if ordered and (any(p.owner == f"StatefulSet/{w['metadata']['name']}" and p.key in self.terminating
@@ -995,6 +1043,7 @@ class Controller:
             except Exception as exc:  # noqa: BLE001 - the API restarting: the next tick writes it
                 self.out(json.dumps({"type": "Warning", "message": f"publishing failed: {exc!r}"}))
                 converged = False
+            self.give_held_events()
         report = Report(generation=self.generation, seen=dict(self.seen_rv), converged=converged,
                         waiting=sorted(set(waiting)), pods=status_pods, services=services,
                         terminating=sorted(self.terminating), time=time.time())

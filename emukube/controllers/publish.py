@@ -133,10 +133,13 @@ def event_source(kind: str, reason: str) -> str:
 
 
 def event_name(line: dict, first_time: str) -> str:
-    """<object name>.<hex>: the event recorder's <name>.<UnixNano in hex>. The controller's
-    times are whole seconds, so the nanoseconds come from a hash of what the event says:
-    unique per event, the same for its repeats (which update one Event)."""
+    """<object name>.<hex>: the event recorder's <name>.<UnixNano in hex>, from the line's "ns"
+    (when it happened): names sort as the events happened, and kubectl lists a pod's events of
+    one second (Scheduled, Pulled, Created, Started) in that order. A line without it (an older
+    controller's) gets nanoseconds from a hash of what it says, within its whole second."""
     name = str(line.get("object", "")).partition("/")[2]
+    if line.get("ns"):
+        return f"{name}.{int(line['ns']):x}"
     what = "\x00".join(str(line.get(k, "")) for k in ("type", "object", "reason", "message"))
     nanos = int(_seconds(first_time)) * 10**9 + int(hashlib.sha256(what.encode()).hexdigest()[:12], 16) % 10**9
     return f"{name}.{nanos:x}"

@@ -19,6 +19,7 @@ restartPolicy Never leaves the pod Failed. A missing image is tried again as soo
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass, field, replace
 
@@ -301,7 +302,7 @@ class StartFailures:
                 kept.replace(previous)
         f.retrying = True
         self.ctrl.creating.pop(key, None)  # start_pod places it again
-        self.ctrl.start_pod(f.plan, pods, "retrying after " + (f.reason or "an error"))
+        self.ctrl.start_pod(f.plan, pods)
         if key not in self.ctrl.creating:  # not placed this time: the next tick tries again
             f.retrying = False
             self.ctrl.creating[key] = f.plan
@@ -354,7 +355,7 @@ class StartFailures:
 
     # ---- events, in the kubelet's words ----------------------------------------------------
     def _tell_failure(self, f: Failure) -> None:
-        event, obj = self.ctrl.event, f"pod/{f.plan.name}"
+        event, obj = functools.partial(self.ctrl.event, namespace=f.plan.namespace), f"pod/{f.plan.name}"
         if f.reason == "ErrImagePull":
             event("Normal", obj, "Pulling", f'Pulling image "{f.image}"')
             event("Warning", obj, "Failed", f"{f.message}. {image_hint(f.image)}")
@@ -373,14 +374,15 @@ class StartFailures:
         if self.told_unscheduled.get(key) == f.message or (
                 informer is not None and informer.get(BY_KEY["pods"], f.plan.namespace, f.plan.name) is None):
             return
-        self.ctrl.event("Warning", f"pod/{f.plan.name}", Reason.FAILED_SCHEDULING, f.message)
+        self.ctrl.event("Warning", f"pod/{f.plan.name}", Reason.FAILED_SCHEDULING, f.message,
+                        namespace=f.plan.namespace)
         self.told_unscheduled[key] = f.message
 
     def _tell_backoff(self, key: str, f: Failure, now: float) -> None:
         """Once per failure, when its back-off shows."""
         if self.told.get(key) == f.failed_at:
             return
-        event, obj = self.ctrl.event, f"pod/{f.plan.name}"
+        event, obj = functools.partial(self.ctrl.event, namespace=f.plan.namespace), f"pod/{f.plan.name}"
         if f.reason == "ErrImagePull" and now - f.failed_at >= ERR_SHOWN:
             event("Normal", obj, "BackOff", f'Back-off pulling image "{f.image}"')
             event("Warning", obj, "Failed", "Error: ImagePullBackOff")

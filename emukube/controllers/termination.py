@@ -48,15 +48,15 @@ class Terminations:
         kill marked as the controller's own (not a `docker kill` that replaces the pod)."""
         self.ctrl.own_kills[container.id] = time.time()
         self.hook_kills.add(container.id)
-        pod = container.labels.get(L.NAME, "")
-        self.ctrl.event("Warning", f"pod/{pod}", Reason.FAILED_POST_START_HOOK, message)
-        self.ctrl.event("Normal", f"pod/{pod}", Reason.KILLING, "FailedPostStartHook")
+        pod, namespace = container.labels.get(L.NAME, ""), container.labels.get(L.NAMESPACE, "default")
+        self.ctrl.event("Warning", f"pod/{pod}", Reason.FAILED_POST_START_HOOK, message, namespace=namespace)
+        self.ctrl.event("Normal", f"pod/{pod}", Reason.KILLING, "FailedPostStartHook", namespace=namespace)
 
     def stop_container(self, pod: Pod, container, grace: int) -> None:
         """(in a worker) one container: preStop within `grace`, then stop."""
         hooks.stop(container, pod.spec, pod_ref(pod.name, pod.namespace), pod.ip, grace,
                    lambda name, message: self.ctrl.event("Warning", f"pod/{pod.name}", Reason.FAILED_PRE_STOP_HOOK,
-                                                         message))
+                                                         message, namespace=pod.namespace))
 
     def stop_all(self, pod: Pod, containers: list, grace: int) -> None:
         """(in a worker) the pod's app containers at once, then the rest (its sandbox)."""

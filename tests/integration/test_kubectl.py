@@ -85,6 +85,17 @@ def test_describe(kube):
     for pattern in (rf"Name:\s+{pod}\n", r"Namespace:\s+default\n", r"Status:\s+Running\n",
                     r"Controlled By:\s+ReplicaSet/web-\w+\n", r"IP:\s+10\.", r"Node:\s+node-1/"):
         assert re.search(pattern, text), (pattern, text)
+    # The scheduler's and the kubelet's events, found by the pod's uid as kubectl finds them.
+    obj = kube.obj("get", "pod", pod)
+    container, image = obj["spec"]["containers"][0]["name"], obj["spec"]["containers"][0]["image"]
+    for pattern in (rf"Normal\s+Scheduled\s+.*default-scheduler\s+Successfully assigned default/{pod} to node-1\n",
+                    rf'Normal\s+Pulled\s+.*kubelet\s+Container image "{re.escape(image)}" already present on machine\n',
+                    rf"Normal\s+Created\s+.*kubelet\s+Created container: {container}\n",
+                    rf"Normal\s+Started\s+.*kubelet\s+Started container {container}\n"):
+        assert re.search(pattern, text), (pattern, text)
+    uids = kube("get", "events", "--field-selector", f"involvedObject.name={pod}", "-o",
+                "jsonpath={.items[*].involvedObject.uid}").stdout.split()
+    assert uids and set(uids) == {obj["metadata"]["uid"]}, uids
     text = kube("describe", "svc", "web").stdout
     assert re.search(r"Selector:\s+app=web", text) and re.search(r"Endpoints:\s+10\.", text), text
     text = kube("describe", "deploy", "web").stdout

@@ -640,3 +640,16 @@ def test_a_node_keeps_the_taints_users_gave_it_beside_those_of_its_cordon():
     written = node_object(node, created=CREATED, now=LATER, previous=stored)
     assert written["spec"]["taints"] == [{"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"},
                                          {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]
+
+
+def test_event_names_sort_as_the_events_happened_within_one_second():
+    """kubectl lists a pod's events of one second in the order of their names."""
+    second = "2026-01-10T10:00:01Z"
+    lines = [{"time": second, "type": "Normal", "object": "pod/web-x", "reason": reason, "message": message,
+              "ns": 1768039201_000000000 + i * 1000}
+             for i, (reason, message) in enumerate([("Scheduled", "Successfully assigned default/web-x to node-1"),
+                                                    ("Pulled", 'Container image "nginx" already present on machine'),
+                                                    ("Created", "Created container: web"),
+                                                    ("Started", "Started container web")])]
+    names = [event_object(line, "default")["metadata"]["name"] for line in lines]
+    assert sorted(names) == names and len(set(names)) == 4 and all(n.startswith("web-x.") for n in names)
