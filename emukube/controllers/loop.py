@@ -49,6 +49,7 @@ from .pod_annotations import template_annotations
 from .podstatus import pod_status, ran_to_end
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
 from .proxy_reloads import BackgroundReloads
+from .publish import event_line
 from .publish_pods import PodFacts, rfc3339
 from .publisher import Observed, Publisher
 from .restarts import Restarts, fresh_start, should_restart
@@ -59,6 +60,9 @@ from .termination import Terminations
 from .volumes import VolumeControllers
 
 TICK = 0.5
+# Event objects ("pod/NAME") looked up in their namespace; one not in the API yet waits for it.
+EVENT_RESOURCES = {"pod": BY_KEY["pods"], "replicaset": BY_KEY["replicasets.apps"],
+                   "statefulset": BY_KEY["statefulsets.apps"]}
 HOLD_EVENTS = 30.0  # seconds an event waits for its pod to be in the API (give_held_events)
 DRAIN_SECONDS = 1.0  # after proxies and DNS dropped a pod, this long before it gets SIGTERM
 DRAIN_WAIT_LIMIT = 15.0  # most a stopping pod waits for the data plane to drop it
@@ -226,9 +230,7 @@ class Controller:
     # ---- events -------------------------------------------------------------------------
     def event(self, kind: str, obj: str, reason: str, message: str, namespace: str | None = None) -> None:
         """An Event about obj ("pod/web-x", "service/web"), in `namespace` when given."""
-        now = time.time_ns()
-        line = {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now / 1e9)), "type": kind, "object": obj,
-                "reason": reason, "message": message, "ns": now}
+        line = event_line(kind, obj, reason, message)
         self.out(json.dumps(line))
         if self.publisher is None:
             return
@@ -262,17 +264,40 @@ class Controller:
                                     (Reason.STARTED, f"Started container {name}")):
                 self.event("Normal", f"pod/{pod_name}", reason, message, namespace=namespace)
 
+    def owner_event(self, namespace: str, owner: str, template_hash: str, pod: str, created: bool) -> None:
+        """The ReplicaSet's or StatefulSet's event for a pod it made or removed. owner:
+        "Deployment/web" (its ReplicaSet web-<hash> reports), "ReplicaSet/rs" or "StatefulSet/db"."""
+        kind, _, name = owner.partition("/")
+        reason = Reason.SUCCESSFUL_CREATE if created else Reason.SUCCESSFUL_DELETE
+        if kind in ("Deployment", "ReplicaSet"):
+            rs = f"{name}-{template_hash}" if kind == "Deployment" else name
+            self.event("Normal", f"replicaset/{rs}", reason,
+                       f"{'Created' if created else 'Deleted'} pod: {pod}", namespace=namespace)
+        elif kind == "StatefulSet":
+            self.event("Normal", f"statefulset/{name}", reason,
+                       f"{'create' if created else 'delete'} Pod {pod} in StatefulSet {name} successful",
+                       namespace=namespace)
+
+    def _new_pod(self, plan: PodPlan, pods: dict[PodKey, Pod]) -> None:
+        self.owner_event(plan.namespace, f"{plan.owner_kind}/{plan.owner_name}", plan.template_hash, plan.name, True)
+        self.start_pod(plan, pods)
+
+    def _retire(self, pod: Pod, reason: str) -> None:
+        """A pod its ReplicaSet or StatefulSet removes (scale-down, rolling update)."""
+        self.owner_event(pod.namespace, pod.owner, pod.template_hash, pod.name, False)
+        self.stop_pod(pod, reason)
+
     def _event_target(self, obj: str, namespace: str | None = None) -> tuple[str, str, str] | None:
         """(namespace, uid, node) of an event's object ("pod/web-x", "deployment/web"); None for
         a pod of that namespace not in the API yet."""
         kind, _, name = obj.partition("/")
         if self.informer is None:
             return namespace or "default", "", ""
-        if kind == "pod" and namespace is not None:
-            pod = self.informer.get(BY_KEY["pods"], namespace, name)
-            if pod is None:
+        if namespace is not None and kind in EVENT_RESOURCES:
+            found = self.informer.get(EVENT_RESOURCES[kind], namespace, name)
+            if found is None:
                 return None
-            return namespace, pod["metadata"].get("uid", ""), (pod.get("spec") or {}).get("nodeName", "")
+            return namespace, found["metadata"].get("uid", ""), (found.get("spec") or {}).get("nodeName", "")
         cached, _, _ = self.informer.objects()
         for o in cached:
             meta = o.get("metadata") or {}
@@ -704,26 +729,28 @@ class Controller:
         # Scale the new template towards replicas, within maxSurge over the total.
         room = replicas + surge - (len(mine) + len(creating))
         for _ in range(max(0, min(replicas - new_count, room))):
-            self.start_pod(new_pod_for(w), pods)
+            self._new_pod(new_pod_for(w), pods)
         if new_count > replicas:
             # Pods that never started (no node fits, a failed start) go first: the ReplicaSet
             # controller ranks unscheduled and pending pods before running ones.
             for plan in sorted(creating, key=lambda c: c.name, reverse=True)[:new_count - replicas]:
                 if self.failures.idle(object_key(plan.namespace, plan.name)):
                     self.failures.drop(object_key(plan.namespace, plan.name))
+                    self.owner_event(plan.namespace, f"{plan.owner_kind}/{plan.owner_name}", plan.template_hash,
+                                     plan.name, False)
                     new_count -= 1
             # Then running ones, by the ReplicaSet controller's ranking (controllers/scale_down.py).
             for p in condemned(self, new, mine, new_count - replicas):
-                self.stop_pod(p, "scaled down")
+                self._retire(p, "scaled down")
         # Retire old pods while at least replicas - maxUnavailable stay ready.
         ready = sum(1 for p in mine if self.is_ready(p))
         allowed = ready - (replicas - unavailable)
         for p in sorted(old, key=lambda p: self.is_ready(p)):
             if not self.is_ready(p):
-                self.stop_pod(p, "rolling update: old template")
+                self._retire(p, "rolling update: old template")
             elif allowed > 0:
                 allowed -= 1
-                self.stop_pod(p, "rolling update: old template")
+                self._retire(p, "rolling update: old template")
 
     def _statefulset(self, w: dict, mine: list[Pod], creating: list[PodPlan], pods) -> None:
         replicas = w["spec"].get("replicas", 1)
@@ -738,7 +765,7 @@ class Controller:
                 continue
             if object_key(w['metadata'].get('namespace'), f"{w['metadata']['name']}-{i}") in self.terminating:
                 break
-            self.start_pod(new_pod_for(w, i), pods)
+            self._new_pod(new_pod_for(w, i), pods)
             if ordered:
                 break
         if ordered and (any(p.owner == f"StatefulSet/{w['metadata']['name']}" and p.key in self.terminating
@@ -747,13 +774,13 @@ class Controller:
             return  # OrderedReady: one pod at a time, each gone before the next, the others ready
         for i in sorted(by_ordinal, reverse=True):  # scale down from the highest ordinal
             if i >= replicas:
-                self.stop_pod(by_ordinal[i], "scaled down")
+                self._retire(by_ordinal[i], "scaled down")
                 if ordered:
                     return
         stale = [by_ordinal[i] for i in sorted(by_ordinal, reverse=True)
                  if i < replicas and by_ordinal[i].template_hash != current]
         if stale and all(self.is_ready(p) for p in mine) and not creating:
-            self.stop_pod(stale[0], "rolling update: old template")
+            self._retire(stale[0], "rolling update: old template")
 
     # ---- data plane -----------------------------------------------------------------------
     def reconcile_proxies(self, views: list[ep.PodView], proxies: dict[str, Container]) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import time
 import uuid
 from collections import namedtuple
 
@@ -118,18 +119,32 @@ EVENT_KINDS = {"pod": ("v1", "Pod", True), "service": ("v1", "Service", True), "
                "job": ("batch/v1", "Job", True), "cronjob": ("batch/v1", "CronJob", True),
                "persistentvolumeclaim": ("v1", "PersistentVolumeClaim", True),
                "persistentvolume": ("v1", "PersistentVolume", False)}
-# Pod reasons Kubernetes reports from the kubelet or the scheduler rather than a controller.
-CONTROLLER = "emukube-controller"
+CONTROLLER = "emukube-controller"  # emukube's own events: its proxies, node proxies and CoreDNS
+# The kube-controller-manager controller that reports a kind's events.
+KIND_CONTROLLERS = {"Deployment": "deployment-controller", "ReplicaSet": "replicaset-controller",
+                    "StatefulSet": "statefulset-controller", "Job": "job-controller",
+                    "CronJob": "cronjob-controller", "PersistentVolumeClaim": "persistentvolume-controller",
+                    "PersistentVolume": "persistentvolume-controller"}
 
 
 def event_source(kind: str, reason: str) -> str:
+    """The component Kubernetes names as an event's source: kubelet or scheduler for a pod's
+    (the taint eviction controller for an eviction), the workload's controller, else emukube."""
     if kind == "Pod" and reason in reasons.KUBELET:
         return "kubelet"
     if kind == "Pod" and reason in reasons.SCHEDULER:
         return "default-scheduler"
-    if kind in ("PersistentVolumeClaim", "PersistentVolume"):
-        return "persistentvolume-controller"
-    return CONTROLLER
+    if kind == "Pod" and reason == reasons.Reason.TAINT_MANAGER_EVICTION:
+        return "taint-eviction-controller"
+    return KIND_CONTROLLERS.get(kind, CONTROLLER)
+
+
+def event_line(type_: str, obj: str, reason: str, message: str) -> dict:
+    """One of the controller's event lines ({"time", "type", "object", "reason", "message",
+    "ns"}), stamped now; "ns" orders the Events' names (event_name)."""
+    now = time.time_ns()
+    return {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now / 1e9)), "type": type_, "object": obj,
+            "reason": reason, "message": message, "ns": now}
 
 
 def event_name(line: dict, first_time: str) -> str:

@@ -17,11 +17,12 @@ from typing import AbstractSet
 
 from ..k8s.applied import RUN_ANNOTATION
 from ..k8s.client import ApiError
+from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY, Resource
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
 from .pod_annotations import with_kept_annotations
-from .publish import as_stored, diff, event_object, node_object, status_only
+from .publish import as_stored, diff, event_line, event_object, node_object, status_only
 from .publish_pods import PodFacts, pod_object
 from .publish_workloads import deployment_revision, replica_set_objects, workload_status
 
@@ -61,6 +62,18 @@ class Publisher:
     def event(self, line: dict, namespace: str, uid: str = "", host: str = "") -> None:
         self.events.put((line, namespace, uid, host))
 
+    def _scaled(self, rs: dict, before: int) -> None:
+        """The deployment controller's event for a ReplicaSet whose replicas it changed."""
+        after = rs["spec"].get("replicas", 0)
+        owner = (rs["metadata"].get("ownerReferences") or [{}])[0]
+        if after == before or not owner.get("name"):
+            return
+        line = event_line("Normal", f"deployment/{owner['name']}", Reason.SCALING_REPLICA_SET,
+                          f"Scaled {'up' if after > before else 'down'} replica set {rs['metadata']['name']} "
+                          f"from {before} to {after}")
+        self.out(json.dumps(line))
+        self.event(line, rs["metadata"].get("namespace", "default"), owner.get("uid", ""))
+
     # ---- the worker ----------------------------------------------------------------------
     def _run(self) -> None:
         while True:
@@ -91,6 +104,8 @@ class Publisher:
                 rs["metadata"].setdefault("ownerReferences", [{}])[0]["uid"] = d["metadata"].get("uid", "")
                 desired_rs[(rs_res.key, ns, rs["metadata"]["name"])] = rs
         written = self._sync(rs_res, desired_rs, {k: o for k, o in cached_rs.items() if _owner_kind(o) == "Deployment"})
+        for key, rs in written.items():
+            self._scaled(rs, ((cached_rs.get(key) or {}).get("spec") or {}).get("replicas", 0))
         cached_rs = {**self.cached(rs_res), **written}
         for pod in pods.values():
             _link_owner_uid(pod, cached_rs)

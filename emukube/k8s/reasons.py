@@ -29,6 +29,7 @@ class Reason(StrEnum):
     # the workload and volume controllers'
     SUCCESSFUL_CREATE = "SuccessfulCreate"
     SUCCESSFUL_DELETE = "SuccessfulDelete"
+    SCALING_REPLICA_SET = "ScalingReplicaSet"  # the deployment controller's
     PROVISIONING_FAILED = "ProvisioningFailed"
     TAINT_MANAGER_EVICTION = "TaintManagerEviction"  # the taint eviction controller's
     # emukube's own: its Service proxies, node proxies and CoreDNS

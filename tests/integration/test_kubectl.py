@@ -101,6 +101,13 @@ def test_describe(kube):
     text = kube("describe", "deploy", "web").stdout
     assert re.search(r"Replicas:\s+2 desired \| 2 updated \| 2 total \| 2 available \| 0 unavailable", text), text
     assert re.search(r"NewReplicaSet:\s+web-\w+ \(2/2 replicas created\)", text), text
+    # The deployment controller's and the ReplicaSet's events
+    rs = re.search(r"NewReplicaSet:\s+(web-\w+)", text).group(1)
+    assert re.search(rf"Normal\s+ScalingReplicaSet\s+.*deployment-controller\s+Scaled up replica set {rs} from 0 to 2\n",
+                     text), text
+    text = kube("describe", "rs", rs).stdout
+    for name in web_pods(kube):
+        assert re.search(rf"Normal\s+SuccessfulCreate\s+.*replicaset-controller\s+Created pod: {name}\n", text), text
 
 
 def test_kubectl_apply_carries_on_from_emukube_up(kube, cluster):

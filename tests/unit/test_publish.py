@@ -653,3 +653,13 @@ def test_event_names_sort_as_the_events_happened_within_one_second():
                                                     ("Started", "Started container web")])]
     names = [event_object(line, "default")["metadata"]["name"] for line in lines]
     assert sorted(names) == names and len(set(names)) == 4 and all(n.startswith("web-x.") for n in names)
+
+
+def test_each_kinds_events_come_from_the_component_kubernetes_names():
+    line = {"time": CREATED, "type": "Normal", "reason": "SuccessfulCreate", "message": "m"}
+    sources = {prefix: event_object({**line, "object": f"{prefix}/x"})["source"]["component"]
+               for prefix in ("replicaset", "statefulset", "deployment", "job", "service")}
+    assert sources == {"replicaset": "replicaset-controller", "statefulset": "statefulset-controller",
+                       "deployment": "deployment-controller", "job": "job-controller", "service": "emukube-controller"}
+    evicted = event_object({**line, "object": "pod/x", "reason": "TaintManagerEviction"})
+    assert evicted["source"] == {"component": "taint-eviction-controller"}
