@@ -37,15 +37,20 @@ def desired_pods(objects: list[dict]) -> int:
         sum(1 for o in objects if o["kind"] == "Pod")
 
 
+API_SERVICE = "default/kubernetes"  # the API server's own: reported, but nobody applied it
+
+
 def counts(status: Report, objects: list[dict]) -> tuple[int, int, int, int]:
     """(ready pods, desired pods, answering Services, Services) from a status report. A Service
     whose proxy answers but would still fail a client (no endpoints, nothing listening) does
-    not count as answering."""
+    not count as answering. Only the applied Services count: a total that grew from 7 to 8
+    once the report came read as an eighth Service of the user's."""
     pods = [p for p in status.pods.values() if p.get("phase") != "Terminating"]
     wanted = max(desired_pods(objects), len(pods))
+    services = [s for key, s in status.services.items() if key != API_SERVICE]
     return (sum(1 for p in pods if p.get("ready")), wanted,
-            sum(1 for s in status.services.values() if s.answering and not s.problem),
-            max(len(status.services), sum(1 for o in objects if o["kind"] == "Service")))
+            sum(1 for s in services if s.answering and not s.problem),
+            max(len(services), sum(1 for o in objects if o["kind"] == "Service")))
 
 
 def service_problems(status: Report) -> list[str]:

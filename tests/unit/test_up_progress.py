@@ -26,6 +26,9 @@ def test_desired_pods_and_counts_from_a_status_report():
     # pods not started yet count as not ready; Services not reported yet as not answering
     assert counts(status, OBJECTS) == (1, 5, 1, 2)
     assert counts(report({}), []) == (0, 0, 0, 0)
+    # The API server's own Service is not one of those applied
+    status = report({"services": {"default/web": {"answering": True}, "default/kubernetes": {"answering": True}}})
+    assert counts(status, OBJECTS)[2:] == (1, 2)
 
 
 def test_services_that_would_fail_a_client_are_named():
