@@ -20,15 +20,17 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..k8s.applied import desired_objects
+from ..k8s.client import ApiError
 from ..k8s.keys import ObjectKey, PodKey, key_of, object_key
 from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY
+from ..k8s.times import epoch
 from ..plan import endpoints as ep
 from ..plan import image_map
 from ..plan import slices as sl
 from ..plan.hooks import liveness_grace, termination_grace
 from ..plan.nodeports import host_ports
-from ..plan.nodes import evicted, plan_nodes, schedule
+from ..plan.nodes import evicted, plan_nodes, schedule, taint_id
 from ..plan.pod_dns import pod_specs
 from ..plan.workloads import PodPlan, bare_pod, new_pod_for, rollout_limits, template_hash
 from ..runtime import engine
@@ -167,6 +169,8 @@ class Controller:
         self.dirty: set[str] = set()  # container ids an engine event named since their inspect
         self.creating: dict[PodKey, PodPlan] = {}  # pod key -> plan, while its containers start
         self.terminating: dict[PodKey, float] = {}  # pod key -> when it left endpoints
+        self.evicting: set[PodKey] = set()  # pods whose deletion the taint eviction asked of the API
+        self.taints_since: dict[tuple[str, tuple[str, str, str]], float] = {}  # (node, taint_id) -> when it came
         self.terminating_since: dict[PodKey, str] = {}  # pod key -> the same, as an API timestamp
         self.probes: dict[str, PodProbes] = load_verdicts(read_text(self.state_dir / "probes.json"))
         self.saved_verdicts = ""
@@ -673,17 +677,47 @@ class Controller:
 
         self.pool.submit(work)
 
+    def taint_ages(self) -> dict[str, dict[tuple[str, str, str], float]]:
+        """Seconds since each NoExecute taint came, by node: from its timeAdded, else from when
+        this controller first saw it (the taint eviction controller's clock starts there too)."""
+        now, since = time.time(), {}
+        for n in self.nodes:
+            for t in n.taints:
+                if t.get("effect") == "NoExecute":
+                    key = (n.name, taint_id(t))
+                    since[key] = epoch(t.get("timeAdded")) or self.taints_since.get(key, now)
+        self.taints_since = since
+        ages: dict[str, dict[tuple[str, str, str], float]] = {}
+        for (node, taint), at in since.items():
+            ages.setdefault(node, {})[taint] = now - at
+        return ages
+
+    def evict(self, pod: Pod, why: str) -> None:
+        """As the taint eviction controller does: the pod deleted through the API (its
+        ReplicaSet makes another; a pod of its own is gone), stopped with its grace period."""
+        if self.publisher is not None:
+            try:
+                self.publisher.api.delete(BY_KEY["pods"], pod.namespace, pod.name)
+                self.evicting.add(pod.key)
+                return
+            except (ApiError, OSError):  # not in the API (not published yet), or it is restarting
+                pass
+        self.stop_pod(pod, why)
+
     def reconcile_workloads(self, pods: dict[PodKey, Pod]) -> None:
+        ages = self.taint_ages()
         gone = {n.name for n in self.nodes if n.stopped}
         known = {n.name for n in self.nodes}
         by_name = {n.name: n for n in self.nodes}
         for p in pods.values():  # a stopped (or removed) node takes its pods with it
             if p.node and (p.node in gone or p.node not in known):
                 self.stop_pod(p, f"node {p.node} stopped")
-            elif p.node and p.key not in self.terminating and (why := evicted(p.spec, by_name[p.node])):
+            elif p.node and p.key not in self.terminating and p.key not in self.evicting and \
+                    (why := evicted(p.spec, by_name[p.node], ages.get(p.node))):
                 self.event("Normal", f"pod/{p.name}", Reason.TAINT_MANAGER_EVICTION,
                            f"Marking for deletion Pod {p.namespace}/{p.name}", namespace=p.namespace)
-                self.stop_pod(p, f"node {p.node}: {why}")
+                self.evict(p, f"node {p.node}: {why}")
+        self.evicting &= set(pods)
         # Pods whose containers are still being made are in self.creating, not counted twice.
         live = {k: p for k, p in pods.items() if k not in self.terminating and k not in self.creating
                 and not self.gone(p)}

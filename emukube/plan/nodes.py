@@ -73,10 +73,10 @@ def declared_state(name: str, obj: dict) -> dict:
                             if isinstance(t, dict) and t.get("key") not in (UNSCHEDULABLE, UNREACHABLE))}
 
 
-def tolerates(tolerations: list[dict], taint: dict) -> bool:
-    """Whether one of the pod's tolerations matches the taint (the scheduler's rule: an empty
-    effect matches every effect, an empty key with Exists every key; tolerationSeconds is not
-    honoured: a matching toleration keeps a pod on a NoExecute node for good)."""
+def matching(tolerations: list[dict], taint: dict) -> list[dict]:
+    """The pod's tolerations that match the taint (the scheduler's rule: an empty effect
+    matches every effect, an empty key with Exists every key)."""
+    out = []
     for t in tolerations:
         if t.get("effect") and t["effect"] != taint.get("effect"):
             continue
@@ -85,8 +85,16 @@ def tolerates(tolerations: list[dict], taint: dict) -> bool:
         if not t.get("key") and t.get("operator") != "Exists":
             continue
         if t.get("operator") == "Exists" or (t.get("value") or "") == (taint.get("value") or ""):
-            return True
-    return False
+            out.append(t)
+    return out
+
+
+def tolerates(tolerations: list[dict], taint: dict) -> bool:
+    return bool(matching(tolerations, taint))
+
+
+def taint_id(taint: dict) -> tuple[str, str, str]:
+    return taint.get("key", ""), taint.get("value", "") or "", taint.get("effect", "")
 
 
 def untolerated(spec: dict, taints: Iterable[dict], effects: tuple[str, ...] = REPELS) -> str:
@@ -98,11 +106,22 @@ def untolerated(spec: dict, taints: Iterable[dict], effects: tuple[str, ...] = R
     return ""
 
 
-def evicted(spec: dict, node: Node) -> str:
-    """Why a pod running on the node must leave it (a NoExecute taint it does not tolerate),
-    else "": what Kubernetes' taint manager evicts."""
+def evicted(spec: dict, node: Node, ages: dict[tuple[str, str, str], float] | None = None) -> str:
+    """Why a pod running on the node must leave it now, else "": what Kubernetes' taint
+    eviction controller evicts. A NoExecute taint it does not tolerate; or one it tolerates
+    for tolerationSeconds (the least of its matching tolerations'), which `ages` (seconds
+    since each taint came, by taint_id) says have passed. No tolerationSeconds: for good."""
     taint = untolerated(spec, node.taints, ("NoExecute",))
-    return f"untolerated taint {taint}" if taint else ""
+    if taint:
+        return f"untolerated taint {taint}"
+    for t in node.taints:
+        if t.get("effect") != "NoExecute":
+            continue
+        limits = [int(m["tolerationSeconds"]) for m in matching(spec.get("tolerations") or [], t)
+                  if m.get("tolerationSeconds") is not None]
+        if limits and (ages or {}).get(taint_id(t), 0.0) >= max(0, min(limits)):
+            return f"taint {{{t.get('key', '')}: {t.get('value', '')}}} tolerated for {max(0, min(limits))}s"
+    return ""
 
 
 def fits(spec: dict, node: Node) -> str:

@@ -194,3 +194,40 @@ def test_a_pod_no_node_fits_is_listed_pending_and_starts_under_its_name_once_one
     finally:
         kube("delete", "deployment", "picky", "--wait=false", check=False)
         kube("label", "node", "node-2", "disk-", check=False)
+
+
+def bare(name: str, node: str, tolerations: str = "[]") -> str:
+    return f"""apiVersion: v1
+kind: Pod
+metadata: {{name: {name}, labels: {{app: {name}}}}}
+spec:
+  nodeName: {node}
+  terminationGracePeriodSeconds: 1
+  tolerations: {tolerations}
+  containers: [{{name: echo, image: emukube/echo:1.0}}]
+"""
+
+
+def test_no_execute_deletes_a_pod_of_its_own_and_keeps_one_that_tolerates_it_for_its_seconds(three, tmp_path):
+    kube = Kube(three.name, tmp_path)
+    patient = "[{key: drain, operator: Exists, effect: NoExecute, tolerationSeconds: 6}]"
+    kube("apply", "-f", "-", input=bare("lone", "node-3") + "---\n" + bare("patient", "node-3", patient))
+    try:
+        def phase(name: str) -> str:
+            got = kube("get", "pod", name, "-o", "jsonpath={.status.phase}", check=False)
+            return got.stdout if got.returncode == 0 else "gone"
+
+        wait_until(lambda: phase("lone") == phase("patient") == "Running", "both pods running", timeout=60)
+        kube("taint", "nodes", "node-3", "drain=now:NoExecute")
+        tainted = time.monotonic()
+        wait_until(lambda: phase("lone") == "gone", "lone deleted, not restarted", timeout=30)
+        wait_until(lambda: phase("patient") == "gone", "patient deleted after its 6 s", timeout=30)
+        assert time.monotonic() - tainted >= 6, "patient left before its tolerationSeconds"
+        events = kube("get", "events", "--field-selector", "reason=TaintManagerEviction", "-o",
+                      "jsonpath={.items[*].message}").stdout
+        assert "Marking for deletion Pod default/lone" in events and "Marking for deletion Pod default/patient" in events
+        time.sleep(2)  # gone for good: nothing starts them again elsewhere
+        assert phase("lone") == phase("patient") == "gone"
+    finally:
+        kube("taint", "nodes", "node-3", "drain-", check=False)
+        kube("delete", "pod", "lone", "patient", "--ignore-not-found", "--wait=false", check=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from emukube.plan.endpoints import PodView
 from emukube.plan.network import ClusterNet
 from emukube.plan.nodeports import host_port_plans, host_ports, node_port_plan
-from emukube.plan.nodes import STOPPED_ANNOTATION, evicted, node_object, plan_nodes, schedule, tolerates
+from emukube.plan.nodes import STOPPED_ANNOTATION, evicted, node_object, plan_nodes, schedule, taint_id, tolerates
 
 NET = ClusterNet("t", 2)  # 10.98.0.0/16
 
@@ -126,3 +126,20 @@ def test_a_node_serves_the_host_ports_of_its_own_pods_that_no_node_port_holds():
     (plan,) = host_port_plans(pods, "node-1", {30080})  # a NodePort keeps its port
     assert [(p.port, p.target_port) for p in plan.ports] == [(31888, 8080)]
     assert [(b.pod, b.ip, b.port) for b in plan.backends["TCP/31888"]] == [("hp-1", "10.98.128.9", 8080)]
+
+
+def test_a_toleration_with_seconds_keeps_a_pod_that_long_after_the_taint_came():
+    [node] = plan_nodes(NET, 1, [tainted("node-1", DRAIN)])
+    drain = taint_id(DRAIN)
+    for_a_minute = {"tolerations": [{"key": "maintenance", "operator": "Exists", "effect": "NoExecute",
+                                     "tolerationSeconds": 60}]}
+    assert evicted(for_a_minute, node, {drain: 59.5}) == ""
+    assert evicted(for_a_minute, node, {drain: 60}) == "taint {maintenance: } tolerated for 60s"
+    assert evicted(for_a_minute, node) == ""  # the taint just came
+    # The least of the matching tolerations' seconds counts; one without seconds alone keeps it for good.
+    both = {"tolerations": [*for_a_minute["tolerations"], {"operator": "Exists", "tolerationSeconds": 5}]}
+    assert evicted(both, node, {drain: 6}) == "taint {maintenance: } tolerated for 5s"
+    forever = {"tolerations": [{"key": "maintenance", "operator": "Exists"}]}
+    assert evicted(forever, node, {drain: 10**6}) == ""
+    assert evicted({"tolerations": [{"operator": "Exists", "tolerationSeconds": 0}]}, node) == \
+        "taint {maintenance: } tolerated for 0s"
