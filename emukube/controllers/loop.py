@@ -434,10 +434,8 @@ class Controller:
             ok, why = fut.result()
             if verdicts.record(kind, probe, ok, why, time.time()):
                 state = verdicts.state(kind)
-                if kind == "readiness":
-                    self.event("Normal" if state.succeeded else "Warning", f"pod/{pod.name}",
-                               "Ready" if state.succeeded else "Unhealthy",
-                               "readiness probe passed" if state.succeeded else f"Readiness probe failed: {why}",
+                if kind == "readiness" and not state.succeeded:  # the kubelet tells no success
+                    self.event("Warning", f"pod/{pod.name}", Reason.UNHEALTHY, f"Readiness probe failed: {why}",
                                namespace=pod.namespace)
                 elif kind in ("liveness", "startup") and not state.succeeded:
                     name = container.labels.get(L.CONTAINER)
