@@ -7,6 +7,7 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 
+from .nodes import unschedulable_message
 from .quantity import quantity
 
 PROVISIONER = "emukube.io/docker-volume"
@@ -263,5 +264,4 @@ def scheduling_problem(namespace: str, spec: dict, claims: dict[tuple[str, str],
             why = UNBOUND
     if not why:
         return ""
-    return (f"0/{nodes} nodes are available: {why}. preemption: 0/{nodes} nodes are available: "
-            f"{nodes} Preemption is not helpful for scheduling.")
+    return unschedulable_message(nodes, why)

@@ -142,6 +142,13 @@ def fits(spec: dict, node: Node) -> str:
     return ""
 
 
+def unschedulable_message(nodes: int, why: str) -> str:
+    """The scheduler's FailedScheduling message when no node passes its filters: the reasons,
+    then what its preemption found (none of these reasons goes away by removing a pod)."""
+    return (f"0/{nodes} nodes are available: {why}. preemption: 0/{nodes} nodes are available: "
+            f"{nodes} Preemption is not helpful for scheduling.")
+
+
 def schedule(spec: dict, nodes: list[Node], owner_load: dict[str, int], load: dict[str, int]) -> tuple[str, str]:
     """(node name, "") for a new pod, or ("", the scheduler's FailedScheduling message).
 
@@ -157,7 +164,7 @@ def schedule(spec: dict, nodes: list[Node], owner_load: dict[str, int], load: di
             candidates.append(node)
     if not candidates:
         detail = ", ".join(f"{n} node(s) {why}" for why, n in sorted(reasons.items()))
-        return "", f"0/{len(nodes)} nodes are available: {detail}."
+        return "", unschedulable_message(len(nodes), detail)
     best = min(candidates, key=lambda n: (owner_load.get(n.name, 0), load.get(n.name, 0), n.name))
     return best.name, ""
 

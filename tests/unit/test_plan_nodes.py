@@ -44,7 +44,8 @@ def test_node_name_and_selector_and_the_scheduler_s_message():
     assert schedule({"nodeSelector": {"kubernetes.io/hostname": "node-2"}}, nodes, {}, {}) == ("node-2", "")
     node, why = schedule({"nodeSelector": {"disk": "ssd"}}, nodes, {}, {})
     assert node == "" and why == ("0/3 nodes are available: 2 node(s) didn't match Pod's node affinity/selector, "
-                                  "1 node(s) had untolerated taint {node.kubernetes.io/unschedulable: }.")
+                                  "1 node(s) had untolerated taint {node.kubernetes.io/unschedulable: }. "
+                                  "preemption: 0/3 nodes are available: 3 Preemption is not helpful for scheduling.")
 
 
 
@@ -62,7 +63,8 @@ def test_a_taint_keeps_pods_off_unless_they_tolerate_it():
     nodes = plan_nodes(NET, 2, [tainted("node-1", GPU), tainted("node-2", DRAIN)])
     node, why = schedule({}, nodes, {}, {})
     assert node == "" and why == ("0/2 nodes are available: 1 node(s) had untolerated taint {dedicated: gpu}, "
-                                  "1 node(s) had untolerated taint {maintenance: }.")
+                                  "1 node(s) had untolerated taint {maintenance: }. "
+                                  "preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.")
     gpu = {"tolerations": [{"key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"}]}
     assert schedule(gpu, nodes, {}, {}) == ("node-1", "")
     anything = {"tolerations": [{"operator": "Exists"}]}
