@@ -288,8 +288,9 @@ def _revisions(previous: dict[str, dict], pods: list[dict], current: str) -> tup
 def replica_set_objects(deploy: dict, pods: list[dict], previous: list[dict], now: str = "") -> list[dict]:
     """The ReplicaSets the Deployment owns: one per template hash seen (published before, or
     among its pods), named <deployment>-<pod-template-hash>. The current one wants
-    spec.replicas; an old one its pods still running (0 once they are gone), and old empty
-    ones beyond revisionHistoryLimit are dropped, oldest revision first."""
+    spec.replicas (during a rollout, as many as it has pods so far); an old one its pods still
+    running (0 once they are gone), and old empty ones beyond revisionHistoryLimit are dropped,
+    oldest revision first."""
     meta, spec = deploy["metadata"], deploy["spec"]
     name = meta["name"]
     current = template_hash(spec["template"])
@@ -307,7 +308,10 @@ def replica_set_objects(deploy: dict, pods: list[dict], previous: list[dict], no
         live = active([p for p in mine if _labels(p).get("pod-template-hash") == thash])
         old_rs = prev.get(thash)
         if thash == current:
-            template, replicas = spec["template"], want
+            # Mid-rollout the deployment controller grows the new ReplicaSet a step at a time (within
+            # maxSurge) and its pods follow; emukube's loop makes the pods, so the count follows them.
+            rolling_out = any(_labels(p).get("pod-template-hash") != current for p in active(mine))
+            template, replicas = spec["template"], min(want, len(live)) if rolling_out else want
             annotations = {**((old_rs or {}).get("metadata", {}).get("annotations") or {}), **copied}
             if history:
                 earlier = annotations.get(REVISION_HISTORY)

@@ -447,7 +447,7 @@ def test_the_replicasets_of_a_deployment_through_a_rollout_and_a_rollback():
     both = replica_set_objects(d, pods, first, NOW)
     assert [(rs["metadata"]["name"], rs["metadata"]["annotations"]["deployment.kubernetes.io/revision"],
              rs["spec"]["replicas"], rs["status"]["replicas"]) for rs in both] == [
-        (f"web-{OLD}", "1", 1, 1), (f"web-{NEW}", "2", 3, 1)]
+        (f"web-{OLD}", "1", 1, 1), (f"web-{NEW}", "2", 1, 1)]  # mid-rollout: grown as its pods come
     assert both[0]["spec"]["template"] == first[0]["spec"]["template"]
     assert deployment_revision(both) == "2"
     done = replica_set_objects(d, [dpod(NEW, 2, True)], both, NOW)
