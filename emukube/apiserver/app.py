@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import ssl
@@ -14,7 +15,20 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from ..k8s.resources import find
-from . import access, authn, controller_report, crds, discovery, errors, handlers, metrics, negotiate, reviews, system
+from . import (
+    access,
+    authn,
+    controller_report,
+    crds,
+    discovery,
+    errors,
+    event_ttl,
+    handlers,
+    metrics,
+    negotiate,
+    reviews,
+    system,
+)
 from .gc import Collector
 from .memory_trim import MemoryTrim
 from .objects import Registry, _load
@@ -183,6 +197,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
 
     router = Router(objects, Subresources(objects), {**evictions, **(subresources or {})})
     collector = Collector(registry, hub)
+    expiry = BackgroundTask(functools.partial(event_ttl.keep_expiring, registry))
     app[REGISTRY], app[HUB], app[_COLLECTOR] = registry, hub, collector
 
     async def startup(_app):
@@ -191,12 +206,14 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
         hub.start()
         if gc:
             collector.start()
+            expiry.start()
         trimmer.start()
 
     async def cleanup(_app):
         crds.forget()
         await trimmer.stop()
         await collector.stop()
+        await expiry.stop()
         await hub.stop()
 
     app.on_startup.append(startup)

@@ -127,3 +127,30 @@ def test_deletecollection_and_preconditions(tmp_path):
         status, payload, _ = await api.req("DELETE", PODS + "/keep", {"preconditions": {"uid": "nope"}})
         assert status == 409 and "Precondition failed: UID in precondition: nope" in payload["message"]
     run(tmp_path, body)
+
+
+def test_events_expire_an_hour_after_their_last_write(tmp_path):
+    from emukube.apiserver.app import REGISTRY
+    from emukube.apiserver.event_ttl import expire_events, last_written
+    from emukube.k8s.times import epoch
+
+    events = "/api/v1/namespaces/default/events"
+
+    def event(name: str) -> dict:
+        return {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": "default"},
+                "involvedObject": {"kind": "Pod", "name": "p", "namespace": "default"}, "reason": "Started",
+                "message": "m", "lastTimestamp": "2020-01-01T00:00:00Z"}  # a client's old time does not count
+
+    async def body(api):
+        old = await api.ok("POST", events, event("old"))
+        await api.ok("POST", events, event("kept"))
+        written = last_written(old)
+        registry = api.app[REGISTRY]
+        assert expire_events(registry, now=written + 60) == 0
+        assert expire_events(registry, now=written + 3601) == 2
+        assert (await api.ok("GET", events))["items"] == []
+    run(tmp_path, body)
+    # A later write (a repeated event updates its Event) starts the hour again.
+    updated = {"metadata": {"creationTimestamp": "2026-01-01T00:00:00Z",
+                            "managedFields": [{"manager": "x", "time": "2026-01-01T00:30:00Z"}]}}
+    assert last_written(updated) == epoch("2026-01-01T00:30:00Z")
