@@ -19,6 +19,9 @@ from .objects import DeleteOpts, Registry
 
 EVENT_TTL = 3600.0
 SWEEP_EVERY = 60.0
+# Deletions per sweep: each is a store write on the server's event loop; thousands at once
+# (an hour after a large scale-up) would hold every request for a second or more.
+SWEEP_LIMIT, NEXT_SWEEP_SOON = 200, 0.5
 log = logging.getLogger("emukube.apiserver.event_ttl")
 
 
@@ -28,13 +31,13 @@ def last_written(event: dict) -> float:
     return max((epoch(t) for t in times), default=0.0)
 
 
-def expire_events(registry: Registry, now: float, ttl: float = EVENT_TTL) -> int:
-    """Delete the Events last written more than `ttl` seconds before `now`; returns how many."""
+def expire_events(registry: Registry, now: float, ttl: float = EVENT_TTL, limit: int = SWEEP_LIMIT) -> int:
+    """Delete up to `limit` Events last written more than `ttl` seconds before `now`; returns how many."""
     res = BY_KEY["events"]
     gone = 0
     for event in registry.list(res, None)[0]:
         written = last_written(event)
-        if written and now - written > ttl:
+        if gone < limit and written and now - written > ttl:
             try:
                 registry.delete(res, event["metadata"].get("namespace"), event["metadata"]["name"], DeleteOpts())
                 gone += 1
@@ -48,8 +51,9 @@ async def keep_expiring(registry: Registry) -> None:
     """The server's background task (apiserver/tasks.py): a sweep at start, then every minute.
     At start too: a server restarted after a while holds old Events."""
     while True:
+        gone = 0
         try:
-            expire_events(registry, time.time())
+            gone = expire_events(registry, time.time())
         except Exception:  # one failed sweep must not stop the next
             log.exception("expiring events failed")
-        await asyncio.sleep(SWEEP_EVERY)
+        await asyncio.sleep(NEXT_SWEEP_SOON if gone >= SWEEP_LIMIT else SWEEP_EVERY)
