@@ -27,7 +27,7 @@ def run(tmp_path, body):
 
 
 def write(tmp_path, report: dict) -> None:
-    tmp = tmp_path / ".status.json.tmp"  # as the controller writes it (runtime/files.replace_file)
+    tmp = tmp_path / ".status.json.1-2.tmp"  # as the controller writes it (runtime/files.replace_file)
     tmp.write_text(json.dumps(report))
     os.replace(tmp, tmp_path / "status.json")
 
