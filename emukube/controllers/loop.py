@@ -547,6 +547,10 @@ class Controller:
             except PodStartError as exc:  # the pod stays, tried again after the kubelet's back-off
                 self.reasons[owner] = str(exc)
                 self.failures.failed(plan, exc)
+            except Exception as exc:  # noqa: BLE001 - a fault of ours: said, and tried again next tick
+                self.out(json.dumps({"type": "Warning", "message": f"starting pod {key} failed: {exc!r}",
+                                     "trace": traceback.format_exc()[-1500:]}))
+                self.failures.not_retrying(key)
             finally:
                 if key not in self.created and not self.failures.holds(key):
                     self.creating.pop(key, None)

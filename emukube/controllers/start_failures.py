@@ -220,6 +220,13 @@ class StartFailures:
         f.plan, f.message, f.failed_at, f.retrying = plan, why, now, False
         self.ctrl.creating[key] = plan
 
+    def not_retrying(self, key: str) -> None:
+        """A start of a held pod ended without a verdict (an error of emukube's own): the next
+        tick tries it again, instead of waiting for a start that will not report."""
+        f = self.pods.get(key)
+        if f is not None:
+            f.retrying = False
+
     def started(self, key: str) -> None:
         f = self.pods.get(key)
         if f is not None:
