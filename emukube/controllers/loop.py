@@ -32,7 +32,7 @@ from ..plan.hooks import liveness_grace, termination_grace
 from ..plan.nodeports import host_ports
 from ..plan.nodes import evicted, plan_nodes, schedule, taint_id
 from ..plan.pod_dns import pod_specs
-from ..plan.workloads import PodPlan, bare_pod, new_pod_for, rollout_limits, template_hash
+from ..plan.workloads import PodPlan, bare_pod, containers_of, new_pod_for, rollout_limits, template_hash
 from ..runtime import engine
 from ..runtime import labels as L
 from ..runtime.dns import ZoneWriter, ensure_dns, reload_corefile, write_resolv_confs
@@ -541,8 +541,7 @@ class Controller:
                 self.event("Normal", f"pod/{plan.name}", Reason.SCHEDULED,
                            f"Successfully assigned {plan.namespace}/{plan.name} to {plan.node}",
                            namespace=plan.namespace)
-                self.kubelet_started(plan.name, plan.namespace,
-                                     [*(plan.spec.get("initContainers") or []), *(plan.spec.get("containers") or [])])
+                self.kubelet_started(plan.name, plan.namespace, containers_of(plan.spec))
                 self.created.add(key)  # leaves self.creating once a tick has observed it
             except PodStartError as exc:  # the pod stays, tried again after the kubelet's back-off
                 self.reasons[owner] = str(exc)
@@ -668,8 +667,8 @@ class Controller:
         def work():
             try:
                 fresh_start(self, pod, container)  # a new container from the image, as the kubelet makes
-                every = [*(pod.spec.get("initContainers") or []), *(pod.spec.get("containers") or [])]
-                self.kubelet_started(pod.name, pod.namespace, [c for c in every if c.get("name") == name])
+                self.kubelet_started(pod.name, pod.namespace,
+                                     [c for c in containers_of(pod.spec) if c.get("name") == name])
             except (DockerException, PodStartError) as exc:
                 self.event("Warning", f"pod/{pod.name}", Reason.FAILED,
                            f"restarting container {name}: {str(exc).splitlines()[0][:200]}", namespace=pod.namespace)

@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 
+from .workloads import containers_of
+
 Payload = dict[str, tuple[bytes, int]]  # path inside the volume -> (content, file mode)
 # kind -> name -> its data (None: there is no such object)
 Lookup = Callable[[str, str], "dict[str, bytes] | None"]
@@ -42,7 +44,7 @@ def live_volumes(spec: dict, lookup: Lookup) -> dict[str, Payload]:
     """The pod's configMap and secret volumes some container mounts whole (not by subPath), by
     volume name, with what they should hold now. A volume whose object is gone and not optional
     is left out: the kubelet keeps the last content it wrote (an optional one is emptied)."""
-    mounted = {m["name"] for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+    mounted = {m["name"] for c in containers_of(spec)
                for m in c.get("volumeMounts") or [] if not m.get("subPath") and not m.get("subPathExpr")}
     out: dict[str, Payload] = {}
     for vol in spec.get("volumes") or []:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 
 from ..errors import EmukubeError
+from .workloads import containers_of
 
 POD_OWNERS = ("Deployment", "StatefulSet", "ReplicaSet")
 # On a workload's pod template: the mappings its containers run with. A changed map changes the
@@ -89,13 +90,9 @@ def merge(stored: dict[str, str], given: dict[str, str] | None) -> dict[str, str
     return merged
 
 
-def _containers(spec: dict) -> list[dict]:
-    return (spec.get("initContainers") or []) + (spec.get("containers") or [])
-
-
 def used_mappings(pod_spec: dict, image_map: dict[str, str]) -> str:
     """The mappings a pod spec's containers run with, "OLD=NEW" comma-separated, sorted."""
-    pairs = {f"{c['image']}={swap(c['image'], image_map)}" for c in _containers(pod_spec)
+    pairs = {f"{c['image']}={swap(c['image'], image_map)}" for c in containers_of(pod_spec)
              if c.get("image") and swap(c["image"], image_map) != c["image"]}
     return ",".join(sorted(pairs))
 

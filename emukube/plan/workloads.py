@@ -32,6 +32,11 @@ def random_suffix() -> str:
     return "".join(secrets.choice(SAFE_ALPHABET) for _ in range(5))
 
 
+def containers_of(spec: dict) -> list[dict]:
+    """A pod spec's init containers, then its app containers: the order the kubelet starts them."""
+    return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+
+
 @dataclass(frozen=True)
 class PodPlan:
     """One pod to run: its identity and the pod spec it runs."""
