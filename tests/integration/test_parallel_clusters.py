@@ -74,7 +74,7 @@ def test_half_made_clusters_are_found_by_label_and_removed(engine):
     """What a killed `up` leaves (a network and volumes, no controller) is still a cluster to
     `down --all`; the finder is tested by name here, as others' clusters run meanwhile."""
     name = f"po{os.getpid() % 100000}orph"
-    ops.create_network(engine, ops.plan_network(engine, name))
+    ops.plan_with_network(engine, ops.read_state(engine, name), [])  # its network, as `up` makes it
     engine.volumes.create(f"emukube-{name}-state", labels={L.CLUSTER: name})
     lone_volume = f"po{os.getpid() % 100000}vol"
     engine.volumes.create(f"emukube-{lone_volume}-dns", labels={L.CLUSTER: lone_volume})
