@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..k8s.applied import desired_objects
+from ..k8s.applied import declared_stamp, desired_objects
 from ..k8s.client import ApiError
 from ..k8s.keys import ObjectKey, PodKey, key_of, object_key
 from ..k8s.reasons import Reason
@@ -141,6 +141,7 @@ class Controller:
         self.informer: Informer | None = None  # set by the entry point: the desired objects, kept current
         self.publisher: Publisher | None = None  # set by the entry point: writes what runs back to the API
         self.objects_version = -1
+        self.declared_stamp: frozenset = frozenset()  # see declared_stamp
         self.written_slices: dict[tuple[str, str], list[dict]] = {}  # (ns, Service) -> its slices (plan/slices.py)
         self.seen_rv: dict[str, int] = {}
         self.set_objects(objects)
@@ -216,13 +217,14 @@ class Controller:
     def refresh_objects(self) -> None:
         if self.informer is None:
             return
-        _, version, _ = self.informer.objects()
-        if version != self.objects_version:
+        cached, version, seen = self.informer.objects()
+        if version != self.objects_version and declared_stamp(cached) != self.declared_stamp:
             try:
                 self.informer.relist(list(POD_INPUTS))
             except Exception:  # noqa: BLE001 - the API restarting: act on what the streams brought
                 pass
-        cached, version, seen = self.informer.objects()
+            cached, version, seen = self.informer.objects()
+            self.declared_stamp = declared_stamp(cached)
         self.seen_rv = seen
         if version != self.objects_version:
             self.objects_version = version

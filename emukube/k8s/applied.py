@@ -34,6 +34,15 @@ def desired_objects(cached: list[dict]) -> list[dict]:
     return sorted(out, key=lambda o: (o.get("kind", ""), o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
 
+def declared_stamp(cached: list[dict]) -> frozenset:
+    """Each desired object's identity and spec's version: its generation where its kind has one,
+    else its resourceVersion. The controllers' own writes (pods they made, status) leave it as it
+    was: the loop relists what pods are made from only when it moved (Controller.refresh_objects)."""
+    return frozenset((o.get("kind"), o["metadata"].get("namespace", ""), o["metadata"]["name"],
+                      o["metadata"].get("generation") or o["metadata"].get("resourceVersion"))
+                     for o in desired_objects(cached))
+
+
 def is_system_object(obj: dict) -> bool:
     """Made by the API server, not by whoever applied the manifests (so `up` never prunes it)."""
     meta = obj.get("metadata") or {}

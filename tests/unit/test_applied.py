@@ -1,0 +1,31 @@
+"""What users applied, told apart from what the cluster makes (k8s/applied.py)."""
+
+from __future__ import annotations
+
+import copy
+
+from emukube.k8s.applied import declared_stamp
+
+
+def _obj(kind: str, name: str, rv: int, generation: int | None = None, **meta) -> dict:
+    m = {"name": name, "namespace": "default", "resourceVersion": str(rv), **meta}
+    if generation is not None:
+        m["generation"] = generation
+    return {"apiVersion": "v1", "kind": kind, "metadata": m}
+
+
+def test_the_stamp_moves_with_what_users_declared_and_not_with_status_or_the_controllers_pods():
+    cached = [_obj("Deployment", "web", 10, generation=1), _obj("Service", "web", 11)]
+    stamp = declared_stamp(cached)
+    later = copy.deepcopy(cached)
+    later[0]["metadata"]["resourceVersion"] = "20"  # a status write: generation kept
+    later.append(_obj("Pod", "web-abc", 21, generation=1, ownerReferences=[{"kind": "ReplicaSet", "name": "web-x"}]))
+    later.append(_obj("Endpoints", "web", 22))
+    assert declared_stamp(later) == stamp
+    spec = copy.deepcopy(later)
+    spec[0]["metadata"]["generation"] = 2
+    assert declared_stamp(spec) != stamp
+    service = copy.deepcopy(later)
+    service[1]["metadata"]["resourceVersion"] = "23"  # a kind without generation: any write
+    assert declared_stamp(service) != stamp
+    assert declared_stamp(later + [_obj("ConfigMap", "settings", 24)]) != stamp
