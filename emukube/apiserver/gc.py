@@ -23,10 +23,17 @@ log = logging.getLogger("emukube.apiserver.gc")
 STORED = [r for r in RESOURCES if r.key != "events.events.k8s.io"]
 
 
-def _relevant(change) -> bool:
+def _needs_pass(change) -> bool:
+    """A change only a pass over every object settles: an owner gone or going."""
     meta = change.object.get("metadata") or {}
-    return change.type == "DELETED" or bool(meta.get("deletionTimestamp")) or \
-        (change.type == "ADDED" and bool(meta.get("ownerReferences")))
+    return change.type == "DELETED" or bool(meta.get("deletionTimestamp"))
+
+
+def _new_dependent(change) -> bool:
+    """An object made with owners, whose owners may be gone already: checked alone (_check_owners).
+    During `up` most writes that add owner references are these: a full pass for each was most of
+    the collector's time."""
+    return change.type == "ADDED" and bool((change.object.get("metadata") or {}).get("ownerReferences"))
 
 
 class Collector:
@@ -44,23 +51,30 @@ class Collector:
     async def _run(self) -> None:
         last = self.store.current_rv()
         pending = True  # a pass at start finishes what a previous process left
+        born: list = []  # changes that made dependents, checked alone unless a pass comes
         while True:
             try:
+                head = self.store.current_rv()  # read first: every change up to it is below
                 changes = self.store.changes(last, limit=1000)
                 if changes:
                     last = changes[-1].rv
-                    pending |= any(_relevant(c) for c in changes)
+                    pending |= any(_needs_pass(c) for c in changes)
+                    born += [c for c in changes if _new_dependent(c)]
                     if len(changes) == 1000:
                         continue
+                last = max(last, head)
             except Gone:
                 last, pending = self.store.current_rv(), True
-            if pending:
-                pending = False
-                try:
+            try:
+                if pending:
+                    pending, born = False, []
                     self.collect()
-                except Exception:  # one bad object must not stop collection for good
-                    log.exception("garbage collection pass failed")
-            await self.hub.wait(1.0)
+                for change in born:
+                    self._check_owners(change)
+            except Exception:  # one bad object must not stop collection for good
+                log.exception("garbage collection pass failed")
+            born = []
+            await self.hub.wait(1.0, after=last)
             await asyncio.sleep(0.01)  # let a burst of writes land first
 
     # ---- one pass ---------------------------------------------------------------------------------
@@ -142,6 +156,13 @@ class Collector:
             return True  # an owner of a kind we do not serve: leave it be
         owner = self.registry.get(res, namespace if res.namespaced else None, ref.get("name", ""))
         return owner is not None and owner["metadata"].get("uid") == ref.get("uid")
+
+    def _check_owners(self, change) -> None:
+        res = next((r for r in STORED + crds.stored() if r.key == change.resource), None)
+        meta = change.object["metadata"]
+        obj = self.registry.get(res, meta.get("namespace"), meta["name"]) if res is not None else None
+        if obj is not None and obj["metadata"].get("uid") == meta.get("uid") and obj["metadata"].get("ownerReferences"):
+            self._dangling(res, obj, set())
 
     def _dangling(self, res, obj: dict, uids: set) -> None:
         refs = obj["metadata"]["ownerReferences"]

@@ -137,8 +137,8 @@ class Registry:
             from .crds import refresh
 
             refresh(self.store)
-        if self.hub is not None:
-            self.hub.notify()
+        if self.hub is not None:  # only this process writes between the write and this read
+            self.hub.notify(res.key if res is not None else None, self.store.current_rv())
 
     # ---- create -----------------------------------------------------------------------------------
     def ensure_namespaces(self) -> None:

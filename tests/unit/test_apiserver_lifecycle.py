@@ -3,6 +3,8 @@ collection of dependents (Background, Foreground, Orphan), namespace deletion.""
 
 from __future__ import annotations
 
+import asyncio
+
 from test_apiserver_harness import eventually, pod, run
 
 CMS = "/api/v1/namespaces/default/configmaps"
@@ -93,6 +95,32 @@ def test_orphan_strips_owner_references(tmp_path):
         await eventually(lambda: gone(api, CMS + "/owner"))
         child = await api.ok("GET", CMS + "/child")
         assert "ownerReferences" not in child["metadata"]
+    run(tmp_path, body)
+
+
+def test_a_dependent_made_after_its_owner_went_is_collected(tmp_path):
+    """Checked alone, without a pass over every object: the owner's deletion came before it."""
+    async def body(api):
+        dead = await api.ok("POST", CMS, cm("dead"))
+        live = await api.ok("POST", CMS, cm("live"))
+        sentinel = await api.ok("POST", CMS, cm("sentinel"))
+        await api.ok("POST", CMS, cm("sentinel-child", owner=sentinel))
+        await api.ok("DELETE", CMS + "/dead")
+        await api.ok("DELETE", CMS + "/sentinel")
+        await eventually(lambda: gone(api, CMS + "/sentinel-child"))  # the pass these deletions asked for ran
+        await asyncio.sleep(0.5)  # and the one the child's own deletion asked for
+        await api.ok("POST", CMS, cm("late", owner=dead))
+        both = cm("both", owner=live)
+        both["metadata"]["ownerReferences"].append(cm("x", owner=dead)["metadata"]["ownerReferences"][0])
+        await api.ok("POST", CMS, both)
+        await api.ok("POST", CMS, cm("kept", owner=live))
+        await eventually(lambda: gone(api, CMS + "/late"))
+
+        async def stripped():
+            obj = await api.ok("GET", CMS + "/both")
+            return obj if len(obj["metadata"]["ownerReferences"]) == 1 else None
+        assert (await eventually(stripped))["metadata"]["ownerReferences"][0]["name"] == "live"
+        assert not await gone(api, CMS + "/kept")
     run(tmp_path, body)
 
 

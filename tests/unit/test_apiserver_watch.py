@@ -143,3 +143,21 @@ def test_timeout_ends_the_stream_and_disconnect_leaves_no_task(tmp_path):
 
 async def _settled(before: int) -> bool:
     return len(asyncio.all_tasks()) <= before
+
+
+def test_a_write_wakes_the_watchers_of_its_resource_and_those_of_every_resource():
+    from emukube.apiserver.watch import Hub
+
+    async def body():
+        h = Hub(store=None)
+        pods = asyncio.ensure_future(h.wait(5, "pods"))
+        cms = asyncio.ensure_future(h.wait(5, "configmaps"))
+        anything = asyncio.ensure_future(h.wait(5))
+        await asyncio.sleep(0.05)
+        h.notify("pods", rv=7)
+        await asyncio.sleep(0.05)
+        assert pods.done() and anything.done() and not cms.done()
+        h.notify()  # a write the poller saw, of a resource not known: everyone
+        await asyncio.wait_for(cms, 1)
+
+    asyncio.run(body())
