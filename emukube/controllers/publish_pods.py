@@ -10,11 +10,11 @@ pkg/apis/core/v1/helper/qos (QoS class).
 
 from __future__ import annotations
 
-import copy
 import time
 from dataclasses import dataclass, field
 
 from ..k8s.times import epoch as _seconds
+from ..manifests.defaults import default_pod_spec
 from ..plan.quantity import quantity
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Docker's "never"
@@ -400,7 +400,7 @@ def pod_status_object(facts: PodFacts, status: dict, now: str, previous: dict | 
 def pod_object(facts: PodFacts, status: dict, now: str, previous: dict | None = None) -> dict:
     """A whole v1 Pod. `status` is pod_status()'s dict for the pod; `previous` the pod as last
     published (its conditions keep their times); `now` stamps only a condition that changed."""
-    spec = copy.deepcopy(facts.spec)
+    spec = default_pod_spec(facts.spec)  # as the API server stored it when the pod was created
     if facts.node:
         spec["nodeName"] = facts.node
     return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_metadata(facts), "spec": spec,

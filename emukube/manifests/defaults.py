@@ -10,6 +10,8 @@ from .validate_storage import default_claim, default_storage_class, default_volu
 PROBE_DEFAULTS = {"initialDelaySeconds": 0, "timeoutSeconds": 1, "periodSeconds": 10,
                   "successThreshold": 1, "failureThreshold": 3}
 CLIENT_IP_TIMEOUT = 10800
+DEFAULT_SCHEDULER = "default-scheduler"
+TERMINATION_MESSAGE_PATH = "/dev/termination-log"
 _STORAGE_DEFAULTS = {"PersistentVolumeClaim": default_claim, "PersistentVolume": default_volume}
 
 
@@ -32,6 +34,7 @@ def apply_defaults(obj: dict) -> dict:
         _service(spec)
     elif kind == "Pod":
         _pod_spec(spec)
+        _pod(spec)
     elif kind in ("Deployment", "StatefulSet", "ReplicaSet"):
         _set(spec, "replicas", 1)
         if kind == "Deployment":
@@ -115,11 +118,39 @@ def _job(spec: dict) -> None:
     _pod_spec(_sub(_sub(spec, "template"), "spec"))
 
 
+def default_pod_spec(spec: dict) -> dict:
+    """A defaulted copy of a Pod's spec, as the API server stores it."""
+    out: dict = _copy(spec)
+    _pod_spec(out)
+    _pod(out)
+    return out
+
+
+def _pod(spec: dict) -> None:
+    """What a Pod gets beyond its spec's defaults: SetDefaults_Pod's enableServiceLinks, and what
+    the Priority and ServiceAccount admission plugins set."""
+    if spec.get("enableServiceLinks") is None:
+        spec["enableServiceLinks"] = True
+    if not spec.get("priorityClassName") and spec.get("priority") is None:
+        spec["priority"] = 0
+    _set(spec, "preemptionPolicy", "PreemptLowerPriority")
+    account = _set(spec, "serviceAccountName", spec.get("serviceAccount") or "default")
+    _set(spec, "serviceAccount", account)  # the deprecated field mirrors it
+
+
 def _pod_spec(spec: dict) -> None:
+    """SetDefaults_PodSpec and SetDefaults_Container, templates included: clients rely on them
+    (kubectl debug reads spec.securityContext without looking whether it is there)."""
     _set(spec, "restartPolicy", "Always")
     _set(spec, "terminationGracePeriodSeconds", 30)
     _set(spec, "dnsPolicy", "ClusterFirst")
-    for c in _dicts(spec.get("containers")) + _dicts(spec.get("initContainers")):
+    _set(spec, "schedulerName", DEFAULT_SCHEDULER)
+    if not isinstance(spec.get("securityContext"), dict):
+        spec["securityContext"] = {}
+    for c in _dicts(spec.get("containers")) + _dicts(spec.get("initContainers")) + \
+            _dicts(spec.get("ephemeralContainers")):
+        _set(c, "terminationMessagePath", TERMINATION_MESSAGE_PATH)
+        _set(c, "terminationMessagePolicy", "File")
         if isinstance(c.get("image"), str):
             _set(c, "imagePullPolicy", default_pull_policy(c["image"]))
         for port in _dicts(c.get("ports")):

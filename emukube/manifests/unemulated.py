@@ -34,6 +34,10 @@ CONTAINER_FIELDS = {
     "terminationMessagePolicy": "exit reasons are not collected",
     "resizePolicy": "limits are set when a container starts", "volumeDevices": "no block devices",
 }
+# Values that ask for what Kubernetes does by default, as `kubectl get -o yaml` prints them: as
+# emukube behaves, so no warning.
+AS_DEFAULT = {"schedulerName": "default-scheduler", "preemptionPolicy": "PreemptLowerPriority",
+              "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}
 VOLUME_TYPES = {"emptyDir", "configMap", "secret", "hostPath", "persistentVolumeClaim", "name"}
 SERVICE_FIELDS = {
     "loadBalancerSourceRanges": "a LoadBalancer accepts every client", "externalIPs": "use a LoadBalancer",
@@ -94,7 +98,7 @@ def _set(v: Any) -> bool:
 
 def _pod_spec(spec: dict, found: _Found, obj: str) -> None:
     for field, why in POD_FIELDS.items():
-        if _set(spec.get(field)):
+        if _set(spec.get(field)) and spec.get(field) != AS_DEFAULT.get(field):
             found.add(f"pod spec {field}", why, obj)
     for key in sorted(set(_map(spec.get("securityContext"))) - POD_SECURITY_KEPT):
         found.add(f"pod securityContext.{key}", "Docker's defaults apply", obj)
@@ -107,7 +111,7 @@ def _pod_spec(spec: dict, found: _Found, obj: str) -> None:
 
 def _container(c: dict, found: _Found, obj: str) -> None:
     for field, why in CONTAINER_FIELDS.items():
-        if _set(c.get(field)):
+        if _set(c.get(field)) and c.get(field) != AS_DEFAULT.get(field):
             found.add(f"container {field}", why, obj)
     if _set(_map(c.get("resources")).get("requests")):
         found.add("container resources.requests", "nothing is reserved; limits do apply", obj)

@@ -110,6 +110,16 @@ def test_describe(kube):
         assert re.search(rf"Normal\s+SuccessfulCreate\s+.*replicaset-controller\s+Created pod: {name}\n", text), text
 
 
+def test_debug_is_refused_as_a_cluster_without_ephemeral_containers_refuses_it(kube):
+    """kubectl debug read the pod's spec.securityContext without looking, and panicked while the
+    API server did not default it."""
+    pod = web_pods(kube)[0]
+    assert kube.obj("get", "pod", pod)["spec"]["securityContext"] == {}
+    out = kube("debug", pod, "--image=busybox", "--profile=general", "--", "true", check=False)
+    assert out.returncode == 1 and "panic" not in out.stderr, out.stderr
+    assert "error: ephemeral containers are disabled for this cluster" in out.stderr, out.stderr
+
+
 def test_kubectl_apply_carries_on_from_emukube_up(kube, cluster):
     # `up` wrote the manifest as kubectl apply does (last-applied-configuration): applying the
     # same file again changes nothing and warns of nothing; diff sees nothing either way.

@@ -81,6 +81,26 @@ def test_pod_defaults():
                                   "failureThreshold": 3}
 
 
+def test_pods_and_templates_get_what_clients_read_without_looking():
+    """`kubectl debug` read spec.securityContext.runAsUser of the pod and crashed when the API
+    server had not defaulted it (as every real one does)."""
+    pod = apply_defaults({"kind": "Pod", "spec": {"containers": [{"name": "a", "image": "nginx:1"}],
+                                                  "initContainers": [{"name": "i", "image": "busybox:1"}]}})["spec"]
+    assert pod["securityContext"] == {} and pod["schedulerName"] == "default-scheduler"
+    for c in pod["containers"] + pod["initContainers"]:
+        assert (c["terminationMessagePath"], c["terminationMessagePolicy"]) == ("/dev/termination-log", "File")
+    # SetDefaults_Pod and the Priority and ServiceAccount admission plugins: pods only
+    assert (pod["enableServiceLinks"], pod["priority"], pod["preemptionPolicy"]) == (True, 0, "PreemptLowerPriority")
+    assert pod["serviceAccountName"] == pod["serviceAccount"] == "default"
+    template = apply_defaults({"kind": "Deployment", "spec": {"template": {"spec": {"containers": [
+        {"name": "a", "image": "nginx:1"}]}}}})["spec"]["template"]["spec"]
+    assert template["securityContext"] == {} and template["containers"][0]["terminationMessagePolicy"] == "File"
+    assert not {"enableServiceLinks", "priority", "serviceAccountName"} & set(template)
+    named = apply_defaults({"kind": "Pod", "spec": {"serviceAccount": "app", "enableServiceLinks": False,
+                                                    "priorityClassName": "high", "containers": []}})["spec"]
+    assert named["serviceAccountName"] == "app" and named["enableServiceLinks"] is False and "priority" not in named
+
+
 def test_explicit_values_are_kept():
     spec = apply_defaults({"kind": "Pod", "spec": {"restartPolicy": "Never", "containers": [
         {"name": "a", "image": "nginx", "imagePullPolicy": "Never"}]}})["spec"]

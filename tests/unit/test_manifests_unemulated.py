@@ -58,3 +58,15 @@ def test_helm_hooks_are_skipped_with_a_warning():
     kept, warnings = without_helm_hooks([hook, plain])
     assert kept == [plain]
     assert warnings == ['<stdin> (document 5): skipping Pod "t": a Helm hook (helm.sh/hook: test), run by Helm, not installed']
+
+
+def test_values_that_ask_for_the_default_get_no_warning():
+    """As `kubectl get -o yaml` prints every pod: applying such an export warns of nothing."""
+    exported = {"schedulerName": "default-scheduler", "preemptionPolicy": "PreemptLowerPriority",
+                "containers": [{"name": "c", "image": "i", "terminationMessagePath": "/dev/termination-log",
+                                "terminationMessagePolicy": "File"}]}
+    assert unemulated_fields([deployment("a", exported)]) == []
+    other = {"schedulerName": "volcano", "containers": [{"name": "c", "image": "i",
+                                                         "terminationMessagePolicy": "FallbackToLogsOnError"}]}
+    assert [w.split(":")[0] for w in unemulated_fields([deployment("b", other)])] == [
+        "pod spec schedulerName", "container terminationMessagePolicy"]

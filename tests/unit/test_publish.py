@@ -60,7 +60,14 @@ def test_a_ready_deployment_pod_is_the_whole_v1_pod():
                      "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-hash123456",
                                           "uid": "uid-rs", "controller": True, "blockOwnerDeletion": True}],
                      "creationTimestamp": CREATED},
-        "spec": {**WEB_SPEC, "nodeName": "node-1"},
+        # as the API server stored it when the pod was made: defaulted (the template's spec is not)
+        "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "imagePullPolicy": "IfNotPresent",
+                                 "terminationMessagePath": "/dev/termination-log",
+                                 "terminationMessagePolicy": "File"}],
+                 "restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
+                 "schedulerName": "default-scheduler", "securityContext": {}, "enableServiceLinks": True,
+                 "priority": 0, "preemptionPolicy": "PreemptLowerPriority", "serviceAccountName": "default",
+                 "serviceAccount": "default", "nodeName": "node-1"},
         "status": {
             "phase": "Running",
             "conditions": [
