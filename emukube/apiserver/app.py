@@ -24,6 +24,7 @@ from . import (
     errors,
     event_ttl,
     handlers,
+    health,
     metrics,
     negotiate,
     reviews,
@@ -142,8 +143,12 @@ class Router:
         return await call(request, route)
 
 
-async def _ok(request: web.Request) -> web.Response:
-    return web.Response(text="ok", content_type="text/plain")
+def _store_answers(store) -> bool:
+    try:
+        store.current_rv()
+    except Exception:  # noqa: BLE001 - any failure of the store is a failed check
+        return False
+    return True
 
 
 async def _version(request: web.Request) -> web.Response:
@@ -218,9 +223,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
 
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)
-    for path in ("/healthz", "/livez", "/readyz"):
-        app.router.add_get(path, _ok)
-        app.router.add_get(path + "/{tail:.*}", _ok)
+    health.register(app, lambda: _store_answers(store))
     app.router.add_get("/version", _version)
     app.router.add_get("/openapi/v2", _openapi_v2)
     app.router.add_get("/openapi/v3", _openapi_v3)

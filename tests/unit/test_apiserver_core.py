@@ -32,6 +32,21 @@ def test_health_version_and_auth(tmp_path):
     run(tmp_path, body)
 
 
+def test_health_checks_one_by_one_as_ci_scripts_print_them(tmp_path):
+    async def body(api):
+        status, text, _ = await api.req("GET", "/readyz?verbose", token=None)
+        assert status == 200 and text.splitlines()[0] == "[+]ping ok" and "[+]etcd ok" in text.splitlines()
+        assert text.endswith("\nreadyz check passed\n")
+        status, text, _ = await api.req("GET", "/livez?verbose&exclude=etcd", token=None)
+        assert "[+]etcd ok" not in text and "etcd check excluded: ok" in text and text.endswith("livez check passed\n")
+        assert (await api.req("GET", "/readyz/etcd", token=None))[:2] == (200, "ok")
+        assert (await api.req("GET", "/healthz/nothing", token=None))[0] == 404
+        api.store.close()  # the store gone: the checks that read it fail, and say so
+        status, text, _ = await api.req("GET", "/readyz?verbose", token=None)
+        assert status == 500 and "[-]etcd failed: reason withheld" in text and text.endswith("readyz check failed\n")
+    run(tmp_path, body)
+
+
 def test_discovery_documents(tmp_path):
     async def body(api):
         aggregated = {"Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
