@@ -15,6 +15,7 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,7 +33,15 @@ from ..plan.hooks import liveness_grace, termination_grace
 from ..plan.nodeports import host_ports
 from ..plan.nodes import evicted, plan_nodes, schedule, taint_id
 from ..plan.pod_dns import pod_specs
-from ..plan.workloads import PodPlan, bare_pod, containers_of, new_pod_for, rollout_limits, template_hash
+from ..plan.workloads import (
+    PodPlan,
+    as_rolled_out,
+    bare_pod,
+    containers_of,
+    new_pod_for,
+    rollout_limits,
+    template_hash,
+)
 from ..runtime import engine
 from ..runtime import labels as L
 from ..runtime.dns import ZoneWriter, ensure_dns, reload_corefile, write_resolv_confs
@@ -201,13 +210,15 @@ class Controller:
         self.failures = StartFailures(self)  # pods whose start failed: listed, tried again
         self.reloads = BackgroundReloads(self)  # proxy reloads off the tick while no pod stops
 
-    def set_objects(self, objects: list[dict]) -> None:
-        """What to run, from the desired objects (read again whenever one changed)."""
+    def set_objects(self, objects: list[dict], replica_sets: Sequence[dict] = ()) -> None:
+        """What to run, from the desired objects (read again whenever one changed) and the
+        ReplicaSets published (a paused Deployment runs its newest one's template)."""
         self.objects = objects
         self.services = [o for o in objects if o["kind"] == "Service"]
         # StatefulSets first: an OrderedReady chain is the longest path of `up`, so its first
         # pod goes to the engine before the others.
-        self.workloads = sorted((o for o in objects if o["kind"] in ("Deployment", "StatefulSet", "ReplicaSet")),
+        self.workloads = sorted((as_rolled_out(o, list(replica_sets)) if o["kind"] == "Deployment" else o
+                                 for o in objects if o["kind"] in ("Deployment", "StatefulSet", "ReplicaSet")),
                                 key=lambda o: o["kind"] != "StatefulSet")
         self.bare = [bare_pod(o) for o in objects if o["kind"] == "Pod"]
         self.nodes = plan_nodes(self.ctx.net, self.ctx.nodes, objects, self.ctx.node_address)
@@ -228,7 +239,7 @@ class Controller:
         self.seen_rv = seen
         if version != self.objects_version:
             self.objects_version = version
-            self.set_objects(desired_objects(cached))
+            self.set_objects(desired_objects(cached), [o for o in cached if o.get("kind") == "ReplicaSet"])
             self.written_slices = sl.by_service(cached)
             # Before any pod of them starts: pods bind-mount these files.
             write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces, pod_specs(self.objects))
@@ -761,10 +772,15 @@ class Controller:
         current = template_hash(w["spec"]["template"])
         new = [p for p in mine if p.template_hash == current]
         old = [p for p in mine if p.template_hash != current]
+        paused = bool(w["spec"].get("paused"))  # its template is the one rolled out (as_rolled_out)
+        if paused:  # the deployment controller only scales a paused Deployment: old pods stay
+            for p in sorted(old, key=self.is_ready)[:max(0, len(old) - replicas)]:
+                self._retire(p, "scaled down")
+            replicas = max(0, replicas - len(old))
         new_count = len(new) + len(creating)
         surge, unavailable = rollout_limits(w) if w["kind"] == "Deployment" else (0, replicas)
         # Scale the new template towards replicas, within maxSurge over the total.
-        room = replicas + surge - (len(mine) + len(creating))
+        room = replicas - new_count if paused else replicas + surge - (len(mine) + len(creating))
         for _ in range(max(0, min(replicas - new_count, room))):
             self._new_pod(new_pod_for(w), pods)
         if new_count > replicas:
@@ -779,6 +795,8 @@ class Controller:
             # Then running ones, by the ReplicaSet controller's ranking (controllers/scale_down.py).
             for p in condemned(self, new, mine, new_count - replicas):
                 self._retire(p, "scaled down")
+        if paused:
+            return
         # Retire old pods while at least replicas - maxUnavailable stay ready.
         ready = sum(1 for p in mine if self.is_ready(p))
         allowed = ready - (replicas - unavailable)

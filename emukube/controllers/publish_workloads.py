@@ -163,6 +163,21 @@ def _rollout_condition(deploy: dict, conds: list[dict], old: dict, new: dict, rs
                       f'ReplicaSet "{rs_name}" has timed out progressing.', now)
 
 
+def _paused_condition(deploy: dict, conds: list[dict], now: str) -> bool:
+    """checkPausedConditions: Progressing is Unknown while paused (unless it had timed out), and
+    says so once when resumed. True while paused: no rollout progress is reckoned."""
+    if deploy["spec"].get("progressDeadlineSeconds", PROGRESS_DEADLINE) is None:
+        return bool(deploy["spec"].get("paused"))
+    current = _find(conds, "Progressing") or {}
+    if deploy["spec"].get("paused"):
+        if current.get("reason") not in ("ProgressDeadlineExceeded", "DeploymentPaused"):
+            set_condition(conds, "Progressing", "Unknown", "DeploymentPaused", "Deployment is paused", now)
+        return True
+    if current.get("reason") == "DeploymentPaused":
+        set_condition(conds, "Progressing", "Unknown", "DeploymentResumed", "Deployment is resumed", now)
+    return False
+
+
 # ---- status --------------------------------------------------------------------------------
 def deployment_status(deploy: dict, pods: list[dict], now: str, previous: dict | None = None,
                       observed_generation: int | None = None) -> dict:
@@ -185,7 +200,8 @@ def deployment_status(deploy: dict, pods: list[dict], now: str, previous: dict |
     else:
         set_condition(conds, "Available", "False", "MinimumReplicasUnavailable",
                       "Deployment does not have minimum availability.", now)
-    _rollout_condition(deploy, conds, old, status, f"{name}-{current}", now)
+    if not _paused_condition(deploy, conds, now):
+        _rollout_condition(deploy, conds, old, status, f"{name}-{current}", now)
     status = _nonzero(status)
     if conds:
         status["conditions"] = conds

@@ -45,7 +45,7 @@ SERVICE_FIELDS = {
     "loadBalancerClass": "every LoadBalancer is emukube's",
 }
 WORKLOAD_FIELDS = {
-    "minReadySeconds": "a pod counts as available once ready", "paused": "rollouts are never paused",
+    "minReadySeconds": "a pod counts as available once ready",
     "ordinals": "StatefulSet ordinals start at 0",
 }
 

@@ -28,6 +28,28 @@ def template_hash(template: dict) -> str:
     return safe_encode(hashlib.sha256(blob).digest(), 10)
 
 
+def as_rolled_out(deploy: dict, replica_sets: list[dict]) -> dict:
+    """The Deployment as its controller acts on it. Paused (`kubectl rollout pause`), it makes
+    pods from the template its newest ReplicaSet has, what was rolled out when it was paused: a
+    template changed since waits for `kubectl rollout resume`. Paused before it had any
+    ReplicaSet, it makes none (replicas 0 here)."""
+    spec = deploy.get("spec") or {}
+    if not spec.get("paused"):
+        return deploy
+    meta = deploy["metadata"]
+    owned = [rs for rs in replica_sets
+             if (rs.get("metadata") or {}).get("namespace", "default") == meta.get("namespace", "default")
+             and any(r.get("kind") == "Deployment" and r.get("name") == meta["name"]
+                     for r in rs["metadata"].get("ownerReferences") or [])]
+    if not owned:
+        return {**deploy, "spec": {**spec, "replicas": 0}}
+    newest = max(owned, key=lambda rs: int((rs["metadata"].get("annotations") or {}).get(
+        "deployment.kubernetes.io/revision", "0") or 0))
+    template = copy.deepcopy((newest.get("spec") or {}).get("template") or spec["template"])
+    ((template.get("metadata") or {}).get("labels") or {}).pop("pod-template-hash", None)
+    return {**deploy, "spec": {**spec, "template": template}}
+
+
 def random_suffix() -> str:
     return "".join(secrets.choice(SAFE_ALPHABET) for _ in range(5))
 

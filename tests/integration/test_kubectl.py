@@ -238,6 +238,34 @@ def test_scale_wait_and_rollouts(kube):
     wait_until(lambda: len(web_pods(kube)) == 2, "web back to 2 pods", timeout=60)
 
 
+def test_a_paused_deployment_scales_and_rolls_out_only_once_resumed(kube):
+    kube("create", "deployment", "paws", "--image=emukube/echo:1.0", "--replicas=2")
+    kube("rollout", "status", "deployment/paws", "--timeout=90s", timeout=120)
+
+    def pods() -> dict[str, str]:  # name -> pod-template-hash
+        got = kube.obj("get", "pods", "-l", "app=paws")["items"]
+        return {p["metadata"]["name"]: p["metadata"]["labels"]["pod-template-hash"] for p in got
+                if not p["metadata"].get("deletionTimestamp")}
+
+    before = pods()
+    assert kube("rollout", "pause", "deployment/paws").stdout.strip() == "deployment.apps/paws paused"
+    kube("set", "env", "deployment/paws", "MODE=paused")
+    kube("scale", "deployment/paws", "--replicas=3")
+    wait_until(lambda: len(pods()) == 3, "3 paws pods while paused", timeout=60)
+    now = pods()
+    assert set(before) < set(now) and set(now.values()) == set(before.values()), (before, now)
+    assert len(kube.lines("get", "rs", "-l", "app=paws", "-o", "name")) == 1
+    reason = "jsonpath={.status.conditions[?(@.type=='Progressing')].reason}"
+    assert kube("get", "deployment", "paws", "-o", reason).stdout == "DeploymentPaused"
+    assert kube("rollout", "resume", "deployment/paws").stdout.strip() == "deployment.apps/paws resumed"
+    kube("rollout", "status", "deployment/paws", "--timeout=120s", timeout=150)
+    wait_until(lambda: len(pods()) == 3 and not set(pods().values()) & set(before.values()),
+               "3 paws pods of the new template", timeout=60)
+    env = kube.obj("get", "pod", next(iter(pods())))["spec"]["containers"][0]["env"]
+    assert {"name": "MODE", "value": "paused"} in env
+    kube("delete", "deployment", "paws")
+
+
 def test_create_expose_and_force_delete(kube):
     assert kube("create", "deployment", "hello", "--image=emukube/echo:1.0").stdout.strip() \
         == "deployment.apps/hello created"

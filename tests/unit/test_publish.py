@@ -670,3 +670,29 @@ def test_each_kinds_events_come_from_the_component_kubernetes_names():
                        "deployment": "deployment-controller", "job": "job-controller", "service": "emukube-controller"}
     evicted = event_object({**line, "object": "pod/x", "reason": "TaintManagerEviction"})
     assert evicted["source"] == {"component": "taint-eviction-controller"}
+
+
+def test_a_paused_deployment_keeps_the_template_it_rolled_out_until_resumed():
+    from emukube.plan.workloads import as_rolled_out
+
+    old_d = deployment(template=OLD_TEMPLATE)
+    published = replica_set_objects(old_d, [dpod(OLD, 1, True)], [], NOW)
+    changed = deployment(paused=True)  # `kubectl rollout pause`, then `kubectl set image`
+    acted = as_rolled_out(changed, published)
+    # the published ReplicaSet's template, whose hash is the pods' (the loop makes more of them)
+    assert template_hash(acted["spec"]["template"]) == OLD and acted["spec"]["replicas"] == 3
+    assert as_rolled_out(deployment(), published) == deployment()  # not paused: its own template
+    assert as_rolled_out(changed, [])["spec"]["replicas"] == 0  # paused before any ReplicaSet: no pods
+    rs = replica_set_objects(acted, [dpod(OLD, 1, True)], published, NOW)
+    assert [r["metadata"]["name"] for r in rs] == [f"web-{OLD}"]  # no new ReplicaSet while paused
+    pods = [dpod(OLD, n, True) for n in range(3)]
+    status = workload_status(acted, pods, NOW, {"conditions": []})
+    progressing = {c["type"]: c for c in status["conditions"]}["Progressing"]
+    assert (progressing["status"], progressing["reason"], progressing["message"]) == (
+        "Unknown", "DeploymentPaused", "Deployment is paused")
+    # `kubectl rollout resume`: the changed template's ReplicaSet comes, and the rollout with it
+    resumed = workload_status(deployment(), pods, LATER, status)
+    progressing = {c["type"]: c for c in resumed["conditions"]}["Progressing"]
+    assert progressing["reason"] == "NewReplicaSetCreated" and "updatedReplicas" not in resumed  # 0: omitted
+    same = workload_status(as_rolled_out(deployment(template=OLD_TEMPLATE), published), pods, LATER, status)
+    assert {c["type"]: c for c in same["conditions"]}["Progressing"]["reason"] == "NewReplicaSetAvailable"
