@@ -21,7 +21,6 @@ from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY, Resource
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
-from ..plan.workloads import as_rolled_out
 from .pod_annotations import with_kept_annotations
 from .publish import as_stored, diff, event_line, event_object, node_object, status_only
 from .publish_pods import PodFacts, pod_object
@@ -210,9 +209,6 @@ class Publisher:
             current = self.informer.get(res, meta.get("namespace", "default"), meta["name"])
             if current is None:
                 continue
-            if w["kind"] == "Deployment":  # paused: counted against the template it had rolled out
-                current = as_rolled_out(current, [o for o in self.cached(BY_KEY["replicasets.apps"]).values()
-                                                  if _owned_by(o, current)])
             status = workload_status(current, pods, now, current.get("status"),
                                      observed_generation=current["metadata"].get("generation"))
             if status != current.get("status"):

@@ -257,6 +257,8 @@ def test_a_paused_deployment_scales_and_rolls_out_only_once_resumed(kube):
     assert len(kube.lines("get", "rs", "-l", "app=paws", "-o", "name")) == 1
     reason = "jsonpath={.status.conditions[?(@.type=='Progressing')].reason}"
     assert kube("get", "deployment", "paws", "-o", reason).stdout == "DeploymentPaused"
+    waiting = kube("rollout", "status", "deployment/paws", "--timeout=2s", check=False)
+    assert waiting.returncode == 1 and "0 out of 3 new replicas have been updated" in waiting.stdout, waiting
     assert kube("rollout", "resume", "deployment/paws").stdout.strip() == "deployment.apps/paws resumed"
     kube("rollout", "status", "deployment/paws", "--timeout=120s", timeout=150)
     wait_until(lambda: len(pods()) == 3 and not set(pods().values()) & set(before.values()),

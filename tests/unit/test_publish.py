@@ -686,13 +686,16 @@ def test_a_paused_deployment_keeps_the_template_it_rolled_out_until_resumed():
     rs = replica_set_objects(acted, [dpod(OLD, 1, True)], published, NOW)
     assert [r["metadata"]["name"] for r in rs] == [f"web-{OLD}"]  # no new ReplicaSet while paused
     pods = [dpod(OLD, n, True) for n in range(3)]
-    status = workload_status(acted, pods, NOW, {"conditions": []})
+    # The status counts against the Deployment's own template (none of its pods are updated:
+    # `kubectl rollout status` waits), as the controller's sync of a paused one leaves it.
+    status = workload_status(changed, pods, NOW, {"conditions": []})
     progressing = {c["type"]: c for c in status["conditions"]}["Progressing"]
     assert (progressing["status"], progressing["reason"], progressing["message"]) == (
         "Unknown", "DeploymentPaused", "Deployment is paused")
+    assert status["replicas"] == 3 and "updatedReplicas" not in status  # 0: omitted
     # `kubectl rollout resume`: the changed template's ReplicaSet comes, and the rollout with it
     resumed = workload_status(deployment(), pods, LATER, status)
     progressing = {c["type"]: c for c in resumed["conditions"]}["Progressing"]
     assert progressing["reason"] == "NewReplicaSetCreated" and "updatedReplicas" not in resumed  # 0: omitted
-    same = workload_status(as_rolled_out(deployment(template=OLD_TEMPLATE), published), pods, LATER, status)
+    same = workload_status(deployment(template=OLD_TEMPLATE), pods, LATER, status)
     assert {c["type"]: c for c in same["conditions"]}["Progressing"]["reason"] == "NewReplicaSetAvailable"
