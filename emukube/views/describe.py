@@ -349,16 +349,22 @@ def describe_workload(snap: Snapshot, kind: str, name: str, namespace: str, even
         _container(t, c, None, template=True)
     if kind == "Deployment":
         t.head("Conditions:")
-        available = ready >= want - rollout_limits(obj)[1]
-        done = len(updated) == want and len(live) == want and ready == want
-        t.table([("Type", "Status", "Reason"), ("----", "------", "------"),
-                 ("Available", str(available),
-                  "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable"),
-                 ("Progressing", "True", "NewReplicaSetAvailable" if done else "ReplicaSetUpdated")])
+        written = (obj.get("status") or {}).get("conditions") or []
+        if written:  # as the deployment controller wrote them: kubectl describe prints these
+            rows = [(c.get("type", ""), c.get("status", ""), c.get("reason", "")) for c in written]
+        else:
+            available = ready >= want - rollout_limits(obj)[1]
+            done = len(updated) == want and len(live) == want and ready == want
+            rows = [("Available", str(available),
+                     "MinimumReplicasAvailable" if available else "MinimumReplicasUnavailable"),
+                    ("Progressing", "True", "NewReplicaSetAvailable" if done else "ReplicaSetUpdated")]
+        t.table([("Type", "Status", "Reason"), ("----", "------", "------"), *rows])
         old = sorted({p.labels.get("pod-template-hash", "") for p in live} - {current})
         counts = {h: sum(1 for p in live if p.labels.get("pod-template-hash") == h) for h in old}
         t.row("OldReplicaSets", ", ".join(f"{name}-{h} ({counts[h]} replicas)" for h in old) or "<none>")
-        t.row("NewReplicaSet", f"{name}-{current} ({len(updated)}/{want} replicas created)")
+        # Paused with a changed template, the Deployment has no ReplicaSet of it yet.
+        t.row("NewReplicaSet", "<none>" if spec.get("paused") and not updated else
+              f"{name}-{current} ({len(updated)}/{want} replicas created)")
     prefix = f"{name}-"
     mine = {f"pod/{p.name}" for p in pods} | {e.object for e in events if e.object.startswith(f"pod/{prefix}")
                                               and _owned_name(e.object[4:], kind, name)}

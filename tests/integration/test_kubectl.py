@@ -238,7 +238,7 @@ def test_scale_wait_and_rollouts(kube):
     wait_until(lambda: len(web_pods(kube)) == 2, "web back to 2 pods", timeout=60)
 
 
-def test_a_paused_deployment_scales_and_rolls_out_only_once_resumed(kube):
+def test_a_paused_deployment_scales_and_rolls_out_only_once_resumed(kube, cluster):
     kube("create", "deployment", "paws", "--image=emukube/echo:1.0", "--replicas=2")
     kube("rollout", "status", "deployment/paws", "--timeout=90s", timeout=120)
 
@@ -257,6 +257,10 @@ def test_a_paused_deployment_scales_and_rolls_out_only_once_resumed(kube):
     assert len(kube.lines("get", "rs", "-l", "app=paws", "-o", "name")) == 1
     reason = "jsonpath={.status.conditions[?(@.type=='Progressing')].reason}"
     assert kube("get", "deployment", "paws", "-o", reason).stdout == "DeploymentPaused"
+    for text in (kube("describe", "deployment", "paws").stdout,
+                 cluster.emukube("describe", "deployment", "paws").stdout):
+        assert re.search(r"Progressing\s+Unknown\s+DeploymentPaused", text) and \
+            re.search(r"NewReplicaSet:\s+<none>", text), text
     waiting = kube("rollout", "status", "deployment/paws", "--timeout=2s", check=False)
     assert waiting.returncode == 1 and "0 out of 3 new replicas have been updated" in waiting.stdout, waiting
     assert kube("rollout", "resume", "deployment/paws").stdout.strip() == "deployment.apps/paws resumed"
