@@ -73,6 +73,19 @@ def as_stored(node, stored: dict | None):
     return node if stored is None else dataclasses.replace(node, **declared_state(node.name, stored))
 
 
+NODE_LEASE_NAMESPACE = "kube-node-lease"
+NODE_LEASE_SECONDS = 40  # the kubelet's nodeLeaseDurationSeconds; it renews every quarter of it
+
+
+def node_lease(node: str, node_uid: str, renew_time: str) -> dict:
+    """The Lease a kubelet keeps for its node (what `kubectl describe node` shows under Lease),
+    owned by the Node so that it goes with it."""
+    return {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+            "metadata": {"name": node, "namespace": NODE_LEASE_NAMESPACE,
+                         "ownerReferences": [{"apiVersion": "v1", "kind": "Node", "name": node, "uid": node_uid}]},
+            "spec": {"holderIdentity": node, "leaseDurationSeconds": NODE_LEASE_SECONDS, "renewTime": renew_time}}
+
+
 def node_object(node, *, created: str, now: str, previous: dict | None = None, docker_version: str = "",
                 os_image: str = "Debian GNU/Linux 12 (bookworm)", kernel_version: str = "", cpu="",
                 memory: str = "", pods: int = 110, ephemeral_storage: str = "") -> dict:

@@ -22,7 +22,17 @@ from ..k8s.resources import BY_KEY, Resource
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
 from .pod_annotations import with_kept_annotations
-from .publish import as_stored, diff, event_line, event_object, node_object, status_only
+from .publish import (
+    NODE_LEASE_NAMESPACE,
+    NODE_LEASE_SECONDS,
+    as_stored,
+    diff,
+    event_line,
+    event_object,
+    node_lease,
+    node_object,
+    status_only,
+)
 from .publish_pods import PodFacts, pod_object
 from .publish_workloads import deployment_revision, replica_set_objects, workload_status
 
@@ -32,6 +42,12 @@ MANAGED_SLICES = "endpointslice-controller.k8s.io"
 
 def now_text() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def micro_now() -> str:
+    """metav1.MicroTime: RFC 3339 with microseconds, as a Lease's renewTime."""
+    now = time.time()
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(now)) + f".{int(now % 1 * 1e6):06d}Z"
 
 
 @dataclass
@@ -54,6 +70,7 @@ class Publisher:
         self.own_deletions: set[str] = set()  # uids of pods it removed itself (not a user's deletion)
         self.events_written: dict[tuple, tuple[str, int, str]] = {}  # event key -> (name, count, first)
         self.node_created = now_text()
+        self.leases_renewed: dict[str, float] = {}  # node name -> when its Lease was last written
         self.behind = False  # a write of this tick's publishing was refused (a conflict)
 
     def start(self) -> None:
@@ -279,6 +296,32 @@ class Publisher:
                 meta["annotations"] = {**(previous["metadata"].get("annotations") or {}), **meta["annotations"]}
             want[key] = obj
         self._sync(res, want, cached)
+        self._leases(nodes, self.cached(res))
+
+    def _leases(self, nodes: list, stored: dict) -> None:
+        """Each running node's Lease, renewed as its kubelet would (every quarter of its
+        duration); a stopped node's is left to run out."""
+        res = BY_KEY["leases.coordination.k8s.io"]
+        clock = time.monotonic()
+        for node in nodes:
+            uid = ((stored.get((BY_KEY["nodes"].key, "", node.name)) or {}).get("metadata") or {}).get("uid")
+            if node.stopped or not uid or clock - self.leases_renewed.get(node.name, -1e9) < NODE_LEASE_SECONDS / 4:
+                continue
+            lease = node_lease(node.name, uid, micro_now())
+            try:
+                try:
+                    current = self.api.get(res, NODE_LEASE_NAMESPACE, node.name)
+                except ApiError as exc:
+                    if exc.code != 404:
+                        raise
+                    self.api.create(res, lease)
+                else:
+                    lease["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
+                    self.api.update(res, lease)
+                self.leases_renewed[node.name] = clock
+            except ApiError as exc:
+                if exc.code not in (404, 409):  # renewed again next tick
+                    raise
 
     def _write_events(self, item: tuple) -> None:
         """One Event per distinct event; a repeat counts up (as the event recorder does)."""

@@ -120,6 +120,17 @@ def test_debug_is_refused_as_a_cluster_without_ephemeral_containers_refuses_it(k
     assert "error: ephemeral containers are disabled for this cluster" in out.stderr, out.stderr
 
 
+def test_the_node_keeps_a_lease_as_a_kubelet_does(kube):
+    """kubectl describe node said "Failed to get lease" while no kubelet kept one."""
+    text = kube("describe", "node", "node-1").stdout
+    assert re.search(r"Lease:\n\s+HolderIdentity:\s+node-1\n\s+AcquireTime:\s+<unset>\n\s+RenewTime:\s+\w{3}, ", text), text
+    lease = kube.obj("get", "lease", "-n", "kube-node-lease", "node-1")
+    assert lease["spec"]["leaseDurationSeconds"] == 40 and lease["metadata"]["ownerReferences"][0]["kind"] == "Node"
+    first = lease["spec"]["renewTime"]
+    wait_until(lambda: kube.obj("get", "lease", "-n", "kube-node-lease", "node-1")["spec"]["renewTime"] != first,
+               "the lease renewed", timeout=30)
+
+
 def test_kubectl_apply_carries_on_from_emukube_up(kube, cluster):
     # `up` wrote the manifest as kubectl apply does (last-applied-configuration): applying the
     # same file again changes nothing and warns of nothing; diff sees nothing either way.

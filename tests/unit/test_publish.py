@@ -699,3 +699,17 @@ def test_a_paused_deployment_keeps_the_template_it_rolled_out_until_resumed():
     assert progressing["reason"] == "NewReplicaSetCreated" and "updatedReplicas" not in resumed  # 0: omitted
     same = workload_status(deployment(template=OLD_TEMPLATE), pods, LATER, status)
     assert {c["type"]: c for c in same["conditions"]}["Progressing"]["reason"] == "NewReplicaSetAvailable"
+
+
+def test_a_node_lease_is_the_kubelets():
+    import re
+
+    from emukube.controllers.publish import node_lease
+    from emukube.controllers.publisher import micro_now
+
+    stamp = micro_now()
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", stamp), stamp
+    lease = node_lease("node-2", "uid-n2", stamp)
+    assert lease["metadata"] == {"name": "node-2", "namespace": "kube-node-lease", "ownerReferences": [
+        {"apiVersion": "v1", "kind": "Node", "name": "node-2", "uid": "uid-n2"}]}
+    assert lease["spec"] == {"holderIdentity": "node-2", "leaseDurationSeconds": 40, "renewTime": stamp}
