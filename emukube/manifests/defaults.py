@@ -88,6 +88,12 @@ def _service(spec: dict) -> None:
         _set(spec, "externalTrafficPolicy", "Cluster")
     if stype != "ExternalName":
         _set(spec, "internalTrafficPolicy", "Cluster")
+        # What the API server's allocation sets on a single-stack IPv4 cluster: a headless
+        # Service without a selector gets RequireDualStack, of the families the cluster has.
+        headless_alone = spec.get("clusterIP") == "None" and not spec.get("selector")
+        _set(spec, "ipFamilyPolicy", "RequireDualStack" if headless_alone else "SingleStack")
+        if not spec.get("ipFamilies"):
+            spec["ipFamilies"] = ["IPv4"]
     if stype == "LoadBalancer":
         _set(spec, "allocateLoadBalancerNodePorts", True)
     _set(spec, "publishNotReadyAddresses", False)

@@ -29,7 +29,7 @@ def test_service_defaults():
                            "spec": {"ports": [{"port": 80}, {"port": 53, "protocol": "UDP", "targetPort": "dns"}]}}
                           )["spec"]
     assert spec == {"type": "ClusterIP", "sessionAffinity": "None", "internalTrafficPolicy": "Cluster",
-                    "publishNotReadyAddresses": False,
+                    "publishNotReadyAddresses": False, "ipFamilyPolicy": "SingleStack", "ipFamilies": ["IPv4"],
                     "ports": [{"port": 80, "protocol": "TCP", "targetPort": 80},
                               {"port": 53, "protocol": "UDP", "targetPort": "dns"}]}
 
@@ -47,7 +47,15 @@ def test_external_traffic_policy_only_for_externally_reachable_services(stype, e
 
 def test_external_name_gets_no_internal_traffic_policy():
     spec = apply_defaults({"kind": "Service", "spec": {"type": "ExternalName", "externalName": "a.b"}})["spec"]
-    assert "internalTrafficPolicy" not in spec
+    assert "internalTrafficPolicy" not in spec and "ipFamilies" not in spec and "ipFamilyPolicy" not in spec
+
+
+def test_ip_families_as_a_single_stack_cluster_allocates_them():
+    """kubectl describe svc printed "IP Families: <none>"."""
+    headless = apply_defaults({"kind": "Service", "spec": {"clusterIP": "None", "selector": {"a": "b"}}})["spec"]
+    assert (headless["ipFamilyPolicy"], headless["ipFamilies"]) == ("SingleStack", ["IPv4"])
+    alone = apply_defaults({"kind": "Service", "spec": {"clusterIP": "None", "ports": [{"port": 1}]}})["spec"]
+    assert alone["ipFamilyPolicy"] == "RequireDualStack" and alone["ipFamilies"] == ["IPv4"]
 
 
 def test_deployment_defaults():
