@@ -89,7 +89,7 @@ QUIET_ACTIONS = {"exec_create", "exec_start", "exec_die", "exec_detach", "archiv
 # What pods are made from: read afresh before acting on a change (Informer.relist).
 POD_INPUTS = tuple(BY_KEY[k] for k in ("namespaces", "configmaps", "secrets", "services"))
 # What the loop writes and reads back (controller/publisher.py).
-PUBLISHED = tuple(BY_KEY[k] for k in ("endpoints", "endpointslices.discovery.k8s.io"))
+PUBLISHED = tuple(BY_KEY[k] for k in ("endpoints", "endpointslices.discovery.k8s.io", "controllerrevisions.apps"))
 
 
 @dataclass

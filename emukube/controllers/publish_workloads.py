@@ -372,3 +372,49 @@ def deployment_revision(replica_sets: list[dict]) -> str:
     """The Deployment's own deployment.kubernetes.io/revision: its newest ReplicaSet's."""
     top = max((int((rs["metadata"].get("annotations") or {}).get(REVISION, "0")) for rs in replica_sets), default=0)
     return str(top) if top else ""
+
+
+# ---- a StatefulSet's ControllerRevisions ---------------------------------------------------
+def controller_revisions(sts: dict, pods: list[dict], previous: list[dict]) -> list[dict]:
+    """The StatefulSet's history as its controller keeps it, read by `kubectl rollout
+    history|undo statefulset/NAME`: one ControllerRevision per template, named as its pods'
+    controller-revision-hash, the current one with the highest revision (a rollback renumbers
+    it). Old ones beyond revisionHistoryLimit go unless a pod still runs them."""
+    meta, spec = sts["metadata"], sts["spec"]
+    current = f"{meta['name']}-{template_hash(spec['template'])}"
+    kept = {cr["metadata"]["name"]: cr for cr in previous}
+    revisions = {name: int(cr.get("revision") or 0) for name, cr in kept.items()}
+    top = max(revisions.values(), default=0)
+    if revisions.get(current) != top:
+        revisions[current] = top + 1
+    out = []
+    for name, revision in sorted(revisions.items(), key=lambda kv: kv[1]):
+        if name == current:
+            template = spec["template"]
+        else:
+            stored = ((kept[name].get("data") or {}).get("spec") or {}).get("template") or {}
+            template = {k: v for k, v in stored.items() if k != "$patch"}
+        out.append(_controller_revision(sts, name, template, revision))
+    in_use = {_revision_of(p) for p in active(owned_pods(sts, pods))}
+    old = [cr for cr in out if cr["metadata"]["name"] not in in_use | {current}]
+    dropped = {id(cr) for cr in old[:max(0, len(old) - spec.get("revisionHistoryLimit", HISTORY_LIMIT))]}
+    return [cr for cr in out if id(cr) not in dropped]
+
+
+def _controller_revision(sts: dict, name: str, template: dict, revision: int) -> dict:
+    """newRevision: the set's annotations, its template's labels with the hash, and the patch
+    that restores the template (what `kubectl rollout undo` sends back)."""
+    meta = sts["metadata"]
+    labels = {**((template.get("metadata") or {}).get("labels") or {}),
+              "controller.kubernetes.io/hash": name.rsplit("-", 1)[-1]}
+    ref = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": meta["name"]}
+    if meta.get("uid"):
+        ref["uid"] = meta["uid"]
+    ref.update(controller=True, blockOwnerDeletion=True)
+    cr_meta = {"name": name, "namespace": meta.get("namespace", "default"), "labels": labels,
+               "ownerReferences": [ref]}
+    annotations = {k: v for k, v in (meta.get("annotations") or {}).items() if k != LAST_APPLIED}
+    if annotations:
+        cr_meta["annotations"] = annotations
+    return {"apiVersion": "apps/v1", "kind": "ControllerRevision", "metadata": cr_meta,
+            "data": {"spec": {"template": {**copy.deepcopy(template), "$patch": "replace"}}}, "revision": revision}

@@ -34,7 +34,7 @@ from .publish import (
     status_only,
 )
 from .publish_pods import PodFacts, pod_object
-from .publish_workloads import deployment_revision, replica_set_objects, workload_status
+from .publish_workloads import controller_revisions, deployment_revision, replica_set_objects, workload_status
 
 Key = tuple[str, str, str]
 MANAGED_SLICES = "endpointslice-controller.k8s.io"
@@ -133,6 +133,7 @@ class Publisher:
         written = self._sync(pods_res, pods, mine, grace_zero=True, keep=self._bare_pods(cached_pods))
         all_pods = list({**self.cached(pods_res), **written}.values())
         self._workload_status(observed.workloads, all_pods, now)
+        self._histories(observed.workloads, all_pods)
         self._endpoints(observed)
         self._nodes(observed.nodes, now)
         return not self.behind
@@ -218,6 +219,23 @@ class Publisher:
             raise conflict  # _sync: written again on the next tick
         fresh = {**obj, "metadata": {**meta, "resourceVersion": current["metadata"]["resourceVersion"]}}
         return self.api.update(res, fresh, sub=sub)
+
+    def _histories(self, workloads: list[dict], pods: list[dict]) -> None:
+        """Each StatefulSet's ControllerRevisions (controller_revisions)."""
+        res, sets = BY_KEY["controllerrevisions.apps"], BY_KEY["statefulsets.apps"]
+        cached = self.cached(res)
+        desired: dict[Key, dict] = {}
+        published: dict[Key, dict] = {}  # those of the sets looked at (the collector takes a removed set's)
+        for w in (w for w in workloads if w["kind"] == "StatefulSet"):
+            ns = w["metadata"].get("namespace", "default")
+            current = self.informer.get(sets, ns, w["metadata"]["name"])
+            if current is None or not current["metadata"].get("uid"):
+                continue  # its uid goes into their ownerReferences: the next tick
+            previous = {k: o for k, o in cached.items() if k[1] == ns and _owned_by(o, current)}
+            published.update(previous)
+            for cr in controller_revisions(current, pods, list(previous.values())):
+                desired[(res.key, ns, cr["metadata"]["name"])] = cr
+        self._sync(res, desired, published)
 
     def _workload_status(self, workloads: list[dict], pods: list[dict], now: str) -> None:
         for w in workloads:

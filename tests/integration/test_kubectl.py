@@ -283,6 +283,48 @@ def test_a_paused_deployment_scales_and_rolls_out_only_once_resumed(kube, cluste
     kube("delete", "deployment", "paws")
 
 
+STATEFULSET = """
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: ledger}
+spec:
+  serviceName: ledger
+  replicas: 1
+  selector: {matchLabels: {app: ledger}}
+  template:
+    metadata: {labels: {app: ledger}}
+    spec:
+      containers: [{name: db, image: emukube/echo:1.0}]
+"""
+
+
+def test_statefulset_rollout_history_and_undo(kube):
+    """`kubectl rollout history statefulset/NAME` said "No rollout history found." while no
+    ControllerRevision was kept."""
+    kube("apply", "-f", "-", input=STATEFULSET)
+    kube("rollout", "status", "statefulset/ledger", "--timeout=90s", timeout=120)
+    kube("set", "env", "statefulset/ledger", "MODE=two")
+
+    def env() -> str | None:  # ledger-0's, None while it is replaced
+        out = kube("get", "pod", "ledger-0", "-o", "jsonpath={.spec.containers[0].env}", check=False)
+        return out.stdout if out.returncode == 0 else None
+
+    wait_until(lambda: "MODE" in (env() or ""), "ledger-0 of the second revision", timeout=90)
+
+    def revisions() -> list[str]:
+        return [columns(line)[0] for line in kube.lines("rollout", "history", "statefulset/ledger")[2:] if line.strip()]
+
+    wait_until(lambda: revisions() == ["1", "2"], "two revisions", timeout=30)
+    assert kube("rollout", "undo", "statefulset/ledger").stdout.strip() == "statefulset.apps/ledger rolled back"
+    def first_template() -> bool:
+        now = env()
+        return now is not None and "MODE" not in now
+
+    wait_until(first_template, "ledger-0 of the first template again", timeout=90)
+    wait_until(lambda: revisions() == ["2", "3"], "the rollback renumbered as revision 3", timeout=30)
+    kube("delete", "statefulset", "ledger")
+
+
 def test_create_expose_and_force_delete(kube):
     assert kube("create", "deployment", "hello", "--image=emukube/echo:1.0").stdout.strip() \
         == "deployment.apps/hello created"

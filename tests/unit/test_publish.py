@@ -713,3 +713,28 @@ def test_a_node_lease_is_the_kubelets():
     assert lease["metadata"] == {"name": "node-2", "namespace": "kube-node-lease", "ownerReferences": [
         {"apiVersion": "v1", "kind": "Node", "name": "node-2", "uid": "uid-n2"}]}
     assert lease["spec"] == {"holderIdentity": "node-2", "leaseDurationSeconds": 40, "renewTime": stamp}
+
+
+def test_a_statefulsets_history_is_one_revision_per_template_and_a_rollback_renumbers():
+    from emukube.controllers.publish_workloads import controller_revisions
+
+    def sts(template, **meta):
+        return {"apiVersion": "apps/v1", "kind": "StatefulSet", "spec": {"replicas": 1, "template": template},
+                "metadata": {"name": "db", "namespace": "default", "uid": "uid-db", **meta}}
+
+    first = controller_revisions(sts(OLD_TEMPLATE, annotations={"kubernetes.io/change-cause": "v1"}), [], [])
+    assert [(c["metadata"]["name"], c["revision"]) for c in first] == [(f"db-{OLD}", 1)]
+    cr = first[0]
+    assert cr["data"] == {"spec": {"template": {**OLD_TEMPLATE, "$patch": "replace"}}}  # what undo sends back
+    assert cr["metadata"]["labels"] == {"app": "web", "controller.kubernetes.io/hash": OLD}
+    assert cr["metadata"]["annotations"] == {"kubernetes.io/change-cause": "v1"}
+    assert cr["metadata"]["ownerReferences"] == [{"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "db",
+                                                  "uid": "uid-db", "controller": True, "blockOwnerDeletion": True}]
+    second = controller_revisions(sts(WEB_TEMPLATE), [], first)
+    assert [(c["metadata"]["name"], c["revision"]) for c in second] == [(f"db-{OLD}", 1), (f"db-{NEW}", 2)]
+    assert second[0]["data"] == cr["data"]  # an old revision keeps what it restores
+    undone = controller_revisions(sts(OLD_TEMPLATE), [], second)
+    assert [(c["metadata"]["name"], c["revision"]) for c in undone] == [(f"db-{NEW}", 2), (f"db-{OLD}", 3)]
+    limited = controller_revisions(sts(OLD_TEMPLATE) | {"spec": {"template": OLD_TEMPLATE,
+                                                                 "revisionHistoryLimit": 0}}, [], undone)
+    assert [c["metadata"]["name"] for c in limited] == [f"db-{OLD}"]
