@@ -23,7 +23,7 @@ def desired_objects(cached: list[dict]) -> list[dict]:
     out = []
     for obj in cached:
         meta = obj.get("metadata") or {}
-        if obj.get("kind") in ("Pod", "ReplicaSet", "Job") and meta.get("ownerReferences"):
+        if obj.get("kind") in ("Pod", "ReplicaSet", "Job", "ControllerRevision") and meta.get("ownerReferences"):
             continue
         if obj.get("kind") == "Pod" and (meta.get("deletionTimestamp") or
                                          (meta.get("annotations") or {}).get(RUN_ANNOTATION) == "true"):
