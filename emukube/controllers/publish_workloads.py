@@ -14,7 +14,7 @@ import copy
 
 from ..k8s.names import LAST_APPLIED
 from ..k8s.times import epoch as _seconds
-from ..plan.workloads import rollout_limits, template_hash
+from ..plan.workloads import owned_by, rollout_limits, template_hash
 
 REVISION = "deployment.kubernetes.io/revision"
 REVISION_HISTORY = "deployment.kubernetes.io/revision-history"
@@ -308,13 +308,11 @@ def replica_set_objects(deploy: dict, pods: list[dict], previous: list[dict], no
     running (0 once they are gone), and old empty ones beyond revisionHistoryLimit are dropped,
     oldest revision first."""
     meta, spec = deploy["metadata"], deploy["spec"]
-    name = meta["name"]
     current = template_hash(spec["template"])
     want = spec.get("replicas", 1)
     mine = owned_pods(deploy, pods)
     prev = {(rs["metadata"].get("labels") or {}).get("pod-template-hash", ""): rs for rs in previous
-            if any(r.get("kind") == "Deployment" and r.get("name") == name
-                   for r in rs["metadata"].get("ownerReferences") or [])}
+            if owned_by(rs, deploy)}
     revisions, history = _revisions(prev, mine, current)
     rolling = (spec.get("strategy") or {}).get("type", "RollingUpdate") == "RollingUpdate"
     surge = rollout_limits(deploy)[0] if rolling else 0

@@ -21,6 +21,7 @@ from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY, Resource
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
+from ..plan.workloads import owned_by
 from .pod_annotations import with_kept_annotations
 from .publish import (
     NODE_LEASE_NAMESPACE,
@@ -116,7 +117,7 @@ class Publisher:
         desired_rs: dict[Key, dict] = {}
         for d in (w for w in observed.workloads if w["kind"] == "Deployment"):
             ns = d["metadata"].get("namespace", "default")
-            previous = [o for k, o in cached_rs.items() if k[1] == ns and _owned_by(o, d)]
+            previous = [o for k, o in cached_rs.items() if k[1] == ns and owned_by(o, d)]
             for rs in replica_set_objects(d, list(pods.values()), previous, now):
                 rs["metadata"].setdefault("ownerReferences", [{}])[0]["uid"] = d["metadata"].get("uid", "")
                 desired_rs[(rs_res.key, ns, rs["metadata"]["name"])] = rs
@@ -231,7 +232,7 @@ class Publisher:
             current = self.informer.get(sets, ns, w["metadata"]["name"])
             if current is None or not current["metadata"].get("uid"):
                 continue  # its uid goes into their ownerReferences: the next tick
-            previous = {k: o for k, o in cached.items() if k[1] == ns and _owned_by(o, current)}
+            previous = {k: o for k, o in cached.items() if k[1] == ns and owned_by(o, current)}
             published.update(previous)
             for cr in controller_revisions(current, pods, list(previous.values())):
                 desired[(res.key, ns, cr["metadata"]["name"])] = cr
@@ -250,7 +251,7 @@ class Publisher:
                 self._put_status(res, current, status)
             if w["kind"] == "Deployment":
                 revision = deployment_revision([o for o in self.cached(BY_KEY["replicasets.apps"]).values()
-                                                if _owned_by(o, current)])
+                                                if owned_by(o, current)])
                 annotations = current["metadata"].get("annotations") or {}
                 if revision and annotations.get("deployment.kubernetes.io/revision") != revision:
                     body = {"metadata": {"annotations": {"deployment.kubernetes.io/revision": revision}}}
@@ -381,11 +382,6 @@ def _ours(obj: dict) -> bool:
 def _owner_kind(obj: dict) -> str:
     refs = (obj.get("metadata") or {}).get("ownerReferences") or [{}]
     return refs[0].get("kind", "")
-
-
-def _owned_by(obj: dict, owner: dict) -> bool:
-    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
-    return any(r.get("kind") == owner["kind"] and r.get("name") == owner["metadata"]["name"] for r in refs)
 
 
 def _link_owner_uid(pod: dict, cached_rs: dict[Key, dict]) -> None:

@@ -28,6 +28,13 @@ def template_hash(template: dict) -> str:
     return safe_encode(hashlib.sha256(blob).digest(), 10)
 
 
+def owned_by(obj: dict, owner: dict) -> bool:
+    """Whether an owner reference of obj names owner (by kind and name: the caller keeps to one
+    namespace)."""
+    refs = (obj.get("metadata") or {}).get("ownerReferences") or []
+    return any(r.get("kind") == owner["kind"] and r.get("name") == owner["metadata"]["name"] for r in refs)
+
+
 def as_rolled_out(deploy: dict, replica_sets: list[dict]) -> dict:
     """The Deployment as its controller acts on it. Paused (`kubectl rollout pause`), it makes
     pods from the template its newest ReplicaSet has, what was rolled out when it was paused: a
@@ -36,11 +43,9 @@ def as_rolled_out(deploy: dict, replica_sets: list[dict]) -> dict:
     spec = deploy.get("spec") or {}
     if not spec.get("paused"):
         return deploy
-    meta = deploy["metadata"]
+    namespace = deploy["metadata"].get("namespace", "default")
     owned = [rs for rs in replica_sets
-             if (rs.get("metadata") or {}).get("namespace", "default") == meta.get("namespace", "default")
-             and any(r.get("kind") == "Deployment" and r.get("name") == meta["name"]
-                     for r in rs["metadata"].get("ownerReferences") or [])]
+             if (rs.get("metadata") or {}).get("namespace", "default") == namespace and owned_by(rs, deploy)]
     if not owned:
         return {**deploy, "spec": {**spec, "replicas": 0}}
     newest = max(owned, key=lambda rs: int((rs["metadata"].get("annotations") or {}).get(
