@@ -229,20 +229,23 @@ class Controller:
         if self.informer is None:
             return
         cached, version, seen = self.informer.objects()
-        if version != self.objects_version and declared_stamp(cached) != self.declared_stamp:
+        self.seen_rv = seen
+        if version == self.objects_version:
+            return
+        desired = desired_objects(cached)
+        if declared_stamp(desired) != self.declared_stamp:
             try:
                 self.informer.relist(list(POD_INPUTS))
             except Exception:  # noqa: BLE001 - the API restarting: act on what the streams brought
                 pass
-            cached, version, seen = self.informer.objects()
-            self.declared_stamp = declared_stamp(cached)
-        self.seen_rv = seen
-        if version != self.objects_version:
-            self.objects_version = version
-            self.set_objects(desired_objects(cached), [o for o in cached if o.get("kind") == "ReplicaSet"])
-            self.written_slices = sl.by_service(cached)
-            # Before any pod of them starts: pods bind-mount these files.
-            write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces, pod_specs(self.objects))
+            cached, version, self.seen_rv = self.informer.objects()
+            desired = desired_objects(cached)
+            self.declared_stamp = declared_stamp(desired)
+        self.objects_version = version
+        self.set_objects(desired, [o for o in cached if o.get("kind") == "ReplicaSet"])
+        self.written_slices = sl.by_service(cached)
+        # Before any pod of them starts: pods bind-mount these files.
+        write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces, pod_specs(self.objects))
 
     # ---- events -------------------------------------------------------------------------
     def event(self, kind: str, obj: str, reason: str, message: str, namespace: str | None = None) -> None:

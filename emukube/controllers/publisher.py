@@ -314,8 +314,8 @@ class Publisher:
                 meta["labels"] = {**(previous["metadata"].get("labels") or {}), **meta["labels"]}
                 meta["annotations"] = {**(previous["metadata"].get("annotations") or {}), **meta["annotations"]}
             want[key] = obj
-        self._sync(res, want, cached)
-        self._leases(nodes, self.cached(res))
+        written = self._sync(res, want, cached)
+        self._leases(nodes, {**cached, **written})  # a node made now has its uid in what was written
 
     def _leases(self, nodes: list, stored: dict) -> None:
         """Each running node's Lease, renewed as its kubelet would (every quarter of its

@@ -34,13 +34,14 @@ def desired_objects(cached: list[dict]) -> list[dict]:
     return sorted(out, key=lambda o: (o.get("kind", ""), o["metadata"].get("namespace", ""), o["metadata"]["name"]))
 
 
-def declared_stamp(cached: list[dict]) -> frozenset:
-    """Each desired object's identity and spec's version: its generation where its kind has one,
-    else its resourceVersion. The controllers' own writes (pods they made, status) leave it as it
-    was: the loop relists what pods are made from only when it moved (Controller.refresh_objects)."""
+def declared_stamp(desired: list[dict]) -> frozenset:
+    """Each desired object's (desired_objects') identity and spec's version: its generation where
+    its kind has one, else its resourceVersion. The controllers' own writes (pods they made,
+    status) leave it as it was: the loop relists what pods are made from only when it moved
+    (Controller.refresh_objects)."""
     return frozenset((o.get("kind"), o["metadata"].get("namespace", ""), o["metadata"]["name"],
                       o["metadata"].get("generation") or o["metadata"].get("resourceVersion"))
-                     for o in desired_objects(cached))
+                     for o in desired)
 
 
 def is_system_object(obj: dict) -> bool:
