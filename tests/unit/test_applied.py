@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import copy
 
-from emukube.k8s.applied import declared_stamp
+from emukube.k8s.applied import declared_stamp as stamp_of_desired
+from emukube.k8s.applied import desired_objects
+
+
+def declared_stamp(cached: list[dict]) -> frozenset:
+    return stamp_of_desired(desired_objects(cached))
 
 
 def _obj(kind: str, name: str, rv: int, generation: int | None = None, **meta) -> dict:
