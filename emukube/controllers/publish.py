@@ -256,6 +256,14 @@ def diff(desired: dict, published: dict) -> list[Action]:
     return actions
 
 
+def status_left_behind(desired: dict, stored: dict) -> dict | None:
+    """The status a full PUT did not write: the API server keeps the stored status when the
+    main resource is written (it changes only through /status), so a write that changed the
+    spec and the status together needs a second one for the status."""
+    wanted = desired.get("status")
+    return wanted if wanted is not None and wanted != stored.get("status") else None
+
+
 def status_only(desired: dict, published: dict) -> bool:
     """Whether an update changes nothing but status (a write to the status subresource)."""
     a, b = comparable(desired), comparable(published)

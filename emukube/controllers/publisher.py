@@ -32,6 +32,7 @@ from .publish import (
     event_object,
     node_lease,
     node_object,
+    status_left_behind,
     status_only,
 )
 from .publish_pods import PodFacts, pod_object
@@ -207,19 +208,22 @@ class Publisher:
         """PUT (status only through /status); on a conflict (our cache was behind) once more
         with the object as the server has it, unless someone changed more than its status: that
         change (a cordon, a label) is seen first, by the next tick, and not written over."""
-        sub = "status" if "status" in res.subresources and status_only(obj, published) else ""
+        has_status = "status" in res.subresources
+        sub = "status" if has_status and status_only(obj, published) else ""
         try:
-            return self.api.update(res, obj, sub=sub)
+            stored = self.api.update(res, obj, sub=sub)
         except ApiError as exc:
             if exc.code != 409:
                 raise
-            conflict = exc
-        meta = obj["metadata"]
-        current = self.api.get(res, meta.get("namespace") or None, meta["name"])
-        if _beyond_status(published, current):
-            raise conflict  # _sync: written again on the next tick
-        fresh = {**obj, "metadata": {**meta, "resourceVersion": current["metadata"]["resourceVersion"]}}
-        return self.api.update(res, fresh, sub=sub)
+            meta = obj["metadata"]
+            current = self.api.get(res, meta.get("namespace") or None, meta["name"])
+            if _beyond_status(published, current):
+                raise  # _sync: written again on the next tick
+            stored = self.api.update(res, {**obj, "metadata": {**meta, "resourceVersion":
+                                                               current["metadata"]["resourceVersion"]}}, sub=sub)
+        if has_status and not sub and (status := status_left_behind(obj, stored)) is not None:
+            stored = self.api.update(res, {**stored, "status": status}, sub="status")
+        return stored
 
     def _histories(self, workloads: list[dict], pods: list[dict]) -> None:
         """Each StatefulSet's ControllerRevisions (controller_revisions)."""

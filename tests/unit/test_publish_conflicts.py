@@ -18,3 +18,13 @@ def test_a_cordon_or_a_label_is_beyond_status():
 def test_a_status_change_alone_is_not():
     assert not _beyond_status(node(), node(ready="False"))
     assert not _beyond_status({"metadata": {}}, {"metadata": {"labels": {}, "annotations": {}}})
+
+
+def test_a_full_put_leaves_the_status_to_a_status_write():
+    from emukube.controllers.publish import status_left_behind
+
+    desired = {"spec": {"nodeName": "node-2"}, "status": {"phase": "Running"}}
+    stored = {"spec": {"nodeName": "node-2"}, "status": {"phase": "Pending"}}  # the server kept its own
+    assert status_left_behind(desired, stored) == {"phase": "Running"}
+    assert status_left_behind(desired, {**stored, "status": {"phase": "Running"}}) is None
+    assert status_left_behind({"spec": {}}, stored) is None  # nothing to write
