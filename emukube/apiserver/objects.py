@@ -93,6 +93,17 @@ def _spec_changed(res: Resource, old: dict, new: dict) -> bool:
     return changed
 
 
+def keep_ephemeral_containers(old: dict, new: dict) -> None:
+    """A write of the whole pod leaves its ephemeral containers as they are (the kubelet-side
+    writers, kubectl edit, the publisher's PUT): only pods/ephemeralcontainers changes them."""
+    kept = (old.get("spec") or {}).get("ephemeralContainers")
+    spec = new.setdefault("spec", {})
+    if kept:
+        spec["ephemeralContainers"] = kept
+    else:
+        spec.pop("ephemeralContainers", None)
+
+
 def bump_generation(res: Resource, old: dict, new: dict) -> None:
     if res.key not in _GENERATION and not _custom(res):
         return
@@ -246,6 +257,8 @@ class Registry:
                 new.pop("status", None)
         if res.key == "namespaces":
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
+        if res.key == "pods":  # they change only through pods/ephemeralcontainers
+            keep_ephemeral_containers(old, new)
         bump_generation(res, old, new)
 
     def update(self, res: Resource, old: dict, new: dict, opts: WriteOpts, *, expect_rv: str | None = None,

@@ -8,7 +8,9 @@ import copy
 from aiohttp import web
 
 from ..k8s.resources import Resource
-from . import convert, errors, negotiate
+from ..manifests.defaults import apply_defaults
+from ..manifests.validate_pod import validate_ephemeral_containers
+from . import admission, convert, errors, negotiate
 from .crds import CustomResource, scale_of, set_replicas
 from .handlers import APPLY_PATCH, Handlers, Route, check_fields, patch_object, respond, write_opts
 from .objects import bump_generation
@@ -38,7 +40,7 @@ class Subresources:
         method = request.method
         sub = route.subresource
         assert sub is not None  # the router calls this for subresource routes only
-        if method == "GET" and sub in ("status", "scale"):
+        if method == "GET" and sub in ("status", "scale", "ephemeralcontainers"):
             obj = self.registry.must_get(route.stored, route.namespace, route.object_name)
             return respond(to_scale(obj, route.resource) if sub == "scale" else convert.to_view(route.resource, obj))
         if method not in ("PUT", "PATCH") or (sub == "finalize" and method != "PUT"):
@@ -57,7 +59,9 @@ class Subresources:
             return respond(to_scale(stored, route.resource), 200, opts.warnings)
         part = await self._part(request, route, old, method, opts, sub)
         new = copy.deepcopy(old)
-        if sub == "finalize":
+        if sub == "ephemeralcontainers":
+            new["spec"]["ephemeralContainers"] = self._ephemeral(route, old, part)
+        elif sub == "finalize":
             new.setdefault("spec", {})["finalizers"] = part
         elif part is None:
             new.pop("status", None)
@@ -82,7 +86,19 @@ class Subresources:
         check_fields(request, obj, route.resource, opts)
         if sub == "finalize":
             return list((obj.get("spec") or {}).get("finalizers") or [])
+        if sub == "ephemeralcontainers":
+            return (obj.get("spec") or {}).get("ephemeralContainers")
         return convert.to_storage(route.resource, obj).get("status")
+
+    @staticmethod
+    def _ephemeral(route: Route, old: dict, wanted) -> list:
+        """The pod's ephemeral containers after the write: validated, then defaulted."""
+        items = validate_ephemeral_containers(old.get("spec") or {}, wanted, admission.settings().allow_privileged)
+        if items:
+            raise errors.invalid(route.resource, route.object_name, admission.causes_of(items),
+                                 admission.invalid_message(route.resource, route.object_name, items))
+        return (apply_defaults({"kind": "Pod", "spec": {"ephemeralContainers": wanted or []}})["spec"]
+                .get("ephemeralContainers") or [])
 
     @staticmethod
     def _check_rv(route: Route, old: dict, obj: dict) -> None:

@@ -54,6 +54,7 @@ from ..runtime.proxies import Proxies, proxy_name
 from ..runtime.report import Report, ServiceReport
 from . import service_checks as checks
 from .disruption import sync_budgets
+from .ephemeral import EphemeralContainers
 from .informer import Informer
 from .jobs import JobControllers
 from .pod_annotations import template_annotations
@@ -101,6 +102,7 @@ class Pod:
     holder: Container  # the container holding the network (single container or sandbox)
     apps: list[Container] = field(default_factory=list)  # all non-sandbox containers
     inits: list[Container] = field(default_factory=list)  # the init container running now, while it starts
+    ephemerals: list[Container] = field(default_factory=list)  # kubectl debug's, never restarted
     spec: dict = field(default_factory=dict)
     labels: dict = field(default_factory=dict)
     owner: str = ""
@@ -207,6 +209,7 @@ class Controller:
         self.jobs = JobControllers(self)  # controllers/jobs.py: Jobs and CronJobs
         self.volumes = VolumeControllers(self)  # controllers/volumes.py: claims and volumes
         self.terminations = Terminations(self)  # preStop, grace periods, postStart hooks
+        self.ephemerals = EphemeralContainers(self)  # controllers/ephemeral.py: kubectl debug's containers
         self.failures = StartFailures(self)  # pods whose start failed: listed, tried again
         self.reloads = BackgroundReloads(self)  # proxy reloads off the tick while no pod stops
 
@@ -404,11 +407,12 @@ class Controller:
                 owner=c.labels.get(L.OWNER, ""), template_hash=c.labels.get(L.TEMPLATE_HASH, ""),
                 ip=engine.ip_on(c.attrs, self.ctx.net.network_name), node=c.labels.get(L.NODE, ""),
             )
+        groups = {L.Role.APP: "apps", L.Role.INIT: "inits", L.Role.EPHEMERAL: "ephemerals"}
         for c in found:
-            if c.labels.get(L.ROLE) in (L.Role.APP, L.Role.INIT):
-                key = object_key(c.labels.get(L.NAMESPACE), c.labels.get(L.NAME, ''))
-                if key in pods:
-                    (pods[key].apps if c.labels.get(L.ROLE) == L.Role.APP else pods[key].inits).append(c)
+            group = groups.get(c.labels.get(L.ROLE, ""))
+            key = object_key(c.labels.get(L.NAMESPACE), c.labels.get(L.NAME, ''))
+            if group and key in pods:
+                getattr(pods[key], group).append(c)
         return pods, proxies, dns
 
     # ---- readiness ----------------------------------------------------------------------
@@ -612,7 +616,7 @@ class Controller:
             # that is shutting down (the rolling update's zero-failure promise).
             drained.wait(DRAIN_WAIT_LIMIT)
             time.sleep(DRAIN_SECONDS)
-            containers = [*pod.inits, *pod.apps] + ([] if pod.holder in pod.apps else [pod.holder])
+            containers = [*pod.ephemerals, *pod.inits, *pod.apps] + ([] if pod.holder in pod.apps else [pod.holder])
             for c in containers:
                 self.own_kills[c.id] = time.time()
             self.terminations.stop_all(pod, containers, grace)
@@ -1182,6 +1186,7 @@ class Controller:
         self.take_api_deletions(pods)
         self.probe_all(pods)
         self.restart_exited(pods)
+        self.ephemerals.sync(pods)
         self.volumes.sync(pods)
         self.reconcile_workloads(pods)
         self.jobs.sync(pods)

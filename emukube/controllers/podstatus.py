@@ -8,6 +8,7 @@ import time
 from ..k8s.reasons import Waiting
 from ..runtime import engine
 from ..runtime import labels as L
+from .ephemeral import ephemeral_entry
 from .restarts import should_restart, terminated
 
 
@@ -132,6 +133,9 @@ def pod_status(ctrl, pod) -> dict:
            "node": pod.node, "containers": containers}
     if inits:
         out["initContainers"] = inits
+    ephemeral = [ephemeral_entry(c) for c in pod.ephemerals] + ctrl.ephemerals.waiting(pod.key)
+    if ephemeral:
+        out["ephemeral"] = ephemeral
     return out
 
 

@@ -403,5 +403,16 @@ def pod_object(facts: PodFacts, status: dict, now: str, previous: dict | None = 
     spec = default_pod_spec(facts.spec)  # as the API server stored it when the pod was created
     if facts.node:
         spec["nodeName"] = facts.node
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_metadata(facts), "spec": spec,
-            "status": pod_status_object(facts, status, now, previous)}
+    pod_status = pod_status_object(facts, status, now, previous)
+    ephemeral = ((previous or {}).get("spec") or {}).get("ephemeralContainers")
+    if ephemeral:  # added through pods/ephemeralcontainers: the API's, not the loop's
+        spec["ephemeralContainers"] = ephemeral
+        pod_status["ephemeralContainerStatuses"] = ephemeral_statuses(ephemeral, status)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": pod_metadata(facts), "spec": spec, "status": pod_status}
+
+
+def ephemeral_statuses(specs: list[dict], status: dict) -> list[dict]:
+    """ephemeralContainerStatuses in spec order; one not made yet waits in ContainerCreating."""
+    reported = {r.get("name"): r for r in status.get("ephemeral") or []}
+    return [_reported(c, reported[c["name"]], init=False) if c.get("name") in reported
+            else _waiting(c, "ContainerCreating") for c in specs]

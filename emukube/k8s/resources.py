@@ -54,7 +54,8 @@ _RBAC = "rbac.authorization.k8s.io"
 RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "Namespace", "namespaces", namespaced=False, short_names=("ns",), subresources=("status",),
              verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
-    Resource("", "v1", "Pod", "pods", short_names=("po",), categories=_ALL, subresources=("status",)),
+    Resource("", "v1", "Pod", "pods", short_names=("po",), categories=_ALL,
+             subresources=("status", "ephemeralcontainers")),
     Resource("", "v1", "Service", "services", short_names=("svc",), categories=_ALL, subresources=("status",),
              verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")),
     Resource("", "v1", "Endpoints", "endpoints", short_names=("ep",)),

@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from .fielderrors import FieldErrors
 from .names import is_dns1123_label, is_env_var_name, is_valid_port_name, is_valid_port_num
+from .text import go_quote
 from .validate_container import ALLOW_HINT, container_resources, container_security, env_source, pod_security
 from .validate_service import PROTOCOLS, validate_port_num_or_name
 
@@ -318,3 +319,47 @@ def docker_socket_under(path: str) -> str | None:
 
 def _norm(path: str) -> str:
     return posixpath.normpath(re.sub("/+", "/", path))
+
+
+# What an ephemeral container may not have: it is never restarted, probed, served or sized.
+EPHEMERAL_FORBIDDEN = ("lifecycle", "livenessProbe", "ports", "readinessProbe", "resizePolicy", "resources",
+                       "restartPolicy", "startupProbe")
+
+
+def validate_ephemeral_containers(spec: dict, wanted: object, allow_privileged: bool) -> list[str]:
+    """An update through pods/ephemeralcontainers (ValidatePodEphemeralContainersUpdate): those
+    already there stay as they are, new ones are valid containers without the fields above,
+    named apart from every other container, and target one of the pod's own."""
+    errs = FieldErrors()
+    path = "spec.ephemeralContainers"
+    if wanted is not None and not isinstance(wanted, list):
+        errs.invalid(path, wanted, "must be a list")
+        return errs.items
+    new = {c.get("name"): (i, c) for i, c in enumerate(wanted or []) if isinstance(c, dict)}
+    for old in spec.get("ephemeralContainers") or []:
+        if old.get("name") not in new:
+            errs.forbidden(path, f"existing ephemeral containers {go_quote(old.get('name'))} may not be removed")
+        elif new[old["name"]][1] != old:
+            errs.forbidden(f"{path}[{new[old['name']][0]}]",
+                           f"existing ephemeral containers {go_quote(old['name'])} may not be changed")
+    others = {c.get("name") for field in ("containers", "initContainers") for c in spec.get(field) or []}
+    existing = {c.get("name") for c in spec.get("ephemeralContainers") or []}
+    volumes = {str(v.get("name")) for v in spec.get("volumes") or [] if isinstance(v, dict)}
+    names: set[str] = set()
+    for i, c in errs.maps_in(wanted or [], path):
+        cp = f"{path}[{i}]"
+        if c.get("name") in existing:
+            names.add(c["name"])
+            continue
+        for field in EPHEMERAL_FORBIDDEN:
+            if c.get(field) not in (None, {}, [], ""):  # as Go sees them: empty is unset
+                errs.forbidden(f"{cp}.{field}", "cannot be set for an Ephemeral Container")
+        common = {k: v for k, v in c.items() if k not in EPHEMERAL_FORBIDDEN}
+        name = _container(common, cp, volumes, set(), errs, allow_privileged, init=False)
+        if name and (name in names or name in others):
+            errs.duplicate(f"{cp}.name", name)
+        names.add(name)
+        target = c.get("targetContainerName")
+        if target and target not in others:
+            errs.not_found(f"{cp}.targetContainerName", target)
+    return errs.items

@@ -17,6 +17,7 @@ class Role(StrEnum):
     SANDBOX = "sandbox"  # the pause container holding the network of a pod with several
     APP = "app"  # one of several containers of a pod
     INIT = "init"  # an init container
+    EPHEMERAL = "ephemeral"  # an ephemeral container (kubectl debug), in a running pod's namespaces
     STATE_READER = "state-reader"  # reads a lost controller's state volume, never started
     VOLUME_HOLDER = "volume-holder"  # keeps the config volume (tmpfs) mounted while the controller is away
 

@@ -150,7 +150,7 @@ def _mounts(ctx: Context, pod: PodPlan, container: dict, client, env: dict[str, 
 
 def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, role: L.Role, ip: str,
                       objects: list[dict], net_args: dict, sandbox_id: str | None,
-                      ports: dict | None = None) -> Container:
+                      ports: dict | None = None, pid_from: str = "") -> Container:  # pid_from: see start_ephemeral
     refs = Refs(objects)
     services = [o for o in objects if o.get("kind") == "Service"]
     missing: list[str] = []
@@ -183,6 +183,7 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
                                                             pod.spec, c, objects),
         binds=binds,
         init=False,
+        **({"pid_mode": f"container:{pid_from}"} if pid_from else {}),
         **security_options(pod.spec, c, ctx.allow_privileged),
         **resources(c),
     )
@@ -289,6 +290,23 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict],
             raise
         raise PodStartError(" ".join(str(exc).split())) from None
     return started
+
+
+def start_ephemeral(client, ctx: Context, pod: PodPlan, c: dict, ip: str, objects: list[dict], holder_id: str,
+                    target_id: str = "") -> Container:
+    """Create and start an ephemeral container (kubectl debug) in the running pod's network, and
+    in its target container's process namespace when it names one. Raises PodStartError."""
+    name = container_name(ctx.cluster, pod.namespace, pod.name, f"ephemeral-{c['name']}")
+    try:
+        container = _create_container(client, ctx, pod, c, name, L.Role.EPHEMERAL, ip, objects, {}, holder_id,
+                                      pid_from=target_id)
+        container.start()
+    except DockerException as exc:
+        left = engine.get_container(client, name)
+        if left is not None and left.labels.get(L.CLUSTER) == ctx.cluster:
+            engine.remove(left)
+        raise PodStartError(" ".join(str(exc).split()), container=c["name"]) from None
+    return container
 
 
 def _remove_leftovers(client, ctx: Context, pod: PodPlan) -> None:

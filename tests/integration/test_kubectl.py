@@ -110,14 +110,32 @@ def test_describe(kube):
         assert re.search(rf"Normal\s+SuccessfulCreate\s+.*replicaset-controller\s+Created pod: {name}\n", text), text
 
 
-def test_debug_is_refused_as_a_cluster_without_ephemeral_containers_refuses_it(kube):
-    """kubectl debug read the pod's spec.securityContext without looking, and panicked while the
-    API server did not default it."""
+def test_debug_runs_an_ephemeral_container_in_the_pod(kube):
+    """kubectl debug POD: an ephemeral container in the pod's network and, with --target, among
+    its processes; -i attaches to it; once it ended it stays, never restarted."""
     pod = web_pods(kube)[0]
+    # kubectl debug read the pod's spec.securityContext without looking, and panicked while the
+    # API server did not default it.
     assert kube.obj("get", "pod", pod)["spec"]["securityContext"] == {}
-    out = kube("debug", pod, "--image=busybox", "--profile=general", "--", "true", check=False)
-    assert out.returncode == 1 and "panic" not in out.stderr, out.stderr
-    assert "error: ephemeral containers are disabled for this cluster" in out.stderr, out.stderr
+    out = kube("debug", "-i", pod, "--image=emukube/echo:1.0", "--image-pull-policy=Never", "--container=dbg",
+               "--target=echo", "--profile=baseline", "--", "sh",
+               input="echo pid1=$(tr '\\0' ' ' < /proc/1/cmdline); echo host=$(hostname); exit 3\n", timeout=90)
+    assert "pid1=/usr/local/bin/netexec" in out.stdout and f"host={pod}" in out.stdout, out
+    wait_until(lambda: "terminated" in _ephemeral(kube, pod, "dbg")["state"], "the debug container ended")
+    ended = _ephemeral(kube, pod, "dbg")
+    assert ended["state"]["terminated"]["exitCode"] == 3 and ended["restartCount"] == 0, ended
+    assert "pid1=/usr/local/bin/netexec" in kube("logs", pod, "-c", "dbg").stdout
+    named = kube("debug", pod, "--image=emukube/echo:1.0", "--container=echo", "--", "true", check=False)
+    assert f'The Pod "{pod}" is invalid: spec.ephemeralContainers[1].name: Duplicate value: "echo"' in named.stderr
+    # The general profile adds SYS_PTRACE: refused unless `up --allow-privileged`, as other capabilities.
+    general = kube("debug", pod, "--image=emukube/echo:1.0", "--profile=general", "--", "true", check=False)
+    assert general.returncode == 1 and "panic" not in general.stderr, general.stderr
+    assert 'Forbidden: adding capability "SYS_PTRACE" is refused by default' in general.stderr, general.stderr
+
+
+def _ephemeral(kube: Kube, pod: str, name: str) -> dict:
+    statuses = kube.obj("get", "pod", pod)["status"].get("ephemeralContainerStatuses") or []
+    return next((s for s in statuses if s["name"] == name), {"state": {}})
 
 
 def test_the_node_keeps_a_lease_as_a_kubelet_does(kube):

@@ -53,7 +53,8 @@ def choose_container(pod: dict, wanted: str) -> str:
             raise errors.bad_request(f"a container name must be specified for pod {name}")
         raise errors.bad_request(f"a container name must be specified for pod {name}, "
                                  f"choose one of: [{' '.join(inits + apps)}]")
-    if wanted not in apps and wanted not in inits:
+    ephemeral = [c.get("name") for c in (pod.get("spec") or {}).get("ephemeralContainers") or []]
+    if wanted not in apps and wanted not in inits and wanted not in ephemeral:
         raise errors.bad_request(f"container {wanted} is not valid for pod {name}")
     return wanted
 
@@ -67,7 +68,8 @@ async def _find(namespace: str, name: str, container: str) -> tuple[dict | None,
         role = labels.get(L.ROLE)
         if role == L.Role.SANDBOX:
             sandbox = c["Id"]
-        elif labels.get(L.CONTAINER) == container and role in (L.Role.POD, L.Role.APP, L.Role.INIT):
+        elif labels.get(L.CONTAINER) == container and role in (L.Role.POD, L.Role.APP, L.Role.INIT,
+                                                                 L.Role.EPHEMERAL):
             found = c["Id"]
     return (await engine().inspect(found) if found else None), sandbox
 
