@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..k8s.resources import Resource
-from .printers import apps, batch, core, events, pods, policy, rbac, storage
+from .printers import apps, autoscaling, batch, core, events, pods, policy, rbac, storage
 from .printers.format import now_or, parse_time
 
 _NAME_DOC = ("Name must be unique within a namespace. Is required when creating resources, although some "
@@ -235,6 +235,19 @@ PRINTERS: dict[str, Printer] = {
         NAME, col("Controller", "Controller of the object"),
         col("Revision", "Revision indicates the revision of the state represented by Data."), AGE,
     ), apps.controllerrevision_cells),
+    "horizontalpodautoscalers.autoscaling": Printer((
+        NAME, col("Reference", "reference to scaled resource; horizontal pod autoscaler will learn the current "
+                               "resource consumption and will set the desired number of pods by using its Scale "
+                               "subresource."),
+        col("Targets", "metrics contains the specifications for which to use to calculate the desired replica "
+                       "count (the maximum replica count across all metrics will be used)."),
+        col("MinPods", "minReplicas is the lower limit for the number of replicas to which the autoscaler can "
+                       "scale down."),
+        col("MaxPods", "maxReplicas is the upper limit for the number of replicas to which the autoscaler can "
+                       "scale up. It cannot be less that minReplicas."),
+        col("Replicas", "currentReplicas is current number of replicas of pods managed by this autoscaler, as "
+                        "last seen by the autoscaler.", "integer"), AGE,
+    ), autoscaling.autoscaler_cells),
     "poddisruptionbudgets.policy": Printer((
         NAME, col("Min Available", "The minimum number of pods that must be available."),
         col("Max Unavailable", "The maximum number of pods that may be unavailable."),

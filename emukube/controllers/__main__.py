@@ -44,6 +44,7 @@ def main() -> None:
     from ..runtime.pods import context_from_env
     from ..runtime.proxies import PROXY_CONFIGS
     from .apiaccess import credentials, wait_ready
+    from .autoscaling import Autoscalers
     from .informer import Informer
     from .loop import PUBLISHED, Controller
     from .publisher import Publisher
@@ -89,6 +90,7 @@ def main() -> None:
     publisher = Publisher(api, informer, out, engine_version=client.version().get("Version", ""))
     controller.publisher = publisher
     publisher.start()
+    Autoscalers(controller).start()
     controller.run(stop)
     apiserver.terminate()
     try:

@@ -131,13 +131,15 @@ EVENT_KINDS = {"pod": ("v1", "Pod", True), "service": ("v1", "Service", True), "
                "replicaset": ("apps/v1", "ReplicaSet", True), "namespace": ("v1", "Namespace", False),
                "job": ("batch/v1", "Job", True), "cronjob": ("batch/v1", "CronJob", True),
                "persistentvolumeclaim": ("v1", "PersistentVolumeClaim", True),
-               "persistentvolume": ("v1", "PersistentVolume", False)}
+               "persistentvolume": ("v1", "PersistentVolume", False),
+               "horizontalpodautoscaler": ("autoscaling/v2", "HorizontalPodAutoscaler", True)}
 CONTROLLER = "emukube-controller"  # emukube's own events: its proxies, node proxies and CoreDNS
 # The kube-controller-manager controller that reports a kind's events.
 KIND_CONTROLLERS = {"Deployment": "deployment-controller", "ReplicaSet": "replicaset-controller",
                     "StatefulSet": "statefulset-controller", "Job": "job-controller",
                     "CronJob": "cronjob-controller", "PersistentVolumeClaim": "persistentvolume-controller",
-                    "PersistentVolume": "persistentvolume-controller"}
+                    "PersistentVolume": "persistentvolume-controller",
+                    "HorizontalPodAutoscaler": "horizontal-pod-autoscaler"}
 
 
 def event_source(kind: str, reason: str) -> str:

@@ -9,6 +9,10 @@ from enum import StrEnum
 
 
 class Reason(StrEnum):
+    # the horizontal pod autoscaler's
+    SUCCESSFUL_RESCALE = "SuccessfulRescale"
+    FAILED_GET_SCALE = "FailedGetScale"
+    FAILED_GET_RESOURCE_METRIC = "FailedGetResourceMetric"
     # the kubelet's events
     CREATED = "Created"
     STARTED = "Started"

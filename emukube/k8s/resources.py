@@ -77,6 +77,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("apps", "v1", "ControllerRevision", "controllerrevisions"),
     Resource("batch", "v1", "Job", "jobs", categories=_ALL, subresources=("status",)),
     Resource("batch", "v1", "CronJob", "cronjobs", short_names=("cj",), categories=_ALL, subresources=("status",)),
+    Resource("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers", short_names=("hpa",),
+             categories=_ALL, subresources=("status",)),
     Resource("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",),
              subresources=("status",)),
     Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),

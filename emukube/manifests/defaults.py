@@ -62,7 +62,29 @@ def apply_defaults(obj: dict) -> dict:
         _set(spec, "successfulJobsHistoryLimit", 3)
         _set(spec, "failedJobsHistoryLimit", 1)
         _pod_spec(_sub(_sub(_sub(_sub(spec, "jobTemplate"), "spec"), "template"), "spec"))
+    elif kind == "HorizontalPodAutoscaler":
+        _autoscaler(spec)
     return out
+
+
+def _autoscaler(spec: dict) -> None:
+    """SetDefaults_HorizontalPodAutoscaler (autoscaling/v2): one replica at least, 80% of the
+    pods' CPU requests, and the controller's default scaling rules written out."""
+    _set(spec, "minReplicas", 1)
+    if not spec.get("metrics"):
+        spec["metrics"] = [{"type": "Resource", "resource": {
+            "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+    behavior = _sub(spec, "behavior")
+    defaults = {"scaleUp": (0, [{"type": "Pods", "value": 4, "periodSeconds": 15},
+                                {"type": "Percent", "value": 100, "periodSeconds": 15}]),
+                "scaleDown": (300, [{"type": "Percent", "value": 100, "periodSeconds": 15}])}
+    for direction, (window, policies) in defaults.items():
+        rules = _sub(behavior, direction)
+        if rules.get("stabilizationWindowSeconds") is None:
+            rules["stabilizationWindowSeconds"] = window
+        _set(rules, "selectPolicy", "Max")
+        if not rules.get("policies"):
+            rules["policies"] = policies
 
 
 def default_pull_policy(image: str) -> str:
@@ -133,10 +155,17 @@ def default_pod_spec(spec: dict) -> dict:
 
 
 def _pod(spec: dict) -> None:
-    """What a Pod gets beyond its spec's defaults: SetDefaults_Pod's enableServiceLinks, and what
-    the Priority and ServiceAccount admission plugins set."""
+    """What a Pod gets beyond its spec's defaults: SetDefaults_Pod's enableServiceLinks and
+    requests from limits, and what the Priority and ServiceAccount admission plugins set."""
     if spec.get("enableServiceLinks") is None:
         spec["enableServiceLinks"] = True
+    for c in _dicts(spec.get("containers")) + _dicts(spec.get("initContainers")):
+        resources = c.get("resources")
+        limits = resources.get("limits") if isinstance(resources, dict) else None
+        if isinstance(limits, dict) and limits:  # requests default to limits (on Pods, not templates)
+            requests = _sub(resources, "requests")
+            for name, value in limits.items():
+                requests.setdefault(name, value)
     if not spec.get("priorityClassName") and spec.get("priority") is None:
         spec["priority"] = 0
     _set(spec, "preemptionPolicy", "PreemptLowerPriority")

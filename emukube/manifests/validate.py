@@ -18,6 +18,7 @@ from .names import (
     validate_labels,
 )
 from .text import go_quote, safe_text
+from .validate_autoscaling import validate_autoscaler
 from .validate_job import validate_cronjob, validate_job
 from .validate_pod import validate_pod_spec
 from .validate_policy import validate_budget
@@ -28,10 +29,13 @@ from .validate_workload import validate_workload
 API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1", "Namespace": "v1",
                 "Deployment": "apps/v1", "StatefulSet": "apps/v1", "ReplicaSet": "apps/v1",
                 "Job": "batch/v1", "CronJob": "batch/v1", "PersistentVolumeClaim": "v1", "PersistentVolume": "v1",
-                "StorageClass": "storage.k8s.io/v1", "PodDisruptionBudget": "policy/v1"}
+                "StorageClass": "storage.k8s.io/v1", "PodDisruptionBudget": "policy/v1",
+                "HorizontalPodAutoscaler": "autoscaling/v2"}
 CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass"}
 # Where a wrong version is a mistake, not another product.
-_BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy"}
+_BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy", "autoscaling"}
+# Versions the API server serves too that emukube does not read: skipped with a warning, not refused.
+_OTHER_VERSIONS = {("HorizontalPodAutoscaler", "autoscaling/v1")}
 # Every kind the API server serves in these groups: any other kind there is a typo, not a product
 # emukube merely does not emulate (kubectl: "no matches for kind").
 KNOWN_KINDS = {
@@ -40,6 +44,7 @@ KNOWN_KINDS = {
          "ResourceQuota", "Secret", "Service", "ServiceAccount", "List"},
     "apps": {"ControllerRevision", "DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"},
     "batch": {"CronJob", "Job"},
+    "autoscaling": {"HorizontalPodAutoscaler", "Scale"},
     "extensions": {"DaemonSet", "Deployment", "Ingress", "NetworkPolicy", "PodSecurityPolicy", "ReplicaSet"},
 }
 _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
@@ -74,6 +79,8 @@ def _emulated(obj: dict) -> bool:
         return True
     if kind not in API_VERSIONS:
         return _unknown_builtin_kind(kind, obj.get("apiVersion"))
+    if (kind, str(obj.get("apiVersion"))) in _OTHER_VERSIONS:
+        return False
     group = _group(obj.get("apiVersion"))
     return group is None or group in _BUILTIN_GROUPS
 
@@ -179,6 +186,8 @@ def _validate_object(doc: Doc, errs: FieldErrors, allow_privileged: bool,
         _STORAGE_CHECKS[kind](obj, errs)
     elif kind == "PodDisruptionBudget":
         validate_budget(obj, errs)
+    elif kind == "HorizontalPodAutoscaler":
+        validate_autoscaler(obj, errs)
     return (kind, namespace, name) if name else None
 
 
