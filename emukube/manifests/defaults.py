@@ -162,8 +162,8 @@ def _pod(spec: dict) -> None:
     for c in _dicts(spec.get("containers")) + _dicts(spec.get("initContainers")):
         resources = c.get("resources")
         limits = resources.get("limits") if isinstance(resources, dict) else None
-        if isinstance(limits, dict) and limits:  # requests default to limits (on Pods, not templates)
-            requests = _sub(resources, "requests")
+        if isinstance(resources, dict) and isinstance(limits, dict) and limits:  # requests default to limits
+            requests = _sub(resources, "requests")  # (on Pods, not templates)
             for name, value in limits.items():
                 requests.setdefault(name, value)
     if not spec.get("priorityClassName") and spec.get("priority") is None:
