@@ -122,3 +122,13 @@ def test_explicit_values_are_kept():
 ])
 def test_image_pull_policy(image, policy):
     assert default_pull_policy(image) == policy
+
+
+def test_a_pods_requests_default_to_its_limits_but_a_templates_do_not():
+    container = {"name": "a", "image": "x:1", "resources": {"limits": {"cpu": "1", "memory": "64Mi"},
+                                                            "requests": {"cpu": "100m"}}}
+    pod = apply_defaults({"kind": "Pod", "metadata": {"name": "p"}, "spec": {"containers": [container]}})
+    assert pod["spec"]["containers"][0]["resources"]["requests"] == {"cpu": "100m", "memory": "64Mi"}
+    deploy = apply_defaults({"kind": "Deployment", "metadata": {"name": "d"},
+                             "spec": {"template": {"spec": {"containers": [container]}}}})
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"] == {"cpu": "100m"}
