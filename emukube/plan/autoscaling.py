@@ -140,6 +140,16 @@ def decide(spec: dict, current: int, pods: list[PodUse], history: list[tuple[flo
     if current == 0:
         return Decision(0, 0, [], [GOT_SCALE, ("ScalingActive", "False", "ScalingDisabled",
                                                "scaling is disabled since the replica count of the target is zero")])
+    if not least <= current <= most:  # brought within bounds first, metrics or not
+        replicas = min(max(current, least), most)
+        above = current > most
+        return Decision(replicas, replicas, [], [
+            ("AbleToScale", "True", "SucceededRescale", f"the HPA controller was able to update the target scale to "
+                                                        f"{replicas}"),
+            ("ScalingLimited", "True", "TooManyReplicas" if above else "TooFewReplicas",
+             f"the desired replica count is {'more than the maximum' if above else 'less than the minimum'} replica "
+             "count")],
+            f"Current number of replicas {'above Spec.MaxReplicas' if above else 'below Spec.MinReplicas'}")
     wanted, metrics, why, problem = recommend(spec, current, pods)
     if wanted is None:
         return Decision(current, current, metrics, [GOT_SCALE, (

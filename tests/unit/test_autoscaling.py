@@ -129,3 +129,12 @@ def test_kubectls_columns():
     assert autoscaler_cells(obj, 0)[:6] == ["web", "Deployment/web", "cpu: 45%/80%", "2", "5", 3]
     obj["status"] = {}
     assert autoscaler_cells(obj, 0)[2] == "cpu: <unknown>/80%"
+
+
+def test_a_count_out_of_bounds_is_brought_within_them_before_any_metric():
+    spec = hpa_spec(minReplicas=2, maxReplicas=4)
+    up = decide(spec, 1, [PodUse("web-0", {"cpu": None}, None)], [], now=1.0)  # no metrics, no requests
+    assert (up.replicas, up.reason) == (2, "Current number of replicas below Spec.MinReplicas")
+    down = decide(spec, 7, [], [], now=1.0)
+    assert (down.replicas, down.reason) == (4, "Current number of replicas above Spec.MaxReplicas")
+    assert down.conditions[1][:3] == ("ScalingLimited", "True", "TooManyReplicas")
