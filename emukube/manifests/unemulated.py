@@ -23,7 +23,8 @@ POD_FIELDS = {
     "hostAliases": "/etc/hosts is the engine's", "readinessGates": "readiness comes from the probes only",
     "shareProcessNamespace": "containers of a pod see only their own processes",
     "activeDeadlineSeconds": "pods are not stopped after a deadline", "os": "every pod runs on the engine's OS",
-    "setHostnameAsFQDN": "the hostname is the pod name", "ephemeralContainers": "use `emukube exec`",
+    "setHostnameAsFQDN": "the hostname is the pod name",
+    "ephemeralContainers": "they are added to running pods by `kubectl debug`",
 }
 POD_SECURITY_KEPT = {"seccompProfile", "runAsUser", "runAsGroup", "runAsNonRoot", "supplementalGroups", "fsGroup",
                      "fsGroupChangePolicy"}
