@@ -8,11 +8,11 @@ import re
 from collections import Counter
 
 import pytest
-from conftest import HERE, Cluster, run
+from conftest import HERE, Cluster, run, wait_until
 
 FIXTURE = HERE / "manifests" / "helm-shop.yaml"  # written like `helm template shop ./shop` output
 IMAGES = ("ghcr.io/acme/shop:1.4.2=emukube/echo:1.0", "docker.io/library/postgres:16.3=emukube/echo:1.0")
-SKIPPED_KINDS = ["ServiceAccount", "HorizontalPodAutoscaler", "Ingress", "NetworkPolicy", "Role", "RoleBinding"]
+SKIPPED_KINDS = ["ServiceAccount", "Ingress", "NetworkPolicy", "Role", "RoleBinding"]
 IGNORED_FIELDS = ["imagePullSecrets", "affinity", "topologySpreadConstraints",
                   "priorityClassName", "securityContext.readOnlyRootFilesystem",
                   "resources.requests", "downwardAPI volumes", "loadBalancerSourceRanges", "load-balancer annotations",
@@ -50,7 +50,7 @@ def test_the_chart_comes_up_with_one_warning_per_skipped_document_and_ignored_fi
     # What emukube does emulate is not reported as ignored.
     for emulated in ("capabilities", "seccompProfile", "readinessProbe", "limits", "envFrom", "serviceAccountName",
                      "runAsNonRoot", "runAsUser", "persistentVolumeClaimRetentionPolicy", "fsGroup",
-                     "PodDisruptionBudget"):
+                     "PodDisruptionBudget", "HorizontalPodAutoscaler"):
         assert not any(re.search(rf"\b{emulated}\b", w.split(": not emulated")[0]) for w in warnings), emulated
 
 
@@ -67,3 +67,14 @@ def test_the_app_runs_with_its_config_secret_and_database(chart):
     assert db.stdout == "shop-db-0" and "headless" in db.stderr
     lb = cluster.svc_field("shop", 3)
     assert lb.startswith("127.") and cluster.svc_field("shop", 1) == "LoadBalancer"
+
+
+def test_the_charts_autoscaler_keeps_its_minimum(chart):
+    """The chart's HorizontalPodAutoscaler (cpu, minReplicas 2) reads the pods' requests and usage;
+    idle, it asks for one pod and keeps the two its minimum says."""
+    cluster, _ = chart
+    wait_until(lambda: "cpu: " in cluster.emukube("get", "hpa", "shop").stdout and
+               "<unknown>" not in cluster.emukube("get", "hpa", "shop").stdout, "the autoscaler's reading", timeout=60)
+    row = cluster.emukube("get", "hpa", "shop").stdout.splitlines()[1]
+    assert re.match(r"shop\s+Deployment/shop\s+cpu: \d+%/80%\s+2\s+10\s+2\s", row), row
+    assert len([p for p in cluster.pods() if p.startswith("shop-") and p != "shop-db-0"]) == 2
