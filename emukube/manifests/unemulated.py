@@ -115,7 +115,7 @@ def _container(c: dict, found: _Found, obj: str) -> None:
         if _set(c.get(field)) and c.get(field) != AS_DEFAULT.get(field):
             found.add(f"container {field}", why, obj)
     if _set(_map(c.get("resources")).get("requests")):
-        found.add("container resources.requests", "nothing is reserved (an autoscaler's Utilization target reads them); limits do apply", obj)
+        found.add("container resources.requests", "nothing is reserved, autoscalers read them; limits do apply", obj)
     for key in sorted(set(_map(c.get("securityContext"))) - CONTAINER_SECURITY_KEPT):
         found.add(f"container securityContext.{key}", "Docker's defaults apply", obj)
     if any(_set(_map(e.get("valueFrom")).get("resourceFieldRef")) for e in _maps(c.get("env"))):

@@ -24,7 +24,7 @@ def test_one_warning_per_field_naming_every_object_that_sets_it():
         "pod spec affinity: not emulated (pods are placed by nodeSelector, nodeName and taints only); "
         "ignored in deployment/a, deployment/b",
         "pod securityContext.sysctls: not emulated (Docker's defaults apply); ignored in deployment/a, deployment/b",
-        "container resources.requests: not emulated (nothing is reserved; limits do apply); ignored in deployment/a, deployment/b",
+        "container resources.requests: not emulated (nothing is reserved, autoscalers read them; limits do apply); ignored in deployment/a, deployment/b",
         "container securityContext.readOnlyRootFilesystem: not emulated (Docker's defaults apply); ignored in deployment/a, deployment/b",
         "Deployment spec.minReadySeconds: not emulated (a pod counts as available once ready); ignored in deployment/b",
     ]
