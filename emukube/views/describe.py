@@ -320,8 +320,12 @@ def describe_workload(snap: Snapshot, kind: str, name: str, namespace: str, even
     t.row("Labels", _pairs(meta.get("labels")))
     t.row("Annotations", _annotations(meta))
     if kind == "Deployment":
-        t.row("Replicas", f"{want} desired | {len(updated)} updated | {len(live)} total | {ready} available | "
-                          f"{max(0, len(live) - ready)} unavailable")
+        # As the deployment controller wrote them (kubectl prints these); counted from pods before it did.
+        status = obj.get("status") or {}
+        counts = [status.get(k, 0) for k in ("updatedReplicas", "replicas", "availableReplicas",
+                                             "unavailableReplicas")] if status else \
+            [len(updated), len(live), ready, max(0, len(live) - ready)]
+        t.row("Replicas", "{} desired | {} updated | {} total | {} available | {} unavailable".format(want, *counts))
         strategy = spec.get("strategy") or {}
         t.row("StrategyType", strategy.get("type", "RollingUpdate"))
         t.row("MinReadySeconds", spec.get("minReadySeconds", 0))
