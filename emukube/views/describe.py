@@ -322,10 +322,10 @@ def describe_workload(snap: Snapshot, kind: str, name: str, namespace: str, even
     if kind == "Deployment":
         # As the deployment controller wrote them (kubectl prints these); counted from pods before it did.
         status = obj.get("status") or {}
-        counts = [status.get(k, 0) for k in ("updatedReplicas", "replicas", "availableReplicas",
-                                             "unavailableReplicas")] if status else \
+        replicas = [status.get(k, 0) for k in ("updatedReplicas", "replicas", "availableReplicas",
+                                               "unavailableReplicas")] if status else \
             [len(updated), len(live), ready, max(0, len(live) - ready)]
-        t.row("Replicas", "{} desired | {} updated | {} total | {} available | {} unavailable".format(want, *counts))
+        t.row("Replicas", "{} desired | {} updated | {} total | {} available | {} unavailable".format(want, *replicas))
         strategy = spec.get("strategy") or {}
         t.row("StrategyType", strategy.get("type", "RollingUpdate"))
         t.row("MinReadySeconds", spec.get("minReadySeconds", 0))
