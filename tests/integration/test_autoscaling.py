@@ -27,7 +27,7 @@ def test_memory_held_scales_up_and_letting_go_scales_down(kube):
     wait_until(lambda: (kube.obj("get", "hpa", "mem").get("status") or {}).get("currentMetrics"),
                "the autoscaler's first reading", timeout=30)
     row = kube.lines("get", "hpa", "mem")[1]
-    assert re.match(r"mem\s+Deployment/mem\s+memory: \d+Ki/30Mi\s+1\s+3\s+1\s", row), row
+    assert re.match(r"mem\s+Deployment/mem\s+memory: \d+(Ki|Mi|k)?/30Mi\s+1\s+3\s+1\s", row), row
     assert replicas(kube, "mem") == 1
     # 90Mi held in one pod for a bounded time: 3x the target average, so 3 pods (maxReplicas)
     kube("exec", "deploy/mem", "--", "sh", "-c", HOLD.format(seconds=40), timeout=30)
@@ -35,7 +35,7 @@ def test_memory_held_scales_up_and_letting_go_scales_down(kube):
     events = kube("get", "events", "--field-selector", "involvedObject.name=mem,reason=SuccessfulRescale").stdout
     assert "New size: 3; reason: memory resource above target" in events, events
     text = kube("describe", "hpa", "mem").stdout
-    assert re.search(r"resource memory on pods:\s+\d+Ki / 30Mi", text), text
+    assert re.search(r"resource memory on pods:\s+\d+(Ki|Mi|k)? / 30Mi", text), text
     # once the memory is let go, the next reading scales down (no stabilization window set)
     wait_until(lambda: replicas(kube, "mem") == 1, "scaled down to 1", timeout=90)
     assert "New size: 1; reason: All metrics below target" in kube("describe", "hpa", "mem").stdout
