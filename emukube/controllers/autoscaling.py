@@ -123,10 +123,9 @@ class Autoscalers:
         history = [(t, r) for t, r in self.history.get(uid, []) if now - t < KEPT_SECONDS]
         decision = decide(spec, current, [pod_use(p, usage.get(p["metadata"]["name"])) for p in pods], history, now)
         self.history[uid] = [*history, (now, decision.recommendation)]
-        problem = next((c for c in decision.conditions if c[2] == "FailedGetResourceMetric"), None)
-        if problem is not None:
+        if decision.problem:
             ctl.event("Warning", f"horizontalpodautoscaler/{name}", Reason.FAILED_GET_RESOURCE_METRIC,
-                      problem[3].split(": ", 1)[-1], namespace=ns)
+                      decision.problem, namespace=ns)
         scaled = decision.replicas != current
         if scaled:
             try:

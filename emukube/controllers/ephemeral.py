@@ -7,13 +7,12 @@ from __future__ import annotations
 import json
 import time
 import traceback
-from dataclasses import replace
 
 from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY
-from ..plan.workloads import PodPlan
 from ..runtime import labels as L
 from ..runtime.pods import PodStartError, start_ephemeral
+from ..runtime.restart import plan_of
 from .restarts import terminated
 
 RETRY_SECONDS = 10  # a start that failed (an image not present) is tried again after this
@@ -32,8 +31,10 @@ class EphemeralContainers:
 
     def sync(self, pods: dict) -> None:
         ctrl = self.ctrl
+        if ctrl.informer is None:
+            return
         for pod in pods.values():
-            if not pod.running or pod.key in ctrl.terminating or pod.key in ctrl.creating or ctrl.informer is None:
+            if not pod.running or pod.key in ctrl.terminating or pod.key in ctrl.creating:
                 continue
             obj = ctrl.informer.get(BY_KEY["pods"], pod.namespace, pod.name)
             wanted = ((obj or {}).get("spec") or {}).get("ephemeralContainers") or []
@@ -56,9 +57,7 @@ class EphemeralContainers:
 
     def _start(self, pod, c: dict) -> None:
         ctrl, key = self.ctrl, (pod.key, c["name"])
-        kind, _, owner = pod.owner.partition("/")
-        plan = replace(PodPlan(name=pod.name, namespace=pod.namespace, labels=pod.labels, spec=pod.spec,
-                               owner_kind=kind, owner_name=owner, template_hash=pod.template_hash), node=pod.node)
+        plan = plan_of(pod.holder)
         target = next((x.id for x in pod.apps if x.labels.get(L.CONTAINER) == c.get("targetContainerName")), "")
         try:
             start_ephemeral(ctrl.client, ctrl.ctx, plan, c, pod.ip, ctrl.objects, pod.holder.id, target)

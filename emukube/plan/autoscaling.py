@@ -32,6 +32,7 @@ class Decision:
     current_metrics: list[dict]
     conditions: list[tuple[str, str, str, str]]  # (type, status, reason, message)
     reason: str = ""  # the SuccessfulRescale event's reason, when it scales
+    problem: str = ""  # why no count could be computed (the FailedGetResourceMetric event's message)
 
 
 def quantity_text(name: str, value: float) -> str:
@@ -154,7 +155,7 @@ def decide(spec: dict, current: int, pods: list[PodUse], history: list[tuple[flo
     if wanted is None:
         return Decision(current, current, metrics, [GOT_SCALE, (
             "ScalingActive", "False", "FailedGetResourceMetric", f"the HPA was unable to compute the replica count: "
-                                                                  f"{problem}")])
+                                                                  f"{problem}")], problem=problem)
     behavior = spec.get("behavior") or {}
     steady = stabilized(wanted, current, history, now, behavior)
     limited, rate_limited = _rate_limit(current, steady, behavior)
