@@ -231,6 +231,30 @@ PRINTERS: dict[str, Printer] = {
         NAME, col("Ready", "Number of the pod with ready state"), AGE,
         col("Containers", _CONTAINERS_DOC, priority=1), col("Images", _IMAGES_DOC, priority=1),
     ), apps.statefulset_cells),
+    "daemonsets.apps": Printer((
+        NAME,
+        col("Desired", "The total number of nodes that should be running the daemon pod (including nodes "
+                       "correctly running the daemon pod). More info: "
+                       "https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/", "integer"),
+        col("Current", "The number of nodes that are running at least 1 daemon pod and are supposed to run the "
+                       "daemon pod. More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/",
+            "integer"),
+        col("Ready", "numberReady is the number of nodes that should be running the daemon pod and have one or "
+                     "more of the daemon pod running with a Ready Condition.", "integer"),
+        col("Up-to-date", "The total number of nodes that are running updated daemon pod", "integer"),
+        col("Available", "The number of nodes that should be running the daemon pod and have one or more of the "
+                         "daemon pod running and available (ready for at least spec.minReadySeconds)", "integer"),
+        col("Node Selector", "NodeSelector is a selector which must be true for the pod to fit on a node. Selector "
+                             "which must match a node's labels for the pod to be scheduled on that node. More info: "
+                             "https://kubernetes.io/docs/concepts/configuration/assign-pod-node/"),
+        AGE,
+        col("Containers", _CONTAINERS_DOC, priority=1),
+        col("Images", _IMAGES_DOC, priority=1),
+        col("Selector", "A label query over pods that are managed by the daemon set. Must match in order to be "
+                        "controlled. It must match the pod template's labels. More info: "
+                        "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
+            priority=1),
+    ), apps.daemonset_cells),
     "controllerrevisions.apps": Printer((
         NAME, col("Controller", "Controller of the object"),
         col("Revision", "Revision indicates the revision of the state represented by Data."), AGE,

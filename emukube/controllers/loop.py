@@ -26,6 +26,7 @@ from ..k8s.keys import ObjectKey, PodKey, key_of, object_key
 from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY
 from ..k8s.times import epoch
+from ..plan import daemonsets as ds
 from ..plan import endpoints as ep
 from ..plan import image_map
 from ..plan import slices as sl
@@ -34,6 +35,7 @@ from ..plan.nodeports import host_ports
 from ..plan.nodes import evicted, plan_nodes, schedule, taint_id
 from ..plan.pod_dns import pod_specs
 from ..plan.workloads import (
+    WORKLOAD_KINDS,
     PodPlan,
     as_rolled_out,
     bare_pod,
@@ -74,7 +76,7 @@ from .volumes import VolumeControllers
 TICK = 0.5
 # Event objects ("pod/NAME") looked up in their namespace; one not in the API yet waits for it.
 EVENT_RESOURCES = {"pod": BY_KEY["pods"], "replicaset": BY_KEY["replicasets.apps"],
-                   "statefulset": BY_KEY["statefulsets.apps"]}
+                   "statefulset": BY_KEY["statefulsets.apps"], "daemonset": BY_KEY["daemonsets.apps"]}
 HOLD_EVENTS = 30.0  # seconds an event waits for its pod to be in the API (give_held_events)
 DRAIN_SECONDS = 1.0  # after proxies and DNS dropped a pod, this long before it gets SIGTERM
 DRAIN_WAIT_LIMIT = 15.0  # most a stopping pod waits for the data plane to drop it
@@ -221,7 +223,7 @@ class Controller:
         # StatefulSets first: an OrderedReady chain is the longest path of `up`, so its first
         # pod goes to the engine before the others.
         self.workloads = sorted((as_rolled_out(o, list(replica_sets)) if o["kind"] == "Deployment" else o
-                                 for o in objects if o["kind"] in ("Deployment", "StatefulSet", "ReplicaSet")),
+                                 for o in objects if o["kind"] in WORKLOAD_KINDS),
                                 key=lambda o: o["kind"] != "StatefulSet")
         self.bare = [bare_pod(o) for o in objects if o["kind"] == "Pod"]
         self.nodes = plan_nodes(self.ctx.net, self.ctx.nodes, objects, self.ctx.node_address)
@@ -295,6 +297,9 @@ class Controller:
         if kind in ("Deployment", "ReplicaSet"):
             rs = f"{name}-{template_hash}" if kind == "Deployment" else name
             self.event("Normal", f"replicaset/{rs}", reason,
+                       f"{'Created' if created else 'Deleted'} pod: {pod}", namespace=namespace)
+        elif kind == "DaemonSet":
+            self.event("Normal", f"daemonset/{name}", reason,
                        f"{'Created' if created else 'Deleted'} pod: {pod}", namespace=namespace)
         elif kind == "StatefulSet":
             self.event("Normal", f"statefulset/{name}", reason,
@@ -757,6 +762,8 @@ class Controller:
                         f"{c.owner_kind}/{c.owner_name}" == owner]
             if w["kind"] == "StatefulSet":
                 self._statefulset(w, mine, creating, pods)
+            elif w["kind"] == "DaemonSet":
+                self._daemonset(w, mine, creating, pods)
             else:
                 self._replicas(w, mine, creating, pods)
         wanted_owners |= self.jobs.owners()
@@ -813,6 +820,19 @@ class Controller:
             elif allowed > 0:
                 allowed -= 1
                 self._retire(p, "rolling update: old template")
+
+    def _daemonset(self, w: dict, mine: list[Pod], creating: list[PodPlan], pods) -> None:
+        current = template_hash(w["spec"]["template"])
+        known = [ds.DaemonPod(p.name, p.node, p.template_hash == current, self.is_ready(p),
+                              p.holder.attrs.get("Created", "")) for p in mine]
+        known += [ds.DaemonPod(c.name, c.node, c.template_hash == current, False) for c in creating]
+        actions = ds.decide(w, self.nodes, known)
+        for node in actions.create_on:
+            self._new_pod(ds.daemon_pod(w, node), pods)
+        by_name = {p.name: p for p in mine}
+        for name, why in actions.delete:
+            if name in by_name:  # one still being made is removed once it is observed
+                self._retire(by_name[name], why)
 
     def _statefulset(self, w: dict, mine: list[Pod], creating: list[PodPlan], pods) -> None:
         replicas = w["spec"].get("replicas", 1)
@@ -1093,15 +1113,7 @@ class Controller:
         waiting += self._nodes_waiting()
         for owner, why in list(self.reasons.items()):  # workers change it
             waiting.append(f"{owner}: {why}")
-        for w in self.workloads:
-            ns, name = w["metadata"].get("namespace", "default"), w["metadata"]["name"]
-            owner = f"{w['kind']}/{name}"
-            current = template_hash(w["spec"]["template"])
-            have = [p for p in pods.values()
-                    if p.namespace == ns and p.owner == owner and p.key not in self.terminating]
-            ok = [p for p in have if self.is_ready(p) and p.template_hash == current]
-            if len(ok) != w["spec"].get("replicas", 1) or len(have) != len(ok):
-                waiting.append(f"{w['kind'].lower()}/{name}: {len(ok)}/{w['spec'].get('replicas', 1)} ready")
+        waiting += self._workloads_waiting(pods)
         services: dict[ObjectKey, ServiceReport] = {}
         # At once: a proxy that does not answer yet costs a connect timeout.
         answering = self.proxy_pool.map(lambda svc: self.service_answers(svc, views), self.services)
@@ -1138,13 +1150,29 @@ class Controller:
                         terminating=sorted(self.terminating), time=time.time())
         replace_file(self.state_dir / "status.json", report.to_json())
 
+    def _workloads_waiting(self, pods: dict[PodKey, Pod]) -> list[str]:
+        """Each workload not yet at its count of ready pods of its current template."""
+        waiting = []
+        for w in self.workloads:
+            ns, name = w["metadata"].get("namespace", "default"), w["metadata"]["name"]
+            owner = f"{w['kind']}/{name}"
+            current = template_hash(w["spec"]["template"])
+            have = [p for p in pods.values()
+                    if p.namespace == ns and p.owner == owner and p.key not in self.terminating]
+            ok = [p for p in have if self.is_ready(p) and p.template_hash == current]
+            wanted = ds.desired(w, self.nodes) if w["kind"] == "DaemonSet" else w["spec"].get("replicas", 1)
+            if len(ok) != wanted or len(have) != len(ok):
+                waiting.append(f"{w['kind'].lower()}/{name}: {len(ok)}/{wanted} ready")
+        return waiting
+
     def facts(self, pod: Pod) -> PodFacts:
         """What the API's Pod says of a running pod (controller/publish_pods.py)."""
         node = next((n for n in self.nodes if n.name == pod.node), None)
         owner_uid = ""
         kind, _, name = pod.owner.partition("/")
-        if kind in ("StatefulSet", "Job") and self.informer is not None:
-            sts = self.informer.get(BY_KEY["jobs.batch" if kind == "Job" else "statefulsets.apps"], pod.namespace, name)
+        if kind in ("StatefulSet", "DaemonSet", "Job") and self.informer is not None:
+            res = BY_KEY["jobs.batch" if kind == "Job" else f"{kind.lower()}s.apps"]
+            sts = self.informer.get(res, pod.namespace, name)
             owner_uid = (sts or {}).get("metadata", {}).get("uid", "")
         return PodFacts(namespace=pod.namespace, name=pod.name, labels=pod.labels, spec=pod.spec, owner=pod.owner,
                         template_hash=pod.template_hash, ip=pod.ip, node=pod.node or "node-1",

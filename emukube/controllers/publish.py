@@ -128,6 +128,7 @@ def node_object(node, *, created: str, now: str, previous: dict | None = None, d
 # The controller's object prefixes and the kinds they name (apiVersion, kind, namespaced).
 EVENT_KINDS = {"pod": ("v1", "Pod", True), "service": ("v1", "Service", True), "node": ("v1", "Node", False),
                "deployment": ("apps/v1", "Deployment", True), "statefulset": ("apps/v1", "StatefulSet", True),
+               "daemonset": ("apps/v1", "DaemonSet", True),
                "replicaset": ("apps/v1", "ReplicaSet", True), "namespace": ("v1", "Namespace", False),
                "job": ("batch/v1", "Job", True), "cronjob": ("batch/v1", "CronJob", True),
                "persistentvolumeclaim": ("v1", "PersistentVolumeClaim", True),
@@ -136,7 +137,8 @@ EVENT_KINDS = {"pod": ("v1", "Pod", True), "service": ("v1", "Service", True), "
 CONTROLLER = "emukube-controller"  # emukube's own events: its proxies, node proxies and CoreDNS
 # The kube-controller-manager controller that reports a kind's events.
 KIND_CONTROLLERS = {"Deployment": "deployment-controller", "ReplicaSet": "replicaset-controller",
-                    "StatefulSet": "statefulset-controller", "Job": "job-controller",
+                    "StatefulSet": "statefulset-controller", "DaemonSet": "daemonset-controller",
+                    "Job": "job-controller",
                     "CronJob": "cronjob-controller", "PersistentVolumeClaim": "persistentvolume-controller",
                     "PersistentVolume": "persistentvolume-controller",
                     "HorizontalPodAutoscaler": "horizontal-pod-autoscaler"}

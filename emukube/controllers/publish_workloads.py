@@ -1,4 +1,4 @@
-"""Deployment, StatefulSet and ReplicaSet status, and the ReplicaSets a Deployment owns, as
+"""Deployment, StatefulSet, ReplicaSet and DaemonSet status, and the ReplicaSets a Deployment owns, as
 Kubernetes' controllers write them. Pure: from the workload and the v1 Pods publish_pods made.
 
 Rules read from kubernetes' pkg/controller/deployment (sync.go calculateStatus,
@@ -14,6 +14,8 @@ import copy
 
 from ..k8s.names import LAST_APPLIED
 from ..k8s.times import epoch as _seconds
+from ..plan.daemonsets import should_run
+from ..plan.nodes import Node
 from ..plan.workloads import owned_by, rollout_limits, template_hash
 
 REVISION = "deployment.kubernetes.io/revision"
@@ -246,11 +248,45 @@ def statefulset_status(sts: dict, pods: list[dict], now: str, previous: dict | N
     return _nonzero(status, keep=("replicas", "availableReplicas"))
 
 
+def daemonset_status(ds: dict, pods: list[dict], nodes: list[Node], now: str,
+                     observed_generation: int | None = None) -> dict:
+    """updateDaemonSetStatus: per node that should run the daemon, its oldest pod counted
+    (scheduled, ready, available, updated); pods on the other nodes are misscheduled."""
+    spec = ds["spec"]
+    thash = template_hash(spec["template"])
+    on: dict[str, list[dict]] = {}
+    for pod in sorted(active(owned_pods(ds, pods)), key=lambda p: p["metadata"].get("creationTimestamp") or "~"):
+        on.setdefault((pod.get("spec") or {}).get("nodeName") or "", []).append(pod)
+    counts = dict.fromkeys(("desired", "current", "ready", "available", "updated", "misscheduled"), 0)
+    for node in nodes:
+        run, _ = should_run((spec["template"] or {}).get("spec") or {}, node)
+        mine = on.get(node.name, [])
+        if not run:
+            counts["misscheduled"] += bool(mine)
+            continue
+        counts["desired"] += 1
+        if not mine:
+            continue
+        counts["current"] += 1
+        counts["ready"] += is_ready(mine[0])
+        counts["available"] += is_available(mine[0], spec.get("minReadySeconds", 0), now)
+        counts["updated"] += _revision_of(mine[0]) == thash
+    generation = ds["metadata"].get("generation", 1) if observed_generation is None else observed_generation
+    status = {"currentNumberScheduled": counts["current"], "numberMisscheduled": counts["misscheduled"],
+              "desiredNumberScheduled": counts["desired"], "numberReady": counts["ready"],
+              "observedGeneration": generation, "updatedNumberScheduled": counts["updated"],
+              "numberAvailable": counts["available"], "numberUnavailable": counts["desired"] - counts["available"]}
+    return _nonzero(status, keep=("currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled",
+                                  "numberReady"))
+
+
 def workload_status(workload: dict, pods: list[dict], now: str, previous: dict | None = None,
-                    observed_generation: int | None = None) -> dict:
-    """The status of a Deployment, StatefulSet or ReplicaSet from the v1 Pods (pod_object's)
-    of its namespace; `previous` is its status as last published."""
+                    observed_generation: int | None = None, nodes: list[Node] | None = None) -> dict:
+    """The status of a Deployment, StatefulSet, ReplicaSet or DaemonSet from the v1 Pods
+    (pod_object's) of its namespace; `previous` is its status as last published."""
     kind = workload["kind"]
+    if kind == "DaemonSet":
+        return daemonset_status(workload, pods, nodes or [], now, observed_generation)
     if kind == "Deployment":
         return deployment_status(workload, pods, now, previous, observed_generation)
     if kind == "StatefulSet":
@@ -374,10 +410,11 @@ def deployment_revision(replica_sets: list[dict]) -> str:
 
 # ---- a StatefulSet's ControllerRevisions ---------------------------------------------------
 def controller_revisions(sts: dict, pods: list[dict], previous: list[dict]) -> list[dict]:
-    """The StatefulSet's history as its controller keeps it, read by `kubectl rollout
-    history|undo statefulset/NAME`: one ControllerRevision per template, named as its pods'
-    controller-revision-hash, the current one with the highest revision (a rollback renumbers
-    it). Old ones beyond revisionHistoryLimit go unless a pod still runs them."""
+    """The StatefulSet's or DaemonSet's history as its controller keeps it, read by `kubectl
+    rollout history|undo statefulset/NAME`: one ControllerRevision per template, named
+    <set>-<hash> (a StatefulSet's pods carry that name as controller-revision-hash, a
+    DaemonSet's the hash alone), the current one with the highest revision (a rollback
+    renumbers it). Old ones beyond revisionHistoryLimit go unless a pod still runs them."""
     meta, spec = sts["metadata"], sts["spec"]
     current = f"{meta['name']}-{template_hash(spec['template'])}"
     kept = {cr["metadata"]["name"]: cr for cr in previous}
@@ -393,7 +430,8 @@ def controller_revisions(sts: dict, pods: list[dict], previous: list[dict]) -> l
             stored = ((kept[name].get("data") or {}).get("spec") or {}).get("template") or {}
             template = {k: v for k, v in stored.items() if k != "$patch"}
         out.append(_controller_revision(sts, name, template, revision))
-    in_use = {_revision_of(p) for p in active(owned_pods(sts, pods))}
+    prefix = f"{meta['name']}-" if sts["kind"] == "DaemonSet" else ""
+    in_use = {prefix + _revision_of(p) for p in active(owned_pods(sts, pods))}
     old = [cr for cr in out if cr["metadata"]["name"] not in in_use | {current}]
     dropped = {id(cr) for cr in old[:max(0, len(old) - spec.get("revisionHistoryLimit", HISTORY_LIMIT))]}
     return [cr for cr in out if id(cr) not in dropped]
@@ -403,9 +441,9 @@ def _controller_revision(sts: dict, name: str, template: dict, revision: int) ->
     """newRevision: the set's annotations, its template's labels with the hash, and the patch
     that restores the template (what `kubectl rollout undo` sends back)."""
     meta = sts["metadata"]
-    labels = {**((template.get("metadata") or {}).get("labels") or {}),
-              "controller.kubernetes.io/hash": name.rsplit("-", 1)[-1]}
-    ref = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": meta["name"]}
+    hash_label = "controller-revision-hash" if sts["kind"] == "DaemonSet" else "controller.kubernetes.io/hash"
+    labels = {**((template.get("metadata") or {}).get("labels") or {}), hash_label: name.rsplit("-", 1)[-1]}
+    ref = {"apiVersion": "apps/v1", "kind": sts["kind"], "name": meta["name"]}
     if meta.get("uid"):
         ref["uid"] = meta["uid"]
     ref.update(controller=True, blockOwnerDeletion=True)

@@ -134,7 +134,7 @@ class Publisher:
                 or o["metadata"].get("deletionTimestamp")}
         written = self._sync(pods_res, pods, mine, grace_zero=True, keep=self._bare_pods(cached_pods))
         all_pods = list({**self.cached(pods_res), **written}.values())
-        self._workload_status(observed.workloads, all_pods, now)
+        self._workload_status(observed.workloads, all_pods, now, observed.nodes)
         self._histories(observed.workloads, all_pods)
         self._endpoints(observed)
         self._nodes(observed.nodes, now)
@@ -226,14 +226,14 @@ class Publisher:
         return stored
 
     def _histories(self, workloads: list[dict], pods: list[dict]) -> None:
-        """Each StatefulSet's ControllerRevisions (controller_revisions)."""
-        res, sets = BY_KEY["controllerrevisions.apps"], BY_KEY["statefulsets.apps"]
+        """Each StatefulSet's and DaemonSet's ControllerRevisions (controller_revisions)."""
+        res = BY_KEY["controllerrevisions.apps"]
         cached = self.cached(res)
         desired: dict[Key, dict] = {}
         published: dict[Key, dict] = {}  # those of the sets looked at (the collector takes a removed set's)
-        for w in (w for w in workloads if w["kind"] == "StatefulSet"):
+        for w in (w for w in workloads if w["kind"] in ("StatefulSet", "DaemonSet")):
             ns = w["metadata"].get("namespace", "default")
-            current = self.informer.get(sets, ns, w["metadata"]["name"])
+            current = self.informer.get(BY_KEY[f"{w['kind'].lower()}s.apps"], ns, w["metadata"]["name"])
             if current is None or not current["metadata"].get("uid"):
                 continue  # its uid goes into their ownerReferences: the next tick
             previous = {k: o for k, o in cached.items() if k[1] == ns and owned_by(o, current)}
@@ -242,7 +242,7 @@ class Publisher:
                 desired[(res.key, ns, cr["metadata"]["name"])] = cr
         self._sync(res, desired, published)
 
-    def _workload_status(self, workloads: list[dict], pods: list[dict], now: str) -> None:
+    def _workload_status(self, workloads: list[dict], pods: list[dict], now: str, nodes: list) -> None:
         for w in workloads:
             res = BY_KEY[f"{w['kind'].lower()}s.apps"]
             meta = w["metadata"]
@@ -250,7 +250,7 @@ class Publisher:
             if current is None:
                 continue
             status = workload_status(current, pods, now, current.get("status"),
-                                     observed_generation=current["metadata"].get("generation"))
+                                     observed_generation=current["metadata"].get("generation"), nodes=nodes)
             if status != current.get("status"):
                 self._put_status(res, current, status)
             if w["kind"] == "Deployment":

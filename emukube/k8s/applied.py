@@ -12,7 +12,8 @@ RUN_ANNOTATION = "emukube.io/run"  # a pod `emukube run` made: the CLI's, not a 
 STORAGE_KEYS = ("persistentvolumeclaims", "persistentvolumes", "storageclasses.storage.k8s.io")
 # What the loop acts on, read through the API (controllers/informer.py).
 DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmaps", "secrets", "nodes",
-                                     "deployments.apps", "statefulsets.apps", "replicasets.apps", "jobs.batch",
+                                     "deployments.apps", "statefulsets.apps", "replicasets.apps", "daemonsets.apps",
+                                     "jobs.batch",
                                      "cronjobs.batch", "poddisruptionbudgets.policy",
                                      "horizontalpodautoscalers.autoscaling", *STORAGE_KEYS))
 

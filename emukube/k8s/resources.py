@@ -74,6 +74,7 @@ RESOURCES: tuple[Resource, ...] = (
              subresources=("status", "scale")),
     Resource("apps", "v1", "StatefulSet", "statefulsets", short_names=("sts",), categories=_ALL,
              subresources=("status", "scale")),
+    Resource("apps", "v1", "DaemonSet", "daemonsets", short_names=("ds",), categories=_ALL, subresources=("status",)),
     Resource("apps", "v1", "ControllerRevision", "controllerrevisions"),
     Resource("batch", "v1", "Job", "jobs", categories=_ALL, subresources=("status",)),
     Resource("batch", "v1", "CronJob", "cronjobs", short_names=("cj",), categories=_ALL, subresources=("status",)),

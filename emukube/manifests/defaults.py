@@ -53,6 +53,15 @@ def apply_defaults(obj: dict) -> dict:
                 if isinstance(claim, dict) and isinstance(claim.get("spec"), dict):
                     default_claim(claim["spec"])
         _pod_spec(_sub(_sub(spec, "template"), "spec"))
+    elif kind == "DaemonSet":
+        update = _sub(spec, "updateStrategy")
+        _set(update, "type", "RollingUpdate")
+        if update["type"] == "RollingUpdate":
+            rolling = _sub(update, "rollingUpdate")
+            _set(rolling, "maxUnavailable", 1)
+            _set(rolling, "maxSurge", 0)
+        _set(spec, "revisionHistoryLimit", 10)
+        _pod_spec(_sub(_sub(spec, "template"), "spec"))
     elif kind == "Job":
         _job(spec)
     elif kind == "CronJob":

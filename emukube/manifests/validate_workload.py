@@ -1,4 +1,4 @@
-"""Deployment, StatefulSet and ReplicaSet validation (pkg/apis/apps/validation)."""
+"""Deployment, StatefulSet, ReplicaSet and DaemonSet validation (pkg/apis/apps/validation)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import Callable
 
 from .fielderrors import FieldErrors, go_string_map
 from .names import is_label_value, is_qualified_name, is_valid_percent, validate_labels
+from .text import go_quote
 from .validate_pod import NONNEGATIVE, validate_pod_spec
 from .validate_storage import validate_claim_spec
 
@@ -37,6 +38,8 @@ def validate_workload(kind: str, obj: dict, errs: FieldErrors, allow_privileged:
         _strategy(errs.get_map(spec, "strategy", "spec"), errs)
     elif kind == "StatefulSet":
         claim_templates = _statefulset(spec, errs)
+    elif kind == "DaemonSet":
+        _daemonset(spec, errs)
 
     if spec.get("template") is None:
         errs.required("spec.template")
@@ -114,6 +117,40 @@ def _strategy(strategy: dict, errs: FieldErrors) -> None:
         errs.invalid(f"{rp}.maxUnavailable", None, "must not be greater than 100%", shown=unavailable)
     if _is_zero(surge) and _is_zero(unavailable):
         errs.invalid(f"{rp}.maxUnavailable", None, "may not be 0 when `maxSurge` is 0", shown=str(unavailable))
+
+
+def _daemonset(spec: dict, errs: FieldErrors) -> None:
+    """ValidateDaemonSetSpec's own part: the update strategy, the history kept, and a template
+    that never ends (a daemon has no deadline)."""
+    value = errs.get_int(spec, "revisionHistoryLimit", "spec")
+    if value is not None and value < 0:
+        errs.invalid("spec.revisionHistoryLimit", value, NONNEGATIVE)
+    template_spec = (spec.get("template") or {}).get("spec") if isinstance(spec.get("template"), dict) else None
+    if isinstance(template_spec, dict) and template_spec.get("activeDeadlineSeconds") is not None:
+        errs.invalid("spec.template.spec.activeDeadlineSeconds", template_spec["activeDeadlineSeconds"],
+                     "activeDeadlineSeconds in DaemonSet is not Supported")
+    update = errs.get_map(spec, "updateStrategy", "spec")
+    kind = errs.get_str(update, "type", "spec.updateStrategy") or "RollingUpdate"
+    if kind == "OnDelete":
+        return
+    if kind != "RollingUpdate":
+        # The API server names the whole strategy, printed as Go prints the struct.
+        shown = (f'apps.DaemonSetUpdateStrategy{{Type:{go_quote(kind)}, '
+                 f'RollingUpdate:(*apps.RollingUpdateDaemonSet)(nil)}}')
+        errs.items.append(f"spec.updateStrategy: Unsupported value: {shown}: supported values: "
+                          '"RollingUpdate", "OnDelete"')
+        return
+    rolling = errs.get_map(update, "rollingUpdate", "spec.updateStrategy")
+    rp = "spec.updateStrategy.rollingUpdate"
+    unavailable = int_or_percent(rolling, "maxUnavailable", rp, errs) if "maxUnavailable" in rolling else 1
+    surge = int_or_percent(rolling, "maxSurge", rp, errs) if "maxSurge" in rolling else 0
+    for key, v in (("maxUnavailable", unavailable), ("maxSurge", surge)):
+        if isinstance(v, str) and v.endswith("%") and v[:-1].isdigit() and int(v[:-1]) > 100:
+            errs.invalid(f"{rp}.{key}", None, "must not be greater than 100%", shown=v)
+    if not _is_zero(unavailable) and not _is_zero(surge):
+        errs.invalid(f"{rp}.maxSurge", None, "may not be set when maxUnavailable is non-zero", shown=str(surge))
+    elif _is_zero(unavailable) and _is_zero(surge):
+        errs.required(f"{rp}.maxUnavailable", "cannot be 0 when maxSurge is 0")
 
 
 def int_or_percent(obj: dict, key: str, path: str, errs: FieldErrors) -> int | str | None:

@@ -136,10 +136,53 @@ def fits(spec: dict, node: Node) -> str:
     cordon = [{"key": UNSCHEDULABLE, "effect": "NoSchedule"}] if node.unschedulable else []
     if taint := untolerated(spec, cordon + list(node.taints)):
         return f"had untolerated taint {taint}"
-    wanted = spec.get("nodeSelector") or {}
-    if any(node.labels.get(k) != v for k, v in wanted.items()):
+    if not selected(spec, node):
         return "didn't match Pod's node affinity/selector"
     return ""
+
+
+def selected(spec: dict, node: Node) -> bool:
+    """Whether the node passes the pod's nodeSelector and its required node affinity (the
+    scheduler's NodeAffinity filter): every nodeSelector label, and one of the terms."""
+    wanted = spec.get("nodeSelector") or {}
+    if any(node.labels.get(k) != v for k, v in wanted.items()):
+        return False
+    required = (((spec.get("affinity") or {}).get("nodeAffinity") or {})
+                .get("requiredDuringSchedulingIgnoredDuringExecution"))
+    if not isinstance(required, dict):
+        return True
+    return any(_term_matches(term, node) for term in required.get("nodeSelectorTerms") or [] if isinstance(term, dict))
+
+
+def _term_matches(term: dict, node: Node) -> bool:
+    """A NodeSelectorTerm: all its expressions on the node's labels and all its fields
+    (metadata.name, the only field selectable) hold. A term with neither matches no node."""
+    expressions = term.get("matchExpressions") or []
+    fields = term.get("matchFields") or []
+    if not expressions and not fields:
+        return False
+    return all(_requirement(r, node.labels) for r in expressions) and \
+        all(r.get("key") == "metadata.name" and _requirement(r, {"metadata.name": node.name}) for r in fields)
+
+
+def _requirement(req: dict, values: dict) -> bool:
+    key, op, wanted = req.get("key", ""), req.get("operator", ""), req.get("values") or []
+    present = key in values
+    if op == "In":
+        return present and values[key] in wanted
+    if op == "NotIn":
+        return not present or values[key] not in wanted
+    if op == "Exists":
+        return present
+    if op == "DoesNotExist":
+        return not present
+    if op in ("Gt", "Lt") and present and len(wanted) == 1:
+        try:
+            have, limit = int(values[key]), int(wanted[0])
+        except ValueError:
+            return False
+        return have > limit if op == "Gt" else have < limit
+    return False
 
 
 def unschedulable_message(nodes: int, why: str) -> str:

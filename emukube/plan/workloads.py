@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 # Kubernetes' rand.SafeEncodeString alphabet: no vowels, no 0/1/3 (no accidental words).
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
+# The kinds whose controllers make pods from a template (Jobs' are in plan/jobs.py).
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet")
 
 
 def safe_encode(data: bytes, length: int) -> str:
@@ -102,7 +103,8 @@ def bare_pod(obj: dict) -> PodPlan:
 
 
 def new_pod_for(workload: dict, ordinal: int | None = None) -> PodPlan:
-    """A fresh pod for a Deployment/ReplicaSet (random name) or StatefulSet (ordinal name)."""
+    """A fresh pod for a Deployment/ReplicaSet/DaemonSet (random name) or StatefulSet (ordinal
+    name)."""
     meta, spec = workload["metadata"], workload["spec"]
     template = spec["template"]
     pod_spec = copy.deepcopy(template.get("spec", {}))

@@ -643,10 +643,10 @@ def test_all_problems_are_reported_at_once_with_source_and_document(tmp_path):
 
 def test_load_and_validate_returns_defaulted_objects_and_warnings():
     text = ("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n---\n"
-            "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: d}\n")
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: d}\n")
     objects, warnings = load_and_validate(["-"], io.StringIO(text))
     assert objects[0]["spec"]["ports"][0] == {"port": 80, "protocol": "TCP", "targetPort": 80}
-    assert warnings == ['<stdin> (document 2): skipping DaemonSet "d": emukube does not emulate this kind']
+    assert warnings == ['<stdin> (document 2): skipping Ingress "d": emukube does not emulate this kind']
 
 
 # -- property test: structured junk in every field the validators read ------------------

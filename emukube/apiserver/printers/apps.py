@@ -1,9 +1,16 @@
-"""Printers for Deployments, ReplicaSets, StatefulSets and ControllerRevisions. spec.replicas
+"""Printers for Deployments, ReplicaSets, StatefulSets, DaemonSets and ControllerRevisions. spec.replicas
 defaults to 1 on read, as the API server's defaulting would have set it."""
 
 from __future__ import annotations
 
-from .format import format_label_selector, layout_containers, pod_template_containers, selector_string, since
+from .format import (
+    format_label_selector,
+    format_labels,
+    layout_containers,
+    pod_template_containers,
+    selector_string,
+    since,
+)
 
 
 def _common(obj: dict, now: float) -> tuple[str, str, dict, dict]:
@@ -37,6 +44,15 @@ def statefulset_cells(obj: dict, now: float) -> list:
     name, age, spec, status = _common(obj, now)
     names, images = layout_containers(pod_template_containers(obj))
     return [name, f"{int(status.get('readyReplicas') or 0)}/{_replicas(spec)}", age, names, images]
+
+
+def daemonset_cells(obj: dict, now: float) -> list:
+    name, age, spec, status = _common(obj, now)
+    names, images = layout_containers(pod_template_containers(obj))
+    node_selector = (((spec.get("template") or {}).get("spec")) or {}).get("nodeSelector")
+    return [name, *(int(status.get(k) or 0) for k in ("desiredNumberScheduled", "currentNumberScheduled",
+                                                        "numberReady", "updatedNumberScheduled", "numberAvailable")),
+            format_labels(node_selector), age, names, images, format_label_selector(spec.get("selector"))]
 
 
 def controller_of(obj: dict) -> str:
