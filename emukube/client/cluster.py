@@ -533,13 +533,15 @@ class Cluster:
         self._set_node(node, unschedulable=on)
 
     def drain(self, node: str, timeout: float = 300, retried: Callable[[str], None] | None = None) -> list[str]:
-        """Cordon, then evict the node's pods as `kubectl drain` does, PodDisruptionBudgets
-        holding (client/drain.py: refusals tried again until `timeout`, each told to `retried`);
-        their owners start them on other nodes."""
+        """Cordon, then evict the node's pods as `kubectl drain --ignore-daemonsets` does,
+        PodDisruptionBudgets holding (client/drain.py: refusals tried again until `timeout`, each
+        told to `retried`); their owners start them on other nodes. A DaemonSet's pod stays: its
+        controller would make it again on the cordoned node."""
         from .drain import evict_all
 
         self.cordon(node)
-        pods = [(p.namespace, p.name) for p in self.snapshot().pods if p.node == node]
+        pods = [(p.namespace, p.name) for p in self.snapshot().pods
+                if p.node == node and not p.owner.startswith("DaemonSet/")]
         return [f"{ns}/{name}" for ns, name in evict_all(self.api(), node, pods, timeout, retried)]
 
     def node_power(self, node: str, running: bool) -> None:

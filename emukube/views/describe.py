@@ -390,7 +390,11 @@ def describe(snap: Snapshot, kind: str, name: str | None, namespace: str, events
         kind, name = kind.split("/", 1)
     real = kind_of(kind, DESCRIBED)
     if real is None:
-        raise EmukubeError(f'error: the server doesn\'t have a resource type "{kind}"')
+        if kind_of(kind) is None:
+            raise EmukubeError(f'error: the server doesn\'t have a resource type "{kind}"')
+        # Served, but emukube's own describe does not lay it out: kubectl's does.
+        raise EmukubeError(f"error: emukube describe shows pods, services, deployments and statefulsets; for a "
+                           f"{kind_of(kind)}: emukube kubectl -- describe {kind} {name or ''}".rstrip())
     if not name:
         raise EmukubeError("error: you must specify the name of the resource to describe")
     if real == "Pod":

@@ -10,7 +10,7 @@ from emukube.controllers.probes import PodProbes, dump_verdicts, load_verdicts
 from emukube.controllers.restarts import INITIAL_BACKOFF, MAX_BACKOFF, Restarts, should_restart
 from emukube.errors import EmukubeError
 from emukube.plan.workloads import template_hash
-from emukube.views.describe import Text, probe_text
+from emukube.views.describe import Text, describe, probe_text
 
 
 def crash_loop(restarts: Restarts, crashes: int, runs_for: float = 0.5) -> list[float]:
@@ -96,6 +96,17 @@ def test_bad_rollout_targets_are_usage_errors(args):
     with pytest.raises(EmukubeError) as err:
         rollout.parse_target(*args)
     assert err.value.exit_code == 2 and str(err.value).startswith("error: ")
+
+
+def test_describe_of_a_kind_it_does_not_lay_out_points_to_kubectl():
+    with pytest.raises(EmukubeError) as err:
+        describe(None, "ds", "agent", "default", [])  # type: ignore[arg-type]
+    assert err.value.exit_code == 2
+    assert str(err.value) == ("error: emukube describe shows pods, services, deployments and statefulsets; for a "
+                              "DaemonSet: emukube kubectl -- describe ds agent")
+    with pytest.raises(EmukubeError) as err:
+        describe(None, "widgets", "w", "default", [])  # type: ignore[arg-type]
+    assert str(err.value) == 'error: the server doesn\'t have a resource type "widgets"'
 
 
 def test_probe_lines_read_like_kubectl():
