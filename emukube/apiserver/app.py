@@ -52,6 +52,7 @@ def _key(name: str, kind: type):
 REGISTRY = _key("emukube_registry", Registry)
 HUB = _key("emukube_hub", Hub)
 _COLLECTOR = _key("emukube_collector", Collector)
+SA_KEY = _key("emukube_sa_key", object)  # what signs ServiceAccount tokens (None: no authentication)
 
 
 def _open(path: str) -> bool:
@@ -198,12 +199,14 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     hub = Hub(store)
     registry = Registry(store, hub)
     objects = handlers.Handlers(registry, hub)
-    from .eviction import HANDLERS as evictions  # served here: it needs only the store
+    from .eviction import HANDLERS as evictions  # served here: they need only the store
+    from .token_requests import HANDLERS as token_requests
 
-    router = Router(objects, Subresources(objects), {**evictions, **(subresources or {})})
+    router = Router(objects, Subresources(objects), {**evictions, **token_requests, **(subresources or {})})
     collector = Collector(registry, hub)
     expiry = BackgroundTask(functools.partial(event_ttl.keep_expiring, registry))
     app[REGISTRY], app[HUB], app[_COLLECTOR] = registry, hub, collector
+    app[SA_KEY] = authenticator.sa_key
 
     async def startup(_app):
         system.ensure(registry, _cluster_net())

@@ -23,6 +23,7 @@ _SUBRESOURCE_KINDS = {
     "portforward": ("", "", "PodPortForwardOptions", ["create", "get"]),
     "proxy": ("", "", "PodProxyOptions", ["create", "delete", "get", "patch", "update"]),
     "eviction": ("policy", "v1", "Eviction", ["create"]),
+    "token": ("authentication.k8s.io", "v1", "TokenRequest", ["create"]),
     "binding": ("", "", "Binding", ["create"]),
     "ephemeralcontainers": ("", "", "Pod", _RW),
     "finalize": ("", "", "Namespace", ["update"]),

@@ -29,12 +29,18 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def mint(key: bytes, namespace: str, name: str, now: float | None = None) -> str:
+def mint(key: bytes, namespace: str, name: str, now: float | None = None, audiences: list[str] | None = None,
+         expires: int | None = None, uid: str = "") -> str:
+    """A token of the ServiceAccount; `expires`: when it stops being accepted (epoch seconds;
+    pods' mounted tokens never expire)."""
     issued = int(now if now is not None else time.time())
     header = {"alg": "HS256", "typ": "JWT"}
-    claims = {"aud": [ISSUER], "iss": ISSUER, "iat": issued, "nbf": issued,
-              "sub": f"system:serviceaccount:{namespace}:{name}",
-              "kubernetes.io": {"namespace": namespace, "serviceaccount": {"name": name}}}
+    account = {"name": name, **({"uid": uid} if uid else {})}
+    claims: dict = {"aud": audiences or [ISSUER], "iss": ISSUER, "iat": issued, "nbf": issued,
+                    "sub": f"system:serviceaccount:{namespace}:{name}",
+                    "kubernetes.io": {"namespace": namespace, "serviceaccount": account}}
+    if expires is not None:
+        claims["exp"] = expires
     signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
     signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
     return f"{signing_input}.{_b64(signature)}"
@@ -49,7 +55,11 @@ def verify(key: bytes, token: str) -> tuple[str, str] | None:
         expected = hmac.new(key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
         if not hmac.compare_digest(expected, _unb64(parts[2])):
             return None
-        account = json.loads(_unb64(parts[1]))["kubernetes.io"]
+        claims = json.loads(_unb64(parts[1]))
+        # Expired, or made only for other audiences (`kubectl create token --audience=vault`).
+        if "exp" in claims and time.time() >= claims["exp"] or ISSUER not in (claims.get("aud") or [ISSUER]):
+            return None
+        account = claims["kubernetes.io"]
         return account["namespace"], account["serviceaccount"]["name"]
     except (ValueError, KeyError, TypeError):
         return None

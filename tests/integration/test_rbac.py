@@ -65,6 +65,19 @@ def test_kubectl_auth_can_i_answers_from_the_rbac_objects(kube):
     assert json.loads(whoami.stdout)["status"]["userInfo"]["username"] == "system:serviceaccount:team:robot"
 
 
+def test_kubectl_create_token_gives_a_token_rbac_judges(kube):
+    token = kube("create", "token", "robot", "-n", "team", "--duration=20m").stdout.strip()
+    whoami = json.loads(kube("auth", "whoami", f"--token={token}", "-o", "json").stdout)
+    assert whoami["status"]["userInfo"]["username"] == "system:serviceaccount:team:robot"
+    assert kube("get", "pods", "-n", "team", f"--token={token}", "-o", "name").returncode == 0
+    refused = kube("get", "secrets", "-n", "team", f"--token={token}", check=False)
+    assert 'User "system:serviceaccount:team:robot" cannot list resource "secrets"' in refused.stderr, refused
+    vault = kube("create", "token", "robot", "-n", "team", "--audience=vault").stdout.strip()
+    assert "Unauthorized" in kube("get", "pods", "-n", "team", f"--token={vault}", check=False).stderr
+    short = kube("create", "token", "robot", "-n", "team", "--duration=1m", check=False)
+    assert "may not specify a duration less than 10 minutes" in short.stderr, short
+
+
 def in_pod(kube: Kube, script: str, check: bool = True):
     return kube("exec", "-n", "team", "kubectl", "--", "sh", "-c", script, check=check, timeout=60)
 
