@@ -12,7 +12,8 @@ from ..client.cluster import Cluster
 from ..errors import EmukubeError
 from .options import ClusterOpt, NsOpt, parse_timeout
 
-rollout_app = typer.Typer(help="Restart a Deployment or StatefulSet, or watch its rollout.", no_args_is_help=True)
+ROLLOUT_HELP = "Restart a Deployment, StatefulSet or DaemonSet, or watch its rollout."
+rollout_app = typer.Typer(help=ROLLOUT_HELP, no_args_is_help=True)
 
 
 def describe(kind: str = typer.Argument(..., help="pod | svc | deploy | sts (or KIND/NAME)"),
@@ -81,4 +82,4 @@ def events_version(cluster: str) -> str:
 
 def register(app) -> None:
     app.command()(describe)
-    app.add_typer(rollout_app, name="rollout", help="Restart a Deployment or StatefulSet, or watch its rollout.")
+    app.add_typer(rollout_app, name="rollout", help=ROLLOUT_HELP)

@@ -425,7 +425,7 @@ class Cluster:
 
     # -- workloads --------------------------------------------------------------------------
     def rollout_restart(self, target: str, namespace: str = "default") -> str:
-        """kubectl rollout restart deployment/NAME (or statefulset/NAME): a template annotation
+        """kubectl rollout restart deployment/NAME (or statefulset/NAME, daemonset/NAME): a template annotation
         changes the pod-template hash, so the controller rolls every pod. Returns the kind."""
         from . import rollout
 

@@ -1,4 +1,4 @@
-"""`rollout restart` and `rollout status` for Deployments and StatefulSets, with kubectl's words
+"""`rollout restart` and `rollout status` for Deployments, StatefulSets and DaemonSets, with kubectl's words
 (kubectl/pkg/polymorphichelpers/rollout_status.go)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from ..errors import EmukubeError, WorkloadFailed
 from ..k8s.names import kind_of
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
-ROLLED = ("Deployment", "StatefulSet")
+ROLLED = ("Deployment", "StatefulSet", "DaemonSet")
 
 
 def parse_target(target: str, name: str | None = None) -> tuple[str, str]:
@@ -22,7 +22,8 @@ def parse_target(target: str, name: str | None = None) -> tuple[str, str]:
                            "when passing arguments in resource/name form")
     real = kind_of(kind, ROLLED)
     if real is None:
-        raise EmukubeError(f'error: no rollout for resource type "{kind}" (use deployment/NAME or statefulset/NAME)')
+        raise EmukubeError(f'error: no rollout for resource type "{kind}" '
+                           "(use deployment/NAME, statefulset/NAME or daemonset/NAME)")
     if not rest:
         raise EmukubeError("error: required resource not specified")
     return real, rest
@@ -65,6 +66,8 @@ def status_line(obj: dict) -> tuple[str, bool]:
     strategy = spec.get("updateStrategy") or {}
     if strategy.get("type", "RollingUpdate") != "RollingUpdate":
         raise EmukubeError("error: rollout status is only available for RollingUpdate strategy type")
+    if kind == "DaemonSet":
+        return _daemonset_line(name, generation, status)
     if not status.get("observedGeneration") or generation > status["observedGeneration"]:
         return "Waiting for statefulset spec update to be observed...", False
     if status.get("readyReplicas", 0) < want:
@@ -81,3 +84,17 @@ def status_line(obj: dict) -> tuple[str, bool]:
                 f"{status.get('updateRevision')}..."), False
     return (f"statefulset rolling update complete {status.get('currentReplicas', 0)} pods at revision "
             f"{status.get('currentRevision')}..."), True
+
+
+def _daemonset_line(name: str, generation: int, status: dict) -> tuple[str, bool]:
+    """DaemonSetStatusViewer: every node's pod updated, then available."""
+    if generation > status.get("observedGeneration", 0):
+        return "Waiting for daemon set spec update to be observed...", False
+    desired, updated = status.get("desiredNumberScheduled", 0), status.get("updatedNumberScheduled", 0)
+    if updated < desired:
+        return f'Waiting for daemon set "{name}" rollout to finish: {updated} out of {desired} new pods have been ' \
+               "updated...", False
+    if status.get("numberAvailable", 0) < desired:
+        return (f'Waiting for daemon set "{name}" rollout to finish: {status.get("numberAvailable", 0)} of {desired} '
+                "updated pods are available..."), False
+    return f'daemon set "{name}" successfully rolled out', True

@@ -53,3 +53,18 @@ def test_statefulset_messages():
         ("statefulset rolling update complete 3 pods at revision db-2...", True)
     with pytest.raises(EmukubeError, match="only available for RollingUpdate"):
         status_line(sts(strategy="OnDelete"))
+
+
+@pytest.mark.parametrize(("status", "line", "done"), [
+    ({"observedGeneration": 1}, "Waiting for daemon set spec update to be observed...", False),
+    ({"observedGeneration": 2, "desiredNumberScheduled": 3, "updatedNumberScheduled": 1},
+     'Waiting for daemon set "agent" rollout to finish: 1 out of 3 new pods have been updated...', False),
+    ({"observedGeneration": 2, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 2},
+     'Waiting for daemon set "agent" rollout to finish: 2 of 3 updated pods are available...', False),
+    ({"observedGeneration": 2, "desiredNumberScheduled": 3, "updatedNumberScheduled": 3, "numberAvailable": 3},
+     'daemon set "agent" successfully rolled out', True),
+])
+def test_daemonset_lines_are_kubectls(status, line, done):
+    ds = {"kind": "DaemonSet", "metadata": {"name": "agent", "generation": 2},
+          "spec": {"updateStrategy": {"type": "RollingUpdate"}}, "status": status}
+    assert status_line(ds) == (line, done)
