@@ -24,9 +24,9 @@ CREATE_ON_UPDATE = {"services", "endpoints", "events", "leases.coordination.k8s.
 # Kinds whose DELETE answers the deleted object rather than a Status.
 RETURNS_DELETED = {"pods", "services", "namespaces"}
 # Kinds with metadata.generation, and what bumps it.
-_GENERATION = {"pods", "deployments.apps", "replicasets.apps", "statefulsets.apps", "daemonsets.apps",
-               "endpointslices.discovery.k8s.io", "jobs.batch", "cronjobs.batch", "poddisruptionbudgets.policy",
-               "horizontalpodautoscalers.autoscaling"}
+_GENERATION = {"pods", "replicationcontrollers", "deployments.apps", "replicasets.apps", "statefulsets.apps",
+               "daemonsets.apps", "endpointslices.discovery.k8s.io", "jobs.batch", "cronjobs.batch",
+               "poddisruptionbudgets.policy", "horizontalpodautoscalers.autoscaling"}
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the API server's generateName alphabet
 
 

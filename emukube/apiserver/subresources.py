@@ -23,12 +23,15 @@ def to_scale(obj: dict, resource: Resource | None = None) -> dict:
     if isinstance(resource, CustomResource):  # the CRD names the paths
         return scale_of(resource, obj)
     meta = obj["metadata"]
+    selector = (obj.get("spec") or {}).get("selector")
+    if obj.get("kind") == "ReplicationController":  # a map of labels, not a LabelSelector
+        selector = {"matchLabels": selector or {}}
     return {"kind": "Scale", "apiVersion": "autoscaling/v1",
             "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp")
                          if k in meta},
             "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
             "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                       "selector": selector_string((obj.get("spec") or {}).get("selector"))}}
+                       "selector": selector_string(selector)}}
 
 
 class Subresources:

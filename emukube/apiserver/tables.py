@@ -231,6 +231,24 @@ PRINTERS: dict[str, Printer] = {
         NAME, col("Ready", "Number of the pod with ready state"), AGE,
         col("Containers", _CONTAINERS_DOC, priority=1), col("Images", _IMAGES_DOC, priority=1),
     ), apps.statefulset_cells),
+    "replicationcontrollers": Printer((
+        NAME,
+        col("Desired", "Replicas is the number of desired replicas. This is a pointer to distinguish between "
+                       "explicit zero and unspecified. Defaults to 1. More info: https://kubernetes.io/docs/concepts/"
+                       "workloads/controllers/replicationcontroller#what-is-a-replicationcontroller", "integer"),
+        col("Current", "Replicas is the most recently observed number of replicas. More info: https://kubernetes.io/"
+                       "docs/concepts/workloads/controllers/replicationcontroller#what-is-a-replicationcontroller",
+            "integer"),
+        col("Ready", "The number of ready replicas for this replication controller.", "integer"),
+        AGE,
+        col("Containers", _CONTAINERS_DOC, priority=1),
+        col("Images", _IMAGES_DOC, priority=1),
+        col("Selector", "Selector is a label query over pods that should match the Replicas count. If Selector is "
+                        "empty, it is defaulted to the labels present on the Pod template. Label keys and values "
+                        "that must match in order to be controlled by this replication controller, if empty "
+                        "defaulted to labels on Pod template. More info: https://kubernetes.io/docs/concepts/"
+                        "overview/working-with-objects/labels/#label-selectors", priority=1),
+    ), apps.replicationcontroller_cells),
     "daemonsets.apps": Printer((
         NAME,
         col("Desired", "The total number of nodes that should be running the daemon pod (including nodes "

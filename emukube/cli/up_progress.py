@@ -21,7 +21,7 @@ from ..runtime.dns import dns_name
 from ..runtime.report import Report
 from ..runtime.settings import Settings
 
-POD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet")
+POD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
 
 
 @dataclass

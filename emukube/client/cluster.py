@@ -444,9 +444,9 @@ class Cluster:
 
     @staticmethod
     def _workload_resource(kind: str):
-        from ..k8s.resources import BY_KEY
+        from ..k8s.resources import of_workload
 
-        return BY_KEY[f"{kind.lower()}s.apps"]
+        return of_workload(kind)
 
     def rollout_status(self, target: str, namespace: str = "default", timeout: float | None = None,
                        watch: bool = True, progress: Callable[[str], None] | None = None) -> str:

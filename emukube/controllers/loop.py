@@ -24,7 +24,7 @@ from ..k8s.applied import declared_stamp, desired_objects
 from ..k8s.client import ApiError
 from ..k8s.keys import ObjectKey, PodKey, key_of, object_key
 from ..k8s.reasons import Reason
-from ..k8s.resources import BY_KEY
+from ..k8s.resources import BY_KEY, of_workload
 from ..k8s.times import epoch
 from ..plan import daemonsets as ds
 from ..plan import endpoints as ep
@@ -76,7 +76,8 @@ from .volumes import VolumeControllers
 TICK = 0.5
 # Event objects ("pod/NAME") looked up in their namespace; one not in the API yet waits for it.
 EVENT_RESOURCES = {"pod": BY_KEY["pods"], "replicaset": BY_KEY["replicasets.apps"],
-                   "statefulset": BY_KEY["statefulsets.apps"], "daemonset": BY_KEY["daemonsets.apps"]}
+                   "statefulset": BY_KEY["statefulsets.apps"], "daemonset": BY_KEY["daemonsets.apps"],
+                   "replicationcontroller": BY_KEY["replicationcontrollers"]}
 HOLD_EVENTS = 30.0  # seconds an event waits for its pod to be in the API (give_held_events)
 DRAIN_SECONDS = 1.0  # after proxies and DNS dropped a pod, this long before it gets SIGTERM
 DRAIN_WAIT_LIMIT = 15.0  # most a stopping pod waits for the data plane to drop it
@@ -298,8 +299,8 @@ class Controller:
             rs = f"{name}-{template_hash}" if kind == "Deployment" else name
             self.event("Normal", f"replicaset/{rs}", reason,
                        f"{'Created' if created else 'Deleted'} pod: {pod}", namespace=namespace)
-        elif kind == "DaemonSet":
-            self.event("Normal", f"daemonset/{name}", reason,
+        elif kind in ("DaemonSet", "ReplicationController"):
+            self.event("Normal", f"{kind.lower()}/{name}", reason,
                        f"{'Created' if created else 'Deleted'} pod: {pod}", namespace=namespace)
         elif kind == "StatefulSet":
             self.event("Normal", f"statefulset/{name}", reason,
@@ -1170,8 +1171,8 @@ class Controller:
         node = next((n for n in self.nodes if n.name == pod.node), None)
         owner_uid = ""
         kind, _, name = pod.owner.partition("/")
-        if kind in ("StatefulSet", "DaemonSet", "Job") and self.informer is not None:
-            res = BY_KEY["jobs.batch" if kind == "Job" else f"{kind.lower()}s.apps"]
+        if kind in ("StatefulSet", "DaemonSet", "ReplicationController", "Job") and self.informer is not None:
+            res = of_workload(kind)
             sts = self.informer.get(res, pod.namespace, name)
             owner_uid = (sts or {}).get("metadata", {}).get("uid", "")
         return PodFacts(namespace=pod.namespace, name=pod.name, labels=pod.labels, spec=pod.spec, owner=pod.owner,

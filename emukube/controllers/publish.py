@@ -129,6 +129,7 @@ def node_object(node, *, created: str, now: str, previous: dict | None = None, d
 EVENT_KINDS = {"pod": ("v1", "Pod", True), "service": ("v1", "Service", True), "node": ("v1", "Node", False),
                "deployment": ("apps/v1", "Deployment", True), "statefulset": ("apps/v1", "StatefulSet", True),
                "daemonset": ("apps/v1", "DaemonSet", True),
+               "replicationcontroller": ("v1", "ReplicationController", True),
                "replicaset": ("apps/v1", "ReplicaSet", True), "namespace": ("v1", "Namespace", False),
                "job": ("batch/v1", "Job", True), "cronjob": ("batch/v1", "CronJob", True),
                "persistentvolumeclaim": ("v1", "PersistentVolumeClaim", True),
@@ -138,6 +139,7 @@ CONTROLLER = "emukube-controller"  # emukube's own events: its proxies, node pro
 # The kube-controller-manager controller that reports a kind's events.
 KIND_CONTROLLERS = {"Deployment": "deployment-controller", "ReplicaSet": "replicaset-controller",
                     "StatefulSet": "statefulset-controller", "DaemonSet": "daemonset-controller",
+                    "ReplicationController": "replication-controller",
                     "Job": "job-controller",
                     "CronJob": "cronjob-controller", "PersistentVolumeClaim": "persistentvolume-controller",
                     "PersistentVolume": "persistentvolume-controller",

@@ -68,9 +68,10 @@ def owner_reference(facts: PodFacts) -> dict | None:
     kind, name = facts.owner_kind, facts.owner_name
     if kind == "Deployment":
         kind, name = "ReplicaSet", f"{name}-{facts.template_hash}"
-    elif kind not in ("StatefulSet", "ReplicaSet", "DaemonSet", "Job"):
+    elif kind not in ("StatefulSet", "ReplicaSet", "DaemonSet", "ReplicationController", "Job"):
         return None  # a bare pod, or one `emukube run` made (kubectl run's pods have no owner)
-    ref: dict = {"apiVersion": "batch/v1" if kind == "Job" else "apps/v1", "kind": kind, "name": name}
+    api_version = {"Job": "batch/v1", "ReplicationController": "v1"}.get(kind, "apps/v1")
+    ref: dict = {"apiVersion": api_version, "kind": kind, "name": name}
     if facts.owner_uid:
         ref["uid"] = facts.owner_uid
     ref.update(controller=True, blockOwnerDeletion=True)
@@ -94,7 +95,7 @@ def pod_labels(facts: PodFacts) -> dict:
 def pod_metadata(facts: PodFacts) -> dict:
     meta: dict = {"name": facts.name, "namespace": facts.namespace}
     ref = owner_reference(facts)
-    if ref and facts.owner_kind in ("Deployment", "ReplicaSet", "DaemonSet", "Job"):
+    if ref and facts.owner_kind in ("Deployment", "ReplicaSet", "DaemonSet", "ReplicationController", "Job"):
         meta["generateName"] = f"{ref['name']}-"
     meta["labels"] = pod_labels(facts)
     if facts.annotations:

@@ -291,7 +291,7 @@ def workload_status(workload: dict, pods: list[dict], now: str, previous: dict |
         return deployment_status(workload, pods, now, previous, observed_generation)
     if kind == "StatefulSet":
         return statefulset_status(workload, pods, now, previous, observed_generation)
-    if kind == "ReplicaSet":
+    if kind in ("ReplicaSet", "ReplicationController"):
         return replicaset_status(workload, pods, now, observed_generation)
     raise ValueError(f"no status for kind {kind}")
 

@@ -18,7 +18,7 @@ from typing import AbstractSet
 from ..k8s.applied import RUN_ANNOTATION
 from ..k8s.client import ApiError
 from ..k8s.reasons import Reason
-from ..k8s.resources import BY_KEY, Resource
+from ..k8s.resources import BY_KEY, Resource, of_workload
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
 from ..plan.workloads import owned_by
@@ -233,7 +233,7 @@ class Publisher:
         published: dict[Key, dict] = {}  # those of the sets looked at (the collector takes a removed set's)
         for w in (w for w in workloads if w["kind"] in ("StatefulSet", "DaemonSet")):
             ns = w["metadata"].get("namespace", "default")
-            current = self.informer.get(BY_KEY[f"{w['kind'].lower()}s.apps"], ns, w["metadata"]["name"])
+            current = self.informer.get(of_workload(w["kind"]), ns, w["metadata"]["name"])
             if current is None or not current["metadata"].get("uid"):
                 continue  # its uid goes into their ownerReferences: the next tick
             previous = {k: o for k, o in cached.items() if k[1] == ns and owned_by(o, current)}
@@ -244,7 +244,7 @@ class Publisher:
 
     def _workload_status(self, workloads: list[dict], pods: list[dict], now: str, nodes: list) -> None:
         for w in workloads:
-            res = BY_KEY[f"{w['kind'].lower()}s.apps"]
+            res = of_workload(w["kind"])
             meta = w["metadata"]
             current = self.informer.get(res, meta.get("namespace", "default"), meta["name"])
             if current is None:

@@ -56,6 +56,8 @@ RESOURCES: tuple[Resource, ...] = (
              verbs=("create", "delete", "get", "list", "patch", "update", "watch")),
     Resource("", "v1", "Pod", "pods", short_names=("po",), categories=_ALL,
              subresources=("status", "ephemeralcontainers")),
+    Resource("", "v1", "ReplicationController", "replicationcontrollers", short_names=("rc",), categories=_ALL,
+             subresources=("status", "scale")),
     Resource("", "v1", "Service", "services", short_names=("svc",), categories=_ALL, subresources=("status",),
              verbs=("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")),
     Resource("", "v1", "Endpoints", "endpoints", short_names=("ep",)),
@@ -122,6 +124,11 @@ def find(group: str, version: str, plural: str) -> Resource | None:
 
 def by_kind(api_version: str, kind: str) -> Resource | None:
     return next((r for r in served() if (r.api_version, r.kind) == (api_version, kind)), None)
+
+
+def of_workload(kind: str) -> Resource:
+    """The resource of a kind that makes pods from a template (Deployment, ReplicationController...)."""
+    return next(r for r in RESOURCES if r.kind == kind and r.group in ("", "apps", "batch"))
 
 
 def groups() -> dict[str, list[str]]:

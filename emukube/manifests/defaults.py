@@ -53,15 +53,10 @@ def apply_defaults(obj: dict) -> dict:
                 if isinstance(claim, dict) and isinstance(claim.get("spec"), dict):
                     default_claim(claim["spec"])
         _pod_spec(_sub(_sub(spec, "template"), "spec"))
+    elif kind == "ReplicationController":
+        _replication_controller(meta, spec)
     elif kind == "DaemonSet":
-        update = _sub(spec, "updateStrategy")
-        _set(update, "type", "RollingUpdate")
-        if update["type"] == "RollingUpdate":
-            rolling = _sub(update, "rollingUpdate")
-            _set(rolling, "maxUnavailable", 1)
-            _set(rolling, "maxSurge", 0)
-        _set(spec, "revisionHistoryLimit", 10)
-        _pod_spec(_sub(_sub(spec, "template"), "spec"))
+        _daemonset(spec)
     elif kind == "Job":
         _job(spec)
     elif kind == "CronJob":
@@ -74,6 +69,32 @@ def apply_defaults(obj: dict) -> dict:
     elif kind == "HorizontalPodAutoscaler":
         _autoscaler(spec)
     return out
+
+
+def _replication_controller(meta: dict, spec: dict) -> None:
+    """SetDefaults_ReplicationController: the template's labels are the selector and the
+    object's labels when these are not given."""
+    labels = ((spec.get("template") or {}).get("metadata") or {}).get("labels") \
+        if isinstance(spec.get("template"), dict) else None
+    if isinstance(labels, dict) and labels:
+        if not spec.get("selector"):
+            spec["selector"] = dict(labels)
+        if not meta.get("labels"):
+            meta["labels"] = dict(labels)
+    _set(spec, "replicas", 1)
+    _pod_spec(_sub(_sub(spec, "template"), "spec"))
+
+
+def _daemonset(spec: dict) -> None:
+    """SetDefaults_DaemonSet: a rolling update one node at a time, ten revisions kept."""
+    update = _sub(spec, "updateStrategy")
+    _set(update, "type", "RollingUpdate")
+    if update["type"] == "RollingUpdate":
+        rolling = _sub(update, "rollingUpdate")
+        _set(rolling, "maxUnavailable", 1)
+        _set(rolling, "maxSurge", 0)
+    _set(spec, "revisionHistoryLimit", 10)
+    _pod_spec(_sub(_sub(spec, "template"), "spec"))
 
 
 def _autoscaler(spec: dict) -> None:

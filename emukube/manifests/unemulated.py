@@ -159,7 +159,7 @@ def unemulated_fields(docs: list[Doc]) -> list[str]:
             _service(obj, found, label)
         elif kind == "Pod":
             _pod_spec(spec, found, label)
-        elif kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"):
+        elif kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "ReplicationController"):
             for field, why in WORKLOAD_FIELDS.items():
                 if _set(spec.get(field)):
                     found.add(f"{kind} spec.{field}", why, label)

@@ -28,6 +28,7 @@ from .validate_workload import validate_workload
 
 API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1", "Namespace": "v1",
                 "Deployment": "apps/v1", "StatefulSet": "apps/v1", "ReplicaSet": "apps/v1", "DaemonSet": "apps/v1",
+                "ReplicationController": "v1",
                 "Job": "batch/v1", "CronJob": "batch/v1", "PersistentVolumeClaim": "v1", "PersistentVolume": "v1",
                 "StorageClass": "storage.k8s.io/v1", "PodDisruptionBudget": "policy/v1",
                 "HorizontalPodAutoscaler": "autoscaling/v2"}
@@ -174,7 +175,7 @@ def _validate_object(doc: Doc, errs: FieldErrors, allow_privileged: bool,
         claim_node_ports(obj, node_ports, errs)
     elif kind == "Pod":
         validate_pod_spec(errs.get_map(obj, "spec", ""), "spec", errs, allow_privileged)
-    elif kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet"):
+    elif kind in ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "ReplicationController"):
         validate_workload(kind, obj, errs, allow_privileged)
     elif kind == "Job":
         validate_job(obj, errs, allow_privileged)

@@ -1,4 +1,5 @@
-"""Deployment, StatefulSet, ReplicaSet and DaemonSet validation (pkg/apis/apps/validation)."""
+"""Deployment, StatefulSet, ReplicaSet, DaemonSet (pkg/apis/apps/validation) and
+ReplicationController (pkg/apis/core/validation) validation."""
 
 from __future__ import annotations
 
@@ -23,7 +24,17 @@ def validate_workload(kind: str, obj: dict, errs: FieldErrors, allow_privileged:
             errs.invalid(f"spec.{field}", value, NONNEGATIVE)
 
     matcher = None
-    if spec.get("selector") is None:
+    if kind == "ReplicationController":  # a plain map of labels, not a LabelSelector
+        wanted = errs.get_str_map(spec, "selector", "spec")
+        validate_labels(errs, wanted, "spec.selector")
+        template: dict = spec["template"] if isinstance(spec.get("template"), dict) else {}
+        # Defaulting (which runs first on the API server) takes the template's labels.
+        wanted = wanted or ((template.get("metadata") or {}).get("labels") or {})
+        if not wanted:
+            errs.required("spec.selector")
+        else:
+            matcher = label_selector({"matchLabels": wanted}, "spec.selector", FieldErrors())
+    elif spec.get("selector") is None:
         errs.required("spec.selector")
     else:
         selector = errs.get_map(spec, "selector", "spec")

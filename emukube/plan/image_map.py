@@ -11,9 +11,9 @@ from __future__ import annotations
 import copy
 
 from ..errors import EmukubeError
-from .workloads import containers_of
+from .workloads import WORKLOAD_KINDS, containers_of
 
-POD_OWNERS = ("Deployment", "StatefulSet", "ReplicaSet")
+POD_OWNERS = WORKLOAD_KINDS
 # On a workload's pod template: the mappings its containers run with. A changed map changes the
 # template, so the workload rolls out as for `kubectl rollout restart` (which stamps
 # kubectl.kubernetes.io/restartedAt there): ReplicaSets, revisions and `rollout status` follow.

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 # Kubernetes' rand.SafeEncodeString alphabet: no vowels, no 0/1/3 (no accidental words).
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # The kinds whose controllers make pods from a template (Jobs' are in plan/jobs.py).
-WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet")
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "ReplicationController")
 
 
 def safe_encode(data: bytes, length: int) -> str:

@@ -426,3 +426,41 @@ def test_a_node_port_another_cluster_holds_is_refused_naming_it(kube, engine):
                f'emukube cluster "{other}"' in out.stderr, out.stderr
     finally:
         holder.remove(force=True)
+
+
+LEGACY = """apiVersion: v1
+kind: ReplicationController
+metadata: {name: legacy}
+spec:
+  replicas: 2
+  template:
+    metadata: {labels: {app: legacy}}
+    spec:
+      containers: [{name: echo, image: emukube/echo:1.0}]
+"""
+
+
+def test_a_replication_controller_and_cluster_info_dump(kube, tmp_path):
+    kube("apply", "-f", "-", input=LEGACY)
+    try:
+        kube("wait", "--for=jsonpath={.status.readyReplicas}=2", "rc/legacy", "--timeout=60s", timeout=70)
+        rc = kube.obj("get", "rc", "legacy")
+        assert rc["spec"]["selector"] == {"app": "legacy"} and rc["metadata"]["labels"] == {"app": "legacy"}
+        kube("scale", "rc", "legacy", "--replicas=3")
+        kube("wait", "--for=jsonpath={.status.readyReplicas}=3", "rc/legacy", "--timeout=60s", timeout=70)
+        wide = kube.lines("get", "rc", "-o", "wide")
+        assert columns(wide[0]) == ["NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
+        assert columns(wide[1])[:4] == ["legacy", "3", "3", "3"] and columns(wide[1])[-1] == "app=legacy", wide
+        assert "replicationcontroller/legacy" in kube("get", "all").stdout
+        pod = kube.obj("get", "pods", "-l", "app=legacy")["items"][0]
+        assert pod["metadata"]["ownerReferences"][0]["kind"] == "ReplicationController"
+        # kubectl's dump lists every kind it knows of, the legacy ones first: each one must be served.
+        kube("cluster-info", "dump", f"--output-directory={tmp_path}", timeout=120)
+        dumped = (tmp_path / "default" / "replication-controllers.json").read_text()
+        assert '"name": "legacy"' in dumped, dumped[:300]
+        for name in ("daemonsets.json", "deployments.json", "pods.json", "services.json", "events.json"):
+            assert (tmp_path / "default" / name).is_file(), name
+        assert (tmp_path / "nodes.json").is_file()
+    finally:
+        kube("delete", "rc", "legacy")
+    wait_until(lambda: not kube.obj("get", "pods", "-l", "app=legacy")["items"], "the rc's pods gone", timeout=60)

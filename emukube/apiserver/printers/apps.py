@@ -1,5 +1,6 @@
-"""Printers for Deployments, ReplicaSets, StatefulSets, DaemonSets and ControllerRevisions. spec.replicas
-defaults to 1 on read, as the API server's defaulting would have set it."""
+"""Printers for Deployments, ReplicaSets, StatefulSets, DaemonSets, ReplicationControllers and
+ControllerRevisions. spec.replicas defaults to 1 on read, as the API server's defaulting would
+have set it."""
 
 from __future__ import annotations
 
@@ -53,6 +54,13 @@ def daemonset_cells(obj: dict, now: float) -> list:
     return [name, *(int(status.get(k) or 0) for k in ("desiredNumberScheduled", "currentNumberScheduled",
                                                         "numberReady", "updatedNumberScheduled", "numberAvailable")),
             format_labels(node_selector), age, names, images, format_label_selector(spec.get("selector"))]
+
+
+def replicationcontroller_cells(obj: dict, now: float) -> list:
+    name, age, spec, status = _common(obj, now)
+    names, images = layout_containers(pod_template_containers(obj))
+    return [name, _replicas(spec), int(status.get("replicas") or 0), int(status.get("readyReplicas") or 0),
+            age, names, images, format_labels(spec.get("selector"))]
 
 
 def controller_of(obj: dict) -> str:
