@@ -13,10 +13,10 @@ from typing import Any
 
 from .load import Doc
 
-NO_SCHEDULER = "pods are placed by nodeSelector, nodeName and taints only"
+NO_SCHEDULER = "pods are placed by nodeSelector, required nodeAffinity, nodeName and taints only"
 POD_FIELDS = {
     "imagePullSecrets": "images come from the local engine",
-    "affinity": NO_SCHEDULER, "topologySpreadConstraints": NO_SCHEDULER,
+    "topologySpreadConstraints": NO_SCHEDULER,
     "schedulerName": NO_SCHEDULER, "priorityClassName": "nothing is preempted", "priority": "nothing is preempted",
     "preemptionPolicy": "nothing is preempted", "runtimeClassName": "every pod runs with the engine's runtime",
     "overhead": "nothing is reserved",
@@ -103,6 +103,12 @@ def _pod_spec(spec: dict, found: _Found, obj: str) -> None:
             found.add(f"pod spec {field}", why, obj)
     for key in sorted(set(_map(spec.get("securityContext"))) - POD_SECURITY_KEPT):
         found.add(f"pod securityContext.{key}", "Docker's defaults apply", obj)
+    affinity = _map(spec.get("affinity"))
+    for key in ("podAffinity", "podAntiAffinity"):
+        if _set(affinity.get(key)):
+            found.add(f"pod spec affinity.{key}", NO_SCHEDULER, obj)
+    if _set(_map(affinity.get("nodeAffinity")).get("preferredDuringSchedulingIgnoredDuringExecution")):
+        found.add("pod spec affinity.nodeAffinity.preferredDuringSchedulingIgnoredDuringExecution", NO_SCHEDULER, obj)
     for vol in _maps(spec.get("volumes")):
         for key in sorted(set(vol) - VOLUME_TYPES):
             found.add(f"{key} volumes", "nothing is mounted; the path holds what the image has", obj)

@@ -14,16 +14,17 @@ def deployment(name: str, pod_spec: dict, **spec) -> Doc:
 
 
 def test_one_warning_per_field_naming_every_object_that_sets_it():
-    pod = {"serviceAccountName": "app", "affinity": {"nodeAffinity": {}}, "tolerations": [{"key": "x"}],
+    pod = {"serviceAccountName": "app", "affinity": {"nodeAffinity": {}, "podAntiAffinity": {"x": 1}},
+           "tolerations": [{"key": "x"}],
            "securityContext": {"sysctls": [{"name": "a"}]},
            "containers": [{"name": "c", "image": "i", "resources": {"requests": {"cpu": "1"}, "limits": {"cpu": "1"}},
                            "securityContext": {"runAsNonRoot": True, "readOnlyRootFilesystem": True,
                                                "capabilities": {"drop": ["ALL"]}}}]}
     warnings = unemulated_fields([deployment("a", pod), deployment("b", pod, minReadySeconds=5)])
     assert warnings == [
-        "pod spec affinity: not emulated (pods are placed by nodeSelector, nodeName and taints only); "
-        "ignored in deployment/a, deployment/b",
         "pod securityContext.sysctls: not emulated (Docker's defaults apply); ignored in deployment/a, deployment/b",
+        "pod spec affinity.podAntiAffinity: not emulated (pods are placed by nodeSelector, required nodeAffinity, "
+        "nodeName and taints only); ignored in deployment/a, deployment/b",
         "container resources.requests: not emulated (nothing is reserved, autoscalers read them; limits do apply); ignored in deployment/a, deployment/b",
         "container securityContext.readOnlyRootFilesystem: not emulated (Docker's defaults apply); ignored in deployment/a, deployment/b",
         "Deployment spec.minReadySeconds: not emulated (a pod counts as available once ready); ignored in deployment/b",
