@@ -12,13 +12,14 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..k8s.resources import Resource
+from ..k8s.resources import BY_KEY, Resource
 from ..manifests.defaults import apply_defaults
 from ..manifests.validate import API_VERSIONS, validate_object
 from ..plan import allocate
 from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
 from ..runtime.settings import Settings as ClusterSettings
+from . import errors
 from .storage_admission import admit_storage
 
 # "spec.ports[0].port: Invalid value: 0: must be ..." -> field, reason, message
@@ -117,10 +118,52 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
         meta = obj.setdefault("metadata", {})
         meta["uid"] = ((old or {}).get("metadata") or {}).get("uid") or meta.get("uid") or str(uuid.uuid4())
         generate_selector(obj, meta["uid"])
+    if kind == "Pod" and op == "CREATE":
+        _priority(obj, store)
+    elif kind == "Pod" and old is not None:  # what the plugin set on create stays
+        for key in ("priority", "preemptionPolicy"):
+            if (obj.get("spec") or {}).get(key) is None and (old.get("spec") or {}).get(key) is not None:
+                obj.setdefault("spec", {})[key] = old["spec"][key]
+    if kind == "PriorityClass" and old is not None and old.get("value") != obj.get("value"):
+        items = ["value: Forbidden: may not be changed in an update."]
+        raise Invalid(causes_of(items), invalid_message(resource, name, items))
     warnings: list[str] = []
     if kind == "Service" and conf.net is not None:
         _allocate(obj, old, store, conf, warnings, resource)
     return warnings
+
+
+def _priority(pod: dict, store) -> None:
+    """The Priority admission plugin: a new pod's priority (and preemption policy) from its
+    priorityClassName, else from the global default class, else 0; a class that does not
+    exist, or a priority that differs from its class's, is refused."""
+    meta = pod.get("metadata") or {}
+    # Named as admission names an object whose name is not generated yet: by its generateName.
+    spec, name = pod.setdefault("spec", {}), meta.get("name") or meta.get("generateName") or "Unknown"
+    classes, _ = store.list(BY_KEY["priorityclasses.scheduling.k8s.io"].key)
+    wanted = spec.get("priorityClassName")
+    if wanted:
+        found = next((c for c in classes if c["metadata"]["name"] == wanted), None)
+        if found is None:
+            raise _forbidden_pod(name, f"no PriorityClass with name {wanted} was found")
+    else:
+        defaults = sorted((c for c in classes if c.get("globalDefault")), key=lambda c: c.get("value", 0))
+        found = defaults[0] if defaults else None
+        if found is not None:
+            spec["priorityClassName"] = found["metadata"]["name"]
+            spec.pop("priority", None)  # defaulting wrote 0 before the default class was known
+    value = int(found.get("value", 0)) if found is not None else 0
+    policy = (found or {}).get("preemptionPolicy") or "PreemptLowerPriority"
+    if spec.get("priority") is not None and spec["priority"] != value:
+        raise _forbidden_pod(name, f"the integer value of priority ({spec['priority']}) must not be provided in pod "
+                                   f"spec; priority admission controller computed {value} from the given "
+                                   "PriorityClass name")
+    spec["priority"], spec["preemptionPolicy"] = value, policy
+
+
+def _forbidden_pod(name: str, why: str) -> Exception:
+    return errors.ApiError(403, "Forbidden", f'pods "{name}" is forbidden: {why}',
+                           {"name": name, "kind": "pods"})
 
 
 def _admit_rbac(resource: Resource, obj: dict, old: dict | None) -> list[str]:

@@ -10,9 +10,12 @@ from __future__ import annotations
 import logging
 
 from ..k8s.resources import BY_KEY
+from ..manifests.validate_scheduling import SYSTEM_CLASSES, system_class
 from . import errors, rbac_defaults
 from .objects import WriteOpts
 from .storage_admission import STORAGE_CLASSES, default_storage_class
+
+PRIORITY_CLASSES = BY_KEY["priorityclasses.scheduling.k8s.io"]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,9 @@ def ensure(registry, net) -> None:
             _create(registry, res, obj)
     if registry.get(STORAGE_CLASSES, None, "standard") is None and not registry.list(STORAGE_CLASSES, None)[0]:
         _create(registry, STORAGE_CLASSES, default_storage_class())
+    for name in SYSTEM_CLASSES:
+        if registry.get(PRIORITY_CLASSES, None, name) is None:
+            _create(registry, PRIORITY_CLASSES, system_class(name))
     if net is None:
         return
     taken = {(s.get("spec") or {}).get("clusterIP") for s in registry.list(SERVICES, None)[0]}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..k8s.resources import Resource
-from .printers import apps, autoscaling, batch, core, events, pods, policy, rbac, storage
+from .printers import apps, autoscaling, batch, core, events, pods, policy, rbac, scheduling, storage
 from .printers.format import now_or, parse_time
 
 _NAME_DOC = ("Name must be unique within a namespace. Is required when creating resources, although some "
@@ -273,6 +273,19 @@ PRINTERS: dict[str, Printer] = {
                         "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
             priority=1),
     ), apps.daemonset_cells),
+    "priorityclasses.scheduling.k8s.io": Printer((
+        NAME,
+        col("Value", "value represents the integer value of this priority class. This is the actual priority that "
+                     "pods receive when they have the name of this class in their pod spec.", "integer"),
+        col("Global-Default", "globalDefault specifies whether this PriorityClass should be considered as the "
+                              "default priority for pods that do not have any priority class. Only one PriorityClass "
+                              "can be marked as `globalDefault`. However, if more than one PriorityClasses exists "
+                              "with their `globalDefault` field set to true, the smallest value of such global "
+                              "default PriorityClasses will be used as the default priority.", "boolean"),
+        AGE,
+        col("PreemptionPolicy", "preemptionPolicy is the Policy for preempting pods with lower priority. One of "
+                                "Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset."),
+    ), scheduling.priorityclass_cells),
     "controllerrevisions.apps": Printer((
         NAME, col("Controller", "Controller of the object"),
         col("Revision", "Revision indicates the revision of the state represented by Data."), AGE,

@@ -539,7 +539,7 @@ class Controller:
         key = object_key(plan.namespace, plan.name)
         owner = f"{plan.owner_kind}/{plan.namespace}/{plan.owner_name}" if plan.owner_kind else key
         _, not_before = self.backoff.get(owner, (0, 0.0))
-        if time.monotonic() < not_before:
+        if time.monotonic() < not_before or self._forbidden(plan, owner):
             return
         node, why = self.place(plan, pods)
         if not node:
@@ -582,6 +582,25 @@ class Controller:
                 self.engine_changed()
 
         self.pool.submit(work)
+
+    def _forbidden(self, plan: PodPlan, owner: str) -> bool:
+        """Whether the API server would refuse the pod (the Priority admission plugin: its
+        priorityClassName names no PriorityClass): its owner then fails to create it, saying so
+        in a FailedCreate event, and tries again once the class exists."""
+        wanted = plan.spec.get("priorityClassName")
+        if not wanted or self.informer is None or any(
+                o["kind"] == "PriorityClass" and o["metadata"]["name"] == wanted for o in self.objects):
+            return False
+        shown = plan.name if plan.ordinal is not None or not plan.owner_kind else \
+            f"{plan.owner_name}-{plan.template_hash}-" if plan.owner_kind == "Deployment" else f"{plan.owner_name}-"
+        why = f'Error creating: pods "{shown}" is forbidden: no PriorityClass with name {wanted} was found'
+        if self.reasons.get(owner) != why:
+            kind = plan.owner_kind
+            target = f"replicaset/{plan.owner_name}-{plan.template_hash}" if kind == "Deployment" else \
+                f"{kind.lower()}/{plan.owner_name}" if kind else f"pod/{plan.name}"
+            self.event("Warning", target, Reason.FAILED_CREATE, why, namespace=plan.namespace)
+        self.reasons[owner] = why
+        return True
 
     def place(self, plan: PodPlan, pods: dict[PodKey, Pod]) -> tuple[str, str]:
         """The node for a new pod, spreading each owner's pods like the default scheduler."""

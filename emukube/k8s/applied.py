@@ -16,7 +16,8 @@ DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmap
                                      "replicationcontrollers",
                                      "jobs.batch",
                                      "cronjobs.batch", "poddisruptionbudgets.policy",
-                                     "horizontalpodautoscalers.autoscaling", *STORAGE_KEYS))
+                                     "horizontalpodautoscalers.autoscaling", "priorityclasses.scheduling.k8s.io",
+                                     *STORAGE_KEYS))
 
 
 def desired_objects(cached: list[dict]) -> list[dict]:
@@ -57,4 +58,6 @@ def is_system_object(obj: dict) -> bool:
             (meta.get("labels") or {}).get("provider") == "kubernetes"
     if obj.get("kind") == "StorageClass":
         return meta.get("name") == "standard"
+    if obj.get("kind") == "PriorityClass":
+        return str(meta.get("name", "")).startswith("system-")
     return obj.get("kind") == "Namespace" and meta.get("name") in SYSTEM_NAMESPACES

@@ -33,6 +33,7 @@ class Reason(StrEnum):
     # the workload and volume controllers'
     SUCCESSFUL_CREATE = "SuccessfulCreate"
     SUCCESSFUL_DELETE = "SuccessfulDelete"
+    FAILED_CREATE = "FailedCreate"
     SCALING_REPLICA_SET = "ScalingReplicaSet"  # the deployment controller's
     PROVISIONING_FAILED = "ProvisioningFailed"
     TAINT_MANAGER_EVICTION = "TaintManagerEviction"  # the taint eviction controller's

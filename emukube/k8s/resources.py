@@ -88,6 +88,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False, short_names=("sc",)),
     Resource("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
     Resource("coordination.k8s.io", "v1", "Lease", "leases"),
+    Resource("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", namespaced=False, short_names=("pc",)),
     Resource("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", namespaced=False,
              short_names=("crd", "crds"), categories=("api-extensions",), subresources=("status",)),
     Resource(_RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),

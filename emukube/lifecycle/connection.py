@@ -205,7 +205,8 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
 
 
 _ORDER = {kind: i for i, kind in enumerate(("Namespace", "ServiceAccount", "Secret", "ConfigMap", "StorageClass",
-                                            "PersistentVolume", "PersistentVolumeClaim", "Service", "Node"))}
+                                            "PriorityClass", "PersistentVolume", "PersistentVolumeClaim", "Service",
+                                            "Node"))}
 
 
 def _create_or_replace(api: KubeClient, res: Resource, body: dict) -> dict:

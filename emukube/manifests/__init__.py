@@ -14,6 +14,7 @@ from .last_applied import annotated
 from .load import Doc, ManifestError, Problem, load_paths, load_with_problems
 from .unemulated import unemulated_fields, without_helm_hooks
 from .validate import split_supported, validate
+from .validate_scheduling import missing_priority_classes
 from .validate_service import validate_node_ports
 
 __all__ = ["Doc", "Problem", "ManifestError", "load_paths", "validate", "validate_node_ports",
@@ -31,4 +32,5 @@ def load_and_validate(paths: list[str], stdin: TextIO | None = None,
     if problems:
         raise ManifestError(problems)
     # Written as `kubectl apply` writes, so that kubectl apply and diff carry on from it.
-    return [apply_defaults(annotated(doc.obj)) for doc in supported], hooks + warnings + unemulated_fields(supported)
+    objects = [apply_defaults(annotated(doc.obj)) for doc in supported]
+    return objects, hooks + warnings + unemulated_fields(supported) + missing_priority_classes(objects)

@@ -25,6 +25,9 @@ def apply_defaults(obj: dict) -> dict:
     if kind == "StorageClass":
         default_storage_class(out)
         return out
+    if kind == "PriorityClass":
+        _set(out, "preemptionPolicy", "PreemptLowerPriority")
+        return out
     spec = _sub(out, "spec") if kind != "Namespace" and kind not in ("ConfigMap", "Secret") else None
     if spec is None:
         return out

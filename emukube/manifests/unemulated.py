@@ -17,8 +17,7 @@ NO_SCHEDULER = "pods are placed by nodeSelector, required nodeAffinity, nodeName
 POD_FIELDS = {
     "imagePullSecrets": "images come from the local engine",
     "topologySpreadConstraints": NO_SCHEDULER,
-    "schedulerName": NO_SCHEDULER, "priorityClassName": "nothing is preempted", "priority": "nothing is preempted",
-    "preemptionPolicy": "nothing is preempted", "runtimeClassName": "every pod runs with the engine's runtime",
+    "schedulerName": NO_SCHEDULER, "runtimeClassName": "every pod runs with the engine's runtime",
     "overhead": "nothing is reserved",
     "hostAliases": "/etc/hosts is the engine's", "readinessGates": "readiness comes from the probes only",
     "shareProcessNamespace": "containers of a pod see only their own processes",

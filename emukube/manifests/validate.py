@@ -22,6 +22,7 @@ from .validate_autoscaling import validate_autoscaler
 from .validate_job import validate_cronjob, validate_job
 from .validate_pod import validate_pod_spec
 from .validate_policy import validate_budget
+from .validate_scheduling import validate_priority_class
 from .validate_service import claim_node_ports, validate_service
 from .validate_storage import validate_claim, validate_storage_class, validate_volume
 from .validate_workload import validate_workload
@@ -31,10 +32,10 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "ReplicationController": "v1",
                 "Job": "batch/v1", "CronJob": "batch/v1", "PersistentVolumeClaim": "v1", "PersistentVolume": "v1",
                 "StorageClass": "storage.k8s.io/v1", "PodDisruptionBudget": "policy/v1",
-                "HorizontalPodAutoscaler": "autoscaling/v2"}
-CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass"}
+                "HorizontalPodAutoscaler": "autoscaling/v2", "PriorityClass": "scheduling.k8s.io/v1"}
+CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "PriorityClass"}
 # Where a wrong version is a mistake, not another product.
-_BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy", "autoscaling"}
+_BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy", "autoscaling", "scheduling.k8s.io"}
 # Versions the API server serves too that emukube does not read: skipped with a warning, not refused.
 _OTHER_VERSIONS = {("HorizontalPodAutoscaler", "autoscaling/v1")}
 # Every kind the API server serves in these groups: any other kind there is a typo, not a product
@@ -46,6 +47,7 @@ KNOWN_KINDS = {
     "apps": {"ControllerRevision", "DaemonSet", "Deployment", "ReplicaSet", "StatefulSet"},
     "batch": {"CronJob", "Job"},
     "autoscaling": {"HorizontalPodAutoscaler", "Scale"},
+    "scheduling.k8s.io": {"PriorityClass"},
     "extensions": {"DaemonSet", "Deployment", "Ingress", "NetworkPolicy", "PodSecurityPolicy", "ReplicaSet"},
 }
 _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
@@ -189,6 +191,8 @@ def _validate_object(doc: Doc, errs: FieldErrors, allow_privileged: bool,
         validate_budget(obj, errs)
     elif kind == "HorizontalPodAutoscaler":
         validate_autoscaler(obj, errs)
+    elif kind == "PriorityClass":
+        validate_priority_class(obj, errs)
     return (kind, namespace, name) if name else None
 
 

@@ -464,3 +464,40 @@ def test_a_replication_controller_and_cluster_info_dump(kube, tmp_path):
     finally:
         kube("delete", "rc", "legacy")
     wait_until(lambda: not kube.obj("get", "pods", "-l", "app=legacy")["items"], "the rc's pods gone", timeout=60)
+
+
+URGENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: urgent}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: urgent}}
+  template:
+    metadata: {labels: {app: urgent}}
+    spec:
+      priorityClassName: urgent
+      containers: [{name: echo, image: emukube/echo:1.0}]
+"""
+
+
+def test_a_priority_class_gives_pods_their_priority_and_a_missing_one_holds_them_back(kube):
+    assert kube.lines("get", "priorityclasses")[0].split() == ["NAME", "VALUE", "GLOBAL-DEFAULT", "AGE",
+                                                              "PREEMPTIONPOLICY"]
+    kube("apply", "-f", "-", input=URGENT)
+    try:
+        # No such class yet: the ReplicaSet cannot create its pod, and says why.
+        wait_until(lambda: "no PriorityClass with name urgent was found" in kube(
+            "get", "events", "--field-selector", "reason=FailedCreate", "-o", "jsonpath={.items[*].message}").stdout,
+            "the FailedCreate event", timeout=30)
+        assert not kube.obj("get", "pods", "-l", "app=urgent")["items"]
+        kube("create", "priorityclass", "urgent", "--value=1000", "--description=for the test")
+        kube("rollout", "status", "deploy/urgent", "--timeout=60s", timeout=70)
+        pod = kube.obj("get", "pods", "-l", "app=urgent")["items"][0]
+        assert (pod["spec"]["priorityClassName"], pod["spec"]["priority"]) == ("urgent", 1000)
+        refused = kube("run", "nope", "--image=emukube/echo:1.0", '--overrides={"spec":{"priorityClassName":"nope"}}',
+                       check=False)
+        assert 'pods "nope" is forbidden: no PriorityClass with name nope was found' in refused.stderr, refused
+    finally:
+        kube("delete", "deploy", "urgent", "--ignore-not-found")
+        kube("delete", "priorityclass", "urgent", "--ignore-not-found")
+    wait_until(lambda: not kube.obj("get", "pods", "-l", "app=urgent")["items"], "urgent's pods gone", timeout=60)

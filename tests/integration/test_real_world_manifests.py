@@ -3,6 +3,7 @@ emukube does not emulate. One warning for each, never a crash, and the app runs.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections import Counter
@@ -14,7 +15,7 @@ FIXTURE = HERE / "manifests" / "helm-shop.yaml"  # written like `helm template s
 IMAGES = ("ghcr.io/acme/shop:1.4.2=emukube/echo:1.0", "docker.io/library/postgres:16.3=emukube/echo:1.0")
 SKIPPED_KINDS = ["ServiceAccount", "Ingress", "NetworkPolicy", "Role", "RoleBinding"]
 IGNORED_FIELDS = ["imagePullSecrets", "affinity", "topologySpreadConstraints",
-                  "priorityClassName", "securityContext.readOnlyRootFilesystem",
+                  "securityContext.readOnlyRootFilesystem",
                   "resources.requests", "downwardAPI volumes", "loadBalancerSourceRanges", "load-balancer annotations",
                   "minReadySeconds", "terminationMessagePolicy",
                   "resourceFieldRef"]
@@ -50,7 +51,7 @@ def test_the_chart_comes_up_with_one_warning_per_skipped_document_and_ignored_fi
     # What emukube does emulate is not reported as ignored.
     for emulated in ("capabilities", "seccompProfile", "readinessProbe", "limits", "envFrom", "serviceAccountName",
                      "runAsNonRoot", "runAsUser", "persistentVolumeClaimRetentionPolicy", "fsGroup",
-                     "PodDisruptionBudget", "HorizontalPodAutoscaler"):
+                     "PodDisruptionBudget", "HorizontalPodAutoscaler", "priorityClassName", "PriorityClass"):
         assert not any(re.search(rf"\b{emulated}\b", w.split(": not emulated")[0]) for w in warnings), emulated
 
 
@@ -60,6 +61,10 @@ def test_the_app_runs_with_its_config_secret_and_database(chart):
     assert len([p for p in pods if p.startswith("shop-") and p != "shop-db-0"]) == 2
     assert "shop-db-0" in pods and "worker" in " ".join(pods)
     assert "shop-test-connection" not in pods  # a Helm hook: not installed
+    # The chart's PriorityClass gives its web pods their priority (nothing is preempted).
+    listed = json.loads(cluster.emukube("get", "pods", "-o", "json").stdout)["items"]
+    priorities = [p["spec"].get("priority") for p in listed]
+    assert priorities.count(100000) == 2, priorities
     env = {name: cluster.emukube("curl", f"svc/shop/env?name={name}").stdout
            for name in ("LOG_LEVEL", "DB_PASSWORD", "DB_HOST")}
     assert env == {"LOG_LEVEL": "info", "DB_PASSWORD": "pizza", "DB_HOST": "shop-db-0.shop-db"}
