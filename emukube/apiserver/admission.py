@@ -12,10 +12,10 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
-from ..k8s.resources import BY_KEY, Resource
+from ..k8s.resources import BY_KEY, Resource, by_kind
 from ..manifests.defaults import apply_defaults
 from ..manifests.validate import API_VERSIONS, validate_object
-from ..plan import allocate
+from ..plan import allocate, quota
 from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
 from ..runtime.settings import Settings as ClusterSettings
@@ -120,6 +120,8 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
         generate_selector(obj, meta["uid"])
     if kind == "Pod" and op == "CREATE":
         _priority(obj, store)
+    if op == "CREATE" and kind in quota.COUNTED and not _controller_made(obj):
+        _quota(resource, obj, store)
     elif kind == "Pod" and old is not None:  # what the plugin set on create stays
         for key in ("priority", "preemptionPolicy"):
             if (obj.get("spec") or {}).get(key) is None and (old.get("spec") or {}).get(key) is not None:
@@ -162,8 +164,37 @@ def _priority(pod: dict, store) -> None:
 
 
 def _forbidden_pod(name: str, why: str) -> Exception:
-    return errors.ApiError(403, "Forbidden", f'pods "{name}" is forbidden: {why}',
-                           {"name": name, "kind": "pods"})
+    return _forbidden(BY_KEY["pods"], name, why)
+
+
+def _forbidden(resource: Resource, name: str, why: str) -> Exception:
+    return errors.ApiError(403, "Forbidden", f'{resource.key} "{name}" is forbidden: {why}',
+                           {"name": name, **({"group": resource.group} if resource.group else {}),
+                            "kind": resource.plural})
+
+
+def _controller_made(obj: dict) -> bool:
+    """A pod a workload's controller made: the loop held it back already if a quota forbade it
+    (Controller._forbidden), and it runs by the time it is written here."""
+    return obj.get("kind") == "Pod" and any(r.get("controller") for r in
+                                            (obj.get("metadata") or {}).get("ownerReferences") or [])
+
+
+def _quota(resource: Resource, obj: dict, store) -> None:
+    """The ResourceQuota admission plugin: a new object the namespace's quotas have no room
+    for is refused (403), in its words."""
+    meta = obj.get("metadata") or {}
+    ns = meta.get("namespace") or "default"
+    quotas, _ = store.list(BY_KEY["resourcequotas"].key, ns)
+    if not quotas:
+        return
+    objects = []
+    for kind in quota.kinds_counted(quotas):
+        res = by_kind(API_VERSIONS[kind], kind)
+        if res is not None:
+            objects += [{**o, "kind": kind} for o in store.list(res.key, ns)[0]]
+    if why := quota.verdict(obj, quotas, objects):
+        raise _forbidden(resource, meta.get("name") or meta.get("generateName") or "Unknown", why)
 
 
 def _admit_rbac(resource: Resource, obj: dict, old: dict | None) -> list[str]:

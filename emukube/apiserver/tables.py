@@ -273,6 +273,12 @@ PRINTERS: dict[str, Printer] = {
                         "https://kubernetes.io/docs/concepts/overview/working-with-objects/labels/#label-selectors",
             priority=1),
     ), apps.daemonset_cells),
+    "resourcequotas": Printer((
+        NAME, AGE,
+        col("Request", "Request represents a minimum amount of cpu/memory that a container may consume."),
+        col("Limit", "Limits control the maximum amount of cpu/memory that a container may use independent of "
+                     "contention on the node."),
+    ), policy.quota_cells),
     "priorityclasses.scheduling.k8s.io": Printer((
         NAME,
         col("Value", "value represents the integer value of this priority class. This is the actual priority that "

@@ -59,6 +59,7 @@ from .disruption import sync_budgets
 from .ephemeral import EphemeralContainers
 from .informer import Informer
 from .jobs import JobControllers
+from .pod_admission import refusal
 from .pod_annotations import template_annotations
 from .podstatus import pod_status, ran_to_end
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
@@ -539,7 +540,7 @@ class Controller:
         key = object_key(plan.namespace, plan.name)
         owner = f"{plan.owner_kind}/{plan.namespace}/{plan.owner_name}" if plan.owner_kind else key
         _, not_before = self.backoff.get(owner, (0, 0.0))
-        if time.monotonic() < not_before or self._forbidden(plan, owner):
+        if time.monotonic() < not_before or self._forbidden(plan, owner, pods):
             return
         node, why = self.place(plan, pods)
         if not node:
@@ -583,17 +584,20 @@ class Controller:
 
         self.pool.submit(work)
 
-    def _forbidden(self, plan: PodPlan, owner: str) -> bool:
-        """Whether the API server would refuse the pod (the Priority admission plugin: its
-        priorityClassName names no PriorityClass): its owner then fails to create it, saying so
-        in a FailedCreate event, and tries again once the class exists."""
-        wanted = plan.spec.get("priorityClassName")
-        if not wanted or self.informer is None or any(
-                o["kind"] == "PriorityClass" and o["metadata"]["name"] == wanted for o in self.objects):
+    def _forbidden(self, plan: PodPlan, owner: str, pods: dict[PodKey, Pod]) -> bool:
+        """Whether the API server would refuse the pod (controllers/pod_admission.py): its
+        owner then fails to create it, saying so in a FailedCreate event, and tries again on
+        later ticks."""
+        if self.informer is None:
             return False
-        shown = plan.name if plan.ordinal is not None or not plan.owner_kind else \
-            f"{plan.owner_name}-{plan.template_hash}-" if plan.owner_kind == "Deployment" else f"{plan.owner_name}-"
-        why = f'Error creating: pods "{shown}" is forbidden: no PriorityClass with name {wanted} was found'
+        counted = [{"kind": "Pod", "metadata": {"name": p.name, "namespace": p.namespace}, "spec": p.spec}
+                   for p in pods.values() if p.namespace == plan.namespace and p.key not in self.terminating]
+        counted += [{"kind": "Pod", "metadata": {"name": c.name, "namespace": c.namespace}, "spec": c.spec}
+                    for c in list(self.creating.values()) if c.namespace == plan.namespace
+                    and object_key(c.namespace, c.name) not in pods]
+        why = refusal(plan, self.objects, counted)
+        if not why:
+            return False
         if self.reasons.get(owner) != why:
             kind = plan.owner_kind
             target = f"replicaset/{plan.owner_name}-{plan.template_hash}" if kind == "Deployment" else \

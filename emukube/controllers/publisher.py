@@ -19,6 +19,7 @@ from ..k8s.applied import RUN_ANNOTATION
 from ..k8s.client import ApiError
 from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY, Resource, of_workload
+from ..plan import quota
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
 from ..plan.workloads import owned_by
@@ -138,6 +139,7 @@ class Publisher:
         self._histories(observed.workloads, all_pods)
         self._endpoints(observed)
         self._nodes(observed.nodes, now)
+        self._quotas()
         return not self.behind
 
     def _pod_objects(self, observed: Observed, cached_pods, cached_rs, now: str) -> dict[Key, dict]:
@@ -261,6 +263,19 @@ class Publisher:
                     body = {"metadata": {"annotations": {"deployment.kubernetes.io/revision": revision}}}
                     self._quiet(lambda: self.api.patch(res, meta.get("namespace", "default"), meta["name"], body,
                                                        fieldManager="deployment-controller"))
+
+    def _quotas(self) -> None:
+        """Each ResourceQuota's status as the quota controller keeps it: hard, and what the
+        namespace's objects use of it."""
+        cached, _, _ = self.informer.objects()
+        quotas = [o for o in cached if o.get("kind") == "ResourceQuota"]
+        for q in quotas:
+            ns = q["metadata"].get("namespace", "default")
+            counted = quota.kinds_counted([q])
+            status = quota.status(q, [o for o in cached if o.get("kind") in counted
+                                      and o["metadata"].get("namespace", "default") == ns])
+            if status != q.get("status"):
+                self._put_status(BY_KEY["resourcequotas"], q, status)
 
     def _put_status(self, res: Resource, current: dict, status: dict) -> None:
         body = {**current, "status": status}

@@ -13,7 +13,7 @@ STORAGE_KEYS = ("persistentvolumeclaims", "persistentvolumes", "storageclasses.s
 # What the loop acts on, read through the API (controllers/informer.py).
 DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmaps", "secrets", "nodes",
                                      "deployments.apps", "statefulsets.apps", "replicasets.apps", "daemonsets.apps",
-                                     "replicationcontrollers",
+                                     "replicationcontrollers", "resourcequotas",
                                      "jobs.batch",
                                      "cronjobs.batch", "poddisruptionbudgets.policy",
                                      "horizontalpodautoscalers.autoscaling", "priorityclasses.scheduling.k8s.io",

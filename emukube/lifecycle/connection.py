@@ -204,9 +204,9 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
     return written
 
 
-_ORDER = {kind: i for i, kind in enumerate(("Namespace", "ServiceAccount", "Secret", "ConfigMap", "StorageClass",
-                                            "PriorityClass", "PersistentVolume", "PersistentVolumeClaim", "Service",
-                                            "Node"))}
+_ORDER = {kind: i for i, kind in enumerate(("Namespace", "ResourceQuota", "ServiceAccount", "Secret", "ConfigMap",
+                                            "StorageClass", "PriorityClass", "PersistentVolume",
+                                            "PersistentVolumeClaim", "Service", "Node"))}
 
 
 def _create_or_replace(api: KubeClient, res: Resource, body: dict) -> dict:

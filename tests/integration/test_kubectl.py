@@ -501,3 +501,27 @@ def test_a_priority_class_gives_pods_their_priority_and_a_missing_one_holds_them
         kube("delete", "deploy", "urgent", "--ignore-not-found")
         kube("delete", "priorityclass", "urgent", "--ignore-not-found")
     wait_until(lambda: not kube.obj("get", "pods", "-l", "app=urgent")["items"], "urgent's pods gone", timeout=60)
+
+
+def test_a_resource_quota_counts_and_refuses(kube):
+    kube("create", "namespace", "quota-test")
+    try:
+        kube("create", "quota", "small", "--hard=pods=2,configmaps=2", "-n", "quota-test")
+        kube("create", "deployment", "busy", "--image=emukube/echo:1.0", "--replicas=3", "-n", "quota-test")
+        # Two pods fit; the ReplicaSet's third is refused with the plugin's words.
+        wait_until(lambda: "exceeded quota: small, requested: pods=1, used: pods=2, limited: pods=2" in kube(
+            "get", "events", "-n", "quota-test", "--field-selector", "reason=FailedCreate",
+            "-o", "jsonpath={.items[*].message}").stdout, "the FailedCreate event", timeout=60)
+        assert len(kube.obj("get", "pods", "-n", "quota-test")["items"]) == 2
+        wait_until(lambda: re.match(r"small\s+\S+\s+configmaps: 0/2, pods: 2/2\s*$",
+                                    kube.lines("get", "quota", "-n", "quota-test")[-1]), "the quota's use", timeout=30)
+        described = kube("describe", "quota", "small", "-n", "quota-test").stdout
+        assert re.search(r"pods\s+2\s+2", described), described
+        refused = kube("run", "extra", "--image=emukube/echo:1.0", "-n", "quota-test", check=False)
+        assert 'pods "extra" is forbidden: exceeded quota: small, requested: pods=1, used: pods=2, limited: ' \
+               "pods=2" in refused.stderr, refused
+        kube("scale", "deployment", "busy", "--replicas=1", "-n", "quota-test")
+        wait_until(lambda: len(kube.obj("get", "pods", "-n", "quota-test")["items"]) == 1, "one pod", timeout=60)
+        assert kube("run", "extra", "--image=emukube/echo:1.0", "-n", "quota-test").returncode == 0
+    finally:
+        kube("delete", "namespace", "quota-test", "--wait=false")
