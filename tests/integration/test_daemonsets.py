@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+import httpx
 import pytest
 from conftest import HERE, wait_until
 from kubectl_tools import Kube
@@ -49,6 +50,11 @@ def test_one_pod_on_every_node_behind_the_service(kube):
     script = "for i in $(seq 40); do curl -s http://agent/hostname; echo; done"
     seen = set(kube("exec", pods["node-1"], "--", "sh", "-c", script, timeout=60).stdout.split())
     assert seen == set(pods.values()), seen
+    # Each node's hostPort reaches the daemon pod on that node, from the host too.
+    for node in kube.obj("get", "nodes")["items"]:
+        address = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "ExternalIP")
+        answer = httpx.get(f"http://{address}:9101/hostname", timeout=5).text
+        assert answer == pods[node["metadata"]["name"]], (node["metadata"]["name"], answer)
     assert "ds" in kube("api-resources", "--api-group=apps").stdout.split()
 
 
