@@ -15,7 +15,7 @@ from typing import Callable
 from ..k8s.resources import BY_KEY, Resource, by_kind
 from ..manifests.defaults import apply_defaults
 from ..manifests.validate import API_VERSIONS, validate_object
-from ..plan import allocate, quota
+from ..plan import allocate, limit_ranges, quota
 from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
 from ..runtime.settings import Settings as ClusterSettings
@@ -118,14 +118,16 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
         meta = obj.setdefault("metadata", {})
         meta["uid"] = ((old or {}).get("metadata") or {}).get("uid") or meta.get("uid") or str(uuid.uuid4())
         generate_selector(obj, meta["uid"])
-    if kind == "Pod" and op == "CREATE":
+    if kind == "Pod" and op == "CREATE":  # the admission plugins, in kube-apiserver's order
         _priority(obj, store)
-    if op == "CREATE" and kind in quota.COUNTED and not _controller_made(obj):
-        _quota(resource, obj, store)
-    elif kind == "Pod" and old is not None:  # what the plugin set on create stays
+        if not _controller_made(obj):
+            _limit_ranges(obj, store)
+    elif kind == "Pod" and old is not None:  # what the Priority plugin set on create stays
         for key in ("priority", "preemptionPolicy"):
             if (obj.get("spec") or {}).get(key) is None and (old.get("spec") or {}).get(key) is not None:
                 obj.setdefault("spec", {})[key] = old["spec"][key]
+    if op == "CREATE" and kind in quota.COUNTED and not _controller_made(obj):
+        _quota(resource, obj, store)
     if kind == "PriorityClass" and old is not None and old.get("value") != obj.get("value"):
         items = ["value: Forbidden: may not be changed in an update."]
         raise Invalid(causes_of(items), invalid_message(resource, name, items))
@@ -178,6 +180,21 @@ def _controller_made(obj: dict) -> bool:
     (Controller._forbidden), and it runs by the time it is written here."""
     return obj.get("kind") == "Pod" and any(r.get("controller") for r in
                                             (obj.get("metadata") or {}).get("ownerReferences") or [])
+
+
+def _limit_ranges(pod: dict, store) -> None:
+    """The LimitRanger admission plugin: the namespace's default requests and limits given to
+    a new pod's containers (and said in an annotation), then its minimums and maximums held."""
+    meta = pod.setdefault("metadata", {})
+    ranges, _ = store.list(BY_KEY["limitranges"].key, meta.get("namespace") or "default")
+    if not ranges:
+        return
+    spec, said, why = limit_ranges.admit(pod.get("spec") or {}, ranges)
+    if why:
+        raise _forbidden_pod(meta.get("name") or meta.get("generateName") or "Unknown", why)
+    pod["spec"] = spec
+    if said:
+        meta["annotations"] = {**(meta.get("annotations") or {}), limit_ranges.ANNOTATION: said}
 
 
 def _quota(resource: Resource, obj: dict, store) -> None:

@@ -59,7 +59,7 @@ from .disruption import sync_budgets
 from .ephemeral import EphemeralContainers
 from .informer import Informer
 from .jobs import JobControllers
-from .pod_admission import refusal
+from .pod_admission import admitted
 from .pod_annotations import template_annotations
 from .podstatus import pod_status, ran_to_end
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
@@ -309,8 +309,9 @@ class Controller:
                        namespace=namespace)
 
     def _new_pod(self, plan: PodPlan, pods: dict[PodKey, Pod]) -> None:
-        self.owner_event(plan.namespace, f"{plan.owner_kind}/{plan.owner_name}", plan.template_hash, plan.name, True)
-        self.start_pod(plan, pods)
+        if self.start_pod(plan, pods):  # made (or Pending), not refused
+            self.owner_event(plan.namespace, f"{plan.owner_kind}/{plan.owner_name}", plan.template_hash, plan.name,
+                             True)
 
     def _retire(self, pod: Pod, reason: str) -> None:
         """A pod its ReplicaSet or StatefulSet removes (scale-down, rolling update)."""
@@ -536,17 +537,23 @@ class Controller:
                          .get("IPAMConfig") or {}).get("IPv4Address", "") for p in pods.values()}
         return used | {getattr(plan, "_ip", "") for plan in list(self.creating.values())}
 
-    def start_pod(self, plan: PodPlan, pods: dict[PodKey, Pod]) -> None:
+    def start_pod(self, plan: PodPlan, pods: dict[PodKey, Pod]) -> bool:
+        """Begin making the pod; False when it is not made: its owner backs off, or the API
+        server's admission would refuse it (a bare pod passed it when it was written)."""
         key = object_key(plan.namespace, plan.name)
         owner = f"{plan.owner_kind}/{plan.namespace}/{plan.owner_name}" if plan.owner_kind else key
         _, not_before = self.backoff.get(owner, (0, 0.0))
-        if time.monotonic() < not_before or self._forbidden(plan, owner, pods):
-            return
+        if time.monotonic() < not_before:
+            return False
+        admitted_plan = self._admitted(plan, owner, pods) if plan.owner_kind else plan
+        if admitted_plan is None:
+            return False
+        plan = admitted_plan
         node, why = self.place(plan, pods)
         if not node:
             self.reasons[owner] = why
             self.failures.unschedulable(plan, why)  # a Pending pod, placed again on later ticks
-            return
+            return True
         plan = replace(plan, node=node)
         pool = self.ctx.net.pod_ip_pool()
         used = self.used_ips(pods)
@@ -583,28 +590,29 @@ class Controller:
                 self.engine_changed()
 
         self.pool.submit(work)
+        return True
 
-    def _forbidden(self, plan: PodPlan, owner: str, pods: dict[PodKey, Pod]) -> bool:
-        """Whether the API server would refuse the pod (controllers/pod_admission.py): its
-        owner then fails to create it, saying so in a FailedCreate event, and tries again on
-        later ticks."""
+    def _admitted(self, plan: PodPlan, owner: str, pods: dict[PodKey, Pod]) -> PodPlan | None:
+        """The pod as the API server's admission would make it (controllers/pod_admission.py),
+        or None when it would refuse it: its owner then fails to create it, saying so in a
+        FailedCreate event, and tries again on later ticks."""
         if self.informer is None:
-            return False
+            return plan
         counted = [{"kind": "Pod", "metadata": {"name": p.name, "namespace": p.namespace}, "spec": p.spec}
                    for p in pods.values() if p.namespace == plan.namespace and p.key not in self.terminating]
         counted += [{"kind": "Pod", "metadata": {"name": c.name, "namespace": c.namespace}, "spec": c.spec}
                     for c in list(self.creating.values()) if c.namespace == plan.namespace
                     and object_key(c.namespace, c.name) not in pods]
-        why = refusal(plan, self.objects, counted)
+        plan, why = admitted(plan, self.objects, counted)
         if not why:
-            return False
+            return plan
         if self.reasons.get(owner) != why:
             kind = plan.owner_kind
             target = f"replicaset/{plan.owner_name}-{plan.template_hash}" if kind == "Deployment" else \
                 f"{kind.lower()}/{plan.owner_name}" if kind else f"pod/{plan.name}"
             self.event("Warning", target, Reason.FAILED_CREATE, why, namespace=plan.namespace)
         self.reasons[owner] = why
-        return True
+        return None
 
     def place(self, plan: PodPlan, pods: dict[PodKey, Pod]) -> tuple[str, str]:
         """The node for a new pod, spreading each owner's pods like the default scheduler."""

@@ -1,12 +1,15 @@
 """What the API server's admission would answer to a pod a workload's controller is about to
-make: the Priority plugin (a priorityClassName no PriorityClass has) and the ResourceQuota
-plugin (no room left in the namespace's quotas). The loop starts a pod's containers before it
+make: the Priority plugin (a priorityClassName no PriorityClass has), the LimitRanger (the
+namespace's default requests and limits, then its bounds) and the ResourceQuota plugin (no room
+left in the namespace's quotas). The loop starts a pod's containers before it
 writes the pod, so it asks first, as the ReplicaSet controller's create would be refused: the
 pod is not made, its owner says FailedCreate, and tries again on later ticks. Pure."""
 
 from __future__ import annotations
 
-from ..plan import quota
+from dataclasses import replace
+
+from ..plan import limit_ranges, quota
 from ..plan.workloads import PodPlan
 
 
@@ -19,14 +22,24 @@ def shown_name(plan: PodPlan) -> str:
     return f"{owner}-"
 
 
-def refusal(plan: PodPlan, objects: list[dict], pods: list[dict]) -> str:
-    """"" when admission lets the pod in, else its owner's FailedCreate message. objects: the
-    desired objects (PriorityClasses, ResourceQuotas); pods: the namespace's pods that count
-    (running or being made)."""
+def admitted(plan: PodPlan, objects: list[dict], pods: list[dict]) -> tuple[PodPlan, str]:
+    """(the pod as admission makes it, its owner's FailedCreate message or "" when admission
+    lets it in). objects: the desired objects (PriorityClasses, LimitRanges, ResourceQuotas);
+    pods: the namespace's pods that count (running or being made)."""
     shown = shown_name(plan)
     wanted = plan.spec.get("priorityClassName")
     if wanted and not any(o["kind"] == "PriorityClass" and o["metadata"]["name"] == wanted for o in objects):
-        return f'Error creating: pods "{shown}" is forbidden: no PriorityClass with name {wanted} was found'
+        return plan, f'Error creating: pods "{shown}" is forbidden: no PriorityClass with name {wanted} was found'
+    ranges = [o for o in objects if o["kind"] == "LimitRange" and o["metadata"].get("namespace") == plan.namespace]
+    if ranges:
+        spec, _, why = limit_ranges.admit(plan.spec, ranges)
+        if why:
+            return plan, f'Error creating: pods "{shown}" is forbidden: {why}'
+        plan = replace(plan, spec=spec)
+    return plan, _quota_refusal(plan, shown, objects, pods)
+
+
+def _quota_refusal(plan: PodPlan, shown: str, objects: list[dict], pods: list[dict]) -> str:
     quotas = [o for o in objects if o["kind"] == "ResourceQuota" and o["metadata"].get("namespace") == plan.namespace]
     if not quotas:
         return ""

@@ -14,6 +14,7 @@ STORAGE_KEYS = ("persistentvolumeclaims", "persistentvolumes", "storageclasses.s
 DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmaps", "secrets", "nodes",
                                      "deployments.apps", "statefulsets.apps", "replicasets.apps", "daemonsets.apps",
                                      "replicationcontrollers", "resourcequotas",
+                                     "limitranges",
                                      "jobs.batch",
                                      "cronjobs.batch", "poddisruptionbudgets.policy",
                                      "horizontalpodautoscalers.autoscaling", "priorityclasses.scheduling.k8s.io",

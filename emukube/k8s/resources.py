@@ -65,6 +65,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "Secret", "secrets"),
     Resource("", "v1", "ServiceAccount", "serviceaccounts", short_names=("sa",)),
     Resource("", "v1", "ResourceQuota", "resourcequotas", short_names=("quota",), subresources=("status",)),
+    Resource("", "v1", "LimitRange", "limitranges", short_names=("limits",)),
     Resource("", "v1", "Event", "events", short_names=("ev",)),
     Resource("", "v1", "Node", "nodes", namespaced=False, short_names=("no",), subresources=("status",)),
     Resource("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..plan.limit_ranges import default_item
 from .validate import CLUSTER_SCOPED
 from .validate_storage import default_claim, default_storage_class, default_volume
 
@@ -22,11 +23,7 @@ def apply_defaults(obj: dict) -> dict:
     meta = _sub(out, "metadata")
     if kind not in CLUSTER_SCOPED and not meta.get("namespace"):
         meta["namespace"] = "default"
-    if kind == "StorageClass":
-        default_storage_class(out)
-        return out
-    if kind == "PriorityClass":
-        _set(out, "preemptionPolicy", "PreemptLowerPriority")
+    if _whole(kind, out):
         return out
     spec = _sub(out, "spec") if kind != "Namespace" and kind not in ("ConfigMap", "Secret") else None
     if spec is None:
@@ -72,6 +69,21 @@ def apply_defaults(obj: dict) -> dict:
     elif kind == "HorizontalPodAutoscaler":
         _autoscaler(spec)
     return out
+
+
+def _whole(kind: str | None, out: dict) -> bool:
+    """Defaults of kinds whose fields are not (all) under spec; whether `out` was one."""
+    if kind == "StorageClass":
+        default_storage_class(out)
+    elif kind == "PriorityClass":
+        _set(out, "preemptionPolicy", "PreemptLowerPriority")
+    elif kind == "LimitRange":
+        for item in (out.get("spec") or {}).get("limits") or []:
+            if isinstance(item, dict):
+                default_item(item)
+    else:
+        return False
+    return True
 
 
 def _replication_controller(meta: dict, spec: dict) -> None:

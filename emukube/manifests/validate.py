@@ -21,8 +21,8 @@ from .text import go_quote, safe_text
 from .validate_autoscaling import validate_autoscaler
 from .validate_job import validate_cronjob, validate_job
 from .validate_pod import validate_pod_spec
-from .validate_policy import validate_budget
-from .validate_scheduling import validate_priority_class, validate_quota
+from .validate_policy import validate_budget, validate_limit_range, validate_quota
+from .validate_scheduling import validate_priority_class
 from .validate_service import claim_node_ports, validate_service
 from .validate_storage import validate_claim, validate_storage_class, validate_volume
 from .validate_workload import validate_workload
@@ -33,7 +33,7 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "Job": "batch/v1", "CronJob": "batch/v1", "PersistentVolumeClaim": "v1", "PersistentVolume": "v1",
                 "StorageClass": "storage.k8s.io/v1", "PodDisruptionBudget": "policy/v1",
                 "HorizontalPodAutoscaler": "autoscaling/v2", "PriorityClass": "scheduling.k8s.io/v1",
-                "ResourceQuota": "v1"}
+                "ResourceQuota": "v1", "LimitRange": "v1"}
 CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "PriorityClass"}
 # Where a wrong version is a mistake, not another product.
 _BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy", "autoscaling", "scheduling.k8s.io"}
@@ -196,6 +196,8 @@ def _validate_object(doc: Doc, errs: FieldErrors, allow_privileged: bool,
         validate_priority_class(obj, errs)
     elif kind == "ResourceQuota":
         validate_quota(obj, errs)
+    elif kind == "LimitRange":
+        validate_limit_range(obj, errs)
     return (kind, namespace, name) if name else None
 
 

@@ -1,10 +1,7 @@
-"""PriorityClass validation (pkg/apis/scheduling/validation), the classes every cluster has, and
-ResourceQuota validation (pkg/apis/core/validation)."""
+"""PriorityClass validation (pkg/apis/scheduling/validation), and the classes every cluster has."""
 
 from __future__ import annotations
 
-from ..plan.quantity import FORMAT_ERROR, quantity
-from ..plan.quota import SCOPES
 from .fielderrors import FieldErrors
 
 HIGHEST_USER_PRIORITY = 1_000_000_000
@@ -56,15 +53,3 @@ def missing_priority_classes(objects: list[dict]) -> list[str]:
     return [f'priorityClassName "{name}" names no PriorityClass in these manifests: the pods of '
             f"{', '.join(owners)} are refused unless the cluster has it (kubectl create priorityclass {name} "
             "--value=N)" for name, owners in sorted(named.items())]
-
-
-def validate_quota(obj: dict, errs: FieldErrors) -> None:
-    spec = errs.get_map(obj, "spec", "")
-    for key, value in errs.get_map(spec, "hard", "spec").items():
-        if quantity(value) is None:
-            errs.invalid(f"spec.hard[{key}]", value, FORMAT_ERROR)
-        elif (quantity(value) or 0) < 0:
-            errs.invalid(f"spec.hard[{key}]", value, "must be greater than or equal to 0")
-    for i, scope in enumerate(errs.get_list(spec, "scopes", "spec")):
-        if scope not in SCOPES:
-            errs.not_supported(f"spec.scopes[{i}]", scope, list(SCOPES))

@@ -512,7 +512,7 @@ def test_a_resource_quota_counts_and_refuses(kube):
         wait_until(lambda: "exceeded quota: small, requested: pods=1, used: pods=2, limited: pods=2" in kube(
             "get", "events", "-n", "quota-test", "--field-selector", "reason=FailedCreate",
             "-o", "jsonpath={.items[*].message}").stdout, "the FailedCreate event", timeout=60)
-        assert len(kube.obj("get", "pods", "-n", "quota-test")["items"]) == 2
+        wait_until(lambda: len(kube.obj("get", "pods", "-n", "quota-test")["items"]) == 2, "two pods", timeout=30)
         wait_until(lambda: re.match(r"small\s+\S+\s+configmaps: 0/2, pods: 2/2\s*$",
                                     kube.lines("get", "quota", "-n", "quota-test")[-1]), "the quota's use", timeout=30)
         described = kube("describe", "quota", "small", "-n", "quota-test").stdout
@@ -525,3 +525,36 @@ def test_a_resource_quota_counts_and_refuses(kube):
         assert kube("run", "extra", "--image=emukube/echo:1.0", "-n", "quota-test").returncode == 0
     finally:
         kube("delete", "namespace", "quota-test", "--wait=false")
+
+
+LIMITS = """apiVersion: v1
+kind: LimitRange
+metadata: {name: limits, namespace: limits-test}
+spec:
+  limits:
+  - type: Container
+    default: {memory: 48Mi}
+    max: {memory: 96Mi}
+"""
+
+
+def test_a_limit_range_defaults_and_bounds_pods(kube, engine):
+    kube("create", "namespace", "limits-test")
+    try:
+        kube("apply", "-f", "-", input=LIMITS)
+        kube("create", "deployment", "small", "--image=emukube/echo:1.0", "-n", "limits-test")
+        kube("rollout", "status", "deploy/small", "-n", "limits-test", "--timeout=60s", timeout=70)
+        pod = kube.obj("get", "pods", "-n", "limits-test")["items"][0]
+        assert pod["spec"]["containers"][0]["resources"] == {"limits": {"memory": "48Mi"},
+                                                             "requests": {"memory": "48Mi"}}
+        # The default limit is the container's: the engine holds it to 48Mi.
+        container = next(c for c in engine.containers.list(filters={"name": pod["metadata"]["name"]})
+                         if c.attrs["HostConfig"].get("Memory"))
+        assert container.attrs["HostConfig"]["Memory"] == 48 << 20
+        refused = kube("run", "big", "--image=emukube/echo:1.0", "-n", "limits-test",
+                       '--overrides={"spec":{"containers":[{"name":"big","image":"emukube/echo:1.0",'
+                       '"resources":{"limits":{"memory":"200Mi"}}}]}}', check=False)
+        assert 'pods "big" is forbidden: maximum memory usage per Container is 96Mi, but limit is 200Mi' in \
+            refused.stderr, refused
+    finally:
+        kube("delete", "namespace", "limits-test", "--wait=false")

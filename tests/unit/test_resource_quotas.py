@@ -6,7 +6,7 @@ from __future__ import annotations
 from test_apiserver_harness import run
 
 from emukube.apiserver.printers.policy import quota_cells
-from emukube.controllers.pod_admission import refusal
+from emukube.controllers.pod_admission import admitted
 from emukube.plan import quota
 from emukube.plan.workloads import new_pod_for
 
@@ -57,8 +57,8 @@ def test_the_loop_holds_back_a_pod_the_quota_has_no_room_for():
                                     "spec": {"containers": [{"name": "c", "image": "x"}]}}}}
     plan = new_pod_for(deploy)
     objects = [rq("count", {"pods": "1"})]
-    assert refusal(plan, objects, []) == ""
-    assert refusal(plan, objects, [pod("other")]) == (
+    assert admitted(plan, objects, [])[1] == ""
+    assert admitted(plan, objects, [pod("other")])[1] == (
         f'Error creating: pods "web-{plan.template_hash}-" is forbidden: exceeded quota: count, requested: pods=1, '
         "used: pods=1, limited: pods=1")
 

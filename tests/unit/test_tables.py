@@ -482,7 +482,8 @@ def test_default_table_for_a_kind_without_a_printer():
 
 
 def test_every_served_resource_has_its_own_printer():
-    """But Roles, ClusterRoles and CRDs, which Kubernetes prints with the default, and the reviews, never listed."""
+    """But Roles, ClusterRoles, CRDs and LimitRanges, which Kubernetes prints with the default, and the
+    reviews, never listed."""
     default = {"roles.rbac.authorization.k8s.io", "clusterroles.rbac.authorization.k8s.io",
-               "customresourcedefinitions.apiextensions.k8s.io"}
+               "customresourcedefinitions.apiextensions.k8s.io", "limitranges"}
     assert {r.key for r in RESOURCES if "list" in r.verbs} - default == set(tables.PRINTERS)
