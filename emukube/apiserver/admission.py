@@ -122,9 +122,11 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
         _priority(obj, store)
         if not _controller_made(obj):
             _limit_ranges(obj, store)
-    elif kind == "Pod" and old is not None:  # what the Priority plugin set on create stays
-        for key in ("priority", "preemptionPolicy"):
-            if (obj.get("spec") or {}).get(key) is None and (old.get("spec") or {}).get(key) is not None:
+    elif kind == "Pod" and old is not None:
+        # What the Priority plugin set on create stays: the API server holds these immutable,
+        # and the controller's own writes of a pod leave them to it.
+        for key in ("priorityClassName", "priority", "preemptionPolicy"):
+            if (old.get("spec") or {}).get(key) is not None:
                 obj.setdefault("spec", {})[key] = old["spec"][key]
     if op == "CREATE" and kind in quota.COUNTED and not _controller_made(obj):
         _quota(resource, obj, store)

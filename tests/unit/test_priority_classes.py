@@ -43,6 +43,11 @@ def test_pods_get_their_classs_priority_and_a_missing_class_is_refused(tmp_path)
         await api.ok("POST", CLASSES, pc("everyone", 7, globalDefault=True))
         defaulted = await api.ok("POST", PODS, pod("t"))
         assert (defaulted["spec"]["priorityClassName"], defaulted["spec"]["priority"]) == ("everyone", 7)
+        # A write of the whole pod as its controller knows it (priority 0, no class) keeps them.
+        rewritten = {**defaulted, "spec": {**defaulted["spec"], "priority": 0}}
+        del rewritten["spec"]["priorityClassName"]
+        kept = await api.ok("PUT", f"{PODS}/t", rewritten)
+        assert (kept["spec"]["priorityClassName"], kept["spec"]["priority"]) == ("everyone", 7)
     run(tmp_path, body)
 
 
