@@ -95,3 +95,19 @@ def test_a_stateful_chart_with_config_secret_and_hook(kube):
     helm(kube, "uninstall", "db", "--wait", "--timeout", "120s")
     assert kube("get", "statefulset,service,configmap,secret,serviceaccount,role,rolebinding", "-l", "app!=none",
                 "-o", "name").stdout.count("db-") == 0
+
+
+def test_a_node_agent_chart_waits_for_its_daemonset(kube):
+    out = helm(kube, "install", "ops", str(CHARTS / "agent"), "--wait", "--timeout", "120s").stdout
+    assert "STATUS: deployed" in out, out
+    ds = kube.obj("get", "daemonset", "ops-agent")
+    assert ds["status"]["numberReady"] == ds["status"]["desiredNumberScheduled"] >= 1, ds["status"]
+    pod = kube.obj("get", "pods", "-l", "app=ops-agent")["items"][0]
+    assert pod["spec"]["priority"] == 500000
+    wait_until(lambda: '"count/daemonsets.apps":"1"' in kube("get", "quota", "ops-pods", "-o",
+                                                              "jsonpath={.status.used}").stdout,
+               "the quota counting the DaemonSet", timeout=30)
+    helm(kube, "uninstall", "ops", "--wait", "--timeout", "120s")
+    wait_until(lambda: not kube.obj("get", "pods", "-l", "app=ops-agent")["items"], "the agent's pods gone",
+               timeout=60)
+    assert kube("get", "priorityclass", "ops-agents", check=False).returncode == 1
