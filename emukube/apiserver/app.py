@@ -187,10 +187,11 @@ def _cluster_net():
 
 
 def make_app(store, tokens: list[str] | None, *, subresources: dict | None = None,
-             gc: bool = True) -> web.Application:
+             gc: bool = True, root_ca: bytes | None = None) -> web.Application:
     """The API server over `store`. tokens: accepted bearer tokens (None: no authentication).
     subresources: {(resource key, name): async handler(request, resource, namespace, name)} for
-    subresources served elsewhere (pods/log, pods/exec, ...); they are listed by discovery too."""
+    subresources served elsewhere (pods/log, pods/exec, ...); they are listed by discovery too.
+    root_ca: the cluster's CA, published as the kube-root-ca.crt ConfigMap of every namespace."""
     authenticator = authn.Authenticator(tokens)
     trim = MemoryTrim()
     app = web.Application(middlewares=[trim.middleware, _middleware(authenticator)],
@@ -198,6 +199,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     trimmer = BackgroundTask(trim.run)
     hub = Hub(store)
     registry = Registry(store, hub)
+    registry.root_ca = root_ca
     objects = handlers.Handlers(registry, hub)
     from .eviction import HANDLERS as evictions  # served here: they need only the store
     from .token_requests import HANDLERS as token_requests
@@ -265,7 +267,11 @@ async def serve(state_dir: str, host: str, port: int, *, tls: bool = True, auth:
     context = tls_context(os.path.join(pki, "apiserver.crt"), os.path.join(pki, "apiserver.key")) if tls else None
     from .streams import handlers as stream_handlers
 
-    app = make_app(store, tokens, subresources=stream_handlers())
+    root_ca = None
+    if os.path.exists(os.path.join(pki, "ca.crt")):  # absent for a plain-HTTP server (tests)
+        with open(os.path.join(pki, "ca.crt"), "rb") as ca:
+            root_ca = ca.read()
+    app = make_app(store, tokens, subresources=stream_handlers(), root_ca=root_ca)
     controller_report.register(app, state_dir)  # `up` waits on it
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

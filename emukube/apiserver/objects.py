@@ -125,6 +125,7 @@ class Registry:
     def __init__(self, store, hub=None):
         self.store, self.hub = store, hub
         self._admission = _load("admission")
+        self.root_ca: bytes | None = None  # the cluster's CA, published in every namespace
 
     # ---- reads ------------------------------------------------------------------------------------
     def get(self, res: Resource, ns: str | None, name: str) -> dict | None:
@@ -228,10 +229,10 @@ class Registry:
                     continue
                 raise errors.already_exists(res, meta["name"]) from None
             self._notify(res)
-            if res is NAMESPACES:  # the service-account controller's part: `default` in each
-                from .system import ensure_service_account
+            if res is NAMESPACES:  # the service-account and root-CA publishers' part
+                from .system import ensure_in_namespace
 
-                ensure_service_account(self, meta["name"])
+                ensure_in_namespace(self, meta["name"])
             return stored if isinstance(stored, dict) else obj
         raise errors.already_exists(res, meta["name"])
 

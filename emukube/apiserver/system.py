@@ -16,6 +16,11 @@ from .objects import WriteOpts
 from .storage_admission import STORAGE_CLASSES, default_storage_class
 
 PRIORITY_CLASSES = BY_KEY["priorityclasses.scheduling.k8s.io"]
+CONFIG_MAPS = BY_KEY["configmaps"]
+ROOT_CA = "kube-root-ca.crt"
+ROOT_CA_ABOUT = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints "
+                 "such as the internal service IP or kubernetes.default.svc. No other usage is guaranteed across "
+                 "distributions of Kubernetes clusters.")
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +59,7 @@ def ensure(registry, net) -> None:
     registry.ensure_namespaces()
     spaces, _ = registry.list(NAMESPACES, None)
     for space in spaces:
-        ensure_service_account(registry, space["metadata"]["name"])
+        ensure_in_namespace(registry, space["metadata"]["name"])
     for res, obj in rbac_defaults.objects():  # kube-apiserver's bootstrap RBAC policy
         if registry.get(res, None, obj["metadata"]["name"]) is None:
             _create(registry, res, obj)
@@ -76,9 +81,15 @@ def ensure(registry, net) -> None:
         _create(registry, res, obj)
 
 
-def ensure_service_account(registry, namespace: str) -> None:
+def ensure_in_namespace(registry, namespace: str) -> None:
+    """What Kubernetes' controllers put in every namespace: the `default` ServiceAccount and the
+    `kube-root-ca.crt` ConfigMap holding the cluster's CA."""
     if registry.get(SERVICE_ACCOUNTS, namespace, "default") is None:
         _create(registry, SERVICE_ACCOUNTS, default_service_account(namespace))
+    if registry.root_ca and registry.get(CONFIG_MAPS, namespace, ROOT_CA) is None:
+        _create(registry, CONFIG_MAPS, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+            "name": ROOT_CA, "namespace": namespace, "annotations": {"kubernetes.io/description": ROOT_CA_ABOUT}},
+            "data": {"ca.crt": registry.root_ca.decode()}})
 
 
 def _create(registry, res, obj: dict) -> None:

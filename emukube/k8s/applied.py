@@ -61,4 +61,6 @@ def is_system_object(obj: dict) -> bool:
         return meta.get("name") == "standard"
     if obj.get("kind") == "PriorityClass":
         return str(meta.get("name", "")).startswith("system-")
+    if obj.get("kind") == "ConfigMap":
+        return meta.get("name") == "kube-root-ca.crt"
     return obj.get("kind") == "Namespace" and meta.get("name") in SYSTEM_NAMESPACES

@@ -513,7 +513,8 @@ def test_a_resource_quota_counts_and_refuses(kube):
             "get", "events", "-n", "quota-test", "--field-selector", "reason=FailedCreate",
             "-o", "jsonpath={.items[*].message}").stdout, "the FailedCreate event", timeout=60)
         wait_until(lambda: len(kube.obj("get", "pods", "-n", "quota-test")["items"]) == 2, "two pods", timeout=30)
-        wait_until(lambda: re.match(r"small\s+\S+\s+configmaps: 0/2, pods: 2/2\s*$",
+        # kube-root-ca.crt, in every namespace, is a ConfigMap the quota counts.
+        wait_until(lambda: re.match(r"small\s+\S+\s+configmaps: 1/2, pods: 2/2\s*$",
                                     kube.lines("get", "quota", "-n", "quota-test")[-1]), "the quota's use", timeout=30)
         described = kube("describe", "quota", "small", "-n", "quota-test").stdout
         assert re.search(r"pods\s+2\s+2", described), described

@@ -183,3 +183,14 @@ def test_events_expire_an_hour_after_their_last_write(tmp_path):
     updated = {"metadata": {"creationTimestamp": "2026-01-01T00:00:00Z",
                             "managedFields": [{"manager": "x", "time": "2026-01-01T00:30:00Z"}]}}
     assert last_written(updated) == epoch("2026-01-01T00:30:00Z")
+
+
+def test_every_namespace_gets_the_root_ca_configmap(tmp_path):
+    async def body(api):
+        await api.ok("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
+                                                    "metadata": {"name": "fresh"}})
+        for ns in ("default", "fresh"):
+            cm = await api.ok("GET", f"/api/v1/namespaces/{ns}/configmaps/kube-root-ca.crt")
+            assert cm["data"] == {"ca.crt": "-----BEGIN CERTIFICATE-----\nCA\n"}
+            assert "kube-apiserver" in cm["metadata"]["annotations"]["kubernetes.io/description"]
+    run(tmp_path, body, root_ca=b"-----BEGIN CERTIFICATE-----\nCA\n")
