@@ -179,7 +179,7 @@ def _forbidden(resource: Resource, name: str, why: str) -> Exception:
 
 def _controller_made(obj: dict) -> bool:
     """A pod a workload's controller made: the loop held it back already if a quota forbade it
-    (Controller._forbidden), and it runs by the time it is written here."""
+    (Controller._admitted, with the LimitRanges' defaults), and it runs by the time it is written here."""
     return obj.get("kind") == "Pod" and any(r.get("controller") for r in
                                             (obj.get("metadata") or {}).get("ownerReferences") or [])
 
