@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Callable
 
+from ..plan.selectors import holds
 from .fielderrors import FieldErrors, go_string_map
 from .names import is_label_value, is_qualified_name, is_valid_percent, validate_labels
 from .text import go_quote
@@ -71,7 +72,7 @@ def label_selector(selector: dict, path: str, errs: FieldErrors) -> Matcher | No
     """Validate a metav1.LabelSelector; return a matcher, or None when it cannot be evaluated."""
     match_labels = errs.get_str_map(selector, "matchLabels", path)
     validate_labels(errs, match_labels, f"{path}.matchLabels")
-    requirements: list[tuple[str, str, set[str]]] = []
+    requirements: list[dict] = []
     ok = True
     for i, req in errs.maps_in(errs.get_list(selector, "matchExpressions", path), f"{path}.matchExpressions"):
         rp = f"{path}.matchExpressions[{i}]"
@@ -88,24 +89,13 @@ def label_selector(selector: dict, path: str, errs: FieldErrors) -> Matcher | No
             ok = False
         for j, v in enumerate(values):
             errs.invalid_each(f"{rp}.values[{j}]", v, is_label_value(v))
-        requirements.append((key, op, set(values)))
+        requirements.append({"key": key, "operator": op, "values": values})
     if not ok:
         return None
 
     def matches(labels: dict) -> bool:
-        if any(labels.get(k) != v for k, v in match_labels.items()):
-            return False
-        for key, op, values in requirements:
-            present = key in labels
-            if op == "In" and not (present and labels[key] in values):
-                return False
-            if op == "NotIn" and present and labels[key] in values:
-                return False
-            if op == "Exists" and not present:
-                return False
-            if op == "DoesNotExist" and present:
-                return False
-        return True
+        return all(labels.get(k) == v for k, v in match_labels.items()) and \
+            all(holds(r, labels) for r in requirements)
 
     return matches
 

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..k8s.times import epoch
+from .selectors import holds
 
 DELETION_TIMEOUT = 120.0  # DeletionTimeout: an approved eviction counts as done this long
 REFUSED = "Cannot evict pod as it would violate the pod's disruption budget."
@@ -28,14 +29,7 @@ def selector_matches(selector: dict | None, labels: dict) -> bool:
         return False
     if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
         return False
-    for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key"), expr.get("operator"), expr.get("values") or []
-        has = key in labels
-        ok = {"In": has and labels.get(key) in values, "NotIn": not has or labels.get(key) not in values,
-              "Exists": has, "DoesNotExist": not has}.get(op, False)
-        if not ok:
-            return False
-    return True
+    return all(holds(expr, labels) for expr in selector.get("matchExpressions") or [])
 
 
 def budgets_of(pod: dict, budgets: list[dict]) -> list[dict]:

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .network import ClusterNet
+from .selectors import holds
 
 MAX_NODES = 50
 STOPPED_ANNOTATION = "emukube.io/stopped"
@@ -161,28 +162,8 @@ def _term_matches(term: dict, node: Node) -> bool:
     fields = term.get("matchFields") or []
     if not expressions and not fields:
         return False
-    return all(_requirement(r, node.labels) for r in expressions) and \
-        all(r.get("key") == "metadata.name" and _requirement(r, {"metadata.name": node.name}) for r in fields)
-
-
-def _requirement(req: dict, values: dict) -> bool:
-    key, op, wanted = req.get("key", ""), req.get("operator", ""), req.get("values") or []
-    present = key in values
-    if op == "In":
-        return present and values[key] in wanted
-    if op == "NotIn":
-        return not present or values[key] not in wanted
-    if op == "Exists":
-        return present
-    if op == "DoesNotExist":
-        return not present
-    if op in ("Gt", "Lt") and present and len(wanted) == 1:
-        try:
-            have, limit = int(values[key]), int(wanted[0])
-        except ValueError:
-            return False
-        return have > limit if op == "Gt" else have < limit
-    return False
+    return all(holds(r, node.labels) for r in expressions) and \
+        all(r.get("key") == "metadata.name" and holds(r, {"metadata.name": node.name}) for r in fields)
 
 
 def unschedulable_message(nodes: int, why: str) -> str:

@@ -8,6 +8,7 @@ its words) and pkg/controller/resourcequota (status.used)."""
 from __future__ import annotations
 
 from .quantity import quantity
+from .selectors import holds
 
 # kind -> (the resource name quota counts it by, its count/ name)
 COUNTED = {"Pod": ("pods", "count/pods"), "Service": ("services", "count/services"),
@@ -95,8 +96,7 @@ def _scoped(quota: dict, obj: dict) -> bool:
     for scope, op, values in scopes:
         if scope == "PriorityClass":
             name = pod_spec.get("priorityClassName") or ""
-            held = {"In": name in values, "NotIn": name not in values, "Exists": bool(name),
-                    "DoesNotExist": not name}.get(op, False)
+            held = holds({"key": scope, "operator": op, "values": values}, {scope: name} if name else {})
         else:
             held = {"Terminating": terminating, "NotTerminating": not terminating, "BestEffort": best_effort,
                     "NotBestEffort": not best_effort}.get(scope, False)
