@@ -146,6 +146,12 @@ class Pod:
         return next((c for c in specs if c.get("name") == name), {})
 
 
+def pod_maker(kind: str, name: str, template_hash: str) -> str:
+    """The object that makes a workload's pods and reports on them ("replicaset/web-<hash>" for
+    a Deployment's, "daemonset/agent", ...), as an event's object."""
+    return f"replicaset/{name}-{template_hash}" if kind == "Deployment" else f"{kind.lower()}/{name}"
+
+
 class Controller:
     def __init__(self, client, ctx: Context, objects: list[dict], generation: str, state_dir: str,
                  dns_dir: str, out=print, api=None):
@@ -296,12 +302,8 @@ class Controller:
         "Deployment/web" (its ReplicaSet web-<hash> reports), "ReplicaSet/rs" or "StatefulSet/db"."""
         kind, _, name = owner.partition("/")
         reason = Reason.SUCCESSFUL_CREATE if created else Reason.SUCCESSFUL_DELETE
-        if kind in ("Deployment", "ReplicaSet"):
-            rs = f"{name}-{template_hash}" if kind == "Deployment" else name
-            self.event("Normal", f"replicaset/{rs}", reason,
-                       f"{'Created' if created else 'Deleted'} pod: {pod}", namespace=namespace)
-        elif kind in ("DaemonSet", "ReplicationController"):
-            self.event("Normal", f"{kind.lower()}/{name}", reason,
+        if kind in ("Deployment", "ReplicaSet", "DaemonSet", "ReplicationController"):
+            self.event("Normal", pod_maker(kind, name, template_hash), reason,
                        f"{'Created' if created else 'Deleted'} pod: {pod}", namespace=namespace)
         elif kind == "StatefulSet":
             self.event("Normal", f"statefulset/{name}", reason,
@@ -607,10 +609,8 @@ class Controller:
         if not why:
             return plan
         if self.reasons.get(owner) != why:
-            kind = plan.owner_kind
-            target = f"replicaset/{plan.owner_name}-{plan.template_hash}" if kind == "Deployment" else \
-                f"{kind.lower()}/{plan.owner_name}" if kind else f"pod/{plan.name}"
-            self.event("Warning", target, Reason.FAILED_CREATE, why, namespace=plan.namespace)
+            self.event("Warning", pod_maker(plan.owner_kind, plan.owner_name, plan.template_hash), Reason.FAILED_CREATE,
+                       why, namespace=plan.namespace)
         self.reasons[owner] = why
         return None
 

@@ -268,12 +268,8 @@ class Publisher:
         """Each ResourceQuota's status as the quota controller keeps it: hard, and what the
         namespace's objects use of it."""
         cached, _, _ = self.informer.objects()
-        quotas = [o for o in cached if o.get("kind") == "ResourceQuota"]
-        for q in quotas:
-            ns = q["metadata"].get("namespace", "default")
-            counted = quota.kinds_counted([q])
-            status = quota.status(q, [o for o in cached if o.get("kind") in counted
-                                      and o["metadata"].get("namespace", "default") == ns])
+        for q in (o for o in cached if o.get("kind") == "ResourceQuota"):
+            status = quota.status(q, cached)  # quota.used takes only the quota's namespace and resources
             if status != q.get("status"):
                 self._put_status(BY_KEY["resourcequotas"], q, status)
 

@@ -113,9 +113,7 @@ def _strategy(strategy: dict, errs: FieldErrors) -> None:
     rp = "spec.strategy.rollingUpdate"
     surge = int_or_percent(rolling, "maxSurge", rp, errs)
     unavailable = int_or_percent(rolling, "maxUnavailable", rp, errs)
-    if isinstance(unavailable, str) and unavailable.endswith("%") and unavailable[:-1].isdigit() \
-            and int(unavailable[:-1]) > 100:
-        errs.invalid(f"{rp}.maxUnavailable", None, "must not be greater than 100%", shown=unavailable)
+    _at_most_100_percent(unavailable, f"{rp}.maxUnavailable", errs)
     if _is_zero(surge) and _is_zero(unavailable):
         errs.invalid(f"{rp}.maxUnavailable", None, "may not be 0 when `maxSurge` is 0", shown=str(unavailable))
 
@@ -146,8 +144,7 @@ def _daemonset(spec: dict, errs: FieldErrors) -> None:
     unavailable = int_or_percent(rolling, "maxUnavailable", rp, errs) if "maxUnavailable" in rolling else 1
     surge = int_or_percent(rolling, "maxSurge", rp, errs) if "maxSurge" in rolling else 0
     for key, v in (("maxUnavailable", unavailable), ("maxSurge", surge)):
-        if isinstance(v, str) and v.endswith("%") and v[:-1].isdigit() and int(v[:-1]) > 100:
-            errs.invalid(f"{rp}.{key}", None, "must not be greater than 100%", shown=v)
+        _at_most_100_percent(v, f"{rp}.{key}", errs)
     if not _is_zero(unavailable) and not _is_zero(surge):
         errs.invalid(f"{rp}.maxSurge", None, "may not be set when maxUnavailable is non-zero", shown=str(surge))
     elif _is_zero(unavailable) and _is_zero(surge):
@@ -163,6 +160,12 @@ def int_or_percent(obj: dict, key: str, path: str, errs: FieldErrors) -> int | s
         for msg in is_valid_percent(value):
             errs.invalid(f"{path}.{key}", None, msg, shown=value)
     return value
+
+
+def _at_most_100_percent(value: int | str | None, path: str, errs: FieldErrors) -> None:
+    """IsNotMoreThan100Percent: a percentage above 100% is refused."""
+    if isinstance(value, str) and value.endswith("%") and value[:-1].isdigit() and int(value[:-1]) > 100:
+        errs.invalid(path, None, "must not be greater than 100%", shown=value)
 
 
 def _is_zero(v: int | str | None) -> bool:
