@@ -15,7 +15,7 @@ from typing import Callable
 from ..k8s.resources import BY_KEY, Resource, by_kind
 from ..manifests.defaults import apply_defaults
 from ..manifests.validate import API_VERSIONS, validate_object
-from ..plan import allocate, limit_ranges, quota
+from ..plan import allocate, ingress, limit_ranges, quota
 from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
 from ..runtime.settings import Settings as ClusterSettings
@@ -130,6 +130,8 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
                 obj.setdefault("spec", {})[key] = old["spec"][key]
     if op == "CREATE" and kind in quota.COUNTED and not _controller_made(obj):
         _quota(resource, obj, store)
+    if kind == "Ingress" and op == "CREATE":
+        _default_ingress_class(obj, store)
     if kind == "PriorityClass" and old is not None and old.get("value") != obj.get("value"):
         items = ["value: Forbidden: may not be changed in an update."]
         raise Invalid(causes_of(items), invalid_message(resource, name, items))
@@ -165,6 +167,18 @@ def _priority(pod: dict, store) -> None:
                                    f"spec; priority admission controller computed {value} from the given "
                                    "PriorityClass name")
     spec["priority"], spec["preemptionPolicy"] = value, policy
+
+
+def _default_ingress_class(obj: dict, store) -> None:
+    """The DefaultIngressClass admission plugin: an Ingress naming no class, by field or by
+    the older annotation, gets the default class."""
+    spec, meta = obj.setdefault("spec", {}), obj.get("metadata") or {}
+    if spec.get("ingressClassName") or ingress.LEGACY_CLASS_ANNOTATION in (meta.get("annotations") or {}):
+        return
+    classes, _ = store.list(BY_KEY["ingressclasses.networking.k8s.io"].key)
+    chosen = ingress.chosen_default(classes)
+    if chosen is not None:
+        spec["ingressClassName"] = chosen
 
 
 def _forbidden_pod(name: str, why: str) -> Exception:

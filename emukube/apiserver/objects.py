@@ -26,7 +26,7 @@ RETURNS_DELETED = {"pods", "services", "namespaces"}
 # Kinds with metadata.generation, and what bumps it.
 _GENERATION = {"pods", "replicationcontrollers", "deployments.apps", "replicasets.apps", "statefulsets.apps",
                "daemonsets.apps", "endpointslices.discovery.k8s.io", "jobs.batch", "cronjobs.batch",
-               "poddisruptionbudgets.policy", "horizontalpodautoscalers.autoscaling"}
+               "poddisruptionbudgets.policy", "horizontalpodautoscalers.autoscaling", "ingresses.networking.k8s.io"}
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the API server's generateName alphabet
 
 
@@ -183,6 +183,8 @@ class Registry:
             obj["status"] = {}
         if res.key == "pods":
             obj["status"] = {"phase": "Pending"}
+        if res.key == "ingresses.networking.k8s.io":
+            obj["status"] = {"loadBalancer": {}}  # a struct, not a pointer: always there
         if res.key == "namespaces":
             obj["status"] = {"phase": "Active"}
             obj.setdefault("spec", {}).setdefault("finalizers", ["kubernetes"])

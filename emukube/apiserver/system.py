@@ -11,11 +11,13 @@ import logging
 
 from ..k8s.resources import BY_KEY
 from ..manifests.validate_scheduling import SYSTEM_CLASSES, system_class
+from ..plan.ingress import default_class
 from . import errors, rbac_defaults
 from .objects import WriteOpts
 from .storage_admission import STORAGE_CLASSES, default_storage_class
 
 PRIORITY_CLASSES = BY_KEY["priorityclasses.scheduling.k8s.io"]
+INGRESS_CLASSES = BY_KEY["ingressclasses.networking.k8s.io"]
 CONFIG_MAPS = BY_KEY["configmaps"]
 ROOT_CA = "kube-root-ca.crt"
 ROOT_CA_ABOUT = ("Contains a CA bundle that can be used to verify the kube-apiserver when using internal endpoints "
@@ -68,6 +70,8 @@ def ensure(registry, net) -> None:
     for name in SYSTEM_CLASSES:
         if registry.get(PRIORITY_CLASSES, None, name) is None:
             _create(registry, PRIORITY_CLASSES, system_class(name))
+    if not registry.list(INGRESS_CLASSES, None)[0]:  # as minikube's ingress addon makes its class
+        _create(registry, INGRESS_CLASSES, default_class())
     if net is None:
         return
     taken = {(s.get("spec") or {}).get("clusterIP") for s in registry.list(SERVICES, None)[0]}

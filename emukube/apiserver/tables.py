@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ..k8s.resources import Resource
-from .printers import apps, autoscaling, batch, core, events, pods, policy, rbac, scheduling, storage
+from .printers import apps, autoscaling, batch, core, events, networking, pods, policy, rbac, scheduling, storage
 from .printers.format import now_or, parse_time
 
 _NAME_DOC = ("Name must be unique within a namespace. Is required when creating resources, although some "
@@ -309,6 +309,16 @@ PRINTERS: dict[str, Printer] = {
         col("Replicas", "currentReplicas is current number of replicas of pods managed by this autoscaler, as "
                         "last seen by the autoscaler.", "integer"), AGE,
     ), autoscaling.autoscaler_cells),
+    "ingresses.networking.k8s.io": Printer((
+        NAME, col("Class", "The name of the IngressClass resource that should be used for additional configuration"),
+        col("Hosts", "Hosts that incoming requests are matched against before the ingress rule"),
+        col("Address", "Address is a list containing ingress points for the load-balancer"),
+        col("Ports", "Ports of TLS configurations that open"), AGE,
+    ), networking.ingress_cells),
+    "ingressclasses.networking.k8s.io": Printer((
+        NAME, col("Controller", "Controller that is responsible for handling this class"),
+        col("Parameters", "A reference to a resource with additional parameters"), AGE,
+    ), networking.ingress_class_cells),
     "poddisruptionbudgets.policy": Printer((
         NAME, col("Min Available", "The minimum number of pods that must be available."),
         col("Max Unavailable", "The maximum number of pods that may be unavailable."),

@@ -58,6 +58,7 @@ from . import service_checks as checks
 from .disruption import sync_budgets
 from .ephemeral import EphemeralContainers
 from .informer import Informer
+from .ingress import IngressController
 from .jobs import JobControllers
 from .pod_admission import admitted
 from .pod_annotations import template_annotations
@@ -78,7 +79,8 @@ TICK = 0.5
 # Event objects ("pod/NAME") looked up in their namespace; one not in the API yet waits for it.
 EVENT_RESOURCES = {"pod": BY_KEY["pods"], "replicaset": BY_KEY["replicasets.apps"],
                    "statefulset": BY_KEY["statefulsets.apps"], "daemonset": BY_KEY["daemonsets.apps"],
-                   "replicationcontroller": BY_KEY["replicationcontrollers"]}
+                   "replicationcontroller": BY_KEY["replicationcontrollers"],
+                   "ingress": BY_KEY["ingresses.networking.k8s.io"]}
 HOLD_EVENTS = 30.0  # seconds an event waits for its pod to be in the API (give_held_events)
 DRAIN_SECONDS = 1.0  # after proxies and DNS dropped a pod, this long before it gets SIGTERM
 DRAIN_WAIT_LIMIT = 15.0  # most a stopping pod waits for the data plane to drop it
@@ -218,6 +220,7 @@ class Controller:
         self.held_lock = threading.Lock()
         self.jobs = JobControllers(self)  # controllers/jobs.py: Jobs and CronJobs
         self.volumes = VolumeControllers(self)  # controllers/volumes.py: claims and volumes
+        self.ingress = IngressController(self)  # controllers/ingress.py: the Ingresses' HAProxy
         self.terminations = Terminations(self)  # preStop, grace periods, postStart hooks
         self.ephemerals = EphemeralContainers(self)  # controllers/ephemeral.py: kubectl debug's containers
         self.failures = StartFailures(self)  # pods whose start failed: listed, tried again
@@ -406,6 +409,7 @@ class Controller:
             elif role == L.Role.DNS:
                 dns = c
         self.node_containers = {c.labels.get(L.NODE, ""): c for c in found if c.labels.get(L.ROLE) == L.Role.NODE}
+        self.ingress.observe(found)
         for c in found:
             role = c.labels.get(L.ROLE)
             if role not in L.ROLES_POD:
@@ -1142,7 +1146,7 @@ class Controller:
         for key, plan in list(self.creating.items()):
             if not self.failures.ended_at(key):  # a pod failed for good is not waited for
                 waiting.append(f"pod {plan.namespace}/{plan.name} starting")
-        waiting += self._nodes_waiting()
+        waiting += self._nodes_waiting() + self.ingress.waiting()
         for owner, why in list(self.reasons.items()):  # workers change it
             waiting.append(f"{owner}: {why}")
         waiting += self._workloads_waiting(pods)
@@ -1170,7 +1174,7 @@ class Controller:
                     pods=[(self.facts(p), status_pods[p.key]) for p in pods.values() if not self.gone(p)]
                     + self.failures.published(pods),
                     services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes),
-                    views=views))
+                    views=views, ingress_address=self.ingress.address()))
                 if not complete:
                     converged = False
             except Exception as exc:  # noqa: BLE001 - the API restarting: the next tick writes it
@@ -1255,6 +1259,7 @@ class Controller:
         self.reconcile_dns(views, dns)
         self.reconcile_proxies(views, proxies)
         self.reconcile_nodes(views)
+        self.ingress.sync()
         for key in list(self.terminating):  # the data plane no longer knows these pods
             if key in self.drained and self.drained_now(key):
                 self.drained[key].set()

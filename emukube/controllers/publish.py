@@ -134,7 +134,8 @@ EVENT_KINDS = {"pod": ("v1", "Pod", True), "service": ("v1", "Service", True), "
                "job": ("batch/v1", "Job", True), "cronjob": ("batch/v1", "CronJob", True),
                "persistentvolumeclaim": ("v1", "PersistentVolumeClaim", True),
                "persistentvolume": ("v1", "PersistentVolume", False),
-               "horizontalpodautoscaler": ("autoscaling/v2", "HorizontalPodAutoscaler", True)}
+               "horizontalpodautoscaler": ("autoscaling/v2", "HorizontalPodAutoscaler", True),
+               "ingress": ("networking.k8s.io/v1", "Ingress", True)}
 CONTROLLER = "emukube-controller"  # emukube's own events: its proxies, node proxies and CoreDNS
 # The kube-controller-manager controller that reports a kind's events.
 KIND_CONTROLLERS = {"Deployment": "deployment-controller", "ReplicaSet": "replicaset-controller",
@@ -143,7 +144,8 @@ KIND_CONTROLLERS = {"Deployment": "deployment-controller", "ReplicaSet": "replic
                     "Job": "job-controller",
                     "CronJob": "cronjob-controller", "PersistentVolumeClaim": "persistentvolume-controller",
                     "PersistentVolume": "persistentvolume-controller",
-                    "HorizontalPodAutoscaler": "horizontal-pod-autoscaler"}
+                    "HorizontalPodAutoscaler": "horizontal-pod-autoscaler",
+                    "Ingress": "emukube-ingress-controller"}
 
 
 def event_source(kind: str, reason: str) -> str:

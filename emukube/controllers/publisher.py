@@ -22,6 +22,7 @@ from ..k8s.resources import BY_KEY, Resource, of_workload
 from ..plan import quota
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
+from ..plan.ingress import status as ingress_status
 from ..plan.workloads import owned_by
 from .pod_annotations import with_kept_annotations
 from .publish import (
@@ -62,6 +63,7 @@ class Observed:
     workloads: list[dict]
     nodes: list = field(default_factory=list)  # plan.nodes.Node
     views: list = field(default_factory=list)  # plan.endpoints.PodView
+    ingress_address: str | None = None  # where the Ingress controller serves; None: it does not yet
 
 
 class Publisher:
@@ -140,6 +142,7 @@ class Publisher:
         self._endpoints(observed)
         self._nodes(observed.nodes, now)
         self._quotas()
+        self._ingresses(observed.ingress_address)
         return not self.behind
 
     def _pod_objects(self, observed: Observed, cached_pods, cached_rs, now: str) -> dict[Key, dict]:
@@ -272,6 +275,14 @@ class Publisher:
             status = quota.status(q, cached)  # quota.used takes only the quota's namespace and resources
             if status != q.get("status"):
                 self._put_status(BY_KEY["resourcequotas"], q, status)
+
+    def _ingresses(self, address: str | None) -> None:
+        """Each Ingress's ADDRESS: the controller's, while it serves them (plan/ingress.py)."""
+        res = BY_KEY["ingresses.networking.k8s.io"]
+        for ing in self.cached(res).values():
+            wanted = ingress_status(address)
+            if ing.get("status") != wanted and not ing["metadata"].get("deletionTimestamp"):
+                self._put_status(res, ing, wanted)
 
     def _put_status(self, res: Resource, current: dict, status: dict) -> None:
         body = {**current, "status": status}

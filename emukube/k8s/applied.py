@@ -18,6 +18,7 @@ DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmap
                                      "jobs.batch",
                                      "cronjobs.batch", "poddisruptionbudgets.policy",
                                      "horizontalpodautoscalers.autoscaling", "priorityclasses.scheduling.k8s.io",
+                                     "ingresses.networking.k8s.io", "ingressclasses.networking.k8s.io",
                                      *STORAGE_KEYS))
 
 
@@ -59,6 +60,8 @@ def is_system_object(obj: dict) -> bool:
             (meta.get("labels") or {}).get("provider") == "kubernetes"
     if obj.get("kind") == "StorageClass":
         return meta.get("name") == "standard"
+    if obj.get("kind") == "IngressClass":
+        return meta.get("name") == "emukube"
     if obj.get("kind") == "PriorityClass":
         return str(meta.get("name", "")).startswith("system-")
     if obj.get("kind") == "ConfigMap":

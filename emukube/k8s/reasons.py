@@ -42,6 +42,7 @@ class Reason(StrEnum):
     PROXY_FAILED = "ProxyFailed"
     NODE_PROXY_FAILED = "NodeProxyFailed"
     NODE_PORTS = "NodePorts"
+    SYNC = "Sync"  # the Ingress controller's (as ingress-nginx's): an Ingress's routes are served
 
 
 class Waiting(StrEnum):

@@ -205,7 +205,7 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
 
 
 _ORDER = {kind: i for i, kind in enumerate(("Namespace", "ResourceQuota", "ServiceAccount", "Secret", "ConfigMap",
-                                            "StorageClass", "PriorityClass", "PersistentVolume",
+                                            "StorageClass", "PriorityClass", "IngressClass", "PersistentVolume",
                                             "PersistentVolumeClaim", "Service", "Node"))}
 
 

@@ -154,12 +154,18 @@ class FieldErrors:
 
     def maps_in(self, items: list, path: str) -> list[tuple[int, dict]]:
         """The entries of a list that are objects, with their index; others are errors."""
+        return self._typed_in(items, path, dict, "an object")
+
+    def strings_in(self, items: list, path: str) -> list[tuple[int, str]]:
+        return self._typed_in(items, path, str, "a string")
+
+    def _typed_in(self, items: list, path: str, type_: type, what: str) -> list:
         out = []
         for i, item in enumerate(items):
-            if isinstance(item, dict):
+            if isinstance(item, type_):
                 out.append((i, item))
             else:
-                self.invalid(f"{path}[{i}]", item, "must be an object")
+                self.invalid(f"{path}[{i}]", item, f"must be {what}")
         return out
 
 

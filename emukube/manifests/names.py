@@ -83,6 +83,22 @@ def is_dns1123_subdomain(v: str) -> list[str]:
     return errs
 
 
+_WILDCARD_FMT = r"\*\." + _DNS1123_SUBDOMAIN_FMT
+_WILDCARD = _full(_WILDCARD_FMT)
+_WILDCARD_MSG = ("a wildcard DNS-1123 subdomain must start with '*.', followed by a valid DNS subdomain, which must "
+                 "consist of lower case alphanumeric characters, '-' or '.' and end with an alphanumeric character")
+
+
+def is_wildcard_dns1123_subdomain(v: str) -> list[str]:
+    """apimachinery IsWildcardDNS1123Subdomain: `*.` then a DNS subdomain (one leading label only)."""
+    errs = []
+    if _nbytes(v) > 253:
+        errs.append(max_len_error(253))
+    if not _WILDCARD.match(v):
+        errs.append(regex_error(_WILDCARD_MSG, _WILDCARD_FMT, "*.example.com"))
+    return errs
+
+
 def is_dns1035_label(v: str) -> list[str]:
     errs = []
     if _nbytes(v) > 63:

@@ -20,6 +20,7 @@ from .names import (
 from .text import go_quote, safe_text
 from .validate_autoscaling import validate_autoscaler
 from .validate_job import validate_cronjob, validate_job
+from .validate_networking import validate_ingress, validate_ingress_class
 from .validate_pod import validate_pod_spec
 from .validate_policy import validate_budget, validate_limit_range, validate_quota
 from .validate_scheduling import validate_priority_class
@@ -33,10 +34,12 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "Job": "batch/v1", "CronJob": "batch/v1", "PersistentVolumeClaim": "v1", "PersistentVolume": "v1",
                 "StorageClass": "storage.k8s.io/v1", "PodDisruptionBudget": "policy/v1",
                 "HorizontalPodAutoscaler": "autoscaling/v2", "PriorityClass": "scheduling.k8s.io/v1",
-                "ResourceQuota": "v1", "LimitRange": "v1"}
-CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "PriorityClass"}
+                "ResourceQuota": "v1", "LimitRange": "v1",
+                "Ingress": "networking.k8s.io/v1", "IngressClass": "networking.k8s.io/v1"}
+CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass"}
 # Where a wrong version is a mistake, not another product.
-_BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy", "autoscaling", "scheduling.k8s.io"}
+_BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy", "autoscaling", "scheduling.k8s.io",
+                   "networking.k8s.io"}
 # Versions the API server serves too that emukube does not read: skipped with a warning, not refused.
 _OTHER_VERSIONS = {("HorizontalPodAutoscaler", "autoscaling/v1")}
 # Every kind the API server serves in these groups: any other kind there is a typo, not a product
@@ -49,6 +52,7 @@ KNOWN_KINDS = {
     "batch": {"CronJob", "Job"},
     "autoscaling": {"HorizontalPodAutoscaler", "Scale"},
     "scheduling.k8s.io": {"PriorityClass"},
+    "networking.k8s.io": {"Ingress", "IngressClass", "IPAddress", "NetworkPolicy", "ServiceCIDR"},
     "extensions": {"DaemonSet", "Deployment", "Ingress", "NetworkPolicy", "PodSecurityPolicy", "ReplicaSet"},
 }
 _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
@@ -194,6 +198,10 @@ def _validate_object(doc: Doc, errs: FieldErrors, allow_privileged: bool,
         validate_autoscaler(obj, errs)
     elif kind == "PriorityClass":
         validate_priority_class(obj, errs)
+    elif kind == "Ingress":
+        validate_ingress(obj, errs)
+    elif kind == "IngressClass":
+        validate_ingress_class(obj, errs)
     elif kind == "ResourceQuota":
         validate_quota(obj, errs)
     elif kind == "LimitRange":

@@ -3,10 +3,12 @@
   10.N.0.1        Docker's gateway (the host)
   10.N.0.2        the controller
   10.N.0.10       CoreDNS (the address kubeadm gives kube-dns in 10.96.0.0/12)
+  10.N.0.11       the Ingress controller (plan/ingress.py), while any Ingress exists
   10.N.0.0/18     Service ClusterIPs (allocated from 10.N.1.0 up; below is reserved)
   (the `kubernetes` Service has the controller's address: the API server listens on 443 too)
   10.N.128.0/17   pod IPs
-  127.0.(100+i).x LoadBalancer EXTERNAL-IPs on the host's loopback (i = N - 96)
+  127.0.(100+i).x LoadBalancer EXTERNAL-IPs on the host's loopback (i = N - 96), x < 254
+  127.0.(100+i).254 the Ingresses' ADDRESS: the Ingress controller's port 80 on the host
 """
 
 from __future__ import annotations
@@ -74,8 +76,17 @@ class ClusterNet:
         last = int(ipaddress.IPv4Address(f"10.{self._b}.255.254"))
         return range(first, last + 1)
 
+    @property
+    def ingress_ip(self) -> str:
+        return f"10.{self._b}.0.11"
+
+    @property
+    def ingress_address(self) -> str:
+        """Where the host reaches the Ingress controller, as a LoadBalancer Service's EXTERNAL-IP."""
+        return f"127.0.{100 + self.index}.254"
+
     def lb_ip_pool(self) -> list[str]:
-        return [f"127.0.{100 + self.index}.{i}" for i in range(1, 255)]
+        return [f"127.0.{100 + self.index}.{i}" for i in range(1, 254)]
 
     @classmethod
     def from_subnet(cls, name: str, subnet: str) -> ClusterNet:

@@ -13,6 +13,7 @@ class Role(StrEnum):
     PROXY = "proxy"  # a Service's HAProxy (TCP)
     PROXY_UDP = "proxy-udp"  # a Service's nginx stream (UDP)
     NODE = "node"  # a node's proxy: its INTERNAL-IP, NodePorts and hostPorts for pods
+    INGRESS = "ingress"  # the Ingress controller: HAProxy routing HTTP by host and path
     POD = "pod"  # a pod with one container: it holds the pod's network itself
     SANDBOX = "sandbox"  # the pause container holding the network of a pod with several
     APP = "app"  # one of several containers of a pod

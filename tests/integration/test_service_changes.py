@@ -353,7 +353,7 @@ def test_load_balancer_ip_in_the_pool_is_honoured_and_outside_it_warned(cluster,
     assert httpx.get(f"http://{wanted}/hostname", timeout=5).text in web_pods
     given = svc_row(cluster, "lb-far")[3]
     assert (f"warning: Service default/lb-far: spec.loadBalancerIP 203.0.113.10 is not in this cluster's "
-            f"LoadBalancer pool {pool}.1-{pool}.254; its EXTERNAL-IP is {given}") in result.stderr
+            f"LoadBalancer pool {pool}.1-{pool}.253; its EXTERNAL-IP is {given}") in result.stderr
     assert given.startswith(pool + ".")
     assert httpx.get(f"http://{given}/hostname", timeout=5).text in web_pods
 

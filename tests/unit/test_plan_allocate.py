@@ -83,7 +83,7 @@ def test_load_balancer_ip_out_of_the_pool_is_a_warning_and_a_pool_address():
     s = one(svc("lb", kind="LoadBalancer", loadBalancerIP="203.0.113.10"), warnings=warnings)
     assert lb_ip(s) == ["127.0.100.1"]
     assert warnings == ["Service default/lb: spec.loadBalancerIP 203.0.113.10 is not in this cluster's "
-                        "LoadBalancer pool 127.0.100.1-127.0.100.254; its EXTERNAL-IP is 127.0.100.1"]
+                        "LoadBalancer pool 127.0.100.1-127.0.100.253; its EXTERNAL-IP is 127.0.100.1"]
     again: list[str] = []  # said once, when the request was made: not on every later apply
     assert lb_ip(one(svc("lb", kind="LoadBalancer", loadBalancerIP="203.0.113.10"), s, warnings=again)) == lb_ip(s)
     assert again == []

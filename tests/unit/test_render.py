@@ -85,6 +85,7 @@ def test_template_dir_holds_every_template():
     assert directory in (package / "compose-templates", package.parent / "compose-templates")
     for name in (
         "haproxy.cfg.tmpl",
+        "haproxy-ingress.cfg.tmpl",
         "haproxy-listen.tmpl",
         "haproxy-affinity.tmpl",
         "haproxy-peers.tmpl",

@@ -14,7 +14,7 @@ def _name_age(obj: dict, now: float) -> tuple[str, str]:
 
 # ---- Service ----------------------------------------------------------------------------------
 
-def _lb_ingress(svc: dict) -> str:
+def load_balancer_ingress(svc: dict) -> str:
     """loadBalancerStatusStringer (wide, so never clipped): sorted unique IPs or hostnames."""
     found = set()
     for ing in ((svc.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []:
@@ -33,7 +33,7 @@ def service_external_ip(svc: dict) -> str:
     if stype in ("ClusterIP", "NodePort"):
         return ",".join(external) if external else "<none>"
     if stype == "LoadBalancer":
-        lb = _lb_ingress(svc)
+        lb = load_balancer_ingress(svc)
         if external:
             return ",".join((lb.split(",") if lb else []) + list(external))
         return lb or "<pending>"

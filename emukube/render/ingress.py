@@ -1,0 +1,78 @@
+"""The HAProxy configuration of a cluster's Ingress controller, from plan/ingress.py's routes:
+one HTTP frontend trying the routes in order, one backend per Service port they reach."""
+
+from __future__ import annotations
+
+import re
+
+from emukube.plan.ingress import HTTP_PORT, IngressPlan, Route, Target
+from emukube.render._template import fill, tidy
+from emukube.render.haproxy import HAPROXY_SOCKET_PATH, HAPROXY_STATS_PORT
+
+NOT_FOUND = "default_404"
+_UNSAFE = re.compile(r'["\\$]')
+
+
+def _quoted(text: str) -> str:
+    """One HAProxy word: single quotes keep everything as written (a `$` would be an
+    environment variable between double quotes)."""
+    if "'" not in text:
+        return f"'{text}'"
+    return '"' + _UNSAFE.sub(lambda m: "\\" + m.group(0), text) + '"'
+
+
+def _host_acl(i: int, host: str) -> str:
+    if host.startswith("*."):  # one DNS label, as the Ingress API defines the wildcard
+        return f"    acl host_{i} var(txn.host) -m reg " + _quoted("^[^.]+" + re.escape(host[1:]) + "$") + "\n"
+    return f"    acl host_{i} var(txn.host) -m str {_quoted(host)}\n"
+
+
+def _path_terms(route: Route) -> list[str]:
+    """Alternatives (ORed) matching the route's path."""
+    if route.path_type == "Exact":
+        return [f"{{ path -m str {_quoted(route.path)} }}"]
+    if route.path_type == "ImplementationSpecific":  # nginx's plain `location /p`: a string prefix
+        return [f"{{ path -m beg {_quoted(route.path)} }}"] if route.path != "/" else [""]
+    prefix = route.path.rstrip("/")
+    if not prefix:
+        return [""]
+    # Element-wise: /app matches /app and /app/x, never /apple.
+    return [f"{{ path -m str {_quoted(prefix)} }}", f"{{ path -m beg {_quoted(prefix + '/')} }}"]
+
+
+def _backend(name: str, target: Target) -> str:
+    head = f"\nbackend {name}\n    # {target.namespace}/{target.service}:{target.port}\n"
+    if target.address:
+        return head + f"    server {target.service[:40] or 'svc'} {target.address}\n"
+    body = f"503 Service Temporarily Unavailable: {target.why}"
+    return head + f"    http-request return status 503 content-type text/plain string {_quoted(body)}\n"
+
+
+def render_ingress(plan: IngressPlan, subject: str = "the cluster's Ingresses") -> str:
+    names: dict[Target, str] = {}
+
+    def backend_of(target: Target) -> str:
+        return names.setdefault(target, f"be_{len(names)}")
+
+    host_index = {host: i for i, host in enumerate(plan.hosts)}
+    acls = "".join(_host_acl(i, h) for h, i in host_index.items())
+    default = backend_of(plan.default) if plan.default is not None else NOT_FOUND
+    rules: list[str] = []
+    ended: set[str] = set()
+    for route in plan.routes:
+        for host in [h for h in plan.hosts if h not in ended and h != route.host and
+                     (not route.host or host_index[h] < host_index.get(route.host, len(host_index)))]:
+            ended.add(host)  # a host with rules answers only from them
+            rules.append(f"    use_backend {default} if host_{host_index[host]}\n")
+        host = f"host_{host_index[route.host]} " if route.host else ""
+        terms = " or ".join((host + t).strip() for t in _path_terms(route))
+        rules.append(f"    # {route.ingress}: {route.host or '*'} {route.path} ({route.path_type})\n"
+                     f"    use_backend {backend_of(route.target)}" + (f" if {terms}" if terms else "") + "\n")
+    rules += [f"    use_backend {default} if host_{host_index[h]}\n" for h in plan.hosts if h not in ended]
+    backends = "".join(_backend(name, target) for target, name in names.items())
+    if default == NOT_FOUND:
+        backends += (f"\nbackend {NOT_FOUND}\n    http-request return status 404 content-type text/plain "
+                     f"string {_quoted('default backend - 404')}\n")
+    return tidy(fill("haproxy-ingress.cfg.tmpl", subject=subject, socket_path=HAPROXY_SOCKET_PATH,
+                     stats_port=HAPROXY_STATS_PORT, port=HTTP_PORT, acls=acls, rules="".join(rules),
+                     default=default, backends=backends))

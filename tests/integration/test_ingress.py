@@ -1,0 +1,110 @@
+"""Ingresses as kubectl users meet them: served at the ADDRESS `kubectl get ingress` shows,
+routed by host and path as ingress-nginx routes, kept current as Ingresses and Services change,
+and refused with the API server's words when written wrong."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from conftest import HERE, wait_until
+from kubectl_tools import Kube
+
+from emukube import Cluster, unique_name
+from emukube.runtime import engine
+
+MANIFEST = HERE / "manifests" / "ingress.yaml"
+
+
+@pytest.fixture(scope="module")
+def kube(engine, tmp_path_factory):
+    c = Cluster.up(MANIFEST, name=unique_name("ting"), timeout=150)
+    try:
+        yield Kube(c.name, tmp_path_factory.mktemp("kube"))
+    finally:
+        c.down()
+
+
+def address(kube: Kube) -> str:
+    return wait_until(lambda: kube("get", "ing", "shop", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+                      .stdout.strip(), "the Ingress's ADDRESS")
+
+
+def get(kube: Kube, host: str, path: str) -> httpx.Response:
+    return httpx.get(f"http://{address(kube)}{path}", headers={"Host": host}, timeout=5)
+
+
+def pods(kube: Kube, app: str) -> set[str]:
+    return {p["metadata"]["name"] for p in kube.obj("get", "pods", "-l", f"app={app}")["items"]}
+
+
+def test_kubectl_shows_the_ingress_and_its_default_class(kube):
+    ip = address(kube)
+    rows = [line.split() for line in kube.lines("get", "ingress")]
+    assert rows[0] == ["NAME", "CLASS", "HOSTS", "ADDRESS", "PORTS", "AGE"]
+    assert rows[1][:5] == ["shop", "emukube", "shop.example,api.shop.example,*.stores.example", ip, "80"], rows
+    classes = kube.lines("get", "ingressclass")
+    assert classes[1].split()[:3] == ["emukube", "emukube.io/ingress", "<none>"], classes
+    assert kube.obj("get", "ingressclass", "emukube")["metadata"]["annotations"] == {
+        "ingressclass.kubernetes.io/is-default-class": "true"}
+    described = kube("describe", "ingress", "shop").stdout
+    assert "Scheduled for sync" in described and f"Address:          {ip}" in described, described
+
+
+def test_requests_are_routed_by_host_and_path(kube):
+    front, api = pods(kube, "front"), pods(kube, "api")
+    # The storefront answers / (its pods name themselves there); /hostname is the API's, Exact.
+    seen = {get(kube, "shop.example", "/").text for _ in range(20)}
+    assert seen == front, seen
+    assert get(kube, "SHOP.example:80", "/hostname").text in api  # host without port, any case
+    assert get(kube, "shop.example", "/hostname/").status_code == 404  # Exact: the front's echo has no such path
+    assert get(kube, "api.shop.example", "/hostname").text in api
+    # A wildcard matches one DNS label; the backend sees the original host.
+    answer = get(kube, "eu.stores.example", "/header?key=X-Forwarded-Host")
+    assert answer.status_code == 200 and answer.text == "eu.stores.example", answer.text
+    assert get(kube, "a.eu.stores.example", "/header").text == "default backend - 404"
+    # No rule for this host: the default backend's 404, as ingress-nginx answers.
+    missing = get(kube, "other.example", "/")
+    assert (missing.status_code, missing.text) == (404, "default backend - 404")
+    # A path whose Service does not exist: 503, until it does. Prefix is element-wise: /clientip/
+    # takes /clientip, never /clientipx (the storefront's, whose echo server has no such path).
+    assert get(kube, "shop.example", "/clientip/x").status_code == 503
+    assert get(kube, "shop.example", "/clientip").status_code == 503
+    assert get(kube, "shop.example", "/clientipx").text.startswith("404 page not found")
+
+
+def test_changes_to_ingresses_and_services_are_served(kube):
+    kube("create", "service", "clusterip", "later", "--tcp=80:8080")
+    kube("patch", "service", "later", "-p", '{"spec":{"selector":{"app":"api"}}}')
+    wait_until(lambda: get(kube, "shop.example", "/clientip").status_code == 200, "the new Service served")
+    patch = ('[{"op":"add","path":"/spec/rules/-","value":{"host":"new.example","http":{"paths":[{"path":"/",'
+             '"pathType":"Prefix","backend":{"service":{"name":"front","port":{"number":80}}}}]}}}]')
+    kube("patch", "ingress", "shop", "--type=json", "-p", patch)
+    wait_until(lambda: get(kube, "new.example", "/").text in pods(kube, "front"), "the added rule served")
+    # A second Ingress of the same class joins the same controller and ADDRESS.
+    kube("create", "ingress", "second", "--rule=second.example/*=api:8080")
+    wait_until(lambda: get(kube, "second.example", "/hostname").text in pods(kube, "api"), "the second Ingress")
+    second = kube.obj("get", "ingress", "second")
+    assert second["spec"]["ingressClassName"] == "emukube"  # the DefaultIngressClass admission plugin
+    assert wait_until(lambda: kube("get", "ing", "second", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
+                      .stdout.strip(), "its ADDRESS") == address(kube)
+
+
+def test_a_wrong_ingress_is_refused_in_the_api_servers_words(kube, tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: bad}\nspec:\n  rules:\n"
+                   "    - http:\n        paths:\n          - path: api\n            backend: {service: {name: api, "
+                   "port: {number: 8080}}}\n")
+    result = kube("apply", "-f", str(bad), check=False)
+    assert result.returncode == 1
+    assert ('The Ingress "bad" is invalid: spec.rules[0].http.paths[0].pathType: Required value: pathType must be '
+            "specified") in result.stderr, result.stderr
+
+
+def test_the_controller_goes_with_the_last_ingress(kube):
+    ip = address(kube)
+    kube("delete", "ingress", "--all")
+    client = engine.connect()
+    wait_until(lambda: not [c for c in engine.containers(client, kube.cluster) if c.name.endswith("_ingress")],
+               "the Ingress controller's container removed")
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"http://{ip}/", timeout=2)
