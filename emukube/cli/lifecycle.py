@@ -16,7 +16,7 @@ from ..plan.image_map import parse as parse_image_map
 from ..plan.nodes import MAX_NODES
 from ..runtime import engine
 from .options import AddressOpt, ClusterOpt, ImageMapOpt, KubeconfigOpt, NodesOpt, PrivOpt, err, parse_timeout
-from .output import invoked_as, print_table, reach_lines, service_rows
+from .output import ingress_lines, invoked_as, print_table, reach_lines, service_rows
 
 
 def _handle(cluster: str, address=None, allow_privileged=None, image_map=None, nodes=None) -> Cluster:
@@ -69,6 +69,7 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
     host = next((n.host_ip for n in snap.nodes), "127.0.0.1")
     lines = reach_lines(services, cluster, snap.of_kind("Deployment") + snap.of_kind("StatefulSet"),
                         "127.0.0.1" if host in ("0.0.0.0", "::") else host, invoked_as())
+    lines += ingress_lines(snap.of_kind("Ingress"))
     if lines:
         typer.echo("\nHow to reach them:")
         for line in lines:

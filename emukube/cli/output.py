@@ -96,3 +96,20 @@ def reach_lines(services: list[dict], cluster: str, workloads: Sequence[dict] = 
             pod = clients.get(ns, "POD")
             lines.append(f"{name:<16} {prog} exec{flag}{nsflag} {pod} -- curl -s http://{name}{port}/   (in-cluster)")
     return lines
+
+
+def ingress_lines(ingresses: list[dict]) -> list[str]:
+    """A curl per Ingress, at its ADDRESS, with the host and path of its first rule."""
+    lines = []
+    for ing in ingresses:
+        ips = [i.get("ip") for i in ((ing.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []]
+        if not ips or not ips[0]:
+            continue
+        rules = (ing.get("spec") or {}).get("rules") or [{}]
+        host = str(rules[0].get("host") or "").replace("*", "www")
+        paths = (rules[0].get("http") or {}).get("paths") or [{}]
+        path = str(paths[0].get("path") or "/")
+        header = f"-H 'Host: {host}' " if host else ""
+        lines.append(f"{'ingress/' + ing['metadata']['name']:<16} curl {header}http://{ips[0]}{path}")
+    return lines
+

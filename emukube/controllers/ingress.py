@@ -6,12 +6,14 @@ the engine's work happens on the loop's pool, so a tick never waits for it."""
 
 from __future__ import annotations
 
+import subprocess
+
 from ..k8s.reasons import Reason
 from ..plan import ingress as plan
 from ..runtime import engine
 from ..runtime import labels as L
 from ..runtime.engine import DockerException
-from ..runtime.ingress_proxy import create_ingress, ingress_needs, reload_ingress
+from ..runtime.ingress_proxy import create_ingress, fake_certificate, ingress_needs, reload_ingress
 
 KEY = "ingress"  # its key among the loop's containers being made
 
@@ -49,7 +51,7 @@ class IngressController:
                 engine.remove(self.container)
                 self.container = None
             return
-        routes = plan.plan(ingresses, ctrl.services)
+        routes = plan.plan(ingresses, ctrl.services, [o for o in ctrl.objects if o.get("kind") == "Secret"])
         try:
             needed = ingress_needs(ctrl.proxies, routes, self.container)
         except DockerException as exc:
@@ -75,19 +77,20 @@ class IngressController:
     def _act(self, routes: plan.IngressPlan, needed: str | None, ingresses: list[dict]) -> None:
         ctrl = self.ctrl
         try:
+            fake = fake_certificate(ctrl.state_dir)
             if needed is None:
                 with ctrl.engine_slots:
-                    create_ingress(ctrl.proxies, routes, self.container)
+                    create_ingress(ctrl.proxies, routes, self.container, fake)
             else:
-                reload_ingress(ctrl.proxies, routes, self.container)
+                reload_ingress(ctrl.proxies, routes, self.container, fake)
             ctrl.reasons.pop(KEY, None)
             self._told(ingresses)
-        except DockerException as exc:
+        except (DockerException, OSError, subprocess.SubprocessError) as exc:
             self._failed(exc)
         finally:
             ctrl._end_making(KEY)
 
-    def _failed(self, exc: DockerException) -> None:
+    def _failed(self, exc: Exception) -> None:
         why = str(getattr(exc, "explanation", None) or exc).splitlines()[0][:300]
         self.ctrl.reasons[KEY] = f"the Ingress controller cannot start: {why}"
         for ing in self.ingresses():

@@ -14,13 +14,18 @@ proxy as it passes kube-proxy (backends see that proxy's address: README).
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
 from dataclasses import dataclass
+from typing import Sequence
 
 CLASS_NAME = "emukube"
 CONTROLLER = "emukube.io/ingress"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 HTTP_PORT = 80
+HTTPS_PORT = 443
 
 
 def default_class() -> dict:
@@ -62,10 +67,24 @@ class Route:
 
 
 @dataclass(frozen=True)
+class Certificate:
+    """A TLS Secret an Ingress names, for the hosts it lists (tls.crt then tls.key, PEM)."""
+
+    secret: str  # namespace/name
+    hosts: tuple[str, ...]
+    pem: str
+
+    @property
+    def digest(self) -> str:
+        return hashlib.sha256(self.pem.encode()).hexdigest()[:16]
+
+
+@dataclass(frozen=True)
 class IngressPlan:
     routes: tuple[Route, ...]  # in the order they are tried
     hosts: tuple[str, ...]  # hosts with rules: exact ones first, then wildcards
     default: Target | None  # the oldest Ingress's defaultBackend; None: 404
+    certificates: tuple[Certificate, ...] = ()  # by age of their Ingress: the first names a host wins
 
 
 def target_of(namespace: str, backend: dict, services: dict[tuple[str, str], dict]) -> Target:
@@ -108,13 +127,40 @@ def _route_order(route: Route) -> tuple:
     return (_host_rank(route.host), route.host, -length, route.path_type != "Exact")
 
 
-def plan(ingresses: list[dict], services: list[dict]) -> IngressPlan:
-    """The routes of these Ingresses (those being deleted left out) over these Services."""
+def _decoded(data: dict, key: str) -> str:
+    try:
+        return base64.b64decode(str(data.get(key) or ""), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return ""
+
+
+def certificates(ingresses: list[dict], secrets: list[dict]) -> tuple[Certificate, ...]:
+    """The certificates of the Ingresses' tls sections. A Secret that is missing or holds no
+    certificate and key leaves its hosts to the default (fake) certificate, as ingress-nginx does."""
+    by_key = {((s.get("metadata") or {}).get("namespace") or "default", s["metadata"]["name"]): s for s in secrets}
+    out: list[Certificate] = []
+    for ing in ingresses:
+        _, namespace, _ = _age(ing)
+        for tls in (ing.get("spec") or {}).get("tls") or []:
+            secret = by_key.get((namespace, tls.get("secretName") or ""))
+            data = (secret or {}).get("data") or {}
+            crt, key = _decoded(data, "tls.crt"), _decoded(data, "tls.key")
+            hosts = tuple(h.lower() for h in tls.get("hosts") or [])
+            if crt.strip() and key.strip() and hosts:
+                out.append(Certificate(f"{namespace}/{tls['secretName']}", hosts,
+                                       crt.rstrip("\n") + "\n" + key.rstrip("\n") + "\n"))
+    return tuple(out)
+
+
+def plan(ingresses: list[dict], services: list[dict], secrets: Sequence[dict] = ()) -> IngressPlan:
+    """The routes of these Ingresses (those being deleted left out) over these Services, and the
+    certificates of their tls sections from these Secrets."""
     by_key = {((s.get("metadata") or {}).get("namespace") or "default", s["metadata"]["name"]): s for s in services}
     routes: list[Route] = []
     seen: set[tuple[str, str, str]] = set()
     default: Target | None = None
-    for ing in sorted((i for i in ingresses if not (i.get("metadata") or {}).get("deletionTimestamp")), key=_age):
+    live = sorted((i for i in ingresses if not (i.get("metadata") or {}).get("deletionTimestamp")), key=_age)
+    for ing in live:
         _, namespace, name = _age(ing)
         spec = ing.get("spec") or {}
         if default is None and isinstance(spec.get("defaultBackend"), dict):
@@ -130,7 +176,7 @@ def plan(ingresses: list[dict], services: list[dict]) -> IngressPlan:
                                     f"{namespace}/{name}"))
     routes.sort(key=_route_order)
     hosts = tuple(sorted({r.host for r in routes if r.host}, key=lambda h: (_host_rank(h), h)))
-    return IngressPlan(tuple(routes), hosts, default)
+    return IngressPlan(tuple(routes), hosts, default, certificates(live, list(secrets)))
 
 
 def status(address: str | None) -> dict:

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import re
 
-from emukube.plan.ingress import HTTP_PORT, IngressPlan, Route, Target
+from emukube.plan.ingress import HTTP_PORT, HTTPS_PORT, IngressPlan, Route, Target
 from emukube.render._template import fill, tidy
 from emukube.render.haproxy import HAPROXY_SOCKET_PATH, HAPROXY_STATS_PORT
 
 NOT_FOUND = "default_404"
+FOLDER = "/tmp/emukube"  # the proxy's config folder (runtime/proxies.py)
+CRT_LIST = "crt-list"
+DEFAULT_CERT = "default.pem"  # the controller's fake certificate (runtime/ingress_proxy.py)
 _UNSAFE = re.compile(r'["\\$]')
 
 
@@ -21,10 +24,32 @@ def _quoted(text: str) -> str:
     return '"' + _UNSAFE.sub(lambda m: "\\" + m.group(0), text) + '"'
 
 
-def _host_acl(i: int, host: str) -> str:
+def _host_test(host: str) -> str:
     if host.startswith("*."):  # one DNS label, as the Ingress API defines the wildcard
-        return f"    acl host_{i} var(txn.host) -m reg " + _quoted("^[^.]+" + re.escape(host[1:]) + "$") + "\n"
-    return f"    acl host_{i} var(txn.host) -m str {_quoted(host)}\n"
+        return "var(txn.host) -m reg " + _quoted("^[^.]+" + re.escape(host[1:]) + "$")
+    return f"var(txn.host) -m str {_quoted(host)}"
+
+
+def _host_acl(i: int, host: str) -> str:
+    return f"    acl host_{i} {_host_test(host)}\n"
+
+
+def certificate_files(plan: IngressPlan) -> dict[str, str]:
+    """The files beside the config: the crt-list (the fake certificate first, so it is the
+    default) and one PEM per Secret, named by content so a changed Secret is a new file."""
+    files = {f"tls-{c.digest}.pem": c.pem for c in plan.certificates}
+    lines = [f"{FOLDER}/{DEFAULT_CERT}"] + [f"{FOLDER}/tls-{c.digest}.pem {' '.join(c.hosts)}"
+                                             for c in plan.certificates]
+    return {**files, CRT_LIST: "\n".join(lines) + "\n"}
+
+
+def _redirect(plan: IngressPlan) -> str:
+    """ingress-nginx's ssl-redirect: plain HTTP to a host with a certificate is sent to HTTPS (308)."""
+    hosts = sorted({h for c in plan.certificates for h in c.hosts})
+    if not hosts:
+        return ""
+    terms = " or ".join(f"!{{ ssl_fc }} {{ {_host_test(h)} }}" for h in hosts)
+    return f"    http-request redirect scheme https code 308 if {terms}\n"
 
 
 def _path_terms(route: Route) -> list[str]:
@@ -70,9 +95,12 @@ def render_ingress(plan: IngressPlan, subject: str = "the cluster's Ingresses") 
                      f"    use_backend {backend_of(route.target)}" + (f" if {terms}" if terms else "") + "\n")
     rules += [f"    use_backend {default} if host_{host_index[h]}\n" for h in plan.hosts if h not in ended]
     backends = "".join(_backend(name, target) for target, name in names.items())
+    # Each certificate named by its content: a changed Secret changes the config, so it reloads.
+    certs = "".join(f"# certificate {c.secret}: tls-{c.digest}.pem\n" for c in plan.certificates)
     if default == NOT_FOUND:
         backends += (f"\nbackend {NOT_FOUND}\n    http-request return status 404 content-type text/plain "
                      f"string {_quoted('default backend - 404')}\n")
-    return tidy(fill("haproxy-ingress.cfg.tmpl", subject=subject, socket_path=HAPROXY_SOCKET_PATH,
-                     stats_port=HAPROXY_STATS_PORT, port=HTTP_PORT, acls=acls, rules="".join(rules),
-                     default=default, backends=backends))
+    return tidy(certs + fill("haproxy-ingress.cfg.tmpl", subject=subject, socket_path=HAPROXY_SOCKET_PATH,
+                             stats_port=HAPROXY_STATS_PORT, port=HTTP_PORT, tls_port=HTTPS_PORT,
+                             crt_list=f"{FOLDER}/{CRT_LIST}", redirect=_redirect(plan), acls=acls,
+                             rules="".join(rules), default=default, backends=backends))

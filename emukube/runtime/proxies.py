@@ -179,10 +179,14 @@ class Proxies:
         return {f"{hosts}/{name}": {"bind": CONFIG_DIR, "mode": "rw"}}  # rw: nginx writes its pid file there
 
     def _write(self, container, filename: str, text: str) -> None:
+        self.put(container, filename, text.encode())
+
+    def put(self, container, filename: str, data: bytes) -> None:
+        """A file into the proxy's config folder, replaced whole."""
         if self.ctx.proxy_dirs is None or not container.attrs.get("HostConfig", {}).get("Binds"):
-            engine.put_files(container, {f"{CONFIG_DIR}/{filename}": (text.encode(), 0o644)})
+            engine.put_files(container, {f"{CONFIG_DIR}/{filename}": (data, 0o644)})
             return  # a proxy made before its config had a folder (an older emukube's)
-        _replace(Path(self.ctx.proxy_dirs[0], container.name.lstrip("/"), filename), text.encode())
+        _replace(Path(self.ctx.proxy_dirs[0], container.name.lstrip("/"), filename), data)
 
     def push(self, container, filename: str, text: str, signal: str | None, settle: bool = True) -> None:
         if not signal:  # the process reads it when it starts

@@ -4,12 +4,18 @@ and refused with the API server's words when written wrong."""
 
 from __future__ import annotations
 
+import socket
+import ssl
+import subprocess
+
 import httpx
 import pytest
 from conftest import HERE, wait_until
+from cryptography import x509
 from kubectl_tools import Kube
 
 from emukube import Cluster, unique_name
+from emukube.lifecycle.pki import make_pki
 from emukube.runtime import engine
 
 MANIFEST = HERE / "manifests" / "ingress.yaml"
@@ -87,6 +93,44 @@ def test_changes_to_ingresses_and_services_are_served(kube):
     assert second["spec"]["ingressClassName"] == "emukube"  # the DefaultIngressClass admission plugin
     assert wait_until(lambda: kube("get", "ing", "second", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
                       .stdout.strip(), "its ADDRESS") == address(kube)
+
+
+def served_subject(ip: str, host: str) -> str:
+    """The subject of the certificate port 443 gives for this SNI name."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with socket.create_connection((ip, 443), timeout=5) as raw, context.wrap_socket(raw, server_hostname=host) as tls:
+        der = tls.getpeercert(binary_form=True)
+    assert der is not None
+    return x509.load_der_x509_certificate(der).subject.rfc4514_string()
+
+
+def curl(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["curl", "-s", "--max-time", "5", *args], capture_output=True, text=True, timeout=10)
+
+
+def test_tls_from_a_secret_with_the_redirect_to_https(kube, tmp_path):
+    ip = address(kube)
+    pki = make_pki("shop", [], ["shop.example"])
+    (tmp_path / "ca.crt").write_bytes(pki.ca_cert)
+    (tmp_path / "tls.crt").write_bytes(pki.server_cert)
+    (tmp_path / "tls.key").write_bytes(pki.server_key)
+    kube("create", "secret", "tls", "shop-tls", f"--cert={tmp_path / 'tls.crt'}", f"--key={tmp_path / 'tls.key'}")
+    kube("patch", "ingress", "shop", "--type=merge", "-p",
+         '{"spec":{"tls":[{"hosts":["shop.example"],"secretName":"shop-tls"}]}}')
+    assert "   80, 443   " in kube.lines("get", "ingress", "shop")[1]
+    resolve = f"shop.example:443:{ip}"
+    wait_until(lambda: curl("--resolve", resolve, "--cacert", str(tmp_path / "ca.crt"), "https://shop.example/hostname")
+               .stdout in pods(kube, "api"), "HTTPS with the Secret's certificate, verified")
+    proto = curl("--resolve", resolve, "--cacert", str(tmp_path / "ca.crt"), "https://shop.example/header?key=X-Forwarded-Proto")
+    assert proto.stdout == "https", proto
+    # Plain HTTP to a host with a certificate is sent to HTTPS, as ingress-nginx's ssl-redirect does.
+    redirect = get(kube, "shop.example", "/hostname?x=1")
+    assert redirect.status_code == 308 and redirect.headers["location"] == "https://shop.example/hostname?x=1"
+    # Other hosts: still plain HTTP, and the fake certificate on 443.
+    assert get(kube, "api.shop.example", "/hostname").status_code == 200
+    assert "CN=Kubernetes Ingress Controller Fake Certificate" in served_subject(ip, "api.shop.example")
+    assert served_subject(ip, "shop.example") == "CN=kube-apiserver"  # make_pki's serving name
 
 
 def test_a_wrong_ingress_is_refused_in_the_api_servers_words(kube, tmp_path):

@@ -3,11 +3,14 @@ literal objects, kubectl's columns, and the API server's Ingress admission: the 
 
 from __future__ import annotations
 
+import base64
+
 from test_apiserver_harness import run
 
 from emukube.apiserver.printers.networking import ingress_cells, ingress_class_cells
+from emukube.cli.output import ingress_lines
 from emukube.plan import ingress
-from emukube.render.ingress import render_ingress
+from emukube.render.ingress import certificate_files, render_ingress
 
 
 def svc(name: str, ip: str = "10.96.1.5", ns: str = "default", ports=({"name": "http", "port": 80},)) -> dict:
@@ -118,3 +121,39 @@ def test_an_ingress_without_a_class_gets_the_default_one(tmp_path):
             "`rules` must be specified")
 
     run(tmp_path, check)
+
+
+def tls_secret(name: str, crt: str = "CERT", key: str = "KEY") -> dict:
+    return {"kind": "Secret", "metadata": {"name": name, "namespace": "default"}, "type": "kubernetes.io/tls",
+            "data": {"tls.crt": base64.b64encode(crt.encode()).decode(),
+                     "tls.key": base64.b64encode(key.encode()).decode()}}
+
+
+def test_tls_secrets_give_certificates_by_sni_and_a_redirect_to_https():
+    shop = ing("a", [rule("shop.example", ("/", "Prefix", backend("web", 80)))],
+               tls=[{"hosts": ["shop.example", "*.shop.example"], "secretName": "shop-tls"},
+                    {"hosts": ["gone.example"], "secretName": "missing"}])
+    plan = ingress.plan([shop], [svc("web")], [tls_secret("shop-tls"), tls_secret("empty", crt="")])
+    assert [(c.secret, c.hosts, c.pem) for c in plan.certificates] == [
+        ("default/shop-tls", ("shop.example", "*.shop.example"), "CERT\nKEY\n")]
+    files = certificate_files(plan)
+    name = f"tls-{plan.certificates[0].digest}.pem"
+    assert files[name] == "CERT\nKEY\n"
+    # The fake certificate first: HAProxy's default for names no Secret covers.
+    assert files["crt-list"] == f"/tmp/emukube/default.pem\n/tmp/emukube/{name} shop.example *.shop.example\n"
+    text = render_ingress(plan)
+    assert text.startswith(f"# certificate default/shop-tls: {name}\n")  # a new Secret: a new config, a reload
+    assert ("http-request redirect scheme https code 308 if !{ ssl_fc } { var(txn.host) -m reg "
+            r"'^[^.]+\.shop\.example$' } or !{ ssl_fc } { var(txn.host) -m str 'shop.example' }") in text
+    assert "redirect" not in render_ingress(ingress.plan([shop], [svc("web")]))
+
+
+def test_up_prints_a_curl_per_served_ingress():
+    served = ing("shop", [rule("*.shop.example", ("/api", "Prefix", backend("web", 80)))])
+    served["status"] = ingress.status("127.0.100.254")
+    pending = ing("later", [rule("", ("/", "Prefix", backend("web", 80)))])
+    anywhere = ing("any", [rule("", ("/", "Prefix", backend("web", 80)))])
+    anywhere["status"] = ingress.status("127.0.100.254")
+    assert ingress_lines([served, pending, anywhere]) == [
+        "ingress/shop     curl -H 'Host: www.shop.example' http://127.0.100.254/api",
+        "ingress/any      curl http://127.0.100.254/"]
