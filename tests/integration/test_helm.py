@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 
+import httpx
 import pytest
 import yaml
 from conftest import HERE, wait_until
@@ -75,6 +76,22 @@ def test_install_upgrade_rollback_uninstall_the_created_chart(kube, created_char
                 "-o", "name").stdout == ""
     assert kube("get", "secrets", "-l", "owner=helm,name=shop", "-o", "name").stdout == ""
     assert helm(kube, "list", "-q").stdout.strip() == ""
+
+
+def test_the_created_charts_ingress_is_served(kube, created_chart):
+    helm(kube, "install", "front", str(created_chart), *ECHO, "--set", "ingress.enabled=true", "--wait",
+         "--timeout", "120s")
+    ingress = kube.obj("get", "ingress", "front-web")
+    assert ingress["spec"]["ingressClassName"] == "emukube"  # the chart names none: the default class
+    address = wait_until(lambda: kube("get", "ingress", "front-web", "-o",
+                                      "jsonpath={.status.loadBalancer.ingress[0].ip}").stdout, "its ADDRESS")
+    pod = kube.lines("get", "pods", "-l", "app.kubernetes.io/instance=front", "-o", "name")[0].split("/")[1]
+    # The chart's host, path / as ImplementationSpecific; the port is the Service's by number.
+    answer = wait_until(lambda: httpx.get(f"http://{address}/hostname", headers={"Host": "chart-example.local"},
+                                          timeout=5).text, "the chart's Ingress answering", timeout=30)
+    assert answer == pod
+    helm(kube, "uninstall", "front", "--wait", "--timeout", "120s")
+    assert kube("get", "ingress", "-o", "name").stdout == ""
 
 
 def test_a_stateful_chart_with_config_secret_and_hook(kube):
