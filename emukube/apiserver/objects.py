@@ -26,7 +26,8 @@ RETURNS_DELETED = {"pods", "services", "namespaces"}
 # Kinds with metadata.generation, and what bumps it.
 _GENERATION = {"pods", "replicationcontrollers", "deployments.apps", "replicasets.apps", "statefulsets.apps",
                "daemonsets.apps", "endpointslices.discovery.k8s.io", "jobs.batch", "cronjobs.batch",
-               "poddisruptionbudgets.policy", "horizontalpodautoscalers.autoscaling", "ingresses.networking.k8s.io"}
+               "poddisruptionbudgets.policy", "horizontalpodautoscalers.autoscaling", "ingresses.networking.k8s.io",
+               "networkpolicies.networking.k8s.io"}
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the API server's generateName alphabet
 
 

@@ -315,6 +315,14 @@ PRINTERS: dict[str, Printer] = {
         col("Address", "Address is a list containing ingress points for the load-balancer"),
         col("Ports", "Ports of TLS configurations that open"), AGE,
     ), networking.ingress_cells),
+    "networkpolicies.networking.k8s.io": Printer((
+        NAME, col("Pod-Selector", "podSelector selects the pods to which this NetworkPolicy object applies. The array "
+                                  "of rules is applied to any pods selected by this field. An empty selector matches "
+                                  "all pods in the policy's namespace. Multiple network policies can select the same "
+                                  "set of pods. In this case, the ingress rules for each are combined additively. "
+                                  "This field is optional. If it is not specified, it defaults to an empty selector."),
+        AGE,
+    ), networking.network_policy_cells),
     "ingressclasses.networking.k8s.io": Printer((
         NAME, col("Controller", "Controller that is responsible for handling this class"),
         col("Parameters", "A reference to a resource with additional parameters"), AGE,

@@ -19,6 +19,7 @@ DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmap
                                      "cronjobs.batch", "poddisruptionbudgets.policy",
                                      "horizontalpodautoscalers.autoscaling", "priorityclasses.scheduling.k8s.io",
                                      "ingresses.networking.k8s.io", "ingressclasses.networking.k8s.io",
+                                     "networkpolicies.networking.k8s.io",
                                      *STORAGE_KEYS))
 
 

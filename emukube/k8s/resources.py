@@ -89,6 +89,7 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices"),
     Resource("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",), subresources=("status",)),
     Resource("networking.k8s.io", "v1", "IngressClass", "ingressclasses", namespaced=False),
+    Resource("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short_names=("netpol",)),
     Resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False, short_names=("sc",)),
     Resource("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
     Resource("coordination.k8s.io", "v1", "Lease", "leases"),

@@ -68,7 +68,20 @@ def apply_defaults(obj: dict) -> dict:
         _pod_spec(_sub(_sub(_sub(_sub(spec, "jobTemplate"), "spec"), "template"), "spec"))
     elif kind == "HorizontalPodAutoscaler":
         _autoscaler(spec)
+    elif kind == "NetworkPolicy":
+        _network_policy(spec)
     return out
+
+
+def _network_policy(spec: dict) -> None:
+    """SetDefaults_NetworkPolicy: the policy types its rules imply; ports are TCP."""
+    if not spec.get("policyTypes"):
+        spec["policyTypes"] = ["Ingress"] + (["Egress"] if spec.get("egress") else [])
+    for direction in ("ingress", "egress"):
+        for rule in spec.get(direction) or []:
+            for port in (rule.get("ports") or []) if isinstance(rule, dict) else []:
+                if isinstance(port, dict):
+                    _set(port, "protocol", "TCP")
 
 
 def _whole(kind: str | None, out: dict) -> bool:

@@ -68,6 +68,10 @@ def without_helm_hooks(docs: list[Doc]) -> tuple[list[Doc], list[str]]:
     return kept, warnings
 
 
+# As on a cluster whose network plugin does not enforce them (flannel; kind's kindnet before v0.24).
+NOT_ENFORCED = "stored, never enforced: every pod reaches every other, as with a network plugin that ignores them"
+
+
 class _Found:
     """field -> (why, objects), in the order first seen."""
 
@@ -175,4 +179,6 @@ def unemulated_fields(docs: list[Doc]) -> list[str]:
                 if _set(job.get(field)) and job.get(field) != "NonIndexed":
                     found.add(f"Job spec.{field}", why, label)
             _pod_spec(_map(_map(job.get("template")).get("spec")), found, label)
+        elif kind == "NetworkPolicy":
+            found.add("NetworkPolicy", NOT_ENFORCED, label)
     return found.lines()

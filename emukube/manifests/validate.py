@@ -20,7 +20,7 @@ from .names import (
 from .text import go_quote, safe_text
 from .validate_autoscaling import validate_autoscaler
 from .validate_job import validate_cronjob, validate_job
-from .validate_networking import validate_ingress, validate_ingress_class
+from .validate_networking import validate_ingress, validate_ingress_class, validate_network_policy
 from .validate_pod import validate_pod_spec
 from .validate_policy import validate_budget, validate_limit_range, validate_quota
 from .validate_scheduling import validate_priority_class
@@ -35,7 +35,8 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "StorageClass": "storage.k8s.io/v1", "PodDisruptionBudget": "policy/v1",
                 "HorizontalPodAutoscaler": "autoscaling/v2", "PriorityClass": "scheduling.k8s.io/v1",
                 "ResourceQuota": "v1", "LimitRange": "v1",
-                "Ingress": "networking.k8s.io/v1", "IngressClass": "networking.k8s.io/v1"}
+                "Ingress": "networking.k8s.io/v1", "IngressClass": "networking.k8s.io/v1",
+                "NetworkPolicy": "networking.k8s.io/v1"}
 CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass"}
 # Where a wrong version is a mistake, not another product.
 _BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy", "autoscaling", "scheduling.k8s.io",
@@ -202,6 +203,8 @@ def _validate_object(doc: Doc, errs: FieldErrors, allow_privileged: bool,
         validate_ingress(obj, errs)
     elif kind == "IngressClass":
         validate_ingress_class(obj, errs)
+    elif kind == "NetworkPolicy":
+        validate_network_policy(obj, errs)
     elif kind == "ResourceQuota":
         validate_quota(obj, errs)
     elif kind == "LimitRange":

@@ -1,5 +1,6 @@
-"""Ingress and IngressClass validation (pkg/apis/networking/validation ValidateIngressCreate and
-ValidateIngressClass, networking.k8s.io/v1), worded as kube-apiserver v1.35's.
+"""Ingress, IngressClass and NetworkPolicy validation (pkg/apis/networking/validation
+ValidateIngressCreate, ValidateIngressClass and ValidateNetworkPolicySpec, networking.k8s.io/v1),
+worded as kube-apiserver v1.35's.
 
 The objects are read as the API server sees them after decoding: a field given as JSON null is
 unset, an empty object (`service: {}`) is set. v1 defaults `parameters.scope` of an IngressClass
@@ -11,7 +12,7 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from .fielderrors import FieldErrors
+from .fielderrors import FieldErrors, go_value
 from .names import (
     is_dns1035_label,
     is_dns1123_label,
@@ -21,6 +22,7 @@ from .names import (
     is_wildcard_dns1123_subdomain,
     regex_error,
 )
+from .validate_workload import label_selector
 
 PATH_TYPES = ["Exact", "ImplementationSpecific", "Prefix"]  # sorted, as sets.List() prints them
 # Paths an Exact or Prefix rule may not hold: they would match differently once normalised.
@@ -29,25 +31,36 @@ INVALID_PATH_SUFFIXES = ["/..", "/."]
 SCOPES = ["Cluster", "Namespace"]
 MAX_CONTROLLER_BYTES = 250
 CLASS_ANNOTATION = "kubernetes.io/ingress.class"
+POLICY_PROTOCOLS = ["TCP", "UDP", "SCTP"]  # listed in this order, unsorted (unlike a Service's)
+POLICY_TYPES = ["Ingress", "Egress"]
+# The wording of apimachinery's IsValidCIDRForLegacyField; v1.35 runs it without strict checks
+# (the StrictIPCIDRValidation gate is alpha and off), so that is its only complaint.
+CIDR_INVALID = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # RFC 3986 path characters, for what follows the domain of an IngressClass controller.
 _HTTP_PATH_FMT = r"[A-Za-z0-9/\-._~%!$&'()*+,;=:]+"
 _HTTP_PATH = re.compile(f"(?:{_HTTP_PATH_FMT})\\Z", re.ASCII)  # \Z: "$" would take a trailing newline
 
 
-def _parses_as_ip(text: str) -> bool:
+def _sloppy_ip(text: str) -> IPAddress | None:
     """netutils.ParseIPSloppy: Go's net.ParseIP, which also takes IPv4 parts with leading zeros
     (Python's ipaddress refuses those, and takes IPv6 zones, which Go refuses)."""
     parts = text.split(".")
     if len(parts) == 4 and all(p.isascii() and p.isdigit() and int(p) <= 255 for p in parts):
-        return True
+        return ipaddress.IPv4Address(".".join(str(int(p)) for p in parts))
     if ":" not in text or "%" in text:
-        return False
+        return None
     try:
-        ipaddress.IPv6Address(text)
+        return ipaddress.IPv6Address(text)
     except ValueError:
-        return False
-    return True
+        return None
+
+
+def _parses_as_ip(text: str) -> bool:
+    return _sloppy_ip(text) is not None
 
 
 def _host(host: str, path: str, errs: FieldErrors) -> None:
@@ -225,3 +238,124 @@ def _parameters(params: dict, path: str, errs: FieldErrors) -> None:
     elif has_namespace:
         errs.forbidden(f"{path}.namespace", "`parameters.scope` is set to 'Cluster'")
 
+
+def validate_network_policy(obj: dict, errs: FieldErrors) -> None:
+    """ValidateNetworkPolicySpec: the selected pods, then every ingress rule, every egress rule,
+    and last the policy types; all problems at once, in that order."""
+    spec = errs.get_map(obj, "spec", "")
+    label_selector(errs.get_map(spec, "podSelector", "spec"), "spec.podSelector", errs)
+    for direction, peers_key in (("ingress", "from"), ("egress", "to")):
+        for i, rule in errs.maps_in(errs.get_list(spec, direction, "spec"), f"spec.{direction}"):
+            path = f"spec.{direction}[{i}]"
+            for j, port in errs.maps_in(errs.get_list(rule, "ports", path), f"{path}.ports"):
+                _policy_port(port, f"{path}.ports[{j}]", errs)
+            for k, peer in errs.maps_in(errs.get_list(rule, peers_key, path), f"{path}.{peers_key}"):
+                _policy_peer(peer, f"{path}.{peers_key}[{k}]", errs)
+    _policy_types(spec, errs)
+
+
+def _policy_port(port: dict, path: str, errs: FieldErrors) -> None:
+    """ValidateNetworkPolicyPort: a protocol, a port number or IANA name, and a range end that
+    only makes sense after a numeric port."""
+    raw_protocol = port.get("protocol")
+    if raw_protocol is not None:  # set, even to "": v1 defaults only a missing one to TCP
+        protocol = errs.get_str(port, "protocol", path)
+        if isinstance(raw_protocol, str) and protocol not in POLICY_PROTOCOLS:
+            errs.not_supported(f"{path}.protocol", protocol, POLICY_PROTOCOLS)
+    value = errs.get_int_or_str(port, "port", path)
+    end = errs.get_int(port, "endPort", path)
+    if isinstance(value, int):
+        errs.invalid_each(f"{path}.port", value, is_valid_port_num(value))
+        if end is not None:
+            if end < value:
+                errs.invalid(f"{path}.endPort", end, "must be greater than or equal to `port`")
+            errs.invalid_each(f"{path}.endPort", end, is_valid_port_num(end))
+    elif isinstance(value, str):
+        if end is not None:
+            errs.invalid(f"{path}.endPort", end, "may not be specified when `port` is non-numeric")
+        errs.invalid_each(f"{path}.port", value, is_valid_port_name(value))
+    elif end is not None and port.get("port") is None:  # a port of a wrong type is reported already
+        errs.invalid(f"{path}.endPort", end, "may not be specified when `port` is not specified")
+
+
+def _policy_peer(peer: dict, path: str, errs: FieldErrors) -> None:
+    """ValidateNetworkPolicyPeer: at least one kind of peer. The two selectors may be combined (pods
+    of the selected namespaces), but an ipBlock names addresses, so it must stand alone."""
+    peers = 0
+    for key in ("podSelector", "namespaceSelector"):
+        if peer.get(key) is not None:  # `{}` is set (it selects everything); null is not
+            peers += 1
+            label_selector(errs.get_map(peer, key, path), f"{path}.{key}", errs)
+    has_block = peer.get("ipBlock") is not None
+    if has_block:
+        peers += 1
+        _ip_block(errs.get_map(peer, "ipBlock", path), f"{path}.ipBlock", errs)
+    if peers == 0:
+        errs.required(path, "must specify a peer")
+    elif peers > 1 and has_block:
+        errs.forbidden(path, "may not specify both ipBlock and another peer")
+
+
+def _ip_block(block: dict, path: str, errs: FieldErrors) -> None:
+    """ValidateIPBlock: a CIDR, and excepted CIDRs each strictly inside it."""
+    text = errs.get_str(block, "cidr", path)
+    if not text:
+        errs.required(f"{path}.cidr")
+        return
+    cidr = _parse_cidr(text)
+    if cidr is None:  # the excepted ranges cannot be compared with it: the API server stops here
+        errs.invalid(f"{path}.cidr", text, CIDR_INVALID)
+        return
+    for i, except_text in errs.strings_in(errs.get_list(block, "except", path), f"{path}.except"):
+        except_path = f"{path}.except[{i}]"
+        excepted = _parse_cidr(except_text)
+        if excepted is None:
+            errs.invalid(except_path, except_text, CIDR_INVALID)
+        elif not _go_contains(cidr, excepted.network_address) or cidr.prefixlen >= excepted.prefixlen:
+            errs.invalid(except_path, except_text, "must be a strict subset of `cidr`")
+
+
+def _parse_cidr(text: str) -> IPNetwork | None:
+    """netutils.ParseCIDRSloppy (Go 1.16's net.ParseCIDR): a sloppy IP, '/', then decimal digits
+    (leading zeros allowed) up to the address's bit length. Bits set past the prefix are allowed
+    and masked off, since v1.35 does not validate strictly."""
+    addr_text, slash, bits_text = text.partition("/")
+    addr = _sloppy_ip(addr_text)
+    if not slash or addr is None or not (bits_text.isascii() and bits_text.isdigit()):
+        return None
+    bits = int(bits_text)
+    if bits > addr.max_prefixlen:
+        return None
+    if isinstance(addr, ipaddress.IPv4Address):
+        return ipaddress.IPv4Network((addr, bits), strict=False)
+    return ipaddress.IPv6Network((addr, bits), strict=False)
+
+
+def _go_contains(net: IPNetwork, addr: IPAddress) -> bool:
+    """Go's IPNet.Contains, which the strict-subset check uses: an IPv4-mapped IPv6 address, on
+    either side, is compared as IPv4 (with the low 32 bits of the mask); IPv4 and IPv6 otherwise
+    never contain one another."""
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    base: IPAddress = net.network_address
+    bits = net.prefixlen
+    if isinstance(base, ipaddress.IPv6Address) and base.ipv4_mapped is not None:
+        base, bits = base.ipv4_mapped, max(bits - 96, 0)
+    if isinstance(base, ipaddress.IPv4Address) and isinstance(addr, ipaddress.IPv4Address):
+        return addr in ipaddress.IPv4Network((base, bits), strict=False)
+    if isinstance(base, ipaddress.IPv6Address) and isinstance(addr, ipaddress.IPv6Address):
+        return addr in ipaddress.IPv6Network((base, bits), strict=False)
+    return False
+
+
+def _policy_types(spec: dict, errs: FieldErrors) -> None:
+    types = errs.get_list(spec, "policyTypes", "spec")
+    if len(types) > len(POLICY_TYPES):
+        # The API server shows the whole list as Go's %#v of []networking.PolicyType, and then
+        # looks no further at the entries.
+        shown = "[]networking.PolicyType{" + ", ".join(go_value(t) for t in types) + "}"
+        errs.invalid("spec.policyTypes", None, "may not specify more than two policyTypes", shown=shown)
+        return
+    for i, value in errs.strings_in(types, "spec.policyTypes"):
+        if value not in POLICY_TYPES:
+            errs.not_supported(f"spec.policyTypes[{i}]", value, POLICY_TYPES)

@@ -559,3 +559,32 @@ def test_a_limit_range_defaults_and_bounds_pods(kube, engine):
             refused.stderr, refused
     finally:
         kube("delete", "namespace", "limits-test", "--wait=false")
+
+
+DENY_ALL = """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: deny-web}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+    - from: [{podSelector: {matchLabels: {role: client}}}]
+      ports: [{port: 8080}]
+"""
+
+
+def test_a_network_policy_is_stored_with_a_warning_that_it_is_not_enforced(kube):
+    applied = kube("apply", "-f", "-", input=DENY_ALL)
+    assert "Warning: NetworkPolicy deny-web: stored, never enforced" in applied.stderr, applied.stderr
+    assert kube.lines("get", "netpol")[1].split()[:2] == ["deny-web", "app=web"]
+    stored = kube.obj("get", "networkpolicy", "deny-web")
+    # The API server's defaults: the policy types its rules imply, TCP ports.
+    assert stored["spec"]["policyTypes"] == ["Ingress"]
+    assert stored["spec"]["ingress"][0]["ports"] == [{"port": 8080, "protocol": "TCP"}]
+    described = kube("describe", "netpol", "deny-web").stdout
+    assert "PodSelector:     app=web" in described, described
+    # Not enforced: a pod without role=client still reaches web.
+    pod = kube.lines("get", "pods", "-l", "app=web", "-o", "name")[0]
+    assert kube("exec", pod, "--", "curl", "-s", "-m", "5", "http://web/hostname").stdout
+    bad = kube("apply", "-f", "-", input=DENY_ALL.replace("port: 8080", "port: 8080, protocol: ICMP"), check=False)
+    assert 'spec.ingress[0].ports[0].protocol: Unsupported value: "ICMP"' in bad.stderr, bad.stderr
+    kube("delete", "netpol", "deny-web")

@@ -1,5 +1,6 @@
 """The Ingress controller's decisions (plan/ingress.py) and config (render/ingress.py) from
-literal objects, kubectl's columns, and the API server's Ingress admission: the default class."""
+literal objects, kubectl's columns, and the API server's Ingress admission (the default class);
+NetworkPolicies, stored and defaulted but never enforced, saying so."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import base64
 
 from test_apiserver_harness import run
 
-from emukube.apiserver.printers.networking import ingress_cells, ingress_class_cells
+from emukube.apiserver.printers.networking import ingress_cells, ingress_class_cells, network_policy_cells
 from emukube.cli.output import ingress_lines
+from emukube.manifests.load import Doc
+from emukube.manifests.unemulated import NOT_ENFORCED, unemulated_fields
 from emukube.plan import ingress
 from emukube.render.ingress import certificate_files, render_ingress
 
@@ -157,3 +160,20 @@ def test_up_prints_a_curl_per_served_ingress():
     assert ingress_lines([served, pending, anywhere]) == [
         "ingress/shop     curl -H 'Host: www.shop.example' http://127.0.100.254/api",
         "ingress/any      curl http://127.0.100.254/"]
+
+
+def test_a_network_policy_is_stored_defaulted_with_a_warning_and_in_up_s_warnings(tmp_path):
+    policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "p"},
+              "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "egress": [{"ports": [{"port": 53}]}]}}
+
+    async def check(api):
+        status, made, resp = await api.req("POST", "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies",
+                                           policy)
+        assert status == 201 and made["spec"]["policyTypes"] == ["Ingress", "Egress"]
+        assert made["spec"]["egress"][0]["ports"] == [{"port": 53, "protocol": "TCP"}]
+        assert "NetworkPolicy p: stored, never enforced" in resp.headers["Warning"]
+
+    run(tmp_path, check)
+    assert network_policy_cells(policy, 0)[:2] == ["p", "app=web"]
+    assert unemulated_fields([Doc("m.yaml", 0, policy)]) == [
+        f"NetworkPolicy: not emulated ({NOT_ENFORCED}); ignored in networkpolicy/p"]

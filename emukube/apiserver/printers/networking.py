@@ -1,9 +1,10 @@
-"""The printers for Ingresses and IngressClasses (printIngress, printIngressClass)."""
+"""The printers for Ingresses, IngressClasses and NetworkPolicies (printIngress,
+printIngressClass, printNetworkPolicy)."""
 
 from __future__ import annotations
 
 from .core import load_balancer_ingress
-from .format import since
+from .format import format_label_selector, since
 
 MOST_HOSTS = 3  # formatHosts names this many, then "+ N more..."
 
@@ -31,3 +32,9 @@ def ingress_class_cells(obj: dict, now: float) -> list:
         kind = params.get("kind", "") + (f".{params['apiGroup']}" if params.get("apiGroup") else "")
         shown = f"{kind}/{params.get('name', '')}"
     return [meta.get("name", ""), spec.get("controller", ""), shown, since(meta.get("creationTimestamp"), now)]
+
+
+def network_policy_cells(obj: dict, now: float) -> list:
+    meta, spec = obj.get("metadata") or {}, obj.get("spec") or {}
+    return [meta.get("name", ""), format_label_selector(spec.get("podSelector") or {}),
+            since(meta.get("creationTimestamp"), now)]
