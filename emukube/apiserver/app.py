@@ -18,6 +18,7 @@ from ..k8s.resources import find
 from . import (
     access,
     authn,
+    component_status,
     controller_report,
     crds,
     discovery,
@@ -131,6 +132,8 @@ class Router:
             if sub in resource.subresources or (resource.key == "namespaces" and sub == "finalize"):
                 return await self.subs.handle(request, route)
             raise errors.no_such_path()
+        if resource.key == "componentstatuses" and method == "GET":  # computed, never stored
+            return await component_status.serve(request, resource, name, _store_answers(self.objects.registry.store))
         verb = {("GET", False): "list", ("POST", False): "create", ("DELETE", False): "deletecollection",
                 ("GET", True): "get", ("PUT", True): "update", ("PATCH", True): "patch",
                 ("DELETE", True): "delete"}.get((method, name is not None))
@@ -273,6 +276,7 @@ async def serve(state_dir: str, host: str, port: int, *, tls: bool = True, auth:
             root_ca = ca.read()
     app = make_app(store, tokens, subresources=stream_handlers(), root_ca=root_ca)
     controller_report.register(app, state_dir)  # `up` waits on it
+    component_status.register(app, state_dir)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     for each in (port, *more_ports):

@@ -323,6 +323,10 @@ PRINTERS: dict[str, Printer] = {
                                   "This field is optional. If it is not specified, it defaults to an empty selector."),
         AGE,
     ), networking.network_policy_cells),
+    "componentstatuses": Printer((
+        NAME, col("Status", "Status of the component conditions"),
+        col("Message", "Message of the component conditions"), col("Error", "Error of the component conditions"),
+    ), core.component_status_cells),
     "ingressclasses.networking.k8s.io": Printer((
         NAME, col("Controller", "Controller that is responsible for handling this class"),
         col("Parameters", "A reference to a resource with additional parameters"), AGE,

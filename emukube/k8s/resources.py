@@ -67,6 +67,8 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("", "v1", "ResourceQuota", "resourcequotas", short_names=("quota",), subresources=("status",)),
     Resource("", "v1", "LimitRange", "limitranges", short_names=("limits",)),
     Resource("", "v1", "Event", "events", short_names=("ev",)),
+    Resource("", "v1", "ComponentStatus", "componentstatuses", namespaced=False, short_names=("cs",),
+             verbs=("get", "list")),
     Resource("", "v1", "Node", "nodes", namespaced=False, short_names=("no",), subresources=("status",)),
     Resource("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",),
              subresources=("status",)),

@@ -180,3 +180,13 @@ def node_cells(node: dict, now: float) -> list:
             _address(node, "InternalIP"), _address(node, "ExternalIP"),
             info.get("osImage") or "<unknown>", info.get("kernelVersion") or "<unknown>",
             info.get("containerRuntimeVersion") or "<unknown>"]
+
+
+def component_status_cells(obj: dict, now: float) -> list:
+    """printComponentStatus: the Healthy condition's status, message and error."""
+    status, message, error = "Unknown", "", ""
+    for cond in obj.get("conditions") or []:
+        if cond.get("type") == "Healthy":
+            status = "Healthy" if cond.get("status") == "True" else "Unhealthy"
+            message, error = cond.get("message", ""), cond.get("error", "")
+    return [(obj.get("metadata") or {}).get("name", ""), status, message, error]
