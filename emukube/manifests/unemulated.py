@@ -144,6 +144,13 @@ def _service(obj: dict, found: _Found, label: str) -> None:
             found.add("load-balancer annotations", "they configure a cloud's load balancer", label)
 
 
+def _ingress(obj: dict, found: _Found, label: str) -> None:
+    """An Ingress controller's own annotations (nginx.ingress.kubernetes.io/rewrite-target, ...)."""
+    for key in _map(_map(obj.get("metadata")).get("annotations")):
+        if isinstance(key, str) and "ingress" in key.partition("/")[0].lower():
+            found.add("Ingress controller annotations", "emukube's controller routes by host and path only", label)
+
+
 def _label(obj: dict) -> str:
     meta = _map(obj.get("metadata"))
     ns = meta.get("namespace")
@@ -181,4 +188,6 @@ def unemulated_fields(docs: list[Doc]) -> list[str]:
             _pod_spec(_map(_map(job.get("template")).get("spec")), found, label)
         elif kind == "NetworkPolicy":
             found.add("NetworkPolicy", NOT_ENFORCED, label)
+        elif kind == "Ingress":
+            _ingress(obj, found, label)
     return found.lines()

@@ -588,3 +588,11 @@ def test_a_network_policy_is_stored_with_a_warning_that_it_is_not_enforced(kube)
     bad = kube("apply", "-f", "-", input=DENY_ALL.replace("port: 8080", "port: 8080, protocol: ICMP"), check=False)
     assert 'spec.ingress[0].ports[0].protocol: Unsupported value: "ICMP"' in bad.stderr, bad.stderr
     kube("delete", "netpol", "deny-web")
+
+
+def test_kubectl_get_componentstatuses(kube):
+    result = kube("get", "cs")
+    assert "Warning: v1 ComponentStatus is deprecated in v1.19+" in result.stderr, result.stderr
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert rows == [["NAME", "STATUS", "MESSAGE", "ERROR"], ["controller-manager", "Healthy", "ok"],
+                    ["scheduler", "Healthy", "ok"], ["etcd-0", "Healthy", "ok"]], result.stdout

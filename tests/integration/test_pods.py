@@ -28,7 +28,7 @@ def test_skipped_kinds_get_one_warning_each_and_the_rest_applies(cluster):
     result = cluster.emukube("apply", str(MANIFEST))
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
     assert len(warnings) == 1, result.stderr
-    assert 'skipping Ingress "front": emukube does not emulate this kind' in warnings[0]
+    assert 'skipping HTTPRoute "front": emukube does not emulate this kind' in warnings[0]
     assert "persistentvolumeclaim/data unchanged" in result.stdout  # claims are emulated
     assert "deployment/shop unchanged" in result.stdout and "pod/multi unchanged" in result.stdout
 
