@@ -1,6 +1,6 @@
 """emukube benchmarks: one command, one table (`make bench`, or .venv/bin/python benchmarks/run.py).
 
-    run.py [--runs N] [--only up|proxy|replace|dns|scale100|down|api|streams|helm|live] [--quick] [--results FILE]
+    run.py [--runs N] [--only up|proxy|replace|dns|ingress|scale100|down|api|streams|helm|live] [--quick] [--results FILE]
 
 Every figure is the median of --runs runs (default 3), compared side by side with its
 baseline measured in the same run. A full run writes benchmarks/RESULTS.md; --only and
@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench import api, dns, helm, live, proxy, replace, scale100, startup, streams, table, tools  # noqa: E402
+from bench import api, dns, helm, ingress, live, proxy, replace, scale100, startup, streams, table, tools  # noqa: E402
 from bench.context import Context, log  # noqa: E402
 from bench.machine import describe  # noqa: E402
 from bench.measure import Row  # noqa: E402
@@ -30,6 +30,7 @@ SECTIONS = {  # name -> (number, what, function); run in this order
     "proxy": ("2", "proxy throughput, latency, memory", proxy.run),
     "replace": ("3", "pod replacement and endpoint convergence", replace.run),
     "dns": ("4", "DNS update latency and queries/s", dns.run),
+    "ingress": ("11", "HTTP through an Ingress, and a rule change served", ingress.run),
     "scale100": ("5", "100 Services x 2 pods", scale100.run),
     "down": ("6", "emukube down", startup.run_down),
     "api": ("7", "Kubernetes API: kubectl, watch, scale", api.run),
@@ -37,7 +38,7 @@ SECTIONS = {  # name -> (number, what, function); run in this order
     "helm": ("9", "helm install against emukube up of the rendered chart", helm.run),
     "live": ("10", "a running workload: ConfigMap change, crashed container restart", live.run),
 }
-WORKLOAD_USERS = ("proxy", "replace", "dns")  # sections sharing benchmarks/manifests/workload.yaml
+WORKLOAD_USERS = ("proxy", "replace", "dns", "ingress")  # sections sharing benchmarks/manifests/workload.yaml
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 
 
