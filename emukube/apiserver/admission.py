@@ -133,6 +133,12 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
         _quota(resource, obj, store)
     if kind == "Ingress" and op == "CREATE":
         _default_ingress_class(obj, store)
+    elif kind == "Ingress" and old is not None and not (obj.get("spec") or {}).get("ingressClassName"):
+        # The class the plugin gave stays when the manifest is written again without one: `up`
+        # writes whole objects where `kubectl apply` would patch the fields it manages.
+        if (old.get("spec") or {}).get("ingressClassName") and \
+                ingress.LEGACY_CLASS_ANNOTATION not in ((obj.get("metadata") or {}).get("annotations") or {}):
+            obj.setdefault("spec", {})["ingressClassName"] = old["spec"]["ingressClassName"]
     if kind == "PriorityClass" and old is not None and old.get("value") != obj.get("value"):
         items = ["value: Forbidden: may not be changed in an update."]
         raise Invalid(causes_of(items), invalid_message(resource, name, items))

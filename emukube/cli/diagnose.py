@@ -24,21 +24,46 @@ def _snapshot(cluster: str) -> Snapshot:
 def _service(snap: Snapshot, ref: str, namespace: str) -> dict:
     kind, _, name = ref.rpartition("/")
     if kind not in ("", "svc", "service", "services"):
-        raise EmukubeError(f'error: explain takes svc/NAME, not "{ref}"')
+        raise EmukubeError(f'error: explain takes svc/NAME or ingress/NAME, not "{ref}"')
     found = snap.find("Service", name, namespace)
     if found is None:
         raise NotFound(f'Error from server (NotFound): services "{name}" not found')
     return found
 
 
-def explain(service: str = typer.Argument(..., help="svc/NAME (or NAME)"), cluster: str = ClusterOpt,
-            namespace: str = NsOpt):
-    """Walk client -> Service -> endpoints -> pod port and say what is wrong, in plain words.
-    Ports are tried from inside the cluster. Exit code 1 when a problem is found."""
+def _ingress(snap: Snapshot, name: str, namespace: str):
+    from ..diagnose.checks import explain_services
+    from ..diagnose.explain_ingress import explain_ingress
+
+    found = snap.find("Ingress", name, namespace)
+    if found is None:
+        raise NotFound(f'Error from server (NotFound): ingresses.networking.k8s.io "{name}" not found')
+    services = snap.of_kind("Service")
+    named = {((b.get("service") or {}).get("name")) for b in _backends(found)}
+    mine = [s for s in services if s["metadata"]["name"] in named and s["metadata"].get("namespace") == namespace]
+    checks = {f"{namespace}/{e.service.split('/')[-1]}": e for e in explain_services(snap, mine)}
+    return explain_ingress(found, snap.of_kind("Ingress"), services, snap.of_kind("Secret"), checks)
+
+
+def _backends(ing: dict) -> list[dict]:
+    spec = ing.get("spec") or {}
+    paths = [p for r in spec.get("rules") or [] for p in (r.get("http") or {}).get("paths") or []]
+    return [p.get("backend") or {} for p in paths] + ([spec["defaultBackend"]] if spec.get("defaultBackend") else [])
+
+
+def explain(service: str = typer.Argument(..., help="svc/NAME (or NAME), or ingress/NAME"),
+            cluster: str = ClusterOpt, namespace: str = NsOpt):
+    """Walk client -> Service -> endpoints -> pod port (or an Ingress's rules to their Services)
+    and say what is wrong, in plain words. Ports are tried from inside the cluster. Exit code 1
+    when a problem is found."""
     from ..diagnose.checks import explain_services
 
     snap = _snapshot(cluster)
-    result = explain_services(snap, [_service(snap, service, namespace)])[0]
+    kind, _, name = service.rpartition("/")
+    if kind in ("ing", "ingress", "ingresses"):
+        result = _ingress(snap, name, namespace)
+    else:
+        result = explain_services(snap, [_service(snap, service, namespace)])[0]
     for line in result.lines():
         typer.echo(line)
     raise typer.Exit(0 if result.ok else 1)

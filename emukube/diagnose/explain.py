@@ -28,10 +28,11 @@ class Finding:
 
 @dataclass
 class Explanation:
-    service: str  # "namespace/name"
+    service: str  # "namespace/name" (of the Service, or of what `kind` says)
     chain: list[tuple[str, str]] = field(default_factory=list)  # (step, what is there)
     findings: list[Finding] = field(default_factory=list)
     summary: str = ""
+    kind: str = "Service"
 
     @property
     def problems(self) -> list[Finding]:
@@ -42,7 +43,7 @@ class Explanation:
         return not self.problems
 
     def lines(self, limits: bool = True) -> list[str]:
-        out = [f"Service {self.service}"]
+        out = [f"{self.kind} {self.service}"]
         width = max((len(step) for step, _ in self.chain), default=0)
         out += [f"  {step:<{width}}  {what}" for step, what in self.chain]
         for f in self.findings:

@@ -144,11 +144,15 @@ def _service(obj: dict, found: _Found, label: str) -> None:
             found.add("load-balancer annotations", "they configure a cloud's load balancer", label)
 
 
-def _ingress(obj: dict, found: _Found, label: str) -> None:
+def ingress_annotations(obj: dict) -> list[str]:
     """An Ingress controller's own annotations (nginx.ingress.kubernetes.io/rewrite-target, ...)."""
-    for key in _map(_map(obj.get("metadata")).get("annotations")):
-        if isinstance(key, str) and "ingress" in key.partition("/")[0].lower():
-            found.add("Ingress controller annotations", "emukube's controller routes by host and path only", label)
+    return [key for key in _map(_map(obj.get("metadata")).get("annotations"))
+            if isinstance(key, str) and "ingress" in key.partition("/")[0].lower()]
+
+
+def _ingress(obj: dict, found: _Found, label: str) -> None:
+    if ingress_annotations(obj):
+        found.add("Ingress controller annotations", "emukube's controller routes by host and path only", label)
 
 
 def _label(obj: dict) -> str:

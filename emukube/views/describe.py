@@ -393,8 +393,10 @@ def describe(snap: Snapshot, kind: str, name: str | None, namespace: str, events
         if kind_of(kind) is None:
             raise EmukubeError(f'error: the server doesn\'t have a resource type "{kind}"')
         # Served, but emukube's own describe does not lay it out: kubectl's does.
-        raise EmukubeError(f"error: emukube describe shows pods, services, deployments and statefulsets; for a "
-                           f"{kind_of(kind)}: emukube kubectl -- describe {kind} {name or ''}".rstrip())
+        served = str(kind_of(kind))
+        article = "an" if served[:1] in "AEIOU" else "a"
+        raise EmukubeError(f"error: emukube describe shows pods, services, deployments and statefulsets; for "
+                           f"{article} {served}: emukube kubectl -- describe {kind} {name or ''}".rstrip())
     if not name:
         raise EmukubeError("error: you must specify the name of the resource to describe")
     if real == "Pod":

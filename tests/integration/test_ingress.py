@@ -10,7 +10,7 @@ import subprocess
 
 import httpx
 import pytest
-from conftest import HERE, wait_until
+from conftest import HERE, run, wait_until
 from cryptography import x509
 from kubectl_tools import Kube
 
@@ -76,6 +76,15 @@ def test_requests_are_routed_by_host_and_path(kube):
     assert get(kube, "shop.example", "/clientip/x").status_code == 503
     assert get(kube, "shop.example", "/clientip").status_code == 503
     assert get(kube, "shop.example", "/clientipx").text.startswith("404 page not found")
+
+
+def test_emukube_explain_walks_the_rules(kube):
+    result = run("explain", "ingress/shop", cluster=kube.cluster, check=False)
+    assert result.returncode == 1, result.stdout  # the rule to `later`, not made yet
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Ingress default/shop" and f"  address  {address(kube)}:80, :443" in lines
+    assert 'PROBLEM: shop.example/clientip/: service "later" not found: requests get 503' in lines
+    assert any(line.startswith("  rule     api.shop.example / (Prefix) -> api:web (10.") for line in lines), lines
 
 
 def test_changes_to_ingresses_and_services_are_served(kube):

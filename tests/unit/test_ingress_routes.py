@@ -116,6 +116,10 @@ def test_an_ingress_without_a_class_gets_the_default_one(tmp_path):
         made = await api.ok("POST", path, body)
         assert made["spec"]["ingressClassName"] == "emukube" and made["status"] == {"loadBalancer": {}}
         assert made["metadata"]["generation"] == 1
+        # Written again without a class (as `up` writes a manifest), it keeps the one it was given.
+        made.pop("status")
+        made["spec"].pop("ingressClassName")
+        assert (await api.ok("PUT", f"{path}/a", made))["spec"]["ingressClassName"] == "emukube"
         legacy = {**body, "metadata": {"name": "b", "annotations": {ingress.LEGACY_CLASS_ANNOTATION: "nginx"}}}
         assert "ingressClassName" not in (await api.ok("POST", path, legacy))["spec"]
         status, answer, _ = await api.req("POST", path, {**body, "metadata": {"name": "c"}, "spec": {}})
