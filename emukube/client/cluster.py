@@ -52,6 +52,26 @@ class Change:
         return f"{self.kind.lower()}/{self.name} {self.verb}"
 
 
+def _changes(objects: list[dict], current: list[dict], planned: list[dict]) -> tuple[list[Change], list[dict]]:
+    """What applying `objects` does to each (kubectl's created/configured/unchanged), and the
+    planned objects to write, with what kubectl apply would keep of the live ones."""
+    from ..manifests.last_applied import keep_what_apply_keeps
+
+    before = {ops.object_key(o): o for o in current}
+    after = {ops.object_key(o): o for o in planned}
+    changes, incoming = [], []
+    for obj in objects:
+        key = ops.object_key(obj)
+        old = before.get(key)
+        if old is not None:
+            keep_what_apply_keeps(after[key], old)
+        verb = "created" if old is None else \
+            ("unchanged" if comparable(old) == comparable(after[key]) else "configured")
+        changes.append(Change(key[0], key[1], key[2], verb))
+        incoming.append(after[key])
+    return changes, incoming
+
+
 @dataclass(frozen=True)
 class ExecResult:
     exit_code: int
@@ -186,16 +206,7 @@ class Cluster:
         # stays outside: on a loaded engine it took longer than another process waits for the lock.
         with ops.allocation_lock():
             planned = ops.plan_objects(client, planning, net, ops.merge(planning.objects, objects))
-            before = {ops.object_key(o): o for o in state.objects}
-            after = {ops.object_key(o): o for o in planned}
-            changes, incoming = [], []
-            for obj in objects:
-                key = ops.object_key(obj)
-                old = before.get(key)
-                verb = "created" if old is None else \
-                    ("unchanged" if comparable(old) == comparable(after[key]) else "configured")
-                changes.append(Change(key[0], key[1], key[2], verb))
-                incoming.append(after[key])
+            changes, incoming = _changes(objects, state.objects, planned)
             # Workloads of earlier applies whose images the map now resolves otherwise roll out too.
             applied = {ops.object_key(o) for o in objects}
             for old in state.objects:

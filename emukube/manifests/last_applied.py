@@ -46,3 +46,39 @@ def annotated(obj: dict) -> dict:
         return obj
     annotations[KEY] = value
     return out
+
+
+SCALED = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
+
+
+def declared(obj: dict) -> dict:
+    """What the object's last apply sent (its annotation), {} when it has none."""
+    text = ((obj.get("metadata") or {}).get("annotations") or {}).get(KEY)
+    try:
+        found = json.loads(text) if isinstance(text, str) else {}
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def keep_what_apply_keeps(obj: dict, live: dict) -> None:
+    """Give `obj` (a defaulted manifest about to replace `live`) the live values kubectl apply's
+    three-way merge would leave alone, as neither this manifest nor the previous apply declares
+    them: replicas `kubectl scale` or an autoscaler set, and template annotations such as
+    `kubectl rollout restart`'s restartedAt (else each `up` would roll the pods out again)."""
+    new, old = declared(obj), declared(live)
+    spec, live_spec = obj.get("spec"), live.get("spec") or {}
+    if not isinstance(spec, dict) or obj.get("kind") not in SCALED + ("DaemonSet",):
+        return
+    if obj.get("kind") in SCALED and live_spec.get("replicas") is not None and \
+            not any("replicas" in (d.get("spec") or {}) for d in (new, old)):
+        spec["replicas"] = live_spec["replicas"]
+    live_notes = (((live_spec.get("template") or {}).get("metadata") or {}).get("annotations")) or {}
+    mine, before = [((d.get("spec") or {}).get("template") or {}).get("metadata") or {} for d in (new, old)]
+    # emukube's own stamps (the image map's) are decided afresh on each apply.
+    kept = {k: v for k, v in live_notes.items() if not k.startswith("emukube.io/")
+            and k not in (mine.get("annotations") or {}) and k not in (before.get("annotations") or {})}
+    template = spec.get("template")
+    if kept and isinstance(template, dict):
+        meta = template.setdefault("metadata", {})
+        meta["annotations"] = {**kept, **(meta.get("annotations") or {})}

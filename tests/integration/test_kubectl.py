@@ -7,7 +7,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import HERE, wait_until
+from conftest import HERE, run, wait_until
 from kubectl_tools import KUBECTL, Kube
 
 MANIFEST = HERE / "manifests" / "kubectl.yaml"
@@ -596,3 +596,35 @@ def test_kubectl_get_componentstatuses(kube):
     rows = [line.split() for line in result.stdout.splitlines()]
     assert rows == [["NAME", "STATUS", "MESSAGE", "ERROR"], ["controller-manager", "Healthy", "ok"],
                     ["scheduler", "Healthy", "ok"], ["etcd-0", "Healthy", "ok"]], result.stdout
+
+
+UNSCALED = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: elastic}
+spec:
+  selector: {matchLabels: {app: elastic}}
+  template:
+    metadata: {labels: {app: elastic}}
+    spec:
+      containers: [{name: echo, image: emukube/echo:1.0}]
+"""
+
+
+def test_emukube_apply_keeps_what_kubectl_apply_keeps(kube, tmp_path):
+    """A file without replicas, applied again after `kubectl scale` and `kubectl rollout restart`:
+    unchanged, as kubectl apply's three-way merge leaves both alone (no reset, no new rollout)."""
+    manifest = tmp_path / "elastic.yaml"
+    manifest.write_text(UNSCALED)
+    run("apply", str(manifest), cluster=kube.cluster)
+    kube("scale", "deployment/elastic", "--replicas=3")
+    kube("rollout", "restart", "deployment/elastic")
+    kube("rollout", "status", "deployment/elastic", "--timeout=90s", timeout=100)
+    revisions = kube("rollout", "history", "deployment/elastic").stdout
+    again = run("apply", str(manifest), cluster=kube.cluster)
+    assert "deployment/elastic unchanged" in again.stdout, again.stdout
+    stored = kube.obj("get", "deployment", "elastic")
+    assert stored["spec"]["replicas"] == 3
+    assert "kubectl.kubernetes.io/restartedAt" in stored["spec"]["template"]["metadata"]["annotations"]
+    assert kube("rollout", "history", "deployment/elastic").stdout == revisions
+    assert kube("diff", "-f", str(manifest), check=False).returncode == 0  # kubectl agrees: nothing to change
+    kube("delete", "-f", str(manifest))

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
+
 from emukube.manifests import load_and_validate
-from emukube.manifests.last_applied import KEY, annotated, go_json
+from emukube.manifests.last_applied import KEY, annotated, go_json, keep_what_apply_keeps
 
 SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "cashier"},
            "spec": {"selector": {"app": "cashier"}, "ports": [{"port": 80, "targetPort": "http"}],
@@ -45,3 +47,41 @@ def test_loaded_objects_carry_it_before_defaulting(tmp_path):
     assert svc["metadata"]["annotations"][KEY] == (
         '{"apiVersion":"v1","kind":"Service","metadata":{"annotations":{},"name":"web","namespace":"default"},'
         '"spec":{"ports":[{"port":80}],"selector":{"app":"web"}}}\n')
+
+
+def deployment(replicas: int | None = None, notes: dict | None = None) -> dict:
+    spec: dict = {"selector": {"matchLabels": {"app": "w"}},
+                  "template": {"metadata": {"labels": {"app": "w"}},
+                               "spec": {"containers": [{"name": "c", "image": "emukube/echo:1.0"}]}}}
+    if replicas is not None:
+        spec["replicas"] = replicas
+    if notes:
+        spec["template"]["metadata"]["annotations"] = notes
+    return annotated({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"}, "spec": spec})
+
+
+def live_after(applied: dict, replicas: int, notes: dict) -> dict:
+    live = json.loads(json.dumps(applied))
+    live["spec"]["replicas"] = replicas
+    live["spec"]["template"]["metadata"]["annotations"] = notes
+    return live
+
+
+def test_apply_keeps_what_neither_apply_declared():
+    restarted = {"kubectl.kubernetes.io/restartedAt": "2026-12-05T09:00:00Z", "emukube.io/image-map": "old"}
+    # Scaled by kubectl or an autoscaler, restarted by kubectl: an apply of the same file keeps both.
+    new = {**deployment(), "spec": {**deployment()["spec"], "replicas": 1}}  # as defaulting leaves it
+    keep_what_apply_keeps(new, live_after(deployment(), 4, restarted))
+    assert new["spec"]["replicas"] == 4
+    assert new["spec"]["template"]["metadata"]["annotations"] == {
+        "kubectl.kubernetes.io/restartedAt": "2026-12-05T09:00:00Z"}  # emukube's own stamp is decided anew
+    # Declared now, or by the previous apply and dropped since: the file's value, as kubectl's merge.
+    for applied_before, now in ((deployment(), deployment(replicas=2)), (deployment(replicas=3), deployment())):
+        new = json.loads(json.dumps(now))
+        new["spec"].setdefault("replicas", 1)
+        keep_what_apply_keeps(new, live_after(applied_before, 4, {}))
+        assert new["spec"]["replicas"] == (now["spec"].get("replicas") or 1)
+    declared_note = deployment(notes={"team": "a"})
+    new = deployment()
+    keep_what_apply_keeps(new, live_after(declared_note, 1, {"team": "a"}))
+    assert "annotations" not in new["spec"]["template"]["metadata"]  # removed from the file: removed
