@@ -615,12 +615,15 @@ def test_emukube_apply_keeps_what_kubectl_apply_keeps(kube, tmp_path):
     unchanged, as kubectl apply's three-way merge leaves both alone (no reset, no new rollout)."""
     manifest = tmp_path / "elastic.yaml"
     manifest.write_text(UNSCALED)
-    run("apply", str(manifest), cluster=kube.cluster)
+    # kubectl's way to wait: other tests of this module leave workloads a quota holds back, and
+    # `emukube apply` waits for the whole cluster.
+    run("apply", str(manifest), "--no-wait", cluster=kube.cluster)
+    kube("rollout", "status", "deployment/elastic", "--timeout=90s", timeout=100)
     kube("scale", "deployment/elastic", "--replicas=3")
     kube("rollout", "restart", "deployment/elastic")
     kube("rollout", "status", "deployment/elastic", "--timeout=90s", timeout=100)
     revisions = kube("rollout", "history", "deployment/elastic").stdout
-    again = run("apply", str(manifest), cluster=kube.cluster)
+    again = run("apply", str(manifest), "--no-wait", cluster=kube.cluster)
     assert "deployment/elastic unchanged" in again.stdout, again.stdout
     stored = kube.obj("get", "deployment", "elastic")
     assert stored["spec"]["replicas"] == 3

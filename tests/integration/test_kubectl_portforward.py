@@ -250,7 +250,9 @@ def test_clients_that_disconnect_mid_stream_leave_no_connection_behind(kube, clu
         readers = [_SlowDownload(port) for _ in range(3)]
         try:
             wait_until(lambda: all(r.received > 1 << 20 for r in readers), "three downloads under way", 30)
-            assert len(pod_connections(engine, cluster, ip)) == 3
+            # Not always all three: kubectl's WebSocket transport buffers what a slow local reader has
+            # not taken, so a pod may have sent its whole file (and its connection ended) already.
+            assert 1 <= len(pod_connections(engine, cluster, ip)) <= 3
             fwd.proc.kill()
             fwd.proc.wait(10)
             wait_until(lambda: not pod_connections(engine, cluster, ip), "no connection to the pod left", 30)
