@@ -41,6 +41,12 @@ def ingress_needs(proxies: Proxies, plan: IngressPlan, existing) -> str | None:
     return "" if proxies.runs(existing, "haproxy.cfg", render_ingress(plan)) else "reload"
 
 
+def fake_certificate_argv(key: str, crt: str) -> list[str]:
+    """openssl making the fake certificate (EC P-256, ten years) and its key at these paths."""
+    return ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-subj", FAKE_SUBJECT, "-days", "3650", "-keyout", key, "-out", crt]
+
+
 def fake_certificate(state_dir: Path) -> bytes:
     """The cluster's fake certificate and key (PEM), made once with openssl and kept in the
     state volume."""
@@ -48,9 +54,8 @@ def fake_certificate(state_dir: Path) -> bytes:
     if kept.is_file():
         return kept.read_bytes()
     with tempfile.TemporaryDirectory() as tmp:
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
-                        "-nodes", "-subj", FAKE_SUBJECT, "-days", "3650", "-keyout", f"{tmp}/key.pem",
-                        "-out", f"{tmp}/crt.pem"], check=True, capture_output=True, timeout=30)
+        subprocess.run(fake_certificate_argv(f"{tmp}/key.pem", f"{tmp}/crt.pem"), check=True, capture_output=True,
+                       timeout=30)
         pem = Path(tmp, "crt.pem").read_bytes() + Path(tmp, "key.pem").read_bytes()
     kept.write_bytes(pem)
     return pem

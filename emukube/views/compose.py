@@ -11,17 +11,21 @@ from __future__ import annotations
 
 import copy
 import ipaddress
+import shlex
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import yaml
 
 from ..plan import endpoints as ep
+from ..plan import ingress as ingress_plan
 from ..plan.image_map import swap
 from ..plan.network import FIRST_SECOND_OCTET, MAX_CLUSTERS, ClusterNet, in_cidr
 from ..render import render_corefile, render_haproxy, render_nginx, render_zones
 from ..render._template import fill
 from ..render.coredns import COREFILE_PATH, ZONE_DIR
+from ..render.ingress import DEFAULT_CERT, certificate_files, render_ingress
+from ..runtime.ingress_proxy import fake_certificate_argv
 from ..runtime.podspec import Refs, command_and_args, container_env, resources, search_domains, volume_files
 from ..runtime.proxies import CONFIG_DIR, HAPROXY_CMD, NGINX_CMD, published_ports
 from ..runtime.security import RunsAsRoot, security_options, user_options
@@ -192,6 +196,25 @@ class _Builder:
                     "user": "0", "network_mode": f"service:{name}", "depends_on": [name], "restart": "always",
                     "configs": [self.config(f"{name}_udp", "nginx.conf", udp.encode(), f"{CONFIG_DIR}/nginx.conf")]}
 
+    def ingress(self) -> None:
+        """The Ingress controller, while any Ingress exists: its fake certificate made with
+        openssl when it starts (the cluster's is in its state volume, which is not exported)."""
+        ingresses = [o for o in self.objects if o["kind"] == "Ingress"]
+        if not ingresses:
+            return
+        plan = ingress_plan.plan(ingresses, self.services, [o for o in self.objects if o["kind"] == "Secret"])
+        files = {"haproxy.cfg": render_ingress(plan), **certificate_files(plan)}
+        fake = (f"{shlex.join(fake_certificate_argv('/tmp/key.pem', '/tmp/crt.pem'))} 2>/dev/null && "
+                f"cat /tmp/crt.pem /tmp/key.pem > {CONFIG_DIR}/{DEFAULT_CERT} && "
+                f"exec haproxy {shlex.join(HAPROXY_CMD)}")
+        address = self.net.ingress_address
+        self.out["ingress"] = {
+            "image": self.images["haproxy"], "entrypoint": ["sh", "-c"], "command": [fake], "user": "0",
+            "hostname": "ingress-controller", "restart": "always", **self.on_network(self.net.ingress_ip),
+            "ports": [f"{address}:{p}:{p}" for p in (ingress_plan.HTTP_PORT, ingress_plan.HTTPS_PORT)],
+            "configs": [self.config("ingress", name, text.encode(), f"{CONFIG_DIR}/{name}")
+                        for name, text in files.items()]}
+
     # ---- pods ---------------------------------------------------------------------------
     def pod(self, pod: PodRow) -> None:
         spec, ns = pod.spec, pod.namespace
@@ -299,6 +322,7 @@ def export(objects: list[dict], pods: list[PodRow], net: ClusterNet, settings: d
     b = _Builder(objects, pods, net, dst, settings, role_images, address, inline)
     b.dns()
     b.proxies()
+    b.ingress()
     for pod in b.pods:
         b.pod(pod)
     sections = {}

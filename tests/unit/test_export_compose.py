@@ -97,3 +97,22 @@ def test_files_mode_writes_configs_beside_the_compose_file():
     assert compose["configs"]["svc_default_web.haproxy.cfg"] == {"file": "./configs/svc_default_web.haproxy.cfg"}
     assert result.files["configs/svc_default_web.haproxy.cfg"].startswith(b"# HAProxy configuration")
     assert "Compose v2.23.1" not in result.text
+
+
+def test_an_ingress_gets_its_controller_moved_with_the_cluster():
+    shop = {"kind": "Ingress", "metadata": {"name": "shop", "namespace": "default"},
+            "spec": {"rules": [{"host": "shop.example", "http": {"paths": [{"path": "/", "pathType": "Prefix",
+                                "backend": {"service": {"name": "web", "port": {"name": "http"}}}}]}}]}}
+    result = export(OBJECTS + [shop], PODS, NET, {"address": "127.0.0.1"}, IMAGES, project="p", source="s",
+                    subnet="10.97.0.0/16")
+    compose = yaml.safe_load(result.text)
+    ingress = compose["services"]["ingress"]
+    assert ingress["networks"]["emukube"]["ipv4_address"] == "10.97.0.11"
+    assert ingress["ports"] == ["127.0.101.254:80:80", "127.0.101.254:443:443"]
+    # The fake certificate is made as the container starts; HAProxy then serves the routes.
+    assert ingress["entrypoint"] == ["sh", "-c"] and "Kubernetes Ingress Controller Fake Certificate" in \
+        ingress["command"][0] and ingress["command"][0].endswith("-f /tmp/emukube/haproxy.cfg")
+    assert {c["target"] for c in ingress["configs"]} == {"/tmp/emukube/haproxy.cfg", "/tmp/emukube/crt-list"}
+    cfg = compose["configs"]["ingress.haproxy.cfg"]["content"]
+    assert "acl host_0 var(txn.host) -m str 'shop.example'" in cfg and "server web 10.97.1.3:80" in cfg
+    assert "ingress" not in yaml.safe_load(doc()[1].text)["services"]  # none without an Ingress
