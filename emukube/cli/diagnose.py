@@ -32,23 +32,12 @@ def _service(snap: Snapshot, ref: str, namespace: str) -> dict:
 
 
 def _ingress(snap: Snapshot, name: str, namespace: str):
-    from ..diagnose.checks import explain_services
-    from ..diagnose.explain_ingress import explain_ingress
+    from ..diagnose.checks import explain_ingresses
 
     found = snap.find("Ingress", name, namespace)
     if found is None:
         raise NotFound(f'Error from server (NotFound): ingresses.networking.k8s.io "{name}" not found')
-    services = snap.of_kind("Service")
-    named = {((b.get("service") or {}).get("name")) for b in _backends(found)}
-    mine = [s for s in services if s["metadata"]["name"] in named and s["metadata"].get("namespace") == namespace]
-    checks = {f"{namespace}/{e.service.split('/')[-1]}": e for e in explain_services(snap, mine)}
-    return explain_ingress(found, snap.of_kind("Ingress"), services, snap.of_kind("Secret"), checks)
-
-
-def _backends(ing: dict) -> list[dict]:
-    spec = ing.get("spec") or {}
-    paths = [p for r in spec.get("rules") or [] for p in (r.get("http") or {}).get("paths") or []]
-    return [p.get("backend") or {} for p in paths] + ([spec["defaultBackend"]] if spec.get("defaultBackend") else [])
+    return explain_ingresses(snap, [found])[0]
 
 
 def explain(service: str = typer.Argument(..., help="svc/NAME (or NAME), or ingress/NAME"),
@@ -70,18 +59,21 @@ def explain(service: str = typer.Argument(..., help="svc/NAME (or NAME), or ingr
 
 
 def doctor(cluster: str = ClusterOpt):
-    """Check the engine, images, controller, DNS and host ports, then explain every Service.
-    Exit code 1 when anything is wrong."""
+    """Check the engine, images, controller, DNS and host ports, then explain every Service
+    and Ingress. Exit code 1 when anything is wrong."""
     from ..diagnose.checks import doctor as run_doctor
 
     checks, explanations = run_doctor(engine.connect(), cluster)
     typer.echo(f"Cluster {cluster}")
     for check in checks:
         typer.echo(f"  {'ok' if check.ok else 'FAIL':<5} {check.name}: {check.detail}")
-    typer.echo("Services")
-    for e in explanations:
-        first = e.problems[0].text if e.problems else e.summary
-        typer.echo(f"  {'ok' if e.ok else 'FAIL':<5} {e.service}: {first}")
+    for kind, heading in (("Service", "Services"), ("Ingress", "Ingresses")):
+        mine = [e for e in explanations if e.kind == kind]
+        if mine or kind == "Service":
+            typer.echo(heading)
+        for e in mine:
+            first = e.problems[0].text if e.problems else e.summary
+            typer.echo(f"  {'ok' if e.ok else 'FAIL':<5} {e.service}: {first}")
     troubled = [e for e in explanations if any(f.severity != "LIMIT" for f in e.findings)]
     for e in troubled:
         typer.echo("")

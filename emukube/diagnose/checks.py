@@ -170,4 +170,27 @@ def doctor(client, cluster: str) -> tuple[list[Check], list[diagnose.Explanation
     checks = [engine_check(client), images_check(client)]
     snap = Snapshot(client, cluster)
     checks += [controller_check(snap), dns_check(snap), host_ports_check(snap)]
-    return checks, explain_services(snap, snap.of_kind("Service"))
+    return checks, explain_services(snap, snap.of_kind("Service")) + explain_ingresses(snap, snap.of_kind("Ingress"))
+
+
+def explain_ingresses(snap: Snapshot, ingresses: list[dict]) -> list[diagnose.Explanation]:
+    """Each Ingress's rules, with the explanations of the Services they name (one port-check
+    round trip for all of them)."""
+    from .explain_ingress import explain_ingress
+
+    services = snap.of_kind("Service")
+    named = {(_namespace(i), (b.get("service") or {}).get("name")) for i in ingresses for b in _backends(i)}
+    checked = explain_services(snap, [s for s in services if (_namespace(s), s["metadata"]["name"]) in named])
+    by_key = {e.service: e for e in checked}
+    return [explain_ingress(i, snap.of_kind("Ingress"), services, snap.of_kind("Secret"), by_key)
+            for i in ingresses]
+
+
+def _namespace(obj: dict) -> str:
+    return (obj.get("metadata") or {}).get("namespace") or "default"
+
+
+def _backends(ing: dict) -> list[dict]:
+    spec = ing.get("spec") or {}
+    paths = [p for r in spec.get("rules") or [] for p in (r.get("http") or {}).get("paths") or []]
+    return [p.get("backend") or {} for p in paths] + ([spec["defaultBackend"]] if spec.get("defaultBackend") else [])

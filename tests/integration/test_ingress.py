@@ -85,6 +85,9 @@ def test_emukube_explain_walks_the_rules(kube):
     assert lines[0] == "Ingress default/shop" and f"  address  {address(kube)}:80, :443" in lines
     assert 'PROBLEM: shop.example/clientip/: service "later" not found: requests get 503' in lines
     assert any(line.startswith("  rule     api.shop.example / (Prefix) -> api:web (10.") for line in lines), lines
+    doctor = run("doctor", cluster=kube.cluster, check=False).stdout.splitlines()
+    assert "Ingresses" in doctor and any(line.startswith("  FAIL  default/shop: shop.example/clientip/: service "
+                                                         '"later" not found') for line in doctor), doctor
 
 
 def test_changes_to_ingresses_and_services_are_served(kube):
