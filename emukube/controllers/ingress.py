@@ -67,6 +67,9 @@ class IngressController:
 
     def _told(self, ingresses: list[dict]) -> None:
         """ingress-nginx's Sync event, once for each Ingress (or change of one) it now serves."""
+        live = {(i["metadata"].get("namespace") or "default", i["metadata"]["name"]) for i in ingresses}
+        for gone in [k for k in self.synced if k not in live]:  # made again later: told again
+            del self.synced[gone]
         for ing in ingresses:
             meta = ing["metadata"]
             key, generation = (meta.get("namespace") or "default", meta["name"]), meta.get("generation")

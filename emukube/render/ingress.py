@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from emukube.plan.ingress import HTTP_PORT, HTTPS_PORT, IngressPlan, Route, Target
-from emukube.render._template import fill, tidy
+from emukube.render._template import fill, one_line, tidy
 from emukube.render.haproxy import HAPROXY_SOCKET_PATH, HAPROXY_STATS_PORT
 
 NOT_FOUND = "default_404"
@@ -85,13 +85,16 @@ def render_ingress(plan: IngressPlan, subject: str = "the cluster's Ingresses") 
     rules: list[str] = []
     ended: set[str] = set()
     for route in plan.routes:
+        if any(ord(ch) < 0x20 or ch == "\x7f" for ch in route.path):
+            continue  # no request path holds a control character, and HAProxy's words cannot either
         for host in [h for h in plan.hosts if h not in ended and h != route.host and
                      (not route.host or host_index[h] < host_index.get(route.host, len(host_index)))]:
             ended.add(host)  # a host with rules answers only from them
             rules.append(f"    use_backend {default} if host_{host_index[host]}\n")
         host = f"host_{host_index[route.host]} " if route.host else ""
         terms = " or ".join((host + t).strip() for t in _path_terms(route))
-        rules.append(f"    # {route.ingress}: {route.host or '*'} {route.path} ({route.path_type})\n"
+        shown = one_line(f"{route.ingress}: {route.host or '*'} {route.path} ({route.path_type})")
+        rules.append(f"    # {shown}\n"
                      f"    use_backend {backend_of(route.target)}" + (f" if {terms}" if terms else "") + "\n")
     rules += [f"    use_backend {default} if host_{host_index[h]}\n" for h in plan.hosts if h not in ended]
     backends = "".join(_backend(name, target) for target, name in names.items())

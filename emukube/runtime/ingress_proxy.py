@@ -17,6 +17,7 @@ from ..plan.ingress import HTTP_PORT, HTTPS_PORT, IngressPlan
 from ..render.ingress import DEFAULT_CERT, certificate_files, render_ingress
 from . import engine
 from . import labels as L
+from .files import replace_file
 from .proxies import HAPROXY_CMD, Proxies
 
 NAME = "ingress"
@@ -57,7 +58,7 @@ def fake_certificate(state_dir: Path) -> bytes:
         subprocess.run(fake_certificate_argv(f"{tmp}/key.pem", f"{tmp}/crt.pem"), check=True, capture_output=True,
                        timeout=30)
         pem = Path(tmp, "crt.pem").read_bytes() + Path(tmp, "key.pem").read_bytes()
-    kept.write_bytes(pem)
+    replace_file(kept, pem, mode=0o600)  # whole: a half-written key would keep HAProxy from ever starting
     return pem
 
 

@@ -87,6 +87,9 @@ def test_the_config_ends_each_host_and_falls_back_to_the_default_backend():
     assert lines[-1] == "http-request return status 404 content-type text/plain string 'default backend - 404'"
     assert "string '503 Service Temporarily Unavailable: service \"nope\" not found'" in text
     assert "default_backend default_404" in lines
+    odd = ingress.plan([ing("o", [rule("", ("/a\nbind :9", "ImplementationSpecific", backend("web", 80)))])],
+                       [svc("web")])
+    assert "bind :9" not in render_ingress(odd)  # a path no request can have never reaches the config
     with_default = ingress.plan([ing("d", [], defaultBackend=backend("web", 80))], [svc("web")])
     assert "default_backend be_0" in render_ingress(with_default) and "default_404" not in render_ingress(with_default)
 
