@@ -71,7 +71,7 @@ class FieldErrors:
         self.items.append(f"{path}: Not found: {go_value(value)}")
 
     def too_long(self, path: str, limit: int) -> None:
-        self.items.append(f"{path}: Too long: must have at most {limit} bytes")
+        self.items.append(f"{path}: Too long: may not be more than {limit} bytes")  # field.TooLong, v1.35
 
     def invalid_each(self, path: str, value: Any, messages: list[str]) -> None:
         for msg in messages:

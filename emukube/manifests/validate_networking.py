@@ -204,7 +204,7 @@ def validate_ingress_class(obj: dict, errs: FieldErrors) -> None:
     controller = errs.get_str(spec, "controller", "spec")
     if len(controller.encode()) > MAX_CONTROLLER_BYTES:
         # The TooLong wording of apimachinery v1.32+ (FieldErrors.too_long keeps the older one).
-        errs.items.append(f"spec.controller: Too long: may not be more than {MAX_CONTROLLER_BYTES} bytes")
+        errs.too_long("spec.controller", MAX_CONTROLLER_BYTES)
     _domain_prefixed_path(controller, "spec.controller", errs)
     if spec.get("parameters") is not None:
         _parameters(errs.get_map(spec, "parameters", "spec"), "spec.parameters", errs)

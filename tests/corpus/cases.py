@@ -54,11 +54,11 @@ GENERATED = [
     Case("huge-file.yaml", ("error: FILE: file is larger than 10 MB (11.0 MB or more); refusing to read it",),
          generate=lambda: b"# " + b"x" * (11 * MB - 3) + b"\n"),
     Case("huge-configmap-data.yaml",
-         ('error: FILE (document 1): The ConfigMap "big" is invalid: data: Too long: must have at most 1048576 bytes',),
+         ('error: FILE (document 1): The ConfigMap "big" is invalid: data: Too long: may not be more than 1048576 bytes',),
          generate=lambda: _json(_configmap("big", data={f"k{i}": "x" * (64 * 1024) for i in range(48)}))),
     Case("huge-annotations.yaml",
-         ('error: FILE (document 1): The ConfigMap "noted" is invalid: metadata.annotations: Too long: must have at '
-          "most 262144 bytes",),
+         ('error: FILE (document 1): The ConfigMap "noted" is invalid: metadata.annotations: Too long: may not be '
+          "more than 262144 bytes",),
          generate=lambda: _json(_configmap("noted", meta={"annotations": {"note": "y" * (300 * 1024)}}))),
     Case("huge-label-value.yaml",
          (f'error: FILE (document 1): The ConfigMap "labelled" is invalid: metadata.labels: Invalid value: '
