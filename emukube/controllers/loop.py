@@ -1215,7 +1215,11 @@ class Controller:
                         host_ip=(node.internal_ip if node and node.internal_ip else self.ctx.node_address),
                         created=rfc3339(pod.holder.attrs.get("Created")) or "", owner_uid=owner_uid,
                         terminating_since=self.terminating_since.get(pod.key, ""),
-                        annotations=template_annotations(self.workloads, pod.namespace, pod.owner, pod.template_hash))
+                        annotations=template_annotations(
+                            self.workloads, pod.namespace, pod.owner, pod.template_hash,
+                            [o for o in self.objects if o["kind"] == "LimitRange"
+                             and o["metadata"].get("namespace") == pod.namespace],
+                            rfc3339(pod.holder.attrs.get("Created")) or ""))
 
     def take_api_deletions(self, pods: dict[PodKey, Pod]) -> None:
         """Pods whose deletion was asked through the API (kubectl delete pod): a deletion

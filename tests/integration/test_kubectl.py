@@ -548,6 +548,9 @@ def test_a_limit_range_defaults_and_bounds_pods(kube, engine):
         pod = kube.obj("get", "pods", "-n", "limits-test")["items"][0]
         assert pod["spec"]["containers"][0]["resources"] == {"limits": {"memory": "48Mi"},
                                                              "requests": {"memory": "48Mi"}}
+        # Said in the LimitRanger's annotation, as on pods a ReplicaSet makes on Kubernetes.
+        assert pod["metadata"]["annotations"]["kubernetes.io/limit-ranger"] == \
+            "LimitRanger plugin set: memory request for container echo; memory limit for container echo", pod
         # The default limit is the container's: the engine holds it to 48Mi.
         container = next(c for c in engine.containers.list(filters={"name": pod["metadata"]["name"]})
                          if c.attrs["HostConfig"].get("Memory"))

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from test_apiserver_harness import run
 
+from emukube.controllers.pod_annotations import template_annotations
 from emukube.manifests.defaults import apply_defaults
 from emukube.manifests.validate import validate_object
 from emukube.plan import limit_ranges
+from emukube.plan.workloads import template_hash
 
 PODS = "/api/v1/namespaces/default/pods"
 RANGES = "/api/v1/namespaces/default/limitranges"
@@ -63,3 +65,18 @@ def test_the_plugin_through_the_api_server(tmp_path):
         assert status == 403 and answer["message"] == \
             'pods "q" is forbidden: maximum memory usage per Container is 128Mi, but limit is 1Gi'
     run(tmp_path, body)
+
+
+def test_a_controllers_pod_carries_the_note_of_ranges_older_than_itself():
+    template = {"metadata": {"labels": {"app": "w"}, "annotations": {"team": "a"}},
+                "spec": {"containers": [{"name": "c", "image": "emukube/echo:1.0"}]}}
+    deployment = {"kind": "Deployment", "metadata": {"name": "w", "namespace": "default"},
+                  "spec": {"template": template}}
+    stored = apply_defaults(lr({"type": "Container", "default": {"memory": "64Mi"}}))  # defaultRequest too
+    ranges = [dict(stored, metadata={**stored["metadata"], "creationTimestamp": "2026-12-05T10:00:00Z"})]
+    thash = template_hash(template)
+    made_after = template_annotations([deployment], "default", "Deployment/w", thash, ranges, "2026-12-05T10:00:05Z")
+    assert made_after == {"team": "a", limit_ranges.ANNOTATION:
+                          "LimitRanger plugin set: memory request for container c; memory limit for container c"}
+    made_before = template_annotations([deployment], "default", "Deployment/w", thash, ranges, "2026-12-05T09:59:00Z")
+    assert made_before == {"team": "a"}
