@@ -614,8 +614,8 @@ spec:
 
 
 def test_emukube_apply_keeps_what_kubectl_apply_keeps(kube, tmp_path):
-    """A file without replicas, applied again after `kubectl scale` and `kubectl rollout restart`:
-    unchanged, as kubectl apply's three-way merge leaves both alone (no reset, no new rollout)."""
+    """A file without replicas, applied again after `kubectl scale`, `label` and `rollout restart`:
+    unchanged, as kubectl apply's three-way merge leaves them alone (no reset, no new rollout)."""
     manifest = tmp_path / "elastic.yaml"
     manifest.write_text(UNSCALED)
     # kubectl's way to wait: other tests of this module leave workloads a quota holds back, and
@@ -623,13 +623,14 @@ def test_emukube_apply_keeps_what_kubectl_apply_keeps(kube, tmp_path):
     run("apply", str(manifest), "--no-wait", cluster=kube.cluster)
     kube("rollout", "status", "deployment/elastic", "--timeout=90s", timeout=100)
     kube("scale", "deployment/elastic", "--replicas=3")
+    kube("label", "deployment/elastic", "team=blue")
     kube("rollout", "restart", "deployment/elastic")
     kube("rollout", "status", "deployment/elastic", "--timeout=90s", timeout=100)
     revisions = kube("rollout", "history", "deployment/elastic").stdout
     again = run("apply", str(manifest), "--no-wait", cluster=kube.cluster)
     assert "deployment/elastic unchanged" in again.stdout, again.stdout
     stored = kube.obj("get", "deployment", "elastic")
-    assert stored["spec"]["replicas"] == 3
+    assert stored["spec"]["replicas"] == 3 and stored["metadata"]["labels"]["team"] == "blue"
     assert "kubectl.kubernetes.io/restartedAt" in stored["spec"]["template"]["metadata"]["annotations"]
     assert kube("rollout", "history", "deployment/elastic").stdout == revisions
     assert kube("diff", "-f", str(manifest), check=False).returncode == 0  # kubectl agrees: nothing to change

@@ -85,3 +85,21 @@ def test_apply_keeps_what_neither_apply_declared():
     new = deployment()
     keep_what_apply_keeps(new, live_after(declared_note, 1, {"team": "a"}))
     assert "annotations" not in new["spec"]["template"]["metadata"]  # removed from the file: removed
+
+
+def test_labels_and_annotations_set_by_kubectl_stay_unless_an_apply_named_them():
+    applied = annotated({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "labels": {"app": "s"},
+                                                                           "annotations": {"owner": "a"}},
+                         "spec": {"ports": [{"port": 80}]}})
+    live = json.loads(json.dumps(applied))
+    live["metadata"]["labels"]["team"] = "blue"  # kubectl label svc s team=blue
+    live["metadata"]["annotations"]["note"] = "x"  # kubectl annotate svc s note=x
+    again = json.loads(json.dumps(applied))
+    keep_what_apply_keeps(again, live)
+    assert again["metadata"]["labels"] == {"team": "blue", "app": "s"}
+    assert {k: v for k, v in again["metadata"]["annotations"].items() if k != KEY} == {"note": "x", "owner": "a"}
+    assert again["metadata"]["annotations"][KEY] == applied["metadata"]["annotations"][KEY]
+    # Named by the previous apply and gone from the file: gone, as kubectl apply removes it.
+    dropped = annotated({**applied, "metadata": {"name": "s", "labels": {"app": "s"}}})
+    keep_what_apply_keeps(dropped, live)
+    assert "owner" not in dropped["metadata"]["annotations"] and dropped["metadata"]["labels"]["team"] == "blue"
