@@ -58,8 +58,17 @@ KNOWN_KINDS = {
 }
 _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
     "Service": is_dns1035_label, "Namespace": is_dns1123_label, "StatefulSet": is_dns1123_label}
-_STORAGE_CHECKS = {"PersistentVolumeClaim": validate_claim, "PersistentVolume": validate_volume,
-                   "StorageClass": validate_storage_class}
+# Kinds whose checks need only the object (Services, pods and workloads need more: below).
+_CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
+    "ConfigMap": lambda obj, errs: _data("ConfigMap", obj, errs),
+    "Secret": lambda obj, errs: _data("Secret", obj, errs),
+    "PersistentVolumeClaim": validate_claim, "PersistentVolume": validate_volume,
+    "StorageClass": validate_storage_class, "PodDisruptionBudget": validate_budget,
+    "HorizontalPodAutoscaler": validate_autoscaler, "PriorityClass": validate_priority_class,
+    "Ingress": validate_ingress, "IngressClass": validate_ingress_class,
+    "NetworkPolicy": validate_network_policy, "ResourceQuota": validate_quota,
+    "LimitRange": validate_limit_range,
+}
 MAX_DATA_BYTES = 1 << 20  # the API server's limit for ConfigMap and Secret data
 MAX_ANNOTATION_BYTES = 256 * 1024
 
@@ -189,26 +198,8 @@ def _validate_object(doc: Doc, errs: FieldErrors, allow_privileged: bool,
         validate_job(obj, errs, allow_privileged)
     elif kind == "CronJob":
         validate_cronjob(obj, errs, allow_privileged)
-    elif kind in ("ConfigMap", "Secret"):
-        _data(kind, obj, errs)
-    elif kind in _STORAGE_CHECKS:
-        _STORAGE_CHECKS[kind](obj, errs)
-    elif kind == "PodDisruptionBudget":
-        validate_budget(obj, errs)
-    elif kind == "HorizontalPodAutoscaler":
-        validate_autoscaler(obj, errs)
-    elif kind == "PriorityClass":
-        validate_priority_class(obj, errs)
-    elif kind == "Ingress":
-        validate_ingress(obj, errs)
-    elif kind == "IngressClass":
-        validate_ingress_class(obj, errs)
-    elif kind == "NetworkPolicy":
-        validate_network_policy(obj, errs)
-    elif kind == "ResourceQuota":
-        validate_quota(obj, errs)
-    elif kind == "LimitRange":
-        validate_limit_range(obj, errs)
+    elif kind in _CHECKS:
+        _CHECKS[kind](obj, errs)
     return (kind, namespace, name) if name else None
 
 
