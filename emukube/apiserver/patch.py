@@ -113,7 +113,7 @@ def merge_patch(target, patch):
 # --- strategic merge patch -------------------------------------------------------------------
 
 
-def _meta(field_schema: dict | None) -> tuple[str, str, bool]:
+def patch_meta(field_schema: dict | None) -> tuple[str, str, bool]:
     """(strategy, merge key, retainKeys) of a field, from its x-kubernetes-patch-* extensions."""
     if not field_schema:
         return "", "", False
@@ -149,7 +149,7 @@ def strategic_merge(original: dict | None, patch: dict, schema: dict) -> dict:
             if not delete_list:
                 original[key] = _without_directives(value)
             continue
-        strategy, merge_key, _ = _meta(field_schema)
+        strategy, merge_key, _ = patch_meta(field_schema)
         old = original[key]
         if isinstance(old, dict) and isinstance(value, dict):
             original[key] = value if strategy == "replace" else strategic_merge(old, value, field_schema or {})
@@ -206,7 +206,7 @@ def _set_element_orders(original: dict, patch: dict, schema: dict) -> None:
         if not isinstance(order, list):
             raise _SMPError("invalid patch format of setElementOrder list", 400)
         field_schema = sch.field(schema, name) if schema else None
-        strategy, merge_key, _ = _meta(field_schema)
+        strategy, merge_key, _ = patch_meta(field_schema)
         old, new = original.get(name), patch.get(name)
         if old is None and new is None:
             continue

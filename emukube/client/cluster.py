@@ -55,7 +55,7 @@ class Change:
 def _changes(objects: list[dict], current: list[dict], planned: list[dict]) -> tuple[list[Change], list[dict]]:
     """What applying `objects` does to each (kubectl's created/configured/unchanged), and the
     planned objects to write, with what kubectl apply would keep of the live ones."""
-    from ..manifests.last_applied import keep_what_apply_keeps
+    from .apply_merge import keep_what_apply_keeps
 
     before = {ops.object_key(o): o for o in current}
     after = {ops.object_key(o): o for o in planned}

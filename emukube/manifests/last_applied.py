@@ -48,9 +48,6 @@ def annotated(obj: dict) -> dict:
     return out
 
 
-SCALED = ("Deployment", "StatefulSet", "ReplicaSet", "ReplicationController")
-
-
 def declared(obj: dict) -> dict:
     """What the object's last apply sent (its annotation), {} when it has none."""
     text = ((obj.get("metadata") or {}).get("annotations") or {}).get(KEY)
@@ -59,43 +56,3 @@ def declared(obj: dict) -> dict:
     except ValueError:
         return {}
     return found if isinstance(found, dict) else {}
-
-
-def _undeclared(live: dict, new: dict, old: dict) -> dict:
-    """The live entries of a map neither the new nor the previous apply names (emukube's own
-    stamps, the image map's, are decided afresh on each apply)."""
-    return {k: v for k, v in live.items()
-            if not k.startswith("emukube.io/") and k != KEY and k not in new and k not in old}
-
-
-def _meta(doc: dict) -> dict:
-    return (doc.get("metadata") or {}) if isinstance(doc, dict) else {}
-
-
-def _kept_in(meta: dict, live: dict, new: dict, old: dict, key: str) -> None:
-    kept = _undeclared(live.get(key) or {}, new.get(key) or {}, old.get(key) or {})
-    if kept:
-        meta[key] = {**kept, **(meta.get(key) or {})}
-
-
-def keep_what_apply_keeps(obj: dict, live: dict) -> None:
-    """Give `obj` (a defaulted manifest about to replace `live`) the live values kubectl apply's
-    three-way merge would leave alone, as neither this manifest nor the previous apply declares
-    them: labels and annotations set by `kubectl label|annotate`, replicas `kubectl scale` or an
-    autoscaler set, and template annotations such as `kubectl rollout restart`'s restartedAt
-    (else each `up` would roll the pods out again)."""
-    new, old = declared(obj), declared(live)
-    meta = obj.setdefault("metadata", {})
-    for key in ("labels", "annotations"):
-        _kept_in(meta, _meta(live), _meta(new), _meta(old), key)
-    spec, live_spec = obj.get("spec"), live.get("spec") or {}
-    if not isinstance(spec, dict) or obj.get("kind") not in SCALED + ("DaemonSet",):
-        return
-    if obj.get("kind") in SCALED and live_spec.get("replicas") is not None and \
-            not any("replicas" in (d.get("spec") or {}) for d in (new, old)):
-        spec["replicas"] = live_spec["replicas"]
-    template = spec.get("template")
-    if isinstance(template, dict):
-        mine, before = [_meta((d.get("spec") or {}).get("template") or {}) for d in (new, old)]
-        _kept_in(template.setdefault("metadata", {}), _meta(live_spec.get("template") or {}), mine, before,
-                 "annotations")

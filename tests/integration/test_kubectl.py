@@ -614,8 +614,9 @@ spec:
 
 
 def test_emukube_apply_keeps_what_kubectl_apply_keeps(kube, tmp_path):
-    """A file without replicas, applied again after `kubectl scale`, `label` and `rollout restart`:
-    unchanged, as kubectl apply's three-way merge leaves them alone (no reset, no new rollout)."""
+    """A file without replicas, applied again after `kubectl scale`, `label`, `set env` and `rollout
+    restart`: unchanged, as kubectl apply's three-way merge leaves them alone (no reset, no new
+    rollout)."""
     manifest = tmp_path / "elastic.yaml"
     manifest.write_text(UNSCALED)
     # kubectl's way to wait: other tests of this module leave workloads a quota holds back, and
@@ -624,6 +625,7 @@ def test_emukube_apply_keeps_what_kubectl_apply_keeps(kube, tmp_path):
     kube("rollout", "status", "deployment/elastic", "--timeout=90s", timeout=100)
     kube("scale", "deployment/elastic", "--replicas=3")
     kube("label", "deployment/elastic", "team=blue")
+    kube("set", "env", "deployment/elastic", "LEVEL=debug")  # a rollout of its own
     kube("rollout", "restart", "deployment/elastic")
     kube("rollout", "status", "deployment/elastic", "--timeout=90s", timeout=100)
     revisions = kube("rollout", "history", "deployment/elastic").stdout
@@ -632,6 +634,7 @@ def test_emukube_apply_keeps_what_kubectl_apply_keeps(kube, tmp_path):
     stored = kube.obj("get", "deployment", "elastic")
     assert stored["spec"]["replicas"] == 3 and stored["metadata"]["labels"]["team"] == "blue"
     assert "kubectl.kubernetes.io/restartedAt" in stored["spec"]["template"]["metadata"]["annotations"]
+    assert stored["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "LEVEL", "value": "debug"}]
     assert kube("rollout", "history", "deployment/elastic").stdout == revisions
     assert kube("diff", "-f", str(manifest), check=False).returncode == 0  # kubectl agrees: nothing to change
     kube("delete", "-f", str(manifest))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 
+from emukube.client.apply_merge import keep_what_apply_keeps
 from emukube.manifests import load_and_validate
-from emukube.manifests.last_applied import KEY, annotated, go_json, keep_what_apply_keeps
+from emukube.manifests.last_applied import KEY, annotated, go_json
 
 SERVICE = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "cashier"},
            "spec": {"selector": {"app": "cashier"}, "ports": [{"port": 80, "targetPort": "http"}],
@@ -103,3 +104,46 @@ def test_labels_and_annotations_set_by_kubectl_stay_unless_an_apply_named_them()
     dropped = annotated({**applied, "metadata": {"name": "s", "labels": {"app": "s"}}})
     keep_what_apply_keeps(dropped, live)
     assert "owner" not in dropped["metadata"]["annotations"] and dropped["metadata"]["labels"]["team"] == "blue"
+
+
+def with_env(doc: dict, **env: str) -> dict:
+    out = json.loads(json.dumps(doc))
+    out["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": k, "value": v} for k, v in env.items()]
+    return out
+
+
+def test_lists_merge_by_their_schema_key_as_kubectl_apply_merges_them():
+    applied = annotated(with_env(deployment(), MODE="a", OLD="x"))
+    live = with_env(applied, MODE="a", OLD="x", DEBUG="1")  # kubectl set env deploy/w DEBUG=1
+    sidecar = {"name": "sidecar", "image": "emukube/echo:1.0"}  # kubectl patch added a container
+    live["spec"]["template"]["spec"]["containers"].append(sidecar)
+    live["spec"]["template"]["spec"]["containers"][0]["imagePullPolicy"] = "IfNotPresent"  # defaulted
+    new = annotated(with_env(deployment(), MODE="b"))  # MODE changed, OLD dropped from the file
+    keep_what_apply_keeps(new, live)
+    first, *rest = new["spec"]["template"]["spec"]["containers"]
+    assert first["env"] == [{"name": "MODE", "value": "b"}, {"name": "DEBUG", "value": "1"}]
+    assert first["imagePullPolicy"] == "IfNotPresent" and first["image"] == "emukube/echo:1.0"
+    assert rest == [sidecar]
+
+
+def test_generated_fields_stay_and_a_services_allocations_are_the_plans():
+    job = annotated({"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "j"},
+                     "spec": {"template": {"spec": {"restartPolicy": "Never", "containers": [{"name": "c"}]}}}})
+    live = json.loads(json.dumps(job))
+    live["spec"]["selector"] = {"matchLabels": {"batch.kubernetes.io/controller-uid": "u1"}}
+    again = json.loads(json.dumps(job))
+    keep_what_apply_keeps(again, live)
+    assert again["spec"]["selector"] == live["spec"]["selector"]  # else the immutable selector "changes"
+    node_port = annotated({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                           "spec": {"type": "NodePort", "ports": [{"port": 80}, {"port": 81}]}})
+    live = json.loads(json.dumps(node_port))
+    live["spec"].update(clusterIP="10.96.0.20", externalTrafficPolicy="Cluster", sessionAffinity="ClientIP")
+    for port, number in zip(live["spec"]["ports"], (30080, 30081)):
+        port.update(nodePort=number, protocol="TCP")
+    # The type changed and port 81 dropped: planned (allocated) anew, without nodePorts.
+    planned = annotated({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"},
+                         "spec": {"ports": [{"port": 80}]}})
+    planned["spec"]["clusterIP"] = "10.96.0.20"
+    keep_what_apply_keeps(planned, live)
+    assert planned["spec"] == {"ports": [{"port": 80, "protocol": "TCP"}], "clusterIP": "10.96.0.20",
+                               "sessionAffinity": "ClientIP"}
