@@ -822,6 +822,10 @@ class Controller:
         current = template_hash(w["spec"]["template"])
         new = [p for p in mine if p.template_hash == current]
         old = [p for p in mine if p.template_hash != current]
+        if w["kind"] in ("ReplicaSet", "ReplicationController"):
+            # Their controllers never replace a pod for a new template: every pod counts as it
+            # is, and only pods made from now on follow the template (rolling out is a Deployment's).
+            new, old = mine, []
         paused = bool(w["spec"].get("paused"))  # its template is the one rolled out (as_rolled_out)
         if paused:  # the deployment controller only scales a paused Deployment: old pods stay
             for p in sorted(old, key=self.is_ready)[:max(0, len(old) - replicas)]:

@@ -446,8 +446,16 @@ def test_a_replication_controller_and_cluster_info_dump(kube, tmp_path):
         kube("wait", "--for=jsonpath={.status.readyReplicas}=2", "rc/legacy", "--timeout=60s", timeout=70)
         rc = kube.obj("get", "rc", "legacy")
         assert rc["spec"]["selector"] == {"app": "legacy"} and rc["metadata"]["labels"] == {"app": "legacy"}
+        before = set(kube.lines("get", "pods", "-l", "app=legacy", "-o", "name"))
+        # A new template replaces no pod (that is a Deployment's rollout): only pods made later use it.
+        kube("set", "env", "rc/legacy", "NOTE=new")
         kube("scale", "rc", "legacy", "--replicas=3")
         kube("wait", "--for=jsonpath={.status.readyReplicas}=3", "rc/legacy", "--timeout=60s", timeout=70)
+        envs = {f"pod/{p['metadata']['name']}": p["spec"]["containers"][0].get("env")
+                for p in kube.obj("get", "pods", "-l", "app=legacy")["items"]}
+        assert before < set(envs), envs
+        assert [envs[name] for name in sorted(set(envs) - before)] == [[{"name": "NOTE", "value": "new"}]], envs
+        assert all(envs[name] is None for name in before), envs
         wide = kube.lines("get", "rc", "-o", "wide")
         assert columns(wide[0]) == ["NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
         assert columns(wide[1])[:4] == ["legacy", "3", "3", "3"] and columns(wide[1])[-1] == "app=legacy", wide
