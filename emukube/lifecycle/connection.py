@@ -186,9 +186,7 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
         if old is None:
             stored = _create_or_replace(api, res, body)
         else:
-            body["metadata"]["resourceVersion"] = old["metadata"].get("resourceVersion")
-            _keep_controller_annotations(body, old)
-            stored = api.update(res, body, fieldManager="emukube")
+            stored = _update(api, res, body, old)
         _note(written, res, stored)
     for key, old in have.items() if prune else ():
         if key in want:
@@ -207,6 +205,26 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
 _ORDER = {kind: i for i, kind in enumerate(("Namespace", "ResourceQuota", "ServiceAccount", "Secret", "ConfigMap",
                                             "StorageClass", "PriorityClass", "IngressClass", "PersistentVolume",
                                             "PersistentVolumeClaim", "Service", "Node"))}
+
+
+CONFLICT_RETRIES = 5  # as kubectl apply retries a patch the object changed under
+
+
+def _update(api: KubeClient, res: Resource, body: dict, old: dict) -> dict:
+    """Update from `old`; when a controller wrote the object meanwhile (its status, its
+    annotations: a 409 Conflict), again from what the server holds now."""
+    declared = body["metadata"]
+    attempts = CONFLICT_RETRIES
+    while True:
+        body["metadata"] = {**declared, "resourceVersion": old["metadata"].get("resourceVersion")}
+        _keep_controller_annotations(body, old)
+        try:
+            return api.update(res, body, fieldManager="emukube")
+        except ApiError as exc:
+            if exc.code != 409 or exc.reason != "Conflict" or not attempts:
+                raise
+        attempts -= 1
+        old = api.get(res, declared.get("namespace"), declared["name"])
 
 
 def _create_or_replace(api: KubeClient, res: Resource, body: dict) -> dict:

@@ -7,12 +7,14 @@ import os
 import queue
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
 import pytest
 import yaml
 from conftest import EMUKUBE, HERE
+from kubectl_tools import Kube
 from podtools import RequestLoop, dns_a, pods_wide, ready_endpoints, squeezed, wait_for
 
 MANIFEST = HERE / "manifests" / "workloads.yaml"
@@ -137,14 +139,18 @@ def test_describe_shows_state_probes_endpoints_and_events(cluster):
 
 
 class Stream:
-    """A long-running emukube command whose output lines are read as they come (bounded waits)."""
+    """A long-running emukube command whose output lines are read as they come (bounded waits).
+    Its stderr goes to a file, and a wait that runs out dumps the command's Python stacks there
+    (faulthandler on SIGABRT), so a hang says where it hangs; one that exited says why at once."""
 
     def __init__(self, cluster, *args: str):
-        self.proc = subprocess.Popen([EMUKUBE, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                                     env=dict(os.environ, EMUKUBE_CLUSTER=cluster.name))
+        self.err = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen([EMUKUBE, *args], stdout=subprocess.PIPE, stderr=self.err, text=True,
+                                     env=dict(os.environ, EMUKUBE_CLUSTER=cluster.name, PYTHONFAULTHANDLER="1"))
         self.lines: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: [self.lines.put(x.rstrip("\n")) for x in self.proc.stdout],
-                         daemon=True).start()
+        self.reader = threading.Thread(target=lambda: [self.lines.put(x.rstrip("\n")) for x in self.proc.stdout],
+                                       daemon=True)
+        self.reader.start()
 
     def read_until(self, *wanted: str, timeout: float = 60) -> str:
         """The first new line containing every `wanted`."""
@@ -154,11 +160,23 @@ class Stream:
             try:
                 line = self.lines.get(timeout=1)
             except queue.Empty:
+                if not self.reader.is_alive() and self.lines.empty():
+                    break  # it exited: nothing more will come
                 continue
             seen.append(line)
             if all(w in line for w in wanted):
                 return line
-        pytest.fail(f"no line with {wanted!r} within {timeout:.0f}s; saw {seen[-5:]}")
+        try:
+            self.proc.wait(timeout=2)
+        except subprocess.TimeoutExpired:  # still running: where is it?
+            self.proc.send_signal(signal.SIGABRT)
+            self.proc.wait(timeout=20)
+        pytest.fail(f"no line with {wanted!r} within {timeout:.0f}s; saw {seen[-5:]}; "
+                    f"exit {self.proc.returncode}; stderr:\n{self.stderr()[-6000:]}")
+
+    def stderr(self) -> str:
+        self.err.seek(0)
+        return self.err.read()
 
     def interrupt(self) -> int:
         """Ctrl-C; the exit code."""
@@ -191,8 +209,35 @@ def test_events_follow_and_up_attach_stream_until_interrupted(cluster):
         cluster.emukube("delete", "pod", "db-2")
         attach.read_until("pod/db-2", "deleted")
         assert attach.interrupt() == 0
-        assert "Ctrl-C stops watching" in attach.proc.stderr.read()
+        assert "Ctrl-C stops watching" in attach.stderr()
     finally:
         attach.kill()
     # Ctrl-C left the cluster running: the StatefulSet brings db-2 back.
     wait_for("db-2 back", lambda: pods_wide(cluster, "db-").get("db-2", ("",))[0] == "1/1", timeout=120)
+
+
+def test_apply_carries_on_when_the_object_changes_under_it(cluster, tmp_path):
+    """Between reading a Deployment and writing it, `emukube apply` meets another writer (a
+    rollout's status, kubectl): it tries again from what the server holds, as kubectl apply does,
+    instead of failing with 409 Conflict."""
+    kube = Kube(cluster.name, tmp_path)
+    stop = threading.Event()
+
+    def annotate() -> None:  # bounded: at most 300 writes, until the applies are done
+        for i in range(300):
+            if stop.is_set():
+                return
+            kube("annotate", "deployment/web", f"churn={i}", "--overwrite", check=False)
+
+    churn = threading.Thread(target=annotate, daemon=True)
+    churn.start()
+    try:
+        for manifest in (_changed_template(), MANIFEST.read_text()) * 2:
+            applied = cluster.emukube("apply", "-", "--no-wait", input=manifest, check=False)
+            assert applied.returncode == 0 and "deployment/web configured" in applied.stdout, \
+                applied.stdout + applied.stderr
+    finally:
+        stop.set()
+        churn.join(timeout=60)
+    assert kube.obj("get", "deployment", "web")["metadata"]["annotations"]["churn"]  # kept by each apply
+    kube("rollout", "status", "deployment/web", "--timeout=150s", timeout=160)
