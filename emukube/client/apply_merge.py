@@ -40,7 +40,8 @@ def definition(obj: dict) -> str:
 def keep_what_apply_keeps(obj: dict, live: dict) -> None:
     """Give `obj` (a planned manifest about to replace `live`) the live metadata labels and
     annotations and spec fields that neither its own nor the live object's last apply declares."""
-    new, old = declared(obj), declared(live)
+    # Objects handed to the Python API without the annotation declare all they hold.
+    new, old = declared(obj) or obj, declared(live)
     found = definition(obj)
     schema = sch.structural(found) if found else {}
     meta, live_meta = obj.setdefault("metadata", {}), live.get("metadata") or {}

@@ -147,3 +147,16 @@ def test_generated_fields_stay_and_a_services_allocations_are_the_plans():
     keep_what_apply_keeps(planned, live)
     assert planned["spec"] == {"ports": [{"port": 80, "protocol": "TCP"}], "clusterIP": "10.96.0.20",
                                "sessionAffinity": "ClientIP"}
+
+
+def test_an_object_without_the_annotation_declares_all_it_holds():
+    live = live_after(deployment(), 2, {})  # scaled by kubectl
+    live["spec"]["template"]["spec"]["containers"][0]["env"] = [{"name": "SET", "value": "by kubectl"}]
+    given = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "w"},
+             "spec": {"selector": {"matchLabels": {"app": "w"}}, "template": {
+                 "metadata": {"labels": {"app": "w"}},
+                 "spec": {"containers": [{"name": "c", "image": "emukube/echo:2.0"}]}}}}
+    keep_what_apply_keeps(given, live)  # Cluster.apply(objects=[...]): no last-applied annotation
+    assert given["spec"]["template"]["spec"]["containers"][0]["image"] == "emukube/echo:2.0"
+    assert given["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "SET", "value": "by kubectl"}]
+    assert given["spec"]["replicas"] == 2
