@@ -14,7 +14,7 @@ from emukube.lifecycle import ops
 
 from .context import Context, log
 from .measure import Row, at_least_x, below
-from .proxy import PATH, hey
+from .proxy import PATH, HeyResults, alternated, hey
 
 HOST = "solo.example"
 INGRESS = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "bench", "namespace": "default"},
@@ -49,23 +49,18 @@ def run(ctx: Context) -> list[Row]:
     ways = {"ingress": (via_ingress, ["-host", HOST]), "clusterip": (proxied, [])}
     for url, extra in ways.values():  # warm up both paths
         hey(w, url, *extra, "-n", "300", "-c", "4")
-    got: dict[tuple[str, str], list[dict]] = {}
+    got = HeyResults()
     served: list[float] = []
     for run_ in range(ctx.runs):
-        order = list(ways.items())[::-1 if run_ % 2 else 1]
         for load, args in loads.items():
-            for way, (url, extra) in order:
+            for way, (url, extra) in alternated(list(ways.items()), run_):
                 log(f"ingress run {run_ + 1}/{ctx.runs}: {load} {way}")
-                got.setdefault((load, way), []).append(hey(w, url, *extra, *args))
+                got.add(load, way, hey(w, url, *extra, *args))
         added = copy.deepcopy(INGRESS)
         added["spec"]["rules"].append({**added["spec"]["rules"][0], "host": f"r{run_}.example"})
         served.append(_served_after(w.cluster, net.ingress_address, f"r{run_}.example", added))
 
-    def col(load: str, way: str, key: str) -> list[float]:
-        return [r[key] for r in got[(load, way)]]
-
-    errors = sum(r["errors"] for runs in got.values() for r in runs)
-    note = f"{errors} failed requests" if errors else ""
+    col, note = got.col, got.note()
     base = "via the ClusterIP alone"
     return [
         Row("11", "req/s via an Ingress, keep-alive, 16 connections", "req/s", col("keepalive", "ingress", "rps"),

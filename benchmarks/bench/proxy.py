@@ -30,6 +30,28 @@ def hey(w: Workload, url: str, *args: str) -> dict:
     return {"rps": float(rps.group(1)), "p50": pct.get(50, 0.0), "p99": pct.get(99, 0.0), "errors": errors + bad}
 
 
+class HeyResults:
+    """hey's summaries by (load, way) over the runs, as the columns of a section's rows."""
+
+    def __init__(self) -> None:
+        self.got: dict[tuple[str, str], list[dict]] = {}
+
+    def add(self, load: str, way: str, result: dict) -> None:
+        self.got.setdefault((load, way), []).append(result)
+
+    def col(self, load: str, way: str, key: str) -> list[float]:
+        return [r[key] for r in self.got[(load, way)]]
+
+    def note(self) -> str:
+        errors = sum(r["errors"] for runs in self.got.values() for r in runs)
+        return f"{errors} failed requests" if errors else ""
+
+
+def alternated(ways: list, run_: int) -> list:
+    """Every other run in reverse order, so neither way always goes first."""
+    return ways[::-1] if run_ % 2 else ways
+
+
 def proxies(ctx: Context, w: Workload) -> list:
     return [c for c in engine.containers(ctx.client, w.cluster.name, all=False)
             if c.labels.get(L.ROLE) in ("proxy", "proxy-udp")]
@@ -52,7 +74,7 @@ def run(ctx: Context) -> list[Row]:
         "fixed": ["-n", str(n_lat), "-c", "4", "-q", "100"],  # 4 x 100 = 400 requests/s
         "newconn": ["-n", str(n_new), "-c", "16", "-disable-keepalive"],
     }
-    got: dict[tuple[str, str], list[dict]] = {}
+    got = HeyResults()
     memory: list[float] = []
     # CPU per request of the proxy and of the pod, while proxied: why the ratio is what it is
     # when client, proxy and pod share the machine's cores.
@@ -63,23 +85,16 @@ def run(ctx: Context) -> list[Row]:
         hey(w, url, "-n", "300", "-c", "4")
     for run_ in range(ctx.runs):
         memory.append(max(memory_mb(c) for c in proxies(ctx, w)))
-        order = [("direct", direct), ("proxied", proxied)]
-        if run_ % 2:
-            order.reverse()
         for load, args in loads.items():
-            for path, url in order:
+            for path, url in alternated([("direct", direct), ("proxied", proxied)], run_):
                 log(f"proxy run {run_ + 1}/{ctx.runs}: {load} {path}")
                 result, used = measured_cpu(watched, lambda: hey(w, url, *args))
-                got.setdefault((load, path), []).append(result)
+                got.add(load, path, result)
                 if path == "proxied" and load in cpu_us:
                     for acc, seconds in zip(cpu_us[load], used):
                         acc.append(seconds * 1e6 / int(args[1]))
 
-    def col(load: str, path: str, key: str) -> list[float]:
-        return [r[key] for r in got[(load, path)]]
-
-    errors = sum(r["errors"] for runs in got.values() for r in runs)
-    note = f"{errors} failed requests" if errors else ""
+    col, note = got.col, got.note()
     pod = "direct to the pod IP"
     return [
         Row("2", "req/s via ClusterIP, keep-alive, 16 connections", "req/s", col("keepalive", "proxied", "rps"),
