@@ -32,9 +32,10 @@ class Step:
 
 
 def desired_pods(objects: list[dict]) -> int:
-    """How many pods the applied objects ask for."""
+    """How many pods the applied objects ask for, at least: a DaemonSet counts one (the nodes it
+    fits are the controller's to find; its other pods count once they exist)."""
     return sum(o["spec"].get("replicas", 1) for o in objects if o["kind"] in POD_KINDS) + \
-        sum(1 for o in objects if o["kind"] == "Pod")
+        sum(1 for o in objects if o["kind"] in ("Pod", "DaemonSet"))
 
 
 API_SERVICE = "default/kubernetes"  # the API server's own: reported, but nobody applied it

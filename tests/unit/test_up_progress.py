@@ -26,6 +26,8 @@ def test_desired_pods_and_counts_from_a_status_report():
     # pods not started yet count as not ready; Services not reported yet as not answering
     assert counts(status, OBJECTS) == (1, 5, 1, 2)
     assert counts(report({}), []) == (0, 0, 0, 0)
+    # A DaemonSet alone: one pod at least, not "0/0 ready" (done) before its pods exist
+    assert counts(report({}), [{"kind": "DaemonSet", "spec": {}}]) == (0, 1, 0, 0)
     # The API server's own Service is not one of those applied
     status = report({"services": {"default/web": {"answering": True}, "default/kubernetes": {"answering": True}}})
     assert counts(status, OBJECTS)[2:] == (1, 2)
