@@ -234,9 +234,7 @@ def _create_or_replace(api: KubeClient, res: Resource, body: dict) -> dict:
         if exc.code != 409 or exc.reason != "AlreadyExists":
             raise
     meta = body["metadata"]
-    old = api.get(res, meta.get("namespace"), meta["name"])
-    meta["resourceVersion"] = old["metadata"]["resourceVersion"]
-    return api.update(res, body, fieldManager="emukube")
+    return _update(api, res, body, api.get(res, meta.get("namespace"), meta["name"]))
 
 
 def _note(written: dict[str, int], res: Resource, stored: dict) -> None:
