@@ -46,12 +46,12 @@ def keep_what_apply_keeps(obj: dict, live: dict) -> None:
     schema = sch.structural(found) if found else {}
     meta, live_meta = obj.setdefault("metadata", {}), live.get("metadata") or {}
     new_meta, old_meta = _map(new.get("metadata")), _map(old.get("metadata"))
-    planned = _PLANNED.get(str(obj.get("kind")), frozenset())
     for key in ("labels", "annotations"):
         if isinstance(live_meta.get(key), dict):
-            meta[key] = _Merge(planned).map(_map(meta.get(key)), live_meta[key], _map(new_meta.get(key)),
-                                            _map(old_meta.get(key)), {})
+            meta[key] = _Merge(frozenset()).map(_map(meta.get(key)), live_meta[key], _map(new_meta.get(key)),
+                                                _map(old_meta.get(key)), {})
     if isinstance(obj.get("spec"), dict) and isinstance(live.get("spec"), dict):
+        planned = _PLANNED.get(str(obj.get("kind")), frozenset())
         obj["spec"] = _Merge(planned).map(obj["spec"], live["spec"], _map(new.get("spec")),
                                           _map(old.get("spec")), sch.field(schema, "spec") or {})
 
@@ -64,13 +64,15 @@ class _Merge:
     def __init__(self, planned: frozenset):
         self.planned = planned
 
-    def map(self, mine: dict, live: dict, new: dict, old: dict, schema: dict) -> dict:
+    def map(self, mine: dict, live: dict, new: dict, old: dict, schema: dict, retain: bool = False) -> dict:
+        """`retain`: the map's patch strategy is retainKeys (a Deployment's strategy, a volume):
+        declaring it drops what it does not declare (type Recreate drops rollingUpdate)."""
         for key, value in live.items():
             if key == KEY or key.startswith(_OWN_PREFIX) or key in self.planned:
                 continue
             field = sch.field(schema, key) or {}
             if key not in new:
-                if key in old:  # the previous apply declared it, this one does not: removed
+                if key in old or retain:  # the previous apply declared it, this one does not: removed
                     continue
                 # Nobody's apply declared it: it stays (beside emukube's own stamps in a map).
                 if isinstance(value, dict):
@@ -80,16 +82,17 @@ class _Merge:
                 else:
                     mine[key] = copy.deepcopy(value)
                 continue
-            strategy, merge_key, _ = patch_meta(field)
+            strategy, merge_key, retains = patch_meta(field)
             if strategy == "replace":
                 continue
             if isinstance(value, dict) and isinstance(mine.get(key), dict):
-                mine[key] = self.map(mine[key], value, _map(new[key]), _map(old.get(key)), field)
+                mine[key] = self.map(mine[key], value, _map(new[key]), _map(old.get(key)), field, retains)
             elif isinstance(value, list) and isinstance(mine.get(key), list) and strategy == "merge":
-                mine[key] = self.list(mine[key], value, new[key], old.get(key), merge_key, sch.items(field))
+                mine[key] = self.list(mine[key], value, new[key], old.get(key), merge_key, sch.items(field),
+                                      retains)
         return mine
 
-    def list(self, mine: list, live: list, new, old, merge_key: str, item_schema: dict) -> list:
+    def list(self, mine: list, live: list, new, old, merge_key: str, item_schema: dict, retain: bool) -> list:
         """A merging list: items matched by merge key merge as maps; live items neither apply
         declared are kept (after the file's); without a key, scalars nobody declared are kept."""
         new, old = (new if isinstance(new, list) else []), (old if isinstance(old, list) else [])
@@ -104,7 +107,8 @@ class _Merge:
         for item in mine:
             key = item.get(merge_key) if isinstance(item, dict) else None
             if key in live_items and key in new_items:
-                item = self.map(item, live_items[key], _map(new_items[key]), _map(old_items.get(key)), item_schema)
+                item = self.map(item, live_items[key], _map(new_items[key]), _map(old_items.get(key)), item_schema,
+                                retain)
             out.append(item)
         mine_keys = set(by_key(mine))
         out += [copy.deepcopy(v) for k, v in live_items.items()

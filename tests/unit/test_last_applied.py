@@ -160,3 +160,19 @@ def test_an_object_without_the_annotation_declares_all_it_holds():
     assert given["spec"]["template"]["spec"]["containers"][0]["image"] == "emukube/echo:2.0"
     assert given["spec"]["template"]["spec"]["containers"][0]["env"] == [{"name": "SET", "value": "by kubectl"}]
     assert given["spec"]["replicas"] == 2
+
+
+def test_a_retain_keys_field_drops_what_its_new_value_does_not_declare():
+    """DeploymentStrategy is retainKeys: switching to Recreate drops the defaulted rollingUpdate
+    (else the API server refuses it), as kubectl apply's patch does."""
+    live = annotated(deployment())
+    live["spec"]["strategy"] = {"type": "RollingUpdate", "rollingUpdate": {"maxSurge": "25%", "maxUnavailable": "25%"}}
+    recreate = deployment()
+    recreate["spec"]["strategy"] = {"type": "Recreate"}
+    recreate = annotated(recreate)
+    keep_what_apply_keeps(recreate, live)
+    assert recreate["spec"]["strategy"] == {"type": "Recreate"}
+    # Not declared at all: the live (defaulted) value stays.
+    again = annotated(deployment())
+    keep_what_apply_keeps(again, live)
+    assert again["spec"]["strategy"] == live["spec"]["strategy"]
