@@ -157,9 +157,12 @@ def default_pull_policy(image: str) -> str:
 
 def _service(spec: dict) -> None:
     stype = _set(spec, "type", "ClusterIP")
-    if _set(spec, "sessionAffinity", "None") == "ClientIP":
+    affinity = _set(spec, "sessionAffinity", "None")
+    if affinity == "ClientIP":
         client_ip = _sub(_sub(spec, "sessionAffinityConfig"), "clientIP")
         _set(client_ip, "timeoutSeconds", CLIENT_IP_TIMEOUT)
+    elif affinity == "None":  # SetDefaults_Service: what an earlier ClientIP left goes with it
+        spec.pop("sessionAffinityConfig", None)
     for port in _dicts(spec.get("ports")):
         _set(port, "protocol", "TCP")
         if port.get("targetPort") in (None, 0, "") and port.get("port") is not None:

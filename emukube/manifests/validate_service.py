@@ -173,8 +173,9 @@ def _session_affinity(spec: dict, errs: FieldErrors) -> None:
         if timeout is not None and not 0 < timeout <= MAX_AFFINITY_SECONDS:
             errs.invalid("spec.sessionAffinityConfig.clientIP.timeoutSeconds", timeout,
                          f"must be greater than 0 and less than {MAX_AFFINITY_SECONDS}")
-    elif affinity == "None" and spec.get("sessionAffinityConfig") is not None:
-        errs.forbidden("spec.sessionAffinityConfig", "must not be set when session affinity is None")
+    # With None, the API server's defaulting (SetDefaults_Service, before validation) drops a
+    # sessionAffinityConfig, so its "must not be set" never reaches a client: nor does it here
+    # (manifests/defaults.py drops it), and switching ClientIP off drops the config with it.
 
 
 # -- nodePort allocation ----------------------------------------------------------------

@@ -37,6 +37,9 @@ def test_service_defaults():
 def test_client_ip_affinity_timeout_defaults_to_three_hours():
     spec = apply_defaults({"kind": "Service", "spec": {"sessionAffinity": "ClientIP", "ports": []}})["spec"]
     assert spec["sessionAffinityConfig"] == {"clientIP": {"timeoutSeconds": 10800}}
+    # Switched off (or never on): the config goes, as SetDefaults_Service drops it.
+    spec = apply_defaults({"kind": "Service", "spec": {**spec, "sessionAffinity": "None"}})["spec"]
+    assert "sessionAffinityConfig" not in spec
 
 
 @pytest.mark.parametrize("stype, etp", [("NodePort", "Cluster"), ("LoadBalancer", "Cluster"), ("ClusterIP", None)])

@@ -168,9 +168,6 @@ def test_valid_objects_have_no_problems():
                   "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 86401}}},
                  "spec.sessionAffinityConfig.clientIP.timeoutSeconds: Invalid value: 86401: must be greater than 0 "
                  "and less than 86400", id="affinity-timeout-too-long"),
-    pytest.param({"ports": [{"port": 80}], "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 60}}},
-                 "spec.sessionAffinityConfig: Forbidden: must not be set when session affinity is None",
-                 id="affinity-config-without-client-ip"),
     pytest.param({"ports": [{"port": 80}], "type": "Headless"},
                  'spec.type: Unsupported value: "Headless": supported values: "ClusterIP", "ExternalName", '
                  '"LoadBalancer", "NodePort"', id="type"),
