@@ -24,7 +24,7 @@ _OWN_PREFIX = "emukube.io/"
 # and what a new type no longer allows is dropped, as the API server's dropTypeDependentFields
 # does: the plan's values stand.
 _PLANNED = {"Service": frozenset({"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy", "nodePort",
-                                  "healthCheckNodePort", "externalTrafficPolicy",
+                                  "healthCheckNodePort", "externalTrafficPolicy", "internalTrafficPolicy",
                                   "allocateLoadBalancerNodePorts", "loadBalancerClass"})}
 
 
