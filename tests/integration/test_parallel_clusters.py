@@ -53,10 +53,18 @@ def test_clusters_made_at_the_same_moment_do_not_collide(engine):
 def test_a_subnet_taken_meanwhile_is_retried_with_the_next(engine):
     name = f"pt{os.getpid() % 100000}sub"
     state = ops.read_state(engine, name)
-    planned = ops.plan_network(engine, name)
-    # Someone else (any network) takes that subnet between our planning and creating.
-    squatter = engine.networks.create(f"{name}-squatter", driver="bridge", ipam=docker.types.IPAMConfig(
-        pool_configs=[docker.types.IPAMPool(subnet=planned.subnet)]))
+    squatter = None
+    for _ in range(20):  # a cluster of a parallel test may take the planned subnet first: plan again
+        planned = ops.plan_network(engine, name)
+        # Someone else (any network) takes that subnet between our planning and creating.
+        try:
+            squatter = engine.networks.create(f"{name}-squatter", driver="bridge", ipam=docker.types.IPAMConfig(
+                pool_configs=[docker.types.IPAMPool(subnet=planned.subnet)]))
+            break
+        except docker.errors.APIError as exc:
+            if "overlaps" not in str(exc):
+                raise
+    assert squatter is not None, "every planned subnet was taken before the squatter could take it"
     try:
         net = planned
         try:
