@@ -31,10 +31,13 @@ class IngressController:
     def ingresses(self) -> list[dict]:
         return [o for o in self.ctrl.objects if o.get("kind") == "Ingress"]
 
-    def address(self) -> str | None:
-        """What each Ingress's status names: the host address, once the container serves."""
-        running = self.container is not None and self.container.status == "running"
-        return self.ctrl.ctx.net.ingress_address if running and self.ingresses() else None
+    def addresses(self) -> dict[tuple[str, str], str]:
+        """What each Ingress's status names, by (namespace, name): the host address, once the
+        container serves its routes (an ADDRESS then means a curl reaches them), as ingress-nginx
+        writes it after its sync."""
+        if self.container is None or self.container.status != "running":
+            return {}
+        return {key: self.ctrl.ctx.net.ingress_address for key in list(self.synced)}
 
     def waiting(self) -> list[str]:
         """What `up` waits for: `curl` right after it must reach the latest routes."""

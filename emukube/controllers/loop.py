@@ -1178,7 +1178,7 @@ class Controller:
                     pods=[(self.facts(p), status_pods[p.key]) for p in pods.values() if not self.gone(p)]
                     + self.failures.published(pods),
                     services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes),
-                    views=views, ingress_address=self.ingress.address()))
+                    views=views, ingress_addresses=self.ingress.addresses()))
                 if not complete:
                     converged = False
             except Exception as exc:  # noqa: BLE001 - the API restarting: the next tick writes it

@@ -63,7 +63,8 @@ class Observed:
     workloads: list[dict]
     nodes: list = field(default_factory=list)  # plan.nodes.Node
     views: list = field(default_factory=list)  # plan.endpoints.PodView
-    ingress_address: str | None = None  # where the Ingress controller serves; None: it does not yet
+    # (namespace, name) -> where the Ingress controller serves that Ingress's routes
+    ingress_addresses: dict = field(default_factory=dict)
 
 
 class Publisher:
@@ -142,7 +143,7 @@ class Publisher:
         self._endpoints(observed)
         self._nodes(observed.nodes, now)
         self._quotas()
-        self._ingresses(observed.ingress_address)
+        self._ingresses(observed.ingress_addresses)
         return not self.behind
 
     def _pod_objects(self, observed: Observed, cached_pods, cached_rs, now: str) -> dict[Key, dict]:
@@ -276,11 +277,12 @@ class Publisher:
             if status != q.get("status"):
                 self._put_status(BY_KEY["resourcequotas"], q, status)
 
-    def _ingresses(self, address: str | None) -> None:
-        """Each Ingress's ADDRESS: the controller's, while it serves them (plan/ingress.py)."""
+    def _ingresses(self, addresses: dict[tuple[str, str], str]) -> None:
+        """Each Ingress's ADDRESS: the controller's, once it serves its routes (plan/ingress.py)."""
         res = BY_KEY["ingresses.networking.k8s.io"]
         for ing in self.cached(res).values():
-            wanted = ingress_status(address)
+            wanted = ingress_status(addresses.get((ing["metadata"].get("namespace") or "default",
+                                                   ing["metadata"]["name"])))
             if ing.get("status") != wanted and not ing["metadata"].get("deletionTimestamp"):
                 self._put_status(res, ing, wanted)
 

@@ -105,6 +105,10 @@ def test_changes_to_ingresses_and_services_are_served(kube):
     assert second["spec"]["ingressClassName"] == "emukube"  # the DefaultIngressClass admission plugin
     assert wait_until(lambda: kube("get", "ing", "second", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}")
                       .stdout.strip(), "its ADDRESS") == address(kube)
+    # An ADDRESS promises the routes: the first request once kubectl sees it is answered by them.
+    kube("create", "ingress", "third", "--rule=third.example/*=front:80")
+    kube("wait", "--for=jsonpath={.status.loadBalancer.ingress[0].ip}", "ingress/third", "--timeout=60s", timeout=70)
+    assert get(kube, "third.example", "/").text in pods(kube, "front")
 
 
 def served_subject(ip: str, host: str) -> str:
