@@ -23,9 +23,26 @@ def safe_encode(data: bytes, length: int) -> str:
     return "".join(out)
 
 
+def _canonical(value):
+    """A template as Kubernetes hashes it, the Go struct: what JSON spells two ways counts once.
+    kubectl writes `resources: {}` and `creationTimestamp: null` where a manifest has nothing
+    (`rollout undo` sends the ReplicaSet's template so), and omits empty lists."""
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            item = _canonical(item)
+            if item is None or item == [] or (key == "resources" and item == {}):
+                continue
+            out[key] = item
+        return out
+    if isinstance(value, list):
+        return [_canonical(v) for v in value]
+    return value
+
+
 def template_hash(template: dict) -> str:
     """pod-template-hash: changes exactly when the pod template changes."""
-    blob = json.dumps(template, sort_keys=True, separators=(",", ":")).encode()
+    blob = json.dumps(_canonical(template), sort_keys=True, separators=(",", ":")).encode()
     return safe_encode(hashlib.sha256(blob).digest(), 10)
 
 

@@ -248,6 +248,11 @@ def test_edit_patch_label_annotate(kube, tmp_path):
     assert kube("get", "deploy", "web", "-o", "jsonpath={.metadata.annotations.note}").stdout == "hi"
 
 
+def replica_sets(kube: Kube) -> dict[str, int]:
+    """The web Deployment's ReplicaSets and their replicas."""
+    return {rs["metadata"]["name"]: rs["spec"]["replicas"] for rs in kube.obj("get", "rs", "-l", "app=web")["items"]}
+
+
 def test_scale_wait_and_rollouts(kube):
     assert kube("scale", "deploy", "web", "--replicas=3").stdout.strip() == "deployment.apps/web scaled"
     out = kube("rollout", "status", "deployment/web", "--timeout=90s", timeout=120).stdout
@@ -255,6 +260,7 @@ def test_scale_wait_and_rollouts(kube):
     wait_until(lambda: len(web_pods(kube)) == 3, "3 web pods (none left terminating)", timeout=60)
     assert kube("wait", "--for=condition=Available", "deployment/web", "--timeout=60s").stdout.strip() \
         == "deployment.apps/web condition met"
+    first = replica_sets(kube)
     assert kube("rollout", "restart", "deployment/web").stdout.strip() == "deployment.apps/web restarted"
     out = kube("rollout", "status", "deployment/web", "--timeout=120s", timeout=150).stdout
     assert 'deployment "web" successfully rolled out' in out, out
@@ -263,6 +269,9 @@ def test_scale_wait_and_rollouts(kube):
     assert [columns(line)[0] for line in history[2:] if line.strip()] == ["1", "2"], history
     assert kube("rollout", "undo", "deployment/web").stdout.strip() == "deployment.apps/web rolled back"
     kube("rollout", "status", "deployment/web", "--timeout=120s", timeout=150)
+    # Back to revision 1's ReplicaSet itself (kubectl sends its template, spelt as Go writes it).
+    after = replica_sets(kube)
+    assert len(after) == 2 and {n for n, r in after.items() if r} == {n for n, r in first.items() if r}, (first, after)
     kube("scale", "deploy", "web", "--replicas=2")
     wait_until(lambda: len(web_pods(kube)) == 2, "web back to 2 pods", timeout=60)
 

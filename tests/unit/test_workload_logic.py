@@ -84,6 +84,23 @@ def test_rollout_restart_changes_the_template_hash_every_time():
     assert deploy["spec"]["template"]["metadata"]["labels"] == {"app": "web"}
 
 
+def test_the_template_hash_is_the_same_for_kubectls_spelling_of_the_same_template():
+    """`rollout undo` sends the ReplicaSet's template as kubectl's Go structs write it: the
+    ReplicaSet it came from is found again, not a new one made."""
+    written = {"metadata": {"labels": {"app": "k"}},
+               "spec": {"containers": [{"name": "c", "image": "i", "args": []}]}}
+    by_kubectl = {"metadata": {"labels": {"app": "k"}, "creationTimestamp": None},
+                  "spec": {"containers": [{"name": "c", "image": "i", "resources": {}}]}}
+    assert template_hash(written) == template_hash(by_kubectl)
+    limited = {"metadata": {"labels": {"app": "k"}},
+               "spec": {"containers": [{"name": "c", "image": "i", "resources": {"limits": {"cpu": "1"}}}]}}
+    assert template_hash(limited) != template_hash(written)
+    with_volume = {**written, "spec": {**written["spec"], "volumes": [{"name": "v", "emptyDir": {}}]}}
+    assert template_hash(with_volume) != template_hash({**written, "spec": {**written["spec"], "volumes": [
+        {"name": "v", "downwardAPI": {}}]}})
+
+
+
 @pytest.mark.parametrize("args, expected", [(("deployment/web",), ("Deployment", "web")),
                                             (("deploy", "web"), ("Deployment", "web")),
                                             (("sts/db",), ("StatefulSet", "db"))])
