@@ -23,7 +23,7 @@ def safe_encode(data: bytes, length: int) -> str:
     return "".join(out)
 
 
-def _canonical(value):
+def _canonical(value: object) -> object:
     """A template as Kubernetes hashes it, the Go struct: what JSON spells two ways counts once.
     kubectl writes `resources: {}` and `creationTimestamp: null` where a manifest has nothing
     (`rollout undo` sends the ReplicaSet's template so), and omits empty lists."""
