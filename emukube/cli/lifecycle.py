@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import List, Optional
+from typing import List, Optional, TextIO
 
 import typer
 
@@ -37,7 +37,7 @@ def _new_cluster_name(name: str) -> None:
 
 
 def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, nodes=None,
-           kubeconfig_path: str | None = None) -> None:
+           kubeconfig_path: str | None = None, stdin: TextIO = sys.stdin) -> None:
     from .up_progress import UpProgress
 
     _new_cluster_name(cluster)
@@ -47,7 +47,7 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
     try:
         with display.console.status("validating, planning, starting the controller ...") if display.is_live \
                 else contextlib.nullcontext():
-            changes = c.apply(*paths, stdin=sys.stdin, wait=False)
+            changes = c.apply(*paths, stdin=stdin, wait=False)
     finally:  # skipped documents explain errors such as "no objects passed to apply"
         for line in c.warnings:
             err(f"warning: {line}")
@@ -91,21 +91,30 @@ def _merge_kubeconfig(c: Cluster, path: str | None, make_current: bool) -> None:
 
 
 
-def _manifests(paths: list[str] | None, filename: list[str] | None) -> list[str]:
-    """What to apply, named as arguments or, as kubectl users type them, with -f (both may be)."""
+def _manifests(paths: list[str] | None, filename: list[str] | None,
+               kustomize: str | None = None) -> tuple[list[str], TextIO]:
+    """What to apply, named as arguments or, as kubectl users type them, with -f (both may be),
+    or a kustomization directory with -k; and what stands for stdin ("-")."""
     given = list(paths or []) + list(filename or [])
+    if kustomize is not None:
+        if given:  # kubectl apply's words
+            raise EmukubeError("error: only one of -f or -k can be specified")
+        from .kustomize import built
+
+        return ["-"], built(kustomize)
     if not given:
-        # kubectl apply's words would offer -k, which emukube does not take (`kubectl apply -k` does).
-        raise EmukubeError("error: must specify -f (files, directories, or - for stdin)")
-    return given
+        raise EmukubeError("error: must specify one of -f and -k")
+    return given, sys.stdin
 
 
 PathsArg = typer.Argument(None, help="Files, directories, or - for stdin (or -f FILE, as kubectl).", show_default=False)
 FilenameOpt = typer.Option(None, "-f", "--filename", hidden=True)
+KustomizeOpt = typer.Option(None, "-k", "--kustomize", metavar="DIR",
+                            help="A kustomization directory, built as `kubectl apply -k` builds it.")
 
 
 def up(paths: Optional[List[str]] = PathsArg, filename: Optional[List[str]] = FilenameOpt,
-       cluster: str = ClusterOpt,
+       kustomize: Optional[str] = KustomizeOpt, cluster: str = ClusterOpt,
        wait: bool = typer.Option(True, "--wait/--no-wait", help="Return once every Service answers."),
        timeout: str = typer.Option("180s", help="How long --wait waits (e.g. 90s, 5m)."),
        address: Optional[str] = AddressOpt, allow_privileged: Optional[bool] = PrivOpt,
@@ -118,22 +127,24 @@ def up(paths: Optional[List[str]] = PathsArg, filename: Optional[List[str]] = Fi
     from .workloads import events_version
 
     _new_cluster_name(cluster)
+    given, stdin = _manifests(paths, filename, kustomize)
     since = events_version(cluster) if attach else None
-    _apply(_manifests(paths, filename), cluster, wait, parse_timeout(timeout), address, allow_privileged,
-           image_map, nodes, kubeconfig_path)
+    _apply(given, cluster, wait, parse_timeout(timeout), address, allow_privileged,
+           image_map, nodes, kubeconfig_path, stdin)
     if attach:
         attach_events(cluster, since)
 
 
 def apply(paths: Optional[List[str]] = PathsArg, filename: Optional[List[str]] = FilenameOpt,
-          cluster: str = ClusterOpt,
+          kustomize: Optional[str] = KustomizeOpt, cluster: str = ClusterOpt,
           wait: bool = typer.Option(True, "--wait/--no-wait"),
           timeout: str = typer.Option("180s"),
           address: Optional[str] = AddressOpt, allow_privileged: Optional[bool] = PrivOpt,
           image_map: Optional[List[str]] = ImageMapOpt, nodes: Optional[int] = NodesOpt):
     """Apply manifests to a running cluster; only what changed is touched."""
-    _apply(_manifests(paths, filename), cluster, wait, parse_timeout(timeout), address,
-           allow_privileged, image_map, nodes)
+    given, stdin = _manifests(paths, filename, kustomize)
+    _apply(given, cluster, wait, parse_timeout(timeout), address, allow_privileged, image_map, nodes,
+           stdin=stdin)
 
 
 def down(cluster: str = ClusterOpt, all_: bool = typer.Option(False, "--all", help="Every emukube cluster."),

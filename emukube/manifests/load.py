@@ -67,9 +67,12 @@ def load_with_problems(paths: list[str], stdin: TextIO | None = None) -> tuple[l
                     problems.append(Problem("<stdin>", None, "stdin ('-') was given more than once"))
                     continue
                 stdin_used = True
-                data = _read_stdin(stdin if stdin is not None else sys.stdin, problems)
-                if data is not None:
-                    _load_bytes("<stdin>", data, docs, problems, json_first=None)
+                stream = stdin if stdin is not None else sys.stdin
+                data = _read_stdin(stream, problems)
+                if data is not None:  # "<stdin>", or what stands in for it (`up -k DIR`'s build)
+                    label = getattr(stream, "name", None)
+                    _load_bytes(label if isinstance(label, str) else "<stdin>", data, docs, problems,
+                                json_first=None)
             elif os.path.isdir(path):
                 files = _walk(path, problems)
                 if not files:

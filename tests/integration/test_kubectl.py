@@ -159,7 +159,7 @@ def test_kubectl_apply_carries_on_from_emukube_up(kube, cluster):
     again = cluster.emukube("apply", "-f", str(MANIFEST))  # kubectl's habit: -f
     assert re.findall(r"^\S+ (\w+)$", again.stdout, re.M) == ["unchanged"] * 3, again.stdout
     nothing = cluster.emukube("apply", check=False)
-    assert nothing.returncode == 2 and nothing.stderr.strip() == "error: must specify -f (files, directories, or - for stdin)", nothing
+    assert nothing.returncode == 2 and nothing.stderr.strip() == "error: must specify one of -f and -k", nothing
     assert re.search(r"Annotations:\s+<none>\n", cluster.emukube("describe", "svc", "web").stdout)
 
 
@@ -655,3 +655,40 @@ def test_emukube_apply_keeps_what_kubectl_apply_keeps(kube, tmp_path):
     assert kube("rollout", "history", "deployment/elastic").stdout == revisions
     assert kube("diff", "-f", str(manifest), check=False).returncode == 0  # kubectl agrees: nothing to change
     kube("delete", "-f", str(manifest))
+
+
+KUSTOMIZATION = """namePrefix: dev-
+labels: [{pairs: {env: dev}, includeSelectors: true}]
+resources: [app.yaml]
+configMapGenerator: [{name: settings, literals: [MODE=dev]}]
+"""
+KUSTOMIZED_APP = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: echo}
+spec:
+  selector: {matchLabels: {app: echo}}
+  template:
+    metadata: {labels: {app: echo}}
+    spec:
+      containers: [{name: echo, image: emukube/echo:1.0, envFrom: [{configMapRef: {name: settings}}]}]
+"""
+
+
+def test_emukube_apply_k_builds_a_kustomization_as_kubectl_apply_k(kube, tmp_path):
+    (tmp_path / "kustomization.yaml").write_text(KUSTOMIZATION)
+    (tmp_path / "app.yaml").write_text(KUSTOMIZED_APP)
+    applied = run("apply", "-k", str(tmp_path), "--no-wait", cluster=kube.cluster)
+    generated = re.search(r"^configmap/(dev-settings-\w+) created$", applied.stdout, re.M)
+    assert generated and "deployment/dev-echo created" in applied.stdout, applied.stdout
+    kube("rollout", "status", "deployment/dev-echo", "--timeout=90s", timeout=100)
+    assert kube("exec", "deploy/dev-echo", "--", "sh", "-c", "echo $MODE").stdout.strip() == "dev"
+    # kubectl carries on from it: the same build, unchanged.
+    again = kube("apply", "-k", str(tmp_path)).stdout
+    assert f"configmap/{generated.group(1)} unchanged" in again and "deployment.apps/dev-echo unchanged" in again, again
+    both = run("apply", "-k", str(tmp_path), "-f", str(tmp_path / "app.yaml"), cluster=kube.cluster, check=False)
+    assert both.returncode == 2 and both.stderr.strip() == "error: only one of -f or -k can be specified", both
+    (tmp_path / "kustomization.yaml").write_text("resources: [missing.yaml]\n")
+    broken = run("apply", "-k", str(tmp_path), cluster=kube.cluster, check=False)
+    assert broken.returncode == 2 and "missing.yaml" in broken.stderr and "Traceback" not in broken.stderr, broken
+    kube("delete", "deployment", "dev-echo")
+    kube("delete", "configmap", generated.group(1))
