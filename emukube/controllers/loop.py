@@ -66,7 +66,7 @@ from .podstatus import pod_status, ran_to_end
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
 from .proxy_reloads import BackgroundReloads
 from .publish import event_line
-from .publish_pods import PodFacts, rfc3339
+from .publish_pods import PodFacts, rfc3339, stored_labels
 from .publisher import Observed, Publisher
 from .restarts import Restarts, fresh_start, should_restart
 from .scale_down import condemned
@@ -421,6 +421,7 @@ class Controller:
                 owner=c.labels.get(L.OWNER, ""), template_hash=c.labels.get(L.TEMPLATE_HASH, ""),
                 ip=engine.ip_on(c.attrs, self.ctx.net.network_name), node=c.labels.get(L.NODE, ""),
             )
+        self._stored_labels(pods)
         groups = {L.Role.APP: "apps", L.Role.INIT: "inits", L.Role.EPHEMERAL: "ephemerals"}
         for c in found:
             group = groups.get(c.labels.get(L.ROLE, ""))
@@ -428,6 +429,18 @@ class Controller:
             if group and key in pods:
                 getattr(pods[key], group).append(c)
         return pods, proxies, dns
+
+    def _stored_labels(self, pods: dict[PodKey, Pod]) -> None:
+        """A pod's labels are the API's once it is published: `kubectl label pod` changes what
+        Services select (a pod labelled out of one leaves its endpoints). The container's labels
+        are those it was made with."""
+        if self.informer is None:
+            return
+        for pod in pods.values():
+            labels = stored_labels(self.informer.get(BY_KEY["pods"], pod.namespace, pod.name),
+                                   pod.holder.attrs.get("Created"))
+            if labels is not None:
+                pod.labels = labels
 
     # ---- readiness ----------------------------------------------------------------------
     def _probed(self, pod: Pod, kind: str) -> list[tuple[dict, Container]]:

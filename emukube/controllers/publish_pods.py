@@ -57,6 +57,17 @@ def rfc3339(text) -> str | None:
     return text[:19] + "Z" if len(text) >= 19 else text
 
 
+def stored_labels(stored: dict | None, created: str | None) -> dict | None:
+    """The labels the API holds for a pod whose container was made at `created` (Docker's
+    time): the user's to change (`kubectl label pod`). None when the store holds none, or holds
+    an earlier pod of the same name (a StatefulSet's), written before this one's container."""
+    meta = (stored or {}).get("metadata") or {}
+    labels = meta.get("labels")
+    if not isinstance(labels, dict) or str(meta.get("creationTimestamp") or "") < (rfc3339(created) or ""):
+        return None
+    return labels
+
+
 def _stamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 

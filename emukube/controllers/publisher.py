@@ -37,7 +37,7 @@ from .publish import (
     status_left_behind,
     status_only,
 )
-from .publish_pods import PodFacts, pod_object
+from .publish_pods import PodFacts, pod_object, stored_labels
 from .publish_workloads import controller_revisions, deployment_revision, replica_set_objects, workload_status
 
 Key = tuple[str, str, str]
@@ -152,6 +152,10 @@ class Publisher:
             key = ("pods", facts.namespace, facts.name)
             previous = cached_pods.get(key)
             obj = with_kept_annotations(pod_object(facts, status, now, previous), previous)
+            # The labels as the API holds them now: one `kubectl label pod` wrote since the loop
+            # looked is not written over.
+            if (labels := stored_labels(previous, facts.created)) is not None:
+                obj["metadata"]["labels"] = labels
             if facts.owner.startswith("Run/"):
                 obj["metadata"].setdefault("annotations", {})[RUN_ANNOTATION] = "true"
             if previous is not None and not _ours(previous) and (facts.namespace, facts.name) not in self.created_pods:

@@ -248,6 +248,29 @@ def test_edit_patch_label_annotate(kube, tmp_path):
     assert kube("get", "deploy", "web", "-o", "jsonpath={.metadata.annotations.note}").stdout == "hi"
 
 
+def endpoint_ips(kube: Kube, service: str) -> set[str]:
+    slices = kube.obj("get", "endpointslices", "-l", f"kubernetes.io/service-name={service}")["items"]
+    return {a for s in slices for e in s.get("endpoints") or [] for a in e["addresses"]}
+
+
+def test_a_pods_labels_are_the_apis_and_services_follow_them(kube):
+    """`kubectl label pod` stays (the controller does not put back the labels it made the pod
+    with), and a pod labelled out of a Service's selector leaves its endpoints."""
+    pod = web_pods(kube)[0]
+    ip = kube("get", "pod", pod, "-o", "jsonpath={.status.podIP}").stdout
+    assert kube("label", "pod", pod, "tier=back").stdout.strip() == f"pod/{pod} labeled"
+    wait_until(lambda: ip in endpoint_ips(kube, "web"), "the pod among the Service's endpoints")
+    kube("label", "pod", pod, "app=quarantine", "--overwrite")
+    try:
+        wait_until(lambda: ip not in endpoint_ips(kube, "web"), "the relabelled pod out of the endpoints")
+        labels = kube.obj("get", "pod", pod)["metadata"]["labels"]
+        assert labels["tier"] == "back" and labels["app"] == "quarantine", labels
+    finally:
+        kube("label", "pod", pod, "app=web", "--overwrite")
+    wait_until(lambda: ip in endpoint_ips(kube, "web"), "the pod back among the endpoints")
+    kube("label", "pod", pod, "tier-")
+
+
 def replica_sets(kube: Kube) -> dict[str, int]:
     """The web Deployment's ReplicaSets and their replicas."""
     return {rs["metadata"]["name"]: rs["spec"]["replicas"] for rs in kube.obj("get", "rs", "-l", "app=web")["items"]}
