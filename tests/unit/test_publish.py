@@ -15,7 +15,7 @@ from emukube.controllers.publish import (
     node_object,
     status_only,
 )
-from emukube.controllers.publish_pods import PodFacts, kubelet_phase, pod_object, qos_class
+from emukube.controllers.publish_pods import PodFacts, kubelet_phase, pod_object, qos_class, stored_labels
 from emukube.controllers.publish_workloads import deployment_revision, replica_set_objects, workload_status
 from emukube.plan.nodes import Node
 from emukube.plan.workloads import template_hash
@@ -738,3 +738,14 @@ def test_a_statefulsets_history_is_one_revision_per_template_and_a_rollback_renu
     limited = controller_revisions(sts(OLD_TEMPLATE) | {"spec": {"template": OLD_TEMPLATE,
                                                                  "revisionHistoryLimit": 0}}, [], undone)
     assert [c["metadata"]["name"] for c in limited] == [f"db-{OLD}"]
+
+
+def test_the_stored_labels_of_the_same_pod_are_the_apis():
+    made = "2026-12-05T13:18:11.685425293Z"  # Docker's time of the pod's container
+    labelled = {"metadata": {"creationTimestamp": "2026-12-05T13:18:12Z", "labels": {"app": "q", "tier": "b"}}}
+    assert stored_labels(labelled, made) == {"app": "q", "tier": "b"}  # kubectl label pod
+    same_second = {"metadata": {"creationTimestamp": "2026-12-05T13:18:11Z", "labels": {"app": "w"}}}
+    assert stored_labels(same_second, made) == {"app": "w"}
+    earlier = {"metadata": {"creationTimestamp": "2026-12-05T13:10:00Z", "labels": {"app": "old"}}}
+    assert stored_labels(earlier, made) is None  # a StatefulSet's earlier pod of that name
+    assert stored_labels(None, made) is None and stored_labels({"metadata": {}}, made) is None
