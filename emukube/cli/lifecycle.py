@@ -37,7 +37,7 @@ def _new_cluster_name(name: str) -> None:
 
 
 def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, nodes=None,
-           kubeconfig_path: str | None = None, stdin: TextIO = sys.stdin) -> None:
+           kubeconfig_path: str | None = None, stdin: TextIO | None = None) -> None:
     from .up_progress import UpProgress
 
     _new_cluster_name(cluster)
@@ -47,7 +47,7 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
     try:
         with display.console.status("validating, planning, starting the controller ...") if display.is_live \
                 else contextlib.nullcontext():
-            changes = c.apply(*paths, stdin=stdin, wait=False)
+            changes = c.apply(*paths, stdin=stdin or sys.stdin, wait=False)
     finally:  # skipped documents explain errors such as "no objects passed to apply"
         for line in c.warnings:
             err(f"warning: {line}")

@@ -221,6 +221,7 @@ def test_apply_carries_on_when_the_object_changes_under_it(cluster, tmp_path):
     rollout's status, kubectl): it tries again from what the server holds, as kubectl apply does,
     instead of failing with 409 Conflict."""
     kube = Kube(cluster.name, tmp_path)
+    cluster.emukube("apply", str(MANIFEST), "--no-wait")  # from the file's template, whatever ran before
     stop = threading.Event()
 
     def annotate() -> None:  # bounded: at most 300 writes, until the applies are done
