@@ -16,6 +16,7 @@ import copy
 from ..apiserver import schema as sch
 from ..apiserver.patch import patch_meta
 from ..k8s.names import LAST_APPLIED as KEY
+from ..k8s.resources import by_kind
 from ..manifests.last_applied import declared
 
 # emukube's own stamps (the image map's) are decided afresh by each apply.
@@ -28,13 +29,10 @@ _PLANNED = {"Service": frozenset({"clusterIP", "clusterIPs", "ipFamilies", "ipFa
                                   "allocateLoadBalancerNodePorts", "loadBalancerClass"})}
 
 
-def definition(obj: dict) -> str:
-    """The OpenAPI definition of a built-in kind ("" for others): apps/v1 Deployment ->
-    io.k8s.api.apps.v1.Deployment."""
-    api, kind = str(obj.get("apiVersion") or ""), str(obj.get("kind") or "")
-    group, _, version = api.rpartition("/")
-    name = f"io.k8s.api.{group.split('.')[0] or 'core'}.{version}.{kind}"
-    return name if sch.has(name) else ""
+def _schema(obj: dict) -> dict:
+    """The structural schema of a built-in kind ({} for others: their maps merge, lists are the file's)."""
+    res = by_kind(str(obj.get("apiVersion") or ""), str(obj.get("kind") or ""))
+    return sch.structural(res.definition) if res is not None and sch.has(res.definition) else {}
 
 
 def keep_what_apply_keeps(obj: dict, live: dict) -> None:
@@ -42,8 +40,7 @@ def keep_what_apply_keeps(obj: dict, live: dict) -> None:
     annotations and spec fields that neither its own nor the live object's last apply declares."""
     # Objects handed to the Python API without the annotation declare all they hold.
     new, old = declared(obj) or obj, declared(live)
-    found = definition(obj)
-    schema = sch.structural(found) if found else {}
+    schema = _schema(obj)
     meta, live_meta = obj.setdefault("metadata", {}), live.get("metadata") or {}
     new_meta, old_meta = _map(new.get("metadata")), _map(old.get("metadata"))
     for key in ("labels", "annotations"):

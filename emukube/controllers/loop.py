@@ -1227,16 +1227,16 @@ class Controller:
             res = of_workload(kind)
             sts = self.informer.get(res, pod.namespace, name)
             owner_uid = (sts or {}).get("metadata", {}).get("uid", "")
+        created = rfc3339(pod.holder.attrs.get("Created")) or ""
         return PodFacts(namespace=pod.namespace, name=pod.name, labels=pod.labels, spec=pod.spec, owner=pod.owner,
                         template_hash=pod.template_hash, ip=pod.ip, node=pod.node or "node-1",
                         host_ip=(node.internal_ip if node and node.internal_ip else self.ctx.node_address),
-                        created=rfc3339(pod.holder.attrs.get("Created")) or "", owner_uid=owner_uid,
+                        created=created, owner_uid=owner_uid,
                         terminating_since=self.terminating_since.get(pod.key, ""),
                         annotations=template_annotations(
                             self.workloads, pod.namespace, pod.owner, pod.template_hash,
                             [o for o in self.objects if o["kind"] == "LimitRange"
-                             and o["metadata"].get("namespace") == pod.namespace],
-                            rfc3339(pod.holder.attrs.get("Created")) or ""))
+                             and o["metadata"].get("namespace") == pod.namespace], created))
 
     def take_api_deletions(self, pods: dict[PodKey, Pod]) -> None:
         """Pods whose deletion was asked through the API (kubectl delete pod): a deletion
