@@ -35,12 +35,14 @@ from ..plan.nodeports import host_ports
 from ..plan.nodes import evicted, plan_nodes, schedule, taint_id
 from ..plan.pod_dns import pod_specs
 from ..plan.workloads import (
+    RELEASING_KINDS,
     WORKLOAD_KINDS,
     PodPlan,
     as_rolled_out,
     bare_pod,
     containers_of,
     new_pod_for,
+    releases,
     rollout_limits,
     template_hash,
 )
@@ -115,6 +117,7 @@ class Pod:
     template_hash: str = ""
     ip: str = ""
     node: str = ""
+    released: bool = False  # labelled out of its owner's selector: nobody's now (plan.workloads.releases)
 
     @property
     def key(self) -> PodKey:
@@ -436,11 +439,19 @@ class Controller:
         are those it was made with."""
         if self.informer is None:
             return
+        owners = {(w["metadata"].get("namespace", "default"), f"{w['kind']}/{w['metadata']['name']}"): w
+                  for w in self.workloads}
         for pod in pods.values():
-            labels = stored_labels(self.informer.get(BY_KEY["pods"], pod.namespace, pod.name),
-                                   pod.holder.attrs.get("Created"))
-            if labels is not None:
-                pod.labels = labels
+            stored = self.informer.get(BY_KEY["pods"], pod.namespace, pod.name)
+            labels = stored_labels(stored, pod.holder.attrs.get("Created"))
+            if labels is None or stored is None:
+                continue
+            pod.labels = labels
+            owner = owners.get((pod.namespace, pod.owner))
+            if owner is not None:  # released, or adopted again once labelled back
+                pod.released = releases(owner, labels, pod.template_hash)
+            elif pod.owner.partition("/")[0] in RELEASING_KINDS:  # released before its owner went
+                pod.released = not stored["metadata"].get("ownerReferences")
 
     # ---- readiness ----------------------------------------------------------------------
     def _probed(self, pod: Pod, kind: str) -> list[tuple[dict, Container]]:
@@ -806,7 +817,7 @@ class Controller:
             owner = f"{w['kind']}/{w['metadata']['name']}"
             ns = w["metadata"].get("namespace", "default")
             wanted_owners.add(f"{ns}/{owner}")
-            mine = [p for p in live.values() if p.namespace == ns and p.owner == owner]
+            mine = [p for p in live.values() if p.namespace == ns and p.owner == owner and not p.released]
             creating = [c for c in list(self.creating.values()) if c.namespace == ns and
                         f"{c.owner_kind}/{c.owner_name}" == owner]
             if w["kind"] == "StatefulSet":
@@ -826,7 +837,8 @@ class Controller:
             if live.get(key) is None and key not in self.creating and key not in self.terminating:
                 self.start_pod(plan, pods)
         for key, pod in live.items():  # pods nothing asks for any more (a deleted Deployment)
-            owned = f"{pod.namespace}/{pod.owner}" in wanted_owners if pod.owner else key in bare_keys
+            # A released pod, once its API object lost the owner reference, is declared as any bare pod.
+            owned = key in bare_keys or bool(pod.owner) and f"{pod.namespace}/{pod.owner}" in wanted_owners
             if not owned and not L.run_by_cli(pod.owner):
                 self.stop_pod(pod, "no longer declared")
 
@@ -1211,7 +1223,7 @@ class Controller:
             owner = f"{w['kind']}/{name}"
             current = template_hash(w["spec"]["template"])
             have = [p for p in pods.values()
-                    if p.namespace == ns and p.owner == owner and p.key not in self.terminating]
+                    if p.namespace == ns and p.owner == owner and p.key not in self.terminating and not p.released]
             ok = [p for p in have if self.is_ready(p) and p.template_hash == current]
             wanted = ds.desired(w, self.nodes) if w["kind"] == "DaemonSet" else w["spec"].get("replicas", 1)
             if len(ok) != wanted or len(have) != len(ok):
@@ -1231,7 +1243,7 @@ class Controller:
         return PodFacts(namespace=pod.namespace, name=pod.name, labels=pod.labels, spec=pod.spec, owner=pod.owner,
                         template_hash=pod.template_hash, ip=pod.ip, node=pod.node or "node-1",
                         host_ip=(node.internal_ip if node and node.internal_ip else self.ctx.node_address),
-                        created=created, owner_uid=owner_uid,
+                        created=created, owner_uid=owner_uid, released=pod.released,
                         terminating_since=self.terminating_since.get(pod.key, ""),
                         annotations=template_annotations(
                             self.workloads, pod.namespace, pod.owner, pod.template_hash,

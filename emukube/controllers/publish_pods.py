@@ -38,6 +38,7 @@ class PodFacts:
     owner_uid: str = ""  # uid of its controller: the ReplicaSet for a Deployment's pod
     annotations: dict = field(default_factory=dict, hash=False)
     terminating_since: str = ""  # RFC 3339: when the controller began stopping it, "" if not
+    released: bool = False  # labelled out of its owner's selector: no owner reference any more
 
     @property
     def owner_kind(self) -> str:
@@ -111,7 +112,7 @@ def pod_metadata(facts: PodFacts) -> dict:
     meta["labels"] = pod_labels(facts)
     if facts.annotations:
         meta["annotations"] = dict(facts.annotations)
-    if ref:
+    if ref and not facts.released:
         meta["ownerReferences"] = [ref]
     if rfc3339(facts.created):
         meta["creationTimestamp"] = rfc3339(facts.created)

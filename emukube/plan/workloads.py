@@ -8,10 +8,15 @@ import json
 import secrets
 from dataclasses import dataclass, field
 
+from .disruption import selector_matches
+
 # Kubernetes' rand.SafeEncodeString alphabet: no vowels, no 0/1/3 (no accidental words).
 SAFE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # The kinds whose controllers make pods from a template (Jobs' are in plan/jobs.py).
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "ReplicaSet", "DaemonSet", "ReplicationController")
+# The controllers that let go of a pod labelled out of their selector and make another. Not a
+# StatefulSet: its replacement would need the name the released pod keeps.
+RELEASING_KINDS = ("Deployment", "ReplicaSet", "ReplicationController", "DaemonSet")
 
 
 def safe_encode(data: bytes, length: int) -> str:
@@ -38,6 +43,22 @@ def _canonical(value: object) -> object:
     if isinstance(value, list):
         return [_canonical(v) for v in value]
     return value
+
+
+def releases(workload: dict, labels: dict, pod_template_hash: str) -> bool:
+    """Whether the workload's controller releases a pod of its own with these (the API's)
+    labels, as Kubernetes' controller ref manager does: they left its selector (for a
+    Deployment's pod, its ReplicaSet's, which adds pod-template-hash). The pod then runs on as
+    nobody's, and the controller makes another."""
+    kind, spec = workload.get("kind"), workload.get("spec") or {}
+    if kind not in RELEASING_KINDS:
+        return False
+    selector = spec.get("selector")
+    if kind == "ReplicationController":  # a plain map, the template's labels when left out
+        selector = {"matchLabels": selector or ((spec.get("template") or {}).get("metadata") or {}).get("labels")}
+    if not selector_matches(selector, labels):
+        return True
+    return kind == "Deployment" and str(labels.get("pod-template-hash", pod_template_hash)) != pod_template_hash
 
 
 def template_hash(template: dict) -> str:

@@ -255,8 +255,11 @@ def endpoint_ips(kube: Kube, service: str) -> set[str]:
 
 def test_a_pods_labels_are_the_apis_and_services_follow_them(kube):
     """`kubectl label pod` stays (the controller does not put back the labels it made the pod
-    with), and a pod labelled out of a Service's selector leaves its endpoints."""
-    pod = web_pods(kube)[0]
+    with); a pod labelled out of a Service's selector leaves its endpoints, and out of its
+    ReplicaSet's, is released (no owner any more) and replaced, and runs on; labelled back,
+    it is adopted again and the one pod too many removed."""
+    before = web_pods(kube)
+    pod = before[0]
     ip = kube("get", "pod", pod, "-o", "jsonpath={.status.podIP}").stdout
     assert kube("label", "pod", pod, "tier=back").stdout.strip() == f"pod/{pod} labeled"
     wait_until(lambda: ip in endpoint_ips(kube, "web"), "the pod among the Service's endpoints")
@@ -265,9 +268,18 @@ def test_a_pods_labels_are_the_apis_and_services_follow_them(kube):
         wait_until(lambda: ip not in endpoint_ips(kube, "web"), "the relabelled pod out of the endpoints")
         labels = kube.obj("get", "pod", pod)["metadata"]["labels"]
         assert labels["tier"] == "back" and labels["app"] == "quarantine", labels
+        wait_until(lambda: not kube.obj("get", "pod", pod)["metadata"].get("ownerReferences"),
+                   "the relabelled pod released by its ReplicaSet")
+        wait_until(lambda: len(set(web_pods(kube)) - set(before)) == 1 and
+                   kube.obj("get", "deploy", "web")["status"].get("readyReplicas") == len(before),
+                   "a replacement, ready, in the Deployment")
+        assert kube("get", "pod", pod, "-o", "jsonpath={.status.phase}").stdout == "Running"
     finally:
         kube("label", "pod", pod, "app=web", "--overwrite")
     wait_until(lambda: ip in endpoint_ips(kube, "web"), "the pod back among the endpoints")
+    wait_until(lambda: kube.obj("get", "pod", pod)["metadata"].get("ownerReferences"), "the pod adopted again")
+    wait_until(lambda: len(web_pods(kube)) == len(before) and pod in web_pods(kube),
+               f"back to {len(before)} pods, the adopted one kept")
     kube("label", "pod", pod, "tier-")
 
 

@@ -749,3 +749,11 @@ def test_the_stored_labels_of_the_same_pod_are_the_apis():
     earlier = {"metadata": {"creationTimestamp": "2026-12-05T13:10:00Z", "labels": {"app": "old"}}}
     assert stored_labels(earlier, made) is None  # a StatefulSet's earlier pod of that name
     assert stored_labels(None, made) is None and stored_labels({"metadata": {}}, made) is None
+
+
+def test_a_released_pod_has_no_owner_but_keeps_its_generated_name():
+    status = {"ready": True, "phase": "Running", "restarts": 0, "ip": "10.3.0.7", "reason": "", "node": "node-1",
+              "containers": [running()]}
+    meta = pod_object(web_facts(released=True, labels={"app": "quarantine"}), status, NOW)["metadata"]
+    assert "ownerReferences" not in meta
+    assert meta["generateName"] == "web-hash123456-"

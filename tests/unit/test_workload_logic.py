@@ -9,7 +9,7 @@ from emukube.client import rollout
 from emukube.controllers.probes import PodProbes, dump_verdicts, load_verdicts
 from emukube.controllers.restarts import INITIAL_BACKOFF, MAX_BACKOFF, Restarts, should_restart
 from emukube.errors import EmukubeError
-from emukube.plan.workloads import template_hash
+from emukube.plan.workloads import releases, template_hash
 from emukube.views.describe import Text, describe, probe_text
 
 
@@ -164,3 +164,24 @@ def test_a_statefulset_pod_gets_a_volume_per_claim_template():
     no_claims = new_pod_for({**sts, "spec": {**sts["spec"], "volumeClaimTemplates": [],
                                              "template": {"spec": {"containers": []}}}}, 0)
     assert "volumes" not in no_claims.spec
+
+
+def _workload(kind: str, selector) -> dict:
+    return {"kind": kind, "metadata": {"name": "web"},
+            "spec": {"selector": selector, "template": {"metadata": {"labels": {"app": "web", "tier": "f"}}}}}
+
+
+@pytest.mark.parametrize("kind, selector, labels, released", [
+    ("Deployment", {"matchLabels": {"app": "web"}}, {"app": "web", "pod-template-hash": "h1"}, False),
+    ("Deployment", {"matchLabels": {"app": "web"}}, {"app": "quarantine", "pod-template-hash": "h1"}, True),
+    ("Deployment", {"matchLabels": {"app": "web"}}, {"app": "web", "pod-template-hash": "other"}, True),
+    ("Deployment", {"matchLabels": {"app": "web"}}, {"app": "web"}, False),  # not yet published
+    ("ReplicaSet", {"matchExpressions": [{"key": "app", "operator": "In", "values": ["web"]}]}, {"app": "x"}, True),
+    ("DaemonSet", {"matchLabels": {"app": "web"}}, {"app": "web", "extra": "y"}, False),
+    ("ReplicationController", {"app": "web"}, {"app": "db"}, True),
+    ("ReplicationController", None, {"app": "web", "tier": "f"}, False),  # the template's labels
+    ("ReplicationController", None, {"app": "web"}, True),
+    ("StatefulSet", {"matchLabels": {"app": "web"}}, {"app": "db"}, False),  # its pods keep their names
+])
+def test_a_controller_releases_the_pods_labelled_out_of_its_selector(kind, selector, labels, released):
+    assert releases(_workload(kind, selector), labels, "h1") is released
