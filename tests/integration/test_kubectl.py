@@ -283,6 +283,25 @@ def test_a_pods_labels_are_the_apis_and_services_follow_them(kube):
     kube("label", "pod", pod, "tier-")
 
 
+def test_a_released_pod_outlives_its_deployment(kube):
+    """Deleting a Deployment removes its ReplicaSet's pods, not one released before (it has no
+    owner to be collected with); deleting that pod then removes it for good."""
+    kube("create", "deployment", "stray", "--image=emukube/echo:1.0")
+    wait_until(lambda: kube.lines("get", "pods", "-l", "app=stray", "-o", "name"), "the stray pod")
+    pod = kube.lines("get", "pods", "-l", "app=stray", "-o", "name")[0]
+    kube("label", pod, "app=kept", "--overwrite")
+    wait_until(lambda: not kube.obj("get", pod)["metadata"].get("ownerReferences"), "the pod released")
+    wait_until(lambda: kube.lines("get", "pods", "-l", "app=stray", "-o", "name"), "its replacement")
+    kube("delete", "deployment", "stray")
+    wait_until(lambda: not kube.lines("get", "pods", "-l", "app=stray", "-o", "name"), "the replacement gone")
+    time.sleep(2)  # what the loop would do wrongly, it does within a tick or two (0.5 s each)
+    assert kube("get", pod, "-o", "jsonpath={.status.phase}").stdout == "Running"
+    kube("delete", pod, "--wait=true")
+    wait_until(lambda: not kube.lines("get", "pods", "-l", "app=kept", "-o", "name"), "the released pod deleted")
+    time.sleep(2)
+    assert not kube.lines("get", "pods", "-l", "app=kept", "-o", "name"), "the deleted pod came back"
+
+
 def replica_sets(kube: Kube) -> dict[str, int]:
     """The web Deployment's ReplicaSets and their replicas."""
     return {rs["metadata"]["name"]: rs["spec"]["replicas"] for rs in kube.obj("get", "rs", "-l", "app=web")["items"]}
