@@ -258,7 +258,8 @@ def test_a_pods_labels_are_the_apis_and_services_follow_them(kube):
     with); a pod labelled out of a Service's selector leaves its endpoints, and out of its
     ReplicaSet's, is released (no owner any more) and replaced, and runs on; labelled back,
     it is adopted again and the one pod too many removed."""
-    before = web_pods(kube)
+    replicas = kube.obj("get", "deploy", "web")["spec"]["replicas"]
+    before = wait_until(lambda: len(pods := web_pods(kube)) == replicas and pods, f"{replicas} web pods, none stopping")
     pod = before[0]
     ip = kube("get", "pod", pod, "-o", "jsonpath={.status.podIP}").stdout
     assert kube("label", "pod", pod, "tier=back").stdout.strip() == f"pod/{pod} labeled"
@@ -271,15 +272,15 @@ def test_a_pods_labels_are_the_apis_and_services_follow_them(kube):
         wait_until(lambda: not kube.obj("get", "pod", pod)["metadata"].get("ownerReferences"),
                    "the relabelled pod released by its ReplicaSet")
         wait_until(lambda: len(set(web_pods(kube)) - set(before)) == 1 and
-                   kube.obj("get", "deploy", "web")["status"].get("readyReplicas") == len(before),
+                   kube.obj("get", "deploy", "web")["status"].get("readyReplicas") == replicas,
                    "a replacement, ready, in the Deployment")
         assert kube("get", "pod", pod, "-o", "jsonpath={.status.phase}").stdout == "Running"
     finally:
         kube("label", "pod", pod, "app=web", "--overwrite")
     wait_until(lambda: ip in endpoint_ips(kube, "web"), "the pod back among the endpoints")
     wait_until(lambda: kube.obj("get", "pod", pod)["metadata"].get("ownerReferences"), "the pod adopted again")
-    wait_until(lambda: len(web_pods(kube)) == len(before) and pod in web_pods(kube),
-               f"back to {len(before)} pods, the adopted one kept")
+    wait_until(lambda: len(web_pods(kube)) == replicas and pod in web_pods(kube),
+               f"back to {replicas} pods, the adopted one kept")
     kube("label", "pod", pod, "tier-")
 
 
