@@ -1,9 +1,9 @@
 """The objects every cluster has before anyone applies anything, kept by the API server as
 kube-apiserver's bootstrap controllers and the service-account controller keep them: the system
-namespaces, a `default` ServiceAccount in every namespace, and the `kubernetes` Service in
+namespaces, a `default` ServiceAccount in every namespace, the `kubernetes` Service in
 `default` (port 443 at the API server's own address, which it serves itself: plan/network.py)
 whose Endpoints and EndpointSlice name the API server, so that pods reach it as
-`kubernetes.default.svc` with in-cluster config."""
+`kubernetes.default.svc` with in-cluster config, and `kube-dns` in `kube-system` at CoreDNS's."""
 
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ NAMESPACES, SERVICE_ACCOUNTS = BY_KEY["namespaces"], BY_KEY["serviceaccounts"]
 SERVICES, ENDPOINTS, SLICES = BY_KEY["services"], BY_KEY["endpoints"], BY_KEY["endpointslices.discovery.k8s.io"]
 API_PORT = 6443
 SERVICE_LABELS = {"component": "apiserver", "provider": "kubernetes"}
+DNS_LABELS = {"k8s-app": "kube-dns", "kubernetes.io/cluster-service": "true", "kubernetes.io/name": "CoreDNS"}
 MANAGER = "kube-apiserver"
 
 
@@ -38,21 +39,36 @@ def default_service_account(namespace: str) -> dict:
 
 
 def kubernetes_objects(cluster_ip: str, apiserver_ip: str) -> list[tuple[object, dict]]:
-    port = {"name": "https", "port": API_PORT, "protocol": "TCP"}
-    meta = {"name": "kubernetes", "namespace": "default"}
-    service = {"apiVersion": "v1", "kind": "Service", "metadata": {**meta, "labels": dict(SERVICE_LABELS)},
-               "spec": {"type": "ClusterIP", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip],
-                        "ports": [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": API_PORT}],
+    return _fixed_service({"name": "kubernetes", "namespace": "default"}, dict(SERVICE_LABELS), cluster_ip,
+                          apiserver_ip, [{"name": "https", "port": 443, "protocol": "TCP", "targetPort": API_PORT}])
+
+
+def kube_dns_objects(dns_ip: str) -> list[tuple[object, dict]]:
+    """kube-system/kube-dns, CoreDNS's Service as kubeadm, kind and minikube name it (scripts
+    look up the cluster's DNS address from it). Its address is CoreDNS's own container's, so it
+    needs no proxy, and it has no selector: there is no CoreDNS pod to select."""
+    ports = [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
+             {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]
+    return _fixed_service({"name": "kube-dns", "namespace": "kube-system"}, dict(DNS_LABELS), dns_ip, dns_ip, ports)
+
+
+def _fixed_service(meta: dict, labels: dict, cluster_ip: str, address: str,
+                   ports: list[dict]) -> list[tuple[object, dict]]:
+    """A Service without a selector at a fixed address, with the Endpoints and EndpointSlice
+    naming what serves it (not mirrored: the slice is written here, as kube-apiserver does)."""
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {**meta, "labels": labels},
+               "spec": {"type": "ClusterIP", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip], "ports": ports,
                         "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
                         "internalTrafficPolicy": "Cluster"}}
+    served = [{"name": p["name"], "port": p["targetPort"], "protocol": p["protocol"]} for p in ports]
     endpoints = {"apiVersion": "v1", "kind": "Endpoints",
                  "metadata": {**meta, "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-                 "subsets": [{"addresses": [{"ip": apiserver_ip}], "ports": [port]}]}
+                 "subsets": [{"addresses": [{"ip": address}], "ports": served}]}
     endpoint_slice = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
-                      "metadata": {**meta, "labels": {"kubernetes.io/service-name": "kubernetes"}},
+                      "metadata": {**meta, "labels": {"kubernetes.io/service-name": meta["name"]}},
                       "addressType": "IPv4",
-                      "endpoints": [{"addresses": [apiserver_ip], "conditions": {"ready": True}}],
-                      "ports": [port]}
+                      "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
+                      "ports": served}
     return [(SERVICES, service), (ENDPOINTS, endpoints), (SLICES, endpoint_slice)]
 
 
@@ -75,14 +91,15 @@ def ensure(registry, net) -> None:
     if net is None:
         return
     taken = {(s.get("spec") or {}).get("clusterIP") for s in registry.list(SERVICES, None)[0]}
-    for res, obj in kubernetes_objects(net.apiserver_service_ip, net.controller_ip):
-        if registry.get(res, "default", "kubernetes") is not None:
-            continue
-        if res is SERVICES and net.apiserver_service_ip in taken:
-            log.warning("the kubernetes Service is not made: %s is another Service's ClusterIP",
-                        net.apiserver_service_ip)
-            return
-        _create(registry, res, obj)
+    for objects in (kubernetes_objects(net.apiserver_service_ip, net.controller_ip), kube_dns_objects(net.dns_ip)):
+        for res, obj in objects:
+            meta, ip = obj["metadata"], objects[0][1]["spec"]["clusterIP"]
+            if registry.get(res, meta["namespace"], meta["name"]) is not None:
+                continue
+            if res is SERVICES and ip in taken:
+                log.warning("the %s Service is not made: %s is another Service's ClusterIP", meta["name"], ip)
+                break
+            _create(registry, res, obj)
 
 
 def ensure_in_namespace(registry, namespace: str) -> None:

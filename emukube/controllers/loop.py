@@ -1117,9 +1117,10 @@ class Controller:
 
     # ---- status -------------------------------------------------------------------------
     def proxy_plan(self, svc: dict, views: list[ep.PodView]):
-        """What the Service's proxy runs; None when it needs none: headless, ExternalName, and
-        `kubernetes`, whose address the API server holds itself (apiserver/system.py)."""
-        if svc["spec"].get("clusterIP") == self.ctx.net.apiserver_service_ip:
+        """What the Service's proxy runs; None when it needs none: headless, ExternalName,
+        `kubernetes` and `kube-dns`, whose addresses the API server and CoreDNS hold themselves
+        (apiserver/system.py)."""
+        if svc["spec"].get("clusterIP") in (self.ctx.net.apiserver_service_ip, self.ctx.net.dns_ip):
             return None
         return ep.proxy_plan(svc, views, self.service_slices(svc))
 

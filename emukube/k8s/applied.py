@@ -57,8 +57,11 @@ def is_system_object(obj: dict) -> bool:
     if obj.get("kind") == "ServiceAccount":
         return meta.get("name") == "default"
     if obj.get("kind") == "Service":
-        return meta.get("namespace") == "default" and meta.get("name") == "kubernetes" and \
-            (meta.get("labels") or {}).get("provider") == "kubernetes"
+        labels = meta.get("labels") or {}
+        return (meta.get("namespace") == "default" and meta.get("name") == "kubernetes" and
+                labels.get("provider") == "kubernetes") or \
+            (meta.get("namespace") == "kube-system" and meta.get("name") == "kube-dns" and
+             labels.get("k8s-app") == "kube-dns")
     if obj.get("kind") == "StorageClass":
         return meta.get("name") == "standard"
     if obj.get("kind") == "IngressClass":

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 
 import pytest
 from conftest import HERE, wait_until
@@ -61,6 +62,23 @@ def test_the_kubernetes_service_names_the_api_server(kube):
                           "--no-headers")
     for ns in ("default", "kube-system", "shop"):
         assert any(line.split() == [ns, "default"] for line in accounts), accounts
+
+
+def test_kube_dns_names_the_pods_nameserver(kube):
+    """kube-system/kube-dns, where scripts look up a cluster's DNS address: the nameserver of
+    every pod, resolvable by name, and named by `kubectl cluster-info` as on kind."""
+    svc = kube.obj("get", "svc", "kube-dns", "-n", "kube-system")
+    ip = svc["spec"]["clusterIP"]
+    assert svc["metadata"]["labels"]["k8s-app"] == "kube-dns"
+    assert [(p["name"], p["port"], p["protocol"]) for p in svc["spec"]["ports"]] == [("dns", 53, "UDP"),
+                                                                                     ("dns-tcp", 53, "TCP")]
+    (subset,) = kube.obj("get", "endpoints", "kube-dns", "-n", "kube-system")["subsets"]
+    assert [a["ip"] for a in subset["addresses"]] == [ip]
+    pod = web_pod(kube)
+    assert f"nameserver {ip}\n" in in_pod(kube, pod, "cat /etc/resolv.conf").stdout
+    assert in_pod(kube, pod, "getent hosts kube-dns.kube-system.svc.cluster.local").stdout.split()[0] == ip
+    assert re.search(r"CoreDNS is running at https://127\.0\.0\.1:\d+/api/v1/namespaces/kube-system/services/"
+                     r"kube-dns:dns/proxy", kube("cluster-info").stdout)
 
 
 def test_every_pod_gets_the_api_servers_variables_and_a_token(kube):
