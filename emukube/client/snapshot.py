@@ -1,6 +1,6 @@
-"""A read-only view of a running cluster for `get`, `describe` and the Python API: the applied
-objects from the controller's label, pods from their containers, readiness from the
-controller's status report."""
+"""A read-only view of a running cluster for `explain`, `doctor` and the Python API: the applied
+objects and the pods' labels from the API server, pods from their containers, readiness from
+the controller's status report."""
 
 from __future__ import annotations
 
@@ -8,7 +8,11 @@ import json
 import time
 from dataclasses import dataclass
 
+from ..controllers.publish_pods import stored_labels
+from ..errors import EmukubeError
 from ..k8s.keys import PodKey, object_key
+from ..k8s.resources import BY_KEY
+from ..lifecycle import connection as cluster_api
 from ..lifecycle.ops import State, read_state, read_status, require, settings_of
 from ..plan import endpoints as ep
 from ..plan.nodes import Node, plan_nodes
@@ -73,6 +77,7 @@ class Snapshot:
                 apps[pod] = apps.get(pod, 0) + 1
         rows = []
         reported = self.status.pods
+        stored = self._stored_pods()
         for c in found:
             if c.labels.get(L.ROLE) not in L.ROLES_POD:
                 continue
@@ -83,13 +88,25 @@ class Snapshot:
             rows.append(PodRow(
                 name=name, namespace=ns,
                 ip=engine.ip_on(c.attrs, self.state.net.network_name) if self.state.net else "",
-                labels=L.pod_labels_of(c.labels), spec=json.loads(c.labels.get(L.POD_SPEC) or "{}"),
+                labels=stored_labels(stored.get(object_key(ns, name)), c.attrs.get("Created"))
+                or L.pod_labels_of(c.labels), spec=json.loads(c.labels.get(L.POD_SPEC) or "{}"),
                 owner=c.labels.get(L.OWNER, ""), ready=bool(info.get("ready")) and running, phase=phase,
                 restarts=int(info.get("restarts", c.attrs.get("RestartCount", 0))), created=_created(c.attrs),
                 containers=apps.get(object_key(ns, name), 1), reason=info.get("reason", ""), holder_name=c.name,
                 node=c.labels.get(L.NODE) or "node-1",
             ))
         return sorted(rows, key=lambda r: (r.namespace, r.name))
+
+    def _stored_pods(self) -> dict[PodKey, dict]:
+        """The API's pods: their labels are the user's to change (`kubectl label pod`), and
+        what Services select; none when the API cannot be read (the containers' labels then)."""
+        if self.state.controller is None:
+            return {}
+        try:
+            items = cluster_api.client_for(self.state.controller).list(BY_KEY["pods"]).get("items", [])
+        except (EmukubeError, OSError, ValueError):
+            return {}
+        return {object_key(p["metadata"].get("namespace"), p["metadata"]["name"]): p for p in items}
 
     @property
     def nodes(self) -> list[Node]:

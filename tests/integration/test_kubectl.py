@@ -253,7 +253,7 @@ def endpoint_ips(kube: Kube, service: str) -> set[str]:
     return {a for s in slices for e in s.get("endpoints") or [] for a in e["addresses"]}
 
 
-def test_a_pods_labels_are_the_apis_and_services_follow_them(kube):
+def test_a_pods_labels_are_the_apis_and_services_follow_them(cluster, kube):
     """`kubectl label pod` stays (the controller does not put back the labels it made the pod
     with); a pod labelled out of a Service's selector leaves its endpoints, and out of its
     ReplicaSet's, is released (no owner any more) and replaced, and runs on; labelled back,
@@ -275,6 +275,9 @@ def test_a_pods_labels_are_the_apis_and_services_follow_them(kube):
                    kube.obj("get", "deploy", "web")["status"].get("readyReplicas") == replicas,
                    "a replacement, ready, in the Deployment")
         assert kube("get", "pod", pod, "-o", "jsonpath={.status.phase}").stdout == "Running"
+        # emukube explain counts what the Service selects by the API's labels too
+        wait_until(lambda: f"endpoints        {replicas} of {replicas} selected pod(s) ready" in
+                   cluster.emukube("explain", "web").stdout, "explain counting the Deployment's pods alone")
     finally:
         kube("label", "pod", pod, "app=web", "--overwrite")
     wait_until(lambda: ip in endpoint_ips(kube, "web"), "the pod back among the endpoints")
