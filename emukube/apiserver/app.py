@@ -56,6 +56,19 @@ _COLLECTOR = _key("emukube_collector", Collector)
 SA_KEY = _key("emukube_sa_key", object)  # what signs ServiceAccount tokens (None: no authentication)
 
 
+# What a 1.35 API server says of every request to a deprecated resource (kubectl prints it as
+# "Warning: ..."); ComponentStatus says its own (component_status.py).
+DEPRECATED = {"endpoints": "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"}
+_DEPRECATION = "emukube_deprecation"  # the request's deprecation warning, for _warn_deprecated
+
+
+async def _warn_deprecated(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """Headers are sent before a watch's first event: added as any response is prepared."""
+    text = request.get(_DEPRECATION)
+    if text:
+        response.headers.add("Warning", handlers.warning_value(text))
+
+
 def _open(path: str) -> bool:
     return any(path == p or path.startswith(p + "/") for p in _OPEN_PATHS)
 
@@ -125,6 +138,8 @@ class Router:
             raise errors.no_such_path()
         route = handlers.Route(resource, namespace, name, sub)
         method = request.method
+        if resource.key in DEPRECATED:
+            request[_DEPRECATION] = DEPRECATED[resource.key]
         if sub is not None:
             custom = self.extra.get((resource.key, sub))
             if custom is not None:
@@ -199,6 +214,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     trim = MemoryTrim()
     app = web.Application(middlewares=[trim.middleware, _middleware(authenticator)],
                           client_max_size=negotiate.BODY_LIMIT + 1)
+    app.on_response_prepare.append(_warn_deprecated)
     trimmer = BackgroundTask(trim.run)
     hub = Hub(store)
     registry = Registry(store, hub)

@@ -179,7 +179,8 @@ def _service(spec: dict) -> None:
             spec["ipFamilies"] = ["IPv4"]
     if stype == "LoadBalancer":
         _set(spec, "allocateLoadBalancerNodePorts", True)
-    _set(spec, "publishNotReadyAddresses", False)
+    if spec.get("publishNotReadyAddresses") is False:  # a Go bool with omitempty: false is never written
+        del spec["publishNotReadyAddresses"]
 
 
 def _deployment(spec: dict) -> None:

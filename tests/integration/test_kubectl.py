@@ -55,6 +55,10 @@ def test_get_all_and_several_kinds(kube):
     text = kube("get", "svc,deploy").stdout
     assert re.search(r"^service/web\s+ClusterIP\s+10\.", text, re.M), text
     assert re.search(r"^deployment\.apps/web\s+2/2\s+2\s+2\s", text, re.M), text
+    endpoints = kube("get", "endpoints", "web")  # as on 1.33 and later: v1 Endpoints are deprecated
+    assert endpoints.stderr.strip() == ("Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 "
+                                        "EndpointSlice"), endpoints.stderr
+    assert re.search(r"^web\s+10\.\d+\.\d+\.\d+:\d+", endpoints.stdout.splitlines()[1]), endpoints.stdout
 
 
 def test_label_selectors_and_show_labels(kube):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from test_apiserver_harness import deployment, pod, run
+from test_apiserver_harness import TOKEN, deployment, pod, run
 
 PODS = "/api/v1/namespaces/default/pods"
 DEPLOYS = "/apis/apps/v1/namespaces/default/deployments"
@@ -272,4 +272,23 @@ def test_events_served_in_both_groups(tmp_path):
         assert len(listed["items"]) == 1
         new = await api.ok("GET", "/apis/events.k8s.io/v1/namespaces/default/events/e1")
         assert new["apiVersion"] == "events.k8s.io/v1" and new["note"] == "started it"
+    run(tmp_path, body)
+
+
+def test_endpoints_are_served_with_their_deprecation_warning(tmp_path):
+    """As a 1.35 API server: every request to v1 Endpoints warns, a watch's too (kubectl prints
+    "Warning: v1 Endpoints is deprecated..."); other resources do not."""
+    warning = '299 - "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"'
+
+    async def body(api):
+        endpoints = "/api/v1/namespaces/default/endpoints"
+        status, _, resp = await api.req("GET", endpoints)
+        assert status == 200 and resp.headers.getall("Warning") == [warning]
+        status, _, resp = await api.req("GET", endpoints + "/missing")
+        assert status == 404 and resp.headers.getall("Warning") == [warning]
+        async with api.client.get(endpoints + "?watch=1&timeoutSeconds=1",
+                                  headers={"Authorization": f"Bearer {TOKEN}"}) as watch:
+            assert watch.status == 200 and watch.headers.getall("Warning") == [warning]
+        status, _, resp = await api.req("GET", "/api/v1/namespaces/default/services")
+        assert status == 200 and "Warning" not in resp.headers
     run(tmp_path, body)

@@ -29,7 +29,7 @@ def test_service_defaults():
                            "spec": {"ports": [{"port": 80}, {"port": 53, "protocol": "UDP", "targetPort": "dns"}]}}
                           )["spec"]
     assert spec == {"type": "ClusterIP", "sessionAffinity": "None", "internalTrafficPolicy": "Cluster",
-                    "publishNotReadyAddresses": False, "ipFamilyPolicy": "SingleStack", "ipFamilies": ["IPv4"],
+                    "ipFamilyPolicy": "SingleStack", "ipFamilies": ["IPv4"],
                     "ports": [{"port": 80, "protocol": "TCP", "targetPort": 80},
                               {"port": 53, "protocol": "UDP", "targetPort": "dns"}]}
 
@@ -135,3 +135,11 @@ def test_a_pods_requests_default_to_its_limits_but_a_templates_do_not():
     deploy = apply_defaults({"kind": "Deployment", "metadata": {"name": "d"},
                              "spec": {"template": {"spec": {"containers": [container]}}}})
     assert deploy["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"] == {"cpu": "100m"}
+
+
+def test_publish_not_ready_addresses_is_written_only_when_true():
+    """ServiceSpec's PublishNotReadyAddresses is a Go bool with omitempty: false never shows."""
+    def published(value):
+        return apply_defaults({"kind": "Service", "spec": {"ports": [], "publishNotReadyAddresses": value}})["spec"]
+    assert "publishNotReadyAddresses" not in published(False)
+    assert published(True)["publishNotReadyAddresses"] is True
