@@ -60,8 +60,13 @@ class Subresources:
             bump_generation(route.stored, old, new)
             stored = self.registry.update(route.stored, old, new, opts, admit=False)
             return respond(to_scale(stored, route.resource), 200, opts.warnings)
-        part = await self._part(request, route, old, method, opts, sub)
+        part, asked = await self._part(request, route, old, method, opts, sub)
         new = copy.deepcopy(old)
+        if sub == "status" and method == "PATCH":
+            # As the registry's status strategies: a status write may change annotations too
+            # (the Deployment controller's revision goes so, leaving the generation as it was).
+            # Not by PUT here: a controller's whole object, read earlier, would drop newer ones.
+            _set_annotations(new, (asked.get("metadata") or {}).get("annotations"))
         if sub == "ephemeralcontainers":
             new["spec"]["ephemeralContainers"] = self._ephemeral(route, old, part)
         elif sub == "finalize":
@@ -73,8 +78,8 @@ class Subresources:
         stored = self.registry.update(route.stored, old, new, opts, admit=False)
         return respond(convert.to_view(route.resource, stored), 200, opts.warnings)
 
-    async def _part(self, request, route: Route, old: dict, method: str, opts, sub: str):
-        """The status (or spec.finalizers) the request asks for."""
+    async def _part(self, request, route: Route, old: dict, method: str, opts, sub: str) -> tuple[object, dict]:
+        """The status (or spec.finalizers) the request asks for, and the object it asks for."""
         view = convert.to_view(route.resource, old)
         if method == "PUT":
             obj = await self.h._decode(request, route)
@@ -88,10 +93,10 @@ class Subresources:
                 self._check_rv(route, old, obj)
         check_fields(request, obj, route.resource, opts)
         if sub == "finalize":
-            return list((obj.get("spec") or {}).get("finalizers") or [])
+            return list((obj.get("spec") or {}).get("finalizers") or []), obj
         if sub == "ephemeralcontainers":
-            return (obj.get("spec") or {}).get("ephemeralContainers")
-        return convert.to_storage(route.resource, obj).get("status")
+            return (obj.get("spec") or {}).get("ephemeralContainers"), obj
+        return convert.to_storage(route.resource, obj).get("status"), obj
 
     @staticmethod
     def _ephemeral(route: Route, old: dict, wanted) -> list:
@@ -129,3 +134,10 @@ class Subresources:
                                       {"reason": "FieldValueInvalid", "message": f"Invalid value: {replicas}: must "
                                        "be greater than or equal to 0", "field": "spec.replicas"}]})
         return replicas
+
+
+def _set_annotations(obj: dict, annotations) -> None:
+    if annotations:
+        obj["metadata"]["annotations"] = dict(annotations)
+    else:
+        obj["metadata"].pop("annotations", None)

@@ -269,8 +269,9 @@ class Publisher:
                 annotations = current["metadata"].get("annotations") or {}
                 if revision and annotations.get("deployment.kubernetes.io/revision") != revision:
                     body = {"metadata": {"annotations": {"deployment.kubernetes.io/revision": revision}}}
+                    # Through status, as the Deployment controller writes it: the generation stays.
                     self._quiet(lambda: self.api.patch(res, meta.get("namespace", "default"), meta["name"], body,
-                                                       fieldManager="deployment-controller"))
+                                                       sub="status", fieldManager="deployment-controller"))
 
     def _quotas(self) -> None:
         """Each ResourceQuota's status as the quota controller keeps it: hard, and what the

@@ -424,6 +424,10 @@ def test_create_expose_and_force_delete(kube):
     assert kube("create", "secret", "generic", "s1", "--from-literal=p=q").stdout.strip() == "secret/s1 created"
     assert kube("get", "secret", "s1", "-o", "jsonpath={.data.p}").stdout == "cQ=="
     kube("rollout", "status", "deployment/hello", "--timeout=90s", timeout=120)
+    # Its revision came through status, as the Deployment controller writes it: still generation 1.
+    made = kube.obj("get", "deployment", "hello")
+    assert made["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == "1"
+    assert made["metadata"]["generation"] == made["status"]["observedGeneration"] == 1, made["metadata"]
     pod = kube("get", "pods", "-l", "app=hello", "-o", "jsonpath={.items[0].metadata.name}").stdout
     forced = kube("delete", "pod", pod, "--grace-period=0", "--force")
     assert f'pod "{pod}" force deleted' in forced.stdout, forced

@@ -292,3 +292,25 @@ def test_endpoints_are_served_with_their_deprecation_warning(tmp_path):
         status, _, resp = await api.req("GET", "/api/v1/namespaces/default/services")
         assert status == 200 and "Warning" not in resp.headers
     run(tmp_path, body)
+
+
+def test_a_status_patch_may_annotate_without_a_new_generation(tmp_path):
+    """The Deployment controller writes deployment.kubernetes.io/revision through status: a
+    fresh Deployment reads generation 1 with its revision, as on Kubernetes."""
+    deployments = "/apis/apps/v1/namespaces/default/deployments"
+
+    async def body(api):
+        made = await api.ok("POST", deployments, deployment("web"))
+        assert made["metadata"]["generation"] == 1
+        revised = await api.ok("PATCH", deployments + "/web/status",
+                               {"metadata": {"annotations": {"deployment.kubernetes.io/revision": "1"}}},
+                               ct="application/merge-patch+json")
+        assert revised["metadata"]["annotations"] == {"deployment.kubernetes.io/revision": "1"}
+        assert revised["metadata"]["generation"] == 1
+        # A whole object PUT to status (read before) leaves the annotations as they are.
+        revised["metadata"].pop("annotations")
+        revised["status"] = {"replicas": 1}
+        put = await api.ok("PUT", deployments + "/web/status", revised)
+        assert put["metadata"]["annotations"] == {"deployment.kubernetes.io/revision": "1"}
+        assert put["status"]["replicas"] == 1 and put["metadata"]["generation"] == 1
+    run(tmp_path, body)
