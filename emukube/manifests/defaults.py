@@ -8,8 +8,7 @@ from ..plan.limit_ranges import default_item
 from .validate import CLUSTER_SCOPED
 from .validate_storage import default_claim, default_storage_class, default_volume
 
-PROBE_DEFAULTS = {"initialDelaySeconds": 0, "timeoutSeconds": 1, "periodSeconds": 10,
-                  "successThreshold": 1, "failureThreshold": 3}
+PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
 CLIENT_IP_TIMEOUT = 10800
 DEFAULT_SCHEDULER = "default-scheduler"
 TERMINATION_MESSAGE_PATH = "/dev/termination-log"
@@ -259,6 +258,8 @@ def _pod_spec(spec: dict) -> None:
             for field, value in PROBE_DEFAULTS.items():
                 if not probe.get(field):
                     probe[field] = value
+            if probe.get("initialDelaySeconds") == 0:  # an int32 with omitempty: 0 is never written
+                del probe["initialDelaySeconds"]
             http = probe.get("httpGet")
             if isinstance(http, dict):
                 _set(http, "path", "/")

@@ -82,14 +82,13 @@ def test_statefulset_and_replicaset_defaults():
 def test_pod_defaults():
     spec = apply_defaults({"kind": "Pod", "spec": {"containers": [
         {"name": "a", "image": "nginx", "ports": [{"containerPort": 80}],
-         "livenessProbe": {"httpGet": {"port": 80}, "periodSeconds": 5}}]}})["spec"]
+         "livenessProbe": {"httpGet": {"port": 80}, "periodSeconds": 5, "initialDelaySeconds": 0}}]}})["spec"]
     assert spec["restartPolicy"] == "Always" and spec["terminationGracePeriodSeconds"] == 30
     c = spec["containers"][0]
     assert c["imagePullPolicy"] == "Always"
     assert c["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
     assert c["livenessProbe"] == {"httpGet": {"port": 80, "path": "/", "scheme": "HTTP"}, "periodSeconds": 5,
-                                  "initialDelaySeconds": 0, "timeoutSeconds": 1, "successThreshold": 1,
-                                  "failureThreshold": 3}
+                                  "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 3}
 
 
 def test_pods_and_templates_get_what_clients_read_without_looking():
