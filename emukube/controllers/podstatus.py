@@ -12,6 +12,13 @@ from .ephemeral import ephemeral_entry
 from .restarts import should_restart, terminated
 
 
+def image_id(attrs: dict) -> str:
+    """The image the container runs, as the kubelet with cri-dockerd names one that has no
+    repository digest (built or loaded here, never pulled): docker://sha256:..."""
+    image = attrs.get("Image", "")
+    return f"docker://{image}" if image else ""
+
+
 def container_status(ctrl, pod, container) -> dict:
     """Like a v1 ContainerStatus: state running / waiting (reason) / terminated (reason, exitCode)."""
     state = container.attrs["State"]
@@ -22,7 +29,7 @@ def container_status(ctrl, pod, container) -> dict:
         container.id, engine.docker_time(state.get("FinishedAt", "")))
     out = {"name": container.labels.get(L.CONTAINER), "image": spec.get("image", container.attrs["Config"]["Image"]),
            "containerID": f"docker://{container.id}", "restarts": ctrl.restarts.count(container.id) - replacing,
-           "ready": ctrl.container_ready(pod, container)}
+           "ready": ctrl.container_ready(pod, container), "imageID": image_id(container.attrs)}
     verdicts = ctrl.probes.get(container.id)
     if verdicts is not None:
         out["probeFailures"] = {k: s.last_failure for k, s in verdicts.states.items() if s.last_failure}

@@ -45,6 +45,9 @@ def test_get_pods_wide(kube):
     for row in rows:
         assert row[0].startswith("web-") and row[1:4] == ["1/1", "Running", "0"], row
         assert POD_IP.match(row[5]) and row[6] == "node-1", row
+    # The image by its id, as the kubelet with cri-dockerd names an image it never pulled.
+    ids = kube("get", "pods", "-o", "jsonpath={.items[*].status.containerStatuses[*].imageID}").stdout.split()
+    assert len(ids) == 2 and all(re.fullmatch(r"docker://sha256:[0-9a-f]{64}", i) for i in ids), ids
 
 
 def test_get_all_and_several_kinds(kube):
