@@ -19,6 +19,7 @@ from ..manifests.validate import API_VERSIONS, validate_object
 from ..plan import allocate, ingress, limit_ranges, quota
 from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
+from ..plan.nodes import with_default_tolerations
 from ..runtime.settings import Settings as ClusterSettings
 from . import errors
 from .storage_admission import admit_storage
@@ -120,6 +121,8 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
         meta["uid"] = ((old or {}).get("metadata") or {}).get("uid") or meta.get("uid") or str(uuid.uuid4())
         generate_selector(obj, meta["uid"])
     if kind == "Pod" and op == "CREATE":  # the admission plugins, in kube-apiserver's order
+        spec = obj.setdefault("spec", {})
+        spec["tolerations"] = with_default_tolerations(spec)
         _priority(obj, store)
         if not _controller_made(obj):
             _limit_ranges(obj, store)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..k8s.times import epoch as _seconds
 from ..manifests.defaults import default_pod_spec
+from ..plan.nodes import with_default_tolerations
 from ..plan.quantity import quantity
 
 ZERO_TIME = "0001-01-01T00:00:00Z"  # Docker's "never"
@@ -414,6 +415,7 @@ def pod_object(facts: PodFacts, status: dict, now: str, previous: dict | None = 
     """A whole v1 Pod. `status` is pod_status()'s dict for the pod; `previous` the pod as last
     published (its conditions keep their times); `now` stamps only a condition that changed."""
     spec = default_pod_spec(facts.spec)  # as the API server stored it when the pod was created
+    spec["tolerations"] = with_default_tolerations(spec)  # by its admission (DefaultTolerationSeconds)
     if facts.node:
         spec["nodeName"] = facts.node
     pod_status = pod_status_object(facts, status, now, previous)

@@ -23,6 +23,20 @@ MAX_NODES = 50
 STOPPED_ANNOTATION = "emukube.io/stopped"
 UNSCHEDULABLE, UNREACHABLE = "node.kubernetes.io/unschedulable", "node.kubernetes.io/unreachable"
 REPELS = ("NoSchedule", "NoExecute")  # the effects that keep new pods off (PreferNoSchedule only prefers)
+NOT_READY = "node.kubernetes.io/not-ready"
+DEFAULT_TOLERATION_SECONDS = 300
+
+
+def with_default_tolerations(spec: dict) -> list:
+    """The pod's tolerations after the DefaultTolerationSeconds admission plugin: one for 300 s
+    of each of a not-ready and an unreachable node's NoExecute taint, where none tolerates it."""
+    tolerations = list(spec.get("tolerations") or [])
+    for key in (NOT_READY, UNREACHABLE):
+        if not any(t.get("key") in (key, None, "") and t.get("effect") in ("NoExecute", None, "")
+                   for t in tolerations if isinstance(t, dict)):
+            tolerations.append({"key": key, "operator": "Exists", "effect": "NoExecute",
+                                "tolerationSeconds": DEFAULT_TOLERATION_SECONDS})
+    return tolerations
 
 
 @dataclass(frozen=True)

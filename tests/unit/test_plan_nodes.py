@@ -145,3 +145,14 @@ def test_a_toleration_with_seconds_keeps_a_pod_that_long_after_the_taint_came():
     assert evicted(forever, node, {drain: 10**6}) == ""
     assert evicted({"tolerations": [{"operator": "Exists", "tolerationSeconds": 0}]}, node) == \
         "taint {maintenance: } tolerated for 0s"
+
+
+def test_default_toleration_seconds_adds_what_no_toleration_covers():
+    from emukube.plan.nodes import with_default_tolerations
+
+    five = {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 5}
+    added = with_default_tolerations({"tolerations": [five]})
+    assert added == [five, {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute",
+                            "tolerationSeconds": 300}]
+    assert with_default_tolerations({"tolerations": [{"operator": "Exists"}]}) == [{"operator": "Exists"}]
+    assert len(with_default_tolerations({})) == 2

@@ -67,7 +67,9 @@ def test_a_ready_deployment_pod_is_the_whole_v1_pod():
                  "restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
                  "schedulerName": "default-scheduler", "securityContext": {}, "enableServiceLinks": True,
                  "priority": 0, "preemptionPolicy": "PreemptLowerPriority", "serviceAccountName": "default",
-                 "serviceAccount": "default", "nodeName": "node-1"},
+                 "serviceAccount": "default", "nodeName": "node-1",
+                 "tolerations": [{"key": key, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+                                 for key in ("node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable")]},
         "status": {
             "phase": "Running",
             "conditions": [
