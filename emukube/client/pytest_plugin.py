@@ -11,7 +11,8 @@ from your manifests for integration tests.
 The marker (on a test, a class or a module: the closest one wins) takes manifest paths, relative
 to the test file's directory, and any keyword of `emukube.Cluster.up` (images, timeout, address,
 ...) plus `scope`: "function", "class", "module" (the default) or "session". Tests asking for the
-same paths, options and scope share one cluster. The fixture `emukube_images` (session scope,
+same paths, options and scope share one cluster. `emukube_kubeconfig` is the path of a kubeconfig
+file for the cluster (for kubectl, helm or the kubernetes client). The fixture `emukube_images` (session scope,
 {} by default) is merged under the marker's `images`: override it in a conftest.py to build
 images first.
 
@@ -188,6 +189,19 @@ def emukube_images() -> dict[str, str]:
     """Image map applied to every cluster (the marker's `images` win). Override it in a
     conftest.py, e.g. to build the images the tests run."""
     return {}
+
+
+@pytest.fixture
+def emukube_kubeconfig(emukube_cluster, tmp_path) -> Path:
+    """A kubeconfig file for the cluster alone (its context current): for `kubectl
+    --kubeconfig PATH` and `helm --kubeconfig PATH`, or the kubernetes client's
+    `config.load_kube_config(str(PATH))`. Yours ($KUBECONFIG, ~/.kube/config) is left alone."""
+    import yaml
+
+    path = tmp_path / "kubeconfig"
+    path.touch(mode=0o600)  # it holds the cluster's token
+    path.write_text(yaml.safe_dump(emukube_cluster.kubeconfig(), sort_keys=False))
+    return path
 
 
 @pytest.fixture

@@ -35,6 +35,23 @@ def test_module_one(emukube_cluster):
     assert httpx.get(emukube_cluster.url("svc/web") + "/hostname", timeout=10).text == "web"
 
 
+def test_module_kubeconfig(emukube_cluster, emukube_kubeconfig):
+    record(emukube_cluster, "module")
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from kubernetes import client, config
+
+    kubectl = Path(sys.executable).parent / "kubectl"
+    got = subprocess.run([str(kubectl), "--kubeconfig", str(emukube_kubeconfig), "get", "pods", "-o", "name"],
+                         capture_output=True, text=True, timeout=60)
+    assert got.stdout.split() == ["pod/web"], got.stderr
+    core = client.CoreV1Api(config.new_client_from_config(str(emukube_kubeconfig)))
+    assert [s.metadata.name for s in core.list_namespaced_service("default").items] == ["kubernetes", "web"]
+    assert oct(emukube_kubeconfig.stat().st_mode & 0o777) == "0o600"
+
+
 def test_module_two_fails(emukube_cluster):
     record(emukube_cluster, "module")
     assert emukube_cluster.exec("web", "exit 1").exit_code == 0, "a failing test"
@@ -87,7 +104,7 @@ def test_scopes_failures_and_nothing_left(engine, tmp_path):
                             capture_output=True, text=True, timeout=600)
     out = result.stdout + result.stderr
     assert result.returncode == 1, out
-    assert "2 passed" in out and "1 failed" in out and "2 errors" in out, out
+    assert "3 passed" in out and "1 failed" in out and "2 errors" in out, out
     assert "a failing test" in out
     assert "@pytest.mark.emukube: no such file or directory" in out
     assert "emukube_cluster needs @pytest.mark.emukube" in out
