@@ -27,6 +27,7 @@ from ..lifecycle import node_address, ops
 from ..lifecycle.connection import comparable
 from ..plan import image_map
 from ..plan.nodes import STOPPED_ANNOTATION, node_object
+from ..plan.workloads import selects
 from ..runtime import engine, forward
 from ..runtime import labels as L
 from ..runtime.podspec import container_ports
@@ -315,8 +316,10 @@ class Cluster:
         if owner_kind is None:
             raise EmukubeError(f'error: cannot use "{kind}" here; use POD, deploy/NAME or sts/NAME')
         snap = snap or self.snapshot()
+        # As kubectl finds them: the workload's pods its selector matches (not one labelled out of it).
+        workload = snap.find(owner_kind, name, namespace)
         pods = [p for p in snap.pods if p.namespace == namespace and p.owner == f"{owner_kind}/{name}"
-                and p.phase != "Terminating"]
+                and p.phase != "Terminating" and (workload is None or selects(workload, p.labels))]
         if not pods:
             raise NotFound(f'Error from server (NotFound): {kind} "{name}" has no pods')
         return sorted(pods, key=lambda p: (not p.ready, p.name))[0].name

@@ -50,15 +50,22 @@ def releases(workload: dict, labels: dict, pod_template_hash: str) -> bool:
     labels, as Kubernetes' controller ref manager does: they left its selector (for a
     Deployment's pod, its ReplicaSet's, which adds pod-template-hash). The pod then runs on as
     nobody's, and the controller makes another."""
-    kind, spec = workload.get("kind"), workload.get("spec") or {}
+    kind = workload.get("kind")
     if kind not in RELEASING_KINDS:
         return False
-    selector = spec.get("selector")
-    if kind == "ReplicationController":  # a plain map, the template's labels when left out
-        selector = {"matchLabels": selector or ((spec.get("template") or {}).get("metadata") or {}).get("labels")}
-    if not selector_matches(selector, labels):
+    if not selects(workload, labels):
         return True
     return kind == "Deployment" and str(labels.get("pod-template-hash", pod_template_hash)) != pod_template_hash
+
+
+def selects(workload: dict, labels: dict) -> bool:
+    """Whether the workload's selector matches these labels (a ReplicationController's is a
+    plain map, its template's labels when left out)."""
+    spec = workload.get("spec") or {}
+    selector = spec.get("selector")
+    if workload.get("kind") == "ReplicationController":
+        selector = {"matchLabels": selector or ((spec.get("template") or {}).get("metadata") or {}).get("labels")}
+    return selector_matches(selector, labels)
 
 
 def template_hash(template: dict) -> str:

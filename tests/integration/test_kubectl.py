@@ -294,7 +294,7 @@ def test_a_pods_labels_are_the_apis_and_services_follow_them(cluster, kube):
     kube("label", "pod", pod, "tier-")
 
 
-def test_a_released_pod_outlives_its_deployment(kube):
+def test_a_released_pod_outlives_its_deployment(cluster, kube):
     """Deleting a Deployment removes its ReplicaSet's pods, not one released before (it has no
     owner to be collected with); deleting that pod then removes it for good."""
     kube("create", "deployment", "stray", "--image=emukube/echo:1.0")
@@ -302,7 +302,10 @@ def test_a_released_pod_outlives_its_deployment(kube):
     pod = kube.lines("get", "pods", "-l", "app=stray", "-o", "name")[0]
     kube("label", pod, "app=kept", "--overwrite")
     wait_until(lambda: not kube.obj("get", pod)["metadata"].get("ownerReferences"), "the pod released")
-    wait_until(lambda: kube.lines("get", "pods", "-l", "app=stray", "-o", "name"), "its replacement")
+    wait_until(lambda: kube.lines("get", "pods", "-l", "app=stray", "-o", "name") and
+               kube.obj("get", "deploy", "stray")["status"].get("readyReplicas") == 1, "its replacement, ready")
+    # emukube exec deploy/NAME, as kubectl exec, finds the pod by the selector: the replacement
+    assert cluster.emukube("exec", "deploy/stray", "--", "hostname").stdout.strip() != pod.split("/", 1)[1]
     kube("delete", "deployment", "stray")
     wait_until(lambda: not kube.lines("get", "pods", "-l", "app=stray", "-o", "name"), "the replacement gone")
     time.sleep(2)  # what the loop would do wrongly, it does within a tick or two (0.5 s each)
