@@ -96,7 +96,8 @@ class Subresources:
             return list((obj.get("spec") or {}).get("finalizers") or []), obj
         if sub == "ephemeralcontainers":
             return (obj.get("spec") or {}).get("ephemeralContainers"), obj
-        return convert.to_storage(route.resource, obj).get("status"), obj
+        stored = convert.to_storage(route.resource, obj)
+        return stored.get("status"), stored
 
     @staticmethod
     def _ephemeral(route: Route, old: dict, wanted) -> list:
