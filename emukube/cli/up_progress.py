@@ -38,7 +38,8 @@ def desired_pods(objects: list[dict]) -> int:
         sum(1 for o in objects if o["kind"] in ("Pod", "DaemonSet"))
 
 
-API_SERVICE = "default/kubernetes"  # the API server's own: reported, but nobody applied it
+# The API server's and CoreDNS's own (apiserver/system.py): reported, but nobody applied them.
+SYSTEM_SERVICES = ("default/kubernetes", "kube-system/kube-dns")
 
 
 def counts(status: Report, objects: list[dict]) -> tuple[int, int, int, int]:
@@ -48,7 +49,7 @@ def counts(status: Report, objects: list[dict]) -> tuple[int, int, int, int]:
     once the report came read as an eighth Service of the user's."""
     pods = [p for p in status.pods.values() if p.get("phase") != "Terminating"]
     wanted = max(desired_pods(objects), len(pods))
-    services = [s for key, s in status.services.items() if key != API_SERVICE]
+    services = [s for key, s in status.services.items() if key not in SYSTEM_SERVICES]
     return (sum(1 for p in pods if p.get("ready")), wanted,
             sum(1 for s in services if s.answering and not s.problem),
             max(len(services), sum(1 for o in objects if o["kind"] == "Service")))

@@ -28,8 +28,9 @@ def test_desired_pods_and_counts_from_a_status_report():
     assert counts(report({}), []) == (0, 0, 0, 0)
     # A DaemonSet alone: one pod at least, not "0/0 ready" (done) before its pods exist
     assert counts(report({}), [{"kind": "DaemonSet", "spec": {}}]) == (0, 1, 0, 0)
-    # The API server's own Service is not one of those applied
-    status = report({"services": {"default/web": {"answering": True}, "default/kubernetes": {"answering": True}}})
+    # The API server's and CoreDNS's own Services are not among those applied
+    status = report({"services": {"default/web": {"answering": True}, "default/kubernetes": {"answering": True},
+                                  "kube-system/kube-dns": {"answering": True}}})
     assert counts(status, OBJECTS)[2:] == (1, 2)
 
 
