@@ -19,6 +19,15 @@ from ..views.tables import table_lines
 WITH_NOT_READY = ("endpoints", "endpointslices.discovery.k8s.io")
 
 
+def _warn_once(told: set[str]):
+    """The server's warnings on stderr, each once, as kubectl prints them ("Warning: ...")."""
+    def warned(text: str) -> None:
+        if text not in told:
+            told.add(text)
+            typer.echo(f"Warning: {text}", err=True)
+    return warned
+
+
 def run_get(cluster: str, kind: str, name: str | None, namespace: str | None, output: str,
             selector: str | None, show_labels: bool, show_secrets: bool) -> None:
     resources = []
@@ -28,6 +37,7 @@ def run_get(cluster: str, kind: str, name: str | None, namespace: str | None, ou
         raise EmukubeError("error: arguments in resource/name form must have a single resource and name")
     handle = Cluster(cluster)
     api = handle.api()
+    api.warned = _warn_once(set())
     several = len(resources) > 1
     printed = False
     items: list[dict] = []

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import ssl
 import threading
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 from urllib.parse import urlencode, urlsplit
 
 from ..errors import EmukubeError
@@ -51,6 +52,15 @@ def path_of(res: Resource, namespace: str | None = None, name: str | None = None
     return base
 
 
+def warning_text(value: str) -> str:
+    """The text of a Warning header as the API server writes it: `299 - "text"`, quoted."""
+    code, _, rest = value.partition(" ")
+    _agent, _, quoted = rest.partition(" ")
+    if not (code.isdigit() and len(quoted) >= 2 and quoted[0] == quoted[-1] == '"'):
+        return value
+    return re.sub(r'\\(.)', r"\1", quoted[1:-1])
+
+
 class KubeClient:
     def __init__(self, creds: Credentials, timeout: float = 30.0):
         self.creds, self.timeout = creds, timeout
@@ -58,6 +68,7 @@ class KubeClient:
         self.host, self.port = url.hostname or "127.0.0.1", url.port or 443
         self.ssl = ssl.create_default_context(cadata=creds.ca_pem.decode())
         self.local = threading.local()
+        self.warned: Callable[[str], None] | None = None  # given each Warning the server sends (kubectl prints them)
 
     # ---- transport ---------------------------------------------------------------------
     def _connection(self, timeout: float | None = None) -> http.client.HTTPSConnection:
@@ -88,6 +99,9 @@ class KubeClient:
                         raise
                     raise ConnectionError(f"the API server at {self.host}:{self.port} broke the connection "
                                           f"({exc!r})") from exc
+        if self.warned is not None:
+            for value in resp.headers.get_all("Warning") or []:
+                self.warned(warning_text(value))
         decoded = _decode(raw)
         if resp.status >= 300:
             raise ApiError(resp.status, decoded if isinstance(decoded, dict) else {"message": raw.decode()})

@@ -64,6 +64,16 @@ def test_get_all_and_several_kinds(kube):
     assert re.search(r"^web\s+10\.\d+\.\d+\.\d+:\d+", endpoints.stdout.splitlines()[1]), endpoints.stdout
 
 
+def test_emukube_get_prints_the_servers_warnings_as_kubectl_does(cluster, kube):
+    warning = "Warning: v1 ComponentStatus is deprecated in v1.19+"
+    assert kube("get", "componentstatuses").stderr.strip() == warning
+    ours = cluster.emukube("get", "componentstatuses")
+    assert ours.stderr.strip() == warning and "etcd-0" in ours.stdout, ours
+    ours = cluster.emukube("get", "endpoints", "web", "-o", "name")  # where emukube get asks the server
+    assert ours.stderr.strip() == "Warning: v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 " \
+        "EndpointSlice" and ours.stdout.strip() == "endpoints/web", ours
+
+
 def test_label_selectors_and_show_labels(kube):
     lines = kube.lines("get", "pods", "-l", "app=web", "--show-labels")
     assert columns(lines[0])[-1] == "LABELS"

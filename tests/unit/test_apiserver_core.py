@@ -314,3 +314,12 @@ def test_a_status_patch_may_annotate_without_a_new_generation(tmp_path):
         assert put["metadata"]["annotations"] == {"deployment.kubernetes.io/revision": "1"}
         assert put["status"]["replicas"] == 1 and put["metadata"]["generation"] == 1
     run(tmp_path, body)
+
+
+def test_a_warning_header_reads_back_as_its_text():
+    from emukube.apiserver.handlers import warning_value
+    from emukube.k8s.client import warning_text
+
+    for text in ('unknown field "spec.sise"', "v1 ComponentStatus is deprecated in v1.19+", 'a \\ "b"'):
+        assert warning_text(warning_value(text)) == text
+    assert warning_text("not a warning header") == "not a warning header"
