@@ -92,8 +92,9 @@ def ensure(registry, net) -> None:
         return
     taken = {(s.get("spec") or {}).get("clusterIP") for s in registry.list(SERVICES, None)[0]}
     for objects in (kubernetes_objects(net.apiserver_service_ip, net.controller_ip), kube_dns_objects(net.dns_ip)):
+        ip = objects[0][1]["spec"]["clusterIP"]  # the Service comes first, its Endpoints and slice after
         for res, obj in objects:
-            meta, ip = obj["metadata"], objects[0][1]["spec"]["clusterIP"]
+            meta = obj["metadata"]
             if registry.get(res, meta["namespace"], meta["name"]) is not None:
                 continue
             if res is SERVICES and ip in taken:

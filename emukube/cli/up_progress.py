@@ -14,6 +14,7 @@ from rich.spinner import Spinner
 from rich.table import Table
 from rich.text import Text
 
+from ..k8s.applied import SYSTEM_SERVICES
 from ..lifecycle import ops
 from ..plan.network import ClusterNet
 from ..runtime import engine
@@ -38,8 +39,6 @@ def desired_pods(objects: list[dict]) -> int:
         sum(1 for o in objects if o["kind"] in ("Pod", "DaemonSet"))
 
 
-# The API server's and CoreDNS's own (apiserver/system.py): reported, but nobody applied them.
-SYSTEM_SERVICES = ("default/kubernetes", "kube-system/kube-dns")
 
 
 def counts(status: Report, objects: list[dict]) -> tuple[int, int, int, int]:
@@ -49,6 +48,7 @@ def counts(status: Report, objects: list[dict]) -> tuple[int, int, int, int]:
     once the report came read as an eighth Service of the user's."""
     pods = [p for p in status.pods.values() if p.get("phase") != "Terminating"]
     wanted = max(desired_pods(objects), len(pods))
+    # The API server's own (kubernetes, kube-dns) are reported too, but nobody applied them.
     services = [s for key, s in status.services.items() if key not in SYSTEM_SERVICES]
     return (sum(1 for p in pods if p.get("ready")), wanted,
             sum(1 for s in services if s.answering and not s.problem),

@@ -123,6 +123,10 @@ class Pod:
     def key(self) -> PodKey:
         return object_key(self.namespace, self.name)
 
+    def of(self, namespace: str, owner: str) -> bool:
+        """One of the workload's pods ("Deployment/web" in `namespace`): not one it released."""
+        return self.namespace == namespace and self.owner == owner and not self.released
+
     @property
     def running(self) -> bool:
         complete = len(self.apps) >= len(self.spec.get("containers") or [None])
@@ -817,7 +821,7 @@ class Controller:
             owner = f"{w['kind']}/{w['metadata']['name']}"
             ns = w["metadata"].get("namespace", "default")
             wanted_owners.add(f"{ns}/{owner}")
-            mine = [p for p in live.values() if p.namespace == ns and p.owner == owner and not p.released]
+            mine = [p for p in live.values() if p.of(ns, owner)]
             creating = [c for c in list(self.creating.values()) if c.namespace == ns and
                         f"{c.owner_kind}/{c.owner_name}" == owner]
             if w["kind"] == "StatefulSet":
@@ -1224,7 +1228,7 @@ class Controller:
             owner = f"{w['kind']}/{name}"
             current = template_hash(w["spec"]["template"])
             have = [p for p in pods.values()
-                    if p.namespace == ns and p.owner == owner and p.key not in self.terminating and not p.released]
+                    if p.of(ns, owner) and p.key not in self.terminating]
             ok = [p for p in have if self.is_ready(p) and p.template_hash == current]
             wanted = ds.desired(w, self.nodes) if w["kind"] == "DaemonSet" else w["spec"].get("replicas", 1)
             if len(ok) != wanted or len(have) != len(ok):

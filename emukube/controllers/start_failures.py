@@ -340,7 +340,7 @@ class StartFailures:
         replicas = w["spec"].get("replicas", 1)
         if plan.ordinal is not None:
             return plan.ordinal < replicas
-        running = [p for p in pods.values() if p.namespace == plan.namespace and p.owner == owner and not p.released
+        running = [p for p in pods.values() if p.of(plan.namespace, owner)
                    and p.template_hash == plan.template_hash and p.key not in ctrl.terminating]
         waiting = sorted(k for k, g in self.pods.items() if not g.started and g.plan.namespace == plan.namespace
                          and f"{g.plan.owner_kind}/{g.plan.owner_name}" == owner)

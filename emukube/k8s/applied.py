@@ -51,17 +51,19 @@ def declared_stamp(desired: list[dict]) -> frozenset:
                      for o in desired)
 
 
+# The Services the API server keeps itself (apiserver/system.py), "namespace/name", with the
+# label that tells them from a user's Service of the same name.
+SYSTEM_SERVICES = {"default/kubernetes": ("provider", "kubernetes"), "kube-system/kube-dns": ("k8s-app", "kube-dns")}
+
+
 def is_system_object(obj: dict) -> bool:
     """Made by the API server, not by whoever applied the manifests (so `up` never prunes it)."""
     meta = obj.get("metadata") or {}
     if obj.get("kind") == "ServiceAccount":
         return meta.get("name") == "default"
     if obj.get("kind") == "Service":
-        labels = meta.get("labels") or {}
-        return (meta.get("namespace") == "default" and meta.get("name") == "kubernetes" and
-                labels.get("provider") == "kubernetes") or \
-            (meta.get("namespace") == "kube-system" and meta.get("name") == "kube-dns" and
-             labels.get("k8s-app") == "kube-dns")
+        label = SYSTEM_SERVICES.get(f"{meta.get('namespace')}/{meta.get('name')}")
+        return label is not None and (meta.get("labels") or {}).get(label[0]) == label[1]
     if obj.get("kind") == "StorageClass":
         return meta.get("name") == "standard"
     if obj.get("kind") == "IngressClass":
