@@ -25,16 +25,24 @@ __all__ = ["APIError", "Container", "DockerException", "NotFound", "socket_name"
 
 def pooled(connections: int) -> docker.DockerClient:
     """A client for the controller, which talks to the engine from many threads at once."""
-    return docker.from_env(timeout=120, max_pool_size=connections)
+    return _local(docker.from_env(timeout=120, max_pool_size=connections))
 
 
 def connect() -> docker.DockerClient:
     try:
-        client = docker.from_env(timeout=120)
+        client = _local(docker.from_env(timeout=120))
         client.ping()
     except DockerException as exc:
         detail = "no such socket" if "FileNotFoundError" in repr(exc) or "No such file" in str(exc) else ""
         raise EngineUnavailable(socket_name(), detail) from None
+    return client
+
+
+def _local(client: docker.DockerClient) -> docker.DockerClient:
+    """On a unix socket, requests' reading of proxy variables and ~/.netrc for every call is
+    for nothing: it was a tenth of the controller's CPU while `up` made a cluster."""
+    if client.api.base_url.startswith("http+docker://"):
+        client.api.trust_env = False
     return client
 
 
