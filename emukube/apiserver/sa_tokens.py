@@ -65,14 +65,29 @@ def verify(key: bytes, token: str) -> tuple[str, str] | None:
         return None
 
 
-def mount_files(state_dir: str):
-    """A function (namespace, account) -> the files of a pod's service-account volume, from the
-    cluster's PKI in state_dir (read once)."""
+def _read_pki(state_dir: str) -> tuple[bytes, bytes]:
+    """(the cluster's CA certificate, the tokens' signing key), from its PKI in state_dir."""
     pki = os.path.join(state_dir, "pki")
     with open(os.path.join(pki, "ca.crt"), "rb") as f:
         ca = f.read()
     with open(os.path.join(pki, "tokens"), encoding="utf-8") as tokens:
-        key = signing_key(tokens.read().split()[0])
+        return ca, signing_key(tokens.read().split()[0])
+
+
+def minter(state_dir: str):
+    """A function (namespace, account, audience or None) -> a token of that ServiceAccount for
+    that audience (None: this API server's), as a projected serviceAccountToken holds it."""
+    key = _read_pki(state_dir)[1]
+
+    def token(namespace: str, account: str, audience: str | None) -> str:
+        return mint(key, namespace, account, audiences=[audience] if audience else None)
+    return token
+
+
+def mount_files(state_dir: str):
+    """A function (namespace, account) -> the files of a pod's service-account volume, from the
+    cluster's PKI in state_dir (read once)."""
+    ca, key = _read_pki(state_dir)
 
     def files(namespace: str, account: str) -> dict[str, tuple[bytes, int]]:
         return {f"{MOUNT}/token": (mint(key, namespace, account).encode(), 0o644),

@@ -41,6 +41,7 @@ def main() -> None:
     from ..runtime.account_volumes import FOLDER as ACCOUNTS
     from ..runtime.config_volumes import ConfigVolumes, hold
     from ..runtime.dns_paths import dns_volume
+    from ..runtime.machine import allocatable
     from ..runtime.pods import context_from_env
     from ..runtime.proxies import PROXY_CONFIGS
     from .apiaccess import credentials, wait_ready
@@ -60,7 +61,8 @@ def main() -> None:
     if os.path.ismount(CONFIG_DIR):  # configMap and secret volumes kept current (runtime/config_volumes.py)
         volume = config_volume(ctx.cluster)
         ctx.config_volumes = ConfigVolumes(CONFIG_DIR, client.volumes.get(volume).attrs["Mountpoint"],
-                                           hold=lambda: hold(client, ctx.cluster, volume, ctx.images["pause"]))
+                                           hold=lambda: hold(client, ctx.cluster, volume, ctx.images["pause"]),
+                                           minter=sa_tokens.minter(STATE), allocatable=allocatable())
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

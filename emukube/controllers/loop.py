@@ -1278,9 +1278,10 @@ class Controller:
         pods, proxies, dns = self.observe()
         observed_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps]}
         pods = {k: p for k, p in pods.items() if p.holder.id not in self.removed_ids}
-        if self.ctx.config_volumes is not None:  # ConfigMap and Secret changes reach running pods' volumes
-            self.ctx.config_volumes.sync(self.objects_version, [(p.namespace, p.name, p.spec) for p in pods.values()],
-                                         self.objects, set(self.creating))
+        if self.ctx.config_volumes is not None:  # ConfigMap, Secret and label changes reach pods' volumes
+            published, unpublished = self.pod_metadata(pods)
+            self.ctx.config_volumes.sync(self.objects_version, published, self.objects,
+                                         set(self.creating) | unpublished)
         for key in [k for k in self.created if k in pods and pods[k].complete]:
             self.created.discard(key)
             self.creating.pop(key, None)
@@ -1315,6 +1316,18 @@ class Controller:
         if verdicts != self.saved_verdicts:
             replace_file(self.state_dir / "probes.json", verdicts)
             self.saved_verdicts = verdicts
+
+    def pod_metadata(self, pods: dict[PodKey, Pod]) -> tuple[list[tuple[str, str, dict, dict]], set[PodKey]]:
+        """((namespace, name, spec, metadata in the API) of each published pod, the keys of the
+        others): a pod not written yet keeps the volumes it was made with."""
+        published, others = [], set()
+        for key, pod in pods.items():
+            stored = self.informer.get(BY_KEY["pods"], pod.namespace, pod.name) if self.informer else None
+            if stored is None:
+                others.add(key)
+            else:
+                published.append((pod.namespace, pod.name, pod.spec, stored["metadata"]))
+        return published, others
 
     def take_requests(self, pods: dict[PodKey, Pod]) -> None:
         """`emukube delete pod` asks through a file in the state volume, so that the pod leaves

@@ -24,6 +24,7 @@ from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
 from ..plan.ingress import status as ingress_status
 from ..plan.workloads import owned_by
+from ..runtime import machine
 from .pod_annotations import with_kept_annotations
 from .publish import (
     NODE_LEASE_NAMESPACE,
@@ -340,8 +341,8 @@ class Publisher:
             previous = cached.get(key)
             created = (previous or {}).get("metadata", {}).get("creationTimestamp") or self.node_created
             obj = node_object(as_stored(node, previous), created=created, now=now, previous=previous,
-                              docker_version=self.engine_version, kernel_version=platform.release(), cpu=_cpus(),
-                              memory=_memory())
+                              docker_version=self.engine_version, kernel_version=platform.release(), cpu=machine.cpus(),
+                              memory=machine.memory())
             if previous is not None:  # labels and annotations users added stay
                 meta = obj["metadata"]
                 meta["labels"] = {**(previous["metadata"].get("labels") or {}), **meta["labels"]}
@@ -423,18 +424,3 @@ def _link_owner_uid(pod: dict, cached_rs: dict[Key, dict]) -> None:
             rs = cached_rs.get(("replicasets.apps", pod["metadata"].get("namespace", "default"), ref["name"]))
             if rs is not None:
                 ref["uid"] = rs["metadata"].get("uid", "")
-
-
-def _cpus() -> str:
-    import os
-
-    return str(os.cpu_count() or 1)
-
-
-def _memory() -> str:
-    try:
-        with open("/proc/meminfo") as fh:
-            kib = int(fh.readline().split()[1])
-        return f"{kib}Ki"
-    except (OSError, ValueError, IndexError):
-        return ""

@@ -2,29 +2,16 @@
 
 from __future__ import annotations
 
-MAX_SHOWN = 256  # keep messages readable when a hostile manifest holds a megabyte-long value
+from ..plan.downward import quote
 
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\a": "\\a", "\b": "\\b", "\f": "\\f",
-            "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
+MAX_SHOWN = 256  # keep messages readable when a hostile manifest holds a megabyte-long value
 
 
 def go_quote(s: str) -> str:
-    """Go's %q: printable characters kept, the rest escaped."""
+    """Go's %q: printable characters kept, the rest escaped (a long value cut short)."""
     if len(s) > MAX_SHOWN:
         s = s[:MAX_SHOWN] + "...(truncated)"
-    out = []
-    for ch in s:
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    return '"' + "".join(out) + '"'
+    return quote(s)
 
 
 def safe_text(s: str) -> str:

@@ -38,7 +38,9 @@ CONTAINER_FIELDS = {
 # emukube behaves, so no warning.
 AS_DEFAULT = {"schedulerName": "default-scheduler", "preemptionPolicy": "PreemptLowerPriority",
               "terminationMessagePath": "/dev/termination-log", "terminationMessagePolicy": "File"}
-VOLUME_TYPES = {"emptyDir", "configMap", "secret", "hostPath", "persistentVolumeClaim", "name"}
+VOLUME_TYPES = {"emptyDir", "configMap", "secret", "hostPath", "persistentVolumeClaim", "downwardAPI", "projected",
+                "name"}
+PROJECTED_SOURCES = {"configMap", "secret", "downwardAPI", "serviceAccountToken"}
 SERVICE_FIELDS = {
     "loadBalancerSourceRanges": "a LoadBalancer accepts every client", "externalIPs": "use a LoadBalancer",
     "healthCheckNodePort": "no cloud load balancer checks nodes",
@@ -115,6 +117,9 @@ def _pod_spec(spec: dict, found: _Found, obj: str) -> None:
     for vol in _maps(spec.get("volumes")):
         for key in sorted(set(vol) - VOLUME_TYPES):
             found.add(f"{key} volumes", "nothing is mounted; the path holds what the image has", obj)
+        for source in _maps(_map(vol.get("projected")).get("sources")):
+            for key in sorted(set(source) - PROJECTED_SOURCES):
+                found.add(f"projected volume {key} sources", "their files are not written", obj)
     for c in _maps(spec.get("containers")) + _maps(spec.get("initContainers")):
         _container(c, found, obj)
 
@@ -127,8 +132,6 @@ def _container(c: dict, found: _Found, obj: str) -> None:
         found.add("container resources.requests", "nothing is reserved, autoscalers read them; limits do apply", obj)
     for key in sorted(set(_map(c.get("securityContext"))) - CONTAINER_SECURITY_KEPT):
         found.add(f"container securityContext.{key}", "Docker's defaults apply", obj)
-    if any(_set(_map(e.get("valueFrom")).get("resourceFieldRef")) for e in _maps(c.get("env"))):
-        found.add("env valueFrom.resourceFieldRef", "the variable is left unset", obj)
     for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
         if _set(_map(c.get(probe)).get("grpc")):
             found.add(f"{probe}.grpc", "such probes always pass", obj)

@@ -123,6 +123,12 @@ class PodPlan:
     template_hash: str = ""
     ordinal: int | None = None  # StatefulSet pods only
     node: str = "node-1"  # the emulated node the scheduler chose
+    annotations: dict = field(default_factory=dict, hash=False, compare=False)  # its template's, or a bare pod's
+
+    @property
+    def metadata(self) -> dict:
+        """Its labels and annotations, as they are written once it runs (the downward API's)."""
+        return {"labels": self.labels, "annotations": self.annotations}
 
     @property
     def hostname(self) -> str:
@@ -144,6 +150,7 @@ def bare_pod(obj: dict) -> PodPlan:
         namespace=meta.get("namespace", "default"),
         labels=dict(meta.get("labels") or {}),
         spec=copy.deepcopy(obj["spec"]),
+        annotations=dict(meta.get("annotations") or {}),
     )
 
 
@@ -178,6 +185,7 @@ def new_pod_for(workload: dict, ordinal: int | None = None) -> PodPlan:
         owner_name=name,
         template_hash=thash,
         ordinal=ordinal,
+        annotations=dict((template.get("metadata") or {}).get("annotations") or {}),
     )
 
 

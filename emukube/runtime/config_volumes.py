@@ -1,4 +1,5 @@
-"""ConfigMap and Secret volumes that follow their objects, as the kubelet's AtomicWriter keeps them.
+"""ConfigMap, Secret, downwardAPI and projected volumes that follow their objects and the pod's
+own labels and annotations, as the kubelet's AtomicWriter keeps them.
 
 Each such volume of a pod is a directory in the cluster's config volume, a Docker volume on
 tmpfs (Secrets never reach the host's disk), which the controller mounts and writes and the pod's
@@ -24,7 +25,7 @@ from ..k8s.keys import object_key, split
 from ..plan import config_volumes as cv
 from . import engine
 from . import labels as L
-from .podspec import Refs, data_of
+from .podspec import Refs, lookup_in
 
 DATA = "..data"
 
@@ -75,16 +76,25 @@ def _holds(folder: Path, files: cv.Payload) -> bool:
     return _read(folder) == files
 
 
+Minter = Callable[[str, str, "str | None"], str]  # (namespace, account, audience) -> a token
+
+
 class ConfigVolumes:
     """The config volume: `local` where the controller has it mounted, `host` where the engine's
-    host has it (the pods' bind mounts name that). One directory per pod, one below per volume."""
+    host has it (the pods' bind mounts name that). One directory per pod, one below per volume.
+    `minter` makes projected serviceAccountTokens, `allocatable` is what resourceFieldRefs read
+    of a limit the container does not set."""
 
-    def __init__(self, local: str, host: str, hold: Callable[[], None] | None = None):
+    def __init__(self, local: str, host: str, hold: Callable[[], None] | None = None,
+                 minter: Minter | None = None, allocatable: dict | None = None):
         self.local, self.host = Path(local), host
         self._hold = hold  # called once, in a thread, when the first volume is written (see hold())
+        self._minter, self._allocatable = minter, allocatable or {}
         self._lock = threading.Lock()
         self._written: dict[tuple[str, str, str], str] = {}  # (namespace, pod, volume) -> digest
-        self._last: tuple[int, frozenset] | None = None
+        # Each pod's tokens, made once: a token made anew each tick would rewrite the file each tick.
+        self._tokens: dict[tuple[str, str, str, str | None], bytes] = {}
+        self._last: tuple | None = None
 
     def _pod_dir(self, namespace: str, pod: str) -> str:
         return f"{namespace}_{pod}"
@@ -104,37 +114,47 @@ class ConfigVolumes:
                 self._written[key] = digest
         return f"{self.host}/{folder}", changed
 
-    def mount_source(self, namespace: str, pod: str, spec: dict, objects: list[dict], volume: str) -> str | None:
+    def mount_source(self, namespace: str, pod: str, spec: dict, objects: list[dict], volume: str,
+                     meta: dict) -> str | None:
         """The engine host's path a container bind-mounts for this volume, written first; None
-        for a volume not kept here."""
-        files = self.payloads(namespace, spec, objects).get(volume)
+        for a volume not kept here. `meta`: the pod's metadata, for the downward API."""
+        files = self.payloads(namespace, spec, objects, self.side(namespace, pod, spec, meta)).get(volume)
         if files is None:
             return None
         return self.write(namespace, pod, volume, files, cv.fs_group(spec))[0]
 
+    def side(self, namespace: str, pod: str, spec: dict, meta: dict) -> cv.PodSide:
+        account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        minter = self._minter
+
+        def token(audience: str | None, _expiration: int | None) -> bytes:
+            # Tokens of this cluster do not expire (sa_tokens): the kubelet's refresh is moot.
+            key = (namespace, pod, account, audience)
+            if key not in self._tokens and minter is not None:  # setdefault: pods' threads race here
+                self._tokens.setdefault(key, minter(namespace, account, audience).encode())
+            return self._tokens.get(key, b"")
+
+        return cv.PodSide({**meta, "name": pod, "namespace": namespace}, self._allocatable,
+                          token if minter is not None else None)
+
     @staticmethod
-    def payloads(namespace: str, spec: dict, objects: list[dict]) -> dict[str, cv.Payload]:
-        refs = Refs(objects)
+    def payloads(namespace: str, spec: dict, objects: list[dict], side: cv.PodSide) -> dict[str, cv.Payload]:
+        return cv.live_volumes(spec, lookup_in(Refs(objects), namespace), side)
 
-        def lookup(kind: str, name: str) -> dict[str, bytes] | None:
-            obj = refs.get(kind, namespace, name)
-            return None if obj is None else data_of(obj)
-
-        return cv.live_volumes(spec, lookup)
-
-    def sync(self, version: int, pods: list[tuple[str, str, dict]], objects: list[dict],
+    def sync(self, version: int, pods: list[tuple[str, str, dict, dict]], objects: list[dict],
              keep: set[str]) -> list[str]:
-        """Rewrite what changed in the volumes of these running pods (namespace, name, spec) since
-        objects `version`; remove the directories of pods gone (`keep`: pods being made).
-        Returns "namespace/pod/volume" of each volume updated."""
-        seen = frozenset(object_key(ns, name) for ns, name, _ in pods)
-        if self._last == (version, seen):
+        """Rewrite what changed in the volumes of these running pods (namespace, name, spec,
+        metadata) since objects `version` and their metadata; remove the directories of pods
+        gone (`keep`: pods being made). Returns "namespace/pod/volume" of each volume updated."""
+        seen = frozenset(object_key(ns, name) for ns, name, _, _ in pods)
+        stamp = (version, seen, tuple(_meta_stamp(meta) for _, _, _, meta in pods))
+        if self._last == stamp:
             return []
-        self._last = (version, seen)
+        self._last = stamp
         updated = []
-        for ns, name, spec in pods:
+        for ns, name, spec, meta in pods:
             group = cv.fs_group(spec)
-            for volume, files in self.payloads(ns, spec, objects).items():
+            for volume, files in self.payloads(ns, spec, objects, self.side(ns, name, spec, meta)).items():
                 try:
                     if self.write(ns, name, volume, files, group)[1]:
                         updated.append(f"{ns}/{name}/{volume}")
@@ -147,20 +167,29 @@ class ConfigVolumes:
                     shutil.rmtree(folder, ignore_errors=True)
             for key in [k for k in self._written if self._pod_dir(k[0], k[1]) not in wanted]:
                 del self._written[key]
+            for token in [k for k in self._tokens if self._pod_dir(k[0], k[1]) not in wanted]:
+                del self._tokens[token]
         return updated
 
 
+def _meta_stamp(meta: dict) -> tuple:
+    """What of a pod's metadata its downward API volumes show."""
+    return (meta.get("uid"), tuple(sorted((meta.get("labels") or {}).items())),
+            tuple(sorted((meta.get("annotations") or {}).items())))
+
+
 def config_mounts(volumes: ConfigVolumes | None, namespace: str, pod: str, spec: dict, container: dict,
-                  objects: list[dict]) -> list[Mount]:
-    """The container's read-only bind mounts of its live configMap and secret volumes (none
-    outside the controller: there they are copied in, see podspec.volume_files)."""
+                  objects: list[dict], meta: dict) -> list[Mount]:
+    """The container's read-only bind mounts of its live configMap, secret, downwardAPI and
+    projected volumes (none outside the controller: there they are copied in, see
+    podspec.volume_files)."""
     if volumes is None:
         return []
     out = []
     for m in container.get("volumeMounts") or []:
         if m.get("subPath") or m.get("subPathExpr"):
             continue
-        source = volumes.mount_source(namespace, pod, spec, objects, m["name"])
+        source = volumes.mount_source(namespace, pod, spec, objects, m["name"], meta)
         if source is not None:
             out.append(Mount(target=m["mountPath"], source=source, type="bind", read_only=True))
     return out

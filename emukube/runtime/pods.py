@@ -16,6 +16,7 @@ from docker.errors import DockerException
 from docker.models.containers import Container
 from docker.types import Mount
 
+from ..plan import config_volumes as cv
 from ..plan import image_map
 from ..plan.endpoints import apiserver_env, service_env
 from ..plan.hooks import pod_ref
@@ -31,6 +32,7 @@ from .config_volumes import ConfigVolumes, config_mounts
 from .dns_paths import resolv_conf_source
 from .hooks import PostStartListener, post_start
 from .log_paths import init_log_path
+from .machine import allocatable
 from .podspec import Refs, command_and_args, container_env, host_port_bindings, resources, search_domains, volume_files
 from .security import RunsAsRoot, security_options, user_options
 from .settings import Settings
@@ -158,7 +160,7 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
     env = container_env(c, pod.name, pod.namespace, ip, refs, {**apiserver_env(services), **links}, missing,
                         node=(pod.node, node_ip(ctx, pod.node)))
     token, token_mounts = _service_account(ctx, pod, c)
-    files = {**token, **volume_files(pod.spec, c, pod.namespace, refs, missing, whole=ctx.config_volumes is None)}
+    files = {**token, **_volume_files(ctx, pod, c, refs, missing)}
     if missing:
         raise PodStartError("; ".join(missing), "CreateContainerConfigError", c["name"], role == L.Role.INIT)
     image = image_map.swap(c["image"], ctx.image_map)
@@ -179,8 +181,7 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
         # The controller restarts containers (restartPolicy, CrashLoopBackOff, RESTARTS): see
         # controller/restarts.py. Docker restarting them would hide crashes and pace them wrongly.
         restart_policy={"Name": "no"},
-        mounts=mounts + config_mounts(ctx.config_volumes, pod.namespace, pod.name,
-                                                            pod.spec, c, objects),
+        mounts=mounts + config_mounts(ctx.config_volumes, pod.namespace, pod.name, pod.spec, c, objects, pod.metadata),
         binds=binds,
         init=False,
         **({"pid_mode": f"container:{pid_from}"} if pid_from else {}),
@@ -208,6 +209,16 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
         engine.remove(container)  # not left behind under the pod's name for the next try
         raise
     return container
+
+
+def _volume_files(ctx: Context, pod: PodPlan, c: dict, refs: Refs, missing: list[str]) -> dict:
+    """The container's volume files to copy in: all of them, or in the controller, which keeps
+    the others live (config_volumes.py), those mounted by subPath."""
+    if ctx.config_volumes is not None:
+        side = ctx.config_volumes.side(pod.namespace, pod.name, pod.spec, pod.metadata)
+    else:
+        side = cv.PodSide({**pod.metadata, "name": pod.name, "namespace": pod.namespace}, allocatable())
+    return volume_files(pod.spec, c, pod.namespace, refs, missing, side, whole=ctx.config_volumes is None)
 
 
 def _image_user(client, image: str) -> str:

@@ -6,8 +6,11 @@ import base64
 import os
 import re
 
+from ..plan import config_volumes as cv
+from ..plan.downward import resource_value
 from ..plan.pod_dns import search_domains  # noqa: F401 - the kubelet's list, used here by others
 from ..plan.quantity import quantity
+from .machine import allocatable
 
 _VAR_REF = re.compile(r"\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)|\$\$")
 
@@ -81,6 +84,10 @@ def container_env(container: dict, pod_name: str, namespace: str, pod_ip: str, r
             if path.startswith("metadata.labels['"):
                 continue
             env[name] = fields.get(path, "")
+        if "resourceFieldRef" in src:  # of this container: the one a container's env may name
+            value = resource_value(src["resourceFieldRef"] or {}, container, allocatable())
+            if value is not None:
+                env[name] = value
         for kind, key in (("ConfigMap", "configMapKeyRef"), ("Secret", "secretKeyRef")):
             if key in src:
                 ref = src[key]
@@ -93,35 +100,34 @@ def container_env(container: dict, pod_name: str, namespace: str, pod_ip: str, r
     return env
 
 
-def volume_files(pod_spec: dict, container: dict, namespace: str, refs: Refs,
-                 missing: list[str], whole: bool = True) -> dict[str, tuple[bytes, int]]:
-    """configMap and secret volumes, as files to copy into the container before it starts;
-    whole=False: only subPath mounts (the others are live volumes: runtime/config_volumes.py)."""
+def lookup_in(refs: Refs, namespace: str) -> cv.Lookup:
+    """The data of a ConfigMap or Secret of the namespace by (kind, name); None when there is none."""
+    def lookup(kind: str, name: str) -> dict[str, bytes] | None:
+        obj = refs.get(kind, namespace, name)
+        return None if obj is None else data_of(obj)
+    return lookup
+
+
+def volume_files(pod_spec: dict, container: dict, namespace: str, refs: Refs, missing: list[str],
+                 side: cv.PodSide, whole: bool = True) -> dict[str, tuple[bytes, int]]:
+    """configMap, secret, downwardAPI and projected volumes, as files to copy into the container
+    before it starts; whole=False: only subPath mounts (the others are live volumes:
+    runtime/config_volumes.py), though objects missing are named for all of them."""
     volumes = {v["name"]: v for v in pod_spec.get("volumes") or []}
+    lookup = lookup_in(refs, namespace)
     files: dict[str, tuple[bytes, int]] = {}
     for mount in container.get("volumeMounts") or []:
         vol = volumes.get(mount["name"], {})
-        for kind, key, name_key in (("ConfigMap", "configMap", "name"), ("Secret", "secret", "secretName")):
-            if key not in vol:
-                continue
-            src = vol[key]
-            obj = refs.get(kind, namespace, src.get(name_key, ""))
-            if obj is None and not src.get("optional"):
-                missing.append(f'{kind.lower()} "{src.get(name_key)}" not found')
-            data = data_of(obj)
-            mode = src.get("defaultMode", 0o644)
-            items = src.get("items") or [{"key": k, "path": k} for k in sorted(data)]
-            base = mount["mountPath"].rstrip("/")
-            sub = mount.get("subPath")
-            if not sub and not whole:
-                continue
-            for item in items:
-                if item["key"] not in data:
-                    continue
-                if sub and item["path"] != sub:
-                    continue
-                target = base if sub else f"{base}/{item['path']}"
-                files[target] = (data[item["key"]], item.get("mode", mode))
+        if not any(kind in vol for kind in cv.KINDS):
+            continue
+        held = cv.volume_payload(vol, pod_spec, lookup, side, missing)
+        sub = mount.get("subPath")
+        if held is None or (not sub and not whole):
+            continue
+        base = mount["mountPath"].rstrip("/")
+        for path, data in held.items():
+            if not sub or path == sub:
+                files[base if sub else f"{base}/{path}"] = data
     return files
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from ..plan import config_volumes as cv
 from ..plan import endpoints as ep
 from ..plan import ingress as ingress_plan
 from ..plan.image_map import swap
@@ -26,6 +27,7 @@ from ..render._template import fill
 from ..render.coredns import COREFILE_PATH, ZONE_DIR
 from ..render.ingress import DEFAULT_CERT, certificate_files, render_ingress
 from ..runtime.ingress_proxy import fake_certificate_argv
+from ..runtime.machine import allocatable
 from ..runtime.podspec import Refs, command_and_args, container_env, resources, search_domains, volume_files
 from ..runtime.proxies import CONFIG_DIR, HAPROXY_CMD, NGINX_CMD, published_ports
 from ..runtime.security import RunsAsRoot, security_options, user_options
@@ -246,7 +248,8 @@ class _Builder:
         refs = Refs(self.objects)
         env = container_env(c, pod.name, pod.namespace, ip, refs, ep.service_env(self.services, pod.namespace),
                             missing)
-        files = volume_files(pod.spec, c, pod.namespace, refs, missing)
+        side = cv.PodSide({"name": pod.name, "namespace": pod.namespace, "labels": pod.labels}, allocatable())
+        files = volume_files(pod.spec, c, pod.namespace, refs, missing, side)
         self.result.warnings += [f"{name}: {m}" for m in missing]
         entrypoint, command = command_and_args(c, env)
         out: dict = {"image": swap(c["image"], self.settings.get("image_map") or {})}

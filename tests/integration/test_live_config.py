@@ -1,6 +1,7 @@
 """ConfigMap and Secret volumes follow their objects in running pods, as the kubelet's AtomicWriter
 keeps them (`..data` -> a timestamped directory, swapped by a rename); a subPath mount is a copy
-made at start and keeps its content, as in Kubernetes."""
+made at start and keeps its content, as in Kubernetes. downwardAPI volumes follow the pod's labels
+and annotations; projected volumes gather configMap, secret, downwardAPI and token sources."""
 
 from __future__ import annotations
 
@@ -82,6 +83,39 @@ def controller_id(engine, cluster) -> str:
     found = engine.containers.list(filters={"label": [f"emukube.io/cluster={cluster.name}",
                                                       "emukube.io/role=controller"]})
     return found[0].id
+
+
+def test_a_downward_api_volume_holds_the_pods_fields_and_follows_its_labels(kube):
+    kube("wait", "pod/downward", "--for=condition=Ready", "--timeout=90s", timeout=120)
+    assert cat(kube, "downward", "/etc/podinfo/labels") == 'app="downward"\ntier="one"'
+    # Each annotation a line, `kubectl apply`'s last-applied-configuration among them.
+    annotations = cat(kube, "downward", "/etc/podinfo/annotations").split("\n")
+    assert 'note="first \\"quoted\\""' in annotations and annotations == sorted(annotations), annotations
+    uid = kube("get", "pod", "downward", "-o", "jsonpath={.metadata.uid}").stdout
+    assert uid and reaches(kube, "downward", "/etc/podinfo/uid", uid) == uid
+    assert cat(kube, "downward", "/etc/podinfo/memory_mi") == "64"
+    assert kube("exec", "downward", "--", "printenv", "MEMORY_MI").stdout == "64\n"  # resourceFieldRef in env too
+    kube("label", "pod", "downward", "tier=two", "--overwrite")
+    assert reaches(kube, "downward", "/etc/podinfo/labels", 'app="downward"\ntier="two"') == 'app="downward"\ntier="two"'
+
+
+def test_a_projected_volume_gathers_its_sources(kube):
+    kube("wait", "pod/downward", "--for=condition=Ready", "--timeout=90s", timeout=120)
+    listing = kube("exec", "downward", "--", "ls", "-A", "/var/run/bundle").stdout.split()
+    assert {"conf", "password", "namespace", "token", "vault-token", "..data"} <= set(listing), listing
+    conf = kube("get", "configmap", "app-config", "-o", "jsonpath={.data.app\\.conf}").stdout
+    assert cat(kube, "downward", "/var/run/bundle/conf/app.conf") == conf
+    assert cat(kube, "downward", "/var/run/bundle/namespace") == "default"
+    # The token for the API server's audience is the pod's ServiceAccount to it; one for another
+    # audience (here Vault's) is refused, as a Kubernetes API server refuses it.
+    for path, answer in (("token", 0), ("vault-token", 1)):
+        token = cat(kube, "downward", f"/var/run/bundle/{path}")
+        result = kube("get", "--raw", "/api", "--token", token, check=False)
+        assert result.returncode == answer, (path, result.stderr)
+        if answer:
+            assert "Unauthorized" in result.stderr
+    apply_configmap(kube, "app.conf=color=projected\n")
+    assert reaches(kube, "downward", "/var/run/bundle/conf/app.conf", "color=projected\n") == "color=projected\n"
 
 
 def test_updates_go_on_after_the_controller_is_replaced(kube, cluster, engine):

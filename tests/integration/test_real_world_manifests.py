@@ -17,9 +17,8 @@ IMAGES = ("ghcr.io/acme/shop:1.4.2=emukube/echo:1.0", "docker.io/library/postgre
 SKIPPED_KINDS = ["ServiceAccount", "Role", "RoleBinding"]
 IGNORED_FIELDS = ["imagePullSecrets", "affinity", "topologySpreadConstraints",
                   "securityContext.readOnlyRootFilesystem",
-                  "resources.requests", "downwardAPI volumes", "loadBalancerSourceRanges", "load-balancer annotations",
-                  "minReadySeconds", "terminationMessagePolicy",
-                  "resourceFieldRef", "NetworkPolicy", "Ingress controller annotations"]
+                  "resources.requests", "loadBalancerSourceRanges", "load-balancer annotations",
+                  "minReadySeconds", "terminationMessagePolicy", "NetworkPolicy", "Ingress controller annotations"]
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +51,8 @@ def test_the_chart_comes_up_with_one_warning_per_skipped_document_and_ignored_fi
     # What emukube does emulate is not reported as ignored.
     for emulated in ("capabilities", "seccompProfile", "readinessProbe", "limits", "envFrom", "serviceAccountName",
                      "runAsNonRoot", "runAsUser", "persistentVolumeClaimRetentionPolicy", "fsGroup",
-                     "PodDisruptionBudget", "HorizontalPodAutoscaler", "priorityClassName", "PriorityClass"):
+                     "PodDisruptionBudget", "HorizontalPodAutoscaler", "priorityClassName", "PriorityClass",
+                     "downwardAPI", "resourceFieldRef"):
         assert not any(re.search(rf"\b{emulated}\b", w.split(": not emulated")[0]) for w in warnings), emulated
 
 
@@ -67,8 +67,9 @@ def test_the_app_runs_with_its_config_secret_and_database(chart):
     priorities = [p["spec"].get("priority") for p in listed]
     assert priorities.count(100000) == 2, priorities
     env = {name: cluster.emukube("curl", f"svc/shop/env?name={name}").stdout
-           for name in ("LOG_LEVEL", "DB_PASSWORD", "DB_HOST")}
-    assert env == {"LOG_LEVEL": "info", "DB_PASSWORD": "pizza", "DB_HOST": "shop-db-0.shop-db"}
+           for name in ("LOG_LEVEL", "DB_PASSWORD", "DB_HOST", "MEMORY_LIMIT")}
+    assert env == {"LOG_LEVEL": "info", "DB_PASSWORD": "pizza", "DB_HOST": "shop-db-0.shop-db",
+                   "MEMORY_LIMIT": str(256 * 2**20)}
     db = cluster.emukube("curl", "svc/shop-db:5432/hostname")
     assert db.stdout == "shop-db-0" and "headless" in db.stderr
     lb = cluster.svc_field("shop", 3)

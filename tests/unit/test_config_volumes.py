@@ -1,4 +1,4 @@
-"""configMap and secret volumes: what they hold (plan/config_volumes.py) and the kubelet's
+"""configMap, secret, downwardAPI and projected volumes: what they hold (plan/config_volumes.py) and the kubelet's
 AtomicWriter layout the controller writes (runtime/config_volumes.py), on a temporary directory."""
 
 import os
@@ -20,9 +20,14 @@ def lookup(kind, name):
     return DATA.get((kind, name))
 
 
+SIDE = cv.PodSide({"name": "web-1", "namespace": "shop", "uid": "u-1", "labels": {"app": "web", "tier": "a\"b"},
+                   "annotations": {"note": "x"}}, {"cpu": "2", "memory": "1Gi"},
+                  lambda audience, expiry: f"token-for-{audience}".encode())
+
+
 def test_whole_mounts_are_live_subpath_mounts_are_not():
     live = cv.live_volumes(spec({"name": "conf", "mountPath": "/etc/app"},
-                                {"name": "creds", "mountPath": "/etc/creds/token", "subPath": "token"}), lookup)
+                                {"name": "creds", "mountPath": "/etc/creds/token", "subPath": "token"}), lookup, SIDE)
     assert live == {"conf": {"a.conf": (b"A", 0o644), "b.conf": (b"B", 0o644)}}
 
 
@@ -33,7 +38,7 @@ def test_items_modes_and_missing_objects():
                {"name": "gone", "configMap": {"name": "absent"}},
                {"name": "maybe", "configMap": {"name": "absent", "optional": True}}]
     mounts = [{"name": n, "mountPath": f"/m/{n}"} for n in ("conf", "creds", "gone", "maybe")]
-    live = cv.live_volumes(spec(*mounts, volumes=volumes), lookup)
+    live = cv.live_volumes(spec(*mounts, volumes=volumes), lookup, SIDE)
     # A non-optional object that is gone keeps the last content (left out); an optional one empties.
     assert live == {"conf": {"sub/a": (b"A", 0o600)}, "creds": {"token": (b"t", 0o400)}, "maybe": {}}
     assert cv.top_level(live["conf"]) == {"sub"}
@@ -75,12 +80,83 @@ def test_sync_rewrites_changed_volumes_and_drops_gone_pods(tmp_path):
     volumes = ConfigVolumes(str(tmp_path), "/host/config")
     pod_spec = spec({"name": "conf", "mountPath": "/etc/app"})
     objects = [{"kind": "ConfigMap", "metadata": {"name": "app-config", "namespace": "default"}, "data": {"k": "1"}}]
-    source = volumes.mount_source("default", "web", pod_spec, objects, "conf")
+    source = volumes.mount_source("default", "web", pod_spec, objects, "conf", {})
     assert source == "/host/config/default_web/conf"
     assert (tmp_path / "default_web/conf/k").read_text() == "1"
-    assert volumes.sync(1, [("default", "web", pod_spec)], objects, set()) == []
+    assert volumes.sync(1, [("default", "web", pod_spec, {})], objects, set()) == []
     objects[0]["data"] = {"k": "2"}
-    assert volumes.sync(2, [("default", "web", pod_spec)], objects, set()) == ["default/web/conf"]
+    assert volumes.sync(2, [("default", "web", pod_spec, {})], objects, set()) == ["default/web/conf"]
     assert (tmp_path / "default_web/conf/k").read_text() == "2"
     assert volumes.sync(3, [], objects, {"default/other"}) == []
     assert not (tmp_path / "default_web").exists()
+
+
+def test_downward_api_volume_as_the_kubelet_writes_it():
+    pod_spec = {"containers": [{"name": "app", "volumeMounts": [{"name": "info", "mountPath": "/etc/info"}],
+                                "resources": {"limits": {"memory": "64Mi"}, "requests": {"cpu": "250m"}}}],
+                "volumes": [{"name": "info", "downwardAPI": {"defaultMode": 0o440, "items": [
+                    {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}},
+                    {"path": "tier", "fieldRef": {"fieldPath": "metadata.labels['tier']"}},
+                    {"path": "annotations", "fieldRef": {"fieldPath": "metadata.annotations"}},
+                    {"path": "id/uid", "fieldRef": {"fieldPath": "metadata.uid"}, "mode": 0o400},
+                    {"path": "name", "fieldRef": {"fieldPath": "metadata.name"}},
+                    {"path": "mem_mi", "resourceFieldRef": {"containerName": "app", "resource": "limits.memory",
+                                                            "divisor": "1Mi"}},
+                    {"path": "cpu_m", "resourceFieldRef": {"containerName": "app", "resource": "requests.cpu",
+                                                           "divisor": "1m"}},
+                    {"path": "cpu_limit", "resourceFieldRef": {"containerName": "app", "resource": "limits.cpu"}},
+                    {"path": "../escape", "fieldRef": {"fieldPath": "metadata.name"}}]}}]}
+    files = cv.live_volumes(pod_spec, lookup, SIDE)["info"]
+    assert files == {"labels": (b'app="web"\ntier="a\\"b"', 0o440), "tier": (b'a"b', 0o440),
+                     "annotations": (b'note="x"', 0o440), "id/uid": (b"u-1", 0o400), "name": (b"web-1", 0o440),
+                     "mem_mi": (b"64", 0o440), "cpu_m": (b"250", 0o440),
+                     "cpu_limit": (b"2", 0o440)}  # no limit set: the node's allocatable
+
+
+def test_projected_volume_merges_its_sources():
+    volume = {"name": "all", "projected": {"defaultMode": 0o444, "sources": [
+        {"configMap": {"name": "app-config", "items": [{"key": "a.conf", "path": "conf/a"}]}},
+        {"secret": {"name": "app-secret"}},
+        {"downwardAPI": {"items": [{"path": "ns", "fieldRef": {"fieldPath": "metadata.namespace"}}]}},
+        {"serviceAccountToken": {"path": "vault-token", "audience": "vault", "expirationSeconds": 600}},
+        {"serviceAccountToken": {"path": "token"}}]}}
+    pod_spec = spec({"name": "all", "mountPath": "/var/run/all"}, volumes=[volume])
+    assert cv.live_volumes(pod_spec, lookup, SIDE)["all"] == {
+        "conf/a": (b"A", 0o444), "token": (b"token-for-None", 0o444), "ns": (b"shop", 0o444),
+        "vault-token": (b"token-for-vault", 0o444)}
+    # A source that is missing (and not optional) holds the whole volume back, as the kubelet does.
+    gone = {"name": "all", "projected": {"sources": [{"secret": {"name": "absent"}},
+                                                     {"configMap": {"name": "app-config"}}]}}
+    missing: list[str] = []
+    assert cv.volume_payload(gone, pod_spec, lookup, SIDE, missing) is None
+    assert missing == ['secret "absent" not found']
+    maybe = {"name": "all", "projected": {"sources": [{"secret": {"name": "absent", "optional": True}}]}}
+    assert cv.volume_payload(maybe, pod_spec, lookup, SIDE, []) == {}
+
+
+def test_sync_follows_the_pods_labels(tmp_path):
+    volumes = ConfigVolumes(str(tmp_path), "/host/config")
+    pod_spec = {"containers": [{"name": "app", "volumeMounts": [{"name": "info", "mountPath": "/etc/info"}]}],
+                "volumes": [{"name": "info", "downwardAPI": {"items": [
+                    {"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}}]}
+    volumes.sync(1, [("default", "web", pod_spec, {"labels": {"a": "1"}})], [], set())
+    assert (tmp_path / "default_web/info/labels").read_text() == 'a="1"'
+    assert volumes.sync(1, [("default", "web", pod_spec, {"labels": {"a": "2"}})], [], set()) == ["default/web/info"]
+    assert (tmp_path / "default_web/info/labels").read_text() == 'a="2"'
+
+
+def test_projected_tokens_are_made_once_per_pod_and_audience(tmp_path):
+    made = []
+
+    def minter(namespace, account, audience):
+        made.append((namespace, account, audience))
+        return f"t{len(made)}"
+
+    volumes = ConfigVolumes(str(tmp_path), "/host/config", minter=minter)
+    pod_spec = spec({"name": "tok", "mountPath": "/t"}, volumes=[{"name": "tok", "projected": {"sources": [
+        {"serviceAccountToken": {"path": "token", "audience": "vault"}}]}}])
+    pod_spec["serviceAccountName"] = "robot"
+    for version in (1, 2):
+        volumes.sync(version, [("default", "web", pod_spec, {})], [], set())
+    assert made == [("default", "robot", "vault")]
+    assert (tmp_path / "default_web/tok/token").read_text() == "t1"

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from emukube.errors import EmukubeError
 from emukube.manifests import load_and_validate
 from emukube.plan.allocate import Allocated, allocate_services
+from emukube.plan.config_volumes import PodSide
 from emukube.plan.endpoints import PodView, dns_plan, proxy_plan, service_env
 from emukube.plan.network import ClusterNet
 from emukube.plan.workloads import bare_pod, new_pod_for, rollout_limits
@@ -207,7 +208,7 @@ def plan_everything(objects: list[dict]) -> None:
             missing: list[str] = []
             env = container_env(c, plan.name, plan.namespace, ip, refs, service_env(allocated, plan.namespace),
                                 missing)
-            volume_files(plan.spec, c, plan.namespace, refs, missing)
+            volume_files(plan.spec, c, plan.namespace, refs, missing, PodSide(plan.metadata))
             command_and_args(c, env)
             resources(c)
             security_options(plan.spec, c, allow_privileged=False)
