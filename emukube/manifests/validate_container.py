@@ -7,6 +7,7 @@ unless --allow-privileged, like the Pod Security Standards' baseline profile.
 from __future__ import annotations
 
 from ..plan.capabilities import BASELINE_CAPABILITIES, cap_name
+from ..plan.downward import RESOURCES
 from ..plan.quantity import FORMAT_ERROR, quantity
 from .fielderrors import FieldErrors
 from .names import is_config_map_key, is_dns1123_subdomain
@@ -17,8 +18,7 @@ SECCOMP_TYPES = ["Localhost", "RuntimeDefault", "Unconfined"]
 FIELD_PATHS = ["metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid",
                "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP",
                "status.podIPs"]
-RESOURCE_FIELDS = ["limits.cpu", "limits.ephemeral-storage", "limits.memory", "requests.cpu",
-                   "requests.ephemeral-storage", "requests.memory"]
+RESOURCE_FIELDS = sorted(RESOURCES)
 MAX_ID = 2147483647
 
 

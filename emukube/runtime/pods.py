@@ -158,7 +158,7 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
     missing: list[str] = []
     links = service_env(services, pod.namespace) if pod.spec.get("enableServiceLinks") is not False else {}
     env = container_env(c, pod.name, pod.namespace, ip, refs, {**apiserver_env(services), **links}, missing,
-                        node=(pod.node, node_ip(ctx, pod.node)))
+                        node=(pod.node, node_ip(ctx, pod.node)), meta=pod.metadata, account=_account(pod))
     token, token_mounts = _service_account(ctx, pod, c)
     files = {**token, **_volume_files(ctx, pod, c, refs, missing)}
     if missing:

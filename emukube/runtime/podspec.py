@@ -7,7 +7,7 @@ import os
 import re
 
 from ..plan import config_volumes as cv
-from ..plan.downward import resource_value
+from ..plan.downward import field_value, resource_value
 from ..plan.pod_dns import search_domains  # noqa: F401 - the kubelet's list, used here by others
 from ..plan.quantity import quantity
 from .machine import allocatable
@@ -57,8 +57,10 @@ class Refs:
 
 def container_env(container: dict, pod_name: str, namespace: str, pod_ip: str, refs: Refs,
                   service_env: dict[str, str], missing: list[str],
-                  node: tuple[str, str] = ("node-1", "")) -> dict[str, str]:
-    """node: (name, in-cluster IP or "" when the node is the host itself)."""
+                  node: tuple[str, str] = ("node-1", ""), meta: dict | None = None,
+                  account: str = "default") -> dict[str, str]:
+    """node: (name, in-cluster IP or "" when the node is the host itself); meta: the pod's labels
+    and annotations; account: its serviceAccountName."""
     env = dict(service_env)
     for source in container.get("envFrom") or []:
         prefix = source.get("prefix", "")
@@ -70,8 +72,11 @@ def container_env(container: dict, pod_name: str, namespace: str, pod_ip: str, r
                     missing.append(f'{kind.lower()} "{ref.get("name")}" not found')
                 for k, v in data_of(obj).items():
                     env[prefix + k] = v.decode(errors="replace")
-    fields = {"metadata.name": pod_name, "metadata.namespace": namespace, "status.podIP": pod_ip,
-              "spec.nodeName": node[0], "status.hostIP": node[1] or pod_ip}
+    host_ip = node[1] or pod_ip
+    # The kubelet's own fields; the metadata ones are downward.field_value's.
+    fields = {"status.podIP": pod_ip, "status.podIPs": pod_ip, "spec.nodeName": node[0], "status.hostIP": host_ip,
+              "status.hostIPs": host_ip, "spec.serviceAccountName": account}
+    pod_meta = {**(meta or {}), "name": pod_name, "namespace": namespace}
     for item in container.get("env") or []:
         name = item["name"]
         src = item.get("valueFrom")
@@ -81,9 +86,8 @@ def container_env(container: dict, pod_name: str, namespace: str, pod_ip: str, r
             continue
         if "fieldRef" in src:
             path = src["fieldRef"].get("fieldPath", "")
-            if path.startswith("metadata.labels['"):
-                continue
-            env[name] = fields.get(path, "")
+            value = fields.get(path)
+            env[name] = value if value is not None else field_value(path, pod_meta) or ""
         if "resourceFieldRef" in src:  # of this container: the one a container's env may name
             value = resource_value(src["resourceFieldRef"] or {}, container, allocatable())
             if value is not None:

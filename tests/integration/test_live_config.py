@@ -94,7 +94,8 @@ def test_a_downward_api_volume_holds_the_pods_fields_and_follows_its_labels(kube
     uid = kube("get", "pod", "downward", "-o", "jsonpath={.metadata.uid}").stdout
     assert uid and reaches(kube, "downward", "/etc/podinfo/uid", uid) == uid
     assert cat(kube, "downward", "/etc/podinfo/memory_mi") == "64"
-    assert kube("exec", "downward", "--", "printenv", "MEMORY_MI").stdout == "64\n"  # resourceFieldRef in env too
+    # The downward API in env too, read when the container starts.
+    assert kube("exec", "downward", "--", "printenv", "MEMORY_MI", "TIER", "ACCOUNT").stdout == "64\none\ndefault\n"
     kube("label", "pod", "downward", "tier=two", "--overwrite")
     assert reaches(kube, "downward", "/etc/podinfo/labels", 'app="downward"\ntier="two"') == 'app="downward"\ntier="two"'
 

@@ -160,3 +160,21 @@ def test_projected_tokens_are_made_once_per_pod_and_audience(tmp_path):
         volumes.sync(version, [("default", "web", pod_spec, {})], [], set())
     assert made == [("default", "robot", "vault")]
     assert (tmp_path / "default_web/tok/token").read_text() == "t1"
+
+
+def test_env_reads_the_same_downward_api():
+    from emukube.runtime.podspec import Refs, container_env
+
+    def ref(path):
+        return {"valueFrom": {"fieldRef": {"fieldPath": path}}}
+
+    container = {"name": "app", "resources": {"limits": {"cpu": "1500m"}}, "env": [
+        {"name": "TIER", **ref("metadata.labels['tier']")}, {"name": "NOTE", **ref("metadata.annotations['note']")},
+        {"name": "ABSENT", **ref("metadata.labels['nope']")}, {"name": "ACCOUNT", **ref("spec.serviceAccountName")},
+        {"name": "IPS", **ref("status.podIPs")}, {"name": "NODE", **ref("spec.nodeName")},
+        {"name": "CPUS", "valueFrom": {"resourceFieldRef": {"resource": "limits.cpu"}}},
+        {"name": "MEM", "valueFrom": {"resourceFieldRef": {"resource": "requests.memory"}}}]}
+    env = container_env(container, "web-1", "shop", "10.96.128.7", Refs([]), {}, [], node=("node-2", ""),
+                        meta=SIDE.meta, account="robot")
+    assert env == {"TIER": 'a"b', "NOTE": "x", "ABSENT": "", "ACCOUNT": "robot", "IPS": "10.96.128.7",
+                   "NODE": "node-2", "CPUS": "2", "MEM": "0"}  # 1.5 cores rounded up; no request: 0
