@@ -17,6 +17,7 @@ from ..manifests.defaults import apply_defaults
 from ..manifests.unemulated import NOT_ENFORCED
 from ..manifests.validate import API_VERSIONS, validate_object
 from ..plan import allocate, ingress, limit_ranges, quota
+from ..plan.api_access import with_api_access
 from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
 from ..plan.nodes import with_default_tolerations
@@ -120,18 +121,8 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
         meta = obj.setdefault("metadata", {})
         meta["uid"] = ((old or {}).get("metadata") or {}).get("uid") or meta.get("uid") or str(uuid.uuid4())
         generate_selector(obj, meta["uid"])
-    if kind == "Pod" and op == "CREATE":  # the admission plugins, in kube-apiserver's order
-        spec = obj.setdefault("spec", {})
-        spec["tolerations"] = with_default_tolerations(spec)
-        _priority(obj, store)
-        if not _controller_made(obj):
-            _limit_ranges(obj, store)
-    elif kind == "Pod" and old is not None:
-        # What the Priority plugin set on create stays: the API server holds these immutable,
-        # and the controller's own writes of a pod leave them to it.
-        for key in ("priorityClassName", "priority", "preemptionPolicy"):
-            if (old.get("spec") or {}).get(key) is not None:
-                obj.setdefault("spec", {})[key] = old["spec"][key]
+    if kind == "Pod":
+        _admit_pod(op, obj, old, store)
     if op == "CREATE" and kind in quota.COUNTED and not _controller_made(obj):
         _quota(resource, obj, store)
     if kind == "Ingress" and op == "CREATE":
@@ -151,6 +142,25 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
     if kind == "Service" and conf.net is not None:
         _allocate(obj, old, store, conf, warnings, resource)
     return warnings
+
+
+def _admit_pod(op: str, obj: dict, old: dict | None, store) -> None:
+    """The admission plugins, in kube-apiserver's order."""
+    meta = obj.setdefault("metadata", {})
+    # The ServiceAccount plugin's volume: on update too, as the stored pod has it.
+    obj["spec"] = with_api_access(obj.setdefault("spec", {}), meta.get("namespace", "default"), meta.get("name", ""))
+    if op == "CREATE":
+        spec = obj["spec"]
+        spec["tolerations"] = with_default_tolerations(spec)
+        _priority(obj, store)
+        if not _controller_made(obj):
+            _limit_ranges(obj, store)
+    elif old is not None:
+        # What the Priority plugin set on create stays: the API server holds these immutable,
+        # and the controller's own writes of a pod leave them to it.
+        for key in ("priorityClassName", "priority", "preemptionPolicy"):
+            if (old.get("spec") or {}).get(key) is not None:
+                obj["spec"][key] = old["spec"][key]
 
 
 def _priority(pod: dict, store) -> None:

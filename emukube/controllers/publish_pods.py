@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from ..k8s.times import epoch as _seconds
 from ..manifests.defaults import default_pod_spec
+from ..plan.api_access import with_api_access
 from ..plan.nodes import with_default_tolerations
 from ..plan.quantity import quantity
 
@@ -416,6 +417,7 @@ def pod_object(facts: PodFacts, status: dict, now: str, previous: dict | None = 
     published (its conditions keep their times); `now` stamps only a condition that changed."""
     spec = default_pod_spec(facts.spec)  # as the API server stored it when the pod was created
     spec["tolerations"] = with_default_tolerations(spec)  # by its admission (DefaultTolerationSeconds)
+    spec = with_api_access(spec, facts.namespace, facts.name)  # and by the ServiceAccount plugin
     if facts.node:
         spec["nodeName"] = facts.node
     pod_status = pod_status_object(facts, status, now, previous)

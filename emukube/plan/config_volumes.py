@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from .api_access import is_api_access
 from .downward import field_value, resource_value
 from .workloads import containers_of
 
@@ -55,7 +56,10 @@ def payload(src: dict, data: dict[str, bytes], mode: int | None = None) -> Paylo
 
 def volume_payload(volume: dict, spec: dict, lookup: Lookup, side: PodSide, missing: list[str]) -> Payload | None:
     """What one volume of the pod holds; None when it is none of KINDS, or when an object it
-    needs is missing and not optional (named in `missing`, as the kubelet words it)."""
+    needs is missing and not optional (named in `missing`, as the kubelet words it); None too for
+    the kube-api-access volume, which the service-account folder serves (plan/api_access.py)."""
+    if is_api_access(volume):
+        return None
     if "projected" in volume:
         src = volume["projected"] or {}
         mode = src.get("defaultMode", DEFAULT_MODE)

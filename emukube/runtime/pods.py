@@ -18,6 +18,7 @@ from docker.types import Mount
 
 from ..plan import config_volumes as cv
 from ..plan import image_map
+from ..plan.api_access import is_api_access
 from ..plan.endpoints import apiserver_env, service_env
 from ..plan.hooks import pod_ref
 from ..plan.network import ClusterNet
@@ -242,9 +243,12 @@ def _account(pod: PodPlan) -> str:
 
 def _service_account(ctx: Context, pod: PodPlan, container: dict) -> tuple[dict[str, tuple[bytes, int]], list]:
     """(files to copy into the container, mounts): its service-account volume, bind-mounted
-    where it can be (runtime/account_volumes.py)."""
+    where it can be (runtime/account_volumes.py). It serves the kube-api-access volume too, so
+    that volume's own mount of the same path is no clash."""
     token = _token_files(ctx, pod)
-    mount = account_mount(ctx.account_dirs, pod.namespace, _account(pod), token, container) if token else None
+    access = {v["name"] for v in pod.spec.get("volumes") or [] if is_api_access(v)}
+    own = {**container, "volumeMounts": [m for m in container.get("volumeMounts") or [] if m.get("name") not in access]}
+    mount = account_mount(ctx.account_dirs, pod.namespace, _account(pod), token, own) if token else None
     return ({}, [mount]) if mount is not None else (token, [])
 
 

@@ -100,7 +100,11 @@ def test_describe(kube):
     pod = web_pods(kube)[0]
     text = kube("describe", "pod", pod).stdout
     for pattern in (rf"Name:\s+{pod}\n", r"Namespace:\s+default\n", r"Status:\s+Running\n",
-                    r"Controlled By:\s+ReplicaSet/web-\w+\n", r"IP:\s+10\.", r"Node:\s+node-1/"):
+                    r"Controlled By:\s+ReplicaSet/web-\w+\n", r"IP:\s+10\.", r"Node:\s+node-1/",
+                    # the ServiceAccount admission plugin's volume, and its mount in the container
+                    r"/var/run/secrets/kubernetes.io/serviceaccount from (kube-api-access-\w{5}) \(ro\)\n",
+                    r"kube-api-access-\w{5}:\n\s+Type:\s+Projected .*\n\s+TokenExpirationSeconds:\s+3607\n"
+                    r"\s+ConfigMapName:\s+kube-root-ca.crt\n"):
         assert re.search(pattern, text), (pattern, text)
     # The scheduler's and the kubelet's events, found by the pod's uid as kubectl finds them.
     obj = kube.obj("get", "pod", pod)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 
 import pytest
 
@@ -17,6 +18,7 @@ from emukube.controllers.publish import (
 )
 from emukube.controllers.publish_pods import PodFacts, kubelet_phase, pod_object, qos_class, stored_labels
 from emukube.controllers.publish_workloads import deployment_revision, replica_set_objects, workload_status
+from emukube.plan.api_access import volume_name
 from emukube.plan.nodes import Node
 from emukube.plan.workloads import template_hash
 
@@ -50,6 +52,8 @@ def conditions(pod: dict) -> dict:
 
 # ---- pods ----------------------------------------------------------------------------------
 def test_a_ready_deployment_pod_is_the_whole_v1_pod():
+    ACCESS = volume_name("default", "web-hash123456-bcdfg")
+    assert re.fullmatch(r"kube-api-access-[bcdfghjklmnpqrstvwxz2456789]{5}", ACCESS)
     status = {"ready": True, "phase": "Running", "restarts": 0, "ip": "10.3.0.7", "reason": "", "node": "node-1",
               "containers": [running()]}
     pod = pod_object(web_facts(), status, NOW)
@@ -63,7 +67,15 @@ def test_a_ready_deployment_pod_is_the_whole_v1_pod():
         # as the API server stored it when the pod was made: defaulted (the template's spec is not)
         "spec": {"containers": [{"name": "web", "image": "nginx:1.27", "imagePullPolicy": "IfNotPresent",
                                  "terminationMessagePath": "/dev/termination-log",
-                                 "terminationMessagePolicy": "File"}],
+                                 "terminationMessagePolicy": "File",
+                                 "volumeMounts": [{"mountPath": "/var/run/secrets/kubernetes.io/serviceaccount",
+                                                   "name": ACCESS, "readOnly": True}]}],
+                 # the ServiceAccount admission plugin's volume, as a 1.35 API server writes it
+                 "volumes": [{"name": ACCESS, "projected": {"defaultMode": 420, "sources": [
+                     {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                     {"configMap": {"items": [{"key": "ca.crt", "path": "ca.crt"}], "name": "kube-root-ca.crt"}},
+                     {"downwardAPI": {"items": [{"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
+                                                 "path": "namespace"}]}}]}}],
                  "restartPolicy": "Always", "terminationGracePeriodSeconds": 30, "dnsPolicy": "ClusterFirst",
                  "schedulerName": "default-scheduler", "securityContext": {}, "enableServiceLinks": True,
                  "priority": 0, "preemptionPolicy": "PreemptLowerPriority", "serviceAccountName": "default",

@@ -1,0 +1,57 @@
+"""The kube-api-access volume the ServiceAccount admission plugin adds to every pod that does not
+opt out: a projected token, the cluster's CA (kube-root-ca.crt) and the namespace, mounted
+read-only in each container at /var/run/secrets/kubernetes.io/serviceaccount. Pure.
+
+The plugin names it kube-api-access-<5 random characters>; here the characters come from the
+pod's namespace and name, so that the API server's admission and the controller's writes of
+the same pod give the same name. The runtime serves the volume with its service-account folder
+(runtime/account_volumes.py), one bind mount shared by the account's pods."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+
+from .workloads import SAFE_ALPHABET
+
+PREFIX = "kube-api-access-"
+MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
+TOKEN_SECONDS = 3607  # the plugin's WarnOnlyBoundTokenExpirationSeconds
+
+
+def is_api_access(volume: dict) -> bool:
+    return str(volume.get("name") or "").startswith(PREFIX) and "projected" in volume
+
+
+def volume_name(namespace: str, pod: str) -> str:
+    digest = hashlib.sha256(f"{namespace}/{pod}".encode()).digest()
+    return PREFIX + "".join(SAFE_ALPHABET[b % len(SAFE_ALPHABET)] for b in digest[:5])
+
+
+def volume(name: str) -> dict:
+    return {"name": name, "projected": {"defaultMode": 0o644, "sources": [
+        {"serviceAccountToken": {"expirationSeconds": TOKEN_SECONDS, "path": "token"}},
+        {"configMap": {"items": [{"key": "ca.crt", "path": "ca.crt"}], "name": "kube-root-ca.crt"}},
+        {"downwardAPI": {"items": [{"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"},
+                                    "path": "namespace"}]}}]}}
+
+
+def with_api_access(spec: dict, namespace: str, pod: str) -> dict:
+    """The pod spec as the plugin admits it: unchanged when the pod opts out
+    (automountServiceAccountToken: false) or every container mounts something of its own there."""
+    if spec.get("automountServiceAccountToken") is False:
+        return spec
+    volumes = spec.get("volumes") or []
+    name: str | None = next((str(v["name"]) for v in volumes if is_api_access(v)), None)
+    mount_name = name or volume_name(namespace, pod)
+    mount = {"mountPath": MOUNT, "name": mount_name, "readOnly": True}
+    out = copy.deepcopy(spec)
+    needed = False
+    for field in ("initContainers", "containers"):
+        for container in out.get(field) or []:
+            if not any(m.get("mountPath") == MOUNT for m in container.get("volumeMounts") or []):
+                container["volumeMounts"] = [*(container.get("volumeMounts") or []), dict(mount)]
+                needed = True
+    if needed and name is None:
+        out["volumes"] = [*volumes, volume(mount_name)]
+    return out if needed else spec
