@@ -14,7 +14,7 @@ from typing import Awaitable, Callable
 
 from aiohttp import web
 
-from ..k8s.resources import find
+from ..k8s.resources import DEPRECATED, find
 from . import (
     access,
     authn,
@@ -58,7 +58,6 @@ SA_KEY = _key("emukube_sa_key", object)  # what signs ServiceAccount tokens (Non
 
 # What a 1.35 API server says of every request to a deprecated resource (kubectl prints it as
 # "Warning: ..."); ComponentStatus says its own (component_status.py).
-DEPRECATED = {"endpoints": "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"}
 # The request's deprecation warning, for _warn_deprecated.
 _DEPRECATION = web.RequestKey("emukube_deprecation", str) if hasattr(web, "RequestKey") else "emukube_deprecation"
 

@@ -117,6 +117,8 @@ RESOURCES: tuple[Resource, ...] = (
 )
 
 BY_KEY = {r.key: r for r in RESOURCES}
+# The API server's Warning for every request of these (kubectl prints it).
+DEPRECATED = {"endpoints": "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"}
 # The custom resources the CustomResourceDefinitions serve now (crds.py keeps it current).
 custom: tuple[Resource, ...] = ()
 
