@@ -87,7 +87,7 @@ def cluster(engine, request):
     manifest = getattr(request.module, "MANIFEST", HERE / "manifests" / "services.yaml")
     c = Cluster(name)
     try:
-        c.emukube("up", str(manifest), "--timeout", "150s", timeout=300)
+        c.emukube("up", str(manifest), "--timeout", "150s", *getattr(request.module, "UP_ARGS", ()), timeout=300)
         yield c
     finally:
         run("down", cluster=name, check=False)

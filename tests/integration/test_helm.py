@@ -1,10 +1,11 @@
 """The real Helm 4 against emukube's API: the chart `helm create` makes, and a chart with a
-ConfigMap, a Secret, a StatefulSet and a post-install hook; install --wait, upgrade (server-side
-apply, Helm 4's default, and Helm 3's three-way patches), history, rollback, status, uninstall,
-with releases stored as Secrets as Helm stores them."""
+ConfigMap, a Secret, a StatefulSet and a post-install hook; install --wait, `helm test`, upgrade
+(server-side apply, Helm 4's default, and Helm 3's three-way patches), history, rollback, status,
+uninstall, with releases stored as Secrets as Helm stores them."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 
 import httpx
@@ -17,6 +18,8 @@ MANIFEST = HERE / "manifests" / "incluster.yaml"  # any small cluster: the chart
 CHARTS = HERE / "charts"
 # `helm create`'s chart runs nginx on the Service's port; no image can be pulled here.
 ECHO = ["--set", "image.repository=emukube/echo", "--set", "image.tag=1.0", "--set", "service.port=8080"]
+# Its test pod's busybox (wget): the echo image has a busybox wget.
+UP_ARGS = ("--image-map", "busybox=emukube/echo:1.0")
 
 
 @pytest.fixture(scope="module")
@@ -52,6 +55,10 @@ def test_install_upgrade_rollback_uninstall_the_created_chart(kube, created_char
     answer = wait_until(lambda: kube("exec", pod, "--", "curl", "-s", "-m", "5", "http://shop-web:8080/hostname",
                                      check=False).stdout, "shop-web answering through its Service", timeout=30)
     assert answer == pod.split("/")[1]
+    # `helm test`: the chart's test hook pod wgets the Service and must succeed.
+    tested = helm(kube, "test", "shop", "--logs", "--timeout", "60s").stdout
+    assert re.search(r"TEST SUITE:\s+shop-web-test-connection\n.*\n.*\nPhase:\s+Succeeded", tested), tested
+    assert "Connecting to shop-web:8080" in tested and "'index.html' saved" in tested, tested
     listed = helm(kube, "list", "-o", "yaml").stdout
     (release,) = yaml.safe_load(listed)
     assert (release["name"], release["status"], release["revision"]) == ("shop", "deployed", "1")
