@@ -26,6 +26,8 @@ VOLUME_TYPES: dict[str, tuple[str, tuple[str, str] | None]] = {
     "hostPath": ("HostPath (bare host directory volume)", ("Path", "path")),
     "persistentVolumeClaim": ("PersistentVolumeClaim (a reference to a PersistentVolumeClaim in the same namespace)",
                               ("ClaimName", "claimName")),
+    "downwardAPI": ("DownwardAPI (a volume populated by information about the pod)", None),
+    "projected": ("Projected (a volume that contains injected data from multiple sources)", None),
 }
 PLURAL = {"Pod": "pods", "Service": "services", "Deployment": "deployments.apps", "StatefulSet": "statefulsets.apps"}
 

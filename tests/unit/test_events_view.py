@@ -21,3 +21,15 @@ def test_events_of_an_object_are_those_of_its_namespace():
     assert [e.message for e in for_object(made, {"service/web"}, "b")] == ["b"]
     assert len(for_object(made, {"service/web"})) == 2
     assert for_object(made, {"pod/web"}) == []
+
+
+def test_describe_names_downward_api_and_projected_volumes_as_kubectl():
+    from emukube.views.describe import Text, _volumes
+
+    t = Text()
+    _volumes(t, {"volumes": [{"name": "info", "downwardAPI": {"items": []}},
+                             {"name": "kube-api-access-x7k2p", "projected": {"sources": []}}]})
+    t.flush()
+    assert t.lines == ["Volumes:", "  info:", "    Type:  DownwardAPI (a volume populated by information about the pod)",
+                       "  kube-api-access-x7k2p:",
+                       "    Type:  Projected (a volume that contains injected data from multiple sources)"]
