@@ -38,6 +38,7 @@ from ..plan.workloads import (
     RELEASING_KINDS,
     WORKLOAD_KINDS,
     PodPlan,
+    adopter,
     as_rolled_out,
     bare_pod,
     containers_of,
@@ -451,6 +452,8 @@ class Controller:
             if labels is None or stored is None:
                 continue
             pod.labels = labels
+            if not pod.owner:  # a pod users made: a ReplicaSet whose selector matches it adopts it
+                pod.owner = adopter(self.workloads, pod.namespace, stored)
             owner = owners.get((pod.namespace, pod.owner))
             if owner is not None:  # released, or adopted again once labelled back
                 pod.released = releases(owner, labels, pod.template_hash)

@@ -23,7 +23,7 @@ from ..plan import quota
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
 from ..plan.ingress import status as ingress_status
-from ..plan.workloads import owned_by
+from ..plan.workloads import ADOPTING_KINDS, owned_by
 from ..runtime import machine
 from .pod_annotations import with_kept_annotations
 from .publish import (
@@ -38,7 +38,7 @@ from .publish import (
     status_left_behind,
     status_only,
 )
-from .publish_pods import PodFacts, pod_object, stored_labels
+from .publish_pods import PodFacts, owner_reference, pod_object, stored_labels
 from .publish_workloads import controller_revisions, deployment_revision, replica_set_objects, workload_status
 
 Key = tuple[str, str, str]
@@ -161,8 +161,11 @@ class Publisher:
                 obj["metadata"].setdefault("annotations", {})[RUN_ANNOTATION] = "true"
             if previous is not None and not _ours(previous) and (facts.namespace, facts.name) not in self.created_pods:
                 # a pod a user created through the API: its spec and metadata are the user's
-                obj = {**previous, "spec": {**previous.get("spec", {}), "nodeName": facts.node or None},
-                       "status": obj["status"]}
+                meta = previous["metadata"]
+                if facts.owner_kind in ADOPTING_KINDS and not facts.released and not meta.get("ownerReferences"):
+                    meta = {**meta, "ownerReferences": [owner_reference(facts)]}  # adopted (plan.workloads.adopter)
+                obj = {**previous, "metadata": meta, "status": obj["status"],
+                       "spec": {**previous.get("spec", {}), "nodeName": facts.node or None}}
                 if not facts.node:
                     obj["spec"].pop("nodeName", None)
             out[key] = obj

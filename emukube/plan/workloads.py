@@ -58,6 +58,30 @@ def releases(workload: dict, labels: dict, pod_template_hash: str) -> bool:
     return kind == "Deployment" and str(labels.get("pod-template-hash", pod_template_hash)) != pod_template_hash
 
 
+ADOPTING_KINDS = ("ReplicaSet", "ReplicationController")
+
+
+def adopter(workloads: list[dict], namespace: str, stored: dict) -> str:
+    """The owner ("ReplicaSet/herd") of a pod users made, from its object in the API: the
+    controller its ownerReference names, or one that adopts it now as Kubernetes' controller ref
+    manager does (an orphan whose labels a ReplicaSet's or ReplicationController's selector
+    matches, the oldest first); "" for a pod that stays its own."""
+    meta = stored.get("metadata") or {}
+    mine = {(w["kind"], w["metadata"]["name"]): w for w in workloads
+            if w["kind"] in ADOPTING_KINDS and w["metadata"].get("namespace", "default") == namespace}
+    refs = meta.get("ownerReferences") or []
+    ref = next((r for r in refs if r.get("controller")), None)
+    if ref is not None:
+        return f"{ref.get('kind')}/{ref.get('name')}" if (ref.get("kind"), ref.get("name")) in mine else ""
+    if refs or meta.get("deletionTimestamp"):
+        return ""
+    labels = meta.get("labels") or {}
+    for w in sorted(mine.values(), key=lambda w: (w["metadata"].get("creationTimestamp") or "", w["metadata"]["name"])):
+        if not w["metadata"].get("deletionTimestamp") and selects(w, labels):
+            return f"{w['kind']}/{w['metadata']['name']}"
+    return ""
+
+
 def selects(workload: dict, labels: dict) -> bool:
     """Whether the workload's selector matches these labels (a ReplicationController's is a
     plain map, its template's labels when left out)."""

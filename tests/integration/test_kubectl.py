@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import time
@@ -330,6 +331,32 @@ def test_a_released_pod_outlives_its_deployment(cluster, kube):
     wait_until(lambda: not kube.lines("get", "pods", "-l", "app=kept", "-o", "name"), "the released pod deleted")
     time.sleep(2)
     assert not kube.lines("get", "pods", "-l", "app=kept", "-o", "name"), "the deleted pod came back"
+
+
+def test_a_replicaset_adopts_a_pod_its_selector_matches(kube):
+    """The classic lesson: a pod made by hand, then a ReplicaSet whose selector matches it. The
+    ReplicaSet adopts it (an ownerReference) and makes only the rest; labelled away, the pod is
+    released and replaced; the ReplicaSet's deletion takes the pods it owns, the adopted one too."""
+    herd = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "herd"},
+            "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "herd"}},
+                     "template": {"metadata": {"labels": {"app": "herd"}},
+                                  "spec": {"containers": [{"name": "echo", "image": "emukube/echo:1.0"}]}}}}
+    kube("run", "solo", "--image=emukube/echo:1.0", "--labels=app=herd")
+    kube("wait", "pod/solo", "--for=condition=Ready", "--timeout=90s", timeout=120)
+    kube("apply", "-f", "-", input=json.dumps(herd))
+    kube("wait", "rs/herd", "--for=jsonpath={.status.readyReplicas}=3", "--timeout=90s", timeout=120)
+    time.sleep(2)  # a fourth pod would be made within a tick or two (0.5 s each)
+    herd_pods = kube.lines("get", "pods", "-l", "app=herd", "-o", "name")
+    assert len(herd_pods) == 3 and "pod/solo" in herd_pods, herd_pods
+    ref = kube.obj("get", "pod", "solo")["metadata"]["ownerReferences"]
+    assert [(r["kind"], r["name"], r["controller"]) for r in ref] == [("ReplicaSet", "herd", True)], ref
+    assert ref[0]["uid"] == kube.obj("get", "rs", "herd")["metadata"]["uid"]
+    kube("label", "pod", "solo", "app=free", "--overwrite")
+    wait_until(lambda: not kube.obj("get", "pod", "solo")["metadata"].get("ownerReferences"), "solo released")
+    wait_until(lambda: len(kube.lines("get", "pods", "-l", "app=herd", "-o", "name")) == 3, "its replacement")
+    kube("delete", "pod", "solo", "--wait=false")
+    kube("delete", "rs", "herd")
+    wait_until(lambda: not kube.lines("get", "pods", "-l", "app in (herd,free)", "-o", "name"), "every pod gone")
 
 
 def replica_sets(kube: Kube) -> dict[str, int]:

@@ -9,7 +9,7 @@ from emukube.client import rollout
 from emukube.controllers.probes import PodProbes, dump_verdicts, load_verdicts
 from emukube.controllers.restarts import INITIAL_BACKOFF, MAX_BACKOFF, Restarts, should_restart
 from emukube.errors import EmukubeError
-from emukube.plan.workloads import releases, template_hash
+from emukube.plan.workloads import adopter, releases, template_hash
 from emukube.views.describe import Text, describe, probe_text
 
 
@@ -185,3 +185,31 @@ def _workload(kind: str, selector) -> dict:
 ])
 def test_a_controller_releases_the_pods_labelled_out_of_its_selector(kind, selector, labels, released):
     assert releases(_workload(kind, selector), labels, "h1") is released
+
+
+def test_a_replicaset_adopts_an_orphan_its_selector_matches_the_oldest_first():
+    def rs(name, created, kind="ReplicaSet", **spec):
+        return {"kind": kind, "metadata": {"name": name, "namespace": "default", "creationTimestamp": created},
+                "spec": {"selector": {"matchLabels": {"app": "herd"}}, **spec}}
+
+    def pod(labels, **meta):
+        return {"metadata": {"name": "solo", "labels": labels, **meta}}
+
+    young, old = rs("young", "2026-01-02T00:00:00Z"), rs("old", "2026-01-01T00:00:00Z")
+    deployment = {**rs("dep", "2025-01-01T00:00:00Z"), "kind": "Deployment"}  # adopts ReplicaSets, not pods
+    assert adopter([young, old, deployment], "default", pod({"app": "herd"})) == "ReplicaSet/old"
+    assert adopter([young], "other", pod({"app": "herd"})) == ""  # another namespace's
+    assert adopter([young], "default", pod({"app": "stray"})) == ""
+    # An owner already named is kept while it exists, whatever the labels (releasing is releases()'s)
+    owned = pod({"app": "stray"}, ownerReferences=[{"kind": "ReplicaSet", "name": "young", "controller": True}])
+    assert adopter([young, old], "default", owned) == "ReplicaSet/young"
+    assert adopter([old], "default", owned) == ""
+    # Not adopted: a pod with any owner, or being deleted, or by a ReplicaSet being deleted
+    assert adopter([old], "default", pod({"app": "herd"}, ownerReferences=[{"kind": "Job", "name": "j"}])) == ""
+    assert adopter([old], "default", pod({"app": "herd"}, deletionTimestamp="2026-01-03T00:00:00Z")) == ""
+    going = rs("going", "2026-01-01T00:00:00Z")
+    going["metadata"]["deletionTimestamp"] = "2026-01-03T00:00:00Z"
+    assert adopter([going], "default", pod({"app": "herd"})) == ""
+    rc = {"kind": "ReplicationController", "metadata": {"name": "rc", "namespace": "default"},
+          "spec": {"selector": {"app": "herd"}}}
+    assert adopter([rc], "default", pod({"app": "herd"})) == "ReplicationController/rc"
