@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -46,6 +48,19 @@ def run(*args: str, cluster: str | None = None, check: bool = True, timeout: flo
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}")
     return result
+
+
+@contextlib.contextmanager
+def holding_port(port: int):
+    """For a test that needs one fixed host port (a manifest's nodePort): such tests take turns.
+    Each looked for the port to be free and then made its cluster, so two of them in two workers
+    could both see it free and one lose the race (README walkthrough against the newcomer's holder)."""
+    with open(Path(tempfile.gettempdir()) / f"emukube-tests-port-{port}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def wait_until(check, what: str, timeout: float = 60, every: float = 0.5):

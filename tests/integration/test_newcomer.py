@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import run, wait_until
+from conftest import holding_port, run, wait_until
 
 from emukube.lifecycle import ops
 
@@ -91,6 +91,11 @@ def test_make_demo_beside_a_cluster_that_holds_30080(engine, tmp_path):
     manifest.write_text("apiVersion: v1\nkind: Service\nmetadata: {name: door}\nspec:\n  type: NodePort\n"
                         "  selector: {app: door}\n  ports: [{port: 80, targetPort: 8080, nodePort: 30080}]\n")
     fix = f"`{EMUKUBE} down --cluster {holder}` frees it"
+    with holding_port(30080):
+        _demo_beside_a_holder(engine, manifest, holder, demo, fix)
+
+
+def _demo_beside_a_holder(engine, manifest: Path, holder: str, demo: str, fix: str) -> None:
     try:
         _hold(engine, manifest, holder)
         # The shop by hand: refused, naming the holder and the fix, and nothing made.

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pexpect
 import pytest
+from conftest import holding_port
 from readme_sessions import localize, printed_lines
 
 from emukube.lifecycle.ops import down, other_clusters_node_ports, read_state
@@ -79,9 +80,14 @@ def _pods(engine, cluster: str, prefix: str) -> set[str]:
 
 
 def test_start_here_reads_as_the_readme_says(engine):
-    cluster = f"t{os.getpid() % 100000}walk"
     commands = start_here_commands()
     assert commands[0] == "make demo" and commands[-1].endswith("emukube down"), commands
+    with holding_port(PHONE_PORT):  # the README's curl names it
+        _walk(engine, commands)
+
+
+def _walk(engine, commands: list[str]) -> None:
+    cluster = f"t{os.getpid() % 100000}walk"
     _wait_for_phone_port(engine, cluster)
     term = Terminal(cluster)
     index, lb_ip, checked = 0, "", []
