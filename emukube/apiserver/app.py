@@ -56,8 +56,8 @@ _COLLECTOR = _key("emukube_collector", Collector)
 SA_KEY = _key("emukube_sa_key", object)  # what signs ServiceAccount tokens (None: no authentication)
 
 
-# What a 1.35 API server says of every request to a deprecated resource (kubectl prints it as
-# "Warning: ..."); ComponentStatus says its own (component_status.py).
+# What a 1.35 API server says of every request to a deprecated resource (k8s.resources.DEPRECATED;
+# kubectl prints it as "Warning: ..."); ComponentStatus says its own (component_status.py).
 # The request's deprecation warning, for _warn_deprecated.
 _DEPRECATION = web.RequestKey("emukube_deprecation", str) if hasattr(web, "RequestKey") else "emukube_deprecation"
 

@@ -14,7 +14,6 @@ from ..client.cluster import Cluster
 from ..errors import EmukubeError, NotFound
 from ..k8s.client import ApiError
 from ..k8s.names import LAST_APPLIED, category, resolve
-from ..k8s.resources import DEPRECATED
 from ..views.tables import table_lines
 
 WITH_NOT_READY = ("endpoints", "endpointslices.discovery.k8s.io")
@@ -55,8 +54,6 @@ def run_get(cluster: str, kind: str, name: str | None, namespace: str | None, ou
                 continue
             if res.key in WITH_NOT_READY and not selector and not show_labels:
                 lines = _not_ready_lines(handle, res.key, namespace, name)
-                if res.key in DEPRECATED:  # what the server says to a request of them, as kubectl shows it
-                    api.warned(DEPRECATED[res.key])
             else:
                 table = api.table(res, ns, name, **query)
                 lines = table_lines(table, res, wide=output == "wide", all_namespaces=namespace is None,
