@@ -1,8 +1,8 @@
 """ServiceAccount tokens: JWTs (HS256) the controller writes into pods and the API server accepts,
 with the claims Kubernetes' tokens carry (sub system:serviceaccount:NS:NAME, kubernetes.io).
 The signing key derives from the cluster's admin token (state/pki/tokens), which the controller
-and the API server both hold, so there is no second secret to keep in step. Stdlib only: this
-runs in the cluster's containers."""
+and the API server both hold, so there is no second secret to keep in step. Stdlib and pure
+plan/ code only: this runs in the cluster's containers."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ import json
 import os
 import time
 
+from ..plan.api_access import MOUNT
+
 ISSUER = "https://kubernetes.default.svc.cluster.local"
-MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 def signing_key(admin_token: str) -> bytes:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import hashlib
 
-from .workloads import SAFE_ALPHABET
+from .workloads import safe_encode
 
 PREFIX = "kube-api-access-"
 MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount"
@@ -23,9 +23,13 @@ def is_api_access(volume: dict) -> bool:
     return str(volume.get("name") or "").startswith(PREFIX) and "projected" in volume
 
 
+def account_of(spec: dict) -> str:
+    """The pod's ServiceAccount (serviceAccount is the field's deprecated name)."""
+    return spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+
+
 def volume_name(namespace: str, pod: str) -> str:
-    digest = hashlib.sha256(f"{namespace}/{pod}".encode()).digest()
-    return PREFIX + "".join(SAFE_ALPHABET[b % len(SAFE_ALPHABET)] for b in digest[:5])
+    return PREFIX + safe_encode(hashlib.sha256(f"{namespace}/{pod}".encode()).digest(), 5)
 
 
 def volume(name: str) -> dict:

@@ -23,6 +23,7 @@ from docker.types import Mount
 
 from ..k8s.keys import object_key, split
 from ..plan import config_volumes as cv
+from ..plan.api_access import account_of
 from . import engine
 from . import labels as L
 from .podspec import Refs, lookup_in
@@ -124,7 +125,7 @@ class ConfigVolumes:
         return self.write(namespace, pod, volume, files, cv.fs_group(spec))[0]
 
     def side(self, namespace: str, pod: str, spec: dict, meta: dict) -> cv.PodSide:
-        account = spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
+        account = account_of(spec)
         minter = self._minter
 
         def token(audience: str | None, _expiration: int | None) -> bytes:

@@ -18,7 +18,7 @@ from docker.types import Mount
 
 from ..plan import config_volumes as cv
 from ..plan import image_map
-from ..plan.api_access import is_api_access
+from ..plan.api_access import account_of, is_api_access
 from ..plan.endpoints import apiserver_env, service_env
 from ..plan.hooks import pod_ref
 from ..plan.network import ClusterNet
@@ -159,7 +159,7 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
     missing: list[str] = []
     links = service_env(services, pod.namespace) if pod.spec.get("enableServiceLinks") is not False else {}
     env = container_env(c, pod.name, pod.namespace, ip, refs, {**apiserver_env(services), **links}, missing,
-                        node=(pod.node, node_ip(ctx, pod.node)), meta=pod.metadata, account=_account(pod))
+                        node=(pod.node, node_ip(ctx, pod.node)), meta=pod.metadata, account=account_of(pod.spec))
     token, token_mounts = _service_account(ctx, pod, c)
     files = {**token, **_volume_files(ctx, pod, c, refs, missing)}
     if missing:
@@ -234,11 +234,7 @@ def _token_files(ctx: Context, pod: PodPlan) -> dict[str, tuple[bytes, int]]:
     configuration reads, unless the pod opts out."""
     if ctx.service_account is None or pod.spec.get("automountServiceAccountToken") is False:
         return {}
-    return ctx.service_account(pod.namespace, _account(pod))
-
-
-def _account(pod: PodPlan) -> str:
-    return pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount") or "default"
+    return ctx.service_account(pod.namespace, account_of(pod.spec))
 
 
 def _service_account(ctx: Context, pod: PodPlan, container: dict) -> tuple[dict[str, tuple[bytes, int]], list]:
@@ -248,7 +244,7 @@ def _service_account(ctx: Context, pod: PodPlan, container: dict) -> tuple[dict[
     token = _token_files(ctx, pod)
     access = {v["name"] for v in pod.spec.get("volumes") or [] if is_api_access(v)}
     own = {**container, "volumeMounts": [m for m in container.get("volumeMounts") or [] if m.get("name") not in access]}
-    mount = account_mount(ctx.account_dirs, pod.namespace, _account(pod), token, own) if token else None
+    mount = account_mount(ctx.account_dirs, pod.namespace, account_of(pod.spec), token, own) if token else None
     return ({}, [mount]) if mount is not None else (token, [])
 
 
