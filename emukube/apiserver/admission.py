@@ -14,7 +14,7 @@ from typing import Callable
 
 from ..k8s.resources import BY_KEY, Resource, by_kind
 from ..manifests.defaults import apply_defaults
-from ..manifests.unemulated import NOT_ENFORCED
+from ..manifests.unemulated import PARTLY_ENFORCED
 from ..manifests.validate import API_VERSIONS, validate_object
 from ..plan import allocate, ingress, limit_ranges, quota
 from ..plan.api_access import with_api_access
@@ -138,7 +138,7 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
         raise Invalid(causes_of(items), invalid_message(resource, name, items))
     warnings: list[str] = []
     if kind == "NetworkPolicy" and op == "CREATE":
-        warnings.append(f"NetworkPolicy {name}: {NOT_ENFORCED}")
+        warnings.append(f"NetworkPolicy {name}: {PARTLY_ENFORCED}")
     if kind == "Service" and conf.net is not None:
         _allocate(obj, old, store, conf, warnings, resource)
     return warnings

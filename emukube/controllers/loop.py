@@ -28,7 +28,7 @@ from ..k8s.resources import BY_KEY, of_workload
 from ..k8s.times import epoch
 from ..plan import daemonsets as ds
 from ..plan import endpoints as ep
-from ..plan import image_map
+from ..plan import image_map, network_policy
 from ..plan import slices as sl
 from ..plan.hooks import liveness_grace, termination_grace
 from ..plan.nodeports import host_ports
@@ -248,6 +248,9 @@ class Controller:
         self.nodes = plan_nodes(self.ctx.net, self.ctx.nodes, objects, self.ctx.node_address)
         self.namespaces = {"default"} | {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"} | {
             o["metadata"].get("namespace", "default") for o in objects if o["kind"] != "Namespace"}
+        self.policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
+        self.namespace_labels = {o["metadata"]["name"]: o["metadata"].get("labels") or {}
+                                 for o in objects if o["kind"] == "Namespace"}
 
     def refresh_objects(self) -> None:
         if self.informer is None:
@@ -1129,7 +1132,8 @@ class Controller:
         (apiserver/system.py)."""
         if svc["spec"].get("clusterIP") in (self.ctx.net.apiserver_service_ip, self.ctx.net.dns_ip):
             return None
-        return ep.proxy_plan(svc, views, self.service_slices(svc))
+        plan = ep.proxy_plan(svc, views, self.service_slices(svc))
+        return plan and network_policy.restrict(plan, views, self.policies, self.namespace_labels)
 
     def service_slices(self, svc: dict) -> list[dict]:
         """The EndpointSlices of a Service without a selector, its only source of endpoints, as

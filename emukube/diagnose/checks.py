@@ -61,7 +61,9 @@ def explain_services(snap: Snapshot, services: list[dict]) -> list[diagnose.Expl
     targets = sorted({t for s in services for t in diagnose.listen_targets(s, snap.pods)})
     checks = port_checks(snap, targets)
     gateway = snap.state.net.gateway if snap.state.net else ""
-    return [diagnose.explain(s, snap.pods, snap.status, checks, node_addresses(snap), gateway) for s in services]
+    policies = snap.of_kind("NetworkPolicy")
+    return [diagnose.explain(s, snap.pods, snap.status, checks, node_addresses(snap), gateway, policies)
+            for s in services]
 
 
 def node_addresses(snap: Snapshot) -> list[str]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from ..client.snapshot import PodRow
 from ..k8s.keys import object_key
 from ..plan import endpoints as ep
+from ..plan import network_policy
 from ..plan.allocate import has_cluster_ip
 from ..runtime.report import Report
 
@@ -119,7 +120,7 @@ def _declared(pod: PodRow) -> str:
 
 class _Explainer:
     def __init__(self, svc: dict, pods: list[PodRow], status: Report, checks: dict | None,
-                 node_addresses: list[str], gateway: str):
+                 node_addresses: list[str], gateway: str, policies: list[dict]):
         self.svc, self.spec = svc, svc["spec"]
         self.ns = svc["metadata"].get("namespace", "default")
         self.name = svc["metadata"]["name"]
@@ -128,6 +129,7 @@ class _Explainer:
         self.status = status
         self.checks = checks
         self.nodes, self.gateway = node_addresses or ["127.0.0.1"], gateway
+        self.policies = policies
         self.out = Explanation(self.key)
         self.selected = [p for p in pods if p.namespace == self.ns and p.ip and p.phase != "Terminating"
                          and ep.selects(self.spec.get("selector"), p.labels)]
@@ -160,6 +162,7 @@ class _Explainer:
         for port in ports:
             self.port_step(port)
         self.proxy_answers()
+        self.policy_step()
         self.pitfalls(kind)
         self.limits(kind)
         if self.out.ok:
@@ -282,6 +285,21 @@ class _Explainer:
             self.add(PROBLEM, f"the proxy at {self.spec.get('clusterIP')} does not accept connections yet "
                               "although the Service has ready endpoints (see `emukube events`)")
 
+    def policy_step(self) -> None:
+        """NetworkPolicies that keep some clients from some endpoints, and where they do not apply."""
+        chosen: dict[str, list[str]] = {}
+        for pod in self.selected:
+            for policy in network_policy.selecting(self.policies, pod.view(), "Ingress"):
+                chosen.setdefault(policy["metadata"]["name"], []).append(pod.name)
+        for name, pods in chosen.items():
+            self.add(WARNING, f"NetworkPolicy {name} selects {len(pods)} of its {len(self.selected)} endpoint(s): "
+                              "only the clients its ingress rules admit reach them; the others wait until they "
+                              "give up",
+                     [", ".join(sorted(pods)[:5]), f"kubectl describe networkpolicy {name} -n {self.ns}"])
+        if chosen:
+            self.add(LIMIT, "NetworkPolicy is enforced by this Service's proxy: connections to the pods' own "
+                            "addresses (and UDP) are not filtered")
+
     def pitfalls(self, kind: str) -> None:
         external = kind in ("NodePort", "LoadBalancer")
         if external and self.spec.get("sessionAffinity") == "ClientIP" and \
@@ -335,7 +353,9 @@ class _Explainer:
 
 
 def explain(svc: dict, pods: list[PodRow], status: Report | None = None, checks: dict | None = None,
-            node_addresses: list[str] | None = None, gateway: str = "") -> Explanation:
+            node_addresses: list[str] | None = None, gateway: str = "", policies: list[dict] | None = None
+            ) -> Explanation:
     """checks maps (pod IP, port) to OPEN, REFUSED or another failure text; None = not checked.
     node_addresses: where NodePorts listen on the host, one per running node."""
-    return _Explainer(svc, pods, status or Report(), checks, list(node_addresses or []), gateway).run()
+    return _Explainer(svc, pods, status or Report(), checks, list(node_addresses or []), gateway,
+                      list(policies or [])).run()

@@ -70,24 +70,27 @@ def without_helm_hooks(docs: list[Doc]) -> tuple[list[Doc], list[str]]:
     return kept, warnings
 
 
-# As on a cluster whose network plugin does not enforce them (flannel; kind's kindnet before v0.24).
-NOT_ENFORCED = "stored, never enforced: every pod reaches every other, as with a network plugin that ignores them"
+# What the API server says on a NetworkPolicy's creation: the Services' proxies enforce it
+# (plan/network_policy.py), and what passes no proxy is not filtered.
+PARTLY_ENFORCED = ("enforced for TCP connections through a Service (ClusterIP, NodePort, LoadBalancer) only; "
+                   "connections to a pod's own address, UDP and DNS are not filtered")
 
 
 class _Found:
-    """field -> (why, objects), in the order first seen."""
+    """field -> (what is said of it, objects), in the order first seen."""
 
     def __init__(self) -> None:
-        self.items: dict[str, tuple[str, list[str]]] = {}
+        self.items: dict[str, tuple[tuple[str, str], list[str]]] = {}
 
-    def add(self, field: str, why: str, obj: str) -> None:
-        _, objects = self.items.setdefault(field, (why, []))
+    def add(self, field: str, why: str, obj: str, partly: bool = False) -> None:
+        """`why` it is not emulated; `partly`: it is, and `why` says what is left out."""
+        around = (f"{why} (", ")") if partly else (f"not emulated ({why}); ignored in ", "")
+        _, objects = self.items.setdefault(field, (around, []))
         if obj not in objects:
             objects.append(obj)
 
     def lines(self) -> list[str]:
-        return [f"{field}: not emulated ({why}); ignored in {', '.join(objs)}"
-                for field, (why, objs) in self.items.items()]
+        return [f"{field}: {before}{', '.join(objs)}{after}" for field, ((before, after), objs) in self.items.items()]
 
 
 def _map(v: Any) -> dict:
@@ -194,7 +197,7 @@ def unemulated_fields(docs: list[Doc]) -> list[str]:
                     found.add(f"Job spec.{field}", why, label)
             _pod_spec(_map(_map(job.get("template")).get("spec")), found, label)
         elif kind == "NetworkPolicy":
-            found.add("NetworkPolicy", NOT_ENFORCED, label)
+            found.add("NetworkPolicy", PARTLY_ENFORCED, label, partly=True)
         elif kind == "Ingress":
             _ingress(obj, found, label)
     return found.lines()

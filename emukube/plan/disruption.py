@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..k8s.times import epoch
-from .selectors import holds
+from .selectors import label_selector
 
 DELETION_TIMEOUT = 120.0  # DeletionTimeout: an approved eviction counts as done this long
 REFUSED = "Cannot evict pod as it would violate the pod's disruption budget."
@@ -27,9 +27,7 @@ def selector_matches(selector: dict | None, labels: dict) -> bool:
     """A LabelSelector; a missing or empty one matches nothing (as for PDBs, not everything)."""
     if not selector or not (selector.get("matchLabels") or selector.get("matchExpressions")):
         return False
-    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
-        return False
-    return all(holds(expr, labels) for expr in selector.get("matchExpressions") or [])
+    return label_selector(selector, labels)
 
 
 def budgets_of(pod: dict, budgets: list[dict]) -> list[dict]:

@@ -24,3 +24,11 @@ def holds(req: dict, labels: dict) -> bool:
             return False
         return have > limit if op == "Gt" else have < limit
     return False
+
+
+def label_selector(selector: dict, labels: dict) -> bool:
+    """A LabelSelector: every matchLabels pair and every matchExpressions requirement; an empty
+    one matches everything (as a NetworkPolicy's podSelector {} does)."""
+    if any(labels.get(k) != v for k, v in (selector.get("matchLabels") or {}).items()):
+        return False
+    return all(holds(expr, labels) for expr in selector.get("matchExpressions") or [])

@@ -34,6 +34,17 @@ class Backend:
 
 
 @dataclass(frozen=True)
+class Route:
+    """NetworkPolicy, as a Service's proxy enforces it (plan/network_policy.py): a client whose
+    address meets every term of `when` reaches only the endpoints (pod names) in `pods`, and
+    with none its connection goes nowhere. A term is (addresses or CIDRs, whether the client's
+    address is among them)."""
+
+    when: tuple[tuple[tuple[str, ...], bool], ...]
+    pods: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ProxyPlan:
     """Everything one Service's proxy container needs to be configured.
 
@@ -53,6 +64,9 @@ class ProxyPlan:
     # internalTrafficPolicy Local: (node, addresses of the pods on it) per node. A pod reaches only
     # the endpoints on its own node, none if it has none there; other clients reach them all.
     client_nodes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # NetworkPolicy: per port key, the routes clients take in order (the first that holds);
+    # none while no policy keeps any client from any endpoint.
+    routes: dict[str, tuple[Route, ...]] = field(default_factory=dict)
 
     def tcp_ports(self) -> tuple[ServicePort, ...]:
         return tuple(p for p in self.ports if p.protocol == "TCP")

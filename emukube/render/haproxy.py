@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 
 from emukube.k8s.keys import object_key
-from emukube.plan.types import Backend, ProxyPlan, ServicePort
+from emukube.plan.types import Backend, ProxyPlan, Route, ServicePort
 from emukube.render._template import fill, one_line, tidy, valid_endpoints
 
 HAPROXY_LOCAL_PEER = "local"
@@ -109,7 +109,9 @@ def _listeners(plan: ProxyPlan) -> list[str]:
                 timeout=max(1, int(plan.affinity_timeout)),  # type: ignore[arg-type]
                 peers_section=HAPROXY_PEERS_SECTION,
             )
-        routing, local = _local_routing(plan, port, backends, f"{service} {port.key}")
+        routes = plan.routes.get(port.key)
+        routing, local = (_policy_routing(port, backends, routes, f"{service} {port.key}") if routes else
+                          _local_routing(plan, port, backends, f"{service} {port.key}"))
         listeners.append(
             fill(
                 "haproxy-listen.tmpl",
@@ -142,6 +144,30 @@ def _local_routing(plan: ProxyPlan, port: ServicePort, backends: tuple[Backend, 
         sections.append(fill("haproxy-local.tmpl", port_label=_port_label(port, backends), node=one_line(node),
                              proxy_name=name, servers="\n".join(servers) + "\n"))
     return fill("haproxy-routing.tmpl", acls="".join(acls), rules="".join(drops + rules)), "".join(sections)
+
+
+def _policy_routing(port: ServicePort, backends: tuple[Backend, ...], routes: tuple[Route, ...],
+                    where: str) -> tuple[str, str]:
+    """NetworkPolicy: (lines for the listen section, a backend section per reachable set)."""
+    acls: dict[tuple[str, ...], str] = {}
+    sections: dict[tuple[str, ...], str] = {}
+    rules = []
+    for route in routes:
+        for addresses, _ in route.when:
+            acls.setdefault(addresses, f"np_{len(acls)}")
+        name = sections.get(route.pods)
+        if name is None:
+            name = sections[route.pods] = f"tcp-{port.port}-np-{len(sections)}"
+        condition = " ".join(("" if inside else "!") + acls[addresses] for addresses, inside in route.when)
+        rules.append(f"    use_backend {name}" + (f" if {condition}" if condition else "") + "\n")
+    acl_lines = "".join(f"    acl {acl} src {' '.join(addresses)}\n" for addresses, acl in acls.items())
+    label = _port_label(port, backends)
+    text = ""
+    for pods, name in sections.items():
+        servers = _server_lines(tuple(b for b in backends if b.pod in pods), where)
+        text += (fill("haproxy-reach.tmpl", port_label=label, proxy_name=name, servers="\n".join(servers) + "\n")
+                 if servers else fill("haproxy-hold.tmpl", port_label=label, proxy_name=name))
+    return fill("haproxy-policy.tmpl", acls=acl_lines, rules="".join(rules)), text
 
 
 def render_haproxy(plan: ProxyPlan) -> str:

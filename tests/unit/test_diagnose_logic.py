@@ -140,3 +140,20 @@ def test_a_service_left_to_another_proxy_is_a_problem():
     svc["metadata"]["labels"] = {"service.kubernetes.io/service-proxy-name": "other"}
     result = explain(svc, WEB_PODS, None, OPEN_8080)
     assert "kube-proxy does not program it" in result.problems[0].text
+
+
+def test_a_network_policy_on_the_endpoints_is_named_with_what_it_does_not_filter():
+    svc = service("web", {"app": "web"}, [{"port": 80, "targetPort": "http"}])
+    policy = {"kind": "NetworkPolicy", "metadata": {"name": "front-only", "namespace": "default"},
+              "spec": {"podSelector": {"matchLabels": {"app": "web"}},
+                       "ingress": [{"from": [{"podSelector": {"matchLabels": {"role": "frontend"}}}]}]}}
+    result = explain(svc, WEB_PODS, None, OPEN_8080, policies=[policy])
+    assert result.ok  # a policy is a choice, not a fault
+    warning = next(f for f in result.findings if f.severity == WARNING)
+    assert warning.text.startswith("NetworkPolicy front-only selects 2 of its 2 endpoint(s)")
+    assert "kubectl describe networkpolicy front-only -n default" in warning.details
+    assert any("not filtered" in f.text for f in result.findings if f.severity == LIMIT)
+    other = dict(policy, metadata={"name": "db", "namespace": "default"},
+                 spec={"podSelector": {"matchLabels": {"app": "db"}}})
+    assert not [f for f in explain(svc, WEB_PODS, None, OPEN_8080, policies=[other]).findings
+                if "NetworkPolicy" in f.text]

@@ -1,6 +1,6 @@
 """The Ingress controller's decisions (plan/ingress.py) and config (render/ingress.py) from
 literal objects, kubectl's columns, and the API server's Ingress admission (the default class);
-NetworkPolicies, stored and defaulted but never enforced, saying so."""
+NetworkPolicies, stored and defaulted, with a warning of what their enforcement leaves out."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from test_apiserver_harness import run
 from emukube.apiserver.printers.networking import ingress_cells, ingress_class_cells, network_policy_cells
 from emukube.cli.output import ingress_lines
 from emukube.manifests.load import Doc
-from emukube.manifests.unemulated import NOT_ENFORCED, unemulated_fields
+from emukube.manifests.unemulated import PARTLY_ENFORCED, unemulated_fields
 from emukube.plan import ingress
 from emukube.render.ingress import certificate_files, render_ingress
 
@@ -169,7 +169,7 @@ def test_up_prints_a_curl_per_served_ingress():
         "ingress/any      curl http://127.0.100.254/"]
 
 
-def test_a_network_policy_is_stored_defaulted_with_a_warning_and_in_up_s_warnings(tmp_path):
+def test_a_network_policy_is_stored_defaulted_with_the_api_servers_warning(tmp_path):
     policy = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "p"},
               "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "egress": [{"ports": [{"port": 53}]}]}}
 
@@ -178,9 +178,9 @@ def test_a_network_policy_is_stored_defaulted_with_a_warning_and_in_up_s_warning
                                            policy)
         assert status == 201 and made["spec"]["policyTypes"] == ["Ingress", "Egress"]
         assert made["spec"]["egress"][0]["ports"] == [{"port": 53, "protocol": "TCP"}]
-        assert "NetworkPolicy p: stored, never enforced" in resp.headers["Warning"]
+        assert f"NetworkPolicy p: {PARTLY_ENFORCED}" in resp.headers["Warning"]
 
     run(tmp_path, check)
     assert network_policy_cells(policy, 0)[:2] == ["p", "app=web"]
     assert unemulated_fields([Doc("m.yaml", 0, policy)]) == [
-        f"NetworkPolicy: not emulated ({NOT_ENFORCED}); ignored in networkpolicy/p"]
+        f"NetworkPolicy: {PARTLY_ENFORCED} (networkpolicy/p)"]

@@ -1,0 +1,104 @@
+"""NetworkPolicy, enforced by the Services' proxies: applied with the real kubectl, observed as
+a user would, with curl in client pods and from the host through a NodePort. A client a policy
+keeps out waits until it gives up (curl's exit 28, as when a network plugin drops its packets);
+the others are served, and deleting the policy lets everyone in again."""
+
+from __future__ import annotations
+
+import http.client
+import time
+
+import pytest
+from conftest import HERE
+from kubectl_tools import Kube
+
+MANIFEST = HERE / "manifests" / "network_policy.yaml"
+SETTLE = 15.0  # a policy change reaches the proxies within a tick and a reload; bounded polling
+
+ALLOW_FRONTEND = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-frontend}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {role: frontend}}}]
+    ports: [{port: http}]
+"""
+
+FRONT_EGRESS_DNS_ONLY = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: front-egress}
+spec:
+  podSelector: {matchLabels: {role: frontend}}
+  policyTypes: [Egress]
+  egress:
+  - ports: [{port: 53, protocol: UDP}]
+"""
+
+
+@pytest.fixture(scope="module")
+def kube(cluster, tmp_path_factory) -> Kube:
+    k = Kube(cluster.name, tmp_path_factory.mktemp("kube"))
+    k("wait", "pod/till", "-n", "shop", "--for=condition=Ready", "--timeout=90s", timeout=120)
+    k("wait", "pod/front", "pod/batch", "--for=condition=Ready", "--timeout=90s", timeout=120)
+    return k
+
+
+def curl(kube: Kube, pod: str, namespace: str = "default") -> int:
+    """curl's exit code for the web Service's ClusterIP, from inside the pod: 0 served, 28 timed out."""
+    return kube("exec", "-n", namespace, pod, "--", "curl", "-s", "-o", "/dev/null", "--max-time", "2",
+                "http://web.default/", check=False, timeout=30).returncode
+
+
+def until(kube: Kube, pod: str, wanted: int, namespace: str = "default") -> int:
+    deadline = time.monotonic() + SETTLE
+    got = curl(kube, pod, namespace)
+    while got != wanted and time.monotonic() < deadline:
+        time.sleep(0.5)
+        got = curl(kube, pod, namespace)
+    return got
+
+
+def from_host(kube: Kube) -> str:
+    """What the host gets through the NodePort: "served", or "timeout" (connected, nothing comes)."""
+    port = kube.obj("get", "svc", "web-door")["spec"]["ports"][0]["nodePort"]
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", "/")
+        return "served" if conn.getresponse().status == 200 else "error"
+    except TimeoutError:
+        return "timeout"
+    finally:
+        conn.close()
+
+
+def test_policies_decide_who_reaches_the_service(kube):
+    assert [curl(kube, "front"), curl(kube, "batch"), curl(kube, "till", "shop")] == [0, 0, 0]
+    assert from_host(kube) == "served"
+
+    applied = kube("apply", "-f", "-", input=ALLOW_FRONTEND)
+    assert "Warning: NetworkPolicy web-from-frontend: enforced for TCP connections through a Service" \
+        in applied.stderr, applied.stderr
+    assert until(kube, "batch", 28) == 28
+    # Its own namespace's frontend gets in, every time; another namespace's and the host do not.
+    assert [curl(kube, "front") for _ in range(4)] == [0, 0, 0, 0]
+    assert curl(kube, "till", "shop") == 28
+    assert from_host(kube) == "timeout"
+
+    # Another namespace's frontends, by a namespaceSelector next to the podSelector.
+    kube("patch", "networkpolicy", "web-from-frontend", "--type=json", "-p",
+         '[{"op": "add", "path": "/spec/ingress/0/from/-", "value": {"namespaceSelector": '
+         '{"matchLabels": {"team": "shop"}}, "podSelector": {"matchLabels": {"role": "frontend"}}}}]')
+    assert until(kube, "till", 0, "shop") == 0
+    assert curl(kube, "batch") == 28
+
+    # The client's own egress policy counts too: DNS only, so the web Service is out of reach.
+    kube("apply", "-f", "-", input=FRONT_EGRESS_DNS_ONLY)
+    assert until(kube, "front", 28) == 28
+
+    kube("delete", "networkpolicy", "--all")
+    assert until(kube, "batch", 0) == 0
+    assert [curl(kube, "front"), curl(kube, "till", "shop")] == [0, 0]
+    assert from_host(kube) == "served"
