@@ -249,8 +249,8 @@ class Controller:
         self.namespaces = {"default"} | {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"} | {
             o["metadata"].get("namespace", "default") for o in objects if o["kind"] != "Namespace"}
         self.policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
-        self.namespace_labels = {o["metadata"]["name"]: o["metadata"].get("labels") or {}
-                                 for o in objects if o["kind"] == "Namespace"}
+        self.namespace_labels = network_policy.with_ingress_namespace(
+            {o["metadata"]["name"]: o["metadata"].get("labels") or {} for o in objects if o["kind"] == "Namespace"})
 
     def refresh_objects(self) -> None:
         if self.informer is None:
@@ -1133,7 +1133,10 @@ class Controller:
         if svc["spec"].get("clusterIP") in (self.ctx.net.apiserver_service_ip, self.ctx.net.dns_ip):
             return None
         plan = ep.proxy_plan(svc, views, self.service_slices(svc))
-        return plan and network_policy.restrict(plan, views, self.policies, self.namespace_labels)
+        if plan is None or not self.policies:
+            return plan
+        clients = [*views, network_policy.ingress_controller(self.ctx.net.ingress_ip)]
+        return network_policy.restrict(plan, clients, self.policies, self.namespace_labels)
 
     def service_slices(self, svc: dict) -> list[dict]:
         """The EndpointSlices of a Service without a selector, its only source of endpoints, as

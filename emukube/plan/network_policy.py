@@ -22,9 +22,24 @@ from .selectors import label_selector
 from .types import Backend, ProxyPlan, Route, ServicePort
 
 EVERYWHERE = ("0.0.0.0/0",)
+# emukube's Ingress controller connects to Services from its own address. Policies written for a
+# cluster with ingress-nginx admit its pods by their namespace and labels, so it counts as one.
+INGRESS_NAMESPACE = "ingress-nginx"
+INGRESS_LABELS = {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/instance": "ingress-nginx",
+                  "app.kubernetes.io/component": "controller"}
 # Outside clients meet the endpoints' ipBlocks in 2^k combinations of k distinct sets of
 # them; past this many sets, the sets are joined (a client any admits reaches all of them).
 MAX_OUTSIDE_SETS = 4
+
+
+def ingress_controller(ip: str) -> PodView:
+    """The Ingress controller as a client: ingress-nginx's controller pod."""
+    return PodView("ingress-nginx-controller", INGRESS_NAMESPACE, ip, dict(INGRESS_LABELS), ready=True)
+
+
+def with_ingress_namespace(namespace_labels: dict[str, dict]) -> dict[str, dict]:
+    """The namespaces' labels, with ingress-nginx's (kubernetes.io/metadata.name) where none is declared."""
+    return {INGRESS_NAMESPACE: {"kubernetes.io/metadata.name": INGRESS_NAMESPACE}, **namespace_labels}
 
 
 def types_of(policy: dict) -> tuple[str, ...]:

@@ -1,7 +1,8 @@
 """NetworkPolicy, enforced by the Services' proxies: applied with the real kubectl, observed as
 a user would, with curl in client pods and from the host through a NodePort. A client a policy
 keeps out waits until it gives up (curl's exit 28, as when a network plugin drops its packets);
-the others are served, and deleting the policy lets everyone in again."""
+the others are served, and deleting the policy lets everyone in again. The Ingress controller is
+admitted as ingress-nginx's controller pod would be."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import http.client
 import time
 
 import pytest
-from conftest import HERE
+from conftest import HERE, wait_until
 from kubectl_tools import Kube
 
 MANIFEST = HERE / "manifests" / "network_policy.yaml"
@@ -61,12 +62,19 @@ def until(kube: Kube, pod: str, wanted: int, namespace: str = "default") -> int:
     return got
 
 
-def from_host(kube: Kube) -> str:
-    """What the host gets through the NodePort: "served", or "timeout" (connected, nothing comes)."""
-    port = kube.obj("get", "svc", "web-door")["spec"]["ports"][0]["nodePort"]
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+def from_host(kube: Kube, through_ingress: bool = False) -> str:
+    """What the host gets through the NodePort (or the Ingress): "served", or "timeout" (connected,
+    nothing comes)."""
+    if through_ingress:
+        given = kube.obj("get", "ingress", "web").get("status", {}).get("loadBalancer", {}).get("ingress")
+        if not given:
+            return "no address yet"
+        address, port = given[0]["ip"], 80
+    else:
+        address, port = "127.0.0.1", kube.obj("get", "svc", "web-door")["spec"]["ports"][0]["nodePort"]
+    conn = http.client.HTTPConnection(address, port, timeout=2)
     try:
-        conn.request("GET", "/")
+        conn.request("GET", "/", headers={"Host": "web.example"})
         return "served" if conn.getresponse().status == 200 else "error"
     except TimeoutError:
         return "timeout"
@@ -77,6 +85,7 @@ def from_host(kube: Kube) -> str:
 def test_policies_decide_who_reaches_the_service(kube):
     assert [curl(kube, "front"), curl(kube, "batch"), curl(kube, "till", "shop")] == [0, 0, 0]
     assert from_host(kube) == "served"
+    wait_until(lambda: from_host(kube, through_ingress=True) == "served", "the Ingress serves", 30)
 
     applied = kube("apply", "-f", "-", input=ALLOW_FRONTEND)
     assert "Warning: NetworkPolicy web-from-frontend: enforced for TCP connections through a Service" \
@@ -85,7 +94,7 @@ def test_policies_decide_who_reaches_the_service(kube):
     # Its own namespace's frontend gets in, every time; another namespace's and the host do not.
     assert [curl(kube, "front") for _ in range(4)] == [0, 0, 0, 0]
     assert curl(kube, "till", "shop") == 28
-    assert from_host(kube) == "timeout"
+    assert from_host(kube) == from_host(kube, through_ingress=True) == "timeout"
 
     # Another namespace's frontends, by a namespaceSelector next to the podSelector.
     kube("patch", "networkpolicy", "web-from-frontend", "--type=json", "-p",
@@ -93,6 +102,12 @@ def test_policies_decide_who_reaches_the_service(kube):
          '{"matchLabels": {"team": "shop"}}, "podSelector": {"matchLabels": {"role": "frontend"}}}}]')
     assert until(kube, "till", 0, "shop") == 0
     assert curl(kube, "batch") == 28
+    # The Ingress controller counts as ingress-nginx's pod: a rule for that namespace lets it in.
+    kube("patch", "networkpolicy", "web-from-frontend", "--type=json", "-p",
+         '[{"op": "add", "path": "/spec/ingress/0/from/-", "value": {"namespaceSelector": '
+         '{"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}}]')
+    assert wait_until(lambda: from_host(kube, through_ingress=True) == "served", "the Ingress gets in", 15)
+    assert from_host(kube) == "timeout"
 
     # The client's own egress policy counts too: DNS only, so the web Service is out of reach.
     kube("apply", "-f", "-", input=FRONT_EGRESS_DNS_ONLY)
@@ -101,4 +116,4 @@ def test_policies_decide_who_reaches_the_service(kube):
     kube("delete", "networkpolicy", "--all")
     assert until(kube, "batch", 0) == 0
     assert [curl(kube, "front"), curl(kube, "till", "shop")] == [0, 0]
-    assert from_host(kube) == "served"
+    assert from_host(kube) == from_host(kube, through_ingress=True) == "served"

@@ -144,3 +144,17 @@ def test_internal_traffic_policy_local_still_keeps_a_client_to_its_node():
     got = reach(policy({"podSelector": {}, "ingress": [{"from": [
         {"podSelector": {"matchLabels": {"role": "frontend"}}}]}]}), pods=pods, svc=svc)
     assert got["front"] == ("web-2",) and got["other"] == ()
+
+
+def test_the_ingress_controller_is_admitted_as_ingress_nginx_s_pods_are():
+    from emukube.plan.network_policy import ingress_controller, with_ingress_namespace
+
+    controller = ingress_controller("10.96.0.11")
+    pods = [*PODS, controller]
+    allow = policy({"podSelector": {}, "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "ingress-nginx"}}, "podSelector": {"matchLabels": {
+            "app.kubernetes.io/name": "ingress-nginx"}}}]}]})
+    plan = restrict(proxy_plan(SVC, pods), pods, [allow], with_ingress_namespace(NS))
+    routes = plan.routes["TCP/80"]
+    assert _route_for(routes, "10.96.0.11") == BOTH
+    assert _route_for(routes, "10.96.2.1") == _route_for(routes, "10.96.0.1") == ()
