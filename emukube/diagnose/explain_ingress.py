@@ -43,8 +43,9 @@ def explain_ingress(ing: dict, ingresses: list[dict], services: list[dict], secr
                                                  f"{check.problems[0].text}"))
     _shadowed(out, ing, mine)
     for what in ingress_annotations(ing):
-        out.findings.append(Finding(WARNING, f"annotation {what} is not honoured (emukube's controller routes by "
-                                             "host and path only)"))
+        out.findings.append(Finding(WARNING, f"annotation {what} is not honoured (of a controller's own "
+                                             "annotations, emukube's honours ingress-nginx's rewrite-target, "
+                                             "use-regex, ssl-redirect, force-ssl-redirect and app-root)"))
     have, namespace = {c.secret for c in routes.certificates}, key.split("/")[0]
     missing = {t.get("secretName", "") for t in spec.get("tls") or []
                if f"{namespace}/{t.get('secretName')}" not in have}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..plan.ingress import NGINX_HONOURED
 from .load import Doc
 
 NO_SCHEDULER = "pods are placed by nodeSelector, required nodeAffinity, nodeName and taints only"
@@ -151,14 +152,16 @@ def _service(obj: dict, found: _Found, label: str) -> None:
 
 
 def ingress_annotations(obj: dict) -> list[str]:
-    """An Ingress controller's own annotations (nginx.ingress.kubernetes.io/rewrite-target, ...)."""
+    """An Ingress controller's own annotations that emukube's does not honour
+    (nginx.ingress.kubernetes.io/proxy-body-size, ...; plan/ingress.py honours NGINX_HONOURED)."""
     return [key for key in _map(_map(obj.get("metadata")).get("annotations"))
-            if isinstance(key, str) and "ingress" in key.partition("/")[0].lower()]
+            if isinstance(key, str) and "ingress" in key.partition("/")[0].lower() and key not in NGINX_HONOURED]
 
 
 def _ingress(obj: dict, found: _Found, label: str) -> None:
     if ingress_annotations(obj):
-        found.add("Ingress controller annotations", "emukube's controller routes by host and path only", label)
+        found.add("Ingress controller annotations", "emukube's controller honours only ingress-nginx's rewrite-target, "
+                  "use-regex, ssl-redirect, force-ssl-redirect and app-root", label)
 
 
 def _label(obj: dict) -> str:

@@ -1,15 +1,16 @@
 """Where an Ingress sends a request: the routes of every Ingress in the cluster, merged and
 ordered as ingress-nginx orders them (render/ingress.py makes them an HAProxy config).
 
-emukube stands in for whichever Ingress controller the manifests were written for: every
-Ingress is served, whatever its class (a class's own annotations, such as nginx's
-rewrite-target, are not honoured). A request is matched first by host (an exact host before a
-`*.` wildcard, which matches one DNS label, before the rules without a host), then within that
-host by the longest path, Exact before Prefix of the same length. A host with rules answers
-only from them: a request for it that no path matches gets the default backend, as an nginx
-server block does, never the host-less rules. Where two Ingresses name the same host and path,
-the older one wins. Backends are the Services' ClusterIPs, so a request passes the Service's
-proxy as it passes kube-proxy (backends see that proxy's address: README).
+emukube stands in for whichever Ingress controller the manifests were written for: every Ingress
+is served, whatever its class. Of the controllers' own annotations, ingress-nginx's most used
+ones are honoured (NGINX_HONOURED: rewrite-target, use-regex, ssl-redirect, force-ssl-redirect,
+app-root), as ingress-nginx applies them; others are not. A request is matched first by host (an
+exact host before a `*.` wildcard, which matches one DNS label, before the rules without a
+host), then within that host by the longest path, Exact before Prefix of the same length. A host
+with rules answers only from them: a request for it that no path matches gets the default
+backend, as an nginx server block does, never the host-less rules. Where two Ingresses name the
+same host and path, the older one wins. Backends are the Services' ClusterIPs, so a request
+passes the Service's proxy as it passes kube-proxy (backends see that proxy's address: README).
 """
 
 from __future__ import annotations
@@ -26,6 +27,9 @@ DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 LEGACY_CLASS_ANNOTATION = "kubernetes.io/ingress.class"
 HTTP_PORT = 80
 HTTPS_PORT = 443
+NGINX = "nginx.ingress.kubernetes.io/"
+NGINX_HONOURED = frozenset(NGINX + a for a in ("rewrite-target", "use-regex", "ssl-redirect", "force-ssl-redirect",
+                                                "app-root"))
 
 
 def default_class() -> dict:
@@ -64,6 +68,12 @@ class Route:
     path_type: str  # Exact, Prefix or ImplementationSpecific
     target: Target
     ingress: str  # namespace/name, for the config's comments
+    # ingress-nginx's use-regex (implied by rewrite-target): the path is a case-insensitive regular
+    # expression matched from the start of the request's path.
+    regex: bool = False
+    # ingress-nginx's rewrite-target: the path the backend gets when `path` (as a regular expression,
+    # found anywhere in it) matches; $1.. are its groups. "" keeps the request's path.
+    rewrite: str = ""
 
 
 @dataclass(frozen=True)
@@ -85,6 +95,15 @@ class IngressPlan:
     hosts: tuple[str, ...]  # hosts with rules: exact ones first, then wildcards
     default: Target | None  # the oldest Ingress's defaultBackend; None: 404
     certificates: tuple[Certificate, ...] = ()  # by age of their Ingress: the first names a host wins
+    # ingress-nginx's ssl-redirect "false": hosts whose plain HTTP is not sent to HTTPS although
+    # they have a certificate; force-ssl-redirect "true": hosts that are, without one.
+    plain_hosts: tuple[str, ...] = ()
+    forced_https_hosts: tuple[str, ...] = ()
+    app_roots: tuple[tuple[str, str], ...] = ()  # (host, path) from app-root: "/" redirects there
+
+
+def nginx_annotation(ing: dict, name: str) -> str:
+    return str(((ing.get("metadata") or {}).get("annotations") or {}).get(NGINX + name) or "")
 
 
 def target_of(namespace: str, backend: dict, services: dict[tuple[str, str], dict]) -> Target:
@@ -163,6 +182,8 @@ def plan(ingresses: list[dict], services: list[dict], secrets: Sequence[dict] = 
     for ing in live:
         _, namespace, name = _age(ing)
         spec = ing.get("spec") or {}
+        rewrite = nginx_annotation(ing, "rewrite-target")
+        regex = bool(rewrite) or nginx_annotation(ing, "use-regex") == "true"
         if default is None and isinstance(spec.get("defaultBackend"), dict):
             default = target_of(namespace, spec["defaultBackend"], by_key)
         for rule in spec.get("rules") or []:
@@ -173,10 +194,28 @@ def plan(ingresses: list[dict], services: list[dict], secrets: Sequence[dict] = 
                     continue  # the older Ingress has it
                 seen.add((host, kind, text))
                 routes.append(Route(host, text, kind, target_of(namespace, path.get("backend") or {}, by_key),
-                                    f"{namespace}/{name}"))
+                                    f"{namespace}/{name}", regex, rewrite))
     routes.sort(key=_route_order)
     hosts = tuple(sorted({r.host for r in routes if r.host}, key=lambda h: (_host_rank(h), h)))
-    return IngressPlan(tuple(routes), hosts, default, certificates(live, list(secrets)))
+    return IngressPlan(tuple(routes), hosts, default, certificates(live, list(secrets)),
+                       plain_hosts=_hosts_where(live, "ssl-redirect", "false"),
+                       forced_https_hosts=_hosts_where(live, "force-ssl-redirect", "true"),
+                       app_roots=tuple((h, nginx_annotation(i, "app-root")) for i in live
+                                       if nginx_annotation(i, "app-root").startswith("/") for h in _hosts_of(i)))
+
+
+def _hosts_of(ing: dict) -> list[str]:
+    """The hosts an Ingress's rules and tls sections name ("" for rules without one)."""
+    spec = ing.get("spec") or {}
+    named = [(r.get("host") or "").lower() for r in spec.get("rules") or []]
+    named += [h.lower() for t in spec.get("tls") or [] for h in t.get("hosts") or []]
+    return sorted(set(named))
+
+
+def _hosts_where(ingresses: list[dict], annotation: str, value: str) -> tuple[str, ...]:
+    """The hosts of the Ingresses whose nginx annotation has that value (the same on every
+    location of theirs, as ingress-nginx sets it per Ingress; here it holds for the whole host)."""
+    return tuple(sorted({h for i in ingresses if nginx_annotation(i, annotation) == value for h in _hosts_of(i)}))
 
 
 def status(address: str | None) -> dict:

@@ -44,16 +44,25 @@ def certificate_files(plan: IngressPlan) -> dict[str, str]:
 
 
 def _redirect(plan: IngressPlan) -> str:
-    """ingress-nginx's ssl-redirect: plain HTTP to a host with a certificate is sent to HTTPS (308)."""
-    hosts = sorted({h for c in plan.certificates for h in c.hosts})
-    if not hosts:
-        return ""
-    terms = " or ".join(f"!{{ ssl_fc }} {{ {_host_test(h)} }}" for h in hosts)
-    return f"    http-request redirect scheme https code 308 if {terms}\n"
+    """ingress-nginx's ssl-redirect: plain HTTP to a host with a certificate is sent to HTTPS
+    (308), unless its Ingress says ssl-redirect "false"; force-ssl-redirect sends it without one.
+    Then app-root: a request for / of its Ingress's hosts is sent there (302)."""
+    hosts = sorted({h for c in plan.certificates for h in c.hosts} - set(plan.plain_hosts)
+                   | set(plan.forced_https_hosts))
+    lines = ""
+    if hosts:
+        terms = " or ".join("!{ ssl_fc }" + (f" {{ {_host_test(h)} }}" if h else "") for h in hosts)
+        lines += f"    http-request redirect scheme https code 308 if {terms}\n"
+    for host, root in plan.app_roots:
+        where = f" {{ {_host_test(host)} }}" if host else ""
+        lines += f"    http-request redirect location {_quoted(root)} code 302 if {{ path -m str / }}{where}\n"
+    return lines
 
 
 def _path_terms(route: Route) -> list[str]:
     """Alternatives (ORed) matching the route's path."""
+    if route.regex:  # ingress-nginx's `location ~* "^PATH"`
+        return [f"{{ path -m reg -i {_quoted('^' + route.path + ('$' if route.path_type == 'Exact' else ''))} }}"]
     if route.path_type == "Exact":
         return [f"{{ path -m str {_quoted(route.path)} }}"]
     if route.path_type == "ImplementationSpecific":  # nginx's plain `location /p`: a string prefix
@@ -65,8 +74,14 @@ def _path_terms(route: Route) -> list[str]:
     return [f"{{ path -m str {_quoted(prefix)} }}", f"{{ path -m beg {_quoted(prefix + '/')} }}"]
 
 
-def _backend(name: str, target: Target) -> str:
+def _backend(name: str, target: Target, route: Route | None = None) -> str:
+    """`route`: the one route sent here, whose rewrite-target the path gets."""
     head = f"\nbackend {name}\n    # {target.namespace}/{target.service}:{target.port}\n"
+    if route is not None and route.rewrite:
+        # nginx's `rewrite "(?i)PATH" TARGET break`: where PATH is found, the whole path becomes TARGET.
+        replacement = re.sub(r"\$(\d)", r"\\\1", route.rewrite)
+        head += f"    # rewrite-target: {one_line(route.rewrite)}\n" \
+                f"    http-request replace-path {_quoted('(?i)' + route.path)} {_quoted(replacement)}\n"
     if target.address:
         return head + f"    server {target.service[:40] or 'svc'} {target.address}\n"
     body = f"503 Service Temporarily Unavailable: {target.why}"
@@ -74,10 +89,11 @@ def _backend(name: str, target: Target) -> str:
 
 
 def render_ingress(plan: IngressPlan, subject: str = "the cluster's Ingresses") -> str:
-    names: dict[Target, str] = {}
+    names: dict[tuple[Target, Route | None], str] = {}
 
-    def backend_of(target: Target) -> str:
-        return names.setdefault(target, f"be_{len(names)}")
+    def backend_of(target: Target, route: Route | None = None) -> str:
+        """One backend per target, and one per route that rewrites the path."""
+        return names.setdefault((target, route if route is not None and route.rewrite else None), f"be_{len(names)}")
 
     host_index = {host: i for i, host in enumerate(plan.hosts)}
     acls = "".join(_host_acl(i, h) for h, i in host_index.items())
@@ -95,9 +111,9 @@ def render_ingress(plan: IngressPlan, subject: str = "the cluster's Ingresses") 
         terms = " or ".join((host + t).strip() for t in _path_terms(route))
         shown = one_line(f"{route.ingress}: {route.host or '*'} {route.path} ({route.path_type})")
         rules.append(f"    # {shown}\n"
-                     f"    use_backend {backend_of(route.target)}" + (f" if {terms}" if terms else "") + "\n")
+                     f"    use_backend {backend_of(route.target, route)}" + (f" if {terms}" if terms else "") + "\n")
     rules += [f"    use_backend {default} if host_{host_index[h]}\n" for h in plan.hosts if h not in ended]
-    backends = "".join(_backend(name, target) for target, name in names.items())
+    backends = "".join(_backend(name, target, route) for (target, route), name in names.items())
     # Each certificate named by its content: a changed Secret changes the config, so it reloads.
     certs = "".join(f"# certificate {c.secret}: tls-{c.digest}.pem\n" for c in plan.certificates)
     if default == NOT_FOUND:

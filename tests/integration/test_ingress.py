@@ -149,6 +149,52 @@ def test_tls_from_a_secret_with_the_redirect_to_https(kube, tmp_path):
     assert served_subject(ip, "shop.example") == "CN=kube-apiserver"  # make_pki's serving name
 
 
+NGINX_ANNOTATED = """
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: rewrite
+  annotations: {nginx.ingress.kubernetes.io/rewrite-target: /$2}
+spec:
+  rules:
+  - host: rw.example
+    http:
+      paths:
+      - {path: /api(/|$)(.*), pathType: ImplementationSpecific, backend: {service: {name: api, port: {number: 8080}}}}
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: rooted
+  annotations: {nginx.ingress.kubernetes.io/app-root: /hostname, nginx.ingress.kubernetes.io/force-ssl-redirect: "true"}
+spec:
+  rules:
+  - host: root.example
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: api, port: {number: 8080}}}}
+"""
+
+
+def test_ingress_nginx_s_rewrite_target_app_root_and_force_ssl_redirect(kube):
+    applied = kube("apply", "-f", "-", input=NGINX_ANNOTATED)
+    assert "Warning" not in applied.stderr, applied.stderr
+    api = pods(kube, "api")
+    # The path is a case-insensitive regular expression; the backend gets /$2 of it.
+    wait_until(lambda: get(kube, "rw.example", "/api/hostname").text in api, "the rewritten path served")
+    assert get(kube, "rw.example", "/API/hostname").text in api
+    assert get(kube, "rw.example", "/api/header?key=X-Forwarded-Host").text == "rw.example"
+    assert get(kube, "rw.example", "/other").status_code == 404  # the host's rules answer alone
+    # force-ssl-redirect sends plain HTTP to HTTPS even without a certificate; app-root sends / on.
+    wait_until(lambda: get(kube, "root.example", "/x").status_code == 308, "the forced redirect")
+    assert get(kube, "root.example", "/x").headers["location"] == "https://root.example/x"
+    ip = address(kube)
+    root = curl("-k", "-o", "/dev/null", "-w", "%{http_code} %{redirect_url}", "--resolve", f"root.example:443:{ip}",
+                "https://root.example/")
+    assert root.stdout == "302 https://root.example/hostname", root
+    kube("delete", "ingress", "rewrite", "rooted")
+
+
 def test_a_wrong_ingress_is_refused_in_the_api_servers_words(kube, tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: bad}\nspec:\n  rules:\n"

@@ -38,7 +38,8 @@ def test_what_breaks_a_rule_and_what_only_warns():
     older = ing("older", "2026-01-01T00:00:00Z", ("shop.example", "/", "web"))
     shop = ing("shop", "2026-02-01T00:00:00Z", ("shop.example", "/", "api"), ("x.example", "/", "gone"),
                ("y.example", "/", "sick"), tls=[{"hosts": ["x.example"], "secretName": "x-tls"}],
-               meta={"annotations": {"nginx.ingress.kubernetes.io/rewrite-target": "/"}})
+               meta={"annotations": {"nginx.ingress.kubernetes.io/rewrite-target": "/",
+                                     "nginx.ingress.kubernetes.io/proxy-body-size": "8m"}})
     services = [svc("web", "10.96.1.5"), svc("api", "10.96.1.6"), svc("sick", "10.96.1.7")]
     sick = Explanation("default/sick", findings=[Finding(PROBLEM, "no ready endpoints")])
     result = explain_ingress(shop, [older, shop], services, [], {"default/sick": sick})
@@ -48,7 +49,7 @@ def test_what_breaks_a_rule_and_what_only_warns():
     warnings = [f.text for f in result.findings if f.severity == "WARNING"]
     assert warnings == [
         "shop.example/ (Prefix) is an older Ingress's: its backend answers",
-        "annotation nginx.ingress.kubernetes.io/rewrite-target is not honoured (emukube's controller routes by "
-        "host and path only)",
+        "annotation nginx.ingress.kubernetes.io/proxy-body-size is not honoured (of a controller's own annotations, "
+        "emukube's honours ingress-nginx's rewrite-target, use-regex, ssl-redirect, force-ssl-redirect and app-root)",
         'TLS Secret "x-tls" is missing or holds no tls.crt and tls.key: its hosts get the fake certificate and '
         "plain HTTP"]

@@ -184,3 +184,35 @@ def test_a_network_policy_is_stored_defaulted_with_the_api_servers_warning(tmp_p
     assert network_policy_cells(policy, 0)[:2] == ["p", "app=web"]
     assert unemulated_fields([Doc("m.yaml", 0, policy)]) == [
         f"NetworkPolicy: {PARTLY_ENFORCED} (networkpolicy/p)"]
+
+
+def test_ingress_nginx_s_rewrite_target_makes_the_path_a_regex_and_rewrites_it():
+    rewriting = ing("rw", [rule("rw.example", ("/api(/|$)(.*)", "ImplementationSpecific", backend("web", 80)),
+                                ("/plain", "Prefix", backend("web", 80)))])
+    rewriting["metadata"]["annotations"] = {"nginx.ingress.kubernetes.io/rewrite-target": "/$2"}
+    other = ing("other", [rule("other.example", ("/", "Prefix", backend("web", 80)))], "2026-02-01T00:00:00Z")
+    plan = ingress.plan([rewriting, other], [svc("web")])
+    api = next(r for r in plan.routes if r.path.startswith("/api"))
+    assert api.regex and api.rewrite == "/$2"
+    text = render_ingress(plan)
+    assert "{ path -m reg -i '^/api(/|$)(.*)' }" in text, text
+    assert "    http-request replace-path '(?i)/api(/|$)(.*)' '/\\2'\n" in text
+    # Each rewriting route has its own backend; the Ingress without the annotation shares none of it.
+    assert text.count("\nbackend be_") == 3 and text.count("http-request replace-path") == 2
+    assert "{ path -m beg '/plain/' }" not in text  # every path of a rewriting Ingress is a regex
+
+
+def test_ssl_redirect_false_force_ssl_redirect_and_app_root():
+    secret = tls_secret("t")
+    plain = ing("plain", [rule("plain.example", ("/", "Prefix", backend("web", 80)))],
+                tls=[{"hosts": ["plain.example"], "secretName": "t"}])
+    plain["metadata"]["annotations"] = {"nginx.ingress.kubernetes.io/ssl-redirect": "false"}
+    forced = ing("forced", [rule("forced.example", ("/", "Prefix", backend("web", 80)))])
+    forced["metadata"]["annotations"] = {"nginx.ingress.kubernetes.io/force-ssl-redirect": "true",
+                                         "nginx.ingress.kubernetes.io/app-root": "/app"}
+    text = render_ingress(ingress.plan([plain, forced], [svc("web")], [secret]))
+    redirect = next(line for line in text.splitlines() if "redirect scheme https" in line)
+    assert "forced.example" in redirect and "plain.example" not in redirect
+    assert ("    http-request redirect location '/app' code 302 if { path -m str / } "
+            "{ var(txn.host) -m str 'forced.example' }") in text
+    assert unemulated_fields([Doc("m.yaml", 0, forced)]) == []  # honoured: not warned about
