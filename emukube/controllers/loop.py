@@ -1059,7 +1059,8 @@ class Controller:
         for node in wanted.values():
             if not self._settled(f"node/{node.name}"):
                 continue
-            plans = node_plans(node, self.services, views, self.service_slices)
+            plans = node_plans(node, self.services, views, self.service_slices,
+                               lambda plan: self.under_policies(plan, views))
             try:
                 existing = self.node_containers.get(node.name)
                 needed = None if self.terminating else node_needs(self.proxies, node, plans, existing)
@@ -1080,7 +1081,8 @@ class Controller:
     def _create_node(self, node, views: list[ep.PodView]) -> None:
         try:
             with self.engine_slots:
-                create_node(self.proxies, node, node_plans(node, self.services, views, self.service_slices),
+                create_node(self.proxies, node, node_plans(node, self.services, views, self.service_slices,
+                                                           lambda plan: self.under_policies(plan, views)),
                             self.node_containers.get(node.name))
             self.reasons.pop(f"node/{node.name}", None)
             self._node_changed(node, "created")
@@ -1133,7 +1135,11 @@ class Controller:
         if svc["spec"].get("clusterIP") in (self.ctx.net.apiserver_service_ip, self.ctx.net.dns_ip):
             return None
         plan = ep.proxy_plan(svc, views, self.service_slices(svc))
-        if plan is None or not self.policies:
+        return None if plan is None else self.under_policies(plan, views)
+
+    def under_policies(self, plan, views: list[ep.PodView]):
+        """The plan with the routes NetworkPolicy gives its clients (plan/network_policy.py)."""
+        if not self.policies:
             return plan
         clients = [*views, network_policy.ingress_controller(self.ctx.net.ingress_ip)]
         return network_policy.restrict(plan, clients, self.policies, self.namespace_labels)

@@ -9,7 +9,7 @@ A hostPort reaches its pod, ready or not, as the kubelet's portmap forwards it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from .endpoints import PodView, proxy_plan
@@ -17,25 +17,30 @@ from .nodes import node_name
 from .types import Backend, ProxyPlan, ServicePort
 
 
-def node_port_plan(svc: dict, pods: list[PodView], node: str, slices: Sequence[dict] = ()) -> ProxyPlan | None:
+def node_port_plan(svc: dict, pods: list[PodView], node: str, slices: Sequence[dict] = (),
+                   restrict: Callable[[ProxyPlan], ProxyPlan] = lambda plan: plan) -> ProxyPlan | None:
     """A plan listening on the Service's TCP nodePorts (as ports) for one node; None if none.
-    `slices`: the EndpointSlices of a Service without a selector (plan/slices.py)."""
+    `slices`: the EndpointSlices of a Service without a selector (plan/slices.py); `restrict`:
+    the Service's plan under NetworkPolicy (plan/network_policy.py), whose routes go along."""
     plan = proxy_plan(svc, pods, slices)
     if plan is None:
         return None
+    plan = restrict(replace(plan, client_nodes=()))  # internalTrafficPolicy is not for NodePorts
     local = svc["spec"].get("externalTrafficPolicy") == "Local"
-    ports, backends = [], {}
+    ports, backends, routes = [], {}, {}
     for port in plan.tcp_ports():
         if not port.node_port:
             continue
         as_node_port = replace(port, port=port.node_port)
         found = plan.backends.get(port.key, ())
         backends[as_node_port.key] = tuple(b for b in found if not local or b.node == node)
+        if port.key in plan.routes:
+            routes[as_node_port.key] = plan.routes[port.key]
         ports.append(as_node_port)
     if not ports:
         return None
     # externalTrafficPolicy governs NodePorts, not internalTrafficPolicy.
-    return replace(plan, ports=tuple(ports), backends=backends, listen_ports_extra={}, client_nodes=())
+    return replace(plan, ports=tuple(ports), backends=backends, listen_ports_extra={}, client_nodes=(), routes=routes)
 
 
 def host_ports(spec: dict) -> tuple[tuple[int, int], ...]:

@@ -25,10 +25,12 @@ def node_container_name(cluster: str, node: str) -> str:
     return f"{cluster}_node_{node}"
 
 
-def node_plans(node: Node, services: list[dict], views, slices_of=lambda svc: ()) -> list[ProxyPlan]:
+def node_plans(node: Node, services: list[dict], views, slices_of=lambda svc: (),
+               restrict=lambda plan: plan) -> list[ProxyPlan]:
     """What the node's proxy serves; slices_of(svc): the EndpointSlices of a Service without a
-    selector."""
-    plans = [p for p in (node_port_plan(s, views, node.name, slices_of(s)) for s in services) if p is not None]
+    selector; restrict(plan): the Service's plan under NetworkPolicy."""
+    plans = [p for p in (node_port_plan(s, views, node.name, slices_of(s), restrict) for s in services)
+             if p is not None]
     return plans + host_port_plans(views, node.name, {port.port for plan in plans for port in plan.ports})
 
 

@@ -20,6 +20,7 @@ import yaml
 from ..plan import config_volumes as cv
 from ..plan import endpoints as ep
 from ..plan import ingress as ingress_plan
+from ..plan import network_policy
 from ..plan.image_map import swap
 from ..plan.network import FIRST_SECOND_OCTET, MAX_CLUSTERS, ClusterNet, in_cidr
 from ..render import render_corefile, render_haproxy, render_nginx, render_zones
@@ -176,10 +177,15 @@ class _Builder:
                            "configs": configs}
 
     def proxies(self) -> None:
+        policies = [o for o in self.objects if o["kind"] == "NetworkPolicy"]
+        clients = [*self.views, network_policy.ingress_controller(self.net.ingress_ip)]
+        spaces = network_policy.with_ingress_namespace({o["metadata"]["name"]: o["metadata"].get("labels") or {}
+                                                        for o in self.objects if o["kind"] == "Namespace"})
         for svc in self.services:
             plan = ep.proxy_plan(svc, self.views)
             if plan is None:
                 continue
+            plan = network_policy.restrict(plan, clients, policies, spaces)  # as the cluster's proxies route
             name = f"svc_{plan.namespace}_{plan.name}"
             bindings = published_ports(svc, plan, self.address)
             ports = [f"{ip}:{host}:{key}" for key, pairs in sorted(bindings.items()) for ip, host in pairs]

@@ -63,6 +63,30 @@ def test_local_policy_only_reaches_the_node_s_own_pods(three):
         assert set(seen) == {pod}, (node, seen)
 
 
+HOST_ONLY_FROM_LAN = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: web-from-lan}
+spec:
+  podSelector: {matchLabels: {app: web}}
+  ingress: [{from: [{ipBlock: {cidr: 192.168.0.0/16}}]}]
+"""
+
+
+def test_a_network_policy_holds_the_host_at_every_node_s_nodeport(three, tmp_path):
+    kube = Kube(three.name, tmp_path)
+    kube("apply", "-f", "-", input=HOST_ONLY_FROM_LAN)
+    try:
+        # The host is not in the ipBlock: the node proxies hold its connections (a timeout).
+        for node in ("node-1", "node-3"):
+            wait_until(lambda: answers(node_url(three, node, 31080), 1) == ["error: ReadTimeout"],
+                       f"{node}'s NodePort holds the host", timeout=20)
+    finally:
+        kube("delete", "networkpolicy", "web-from-lan")
+    pods = {p.name for p in three.pods("app=web")}
+    wait_until(lambda: set(answers(node_url(three, "node-2", 31080), 1)) <= pods, "served again", timeout=20)
+
+
 def test_a_stopped_node_takes_its_pods_and_the_service_keeps_answering(three):
     victim = "node-2"
     three.node_power(victim, running=False)

@@ -116,3 +116,11 @@ def test_an_ingress_gets_its_controller_moved_with_the_cluster():
     cfg = compose["configs"]["ingress.haproxy.cfg"]["content"]
     assert "acl host_0 var(txn.host) -m str 'shop.example'" in cfg and "server web 10.97.1.3:80" in cfg
     assert "ingress" not in yaml.safe_load(doc()[1].text)["services"]  # none without an Ingress
+
+
+def test_network_policies_route_the_exported_proxies_as_the_cluster_s():
+    deny = {"kind": "NetworkPolicy", "metadata": {"name": "deny", "namespace": "default"},
+            "spec": {"podSelector": {"matchLabels": {"app": "web"}}, "policyTypes": ["Ingress"]}}
+    result = export([*OBJECTS, deny], PODS, NET, {"address": "127.0.0.1"}, IMAGES, project="p", source="s")
+    cfg = yaml.safe_load(result.text)["configs"]["svc_default_web.haproxy.cfg"]["content"]
+    assert "tcp-request content reject if WAIT_END" in cfg and "use_backend tcp-80-np-0" in cfg, cfg

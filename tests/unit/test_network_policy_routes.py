@@ -158,3 +158,15 @@ def test_the_ingress_controller_is_admitted_as_ingress_nginx_s_pods_are():
     routes = plan.routes["TCP/80"]
     assert _route_for(routes, "10.96.0.11") == BOTH
     assert _route_for(routes, "10.96.2.1") == _route_for(routes, "10.96.0.1") == ()
+
+
+def test_a_node_proxy_s_node_ports_take_the_service_s_routes():
+    from emukube.plan.nodeports import node_port_plan
+
+    svc = {**SVC, "spec": {**SVC["spec"], "type": "NodePort",
+                           "ports": [{"port": 80, "targetPort": "http", "protocol": "TCP", "nodePort": 30080}]}}
+    deny = policy({"podSelector": {}, "policyTypes": ["Ingress"]})
+    plan = node_port_plan(svc, PODS, "node-1", (), lambda p: restrict(p, PODS, [deny], NS))
+    assert plan is not None and list(plan.routes) == ["TCP/30080"]
+    assert {route.pods for route in plan.routes["TCP/30080"]} == {()}
+    assert node_port_plan(svc, PODS, "node-1").routes == {}
