@@ -233,6 +233,7 @@ class Controller:
         self.ephemerals = EphemeralContainers(self)  # controllers/ephemeral.py: kubectl debug's containers
         self.failures = StartFailures(self)  # pods whose start failed: listed, tried again
         self.reloads = BackgroundReloads(self)  # proxy reloads off the tick while no pod stops
+        self.policy_routes: dict[tuple[str, str], tuple] = {}  # see under_policies
 
     def set_objects(self, objects: list[dict], replica_sets: Sequence[dict] = ()) -> None:
         """What to run, from the desired objects (read again whenever one changed) and the
@@ -1138,11 +1139,19 @@ class Controller:
         return None if plan is None else self.under_policies(plan, views)
 
     def under_policies(self, plan, views: list[ep.PodView]):
-        """The plan with the routes NetworkPolicy gives its clients (plan/network_policy.py)."""
+        """The plan with the routes NetworkPolicy gives its clients (plan/network_policy.py).
+        Kept while the pods' views, the objects and the plan stay the same: a tick asks for a
+        Service's plan several times, and each pod is a client of every Service."""
         if not self.policies:
             return plan
+        key = (plan.namespace, plan.name)
+        kept = self.policy_routes.get(key)
+        if kept is not None and kept[0] is views and kept[1] is self.policies and kept[2] == plan:
+            return kept[3]
         clients = [*views, network_policy.ingress_controller(self.ctx.net.ingress_ip)]
-        return network_policy.restrict(plan, clients, self.policies, self.namespace_labels)
+        routed = network_policy.restrict(plan, clients, self.policies, self.namespace_labels)
+        self.policy_routes[key] = (views, self.policies, plan, routed)
+        return routed
 
     def service_slices(self, svc: dict) -> list[dict]:
         """The EndpointSlices of a Service without a selector, its only source of endpoints, as

@@ -30,6 +30,7 @@ INGRESS_LABELS = {"app.kubernetes.io/name": "ingress-nginx", "app.kubernetes.io/
 # Outside clients meet the endpoints' ipBlocks in 2^k combinations of k distinct sets of
 # them; past this many sets, the sets are joined (a client any admits reaches all of them).
 MAX_OUTSIDE_SETS = 4
+RULES = {"from": "ingress", "to": "egress"}  # a rule's peers field -> the spec's list of such rules
 
 
 def ingress_controller(ip: str) -> PodView:
@@ -106,25 +107,29 @@ def _rule_admits(rule: dict, peers_key: str, policy_ns: str, other: PodView | No
     return not peers or any(peer_matches(p, policy_ns, other, other_ip, namespace_labels) for p in peers)
 
 
+def _admitted(chosen: Sequence[dict], peers_key: str, other: PodView | None, other_ip: str, port: int,
+              protocol: str, dest: PodView | None, namespace_labels: dict[str, dict]) -> bool:
+    """Whether these policies (those selecting one side, for one direction) let the other side
+    through on the destination's port: yes when there are none, else when a rule of one does."""
+    return not chosen or any(
+        _rule_admits(rule, peers_key, (p.get("metadata") or {}).get("namespace", "default"), other, other_ip,
+                     port, protocol, dest, namespace_labels)
+        for p in chosen for rule in (p.get("spec") or {}).get(RULES[peers_key]) or [])
+
+
 def ingress_admits(policies: Sequence[dict], dest: PodView, port: int, protocol: str,
                    client: PodView | None, client_ip: str, namespace_labels: dict[str, dict]) -> bool:
     """Whether the destination pod's ingress policies let this client in on that port: yes when
     none selects it, else when a rule of one of them does."""
-    chosen = selecting(policies, dest, "Ingress")
-    return not chosen or any(
-        _rule_admits(rule, "from", (p.get("metadata") or {}).get("namespace", "default"), client, client_ip,
-                     port, protocol, dest, namespace_labels)
-        for p in chosen for rule in (p.get("spec") or {}).get("ingress") or [])
+    return _admitted(selecting(policies, dest, "Ingress"), "from", client, client_ip, port, protocol, dest,
+                     namespace_labels)
 
 
 def egress_allows(policies: Sequence[dict], client: PodView, dest: PodView | None, dest_ip: str, port: int,
                   protocol: str, namespace_labels: dict[str, dict]) -> bool:
     """Whether the client pod's egress policies let it reach the destination on that port."""
-    chosen = selecting(policies, client, "Egress")
-    return not chosen or any(
-        _rule_admits(rule, "to", (p.get("metadata") or {}).get("namespace", "default"), dest, dest_ip,
-                     port, protocol, dest, namespace_labels)
-        for p in chosen for rule in (p.get("spec") or {}).get("egress") or [])
+    return _admitted(selecting(policies, client, "Egress"), "to", dest, dest_ip, port, protocol, dest,
+                     namespace_labels)
 
 
 def outside_sources(policies: Sequence[dict], dest: PodView | None, port: int, protocol: str) -> tuple[str, ...]:
@@ -179,11 +184,13 @@ def _port_routes(plan: ProxyPlan, port: ServicePort, servers: tuple[Backend, ...
     names = tuple(b.pod for b in servers)
     reach: dict[tuple[str, ...], list[str]] = {}
     restricted = False
+    # Which policies select each endpoint and each client, found once, not once per pair.
+    ingress = [selecting(policies, dest, "Ingress") if dest is not None else [] for _, dest in dests]
     for client in (p for p in pods if p.ip):
-        allowed = tuple(b.pod for b, dest in dests if egress_allows(
-            policies, client, dest, b.ip, b.port, port.protocol, namespace_labels) and (
-            dest is None or ingress_admits(policies, dest, b.port, port.protocol, client, client.ip,
-                                           namespace_labels)))
+        egress = selecting(policies, client, "Egress")
+        allowed = tuple(b.pod for (b, dest), chosen in zip(dests, ingress) if _admitted(
+            egress, "to", dest, b.ip, b.port, port.protocol, dest, namespace_labels) and _admitted(
+            chosen, "from", client, client.ip, b.port, port.protocol, dest, namespace_labels))
         restricted = restricted or allowed != names
         if plan.client_nodes:  # internalTrafficPolicy Local: of those, the ones on its node
             allowed = tuple(b.pod for b in servers if b.pod in allowed and b.node == client.node)
