@@ -65,6 +65,7 @@ from .ingress import IngressController
 from .jobs import JobControllers
 from .pod_admission import admitted
 from .pod_annotations import template_annotations
+from .pod_firewalls import PodFirewalls
 from .podstatus import pod_status, ran_to_end
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
 from .proxy_reloads import BackgroundReloads
@@ -234,6 +235,7 @@ class Controller:
         self.failures = StartFailures(self)  # pods whose start failed: listed, tried again
         self.reloads = BackgroundReloads(self)  # proxy reloads off the tick while no pod stops
         self.policy_routes: dict[tuple[str, str], tuple] = {}  # see under_policies
+        self.firewalls = PodFirewalls(self, self.state_dir / "pod-firewalls.json")  # NetworkPolicy at pod addresses
 
     def set_objects(self, objects: list[dict], replica_sets: Sequence[dict] = ()) -> None:
         """What to run, from the desired objects (read again whenever one changed) and the
@@ -1322,6 +1324,7 @@ class Controller:
         views = self.views(pods)
         self.reconcile_dns(views, dns)
         self.reconcile_proxies(views, proxies)
+        self.firewalls.sync(pods, views)
         self.reconcile_nodes(views)
         self.ingress.sync()
         for key in list(self.terminating):  # the data plane no longer knows these pods

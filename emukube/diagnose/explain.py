@@ -297,8 +297,8 @@ class _Explainer:
                               "give up",
                      [", ".join(sorted(pods)[:5]), f"kubectl describe networkpolicy {name} -n {self.ns}"])
         if chosen:
-            self.add(LIMIT, "NetworkPolicy is enforced by this Service's proxy: connections to the pods' own "
-                            "addresses (and UDP) are not filtered")
+            self.add(LIMIT, "NetworkPolicy is enforced by this Service's proxy and in the pods' own network "
+                            "namespaces; UDP through the Service is not filtered")
 
     def pitfalls(self, kind: str) -> None:
         external = kind in ("NodePort", "LoadBalancer")

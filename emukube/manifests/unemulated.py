@@ -71,10 +71,10 @@ def without_helm_hooks(docs: list[Doc]) -> tuple[list[Doc], list[str]]:
     return kept, warnings
 
 
-# What the API server says on a NetworkPolicy's creation: the Services' proxies enforce it
-# (plan/network_policy.py), and what passes no proxy is not filtered.
-PARTLY_ENFORCED = ("enforced for TCP connections through a Service (ClusterIP, NodePort, LoadBalancer) only; "
-                   "connections to a pod's own address, UDP and DNS are not filtered")
+# What the API server says on a NetworkPolicy's creation: the Services' proxies and each selected
+# pod's own rules enforce it (plan/network_policy.py, plan/pod_firewall.py); this is what they leave out.
+PARTLY_ENFORCED = ("enforced by the Services' proxies and in the selected pods' network namespaces; not filtered: "
+                   "UDP through a Service, hostPorts, and connections with addresses other than pods'")
 
 
 class _Found:

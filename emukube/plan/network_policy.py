@@ -8,7 +8,7 @@ reaches none waits until it gives up (Kubernetes drops its packets: a timeout th
 Clients are told apart by address: every pod's is known, and any other address (the host
 through a NodePort or LoadBalancer, a node proxy) counts as outside the cluster, which only
 an ipBlock (or a rule with no peers) admits. Connections to a pod's own address (a headless
-Service, a pod IP) do not pass a proxy and are not filtered.
+Service, a pod IP) pass no proxy: plan/pod_firewall.py filters those in the pods themselves.
 """
 
 from __future__ import annotations
@@ -145,11 +145,11 @@ def outside_sources(policies: Sequence[dict], dest: PodView | None, port: int, p
             peers = rule.get("from") or []
             if not peers:
                 return EVERYWHERE
-            nets += [n for peer in peers if "ipBlock" in peer for n in _block_nets(peer["ipBlock"] or {})]
+            nets += [n for peer in peers if "ipBlock" in peer for n in block_nets(peer["ipBlock"] or {})]
     return tuple(str(n) for n in ipaddress.collapse_addresses(nets))
 
 
-def _block_nets(block: dict) -> list[ipaddress.IPv4Network]:
+def block_nets(block: dict) -> list[ipaddress.IPv4Network]:
     """An ipBlock as plain CIDRs: its cidr less each except."""
     try:
         nets = [ipaddress.IPv4Network(block.get("cidr", ""), strict=False)]

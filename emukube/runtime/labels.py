@@ -21,6 +21,7 @@ class Role(StrEnum):
     EPHEMERAL = "ephemeral"  # an ephemeral container (kubectl debug), in a running pod's namespaces
     STATE_READER = "state-reader"  # reads a lost controller's state volume, never started
     VOLUME_HOLDER = "volume-holder"  # keeps the config volume (tmpfs) mounted while the controller is away
+    FIREWALL = "firewall"  # loads a pod's NetworkPolicy rules into its network namespace, then goes
 
 
 CLUSTER = "emukube.io/cluster"

@@ -1,8 +1,9 @@
-"""NetworkPolicy, enforced by the Services' proxies: applied with the real kubectl, observed as
-a user would, with curl in client pods and from the host through a NodePort. A client a policy
-keeps out waits until it gives up (curl's exit 28, as when a network plugin drops its packets);
-the others are served, and deleting the policy lets everyone in again. The Ingress controller is
-admitted as ingress-nginx's controller pod would be."""
+"""NetworkPolicy, enforced by the Services' proxies and at the pods' own addresses: applied with
+the real kubectl, observed as a user would, with curl in client pods and from the host through a
+NodePort. A client a policy keeps out waits until it gives up (curl's exit 28, as when a network
+plugin drops its packets); the others are served, and deleting the policy lets everyone in
+again. The Ingress controller is admitted as ingress-nginx's controller pod would be, and
+CoreDNS as kube-system's kube-dns pod."""
 
 from __future__ import annotations
 
@@ -47,18 +48,19 @@ def kube(cluster, tmp_path_factory) -> Kube:
     return k
 
 
-def curl(kube: Kube, pod: str, namespace: str = "default") -> int:
-    """curl's exit code for the web Service's ClusterIP, from inside the pod: 0 served, 28 timed out."""
+def curl(kube: Kube, pod: str, namespace: str = "default", url: str = "http://web.default/") -> int:
+    """curl's exit code for the web Service's ClusterIP (or `url`), from inside the pod: 0 served,
+    28 timed out, 6 the name not resolved."""
     return kube("exec", "-n", namespace, pod, "--", "curl", "-s", "-o", "/dev/null", "--max-time", "2",
-                "http://web.default/", check=False, timeout=30).returncode
+                url, check=False, timeout=30).returncode
 
 
-def until(kube: Kube, pod: str, wanted: int, namespace: str = "default") -> int:
+def until(kube: Kube, pod: str, wanted: int, namespace: str = "default", url: str = "http://web.default/") -> int:
     deadline = time.monotonic() + SETTLE
-    got = curl(kube, pod, namespace)
+    got = curl(kube, pod, namespace, url)
     while got != wanted and time.monotonic() < deadline:
         time.sleep(0.5)
-        got = curl(kube, pod, namespace)
+        got = curl(kube, pod, namespace, url)
     return got
 
 
@@ -88,7 +90,7 @@ def test_policies_decide_who_reaches_the_service(kube):
     wait_until(lambda: from_host(kube, through_ingress=True) == "served", "the Ingress serves", 30)
 
     applied = kube("apply", "-f", "-", input=ALLOW_FRONTEND)
-    assert "Warning: NetworkPolicy web-from-frontend: enforced for TCP connections through a Service" \
+    assert "Warning: NetworkPolicy web-from-frontend: enforced by the Services' proxies and in the selected pods'" \
         in applied.stderr, applied.stderr
     assert until(kube, "batch", 28) == 28
     # Its own namespace's frontend gets in, every time; another namespace's and the host do not.
@@ -117,3 +119,56 @@ def test_policies_decide_who_reaches_the_service(kube):
     assert until(kube, "batch", 0) == 0
     assert [curl(kube, "front"), curl(kube, "till", "shop")] == [0, 0]
     assert from_host(kube) == from_host(kube, through_ingress=True) == "served"
+
+
+BATCH_EGRESS_DNS_ONLY = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: batch-dns}
+spec:
+  podSelector: {matchLabels: {role: batch}}
+  policyTypes: [Egress]
+  egress:
+  - to: [{namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}},
+          podSelector: {matchLabels: {k8s-app: kube-dns}}}]
+    ports: [{port: 53, protocol: UDP}]
+"""
+
+BATCH_NO_EGRESS = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: batch-nothing}
+spec:
+  podSelector: {matchLabels: {role: batch}}
+  policyTypes: [Egress]
+"""
+
+
+def test_policies_hold_at_the_pods_own_addresses_too(kube):
+    web = kube.obj("get", "pods", "-l", "app=web")["items"][0]
+    direct = f"http://{web['status']['podIP']}:8080/"
+    assert [curl(kube, "batch", url=direct), curl(kube, "front", url=direct)] == [0, 0]
+    kube("apply", "-f", "-", input=ALLOW_FRONTEND)
+    try:
+        # A pod the policy does not admit: its connection to the pod's own address is dropped.
+        assert until(kube, "batch", 28, url=direct) == 28
+        assert [curl(kube, "front", url=direct) for _ in range(3)] == [0, 0, 0]
+        assert curl(kube, "till", "shop", url=direct) == 28
+        # The controller's readiness probes still reach the pods, as the kubelet's do.
+        time.sleep(2)
+        assert all(c["ready"] for p in kube.obj("get", "pods", "-l", "app=web")["items"]
+                   for c in p["status"]["containerStatuses"])
+        # No egress at all takes DNS away too (CoreDNS counts as kube-system's kube-dns pod)...
+        kube("delete", "networkpolicy", "web-from-frontend")
+        kube("apply", "-f", "-", input=BATCH_NO_EGRESS)
+        assert until(kube, "batch", 6) == 6
+        # ... until a rule lets it reach kube-dns on port 53; web itself stays out of reach.
+        kube("apply", "-f", "-", input=BATCH_EGRESS_DNS_ONLY)
+        kube("delete", "networkpolicy", "batch-nothing")
+        assert until(kube, "batch", 28) == 28
+        assert curl(kube, "batch", url=direct) == 28
+        assert curl(kube, "front", url=direct) == 0
+    finally:
+        kube("delete", "networkpolicy", "--all")
+    assert until(kube, "batch", 0, url=direct) == 0
+    assert until(kube, "batch", 0) == 0

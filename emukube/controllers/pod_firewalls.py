@@ -1,0 +1,81 @@
+"""NetworkPolicy at pods' own addresses: each selected pod's rules kept loaded in its network
+namespace (plan/pod_firewall.py decides them, runtime/pod_firewall.py loads them).
+
+Rules are loaded again when they change (a policy, a label, a pod's address) and when the
+container holding the pod's network is new (a restart makes a new one). What was loaded, per
+holder, is kept in the state volume, so a replaced controller neither loads everything again
+nor leaves the rules of a policy deleted meanwhile in place. Loads run off the tick."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..k8s.keys import PodKey
+from ..k8s.reasons import Reason
+from ..plan.endpoints import PodView
+from ..plan.pod_firewall import coredns, firewall
+from ..render.pod_firewall import render_pod_firewall
+from ..runtime.engine import DockerException
+from ..runtime.files import replace_file
+from ..runtime.pod_firewall import FirewallError, load_rules
+from .statefiles import read_text
+
+if TYPE_CHECKING:
+    from .loop import Controller, Pod
+
+
+class PodFirewalls:
+    def __init__(self, controller: Controller, path: Path):
+        self.ctl, self.path = controller, path
+        try:
+            self.loaded: dict[str, str] = dict(json.loads(read_text(path) or "{}"))  # holder id -> rules' digest
+        except ValueError:
+            self.loaded = {}
+        self.busy: set[str] = set()
+        self.lock = threading.Lock()
+
+    def sync(self, pods: dict[PodKey, Pod], views: list[PodView]) -> None:
+        ctl = self.ctl
+        if not ctl.policies and not self.loaded:
+            return  # no policy, and no rules left from one
+        everyone = [*views, coredns(ctl.ctx.net.dns_ip)]
+        by_key = {(v.namespace, v.name): v for v in views}
+        for pod in pods.values():
+            view = by_key.get((pod.namespace, pod.name))
+            holder, held = pod.holder, str(pod.holder.id)
+            if view is None or not pod.ip or holder.status != "running" or held in self.busy:
+                continue
+            rules = firewall(view, everyone, ctl.policies, ctl.namespace_labels)
+            if rules.empty and held not in self.loaded:
+                continue
+            text = render_pod_firewall(rules)
+            digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+            if self.loaded.get(held) == digest:
+                continue
+            self.busy.add(held)
+            ctl.create_pool.submit(self._load, pod, text, digest, rules.empty)
+        live = {str(p.holder.id) for p in pods.values()}
+        with self.lock:
+            for gone in set(self.loaded) - live - self.busy:
+                del self.loaded[gone]
+
+    def _load(self, pod: Pod, text: str, digest: str, empty: bool) -> None:
+        ctl, holder, held = self.ctl, pod.holder, str(pod.holder.id)
+        try:
+            load_rules(ctl.client, ctl.ctx.images["haproxy"], ctl.ctx.cluster, holder, text)
+        except (DockerException, FirewallError) as exc:
+            ctl.event("Warning", f"pod/{pod.name}", Reason.FAILED,
+                      f"NetworkPolicy rules not loaded: {str(exc).splitlines()[0][:200]}", pod.namespace)
+        else:
+            with self.lock:
+                if empty:
+                    self.loaded.pop(held, None)
+                else:
+                    self.loaded[held] = digest
+                replace_file(self.path, json.dumps(self.loaded, sort_keys=True).encode())
+        finally:
+            self.busy.discard(held)
