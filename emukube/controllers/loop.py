@@ -1143,12 +1143,13 @@ class Controller:
     def under_policies(self, plan, views: list[ep.PodView]):
         """The plan with the routes NetworkPolicy gives its clients (plan/network_policy.py).
         Kept while the pods' views, the objects and the plan stay the same: a tick asks for a
-        Service's plan several times, and each pod is a client of every Service."""
+        Service's plan several times, ticks come every second, and each pod is a client of every
+        Service."""
         if not self.policies:
             return plan
         key = (plan.namespace, plan.name)
         kept = self.policy_routes.get(key)
-        if kept is not None and kept[0] is views and kept[1] is self.policies and kept[2] == plan:
+        if kept is not None and kept[1] is self.policies and kept[2] == plan and (kept[0] is views or kept[0] == views):
             return kept[3]
         clients = [*views, network_policy.ingress_controller(self.ctx.net.ingress_ip)]
         routed = network_policy.restrict(plan, clients, self.policies, self.namespace_labels)

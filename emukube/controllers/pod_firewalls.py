@@ -37,11 +37,17 @@ class PodFirewalls:
             self.loaded = {}
         self.busy: set[str] = set()
         self.lock = threading.Lock()
+        self.last: tuple | None = None  # what decided the rules at the last sync
 
     def sync(self, pods: dict[PodKey, Pod], views: list[PodView]) -> None:
         ctl = self.ctl
         if not ctl.policies and not self.loaded:
             return  # no policy, and no rules left from one
+        # Nothing that decides the rules has changed since the last tick: each pod's rules weigh
+        # every other pod against every policy.
+        seen = (ctl.policies, views, [(p.holder.id, p.holder.status) for p in pods.values()], len(self.loaded))
+        if self.last is not None and seen[0] is self.last[0] and seen[1:] == self.last[1:] and not self.busy:
+            return
         everyone = [*views, coredns(ctl.ctx.net.dns_ip)]
         by_key = {(v.namespace, v.name): v for v in views}
         for pod in pods.values():
@@ -62,6 +68,8 @@ class PodFirewalls:
         with self.lock:
             for gone in set(self.loaded) - live - self.busy:
                 del self.loaded[gone]
+        # Judged again next tick while a load is under way (it may load rules older than these).
+        self.last = None if self.busy else (seen[0], seen[1], seen[2], len(self.loaded))
 
     def _load(self, pod: Pod, text: str, digest: str, empty: bool) -> None:
         ctl, holder, held = self.ctl, pod.holder, str(pod.holder.id)
@@ -70,6 +78,7 @@ class PodFirewalls:
         except (DockerException, FirewallError) as exc:
             ctl.event("Warning", f"pod/{pod.name}", Reason.FAILED,
                       f"NetworkPolicy rules not loaded: {str(exc).splitlines()[0][:200]}", pod.namespace)
+            self.last = None  # tried again next tick
         else:
             with self.lock:
                 if empty:
