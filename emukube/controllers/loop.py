@@ -1208,7 +1208,7 @@ class Controller:
         for key, plan in list(self.creating.items()):
             if not self.failures.ended_at(key):  # a pod failed for good is not waited for
                 waiting.append(f"pod {plan.namespace}/{plan.name} starting")
-        waiting += self._nodes_waiting() + self.ingress.waiting()
+        waiting += self._nodes_waiting() + self.ingress.waiting() + self.firewalls.waiting()
         for owner, why in list(self.reasons.items()):  # workers change it
             waiting.append(f"{owner}: {why}")
         waiting += self._workloads_waiting(pods)

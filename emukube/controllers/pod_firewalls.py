@@ -71,6 +71,10 @@ class PodFirewalls:
         # Judged again next tick while a load is under way (it may load rules older than these).
         self.last = None if self.busy else (seen[0], seen[1], seen[2], len(self.loaded))
 
+    def waiting(self) -> list[str]:
+        """What `up` waits for: rules being loaded (a cluster is converged once its policies hold)."""
+        return [f"NetworkPolicy rules of {n} pod(s) loading"] if (n := len(self.busy)) else []
+
     def _load(self, pod: Pod, text: str, digest: str, empty: bool) -> None:
         ctl, holder, held = self.ctl, pod.holder, str(pod.holder.id)
         try:
