@@ -55,6 +55,8 @@ class PodFirewalls:
             holder, held = pod.holder, str(pod.holder.id)
             if view is None or not pod.ip or holder.status != "running" or held in self.busy:
                 continue
+            if pod.spec.get("hostNetwork"):
+                continue  # its namespace is the host's: never touched (no policy applies to it on Kubernetes either)
             rules = firewall(view, everyone, ctl.policies, ctl.namespace_labels)
             if rules.empty and held not in self.loaded:
                 continue
