@@ -298,7 +298,8 @@ class _Explainer:
                      [", ".join(sorted(pods)[:5]), f"kubectl describe networkpolicy {name} -n {self.ns}"])
         if chosen:
             self.add(LIMIT, "NetworkPolicy is enforced by this Service's proxy and in the pods' own network "
-                            "namespaces; UDP through the Service is not filtered")
+                            "namespaces: connections from addresses that are not pods' are judged by ipBlocks "
+                            "at the proxy only")
 
     def pitfalls(self, kind: str) -> None:
         external = kind in ("NodePort", "LoadBalancer")

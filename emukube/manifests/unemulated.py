@@ -74,7 +74,7 @@ def without_helm_hooks(docs: list[Doc]) -> tuple[list[Doc], list[str]]:
 # What the API server says on a NetworkPolicy's creation: the Services' proxies and each selected
 # pod's own rules enforce it (plan/network_policy.py, plan/pod_firewall.py); this is what they leave out.
 PARTLY_ENFORCED = ("enforced by the Services' proxies and in the selected pods' network namespaces; not filtered: "
-                   "UDP through a Service, hostPorts, and connections with addresses other than pods'")
+                   "hostPorts, and connections with addresses other than pods'")
 
 
 class _Found:

@@ -155,8 +155,7 @@ def block_nets(block: dict) -> list[ipaddress.IPv4Network]:
         nets = [ipaddress.IPv4Network(block.get("cidr", ""), strict=False)]
         for cut in block.get("except") or []:
             hole = ipaddress.IPv4Network(cut, strict=False)
-            nets = [piece for n in nets for piece in ([n] if not hole.overlaps(n) else
-                                                      [] if n.subnet_of(hole) else n.address_exclude(hole))]
+            nets = [piece for n in nets for piece in _less(n, hole)]
         return nets
     except ValueError:  # an IPv6 block: no IPv6 here
         return []
@@ -164,12 +163,12 @@ def block_nets(block: dict) -> list[ipaddress.IPv4Network]:
 
 def restrict(plan: ProxyPlan, pods: Sequence[PodView], policies: Sequence[dict],
              namespace_labels: dict[str, dict]) -> ProxyPlan:
-    """The plan with the routes its TCP ports' clients take under these policies; as it was
-    when no policy keeps any client from any of its endpoints."""
+    """The plan with the routes its TCP and UDP ports' clients take under these policies; as it
+    was when no policy keeps any client from any of its endpoints."""
     if not policies:
         return plan
     routes = {}
-    for port in plan.tcp_ports():
+    for port in (*plan.tcp_ports(), *plan.udp_ports()):
         servers = plan.backends.get(port.key, ())
         found = _port_routes(plan, port, servers, pods, policies, namespace_labels) if servers else ()
         if found:
@@ -230,3 +229,25 @@ def _outside_routes(outside: dict[tuple[str, ...], list[str]], names: tuple[str,
         if possible:
             routes.append(Route(tuple(terms), tuple(n for n in names if n in members)))
     return routes
+
+
+def region(route: Route) -> list[ipaddress.IPv4Network]:
+    """The addresses a route's terms hold for, as CIDRs (for a proxy that matches addresses by
+    longest prefix, as nginx's geo does, rather than by ordered rules)."""
+    nets = [ipaddress.IPv4Network(EVERYWHERE[0])]
+    for addresses, inside in route.when:
+        given = [ipaddress.IPv4Network(a, strict=False) for a in addresses]
+        if inside:
+            nets = [piece for n in nets for g in given if (piece := _overlap(n, g)) is not None]
+        else:
+            for g in given:
+                nets = [piece for n in nets for piece in _less(n, g)]
+    return list(ipaddress.collapse_addresses(nets))
+
+
+def _overlap(a: ipaddress.IPv4Network, b: ipaddress.IPv4Network) -> ipaddress.IPv4Network | None:
+    return a if a.subnet_of(b) else b if b.subnet_of(a) else None
+
+
+def _less(a: ipaddress.IPv4Network, b: ipaddress.IPv4Network) -> list[ipaddress.IPv4Network]:
+    return [a] if not a.overlaps(b) else [] if a.subnet_of(b) else list(a.address_exclude(b))

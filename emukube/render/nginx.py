@@ -18,6 +18,7 @@ which nginx accepts.
 from __future__ import annotations
 
 from emukube.k8s.keys import object_key
+from emukube.plan.network_policy import region
 from emukube.plan.types import Backend, ProxyPlan, ServicePort
 from emukube.render._template import fill, one_line, tidy, valid_endpoints
 
@@ -77,6 +78,29 @@ def _local(plan: ProxyPlan, port: ServicePort, balance: str, where: str) -> tupl
     return text, f"${variable}"
 
 
+def _policy(plan: ProxyPlan, port: ServicePort, balance: str, where: str) -> tuple[str, str]:
+    """NetworkPolicy (plan/network_policy.py): (the geo map of client addresses to the upstream
+    of the endpoints they may reach, and the upstreams; proxy_pass's target). geo takes the
+    longest prefix: each pod's own address before the blocks of everyone else."""
+    upstream, routes = f"udp_{port.port}", plan.routes[port.key]
+    backends = plan.backends.get(port.key, ())
+    names: dict[tuple[str, ...], str] = {}
+    entries, upstreams = [], []
+    for route in routes:
+        name = names.get(route.pods)
+        if name is None:
+            name = names[route.pods] = f"{upstream}_np_{len(names)}"
+            servers = _server_lines(tuple(b for b in backends if b.pod in route.pods), where)
+            upstreams.append(f"    upstream {name} {{\n{balance}\n" + "\n".join(
+                servers or [f"        server {DROP_ADDRESS};  # no endpoint these clients may reach"]) + "\n    }\n")
+        entries += [f"        {net} {name};" for net in region(route)]
+    variable, nowhere = f"{upstream}_np", f"{upstream}_np_none"
+    upstreams.append(f"    upstream {nowhere} {{\n        server {DROP_ADDRESS};\n    }}\n")
+    text = fill("nginx-policy.tmpl", variable=variable, upstream=nowhere, clients="\n".join(entries),
+                upstreams="".join(upstreams))
+    return text, f"${variable}"
+
+
 def render_nginx(plan: ProxyPlan, *, stream_module: str | None = NGINX_STREAM_MODULE) -> str | None:
     """nginx.conf for the UDP ports of ``plan``'s Service; None when the Service has no UDP port.
 
@@ -94,7 +118,7 @@ def render_nginx(plan: ProxyPlan, *, stream_module: str | None = NGINX_STREAM_MO
             continue  # no endpoints: nothing listens
         listen_ports = [port.port] + sorted(set(plan.listen_ports_extra.get(port.key, ())) - {port.port})
         balance = _AFFINITY if plan.affinity_timeout is not None else _RANDOM
-        local, target = _local(plan, port, balance, f"{service} {port.key}")
+        local, target = (_policy if port.key in plan.routes else _local)(plan, port, balance, f"{service} {port.key}")
         blocks.append(
             fill(
                 "nginx-server.tmpl",

@@ -710,8 +710,8 @@ spec:
 def test_a_network_policy_is_stored_with_a_warning_of_what_is_not_filtered(kube):
     applied = kube("apply", "-f", "-", input=DENY_ALL)
     assert "Warning: NetworkPolicy deny-web: enforced by the Services' proxies and in the selected pods' network " \
-           "namespaces; not filtered: UDP through a Service, hostPorts, and connections with addresses other than " \
-           "pods'" in applied.stderr, applied.stderr
+           "namespaces; not filtered: hostPorts, and connections with addresses other than pods'" \
+           in applied.stderr, applied.stderr
     assert kube.lines("get", "netpol")[1].split()[:2] == ["deny-web", "app=web"]
     stored = kube.obj("get", "networkpolicy", "deny-web")
     # The API server's defaults: the policy types its rules imply, TCP ports.

@@ -25,7 +25,7 @@ spec:
   podSelector: {matchLabels: {app: web}}
   ingress:
   - from: [{podSelector: {matchLabels: {role: frontend}}}]
-    ports: [{port: http}]
+    ports: [{port: http}, {port: 8080, protocol: UDP}]
 """
 
 FRONT_EGRESS_DNS_ONLY = """
@@ -64,6 +64,12 @@ def until(kube: Kube, pod: str, wanted: int, namespace: str = "default", url: st
     return got
 
 
+def udp(kube: Kube, pod: str) -> str:
+    """What the web Service's UDP port answers the pod's "hostname" datagram."""
+    return kube("exec", pod, "--", "sh", "-c", "printf hostname | nc -u -w2 web.default 90", check=False,
+                timeout=30).stdout.strip()
+
+
 def from_host(kube: Kube, through_ingress: bool = False) -> str:
     """What the host gets through the NodePort (or the Ingress): "served", or "timeout" (connected,
     nothing comes)."""
@@ -97,6 +103,8 @@ def test_policies_decide_who_reaches_the_service(kube):
     assert [curl(kube, "front") for _ in range(4)] == [0, 0, 0, 0]
     assert curl(kube, "till", "shop") == 28
     assert from_host(kube) == from_host(kube, through_ingress=True) == "timeout"
+    # UDP through the Service too: the echo app answers "hostname" datagrams; a held client, nothing.
+    assert udp(kube, "front").startswith("web-") and udp(kube, "batch") == ""
 
     # Another namespace's frontends, by a namespaceSelector next to the podSelector.
     kube("patch", "networkpolicy", "web-from-frontend", "--type=json", "-p",

@@ -152,7 +152,7 @@ def test_a_network_policy_on_the_endpoints_is_named_with_what_it_does_not_filter
     warning = next(f for f in result.findings if f.severity == WARNING)
     assert warning.text.startswith("NetworkPolicy front-only selects 2 of its 2 endpoint(s)")
     assert "kubectl describe networkpolicy front-only -n default" in warning.details
-    assert any("not filtered" in f.text for f in result.findings if f.severity == LIMIT)
+    assert any("enforced by this Service's proxy" in f.text for f in result.findings if f.severity == LIMIT)
     other = dict(policy, metadata={"name": "db", "namespace": "default"},
                  spec={"podSelector": {"matchLabels": {"app": "db"}}})
     assert not [f for f in explain(svc, WEB_PODS, None, OPEN_8080, policies=[other]).findings

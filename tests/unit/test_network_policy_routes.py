@@ -170,3 +170,20 @@ def test_a_node_proxy_s_node_ports_take_the_service_s_routes():
     assert plan is not None and list(plan.routes) == ["TCP/30080"]
     assert {route.pods for route in plan.routes["TCP/30080"]} == {()}
     assert node_port_plan(svc, PODS, "node-1").routes == {}
+
+
+def test_udp_ports_are_routed_by_nginx_geo_with_each_pod_before_the_blocks():
+    from emukube.render.nginx import render_nginx
+
+    svc = {**SVC, "spec": {**SVC["spec"], "ports": [{"port": 53, "targetPort": 8080, "protocol": "UDP"}]}}
+    plan = restrict(proxy_plan(svc, PODS), PODS, [policy({"podSelector": {}, "ingress": [{"from": [
+        {"podSelector": {"matchLabels": {"role": "frontend"}}}, {"ipBlock": {"cidr": "192.168.0.0/16"}}]}]})], NS)
+    text = render_nginx(plan)
+    assert text is not None and "geo $remote_addr $udp_53_np {" in text, text
+    geo = text.split("geo $remote_addr $udp_53_np {")[1].split("}")[0]
+    reaching = next(line.split()[1].rstrip(";") for line in geo.splitlines() if line.strip().startswith("10.96.2.1/32"))
+    assert next(line.split()[1].rstrip(";") for line in geo.splitlines() if "192.168.0.0/16" in line) == reaching
+    assert next(line.split()[1].rstrip(";") for line in geo.splitlines() if "10.96.2.2/32" in line) != reaching
+    both = text.split(f"upstream {reaching} {{")[1].split("}")[0]
+    assert "server 10.96.1.1:8080" in both and "server 10.96.1.2:8080" in both
+    assert "proxy_pass $udp_53_np;" in text
