@@ -454,7 +454,9 @@ class Controller:
                   for w in self.workloads}
         for pod in pods.values():
             stored = self.informer.get(BY_KEY["pods"], pod.namespace, pod.name)
-            labels = stored_labels(stored, pod.holder.attrs.get("Created"))
+            # A pod users made (no owner of its own): a ReplicaSet adopted it, and `kubectl label`
+            # moved it, only when its container was made in the same second as its object.
+            labels = stored_labels(stored, pod.holder.attrs.get("Created"), object_first=not pod.owner)
             if labels is None or stored is None:
                 continue
             pod.labels = labels

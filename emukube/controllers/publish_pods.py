@@ -60,13 +60,17 @@ def rfc3339(text) -> str | None:
     return text[:19] + "Z" if len(text) >= 19 else text
 
 
-def stored_labels(stored: dict | None, created: str | None) -> dict | None:
+def stored_labels(stored: dict | None, created: str | None, object_first: bool = False) -> dict | None:
     """The labels the API holds for a pod whose container was made at `created` (Docker's
     time): the user's to change (`kubectl label pod`). None when the store holds none, or holds
-    an earlier pod of the same name (a StatefulSet's), written before this one's container."""
+    an earlier pod of the same name (a StatefulSet's), written before this one's container.
+    `object_first`: a pod users made, whose object is always written before its container (in
+    the second before, now and then), so its age tells nothing."""
     meta = (stored or {}).get("metadata") or {}
     labels = meta.get("labels")
-    if not isinstance(labels, dict) or str(meta.get("creationTimestamp") or "") < (rfc3339(created) or ""):
+    if not isinstance(labels, dict):
+        return None
+    if not object_first and str(meta.get("creationTimestamp") or "") < (rfc3339(created) or ""):
         return None
     return labels
 

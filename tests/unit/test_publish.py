@@ -763,6 +763,9 @@ def test_the_stored_labels_of_the_same_pod_are_the_apis():
     earlier = {"metadata": {"creationTimestamp": "2026-12-05T13:10:00Z", "labels": {"app": "old"}}}
     assert stored_labels(earlier, made) is None  # a StatefulSet's earlier pod of that name
     assert stored_labels(None, made) is None and stored_labels({"metadata": {}}, made) is None
+    # A pod users made: its object comes first, its container in the next second now and then.
+    second_before = {"metadata": {"creationTimestamp": "2026-12-05T13:18:10Z", "labels": {"app": "herd"}}}
+    assert stored_labels(second_before, made, object_first=True) == {"app": "herd"}
 
 
 def test_a_released_pod_has_no_owner_but_keeps_its_generated_name():
