@@ -252,8 +252,7 @@ class Controller:
         self.namespaces = {"default"} | {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"} | {
             o["metadata"].get("namespace", "default") for o in objects if o["kind"] != "Namespace"}
         self.policies = [o for o in objects if o["kind"] == "NetworkPolicy"]
-        self.namespace_labels = network_policy.with_ingress_namespace(
-            {o["metadata"]["name"]: o["metadata"].get("labels") or {} for o in objects if o["kind"] == "Namespace"})
+        self.namespace_labels = network_policy.namespace_labels(objects)
 
     def refresh_objects(self) -> None:
         if self.informer is None:

@@ -43,6 +43,12 @@ def with_ingress_namespace(namespace_labels: dict[str, dict]) -> dict[str, dict]
     return {INGRESS_NAMESPACE: {"kubernetes.io/metadata.name": INGRESS_NAMESPACE}, **namespace_labels}
 
 
+def namespace_labels(objects: Sequence[dict]) -> dict[str, dict]:
+    """Each Namespace's labels, as namespaceSelectors see them (ingress-nginx's included)."""
+    return with_ingress_namespace({o["metadata"]["name"]: o["metadata"].get("labels") or {}
+                                   for o in objects if o.get("kind") == "Namespace"})
+
+
 def types_of(policy: dict) -> tuple[str, ...]:
     spec = policy.get("spec") or {}
     return tuple(spec.get("policyTypes") or ["Ingress"] + (["Egress"] if spec.get("egress") else []))
@@ -115,21 +121,6 @@ def _admitted(chosen: Sequence[dict], peers_key: str, other: PodView | None, oth
         _rule_admits(rule, peers_key, (p.get("metadata") or {}).get("namespace", "default"), other, other_ip,
                      port, protocol, dest, namespace_labels)
         for p in chosen for rule in (p.get("spec") or {}).get(RULES[peers_key]) or [])
-
-
-def ingress_admits(policies: Sequence[dict], dest: PodView, port: int, protocol: str,
-                   client: PodView | None, client_ip: str, namespace_labels: dict[str, dict]) -> bool:
-    """Whether the destination pod's ingress policies let this client in on that port: yes when
-    none selects it, else when a rule of one of them does."""
-    return _admitted(selecting(policies, dest, "Ingress"), "from", client, client_ip, port, protocol, dest,
-                     namespace_labels)
-
-
-def egress_allows(policies: Sequence[dict], client: PodView, dest: PodView | None, dest_ip: str, port: int,
-                  protocol: str, namespace_labels: dict[str, dict]) -> bool:
-    """Whether the client pod's egress policies let it reach the destination on that port."""
-    return _admitted(selecting(policies, client, "Egress"), "to", dest, dest_ip, port, protocol, dest,
-                     namespace_labels)
 
 
 def outside_sources(policies: Sequence[dict], dest: PodView | None, port: int, protocol: str) -> tuple[str, ...]:

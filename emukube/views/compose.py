@@ -179,8 +179,7 @@ class _Builder:
     def proxies(self) -> None:
         policies = [o for o in self.objects if o["kind"] == "NetworkPolicy"]
         clients = [*self.views, network_policy.ingress_controller(self.net.ingress_ip)]
-        spaces = network_policy.with_ingress_namespace({o["metadata"]["name"]: o["metadata"].get("labels") or {}
-                                                        for o in self.objects if o["kind"] == "Namespace"})
+        spaces = network_policy.namespace_labels(self.objects)
         for svc in self.services:
             plan = ep.proxy_plan(svc, self.views)
             if plan is None:
