@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 import time
 import uuid
 from collections import namedtuple
@@ -246,21 +247,36 @@ def comparable(obj: dict) -> dict:
     return {**obj, "metadata": meta}
 
 
-def diff(desired: dict, published: dict) -> list[Action]:
+def diff(desired: dict, published: dict, same: dict | None = None) -> list[Action]:
     """The writes that make `published` (key -> object as the API server holds it) what
     `desired` says: creates and updates in desired's order, then deletes. An update carries
-    the published server-managed metadata (resourceVersion for the optimistic write)."""
+    the published server-managed metadata (resourceVersion for the optimistic write).
+
+    `same`, kept by the caller between calls, remembers each key found already published: the
+    desired object (as JSON) and the published resourceVersion. The loop builds the same
+    objects tick after tick, and comparing their JSON (in C) spares pruning both again."""
     actions = []
+    seen = {}
     for key, obj in desired.items():
         old = published.get(key)
         if old is None:
             actions.append(Action("create", key, obj))
+            continue
+        rv = (old.get("metadata") or {}).get("resourceVersion")
+        text = json.dumps(obj) if same is not None else ""
+        if same is not None and same.get(key) == (text, rv):
+            seen[key] = (text, rv)
         elif comparable(obj) != comparable(old):
             old_meta = old.get("metadata") or {}
             kept = {k: old_meta[k] for k in (*SERVER_FIELDS, "deletionTimestamp", "deletionGracePeriodSeconds")
                     if k in old_meta and k != "managedFields"}
             actions.append(Action("update", key, {**obj, "metadata": {**(obj.get("metadata") or {}), **kept}}))
+        else:
+            seen[key] = (text, rv)
     actions += [Action("delete", key, old) for key, old in published.items() if key not in desired]
+    if same is not None:
+        same.clear()
+        same.update(seen)
     return actions
 
 

@@ -78,6 +78,7 @@ class Publisher:
         self.events_written: dict[tuple, tuple[str, int, str]] = {}  # event key -> (name, count, first)
         self.node_created = now_text()
         self.leases_renewed: dict[str, float] = {}  # node name -> when its Lease was last written
+        self.same: dict[str, dict] = {}  # resource key -> what diff found published (publish.diff)
         self.behind = False  # a write of this tick's publishing was refused (a conflict)
 
     def start(self) -> None:
@@ -180,7 +181,7 @@ class Publisher:
               grace_zero: bool = False, keep: AbstractSet[Key] = frozenset()) -> dict[Key, dict]:
         """Write the difference; returns the objects as stored by the writes made."""
         written: dict[Key, dict] = {}
-        for verb, key, obj in diff(desired, published):
+        for verb, key, obj in diff(desired, published, self.same.setdefault(res.key, {})):
             ns = key[1] or None
             try:
                 if verb == "create":

@@ -92,10 +92,19 @@ def selects(workload: dict, labels: dict) -> bool:
     return selector_matches(selector, labels)
 
 
+_HASHES: dict[str, str] = {}  # the template's JSON -> its hash: the loop asks every tick
+
+
 def template_hash(template: dict) -> str:
     """pod-template-hash: changes exactly when the pod template changes."""
+    raw = json.dumps(template, sort_keys=True)
+    if (known := _HASHES.get(raw)) is not None:
+        return known
     blob = json.dumps(_canonical(template), sort_keys=True, separators=(",", ":")).encode()
-    return safe_encode(hashlib.sha256(blob).digest(), 10)
+    if len(_HASHES) >= 1024:
+        _HASHES.clear()
+    _HASHES[raw] = safe_encode(hashlib.sha256(blob).digest(), 10)
+    return _HASHES[raw]
 
 
 def owned_by(obj: dict, owner: dict) -> bool:

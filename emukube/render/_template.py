@@ -21,6 +21,7 @@ _PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _COMMENT_LINE = re.compile(r"^[ \t]*\{\{#.*(?:\n|\Z)", re.MULTILINE)
 
 
+@cache  # renderers ask on every tick; where the package is does not change
 def template_dir() -> Path:
     """The templates: inside the installed package (wheel), else at the top of the repo."""
     package = Path(__file__).resolve().parents[1]  # emukube/

@@ -66,6 +66,7 @@ class ZoneWriter:
     def __init__(self, directory: str):
         self.dir = Path(directory)
         self.last_body: str | None = None
+        self.last_probe: DnsPlan | None = None
         # A previous controller may have left a serial ahead of the clock: continue after it,
         # never reuse it (CoreDNS would keep the old records).
         forward = self.dir / "zones" / zone_file_name(CLUSTER_DOMAIN)
@@ -74,8 +75,11 @@ class ZoneWriter:
     def write(self, plan_for_serial) -> DnsWrite:
         """plan_for_serial(serial) -> DnsPlan. Zones first, then the Corefile naming them."""
         probe = plan_for_serial(1)  # any valid serial: only the records are compared
+        if probe == self.last_probe:  # the same plan as last time: not rendered again
+            return DnsWrite()
         body = render_corefile(probe) + "".join(v for _, v in sorted(render_zones(probe).items()))
         if body == self.last_body:
+            self.last_probe = probe
             return DnsWrite()
         self.serial = next_serial(self.serial, time.time())
         plan: DnsPlan = plan_for_serial(self.serial)
@@ -83,7 +87,7 @@ class ZoneWriter:
         for name, text in render_zones(plan).items():
             replace_file(self.dir / "zones" / name, text)
         corefile = _write_if_changed(self.dir / "Corefile", render_corefile(plan))
-        self.last_body = body
+        self.last_body, self.last_probe = body, probe
         return DnsWrite(zones=True, corefile=corefile)
 
 

@@ -626,6 +626,21 @@ def test_diff_ignores_server_managed_metadata():
     assert not status_only({**changed, "spec": {"nodeName": "node-2"}}, stored)
 
 
+def test_diff_remembers_what_it_found_published_only_until_either_side_changes():
+    want = {"metadata": {"name": "p"}, "status": {"phase": "Running", "podIP": None}}
+    stored = {"metadata": {"name": "p", "resourceVersion": "5"}, "status": {"phase": "Running"}}
+    same: dict = {}
+    assert diff({"p": want}, {"p": stored}, same) == [] and set(same) == {"p"}
+    assert diff({"p": copy.deepcopy(want)}, {"p": stored}, same) == []  # the same objects again
+    edited = {"metadata": {"name": "p", "resourceVersion": "6"}, "status": {"phase": "Failed"}}
+    assert [a.verb for a in diff({"p": want}, {"p": edited}, same)] == ["update"]  # someone wrote it
+    assert "p" not in same
+    assert diff({"p": want}, {"p": stored}, same) == []
+    moved = {**want, "status": {"phase": "Succeeded"}}
+    assert [a.verb for a in diff({"p": moved}, {"p": stored}, same)] == ["update"]  # the loop's side moved
+    assert diff({}, {"p": stored}, same)[0].verb == "delete" and same == {}
+
+
 def test_diff_counts_a_deletion_by_its_presence():
     pod = {"metadata": {"name": "p"}, "status": {}}
     ours = {"metadata": {"name": "p", "deletionTimestamp": NOW, "deletionGracePeriodSeconds": 30}, "status": {}}
