@@ -46,7 +46,8 @@ def kubernetes_objects(cluster_ip: str, apiserver_ip: str) -> list[tuple[object,
 def kube_dns_objects(dns_ip: str) -> list[tuple[object, dict]]:
     """kube-system/kube-dns, CoreDNS's Service as kubeadm, kind and minikube name it (scripts
     look up the cluster's DNS address from it). Its address is CoreDNS's own container's, so it
-    needs no proxy, and it has no selector: there is no CoreDNS pod to select."""
+    needs no proxy, and it has no selector: CoreDNS's pod (plan/system_pods.py) is a mirror of
+    that container, which serves this address whatever the pod's object says."""
     ports = [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
              {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]
     return _fixed_service({"name": "kube-dns", "namespace": "kube-system"}, dict(DNS_LABELS), dns_ip, dns_ip, ports)

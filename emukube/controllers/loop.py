@@ -28,7 +28,7 @@ from ..k8s.resources import BY_KEY, of_workload
 from ..k8s.times import epoch
 from ..plan import daemonsets as ds
 from ..plan import endpoints as ep
-from ..plan import image_map, network_policy
+from ..plan import image_map, network_policy, system_pods
 from ..plan import slices as sl
 from ..plan.hooks import liveness_grace, termination_grace
 from ..plan.nodeports import host_ports
@@ -172,6 +172,7 @@ class Controller:
         self.api = api  # the cluster's API server (k8s.client.KubeClient); None in unit tests
         self.informer: Informer | None = None  # set by the entry point: the desired objects, kept current
         self.publisher: Publisher | None = None  # set by the entry point: writes what runs back to the API
+        self.dns_container: Container | None = None  # CoreDNS's, as the tick observed it
         self.objects_version = -1
         self.declared_stamp: frozenset = frozenset()  # see declared_stamp
         self.written_slices: dict[tuple[str, str], list[dict]] = {}  # (ns, Service) -> its slices (plan/slices.py)
@@ -1235,7 +1236,7 @@ class Controller:
             try:  # not the pods removed since this tick observed them (see gone)
                 complete = self.publisher.publish(Observed(
                     pods=[(self.facts(p), status_pods[p.key]) for p in pods.values() if not self.gone(p)]
-                    + self.failures.published(pods),
+                    + self.failures.published(pods) + self.coredns_mirror(),
                     services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes),
                     views=views, ingress_addresses=self.ingress.addresses()))
                 if not complete:
@@ -1248,6 +1249,26 @@ class Controller:
                         waiting=sorted(set(waiting)), pods=status_pods, services=services,
                         terminating=sorted(self.terminating), time=time.time())
         replace_file(self.state_dir / "status.json", report.to_json())
+
+    def coredns_mirror(self) -> list[tuple[PodFacts, dict]]:
+        """CoreDNS's pod in kube-system (plan/system_pods.py), as publish takes pods. None
+        while its container is missing or predates the pod (no name label), and none while a
+        deletion asked through the API is under way: written anew on the next tick, as a
+        kubelet writes a deleted mirror pod again."""
+        dns = self.dns_container
+        if dns is None or dns.labels.get(L.NAME) != system_pods.NAME or self.informer is None:
+            return []
+        stored = self.informer.get(BY_KEY["pods"], system_pods.NAMESPACE, system_pods.NAME)
+        if stored is not None and stored["metadata"].get("deletionTimestamp"):
+            return []
+        spec = system_pods.coredns_spec(self.ctx.images.get("coredns", dns.attrs["Config"]["Image"]))
+        pod = Pod(namespace=system_pods.NAMESPACE, name=system_pods.NAME, holder=dns, apps=[dns], spec=spec,
+                  labels=dict(system_pods.LABELS), owner=f"Node/{system_pods.NODE}", ip=self.ctx.net.dns_ip,
+                  node=system_pods.NODE)
+        node = self.informer.get(BY_KEY["nodes"], "", system_pods.NODE)
+        facts = replace(self.facts(pod), owner_uid=((node or {}).get("metadata") or {}).get("uid", ""),
+                        annotations=system_pods.mirror_annotations(spec))
+        return [(facts, pod_status(self, pod))]
 
     def _workloads_waiting(self, pods: dict[PodKey, Pod]) -> list[str]:
         """Each workload not yet at its count of ready pods of its current template."""
@@ -1305,6 +1326,7 @@ class Controller:
     def tick(self) -> None:
         self.refresh_objects()
         pods, proxies, dns = self.observe()
+        self.dns_container = dns
         observed_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps]}
         pods = {k: p for k, p in pods.items() if p.holder.id not in self.removed_ids}
         if self.ctx.config_volumes is not None:  # ConfigMap, Secret and label changes reach pods' volumes

@@ -15,7 +15,7 @@ from typing import Iterable
 
 from docker.errors import DockerException
 
-from ..plan import pod_dns
+from ..plan import pod_dns, system_pods
 from ..plan.types import CLUSTER_DOMAIN, DnsPlan
 from ..render import render_corefile, render_zones
 from ..render.coredns import next_serial, zone_file_name, zone_serial
@@ -25,7 +25,7 @@ from .dns_paths import dns_volume
 from .files import replace_file
 from .pods import Context
 
-DNS_MOUNT = "/etc/coredns"
+DNS_MOUNT = system_pods.CONFIG_DIR
 
 
 def dns_name(cluster: str) -> str:
@@ -40,7 +40,10 @@ def ensure_dns(client, ctx: Context, existing) -> bool:
         engine.remove(existing)
     container = engine.create(
         client, dns_name(ctx.cluster), ctx.images["coredns"], network=ctx.net.network_name, ip=ctx.net.dns_ip,
-        labels={L.CLUSTER: ctx.cluster, L.ROLE: L.Role.DNS}, command=["-conf", f"{DNS_MOUNT}/Corefile"],
+        # Named as its pod in the API (plan/system_pods.py): `kubectl logs` finds it so.
+        labels={L.CLUSTER: ctx.cluster, L.ROLE: L.Role.DNS, L.NAMESPACE: system_pods.NAMESPACE,
+                L.NAME: system_pods.NAME, L.CONTAINER: system_pods.CONTAINER},
+        command=["-conf", f"{DNS_MOUNT}/Corefile"],
         user="0", hostname="coredns",
         host_config=dict(binds={dns_volume(ctx.cluster): {"bind": DNS_MOUNT, "mode": "ro"}},
                          restart_policy={"Name": "always"}),

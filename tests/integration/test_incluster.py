@@ -81,6 +81,28 @@ def test_kube_dns_names_the_pods_nameserver(kube):
                      r"kube-dns:dns/proxy", kube("cluster-info").stdout)
 
 
+def test_coredns_is_a_pod_in_kube_system_as_the_dns_debugging_guide_expects(kube):
+    """Kubernetes' "Debugging DNS Resolution" steps: the DNS pod is found by its label, runs at
+    kube-dns's address, and its logs are CoreDNS's. It is a static pod's mirror (owned by its
+    Node): deleted through the API, it is written again, as a kubelet writes a mirror again."""
+    ip = kube("get", "svc", "kube-dns", "-n", "kube-system", "-o", "jsonpath={.spec.clusterIP}").stdout
+    listed = "get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns"
+    rows = wait_until(lambda: [r.split() for r in kube.lines(*listed, "-o", "wide", "--no-headers")
+                               if " Running " in r], "the CoreDNS pod running")
+    assert [(r[0], r[1], r[5], r[6]) for r in rows] == [("coredns-node-1", "1/1", ip, "node-1")], rows
+    pod = kube.obj("get", "pod", "coredns-node-1", "-n", "kube-system")
+    assert pod["metadata"]["ownerReferences"][0]["kind"] == "Node" and pod["status"]["podIP"] == ip
+    assert pod["metadata"]["annotations"]["kubernetes.io/config.source"] == "file"
+    logs = kube("logs", "-n", "kube-system", "-l", "k8s-app=kube-dns", "--tail=-1").stdout
+    assert "CoreDNS-" in logs and "cluster.local.:53" in logs, logs[-500:]  # its banner: the zones it serves
+    kube("delete", "pod", "-n", "kube-system", "coredns-node-1")
+    uid = "jsonpath={.metadata.uid} {.status.phase}"
+    again = wait_until(lambda: kube("get", "pod", "coredns-node-1", "-n", "kube-system", "-o", uid,
+                                    check=False).stdout.split(), "the mirror pod written again")
+    assert again[0] != pod["metadata"]["uid"] and again[1] == "Running", again
+    assert in_pod(kube, web_pod(kube), "getent hosts kube-dns.kube-system.svc.cluster.local").stdout.split()[0] == ip
+
+
 def test_every_pod_gets_the_api_servers_variables_and_a_token(kube):
     ip = kube("get", "svc", "kubernetes", "-n", "default", "-o", "jsonpath={.spec.clusterIP}").stdout
     env = dict(line.split("=", 1) for line in in_pod(kube, web_pod(kube), "env").stdout.splitlines() if "=" in line)

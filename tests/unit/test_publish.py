@@ -603,6 +603,25 @@ def test_event_kinds_sources_and_repeats():
     assert repeated["metadata"]["name"] == event_object(a)["metadata"]["name"]  # one Event, updated
 
 
+def test_corednss_pod_is_a_mirror_owned_by_its_node():
+    from emukube.plan import system_pods
+
+    spec = system_pods.coredns_spec("emukube/coredns:1")
+    facts = web_facts(namespace="kube-system", name=system_pods.NAME, labels=dict(system_pods.LABELS), spec=spec,
+                      owner="Node/node-1", template_hash="", ip="10.96.0.10", owner_uid="uid-node",
+                      annotations=system_pods.mirror_annotations(spec))
+    status = {"ready": True, "phase": "Running", "restarts": 0, "ip": "10.96.0.10", "reason": "", "node": "node-1",
+              "containers": [{**running(), "name": "coredns", "image": "emukube/coredns:1"}]}
+    meta = pod_object(facts, status, NOW)["metadata"]
+    assert meta["name"] == "coredns-node-1" and "generateName" not in meta
+    assert meta["ownerReferences"] == [{"apiVersion": "v1", "kind": "Node", "name": "node-1", "uid": "uid-node",
+                                        "controller": True}]  # the kubelet sets no blockOwnerDeletion
+    assert meta["labels"] == {"k8s-app": "kube-dns"}
+    assert meta["annotations"]["kubernetes.io/config.mirror"] == meta["annotations"]["kubernetes.io/config.hash"]
+    other = system_pods.mirror_annotations(system_pods.coredns_spec("emukube/coredns:2"))
+    assert other["kubernetes.io/config.hash"] != meta["annotations"]["kubernetes.io/config.hash"]
+
+
 # ---- diff ----------------------------------------------------------------------------------
 def test_diff_ignores_server_managed_metadata():
     want = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "namespace": "default",

@@ -69,7 +69,7 @@ async def _find(namespace: str, name: str, container: str) -> tuple[dict | None,
         if role == L.Role.SANDBOX:
             sandbox = c["Id"]
         elif labels.get(L.CONTAINER) == container and role in (L.Role.POD, L.Role.APP, L.Role.INIT,
-                                                                 L.Role.EPHEMERAL):
+                                                                 L.Role.EPHEMERAL, L.Role.DNS):
             found = c["Id"]
     return (await engine().inspect(found) if found else None), sandbox
 
