@@ -234,6 +234,9 @@ class Controller:
         self.terminations = Terminations(self)  # preStop, grace periods, postStart hooks
         self.ephemerals = EphemeralContainers(self)  # controllers/ephemeral.py: kubectl debug's containers
         self.failures = StartFailures(self)  # pods whose start failed: listed, tried again
+        # (namespace, pod, image) -> the stand-in it runs, until its Pulled event is given
+        self.stood_in: dict[tuple[str, str, str], str] = {}
+        ctx.stood_in = self.note_stand_in
         self.reloads = BackgroundReloads(self)  # proxy reloads off the tick while no pod stops
         self.policy_routes: dict[tuple[str, str], tuple] = {}  # see under_policies
         self.firewalls = PodFirewalls(self, self.state_dir / "pod-firewalls.json")  # NetworkPolicy at pod addresses
@@ -305,12 +308,19 @@ class Controller:
             else:
                 self.publisher.event(line, *(target or (namespace or "default", "", "")))
 
+    def note_stand_in(self, namespace: str, pod: str, image: str, ref: str) -> None:
+        self.stood_in[(namespace, pod, image)] = ref
+
     def kubelet_started(self, pod_name: str, namespace: str, containers: list[dict]) -> None:
         """The kubelet's events for containers it (re)started, in its words."""
         for c in containers:
             image, name = c.get("image", ""), c.get("name", "")
-            for reason, message in ((Reason.PULLED, f'Container image "{image}" already present on machine'),
-                                    (Reason.CREATED, f"Created container: {name}"),
+            pulled = f'Container image "{image}" already present on machine'
+            stand_in = self.stood_in.pop((namespace, pod_name, image_map.swap(image, self.ctx.image_map)), None)
+            if stand_in is not None:  # runtime/images.py STAND_INS
+                pulled = (f'Container image "{image}" could not be pulled (no registry answered): running '
+                          f'emukube\'s stand-in "{stand_in}" in its place')
+            for reason, message in ((Reason.PULLED, pulled), (Reason.CREATED, f"Created container: {name}"),
                                     (Reason.STARTED, f"Started container {name}")):
                 self.event("Normal", f"pod/{pod_name}", reason, message, namespace=namespace)
 
@@ -842,20 +852,26 @@ class Controller:
             else:
                 self._replicas(w, mine, creating, pods)
         wanted_owners |= self.jobs.owners()
-        bare_keys = {object_key(b.namespace, b.name) for b in self.bare}
-        for plan in self.bare:
-            key = object_key(plan.namespace, plan.name)
-            running = live.get(key)
-            if running is not None and image_map.runs_stale_images(plan.spec, {c.labels.get(L.CONTAINER, ""): c.attrs[
-                    "Config"]["Image"] for c in running.apps}, self.ctx.image_map):  # a new --image-map
-                self.stop_pod(running, "its image map changed; replacing the pod")
-            if live.get(key) is None and key not in self.creating and key not in self.terminating:
-                self.start_pod(plan, pods)
+        bare_keys = self.reconcile_bare(live, pods)
         for key, pod in live.items():  # pods nothing asks for any more (a deleted Deployment)
             # A released pod, once its API object lost the owner reference, is declared as any bare pod.
             owned = key in bare_keys or bool(pod.owner) and f"{pod.namespace}/{pod.owner}" in wanted_owners
             if not owned and not L.run_by_cli(pod.owner):
                 self.stop_pod(pod, "no longer declared")
+
+    def reconcile_bare(self, live: dict[PodKey, Pod], pods: dict[PodKey, Pod]) -> set[PodKey]:
+        """Start each declared bare pod not running; replace one whose images a new
+        --image-map changed (its spec cannot change to roll it). Returns their keys."""
+        for plan in self.bare:
+            key = object_key(plan.namespace, plan.name)
+            running = live.get(key)
+            if running is not None and image_map.runs_stale_images(
+                    plan.spec, {c.labels.get(L.CONTAINER, ""): c.attrs["Config"]["Image"] for c in running.apps},
+                    self.ctx.image_map, self.ctx.images):
+                self.stop_pod(running, "its image map changed; replacing the pod")
+            if live.get(key) is None and key not in self.creating and key not in self.terminating:
+                self.start_pod(plan, pods)
+        return {object_key(b.namespace, b.name) for b in self.bare}
 
     def _replicas(self, w: dict, mine: list[Pod], creating: list[PodPlan], pods) -> None:
         replicas = w["spec"].get("replicas", 1)

@@ -300,6 +300,7 @@ def start_controller(client, state: State, net: ClusterNet, settings: dict, prep
         cluster_api.wait_ready(cluster_api.client_for(current))
         return generation
     role_images = {role: images.resolve(client, role) for role in ("haproxy", "nginx", "pause", "coredns")}
+    role_images.update(images.stand_ins(client))
     stale = engine.get_container(client, name + NEXT)  # a replacement an interrupted `up` never swapped in
     if stale is not None:
         engine.remove(stale)

@@ -36,6 +36,15 @@ def normalize(ref: str) -> str:
     return f"{domain}/{path}{at}{digest}"
 
 
+def stand_in_key(image: str) -> str:
+    """Where the controller's images hold the stand-in for an image of this repository, any
+    tag (runtime/images.py STAND_INS): "stand-in:docker.io/library/nginx"."""
+    name = normalize(image).partition("@")[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    return "stand-in:" + (name[:colon] if colon > slash else name)
+
+
 def swap(image: str, image_map: dict[str, str]) -> str:
     """The image to run for a container that names `image`."""
     if image in image_map:
@@ -117,8 +126,13 @@ def annotated(obj: dict, image_map: dict[str, str]) -> dict:
     return obj
 
 
-def runs_stale_images(pod_spec: dict, running: dict[str, str], image_map: dict[str, str]) -> bool:
+def runs_stale_images(pod_spec: dict, running: dict[str, str], image_map: dict[str, str],
+                      stand_ins: dict[str, str] | None = None) -> bool:
     """Whether a pod's containers (name -> the image they were made from) run other images than
-    the map now resolves: a bare pod is then replaced (its spec cannot change to roll it)."""
-    return any(c["name"] in running and running[c["name"]] != swap(c.get("image", ""), image_map)
-               for c in pod_spec.get("containers") or [])
+    the map now resolves: a bare pod is then replaced (its spec cannot change to roll it). The
+    stand-in of the image it resolves to (`stand_ins`, keyed by stand_in_key) is no other."""
+    for c in pod_spec.get("containers") or []:
+        wanted = swap(c.get("image", ""), image_map)
+        if c["name"] in running and running[c["name"]] not in (wanted, (stand_ins or {}).get(stand_in_key(wanted))):
+            return True
+    return False

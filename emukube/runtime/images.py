@@ -26,6 +26,8 @@ from typing import Any, Callable, Iterable, Iterator
 import docker
 import docker.errors
 
+from ..plan import image_map
+
 Log = Callable[[str], None]
 
 
@@ -42,6 +44,7 @@ IMAGES: dict[str, ImageSpec] = {
     "echo": ImageSpec("echo", None, "emukube/echo"),
     "pause": ImageSpec("pause", "registry.k8s.io/pause:3.10", "emukube/pause"),
     "coredns": ImageSpec("coredns", "coredns/coredns:1.12.4", "emukube/coredns"),
+    "nginx-standin": ImageSpec("nginx-standin", None, "emukube/nginx-standin"),
     # The one base image is also the proxy and the controller image.
     "proxy": _BASE,
     "controller": _BASE,
@@ -59,8 +62,14 @@ ROLES: dict[str, tuple[str, str | None]] = {
 }
 
 # Build order and parents (images built FROM another offline image hash that one too).
-_ORDER = ("base", "echo", "pause", "coredns")
-_FROM = {"echo": ("base",)}
+_ORDER = ("base", "echo", "pause", "coredns", "nginx-standin")
+_FROM = {"echo": ("base",), "nginx-standin": ("base",)}
+
+# Images manifests often name that a machine without a registry cannot pull (repository ->
+# image): when the pull fails, a pod runs emukube's stand-in in their place, and an event says
+# so (runtime/pods.py). The base image has busybox's tools (sh, wget, nslookup, nc, ...);
+# nginx-standin is Debian's nginx laid out as the official image.
+STAND_INS = {"docker.io/library/busybox": "base", "docker.io/library/nginx": "nginx-standin"}
 # Bump when the build recipe in this file changes in a way that changes the images.
 _RECIPE = "1"
 _IGNORED_PARTS = {"__pycache__", ".git"}
@@ -156,8 +165,19 @@ def resolve(client: docker.DockerClient, role: str) -> str:
     raise ImageMissing(role, tried)
 
 
+def stand_ins(client: docker.DockerClient) -> dict[str, str]:
+    """The stand-ins present, as the controller's images (runtime/pods.py looks them up by
+    image_map.stand_in_key): a missing one only means the pull failure shows."""
+    out = {}
+    for repository, name in STAND_INS.items():
+        ref = offline_ref(name)
+        if present(client, ref):
+            out[image_map.stand_in_key(repository)] = ref
+    return out
+
+
 def status(client: docker.DockerClient) -> list[dict]:
-    """One row per role: name, ref (what resolve() would run, or the offline ref to build
+    """One row per role, then one per stand-in: name, ref (what resolve() would run, or the offline ref to build
     when nothing is present), present, source ("offline build" | "upstream" | "override")."""
     rows = []
     for role, (image, upstream) in ROLES.items():
@@ -170,6 +190,10 @@ def status(client: docker.DockerClient) -> list[dict]:
         elif upstream and present(client, upstream):
             row.update(ref=upstream, present=True, source="upstream")
         rows.append(row)
+    for repository, image in STAND_INS.items():
+        ref = offline_ref(image)
+        rows.append(dict(name=f"{repository.rsplit('/', 1)[-1]} stand-in", ref=ref, present=present(client, ref),
+                         source="offline build"))
     return rows
 
 
@@ -269,11 +293,14 @@ def _build_one(client: docker.DockerClient, name: str, ref: str, log: Log) -> No
             _run(["bash", str(src / "build.sh"), str(tmp / "work"), ref], log, name)
             return
         ctx = tmp / "ctx"
-        ctx.mkdir()
-        shutil.copy(src / "Dockerfile", ctx / "Dockerfile")
-        binary = {"echo": "netexec", "pause": "pause", "coredns": "coredns"}[name]
-        _go_build(src, ctx / binary, log, name)
-        args = {"BASE": offline_ref("base")} if name == "echo" else None
+        binary = {"echo": "netexec", "pause": "pause", "coredns": "coredns"}.get(name)
+        if binary is None:  # files only
+            shutil.copytree(src, ctx)
+        else:
+            ctx.mkdir()
+            shutil.copy(src / "Dockerfile", ctx / "Dockerfile")
+            _go_build(src, ctx / binary, log, name)
+        args = {"BASE": offline_ref("base")} if "base" in _FROM.get(name, ()) else None
         _docker_build(client, ctx, ref, name, log, args)
     finally:
         _remove_tree(tmp)

@@ -62,6 +62,9 @@ class Context:
     post_start: PostStartListener | None = None  # in the controller: postStart hooks running and failing
     # in the controller: (namespace, pod, init container, its end) once one completed
     init_ended: Callable[[str, str, str, dict], None] | None = None
+    # in the controller: (namespace, pod, image, stand-in) once a pod runs a stand-in for an image
+    # that could not be pulled (runtime/images.py STAND_INS)
+    stood_in: Callable[[str, str, str, str], None] | None = None
 
 
 def context_from_env(env: Mapping[str, str]) -> Context:
@@ -139,6 +142,23 @@ def ensure_image(client, image: str, policy: str) -> None:
             raise PodStartError(f'Failed to pull image "{image}": {why}', "ErrImagePull", image=image) from None
 
 
+def _image(client, ctx: Context, pod: PodPlan, c: dict, init: bool) -> str:
+    """The image the container runs: the image map's, present or pulled; a stand-in when that
+    could not be pulled and emukube has one (runtime/images.py STAND_INS)."""
+    image = image_map.swap(c["image"], ctx.image_map)
+    try:
+        ensure_image(client, image, c.get("imagePullPolicy", "IfNotPresent"))
+    except PodStartError as exc:
+        stand_in = ctx.images.get(image_map.stand_in_key(image)) if exc.reason == "ErrImagePull" else None
+        if stand_in is None or not has_image(client, stand_in):
+            exc.container, exc.init = c["name"], init
+            raise
+        if ctx.stood_in is not None:
+            ctx.stood_in(pod.namespace, pod.name, image, stand_in)
+        return stand_in
+    return image
+
+
 def _mounts(ctx: Context, pod: PodPlan, container: dict, client, env: dict[str, str],
             objects: list[dict]) -> tuple[list[Mount], list[str]]:
     """(mounts, binds): its volumes' (runtime/volumes.py) and the resolver's."""
@@ -164,12 +184,7 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
     files = {**token, **_volume_files(ctx, pod, c, refs, missing)}
     if missing:
         raise PodStartError("; ".join(missing), "CreateContainerConfigError", c["name"], role == L.Role.INIT)
-    image = image_map.swap(c["image"], ctx.image_map)
-    try:
-        ensure_image(client, image, c.get("imagePullPolicy", "IfNotPresent"))
-    except PodStartError as exc:
-        exc.container, exc.init = c["name"], role == L.Role.INIT
-        raise
+    image = _image(client, ctx, pod, c, role == L.Role.INIT)
     command, args = command_and_args(c, env)
     try:
         users = user_options(pod.spec, c, _image_user(client, image))

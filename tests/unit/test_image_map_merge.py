@@ -55,3 +55,15 @@ def test_a_bare_pod_running_another_image_than_the_map_resolves():
     assert image_map.runs_stale_images(spec, {"c": "web:1", "side": "log:1"}, {"web:1": "web:ci"})
     assert not image_map.runs_stale_images(spec, {"c": "web:ci", "side": "log:1"}, {"web:1": "web:ci"})
     assert not image_map.runs_stale_images(spec, {"c": "web:1"}, {})  # a container not made yet
+    stand_ins = {image_map.stand_in_key("web:1"): "emukube/web-standin:abc"}
+    assert not image_map.runs_stale_images(spec, {"c": "emukube/web-standin:abc"}, {}, stand_ins)  # web:1 could not be pulled
+    assert image_map.runs_stale_images(spec, {"c": "emukube/web-standin:abc"}, {"web:1": "ci.local/web:2"}, stand_ins)
+
+
+def test_a_stand_in_serves_every_tag_of_its_repository():
+    key = image_map.stand_in_key("nginx")
+    assert key == "stand-in:docker.io/library/nginx"
+    assert {image_map.stand_in_key(i) for i in ("nginx:1.27", "docker.io/library/nginx:latest",
+                                                 "nginx@sha256:" + "0" * 64)} == {key}
+    assert image_map.stand_in_key("localhost:5000/nginx:1") == "stand-in:localhost:5000/nginx"
+    assert image_map.stand_in_key("bitnami/nginx") != key
