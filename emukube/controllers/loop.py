@@ -80,6 +80,7 @@ from .termination import Terminations
 from .volumes import VolumeControllers
 
 TICK = 0.5
+MIRROR_REWRITE = 2.0  # seconds before a mirror pod deleted through the API is written again
 # Event objects ("pod/NAME") looked up in their namespace; one not in the API yet waits for it.
 EVENT_RESOURCES = {"pod": BY_KEY["pods"], "replicaset": BY_KEY["replicasets.apps"],
                    "statefulset": BY_KEY["statefulsets.apps"], "daemonset": BY_KEY["daemonsets.apps"],
@@ -173,6 +174,7 @@ class Controller:
         self.informer: Informer | None = None  # set by the entry point: the desired objects, kept current
         self.publisher: Publisher | None = None  # set by the entry point: writes what runs back to the API
         self.dns_container: Container | None = None  # CoreDNS's, as the tick observed it
+        self.mirror_deleted_at = 0.0  # when CoreDNS's pod was last deleted through the API (coredns_mirror)
         self.objects_version = -1
         self.declared_stamp: frozenset = frozenset()  # see declared_stamp
         self.written_slices: dict[tuple[str, str], list[dict]] = {}  # (ns, Service) -> its slices (plan/slices.py)
@@ -1268,15 +1270,20 @@ class Controller:
 
     def coredns_mirror(self) -> list[tuple[PodFacts, dict]]:
         """CoreDNS's pod in kube-system (plan/system_pods.py), as publish takes pods. None
-        while its container is missing or predates the pod (no name label), and none while a
-        deletion asked through the API is under way: written anew on the next tick, as a
-        kubelet writes a deleted mirror pod again."""
+        while its container is missing or predates the pod (no name label). A deletion asked
+        through the API is carried out (publish removes the pod), and the pod is written anew
+        MIRROR_REWRITE seconds later, as a kubelet writes a deleted mirror pod again on a later
+        sync: `kubectl delete` looks for the pod once more after its DELETE, and a pod of that
+        name already back would keep it waiting for a deletion it missed."""
         dns = self.dns_container
         if dns is None or dns.labels.get(L.NAME) != system_pods.NAME or self.informer is None:
             return []
         stored = self.informer.get(BY_KEY["pods"], system_pods.NAMESPACE, system_pods.NAME)
         if stored is not None and stored["metadata"].get("deletionTimestamp"):
+            self.mirror_deleted_at = self.mirror_deleted_at or time.monotonic()
+        if self.mirror_deleted_at and time.monotonic() - self.mirror_deleted_at < MIRROR_REWRITE:
             return []
+        self.mirror_deleted_at = 0.0
         spec = system_pods.coredns_spec(self.ctx.images.get("coredns", dns.attrs["Config"]["Image"]))
         pod = Pod(namespace=system_pods.NAMESPACE, name=system_pods.NAME, holder=dns, apps=[dns], spec=spec,
                   labels=dict(system_pods.LABELS), owner=f"Node/{system_pods.NODE}", ip=self.ctx.net.dns_ip,
