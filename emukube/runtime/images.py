@@ -67,9 +67,11 @@ _FROM = {"echo": ("base",), "nginx-standin": ("base",)}
 
 # Images manifests often name that a machine without a registry cannot pull (repository ->
 # image): when the pull fails, a pod runs emukube's stand-in in their place, and an event says
-# so (runtime/pods.py). The base image has busybox's tools (sh, wget, nslookup, nc, ...);
-# nginx-standin is Debian's nginx laid out as the official image.
-STAND_INS = {"docker.io/library/busybox": "base", "docker.io/library/nginx": "nginx-standin"}
+# so (runtime/pods.py). The base image is Debian bookworm with busybox's tools (sh, wget,
+# nslookup, nc, ...): it serves what pods run in busybox, alpine and debian, a shell and those
+# tools. nginx-standin is Debian's nginx laid out as the official image.
+STAND_INS = {"docker.io/library/busybox": "base", "docker.io/library/alpine": "base",
+             "docker.io/library/debian": "base", "docker.io/library/nginx": "nginx-standin"}
 # Bump when the build recipe in this file changes in a way that changes the images.
 _RECIPE = "1"
 _IGNORED_PARTS = {"__pycache__", ".git"}

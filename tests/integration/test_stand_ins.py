@@ -57,3 +57,11 @@ def test_helm_creates_chart_installs_and_passes_its_test_unchanged(kube, tmp_pat
     assert "STATUS: deployed" in helm("install", "demo", str(tmp_path / "site"), "--wait", "--timeout", "120s")
     tested = helm("test", "demo", "--logs", "--timeout", "90s")
     assert "Phase:          Succeeded" in tested and "Connecting to demo-site:80" in tested, tested
+
+
+@pytest.mark.parametrize("image", ["alpine:3.20", "debian:bookworm-slim"])
+def test_a_shell_image_runs_the_base_stand_in(kube, image):
+    name = "sh-" + image.split(":")[0]
+    kube("run", name, f"--image={image}", "--restart=Never", "--", "sh", "-c", "nslookup kubernetes.default >/dev/null && echo resolved")
+    kube("wait", "--for=jsonpath={.status.phase}=Succeeded", f"pod/{name}", "--timeout=90s", timeout=120)
+    assert kube("logs", name).stdout == "resolved\n"
