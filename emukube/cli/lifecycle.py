@@ -171,6 +171,24 @@ def down(cluster: str = ClusterOpt, all_: bool = typer.Option(False, "--all", he
         raise EmukubeError("\n".join(failed))
 
 
+def ls(quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the names.")) -> None:
+    """List the clusters on the engine, like `docker compose ls`: status, pods running, API, kubectl context."""
+    from ..views.clusters import cluster_rows
+
+    client = engine.connect()
+    names = ops.all_clusters(client)
+    if quiet:
+        for name in names:
+            typer.echo(name)
+        return
+    if not names:
+        typer.echo("No clusters found.", err=True)  # kind's words when it has none
+        return
+    from ..runtime.clusters import container_summaries
+
+    print_table([["NAME", "STATUS", "PODS", "API", "CONTEXT"], *cluster_rows(names, container_summaries(client))])
+
+
 def _confirm_all(names: list[str]) -> None:
     """The other clusters on the engine may be someone else's (a colleague's, a test run's)."""
     listed = ", ".join(names)
@@ -183,5 +201,5 @@ def _confirm_all(names: list[str]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    for verb in (up, apply, down):
+    for verb in (up, apply, down, ls):
         app.command()(verb)

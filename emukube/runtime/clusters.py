@@ -115,6 +115,11 @@ def cluster_names(client) -> set[str]:
     return {n for n in names if n}
 
 
+def container_summaries(client) -> list[dict]:
+    """The engine's summaries (labels, state, ports) of every cluster's containers, in one listing."""
+    return client.api.containers(all=True, filters={"label": L.CLUSTER})
+
+
 def copy_into(client, container, archive: bytes) -> None:
     """A tar archive unpacked at the container's root."""
     client.api.put_archive(container.id, "/", archive)

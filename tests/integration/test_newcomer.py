@@ -280,8 +280,9 @@ ARGS = {
     "uncordon": ["node-1"], "drain": ["node-9"], "kubeconfig": [], "kubectl": ["--", "get", "pods"],
     "images list": [], "images pull": ["nosuch"], "images build": ["nosuch"], "rollout restart": ["deployment/nosuch"],
     "rollout status": ["deployment/web"], "export compose": [], "node stop": ["node-9"], "node start": ["node-9"],
+    "ls": [],
 }
-NO_CLUSTER_OPTION = ("load", "images list", "images pull", "images build")
+NO_CLUSTER_OPTION = ("load", "images list", "images pull", "images build", "ls")
 LAST = ("up", "apply", "down")  # what could change the cluster most goes last when the engine is cut
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import docker
 import httpx
 import pytest
+from conftest import run
 
 from emukube import Cluster
 from emukube.errors import EmukubeError
@@ -45,6 +46,14 @@ def test_clusters_made_at_the_same_moment_do_not_collide(engine):
         assert len(subnets) == 2 and len(urls) == 2, (subnets, urls)
         for url in urls:
             assert httpx.get(url + "/hostname", timeout=10).text == "web"
+        # `emukube ls` lists both among whatever else runs on the engine, with their API addresses.
+        listed = run("ls").stdout.splitlines()
+        assert listed[0].split() == ["NAME", "STATUS", "PODS", "API", "CONTEXT"], listed
+        rows = {line.split()[0]: line.split() for line in listed[1:]}
+        for n in names:
+            server = made[n].kubeconfig()["clusters"][0]["cluster"]["server"]
+            assert rows[n] == [n, "running", "1/1", server, f"emukube-{n}"], listed
+        assert set(names) <= set(run("ls", "-q").stdout.split())
     finally:
         for n in names:
             Cluster(n).down()
