@@ -174,7 +174,8 @@ class Controller:
         self.informer: Informer | None = None  # set by the entry point: the desired objects, kept current
         self.publisher: Publisher | None = None  # set by the entry point: writes what runs back to the API
         self.dns_container: Container | None = None  # CoreDNS's, as the tick observed it
-        self.mirror_deleted_at = 0.0  # when CoreDNS's pod was last deleted through the API (coredns_mirror)
+        # CoreDNS's pod last deleted through the API, and when (coredns_mirror)
+        self.mirror_deleted_uid, self.mirror_deleted_at = "", 0.0
         self.objects_version = -1
         self.declared_stamp: frozenset = frozenset()  # see declared_stamp
         self.written_slices: dict[tuple[str, str], list[dict]] = {}  # (ns, Service) -> its slices (plan/slices.py)
@@ -1279,10 +1280,16 @@ class Controller:
         if dns is None or dns.labels.get(L.NAME) != system_pods.NAME or self.informer is None:
             return []
         stored = self.informer.get(BY_KEY["pods"], system_pods.NAMESPACE, system_pods.NAME)
-        if stored is not None and stored["metadata"].get("deletionTimestamp"):
-            self.mirror_deleted_at = self.mirror_deleted_at or time.monotonic()
+        if stored is None:  # deleted at once (--force): the informer knows the uid that went
+            deleted = self.informer.deleted_uid(BY_KEY["pods"], system_pods.NAMESPACE, system_pods.NAME)
+        else:
+            deleted = stored["metadata"]["uid"] if stored["metadata"].get("deletionTimestamp") else None
+        if deleted and deleted != self.mirror_deleted_uid:  # each deletion counted once
+            self.mirror_deleted_uid, self.mirror_deleted_at = deleted, time.monotonic()
         if self.mirror_deleted_at and time.monotonic() - self.mirror_deleted_at < MIRROR_REWRITE:
             return []
+        if self.mirror_deleted_at:  # publish writes again what the API said someone deleted
+            self.informer.forget_deleted(BY_KEY["pods"], system_pods.NAMESPACE, system_pods.NAME)
         self.mirror_deleted_at = 0.0
         spec = system_pods.coredns_spec(self.ctx.images.get("coredns", dns.attrs["Config"]["Image"]))
         pod = Pod(namespace=system_pods.NAMESPACE, name=system_pods.NAME, holder=dns, apps=[dns], spec=spec,

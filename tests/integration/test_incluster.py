@@ -100,6 +100,10 @@ def test_coredns_is_a_pod_in_kube_system_as_the_dns_debugging_guide_expects(kube
     again = wait_until(lambda: kube("get", "pod", "coredns-node-1", "-n", "kube-system", "-o", uid,
                                     check=False).stdout.split(), "the mirror pod written again")
     assert again[0] != pod["metadata"]["uid"] and again[1] == "Running", again
+    kube("delete", "pod", "-n", "kube-system", "coredns-node-1", "--force", "--grace-period=0")  # gone at once
+    forced = wait_until(lambda: kube("get", "pod", "coredns-node-1", "-n", "kube-system", "-o", uid,
+                                     check=False).stdout.split(), "the mirror pod written again after --force")
+    assert forced[0] not in (again[0], pod["metadata"]["uid"]), forced
     assert in_pod(kube, web_pod(kube), "getent hosts kube-dns.kube-system.svc.cluster.local").stdout.split()[0] == ip
 
 
