@@ -50,6 +50,18 @@ def _run_step(step: Step, cluster: str, index: int) -> tuple[int, str]:
         time.sleep(5)
 
 
+def _aftermath(engine, step: Step, cluster: str, index: int) -> str:
+    """For a step that did not do as written: the same command once more, 3 s later (whether
+    what failed lasted), and the controller's latest log lines (its events and warnings)."""
+    time.sleep(3)
+    code, out = _shell(localize(step.command, index), cluster, timeout=150)
+    try:
+        logs = engine.containers.get(f"{cluster}_controller").logs(tail=40).decode(errors="replace")
+    except Exception as exc:  # noqa: BLE001 - a diagnostic only
+        logs = f"(no controller log: {exc})"
+    return f"\n--- 3 s later the same command exited {code}:\n{out[-500:]}\n--- controller log:\n{logs}"
+
+
 def _network_index(engine, cluster: str) -> int:
     state = read_state(engine, cluster)
     return state.net.index if state.net else 0
@@ -67,7 +79,8 @@ def run_section(engine, number: int, section: Section) -> list[str]:
             if not step.exit_ok(code) or not matches(expected, out):
                 shown = "\n".join(printed_lines(out))
                 return [f"$ {localize(step.command, index)}\n--- expected (exit {step.exit_code}):\n"
-                        + "\n".join(expected) + f"\n--- got (exit {code}):\n{shown}"]
+                        + "\n".join(expected) + f"\n--- got (exit {code}):\n{shown}"
+                        + _aftermath(engine, step, cluster, index)]
         return []
     finally:
         down(engine, cluster)  # whatever the section got to
