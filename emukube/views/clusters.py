@@ -11,7 +11,8 @@ API_PORT = 6443
 def cluster_rows(names: list[str], summaries: list[dict]) -> list[list[str]]:
     """NAME, STATUS, PODS (running/all), API, CONTEXT for each cluster name. A cluster whose
     controller is gone (leftovers of an interrupted `down`, say) is "incomplete"; one whose
-    controller does not run (the engine restarted) is "stopped" until the next `up`."""
+    controller does not run (stopped by hand: after an engine restart Docker starts it again)
+    is "stopped" until the next `up`."""
     rows = []
     for name in names:
         mine = [s for s in summaries if (s.get("Labels") or {}).get(L.CLUSTER) == name]
