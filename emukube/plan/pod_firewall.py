@@ -16,16 +16,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import system_pods
 from .endpoints import PodView
 from .network_policy import RULES, block_nets, peer_matches, selecting
 
-DNS_LABELS = {"k8s-app": "kube-dns"}
 DNS_PORTS = (("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"), ("metrics", 9153, "TCP"))
 
 
 def coredns(ip: str) -> PodView:
-    """CoreDNS as the pods' policies see it: kube-system's kube-dns pod."""
-    return PodView("coredns", "kube-system", ip, dict(DNS_LABELS), ready=True, container_ports=DNS_PORTS)
+    """CoreDNS as the pods' policies see it: its pod in kube-system (plan/system_pods.py)."""
+    return PodView(system_pods.NAME, system_pods.NAMESPACE, ip, dict(system_pods.LABELS), ready=True,
+                   container_ports=DNS_PORTS)
 
 
 @dataclass(frozen=True)
