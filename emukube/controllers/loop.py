@@ -173,7 +173,6 @@ class Controller:
         self.api = api  # the cluster's API server (k8s.client.KubeClient); None in unit tests
         self.informer: Informer | None = None  # set by the entry point: the desired objects, kept current
         self.publisher: Publisher | None = None  # set by the entry point: writes what runs back to the API
-        self.dns_container: Container | None = None  # CoreDNS's, as the tick observed it
         # CoreDNS's pod last deleted through the API, and when (coredns_mirror)
         self.mirror_deleted_uid, self.mirror_deleted_at = "", 0.0
         self.objects_version = -1
@@ -1216,7 +1215,7 @@ class Controller:
             self.answered[key] = plan
         return True
 
-    def write_status(self, pods: dict[PodKey, Pod], views: list[ep.PodView]) -> None:
+    def write_status(self, pods: dict[PodKey, Pod], views: list[ep.PodView], dns: Container | None) -> None:
         waiting = []
         status_pods = {}
         for p in pods.values():
@@ -1255,7 +1254,7 @@ class Controller:
             try:  # not the pods removed since this tick observed them (see gone)
                 complete = self.publisher.publish(Observed(
                     pods=[(self.facts(p), status_pods[p.key]) for p in pods.values() if not self.gone(p)]
-                    + self.failures.published(pods) + self.coredns_mirror(),
+                    + self.failures.published(pods) + self.coredns_mirror(dns),
                     services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes),
                     views=views, ingress_addresses=self.ingress.addresses()))
                 if not complete:
@@ -1269,14 +1268,13 @@ class Controller:
                         terminating=sorted(self.terminating), time=time.time())
         replace_file(self.state_dir / "status.json", report.to_json())
 
-    def coredns_mirror(self) -> list[tuple[PodFacts, dict]]:
+    def coredns_mirror(self, dns: Container | None) -> list[tuple[PodFacts, dict]]:
         """CoreDNS's pod in kube-system (plan/system_pods.py), as publish takes pods. None
         while its container is missing or predates the pod (no name label). A deletion asked
         through the API is carried out (publish removes the pod), and the pod is written anew
         MIRROR_REWRITE seconds later, as a kubelet writes a deleted mirror pod again on a later
         sync: `kubectl delete` looks for the pod once more after its DELETE, and a pod of that
         name already back would keep it waiting for a deletion it missed."""
-        dns = self.dns_container
         if dns is None or dns.labels.get(L.NAME) != system_pods.NAME or self.informer is None:
             return []
         stored = self.informer.get(BY_KEY["pods"], system_pods.NAMESPACE, system_pods.NAME)
@@ -1356,7 +1354,6 @@ class Controller:
     def tick(self) -> None:
         self.refresh_objects()
         pods, proxies, dns = self.observe()
-        self.dns_container = dns
         observed_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps]}
         pods = {k: p for k, p in pods.items() if p.holder.id not in self.removed_ids}
         if self.ctx.config_volumes is not None:  # ConfigMap, Secret and label changes reach pods' volumes
@@ -1384,7 +1381,7 @@ class Controller:
         for key in list(self.terminating):  # the data plane no longer knows these pods
             if key in self.drained and self.drained_now(key):
                 self.drained[key].set()
-        self.write_status(pods, views)
+        self.write_status(pods, views, dns)
         sync_budgets(self)  # PodDisruptionBudgets' status, from the pods just published
         live_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps, *p.inits]}  # inits: sidecars restart
         for known in (self.probes, self.backoff_noted, self.own_kills):

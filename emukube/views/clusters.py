@@ -3,9 +3,8 @@ from the engine's summaries of their containers (one listing, no cluster's API a
 
 from __future__ import annotations
 
+from ..lifecycle.connection import API_PORT
 from ..runtime import labels as L
-
-API_PORT = 6443
 
 
 def cluster_rows(names: list[str], summaries: list[dict]) -> list[list[str]]:
@@ -24,7 +23,7 @@ def cluster_rows(names: list[str], summaries: list[dict]) -> list[list[str]]:
         else:
             status = "running" if controller.get("State") == "running" else "stopped"
             port = next((p for p in controller.get("Ports") or []
-                         if p.get("PrivatePort") == API_PORT and p.get("PublicPort")), None)
+                         if f"{p.get('PrivatePort')}/{p.get('Type')}" == API_PORT and p.get("PublicPort")), None)
             api = f"https://{port.get('IP') or '127.0.0.1'}:{port['PublicPort']}" if port else "<none>"
         rows.append([name, status, f"{running}/{len(pods)}", api, f"emukube-{name}"])
     return rows

@@ -10,7 +10,7 @@ def summary(cluster: str, role: str, state: str = "running", ports: list | None 
 
 
 def test_each_cluster_has_its_status_pods_api_and_context():
-    api = [{"PrivatePort": 443, "Type": "tcp"}, {"IP": "127.0.0.1", "PrivatePort": 6443, "PublicPort": 40001}]
+    api = [{"PrivatePort": 443, "Type": "tcp"}, {"IP": "127.0.0.1", "PrivatePort": 6443, "PublicPort": 40001, "Type": "tcp"}]
     summaries = [summary("shop", "controller", ports=api), summary("shop", "pod"), summary("shop", "sandbox", "exited"),
                  summary("shop", "app"), summary("shop", "proxy"),
                  summary("old", "controller", "exited"), summary("old", "pod", "exited"),
