@@ -36,6 +36,7 @@ PROXIES = [("kitchen", "kitchen", False), ("phone", "kitchen", True), ("receptio
 HAPROXY_CFG = """global
     maxconn 4096
     nbthread 1
+    httpclient.ssl.verify none
 defaults
     mode tcp
     timeout connect 5s
