@@ -58,9 +58,9 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
         return
     # Live on a terminal (stderr), plain lines otherwise: images, network, DNS, pods, Services.
     with display:
-        display.applied()
+        display.applied(c.planned)
         c.wait_ready(timeout, display.update)
-    snap = c.snapshot(pods=False)
+    snap = c.snapshot(pods=False, kinds=SHOWN_AFTER_UP)
     services = snap.of_kind("Service")
     if services:
         typer.echo("")
@@ -74,6 +74,11 @@ def _apply(paths, cluster, wait, timeout, address, allow_privileged, image_map, 
         typer.echo("\nHow to reach them:")
         for line in lines:
             typer.echo(f"  {line}")
+
+
+# What `up` prints once the cluster answers: Services and how to reach them (workloads' ports,
+# Ingresses' addresses, nodes' addresses, which cordoned or stopped Node objects change).
+SHOWN_AFTER_UP = ("services", "deployments.apps", "statefulsets.apps", "ingresses.networking.k8s.io", "nodes")
 
 
 def _merge_kubeconfig(c: Cluster, path: str | None, make_current: bool) -> None:

@@ -128,6 +128,7 @@ class Cluster:
         self.keep = keep
         self.warnings: list[str] = []  # of the last apply: skipped documents, allocations, --address
         self.written: dict[str, int] = {}  # resourceVersions the last apply wrote, per resource
+        self.planned: list[dict] = []  # the last apply's objects with those the cluster held before
         self._client = None
 
     # -- life cycle -------------------------------------------------------------------------
@@ -162,7 +163,7 @@ class Cluster:
         return self._client
 
     def exists(self) -> bool:
-        return ops.read_state(self.client, self.name).exists
+        return ops.read_state(self.client, self.name, kinds=()).exists
 
     def load(self, *paths: PathLike, stdin=None) -> tuple[list[dict], list[str]]:
         """Validated, defaulted objects and warnings; raises ManifestError with every problem."""
@@ -206,7 +207,8 @@ class Cluster:
         # clusters made at the same moment never pick the same nodePort. Starting the controller
         # stays outside: on a loaded engine it took longer than another process waits for the lock.
         with ops.allocation_lock():
-            planned = ops.plan_objects(client, planning, net, ops.merge(planning.objects, objects))
+            self.planned = ops.merge(planning.objects, objects)
+            planned = ops.plan_objects(client, planning, net, self.planned)
             changes, incoming = _changes(objects, state.objects, planned)
             # Workloads of earlier applies whose images the map now resolves otherwise roll out too.
             applied = {ops.object_key(o) for o in objects}
@@ -284,8 +286,8 @@ class Cluster:
         return kubeconfig.render(self.name, f"https://{net.controller_ip}:6443", creds.ca_pem, creds.token)
 
     # -- reading ----------------------------------------------------------------------------
-    def snapshot(self, pods: bool = True) -> Snapshot:
-        return Snapshot(self.client, self.name, pods)
+    def snapshot(self, pods: bool = True, kinds: tuple[str, ...] | None = None) -> Snapshot:
+        return Snapshot(self.client, self.name, pods, kinds)
 
     def objects(self, kind: str | None = None) -> list[dict]:
         objs = ops.require(ops.read_state(self.client, self.name)).objects

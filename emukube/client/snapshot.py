@@ -52,12 +52,13 @@ def _created(attrs: dict) -> float:
 
 
 class Snapshot:
-    def __init__(self, client, cluster: str, pods: bool = True):
+    def __init__(self, client, cluster: str, pods: bool = True, kinds: tuple[str, ...] | None = None):
         """`pods=False`: the objects alone, no pod rows nor the controller's report (every
         container listed and inspected, the report copied out: 0.1-0.2 s that `up` spent after
-        the cluster converged, to print its Services)."""
+        the cluster converged, to print its Services). `kinds`: only these resources' objects
+        (k8s.resources keys), as read_state takes them."""
         self.client = client
-        self.state: State = require(read_state(client, cluster))
+        self.state: State = require(read_state(client, cluster, kinds))
         self.status = (read_status(client, cluster) or Report()) if pods else Report()
         self.pods = self._pods() if pods else []
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Iterator
 from ..errors import EmukubeError, WorkloadFailed
 from ..errors import NotFound as NotFoundError
 from ..k8s.applied import DESIRED, desired_objects, is_system_object
+from ..k8s.resources import BY_KEY
 from ..plan import allocate
 from ..plan.network import ClusterNet, choose_index
 from ..runtime import clusters, engine, images
@@ -74,23 +75,26 @@ class State:
         return [o for o in self.objects if o["kind"] == "Service"]
 
 
-def read_state(client, cluster: str) -> State:
+def read_state(client, cluster: str, kinds: tuple[str, ...] | None = None) -> State:
+    """`kinds`: the resources (k8s.resources keys) whose objects are read; None: every desired one."""
     subnet = clusters.subnet_of(client, cluster)
     net = ClusterNet.from_subnet(cluster, subnet) if subnet else None
     controller = engine.get_container(client, controller_name(cluster)) or _next_controller(client, cluster)
-    objects = applied_objects(controller) if controller is not None and net is not None else []
+    objects = applied_objects(controller, kinds) if controller is not None and net is not None and kinds != () else []
     return State(cluster, net, controller, objects)
 
 
-def applied_objects(controller) -> list[dict]:
-    """The desired objects, from the cluster's API server (waiting for it while it starts)."""
+def applied_objects(controller, kinds: tuple[str, ...] | None = None) -> list[dict]:
+    """The desired objects (of `kinds` only, when given), from the cluster's API server
+    (waiting for it while it starts)."""
     if controller.status not in ("running", "restarting") and controller.attrs["State"].get("Status") != "running":
         return []
     api = cluster_api.client_for(controller)
     cluster_api.wait_ready(api)
+    resources = list(DESIRED) if kinds is None else [BY_KEY[k] for k in kinds]
     # What users applied: not what every cluster has (apiserver/system.py), nor the Nodes the
     # controller keeps, unless cordoned or stopped (their state is what `emukube cordon|node stop` applied).
-    return [o for o in desired_objects(cluster_api.list_objects(api, list(DESIRED)))
+    return [o for o in desired_objects(cluster_api.list_objects(api, resources))
             if not is_system_object(o) and (o["kind"] != "Node" or _node_marked(o))]
 
 
