@@ -85,7 +85,7 @@ class IngressController:
         try:
             fake = fake_certificate(ctrl.state_dir)
             if needed is None:
-                with ctrl.engine_slots:
+                with ctrl.engine_slots.data_plane():
                     create_ingress(ctrl.proxies, routes, self.container, fake)
             else:
                 reload_ingress(ctrl.proxies, routes, self.container, fake)

@@ -59,6 +59,7 @@ from ..runtime.proxies import Proxies, proxy_name
 from ..runtime.report import Report, ServiceReport
 from . import service_checks as checks
 from .disruption import sync_budgets
+from .engine_slots import EngineSlots
 from .ephemeral import EphemeralContainers
 from .informer import Informer
 from .ingress import IngressController
@@ -188,9 +189,8 @@ class Controller:
         self.probe_pool = ThreadPoolExecutor(max_workers=8)  # never queued behind a pod that drains
         self.proxy_pool = ThreadPoolExecutor(max_workers=8)  # proxy reloads, within a tick
         self.create_pool = ThreadPoolExecutor(max_workers=8)  # proxy containers being made, across ticks
-        # Containers being made at once, pods, proxies and CoreDNS together: beyond this the
-        # engine only gets slower for all of them (100 Services: load average 25).
-        self.engine_slots = threading.BoundedSemaphore(ENGINE_SLOTS)
+        # Containers being made at once, pods, proxies and CoreDNS together; proxies first.
+        self.engine_slots = EngineSlots(ENGINE_SLOTS)
         # Service keys (or "dns" for CoreDNS) whose container is being made; when that last
         # ended; and when making began for those no tick has reloaded since (drained_now).
         self.making: set[str] = set()
@@ -624,7 +624,7 @@ class Controller:
         def work():
             try:
                 # An OrderedReady StatefulSet's pods are the longest path of `up`: never queued.
-                with self.engine_slots if plan.ordinal is None else contextlib.nullcontext():
+                with self.engine_slots.pod() if plan.ordinal is None else contextlib.nullcontext():
                     create_pod(self.client, self.ctx, plan, ip, self.objects)
                 self.backoff.pop(owner, None)
                 self.reasons.pop(owner, None)
@@ -1007,7 +1007,7 @@ class Controller:
     def _create_proxy(self, svc: dict, plan, proxies: dict[str, Container]) -> None:
         key = object_key(plan.namespace, plan.name)
         try:
-            with self.engine_slots:
+            with self.engine_slots.data_plane():
                 # The endpoints of the latest tick, not those of when it was queued: pods
                 # that became ready meanwhile are in the first config, with no reload after.
                 svc, plan = self.latest_plans.get(key, (svc, plan))
@@ -1103,7 +1103,7 @@ class Controller:
 
     def _create_node(self, node, views: list[ep.PodView]) -> None:
         try:
-            with self.engine_slots:
+            with self.engine_slots.data_plane():
                 create_node(self.proxies, node, node_plans(node, self.services, views, self.service_slices,
                                                            lambda plan: self.under_policies(plan, views)),
                             self.node_containers.get(node.name))
@@ -1141,7 +1141,7 @@ class Controller:
     def _create_dns(self, dns) -> None:
         """In the background, like proxies: the engine takes seconds while pods start too."""
         try:
-            with self.engine_slots:
+            with self.engine_slots.data_plane():
                 made = ensure_dns(self.client, self.ctx, dns)
             if made:
                 self.event("Normal", "dns/coredns", Reason.STARTED, f"CoreDNS at {self.ctx.net.dns_ip}")
