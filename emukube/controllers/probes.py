@@ -64,6 +64,7 @@ class ProbeState:
     failures: int = 0
     next_due: float = 0.0  # wall-clock time
     last_failure: str = ""
+    probed: bool = False  # any result yet
 
 
 @dataclass
@@ -88,9 +89,18 @@ class PodProbes:
         return now >= self.state(kind).next_due
 
     def record(self, kind: str, probe: dict, ok: bool, why: str, now: float) -> bool:
-        """Apply one result; returns True when the verdict changed."""
+        """Apply one result; returns True when the verdict changed.
+
+        A container's first readiness result that is a failure is followed by another probe at
+        once, not a period later, as the kubelet does: the first result is news to its results
+        cache, the pod is synced, and syncing a running pod that is not ready triggers its
+        readiness probe (prober_manager.UpdatePodStatus). A second failure is no news: the next
+        probe waits for the period. A probe sent as the container starts often finds the
+        program not listening yet."""
         state = self.state(kind)
-        state.next_due = now + probe.get("periodSeconds", 10)
+        retry_now = kind == "readiness" and not ok and not state.probed
+        state.probed = True
+        state.next_due = now if retry_now else now + probe.get("periodSeconds", 10)
         before = state.succeeded
         if ok:
             state.successes, state.failures = state.successes + 1, 0

@@ -67,6 +67,17 @@ def test_probe_verdicts_round_trip_and_bad_files_are_ignored():
     assert load_verdicts("not json") == {} and load_verdicts('{"x": 1}') == {}
 
 
+def test_a_first_failed_readiness_probe_is_repeated_at_once_then_each_period():
+    v = PodProbes(started=100.0)
+    probe = {"periodSeconds": 2}
+    v.record("readiness", probe, False, "connect: connection refused", 100.1)
+    assert v.due("readiness", probe, 100.1)  # the kubelet's sync after the first result
+    v.record("readiness", probe, False, "connect: connection refused", 100.2)
+    assert not v.due("readiness", probe, 101.0) and v.due("readiness", probe, 102.2)
+    v.record("liveness", {"periodSeconds": 2}, False, "refused", 100.1)
+    assert not v.due("liveness", probe, 101.0)  # liveness and startup keep their period
+
+
 def test_initial_delay_counts_from_the_container_start():
     v = PodProbes(started=100.0)
     assert not v.due("readiness", {"initialDelaySeconds": 5}, 104.0)
