@@ -62,6 +62,7 @@ from .disruption import sync_budgets
 from .engine_slots import EngineSlots
 from .ephemeral import EphemeralContainers
 from .informer import Informer
+from .ingress import KEY as INGRESS_KEY
 from .ingress import IngressController
 from .jobs import JobControllers
 from .pod_admission import admitted
@@ -418,6 +419,10 @@ class Controller:
         role = labels.get(L.ROLE)
         if role == L.Role.DNS:
             return "dns" in self.making
+        if role == L.Role.NODE:  # inspecting one held a tick of `up` for 0.7-0.8 s
+            return f"node/{labels.get(L.NODE, '')}" in self.making
+        if role == L.Role.INGRESS:
+            return INGRESS_KEY in self.making
         key = object_key(labels.get(L.NAMESPACE), labels.get(L.NAME, ''))
         if role in (L.Role.PROXY, L.Role.PROXY_UDP):
             return key in self.making
