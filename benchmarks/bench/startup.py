@@ -109,6 +109,9 @@ def measure_cycles(ctx: Context) -> dict:
                 log(f"pizza up/down run {run + 1}/{ctx.runs}: {label}")
                 try:
                     cycle()
+                    key = {"emukube": "emukube up", "floor": "floor up", "compose": "compose up"}[label]
+                    if out.get(key):  # each run's figure, for the spread the table's median hides
+                        log(f"  {label} up took {out[key][-1]:.2f} s")
                 except Exception as exc:  # noqa: BLE001 - reported in the table
                     out["errors"][label] = str(exc)[:200]
                     log(f"  {label} failed: {exc}")
