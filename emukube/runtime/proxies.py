@@ -201,8 +201,8 @@ class Proxies:
             young = time.time() - engine.started_at(container.attrs) < 15
             loads = _wait_for_loads(container, 1, limit=3.0) if young or settle else 0
             container.kill(signal=signal)
-            if settle:
-                _settle(container, signal, loads, RESIGNAL_YOUNG if young else RESIGNAL_AFTER)
+            if settle and not _settle(container, signal, loads, RESIGNAL_YOUNG if young else RESIGNAL_AFTER):
+                return  # never loaded: not marked as pushed, so the next pass pushes it again
             self._put_mark(container, filename, text)  # only once the reload was asked for
         else:
             self._write(container, filename, text)
@@ -255,7 +255,7 @@ def _wait_for_loads(container, wanted: int, limit: float) -> int:
 RESIGNAL_AFTER, RESIGNAL_YOUNG, SETTLE_LIMIT = 1.0, 0.3, 5.0
 
 
-def _settle(container, signal: str, loads: int, resignal: float = RESIGNAL_AFTER) -> None:
+def _settle(container, signal: str, loads: int, resignal: float = RESIGNAL_AFTER) -> bool:
     """Until HAProxy's master has loaded once more than `loads` times. A reload asked for
     moments after a new proxy's first load was now and then lost: its master loaded nothing
     more for the whole wait (5 s, load 5, 1 of ~10 `up`s of pizza, always the first reload of a
@@ -264,12 +264,16 @@ def _settle(container, signal: str, loads: int, resignal: float = RESIGNAL_AFTER
     and the kernel drops a signal PID 1 has no handler for: on a busy machine, a SIGUSR2 sent
     as soon as its master had printed its first "Loading success" was lost 2 times in 12.
     The signal is sent again after `resignal` seconds without a load (RESIGNAL_YOUNG for a
-    proxy started seconds ago): a reload that was only slow then runs twice, which is harmless."""
+    proxy started seconds ago): a reload that was only slow then runs twice, which is harmless.
+    False when no load came within SETTLE_LIMIT: the old config may still serve, and the caller
+    must not take this one as applied."""
     deadline = time.monotonic() + SETTLE_LIMIT
     while True:
         wait = min(resignal, deadline - time.monotonic())
-        if _wait_for_loads(container, loads + 1, limit=wait) > loads or time.monotonic() >= deadline:
-            return
+        if _wait_for_loads(container, loads + 1, limit=wait) > loads:
+            return True
+        if time.monotonic() >= deadline:
+            return False
         container.kill(signal=signal)
 
 
