@@ -396,7 +396,8 @@ class Publisher:
                 self.api.update(res, current)
             else:
                 self.api.create(res, obj)
-            self.events_written[key] = (obj["metadata"]["name"], count + 1, first)
+            # A repeat keeps counting on the Event written first (each line's own name differs).
+            self.events_written[key] = (name or obj["metadata"]["name"], count + 1, first)
         except ApiError as exc:
             if exc.code not in (404, 409):
                 raise
