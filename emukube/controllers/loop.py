@@ -522,15 +522,13 @@ class Controller:
         futures = [(job, self.probe_pool.submit(self._probe_once, job)) for job in jobs]
         for (pod, kind, probe, container, verdicts), fut in futures:
             ok, why = fut.result()
+            if not ok:  # each failure, as the kubelet tells them (counted on one Event); no success
+                self.event("Warning", f"pod/{pod.name}", Reason.UNHEALTHY, f"{kind.capitalize()} probe failed: {why}",
+                           namespace=pod.namespace)
             if verdicts.record(kind, probe, ok, why, time.time()):
                 state = verdicts.state(kind)
-                if kind == "readiness" and not state.succeeded:  # the kubelet tells no success
-                    self.event("Warning", f"pod/{pod.name}", Reason.UNHEALTHY, f"Readiness probe failed: {why}",
-                               namespace=pod.namespace)
-                elif kind in ("liveness", "startup") and not state.succeeded:
+                if kind in ("liveness", "startup") and not state.succeeded:
                     name = container.labels.get(L.CONTAINER)
-                    self.event("Warning", f"pod/{pod.name}", Reason.UNHEALTHY,
-                               f"{kind.capitalize()} probe failed: {why}", namespace=pod.namespace)
                     self.event("Normal", f"pod/{pod.name}", Reason.KILLING,
                                f"Container {name} failed {kind} probe, will be restarted", namespace=pod.namespace)
                     self.kill_container(pod, container)

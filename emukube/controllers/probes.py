@@ -3,6 +3,7 @@ they work where the host cannot reach container IPs (Docker Desktop)."""
 
 from __future__ import annotations
 
+import errno
 import http.client
 import json
 import socket
@@ -23,38 +24,64 @@ def _port(value, pod_spec: dict) -> int | None:
 
 
 def run_probe(probe: dict, ip: str, pod_spec: dict, exec_fn) -> tuple[bool, str]:
-    """One attempt. Returns (success, why it failed)."""
+    """One attempt. Returns (success, why it failed, in the kubelet's words: its Unhealthy
+    events say "Readiness probe failed: " and this)."""
     timeout = probe.get("timeoutSeconds", 1)
-    try:
-        if "httpGet" in probe:
-            spec = probe["httpGet"]
-            port = _port(spec.get("port"), pod_spec)
-            host = spec.get("host") or ip
-            conn: http.client.HTTPConnection
-            if (spec.get("scheme") or "HTTP").upper() == "HTTPS":
+    if "httpGet" in probe:
+        spec = probe["httpGet"]
+        port = _port(spec.get("port"), pod_spec)
+        host = spec.get("host") or ip
+        scheme = (spec.get("scheme") or "HTTP").upper()
+        path = spec.get("path") or "/"
+        conn: http.client.HTTPConnection
+        try:
+            if scheme == "HTTPS":
                 conn = http.client.HTTPSConnection(host, port, timeout=timeout,
                                                    context=ssl._create_unverified_context())
             else:
                 conn = http.client.HTTPConnection(host, port, timeout=timeout)
             headers = {h["name"]: h["value"] for h in spec.get("httpHeaders") or []}
-            conn.request("GET", spec.get("path") or "/", headers=headers)
+            conn.request("GET", path, headers=headers)
             status = conn.getresponse().status
             conn.close()
-            if 200 <= status < 400:
+        except (OSError, http.client.HTTPException) as exc:
+            return False, f'Get "{scheme.lower()}://{host}:{port}{path}": {_net_error(exc, host, port, fetching=True)}'
+        if 200 <= status < 400:
+            return True, ""
+        return False, f"HTTP probe failed with statuscode: {status}"
+    if "tcpSocket" in probe:
+        port = _port(probe["tcpSocket"].get("port"), pod_spec)
+        host = probe["tcpSocket"].get("host") or ip
+        try:
+            with socket.create_connection((host, port), timeout=timeout):
                 return True, ""
-            return False, f"HTTP probe failed with statuscode: {status}"
-        if "tcpSocket" in probe:
-            port = _port(probe["tcpSocket"].get("port"), pod_spec)
-            with socket.create_connection((probe["tcpSocket"].get("host") or ip, port), timeout=timeout):
-                return True, ""
-        if "exec" in probe:
+        except OSError as exc:
+            return False, _net_error(exc, host, port)
+    if "exec" in probe:
+        try:
             code, output = exec_fn(probe["exec"].get("command") or [])
-            if code == 0:
-                return True, ""
-            return False, f"command {probe['exec'].get('command')} exited with {code}: {output[-200:]}"
-    except (OSError, http.client.HTTPException) as exc:
-        return False, f"{type(exc).__name__}: {exc}"
+        except OSError as exc:
+            return False, str(exc)
+        # The kubelet's message for a command that failed is what it printed.
+        return (True, "") if code == 0 else (False, output[-1000:].rstrip("\n"))
     return True, ""  # grpc and unknown handlers: not emulated, treated as passing
+
+
+def _net_error(exc: BaseException, host: str, port, fetching: bool = False) -> str:
+    """A failed connection as Go's net and net/http packages word it."""
+    if isinstance(exc, ConnectionRefusedError):
+        return f"dial tcp {host}:{port}: connect: connection refused"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        if fetching:
+            return "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
+        return f"dial tcp {host}:{port}: i/o timeout"
+    if isinstance(exc, OSError) and exc.errno == errno.EHOSTUNREACH:
+        return f"dial tcp {host}:{port}: connect: no route to host"
+    if fetching and isinstance(exc, http.client.RemoteDisconnected):  # closed before answering
+        return "EOF"
+    if isinstance(exc, ConnectionResetError):
+        return f"read tcp {host}:{port}: read: connection reset by peer"
+    return f"{type(exc).__name__}: {exc}"
 
 
 @dataclass

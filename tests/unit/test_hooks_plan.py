@@ -8,6 +8,8 @@ import stat
 import subprocess
 import sys
 
+from http_stub import answering, closed_port
+
 from emukube.plan.hooks import (
     HookAction,
     exec_error,
@@ -118,30 +120,12 @@ def test_owner_args_name_each_volume_by_its_mount():
 
 def test_http_hook_any_answer_succeeds_no_answer_fails():
     """The kubelet's lifecycle GET: any HTTP answer (even 500) is success; no answer fails."""
-    import http.server
-    import socket
-    import threading
-
     from emukube.runtime.hooks import run_hook
 
-    class Answer(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the standard library's name
-            self.send_response(500)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.HTTPServer(("127.0.0.1", 0), Answer)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        handler = {"httpGet": {"path": "/stop", "port": server.server_address[1]}}
+    with answering(500) as port:
+        handler = {"httpGet": {"path": "/stop", "port": port}}
         assert run_hook(None, handler, "127.0.0.1", CONTAINER, "p_default") == ""
-    finally:
-        server.shutdown()
-    with socket.socket() as s:  # a port nothing listens on
-        s.bind(("127.0.0.1", 0))
-        closed = s.getsockname()[1]
+    closed = closed_port()
     message = run_hook(None, {"httpGet": {"path": "/stop", "port": closed}}, "127.0.0.1", CONTAINER, "p_default")
     assert message.startswith('HTTP lifecycle hook (/stop) for Container "web" in Pod "p_default" failed - error: ')
 
