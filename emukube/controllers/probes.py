@@ -62,8 +62,12 @@ def run_probe(probe: dict, ip: str, pod_spec: dict, exec_fn) -> tuple[bool, str]
             code, output = exec_fn(probe["exec"].get("command") or [])
         except OSError as exc:
             return False, str(exc)
-        # The kubelet's message for a command that failed is what it printed.
-        return (True, "") if code == 0 else (False, output[-1000:].rstrip("\n"))
+        if code == 0:
+            return True, ""
+        # The kubelet's message for a command that failed is what it printed; one that printed
+        # nothing gets its exit code, so that describe and explain still say why.
+        said = output[-1000:].rstrip("\n")
+        return False, said or f"command {probe['exec'].get('command')} exited with {code}"
     return True, ""  # grpc and unknown handlers: not emulated, treated as passing
 
 

@@ -23,3 +23,4 @@ def test_a_bad_status_and_a_failed_command():
     said = "cat: can't open '/tmp/healthy': No such file or directory\n"
     assert run_probe(failing, "", {}, lambda cmd: (1, said)) == (False, said.rstrip("\n"))
     assert run_probe(failing, "", {}, lambda cmd: (0, "")) == (True, "")
+    assert run_probe(failing, "", {}, lambda cmd: (3, "")) == (False, "command ['cat', '/tmp/healthy'] exited with 3")
