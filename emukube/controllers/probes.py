@@ -3,7 +3,6 @@ they work where the host cannot reach container IPs (Docker Desktop)."""
 
 from __future__ import annotations
 
-import errno
 import http.client
 import json
 import socket
@@ -11,6 +10,7 @@ import ssl
 import time
 from dataclasses import asdict, dataclass, field
 
+from ..k8s.dial_errors import dial_error
 from ..runtime.podspec import container_ports
 
 
@@ -71,21 +71,15 @@ def run_probe(probe: dict, ip: str, pod_spec: dict, exec_fn) -> tuple[bool, str]
     return True, ""  # grpc and unknown handlers: not emulated, treated as passing
 
 
-def _net_error(exc: BaseException, host: str, port, fetching: bool = False) -> str:
+def _net_error(exc: BaseException, host: str, port: int | None, fetching: bool = False) -> str:
     """A failed connection as Go's net and net/http packages word it."""
-    if isinstance(exc, ConnectionRefusedError):
-        return f"dial tcp {host}:{port}: connect: connection refused"
-    if isinstance(exc, TimeoutError | socket.timeout):
-        if fetching:
-            return "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
-        return f"dial tcp {host}:{port}: i/o timeout"
-    if isinstance(exc, OSError) and exc.errno == errno.EHOSTUNREACH:
-        return f"dial tcp {host}:{port}: connect: no route to host"
+    if fetching and isinstance(exc, TimeoutError):
+        return "context deadline exceeded (Client.Timeout exceeded while awaiting headers)"
     if fetching and isinstance(exc, http.client.RemoteDisconnected):  # closed before answering
         return "EOF"
-    if isinstance(exc, ConnectionResetError):
+    if isinstance(exc, ConnectionResetError):  # after connecting, while reading the answer
         return f"read tcp {host}:{port}: read: connection reset by peer"
-    return f"{type(exc).__name__}: {exc}"
+    return dial_error(host, port, exc)
 
 
 @dataclass

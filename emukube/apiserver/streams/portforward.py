@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import struct
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, cast
 
 from aiohttp import WSMsgType, http_parser, web
 
+from ...k8s.dial_errors import dial_error
 from ...k8s.resources import Resource
 from .. import errors
 from . import spdy
@@ -227,12 +227,7 @@ def _check(headers: dict[str, str]) -> str:
 
 
 def _dial_error(ip: str, port: int, exc: OSError) -> str:
-    if isinstance(exc, asyncio.TimeoutError):
-        why = "i/o timeout"
-    else:
-        why = os.strerror(exc.errno).lower() if exc.errno else str(exc)
-        why = f"connect: {why}"
-    return f"failed to connect to {ip}:{port} inside the pod's network namespace: dial tcp4 {ip}:{port}: {why}"
+    return f"failed to connect to {ip}:{port} inside the pod's network namespace: {dial_error(ip, port, exc, 'tcp4')}"
 
 
 class Session:
