@@ -494,6 +494,37 @@ def test_events(kube):
     assert len(lines) > 1
 
 
+NEVER_READY = """apiVersion: v1
+kind: Pod
+metadata: {name: never-ready}
+spec:
+  containers:
+  - name: web
+    image: emukube/echo:1.0
+    readinessProbe:
+      httpGet: {path: /healthz, port: 9999}
+      periodSeconds: 1
+"""
+
+
+def test_describe_says_why_a_pod_is_never_ready(kube):
+    """Each failed probe is the kubelet's Unhealthy event, in its words, counted on one Event."""
+    kube("apply", "-f", "-", input=NEVER_READY)
+    try:
+        unhealthy = re.compile(r'Warning\s+Unhealthy\s+\S+ \(x(\d+) over \S+\)\s+kubelet\s+Readiness probe failed: '
+                               r'Get "http://(10\.[\d.]+):9999/healthz": dial tcp \2:9999: connect: connection refused')
+
+        def counted() -> bool:
+            found = unhealthy.findall(kube("describe", "pod", "never-ready").stdout)
+            return len(found) == 1 and int(found[0][0]) >= 3
+
+        wait_until(counted, "three failed probes counted on one Unhealthy event", timeout=60)
+        assert kube("get", "pod", "never-ready", "-o", "jsonpath={.status.containerStatuses[0].ready}").stdout \
+            == "false"
+    finally:
+        kube("delete", "pod", "never-ready", "--grace-period=0", "--force", check=False)
+
+
 # ---- refused as the API server refuses --------------------------------------------------------
 TYPO = """apiVersion: v1
 kind: Service
