@@ -8,7 +8,7 @@ import json
 import time
 from dataclasses import dataclass
 
-from ..controllers.publish_pods import stored_labels
+from ..controllers.publish_pods import made_at, stored_labels
 from ..errors import EmukubeError
 from ..k8s.keys import PodKey, object_key
 from ..k8s.resources import BY_KEY
@@ -89,7 +89,8 @@ class Snapshot:
             rows.append(PodRow(
                 name=name, namespace=ns,
                 ip=engine.ip_on(c.attrs, self.state.net.network_name) if self.state.net else "",
-                labels=stored_labels(stored.get(object_key(ns, name)), c.attrs.get("Created"))
+                labels=stored_labels(stored.get(object_key(ns, name)),
+                                     made_at(L.planned_of(c.labels), c.attrs.get("Created")))
                 or L.pod_labels_of(c.labels), spec=json.loads(c.labels.get(L.POD_SPEC) or "{}"),
                 owner=c.labels.get(L.OWNER, ""), ready=bool(info.get("ready")) and running, phase=phase,
                 restarts=int(info.get("restarts", c.attrs.get("RestartCount", 0))), created=_created(c.attrs),

@@ -30,6 +30,7 @@ from ..plan import daemonsets as ds
 from ..plan import endpoints as ep
 from ..plan import image_map, network_policy, system_pods
 from ..plan import slices as sl
+from ..plan.downward import env_has_uid
 from ..plan.hooks import liveness_grace, termination_grace
 from ..plan.nodeports import host_ports
 from ..plan.nodes import evicted, plan_nodes, schedule, taint_id
@@ -72,7 +73,7 @@ from .podstatus import pod_status, ran_to_end
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
 from .proxy_reloads import BackgroundReloads
 from .publish import event_line
-from .publish_pods import PodFacts, rfc3339, stored_labels
+from .publish_pods import PodFacts, made_at, rfc3339, stored_labels
 from .publisher import Observed, Publisher
 from .restarts import Restarts, fresh_start, should_restart
 from .scale_down import condemned
@@ -82,6 +83,7 @@ from .termination import Terminations
 from .volumes import VolumeControllers
 
 TICK = 0.5
+UID_WAIT = 10.0  # seconds a pod whose env has its uid waits for its object (Controller.with_uid)
 MIRROR_REWRITE = 2.0  # seconds before a mirror pod deleted through the API is written again
 # Event objects ("pod/NAME") looked up in their namespace; one not in the API yet waits for it.
 EVENT_RESOURCES = {"pod": BY_KEY["pods"], "replicaset": BY_KEY["replicasets.apps"],
@@ -473,7 +475,8 @@ class Controller:
             stored = self.informer.get(BY_KEY["pods"], pod.namespace, pod.name)
             # A pod users made (no owner of its own): a ReplicaSet adopted it, and `kubectl label`
             # moved it, only when its container was made in the same second as its object.
-            labels = stored_labels(stored, pod.holder.attrs.get("Created"), object_first=not pod.owner)
+            labels = stored_labels(stored, made_at(L.planned_of(pod.holder.labels), pod.holder.attrs.get("Created")),
+                                   object_first=not pod.owner)
             if labels is None or stored is None:
                 continue
             pod.labels = labels
@@ -614,7 +617,7 @@ class Controller:
             self.reasons[owner] = why
             self.failures.unschedulable(plan, why)  # a Pending pod, placed again on later ticks
             return True
-        plan = replace(plan, node=node)
+        plan = replace(plan, node=node, planned=plan.planned or time.time())
         pool = self.ctx.net.pod_ip_pool()
         used = self.used_ips(pods)
         while True:
@@ -625,7 +628,9 @@ class Controller:
         self.creating[key] = plan
 
         def work():
+            nonlocal plan
             try:
+                plan = self.with_uid(plan)
                 # An OrderedReady StatefulSet's pods are the longest path of `up`: never queued.
                 with self.engine_slots.pod() if plan.ordinal is None else contextlib.nullcontext():
                     create_pod(self.client, self.ctx, plan, ip, self.objects)
@@ -651,6 +656,22 @@ class Controller:
 
         self.pool.submit(work)
         return True
+
+    def with_uid(self, plan: PodPlan) -> PodPlan:
+        """The plan with its object's uid, for a pod whose env has it (fieldRef metadata.uid):
+        the kubelet reads env from the object, which the API server gives its uid. A pod's
+        object is written by the tick that planned it (pending_published), so this waits for
+        it, at most UID_WAIT seconds (then the env var is empty, as it was before)."""
+        if plan.uid or not env_has_uid(plan.spec) or self.informer is None:
+            return plan
+        deadline = time.monotonic() + UID_WAIT
+        while time.monotonic() < deadline:
+            meta = (self.informer.get(BY_KEY["pods"], plan.namespace, plan.name) or {}).get("metadata") or {}
+            # Not an earlier pod's of the same name (a StatefulSet's, still being deleted).
+            if meta.get("uid") and str(meta.get("creationTimestamp") or "") >= (made_at(plan.planned, "") or ""):
+                return replace(plan, uid=meta["uid"])
+            time.sleep(0.02)
+        return plan
 
     def _admitted(self, plan: PodPlan, owner: str, pods: dict[PodKey, Pod]) -> PodPlan | None:
         """The pod as the API server's admission would make it (controllers/pod_admission.py),
@@ -1257,7 +1278,7 @@ class Controller:
             try:  # not the pods removed since this tick observed them (see gone)
                 complete = self.publisher.publish(Observed(
                     pods=[(self.facts(p), status_pods[p.key]) for p in pods.values() if not self.gone(p)]
-                    + self.failures.published(pods) + self.coredns_mirror(dns),
+                    + self.failures.published(pods) + self.pending_published(pods) + self.coredns_mirror(dns),
                     services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes),
                     views=views, ingress_addresses=self.ingress.addresses()))
                 if not complete:
@@ -1316,6 +1337,38 @@ class Controller:
                 waiting.append(f"{w['kind'].lower()}/{name}: {len(ok)}/{wanted} ready")
         return waiting
 
+    def plan_facts(self, plan: PodPlan, since: float) -> PodFacts:
+        """What the API's Pod says of a pod no container stands for yet (being made, or failed
+        to start) since `since` (epoch seconds)."""
+        node = next((n for n in self.nodes if n.name == plan.node), None)
+        owner_uid = ""
+        if plan.owner_kind in ("StatefulSet", "DaemonSet", "ReplicationController", "Job") and self.informer:
+            owner_uid = ((self.informer.get(of_workload(plan.owner_kind), plan.namespace, plan.owner_name) or {})
+                         .get("metadata") or {}).get("uid", "")
+        owner = f"{plan.owner_kind}/{plan.owner_name}" if plan.owner_kind else ""
+        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since))
+        return PodFacts(namespace=plan.namespace, name=plan.name, labels=plan.labels, spec=plan.spec, owner=owner,
+                        template_hash=plan.template_hash, node=plan.node,
+                        host_ip=(node.internal_ip if node and node.internal_ip else self.ctx.node_address),
+                        created=created, planned=plan.planned, owner_uid=owner_uid,
+                        annotations=template_annotations(
+                            self.workloads, plan.namespace, owner, plan.template_hash,
+                            [o for o in self.objects if o["kind"] == "LimitRange"
+                             and o["metadata"].get("namespace") == plan.namespace], created))
+
+    def pending_published(self, pods: dict[PodKey, Pod]) -> list[tuple[PodFacts, dict]]:
+        """(facts, status) of the pods being made that no container stands for yet: Pending,
+        their containers waiting in ContainerCreating (or PodInitializing), as Kubernetes shows
+        a pod from when its owner creates it, not from when its containers run."""
+        out = []
+        for key, plan in list(self.creating.items()):  # workers change it
+            if key in pods or key in self.created or self.failures.holds(key) or not plan.planned:
+                continue
+            status = {"ready": False, "phase": "Pending", "restarts": 0, "ip": "", "reason": "", "node": plan.node,
+                      "containers": [], "initContainers": []}
+            out.append((self.plan_facts(plan, plan.planned), status))
+        return out
+
     def facts(self, pod: Pod) -> PodFacts:
         """What the API's Pod says of a running pod (controller/publish_pods.py)."""
         node = next((n for n in self.nodes if n.name == pod.node), None)
@@ -1329,7 +1382,8 @@ class Controller:
         return PodFacts(namespace=pod.namespace, name=pod.name, labels=pod.labels, spec=pod.spec, owner=pod.owner,
                         template_hash=pod.template_hash, ip=pod.ip, node=pod.node or "node-1",
                         host_ip=(node.internal_ip if node and node.internal_ip else self.ctx.node_address),
-                        created=created, owner_uid=owner_uid, released=pod.released,
+                        created=created, planned=L.planned_of(pod.holder.labels), owner_uid=owner_uid,
+                        released=pod.released,
                         terminating_since=self.terminating_since.get(pod.key, ""),
                         annotations=template_annotations(
                             self.workloads, pod.namespace, pod.owner, pod.template_hash,

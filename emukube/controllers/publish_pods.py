@@ -37,6 +37,7 @@ class PodFacts:
     node: str = ""
     host_ip: str = ""
     created: str = ""  # RFC 3339: when its first container was made
+    planned: float = 0.0  # epoch seconds: when its owner made it (0: not known)
     owner_uid: str = ""  # uid of its controller: the ReplicaSet for a Deployment's pod
     annotations: dict = field(default_factory=dict, hash=False)
     terminating_since: str = ""  # RFC 3339: when the controller began stopping it, "" if not
@@ -73,6 +74,13 @@ def stored_labels(stored: dict | None, created: str | None, object_first: bool =
     if not object_first and str(meta.get("creationTimestamp") or "") < (rfc3339(created) or ""):
         return None
     return labels
+
+
+def made_at(planned: float, created: str | None) -> str | None:
+    """When a pod was made, as stored_labels() compares it: when its owner made it, for a pod
+    whose object the controller writes before its container (labels.PLANNED); else Docker's
+    creation time of its container."""
+    return _stamp(planned) if planned else created
 
 
 def _stamp(seconds: float) -> str:

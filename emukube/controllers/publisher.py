@@ -38,7 +38,7 @@ from .publish import (
     status_left_behind,
     status_only,
 )
-from .publish_pods import PodFacts, owner_reference, pod_object, stored_labels
+from .publish_pods import PodFacts, made_at, owner_reference, pod_object, stored_labels
 from .publish_workloads import controller_revisions, deployment_revision, replica_set_objects, workload_status
 
 Key = tuple[str, str, str]
@@ -156,7 +156,7 @@ class Publisher:
             obj = with_kept_annotations(pod_object(facts, status, now, previous), previous)
             # The labels as the API holds them now: one `kubectl label pod` wrote since the loop
             # looked is not written over.
-            if (labels := stored_labels(previous, facts.created)) is not None:
+            if (labels := stored_labels(previous, made_at(facts.planned, facts.created))) is not None:
                 obj["metadata"]["labels"] = labels
             if facts.owner.startswith("Run/"):
                 obj["metadata"].setdefault("annotations", {})[RUN_ANNOTATION] = "true"

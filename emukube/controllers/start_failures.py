@@ -347,18 +347,7 @@ class StartFailures:
         return waiting.index(key) < replicas - len(running)
 
     def _facts(self, f: Failure) -> PodFacts:
-        ctrl, plan = self.ctrl, f.plan
-        node = next((n for n in ctrl.nodes if n.name == plan.node), None)
-        owner_uid = ""
-        if plan.owner_kind in ("StatefulSet", "Job") and ctrl.informer is not None:
-            res = BY_KEY["jobs.batch" if plan.owner_kind == "Job" else "statefulsets.apps"]
-            owner_uid = ((ctrl.informer.get(res, plan.namespace, plan.owner_name) or {}).get("metadata") or {}).get(
-                "uid", "")
-        return PodFacts(namespace=plan.namespace, name=plan.name, labels=plan.labels, spec=plan.spec,
-                        owner=f"{plan.owner_kind}/{plan.owner_name}" if plan.owner_kind else "",
-                        template_hash=plan.template_hash, node=plan.node,
-                        host_ip=(node.internal_ip if node and node.internal_ip else ctrl.ctx.node_address),
-                        created=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(f.since)), owner_uid=owner_uid)
+        return self.ctrl.plan_facts(f.plan, f.since)
 
     # ---- events, in the kubelet's words ----------------------------------------------------
     def _tell_failure(self, f: Failure) -> None:

@@ -72,3 +72,10 @@ def resource_value(ref: dict, container: dict, allocatable: dict) -> str | None:
     if name == "cpu":  # in millicores, as the kubelet divides them
         return str(math.ceil(round(amount * 1000) / round(divisor * 1000 or 1)))
     return str(math.ceil(amount / divisor))
+
+
+def env_has_uid(spec: dict) -> bool:
+    """Whether a container's env takes the pod's uid (fieldRef metadata.uid)."""
+    return any(((item.get("valueFrom") or {}).get("fieldRef") or {}).get("fieldPath") == "metadata.uid"
+               for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
+               for item in c.get("env") or [])

@@ -157,11 +157,13 @@ class PodPlan:
     ordinal: int | None = None  # StatefulSet pods only
     node: str = "node-1"  # the emulated node the scheduler chose
     annotations: dict = field(default_factory=dict, hash=False, compare=False)  # its template's, or a bare pod's
+    uid: str = field(default="", compare=False)  # its object's, once the API holds one
+    planned: float = field(default=0.0, compare=False)  # when its owner made it (epoch seconds)
 
     @property
     def metadata(self) -> dict:
-        """Its labels and annotations, as they are written once it runs (the downward API's)."""
-        return {"labels": self.labels, "annotations": self.annotations}
+        """Its labels, annotations and uid, as the API holds them (the downward API's)."""
+        return {"labels": self.labels, "annotations": self.annotations, "uid": self.uid}
 
     @property
     def hostname(self) -> str:
@@ -184,6 +186,7 @@ def bare_pod(obj: dict) -> PodPlan:
         labels=dict(meta.get("labels") or {}),
         spec=copy.deepcopy(obj["spec"]),
         annotations=dict(meta.get("annotations") or {}),
+        uid=str(meta.get("uid") or ""),
     )
 
 

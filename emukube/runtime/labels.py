@@ -39,9 +39,19 @@ GENERATION = "emukube.io/generation"  # on the controller: hash of its settings 
 SUBNET = "emukube.io/subnet"
 CLAIM = "emukube.io/claim"  # on volumes: the PersistentVolumeClaim they hold (kept when pods go)
 NODE = "emukube.io/node"  # on pods: the emulated node they run on; on node proxies: the node
+PLANNED = "emukube.io/planned"  # on pods: when their owner made them (epoch seconds), before any container
+UID = "emukube.io/uid"  # on pods: their object's uid, when the API held it as they were made
 RUN_OWNER = "Run"  # OWNER kind of pods `emukube run` made: the CLI owns them, not the applied objects
 
 ROLES_POD = (Role.POD, Role.SANDBOX)  # the container that holds a pod's network
+
+
+def planned_of(labels: dict) -> float:
+    """When the pod's owner made it (PLANNED); 0 for a pod made before that was kept."""
+    try:
+        return float(labels.get(PLANNED) or 0)
+    except ValueError:
+        return 0.0
 
 
 def run_by_cli(owner: str) -> bool:

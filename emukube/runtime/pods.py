@@ -119,6 +119,10 @@ def _labels(ctx: Context, pod: PodPlan, role: L.Role, container: str = "") -> di
     }
     if pod.ordinal is not None:
         labels[L.ORDINAL] = str(pod.ordinal)
+    if pod.planned:
+        labels[L.PLANNED] = f"{pod.planned:.3f}"
+    if pod.uid:
+        labels[L.UID] = pod.uid
     if role in L.ROLES_POD:
         labels[L.POD_SPEC] = json.dumps(pod.spec, sort_keys=True, separators=(",", ":"))
         labels.update({L.POD_LABEL + k: str(v) for k, v in pod.labels.items()})

@@ -38,7 +38,8 @@ def plan_of(holder) -> PodPlan:
     return PodPlan(name=labels.get(L.NAME, ""), namespace=labels.get(L.NAMESPACE, "default"),
                    labels=L.pod_labels_of(labels), spec=json.loads(labels.get(L.POD_SPEC) or "{}"),
                    owner_kind=kind, owner_name=owner, template_hash=labels.get(L.TEMPLATE_HASH, ""),
-                   ordinal=int(ordinal) if ordinal and ordinal.isdigit() else None, node=labels.get(L.NODE, "node-1"))
+                   ordinal=int(ordinal) if ordinal and ordinal.isdigit() else None, node=labels.get(L.NODE, "node-1"),
+                   uid=labels.get(L.UID, ""), planned=L.planned_of(labels))
 
 
 def pod_address(ctx: Context, holder) -> str:

@@ -219,6 +219,67 @@ def test_watch_sees_a_deleted_pod(kube):
     kube("rollout", "status", "deployment/web", "--timeout=90s")
 
 
+UID_DEPLOYMENT = """apiVersion: apps/v1
+kind: Deployment
+metadata: {name: uid-env}
+spec:
+  selector: {matchLabels: {app: uid-env}}
+  template:
+    metadata: {labels: {app: uid-env}}
+    spec:
+      containers:
+      - name: c
+        image: emukube/echo:1.0
+        env: [{name: POD_UID, valueFrom: {fieldRef: {fieldPath: metadata.uid}}}]
+"""
+UID_POD = """apiVersion: v1
+kind: Pod
+metadata: {name: uid-env-solo, labels: {app: uid-env}}
+spec:
+  containers:
+  - name: c
+    image: emukube/echo:1.0
+    env: [{name: POD_UID, valueFrom: {fieldRef: {fieldPath: metadata.uid}}}]
+"""
+
+
+def test_a_pod_is_listed_pending_before_it_runs_and_its_env_has_its_uid(kube):
+    """As in Kubernetes, a Deployment's pod is an object (with its uid) before its containers
+    exist: a watch sees it Pending first, and the downward API hands its env that uid."""
+    watch = subprocess.Popen([KUBECTL, "get", "pods", "-l", "app=uid-env", "-w", "--request-timeout=60s",
+                              "-o", r'jsonpath={.metadata.name} {.status.phase}{"\n"}'],
+                             env=kube.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    phases: dict[str, list[str]] = {}
+
+    def read_until(done) -> None:  # bounded by the watch's --request-timeout
+        while not done():
+            name, _, phase = watch.stdout.readline().strip().partition(" ")
+            if not name:
+                return
+            phases.setdefault(name, []).append(phase)
+
+    def made() -> list[str]:
+        return [n for n in phases if n != "uid-env-solo"]
+
+    try:
+        kube("apply", "-f", "-", input=UID_POD)
+        read_until(lambda: "uid-env-solo" in phases)  # the watch is running
+        kube("apply", "-f", "-", input=UID_DEPLOYMENT)
+        read_until(lambda: any("Running" in phases[n] for n in made()))
+        assert len(made()) == 1 and phases[made()[0]][0] == "Pending" and "Running" in phases[made()[0]], phases
+    finally:
+        watch.kill()
+        watch.wait(5)
+    try:
+        kube("wait", "pod", "-l", "app=uid-env", "--for=condition=Ready", "--timeout=60s", timeout=90)
+        for pod in kube.lines("get", "pods", "-l", "app=uid-env", "-o", "name"):
+            uid = kube("get", pod, "-o", "jsonpath={.metadata.uid}").stdout
+            assert re.fullmatch(r"[0-9a-f-]{36}", uid), uid
+            assert kube("exec", pod, "--", "printenv", "POD_UID").stdout.strip() == uid, pod
+    finally:
+        kube("delete", "-f", "-", "--wait=false", input=UID_DEPLOYMENT + "---\n" + UID_POD, check=False)
+
+
 # ---- writing --------------------------------------------------------------------------------
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {round: 'VALUE'}\n"
 

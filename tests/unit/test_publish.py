@@ -16,7 +16,7 @@ from emukube.controllers.publish import (
     node_object,
     status_only,
 )
-from emukube.controllers.publish_pods import PodFacts, kubelet_phase, pod_object, qos_class, stored_labels
+from emukube.controllers.publish_pods import PodFacts, kubelet_phase, made_at, pod_object, qos_class, stored_labels
 from emukube.controllers.publish_workloads import deployment_revision, replica_set_objects, workload_status
 from emukube.plan.api_access import volume_name
 from emukube.plan.nodes import Node
@@ -800,6 +800,18 @@ def test_the_stored_labels_of_the_same_pod_are_the_apis():
     # A pod users made: its object comes first, its container in the next second now and then.
     second_before = {"metadata": {"creationTimestamp": "2026-12-05T13:18:10Z", "labels": {"app": "herd"}}}
     assert stored_labels(second_before, made, object_first=True) == {"app": "herd"}
+
+
+def test_a_pod_whose_object_came_before_its_container_keeps_the_apis_labels():
+    # Its owner made it at 13:18:09.4; the API stored it then; its container came at 13:18:11.
+    planned, container = 1796476689.4, "2026-12-05T13:18:11.685425293Z"
+    assert made_at(planned, container) == "2026-12-05T13:18:09Z"
+    assert made_at(0.0, container) == container  # a pod made before the time was kept
+    pending_first = {"metadata": {"creationTimestamp": "2026-12-05T13:18:09Z", "labels": {"app": "q"}}}
+    assert stored_labels(pending_first, made_at(planned, container)) == {"app": "q"}
+    assert stored_labels(pending_first, container) is None  # as if a StatefulSet's earlier pod
+    earlier = {"metadata": {"creationTimestamp": "2026-12-05T13:10:00Z", "labels": {"app": "old"}}}
+    assert stored_labels(earlier, made_at(planned, container)) is None
 
 
 def test_a_released_pod_has_no_owner_but_keeps_its_generated_name():
