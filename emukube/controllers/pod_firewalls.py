@@ -38,22 +38,29 @@ class PodFirewalls:
         self.busy: set[str] = set()
         self.lock = threading.Lock()
         self.last: tuple | None = None  # what decided the rules at the last sync
+        self.unjudged = False  # the last sync passed over a pod whose load was under way
 
     def sync(self, pods: dict[PodKey, Pod], views: list[PodView]) -> None:
         ctl = self.ctl
         if not ctl.policies and not self.loaded:
+            self.unjudged = False
             return  # no policy, and no rules left from one
         # Nothing that decides the rules has changed since the last tick: each pod's rules weigh
         # every other pod against every policy.
         seen = (ctl.policies, views, [(p.holder.id, p.holder.status) for p in pods.values()], len(self.loaded))
-        if self.last is not None and seen[0] is self.last[0] and seen[1:] == self.last[1:] and not self.busy:
+        busy = set(self.busy)  # loads end meanwhile, in their threads: judged by what was busy now
+        if self.last is not None and seen[0] is self.last[0] and seen[1:] == self.last[1:] and not busy:
             return
         everyone = [*views, coredns(ctl.ctx.net.dns_ip)]
         by_key = {(v.namespace, v.name): v for v in views}
+        self.unjudged = False
         for pod in pods.values():
             view = by_key.get((pod.namespace, pod.name))
             holder, held = pod.holder, str(pod.holder.id)
-            if view is None or not pod.ip or holder.status != "running" or held in self.busy:
+            if held in busy:
+                self.unjudged = True
+                continue
+            if view is None or not pod.ip or holder.status != "running":
                 continue
             if pod.spec.get("hostNetwork"):
                 continue  # its namespace is the host's: never touched (no policy applies to it on Kubernetes either)
@@ -65,17 +72,22 @@ class PodFirewalls:
             if self.loaded.get(held) == digest:
                 continue
             self.busy.add(held)
+            busy.add(held)
             ctl.create_pool.submit(self._load, pod, text, digest, rules.empty)
         live = {str(p.holder.id) for p in pods.values()}
         with self.lock:
             for gone in set(self.loaded) - live - self.busy:
                 del self.loaded[gone]
-        # Judged again next tick while a load is under way (it may load rules older than these).
-        self.last = None if self.busy else (seen[0], seen[1], seen[2], len(self.loaded))
+        # Judged again next tick while a load is under way (it may load rules older than these),
+        # and after one that was under way as this began: its pod's rules were not judged now.
+        self.last = None if busy or self.busy else (seen[0], seen[1], seen[2], len(self.loaded))
 
     def waiting(self) -> list[str]:
         """What `up` waits for: rules being loaded (a cluster is converged once its policies hold)."""
-        return [f"NetworkPolicy rules of {n} pod(s) loading"] if (n := len(self.busy)) else []
+        if n := len(self.busy):
+            return [f"NetworkPolicy rules of {n} pod(s) loading"]
+        # A load that ended during the last sync may have loaded rules older than its pod's now.
+        return ["NetworkPolicy rules being judged again"] if self.unjudged else []
 
     def _load(self, pod: Pod, text: str, digest: str, empty: bool) -> None:
         ctl, holder, held = self.ctl, pod.holder, str(pod.holder.id)
