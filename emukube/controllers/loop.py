@@ -73,7 +73,7 @@ from .podstatus import pod_status, ran_to_end
 from .probes import PodProbes, dump_verdicts, load_verdicts, run_probe
 from .proxy_reloads import BackgroundReloads
 from .publish import event_line
-from .publish_pods import PodFacts, made_at, rfc3339, stored_labels
+from .publish_pods import PodFacts, earlier_pod, made_at, rfc3339, stored_labels
 from .publisher import Observed, Publisher
 from .restarts import Restarts, fresh_start, should_restart
 from .scale_down import condemned
@@ -667,8 +667,7 @@ class Controller:
         deadline = time.monotonic() + UID_WAIT
         while time.monotonic() < deadline:
             meta = (self.informer.get(BY_KEY["pods"], plan.namespace, plan.name) or {}).get("metadata") or {}
-            # Not an earlier pod's of the same name (a StatefulSet's, still being deleted).
-            if meta.get("uid") and str(meta.get("creationTimestamp") or "") >= (made_at(plan.planned, "") or ""):
+            if meta.get("uid") and not self.earlier_pod_stored(plan):
                 return replace(plan, uid=meta["uid"])
             time.sleep(0.02)
         return plan
@@ -1364,10 +1363,18 @@ class Controller:
         for key, plan in list(self.creating.items()):  # workers change it
             if key in pods or key in self.created or self.failures.holds(key) or not plan.planned:
                 continue
+            if plan.owner_kind and self.earlier_pod_stored(plan):
+                continue  # as a StatefulSet's controller, which creates it once the earlier one is gone
             status = {"ready": False, "phase": "Pending", "restarts": 0, "ip": "", "reason": "", "node": plan.node,
                       "containers": [], "initContainers": []}
             out.append((self.plan_facts(plan, plan.planned), status))
         return out
+
+    def earlier_pod_stored(self, plan: PodPlan) -> bool:
+        """Whether the API still holds an earlier pod of the plan's name (a StatefulSet's, being
+        deleted): the publisher removes it first, and this one is written on a later tick."""
+        return earlier_pod(self.informer.get(BY_KEY["pods"], plan.namespace, plan.name) if self.informer else None,
+                           plan.planned)
 
     def facts(self, pod: Pod) -> PodFacts:
         """What the API's Pod says of a running pod (controller/publish_pods.py)."""

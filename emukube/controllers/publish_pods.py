@@ -83,6 +83,14 @@ def made_at(planned: float, created: str | None) -> str | None:
     return _stamp(planned) if planned else created
 
 
+def earlier_pod(stored: dict | None, planned: float) -> bool:
+    """Whether `stored`, the API's pod of a name, is an earlier pod than the one planned then
+    (epoch seconds): being deleted, or created before it (a StatefulSet's, of the same name)."""
+    meta = (stored or {}).get("metadata") or {}
+    return stored is not None and (bool(meta.get("deletionTimestamp"))
+                                   or str(meta.get("creationTimestamp") or "") < _stamp(planned))
+
+
 def _stamp(seconds: float) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 

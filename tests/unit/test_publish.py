@@ -16,7 +16,15 @@ from emukube.controllers.publish import (
     node_object,
     status_only,
 )
-from emukube.controllers.publish_pods import PodFacts, kubelet_phase, made_at, pod_object, qos_class, stored_labels
+from emukube.controllers.publish_pods import (
+    PodFacts,
+    earlier_pod,
+    kubelet_phase,
+    made_at,
+    pod_object,
+    qos_class,
+    stored_labels,
+)
 from emukube.controllers.publish_workloads import deployment_revision, replica_set_objects, workload_status
 from emukube.plan.api_access import volume_name
 from emukube.plan.nodes import Node
@@ -812,6 +820,15 @@ def test_a_pod_whose_object_came_before_its_container_keeps_the_apis_labels():
     assert stored_labels(pending_first, container) is None  # as if a StatefulSet's earlier pod
     earlier = {"metadata": {"creationTimestamp": "2026-12-05T13:10:00Z", "labels": {"app": "old"}}}
     assert stored_labels(earlier, made_at(planned, container)) is None
+
+
+def test_a_statefulsets_new_pod_waits_for_its_earlier_namesake_to_go():
+    planned = 1796476689.4  # 2026-12-05T13:18:09.4Z
+    assert not earlier_pod(None, planned)
+    assert not earlier_pod({"metadata": {"creationTimestamp": "2026-12-05T13:18:09Z"}}, planned)  # its own
+    assert earlier_pod({"metadata": {"creationTimestamp": "2026-12-05T13:17:40Z"}}, planned)
+    assert earlier_pod({"metadata": {"creationTimestamp": "2026-12-05T13:18:09Z",
+                                     "deletionTimestamp": "2026-12-05T13:18:40Z"}}, planned)
 
 
 def test_a_released_pod_has_no_owner_but_keeps_its_generated_name():
