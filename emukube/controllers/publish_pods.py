@@ -85,10 +85,10 @@ def made_at(planned: float, created: str | None) -> str | None:
 
 def earlier_pod(stored: dict | None, planned: float) -> bool:
     """Whether `stored`, the API's pod of a name, is an earlier pod than the one planned then
-    (epoch seconds): being deleted, or created before it (a StatefulSet's, of the same name)."""
+    (epoch seconds): created before it (a StatefulSet's of the same name, being deleted). One
+    created since is the planned pod's own, even once a user deleted it."""
     meta = (stored or {}).get("metadata") or {}
-    return stored is not None and (bool(meta.get("deletionTimestamp"))
-                                   or str(meta.get("creationTimestamp") or "") < _stamp(planned))
+    return stored is not None and str(meta.get("creationTimestamp") or "") < _stamp(planned)
 
 
 def _stamp(seconds: float) -> str:

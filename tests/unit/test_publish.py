@@ -827,8 +827,11 @@ def test_a_statefulsets_new_pod_waits_for_its_earlier_namesake_to_go():
     assert not earlier_pod(None, planned)
     assert not earlier_pod({"metadata": {"creationTimestamp": "2026-12-05T13:18:09Z"}}, planned)  # its own
     assert earlier_pod({"metadata": {"creationTimestamp": "2026-12-05T13:17:40Z"}}, planned)
-    assert earlier_pod({"metadata": {"creationTimestamp": "2026-12-05T13:18:09Z",
-                                     "deletionTimestamp": "2026-12-05T13:18:40Z"}}, planned)
+    assert earlier_pod({"metadata": {"creationTimestamp": "2026-12-05T13:17:40Z",
+                                     "deletionTimestamp": "2026-12-05T13:18:10Z"}}, planned)
+    # Its own, deleted by a user while its container was being made: still its own.
+    assert not earlier_pod({"metadata": {"creationTimestamp": "2026-12-05T13:18:09Z",
+                                         "deletionTimestamp": "2026-12-05T13:18:40Z"}}, planned)
 
 
 def test_a_released_pod_has_no_owner_but_keeps_its_generated_name():
