@@ -280,6 +280,26 @@ def test_a_pod_is_listed_pending_before_it_runs_and_its_env_has_its_uid(kube):
         kube("delete", "-f", "-", "--wait=false", input=UID_DEPLOYMENT + "---\n" + UID_POD, check=False)
 
 
+def test_scaled_pods_are_listed_while_their_containers_are_made(kube):
+    """kubectl lists every pod a scale-up made at once, those whose containers are still being
+    made as ContainerCreating (the engine makes a few at a time), as on Kubernetes."""
+    kube("create", "deployment", "crowd", "--image=emukube/echo:1.0", "--replicas=1")
+    try:
+        kube("rollout", "status", "deployment/crowd", "--timeout=60s", timeout=90)
+        kube("scale", "deployment/crowd", "--replicas=12")
+        seen: list[list[str]] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            statuses = [columns(line)[2] for line in kube.lines("get", "pods", "-l", "app=crowd", "--no-headers")]
+            seen.append(statuses)
+            if len(statuses) == 12 and "ContainerCreating" in statuses or statuses.count("Running") == 12:
+                break
+            time.sleep(0.1)
+        assert len(seen[-1]) == 12 and "ContainerCreating" in seen[-1], seen
+    finally:
+        kube("delete", "deployment", "crowd", "--wait=false", check=False)
+
+
 # ---- writing --------------------------------------------------------------------------------
 CM = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {round: 'VALUE'}\n"
 
