@@ -244,8 +244,8 @@ spec:
 
 
 def test_a_pod_is_listed_pending_before_it_runs_and_its_env_has_its_uid(kube):
-    """As in Kubernetes, a Deployment's pod is an object (with its uid) before its containers
-    exist: a watch sees it Pending first, and the downward API hands its env that uid."""
+    """A watch sees a Deployment's new pod Pending, then Running; the downward API hands its
+    env its object's uid (a pod's object is written before its containers are made)."""
     watch = subprocess.Popen([KUBECTL, "get", "pods", "-l", "app=uid-env", "-w", "--request-timeout=60s",
                               "-o", r'jsonpath={.metadata.name} {.status.phase}{"\n"}'],
                              env=kube.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
