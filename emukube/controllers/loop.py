@@ -1339,21 +1339,10 @@ class Controller:
     def plan_facts(self, plan: PodPlan, since: float) -> PodFacts:
         """What the API's Pod says of a pod no container stands for yet (being made, or failed
         to start) since `since` (epoch seconds)."""
-        node = next((n for n in self.nodes if n.name == plan.node), None)
-        owner_uid = ""
-        if plan.owner_kind in ("StatefulSet", "DaemonSet", "ReplicationController", "Job") and self.informer:
-            owner_uid = ((self.informer.get(of_workload(plan.owner_kind), plan.namespace, plan.owner_name) or {})
-                         .get("metadata") or {}).get("uid", "")
         owner = f"{plan.owner_kind}/{plan.owner_name}" if plan.owner_kind else ""
-        created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since))
-        return PodFacts(namespace=plan.namespace, name=plan.name, labels=plan.labels, spec=plan.spec, owner=owner,
-                        template_hash=plan.template_hash, node=plan.node,
-                        host_ip=(node.internal_ip if node and node.internal_ip else self.ctx.node_address),
-                        created=created, planned=plan.planned, owner_uid=owner_uid,
-                        annotations=template_annotations(
-                            self.workloads, plan.namespace, owner, plan.template_hash,
-                            [o for o in self.objects if o["kind"] == "LimitRange"
-                             and o["metadata"].get("namespace") == plan.namespace], created))
+        return self._facts_of(plan.namespace, plan.name, owner, plan.template_hash, plan.node,
+                              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)),
+                              labels=plan.labels, spec=plan.spec, node=plan.node, planned=plan.planned)
 
     def pending_published(self, pods: dict[PodKey, Pod]) -> list[tuple[PodFacts, dict]]:
         """(facts, status) of the pods being made that no container stands for yet: Pending,
@@ -1378,24 +1367,28 @@ class Controller:
 
     def facts(self, pod: Pod) -> PodFacts:
         """What the API's Pod says of a running pod (controller/publish_pods.py)."""
-        node = next((n for n in self.nodes if n.name == pod.node), None)
+        return self._facts_of(pod.namespace, pod.name, pod.owner, pod.template_hash, pod.node,
+                              rfc3339(pod.holder.attrs.get("Created")) or "",
+                              labels=pod.labels, spec=pod.spec, ip=pod.ip, node=pod.node or "node-1",
+                              planned=L.planned_of(pod.holder.labels), released=pod.released,
+                              terminating_since=self.terminating_since.get(pod.key, ""))
+
+    def _facts_of(self, namespace: str, name: str, owner: str, template_hash: str, node_name: str, created: str,
+                  **more) -> PodFacts:
+        """PodFacts with what the controller adds to the pod's own: its node's address, its
+        owner's uid, its template's annotations (and the LimitRanger's, as of `created`)."""
+        node = next((n for n in self.nodes if n.name == node_name), None)
         owner_uid = ""
-        kind, _, name = pod.owner.partition("/")
+        kind, _, owner_name = owner.partition("/")
         if kind in ("StatefulSet", "DaemonSet", "ReplicationController", "Job") and self.informer is not None:
-            res = of_workload(kind)
-            sts = self.informer.get(res, pod.namespace, name)
-            owner_uid = (sts or {}).get("metadata", {}).get("uid", "")
-        created = rfc3339(pod.holder.attrs.get("Created")) or ""
-        return PodFacts(namespace=pod.namespace, name=pod.name, labels=pod.labels, spec=pod.spec, owner=pod.owner,
-                        template_hash=pod.template_hash, ip=pod.ip, node=pod.node or "node-1",
+            owner_uid = ((self.informer.get(of_workload(kind), namespace, owner_name) or {})
+                         .get("metadata") or {}).get("uid", "")
+        ranges = [o for o in self.objects if o["kind"] == "LimitRange" and o["metadata"].get("namespace") == namespace]
+        return PodFacts(namespace=namespace, name=name, owner=owner, template_hash=template_hash, created=created,
                         host_ip=(node.internal_ip if node and node.internal_ip else self.ctx.node_address),
-                        created=created, planned=L.planned_of(pod.holder.labels), owner_uid=owner_uid,
-                        released=pod.released,
-                        terminating_since=self.terminating_since.get(pod.key, ""),
-                        annotations=template_annotations(
-                            self.workloads, pod.namespace, pod.owner, pod.template_hash,
-                            [o for o in self.objects if o["kind"] == "LimitRange"
-                             and o["metadata"].get("namespace") == pod.namespace], created))
+                        owner_uid=owner_uid,
+                        annotations=template_annotations(self.workloads, namespace, owner, template_hash, ranges,
+                                                         created), **more)
 
     def take_api_deletions(self, pods: dict[PodKey, Pod]) -> None:
         """Pods whose deletion was asked through the API (kubectl delete pod): a deletion
