@@ -45,6 +45,7 @@ IMAGES: dict[str, ImageSpec] = {
     "pause": ImageSpec("pause", "registry.k8s.io/pause:3.10", "emukube/pause"),
     "coredns": ImageSpec("coredns", "coredns/coredns:1.12.4", "emukube/coredns"),
     "nginx-standin": ImageSpec("nginx-standin", None, "emukube/nginx-standin"),
+    "agnhost-standin": ImageSpec("agnhost-standin", None, "emukube/agnhost-standin"),
     # The one base image is also the proxy and the controller image.
     "proxy": _BASE,
     "controller": _BASE,
@@ -62,16 +63,18 @@ ROLES: dict[str, tuple[str, str | None]] = {
 }
 
 # Build order and parents (images built FROM another offline image hash that one too).
-_ORDER = ("base", "echo", "pause", "coredns", "nginx-standin")
-_FROM = {"echo": ("base",), "nginx-standin": ("base",)}
+_ORDER = ("base", "echo", "pause", "coredns", "nginx-standin", "agnhost-standin")
+_FROM = {"echo": ("base",), "nginx-standin": ("base",), "agnhost-standin": ("echo",)}
 
 # Images manifests often name that a machine without a registry cannot pull (repository ->
 # image): when the pull fails, a pod runs emukube's stand-in in their place, and an event says
 # so (runtime/pods.py). The base image is Debian bookworm with busybox's tools (sh, wget,
 # nslookup, nc, ...): it serves what pods run in busybox, alpine and debian, a shell and those
-# tools. nginx-standin is Debian's nginx laid out as the official image.
+# tools. nginx-standin is Debian's nginx laid out as the official image; agnhost-standin answers
+# as the subcommands of Kubernetes' test image that its e2e tests and docs run most.
 STAND_INS = {"docker.io/library/busybox": "base", "docker.io/library/alpine": "base",
-             "docker.io/library/debian": "base", "docker.io/library/nginx": "nginx-standin"}
+             "docker.io/library/debian": "base", "docker.io/library/nginx": "nginx-standin",
+             "registry.k8s.io/e2e-test-images/agnhost": "agnhost-standin"}
 # Bump when the build recipe in this file changes in a way that changes the images.
 _RECIPE = "1"
 _IGNORED_PARTS = {"__pycache__", ".git"}
@@ -302,7 +305,8 @@ def _build_one(client: docker.DockerClient, name: str, ref: str, log: Log) -> No
             ctx.mkdir()
             shutil.copy(src / "Dockerfile", ctx / "Dockerfile")
             _go_build(src, ctx / binary, log, name)
-        args = {"BASE": offline_ref("base")} if "base" in _FROM.get(name, ()) else None
+        parents = _FROM.get(name, ())
+        args = {"BASE": offline_ref(parents[0])} if parents else None
         _docker_build(client, ctx, ref, name, log, args)
     finally:
         _remove_tree(tmp)

@@ -28,6 +28,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -143,6 +144,13 @@ func serveTCPEcho(ln net.Listener) {
 }
 
 func main() {
+	if filepath.Base(os.Args[0]) == "agnhost" { // the agnhost stand-in's entrypoint (agnhost.go)
+		var err error
+		if hostname, err = os.Hostname(); err != nil {
+			log.Fatalf("agnhost: %v", err)
+		}
+		os.Exit(agnhost(os.Args[1:]))
+	}
 	httpPort := flag.Int("http-port", 0, "HTTP port (env HTTP_PORT, default 8080)")
 	udpPort := flag.Int("udp-port", 0, "UDP port (env UDP_PORT, default 8081)")
 	flag.Parse()

@@ -1,10 +1,13 @@
 """Manifests naming `nginx` and `busybox`, as tutorials and charts do, on a machine no registry
 answers: their pulls fail, and the pods run emukube's stand-ins, with an event saying so. The
 nginx stand-in is laid out as the official image (port 80, /usr/share/nginx/html, logs on
-stdout); busybox's has its tools (sh, wget, nslookup)."""
+stdout); busybox's has its tools (sh, wget, nslookup). Kubernetes' own test image, agnhost, runs
+the subcommands its e2e tests and docs use: netexec's /dial through a Service (HTTP and UDP), the
+docs' liveness example, and serve-hostname behind the "Debug Services" walk-through's Service."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -65,3 +68,68 @@ def test_a_shell_image_runs_the_base_stand_in(kube, image):
     kube("run", name, f"--image={image}", "--restart=Never", "--", "sh", "-c", "nslookup kubernetes.default >/dev/null && echo resolved")
     kube("wait", "--for=jsonpath={.status.phase}=Succeeded", f"pod/{name}", "--timeout=90s", timeout=120)
     assert kube("logs", name).stdout == "resolved\n"
+
+
+AGNHOST = HERE / "manifests" / "agnhost.yaml"
+
+
+@pytest.fixture(scope="module")
+def agnhost(kube) -> Kube:
+    kube("apply", "-f", str(AGNHOST))
+    kube("rollout", "status", "deployment/netexec", "--timeout=90s", timeout=120)
+    kube("wait", "--for=condition=Ready", "pod/agnhost-client", "--timeout=90s", timeout=120)
+    return kube
+
+
+def _dial(kube: Kube, protocol: str, port: int, tries: int) -> dict:
+    """What a netexec pod's /dial answers for `tries` requests to the netexec Service, asked
+    from the client pod, as Kubernetes' e2e tests ask (test/e2e/framework/network)."""
+    pod = kube.lines("get", "pods", "-l", "app=netexec", "-o", "jsonpath={.items[0].status.podIP}")[0]
+    url = f"http://{pod}:8080/dial?request=hostname&protocol={protocol}&host=netexec&port={port}&tries={tries}"
+    return json.loads(kube("exec", "agnhost-client", "--", "curl", "-s", url).stdout)
+
+
+@pytest.mark.parametrize("protocol,port", [("http", 80), ("udp", 90)])
+def test_agnhost_netexec_pods_answer_dial_through_their_service(agnhost, protocol, port):
+    pods = set(agnhost.lines("get", "pods", "-l", "app=netexec", "-o", "name"))
+    pods = {p.removeprefix("pod/") for p in pods}
+    answered = _dial(agnhost, protocol, port, 40)
+    assert set(answered) == {"responses"} and len(answered["responses"]) == 40, answered
+    assert set(answered["responses"]) == pods, answered  # e2e's "all backends answer"
+
+
+def test_agnhost_netexec_says_what_a_failed_dial_met(agnhost):
+    pod = agnhost.lines("get", "pods", "-l", "app=netexec", "-o", "jsonpath={.items[0].status.podIP}")[0]
+    url = f"http://{pod}:8080/dial?request=hostname&protocol=http&host=netexec&port=81&tries=1"
+    answered = json.loads(agnhost("exec", "agnhost-client", "--", "curl", "-s", url).stdout)
+    assert list(answered) == ["errors"] and "connect" in answered["errors"][0], answered
+
+
+def test_the_docs_liveness_example_is_restarted_when_healthz_fails(agnhost):
+    """agnhost liveness answers /healthz with 200 for 10 s, then 500: the kubelet restarts it."""
+    wait_until(lambda: agnhost.obj("get", "pod", "liveness-http")["status"]["containerStatuses"][0]["restartCount"] >= 1,
+               "liveness-http restarted", timeout=60)
+    events = agnhost("get", "events", "--field-selector", "involvedObject.name=liveness-http",
+                     "-o", "custom-columns=R:.reason,M:.message", "--no-headers").stdout
+    assert "Liveness probe failed: HTTP probe failed with statuscode: 500" in events, events
+    assert "Container liveness failed liveness probe, will be restarted" in events, events
+
+
+def test_debug_services_hostnames_with_agnhost_serve_hostname(agnhost):
+    """The Kubernetes docs' "Debug Services" walk-through: three serve-hostname pods behind a
+    Service on port 80 (targetPort 9376); each request answers with one pod's name."""
+    agnhost("create", "deployment", "hostnames", "--image=registry.k8s.io/e2e-test-images/agnhost:2.53",
+            "--replicas=3", "--", "/agnhost", "serve-hostname")
+    agnhost("expose", "deployment", "hostnames", "--port=80", "--target-port=9376")
+    agnhost("rollout", "status", "deployment/hostnames", "--timeout=90s", timeout=120)
+    pods = {p.removeprefix("pod/") for p in agnhost.lines("get", "pods", "-l", "app=hostnames", "-o", "name")}
+    seen = agnhost("exec", "agnhost-client", "--", "sh", "-c",
+                   "for i in $(seq 30); do wget -qO- hostnames; echo; done").stdout.split()
+    assert len(seen) == 30 and set(seen) == pods, seen
+
+
+def test_agnhost_names_the_subcommands_it_has(agnhost):
+    done = agnhost("exec", "agnhost-client", "--", "/agnhost", "guestbook", check=False)
+    assert done.returncode == 1, done
+    assert 'unknown command "guestbook"' in done.stderr and "netexec, pause, serve-hostname" in done.stderr, done.stderr
+    assert agnhost("logs", "agnhost-client").stdout == "Paused\n"
