@@ -244,6 +244,7 @@ class Controller:
         ctx.stood_in = self.note_stand_in
         self.reloads = BackgroundReloads(self)  # proxy reloads off the tick while no pod stops
         self.policy_routes: dict[tuple[str, str], tuple] = {}  # see under_policies
+        self.starting: list[ep.PodView] = []  # this tick's starting_views
         self.firewalls = PodFirewalls(self, self.state_dir / "pod-firewalls.json")  # NetworkPolicy at pod addresses
 
     def set_objects(self, objects: list[dict], replica_sets: Sequence[dict] = ()) -> None:
@@ -592,6 +593,22 @@ class Controller:
             for p in pods.values()
         ]
 
+    def starting_views(self, pods: dict[PodKey, Pod]) -> list[ep.PodView]:
+        """Pods being made, whose address is already chosen, as NetworkPolicy weighs clients:
+        rules that admit a new pod then hold before its containers start, as with a network
+        plugin that knows a pod from its creation, not a tick after (`kubectl run --rm -i ...
+        -- wget` was kept out by the policy meant to let it in)."""
+        # An observed pod of that name made for another object is an earlier namesake (`kubectl
+        # run busybox --rm` twice, a StatefulSet's replaced pod): the new one is weighed instead.
+        return [ep.PodView(name=plan.name, namespace=plan.namespace, ip=ip, labels=plan.labels)
+                for key, plan in list(self.creating.items())  # list(): workers change it
+                if (ip := getattr(plan, "_ip", "")) and (key not in pods or not self._made_for(pods[key], plan))]
+
+    @staticmethod
+    def _made_for(pod: Pod, plan: PodPlan) -> bool:
+        made = pod.holder.labels.get(L.UID, "")
+        return made == plan.uid if made and plan.uid else pod.ip == getattr(plan, "_ip", "")
+
     # ---- workloads ----------------------------------------------------------------------
     def used_ips(self, pods: dict[PodKey, Pod]) -> set[str]:
         # A stopped container keeps its address for its next start (IPAMConfig), though
@@ -713,6 +730,17 @@ class Controller:
         longer say Terminating: a force-deleted pod was created again in the API, then started
         again; test_hooks saw it once in six CI runs)."""
         return pod.holder.id in self.removed_ids
+
+    def superseded(self, pod: Pod) -> bool:
+        """A bare pod's container made for an earlier object of its name: the API holds a newer
+        pod of that name (`kubectl run busybox --rm` again, a pod deleted and applied again),
+        which is not this container's to describe, and is Pending until its own runs."""
+        if pod.owner or self.informer is None:
+            return False
+        made_for = pod.holder.labels.get(L.UID, "")
+        stored = self.informer.get(BY_KEY["pods"], pod.namespace, pod.name)
+        uid = ((stored or {}).get("metadata") or {}).get("uid", "")
+        return bool(made_for and uid and made_for != uid)
 
     def stop_pod(self, pod: Pod, reason: str, grace: int | None = None) -> None:
         """Take the pod out of endpoints now; after a short drain, preStop hooks and SIGTERM
@@ -1192,11 +1220,13 @@ class Controller:
             return plan
         key = (plan.namespace, plan.name)
         kept = self.policy_routes.get(key)
-        if kept is not None and kept[1] is self.policies and kept[2] == plan and (kept[0] is views or kept[0] == views):
+        peers = (views, self.starting)
+        if kept is not None and kept[1] is self.policies and kept[2] == plan and (kept[0] is peers or kept[0] == peers):
             return kept[3]
-        clients = [*views, network_policy.ingress_controller(self.ctx.net.ingress_ip)]
+        clients = [*network_policy.with_starting(views, self.starting),
+                   network_policy.ingress_controller(self.ctx.net.ingress_ip)]
         routed = network_policy.restrict(plan, clients, self.policies, self.namespace_labels)
-        self.policy_routes[key] = (views, self.policies, plan, routed)
+        self.policy_routes[key] = (peers, self.policies, plan, routed)
         return routed
 
     def service_slices(self, svc: dict) -> list[dict]:
@@ -1276,7 +1306,8 @@ class Controller:
             # Before status.json: once `up` reads "converged", the API shows what converged.
             try:  # not the pods removed since this tick observed them (see gone)
                 complete = self.publisher.publish(Observed(
-                    pods=[(self.facts(p), status_pods[p.key]) for p in pods.values() if not self.gone(p)]
+                    pods=[(self.facts(p), status_pods[p.key]) for p in pods.values()
+                          if not self.gone(p) and not self.superseded(p)]
                     + self.failures.published(pods) + self.pending_published(pods) + self.coredns_mirror(dns),
                     services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes),
                     views=views, ingress_addresses=self.ingress.addresses()))
@@ -1350,7 +1381,8 @@ class Controller:
         a pod from when its owner creates it, not from when its containers run."""
         out = []
         for key, plan in list(self.creating.items()):  # workers change it
-            if key in pods or key in self.created or self.failures.holds(key) or not plan.planned:
+            if (key in pods and not self.superseded(pods[key])) or key in self.created or self.failures.holds(key) \
+                    or not plan.planned:
                 continue
             if plan.owner_kind and self.earlier_pod_stored(plan):
                 continue  # as a StatefulSet's controller, which creates it once the earlier one is gone
@@ -1401,6 +1433,8 @@ class Controller:
             obj = self.informer.get(BY_KEY["pods"], pod.namespace, pod.name)
             if obj is not None and obj["metadata"].get("deletionTimestamp"):
                 self.stop_pod(pod, "deleted", obj["metadata"].get("deletionGracePeriodSeconds"))
+            elif obj is not None and self.superseded(pod):
+                self.stop_pod(pod, "deleted")  # its object went, and a namesake came, between two looks
             elif obj is None:
                 uid = self.informer.deleted_uid(BY_KEY["pods"], pod.namespace, pod.name)
                 if uid is not None and uid not in self.publisher.own_deletions:
@@ -1430,6 +1464,7 @@ class Controller:
         self.jobs.sync(pods)
         self.failures.sync(pods)
         views = self.views(pods)
+        self.starting = self.starting_views(pods)
         self.reconcile_dns(views, dns)
         self.reconcile_proxies(views, proxies)
         self.firewalls.sync(pods, views)

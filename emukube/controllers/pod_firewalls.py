@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from ..k8s.keys import PodKey
 from ..k8s.reasons import Reason
 from ..plan.endpoints import PodView
+from ..plan.network_policy import with_starting
 from ..plan.pod_firewall import coredns, firewall
 from ..render.pod_firewall import render_pod_firewall
 from ..runtime.engine import DockerException
@@ -47,11 +48,12 @@ class PodFirewalls:
             return  # no policy, and no rules left from one
         # Nothing that decides the rules has changed since the last tick: each pod's rules weigh
         # every other pod against every policy.
-        seen = (ctl.policies, views, [(p.holder.id, p.holder.status) for p in pods.values()], len(self.loaded))
+        seen = (ctl.policies, views + ctl.starting, [(p.holder.id, p.holder.status) for p in pods.values()],
+                len(self.loaded))
         busy = set(self.busy)  # loads end meanwhile, in their threads: judged by what was busy now
         if self.last is not None and seen[0] is self.last[0] and seen[1:] == self.last[1:] and not busy:
             return
-        everyone = [*views, coredns(ctl.ctx.net.dns_ip)]
+        everyone = [*with_starting(views, ctl.starting), coredns(ctl.ctx.net.dns_ip)]  # loop.starting_views
         by_key = {(v.namespace, v.name): v for v in views}
         self.unjudged = False
         for pod in pods.values():

@@ -152,6 +152,13 @@ def block_nets(block: dict) -> list[ipaddress.IPv4Network]:
         return []
 
 
+def with_starting(views: Sequence[PodView], starting: Sequence[PodView]) -> list[PodView]:
+    """The pods policies weigh as clients: those being made (their address is chosen), and the
+    running ones no pod being made replaces (an earlier pod of the same name, on its way out)."""
+    replaced = {(v.namespace, v.name) for v in starting}
+    return [*starting, *(v for v in views if (v.namespace, v.name) not in replaced)]
+
+
 def restrict(plan: ProxyPlan, pods: Sequence[PodView], policies: Sequence[dict],
              namespace_labels: dict[str, dict]) -> ProxyPlan:
     """The plan with the routes its TCP and UDP ports' clients take under these policies; as it

@@ -22,10 +22,26 @@ def pod(v: PodView) -> SimpleNamespace:
                            holder=SimpleNamespace(id=f"id-{v.name}", status="running"))
 
 
+def controller(loads: list[tuple[str, str]], starting: list[PodView] | None = None) -> SimpleNamespace:
+    return SimpleNamespace(policies=[POLICY], namespace_labels={}, starting=starting or [],
+                           ctx=SimpleNamespace(net=SimpleNamespace(dns_ip="10.9.0.10")),
+                           create_pool=SimpleNamespace(submit=lambda fn, p, text, digest, empty: loads.append((p.name, text))))
+
+
+def test_a_pod_being_made_is_admitted_before_its_containers_run(tmp_path):
+    """A front desk pod whose containers are still being made (loop.starting_views) is in the
+    kitchen's rules already: its first request is not dropped."""
+    loads: list[tuple[str, str]] = []
+    kitchen = view("kitchen", "10.9.0.5", app="kitchen")
+    new_front = PodView(name="front-desk-2", namespace="default", ip="10.9.0.8", labels={"role": "front-desk"})
+    PodFirewalls(controller(loads, [new_front]), tmp_path / "firewalls.json").sync({"kitchen": pod(kitchen)}, [kitchen])
+    assert [name for name, _ in loads] == ["kitchen"]
+    assert "-A INPUT -s 10.9.0.8 -j ACCEPT" in loads[0][1], loads[0][1]
+
+
 def test_a_pod_passed_over_while_loading_is_judged_again_and_waited_for(tmp_path):
     loads: list[tuple[str, str]] = []
-    ctl = SimpleNamespace(policies=[POLICY], namespace_labels={}, ctx=SimpleNamespace(net=SimpleNamespace(dns_ip="10.9.0.10")),
-                          create_pool=SimpleNamespace(submit=lambda fn, p, text, digest, empty: loads.append((p.name, text))))
+    ctl = controller(loads)
     firewalls = PodFirewalls(ctl, tmp_path / "firewalls.json")
     kitchen, front = view("kitchen", "10.9.0.5", app="kitchen"), view("front-desk", "10.9.0.6", role="front-desk")
     firewalls.sync({"kitchen": pod(kitchen), "front": pod(front)}, [kitchen, front])
