@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import subprocess
 
+import httpx
 import pytest
 from conftest import HERE, wait_until
 from kubectl_tools import HELM, Kube
@@ -123,6 +124,9 @@ def test_debug_services_hostnames_with_agnhost_serve_hostname(agnhost):
     agnhost("expose", "deployment", "hostnames", "--port=80", "--target-port=9376")
     agnhost("rollout", "status", "deployment/hostnames", "--timeout=90s", timeout=120)
     pods = {p.removeprefix("pod/") for p in agnhost.lines("get", "pods", "-l", "app=hostnames", "-o", "name")}
+    # The new Service answers once its proxy runs: the walk-through's first curl may come sooner.
+    wait_until(lambda: agnhost("exec", "agnhost-client", "--", "wget", "-qO-", "-T", "2", "hostnames",
+                               check=False).stdout in pods, "the hostnames Service answering")
     seen = agnhost("exec", "agnhost-client", "--", "sh", "-c",
                    "for i in $(seq 30); do wget -qO- hostnames; echo; done").stdout.split()
     assert len(seen) == 30 and set(seen) == pods, seen
@@ -133,3 +137,77 @@ def test_agnhost_names_the_subcommands_it_has(agnhost):
     assert done.returncode == 1, done
     assert 'unknown command "guestbook"' in done.stderr and "netexec, pause, serve-hostname" in done.stderr, done.stderr
     assert agnhost("logs", "agnhost-client").stdout == "Paused\n"
+
+
+def _apply_in(kube: Kube, namespace: str, manifest: str) -> None:
+    kube("create", "namespace", namespace)
+    kube("-n", namespace, "apply", "-f", str(HERE / "manifests" / manifest))
+    kube("-n", namespace, "wait", "--for=condition=Ready", "pod", "--all", "--timeout=90s", timeout=120)
+
+
+def test_kinds_loadbalancer_example_answers_at_the_external_ip(kube):
+    """kind's LoadBalancer walk-through: curl EXTERNAL-IP:5678 reaches either pod."""
+    _apply_in(kube, "kind-lb", "kind_loadbalancer.yaml")
+    ip = wait_until(lambda: kube("-n", "kind-lb", "get", "svc", "foo-service", "-o",
+                                 "jsonpath={.status.loadBalancer.ingress[0].ip}").stdout, "an EXTERNAL-IP")
+    def answer() -> str | None:
+        try:
+            return httpx.get(f"http://{ip}:5678", timeout=5).text
+        except httpx.HTTPError:
+            return None  # its proxy still starting: the EXTERNAL-IP is given first, as MetalLB does
+
+    wait_until(answer, "the LoadBalancer answering", timeout=30)
+    seen = [answer() for _ in range(10)]
+    assert set(seen) == {"foo-app", "bar-app"}, seen
+
+
+def test_kinds_ingress_example_rewrites_to_either_service(kube):
+    """kind's Ingress walk-through: /foo/hostname and /bar/hostname at the Ingress's ADDRESS."""
+    _apply_in(kube, "kind-ing", "kind_ingress.yaml")
+    ip = wait_until(lambda: kube("-n", "kind-ing", "get", "ingress", "example-ingress", "-o",
+                                 "jsonpath={.status.loadBalancer.ingress[0].ip}").stdout, "the Ingress's ADDRESS")
+    def answer(path: str) -> str | None:
+        try:
+            got = httpx.get(f"http://{ip}{path}", timeout=5)
+        except httpx.HTTPError:
+            return None  # the Ingress controller's proxy still starting
+        return got.text if got.status_code == 200 else None
+
+    for app in ("foo", "bar"):
+        assert wait_until(lambda: answer(f"/{app}/hostname"), f"/{app}/hostname answering", timeout=30) == f"{app}-app"
+
+
+ACCESS_NGINX = """
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: access-nginx}
+spec:
+  podSelector: {matchLabels: {app: nginx}}
+  ingress:
+  - from: [{podSelector: {matchLabels: {access: "true"}}}]
+"""
+
+
+def test_the_network_policy_tutorial_with_busybox_wget_timeouts(kube):
+    """Kubernetes' "Declare Network Policy" tutorial, its commands as written: busybox's
+    `wget --spider --timeout=1 nginx` (Debian's busybox lacks the option: the stand-in's wget
+    adds it) answers until a policy admits only pods labelled access=true, then times out."""
+    ns = ("-n", "np-tutorial")
+    kube("create", "namespace", "np-tutorial")
+    kube(*ns, "create", "deployment", "nginx", "--image=nginx")
+    kube(*ns, "expose", "deployment", "nginx", "--port=80")
+    kube(*ns, "rollout", "status", "deployment/nginx", "--timeout=90s", timeout=120)
+
+    def spider(*labels: str, option: str = "--timeout=1") -> str:
+        done = kube(*ns, "run", "busybox", "--rm", "-i", "--restart=Never", "--image=busybox:1.28", *labels,
+                    "--", "wget", "--spider", *option.split(), "nginx", check=False, timeout=120)
+        return done.stdout + done.stderr
+
+    assert "remote file exists" in wait_until(lambda: "remote file exists" in (out := spider()) and out,
+                                              "nginx answering busybox", timeout=60)
+    kube(*ns, "apply", "-f", "-", input=ACCESS_NGINX)
+    blocked = wait_until(lambda: "download timed out" in (out := spider()) and out,
+                         "the policy keeping busybox out", timeout=60)
+    assert "wget: download timed out" in blocked and "Segmentation fault" not in blocked, blocked
+    allowed = spider("--labels=access=true", option="-T 1")
+    assert "remote file exists" in allowed, allowed
