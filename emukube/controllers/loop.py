@@ -1381,8 +1381,10 @@ class Controller:
         a pod from when its owner creates it, not from when its containers run."""
         out = []
         for key, plan in list(self.creating.items()):  # workers change it
-            if (key in pods and not self.superseded(pods[key])) or key in self.created or self.failures.holds(key) \
-                    or not plan.planned:
+            # One whose containers were made after this tick looked (self.created, not in pods)
+            # stays Pending until the next: left out, its object was deleted and written anew
+            # with another uid than the one its env got (a CI run saw it).
+            if (key in pods and not self.superseded(pods[key])) or self.failures.holds(key) or not plan.planned:
                 continue
             if plan.owner_kind and self.earlier_pod_stored(plan):
                 continue  # as a StatefulSet's controller, which creates it once the earlier one is gone
