@@ -46,6 +46,7 @@ IMAGES: dict[str, ImageSpec] = {
     "coredns": ImageSpec("coredns", "coredns/coredns:1.12.4", "emukube/coredns"),
     "nginx-standin": ImageSpec("nginx-standin", None, "emukube/nginx-standin"),
     "agnhost-standin": ImageSpec("agnhost-standin", None, "emukube/agnhost-standin"),
+    "serve-hostname-standin": ImageSpec("serve-hostname-standin", None, "emukube/serve-hostname-standin"),
     # The one base image is also the proxy and the controller image.
     "proxy": _BASE,
     "controller": _BASE,
@@ -63,18 +64,21 @@ ROLES: dict[str, tuple[str, str | None]] = {
 }
 
 # Build order and parents (images built FROM another offline image hash that one too).
-_ORDER = ("base", "echo", "pause", "coredns", "nginx-standin", "agnhost-standin")
-_FROM = {"echo": ("base",), "nginx-standin": ("base",), "agnhost-standin": ("echo",)}
+_ORDER = ("base", "echo", "pause", "coredns", "nginx-standin", "agnhost-standin", "serve-hostname-standin")
+_FROM = {"echo": ("base",), "nginx-standin": ("base",), "agnhost-standin": ("echo",),
+         "serve-hostname-standin": ("echo",)}
 
 # Images manifests often name that a machine without a registry cannot pull (repository ->
 # image): when the pull fails, a pod runs emukube's stand-in in their place, and an event says
 # so (runtime/pods.py). The base image is Debian bookworm with busybox's tools (sh, wget,
 # nslookup, nc, ...): it serves what pods run in busybox, alpine and debian, a shell and those
 # tools. nginx-standin is Debian's nginx laid out as the official image; agnhost-standin answers
-# as the subcommands of Kubernetes' test image that its e2e tests and docs run most.
+# as the subcommands of Kubernetes' test image that its e2e tests and docs run most, and
+# serve-hostname-standin as its forerunner, which the docs' "Debug Services" deploys.
 STAND_INS = {"docker.io/library/busybox": "base", "docker.io/library/alpine": "base",
              "docker.io/library/debian": "base", "docker.io/library/nginx": "nginx-standin",
-             "registry.k8s.io/e2e-test-images/agnhost": "agnhost-standin"}
+             "registry.k8s.io/e2e-test-images/agnhost": "agnhost-standin",
+             "registry.k8s.io/serve_hostname": "serve-hostname-standin"}
 # Bump when the build recipe in this file changes in a way that changes the images.
 _RECIPE = "1"
 _IGNORED_PARTS = {"__pycache__", ".git"}

@@ -12,7 +12,8 @@
 //	serve-hostname  the hostname over HTTP (default), raw TCP and/or UDP on --port (9376)
 //	liveness        HTTP on 8080: /healthz answers 200 for 10 s, then 500; /started, /redirect
 //
-// Any other subcommand exits 1 saying which ones are here.
+// Any other subcommand exits 1 saying which ones are here. Run as /serve_hostname (the stand-in
+// for registry.k8s.io/serve_hostname, agnhost's forerunner), it is serve-hostname alone.
 package main
 
 import (

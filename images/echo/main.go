@@ -144,10 +144,14 @@ func serveTCPEcho(ln net.Listener) {
 }
 
 func main() {
-	if filepath.Base(os.Args[0]) == "agnhost" { // the agnhost stand-in's entrypoint (agnhost.go)
+	// The stand-ins' entrypoints (agnhost.go): agnhost, and serve_hostname, its forerunner.
+	if name := filepath.Base(os.Args[0]); name == "agnhost" || name == "serve_hostname" {
 		var err error
 		if hostname, err = os.Hostname(); err != nil {
-			log.Fatalf("agnhost: %v", err)
+			log.Fatalf("%s: %v", name, err)
+		}
+		if name == "serve_hostname" {
+			os.Exit(agnServeHostname(os.Args[1:]))
 		}
 		os.Exit(agnhost(os.Args[1:]))
 	}

@@ -3,7 +3,8 @@ answers: their pulls fail, and the pods run emukube's stand-ins, with an event s
 nginx stand-in is laid out as the official image (port 80, /usr/share/nginx/html, logs on
 stdout); busybox's has its tools (sh, wget, nslookup). Kubernetes' own test image, agnhost, runs
 the subcommands its e2e tests and docs use: netexec's /dial through a Service (HTTP and UDP), the
-docs' liveness example, and serve-hostname behind the "Debug Services" walk-through's Service."""
+docs' liveness example, kind's LoadBalancer and Ingress walk-throughs; serve_hostname, its
+forerunner, behind the "Debug Services" walk-through's Service."""
 
 from __future__ import annotations
 
@@ -116,11 +117,12 @@ def test_the_docs_liveness_example_is_restarted_when_healthz_fails(agnhost):
     assert "Container liveness failed liveness probe, will be restarted" in events, events
 
 
-def test_debug_services_hostnames_with_agnhost_serve_hostname(agnhost):
-    """The Kubernetes docs' "Debug Services" walk-through: three serve-hostname pods behind a
-    Service on port 80 (targetPort 9376); each request answers with one pod's name."""
-    agnhost("create", "deployment", "hostnames", "--image=registry.k8s.io/e2e-test-images/agnhost:2.53",
-            "--replicas=3", "--", "/agnhost", "serve-hostname")
+def test_the_debug_services_walk_through_with_serve_hostname(agnhost):
+    """The Kubernetes docs' "Debug Services" walk-through, its commands as written: three
+    serve_hostname pods behind a Service on port 80 (targetPort 9376); each request answers with
+    one pod's name."""
+    agnhost("create", "deployment", "hostnames", "--image=registry.k8s.io/serve_hostname")
+    agnhost("scale", "deployment", "hostnames", "--replicas=3")
     agnhost("expose", "deployment", "hostnames", "--port=80", "--target-port=9376")
     agnhost("rollout", "status", "deployment/hostnames", "--timeout=90s", timeout=120)
     pods = {p.removeprefix("pod/") for p in agnhost.lines("get", "pods", "-l", "app=hostnames", "-o", "name")}
