@@ -260,9 +260,11 @@ func dial(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	addr := net.JoinHostPort(q.Get("host"), q.Get("port"))
+	var resolve func() error
 	var once func() (string, error)
 	switch protocol {
 	case "", "http":
+		resolve = func() error { _, err := net.ResolveTCPAddr("tcp", addr); return err }
 		client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 		once = func() (string, error) {
 			resp, err := client.Get(fmt.Sprintf("http://%s/%s", addr, request))
@@ -274,9 +276,14 @@ func dial(w http.ResponseWriter, r *http.Request) {
 			return string(body), err
 		}
 	case "udp":
+		resolve = func() error { _, err := net.ResolveUDPAddr("udp", addr); return err }
 		once = func() (string, error) { return dialUDPOnce(addr, request) }
 	default:
 		http.Error(w, "unsupported protocol. "+protocol, http.StatusBadRequest)
+		return
+	}
+	if err := resolve(); err != nil { // as agnhost: a name that does not resolve is a bad request
+		http.Error(w, fmt.Sprintf("host and/or port param are invalid. %v", err), http.StatusBadRequest)
 		return
 	}
 	answer := map[string][]string{}

@@ -105,6 +105,9 @@ def test_agnhost_netexec_says_what_a_failed_dial_met(agnhost):
     url = f"http://{pod}:8080/dial?request=hostname&protocol=http&host=netexec&port=81&tries=1"
     answered = json.loads(agnhost("exec", "agnhost-client", "--", "curl", "-s", url).stdout)
     assert list(answered) == ["errors"] and "connect" in answered["errors"][0], answered
+    nowhere = f"http://{pod}:8080/dial?request=hostname&protocol=http&host=nowhere&port=80&tries=1"
+    refused = agnhost("exec", "agnhost-client", "--", "curl", "-s", "-w", " %{http_code}", nowhere).stdout
+    assert refused.startswith("host and/or port param are invalid.") and refused.endswith(" 400"), refused
 
 
 def test_the_docs_liveness_example_is_restarted_when_healthz_fails(agnhost):
