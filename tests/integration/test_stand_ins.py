@@ -144,6 +144,16 @@ def test_agnhost_names_the_subcommands_it_has(agnhost):
     assert agnhost("logs", "agnhost-client").stdout == "Paused\n"
 
 
+def _answer(url: str) -> str | None:
+    """The body of a 200 from the host; None while the Service's proxy is still starting (a
+    LoadBalancer's EXTERNAL-IP is given first, as MetalLB gives it) or answers otherwise."""
+    try:
+        got = httpx.get(url, timeout=5)
+    except httpx.HTTPError:
+        return None
+    return got.text if got.status_code == 200 else None
+
+
 def _apply_in(kube: Kube, namespace: str, manifest: str) -> None:
     kube("create", "namespace", namespace)
     kube("-n", namespace, "apply", "-f", str(HERE / "manifests" / manifest))
@@ -155,14 +165,8 @@ def test_kinds_loadbalancer_example_answers_at_the_external_ip(kube):
     _apply_in(kube, "kind-lb", "kind_loadbalancer.yaml")
     ip = wait_until(lambda: kube("-n", "kind-lb", "get", "svc", "foo-service", "-o",
                                  "jsonpath={.status.loadBalancer.ingress[0].ip}").stdout, "an EXTERNAL-IP")
-    def answer() -> str | None:
-        try:
-            return httpx.get(f"http://{ip}:5678", timeout=5).text
-        except httpx.HTTPError:
-            return None  # its proxy still starting: the EXTERNAL-IP is given first, as MetalLB does
-
-    wait_until(answer, "the LoadBalancer answering", timeout=30)
-    seen = [answer() for _ in range(10)]
+    wait_until(lambda: _answer(f"http://{ip}:5678"), "the LoadBalancer answering", timeout=30)
+    seen = [_answer(f"http://{ip}:5678") for _ in range(10)]
     assert set(seen) == {"foo-app", "bar-app"}, seen
 
 
@@ -171,15 +175,9 @@ def test_kinds_ingress_example_rewrites_to_either_service(kube):
     _apply_in(kube, "kind-ing", "kind_ingress.yaml")
     ip = wait_until(lambda: kube("-n", "kind-ing", "get", "ingress", "example-ingress", "-o",
                                  "jsonpath={.status.loadBalancer.ingress[0].ip}").stdout, "the Ingress's ADDRESS")
-    def answer(path: str) -> str | None:
-        try:
-            got = httpx.get(f"http://{ip}{path}", timeout=5)
-        except httpx.HTTPError:
-            return None  # the Ingress controller's proxy still starting
-        return got.text if got.status_code == 200 else None
-
     for app in ("foo", "bar"):
-        assert wait_until(lambda: answer(f"/{app}/hostname"), f"/{app}/hostname answering", timeout=30) == f"{app}-app"
+        url = f"http://{ip}/{app}/hostname"
+        assert wait_until(lambda: _answer(url), f"/{app}/hostname answering", timeout=30) == f"{app}-app"
 
 
 ACCESS_NGINX = """
@@ -216,3 +214,15 @@ def test_the_network_policy_tutorial_with_busybox_wget_timeouts(kube):
     assert "wget: download timed out" in blocked and "Segmentation fault" not in blocked, blocked
     allowed = spider("--labels=access=true", option="-T 1")
     assert "remote file exists" in allowed, allowed
+
+
+def test_the_hello_minikube_tutorial_answers_with_the_time(kube):
+    """Kubernetes' "Hello Minikube" tutorial: agnhost's netexec behind a LoadBalancer Service,
+    whose root answers with the time ("NOW: ..."), as the tutorial shows."""
+    kube("create", "deployment", "hello-node", "--image=registry.k8s.io/e2e-test-images/agnhost:2.39",
+         "--", "/agnhost", "netexec", "--http-port=8080")
+    kube("expose", "deployment", "hello-node", "--type=LoadBalancer", "--port=8080")
+    kube("rollout", "status", "deployment/hello-node", "--timeout=90s", timeout=120)
+    ip = wait_until(lambda: kube("get", "svc", "hello-node", "-o", "jsonpath={.status.loadBalancer.ingress[0].ip}").stdout,
+                    "an EXTERNAL-IP")
+    assert wait_until(lambda: _answer(f"http://{ip}:8080/"), "hello-node answering", timeout=30).startswith("NOW: ")
