@@ -7,7 +7,7 @@ Durability: WAL journal, and every write is ONE transaction (object row, change-
 counter), so a write that returned survives kill -9 of whatever holds the store, and none is
 half-written. synchronous=NORMAL: a commit is in the kernel's cache, not yet on the disk, when it
 returns; only a crash of the host itself can lose the last writes (never the file's consistency).
-FULL's fsync per commit took the API server's one thread 1.5 s of every `up` of the pizza shop,
+FULL's fsync per commit held the API server's one thread about 1.1 s of an `up` of the pizza shop,
 the disk being busy with the engine's containers meanwhile.
 Threads get a connection each (WAL lets their reads run beside a write); several processes may
 share the file (busy_timeout makes a writer wait for another's transaction). A connection must not
