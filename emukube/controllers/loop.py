@@ -1220,13 +1220,13 @@ class Controller:
             return plan
         key = (plan.namespace, plan.name)
         kept = self.policy_routes.get(key)
-        peers = (views, self.starting)
-        if kept is not None and kept[1] is self.policies and kept[2] == plan and (kept[0] is peers or kept[0] == peers):
-            return kept[3]
+        if kept is not None and kept[2] is self.policies and kept[3] == plan \
+                and all(was is now or was == now for was, now in ((kept[0], views), (kept[1], self.starting))):
+            return kept[4]  # within a tick the same lists: compared by identity, not element by element
         clients = [*network_policy.with_starting(views, self.starting),
                    network_policy.ingress_controller(self.ctx.net.ingress_ip)]
         routed = network_policy.restrict(plan, clients, self.policies, self.namespace_labels)
-        self.policy_routes[key] = (peers, self.policies, plan, routed)
+        self.policy_routes[key] = (views, self.starting, self.policies, plan, routed)
         return routed
 
     def service_slices(self, svc: dict) -> list[dict]:
