@@ -80,12 +80,14 @@ ln -sfn /usr/lib/nginx/modules "$ROOT/etc/nginx/modules"
 rm -f "$ROOT"/etc/nginx/sites-enabled/*
 # Runtime dirs that the init scripts would create (no init in a container).
 mkdir -p "$ROOT/run/haproxy" "$ROOT/run/nginx" "$ROOT/var/lib/nginx"
-# Debian's busybox ships without applet links: add the workshop tools Debian lacks. wget is
-# busybox's behind a script that adds the timeout option Debian's build lacks (see the script).
-for app in ping traceroute telnet vi less; do
-  [ -e "$ROOT/usr/bin/$app" ] || [ -e "$ROOT/usr/sbin/$app" ] || ln -sfn /bin/busybox "$ROOT/usr/local/bin/$app"
-done
+# Debian's busybox ships without applet links. The busybox image has one for every applet
+# (`httpd -f -p 8080`, `nc`, `netstat`, ...): link each that Debian has no command of its own
+# for. wget is busybox's behind a script that adds the timeout option Debian's build lacks.
 install -m 0755 "$HERE/wget" "$ROOT/usr/local/bin/wget"
+for app in $(chroot "$ROOT" /bin/busybox --list); do
+  for dir in usr/local/bin usr/bin usr/sbin bin sbin; do [ -e "$ROOT/$dir/$app" ] && continue 2; done
+  ln -sfn /bin/busybox "$ROOT/usr/local/bin/$app"
+done
 
 echo "==> docker import $TAG"
 tar -C "$ROOT" --numeric-owner -c . | docker import \
