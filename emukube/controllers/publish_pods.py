@@ -201,8 +201,9 @@ def _state(state: dict, container_id: str = "") -> dict:
         return {"waiting": {k: waiting[k] for k in ("reason", "message") if waiting.get(k)}}
     ended = state.get("terminated") or {}
     out: dict = {"exitCode": int(ended.get("exitCode") or 0)}
-    if ended.get("reason"):
-        out["reason"] = ended["reason"]
+    for key in ("reason", "message"):  # a message: what the runtime said of a start it refused
+        if ended.get(key):
+            out[key] = ended[key]
     for key in ("startedAt", "finishedAt"):
         if rfc3339(ended.get(key)):
             out[key] = rfc3339(ended.get(key))

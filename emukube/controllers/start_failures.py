@@ -1,9 +1,10 @@
 """Pods whose start failed stay pods, as with the kubelet: listed by the API with the failure in
 STATUS and in their container statuses (ErrImagePull, ImagePullBackOff, ErrImageNeverPull,
-CreateContainerConfigError, Init:Error, Init:CrashLoopBackOff), tried again after the kubelet's
-back-off, and started once what they lacked is there. So do pods no node fits (the scheduler's
-Unschedulable): Pending, with PodScheduled False and its message, placed again on later ticks
-under the same name, as the scheduler retries the pod the ReplicaSet made.
+CreateContainerConfigError, RunContainerError, CrashLoopBackOff, Init:Error,
+Init:CrashLoopBackOff), tried again after the kubelet's back-off, and started once what they
+lacked is there. So do pods no node fits (the scheduler's Unschedulable): Pending, with
+PodScheduled False and its message, placed again on later ticks under the same name, as the
+scheduler retries the pod the ReplicaSet made.
 
 runtime/pods.create_pod makes a pod whole or not at all, so a failed pod has no containers: this
 module remembers it (its plan stays in ctrl.creating, so its owner does not make another) and
@@ -12,9 +13,11 @@ says what the kubelet would. A failed init container's output is kept in the sta
 output moves to the previous-log file `--previous` reads.
 
 Back-off as the kubelet's: image pulls wait 10 s, 20 s, ... 5 min (images.backOff); an init
-container that failed runs again at once, then after 10 s, 20 s, ... 5 min (CrashLoopBackOff);
-restartPolicy Never leaves the pod Failed. A missing image is tried again as soon as it is present
-(`emukube load`, `docker tag`), a missing ConfigMap or Secret as soon as the objects change.
+container that failed runs again at once, then after 10 s, 20 s, ... 5 min (CrashLoopBackOff); a
+container the runtime could not start (RunContainerError: its command not found, ...) after
+10 s, 20 s, ...; restartPolicy Never leaves the pod Failed. A missing image is tried again as
+soon as it is present (`emukube load`, `docker tag`), a missing ConfigMap or Secret as soon as
+the objects change.
 """
 
 from __future__ import annotations
@@ -52,7 +55,9 @@ class Failure:
     """One pod's latest failed start."""
 
     plan: PodPlan
-    reason: str  # the kubelet's word: ErrImagePull, ErrImageNeverPull, CreateContainerConfigError, Error
+    # the kubelet's word: ErrImagePull, ErrImageNeverPull, CreateContainerConfigError, RunContainerError,
+    # Error (an init container that failed)
+    reason: str
     message: str
     container: str = ""
     init: bool = False
@@ -70,6 +75,12 @@ class Failure:
     def end(self) -> dict:
         """The failed init container's ContainerStateTerminated."""
         return {"reason": "Error", **{k: v for k, v in self.ended.items() if k != "log"}}
+
+
+def _restarted(reason: str) -> bool:
+    """The failure is of a container that ran, or was tried (init containers' Error, a start the
+    runtime refused): tried again, it counts as a restart, and it ends with restartPolicy Never."""
+    return reason in ("Error", Waiting.RUN_CONTAINER_ERROR)
 
 
 def wait_after(reason: str, failures: int) -> float:
@@ -96,10 +107,12 @@ def _entry(name: str, state: dict, restarts: int = 0, last: dict | None = None) 
 
 def waiting_state(f: Failure, now: float) -> dict:
     """The failing container's state now."""
-    if f.reason == "Error":
+    if _restarted(f.reason):
         ended = f.end()
         if f.plan.spec.get("restartPolicy", "Always") == "Never" or wait_after(f.reason, f.failures) == 0:
             return {"terminated": ended}
+        if f.reason == Waiting.RUN_CONTAINER_ERROR and now - f.failed_at < ERR_SHOWN:
+            return {"waiting": {"reason": f.reason, "message": f.message}}
         delay = wait_after(f.reason, f.failures)
         return {"waiting": {"reason": Waiting.CRASH_LOOP_BACK_OFF, "message":
                             f"back-off {delay:.0f}s restarting failed container={f.container} "
@@ -140,7 +153,8 @@ def failure_status(f: Failure, now: float, completed: dict[str, dict] | None = N
     if f.init:
         app_entries = [_entry(n, {"waiting": {"reason": Waiting.POD_INITIALIZING}}) for n in apps]
     else:  # the others would run; STATUS names the one that cannot
-        app_entries = [_entry(n, state if n == f.container else {"waiting": {}}) for n in apps]
+        app_entries = [_entry(n, state, f.restarts, last) if n == f.container else _entry(n, {"waiting": {}})
+                       for n in apps]
     word = state.get("waiting", state.get("terminated", {})).get("reason", "")
     return {"ready": False, "phase": f"Init:{word}" if f.init else word, "restarts": f.restarts, "ip": "",
             "reason": state.get("waiting", {}).get("message", f.message), "node": f.plan.node,
@@ -183,7 +197,7 @@ class StartFailures:
         """When the pod failed for good (an init container failed, restartPolicy Never), else 0:
         a Job counts it failed; nothing waits for it."""
         f = self.pods.get(key)
-        final = f is not None and not f.started and f.reason == "Error" and \
+        final = f is not None and not f.started and _restarted(f.reason) and \
             f.plan.spec.get("restartPolicy", "Always") == "Never"
         return f.failed_at if final and f is not None else 0.0
 
@@ -290,7 +304,7 @@ class StartFailures:
     def _due(self, f: Failure, now: float) -> bool:
         if f.reason == UNSCHEDULABLE:
             return now - f.failed_at >= RESCHEDULE_AFTER
-        if f.reason == "Error" and f.plan.spec.get("restartPolicy", "Always") == "Never":
+        if _restarted(f.reason) and f.plan.spec.get("restartPolicy", "Always") == "Never":
             return False  # the pod failed for good
         if now >= f.failed_at + wait_after(f.reason, f.failures):
             return True
@@ -300,7 +314,7 @@ class StartFailures:
         return f.reason == "CreateContainerConfigError" and f.objects_version != self.ctrl.objects_version
 
     def _retry(self, key: str, f: Failure, pods: dict) -> None:
-        if f.reason == "Error":
+        if _restarted(f.reason):
             f.restarts += 1
             kept = self._exited_log(f)
             if kept.is_file():  # this run's output becomes the previous one
@@ -382,7 +396,8 @@ class StartFailures:
         if f.reason == "ErrImagePull" and now - f.failed_at >= ERR_SHOWN:
             event("Normal", obj, "BackOff", f'Back-off pulling image "{f.image}"')
             event("Warning", obj, "Failed", "Error: ImagePullBackOff")
-        elif f.reason == "Error" and "waiting" in waiting_state(f, now):
+        elif _restarted(f.reason) and waiting_state(f, now).get("waiting", {}).get("reason") == \
+                Waiting.CRASH_LOOP_BACK_OFF:
             event("Warning", obj, "BackOff", f"Back-off restarting failed container {f.container} in pod "
                                              f"{f.plan.name}_{f.plan.namespace}")
         else:

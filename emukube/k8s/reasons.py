@@ -55,6 +55,7 @@ class Waiting(StrEnum):
     IMAGE_PULL_BACK_OFF = "ImagePullBackOff"
     ERR_IMAGE_NEVER_PULL = "ErrImageNeverPull"
     CREATE_CONTAINER_CONFIG_ERROR = "CreateContainerConfigError"
+    RUN_CONTAINER_ERROR = "RunContainerError"
 
 
 KUBELET = frozenset({Reason.CREATED, Reason.STARTED, Reason.FAILED, Reason.KILLING, Reason.BACK_OFF, Reason.PULLING,

@@ -126,3 +126,8 @@ def age(since_when: float | str | None) -> str:
 def epoch(text: str | None) -> float:
     """A timestamp as epoch seconds, 0.0 when missing or unparsable (Docker's zero time too)."""
     return parse_time(text) or 0.0
+
+
+def timestamp(seconds: float) -> str:
+    """A metav1.Time as the API writes it: RFC 3339 in UTC, to the second."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))

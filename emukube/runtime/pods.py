@@ -9,6 +9,7 @@ reach each other on localhost exactly as in a Kubernetes pod.
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
@@ -16,6 +17,7 @@ from docker.errors import DockerException
 from docker.models.containers import Container
 from docker.types import Mount
 
+from ..k8s.times import timestamp
 from ..plan import config_volumes as cv
 from ..plan import image_map
 from ..plan.api_access import account_of, is_api_access
@@ -102,6 +104,20 @@ class PodStartError(Exception):
         super().__init__(f"{reason}: {message}" if reason else message)
         self.message, self.reason, self.container, self.init = message, reason, container, init
         self.image, self.ended = image, ended or {}
+
+
+def run_container_error(exc: DockerException, container: str, init: bool = False) -> PodStartError | None:
+    """A container its runtime could not start (a command not found, a working directory that is
+    a file, ...) as the kubelet reports one over containerd: RunContainerError, and an end with
+    exit code 128 and reason StartError; None for another refusal of the engine."""
+    why = getattr(exc, "explanation", None) or ""
+    why = why.decode(errors="replace") if isinstance(why, bytes) else str(why)
+    if "OCI runtime" not in why:
+        return None
+    message = f"failed to create containerd task: {why.strip()}"
+    ended = {"exitCode": 128, "reason": "StartError", "message": message,
+             "startedAt": "1970-01-01T00:00:00Z", "finishedAt": timestamp(time.time())}
+    return PodStartError(message, "RunContainerError", container, init, ended=ended)
 
 
 def container_name(cluster: str, namespace: str, pod: str, container: str | None = None) -> str:
@@ -311,7 +327,10 @@ def create_pod(client, ctx: Context, pod: PodPlan, ip: str, objects: list[dict],
                                              objects, net_args, sandbox_id, ports if single else None))
         for container in started:
             if start and container.status == "created":
-                post_start(container, pod.spec, pod_ref(pod.name, pod.namespace), ip, ctx.post_start)
+                try:
+                    post_start(container, pod.spec, pod_ref(pod.name, pod.namespace), ip, ctx.post_start)
+                except DockerException as exc:
+                    raise run_container_error(exc, container.labels.get(L.CONTAINER, "")) or exc from None
     except (PodStartError, DockerException) as exc:
         for container in started:
             engine.remove(container)
@@ -366,7 +385,10 @@ def _run_init(client, ctx, pod, c, ip, objects, sandbox_id, started) -> None:
         return
     code = 1
     try:
-        container.start()
+        try:
+            container.start()
+        except DockerException as exc:
+            raise run_container_error(exc, c["name"], init=True) or exc from None
         code = container.wait(timeout=600).get("StatusCode", 1)
     finally:
         container.reload()

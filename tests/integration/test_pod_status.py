@@ -77,6 +77,34 @@ def test_a_failing_init_container_shows_init_crash_loop_back_off_and_its_logs(ku
     wait_until(lambda: not row(kube, "stuck"), "pod stuck gone")
 
 
+def test_a_command_not_found_is_run_container_error_then_crash_loop_back_off(kube):
+    """A typo'd command: the runtime refuses the start; the kubelet's words over containerd."""
+    kube("run", "typo", "--image=busybox", "--", "sleeep", "3600")
+    r = status_becomes(kube, "typo", "CrashLoopBackOff")
+    assert r[1] == "0/1", r
+    status = kube.obj("get", "pod", "typo")["status"]
+    typo = status["containerStatuses"][0]
+    ended = typo["lastState"]["terminated"]
+    assert (ended["exitCode"], ended["reason"]) == (128, "StartError"), typo
+    assert ended["message"].startswith("failed to create containerd task: ") and \
+        'exec: "sleeep": executable file not found in $PATH' in ended["message"], ended
+    assert status["phase"] == "Running", status  # the kubelet's getPhase: waiting to restart
+    text = kube("describe", "pod", "typo").stdout
+    assert re.search(r"Last State:\s+Terminated\n\s+Reason:\s+StartError\n\s+Message:\s+failed to create "
+                     r"containerd task: .*\n\s+Exit Code:\s+128", text), text
+    assert re.search(r"Warning\s+Failed\s+.*Error: failed to create containerd task: .*\"sleeep\": executable file "
+                     r"not found in \$PATH", text), text
+    wait_until(lambda: row(kube, "typo")[3].startswith("1 "), "typo tried again after 10 s", timeout=40)
+    kube("delete", "pod", "typo", "--wait=false")
+
+
+def test_a_command_not_found_with_restart_policy_never_fails_the_pod(kube):
+    kube("run", "typo-once", "--image=busybox", "--restart=Never", "--", "sleeep")
+    kube("wait", "--for=jsonpath={.status.phase}=Failed", "pod/typo-once", "--timeout=60s", timeout=90)
+    assert row(kube, "typo-once")[1:4] == ["0/1", "StartError", "0"]
+    kube("delete", "pod", "typo-once", "--wait=false")
+
+
 def test_an_init_container_running_then_pod_initializing_then_running(kube):
     # The init container waits for a Service the test creates: Init:0/1 for as long as it likes.
     kube("apply", "-f", "-", input=pod("gated", {

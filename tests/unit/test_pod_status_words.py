@@ -73,6 +73,41 @@ def test_with_restart_policy_never_a_failed_init_container_fails_the_pod():
     assert cells[2] == "Init:Error"
 
 
+START = ('failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create '
+         'failed: unable to start container process: exec: "httpd": executable file not found in $PATH: unknown')
+
+
+def start_failure(failures: int, restarts: int, failed_at: float, policy="Always") -> Failure:
+    """The runtime refused to start the app container (runtime/pods.run_container_error)."""
+    ended = {"exitCode": 128, "reason": "StartError", "message": START, "startedAt": "1970-01-01T00:00:00Z",
+             "finishedAt": "2026-01-10T10:04:59Z"}
+    return Failure(plan=plan({"containers": [{"name": "web", "image": "busybox"}], "restartPolicy": policy}),
+                   reason="RunContainerError", message=START, container="web", failures=failures,
+                   restarts=restarts, ended=ended, failed_at=failed_at)
+
+
+def test_a_container_the_runtime_could_not_start_is_run_container_error_then_crash_loop_back_off():
+    pod, cells = shown(start_failure(1, 0, NOW - 1))
+    assert cells == ["web", "0/1", "RunContainerError", "0"]
+    web = pod["status"]["containerStatuses"][0]
+    assert web["state"] == {"waiting": {"reason": "RunContainerError", "message": START}}
+    assert web["lastState"]["terminated"] == {"exitCode": 128, "reason": "StartError", "message": START,
+                                              "startedAt": "1970-01-01T00:00:00Z", "finishedAt": "2026-01-10T10:04:59Z"}
+    assert pod["status"]["phase"] == "Running"  # getPhase: a container waiting to restart
+
+    pod, cells = shown(start_failure(2, 1, NOW - ERR_SHOWN - 1))
+    assert cells[2:] == ["CrashLoopBackOff", "1 (1s ago)"]
+    assert pod["status"]["containerStatuses"][0]["state"]["waiting"]["message"] == \
+        "back-off 20s restarting failed container=web pod=web_default"
+    assert [wait_after("RunContainerError", n) for n in range(1, 4)] == [10, 20, 40]
+
+
+def test_with_restart_policy_never_a_refused_start_fails_the_pod():
+    pod, cells = shown(start_failure(1, 0, NOW - 1, policy="Never"))
+    assert pod["status"]["phase"] == "Failed"
+    assert cells[2] == "StartError"
+
+
 def test_a_missing_image_is_err_image_pull_then_image_pull_back_off_with_the_whole_message():
     engine = "pull access denied for nosuch/app, repository does not exist or may require 'docker login': " \
              "denied: requested access to the resource is denied " + "word " * 60
