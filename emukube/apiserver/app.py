@@ -130,8 +130,10 @@ class Router:
         if scoped:
             namespace, rest = rest[1], rest[2:]
         resource = find(group, version, rest[0])
-        if resource is None or (scoped and not resource.namespaced) or len(rest) > 3:
+        if resource is None or (scoped and not resource.namespaced):
             raise errors.no_such_path()
+        if len(rest) > 3 and not (rest[2] == "proxy" and (resource.key, "proxy") in self.extra):
+            raise errors.no_such_path()  # only a proxy has a path of its own after its name
         name = rest[1] if len(rest) > 1 else None
         sub = rest[2] if len(rest) > 2 else None
         if name is not None and resource.namespaced and namespace is None:
@@ -221,9 +223,11 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     registry.root_ca = root_ca
     objects = handlers.Handlers(registry, hub)
     from .eviction import HANDLERS as evictions  # served here: they need only the store
+    from .proxy import HANDLERS as proxies
     from .token_requests import HANDLERS as token_requests
 
-    router = Router(objects, Subresources(objects), {**evictions, **token_requests, **(subresources or {})})
+    extra = {**evictions, **token_requests, **proxies, **(subresources or {})}
+    router = Router(objects, Subresources(objects), extra)
     collector = Collector(registry, hub)
     expiry = BackgroundTask(functools.partial(event_ttl.keep_expiring, registry))
     app[REGISTRY], app[HUB], app[_COLLECTOR] = registry, hub, collector

@@ -64,6 +64,8 @@ def _entry(r: Resource) -> dict:
 
 def _sub_entry(r: Resource, sub: str) -> dict:
     group, version, kind, verbs = _SUBRESOURCE_KINDS.get(sub, ("", "", r.kind, _RW))
+    if sub == "proxy":  # PodProxyOptions, ServiceProxyOptions, NodeProxyOptions
+        kind = f"{r.kind}ProxyOptions"
     entry = {"name": f"{r.plural}/{sub}", "singularName": "", "namespaced": r.namespaced}
     if group or version:
         entry["group"], entry["version"] = group, version

@@ -11,6 +11,7 @@ import logging
 
 from ..k8s.resources import BY_KEY
 from ..manifests.validate_scheduling import SYSTEM_CLASSES, system_class
+from ..plan import system_pods
 from ..plan.ingress import default_class
 from . import errors, rbac_defaults
 from .objects import WriteOpts
@@ -50,13 +51,18 @@ def kube_dns_objects(dns_ip: str) -> list[tuple[object, dict]]:
     that container, which serves this address whatever the pod's object says."""
     ports = [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
              {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]
-    return _fixed_service({"name": "kube-dns", "namespace": "kube-system"}, dict(DNS_LABELS), dns_ip, dns_ip, ports)
+    # Its address is that pod's, named as an endpoint controller names it (the service proxy
+    # goes only to addresses of pods).
+    pod = {"kind": "Pod", "namespace": system_pods.NAMESPACE, "name": system_pods.NAME}
+    return _fixed_service({"name": "kube-dns", "namespace": "kube-system"}, dict(DNS_LABELS), dns_ip, dns_ip, ports,
+                          {"nodeName": system_pods.NODE, "targetRef": pod})
 
 
 def _fixed_service(meta: dict, labels: dict, cluster_ip: str, address: str,
-                   ports: list[dict]) -> list[tuple[object, dict]]:
+                   ports: list[dict], target: dict | None = None) -> list[tuple[object, dict]]:
     """A Service without a selector at a fixed address, with the Endpoints and EndpointSlice
-    naming what serves it (not mirrored: the slice is written here, as kube-apiserver does)."""
+    naming what serves it (not mirrored: the slice is written here, as kube-apiserver does).
+    target: the address's nodeName and targetRef, when a pod serves it."""
     service = {"apiVersion": "v1", "kind": "Service", "metadata": {**meta, "labels": labels},
                "spec": {"type": "ClusterIP", "clusterIP": cluster_ip, "clusterIPs": [cluster_ip], "ports": ports,
                         "sessionAffinity": "None", "ipFamilies": ["IPv4"], "ipFamilyPolicy": "SingleStack",
@@ -64,11 +70,11 @@ def _fixed_service(meta: dict, labels: dict, cluster_ip: str, address: str,
     served = [{"name": p["name"], "port": p["targetPort"], "protocol": p["protocol"]} for p in ports]
     endpoints = {"apiVersion": "v1", "kind": "Endpoints",
                  "metadata": {**meta, "labels": {"endpointslice.kubernetes.io/skip-mirror": "true"}},
-                 "subsets": [{"addresses": [{"ip": address}], "ports": served}]}
+                 "subsets": [{"addresses": [{"ip": address, **(target or {})}], "ports": served}]}
     endpoint_slice = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
                       "metadata": {**meta, "labels": {"kubernetes.io/service-name": meta["name"]}},
                       "addressType": "IPv4",
-                      "endpoints": [{"addresses": [address], "conditions": {"ready": True}}],
+                      "endpoints": [{"addresses": [address], "conditions": {"ready": True}, **(target or {})}],
                       "ports": served}
     return [(SERVICES, service), (ENDPOINTS, endpoints), (SLICES, endpoint_slice)]
 

@@ -1,0 +1,168 @@
+"""pods/proxy and services/proxy: an HTTP request relayed to a pod, or to one of a Service's ready
+endpoints, as kube-apiserver's proxy relays it (`kubectl proxy`, `kubectl get --raw
+/api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH`, client-go's ProxyGet, the URLs
+`kubectl cluster-info` prints). The API server runs on the cluster's network, so it reaches pod
+addresses directly, as the real one reaches them through its node's routes."""
+
+from __future__ import annotations
+
+import gzip
+
+import aiohttp
+from aiohttp import web
+from multidict import CIMultiDict
+
+from ..k8s.dial_errors import dial_error
+from ..k8s.resources import BY_KEY, Resource
+from . import errors
+from .proxy_rewrite import rewrite_html, rewrite_url
+from .proxy_target import Location, backend_path, pod_location, service_location, split_scheme_name_port
+
+# Go's ReverseProxy drops these both ways (and any header a Connection header names)
+_HOP_BY_HOP = {"connection", "proxy-connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
+               "te", "trailer", "transfer-encoding", "upgrade"}
+# The API server's corsRemovingTransport: the backend's CORS answer is not the API server's
+_CORS = {"access-control-allow-credentials", "access-control-allow-headers", "access-control-allow-methods",
+         "access-control-allow-origin"}
+_DIAL_TIMEOUT = 30  # the API server's proxy dialer
+
+
+def _named(headers) -> set[str]:
+    return {name.strip().lower() for value in headers.getall("Connection", []) for name in value.split(",")}
+
+
+def _request_headers(request: web.Request, forwarded_uri: str) -> CIMultiDict:
+    """What the backend is sent: the client's headers less the hop-by-hop ones and the
+    credentials the API server consumed (it deletes Authorization once it has authenticated)."""
+    drop = _HOP_BY_HOP | _named(request.headers)
+    headers: CIMultiDict = CIMultiDict()
+    for key, value in request.headers.items():
+        lower = key.lower()
+        if lower in drop or lower == "authorization" or lower.startswith("impersonate-"):
+            continue
+        headers.add(key, value)
+    client = request.remote or ""
+    prior = request.headers.get("X-Forwarded-For")
+    headers["X-Forwarded-For"] = f"{prior}, {client}" if prior else client
+    headers["X-Forwarded-Uri"] = forwarded_uri
+    return headers
+
+
+def _response_headers(upstream: aiohttp.ClientResponse, rewrite) -> CIMultiDict:
+    drop = _HOP_BY_HOP | _CORS | _named(upstream.headers)
+    headers: CIMultiDict = CIMultiDict((k, v) for k, v in upstream.headers.items() if k.lower() not in drop)
+    if "Location" in headers:
+        headers["Location"] = rewrite(headers["Location"])
+    return headers
+
+
+def _unreachable(location: Location, exc: BaseException) -> errors.ApiError:
+    """Go's words for the failed round trip, under the API server's own."""
+    port = location.port or ("443" if location.scheme == "https" else "80")
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        why = dial_error(location.host, port, exc.os_error)
+    elif isinstance(exc, TimeoutError):
+        why = dial_error(location.host, port, exc)
+    elif isinstance(exc, aiohttp.ServerDisconnectedError):
+        why = "EOF"
+    else:
+        why = str(exc) or type(exc).__name__
+    return errors.ApiError(503, "ServiceUnavailable", f"error trying to reach service: {why}")
+
+
+def _split(request: web.Request) -> tuple[str, str]:
+    """(the request's path up to `/proxy`, what follows it): pods and services are core and
+    namespaced, so that is /api/v1/namespaces/NS/RESOURCE/NAME/proxy."""
+    prefix = "/".join(request.path.split("/")[:8])
+    return prefix, request.path[len(prefix):]
+
+
+async def _relay(request: web.Request, location: Location, prefix: str, after: str) -> web.StreamResponse:
+    path = backend_path(after)
+    if not path and request.method in ("GET", "HEAD"):
+        # The API server's redirect of an empty path (kubernetes/kubernetes#4958)
+        query = f"?{request.query_string}" if request.query_string else ""
+        return web.Response(status=301, headers={"Location": f"{request.path}/{query}"})
+    url = location.url(path or "/", request.query_string)
+    backend_host = f"{location.host}:{location.port}" if location.port else location.host
+
+    def rewrite(target: str) -> str:
+        return rewrite_url(target, backend_host, request.host, prefix)
+
+    body = request.content.iter_chunked(1 << 16) if request.can_read_body else None
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=_DIAL_TIMEOUT)
+    # One session per request: proxying is rare next to the API's own traffic, and a session
+    # kept on the app would outlive the loop of a test's app.
+    async with aiohttp.ClientSession(auto_decompress=False, timeout=timeout) as session:
+        try:
+            upstream = await session.request(
+                request.method, url, headers=_request_headers(request, prefix + path), data=body,
+                allow_redirects=False, ssl=False, skip_auto_headers=("User-Agent", "Accept-Encoding"))
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            raise _unreachable(location, exc) from None
+        async with upstream:
+            headers = _response_headers(upstream, rewrite)
+            if "Location" not in upstream.headers and _is_html(upstream):
+                page = await _rewritten(upstream, rewrite)
+                if page is not None:
+                    headers.pop("Content-Length", None)
+                    return web.Response(status=upstream.status, reason=upstream.reason, headers=headers, body=page)
+            response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
+            await response.prepare(request)
+            async for chunk in upstream.content.iter_any():
+                await response.write(chunk)
+            await response.write_eof()
+            return response
+
+
+def _is_html(upstream: aiohttp.ClientResponse) -> bool:
+    return upstream.headers.get("Content-Type", "").split(";")[0].strip().lower() == "text/html"
+
+
+async def _rewritten(upstream: aiohttp.ClientResponse, rewrite) -> bytes | None:
+    """The page with its links through the proxy; None for an encoding the API server leaves
+    alone (anything but none and gzip)."""
+    encoding = upstream.headers.get("Content-Encoding", "").strip().lower()
+    if encoding not in ("", "gzip"):
+        return None
+    raw = await upstream.read()
+    text = (gzip.decompress(raw) if encoding == "gzip" else raw).decode("utf-8", "surrogateescape")
+    page = rewrite_html(text, rewrite).encode("utf-8", "surrogateescape")
+    return gzip.compress(page) if encoding == "gzip" else page
+
+
+def _parse_id(kind: str, id_: str) -> tuple[str, str, str]:
+    try:
+        return split_scheme_name_port(id_)
+    except ValueError:
+        raise errors.bad_request(f'invalid {kind} request "{id_}"') from None
+
+
+async def pods(request: web.Request, resource: Resource, namespace: str, id_: str) -> web.StreamResponse:
+    from .app import REGISTRY  # app imports this module when it builds the routes
+
+    scheme, name, port = _parse_id("pod", id_)
+    pod = request.app[REGISTRY].must_get(resource, namespace, name)
+    prefix, after = _split(request)
+    return await _relay(request, pod_location(pod, scheme, port), prefix, after)
+
+
+async def services(request: web.Request, resource: Resource, namespace: str, id_: str) -> web.StreamResponse:
+    from .app import REGISTRY
+
+    registry = request.app[REGISTRY]
+    scheme, name, port = _parse_id("service", id_)
+    # As the API server asks: the Service only to turn a port number into its name
+    service = registry.must_get(resource, namespace, name) if port.isdigit() else None
+    endpoints = registry.must_get(BY_KEY["endpoints"], namespace, name)
+
+    def pod_ips(pod_name: str) -> list[str]:
+        pod = registry.get(BY_KEY["pods"], namespace, pod_name)
+        return [p.get("ip") for p in ((pod or {}).get("status") or {}).get("podIPs") or []]
+
+    location = service_location(namespace, name, service, endpoints, id_, scheme, port, pod_ips)
+    prefix, after = _split(request)
+    return await _relay(request, location, prefix, after)
+
+
+HANDLERS = {("pods", "proxy"): pods, ("services", "proxy"): services}

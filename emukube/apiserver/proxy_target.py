@@ -1,0 +1,115 @@
+"""Where a pods/proxy or services/proxy request goes, as kube-apiserver's ResourceLocation decides
+it (pkg/registry/core/pod/strategy.go, pkg/registry/core/service/storage/storage.go), with its
+words for each refusal; and the path the backend is asked for. Pure: objects in, a URL out."""
+
+from __future__ import annotations
+
+import ipaddress
+import posixpath
+import random
+from dataclasses import dataclass
+from typing import Callable
+from urllib.parse import quote
+
+from . import errors
+
+_SCHEMES = ("", "http", "https")
+
+
+@dataclass(frozen=True)
+class Location:
+    scheme: str  # "" is http
+    host: str
+    port: str  # "" when the request named none (a pod with no declared port: port 80)
+
+    def url(self, path: str, query: str) -> str:
+        netloc = f"{self.host}:{self.port}" if self.port else self.host
+        # Go's URL.EscapedPath: what a path may hold unescaped stays so
+        tail = quote(path, safe="/:@!$&'()*+,;=-._~")
+        return f"{self.scheme or 'http'}://{netloc}{tail}" + (f"?{query}" if query else "")
+
+
+def split_scheme_name_port(id_: str) -> tuple[str, str, str]:
+    """"name", "name:port" or "scheme:name:port" (apimachinery's SplitSchemeNamePort)."""
+    parts = id_.split(":")
+    if len(parts) == 1:
+        scheme, name, port = "", parts[0], ""
+    elif len(parts) == 2:
+        scheme, name, port = "", parts[0], parts[1]
+    elif len(parts) == 3:
+        scheme, name, port = parts
+    else:
+        scheme, name, port = "", "", ""
+    if not name or scheme not in _SCHEMES:
+        raise ValueError(id_)
+    return scheme, name, port
+
+
+def pod_location(pod: dict, scheme: str, port: str) -> Location:
+    """A pod: the port named, else the first port any container declares, else none (80)."""
+    if not port:
+        for container in (pod.get("spec") or {}).get("containers") or []:
+            if container.get("ports"):
+                port = str(container["ports"][0].get("containerPort", ""))
+                break
+    ip = (pod.get("status") or {}).get("podIP") or ""
+    try:
+        ipaddress.ip_address(ip)
+    except ValueError:
+        raise errors.bad_request("address not allowed") from None
+    return Location(scheme, ip, port)
+
+
+def service_location(namespace: str, name: str, service: dict | None, endpoints: dict, id_: str, scheme: str,
+                     port: str, pod_ips: Callable[[str], list[str]], rng: random.Random | None = None) -> Location:
+    """A Service: one of its Endpoints' addresses at the port named, chosen at random as the API
+    server does; a port number means the Service's port of that number (`service`: the Service,
+    needed then). pod_ips(name): the IPs of that pod of the namespace, which an address must be
+    one of (isValidAddress)."""
+    rng = rng or random.Random()
+    if port.isdigit():
+        number = int(port)
+        ports = ((service or {}).get("spec") or {}).get("ports") or []
+        match = next((p for p in ports if p.get("port") == number), None)
+        if match is None:
+            raise _unavailable(f'no service port {number} found for service "{name}"')
+        port = match.get("name") or ""
+    subsets = endpoints.get("subsets") or []
+    if not subsets:
+        raise _unavailable(f'no endpoints available for service "{name}"')
+    first = rng.randrange(len(subsets))
+    for i in range(len(subsets)):
+        subset = subsets[(first + i) % len(subsets)]
+        addresses = subset.get("addresses") or []
+        if not addresses:
+            continue
+        for endpoint_port in subset.get("ports") or []:
+            if (endpoint_port.get("name") or "") != port:
+                continue
+            start = rng.randrange(len(addresses))
+            for j in range(len(addresses)):
+                address = addresses[(start + j) % len(addresses)]
+                ref = address.get("targetRef") or {}
+                if ref.get("namespace") != namespace or not ref.get("name"):
+                    continue
+                if address.get("ip") in pod_ips(ref["name"]):
+                    return Location(scheme, address["ip"], str(endpoint_port.get("port")))
+    raise _unavailable(f'no endpoints available for service "{id_}"')
+
+
+def _unavailable(message: str) -> errors.ApiError:
+    return errors.ApiError(503, "ServiceUnavailable", message)
+
+
+def backend_path(after: str) -> str:
+    """The path the backend gets, from what follows `/proxy` in the request's path ("", "/",
+    "/a/b/"): Go's path.Join of it (`..` and `//` resolved), a trailing slash kept; "" for
+    nothing at all (the API server redirects that to `/proxy/`)."""
+    if not after:
+        return ""
+    cleaned = posixpath.normpath("/" + after.lstrip("/"))
+    if cleaned.startswith("//"):  # POSIX keeps two leading slashes; Go's path.Clean does not
+        cleaned = "/" + cleaned.lstrip("/")
+    if after.endswith("/") and not cleaned.endswith("/"):
+        cleaned += "/"
+    return cleaned
