@@ -6,7 +6,9 @@ addresses directly, as the real one reaches them through its node's routes."""
 
 from __future__ import annotations
 
+import asyncio
 import gzip
+import ssl
 
 import aiohttp
 from aiohttp import web
@@ -14,9 +16,16 @@ from multidict import CIMultiDict
 
 from ..k8s.dial_errors import dial_error
 from ..k8s.resources import BY_KEY, Resource
-from . import errors
+from . import errors, negotiate, upgrades
 from .proxy_rewrite import rewrite_html, rewrite_url
-from .proxy_target import Location, backend_path, pod_location, service_location, split_scheme_name_port
+from .proxy_target import (
+    Location,
+    backend_path,
+    pod_location,
+    request_target,
+    service_location,
+    split_scheme_name_port,
+)
 
 # Go's ReverseProxy drops these both ways (and any header a Connection header names)
 _HOP_BY_HOP = {"connection", "proxy-connection", "keep-alive", "proxy-authenticate", "proxy-authorization",
@@ -79,6 +88,8 @@ def _split(request: web.Request) -> tuple[str, str]:
 
 async def _relay(request: web.Request, location: Location, prefix: str, after: str) -> web.StreamResponse:
     path = backend_path(after)
+    if _wants_upgrade(request):
+        return await _upgrade(request, location, path or "/")
     if not path and request.method in ("GET", "HEAD"):
         # The API server's redirect of an empty path (kubernetes/kubernetes#4958)
         query = f"?{request.query_string}" if request.query_string else ""
@@ -113,6 +124,112 @@ async def _relay(request: web.Request, location: Location, prefix: str, after: s
                 await response.write(chunk)
             await response.write_eof()
             return response
+
+
+def _wants_upgrade(request: web.Request) -> bool:
+    """An upgrade this server can hand on: any with the image's aiohttp, only WebSocket with later
+    ones (upgrades.RAW_UPGRADES). Another is relayed as a plain request, its Upgrade dropped."""
+    wanted = request.headers.get("Upgrade", "")
+    return bool(wanted) and "upgrade" in _named(request.headers) and (
+        upgrades.RAW_UPGRADES or wanted.lower() == "websocket")
+
+
+async def _upgrade(request: web.Request, location: Location, path: str) -> web.StreamResponse:
+    """The API server's tryUpgrade: the request as the client sent it (less the credentials it
+    consumed) written to the backend's socket, the backend's answer passed on, and after a 101
+    the bytes both ways until either side closes."""
+    context = None
+    if location.scheme == "https":  # the API server's proxy transport verifies no backend
+        context = ssl.create_default_context()
+        context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(*location.address, ssl=context),
+                                                _DIAL_TIMEOUT)
+    except (OSError, TimeoutError) as exc:
+        raise _unreachable(location, exc) from None
+    try:
+        writer.write(_upgrade_head(request, path))
+        await writer.drain()
+        try:
+            status, reason, headers = _parse_head(await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), _DIAL_TIMEOUT))
+        except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+            raise _unreachable(location, exc) from None
+        if status != 101:  # not upgraded: the backend's answer, as it gave it
+            body = await _body(reader, headers)
+            kept = CIMultiDict((k, v) for k, v in headers.items()
+                               if k.lower() not in ("transfer-encoding", "content-length", "connection"))
+            return web.Response(status=status, reason=reason, headers=kept, body=body)
+        response = upgrades.Switching(status=101, reason=reason, headers=headers)
+        taken = await upgrades.take_over(request, response)
+        if taken is not None:
+            await _splice(taken, request, reader, writer)
+        return response
+    finally:
+        writer.close()
+
+
+def _upgrade_head(request: web.Request, path: str) -> bytes:
+    lines = [f"{request.method} {request_target(path, request.query_string)} HTTP/1.1"]
+    for key, value in request.raw_headers:
+        name = key.decode("latin-1")
+        if name.lower() in ("authorization", "x-forwarded-for") or name.lower().startswith("impersonate-"):
+            continue
+        lines.append(f"{name}: {value.decode('latin-1')}")
+    prior = request.headers.get("X-Forwarded-For")
+    lines.append(f"X-Forwarded-For: {prior + ', ' if prior else ''}{request.remote or ''}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
+
+
+def _parse_head(head: bytes) -> tuple[int, str, CIMultiDict]:
+    first, *rest = head.decode("latin-1").rstrip("\r\n").split("\r\n")
+    _, status, *reason = first.split(" ", 2)
+    headers: CIMultiDict = CIMultiDict()
+    for line in rest:
+        key, _, value = line.partition(":")
+        headers.add(key.strip(), value.strip())
+    return int(status), (reason or [""])[0], headers
+
+
+async def _body(reader: asyncio.StreamReader, headers: CIMultiDict) -> bytes:
+    """A refused upgrade's body: by its length, else until the backend closes (10 s at most, as
+    the API server's deadline for it)."""
+    try:
+        if headers.get("Content-Length", "").isdigit():
+            return await asyncio.wait_for(reader.readexactly(int(headers["Content-Length"])), 10)
+        return await asyncio.wait_for(reader.read(negotiate.BODY_LIMIT), 10)
+    except (OSError, TimeoutError, asyncio.IncompleteReadError):
+        return b""
+
+
+async def _splice(taken, request: web.Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    client, drain = taken
+    transport = request.transport
+
+    async def upstream() -> None:
+        while data := await client.readany():
+            writer.write(data)
+            await writer.drain()
+        if writer.can_write_eof():
+            writer.write_eof()
+
+    async def downstream() -> None:
+        while (data := await reader.read(1 << 16)) and transport is not None and not transport.is_closing():
+            transport.write(data)
+            await drain()
+
+    up, down = asyncio.ensure_future(upstream()), asyncio.ensure_future(downstream())
+    try:
+        done, _ = await asyncio.wait((up, down), return_when=asyncio.FIRST_COMPLETED)
+        if up in done and not down.done():  # the client is done sending: the backend may still answer
+            await asyncio.wait((down,), timeout=10)
+    except (OSError, ConnectionError):
+        pass
+    finally:
+        for task in (up, down):
+            task.cancel()
+        await asyncio.gather(up, down, return_exceptions=True)
+        if transport is not None:
+            transport.close()
 
 
 def _is_html(upstream: aiohttp.ClientResponse) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import posixpath
 import random
+import socket
 from dataclasses import dataclass
 from typing import Callable
 from urllib.parse import quote
@@ -22,11 +23,18 @@ class Location:
     host: str
     port: str  # "" when the request named none (a pod with no declared port: port 80)
 
+    @property
+    def address(self) -> tuple[str, int]:
+        return self.host, int(self.port) if self.port else (443 if self.scheme == "https" else 80)
+
     def url(self, path: str, query: str) -> str:
         netloc = f"{self.host}:{self.port}" if self.port else self.host
-        # Go's URL.EscapedPath: what a path may hold unescaped stays so
-        tail = quote(path, safe="/:@!$&'()*+,;=-._~")
-        return f"{self.scheme or 'http'}://{netloc}{tail}" + (f"?{query}" if query else "")
+        return f"{self.scheme or 'http'}://{netloc}{request_target(path, query)}"
+
+
+def request_target(path: str, query: str) -> str:
+    """The path as Go's URL.EscapedPath writes it (what may stay unescaped stays so), and the query."""
+    return quote(path, safe="/:@!$&'()*+,;=-._~") + (f"?{query}" if query else "")
 
 
 def split_scheme_name_port(id_: str) -> tuple[str, str, str]:
@@ -53,11 +61,24 @@ def pod_location(pod: dict, scheme: str, port: str) -> Location:
                 port = str(container["ports"][0].get("containerPort", ""))
                 break
     ip = (pod.get("status") or {}).get("podIP") or ""
-    try:
-        ipaddress.ip_address(ip)
-    except ValueError:
-        raise errors.bad_request("address not allowed") from None
+    if not proxyable(ip):
+        raise errors.bad_request("address not allowed")
+    if port and not port.isdigit():  # Go's dialer looks a port's name up in /etc/services
+        try:
+            port = str(socket.getservbyname(port, "tcp"))
+        except OSError:
+            raise _unavailable(f"error trying to reach service: dial tcp: lookup tcp/{port}: unknown port") from None
     return Location(scheme, ip, port)
+
+
+def proxyable(ip: str) -> bool:
+    """apimachinery's IsProxyableIP: never the API server's own loopback, nor a link-local address
+    (whoever may write a pod's status could otherwise aim the proxy at them)."""
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return False
+    return not (address.is_loopback or address.is_link_local or address.is_multicast)
 
 
 def service_location(namespace: str, name: str, service: dict | None, endpoints: dict, id_: str, scheme: str,
@@ -92,7 +113,7 @@ def service_location(namespace: str, name: str, service: dict | None, endpoints:
                 ref = address.get("targetRef") or {}
                 if ref.get("namespace") != namespace or not ref.get("name"):
                     continue
-                if address.get("ip") in pod_ips(ref["name"]):
+                if address.get("ip") in pod_ips(ref["name"]) and proxyable(address["ip"]):
                     return Location(scheme, address["ip"], str(endpoint_port.get("port")))
     raise _unavailable(f'no endpoints available for service "{id_}"')
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 from pathlib import Path
 
@@ -102,6 +103,30 @@ def test_kubectl_proxy_relays_redirects_bodies_and_headers_but_not_credentials(p
     assert httpx.get(f"{base}/header", params={"key": "X-Forwarded-Uri"}).text == f"{SERVICES}/netexec:http/proxy/header"
     # kubectl proxy sends its token; the API server consumes it and the backend never sees it
     assert httpx.get(f"{base}/header", params={"key": "Authorization"}).text == ""
+
+
+def test_an_upgrade_is_relayed_and_then_bytes_flow_both_ways(proxy):
+    """As `kubectl proxy` relays WebSockets: after the backend's 101, each side's bytes reach the other."""
+    port = int(proxy.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        # kubectl proxy serves only requests whose Host is localhost (its --accept-hosts)
+        conn.sendall(b"GET /api/v1/namespaces/default/pods/upgrader:9000/proxy/ HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Connection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        received = b""
+        while b"\r\n\r\n" not in received:
+            chunk = conn.recv(4096)
+            assert chunk, received
+            received += chunk
+        head, _, rest = received.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 101 ") and b"Upgrade: echo" in head, head
+        for word in (b"ping\n", b"pong pong\n"):
+            conn.sendall(word)
+            while len(rest) < len(word):
+                chunk = conn.recv(4096)
+                assert chunk, rest
+                rest += chunk
+            assert rest == word, rest
+            rest = b""
 
 
 def test_the_python_client_proxies_to_a_service_and_a_pod(kube, netexec_pods):

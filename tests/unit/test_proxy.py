@@ -77,9 +77,10 @@ def test_a_pod_is_reached_at_the_port_named_else_its_first_declared_one():
            "status": {"podIP": "10.96.3.3"}}
     assert pod_location(pod, "", "") == Location("", "10.96.3.3", "9000")
     assert pod_location(pod, "", "8080").url("/", "") == "http://10.96.3.3:8080/"
-    with pytest.raises(ApiError) as caught:
-        pod_location({"spec": {}, "status": {}}, "", "")
-    assert caught.value.message == "address not allowed"
+    for ip in ("", "127.0.0.1", "169.254.169.254", "::1"):  # none, the API server's loopback, link-local
+        with pytest.raises(ApiError) as caught:
+            pod_location({"spec": {}, "status": {"podIP": ip}}, "", "")
+        assert (caught.value.code, caught.value.message) == (400, "address not allowed")
 
 
 @pytest.mark.parametrize("after,path", [("", ""), ("/", "/"), ("/a/b", "/a/b"), ("/a/b/", "/a/b/"),

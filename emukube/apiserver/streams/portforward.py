@@ -17,11 +17,11 @@ import struct
 from dataclasses import dataclass, field
 from typing import Awaitable, Callable, cast
 
-from aiohttp import WSMsgType, http_parser, web
+from aiohttp import WSMsgType, web
 
 from ...k8s.dial_errors import dial_error
 from ...k8s.resources import Resource
-from .. import errors
+from .. import errors, upgrades
 from . import spdy
 
 log = logging.getLogger("emukube.apiserver.portforward")
@@ -460,54 +460,26 @@ async def _tunnel(request: web.Request, target: Target) -> web.StreamResponse:
     return ws
 
 
-class _Switching(web.StreamResponse):
-    _length_check = False  # a 101 has no body to frame, as aiohttp's WebSocketResponse says
-
-
-# Debian bookworm's aiohttp (3.8, the image's) hands any upgraded connection to the handler; later
-# ones (those with _is_supported_upgrade) parse what follows all but a WebSocket upgrade as HTTP.
-_RAW_UPGRADES = not hasattr(http_parser, "_is_supported_upgrade")
-
-
-class _RawBytes:
-    """In aiohttp's parser slot of an upgraded connection (as its WebSocket reader is): what
-    follows the 101 goes, unparsed and with flow control, to a StreamReader."""
-
-    def __init__(self, stream):
-        self.stream = stream
-
-    def feed_data(self, data: bytes):
-        self.stream.feed_data(data)
-        return False, b""
-
-    def feed_eof(self) -> None:
-        self.stream.feed_eof()
-
-
 async def _spdy(request: web.Request, target: Target) -> web.StreamResponse:
-    from aiohttp.streams import StreamReader
-
     offered = [p.strip() for h in request.headers.getall("X-Stream-Protocol-Version", []) for p in h.split(",")]
     if not any(offered):
         return _text(400, "unable to upgrade: X-Stream-Protocol-Version is required")
     if PROTOCOL not in offered:
         return _refused(offered)
-    if not _RAW_UPGRADES:
+    if not upgrades.RAW_UPGRADES:
         return _text(400, "unable to upgrade: this API server takes over WebSocket upgrades only")
-    response = _Switching(status=101, headers={"Connection": "Upgrade", "Upgrade": "SPDY/3.1",
-                                               "X-Stream-Protocol-Version": PROTOCOL})
-    writer = await response.prepare(request)
-    if writer is None:
-        return response  # prepared already: nothing more to say on this connection
-    stream = StreamReader(request.protocol, 1 << 16, loop=asyncio.get_running_loop())
-    request.protocol.set_parser(_RawBytes(stream))  # type: ignore[arg-type]  # duck-typed, as its WebSocket reader
-    request.protocol.keep_alive(False)
+    response = upgrades.Switching(status=101, headers={"Connection": "Upgrade", "Upgrade": "SPDY/3.1",
+                                                       "X-Stream-Protocol-Version": PROTOCOL})
+    taken = await upgrades.take_over(request, response)
+    if taken is None:
+        return response
+    stream, drain = taken
 
     async def received():
         while data := await stream.readany():
             yield data
 
-    await _serve(Session(Downstream(request.transport, writer.drain, websocket=False), target), received())
+    await _serve(Session(Downstream(request.transport, drain, websocket=False), target), received())
     return response
 
 
