@@ -85,7 +85,10 @@ mkdir -p "$ROOT/run/haproxy" "$ROOT/run/nginx" "$ROOT/var/lib/nginx"
 # for. wget is busybox's behind a script that adds the timeout option Debian's build lacks.
 install -m 0755 "$HERE/wget" "$ROOT/usr/local/bin/wget"
 for app in $(chroot "$ROOT" /bin/busybox --list); do
-  for dir in usr/local/bin usr/bin usr/sbin bin sbin; do [ -e "$ROOT/$dir/$app" ] && continue 2; done
+  # -L too: a Debian command is often an absolute link to /etc/alternatives, outside $ROOT
+  for dir in usr/local/bin usr/bin usr/sbin bin sbin; do
+    [ -e "$ROOT/$dir/$app" ] || [ -L "$ROOT/$dir/$app" ] && continue 2
+  done
   ln -sfn /bin/busybox "$ROOT/usr/local/bin/$app"
 done
 
