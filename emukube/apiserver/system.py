@@ -13,6 +13,7 @@ from ..k8s.resources import BY_KEY
 from ..manifests.validate_scheduling import SYSTEM_CLASSES, system_class
 from ..plan import system_pods
 from ..plan.ingress import default_class
+from ..plan.types import CLUSTER_DOMAIN
 from . import errors, rbac_defaults
 from .objects import WriteOpts
 from .storage_admission import STORAGE_CLASSES, default_storage_class
@@ -95,6 +96,8 @@ def ensure(registry, net) -> None:
             _create(registry, PRIORITY_CLASSES, system_class(name))
     if not registry.list(INGRESS_CLASSES, None)[0]:  # as minikube's ingress addon makes its class
         _create(registry, INGRESS_CLASSES, default_class())
+    if registry.get(CONFIG_MAPS, system_pods.NAMESPACE, system_pods.CONFIG_MAP) is None:
+        _create(registry, CONFIG_MAPS, system_pods.corefile_config_map(CLUSTER_DOMAIN))
     if net is None:
         return
     taken = {(s.get("spec") or {}).get("clusterIP") for s in registry.list(SERVICES, None)[0]}

@@ -1176,8 +1176,11 @@ class Controller:
 
     def reconcile_dns(self, views: list[ep.PodView], dns) -> None:
         # Zones first: CoreDNS must find its Corefile when it starts.
+        config = self.informer.get(BY_KEY["configmaps"], system_pods.NAMESPACE, system_pods.CONFIG_MAP) \
+            if self.informer is not None else None
+        custom = ((config or {}).get("data") or {}).get("Corefile")
         written = self.zones.write(lambda serial: ep.dns_plan(self.services, views, self.ctx.net, serial,
-                                                                   self.service_slices))
+                                                                   self.service_slices), custom)
         write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces)
         if not self._settled("dns"):
             return  # it reads the zones written meanwhile when it starts

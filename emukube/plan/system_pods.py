@@ -38,3 +38,39 @@ def mirror_annotations(spec: dict) -> dict:
     digest = hashlib.sha256(repr(sorted(spec["containers"][0].items())).encode()).hexdigest()[:32]
     return {"kubernetes.io/config.hash": digest, "kubernetes.io/config.mirror": digest,
             "kubernetes.io/config.source": "file"}
+
+
+CONFIG_MAP = "coredns"  # kube-system/coredns: CoreDNS's Corefile, as kubeadm (and kind) make it
+
+
+def default_corefile(domain: str) -> str:
+    """kubeadm's Corefile (cmd/kubeadm/app/phases/addons/dns), upstream /etc/resolv.conf."""
+    return f""".:53 {{
+    errors
+    health {{
+       lameduck 5s
+    }}
+    ready
+    kubernetes {domain} in-addr.arpa ip6.arpa {{
+       pods insecure
+       fallthrough in-addr.arpa ip6.arpa
+       ttl 30
+    }}
+    prometheus :9153
+    forward . /etc/resolv.conf {{
+       max_concurrent 1000
+    }}
+    cache 30 {{
+       disable success {domain}
+       disable denial {domain}
+    }}
+    loop
+    reload
+    loadbalance
+}}
+"""
+
+
+def corefile_config_map(domain: str) -> dict:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": CONFIG_MAP, "namespace": NAMESPACE},
+            "data": {"Corefile": default_corefile(domain)}}

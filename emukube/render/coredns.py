@@ -24,6 +24,7 @@ from __future__ import annotations
 import ipaddress
 import logging
 import re
+import textwrap
 from dataclasses import dataclass
 
 from emukube.plan.types import DnsPlan, DnsService
@@ -316,15 +317,69 @@ def pod_name_pattern(domain: str) -> str:
     return "(?i)^" + octets + "[.][a-z0-9]([-a-z0-9]*[a-z0-9])?[.]pod[.]" + domain.replace(".", "[.]") + "[.]$"
 
 
-def render_corefile(plan: DnsPlan) -> str:
+def render_corefile(plan: DnsPlan, custom: str | None = None) -> str:
     """The Corefile: one ``file`` server block per zone of :func:`render_zones`, then ``.:53``
-    forwarding to Docker's resolver. Same plan, same text, byte for byte."""
+    forwarding to Docker's resolver. Same plan, same text, byte for byte. custom: the Corefile of
+    the kube-system/coredns ConfigMap, rendered instead (:func:`stand_in_kubernetes`)."""
     domain = _check_domain(plan)
+    if custom is not None:
+        return stand_in_kubernetes(custom, plan)
     blocks = []
-    pods = fill("Corefile-pods.tmpl", domain=domain, ttl=plan.ttl, pattern=pod_name_pattern(domain))
+    pods = _pods_template(plan)
     for zone in [domain, *reverse_zones(plan)]:
         blocks.append(
             fill("Corefile-zone.tmpl", zone=zone, zone_file=f"{ZONE_DIR}/{zone_file_name(zone)}",
                  reload=ZONE_RELOAD, pods=pods if zone == domain else "")
         )
     return tidy(fill("Corefile.tmpl", zone_dir=ZONE_DIR, zone_blocks="".join(blocks)))
+
+
+def _pods_template(plan: DnsPlan) -> str:
+    return fill("Corefile-pods.tmpl", domain=plan.domain, ttl=plan.ttl, pattern=pod_name_pattern(plan.domain))
+
+
+def _opens(line: str) -> int:
+    """How many blocks a Corefile line opens (less those it closes), quotes and comments aside."""
+    depth, quoted = 0, False
+    for i, ch in enumerate(line):
+        if ch == '"' and (i == 0 or line[i - 1] != "\\"):
+            quoted = not quoted
+        elif not quoted and ch == "#":
+            break
+        elif not quoted and ch in "{}":
+            depth += 1 if ch == "{" else -1
+    return depth
+
+
+def stand_in_kubernetes(corefile: str, plan: DnsPlan) -> str:
+    """A Corefile as a user wrote it (kubeadm's, edited), with each `kubernetes` directive and its
+    block replaced by what serves the same names here: the pod-name template and a ``file``
+    directive per zone of :func:`render_zones` (so its options, `ttl` among them, are not
+    followed); `reload` goes too (the controller reloads CoreDNS). Everything else is the
+    user's, as written: CoreDNS itself then refuses what it does not know, as in a cluster."""
+    out: list[str] = []
+    lines = corefile.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        words = line.split()
+        if not words or words[0] not in ("kubernetes", "reload"):
+            out.append(line)
+            i += 1
+            continue
+        depth = _opens(line)
+        i += 1
+        while depth > 0 and i < len(lines):  # the plugin's own block goes with it
+            depth += _opens(lines[i])
+            i += 1
+        if words[0] == "reload":
+            # Its own look at the file would restart CoreDNS a second time beside the controller's
+            # SIGUSR1, and one of the two then fails ("getting old listener file").
+            stand_in = "# reload: the controller signals CoreDNS (SIGUSR1) as soon as the Corefile changes\n"
+        else:
+            stand_in = f"# kubernetes: served by emukube from the zones in {ZONE_DIR}\n"
+            stand_in += textwrap.dedent(_pods_template(plan))
+            for zone in [plan.domain, *reverse_zones(plan)]:
+                stand_in += f"file {ZONE_DIR}/{zone_file_name(zone)} {zone} {{\n    reload {ZONE_RELOAD}\n}}\n"
+        out += textwrap.indent(stand_in, line[:len(line) - len(line.lstrip())]).splitlines()
+    return "\n".join(out) + "\n"

@@ -70,17 +70,20 @@ class ZoneWriter:
         self.dir = Path(directory)
         self.last_body: str | None = None
         self.last_probe: DnsPlan | None = None
+        self.last_custom: str | None = None
         # A previous controller may have left a serial ahead of the clock: continue after it,
         # never reuse it (CoreDNS would keep the old records).
         forward = self.dir / "zones" / zone_file_name(CLUSTER_DOMAIN)
         self.serial = zone_serial(forward.read_text()) if forward.is_file() else None
 
-    def write(self, plan_for_serial) -> DnsWrite:
-        """plan_for_serial(serial) -> DnsPlan. Zones first, then the Corefile naming them."""
+    def write(self, plan_for_serial, custom: str | None = None) -> DnsWrite:
+        """plan_for_serial(serial) -> DnsPlan. Zones first, then the Corefile naming them.
+        custom: the Corefile the kube-system/coredns ConfigMap holds (render_corefile)."""
         probe = plan_for_serial(1)  # any valid serial: only the records are compared
-        if probe == self.last_probe:  # the same plan as last time: not rendered again
+        if probe == self.last_probe and custom == self.last_custom:  # not rendered again
             return DnsWrite()
-        body = render_corefile(probe) + "".join(v for _, v in sorted(render_zones(probe).items()))
+        self.last_custom = custom
+        body = render_corefile(probe, custom) + "".join(v for _, v in sorted(render_zones(probe).items()))
         if body == self.last_body:
             self.last_probe = probe
             return DnsWrite()
@@ -89,7 +92,7 @@ class ZoneWriter:
         (self.dir / "zones").mkdir(parents=True, exist_ok=True)
         for name, text in render_zones(plan).items():
             replace_file(self.dir / "zones" / name, text)
-        corefile = _write_if_changed(self.dir / "Corefile", render_corefile(plan))
+        corefile = _write_if_changed(self.dir / "Corefile", render_corefile(plan, custom))
         self.last_body, self.last_probe = body, probe
         return DnsWrite(zones=True, corefile=corefile)
 

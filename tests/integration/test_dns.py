@@ -127,7 +127,9 @@ def test_externalname_cname_and_type_switches(cluster, pods):
     assert pods.dig(f"-x {ip}") == [f"flip.default.{FQDN}."]
     cluster.emukube("apply", "-", "--no-wait", input=FLIP_EXTERNAL)
     assert eventually(cname, lambda v: v[-1:] == ["flour.example.com."])[-2:] == ["CNAME", "flour.example.com."]
-    assert pods.dig(f"-x {ip}") == []  # the old ClusterIP's PTR went with it
+    # the old ClusterIP's PTR went with it, once CoreDNS's cache lets it go: kubeadm's Corefile
+    # caches all but cluster.local, the reverse zones too (for the record's TTL, 5 s here)
+    assert eventually(lambda: pods.dig(f"-x {ip}"), [], timeout=20) == []
 
 
 def test_pods_find_themselves_by_fqdn_in_etc_hosts(pods):
@@ -207,3 +209,41 @@ def test_a_new_controller_applies_a_changed_corefile(cluster, engine, pods):
     cluster.emukube("scale", "statefulset/st", "--replicas", "3")  # a new controller
     assert eventually(lambda: pods.dig(f"-x {api}"), name) == name
     assert len(eventually(lambda: pods.dig(f"st-2.st.default.{FQDN}"), lambda v: len(v) == 1)) == 1
+
+
+def test_the_coredns_configmap_is_kubeadms_and_the_docs_edits_apply(cluster, pods, tmp_path):
+    """Kubernetes' "Debugging DNS Resolution" and "Customizing DNS Service": kube-system/coredns
+    holds kubeadm's Corefile; `log` added shows each query in `kubectl logs -l k8s-app=kube-dns`;
+    `hosts`, `rewrite` and a stub domain answer; a Corefile CoreDNS refuses is logged and the last
+    good one keeps serving."""
+    from kubectl_tools import Kube
+
+    kube = Kube(cluster.name, tmp_path)
+    original = kube("-n", "kube-system", "get", "configmap", "coredns", "-o", "jsonpath={.data.Corefile}").stdout
+    assert "    kubernetes cluster.local in-addr.arpa ip6.arpa {\n       pods insecure\n" in original, original
+    assert "    forward . /etc/resolv.conf {" in original and original.rstrip().endswith("loadbalance\n}"), original
+
+    def corefile(text: str) -> None:
+        (tmp_path / "Corefile").write_text(text)
+        made = kube("-n", "kube-system", "create", "configmap", "coredns", f"--from-file=Corefile={tmp_path}/Corefile",
+                    "--dry-run=client", "-o", "yaml").stdout
+        kube("apply", "-f", "-", input=made)
+
+    api = cluster.svc_field("api", 2)
+    edited = original.replace("    errors\n", "    log\n    errors\n    hosts {\n       10.1.2.3 legacy.example.com\n"
+                              "       fallthrough\n    }\n    rewrite name api.example.com api.default.svc.cluster.local\n")
+    try:
+        corefile(edited + "stub.test:53 {\n    errors\n    forward . 10.96.0.10\n}\n")
+        assert eventually(lambda: pods.dig("legacy.example.com"), ["10.1.2.3"]) == ["10.1.2.3"]
+        assert pods.dig("api.example.com") == [api]
+        assert pods.dig(f"api.default.{FQDN}") == [api]  # the cluster's names still answer
+        logs = kube("logs", "-n", "kube-system", "-l", "k8s-app=kube-dns", "--tail=50").stdout
+        assert f'"A IN api.default.{FQDN}. udp' in logs and "NOERROR" in logs, logs
+        corefile(edited.replace("    log\n", "    logg\n"))
+        refused = eventually(lambda: kube("logs", "-n", "kube-system", "-l", "k8s-app=kube-dns", "--tail=50").stdout,
+                             lambda v: "Unknown directive 'logg'" in v)
+        assert "Unknown directive 'logg'" in refused, refused
+        assert pods.dig("legacy.example.com") == ["10.1.2.3"] and pods.dig(f"api.default.{FQDN}") == [api]
+    finally:
+        corefile(original)
+    assert eventually(lambda: pods.dig("legacy.example.com"), []) == []

@@ -94,7 +94,8 @@ def test_coredns_is_a_pod_in_kube_system_as_the_dns_debugging_guide_expects(kube
     assert pod["metadata"]["ownerReferences"][0]["kind"] == "Node" and pod["status"]["podIP"] == ip
     assert pod["metadata"]["annotations"]["kubernetes.io/config.source"] == "file"
     logs = kube("logs", "-n", "kube-system", "-l", "k8s-app=kube-dns", "--tail=-1").stdout
-    assert "CoreDNS-" in logs and "cluster.local.:53" in logs, logs[-500:]  # its banner: the zones it serves
+    # its banner: the server blocks of kubeadm's Corefile (one, .:53), then its version
+    assert "\n.:53\nCoreDNS-" in logs, logs[-500:]
     kube("delete", "pod", "-n", "kube-system", "coredns-node-1")
     uid = "jsonpath={.metadata.uid} {.status.phase}"
     again = wait_until(lambda: kube("get", "pod", "coredns-node-1", "-n", "kube-system", "-o", uid,
