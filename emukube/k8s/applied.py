@@ -70,6 +70,7 @@ def is_system_object(obj: dict) -> bool:
         return meta.get("name") == "emukube"
     if obj.get("kind") == "PriorityClass":
         return str(meta.get("name", "")).startswith("system-")
-    if obj.get("kind") == "ConfigMap":
-        return meta.get("name") == "kube-root-ca.crt"
+    if obj.get("kind") == "ConfigMap":  # the CA in every namespace; CoreDNS's Corefile, as kubeadm's
+        return meta.get("name") == "kube-root-ca.crt" or (meta.get("namespace"), meta.get("name")) == \
+            ("kube-system", "coredns")
     return obj.get("kind") == "Namespace" and meta.get("name") in SYSTEM_NAMESPACES
