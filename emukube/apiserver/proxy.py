@@ -13,6 +13,7 @@ import ssl
 import aiohttp
 from aiohttp import web
 from multidict import CIMultiDict
+from yarl import URL
 
 from ..k8s.dial_errors import dial_error
 from ..k8s.resources import BY_KEY, Resource
@@ -72,8 +73,10 @@ def _unreachable(location: Location, exc: BaseException) -> errors.ApiError:
         why = dial_error(location.host, port, exc.os_error)
     elif isinstance(exc, TimeoutError):
         why = dial_error(location.host, port, exc)
-    elif isinstance(exc, aiohttp.ServerDisconnectedError):
+    elif isinstance(exc, (aiohttp.ServerDisconnectedError, asyncio.IncompleteReadError)):
         why = "EOF"
+    elif isinstance(exc, OSError) and exc.errno:  # the upgrade's own dial
+        why = dial_error(location.host, port, exc)
     else:
         why = str(exc) or type(exc).__name__
     return errors.ApiError(503, "ServiceUnavailable", f"error trying to reach service: {why}")
@@ -92,9 +95,10 @@ async def _relay(request: web.Request, location: Location, prefix: str, after: s
         return await _upgrade(request, location, path or "/")
     if not path and request.method in ("GET", "HEAD"):
         # The API server's redirect of an empty path (kubernetes/kubernetes#4958)
-        query = f"?{request.query_string}" if request.query_string else ""
+        query = f"?{request.rel_url.raw_query_string}" if request.rel_url.raw_query_string else ""
         return web.Response(status=301, headers={"Location": f"{request.path}/{query}"})
-    url = location.url(path or "/", request.query_string)
+    # the query as the client encoded it: decoded and encoded again, `a%26b` would be two fields
+    url = URL(location.url(path or "/", request.rel_url.raw_query_string), encoded=True)
     backend_host = f"{location.host}:{location.port}" if location.port else location.host
 
     def rewrite(target: str) -> str:
@@ -120,8 +124,13 @@ async def _relay(request: web.Request, location: Location, prefix: str, after: s
                     return web.Response(status=upstream.status, reason=upstream.reason, headers=headers, body=page)
             response = web.StreamResponse(status=upstream.status, reason=upstream.reason, headers=headers)
             await response.prepare(request)
-            async for chunk in upstream.content.iter_any():
-                await response.write(chunk)
+            try:
+                async for chunk in upstream.content.iter_any():
+                    await response.write(chunk)
+            except (aiohttp.ClientError, OSError):  # the backend went mid-answer: so does the client's
+                if request.transport is not None:  # connection, as Go's proxy aborts its handler
+                    request.transport.close()
+                return response
             await response.write_eof()
             return response
 
@@ -169,7 +178,7 @@ async def _upgrade(request: web.Request, location: Location, path: str) -> web.S
 
 
 def _upgrade_head(request: web.Request, path: str) -> bytes:
-    lines = [f"{request.method} {request_target(path, request.query_string)} HTTP/1.1"]
+    lines = [f"{request.method} {request_target(path, request.rel_url.raw_query_string)} HTTP/1.1"]
     for key, value in request.raw_headers:
         name = key.decode("latin-1")
         if name.lower() in ("authorization", "x-forwarded-for") or name.lower().startswith("impersonate-"):

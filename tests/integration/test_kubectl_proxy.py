@@ -101,6 +101,7 @@ def test_kubectl_proxy_relays_redirects_bodies_and_headers_but_not_credentials(p
     uploaded = httpx.post(f"{base}/upload", files={"file": ("a.txt", b"x" * 100_000)})
     assert uploaded.status_code == 201 and uploaded.json()["output"].startswith("/uploads/"), uploaded.text
     assert httpx.get(f"{base}/header", params={"key": "X-Forwarded-Uri"}).text == f"{SERVICES}/netexec:http/proxy/header"
+    assert httpx.get(f"{base}/echo?msg=a%26b%20c").text == "a&b c"  # the query as the client encoded it
     # kubectl proxy sends its token; the API server consumes it and the backend never sees it
     assert httpx.get(f"{base}/header", params={"key": "Authorization"}).text == ""
 

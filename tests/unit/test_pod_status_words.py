@@ -226,3 +226,18 @@ def test_a_pod_no_node_fits_is_pending_with_the_schedulers_condition_and_nothing
                        "2026-01-10T10:06:00Z", previous=pod)
     assert later["status"]["conditions"][0]["lastTransitionTime"] == CREATED
     assert later["status"]["conditions"][0]["message"] == "other"
+
+
+def test_the_engines_refused_start_in_containerds_words():
+    from docker.errors import APIError
+
+    from emukube.runtime.pods import run_container_error
+
+    why = ('failed to create shim task: OCI runtime create failed: runc create failed: unable to start container '
+           'process: exec: "httpd": executable file not found in $PATH: unknown')
+    failed = run_container_error(APIError("400 Client Error", explanation=why), "web")
+    assert failed is not None and (failed.reason, failed.container, failed.init) == ("RunContainerError", "web", False)
+    assert failed.message == START and failed.ended["message"] == START
+    assert (failed.ended["exitCode"], failed.ended["reason"], failed.ended["startedAt"]) == \
+        (128, "StartError", "1970-01-01T00:00:00Z")
+    assert run_container_error(APIError("409 Client Error", explanation="Conflict. The name is in use"), "web") is None
