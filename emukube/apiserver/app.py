@@ -13,6 +13,7 @@ import ssl
 from typing import Awaitable, Callable
 
 from aiohttp import web
+from aiohttp.http import SERVER_SOFTWARE
 
 from ..k8s.resources import DEPRECATED, find
 from . import (
@@ -67,6 +68,10 @@ async def _warn_deprecated(request: web.BaseRequest, response: web.StreamRespons
     text = request.get(_DEPRECATION)
     if text:
         response.headers.add("Warning", handlers.warning_value(text))
+    # kube-apiserver names no server software; aiohttp adds its own just before this hook runs
+    # (a proxied backend's own Server header stays).
+    if response.headers.get("Server") == SERVER_SOFTWARE:
+        del response.headers["Server"]
 
 
 def _open(path: str) -> bool:
