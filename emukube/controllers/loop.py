@@ -50,7 +50,7 @@ from ..plan.workloads import (
 )
 from ..runtime import engine
 from ..runtime import labels as L
-from ..runtime.dns import ZoneWriter, ensure_dns, reload_corefile, write_resolv_confs
+from ..runtime.dns import ZoneWriter, dns_current, ensure_dns, reload_corefile, write_resolv_confs
 from ..runtime.engine import Container, DockerException, NotFound
 from ..runtime.files import replace_file
 from ..runtime.node_proxies import create_node, node_needs, node_plans, reload_node
@@ -1184,7 +1184,7 @@ class Controller:
         write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces)
         if not self._settled("dns"):
             return  # it reads the zones written meanwhile when it starts
-        if dns is None or dns.status != "running":
+        if not dns_current(self.ctx, dns):
             self._begin_making("dns")
             self.create_pool.submit(self._create_dns, dns)
         else:

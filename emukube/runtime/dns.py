@@ -32,9 +32,17 @@ def dns_name(cluster: str) -> str:
     return f"{cluster}_dns"
 
 
+def dns_current(ctx: Context, existing) -> bool:
+    """CoreDNS runs, and runs the image the settings name: after an emukube upgrade the old one
+    may lack plugins the Corefile now uses (a reload it refuses keeps the old Corefile)."""
+    image = ((existing.attrs.get("Config") or {}).get("Image") if existing is not None else None)
+    return existing is not None and existing.status == "running" and image in (None, ctx.images["coredns"])
+
+
 def ensure_dns(client, ctx: Context, existing) -> bool:
-    """Create CoreDNS if it is missing or dead, at the same address. True when (re)created."""
-    if existing is not None and existing.status == "running":
+    """Create CoreDNS if it is missing, dead or of another image, at the same address. True when
+    (re)created."""
+    if dns_current(ctx, existing):
         return False
     if existing is not None:
         engine.remove(existing)

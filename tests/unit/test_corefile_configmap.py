@@ -40,3 +40,20 @@ def test_without_a_kubernetes_directive_nothing_serves_the_cluster_names():
     """As in a cluster: the user removed the plugin that answers cluster.local."""
     out = stand_in_kubernetes(".:53 {\n    forward . /etc/resolv.conf\n}\n", PLAN)
     assert out == ".:53 {\n    forward . /etc/resolv.conf\n}\n"
+
+
+def test_coredns_of_another_image_is_made_again():
+    """After an emukube upgrade the running CoreDNS may lack plugins the Corefile now uses."""
+    from types import SimpleNamespace
+
+    from emukube.runtime.dns import dns_current
+
+    ctx = SimpleNamespace(images={"coredns": "emukube/coredns:new"})
+
+    def running(image: str, status: str = "running"):
+        return SimpleNamespace(status=status, attrs={"Config": {"Image": image}})
+
+    assert dns_current(ctx, running("emukube/coredns:new"))
+    assert not dns_current(ctx, running("emukube/coredns:old"))
+    assert not dns_current(ctx, running("emukube/coredns:new", "restarting"))
+    assert not dns_current(ctx, None)
