@@ -1,6 +1,7 @@
 """Where a pods/proxy or services/proxy request goes, as kube-apiserver's ResourceLocation decides
 it (pkg/registry/core/pod/strategy.go, pkg/registry/core/service/storage/storage.go), with its
-words for each refusal; and the path the backend is asked for. Pure: objects in, a URL out."""
+words for each refusal; and the path the backend is asked for. Objects in, a URL out (the one
+lookup: a pod port's name in the services database, as Go's dialer looks it up)."""
 
 from __future__ import annotations
 
