@@ -41,19 +41,26 @@ def _named(headers) -> set[str]:
     return {name.strip().lower() for value in headers.getall("Connection", []) for name in value.split(",")}
 
 
+def _consumed(header: str) -> bool:
+    """A credential the API server used up: it deletes Authorization once it has authenticated,
+    and the Impersonate-* headers once it has impersonated."""
+    lower = header.lower()
+    return lower == "authorization" or lower.startswith("impersonate-")
+
+
+def _forwarded_for(request: web.Request) -> str:
+    """X-Forwarded-For with the client's address added, as Go's proxies add it."""
+    prior, client = request.headers.get("X-Forwarded-For"), request.remote or ""
+    return f"{prior}, {client}" if prior else client
+
+
 def _request_headers(request: web.Request, forwarded_uri: str) -> CIMultiDict:
     """What the backend is sent: the client's headers less the hop-by-hop ones and the
-    credentials the API server consumed (it deletes Authorization once it has authenticated)."""
+    credentials the API server consumed."""
     drop = _HOP_BY_HOP | _named(request.headers)
-    headers: CIMultiDict = CIMultiDict()
-    for key, value in request.headers.items():
-        lower = key.lower()
-        if lower in drop or lower == "authorization" or lower.startswith("impersonate-"):
-            continue
-        headers.add(key, value)
-    client = request.remote or ""
-    prior = request.headers.get("X-Forwarded-For")
-    headers["X-Forwarded-For"] = f"{prior}, {client}" if prior else client
+    headers: CIMultiDict = CIMultiDict(
+        (key, value) for key, value in request.headers.items() if key.lower() not in drop and not _consumed(key))
+    headers["X-Forwarded-For"] = _forwarded_for(request)
     headers["X-Forwarded-Uri"] = forwarded_uri
     return headers
 
@@ -68,7 +75,7 @@ def _response_headers(upstream: aiohttp.ClientResponse, rewrite) -> CIMultiDict:
 
 def _unreachable(location: Location, exc: BaseException) -> errors.ApiError:
     """Go's words for the failed round trip, under the API server's own."""
-    port = location.port or ("443" if location.scheme == "https" else "80")
+    port = location.address[1]
     if isinstance(exc, aiohttp.ClientConnectorError):
         why = dial_error(location.host, port, exc.os_error)
     elif isinstance(exc, TimeoutError):
@@ -99,10 +106,8 @@ async def _relay(request: web.Request, location: Location, prefix: str, after: s
         return web.Response(status=301, headers={"Location": f"{request.path}/{query}"})
     # the query as the client encoded it: decoded and encoded again, `a%26b` would be two fields
     url = URL(location.url(path or "/", request.rel_url.raw_query_string), encoded=True)
-    backend_host = f"{location.host}:{location.port}" if location.port else location.host
-
     def rewrite(target: str) -> str:
-        return rewrite_url(target, backend_host, request.host, prefix)
+        return rewrite_url(target, location.netloc, request.host, prefix)
 
     body = request.content.iter_chunked(1 << 16) if request.can_read_body else None
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=_DIAL_TIMEOUT)
@@ -181,11 +186,9 @@ def _upgrade_head(request: web.Request, path: str) -> bytes:
     lines = [f"{request.method} {request_target(path, request.rel_url.raw_query_string)} HTTP/1.1"]
     for key, value in request.raw_headers:
         name = key.decode("latin-1")
-        if name.lower() in ("authorization", "x-forwarded-for") or name.lower().startswith("impersonate-"):
-            continue
-        lines.append(f"{name}: {value.decode('latin-1')}")
-    prior = request.headers.get("X-Forwarded-For")
-    lines.append(f"X-Forwarded-For: {prior + ', ' if prior else ''}{request.remote or ''}")
+        if not _consumed(name) and name.lower() != "x-forwarded-for":
+            lines.append(f"{name}: {value.decode('latin-1')}")
+    lines.append(f"X-Forwarded-For: {_forwarded_for(request)}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
 
 

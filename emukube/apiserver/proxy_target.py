@@ -28,9 +28,12 @@ class Location:
     def address(self) -> tuple[str, int]:
         return self.host, int(self.port) if self.port else (443 if self.scheme == "https" else 80)
 
+    @property
+    def netloc(self) -> str:
+        return f"{self.host}:{self.port}" if self.port else self.host
+
     def url(self, path: str, query: str) -> str:
-        netloc = f"{self.host}:{self.port}" if self.port else self.host
-        return f"{self.scheme or 'http'}://{netloc}{request_target(path, query)}"
+        return f"{self.scheme or 'http'}://{self.netloc}{request_target(path, query)}"
 
 
 def request_target(path: str, query: str) -> str:
