@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import copy
 import json
-from datetime import UTC, datetime
+import time
 
 import yaml
 
 from emukube.apiserver import schema as sch
+
+from ..k8s.times import timestamp
 
 # Never owned: identity and bookkeeping that the server sets (the fieldmanager's StripMeta).
 _STRIPPED = {("f:apiVersion",), ("f:kind",), ("f:metadata", "f:name"), ("f:metadata", "f:namespace"),
@@ -219,7 +221,7 @@ def _merge(live, config, schema: dict):
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return timestamp(time.time())
 
 
 def _entries(obj: dict | None) -> list[dict]:

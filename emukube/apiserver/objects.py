@@ -9,12 +9,12 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from emukube.store import AlreadyExists, Conflict, NotFound
 
 from ..k8s.names import SYSTEM_NAMESPACES
 from ..k8s.resources import BY_KEY, Resource
+from ..k8s.times import timestamp
 from . import errors
 
 NAMESPACES = BY_KEY["namespaces"]
@@ -32,7 +32,7 @@ _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the API server's generateName alp
 
 
 def now_iso(offset: float = 0) -> str:
-    return datetime.fromtimestamp(time.time() + offset, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return timestamp(time.time() + offset)
 
 
 @dataclass

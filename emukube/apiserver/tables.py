@@ -7,11 +7,11 @@ and kubectl drops priority-1 columns itself unless asked for -o wide."""
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Callable
 
 from ..k8s.resources import Resource
+from ..k8s.times import timestamp
 from .printers import apps, autoscaling, batch, core, events, networking, pods, policy, rbac, scheduling, storage
 from .printers.format import now_or, parse_time
 
@@ -378,7 +378,7 @@ def _default_cells(obj: dict, now: float) -> list:
 def _rfc3339(epoch: float | None) -> str:
     if epoch is None:  # Go formats the zero time
         return "0001-01-01T00:00:00Z"
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(epoch // 1)))
+    return timestamp(int(epoch // 1))
 
 
 DEFAULT = Printer((NAME, col("Created At", _AGE_DOC, type_="date")), _default_cells)

@@ -7,6 +7,7 @@ import time
 
 from ..errors import EmukubeError, WorkloadFailed
 from ..k8s.names import kind_of
+from ..k8s.times import timestamp
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 ROLLED = ("Deployment", "StatefulSet", "DaemonSet")
@@ -31,7 +32,7 @@ def parse_target(target: str, name: str | None = None) -> tuple[str, str]:
 
 def mark_restarted(obj: dict, now: float | None = None) -> None:
     """What `kubectl rollout restart` changes: a template annotation, hence the pod-template hash."""
-    stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now if now is not None else time.time()))
+    stamp = timestamp(now if now is not None else time.time())
     meta = obj["spec"]["template"].setdefault("metadata", {})
     annotations = meta.get("annotations") or {}
     if annotations.get(RESTARTED_AT) == stamp:  # twice in one second must still roll

@@ -25,7 +25,7 @@ from ..k8s.client import ApiError
 from ..k8s.keys import ObjectKey, PodKey, key_of, object_key
 from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY, of_workload
-from ..k8s.times import epoch
+from ..k8s.times import epoch, timestamp
 from ..plan import daemonsets as ds
 from ..plan import endpoints as ep
 from ..plan import image_map, network_policy, system_pods
@@ -748,7 +748,7 @@ class Controller:
         if pod.key in self.terminating:
             return
         self.terminating[pod.key] = time.monotonic()
-        self.terminating_since[pod.key] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        self.terminating_since[pod.key] = timestamp(time.time())
         drained = self.drained.setdefault(pod.key, threading.Event())
         self.event("Normal", f"pod/{pod.name}", Reason.KILLING, reason, namespace=pod.namespace)
         grace = termination_grace(pod.spec, grace)
@@ -1375,7 +1375,7 @@ class Controller:
         to start) since `since` (epoch seconds)."""
         owner = f"{plan.owner_kind}/{plan.owner_name}" if plan.owner_kind else ""
         return self._facts_of(plan.namespace, plan.name, owner, plan.template_hash, plan.node,
-                              time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(since)),
+                              timestamp(since),
                               labels=plan.labels, spec=plan.spec, node=plan.node, planned=plan.planned)
 
     def pending_published(self, pods: dict[PodKey, Pod]) -> list[tuple[PodFacts, dict]]:

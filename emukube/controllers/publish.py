@@ -14,6 +14,7 @@ from collections import namedtuple
 
 from ..k8s import reasons
 from ..k8s.times import epoch as _seconds
+from ..k8s.times import timestamp
 from ..plan.nodes import STOPPED_ANNOTATION, declared_state
 
 KUBELET_VERSION = "v1.35.0"
@@ -165,7 +166,7 @@ def event_line(type_: str, obj: str, reason: str, message: str) -> dict:
     """One of the controller's event lines ({"time", "type", "object", "reason", "message",
     "ns"}), stamped now; "ns" orders the Events' names (event_name)."""
     now = time.time_ns()
-    return {"time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now / 1e9)), "type": type_, "object": obj,
+    return {"time": timestamp(now / 1e9), "type": type_, "object": obj,
             "reason": reason, "message": message, "ns": now}
 
 

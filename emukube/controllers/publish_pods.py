@@ -10,10 +10,10 @@ pkg/apis/core/v1/helper/qos (QoS class).
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 
 from ..k8s.times import epoch as _seconds
+from ..k8s.times import timestamp as _stamp
 from ..manifests.defaults import default_pod_spec
 from ..plan.api_access import with_api_access
 from ..plan.nodes import with_default_tolerations
@@ -89,10 +89,6 @@ def earlier_pod(stored: dict | None, planned: float) -> bool:
     created since is the planned pod's own, even once a user deleted it."""
     meta = (stored or {}).get("metadata") or {}
     return stored is not None and str(meta.get("creationTimestamp") or "") < _stamp(planned)
-
-
-def _stamp(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 # ---- metadata ------------------------------------------------------------------------------

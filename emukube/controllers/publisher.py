@@ -19,6 +19,7 @@ from ..k8s.applied import RUN_ANNOTATION
 from ..k8s.client import ApiError
 from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY, Resource, of_workload
+from ..k8s.times import timestamp
 from ..plan import quota
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
@@ -46,7 +47,7 @@ MANAGED_SLICES = "endpointslice-controller.k8s.io"
 
 
 def now_text() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return timestamp(time.time())
 
 
 def micro_now() -> str:

@@ -24,6 +24,7 @@ from ..errors import EmukubeError, WorkloadFailed
 from ..errors import NotFound as NotFoundError
 from ..k8s.applied import DESIRED, desired_objects, is_system_object
 from ..k8s.resources import BY_KEY
+from ..k8s.times import timestamp
 from ..plan import allocate
 from ..plan.network import ClusterNet, choose_index
 from ..runtime import clusters, engine, images
@@ -154,7 +155,7 @@ def other_clusters_node_ports(client, cluster: str) -> dict[int, str]:
 
 def merge(current: list[dict], incoming: list[dict]) -> list[dict]:
     """kubectl apply without prune: incoming objects replace or join the current ones."""
-    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    now = timestamp(time.time())
     by_key = {object_key(o): o for o in current}
     for obj in incoming:
         key = object_key(obj)

@@ -6,21 +6,17 @@ pkg/controller/disruption/disruption.go) and the eviction subresource's verdict
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..k8s.times import epoch
+from ..k8s.times import timestamp as _stamp
 from .selectors import label_selector
 
 DELETION_TIMEOUT = 120.0  # DeletionTimeout: an approved eviction counts as done this long
 REFUSED = "Cannot evict pod as it would violate the pod's disruption budget."
 MANY = "This pod has more than one PodDisruptionBudget, which the eviction subresource does not support."
 CONDITION = "DisruptionAllowed"
-
-
-def _stamp(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def selector_matches(selector: dict | None, labels: dict) -> bool:

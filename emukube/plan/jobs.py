@@ -8,10 +8,10 @@ seconds in, RFC 3339 (whole seconds, UTC) in the objects out."""
 from __future__ import annotations
 
 import copy
-import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from ..k8s.times import timestamp as stamp
 from . import cron
 
 JOB_NAME, LEGACY_JOB_NAME = "batch.kubernetes.io/job-name", "job-name"
@@ -22,10 +22,6 @@ BACKOFF_LIMIT = 6
 COMPLETED = ("CompletionsReached", "Reached expected number of succeeded pods")
 BACKOFF_EXCEEDED = ("BackoffLimitExceeded", "Job has reached the specified backoff limit")
 DEADLINE_EXCEEDED = ("DeadlineExceeded", "Job was active longer than specified deadline")
-
-
-def stamp(seconds: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
 def seconds(text: object) -> float:

@@ -22,12 +22,14 @@ import json
 import os
 import sqlite3
 import threading
+import time
 import uuid
 import weakref
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Iterator, cast
+
+from ..k8s.times import timestamp
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_MS = 10_000
@@ -97,7 +99,7 @@ class Change:
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return timestamp(time.time())
 
 
 def _dump(obj: dict) -> str:
