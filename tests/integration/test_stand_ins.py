@@ -46,6 +46,10 @@ def test_kubectl_create_deployment_nginx_shows_the_default_page(kube):
     kube("create", "deployment", "plain", "--image=nginx", "--port=80")
     kube("expose", "deployment", "plain", "--port=80")
     kube("rollout", "status", "deployment/plain", "--timeout=90s", timeout=120)
+    # The new Service answers once its proxy runs, which can come after the rollout on a loaded
+    # machine (CI met `Connection refused` at the ClusterIP once): as in the Debug Services test.
+    wait_until(lambda: kube("exec", "waiter", "--", "wget", "-qO-", "-T", "2", "http://plain/",
+                            check=False).returncode == 0, "the plain Service answering")
     page = kube("run", "probe", "--rm", "-i", "--restart=Never", "--image=busybox", "--",
                 "wget", "-qO-", "http://plain/", timeout=120).stdout
     assert "<title>Welcome to nginx!</title>" in page, page
