@@ -12,7 +12,20 @@ from typing import Callable
 
 from ..k8s.resources import Resource
 from ..k8s.times import timestamp
-from .printers import apps, autoscaling, batch, core, events, networking, pods, policy, rbac, scheduling, storage
+from .printers import (
+    admissionregistration,
+    apps,
+    autoscaling,
+    batch,
+    core,
+    events,
+    networking,
+    pods,
+    policy,
+    rbac,
+    scheduling,
+    storage,
+)
 from .printers.format import now_or, parse_time
 
 _NAME_DOC = ("Name must be unique within a namespace. Is required when creating resources, although some "
@@ -72,6 +85,11 @@ _EVENT = Printer((
     col("Count", "The number of times this event has occurred.", priority=1),
     col("Name", _NAME_DOC, priority=1, format_="name"),
 ), events.event_cells)
+# One printer for both kinds, as kubectl has (mutatingWebhookColumnDefinitions, validating...).
+_WEBHOOK_CONFIGURATION = Printer((
+    NAME, col("Webhooks", "Webhooks indicates the number of webhooks registered in this configuration", "integer"),
+    AGE,
+), admissionregistration.webhook_configuration_cells)
 
 
 def _binding_columns(role_doc: str) -> tuple[dict, ...]:
@@ -327,6 +345,8 @@ PRINTERS: dict[str, Printer] = {
         NAME, col("Status", "Status of the component conditions"),
         col("Message", "Message of the component conditions"), col("Error", "Error of the component conditions"),
     ), core.component_status_cells),
+    "mutatingwebhookconfigurations.admissionregistration.k8s.io": _WEBHOOK_CONFIGURATION,
+    "validatingwebhookconfigurations.admissionregistration.k8s.io": _WEBHOOK_CONFIGURATION,
     "ingressclasses.networking.k8s.io": Printer((
         NAME, col("Controller", "Controller that is responsible for handling this class"),
         col("Parameters", "A reference to a resource with additional parameters"), AGE,

@@ -20,6 +20,8 @@ DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmap
                                      "horizontalpodautoscalers.autoscaling", "priorityclasses.scheduling.k8s.io",
                                      "ingresses.networking.k8s.io", "ingressclasses.networking.k8s.io",
                                      "networkpolicies.networking.k8s.io",
+                                     "mutatingwebhookconfigurations.admissionregistration.k8s.io",
+                                     "validatingwebhookconfigurations.admissionregistration.k8s.io",
                                      *STORAGE_KEYS))
 
 

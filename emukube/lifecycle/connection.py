@@ -165,8 +165,8 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
     want = {_key(o) for o in desired}
     # What others refer to first (as Helm orders an install): namespaces, also those only named
     # by objects (emukube creates them, as `up` always did), then configs and Services (whose
-    # variables pods get when they start), then workloads.
-    desired = sorted(desired, key=lambda o: _ORDER.get(o["kind"], len(_ORDER)))
+    # variables pods get when they start), then workloads, and webhook configurations last.
+    desired = sorted(desired, key=lambda o: _ORDER.get(o["kind"], _ORDER[None]))
     named = {ns for o in desired if (ns := (o.get("metadata") or {}).get("namespace"))} - set(SYSTEM_NAMESPACES)
     for ns in sorted(named - {k[2] for k in have if k[0] == "Namespace"} - {k[2] for k in want if k[0] == "Namespace"}):
         try:
@@ -202,9 +202,12 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
     return written
 
 
-_ORDER = {kind: i for i, kind in enumerate(("Namespace", "ResourceQuota", "ServiceAccount", "Secret", "ConfigMap",
-                                            "StorageClass", "PriorityClass", "IngressClass", "PersistentVolume",
-                                            "PersistentVolumeClaim", "Service", "Node"))}
+_FIRST = ("Namespace", "ResourceQuota", "ServiceAccount", "Secret", "ConfigMap", "StorageClass", "PriorityClass",
+          "IngressClass", "PersistentVolume", "PersistentVolumeClaim", "Service", "Node")
+# As Helm installs them: registered before the workload that serves it, a webhook failing closed
+# would refuse the rest of the manifests.
+_LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+_ORDER = {kind: i for i, kind in enumerate((*_FIRST, None, *_LAST))}  # None: every kind named in neither
 
 
 CONFLICT_RETRIES = 5  # as kubectl apply retries a patch the object changed under

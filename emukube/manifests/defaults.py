@@ -6,6 +6,7 @@ from typing import Any
 
 from ..plan.limit_ranges import default_item
 from .validate import CLUSTER_SCOPED
+from .validate_admissionregistration import WEBHOOK_KINDS
 from .validate_storage import default_claim, default_storage_class, default_volume
 
 PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
@@ -93,9 +94,30 @@ def _whole(kind: str | None, out: dict) -> bool:
         for item in (out.get("spec") or {}).get("limits") or []:
             if isinstance(item, dict):
                 default_item(item)
+    elif kind in WEBHOOK_KINDS:
+        _webhooks(out, mutating=kind == "MutatingWebhookConfiguration")
     else:
         return False
     return True
+
+
+def _webhooks(obj: dict, mutating: bool) -> None:
+    """SetDefaults_MutatingWebhook / _ValidatingWebhook, _Rule and _ServiceReference (v1): a webhook
+    that cannot be reached refuses, and is asked about every namespace and object for 10 s."""
+    for hook in _dicts(obj.get("webhooks")):
+        _set(hook, "failurePolicy", "Fail")
+        _set(hook, "matchPolicy", "Equivalent")
+        _sub(hook, "namespaceSelector")
+        _sub(hook, "objectSelector")
+        _set(hook, "timeoutSeconds", 10)
+        if mutating:
+            _set(hook, "reinvocationPolicy", "Never")
+        for rule in _dicts(hook.get("rules")):
+            _set(rule, "scope", "*")
+        service = (hook.get("clientConfig") or {}).get("service") if isinstance(hook.get("clientConfig"), dict) \
+            else None
+        if isinstance(service, dict):
+            _set(service, "port", 443)
 
 
 def _replication_controller(meta: dict, spec: dict) -> None:

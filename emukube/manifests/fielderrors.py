@@ -73,6 +73,9 @@ class FieldErrors:
     def too_long(self, path: str, limit: int) -> None:
         self.items.append(f"{path}: Too long: may not be more than {limit} bytes")  # field.TooLong, v1.35
 
+    def too_many(self, path: str, count: int, limit: int) -> None:
+        self.items.append(f"{path}: Too many: {count}: must have at most {limit} items")
+
     def invalid_each(self, path: str, value: Any, messages: list[str]) -> None:
         for msg in messages:
             self.invalid(path, value, msg)

@@ -18,6 +18,7 @@ from .names import (
     validate_labels,
 )
 from .text import go_quote, safe_text
+from .validate_admissionregistration import validate_webhook_configuration
 from .validate_autoscaling import validate_autoscaler
 from .validate_job import validate_cronjob, validate_job
 from .validate_networking import validate_ingress, validate_ingress_class, validate_network_policy
@@ -36,11 +37,14 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "HorizontalPodAutoscaler": "autoscaling/v2", "PriorityClass": "scheduling.k8s.io/v1",
                 "ResourceQuota": "v1", "LimitRange": "v1",
                 "Ingress": "networking.k8s.io/v1", "IngressClass": "networking.k8s.io/v1",
-                "NetworkPolicy": "networking.k8s.io/v1"}
-CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass"}
+                "NetworkPolicy": "networking.k8s.io/v1",
+                "MutatingWebhookConfiguration": "admissionregistration.k8s.io/v1",
+                "ValidatingWebhookConfiguration": "admissionregistration.k8s.io/v1"}
+CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass",
+                  "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
 # Where a wrong version is a mistake, not another product.
 _BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy", "autoscaling", "scheduling.k8s.io",
-                   "networking.k8s.io"}
+                   "networking.k8s.io", "admissionregistration.k8s.io"}
 # Versions the API server serves too that emukube does not read: skipped with a warning, not refused.
 _OTHER_VERSIONS = {("HorizontalPodAutoscaler", "autoscaling/v1")}
 # Every kind the API server serves in these groups: any other kind there is a typo, not a product
@@ -54,6 +58,9 @@ KNOWN_KINDS = {
     "autoscaling": {"HorizontalPodAutoscaler", "Scale"},
     "scheduling.k8s.io": {"PriorityClass"},
     "networking.k8s.io": {"Ingress", "IngressClass", "IPAddress", "NetworkPolicy", "ServiceCIDR"},
+    "admissionregistration.k8s.io": {"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+                                     "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
+                                     "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"},
     "extensions": {"DaemonSet", "Deployment", "Ingress", "NetworkPolicy", "PodSecurityPolicy", "ReplicaSet"},
 }
 _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
@@ -68,6 +75,8 @@ _CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
     "Ingress": validate_ingress, "IngressClass": validate_ingress_class,
     "NetworkPolicy": validate_network_policy, "ResourceQuota": validate_quota,
     "LimitRange": validate_limit_range,
+    "MutatingWebhookConfiguration": validate_webhook_configuration,
+    "ValidatingWebhookConfiguration": validate_webhook_configuration,
 }
 MAX_DATA_BYTES = 1 << 20  # the API server's limit for ConfigMap and Secret data
 MAX_ANNOTATION_BYTES = 256 * 1024
