@@ -4,19 +4,23 @@ fieldManager, fieldValidation, propagationPolicy, ...). What a write means is ob
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import copy
 import json
 from dataclasses import dataclass
+from typing import Callable, TypeVar
 
 from aiohttp import web
 
+from ..k8s.client import CONTROLLER_AGENT
 from ..k8s.resources import Resource
 from . import convert, errors, negotiate, objects
 from . import watch as watching
 from .objects import DeleteOpts, Registry, WriteOpts
 from .selectors import fields_match, labels_match, parse_fields, parse_labels
 
+T = TypeVar("T")
 JSON_PATCH = "application/json-patch+json"
 MERGE_PATCH = "application/merge-patch+json"
 STRATEGIC_PATCH = "application/strategic-merge-patch+json"
@@ -117,6 +121,37 @@ def _limit(request: web.Request) -> int:
         raise errors.bad_request(f'strconv.ParseInt: parsing "{request.query["limit"]}": invalid syntax') from None
 
 
+def _from_controller(request: web.Request) -> bool:
+    """emukube's own controller (kube-controller-manager's User-Agent, with the admin's token)."""
+    from .authn import ADMIN
+    from .reviews import USER
+
+    return request.headers.get("User-Agent", "") == CONTROLLER_AGENT and request.get(USER) == ADMIN
+
+
+def webhooks_for(request: web.Request, registry: Registry, route: Route, *operations: str):
+    """A webhooks.Admitter when a configured webhook's rules match this write, else None. The
+    controller's writes of pods are not sent: it asked with a dry run before it made the pod's
+    containers (Controller._asked_webhooks), and what it writes of a running pod is the kubelet's
+    and the scheduler's part, which no webhook of `pods` sees on a cluster (status, binding)."""
+    if route.stored.key == "pods" and _from_controller(request) and not request.query.get("dryRun"):
+        return None
+    from . import webhooks
+    from .authn import ADMIN, user_info
+    from .reviews import USER
+
+    admitter = webhooks.Admitter(registry.store, user_info(request.get(USER) or ADMIN))
+    probe = webhooks.Request(operations[0], route.stored, route.namespace or "", route.name or "", {},
+                             subresource=route.subresource or "")
+    return admitter if admitter.configured(probe, operations) else None
+
+
+async def run_write(opts: WriteOpts | DeleteOpts, work: Callable[[], T]) -> T:
+    """A write that calls webhooks waits on them in a thread: the event loop serves the webhook's
+    own requests and everyone else's meanwhile."""
+    return await asyncio.to_thread(work) if opts.webhooks is not None else work()
+
+
 class Handlers:
     def __init__(self, registry: Registry, hub: watching.Hub):
         self.registry, self.hub = registry, hub
@@ -182,7 +217,9 @@ class Handlers:
         obj = await self._decode(request, route)
         opts = write_opts(request)
         check_fields(request, obj, route.resource, opts)
-        stored = self.registry.create(route.stored, convert.to_storage(route.resource, obj), opts)
+        opts.webhooks = webhooks_for(request, self.registry, route, "CREATE")
+        stored = await run_write(opts, lambda: self.registry.create(route.stored, convert.to_storage(route.resource,
+                                                                                                    obj), opts))
         return respond(convert.to_view(route.resource, stored), 201, opts.warnings)
 
     async def update(self, request: web.Request, route: Route) -> web.Response:
@@ -198,13 +235,15 @@ class Handlers:
         if old is None:
             if route.stored.key not in objects.CREATE_ON_UPDATE:
                 raise errors.not_found(route.resource, route.object_name)
-            stored = self.registry.create(route.stored, new, opts)
+            opts.webhooks = webhooks_for(request, self.registry, route, "CREATE")
+            stored = await run_write(opts, lambda: self.registry.create(route.stored, new, opts))
             return respond(convert.to_view(route.resource, stored), 201, opts.warnings)
         rv = meta.get("resourceVersion") or None
         if rv and rv != old["metadata"].get("resourceVersion"):
             raise errors.conflict(route.resource, route.object_name)
         self.registry.prepare_update(route.stored, old, new)
-        stored = self.registry.update(route.stored, old, new, opts, expect_rv=rv)
+        opts.webhooks = webhooks_for(request, self.registry, route, "UPDATE")
+        stored = await run_write(opts, lambda: self.registry.update(route.stored, old, new, opts, expect_rv=rv))
         return respond(convert.to_view(route.resource, stored), 200, opts.warnings)
 
     # ---- patch ------------------------------------------------------------------------------------
@@ -233,6 +272,11 @@ class Handlers:
         apply, force = self._patch_options(request, media, route.resource)
         body = await negotiate.read_body(request)
         opts = write_opts(request)
+        opts.webhooks = webhooks_for(request, self.registry, route, "UPDATE", *(("CREATE",) if apply else ()))
+        return await run_write(opts, lambda: self._patched(request, route, body, media, opts, apply, force))
+
+    def _patched(self, request: web.Request, route: Route, body: bytes, media: str, opts: WriteOpts, apply: bool,
+                 force: bool) -> web.Response:
         for _attempt in range(5):  # another writer between our read and write: read again, as the API server
             old = self.registry.get(route.stored, route.namespace, route.object_name)
             if old is None:
@@ -321,12 +365,18 @@ class Handlers:
 
     async def delete(self, request: web.Request, route: Route) -> web.Response:
         opts = await self.delete_options(request)
-        obj, gone = self.registry.delete(route.stored, route.namespace, route.object_name, opts)
+        opts.webhooks = webhooks_for(request, self.registry, route, "DELETE")
+        obj, gone = await run_write(opts, lambda: self.registry.delete(route.stored, route.namespace,
+                                                                       route.object_name, opts))
         body, status = self._deleted_body(route, obj, gone)
         return respond(body, status)
 
     async def delete_collection(self, request: web.Request, route: Route) -> web.Response:
         opts = await self.delete_options(request)
+        opts.webhooks = webhooks_for(request, self.registry, route, "DELETE")
+        return await run_write(opts, lambda: self._delete_collection(request, route, opts))
+
+    def _delete_collection(self, request: web.Request, route: Route, opts: DeleteOpts) -> web.Response:
         labels = parse_labels(request.query.get("labelSelector"))
         fields = parse_fields(request.query.get("fieldSelector"), route.resource.key)
         items, rv = self.registry.list(route.stored, route.namespace)

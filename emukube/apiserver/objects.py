@@ -9,6 +9,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
+from typing import Any, List
 
 from emukube.store import AlreadyExists, Conflict, NotFound
 
@@ -27,7 +28,8 @@ RETURNS_DELETED = {"pods", "services", "namespaces"}
 _GENERATION = {"pods", "replicationcontrollers", "deployments.apps", "replicasets.apps", "statefulsets.apps",
                "daemonsets.apps", "endpointslices.discovery.k8s.io", "jobs.batch", "cronjobs.batch",
                "poddisruptionbudgets.policy", "horizontalpodautoscalers.autoscaling", "ingresses.networking.k8s.io",
-               "networkpolicies.networking.k8s.io"}
+               "networkpolicies.networking.k8s.io", "mutatingwebhookconfigurations.admissionregistration.k8s.io",
+               "validatingwebhookconfigurations.admissionregistration.k8s.io"}
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the API server's generateName alphabet
 
 
@@ -41,6 +43,7 @@ class WriteOpts:
     manager: str = ""
     subresource: str = ""
     warnings: list[str] = field(default_factory=list)
+    webhooks: Any = None  # webhooks.Admitter: a request from a client that admission webhooks may see
 
 
 @dataclass
@@ -50,6 +53,7 @@ class DeleteOpts:
     propagation: str | None = None  # Orphan | Background | Foreground
     uid: str | None = None  # preconditions
     resource_version: str | None = None
+    webhooks: Any = None  # as WriteOpts'
 
 
 def _load(name: str):
@@ -89,7 +93,8 @@ def _spec_changed(res: Resource, old: dict, new: dict) -> bool:
     if res.key == "endpointslices.discovery.k8s.io" or _custom(res):  # any change but metadata's
         strip = lambda o: {k: v for k, v in o.items() if k not in ("metadata",)}  # noqa: E731
         return strip(old) != strip(new)
-    changed = old.get("spec") != new.get("spec")
+    field = "webhooks" if res.group == "admissionregistration.k8s.io" else "spec"  # they have no spec
+    changed = old.get(field) != new.get(field)
     if res.key == "deployments.apps":  # the Deployment strategy counts annotations too
         changed |= (old.get("metadata", {}).get("annotations") != new.get("metadata", {}).get("annotations"))
     return changed
@@ -192,10 +197,27 @@ class Registry:
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
 
     def admit(self, op: str, res: Resource, obj: dict, old: dict | None, opts: WriteOpts) -> None:
+        """The built-in plugins, then the webhooks: the mutating ones' changes defaulted and
+        validated again (as the API server defaults a patched object), then the validating ones."""
+        self._builtin(op, res, obj, old, opts.warnings)
+        if opts.webhooks is None:
+            return
+        from . import webhooks
+
+        meta = obj.get("metadata") or {}
+        options = {"fieldManager": opts.manager} if opts.manager else {}
+        req = webhooks.Request(op, res, meta.get("namespace", "") if res.namespaced else "", meta.get("name", ""),
+                               opts.webhooks.user, opts.dry_run, opts.subresource, obj, old,
+                               {**options, **({"dryRun": ["All"]} if opts.dry_run else {})})
+        if opts.webhooks.mutate(req, opts.warnings):
+            self._builtin(op, res, obj, old, [])
+        opts.webhooks.validate(req, opts.warnings)
+
+    def _builtin(self, op: str, res: Resource, obj: dict, old: dict | None, warnings: List[str]) -> None:
         if self._admission is None:
             return
         try:
-            opts.warnings += self._admission.admit(op, res, obj, old, self.store) or []
+            warnings += self._admission.admit(op, res, obj, old, self.store) or []
         except Exception as exc:  # admission.Invalid: a 422 with its causes
             if type(exc).__name__ != "Invalid" or not hasattr(exc, "causes"):
                 raise
@@ -315,6 +337,18 @@ class Registry:
         """Delete or mark for deletion; returns (the object as it now is, whether it is gone)."""
         old = self.must_get(res, ns, name)
         self._preconditions(res, old, opts)
+        if opts.webhooks is not None:
+            from . import webhooks
+
+            options: dict = {"dryRun": ["All"]} if opts.dry_run else {}
+            if opts.grace is not None:
+                options["gracePeriodSeconds"] = opts.grace
+            if opts.propagation:
+                options["propagationPolicy"] = opts.propagation
+            req = webhooks.Request("DELETE", res, (ns or "") if res.namespaced else "", name, opts.webhooks.user,
+                                   opts.dry_run, old=old, options=options)
+            opts.webhooks.mutate(req, [])
+            opts.webhooks.validate(req, [])
         new = copy.deepcopy(old)
         meta = new["metadata"]
         finalizers = list(meta.get("finalizers") or [])

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 import time
 from dataclasses import dataclass
 
@@ -41,9 +42,15 @@ class Hub:
         self._unknown = -1  # the rv as of the latest write to a resource not known (the poller's)
         self.bookmark_seconds = BOOKMARK_SECONDS
         self._background = BackgroundTask(self._poll)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread = threading.get_ident()
 
     def notify(self, resource: str | None = None, rv: int | None = None) -> None:
-        """A write to `resource` (None: to any, or unknown) landed, at resourceVersion rv."""
+        """A write to `resource` (None: to any, or unknown) landed, at resourceVersion rv. A
+        write that waited on webhooks lands in a worker thread: told on the event loop's."""
+        if self._loop is not None and threading.get_ident() != self._loop_thread:
+            self._loop.call_soon_threadsafe(self.notify, resource, rv)
+            return
         if rv is not None:
             self._seen = max(self._seen, rv)
         if resource is None:
@@ -71,6 +78,7 @@ class Hub:
             pass
 
     def start(self) -> None:
+        self._loop, self._loop_thread = asyncio.get_running_loop(), threading.get_ident()
         self._background.start()
 
     async def stop(self) -> None:

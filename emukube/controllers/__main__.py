@@ -35,7 +35,7 @@ def main() -> None:
     apiserver = start_apiserver()
     from ..apiserver import sa_tokens
     from ..k8s.applied import DESIRED
-    from ..k8s.client import KubeClient
+    from ..k8s.client import CONTROLLER_AGENT, KubeClient
     from ..runtime import engine
     from ..runtime import labels as L
     from ..runtime.account_volumes import FOLDER as ACCOUNTS
@@ -82,7 +82,9 @@ def main() -> None:
             apiserver = start_apiserver()
 
     threading.Thread(target=supervise, daemon=True).start()
-    api = KubeClient(credentials(STATE, f"https://127.0.0.1:{API_PORT}"))
+    # As kube-controller-manager: the managedFields name it, and its writes of running pods are
+    # not sent to admission webhooks again (handlers.webhooks_for).
+    api = KubeClient(credentials(STATE, f"https://127.0.0.1:{API_PORT}"), agent=CONTROLLER_AGENT)
     wait_ready(api, timeout=60)
     controller = Controller(client, ctx, [], me.labels[L.GENERATION], STATE, "/dns", out, api=api)
     informer = Informer(api, list(DESIRED) + list(PUBLISHED), controller.wake.set)

@@ -66,7 +66,7 @@ from .informer import Informer
 from .ingress import KEY as INGRESS_KEY
 from .ingress import IngressController
 from .jobs import JobControllers
-from .pod_admission import admitted
+from .pod_admission import admitted, webhooks_may_see
 from .pod_annotations import template_annotations
 from .pod_firewalls import PodFirewalls
 from .podstatus import pod_status, ran_to_end
@@ -701,6 +701,8 @@ class Controller:
                     for c in list(self.creating.values()) if c.namespace == plan.namespace
                     and object_key(c.namespace, c.name) not in pods]
         plan, why = admitted(plan, self.objects, counted)
+        if not why and self.publisher is not None and webhooks_may_see(plan, self.objects):
+            plan, why = self._asked_webhooks(plan)
         if not why:
             return plan
         if self.reasons.get(owner) != why:
@@ -708,6 +710,20 @@ class Controller:
                        why, namespace=plan.namespace)
         self.reasons[owner] = why
         return None
+
+    def _asked_webhooks(self, plan: PodPlan) -> tuple[PodPlan, str]:
+        """The pod as the admission webhooks make it (a dry-run create: they see what the
+        ReplicaSet controller's create would send them), or the refusal its owner reports."""
+        assert self.publisher is not None
+        pod = {"apiVersion": "v1", "kind": "Pod", "spec": plan.spec, "metadata": {
+            "name": plan.name, "namespace": plan.namespace, "labels": plan.labels, "annotations": plan.annotations}}
+        try:
+            got = self.publisher.api.create(BY_KEY["pods"], pod, dryRun="All")
+        except ApiError as exc:
+            return plan, f"Error creating: {exc.message}"
+        meta = got.get("metadata") or {}
+        return replace(plan, spec=got.get("spec") or plan.spec, labels=meta.get("labels") or {},
+                       annotations=meta.get("annotations") or {}), ""
 
     def place(self, plan: PodPlan, pods: dict[PodKey, Pod]) -> tuple[str, str]:
         """The node for a new pod, spreading each owner's pods like the default scheduler."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from ..k8s.resources import BY_KEY
 from ..plan import limit_ranges, quota
 from ..plan.workloads import PodPlan
 
@@ -49,3 +50,16 @@ def _quota_refusal(plan: PodPlan, shown: str, objects: list[dict], pods: list[di
     new = {"kind": "Pod", "metadata": {"name": shown, "namespace": plan.namespace}, "spec": plan.spec}
     why = quota.verdict(new, quotas, others + pods)
     return f'Error creating: pods "{shown}" is forbidden: {why}' if why else ""
+
+
+def webhooks_may_see(plan: PodPlan, objects: list[dict]) -> bool:
+    """Whether an admission webhook's rules match the create of this pod (its selectors are
+    the API server's to weigh, in the dry run the loop then makes)."""
+    from ..apiserver.webhooks import Request, hooks_of, may_match
+
+    configurations = [o for o in objects if o.get("kind") in ("MutatingWebhookConfiguration",
+                                                                "ValidatingWebhookConfiguration")]
+    if not configurations:
+        return False
+    req = Request("CREATE", BY_KEY["pods"], plan.namespace, plan.name, {})
+    return any(may_match(h, req) for h in hooks_of(configurations, False))

@@ -18,6 +18,8 @@ from .resources import Resource
 
 JSON = "application/json"
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+# emukube's controllers speak as kube-controller-manager does (its first word names the field manager).
+CONTROLLER_AGENT = "kube-controller-manager/v1.35.0 (linux/amd64) emukube"
 
 
 class ApiError(EmukubeError):
@@ -62,8 +64,9 @@ def warning_text(value: str) -> str:
 
 
 class KubeClient:
-    def __init__(self, creds: Credentials, timeout: float = 30.0):
-        self.creds, self.timeout = creds, timeout
+    def __init__(self, creds: Credentials, timeout: float = 30.0, agent: str = ""):
+        """agent: the User-Agent, whose first word the API server records as the field manager."""
+        self.creds, self.timeout, self.agent = creds, timeout, agent
         url = urlsplit(creds.server)
         self.host, self.port = url.hostname or "127.0.0.1", url.port or 443
         self.ssl = ssl.create_default_context(cadata=creds.ca_pem.decode())
@@ -81,6 +84,8 @@ class KubeClient:
             path += "?" + urlencode({k: v for k, v in query.items() if v is not None})
         data = body if isinstance(body, bytes) else (json.dumps(body).encode() if body is not None else None)
         headers = {"Authorization": f"Bearer {self.creds.token}", "Accept": accept}
+        if self.agent:
+            headers["User-Agent"] = self.agent
         if data is not None:
             headers["Content-Type"] = content_type
         for attempt in (0, 1):  # a kept-alive connection the server closed meanwhile: once more
