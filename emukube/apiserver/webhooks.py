@@ -1,9 +1,10 @@
 """Admission webhooks: the MutatingAdmissionWebhook and ValidatingAdmissionWebhook plugins of
 kube-apiserver (k8s.io/apiserver/pkg/admission/plugin/webhook). A write a configuration's rules
-and selectors match is sent to the webhook as an admission.k8s.io/v1 AdmissionReview over HTTPS
-(a Service's ClusterIP, verified as `NAME.NAMESPACE.svc` against its caBundle, or a URL);
-mutating webhooks answer with JSONPatches applied in turn, validating webhooks allow or deny.
-Denials, failures to call and dry-run refusals are worded as the API server words them.
+and selectors match is sent to the webhook as an AdmissionReview (v1, or v1beta1 to a webhook that
+takes only that) over HTTPS: to a Service's ClusterIP, verified as `NAME.NAMESPACE.svc` against
+its caBundle, or to a URL. Mutating webhooks answer with JSONPatches applied in turn, validating
+webhooks allow or deny. Denials, failures to call and dry-run refusals are worded as the API
+server words them.
 
 The calls block, so a write that may need them runs off the event loop (handlers.run_write).
 The rule and selector matching and the reading of answers are pure; `Admitter` does the calls."""
@@ -131,8 +132,13 @@ def should_call(hook: Hook, req: Request, namespace_labels: dict | None) -> bool
 
 # ---- the review and its answer (pure) -------------------------------------------------------------
 
+def review_version(hook: Hook) -> str:
+    """The first AdmissionReview version the webhook accepts that the API server speaks."""
+    return next((v for v in hook.spec.get("admissionReviewVersions") or [] if v in ("v1", "v1beta1")), "v1")
+
+
 def review(hook: Hook, req: Request, uid: str) -> dict:
-    """admission.k8s.io/v1 AdmissionReview, as CreateV1AdmissionReview fills it."""
+    """The AdmissionReview, as CreateV1AdmissionReview fills it (v1beta1's has the same fields)."""
     res = req.resource
     gvk = {"group": res.group, "version": res.version, "kind": res.kind}
     gvr = {"group": res.group, "version": res.version, "resource": res.plural}
@@ -150,7 +156,7 @@ def review(hook: Hook, req: Request, uid: str) -> dict:
         if req.operation in _OPTIONS_KIND else None
     request.update({"operation": req.operation, "userInfo": req.user, "object": req.obj, "oldObject": req.old,
                     "dryRun": req.dry_run, "options": options})
-    return {"kind": "AdmissionReview", "apiVersion": "admission.k8s.io/v1", "request": request}
+    return {"kind": "AdmissionReview", "apiVersion": f"admission.k8s.io/{review_version(hook)}", "request": request}
 
 
 @dataclass(frozen=True)
@@ -161,15 +167,20 @@ class Answer:
     warnings: list[str]
 
 
-def answer_of(body: object, uid: str, mutating: bool) -> Answer:
-    """VerifyAdmissionResponse for v1; CallFailed with its words when the answer is not one."""
+def answer_of(body: object, uid: str, mutating: bool, version: str = "v1") -> Answer:
+    """VerifyAdmissionResponse; CallFailed with its words when the answer is not one. A v1beta1
+    answer is read as leniently as the API server reads it (no uid or patchType checked)."""
     if not isinstance(body, dict) or not isinstance(body.get("response"), dict):
         raise CallFailed("received invalid webhook response: webhook response was absent")
     resp = body["response"]
-    if resp.get("uid") != uid:
+    if version == "v1beta1":
+        resp = {**resp, "patchType": "JSONPatch" if mutating and resp.get("patch") else None}
+        if not mutating:
+            resp.pop("patch", None)
+    elif resp.get("uid") != uid:
         raise CallFailed(f'received invalid webhook response: expected response.uid="{uid}", '
                          f'got "{resp.get("uid", "")}"')
-    if (body.get("apiVersion"), body.get("kind")) != ("admission.k8s.io/v1", "AdmissionReview"):
+    elif (body.get("apiVersion"), body.get("kind")) != ("admission.k8s.io/v1", "AdmissionReview"):
         got = f'{body.get("apiVersion") or ""}, Kind={body.get("kind") or ""}'
         raise CallFailed("received invalid webhook response: expected webhook response of "
                          f"admission.k8s.io/v1, Kind=AdmissionReview, got {got}")
@@ -257,7 +268,7 @@ class Target:
 
 def target_of(config: dict, timeout: int, service_of: Callable[[str, str], dict | None]) -> Target:
     """Where a clientConfig points: a URL, or a Service resolved to its ClusterIP and port as
-    ResolveCluster does. CallFailed (without the Post prefix) when it cannot be resolved."""
+    ResolveCluster does; CallFailed, worded as the API server's, when it cannot be resolved."""
     if config.get("url"):  # validation allows no query of its own
         url = urlsplit(config["url"])
         path = f"{url.path or '/'}?timeout={timeout}s"
@@ -357,7 +368,7 @@ class Admitter:
             target = target_of(hook.spec.get("clientConfig") or {}, timeout, self._service)
             body = json.dumps(review(hook, req, uid), separators=(",", ":")).encode()
             answer = answer_of(self.send(target, (hook.spec.get("clientConfig") or {}).get("caBundle"), body,
-                                         timeout), uid, hook.mutating)
+                                         timeout), uid, hook.mutating, review_version(hook))
         except CallFailed as exc:
             if hook.spec.get("failurePolicy") == "Ignore":
                 return None

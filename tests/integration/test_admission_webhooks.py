@@ -1,22 +1,25 @@
 """Admission webhooks as teams run them: a webhook server in a pod behind a Service, its
 certificate in a Secret, its configurations applied with kubectl; writes through kubectl are
 sent to it, its denials, warnings and patches come back as kube-apiserver gives them, and pods
-a Deployment makes are mutated (a sidecar) or refused (FailedCreate) as on a cluster."""
+a Deployment makes are mutated (a sidecar) or refused (FailedCreate) as on a cluster; a Helm
+chart that ships its webhook installs and uninstalls it."""
 
 from __future__ import annotations
 
 import base64
 import json
+import subprocess
 
 import pytest
 from conftest import HERE, wait_until
-from kubectl_tools import Kube
+from kubectl_tools import HELM, Kube
 
 from emukube import Cluster, unique_name
 from emukube.lifecycle.pki import make_pki
 
 MANIFEST = HERE / "manifests" / "webhooks.yaml"
 HOOK = HERE / "webhook"
+CHART = HERE / "charts" / "policy"
 
 
 @pytest.fixture(scope="module")
@@ -161,3 +164,24 @@ def test_a_webhook_nobody_answers_fails_or_is_ignored_by_its_policy(kube):
 def test_configurations_are_never_sent_to_webhooks_so_a_broken_one_can_go(kube):
     kube("delete", "validatingwebhookconfiguration", "hook-down")
     assert kube("get", "validatingwebhookconfiguration", "hook-down", check=False).returncode == 1
+
+
+def test_a_chart_brings_its_webhook_and_helm_uninstall_takes_it_away(kube, tmp_path):
+    pki = make_pki("policy", [], ["policy-hook.charted.svc"])
+    for name, data in (("crt", pki.server_cert), ("key", pki.server_key), ("ca", pki.ca_cert)):
+        (tmp_path / name).write_bytes(data)
+    files = [f"--set-file=tls.{n}={tmp_path / n}" for n in ("crt", "key", "ca")]
+    helm = [HELM, "--kubeconfig", str(kube.config)]
+    subprocess.run([*helm, "install", "policy", str(CHART), "-n", "charted", "--create-namespace", "--wait",
+                    "--timeout=120s", f"--set-file=program={HOOK / 'hook.py'}", *files],
+                   check=True, capture_output=True, text=True, timeout=150)
+    assert kube.lines("get", "validatingwebhookconfiguration", "policy-policy")[1].split()[:2] == ["policy-policy", "1"]
+    strict = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "data": {"forbidden": "1"},
+                         "metadata": {"name": "strict", "labels": {"policy": "strict"}}})
+    refused = kube("create", "-n", "skipped", "-f", "-", input=strict, check=False)
+    assert 'admission webhook "configmaps.policy.policy.emukube.test" denied the request: key "forbidden" is not ' \
+           "allowed" in refused.stderr, refused.stderr
+    subprocess.run([*helm, "uninstall", "policy", "-n", "charted", "--wait"], check=True, capture_output=True,
+                   timeout=150)
+    assert kube("get", "validatingwebhookconfiguration", "policy-policy", check=False).returncode == 1
+    kube("create", "-n", "skipped", "-f", "-", input=strict)

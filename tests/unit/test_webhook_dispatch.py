@@ -182,3 +182,13 @@ def test_failure_policy_and_dry_run():
     risky = Admitter(Store(validating=[conf("s", sideEffects="Some")]), {}, send=down)
     with pytest.raises(errors.ApiError, match='admission webhook "s.example.com" does not support dry run'):
         risky.validate(req(obj={}, dry=True), [])
+
+
+def test_a_webhook_that_takes_only_v1beta1_gets_and_answers_v1beta1():
+    old = hook(admissionReviewVersions=["v1beta1"], rules=[RULE])
+    assert review(old, req(), "u")["apiVersion"] == "admission.k8s.io/v1beta1"
+    ops = [{"op": "add", "path": "/x", "value": 1}]
+    patch = base64.b64encode(json.dumps(ops).encode()).decode()
+    lenient = {"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview",
+               "response": {"allowed": True, "patch": patch}}  # no uid, no patchType: v1beta1 allowed it
+    assert answer_of(lenient, "u", True, "v1beta1").patch == ops
