@@ -181,6 +181,7 @@ FIELDS: dict[str, dict[str, Callable[[dict], str]]] = {
     "nodes": {"spec.unschedulable": lambda o: "true" if (o.get("spec") or {}).get("unschedulable") else "false"},
     "replicasets.apps": {"status.replicas": _path("status", "replicas")},
     "services": {"spec.clusterIP": _path("spec", "clusterIP"), "spec.type": _path("spec", "type")},
+    "certificatesigningrequests.certificates.k8s.io": {"spec.signerName": _path("spec", "signerName")},
 }
 
 

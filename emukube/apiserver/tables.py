@@ -17,6 +17,7 @@ from .printers import (
     apps,
     autoscaling,
     batch,
+    certificates,
     core,
     events,
     networking,
@@ -345,6 +346,10 @@ PRINTERS: dict[str, Printer] = {
         NAME, col("Status", "Status of the component conditions"),
         col("Message", "Message of the component conditions"), col("Error", "Error of the component conditions"),
     ), core.component_status_cells),
+    "certificatesigningrequests.certificates.k8s.io": Printer((
+        NAME, AGE, col("SignerName", certificates.SIGNER_NAME_DOC), col("Requestor", certificates.REQUEST_DOC),
+        col("RequestedDuration", certificates.EXPIRATION_DOC), col("Condition", certificates.CONDITIONS_DOC),
+    ), certificates.csr_cells),
     "mutatingwebhookconfigurations.admissionregistration.k8s.io": _WEBHOOK_CONFIGURATION,
     "validatingwebhookconfigurations.admissionregistration.k8s.io": _WEBHOOK_CONFIGURATION,
     "ingressclasses.networking.k8s.io": Printer((

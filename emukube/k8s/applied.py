@@ -22,6 +22,7 @@ DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmap
                                      "networkpolicies.networking.k8s.io",
                                      "mutatingwebhookconfigurations.admissionregistration.k8s.io",
                                      "validatingwebhookconfigurations.admissionregistration.k8s.io",
+                                     "certificatesigningrequests.certificates.k8s.io",
                                      *STORAGE_KEYS))
 
 

@@ -101,6 +101,8 @@ RESOURCES: tuple[Resource, ...] = (
              categories=("api-extensions",)),
     Resource(_ADMISSION, "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", namespaced=False,
              categories=("api-extensions",)),
+    Resource("certificates.k8s.io", "v1", "CertificateSigningRequest", "certificatesigningrequests", namespaced=False,
+             short_names=("csr",), subresources=("status", "approval")),
     Resource("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", namespaced=False,
              short_names=("crd", "crds"), categories=("api-extensions",), subresources=("status",)),
     Resource(_RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),

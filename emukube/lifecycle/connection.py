@@ -129,6 +129,9 @@ def comparable(obj: dict) -> str:
         copy["data"] = {**(copy.get("data") or {}), **folded}
     if copy.get("kind") == "Pod":
         (copy.get("spec") or {}).pop("nodeName", None)  # the scheduler's (the controller's) to set
+    if copy.get("kind") == "CertificateSigningRequest":  # who asked: the API server records it
+        for key in ("username", "uid", "groups", "extra"):
+            (copy.get("spec") or {}).pop(key, None)
     if copy.get("kind") == "PersistentVolumeClaim":  # the binder's and admission's to set
         for key in ("volumeName", "storageClassName"):
             (copy.get("spec") or {}).pop(key, None)

@@ -7,6 +7,8 @@ so the validators never crash on malformed input.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any, Callable
 
 from .load import Doc, Problem
@@ -40,6 +42,27 @@ def _short(v: Any) -> str:
     if isinstance(v, list):
         return "[...]" if v else "[]"
     return str(v)[:MAX_SHOWN]
+
+
+_B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+
+
+def base64_error(s: str) -> str | None:
+    """Go's encoding/base64 complaint, if any (Go skips newlines too)."""
+    text = s.replace("\r", "").replace("\n", "")
+    for i, ch in enumerate(text.rstrip("=")):
+        if ch not in _B64:
+            return f"illegal base64 data at input byte {i}"
+    try:
+        base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        return f"illegal base64 data at input byte {len(text) // 4 * 4}"  # where the short quantum starts
+    return None
+
+
+def base64_bytes(s: str) -> bytes | None:
+    """A []byte field's content from its JSON (base64, newlines skipped); None when not base64."""
+    return None if base64_error(s) else base64.b64decode(s.replace("\r", "").replace("\n", ""))
 
 
 def join_path(path: str, child: str) -> str:

@@ -151,6 +151,13 @@ def is_label_value(v: str) -> list[str]:
     return errs
 
 
+def is_valid_path_segment_name(name: str) -> list[str]:
+    """IsValidPathSegmentName: the name must be usable as one segment of a REST path."""
+    if name in (".", ".."):
+        return [f"may not be '{name}'"]
+    return [f"may not contain '{c}'" for c in ("/", "%") if c in name]
+
+
 def is_valid_port_num(port: int) -> list[str]:
     return [] if 1 <= port <= 65535 else [inclusive_range_error(1, 65535)]
 

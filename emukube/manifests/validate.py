@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import difflib
 from typing import Callable
 
-from .fielderrors import FieldErrors, go_value, key_path, object_label, to_problems
+from .fielderrors import FieldErrors, base64_error, go_value, key_path, object_label, to_problems
 from .load import Doc, Problem
 from .names import (
     is_config_map_key,
@@ -15,11 +13,13 @@ from .names import (
     is_dns1123_label,
     is_dns1123_subdomain,
     is_qualified_name,
+    is_valid_path_segment_name,
     validate_labels,
 )
 from .text import go_quote, safe_text
 from .validate_admissionregistration import validate_webhook_configuration
 from .validate_autoscaling import validate_autoscaler
+from .validate_certificates import validate_certificate_signing_request
 from .validate_job import validate_cronjob, validate_job
 from .validate_networking import validate_ingress, validate_ingress_class, validate_network_policy
 from .validate_pod import validate_pod_spec
@@ -39,12 +39,13 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "Ingress": "networking.k8s.io/v1", "IngressClass": "networking.k8s.io/v1",
                 "NetworkPolicy": "networking.k8s.io/v1",
                 "MutatingWebhookConfiguration": "admissionregistration.k8s.io/v1",
-                "ValidatingWebhookConfiguration": "admissionregistration.k8s.io/v1"}
+                "ValidatingWebhookConfiguration": "admissionregistration.k8s.io/v1",
+                "CertificateSigningRequest": "certificates.k8s.io/v1"}
 CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass",
-                  "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration"}
+                  "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "CertificateSigningRequest"}
 # Where a wrong version is a mistake, not another product.
 _BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy", "autoscaling", "scheduling.k8s.io",
-                   "networking.k8s.io", "admissionregistration.k8s.io"}
+                   "networking.k8s.io", "admissionregistration.k8s.io", "certificates.k8s.io"}
 # Versions the API server serves too that emukube does not read: skipped with a warning, not refused.
 _OTHER_VERSIONS = {("HorizontalPodAutoscaler", "autoscaling/v1")}
 # Every kind the API server serves in these groups: any other kind there is a typo, not a product
@@ -61,10 +62,13 @@ KNOWN_KINDS = {
     "admissionregistration.k8s.io": {"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
                                      "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
                                      "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"},
+    "certificates.k8s.io": {"CertificateSigningRequest", "ClusterTrustBundle", "PodCertificateRequest"},
     "extensions": {"DaemonSet", "Deployment", "Ingress", "NetworkPolicy", "PodSecurityPolicy", "ReplicaSet"},
 }
 _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
-    "Service": is_dns1035_label, "Namespace": is_dns1123_label, "StatefulSet": is_dns1123_label}
+    "Service": is_dns1035_label, "Namespace": is_dns1123_label, "StatefulSet": is_dns1123_label,
+    # "We don't care what you call your certificate requests": only what a URL's path can hold.
+    "CertificateSigningRequest": is_valid_path_segment_name}
 # Kinds whose checks need only the object (Services, pods and workloads need more: below).
 _CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
     "ConfigMap": lambda obj, errs: _data("ConfigMap", obj, errs),
@@ -77,6 +81,7 @@ _CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
     "LimitRange": validate_limit_range,
     "MutatingWebhookConfiguration": validate_webhook_configuration,
     "ValidatingWebhookConfiguration": validate_webhook_configuration,
+    "CertificateSigningRequest": validate_certificate_signing_request,
 }
 MAX_DATA_BYTES = 1 << 20  # the API server's limit for ConfigMap and Secret data
 MAX_ANNOTATION_BYTES = 256 * 1024
@@ -251,25 +256,9 @@ def _data(kind: str, obj: dict, errs: FieldErrors) -> None:
             if not isinstance(v, str):
                 hint = f' (quote it: "{go_value(v)}")' if isinstance(v, (int, float, bool)) and not secret else ""
                 errs.invalid(key_path(field, k), v, "must be a string" + hint, shown=shown)
-            elif field == b64_field and (bad := _base64_error(v)):
+            elif field == b64_field and (bad := base64_error(v)):
                 errs.invalid(key_path(field, k), v, f"{bad} (values in {field} must be base64-encoded)", shown=shown)
             else:
                 total += len(k) + (len(v) * 3 // 4 if field == b64_field else len(v.encode("utf-8", "surrogatepass")))
     if total > MAX_DATA_BYTES:
         errs.too_long("data", MAX_DATA_BYTES)
-
-
-_B64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
-
-
-def _base64_error(s: str) -> str | None:
-    """Go's encoding/base64 complaint, if any (Go skips newlines too)."""
-    text = s.replace("\r", "").replace("\n", "")
-    for i, ch in enumerate(text.rstrip("=")):
-        if ch not in _B64:
-            return f"illegal base64 data at input byte {i}"
-    try:
-        base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        return f"illegal base64 data at input byte {len(text) // 4 * 4}"  # where the short quantum starts
-    return None

@@ -17,6 +17,7 @@ from .names import (
     is_dns1035_label,
     is_dns1123_label,
     is_dns1123_subdomain,
+    is_valid_path_segment_name,
     is_valid_port_name,
     is_valid_port_num,
     is_wildcard_dns1123_subdomain,
@@ -189,14 +190,7 @@ def _object_reference(ref: dict, path: str, errs: FieldErrors) -> None:
         if not value:
             errs.required(f"{path}.{key}", f"{key} is required")
         else:
-            errs.invalid_each(f"{path}.{key}", value, _path_segment_problems(value))
-
-
-def _path_segment_problems(name: str) -> list[str]:
-    """IsValidPathSegmentName: the name must be usable as one segment of a REST path."""
-    if name in (".", ".."):
-        return [f"may not be '{name}'"]
-    return [f"may not contain '{c}'" for c in ("/", "%") if c in name]
+            errs.invalid_each(f"{path}.{key}", value, is_valid_path_segment_name(value))
 
 
 def validate_ingress_class(obj: dict, errs: FieldErrors) -> None:
