@@ -8,14 +8,18 @@ from __future__ import annotations
 import base64
 import os
 import re
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Callable
 
 from ..k8s.resources import BY_KEY, Resource, by_kind
+from ..k8s.times import timestamp
+from ..manifests.csr_strategy import prepare_for_update, requestor_fields
 from ..manifests.defaults import apply_defaults
 from ..manifests.unemulated import PARTLY_ENFORCED
 from ..manifests.validate import API_VERSIONS, validate_object
+from ..manifests.validate_certificates import validate_csr_update
 from ..plan import allocate, ingress, limit_ranges, quota
 from ..plan.api_access import with_api_access
 from ..plan.jobs import generate_selector
@@ -93,8 +97,9 @@ def invalid_message(resource: Resource, name: str, items: list[str]) -> str:
     return f'{resource.group_kind} "{name}" is invalid: {joined}'
 
 
-def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> list[str]:
-    """Default, validate and allocate `obj` in place; return warnings; raise Invalid."""
+def admit(op: str, resource: Resource, obj: dict, old: dict | None, store, user: dict | None = None) -> list[str]:
+    """Default, validate and allocate `obj` in place; return warnings; raise Invalid. user: the
+    requester's UserInfo, when known."""
     kind = obj.get("kind")
     if resource.group == "rbac.authorization.k8s.io":
         return _admit_rbac(resource, obj, old)
@@ -105,6 +110,8 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
     conf = settings()
     if kind == "Secret":
         _fold_string_data(obj)
+    if kind == "CertificateSigningRequest":
+        _csr_strategy(resource, obj, old, user)
     items = validate_object(obj, conf.allow_privileged)
     name = (obj.get("metadata") or {}).get("name", "")
     if items:
@@ -142,6 +149,20 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store) -> li
     if kind == "Service" and conf.net is not None:
         _allocate(obj, old, store, conf, warnings, resource)
     return warnings
+
+
+def _csr_strategy(resource: Resource, obj: dict, old: dict | None, user: dict | None) -> None:
+    """Who asked is recorded on create; an update of the object itself keeps its spec and status
+    (/approval and /status change those: subresources.py)."""
+    if old is None:
+        obj["spec"] = requestor_fields(obj.get("spec") or {}, user or {})
+        return
+    new = prepare_for_update(obj, old, "", timestamp(time.time()))
+    obj.clear()
+    obj.update(new)
+    if items := validate_csr_update(obj, old):
+        name = (obj.get("metadata") or {}).get("name", "")
+        raise Invalid(causes_of(items), invalid_message(resource, name, items))
 
 
 def _admit_pod(op: str, obj: dict, old: dict | None, store) -> None:

@@ -212,7 +212,7 @@ def _cluster_net():
 
 
 def make_app(store, tokens: list[str] | None, *, subresources: dict | None = None,
-             gc: bool = True, root_ca: bytes | None = None) -> web.Application:
+             gc: bool = True, root_ca: bytes | None = None, pki_dir: str | None = None) -> web.Application:
     """The API server over `store`. tokens: accepted bearer tokens (None: no authentication).
     subresources: {(resource key, name): async handler(request, resource, namespace, name)} for
     subresources served elsewhere (pods/log, pods/exec, ...); they are listed by discovery too.
@@ -225,7 +225,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     trimmer = BackgroundTask(trim.run)
     hub = Hub(store)
     registry = Registry(store, hub)
-    registry.root_ca = root_ca
+    registry.root_ca, registry.pki_dir = root_ca, pki_dir
     objects = handlers.Handlers(registry, hub)
     from .eviction import HANDLERS as evictions  # served here: they need only the store
     from .proxy import HANDLERS as proxies
@@ -274,9 +274,14 @@ def read_tokens(path: str) -> list[str]:
         return [line.strip() for line in f if line.strip()]
 
 
-def tls_context(cert: str, key: str) -> ssl.SSLContext:
+def tls_context(cert: str, key: str, client_ca: str | None = None) -> ssl.SSLContext:
+    """client_ca: client certificates it signed are verified (and their users taken, authn.py);
+    a client without one goes on to its token."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
+    if client_ca is not None and os.path.exists(client_ca):
+        context.verify_mode = ssl.CERT_OPTIONAL
+        context.load_verify_locations(client_ca)
     context.set_alpn_protocols(["http/1.1"])  # kubectl's exec/port-forward upgrades need HTTP/1.1
     return context
 
@@ -292,14 +297,16 @@ async def serve(state_dir: str, host: str, port: int, *, tls: bool = True, auth:
     store = Store(os.path.join(state_dir, "store.db"))
     pki = os.path.join(state_dir, "pki")
     tokens = read_tokens(os.path.join(pki, "tokens")) if auth else None
-    context = tls_context(os.path.join(pki, "apiserver.crt"), os.path.join(pki, "apiserver.key")) if tls else None
+    context = tls_context(os.path.join(pki, "apiserver.crt"), os.path.join(pki, "apiserver.key"),
+                          os.path.join(pki, "ca.crt")) if tls else None
     from .streams import handlers as stream_handlers
 
     root_ca = None
     if os.path.exists(os.path.join(pki, "ca.crt")):  # absent for a plain-HTTP server (tests)
         with open(os.path.join(pki, "ca.crt"), "rb") as ca:
             root_ca = ca.read()
-    app = make_app(store, tokens, subresources=stream_handlers(), root_ca=root_ca)
+    app = make_app(store, tokens, subresources=stream_handlers(), root_ca=root_ca,
+                   pki_dir=pki if root_ca is not None else None)
     controller_report.register(app, state_dir)  # `up` waits on it
     component_status.register(app, state_dir)
     runner = web.AppRunner(app, access_log=None)

@@ -1,5 +1,7 @@
-"""Who a request comes from: the cluster's admin token (the kubeconfig user and the controller,
-in system:masters) or a ServiceAccount token this cluster signed (pods' in-cluster config)."""
+"""Who a request comes from: a client certificate the cluster's CA signed (its CN the user, its
+O the groups, as kube-apiserver's x509 authenticator reads them: `kubectl certificate approve`'s
+users), the cluster's admin token (the kubeconfig user and the controller, in system:masters) or
+a ServiceAccount token this cluster signed (pods' in-cluster config)."""
 
 from __future__ import annotations
 
@@ -32,6 +34,9 @@ class Authenticator:
     def user_for(self, request, uid_of=None) -> User | None:
         if self.tokens is None:
             return ADMIN
+        certified = certificate_user(request.transport.get_extra_info("peercert") if request.transport else None)
+        if certified is not None:  # the x509 authenticator comes before the token ones
+            return certified
         scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():  # the scheme in any case, as the API server takes it
             return None
@@ -55,3 +60,17 @@ def user_info(user: User) -> dict:
     if user.extra:
         info["extra"] = {k: list(v) for k, v in user.extra.items()}
     return info
+
+
+def certificate_user(peer: dict | None) -> User | None:
+    """The user of a verified client certificate (ssl's getpeercert()): CN, and O as groups."""
+    if not peer:
+        return None
+    names: dict[str, list[str]] = {}
+    for rdn in peer.get("subject") or ():
+        for key, value in rdn:
+            names.setdefault(key, []).append(value)
+    common = (names.get("commonName") or [""])[0]
+    if not common:
+        return None
+    return User(common, (*names.get("organizationName", []), AUTHENTICATED))

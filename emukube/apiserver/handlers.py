@@ -70,7 +70,12 @@ def write_opts(request: web.Request, subresource: str = "") -> WriteOpts:
         if value != "All":
             raise errors.bad_request(f'Invalid dryRun value "{value}": valid values are "All"')
     manager = q.get("fieldManager") or request.headers.get("User-Agent", "").split("/")[0][:128]
-    return WriteOpts(dry_run=bool(dry), manager=manager, subresource=subresource)
+    from .authn import user_info
+    from .reviews import USER
+
+    user = request.get(USER)
+    return WriteOpts(dry_run=bool(dry), manager=manager, subresource=subresource,
+                     user=user_info(user) if user is not None else None)
 
 
 def _unknown_fields(obj: dict, resource: Resource) -> list[str]:

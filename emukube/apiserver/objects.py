@@ -44,6 +44,7 @@ class WriteOpts:
     subresource: str = ""
     warnings: list[str] = field(default_factory=list)
     webhooks: Any = None  # webhooks.Admitter: a request from a client that admission webhooks may see
+    user: dict | None = None  # the requester's authentication/v1 UserInfo (a CSR records it)
 
 
 @dataclass
@@ -132,6 +133,7 @@ class Registry:
         self.store, self.hub = store, hub
         self._admission = _load("admission")
         self.root_ca: bytes | None = None  # the cluster's CA, published in every namespace
+        self.pki_dir: str | None = None  # its certificate and key, which sign approved CSRs
 
     # ---- reads ------------------------------------------------------------------------------------
     def get(self, res: Resource, ns: str | None, name: str) -> dict | None:
@@ -199,7 +201,7 @@ class Registry:
     def admit(self, op: str, res: Resource, obj: dict, old: dict | None, opts: WriteOpts) -> None:
         """The built-in plugins, then the webhooks: the mutating ones' changes defaulted and
         validated again (as the API server defaults a patched object), then the validating ones."""
-        self._builtin(op, res, obj, old, opts.warnings)
+        self._builtin(op, res, obj, old, opts.warnings, opts.user)
         if opts.webhooks is None:
             return
         from . import webhooks
@@ -210,14 +212,15 @@ class Registry:
                                opts.webhooks.user, opts.dry_run, opts.subresource, obj, old,
                                {**options, **({"dryRun": ["All"]} if opts.dry_run else {})})
         if opts.webhooks.mutate(req, opts.warnings):
-            self._builtin(op, res, obj, old, [])
+            self._builtin(op, res, obj, old, [], opts.user)
         opts.webhooks.validate(req, opts.warnings)
 
-    def _builtin(self, op: str, res: Resource, obj: dict, old: dict | None, warnings: List[str]) -> None:
+    def _builtin(self, op: str, res: Resource, obj: dict, old: dict | None, warnings: List[str],
+                 user: dict | None) -> None:
         if self._admission is None:
             return
         try:
-            warnings += self._admission.admit(op, res, obj, old, self.store) or []
+            warnings += self._admission.admit(op, res, obj, old, self.store, user) or []
         except Exception as exc:  # admission.Invalid: a 422 with its causes
             if type(exc).__name__ != "Invalid" or not hasattr(exc, "causes"):
                 raise

@@ -8,15 +8,18 @@ import copy
 from aiohttp import web
 
 from ..k8s.resources import Resource
+from ..manifests.csr_strategy import prepare_for_update
 from ..manifests.defaults import apply_defaults
+from ..manifests.validate_certificates import validate_csr_update
 from ..manifests.validate_pod import validate_ephemeral_containers
 from . import admission, convert, errors, negotiate
 from .crds import CustomResource, scale_of, set_replicas
 from .handlers import APPLY_PATCH, Handlers, Route, check_fields, patch_object, respond, write_opts
-from .objects import bump_generation
+from .objects import WriteOpts, bump_generation, now_iso
 from .selectors import selector_string
 
 SCALE = Resource("autoscaling", "v1", "Scale", "scale")
+CSRS = "certificatesigningrequests.certificates.k8s.io"
 
 
 def to_scale(obj: dict, resource: Resource | None = None) -> dict:
@@ -43,7 +46,7 @@ class Subresources:
         method = request.method
         sub = route.subresource
         assert sub is not None  # the router calls this for subresource routes only
-        if method == "GET" and sub in ("status", "scale", "ephemeralcontainers"):
+        if method == "GET" and sub in ("status", "scale", "ephemeralcontainers", "approval"):
             obj = self.registry.must_get(route.stored, route.namespace, route.object_name)
             return respond(to_scale(obj, route.resource) if sub == "scale" else convert.to_view(route.resource, obj))
         if method not in ("PUT", "PATCH") or (sub == "finalize" and method != "PUT"):
@@ -75,8 +78,38 @@ class Subresources:
             new.pop("status", None)
         else:
             new["status"] = part
+        if route.stored.key == CSRS:
+            new = self._csr_update(route, old, new, sub)
         stored = self.registry.update(route.stored, old, new, opts, admit=False)
+        if route.stored.key == CSRS and not opts.dry_run:
+            stored = self._signed(route, stored)
         return respond(convert.to_view(route.resource, stored), 200, opts.warnings)
+
+    @staticmethod
+    def _csr_update(route: Route, old: dict, new: dict, sub: str) -> dict:
+        """The CSR strategies' update of status or approval: what the endpoint may change, taken;
+        the rest refused as kube-apiserver refuses it."""
+        new = prepare_for_update(new, old, sub, now_iso())
+        if items := validate_csr_update(new, old, sub):
+            raise errors.invalid(route.resource, route.object_name, admission.causes_of(items),
+                                 admission.invalid_message(route.resource, route.object_name, items))
+        return new
+
+    def _signed(self, route: Route, csr: dict) -> dict:
+        """An approved request for a kubernetes.io signer, signed at once by the cluster's CA (as
+        kube-controller-manager's signing controller would a moment later), through /status."""
+        from . import csr_signer
+
+        if self.registry.pki_dir is None:
+            return csr
+        try:
+            status = csr_signer.issue(csr, self.registry.pki_dir)
+        except csr_signer.SigningError:
+            return csr  # unreadable: left pending, as the controller leaves it after logging
+        if status is None:
+            return csr
+        return self.registry.update(route.stored, csr, {**csr, "status": status},
+                                    WriteOpts(manager="kube-controller-manager", subresource="status"), admit=False)
 
     async def _part(self, request, route: Route, old: dict, method: str, opts, sub: str) -> tuple[object, dict]:
         """The status (or spec.finalizers) the request asks for, and the object it asks for."""
