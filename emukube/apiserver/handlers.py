@@ -134,12 +134,17 @@ def _from_controller(request: web.Request) -> bool:
     return request.headers.get("User-Agent", "") == CONTROLLER_AGENT and request.get(USER) == ADMIN
 
 
+def _running_pods_record(request: web.Request, route: Route) -> bool:
+    """The controller's write of a pod it runs. Admission judged that pod before its containers
+    were made (pod_admission.admitted, and a dry-run create for the webhooks), and what it writes
+    of a running pod is the kubelet's and the scheduler's part, which the validating plugins and
+    no webhook of `pods` see on a cluster (status, binding)."""
+    return route.stored.key == "pods" and _from_controller(request) and not request.query.get("dryRun")
+
+
 def webhooks_for(request: web.Request, registry: Registry, route: Route, *operations: str):
-    """A webhooks.Admitter when a configured webhook's rules match this write, else None. The
-    controller's writes of pods are not sent: it asked with a dry run before it made the pod's
-    containers (Controller._asked_webhooks), and what it writes of a running pod is the kubelet's
-    and the scheduler's part, which no webhook of `pods` sees on a cluster (status, binding)."""
-    if route.stored.key == "pods" and _from_controller(request) and not request.query.get("dryRun"):
+    """A webhooks.Admitter when a configured webhook's rules match this write, else None."""
+    if _running_pods_record(request, route):
         return None
     from . import webhooks
     from .authn import ADMIN, user_info
@@ -149,6 +154,12 @@ def webhooks_for(request: web.Request, registry: Registry, route: Route, *operat
     probe = webhooks.Request(operations[0], route.stored, route.namespace or "", route.name or "", {},
                              subresource=route.subresource or "")
     return admitter if admitter.configured(probe, operations) else None
+
+
+def judged(request: web.Request, registry: Registry, route: Route, opts: WriteOpts, *operations: str) -> None:
+    """A client's write: the plugins that judge pods (PodSecurity) and the webhooks see it."""
+    opts.judged = not _running_pods_record(request, route)
+    opts.webhooks = webhooks_for(request, registry, route, *operations)
 
 
 async def run_write(opts: WriteOpts | DeleteOpts, work: Callable[[], T]) -> T:
@@ -222,7 +233,7 @@ class Handlers:
         obj = await self._decode(request, route)
         opts = write_opts(request)
         check_fields(request, obj, route.resource, opts)
-        opts.webhooks = webhooks_for(request, self.registry, route, "CREATE")
+        judged(request, self.registry, route, opts, "CREATE")
         stored = await run_write(opts, lambda: self.registry.create(route.stored, convert.to_storage(route.resource,
                                                                                                     obj), opts))
         return respond(convert.to_view(route.resource, stored), 201, opts.warnings)
@@ -240,14 +251,14 @@ class Handlers:
         if old is None:
             if route.stored.key not in objects.CREATE_ON_UPDATE:
                 raise errors.not_found(route.resource, route.object_name)
-            opts.webhooks = webhooks_for(request, self.registry, route, "CREATE")
+            judged(request, self.registry, route, opts, "CREATE")
             stored = await run_write(opts, lambda: self.registry.create(route.stored, new, opts))
             return respond(convert.to_view(route.resource, stored), 201, opts.warnings)
         rv = meta.get("resourceVersion") or None
         if rv and rv != old["metadata"].get("resourceVersion"):
             raise errors.conflict(route.resource, route.object_name)
         self.registry.prepare_update(route.stored, old, new)
-        opts.webhooks = webhooks_for(request, self.registry, route, "UPDATE")
+        judged(request, self.registry, route, opts, "UPDATE")
         stored = await run_write(opts, lambda: self.registry.update(route.stored, old, new, opts, expect_rv=rv))
         return respond(convert.to_view(route.resource, stored), 200, opts.warnings)
 
@@ -277,7 +288,7 @@ class Handlers:
         apply, force = self._patch_options(request, media, route.resource)
         body = await negotiate.read_body(request)
         opts = write_opts(request)
-        opts.webhooks = webhooks_for(request, self.registry, route, "UPDATE", *(("CREATE",) if apply else ()))
+        judged(request, self.registry, route, opts, "UPDATE", *(("CREATE",) if apply else ()))
         return await run_write(opts, lambda: self._patched(request, route, body, media, opts, apply, force))
 
     def _patched(self, request: web.Request, route: Route, body: bytes, media: str, opts: WriteOpts, apply: bool,

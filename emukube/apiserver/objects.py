@@ -45,6 +45,7 @@ class WriteOpts:
     warnings: list[str] = field(default_factory=list)
     webhooks: Any = None  # webhooks.Admitter: a request from a client that admission webhooks may see
     user: dict | None = None  # the requester's authentication/v1 UserInfo (a CSR records it)
+    judged: bool = False  # a client's write, which PodSecurity judges (not the API server's own)
 
 
 @dataclass
@@ -199,21 +200,27 @@ class Registry:
             meta.setdefault("labels", {})["kubernetes.io/metadata.name"] = meta["name"]
 
     def admit(self, op: str, res: Resource, obj: dict, old: dict | None, opts: WriteOpts) -> None:
-        """The built-in plugins, then the webhooks: the mutating ones' changes defaulted and
-        validated again (as the API server defaults a patched object), then the validating ones."""
+        """kube-apiserver's order: the built-in plugins, the mutating webhooks (their changes
+        defaulted and validated again, as the API server defaults a patched object), PodSecurity,
+        then the validating webhooks."""
         self._builtin(op, res, obj, old, opts.warnings, opts.user)
-        if opts.webhooks is None:
-            return
-        from . import webhooks
+        req = None
+        if opts.webhooks is not None:
+            from . import webhooks
 
-        meta = obj.get("metadata") or {}
-        options = {"fieldManager": opts.manager} if opts.manager else {}
-        req = webhooks.Request(op, res, meta.get("namespace", "") if res.namespaced else "", meta.get("name", ""),
-                               opts.webhooks.user, opts.dry_run, opts.subresource, obj, old,
-                               {**options, **({"dryRun": ["All"]} if opts.dry_run else {})})
-        if opts.webhooks.mutate(req, opts.warnings):
-            self._builtin(op, res, obj, old, [], opts.user)
-        opts.webhooks.validate(req, opts.warnings)
+            meta = obj.get("metadata") or {}
+            options = {"fieldManager": opts.manager} if opts.manager else {}
+            req = webhooks.Request(op, res, meta.get("namespace", "") if res.namespaced else "", meta.get("name", ""),
+                                   opts.webhooks.user, opts.dry_run, opts.subresource, obj, old,
+                                   {**options, **({"dryRun": ["All"]} if opts.dry_run else {})})
+            if opts.webhooks.mutate(req, opts.warnings):
+                self._builtin(op, res, obj, old, [], opts.user)
+        if opts.judged:
+            from .pod_security_admission import judge
+
+            judge(op, res, obj, old, self.store, opts.warnings)
+        if req is not None:
+            opts.webhooks.validate(req, opts.warnings)
 
     def _builtin(self, op: str, res: Resource, obj: dict, old: dict | None, warnings: List[str],
                  user: dict | None) -> None:

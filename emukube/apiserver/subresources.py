@@ -16,6 +16,7 @@ from . import admission, convert, errors, negotiate
 from .crds import CustomResource, scale_of, set_replicas
 from .handlers import APPLY_PATCH, Handlers, Route, check_fields, patch_object, respond, write_opts
 from .objects import WriteOpts, bump_generation, now_iso
+from .pod_security_admission import judge
 from .selectors import selector_string
 
 SCALE = Resource("autoscaling", "v1", "Scale", "scale")
@@ -72,6 +73,7 @@ class Subresources:
             _set_annotations(new, (asked.get("metadata") or {}).get("annotations"))
         if sub == "ephemeralcontainers":
             new["spec"]["ephemeralContainers"] = self._ephemeral(route, old, part)
+            judge("UPDATE", route.stored, new, old, self.registry.store, opts.warnings)  # PodSecurity: `kubectl debug`
         elif sub == "finalize":
             new.setdefault("spec", {})["finalizers"] = part
         elif part is None:

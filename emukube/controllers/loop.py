@@ -715,15 +715,20 @@ class Controller:
         """The pod as the admission webhooks make it (a dry-run create: they see what the
         ReplicaSet controller's create would send them), or the refusal its owner reports."""
         assert self.publisher is not None
-        pod = {"apiVersion": "v1", "kind": "Pod", "spec": plan.spec, "metadata": {
-            "name": plan.name, "namespace": plan.namespace, "labels": plan.labels, "annotations": plan.annotations}}
-        try:
-            got = self.publisher.api.create(BY_KEY["pods"], pod, dryRun="All")
-        except ApiError as exc:
-            return plan, f"Error creating: {exc.message}"
-        meta = got.get("metadata") or {}
-        return replace(plan, spec=got.get("spec") or plan.spec, labels=meta.get("labels") or {},
-                       annotations=meta.get("annotations") or {}), ""
+        meta: dict = {"namespace": plan.namespace, "labels": plan.labels, "annotations": plan.annotations}
+        # By its name; a StatefulSet's pod replacing one whose object is still there, by another
+        # (the webhooks' answer does not depend on it).
+        for name in ({"name": plan.name}, {"generateName": f"{plan.name}-"}):
+            try:
+                got = self.publisher.api.create(BY_KEY["pods"], {"apiVersion": "v1", "kind": "Pod", "spec": plan.spec,
+                                                                 "metadata": {**meta, **name}}, dryRun="All")
+                break
+            except ApiError as exc:
+                if exc.code != 409 or "generateName" in name:
+                    return plan, f"Error creating: {exc.message}"
+        answered = got.get("metadata") or {}
+        return replace(plan, spec=got.get("spec") or plan.spec, labels=answered.get("labels") or {},
+                       annotations=answered.get("annotations") or {}), ""
 
     def place(self, plan: PodPlan, pods: dict[PodKey, Pod]) -> tuple[str, str]:
         """The node for a new pod, spreading each owner's pods like the default scheduler."""

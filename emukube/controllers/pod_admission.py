@@ -1,16 +1,17 @@
 """What the API server's admission would answer to a pod a workload's controller is about to
 make: the Priority plugin (a priorityClassName no PriorityClass has), the LimitRanger (the
-namespace's default requests and limits, then its bounds) and the ResourceQuota plugin (no room
-left in the namespace's quotas). The loop starts a pod's containers before it
-writes the pod, so it asks first, as the ReplicaSet controller's create would be refused: the
-pod is not made, its owner says FailedCreate, and tries again on later ticks. Pure."""
+namespace's default requests and limits, then its bounds), PodSecurity (the namespace's
+enforced Pod Security Standard) and the ResourceQuota plugin (no room left in the namespace's
+quotas). The loop starts a pod's containers before it writes the pod, so it asks first, as the
+ReplicaSet controller's create would be refused: the pod is not made, its owner says
+FailedCreate, and tries again on later ticks. Pure (the webhooks are asked by the loop)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from ..k8s.resources import BY_KEY
-from ..plan import limit_ranges, quota
+from ..plan import limit_ranges, pod_security, quota
 from ..plan.workloads import PodPlan
 
 
@@ -37,7 +38,19 @@ def admitted(plan: PodPlan, objects: list[dict], pods: list[dict]) -> tuple[PodP
         if why:
             return plan, f'Error creating: pods "{shown}" is forbidden: {why}'
         plan = replace(plan, spec=spec)
+    if why := _pod_security_refusal(plan, objects):
+        return plan, f'Error creating: pods "{shown}" is forbidden: {why}'
     return plan, _quota_refusal(plan, shown, objects, pods)
+
+
+def _pod_security_refusal(plan: PodPlan, objects: list[dict]) -> str:
+    """The PodSecurity plugin: the namespace's enforced Pod Security Standard, broken."""
+    labels = next(((o["metadata"].get("labels") or {}) for o in objects
+                   if o["kind"] == "Namespace" and o["metadata"]["name"] == plan.namespace), {})
+    level, version = pod_security.namespace_policy(labels)[0]["enforce"]
+    failures = pod_security.checks(level, version, {"labels": plan.labels, "annotations": plan.annotations},
+                                   plan.spec)
+    return pod_security.violation_message(level, version, failures) if failures else ""
 
 
 def _quota_refusal(plan: PodPlan, shown: str, objects: list[dict], pods: list[dict]) -> str:

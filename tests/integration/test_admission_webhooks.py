@@ -185,3 +185,26 @@ def test_a_chart_brings_its_webhook_and_helm_uninstall_takes_it_away(kube, tmp_p
                    timeout=150)
     assert kube("get", "validatingwebhookconfiguration", "policy-policy", check=False).returncode == 1
     kube("create", "-n", "skipped", "-f", "-", input=strict)
+
+
+def test_a_statefulsets_replaced_pod_is_sent_again_and_runs(kube):
+    sts = {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "db", "namespace": "guarded"},
+           "spec": {"selector": {"matchLabels": {"app": "db"}}, "serviceName": "db", "replicas": 1, "template": {
+               "metadata": {"labels": {"app": "db"}},
+               "spec": {"terminationGracePeriodSeconds": 0,
+                        "containers": [{"name": "main", "image": "emukube/echo:1.0"}]}}}}
+    kube("apply", "-f", "-", input=json.dumps(sts))
+    kube("rollout", "status", "-n", "guarded", "statefulset/db", "--timeout=90s", timeout=120)
+    first = kube.obj("get", "pod", "db-0", "-n", "guarded")["metadata"]
+    assert first["labels"]["hook.emukube.test/seen"] == "true"
+    kube("delete", "pod", "db-0", "-n", "guarded", "--wait=false")
+    def replaced() -> dict | None:
+        got = kube("get", "pod", "db-0", "-n", "guarded", "-o", "json", check=False)
+        meta = json.loads(got.stdout)["metadata"] if got.returncode == 0 else {}
+        return meta if meta and meta["uid"] != first["uid"] else None
+
+    again = wait_until(replaced, "db-0 made again")
+    assert again["labels"]["hook.emukube.test/seen"] == "true"
+    kube("wait", "-n", "guarded", "pod/db-0", "--for=condition=Ready", "--timeout=90s", timeout=120)
+    sent = [r for r in reviews(kube) if r["kind"] == "Pod" and r["name"].startswith("db-0") and r["dryRun"]]
+    assert len(sent) >= 4, sent  # mutated and validated, twice
