@@ -70,12 +70,15 @@ def write_opts(request: web.Request, subresource: str = "") -> WriteOpts:
         if value != "All":
             raise errors.bad_request(f'Invalid dryRun value "{value}": valid values are "All"')
     manager = q.get("fieldManager") or request.headers.get("User-Agent", "").split("/")[0][:128]
-    from .authn import user_info
+    return WriteOpts(dry_run=bool(dry), manager=manager, subresource=subresource, user=requester(request))
+
+
+def requester(request: web.Request) -> dict:
+    """Who the request acts as, as authentication/v1 UserInfo (the middleware authenticated it)."""
+    from .authn import ADMIN, user_info
     from .reviews import USER
 
-    user = request.get(USER)
-    return WriteOpts(dry_run=bool(dry), manager=manager, subresource=subresource,
-                     user=user_info(user) if user is not None else None)
+    return user_info(request.get(USER) or ADMIN)
 
 
 def _unknown_fields(obj: dict, resource: Resource) -> list[str]:
@@ -147,10 +150,8 @@ def webhooks_for(request: web.Request, registry: Registry, route: Route, *operat
     if _running_pods_record(request, route):
         return None
     from . import webhooks
-    from .authn import ADMIN, user_info
-    from .reviews import USER
 
-    admitter = webhooks.Admitter(registry.store, user_info(request.get(USER) or ADMIN))
+    admitter = webhooks.Admitter(registry.store, requester(request))
     probe = webhooks.Request(operations[0], route.stored, route.namespace or "", route.name or "", {},
                              subresource=route.subresource or "")
     return admitter if admitter.configured(probe, operations) else None

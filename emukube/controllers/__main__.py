@@ -83,7 +83,7 @@ def main() -> None:
 
     threading.Thread(target=supervise, daemon=True).start()
     # As kube-controller-manager: the managedFields name it, and its writes of running pods are
-    # not sent to admission webhooks again (handlers.webhooks_for).
+    # judged again by admission (handlers._running_pods_record).
     api = KubeClient(credentials(STATE, f"https://127.0.0.1:{API_PORT}"), agent=CONTROLLER_AGENT)
     wait_ready(api, timeout=60)
     controller = Controller(client, ctx, [], me.labels[L.GENERATION], STATE, "/dns", out, api=api)

@@ -265,6 +265,9 @@ def _pod_spec(spec: dict) -> None:
     _set(spec, "schedulerName", DEFAULT_SCHEDULER)
     if not isinstance(spec.get("securityContext"), dict):
         spec["securityContext"] = {}
+    for volume in _dicts(spec.get("volumes")):  # SetDefaults_Volume: no source is an emptyDir
+        if all(value is None for key, value in volume.items() if key != "name"):
+            volume["emptyDir"] = {}
     for c in _dicts(spec.get("containers")) + _dicts(spec.get("initContainers")) + \
             _dicts(spec.get("ephemeralContainers")):
         _set(c, "terminationMessagePath", TERMINATION_MESSAGE_PATH)

@@ -251,6 +251,8 @@ def _volumes(spec: dict, path: str, errs: FieldErrors, allow_privileged: bool) -
             if name in names:
                 errs.duplicate(f"{vp}.name", name)
             names.add(name)
+        if all(value is None for key, value in v.items() if key != "name"):
+            continue  # defaulted to an emptyDir (SetDefaults_Volume), as the API server decodes it
         _exactly_one(v, VOLUME_SOURCES, vp, "volume type", errs, lambda key: _volume_source(
             key, errs.get_map(v, key, vp), f"{vp}.{key}", errs, allow_privileged))
     return names

@@ -11,6 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emukube.manifests import Doc, ManifestError, load_and_validate, split_supported, validate, validate_node_ports
+from emukube.manifests.defaults import default_pod_spec
 
 DNS1035 = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "
            "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or 'abc-123', "
@@ -507,9 +508,16 @@ def test_volume_names_are_unique():
 
 
 def test_volume_needs_exactly_one_type():
-    obj = pod({"volumes": [{"name": "a"}, {"name": "b", "emptyDir": {}, "hostPath": {"path": "/x"}}]})
-    assert pod_errors(obj) == ["spec.volumes[0]: Required value: must specify a volume type",
-                               "spec.volumes[1].emptyDir: Forbidden: may not specify more than 1 volume type"]
+    obj = pod({"volumes": [{"name": "a", "nfs": None}, {"name": "b", "emptyDir": {}, "hostPath": {"path": "/x"}},
+                           {"name": "c", "bogus": {}}]})
+    assert pod_errors(obj) == ["spec.volumes[1].emptyDir: Forbidden: may not specify more than 1 volume type",
+                               "spec.volumes[2]: Required value: must specify a volume type"]
+
+
+def test_a_volume_without_a_source_is_an_empty_dir():
+    obj = pod({"volumes": [{"name": "scratch"}]}, volumeMounts=[{"name": "scratch", "mountPath": "/scratch"}])
+    assert pod_errors(obj) == []  # SetDefaults_Volume gives it an emptyDir before validation
+    assert default_pod_spec(obj["spec"])["volumes"] == [{"name": "scratch", "emptyDir": {}}]
 
 
 def test_volume_mount_must_name_a_declared_volume():
