@@ -352,6 +352,14 @@ PRINTERS: dict[str, Printer] = {
     ), certificates.csr_cells),
     "mutatingwebhookconfigurations.admissionregistration.k8s.io": _WEBHOOK_CONFIGURATION,
     "validatingwebhookconfigurations.admissionregistration.k8s.io": _WEBHOOK_CONFIGURATION,
+    "validatingadmissionpolicies.admissionregistration.k8s.io": Printer((
+        NAME, col("Validations", admissionregistration.VALIDATIONS_DOC, "integer"),
+        col("ParamKind", admissionregistration.PARAM_KIND_DOC), AGE,
+    ), admissionregistration.admission_policy_cells),
+    "validatingadmissionpolicybindings.admissionregistration.k8s.io": Printer((
+        NAME, col("PolicyName", admissionregistration.POLICY_NAME_DOC),
+        col("ParamRef", admissionregistration.PARAM_REF_DOC), AGE,
+    ), admissionregistration.admission_policy_binding_cells),
     "ingressclasses.networking.k8s.io": Printer((
         NAME, col("Controller", "Controller that is responsible for handling this class"),
         col("Parameters", "A reference to a resource with additional parameters"), AGE,

@@ -22,8 +22,12 @@ DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmap
                                      "networkpolicies.networking.k8s.io",
                                      "mutatingwebhookconfigurations.admissionregistration.k8s.io",
                                      "validatingwebhookconfigurations.admissionregistration.k8s.io",
-                                     "certificatesigningrequests.certificates.k8s.io",
                                      *STORAGE_KEYS))
+# What `up` applies and prunes: those, and kinds only the API server acts on (one watch less each
+# for the loop, whose informer lists DESIRED at every start).
+APPLIED = DESIRED + tuple(BY_KEY[k] for k in ("validatingadmissionpolicies.admissionregistration.k8s.io",
+                                              "validatingadmissionpolicybindings.admissionregistration.k8s.io",
+                                              "certificatesigningrequests.certificates.k8s.io"))
 
 
 def desired_objects(cached: list[dict]) -> list[dict]:

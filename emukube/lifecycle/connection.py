@@ -168,7 +168,7 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
     want = {_key(o) for o in desired}
     # What others refer to first (as Helm orders an install): namespaces, also those only named
     # by objects (emukube creates them, as `up` always did), then configs and Services (whose
-    # variables pods get when they start), then workloads, and webhook configurations last.
+    # variables pods get when they start), then workloads, and admission configurations last.
     desired = sorted(desired, key=lambda o: _ORDER.get(o["kind"], _ORDER[None]))
     named = {ns for o in desired if (ns := (o.get("metadata") or {}).get("namespace"))} - set(SYSTEM_NAMESPACES)
     for ns in sorted(named - {k[2] for k in have if k[0] == "Namespace"} - {k[2] for k in want if k[0] == "Namespace"}):
@@ -208,8 +208,10 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
 _FIRST = ("Namespace", "ResourceQuota", "ServiceAccount", "Secret", "ConfigMap", "StorageClass", "PriorityClass",
           "IngressClass", "PersistentVolume", "PersistentVolumeClaim", "Service", "Node")
 # As Helm installs them: registered before the workload that serves it, a webhook failing closed
-# would refuse the rest of the manifests.
-_LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration")
+# would refuse the rest of the manifests. A binding puts its policy in force: it too comes after
+# what the policy could refuse, and after the policy.
+_LAST = ("MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+         "ValidatingAdmissionPolicyBinding")
 _ORDER = {kind: i for i, kind in enumerate((*_FIRST, None, *_LAST))}  # None: every kind named in neither
 
 

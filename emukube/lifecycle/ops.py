@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from ..errors import EmukubeError, WorkloadFailed
 from ..errors import NotFound as NotFoundError
-from ..k8s.applied import DESIRED, desired_objects, is_system_object
+from ..k8s.applied import APPLIED, desired_objects, is_system_object
 from ..k8s.resources import BY_KEY
 from ..k8s.times import timestamp
 from ..plan import allocate
@@ -92,7 +92,7 @@ def applied_objects(controller, kinds: tuple[str, ...] | None = None) -> list[di
         return []
     api = cluster_api.client_for(controller)
     cluster_api.wait_ready(api)
-    resources = list(DESIRED) if kinds is None else [BY_KEY[k] for k in kinds]
+    resources = list(APPLIED) if kinds is None else [BY_KEY[k] for k in kinds]
     # What users applied: not what every cluster has (apiserver/system.py), nor the Nodes the
     # controller keeps, unless cordoned or stopped (their state is what `emukube cordon|node stop` applied).
     return [o for o in desired_objects(cluster_api.list_objects(api, resources))

@@ -70,7 +70,25 @@ def apply_defaults(obj: dict) -> dict:
         _autoscaler(spec)
     elif kind == "NetworkPolicy":
         _network_policy(spec)
+    elif kind == "ValidatingAdmissionPolicy":
+        _set(spec, "failurePolicy", "Fail")  # SetDefaults_ValidatingAdmissionPolicySpec
+        _match_resources(spec.get("matchConstraints"))
+    elif kind == "ValidatingAdmissionPolicyBinding":
+        _match_resources(spec.get("matchResources"))
     return out
+
+
+def _match_resources(match: Any) -> None:
+    """SetDefaults_MatchResources and _Rule, only where they are given: a binding without them
+    matches what its policy does. Every namespace and object, every scope, equivalent versions too."""
+    if not isinstance(match, dict):
+        return
+    _set(match, "matchPolicy", "Equivalent")
+    _sub(match, "namespaceSelector")
+    _sub(match, "objectSelector")
+    for key in ("resourceRules", "excludeResourceRules"):
+        for rule in _dicts(match.get(key)):
+            _set(rule, "scope", "*")
 
 
 def _network_policy(spec: dict) -> None:

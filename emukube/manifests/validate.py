@@ -17,6 +17,7 @@ from .names import (
     validate_labels,
 )
 from .text import go_quote, safe_text
+from .validate_admission_policies import validate_admission_policy, validate_admission_policy_binding
 from .validate_admissionregistration import validate_webhook_configuration
 from .validate_autoscaling import validate_autoscaler
 from .validate_certificates import validate_certificate_signing_request
@@ -40,9 +41,12 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "NetworkPolicy": "networking.k8s.io/v1",
                 "MutatingWebhookConfiguration": "admissionregistration.k8s.io/v1",
                 "ValidatingWebhookConfiguration": "admissionregistration.k8s.io/v1",
+                "ValidatingAdmissionPolicy": "admissionregistration.k8s.io/v1",
+                "ValidatingAdmissionPolicyBinding": "admissionregistration.k8s.io/v1",
                 "CertificateSigningRequest": "certificates.k8s.io/v1"}
 CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass",
-                  "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "CertificateSigningRequest"}
+                  "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
+                  "ValidatingAdmissionPolicyBinding", "CertificateSigningRequest"}
 # Where a wrong version is a mistake, not another product.
 _BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy", "autoscaling", "scheduling.k8s.io",
                    "networking.k8s.io", "admissionregistration.k8s.io", "certificates.k8s.io"}
@@ -81,6 +85,8 @@ _CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
     "LimitRange": validate_limit_range,
     "MutatingWebhookConfiguration": validate_webhook_configuration,
     "ValidatingWebhookConfiguration": validate_webhook_configuration,
+    "ValidatingAdmissionPolicy": validate_admission_policy,
+    "ValidatingAdmissionPolicyBinding": validate_admission_policy_binding,
     "CertificateSigningRequest": validate_certificate_signing_request,
 }
 MAX_DATA_BYTES = 1 << 20  # the API server's limit for ConfigMap and Secret data

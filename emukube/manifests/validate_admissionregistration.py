@@ -6,7 +6,8 @@ v1.35's.
 Objects are read before v1's defaults are applied: a field missing or null is unset and gets a valid
 default, one given (even "") is checked as given. These are the create rules; kube-apiserver relaxes
 some on update only for objects stored before the rule existed, which emukube never holds. The match
-conditions' CEL is not compiled (emukube does not evaluate it): only names and presence are checked.
+conditions' CEL is not compiled here: only names and presence are checked. The rules, match
+conditions and one-of helpers are shared with validate_admission_policies.py.
 """
 
 from __future__ import annotations
@@ -49,12 +50,12 @@ def _webhook(hook: dict, path: str, errs: FieldErrors, mutating: bool) -> str:
     name = errs.get_str(hook, "name", path)
     _fully_qualified(name, f"{path}.name", errs)
     for j, rule in errs.maps_in(errs.get_list(hook, "rules", path), f"{path}.rules"):
-        _rule(rule, f"{path}.rules[{j}]", errs)
-    _one_of(hook, "failurePolicy", path, FAILURE_POLICIES, errs)
-    _one_of(hook, "matchPolicy", path, MATCH_POLICIES, errs)
+        rule_with_operations(rule, f"{path}.rules[{j}]", errs)
+    one_of(hook, "failurePolicy", path, FAILURE_POLICIES, errs)
+    one_of(hook, "matchPolicy", path, MATCH_POLICIES, errs)
     if hook.get("sideEffects") is None:  # v1 has no default: a webhook must say
         errs.required(f"{path}.sideEffects", "must specify one of " + ", ".join(SIDE_EFFECTS))
-    _one_of(hook, "sideEffects", path, SIDE_EFFECTS, errs)
+    one_of(hook, "sideEffects", path, SIDE_EFFECTS, errs)
     timeout = errs.get_int(hook, "timeoutSeconds", path)
     if timeout is not None and not 1 <= timeout <= 30:
         errs.invalid(f"{path}.timeoutSeconds", timeout, "the timeout value must be between 1 and 30 seconds")
@@ -62,9 +63,9 @@ def _webhook(hook: dict, path: str, errs: FieldErrors, mutating: bool) -> str:
         if hook.get(key) is not None:
             label_selector(errs.get_map(hook, key, path), f"{path}.{key}", errs)
     if mutating:
-        _one_of(hook, "reinvocationPolicy", path, REINVOCATION_POLICIES, errs)
+        one_of(hook, "reinvocationPolicy", path, REINVOCATION_POLICIES, errs)
     _client_config(errs.get_map(hook, "clientConfig", path), f"{path}.clientConfig", errs)
-    _match_conditions(errs.get_list(hook, "matchConditions", path), f"{path}.matchConditions", errs)
+    match_conditions(errs.get_list(hook, "matchConditions", path), f"{path}.matchConditions", errs)
     return name
 
 
@@ -78,7 +79,8 @@ def _fully_qualified(name: str, path: str, errs: FieldErrors) -> None:
         errs.invalid(path, name, "should be a domain with at least three segments separated by dots")
 
 
-def _one_of(obj: dict, key: str, path: str, allowed: list[str], errs: FieldErrors) -> None:
+def one_of(obj: dict, key: str, path: str, allowed: list[str], errs: FieldErrors) -> None:
+    """An optional enum field: unset is left to the defaults, anything given must be allowed."""
     if obj.get(key) is None:
         return
     value = errs.get_str(obj, key, path)
@@ -86,38 +88,39 @@ def _one_of(obj: dict, key: str, path: str, allowed: list[str], errs: FieldError
         errs.not_supported(join_path(path, key), value, allowed)
 
 
-def _strings(obj: dict, key: str, path: str, errs: FieldErrors) -> list[str]:
+def strings_of(obj: dict, key: str, path: str, errs: FieldErrors) -> list[str]:
+    """The strings of a list field; entries of another type are errors and dropped."""
     return [s for _, s in errs.strings_in(errs.get_list(obj, key, path), join_path(path, key))]
 
 
-def _go_slice(type_: str, items: list[str]) -> str:
+def go_slice(type_: str, items: list[str]) -> str:
     """Go's %#v of a string slice, as field.Invalid shows a whole list."""
     return f"[]{type_}{{" + ", ".join(go_quote(s) for s in items) + "}"
 
 
-def _rule(rule: dict, path: str, errs: FieldErrors) -> None:
+def rule_with_operations(rule: dict, path: str, errs: FieldErrors) -> None:
     """validateRuleWithOperations, then validateRule with subresources allowed."""
-    operations = _strings(rule, "operations", path, errs)
+    operations = strings_of(rule, "operations", path, errs)
     if not operations:
         errs.required(f"{path}.operations")
     if len(operations) > 1 and "*" in operations:
         errs.invalid(f"{path}.operations", None, "if '*' is present, must not specify other operations",
-                     shown=_go_slice("admissionregistration.OperationType", operations))
+                     shown=go_slice("admissionregistration.OperationType", operations))
     for i, op in enumerate(operations):
         if op not in OPERATIONS:
             errs.not_supported(f"{path}.operations[{i}]", op, OPERATIONS)
     for key, what in (("apiGroups", "API groups"), ("apiVersions", "API versions")):
-        values = _strings(rule, key, path, errs)
+        values = strings_of(rule, key, path, errs)
         if not values:
             errs.required(f"{path}.{key}")
         if len(values) > 1 and "*" in values:
             errs.invalid(f"{path}.{key}", None, f"if '*' is present, must not specify other {what}",
-                         shown=_go_slice("string", values))
+                         shown=go_slice("string", values))
     for i, version in enumerate(rule["apiVersions"] if isinstance(rule.get("apiVersions"), list) else []):
         if version == "":  # a group may be "" (the core group), a version may not
             errs.required(f"{path}.apiVersions[{i}]")
-    _resources(_strings(rule, "resources", path, errs), f"{path}.resources", errs)
-    _one_of(rule, "scope", path, SCOPES, errs)
+    _resources(strings_of(rule, "resources", path, errs), f"{path}.resources", errs)
+    one_of(rule, "scope", path, SCOPES, errs)
 
 
 def _resources(resources: list[str], path: str, errs: FieldErrors) -> None:
@@ -148,15 +151,15 @@ def _resources(resources: list[str], path: str, errs: FieldErrors) -> None:
             any_resource.add(sub)
     if len(resources) > 1 and double:
         errs.invalid(path, None, "if '*/*' is present, must not specify other resources",
-                     shown=_go_slice("string", resources))
+                     shown=go_slice("string", resources))
     if single and plain:
         errs.invalid(path, None, "if '*' is present, must not specify other resources without subresources",
-                     shown=_go_slice("string", resources))
+                     shown=go_slice("string", resources))
 
 
 def _review_versions(hook: dict, where: str, errs: FieldErrors) -> None:
     """validateAdmissionReviewVersions: v1 has no default; one the API server can send must be there."""
-    versions = _strings(hook, "admissionReviewVersions", where, errs)
+    versions = strings_of(hook, "admissionReviewVersions", where, errs)
     path = f"{where}.admissionReviewVersions"
     if not versions:
         errs.required(path, "must specify one of " + ", ".join(REVIEW_VERSIONS))
@@ -170,7 +173,7 @@ def _review_versions(hook: dict, where: str, errs: FieldErrors) -> None:
         errs.invalid_each(f"{path}[{i}]", version, is_dns1035_label(version))
     if not seen & set(REVIEW_VERSIONS):
         errs.invalid(path, None, "must include at least one of " + ", ".join(REVIEW_VERSIONS),
-                     shown=_go_slice("string", versions))
+                     shown=go_slice("string", versions))
 
 
 def _client_config(config: dict, path: str, errs: FieldErrors) -> None:
@@ -267,7 +270,8 @@ def _service(service: dict, path: str, errs: FieldErrors) -> None:
             errs.invalid(f"{path}.path", url_path, f"segment[{i}]: {problem}")
 
 
-def _match_conditions(conditions: list, path: str, errs: FieldErrors) -> None:
+def match_conditions(conditions: list, path: str, errs: FieldErrors) -> None:
+    """validateMatchConditions, without compiling the expressions."""
     if len(conditions) > MAX_MATCH_CONDITIONS:
         errs.too_many(path, len(conditions), MAX_MATCH_CONDITIONS)
     names: set[str] = set()

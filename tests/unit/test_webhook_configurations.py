@@ -210,13 +210,13 @@ def test_v1_defaults_fill_what_is_unset_and_keep_what_is_given():
 def test_manifests_webhooks_are_read_and_the_groups_other_kinds_skipped():
     docs = [Doc("m.yaml", i, obj) for i, obj in enumerate([
         config(hook()), config(hook(), kind="MutatingWebhookConfiguration"),
-        {"apiVersion": f"{GROUP}/v1", "kind": "ValidatingAdmissionPolicy", "metadata": {"name": "p"}},
+        {"apiVersion": f"{GROUP}/v1", "kind": "MutatingAdmissionPolicy", "metadata": {"name": "p"}},
         {"apiVersion": f"{GROUP}/v1", "kind": "ValidatingWebhookConfig", "metadata": {"name": "typo"}},
         {**config(hook(), name="old"), "apiVersion": f"{GROUP}/v1beta1"},
     ])]
     kept, warnings = split_supported(docs)
     assert [d.index for d in kept] == [0, 1, 3, 4]
-    assert warnings == ['m.yaml (document 3): skipping ValidatingAdmissionPolicy "p": emukube does not emulate '
+    assert warnings == ['m.yaml (document 3): skipping MutatingAdmissionPolicy "p": emukube does not emulate '
                         "this kind"]
     assert [p.message for p in validate(kept)] == [
         'no matches for kind "ValidatingWebhookConfig" in version "admissionregistration.k8s.io/v1" (did you mean '
