@@ -157,8 +157,10 @@ def webhooks_for(request: web.Request, registry: Registry, route: Route, *operat
     return admitter if admitter.configured(probe, operations) else None
 
 
-def judged(request: web.Request, registry: Registry, route: Route, opts: WriteOpts, *operations: str) -> None:
-    """A client's write: the plugins that judge pods (PodSecurity) and the webhooks see it."""
+def judged(request: web.Request, registry: Registry, route: Route, opts: WriteOpts | DeleteOpts,
+           *operations: str) -> None:
+    """A client's write: the validating plugins (PodSecurity, the ValidatingAdmissionPolicies) and
+    the webhooks see it."""
     opts.judged = not _running_pods_record(request, route)
     opts.webhooks = webhooks_for(request, registry, route, *operations)
 
@@ -382,7 +384,8 @@ class Handlers:
 
     async def delete(self, request: web.Request, route: Route) -> web.Response:
         opts = await self.delete_options(request)
-        opts.webhooks = webhooks_for(request, self.registry, route, "DELETE")
+        opts.user = requester(request)
+        judged(request, self.registry, route, opts, "DELETE")
         obj, gone = await run_write(opts, lambda: self.registry.delete(route.stored, route.namespace,
                                                                        route.object_name, opts))
         body, status = self._deleted_body(route, obj, gone)
@@ -390,7 +393,8 @@ class Handlers:
 
     async def delete_collection(self, request: web.Request, route: Route) -> web.Response:
         opts = await self.delete_options(request)
-        opts.webhooks = webhooks_for(request, self.registry, route, "DELETE")
+        opts.user = requester(request)
+        judged(request, self.registry, route, opts, "DELETE")
         return await run_write(opts, lambda: self._delete_collection(request, route, opts))
 
     def _delete_collection(self, request: web.Request, route: Route, opts: DeleteOpts) -> web.Response:

@@ -29,7 +29,9 @@ _GENERATION = {"pods", "replicationcontrollers", "deployments.apps", "replicaset
                "daemonsets.apps", "endpointslices.discovery.k8s.io", "jobs.batch", "cronjobs.batch",
                "poddisruptionbudgets.policy", "horizontalpodautoscalers.autoscaling", "ingresses.networking.k8s.io",
                "networkpolicies.networking.k8s.io", "mutatingwebhookconfigurations.admissionregistration.k8s.io",
-               "validatingwebhookconfigurations.admissionregistration.k8s.io"}
+               "validatingwebhookconfigurations.admissionregistration.k8s.io",
+               "validatingadmissionpolicies.admissionregistration.k8s.io",
+               "validatingadmissionpolicybindings.admissionregistration.k8s.io"}
 _NAME_CHARS = "bcdfghjklmnpqrstvwxz2456789"  # the API server's generateName alphabet
 
 
@@ -56,6 +58,8 @@ class DeleteOpts:
     uid: str | None = None  # preconditions
     resource_version: str | None = None
     webhooks: Any = None  # as WriteOpts'
+    user: dict | None = None
+    judged: bool = False
 
 
 def _load(name: str):
@@ -95,7 +99,7 @@ def _spec_changed(res: Resource, old: dict, new: dict) -> bool:
     if res.key == "endpointslices.discovery.k8s.io" or _custom(res):  # any change but metadata's
         strip = lambda o: {k: v for k, v in o.items() if k not in ("metadata",)}  # noqa: E731
         return strip(old) != strip(new)
-    field = "webhooks" if res.group == "admissionregistration.k8s.io" else "spec"  # they have no spec
+    field = "webhooks" if res.kind.endswith("WebhookConfiguration") else "spec"  # they have no spec
     changed = old.get(field) != new.get(field)
     if res.key == "deployments.apps":  # the Deployment strategy counts annotations too
         changed |= (old.get("metadata", {}).get("annotations") != new.get("metadata", {}).get("annotations"))
@@ -202,25 +206,33 @@ class Registry:
     def admit(self, op: str, res: Resource, obj: dict, old: dict | None, opts: WriteOpts) -> None:
         """kube-apiserver's order: the built-in plugins, the mutating webhooks (their changes
         defaulted and validated again, as the API server defaults a patched object), PodSecurity,
-        then the validating webhooks."""
+        the ValidatingAdmissionPolicies, then the validating webhooks."""
         self._builtin(op, res, obj, old, opts.warnings, opts.user)
-        req = None
-        if opts.webhooks is not None:
-            from . import webhooks
+        if opts.webhooks is None and not opts.judged:
+            return
+        from . import webhooks
 
-            meta = obj.get("metadata") or {}
-            options = {"fieldManager": opts.manager} if opts.manager else {}
-            req = webhooks.Request(op, res, meta.get("namespace", "") if res.namespaced else "", meta.get("name", ""),
-                                   opts.webhooks.user, opts.dry_run, opts.subresource, obj, old,
-                                   {**options, **({"dryRun": ["All"]} if opts.dry_run else {})})
-            if opts.webhooks.mutate(req, opts.warnings):
-                self._builtin(op, res, obj, old, [], opts.user)
+        meta = obj.get("metadata") or {}
+        options = {"fieldManager": opts.manager} if opts.manager else {}
+        req = webhooks.Request(op, res, meta.get("namespace", "") if res.namespaced else "", meta.get("name", ""),
+                               opts.user or {}, opts.dry_run, opts.subresource, obj, old,
+                               {**options, **({"dryRun": ["All"]} if opts.dry_run else {})})
+        if opts.webhooks is not None and opts.webhooks.mutate(req, opts.warnings):
+            self._builtin(op, res, obj, old, [], opts.user)
         if opts.judged:
             from .pod_security_admission import judge
 
             judge(op, res, obj, old, self.store, opts.warnings)
-        if req is not None:
+            self._policies(req, opts.warnings)
+        if opts.webhooks is not None:
             opts.webhooks.validate(req, opts.warnings)
+
+    def _policies(self, req, warnings: List[str]) -> None:
+        from .policies import Policies
+
+        policies = Policies(self.store)
+        if policies.configured():
+            policies.admit(req, warnings)
 
     def _builtin(self, op: str, res: Resource, obj: dict, old: dict | None, warnings: List[str],
                  user: dict | None) -> None:
@@ -347,7 +359,7 @@ class Registry:
         """Delete or mark for deletion; returns (the object as it now is, whether it is gone)."""
         old = self.must_get(res, ns, name)
         self._preconditions(res, old, opts)
-        if opts.webhooks is not None:
+        if opts.webhooks is not None or opts.judged:
             from . import webhooks
 
             options: dict = {"dryRun": ["All"]} if opts.dry_run else {}
@@ -355,10 +367,14 @@ class Registry:
                 options["gracePeriodSeconds"] = opts.grace
             if opts.propagation:
                 options["propagationPolicy"] = opts.propagation
-            req = webhooks.Request("DELETE", res, (ns or "") if res.namespaced else "", name, opts.webhooks.user,
+            req = webhooks.Request("DELETE", res, (ns or "") if res.namespaced else "", name, opts.user or {},
                                    opts.dry_run, old=old, options=options)
-            opts.webhooks.mutate(req, [])
-            opts.webhooks.validate(req, [])
+            if opts.webhooks is not None:
+                opts.webhooks.mutate(req, [])
+            if opts.judged:
+                self._policies(req, [])
+            if opts.webhooks is not None:
+                opts.webhooks.validate(req, [])
         new = copy.deepcopy(old)
         meta = new["metadata"]
         finalizers = list(meta.get("finalizers") or [])

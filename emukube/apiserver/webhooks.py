@@ -140,7 +140,9 @@ def review_version(hook: Hook) -> str:
 def review(hook: Hook, req: Request, uid: str) -> dict:
     """The AdmissionReview, as CreateV1AdmissionReview fills it (v1beta1's has the same fields)."""
     res = req.resource
-    gvk = {"group": res.group, "version": res.version, "kind": res.kind}
+    # A CONNECT's object is its options (PodExecOptions...), and the review names that kind.
+    kind = str((req.obj or {}).get("kind") or res.kind) if req.operation == "CONNECT" else res.kind
+    gvk = {"group": res.group, "version": res.version, "kind": kind}
     gvr = {"group": res.group, "version": res.version, "resource": res.plural}
     request: dict = {"uid": uid, "kind": gvk, "resource": gvr}
     if req.subresource:
@@ -378,11 +380,41 @@ class Admitter:
             raise denial(hook, answer.status)
         return answer
 
+    def _called(self, hook: Hook, req: Request) -> bool:
+        """should_call, then the webhook's matchConditions (CEL): any false skips it; one that
+        fails to evaluate refuses the request (403) under failurePolicy Fail, else skips it."""
+        if not should_call(hook, req, self._namespace_labels(req)):
+            return False
+        conditions = hook.spec.get("matchConditions") or []
+        if not conditions:
+            return True
+        from . import cel
+        from .policies import request_variable
+
+        variables = {"object": req.obj, "oldObject": req.old, "request": request_variable(req)}
+        failed = []
+        for condition in conditions:
+            expression = condition.get("expression", "")
+            try:
+                if cel.evaluate(expression, variables) is False:
+                    return False
+            except cel.CelError as exc:
+                failed.append(f"expression '{expression}' resulted in error: {exc}")
+        if failed and hook.spec.get("failurePolicy") == "Ignore":
+            return False
+        if failed:
+            name = req.name
+            raise errors.ApiError(403, "Forbidden", f'{req.resource.key} "{name}" is forbidden: '
+                                  + (failed[0] if len(failed) == 1 else "[" + ", ".join(failed) + "]"),
+                                  {"name": name, **({"group": req.resource.group} if req.resource.group else {}),
+                                   "kind": req.resource.plural})
+        return True
+
     def mutate(self, req: Request, warnings: list[str]) -> bool:
         """Each mutating webhook in turn, its patch applied to req.obj; whether anything changed."""
         changed = False
         for hook in (h for h in self._hooks() if h.mutating):
-            if not should_call(hook, req, self._namespace_labels(req)):
+            if not self._called(hook, req):
                 continue
             answer = self._ask(hook, req, warnings)
             if answer is None or not answer.patch:
@@ -404,5 +436,5 @@ class Admitter:
     def validate(self, req: Request, warnings: list[str]) -> None:
         """Every validating webhook that matches; the first denial or failure is the answer."""
         for hook in (h for h in self._hooks() if not h.mutating):
-            if should_call(hook, req, self._namespace_labels(req)):
+            if self._called(hook, req):
                 self._ask(hook, req, warnings)

@@ -26,7 +26,19 @@ def files() -> list[tuple[Path, str]]:
     found.append((_definitions(), f"{CODE_DIR[1:]}/schema/_definitions.json"))
     protos = _protos()
     found += [(p, f"{CODE_DIR[1:]}/protos/{p.relative_to(protos)}") for p in sorted(protos.rglob("*")) if p.is_file()]
-    return found
+    return found + _cel()
+
+
+def _cel() -> list[tuple[Path, str]]:
+    """The CEL interpreter's native module and standard library (apiserver/cel.py loads them
+    from vendor/cel: the wheel's own package needs a CLI framework the image lacks)."""
+    from ..apiserver.cel import native_folder
+
+    folder = native_folder()
+    if folder is None:
+        raise EmukubeError("error: the common-expression-language package is missing: run scripts/setup.sh")
+    return [(p, f"{CODE_DIR[1:]}/vendor/cel/{p.name}") for p in sorted(folder.glob("cel.cpython-*.so"))
+            + [folder / "stdlib.py"]]
 
 
 def version(listed: list[tuple[Path, str]] | None = None) -> str:

@@ -52,7 +52,7 @@ def reviews(kube: Kube) -> list[dict]:
 def test_kubectl_lists_the_configurations(kube):
     rows = [line.split() for line in kube.lines("get", "validatingwebhookconfigurations")]
     assert rows[0] == ["NAME", "WEBHOOKS", "AGE"]
-    assert [r[:2] for r in rows[1:]] == [["hook-down", "3"], ["hook-validate", "2"]], rows
+    assert [r[:2] for r in rows[1:]] == [["hook-down", "3"], ["hook-validate", "3"]], rows
     assert kube.lines("get", "mutatingwebhookconfiguration", "hook-mutate")[1].split()[:2] == ["hook-mutate", "1"]
     hook = kube.obj("get", "mutatingwebhookconfiguration", "hook-mutate")["webhooks"][0]
     # the API server's defaults
@@ -208,3 +208,16 @@ def test_a_statefulsets_replaced_pod_is_sent_again_and_runs(kube):
     kube("wait", "-n", "guarded", "pod/db-0", "--for=condition=Ready", "--timeout=90s", timeout=120)
     sent = [r for r in reviews(kube) if r["kind"] == "Pod" and r["name"].startswith("db-0") and r["dryRun"]]
     assert len(sent) >= 4, sent  # mutated and validated, twice
+
+
+def test_an_exec_is_sent_as_connect_with_its_options(kube):
+    kube("wait", "-n", "guarded", "pod/plain", "--for=condition=Ready", "--timeout=90s", timeout=120)
+    assert kube("exec", "-n", "guarded", "plain", "--", "echo", "fine").stdout.strip() == "fine"
+    refused = kube("exec", "-n", "guarded", "plain", "--", "rm", "-rf", "/tmp/x", check=False)
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == ('Error from server (Forbidden): admission webhook "exec.validate.hook.emukube.test" '
+                                      "denied the request: exec of rm is not allowed"), refused.stderr
+    sent = [(r["kind"], r["name"], r["allowed"]) for r in reviews(kube) if r["operation"] == "CONNECT"]
+    # kubectl asks over WebSocket, then (refused) over SPDY: the webhook is asked each time
+    assert sent[0] == ("PodExecOptions", "plain", True) and set(sent[1:]) == {("PodExecOptions", "plain", False)}, \
+        sent

@@ -192,3 +192,22 @@ def test_a_webhook_that_takes_only_v1beta1_gets_and_answers_v1beta1():
     lenient = {"apiVersion": "admission.k8s.io/v1beta1", "kind": "AdmissionReview",
                "response": {"allowed": True, "patch": patch}}  # no uid, no patchType: v1beta1 allowed it
     assert answer_of(lenient, "u", True, "v1beta1").patch == ops
+
+
+def test_a_connect_is_reviewed_as_its_options():
+    from aiohttp.test_utils import make_mocked_request
+
+    from emukube.apiserver.connect_admission import options_of
+
+    request = make_mocked_request("GET", "/api/v1/namespaces/shop/pods/web/exec?command=ls&command=-l&stdout=true"
+                                         "&container=main&tty=false")
+    options = options_of(request, "exec")
+    assert options == {"kind": "PodExecOptions", "apiVersion": "v1", "stdout": True, "container": "main",
+                       "command": ["ls", "-l"]}
+    body = review(hook(), Request("CONNECT", PODS, "shop", "web", {}, False, "exec", options), "u")["request"]
+    assert (body["kind"]["kind"], body["resource"]["resource"], body["subResource"]) == ("PodExecOptions", "pods",
+                                                                                         "exec")
+    assert body["options"] is None and body["oldObject"] is None
+    forward = make_mocked_request("GET", "/api/v1/namespaces/shop/pods/web/portforward?ports=8080&ports=9090")
+    assert options_of(forward, "portforward") == {"kind": "PodPortForwardOptions", "apiVersion": "v1",
+                                                   "ports": [8080, 9090]}

@@ -28,6 +28,10 @@ def handlers() -> dict:
 
 def _on_first_use(module: str, key: tuple[str, str]):
     async def handler(request, resource, namespace, name):
+        from ..app import REGISTRY
+        from ..connect_admission import admit_connect
+
+        await admit_connect(request, request.app[REGISTRY], namespace, name, key[1])  # CONNECT's webhooks
         served = importlib.import_module(f"{__name__}.{module}").HANDLERS[key]
         return await served(request, resource, namespace, name)
     return handler

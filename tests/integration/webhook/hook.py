@@ -5,7 +5,8 @@ answers is printed as one JSON line (kubectl logs shows what the API server sent
 /mutate:   pods get the label hook.emukube.test/seen=true; a pod annotated
            hook.emukube.test/inject=true gets a sidecar container.
 /validate: a ConfigMap with a key "forbidden" is denied (403), others pass with a warning;
-           a pod labelled deny=true is denied; a ConfigMap labelled protected=true may not be deleted."""
+           a pod labelled deny=true is denied; a ConfigMap labelled protected=true may not be deleted;
+           `kubectl exec ... -- rm ...` is denied."""
 
 import base64
 import json
@@ -30,6 +31,11 @@ def mutate(req):
 
 def validate(req):
     kind, op = req["kind"]["kind"], req["operation"]
+    if op == "CONNECT":
+        if "rm" in ((req.get("object") or {}).get("command") or []):
+            return {"allowed": False, "status": {"code": 403, "reason": "Forbidden",
+                                                 "message": "exec of rm is not allowed"}}
+        return {"allowed": True}
     if kind == "ConfigMap" and op == "DELETE":
         labels = ((req.get("oldObject") or {}).get("metadata") or {}).get("labels") or {}
         if labels.get("protected") == "true":
