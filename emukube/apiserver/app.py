@@ -189,10 +189,12 @@ def _openapi():
 
 
 async def _openapi_v2(request: web.Request) -> web.Response:
-    data = _openapi().v2()
-    is_json = data[:1] in (b"{", b" ", b"\n")
-    kind = "application/json" if is_json else "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
-    return web.Response(body=data, headers={"Content-Type": kind})
+    """JSON, or gnostic's protobuf Document for client-go's OpenAPISchema() (kubectl's validation)."""
+    module = _openapi()
+    proto = _load("openapi_proto")
+    if proto is not None and proto.wants_protobuf(request.headers.get("Accept")):
+        return web.Response(body=proto.v2(), headers={"Content-Type": proto.MEDIA_TYPE})
+    return web.Response(body=module.v2(), headers={"Content-Type": "application/json"})
 
 
 async def _openapi_v3(request: web.Request) -> web.Response:

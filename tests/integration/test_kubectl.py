@@ -8,6 +8,7 @@ import subprocess
 import time
 
 import pytest
+import yaml
 from conftest import HERE, run, wait_until
 from kubectl_tools import KUBECTL, Kube
 
@@ -318,6 +319,23 @@ def test_apply_create_unchanged_configured_diff_and_delete(kube, tmp_path):
     assert kube("delete", "-f", str(path)).stdout.strip() == 'configmap "extra" deleted from default namespace'
     gone = kube("get", "cm", "extra", check=False)
     assert gone.returncode == 1 and 'Error from server (NotFound): configmaps "extra" not found' in gone.stderr
+
+
+def test_what_get_prints_as_a_list_applies_back(kube, tmp_path):
+    """`kubectl get A,B -o yaml` prints a v1 List; applying it validates each item against the
+    OpenAPI v2 document, which kubectl reads only as protobuf."""
+    kube("create", "configmap", "listed-a", "--from-literal=k=1")
+    kube("create", "configmap", "listed-b", "--from-literal=k=2")
+    saved = tmp_path / "saved.yaml"
+    saved.write_text(kube("get", "configmap", "listed-a", "listed-b", "-o", "yaml").stdout)
+    assert yaml.safe_load(saved.read_text())["kind"] == "List"
+    kube("delete", "configmap", "listed-a", "listed-b")
+    applied = kube("apply", "-f", str(saved))
+    assert applied.stdout.split() == ["configmap/listed-a", "created", "configmap/listed-b", "created"], applied
+    assert kube("get", "configmap", "listed-b", "-o", "jsonpath={.data.k}").stdout == "2"
+    typo = kube("apply", "-f", "-", check=False, input=json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "listed-c"}, "dataa": {"k": "3"}}]}))
+    assert typo.returncode == 1 and 'unknown field "dataa"' in typo.stderr, typo.stderr
 
 
 def test_server_side_apply_and_its_conflicts(kube, tmp_path):
