@@ -31,6 +31,9 @@ def native_folder() -> Path | None:
     """Where the native module and stdlib.py are: the image's copy, else the installed wheel's."""
     if VENDORED.is_dir():
         return VENDORED
+    loaded = sys.modules.get("cel")  # the bare package _modules() made (it has no __spec__)
+    if loaded is not None and getattr(loaded, "__path__", None):
+        return Path(list(loaded.__path__)[0])
     spec = importlib.util.find_spec("cel")  # finds the package without running its __init__
     return Path(spec.origin).parent if spec is not None and spec.origin else None
 

@@ -38,9 +38,21 @@ def kube(engine, tmp_path_factory):
         k("rollout", "status", "-n", "webhooks", "deploy/hook", "--timeout=90s", timeout=120)
         bundle = base64.b64encode(pki.ca_cert).decode()
         k("apply", "-f", "-", input=(HOOK / "configurations.yaml").read_text().replace("CA_BUNDLE", bundle))
+        answered(k, "guarded", {}, "configmaps.validate.hook.emukube.test")
         yield k
     finally:
         c.down()
+
+
+def answered(kube: Kube, namespace: str, labels: dict, webhook: str) -> None:
+    """Until the webhook itself answers through its Service: a Service's proxy takes up the
+    endpoints of pods just made ready a moment after `rollout status` (or `helm install --wait`)
+    returns, and meanwhile the API server's call is refused, as kube-proxy's rules lag on a cluster."""
+    probe = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "data": {"forbidden": "1"},
+                        "metadata": {"generateName": "probe-", "labels": labels}})
+    wait_until(lambda: f'admission webhook "{webhook}" denied' in
+               kube("create", "-n", namespace, "-f", "-", input=probe, check=False).stderr,
+               f"{webhook} answering", timeout=30)
 
 
 def reviews(kube: Kube) -> list[dict]:
@@ -176,6 +188,7 @@ def test_a_chart_brings_its_webhook_and_helm_uninstall_takes_it_away(kube, tmp_p
                     "--timeout=120s", f"--set-file=program={HOOK / 'hook.py'}", *files],
                    check=True, capture_output=True, text=True, timeout=150)
     assert kube.lines("get", "validatingwebhookconfiguration", "policy-policy")[1].split()[:2] == ["policy-policy", "1"]
+    answered(kube, "skipped", {"policy": "strict"}, "configmaps.policy.policy.emukube.test")
     strict = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "data": {"forbidden": "1"},
                          "metadata": {"name": "strict", "labels": {"policy": "strict"}}})
     refused = kube("create", "-n", "skipped", "-f", "-", input=strict, check=False)

@@ -135,3 +135,10 @@ def test_a_webhooks_match_conditions_skip_it_or_refuse_when_they_fail():
         Admitter(store, {}, send=never).validate(deployment(1), [])
     assert caught.value.code == 403 and caught.value.message == (
         'deployments.apps "web" is forbidden: expression \'object.nope == 1\' resulted in error: no such key: nope')
+
+
+def test_the_interpreter_is_found_again_once_loaded():
+    """`up` in a process that evaluated CEL before (a test run) finds the files to copy."""
+    cel.evaluate("1 == 1", {})
+    folder = cel.native_folder()
+    assert folder is not None and (folder / "stdlib.py").is_file() and list(folder.glob("cel.cpython-*.so"))
