@@ -17,6 +17,7 @@ from ..k8s.resources import BY_KEY, Resource, by_kind
 from ..k8s.times import timestamp
 from ..manifests.csr_strategy import prepare_for_update, requestor_fields
 from ..manifests.defaults import apply_defaults
+from ..manifests.text import go_quote
 from ..manifests.unemulated import PARTLY_ENFORCED
 from ..manifests.validate import API_VERSIONS, validate_object
 from ..manifests.validate_certificates import validate_csr_update
@@ -113,6 +114,8 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store, user:
     if kind == "CertificateSigningRequest":
         _csr_strategy(resource, obj, old, user)
     items = validate_object(obj, conf.allow_privileged)
+    if not items and resource.group == "admissionregistration.k8s.io":
+        items = _cel_problems(obj)
     name = (obj.get("metadata") or {}).get("name", "")
     if items:
         raise Invalid(causes_of(items), invalid_message(resource, name, items))
@@ -149,6 +152,38 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store, user:
     if kind == "Service" and conf.net is not None:
         _allocate(obj, old, store, conf, warnings, resource)
     return warnings
+
+
+def _expressions(obj: dict) -> list[tuple[str, str]]:
+    """(field, CEL expression) of a policy (validations, messages, variables, matchConditions,
+    audit annotations) or of a webhook configuration (its webhooks' matchConditions)."""
+    def listed(items, path: str, key: str) -> list[tuple[str, str]]:
+        return [(f"{path}[{i}].{key}", item[key]) for i, item in enumerate(items or [])
+                if isinstance(item, dict) and isinstance(item.get(key), str) and item[key]]
+
+    if obj.get("kind") == "ValidatingAdmissionPolicy":
+        spec = obj.get("spec") or {}
+        return (listed(spec.get("matchConditions"), "spec.matchConditions", "expression")
+                + listed(spec.get("variables"), "spec.variables", "expression")
+                + listed(spec.get("validations"), "spec.validations", "expression")
+                + listed(spec.get("validations"), "spec.validations", "messageExpression")
+                + listed(spec.get("auditAnnotations"), "spec.auditAnnotations", "valueExpression"))
+    out: list[tuple[str, str]] = []
+    for i, hook in enumerate(obj.get("webhooks") or []):
+        if isinstance(hook, dict):
+            out += listed(hook.get("matchConditions"), f"webhooks[{i}].matchConditions", "expression")
+    return out
+
+
+def _cel_problems(obj: dict) -> list[str]:
+    """The API server compiles a policy's and a webhook's CEL when they are written."""
+    expressions = _expressions(obj)
+    if not expressions:
+        return []
+    from . import cel
+
+    return [f"{path}: Invalid value: {go_quote(text)}: {problem}" for path, text in expressions
+            if (problem := cel.compile_problem(text)) is not None]
 
 
 def _csr_strategy(resource: Resource, obj: dict, old: dict | None, user: dict | None) -> None:

@@ -72,3 +72,17 @@ def evaluate(expression: str, variables: dict) -> Any:
         raise CelError(_worded(exc)) from None
     except Exception as exc:  # noqa: BLE001 - the interpreter's KeyError, TypeError, RuntimeError...
         raise CelError(_worded(exc)) from None
+
+
+def compile_problem(expression: str) -> str | None:
+    """cel-go's `compilation failed: ERROR: <input>:1:24: Syntax error: ...` for an expression
+    that does not parse; None when it parses, or uses syntax only this interpreter lacks
+    (`object.?spec`): that is said when a write reaches it, not held against the policy."""
+    native, _ = _modules()
+    try:
+        native.compile(expression)
+    except ValueError as exc:
+        text = str(exc)
+        detail = text.split("': ", 1)[1] if "': " in text else text
+        return None if "unsupported syntax" in detail else f"compilation failed: {detail}"
+    return None

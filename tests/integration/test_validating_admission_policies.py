@@ -113,3 +113,13 @@ def test_params_come_from_the_bindings_config_map(kube):
         "error: failed to create deployment: deployments.apps \"three\" is forbidden: ValidatingAdmissionPolicy "
         "'limit.example.com' with binding 'limit-binding' denied request: at most 2 replicas here"), refused.stderr
     kube("create", "deployment", "two", "--image=emukube/echo:1.0", "--replicas=2", "-n", "limited")
+
+
+def test_a_policy_whose_expression_does_not_parse_is_refused(kube):
+    broken = POLICY.split("---")[0].replace("object.spec.replicas <= 5", "object.spec.replicas <== 5").replace(
+        "demo-policy.example.com", "broken.example.com")
+    refused = kube("apply", "-f", "-", input=broken, check=False)
+    assert refused.returncode == 1
+    assert ('The ValidatingAdmissionPolicy "broken.example.com" is invalid: '
+            'spec.validations[0].expression: Invalid value: "object.spec.replicas <== 5": compilation failed: '
+            "ERROR: <input>:1:24: Syntax error: token recognition error at: '= '") in refused.stderr, refused.stderr

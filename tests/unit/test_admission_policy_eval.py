@@ -142,3 +142,18 @@ def test_the_interpreter_is_found_again_once_loaded():
     cel.evaluate("1 == 1", {})
     folder = cel.native_folder()
     assert folder is not None and (folder / "stdlib.py").is_file() and list(folder.glob("cel.cpython-*.so"))
+
+
+def test_expressions_that_do_not_parse_are_refused_when_written():
+    from emukube.apiserver.admission import _cel_problems
+
+    bad = policy(validations=[{"expression": "object.spec.replicas <== 5", "messageExpression": "'ok'"}],
+                 matchConditions=[{"name": "opt", "expression": "object.?spec.?x.orValue(1) == 1"}])
+    problems = _cel_problems({"kind": "ValidatingAdmissionPolicy", **bad})
+    assert len(problems) == 1  # optional fields are this interpreter's gap, not the policy's fault
+    assert problems[0].startswith('spec.validations[0].expression: Invalid value: "object.spec.replicas <== 5": '
+                                  "compilation failed: ERROR: <input>:1:24: Syntax error: "), problems
+    hooks = {"kind": "ValidatingWebhookConfiguration",
+             "webhooks": [{"name": "a.example.com", "matchConditions": [{"name": "x", "expression": "foo("}]}]}
+    assert _cel_problems(hooks)[0].startswith('webhooks[0].matchConditions[0].expression: Invalid value: "foo(": '
+                                              "compilation failed: ERROR: <input>:1:5: Syntax error:")
