@@ -11,7 +11,7 @@ from __future__ import annotations
 from ..k8s.resources import Resource, by_kind
 from ..plan.selectors import label_selector
 from . import cel, errors
-from .webhooks import EXEMPT_KINDS, Request, rule_matches
+from .webhooks import EXEMPT_KINDS, Request, labels_of, rule_matches, selectors_match
 
 POLICIES = "validatingadmissionpolicies.admissionregistration.k8s.io"
 BINDINGS = "validatingadmissionpolicybindings.admissionregistration.k8s.io"
@@ -26,10 +26,6 @@ class _Denied(Exception):
         self.message, self.reason = message, reason
 
 
-def _labels(obj: dict | None) -> dict:
-    return ((obj or {}).get("metadata") or {}).get("labels") or {}
-
-
 def _named_rule_matches(rule: dict, req: Request) -> bool:
     """A NamedRuleWithOperations: the webhook rule, then resourceNames (any when empty)."""
     names = rule.get("resourceNames") or []
@@ -38,19 +34,13 @@ def _named_rule_matches(rule: dict, req: Request) -> bool:
 
 def resources_match(match: dict, req: Request, namespace_labels: dict, *, rules_required: bool) -> bool:
     """MatchResources: a resource rule (a binding's may leave them to its policy's), no exclusion,
-    then the namespace selector (for namespaced objects and namespaces) and the object selector
-    (the new object's labels or the old one's)."""
+    then the selectors."""
     rules = match.get("resourceRules") or []
     if (rules or rules_required) and not any(_named_rule_matches(r, req) for r in rules):
         return False
     if any(_named_rule_matches(r, req) for r in match.get("excludeResourceRules") or []):
         return False
-    if req.namespace or req.resource.key == "namespaces":
-        selector = match.get("namespaceSelector") or {}
-        if selector and not label_selector(selector, namespace_labels):
-            return False
-    selector = match.get("objectSelector") or {}
-    return not selector or any(label_selector(selector, _labels(o)) for o in (req.obj, req.old) if o is not None)
+    return selectors_match(match, req, namespace_labels)
 
 
 def request_variable(req: Request) -> dict:
@@ -137,7 +127,7 @@ class Policies:
         namespace = (ref.get("namespace") or req.namespace or None) if resource.namespaced else None
         found = [o for o in self._list(resource.key, namespace)
                  if (o.get("metadata") or {}).get("name") == ref["name"]] if ref.get("name") else \
-            [o for o in self._list(resource.key, namespace) if label_selector(ref.get("selector") or {}, _labels(o))]
+            [o for o in self._list(resource.key, namespace) if label_selector(ref.get("selector") or {}, labels_of(o))]
         if found:
             return list(found)
         if ref.get("parameterNotFoundAction") == "Deny":
@@ -151,7 +141,7 @@ class Policies:
             return
         policies = {p["metadata"]["name"]: p for p in self._list(POLICIES)}
         namespace = self._namespace(req)
-        ns_labels = _labels(namespace)
+        ns_labels = labels_of(namespace)
         denied: list[tuple[dict, dict, _Denied]] = []
         for binding in sorted(self._list(BINDINGS), key=lambda b: b["metadata"]["name"]):
             bspec = binding.get("spec") or {}

@@ -110,24 +110,25 @@ def may_match(hook: Hook, req: Request) -> bool:
     return req.resource.kind not in EXEMPT_KINDS and any(rule_matches(r, req) for r in hook.spec.get("rules") or [])
 
 
-def _labels(obj: dict | None) -> dict:
+def labels_of(obj: dict | None) -> dict:
     return ((obj or {}).get("metadata") or {}).get("labels") or {}
 
 
-def should_call(hook: Hook, req: Request, namespace_labels: dict | None) -> bool:
-    """ShouldCallHook: the rules, then the namespaceSelector (not for cluster-scoped objects but
-    Namespaces, whose own labels it reads), then the objectSelector (the new object's labels or
-    the old one's)."""
-    if not may_match(hook, req):
-        return False
+def selectors_match(match: dict, req: Request, namespace_labels: dict | None) -> bool:
+    """A namespaceSelector (not for cluster-scoped objects, but for Namespaces, whose own labels
+    it reads) and an objectSelector (the new object's labels or the old one's), as webhooks and
+    policies weigh them."""
     if req.namespace or req.resource.key == "namespaces":
-        ns_selector = hook.spec.get("namespaceSelector") or {}
-        if ns_selector and not label_selector(ns_selector, namespace_labels or {}):
+        selector = match.get("namespaceSelector") or {}
+        if selector and not label_selector(selector, namespace_labels or {}):
             return False
-    obj_selector = hook.spec.get("objectSelector") or {}
-    if obj_selector and not any(label_selector(obj_selector, _labels(o)) for o in (req.obj, req.old) if o):
-        return False
-    return True
+    selector = match.get("objectSelector") or {}
+    return not selector or any(label_selector(selector, labels_of(o)) for o in (req.obj, req.old) if o is not None)
+
+
+def should_call(hook: Hook, req: Request, namespace_labels: dict | None) -> bool:
+    """ShouldCallHook: the rules, then the selectors."""
+    return may_match(hook, req) and selectors_match(hook.spec, req, namespace_labels)
 
 
 # ---- the review and its answer (pure) -------------------------------------------------------------
@@ -333,6 +334,7 @@ class Admitter:
 
     def __init__(self, store, user: dict, *, send: Callable[..., object] = post):
         self.store, self.user, self.send = store, user, send
+        self._listed: list[Hook] | None = None  # read once a write
 
     def _list(self, key: str) -> list[dict]:
         return self.store.list(key)[0] if key in BY_KEY else []
@@ -343,14 +345,16 @@ class Admitter:
         return any(may_match(h, replace(req, operation=op)) for op in operations for h in hooks)
 
     def _hooks(self) -> list[Hook]:
-        return hooks_of(self._list(MUTATING), True) + hooks_of(self._list(VALIDATING), False)
+        if self._listed is None:
+            self._listed = hooks_of(self._list(MUTATING), True) + hooks_of(self._list(VALIDATING), False)
+        return self._listed
 
     def _namespace_labels(self, req: Request) -> dict | None:
         if req.resource.key == "namespaces" and req.operation in ("CREATE", "UPDATE"):
-            return _labels(req.obj)
+            return labels_of(req.obj)
         name = req.name if req.resource.key == "namespaces" else req.namespace
         try:
-            return _labels(self.store.get("namespaces", None, name))
+            return labels_of(self.store.get("namespaces", None, name))
         except Exception:  # noqa: BLE001 - a namespace being made with its first object: no labels
             return {}
 
