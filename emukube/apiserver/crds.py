@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..k8s import resources
 from ..k8s.resources import BY_KEY, Resource
-from . import cr_schema, errors
+from . import cr_schema, crd_conversion, errors
 from . import schema as sch
 
 CRD = BY_KEY["customresourcedefinitions.apiextensions.k8s.io"]
@@ -34,6 +34,7 @@ class CustomResource(Resource):
     schema: dict = field(default_factory=dict, compare=False, hash=False)  # openAPIV3Schema
     columns: tuple = field(default=(), compare=False, hash=False)
     scale: dict | None = field(default=None, compare=False, hash=False)
+    conversion: crd_conversion.Conversion | None = field(default=None, compare=False, hash=False)
 
     @property
     def singular(self) -> str:
@@ -90,8 +91,9 @@ def version_order(name: str) -> tuple:
 # --- the served set -----------------------------------------------------------------------------
 
 
-def _served(crd: dict) -> list[CustomResource]:
+def _served(crd: dict, service_of=None) -> list[CustomResource]:
     spec, meta = crd.get("spec") or {}, crd["metadata"]
+    conversion = crd_conversion.of(crd, service_of or (lambda namespace, name: None))
     names = (crd.get("status") or {}).get("acceptedNames") or {}  # served under the names accepted
     if not names.get("plural") or not names.get("kind"):
         return []
@@ -109,7 +111,7 @@ def _served(crd: dict) -> list[CustomResource]:
             list_kind=names.get("listKind") or names["kind"] + "List", crd=meta["name"], storage_version=storage,
             terminating=bool(meta.get("deletionTimestamp")),
             schema=((v.get("schema") or {}).get("openAPIV3Schema") or {}),
-            columns=tuple(_columns(v)), scale=subs.get("scale")))
+            columns=tuple(_columns(v)), scale=subs.get("scale"), conversion=conversion))
     return out
 
 
@@ -128,10 +130,17 @@ def refresh(store) -> None:
     """Re-reads the CRDs: called at start and after every write of one."""
     global generation
     items, _ = store.list(CRD.key)
+
+    def service_of(namespace: str, name: str) -> dict | None:  # where a conversion webhook is
+        try:
+            return store.get("services", namespace, name)
+        except Exception:  # noqa: BLE001 - the store's NotFound
+            return None
+
     found: list[CustomResource] = []
     for crd in sorted(items, key=lambda c: c["metadata"]["name"]):
         if _established(crd):
-            found.extend(_served(crd))
+            found.extend(_served(crd, service_of))
     resources.custom = tuple(found)
     generation += 1
 
@@ -172,7 +181,13 @@ def _default_crd(crd: dict) -> None:
     if names.get("kind"):
         names.setdefault("singular", names["kind"].lower())
         names.setdefault("listKind", names["kind"] + "List")
-    spec.setdefault("conversion", {"strategy": "None"})
+    conversion = spec.setdefault("conversion", {"strategy": "None"})
+    if isinstance(conversion, dict):
+        conversion.setdefault("strategy", "None")
+        hook = conversion.get("webhook")
+        config = hook.get("clientConfig") if isinstance(hook, dict) else None
+        if isinstance(config, dict) and isinstance(config.get("service"), dict):
+            config["service"].setdefault("port", 443)
 
 
 def _crd_problems(crd: dict) -> list[str]:
@@ -204,7 +219,7 @@ def _crd_problems(crd: dict) -> list[str]:
         elif (v["schema"]["openAPIV3Schema"].get("type") != "object"):
             out.append(f"spec.versions[{i}].schema.openAPIV3Schema.type: Required value: must not be empty at "
                        "the root")
-    return out
+    return out + crd_conversion.problems(spec)
 
 
 def _in_use(requested, accepted, used: set) -> str:

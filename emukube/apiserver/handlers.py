@@ -165,10 +165,27 @@ def judged(request: web.Request, registry: Registry, route: Route, opts: WriteOp
     opts.webhooks = webhooks_for(request, registry, route, *operations)
 
 
-async def run_write(opts: WriteOpts | DeleteOpts, work: Callable[[], T]) -> T:
-    """A write that calls webhooks waits on them in a thread: the event loop serves the webhook's
-    own requests and everyone else's meanwhile."""
-    return await asyncio.to_thread(work) if opts.webhooks is not None else work()
+async def run_write(opts: WriteOpts | DeleteOpts, work: Callable[[], T], resource: Resource | None = None) -> T:
+    """A write that calls webhooks (admission, or the conversion webhook of `resource`) waits on
+    them in a thread: the event loop serves the webhook's own requests and everyone else's meanwhile."""
+    if opts.webhooks is not None or (resource is not None and convert.by_webhook(resource)):
+        return await asyncio.to_thread(work)
+    return work()
+
+
+def storing(route: Route, obj: dict, opts: WriteOpts) -> dict:
+    """What a write hands the registry. A custom resource its CRD's webhook converts is admitted
+    (pruned, defaulted, validated) in the version the client wrote, and converted to the storage
+    version after (opts.encode), as kube-apiserver encodes it; any other is stored as it comes."""
+    if convert.by_webhook(route.resource):
+        opts.encode = lambda o: convert.to_storage(route.resource, o)
+        return obj
+    return convert.to_storage(route.resource, obj)
+
+
+async def converting(resource: Resource, work: Callable[[], T]) -> T:
+    """Work that may ask `resource`'s conversion webhook, off the event loop when it may."""
+    return await asyncio.to_thread(work) if convert.by_webhook(resource) else work()
 
 
 class Handlers:
@@ -195,7 +212,8 @@ class Handlers:
                                                         "forbidden for list", "FieldValueForbidden")])
         items, rv = self.registry.list(route.stored, route.namespace)
         items = [o for o in items if fields_match(fields, o)]
-        items = [v for v in (convert.to_view(route.resource, o) for o in items) if labels_match(labels, v)]
+        views = await converting(route.resource, lambda: convert.to_views(route.resource, items))
+        items = [v for v in views if labels_match(labels, v)]
         meta: dict = {"resourceVersion": str(rv)}
         if q.get("continue"):
             start = _decode_continue(q["continue"])
@@ -213,7 +231,8 @@ class Handlers:
     async def get(self, request: web.Request, route: Route) -> web.Response:
         obj = self.registry.must_get(route.stored, route.namespace, route.object_name)
         want = negotiate.wanted(request.headers.get("Accept"), request.query.get("includeObject"))
-        return respond(negotiate.render_one(route.resource, convert.to_view(route.resource, obj), want))
+        view = await converting(route.resource, lambda: convert.to_view(route.resource, obj))
+        return respond(negotiate.render_one(route.resource, view, want))
 
     # ---- create / update --------------------------------------------------------------------------
     async def _decode(self, request: web.Request, route: Route) -> dict:
@@ -237,9 +256,9 @@ class Handlers:
         opts = write_opts(request)
         check_fields(request, obj, route.resource, opts)
         judged(request, self.registry, route, opts, "CREATE")
-        stored = await run_write(opts, lambda: self.registry.create(route.stored, convert.to_storage(route.resource,
-                                                                                                    obj), opts))
-        return respond(convert.to_view(route.resource, stored), 201, opts.warnings)
+        view = await run_write(opts, lambda: convert.to_view(route.resource, self.registry.create(
+            route.stored, storing(route, obj, opts), opts)), route.resource)
+        return respond(view, 201, opts.warnings)
 
     async def update(self, request: web.Request, route: Route) -> web.Response:
         obj = await self._decode(request, route)
@@ -249,21 +268,26 @@ class Handlers:
                                      f"on the URL ({route.name})")
         opts = write_opts(request)
         check_fields(request, obj, route.resource, opts)
-        new = convert.to_storage(route.resource, obj)
+        new = storing(route, obj, opts)
         old = self.registry.get(route.stored, route.namespace, route.object_name)
+        if old is not None and opts.encode is not None:  # admitted against the old object as the client sees it
+            stored_old = old
+            old = await converting(route.resource, lambda: convert.to_view(route.resource, stored_old))
         if old is None:
             if route.stored.key not in objects.CREATE_ON_UPDATE:
                 raise errors.not_found(route.resource, route.object_name)
             judged(request, self.registry, route, opts, "CREATE")
-            stored = await run_write(opts, lambda: self.registry.create(route.stored, new, opts))
-            return respond(convert.to_view(route.resource, stored), 201, opts.warnings)
+            view = await run_write(opts, lambda: convert.to_view(route.resource, self.registry.create(
+                route.stored, new, opts)), route.resource)
+            return respond(view, 201, opts.warnings)
         rv = meta.get("resourceVersion") or None
         if rv and rv != old["metadata"].get("resourceVersion"):
             raise errors.conflict(route.resource, route.object_name)
         self.registry.prepare_update(route.stored, old, new)
         judged(request, self.registry, route, opts, "UPDATE")
-        stored = await run_write(opts, lambda: self.registry.update(route.stored, old, new, opts, expect_rv=rv))
-        return respond(convert.to_view(route.resource, stored), 200, opts.warnings)
+        view = await run_write(opts, lambda: convert.to_view(route.resource, self.registry.update(
+            route.stored, old, new, opts, expect_rv=rv)), route.resource)
+        return respond(view, 200, opts.warnings)
 
     # ---- patch ------------------------------------------------------------------------------------
     def _patch_options(self, request: web.Request, media: str, resource: Resource | None = None) -> tuple[bool, bool]:
@@ -292,7 +316,8 @@ class Handlers:
         body = await negotiate.read_body(request)
         opts = write_opts(request)
         judged(request, self.registry, route, opts, "UPDATE", *(("CREATE",) if apply else ()))
-        return await run_write(opts, lambda: self._patched(request, route, body, media, opts, apply, force))
+        return await run_write(opts, lambda: self._patched(request, route, body, media, opts, apply, force),
+                               route.resource)
 
     def _patched(self, request: web.Request, route: Route, body: bytes, media: str, opts: WriteOpts, apply: bool,
                  force: bool) -> web.Response:
@@ -306,7 +331,9 @@ class Handlers:
             patched = patch_object(view, body, media, route.resource, opts.manager, force)
             self._keep_identity(route, view, patched)
             check_fields(request, patched, route.resource, opts)
-            new = convert.to_storage(route.resource, patched)
+            new = storing(route, patched, opts)
+            if opts.encode is not None:
+                old = view
             expect = new["metadata"].get("resourceVersion") or old["metadata"].get("resourceVersion")
             if expect != old["metadata"].get("resourceVersion"):
                 raise errors.conflict(route.resource, route.object_name)
@@ -335,7 +362,7 @@ class Handlers:
                                          "sent on the request")
             meta["namespace"] = route.namespace
         check_fields(request, obj, route.resource, opts)
-        stored = self.registry.create(route.stored, convert.to_storage(route.resource, obj), opts, recorded=True)
+        stored = self.registry.create(route.stored, storing(route, obj, opts), opts, recorded=True)
         return respond(convert.to_view(route.resource, stored), 201, opts.warnings)
 
     @staticmethod
@@ -386,16 +413,15 @@ class Handlers:
         opts = await self.delete_options(request)
         opts.user = requester(request)
         judged(request, self.registry, route, opts, "DELETE")
-        obj, gone = await run_write(opts, lambda: self.registry.delete(route.stored, route.namespace,
-                                                                       route.object_name, opts))
-        body, status = self._deleted_body(route, obj, gone)
+        body, status = await run_write(opts, lambda: self._deleted_body(route, *self.registry.delete(
+            route.stored, route.namespace, route.object_name, opts)), route.resource)
         return respond(body, status)
 
     async def delete_collection(self, request: web.Request, route: Route) -> web.Response:
         opts = await self.delete_options(request)
         opts.user = requester(request)
         judged(request, self.registry, route, opts, "DELETE")
-        return await run_write(opts, lambda: self._delete_collection(request, route, opts))
+        return await run_write(opts, lambda: self._delete_collection(request, route, opts), route.resource)
 
     def _delete_collection(self, request: web.Request, route: Route, opts: DeleteOpts) -> web.Response:
         labels = parse_labels(request.query.get("labelSelector"))

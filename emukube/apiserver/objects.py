@@ -9,7 +9,7 @@ import random
 import time
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, List
+from typing import Any, Callable, List
 
 from emukube.store import AlreadyExists, Conflict, NotFound
 
@@ -48,6 +48,9 @@ class WriteOpts:
     webhooks: Any = None  # webhooks.Admitter: a request from a client that admission webhooks may see
     user: dict | None = None  # the requester's authentication/v1 UserInfo (a CSR records it)
     judged: bool = False  # a client's write, which PodSecurity judges (not the API server's own)
+    # The object as stored, once admitted in the version the client wrote: a custom resource its
+    # CRD's webhook converts (handlers.storing).
+    encode: Callable[[dict], dict] | None = None
 
 
 @dataclass
@@ -269,6 +272,9 @@ class Registry:
                 meta = obj["metadata"]
             if opts.dry_run:
                 return self._dry_created(res, obj)
+            if opts.encode is not None and attempt == 0:
+                obj = opts.encode(obj)
+                meta = obj["metadata"]
             try:
                 stored = self.store.create(res.key, obj)
             except AlreadyExists:
@@ -322,6 +328,8 @@ class Registry:
             new["metadata"]["resourceVersion"] = old["metadata"].get("resourceVersion")
             return new
         new["metadata"]["resourceVersion"] = expect_rv or old["metadata"].get("resourceVersion")
+        if opts.encode is not None:
+            new = opts.encode(new)
         try:
             stored = self.store.update(res.key, new, expect_rv=expect_rv or old["metadata"].get("resourceVersion"))
         except Conflict:

@@ -14,7 +14,7 @@ from ..manifests.validate_certificates import validate_csr_update
 from ..manifests.validate_pod import validate_ephemeral_containers
 from . import admission, convert, errors, negotiate
 from .crds import CustomResource, scale_of, set_replicas
-from .handlers import APPLY_PATCH, Handlers, Route, check_fields, patch_object, respond, write_opts
+from .handlers import APPLY_PATCH, Handlers, Route, check_fields, converting, patch_object, respond, write_opts
 from .objects import WriteOpts, bump_generation, now_iso
 from .pod_security_admission import judge
 from .selectors import selector_string
@@ -49,7 +49,9 @@ class Subresources:
         assert sub is not None  # the router calls this for subresource routes only
         if method == "GET" and sub in ("status", "scale", "ephemeralcontainers", "approval"):
             obj = self.registry.must_get(route.stored, route.namespace, route.object_name)
-            return respond(to_scale(obj, route.resource) if sub == "scale" else convert.to_view(route.resource, obj))
+            if sub == "scale":
+                return respond(to_scale(obj, route.resource))
+            return respond(await converting(route.resource, lambda: convert.to_view(route.resource, obj)))
         if method not in ("PUT", "PATCH") or (sub == "finalize" and method != "PUT"):
             raise errors.method_not_allowed()
         old = self.registry.must_get(route.stored, route.namespace, route.object_name)
@@ -85,7 +87,8 @@ class Subresources:
         stored = self.registry.update(route.stored, old, new, opts, admit=False)
         if route.stored.key == CSRS and not opts.dry_run:
             stored = self._signed(route, stored)
-        return respond(convert.to_view(route.resource, stored), 200, opts.warnings)
+        return respond(await converting(route.resource, lambda: convert.to_view(route.resource, stored)), 200,
+                       opts.warnings)
 
     @staticmethod
     def _csr_update(route: Route, old: dict, new: dict, sub: str) -> dict:
@@ -115,11 +118,11 @@ class Subresources:
 
     async def _part(self, request, route: Route, old: dict, method: str, opts, sub: str) -> tuple[object, dict]:
         """The status (or spec.finalizers) the request asks for, and the object it asks for."""
-        view = convert.to_view(route.resource, old)
         if method == "PUT":
             obj = await self.h._decode(request, route)
             self._check_rv(route, old, obj)
         else:
+            view = await converting(route.resource, lambda: convert.to_view(route.resource, old))
             media = (request.headers.get("Content-Type") or "").split(";")[0].strip().lower()
             _apply, force = self.h._patch_options(request, media, route.resource)
             body = await negotiate.read_body(request)
@@ -131,7 +134,7 @@ class Subresources:
             return list((obj.get("spec") or {}).get("finalizers") or []), obj
         if sub == "ephemeralcontainers":
             return (obj.get("spec") or {}).get("ephemeralContainers"), obj
-        stored = convert.to_storage(route.resource, obj)
+        stored = await converting(route.resource, lambda: convert.to_storage(route.resource, obj))
         return stored.get("status"), stored
 
     @staticmethod

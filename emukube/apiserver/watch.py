@@ -125,11 +125,15 @@ class Watcher:
         meta = obj.get("metadata", {})
         if self.name is not None and meta.get("name") != self.name:
             return False
-        view = convert.to_view(self.spec.resource, obj)
+        # A conversion webhook may change labels too, but asking it for every change only to
+        # match a selector would be a call per event to every watcher: the stored labels decide.
+        view = obj if convert.by_webhook(self.spec.resource) else convert.to_view(self.spec.resource, obj)
         return labels_match(self.spec.labels, view) and fields_match(self.spec.fields, obj)
 
-    def _render(self, obj: dict) -> dict:
-        view = convert.to_view(self.spec.resource, obj)
+    async def _render(self, obj: dict) -> dict:
+        resource = self.spec.resource
+        view = await asyncio.to_thread(convert.to_view, resource, obj) if convert.by_webhook(resource) \
+            else convert.to_view(resource, obj)
         if self.spec.want.form == "table":
             self.tables_sent += 1
             return negotiate.render_one(self.spec.resource, view, self.spec.want, no_headers=self.tables_sent > 1)
@@ -154,7 +158,7 @@ class Watcher:
         for obj in items:
             if self._matches(obj):
                 self.visible.add(_key(obj))
-                await self.send("ADDED", self._render(obj))
+                await self.send("ADDED", await self._render(obj))
         if self.spec.initial_events:
             await self.send("BOOKMARK", self._bookmark(rv, initial_end=True))
         return rv
@@ -174,16 +178,16 @@ class Watcher:
         if change.type == "DELETED":
             if key in self.visible or self._matches(obj):
                 self.visible.discard(key)
-                await self.send("DELETED", self._render(obj))
+                await self.send("DELETED", await self._render(obj))
             return
         if self._matches(obj):
             kind = "MODIFIED" if (key in self.visible or not (self.spec.labels or self.spec.fields)) \
                 and change.type != "ADDED" else "ADDED"
             self.visible.add(key)
-            await self.send(kind, self._render(obj))
+            await self.send(kind, await self._render(obj))
         elif key in self.visible:  # stopped matching the selector: the client sees it leave
             self.visible.discard(key)
-            await self.send("DELETED", self._render(obj))
+            await self.send("DELETED", await self._render(obj))
 
     async def run(self) -> None:
         spec = self.spec
@@ -222,10 +226,13 @@ async def serve(request: web.Request, registry, hub: Hub, spec: WatchSpec) -> we
                                                        "Cache-Control": "no-cache, private"})
     response.enable_chunked_encoding()
     await response.prepare(request)
+    watcher = Watcher(registry, hub, spec, response, request)
     try:
-        await Watcher(registry, hub, spec, response, request).run()
+        await watcher.run()
     except ConnectionError:
         return response  # the client went away; nothing to clean up but this coroutine
+    except errors.ApiError as exc:  # a conversion webhook failed: the watch ends with why
+        await watcher.send("ERROR", exc.status())
     try:
         await response.write_eof()
     except ConnectionError:

@@ -64,7 +64,7 @@ def _webhook(hook: dict, path: str, errs: FieldErrors, mutating: bool) -> str:
             label_selector(errs.get_map(hook, key, path), f"{path}.{key}", errs)
     if mutating:
         one_of(hook, "reinvocationPolicy", path, REINVOCATION_POLICIES, errs)
-    _client_config(errs.get_map(hook, "clientConfig", path), f"{path}.clientConfig", errs)
+    client_config(errs.get_map(hook, "clientConfig", path), f"{path}.clientConfig", errs)
     match_conditions(errs.get_list(hook, "matchConditions", path), f"{path}.matchConditions", errs)
     return name
 
@@ -176,7 +176,7 @@ def _review_versions(hook: dict, where: str, errs: FieldErrors) -> None:
                      shown=go_slice("string", versions))
 
 
-def _client_config(config: dict, path: str, errs: FieldErrors) -> None:
+def client_config(config: dict, path: str, errs: FieldErrors) -> None:
     url, service = config.get("url"), config.get("service")
     if (url is None) == (service is None):
         errs.required(path, "exactly one of url or service is required")

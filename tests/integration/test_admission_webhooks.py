@@ -12,13 +12,13 @@ import subprocess
 
 import pytest
 from conftest import HERE, wait_until
+from hook_server import HOOK, start_hook
 from kubectl_tools import HELM, Kube
 
 from emukube import Cluster, unique_name
 from emukube.lifecycle.pki import make_pki
 
 MANIFEST = HERE / "manifests" / "webhooks.yaml"
-HOOK = HERE / "webhook"
 CHART = HERE / "charts" / "policy"
 
 
@@ -28,15 +28,8 @@ def kube(engine, tmp_path_factory):
     work = tmp_path_factory.mktemp("hook")
     try:
         k = Kube(c.name, work)
-        pki = make_pki("hook", [], ["hook.webhooks.svc", "nobody.webhooks.svc"])
-        (work / "tls.crt").write_bytes(pki.server_cert)
-        (work / "tls.key").write_bytes(pki.server_key)
-        k("create", "secret", "tls", "hook-tls", "-n", "webhooks", f"--cert={work / 'tls.crt'}",
-          f"--key={work / 'tls.key'}")
-        k("create", "configmap", "hook-program", "-n", "webhooks", f"--from-file={HOOK / 'hook.py'}")
-        k("apply", "-f", str(HOOK / "server.yaml"))
-        k("rollout", "status", "-n", "webhooks", "deploy/hook", "--timeout=90s", timeout=120)
-        bundle = base64.b64encode(pki.ca_cert).decode()
+        ca = start_hook(k, work, ["hook.webhooks.svc", "nobody.webhooks.svc"])
+        bundle = base64.b64encode(ca).decode()
         k("apply", "-f", "-", input=(HOOK / "configurations.yaml").read_text().replace("CA_BUNDLE", bundle))
         answered(k, "guarded", {}, "configmaps.validate.hook.emukube.test")
         yield k

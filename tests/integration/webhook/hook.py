@@ -6,7 +6,10 @@ answers is printed as one JSON line (kubectl logs shows what the API server sent
            hook.emukube.test/inject=true gets a sidecar container.
 /validate: a ConfigMap with a key "forbidden" is denied (403), others pass with a warning;
            a pod labelled deny=true is denied; a ConfigMap labelled protected=true may not be deleted;
-           `kubectl exec ... -- rm ...` is denied."""
+           `kubectl exec ... -- rm ...` is denied.
+/convert:  ConversionReview v1 for the Kubernetes e2e tests' CRD (crd_conversion_webhook.go):
+           v1's spec.hostPort "HOST:PORT" is v2's spec.host and spec.port; a hostPort without a
+           colon fails the conversion."""
 
 import base64
 import json
@@ -53,17 +56,47 @@ def validate(req):
     return {"allowed": True}
 
 
+def converted(obj, desired):
+    """One object in apiVersion `desired`, or ValueError."""
+    spec = dict(obj.get("spec") or {})
+    if desired.endswith("/v2") and "hostPort" in spec:
+        value = spec.pop("hostPort")
+        host, colon, port = value.partition(":")
+        if not colon:
+            raise ValueError(f"invalid hostPort value '{value}'")
+        spec.update(host=host, port=port)
+    elif desired.endswith("/v1") and "host" in spec:
+        spec["hostPort"] = f"{spec.pop('host')}:{spec.pop('port', '')}"
+    return {**obj, "apiVersion": desired, "spec": spec}
+
+
+def convert(req):
+    try:
+        objects = [converted(o, req["desiredAPIVersion"]) for o in req["objects"]]
+    except ValueError as exc:
+        return {"uid": req["uid"], "result": {"status": "Failure", "message": str(exc)}}
+    return {"uid": req["uid"], "convertedObjects": objects, "result": {"status": "Success"}}
+
+
 class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         review = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         req = review["request"]
+        if self.path.startswith("/convert"):
+            print(json.dumps({"path": self.path, "desired": req["desiredAPIVersion"],
+                              "from": [o["apiVersion"] for o in req["objects"]]}), flush=True)
+            return self.answer({"apiVersion": review["apiVersion"], "kind": "ConversionReview",
+                                "response": convert(req)})
         answer = mutate(req) if self.path.startswith("/mutate") else validate(req)
         print(json.dumps({"path": self.path, "operation": req["operation"], "kind": req["kind"]["kind"],
                           "name": req.get("name", ""), "namespace": req.get("namespace", ""),
                           "dryRun": req.get("dryRun"), "user": req["userInfo"].get("username"),
                           "allowed": answer["allowed"]}), flush=True)
-        body = json.dumps({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-                           "response": {"uid": req["uid"], **answer}}).encode()
+        self.answer({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
+                     "response": {"uid": req["uid"], **answer}})
+
+    def answer(self, review):
+        body = json.dumps(review).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
