@@ -322,12 +322,13 @@ def _admit_rbac(resource: Resource, obj: dict, old: dict | None) -> list[str]:
 def _admit_extensions(op: str, resource: Resource, obj: dict, old: dict | None, store) -> list[str]:
     from . import crds
 
-    items = (crds.admit_custom(op, resource, obj) if isinstance(resource, crds.CustomResource)
+    warnings: list[str] = []
+    items = (crds.admit_custom(op, resource, obj, old, warnings) if isinstance(resource, crds.CustomResource)
              else crds.admit_crd(obj, old, store))
     if items:
         name = (obj.get("metadata") or {}).get("name", "")
         raise Invalid(causes_of(items), invalid_message(resource, name, items))
-    return []
+    return warnings
 
 
 def _fold_string_data(obj: dict) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from ..k8s import resources
 from ..k8s.resources import BY_KEY, Resource
-from . import cr_schema, crd_conversion, errors
+from . import cr_rules, cr_schema, crd_conversion, errors
 from . import schema as sch
 
 CRD = BY_KEY["customresourcedefinitions.apiextensions.k8s.io"]
@@ -219,6 +219,9 @@ def _crd_problems(crd: dict) -> list[str]:
         elif (v["schema"]["openAPIV3Schema"].get("type") != "object"):
             out.append(f"spec.versions[{i}].schema.openAPIV3Schema.type: Required value: must not be empty at "
                        "the root")
+        else:
+            path = f"spec.versions[{i}].schema.openAPIV3Schema"
+            out += cr_rules.schema_problems(v["schema"]["openAPIV3Schema"], path)
     return out + crd_conversion.problems(spec)
 
 
@@ -320,8 +323,10 @@ def mark_terminating(crd: dict) -> None:
 # --- custom resources -----------------------------------------------------------------------------
 
 
-def admit_custom(op: str, resource: CustomResource, obj: dict) -> list[str]:
-    """Prunes, defaults and validates a custom resource in place; returns field errors."""
+def admit_custom(op: str, resource: CustomResource, obj: dict, old: dict | None = None,
+                 warnings: list[str] | None = None) -> list[str]:
+    """Prunes, defaults and validates a custom resource in place (its schema, then its CEL rules
+    against `old` on update); returns field errors, adds to `warnings` the rules' ratcheted ones."""
     if op == "CREATE" and resource.terminating:
         raise errors.ApiError(405, "MethodNotAllowed", "create not allowed while custom resource definition "
                                                        "is terminating", {})
@@ -334,7 +339,11 @@ def admit_custom(op: str, resource: CustomResource, obj: dict) -> list[str]:
     if schema:
         cr_schema.prune(obj, schema)
         cr_schema.default(obj, schema)
-        problems += cr_schema.validate(obj, schema)
+        found = cr_schema.validate(obj, schema)
+        rule_errors, rule_warnings = cr_rules.validate(obj, old if op == "UPDATE" else None, schema, found)
+        problems += found + rule_errors
+        if warnings is not None:
+            warnings.extend(rule_warnings)
     return problems
 
 
