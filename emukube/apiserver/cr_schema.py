@@ -3,13 +3,17 @@ unknown fields pruned (unless x-kubernetes-preserve-unknown-fields), defaults fi
 validation with apiextensions-apiserver's wording (kube-openapi's validate errors turned into
 field errors by ValidateCustomResource: `spec.replicas: Invalid value: "string": spec.replicas in
 body must be of type integer: "string"`, `spec.x: Required value`). CEL rules
-(x-kubernetes-validations) and formats are not checked."""
+(x-kubernetes-validations) are cr_rules.py's; the `format`s kube-apiserver 1.35 keeps are checked
+with cr_formats.py (the others it blanks, so they are ignored)."""
 
 from __future__ import annotations
 
 import copy
 import json
 import re
+
+from ..plan.downward import quote
+from . import cr_formats
 
 _ROOT_KEPT = ("apiVersion", "kind", "metadata")
 
@@ -146,14 +150,21 @@ def _check(value, schema: dict, path: str, out: list[str]) -> None:
             out.append(_invalid(path, "null", f'{path} in body must be of type {schema["type"]}: "null"'))
         return
     wanted = schema.get("type")
+    fmt = _format(schema)
+    if fmt and not isinstance(value, (str, list)) and _format_type_error(value, schema, fmt, path, out):
+        return
     if schema.get("x-kubernetes-int-or-string"):
         if _type_name(value) not in ("integer", "string"):
             out.append(_invalid(path, _type_name(value), f'{path} in body must be of type integer,string: '
                                                           f'"{_type_name(value)}"'))
             return
+    elif fmt and isinstance(value, (str, list)) and wanted not in ("integer", "number"):
+        pass  # kube-openapi's typeValidator lets a string or a list through when a format is set
     elif wanted and not _fits(value, wanted):
         got = _type_name(value)
         out.append(_invalid(path, got, f'{path} in body must be of type {wanted}: "{got}"'))
+        if isinstance(value, str):
+            _check_format(value, schema, path, out)  # its formatValidator still runs
         return
     _check_enum(value, schema, path, out)
     if isinstance(value, str):
@@ -181,6 +192,43 @@ def _check_string(value: str, schema: dict, path: str, out: list[str]) -> None:
     pattern = schema.get("pattern")
     if pattern and re.search(pattern, value) is None:
         out.append(_invalid(path, value, f"{path} in body should match '{pattern}'"))
+    _check_format(value, schema, path, out)
+
+
+def _format(schema: dict) -> str | None:
+    """The schema's `format` when kube-apiserver validates it (it blanks every other one)."""
+    fmt = schema.get("format")
+    return fmt if isinstance(fmt, str) and cr_formats.is_validated(fmt) else None
+
+
+def _check_format(value: str, schema: dict, path: str, out: list[str]) -> None:
+    """kube-openapi's formatValidator: errors.InvalidType(path, "body", format, value), which
+    apiextensions-apiserver makes a field.TypeInvalid (printed "Invalid value"); the format is
+    named as the schema spells it, the value %q-quoted in both places."""
+    fmt = _format(schema)
+    if fmt and cr_formats.check(value, fmt) is False:
+        out.append(f"{path}: Invalid value: {quote(value)}: {path} in body must be of type {fmt}: {quote(value)}")
+
+
+def _format_type_error(value, schema: dict, fmt: str, path: str, out: list[str]) -> bool:
+    """kube-openapi's typeValidator for a non-string, non-list value under a format: unless the
+    value fits the schema's type, the error names the format and the Go type the JSON decoder
+    gave the value (int64, float64; nothing for a boolean or an object)."""
+    types = (["integer", "string"] if schema.get("x-kubernetes-int-or-string")
+             else [schema["type"]] if schema.get("type") else [])
+    if isinstance(value, bool):
+        kind, go_type = "boolean", ""
+    elif isinstance(value, int):
+        kind, go_type = "integer", "int64"
+    elif isinstance(value, float):
+        kind, go_type = "number", "float64"
+    else:
+        kind, go_type = "object", ""
+    if (kind in types or (kind == "integer" and "number" in types)
+            or (kind == "number" and value.is_integer() and "integer" in types)):
+        return False
+    out.append(f"{path}: Invalid value: {quote(go_type)}: {path} in body must be of type {fmt}: {quote(go_type)}")
+    return True
 
 
 def _check_number(value, schema: dict, path: str, out: list[str]) -> None:
