@@ -21,7 +21,10 @@ from ..manifests.text import go_quote
 from ..manifests.unemulated import PARTLY_ENFORCED
 from ..manifests.validate import API_VERSIONS, validate_object
 from ..manifests.validate_certificates import validate_csr_update
-from ..plan import allocate, ingress, limit_ranges, quota
+from ..manifests.validate_csi import UPDATE_CHECKS as CSI_UPDATE_CHECKS
+from ..manifests.validate_csi import WARNINGS as CSI_WARNINGS
+from ..manifests.validate_node import runtime_class_update_problems, runtime_class_warnings
+from ..plan import allocate, ingress, limit_ranges, quota, runtime_classes
 from ..plan.api_access import with_api_access
 from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
@@ -147,6 +150,8 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store, user:
         items = ["value: Forbidden: may not be changed in an update."]
         raise Invalid(causes_of(items), invalid_message(resource, name, items))
     warnings: list[str] = []
+    if kind in _UPDATE_CHECKS or kind in _WARNINGS:
+        _strategy(resource, kind, obj, old, warnings)
     if kind == "NetworkPolicy" and op == "CREATE":
         warnings.append(f"NetworkPolicy {name}: {PARTLY_ENFORCED}")
     if kind == "Service" and conf.net is not None:
@@ -209,12 +214,13 @@ def _admit_pod(op: str, obj: dict, old: dict | None, store) -> None:
         spec = obj["spec"]
         spec["tolerations"] = with_default_tolerations(spec)
         _priority(obj, store)
+        _runtime_class(obj, store)
         if not _controller_made(obj):
             _limit_ranges(obj, store)
     elif old is not None:
-        # What the Priority plugin set on create stays: the API server holds these immutable,
-        # and the controller's own writes of a pod leave them to it.
-        for key in ("priorityClassName", "priority", "preemptionPolicy"):
+        # What the Priority and RuntimeClass plugins set on create stays: the API server holds
+        # these immutable, and the controller's own writes of a pod leave them to it.
+        for key in ("priorityClassName", "priority", "preemptionPolicy", "overhead"):
             if (old.get("spec") or {}).get(key) is not None:
                 obj["spec"][key] = old["spec"][key]
 
@@ -245,6 +251,34 @@ def _priority(pod: dict, store) -> None:
                                    f"spec; priority admission controller computed {value} from the given "
                                    "PriorityClass name")
     spec["priority"], spec["preemptionPolicy"] = value, policy
+
+
+def _runtime_class(pod: dict, store) -> None:
+    """The RuntimeClass admission plugin (plan/runtime_classes.py): a new pod's class, which
+    must exist, gives it its overhead and adds its node selector and tolerations."""
+    meta, spec = pod.get("metadata") or {}, pod.setdefault("spec", {})
+    wanted = spec.get("runtimeClassName")
+    found = None
+    if wanted:
+        classes, _ = store.list(BY_KEY["runtimeclasses.node.k8s.io"].key)
+        found = next((c for c in classes if c["metadata"]["name"] == wanted), None)
+    admitted, why = runtime_classes.admit(spec, found)
+    if why:
+        raise _forbidden_pod(meta.get("name") or meta.get("generateName") or "Unknown", why)
+    pod["spec"] = admitted
+
+
+_UPDATE_CHECKS = {**CSI_UPDATE_CHECKS, "RuntimeClass": runtime_class_update_problems}
+_WARNINGS = {**CSI_WARNINGS, "RuntimeClass": lambda obj, old: runtime_class_warnings(obj)}
+
+
+def _strategy(resource: Resource, kind: str, obj: dict, old: dict | None, warnings: list[str]) -> None:
+    """What the strategies of the kinds only stored (RuntimeClass, the CSI kinds) refuse in an
+    update, and warn of."""
+    if old is not None and kind in _UPDATE_CHECKS and (items := _UPDATE_CHECKS[kind](obj, old)):
+        raise Invalid(causes_of(items), invalid_message(resource, (obj.get("metadata") or {}).get("name", ""), items))
+    if kind in _WARNINGS:
+        warnings.extend(_WARNINGS[kind](obj, old))
 
 
 def _default_ingress_class(obj: dict, store) -> None:

@@ -18,6 +18,7 @@ from aiohttp.http import SERVER_SOFTWARE
 from ..k8s.resources import DEPRECATED, find
 from . import (
     access,
+    aggregation,
     authn,
     component_status,
     controller_report,
@@ -105,8 +106,13 @@ def _middleware(authenticator: authn.Authenticator):
 class Router:
     """Splits /api/v1/namespaces/ns/pods/name/status and friends, and calls the right handler."""
 
-    def __init__(self, objects: handlers.Handlers, subs: Subresources, extra: dict):
+    def __init__(self, objects: handlers.Handlers, subs: Subresources, extra: dict,
+                 aggregator: aggregation.Availability | None = None):
         self.objects, self.subs, self.extra = objects, subs, extra
+        self.aggregator = aggregator
+
+    def _delegated(self) -> dict[str, list[str]]:
+        return self.aggregator.delegations.groups() if self.aggregator is not None else {}
 
     async def api(self, request: web.Request) -> web.StreamResponse:
         segs = [s for s in request.path.split("/") if s]
@@ -116,10 +122,14 @@ class Router:
             group, version, rest = "", segs[1], segs[2:]
         else:
             if len(segs) == 1:
-                return handlers.respond(discovery.group_list())
+                return handlers.respond(discovery.group_list(self._delegated()))
             if len(segs) == 2:
-                return handlers.respond(discovery.api_group(segs[1]))
+                return handlers.respond(discovery.api_group(segs[1], self._delegated()))
             group, version, rest = segs[1], segs[2], segs[3:]
+            if self.aggregator is not None and (remote := self.aggregator.delegations.of(group, version)):
+                from . import aggregated_proxy
+
+                return await aggregated_proxy.relay(request, self.objects.registry, remote, self.aggregator.files)
         if not rest:
             if request.method != "GET":
                 raise errors.method_not_allowed()
@@ -234,7 +244,9 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     from .token_requests import HANDLERS as token_requests
 
     extra = {**evictions, **token_requests, **proxies, **(subresources or {})}
-    router = Router(objects, Subresources(objects), extra)
+    availability = aggregation.install(registry)
+    checking = BackgroundTask(availability.run)
+    router = Router(objects, Subresources(objects), extra, availability)
     collector = Collector(registry, hub)
     expiry = BackgroundTask(functools.partial(event_ttl.keep_expiring, registry))
     app[REGISTRY], app[HUB], app[_COLLECTOR] = registry, hub, collector
@@ -244,6 +256,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
         system.ensure(registry, _cluster_net())
         crds.refresh(store)
         hub.start()
+        checking.start()  # its first pass makes the Local APIServices
         if gc:
             collector.start()
             expiry.start()
@@ -254,6 +267,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
         await trimmer.stop()
         await collector.stop()
         await expiry.stop()
+        await checking.stop()
         await hub.stop()
 
     app.on_startup.append(startup)

@@ -40,13 +40,16 @@ def _group(name: str, versions: list[str]) -> dict:
     return {"name": name, "versions": entries, "preferredVersion": entries[0]}
 
 
-def group_list() -> dict:
-    return {"kind": "APIGroupList", "apiVersion": "v1",
-            "groups": [_group(name, versions) for name, versions in groups().items() if name] + [metrics.group()]}
+def group_list(delegated: dict[str, list[str]] | None = None) -> dict:
+    """Served groups, and those APIServices delegate to other servers (aggregation.py)."""
+    served_groups = {name: versions for name, versions in groups().items() if name}
+    listed = [_group(name, versions) for name, versions in served_groups.items()] + [metrics.group()]
+    listed += [_group(name, versions) for name, versions in (delegated or {}).items() if name not in served_groups]
+    return {"kind": "APIGroupList", "apiVersion": "v1", "groups": listed}
 
 
-def api_group(name: str) -> dict:
-    versions = groups().get(name) if name else None
+def api_group(name: str, delegated: dict[str, list[str]] | None = None) -> dict:
+    versions = (groups().get(name) or (delegated or {}).get(name)) if name else None
     if not versions:
         raise errors.no_such_path()
     return {"kind": "APIGroup", "apiVersion": "v1", **_group(name, versions)}

@@ -25,8 +25,9 @@ CREATE_ON_UPDATE = {"services", "endpoints", "events", "leases.coordination.k8s.
 # Kinds whose DELETE answers the deleted object rather than a Status.
 RETURNS_DELETED = {"pods", "services", "namespaces"}
 # Kinds with metadata.generation, and what bumps it.
-_GENERATION = {"pods", "replicationcontrollers", "deployments.apps", "replicasets.apps", "statefulsets.apps",
-               "daemonsets.apps", "endpointslices.discovery.k8s.io", "jobs.batch", "cronjobs.batch",
+_GENERATION = {"pods", "podtemplates", "replicationcontrollers", "deployments.apps", "replicasets.apps",
+               "statefulsets.apps", "daemonsets.apps", "endpointslices.discovery.k8s.io", "jobs.batch",
+               "cronjobs.batch",
                "poddisruptionbudgets.policy", "horizontalpodautoscalers.autoscaling", "ingresses.networking.k8s.io",
                "networkpolicies.networking.k8s.io", "mutatingwebhookconfigurations.admissionregistration.k8s.io",
                "validatingwebhookconfigurations.admissionregistration.k8s.io",
@@ -103,6 +104,7 @@ def _spec_changed(res: Resource, old: dict, new: dict) -> bool:
         strip = lambda o: {k: v for k, v in o.items() if k not in ("metadata",)}  # noqa: E731
         return strip(old) != strip(new)
     field = "webhooks" if res.kind.endswith("WebhookConfiguration") else "spec"  # they have no spec
+    field = "template" if res.key == "podtemplates" else field  # nor has a PodTemplate
     changed = old.get(field) != new.get(field)
     if res.key == "deployments.apps":  # the Deployment strategy counts annotations too
         changed |= (old.get("metadata", {}).get("annotations") != new.get("metadata", {}).get("annotations"))
@@ -142,6 +144,8 @@ class Registry:
         self._admission = _load("admission")
         self.root_ca: bytes | None = None  # the cluster's CA, published in every namespace
         self.pki_dir: str | None = None  # its certificate and key, which sign approved CSRs
+        # resource key -> what else must follow a write of it (the aggregator's view of APIServices)
+        self.after_write: dict[str, list[Callable[[], None]]] = {}
 
     # ---- reads ------------------------------------------------------------------------------------
     def get(self, res: Resource, ns: str | None, name: str) -> dict | None:
@@ -166,6 +170,8 @@ class Registry:
             from .crds import refresh
 
             refresh(self.store)
+        for follow in self.after_write.get(res.key if res is not None else "", ()):
+            follow()
         if self.hub is not None:  # only this process writes between the write and this read
             self.hub.notify(res.key if res is not None else None, self.store.current_rv())
 

@@ -14,13 +14,16 @@ from ..k8s.resources import Resource
 from ..k8s.times import timestamp
 from .printers import (
     admissionregistration,
+    apiregistration,
     apps,
     autoscaling,
     batch,
     certificates,
     core,
+    csi,
     events,
     networking,
+    node,
     pods,
     policy,
     rbac,
@@ -149,6 +152,22 @@ _STORAGE = {
         col("AllowVolumeExpansion", "allowVolumeExpansion shows whether the storage class allow volume expand."),
         AGE,
     ), storage.storage_class_cells),
+    "csidrivers.storage.k8s.io": Printer((
+        NAME, col("AttachRequired", csi.ATTACH_REQUIRED_DOC, "boolean"),
+        col("PodInfoOnMount", csi.POD_INFO_ON_MOUNT_DOC, "boolean"),
+        col("StorageCapacity", csi.STORAGE_CAPACITY_DOC, "boolean"), col("TokenRequests", csi.TOKEN_REQUESTS_DOC),
+        col("RequiresRepublish", csi.REQUIRES_REPUBLISH_DOC, "boolean"), col("Modes", csi.MODES_DOC), AGE,
+    ), csi.csi_driver_cells),
+    "csinodes.storage.k8s.io": Printer((NAME, col("Drivers", csi.DRIVERS_DOC, "integer"), AGE), csi.csi_node_cells),
+    "volumeattachments.storage.k8s.io": Printer((
+        NAME, col("Attacher", csi.ATTACHER_DOC, format_="name"), col("PV", csi.PV_DOC), col("Node", csi.NODE_NAME_DOC),
+        col("Attached", csi.ATTACHED_DOC, "boolean"), AGE,
+    ), csi.volume_attachment_cells),
+    "csistoragecapacities.storage.k8s.io": Printer((
+        NAME, col("StorageClassName", csi.STORAGE_CLASS_NAME_DOC), col("Capacity", csi.CAPACITY_DOC),
+    ), csi.csi_storage_capacity_cells),
+    "volumeattributesclasses.storage.k8s.io": Printer((NAME, col("DriverName", csi.DRIVER_NAME_DOC), AGE),
+                                                      csi.volume_attributes_class_cells),
 }
 
 
@@ -311,6 +330,12 @@ PRINTERS: dict[str, Printer] = {
         col("PreemptionPolicy", "preemptionPolicy is the Policy for preempting pods with lower priority. One of "
                                 "Never, PreemptLowerPriority. Defaults to PreemptLowerPriority if unset."),
     ), scheduling.priorityclass_cells),
+    # Handler's description is ObjectMeta's doc of "handler", a field ObjectMeta lacks: empty, as kubectl has it.
+    "runtimeclasses.node.k8s.io": Printer((NAME, col("Handler", ""), AGE), node.runtime_class_cells),
+    "podtemplates": Printer((
+        NAME, col("Containers", _CONTAINERS_DOC), col("Images", _IMAGES_DOC),
+        col("Pod Labels", "The labels for the pod template."),
+    ), core.pod_template_cells),
     "controllerrevisions.apps": Printer((
         NAME, col("Controller", "Controller of the object"),
         col("Revision", "Revision indicates the revision of the state represented by Data."), AGE,
@@ -351,6 +376,9 @@ PRINTERS: dict[str, Printer] = {
         col("RequestedDuration", certificates.EXPIRATION_DOC), col("Condition", certificates.CONDITIONS_DOC),
     ), certificates.csr_cells),
     "mutatingwebhookconfigurations.admissionregistration.k8s.io": _WEBHOOK_CONFIGURATION,
+    "apiservices.apiregistration.k8s.io": Printer((
+        NAME, col("Service", apiregistration.SERVICE_DOC), col("Available", apiregistration.AVAILABLE_DOC), AGE,
+    ), apiregistration.apiservice_cells),
     "validatingwebhookconfigurations.admissionregistration.k8s.io": _WEBHOOK_CONFIGURATION,
     "validatingadmissionpolicies.admissionregistration.k8s.io": Printer((
         NAME, col("Validations", admissionregistration.VALIDATIONS_DOC, "integer"),

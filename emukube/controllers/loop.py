@@ -700,7 +700,7 @@ class Controller:
         counted += [{"kind": "Pod", "metadata": {"name": c.name, "namespace": c.namespace}, "spec": c.spec}
                     for c in list(self.creating.values()) if c.namespace == plan.namespace
                     and object_key(c.namespace, c.name) not in pods]
-        plan, why = admitted(plan, self.objects, counted)
+        plan, why = admitted(plan, self.objects, counted, self._runtime_classes(plan))
         if not why and self.publisher is not None and webhooks_may_see(plan, self.objects):
             plan, why = self._asked_webhooks(plan)
         if not why:
@@ -710,6 +710,22 @@ class Controller:
                        why, namespace=plan.namespace)
         self.reasons[owner] = why
         return None
+
+    def _runtime_classes(self, plan: PodPlan) -> dict[str, dict] | None:
+        """The RuntimeClass the pod names, by name, as the API holds it ({} when there is none
+        of that name); read when a pod is made, not watched (nothing else here reads them).
+        None when the API cannot say: the pod's write is then admitted or refused by itself."""
+        wanted = plan.spec.get("runtimeClassName")
+        if not wanted:
+            return {}
+        if self.publisher is None:
+            return None
+        try:
+            return {wanted: self.publisher.api.get(BY_KEY["runtimeclasses.node.k8s.io"], None, wanted)}
+        except ApiError as exc:
+            return {} if exc.code == 404 else None
+        except OSError:
+            return None
 
     def _asked_webhooks(self, plan: PodPlan) -> tuple[PodPlan, str]:
         """The pod as the admission webhooks make it (a dry-run create: they see what the

@@ -1,17 +1,18 @@
 """What the API server's admission would answer to a pod a workload's controller is about to
-make: the Priority plugin (a priorityClassName no PriorityClass has), the LimitRanger (the
-namespace's default requests and limits, then its bounds), PodSecurity (the namespace's
-enforced Pod Security Standard) and the ResourceQuota plugin (no room left in the namespace's
-quotas). The loop starts a pod's containers before it writes the pod, so it asks first, as the
-ReplicaSet controller's create would be refused: the pod is not made, its owner says
-FailedCreate, and tries again on later ticks. Pure (the webhooks are asked by the loop)."""
+make: the Priority plugin (a priorityClassName no PriorityClass has), the RuntimeClass plugin
+(its class's overhead, node selector and tolerations; a class that does not exist), the
+LimitRanger (the namespace's default requests and limits, then its bounds), PodSecurity (the
+namespace's enforced Pod Security Standard) and the ResourceQuota plugin (no room left in the
+namespace's quotas). The loop starts a pod's containers before it writes the pod, so it asks
+first, as the ReplicaSet controller's create would be refused: the pod is not made, its owner
+says FailedCreate, and tries again on later ticks. Pure (the webhooks are asked by the loop)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 
 from ..k8s.resources import BY_KEY
-from ..plan import limit_ranges, pod_security, quota
+from ..plan import limit_ranges, pod_security, quota, runtime_classes
 from ..plan.workloads import PodPlan
 
 
@@ -24,14 +25,23 @@ def shown_name(plan: PodPlan) -> str:
     return f"{owner}-"
 
 
-def admitted(plan: PodPlan, objects: list[dict], pods: list[dict]) -> tuple[PodPlan, str]:
+def admitted(plan: PodPlan, objects: list[dict], pods: list[dict],
+             runtime_class_objects: dict[str, dict] | None = None) -> tuple[PodPlan, str]:
     """(the pod as admission makes it, its owner's FailedCreate message or "" when admission
     lets it in). objects: the desired objects (PriorityClasses, LimitRanges, ResourceQuotas);
-    pods: the namespace's pods that count (running or being made)."""
+    pods: the namespace's pods that count (running or being made); runtime_class_objects: the
+    RuntimeClasses the API holds by name, at least the one the pod names (the loop does not
+    watch them: it asks); None when unknown, the RuntimeClass plugin then left to the write."""
     shown = shown_name(plan)
     wanted = plan.spec.get("priorityClassName")
     if wanted and not any(o["kind"] == "PriorityClass" and o["metadata"]["name"] == wanted for o in objects):
         return plan, f'Error creating: pods "{shown}" is forbidden: no PriorityClass with name {wanted} was found'
+    if runtime_class_objects is not None:
+        found = runtime_class_objects.get(plan.spec.get("runtimeClassName") or "")
+        spec, why = runtime_classes.admit(plan.spec, found)
+        if why:
+            return plan, f'Error creating: pods "{shown}" is forbidden: {why}'
+        plan = replace(plan, spec=spec)
     ranges = [o for o in objects if o["kind"] == "LimitRange" and o["metadata"].get("namespace") == plan.namespace]
     if ranges:
         spec, _, why = limit_ranges.admit(plan.spec, ranges)

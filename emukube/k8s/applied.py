@@ -27,7 +27,16 @@ DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmap
 # for the loop, whose informer lists DESIRED at every start).
 APPLIED = DESIRED + tuple(BY_KEY[k] for k in ("validatingadmissionpolicies.admissionregistration.k8s.io",
                                               "validatingadmissionpolicybindings.admissionregistration.k8s.io",
-                                              "certificatesigningrequests.certificates.k8s.io"))
+                                              "certificatesigningrequests.certificates.k8s.io",
+                                              # read by pod admission only, from the store
+                                              "runtimeclasses.node.k8s.io",
+                                              # stored only: nothing in emukube acts on them
+                                              "podtemplates", "csidrivers.storage.k8s.io",
+                                              "csinodes.storage.k8s.io", "volumeattachments.storage.k8s.io",
+                                              "csistoragecapacities.storage.k8s.io",
+                                              "volumeattributesclasses.storage.k8s.io",
+                                              # the aggregator's, in the API server
+                                              "apiservices.apiregistration.k8s.io"))
 
 
 def desired_objects(cached: list[dict]) -> list[dict]:
@@ -77,7 +86,10 @@ def is_system_object(obj: dict) -> bool:
         return meta.get("name") == "emukube"
     if obj.get("kind") == "PriorityClass":
         return str(meta.get("name", "")).startswith("system-")
-    if obj.get("kind") == "ConfigMap":  # the CA in every namespace; CoreDNS's Corefile, as kubeadm's
-        return meta.get("name") == "kube-root-ca.crt" or (meta.get("namespace"), meta.get("name")) == \
-            ("kube-system", "coredns")
+    if obj.get("kind") == "ConfigMap":  # the CA in every namespace; CoreDNS's Corefile, as kubeadm's;
+        # what aggregated API servers trust, as kube-apiserver publishes it
+        return meta.get("name") == "kube-root-ca.crt" or (meta.get("namespace"), meta.get("name")) in \
+            (("kube-system", "coredns"), ("kube-system", "extension-apiserver-authentication"))
+    if obj.get("kind") == "APIService":  # the Local ones the aggregator registers
+        return "kube-aggregator.kubernetes.io/automanaged" in (meta.get("labels") or {})
     return obj.get("kind") == "Namespace" and meta.get("name") in SYSTEM_NAMESPACES

@@ -44,6 +44,8 @@ class Resource:
         """Its OpenAPI definition name, e.g. io.k8s.api.apps.v1.Deployment."""
         if self.group == "apiextensions.k8s.io":
             return f"io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{self.version}.{self.kind}"
+        if self.group == "apiregistration.k8s.io":
+            return f"io.k8s.kube-aggregator.pkg.apis.apiregistration.{self.version}.{self.kind}"
         package = self.group.split(".")[0] if self.group else "core"
         return f"io.k8s.api.{package}.{self.version}.{self.kind}"
 
@@ -75,6 +77,7 @@ RESOURCES: tuple[Resource, ...] = (
              subresources=("status",)),
     Resource("", "v1", "PersistentVolume", "persistentvolumes", namespaced=False, short_names=("pv",),
              subresources=("status",)),
+    Resource("", "v1", "PodTemplate", "podtemplates"),
     Resource("apps", "v1", "Deployment", "deployments", short_names=("deploy",), categories=_ALL,
              subresources=("status", "scale")),
     Resource("apps", "v1", "ReplicaSet", "replicasets", short_names=("rs",), categories=_ALL,
@@ -94,9 +97,18 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("networking.k8s.io", "v1", "IngressClass", "ingressclasses", namespaced=False),
     Resource("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short_names=("netpol",)),
     Resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False, short_names=("sc",)),
+    # Stored and validated only: no CSI driver, attacher or provisioner reads them.
+    Resource("storage.k8s.io", "v1", "CSIDriver", "csidrivers", namespaced=False),
+    Resource("storage.k8s.io", "v1", "CSINode", "csinodes", namespaced=False),
+    Resource("storage.k8s.io", "v1", "CSIStorageCapacity", "csistoragecapacities"),
+    Resource("storage.k8s.io", "v1", "VolumeAttachment", "volumeattachments", namespaced=False,
+             subresources=("status",)),
+    Resource("storage.k8s.io", "v1", "VolumeAttributesClass", "volumeattributesclasses", namespaced=False,
+             short_names=("vac",)),
     Resource("events.k8s.io", "v1", "Event", "events", short_names=("ev",)),
     Resource("coordination.k8s.io", "v1", "Lease", "leases"),
     Resource("scheduling.k8s.io", "v1", "PriorityClass", "priorityclasses", namespaced=False, short_names=("pc",)),
+    Resource("node.k8s.io", "v1", "RuntimeClass", "runtimeclasses", namespaced=False),  # read by pod admission
     Resource(_ADMISSION, "v1", "MutatingWebhookConfiguration", "mutatingwebhookconfigurations", namespaced=False,
              categories=("api-extensions",)),
     Resource(_ADMISSION, "v1", "ValidatingWebhookConfiguration", "validatingwebhookconfigurations", namespaced=False,
@@ -109,6 +121,8 @@ RESOURCES: tuple[Resource, ...] = (
              short_names=("csr",), subresources=("status", "approval")),
     Resource("apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions", namespaced=False,
              short_names=("crd", "crds"), categories=("api-extensions",), subresources=("status",)),
+    Resource("apiregistration.k8s.io", "v1", "APIService", "apiservices", namespaced=False,
+             categories=("api-extensions",), subresources=("status",)),
     Resource(_RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
     Resource(_RBAC, "v1", "ClusterRole", "clusterroles", namespaced=False),
     Resource(_RBAC, "v1", "RoleBinding", "rolebindings"),

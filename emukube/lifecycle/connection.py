@@ -206,7 +206,7 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
 
 
 _FIRST = ("Namespace", "ResourceQuota", "ServiceAccount", "Secret", "ConfigMap", "StorageClass", "PriorityClass",
-          "IngressClass", "PersistentVolume", "PersistentVolumeClaim", "Service", "Node")
+          "RuntimeClass", "IngressClass", "PersistentVolume", "PersistentVolumeClaim", "Service", "Node")
 # As Helm installs them: registered before the workload that serves it, a webhook failing closed
 # would refuse the rest of the manifests. A binding puts its policy in force: it too comes after
 # what the policy could refuse, and after the policy.

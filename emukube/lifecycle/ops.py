@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from ..errors import EmukubeError, WorkloadFailed
 from ..errors import NotFound as NotFoundError
-from ..k8s.applied import APPLIED, desired_objects, is_system_object
+from ..k8s.applied import APPLIED, DESIRED, desired_objects, is_system_object
 from ..k8s.resources import BY_KEY
 from ..k8s.times import timestamp
 from ..plan import allocate
@@ -470,7 +470,12 @@ def wait_converged(client, cluster: str, generation: str | None, timeout: float,
 
 
 def _has_seen(status: Report, written: dict[str, int]) -> bool:
-    return all(status.seen.get(res, 0) >= rv for res, rv in written.items())
+    """Whether the loop saw what was written of the kinds it watches (it never sees those only
+    the API server acts on: RuntimeClasses, policies, the CSI kinds...)."""
+    return all(status.seen.get(res, 0) >= rv for res, rv in written.items() if res in _WATCHED)
+
+
+_WATCHED = {r.key for r in DESIRED}
 
 
 def down(client, cluster: str, passes: int = 12) -> int:

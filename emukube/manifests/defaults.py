@@ -7,6 +7,7 @@ from typing import Any
 from ..plan.limit_ranges import default_item
 from .validate import CLUSTER_SCOPED
 from .validate_admissionregistration import WEBHOOK_KINDS
+from .validate_csi import DEFAULTS as CSI_DEFAULTS
 from .validate_storage import default_claim, default_storage_class, default_volume
 
 PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
@@ -114,7 +115,15 @@ def _whole(kind: str | None, out: dict) -> bool:
                 default_item(item)
     elif kind in WEBHOOK_KINDS:
         _webhooks(out, mutating=kind == "MutatingWebhookConfiguration")
-    else:
+    elif kind in CSI_DEFAULTS:
+        CSI_DEFAULTS[kind](out)
+    elif kind == "APIService":  # SetDefaults_ServiceReference
+        service = (out.get("spec") or {}).get("service")
+        if isinstance(service, dict):
+            _set(service, "port", 443)
+    elif kind == "PodTemplate":  # SetObjectDefaults_PodTemplate: its pod spec's, as workloads' templates
+        _pod_spec(_sub(_sub(out, "template"), "spec"))
+    elif kind != "RuntimeClass":  # (which has no defaults, and no spec)
         return False
     return True
 

@@ -18,7 +18,9 @@ NO_SCHEDULER = "pods are placed by nodeSelector, required nodeAffinity, nodeName
 POD_FIELDS = {
     "imagePullSecrets": "images come from the local engine",
     "topologySpreadConstraints": NO_SCHEDULER,
-    "schedulerName": NO_SCHEDULER, "runtimeClassName": "every pod runs with the engine's runtime",
+    "schedulerName": NO_SCHEDULER,
+    "runtimeClassName": "its RuntimeClass gives the pods its overhead, node selector and tolerations, but every pod "
+                        "runs with the engine's runtime",
     "overhead": "nothing is reserved",
     "hostAliases": "/etc/hosts is the engine's", "readinessGates": "readiness comes from the probes only",
     "shareProcessNamespace": "containers of a pod see only their own processes",
@@ -109,7 +111,7 @@ def _set(v: Any) -> bool:
 def _pod_spec(spec: dict, found: _Found, obj: str) -> None:
     for field, why in POD_FIELDS.items():
         if _set(spec.get(field)) and spec.get(field) != AS_DEFAULT.get(field):
-            found.add(f"pod spec {field}", why, obj)
+            found.add(f"pod spec {field}", why, obj, partly=field == "runtimeClassName")
     for key in sorted(set(_map(spec.get("securityContext"))) - POD_SECURITY_KEPT):
         found.add(f"pod securityContext.{key}", "Docker's defaults apply", obj)
     affinity = _map(spec.get("affinity"))

@@ -19,11 +19,21 @@ from .names import (
 from .text import go_quote, safe_text
 from .validate_admission_policies import validate_admission_policy, validate_admission_policy_binding
 from .validate_admissionregistration import validate_webhook_configuration
+from .validate_apiregistration import validate_apiservice
 from .validate_autoscaling import validate_autoscaler
 from .validate_certificates import validate_certificate_signing_request
+from .validate_csi import (
+    validate_csi_driver,
+    validate_csi_node,
+    validate_csi_storage_capacity,
+    validate_volume_attachment,
+    validate_volume_attributes_class,
+)
 from .validate_job import validate_cronjob, validate_job
 from .validate_networking import validate_ingress, validate_ingress_class, validate_network_policy
+from .validate_node import validate_runtime_class
 from .validate_pod import validate_pod_spec
+from .validate_pod_template import validate_pod_template
 from .validate_policy import validate_budget, validate_limit_range, validate_quota
 from .validate_scheduling import validate_priority_class
 from .validate_service import claim_node_ports, validate_service
@@ -36,6 +46,9 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "Job": "batch/v1", "CronJob": "batch/v1", "PersistentVolumeClaim": "v1", "PersistentVolume": "v1",
                 "StorageClass": "storage.k8s.io/v1", "PodDisruptionBudget": "policy/v1",
                 "HorizontalPodAutoscaler": "autoscaling/v2", "PriorityClass": "scheduling.k8s.io/v1",
+                "RuntimeClass": "node.k8s.io/v1", "PodTemplate": "v1", "CSIDriver": "storage.k8s.io/v1",
+                "CSINode": "storage.k8s.io/v1", "VolumeAttachment": "storage.k8s.io/v1",
+                "CSIStorageCapacity": "storage.k8s.io/v1", "VolumeAttributesClass": "storage.k8s.io/v1",
                 "ResourceQuota": "v1", "LimitRange": "v1",
                 "Ingress": "networking.k8s.io/v1", "IngressClass": "networking.k8s.io/v1",
                 "NetworkPolicy": "networking.k8s.io/v1",
@@ -43,13 +56,17 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "ValidatingWebhookConfiguration": "admissionregistration.k8s.io/v1",
                 "ValidatingAdmissionPolicy": "admissionregistration.k8s.io/v1",
                 "ValidatingAdmissionPolicyBinding": "admissionregistration.k8s.io/v1",
-                "CertificateSigningRequest": "certificates.k8s.io/v1"}
+                "CertificateSigningRequest": "certificates.k8s.io/v1",
+                "APIService": "apiregistration.k8s.io/v1"}
 CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass",
+                  "RuntimeClass", "CSIDriver", "CSINode", "VolumeAttachment", "VolumeAttributesClass",
                   "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
-                  "ValidatingAdmissionPolicyBinding", "CertificateSigningRequest"}
+                  "ValidatingAdmissionPolicyBinding", "CertificateSigningRequest", "APIService"}
 # Where a wrong version is a mistake, not another product.
 _BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy", "autoscaling", "scheduling.k8s.io",
-                   "networking.k8s.io", "admissionregistration.k8s.io", "certificates.k8s.io"}
+                   "node.k8s.io",
+                   "networking.k8s.io", "admissionregistration.k8s.io", "certificates.k8s.io",
+                   "apiregistration.k8s.io"}
 # Versions the API server serves too that emukube does not read: skipped with a warning, not refused.
 _OTHER_VERSIONS = {("HorizontalPodAutoscaler", "autoscaling/v1")}
 # Every kind the API server serves in these groups: any other kind there is a typo, not a product
@@ -62,17 +79,21 @@ KNOWN_KINDS = {
     "batch": {"CronJob", "Job"},
     "autoscaling": {"HorizontalPodAutoscaler", "Scale"},
     "scheduling.k8s.io": {"PriorityClass"},
+    "node.k8s.io": {"RuntimeClass"},
+    "storage.k8s.io": {"CSIDriver", "CSINode", "CSIStorageCapacity", "StorageClass", "VolumeAttachment",
+                       "VolumeAttributesClass"},
     "networking.k8s.io": {"Ingress", "IngressClass", "IPAddress", "NetworkPolicy", "ServiceCIDR"},
     "admissionregistration.k8s.io": {"MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
                                      "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
                                      "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"},
     "certificates.k8s.io": {"CertificateSigningRequest", "ClusterTrustBundle", "PodCertificateRequest"},
+    "apiregistration.k8s.io": {"APIService"},
     "extensions": {"DaemonSet", "Deployment", "Ingress", "NetworkPolicy", "PodSecurityPolicy", "ReplicaSet"},
 }
 _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
     "Service": is_dns1035_label, "Namespace": is_dns1123_label, "StatefulSet": is_dns1123_label,
     # "We don't care what you call your certificate requests": only what a URL's path can hold.
-    "CertificateSigningRequest": is_valid_path_segment_name}
+    "CertificateSigningRequest": is_valid_path_segment_name, "APIService": is_valid_path_segment_name}
 # Kinds whose checks need only the object (Services, pods and workloads need more: below).
 _CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
     "ConfigMap": lambda obj, errs: _data("ConfigMap", obj, errs),
@@ -80,6 +101,9 @@ _CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
     "PersistentVolumeClaim": validate_claim, "PersistentVolume": validate_volume,
     "StorageClass": validate_storage_class, "PodDisruptionBudget": validate_budget,
     "HorizontalPodAutoscaler": validate_autoscaler, "PriorityClass": validate_priority_class,
+    "RuntimeClass": validate_runtime_class, "PodTemplate": validate_pod_template,
+    "CSIDriver": validate_csi_driver, "CSINode": validate_csi_node, "VolumeAttachment": validate_volume_attachment,
+    "CSIStorageCapacity": validate_csi_storage_capacity, "VolumeAttributesClass": validate_volume_attributes_class,
     "Ingress": validate_ingress, "IngressClass": validate_ingress_class,
     "NetworkPolicy": validate_network_policy, "ResourceQuota": validate_quota,
     "LimitRange": validate_limit_range,
@@ -88,6 +112,7 @@ _CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
     "ValidatingAdmissionPolicy": validate_admission_policy,
     "ValidatingAdmissionPolicyBinding": validate_admission_policy_binding,
     "CertificateSigningRequest": validate_certificate_signing_request,
+    "APIService": validate_apiservice,
 }
 MAX_DATA_BYTES = 1 << 20  # the API server's limit for ConfigMap and Secret data
 MAX_ANNOTATION_BYTES = 256 * 1024

@@ -12,9 +12,9 @@ def test_v3_index_lists_the_served_group_versions_only():
                           "apis/coordination.k8s.io/v1", "apis/rbac.authorization.k8s.io/v1",
                           "apis/authentication.k8s.io/v1", "apis/authorization.k8s.io/v1",
                           "apis/apiextensions.k8s.io/v1", "apis/batch/v1", "apis/policy/v1", "apis/autoscaling/v2",
-                          "apis/scheduling.k8s.io/v1", "apis/networking.k8s.io/v1",
+                          "apis/scheduling.k8s.io/v1", "apis/node.k8s.io/v1", "apis/networking.k8s.io/v1",
                           "apis/storage.k8s.io/v1", "apis/admissionregistration.k8s.io/v1",
-                          "apis/certificates.k8s.io/v1"}
+                          "apis/certificates.k8s.io/v1", "apis/apiregistration.k8s.io/v1"}
     assert paths["apis/apps/v1"]["serverRelativeURL"].startswith("/openapi/v3/apis/apps/v1?hash=")
     assert openapi.v3("apis/resource.k8s.io/v1") is None
 

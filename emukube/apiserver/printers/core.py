@@ -1,10 +1,10 @@
 """Printers for Services, Endpoints, EndpointSlices, ConfigMaps, Secrets, ServiceAccounts,
-Namespaces, Nodes and Leases. Fields the API server defaults on read (Service type and port
+Namespaces, Nodes, Leases and PodTemplates. Fields the API server defaults on read (Service type and port
 protocol, Secret type, Namespace phase) are defaulted here too, as the printer would see them."""
 
 from __future__ import annotations
 
-from .format import format_labels, join_host_port, more, since
+from .format import format_labels, join_host_port, layout_containers, more, since
 
 
 def _name_age(obj: dict, now: float) -> tuple[str, str]:
@@ -190,3 +190,11 @@ def component_status_cells(obj: dict, now: float) -> list:
             status = "Healthy" if cond.get("status") == "True" else "Unhealthy"
             message, error = cond.get("message", ""), cond.get("error", "")
     return [(obj.get("metadata") or {}).get("name", ""), status, message, error]
+
+
+def pod_template_cells(obj: dict, now: float) -> list:
+    """printPodTemplate: the template's containers, their images and the pods' labels (no AGE)."""
+    template = t if isinstance(t := obj.get("template"), dict) else {}
+    names, images = layout_containers((template.get("spec") or {}).get("containers"))
+    return [(obj.get("metadata") or {}).get("name", ""), names, images,
+            format_labels((template.get("metadata") or {}).get("labels"))]
