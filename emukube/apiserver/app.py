@@ -126,6 +126,8 @@ class Router:
             if len(segs) == 2:
                 return handlers.respond(discovery.api_group(segs[1], self._delegated()))
             group, version, rest = segs[1], segs[2], segs[3:]
+            if self.aggregator is not None and group == aggregation.GROUP and not self.aggregator.started:
+                self.aggregator.first()  # the Local APIServices before anyone reads them
             if self.aggregator is not None and (remote := self.aggregator.delegations.of(group, version)):
                 from . import aggregated_proxy
 
