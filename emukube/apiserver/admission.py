@@ -24,13 +24,14 @@ from ..manifests.validate_certificates import validate_csr_update
 from ..manifests.validate_csi import UPDATE_CHECKS as CSI_UPDATE_CHECKS
 from ..manifests.validate_csi import WARNINGS as CSI_WARNINGS
 from ..manifests.validate_node import runtime_class_update_problems, runtime_class_warnings
+from ..manifests.validate_service_cidr import UPDATE_CHECKS as CIDR_UPDATE_CHECKS
 from ..plan import allocate, ingress, limit_ranges, quota, runtime_classes
 from ..plan.api_access import with_api_access
 from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
 from ..plan.nodes import with_default_tolerations
 from ..runtime.settings import Settings as ClusterSettings
-from . import errors
+from . import errors, service_cidrs
 from .storage_admission import admit_storage
 
 # "spec.ports[0].port: Invalid value: 0: must be ..." -> field, reason, message
@@ -116,7 +117,10 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store, user:
         _fold_string_data(obj)
     if kind == "CertificateSigningRequest":
         _csr_strategy(resource, obj, old, user)
-    items = validate_object(obj, conf.allow_privileged)
+    # An update of a ServiceCIDR checks only how its CIDRs changed (ValidateServiceCIDRUpdate, in
+    # _strategy below), not the CIDRs themselves again.
+    checked = {**obj, "spec": old.get("spec")} if kind == "ServiceCIDR" and old is not None else obj
+    items = validate_object(checked, conf.allow_privileged)
     if not items and resource.group == "admissionregistration.k8s.io":
         items = _cel_problems(obj)
     name = (obj.get("metadata") or {}).get("name", "")
@@ -268,13 +272,13 @@ def _runtime_class(pod: dict, store) -> None:
     pod["spec"] = admitted
 
 
-_UPDATE_CHECKS = {**CSI_UPDATE_CHECKS, "RuntimeClass": runtime_class_update_problems}
+_UPDATE_CHECKS = {**CSI_UPDATE_CHECKS, **CIDR_UPDATE_CHECKS, "RuntimeClass": runtime_class_update_problems}
 _WARNINGS = {**CSI_WARNINGS, "RuntimeClass": lambda obj, old: runtime_class_warnings(obj)}
 
 
 def _strategy(resource: Resource, kind: str, obj: dict, old: dict | None, warnings: list[str]) -> None:
-    """What the strategies of the kinds only stored (RuntimeClass, the CSI kinds) refuse in an
-    update, and warn of."""
+    """What the strategies of the kinds only stored (RuntimeClass, the CSI kinds, ServiceCIDR and
+    IPAddress) refuse in an update, and warn of."""
     if old is not None and kind in _UPDATE_CHECKS and (items := _UPDATE_CHECKS[kind](obj, old)):
         raise Invalid(causes_of(items), invalid_message(resource, (obj.get("metadata") or {}).get("name", ""), items))
     if kind in _WARNINGS:
@@ -386,7 +390,19 @@ def _allocate(svc: dict, old: dict | None, store, conf: Settings, warnings: list
     for port, holder in conf.foreign_node_ports().items():
         taken.node_ports.setdefault(port, holder)
     previous = {owner: old} if old is not None else {}
-    allocated, problems = allocate.allocate_services([svc], previous, conf.net, taken, warnings)
+    said: list[str] = []
+    allocated, problems = allocate.allocate_services([svc], previous, conf.net, taken, said)
+    held = None if problems else service_cidrs.held_elsewhere(store, allocated[0], old)
+    if held is not None and not allocate.asked_cluster_ip(svc, old):
+        # An address picked for it that a hand-made IPAddress holds: the ipallocator would
+        # move on to the next one, so this picks again with every IPAddress's address taken.
+        for ip in service_cidrs.ip_address_names(store):
+            taken.cluster_ips.setdefault(ip, "an IPAddress")
+        said = []
+        allocated, problems = allocate.allocate_services([svc], previous, conf.net, taken, said)
+    elif held is not None:
+        problems = [allocate.not_allocated(held, allocate.ALREADY_ALLOCATED)]
+    warnings += said
     if problems:
         prefix = f'The Service "{svc["metadata"]["name"]}" is invalid: '
         items = [p[len(prefix):] if p.startswith(prefix) else p for p in problems]

@@ -31,6 +31,7 @@ from . import (
     metrics,
     negotiate,
     reviews,
+    service_cidrs,
     system,
 )
 from .gc import Collector
@@ -225,6 +226,13 @@ def _cluster_net():
     return admission.settings().net if admission is not None else None
 
 
+def _follow_writes(registry: Registry) -> aggregation.Availability:
+    """What follows writes in this server: Services' IPAddresses and the ServiceCIDRs' state
+    (service_cidrs.py), the aggregator's view of APIServices (aggregation.py)."""
+    service_cidrs.install(registry, _cluster_net)
+    return aggregation.install(registry)
+
+
 def make_app(store, tokens: list[str] | None, *, subresources: dict | None = None,
              gc: bool = True, root_ca: bytes | None = None, pki_dir: str | None = None) -> web.Application:
     """The API server over `store`. tokens: accepted bearer tokens (None: no authentication).
@@ -246,7 +254,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     from .token_requests import HANDLERS as token_requests
 
     extra = {**evictions, **token_requests, **proxies, **(subresources or {})}
-    availability = aggregation.install(registry)
+    availability = _follow_writes(registry)
     checking = BackgroundTask(availability.run)
     router = Router(objects, Subresources(objects), extra, availability)
     collector = Collector(registry, hub)

@@ -146,6 +146,9 @@ class Registry:
         self.pki_dir: str | None = None  # its certificate and key, which sign approved CSRs
         # resource key -> what else must follow a write of it (the aggregator's view of APIServices)
         self.after_write: dict[str, list[Callable[[], None]]] = {}
+        # resource key -> what follows each stored change of one of its objects, given the object
+        # before and after (None: just created, or removed): Services' IPAddresses (service_cidrs.py)
+        self.after_change: dict[str, list[Callable[[dict | None, dict | None], None]]] = {}
 
     # ---- reads ------------------------------------------------------------------------------------
     def get(self, res: Resource, ns: str | None, name: str) -> dict | None:
@@ -164,6 +167,10 @@ class Registry:
         items, rv = self.store.list(res.key, ns if res.namespaced else None)
         items = sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items, rv
+
+    def _changed(self, res: Resource, old: dict | None, new: dict | None) -> None:
+        for follow in self.after_change.get(res.key, ()):
+            follow(old, new)
 
     def _notify(self, res: Resource | None = None):
         if res is not None and res.key == CRD_KEY:
@@ -287,12 +294,14 @@ class Registry:
                 if generate and attempt < 7:
                     continue
                 raise errors.already_exists(res, meta["name"]) from None
+            stored = stored if isinstance(stored, dict) else obj
+            self._changed(res, None, stored)
             self._notify(res)
             if res is NAMESPACES:  # the service-account and root-CA publishers' part
                 from .system import ensure_in_namespace
 
                 ensure_in_namespace(self, meta["name"])
-            return stored if isinstance(stored, dict) else obj
+            return stored
         raise errors.already_exists(res, meta["name"])
 
     def _dry_created(self, res: Resource, obj: dict) -> dict:
@@ -343,6 +352,7 @@ class Registry:
         except NotFound:
             raise errors.not_found(res, name) from None
         stored = stored if isinstance(stored, dict) else new
+        self._changed(res, old, stored)
         if should_finalize(stored):
             self._remove(res, stored)
         self._notify(res)
@@ -431,8 +441,10 @@ class Registry:
             stored = self.store.update(res.key, new, expect_rv=old["metadata"].get("resourceVersion"))
         except Conflict:
             raise errors.conflict(res, old["metadata"]["name"]) from None
+        stored = stored if isinstance(stored, dict) else new
+        self._changed(res, old, stored)
         self._notify(res)
-        return stored if isinstance(stored, dict) else new
+        return stored
 
     def _remove(self, res: Resource, obj: dict) -> None:
         meta = obj["metadata"]
@@ -440,6 +452,7 @@ class Registry:
             self.store.delete(res.key, meta.get("namespace") if res.namespaced else None, meta["name"],
                               expect_uid=meta.get("uid"))
         except NotFound:
-            pass
+            return
         except Conflict:
             raise errors.conflict(res, meta["name"]) from None
+        self._changed(res, obj, None)

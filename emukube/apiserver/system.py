@@ -3,7 +3,8 @@ kube-apiserver's bootstrap controllers and the service-account controller keep t
 namespaces, a `default` ServiceAccount in every namespace, the `kubernetes` Service in
 `default` (port 443 at the API server's own address, which it serves itself: plan/network.py)
 whose Endpoints and EndpointSlice name the API server, so that pods reach it as
-`kubernetes.default.svc` with in-cluster config, and `kube-dns` in `kube-system` at CoreDNS's."""
+`kubernetes.default.svc` with in-cluster config, and `kube-dns` in `kube-system` at CoreDNS's;
+then the default ServiceCIDR and the Services' IPAddresses (service_cidrs.py)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from ..manifests.validate_scheduling import SYSTEM_CLASSES, system_class
 from ..plan import system_pods
 from ..plan.ingress import default_class
 from ..plan.types import CLUSTER_DOMAIN
-from . import errors, rbac_defaults
+from . import errors, rbac_defaults, service_cidrs
 from .objects import WriteOpts
 from .storage_admission import STORAGE_CLASSES, default_storage_class
 
@@ -98,8 +99,12 @@ def ensure(registry, net) -> None:
         _create(registry, INGRESS_CLASSES, default_class())
     if registry.get(CONFIG_MAPS, system_pods.NAMESPACE, system_pods.CONFIG_MAP) is None:
         _create(registry, CONFIG_MAPS, system_pods.corefile_config_map(CLUSTER_DOMAIN))
-    if net is None:
-        return
+    if net is not None:
+        _ensure_services(registry, net)
+    service_cidrs.ensure(registry, net)  # after the Services, whose IPAddresses it repairs
+
+
+def _ensure_services(registry, net) -> None:
     taken = {(s.get("spec") or {}).get("clusterIP") for s in registry.list(SERVICES, None)[0]}
     for objects in (kubernetes_objects(net.apiserver_service_ip, net.controller_ip), kube_dns_objects(net.dns_ip)):
         ip = objects[0][1]["spec"]["clusterIP"]  # the Service comes first, its Endpoints and slice after

@@ -388,6 +388,10 @@ PRINTERS: dict[str, Printer] = {
         NAME, col("PolicyName", admissionregistration.POLICY_NAME_DOC),
         col("ParamRef", admissionregistration.PARAM_REF_DOC), AGE,
     ), admissionregistration.admission_policy_binding_cells),
+    "servicecidrs.networking.k8s.io": Printer((NAME, col("CIDRs", networking.CIDRS_DOC), AGE),
+                                              networking.service_cidr_cells),
+    "ipaddresses.networking.k8s.io": Printer((NAME, col("ParentRef", networking.PARENT_REF_DOC)),
+                                             networking.ip_address_cells),
     "ingressclasses.networking.k8s.io": Printer((
         NAME, col("Controller", "Controller that is responsible for handling this class"),
         col("Parameters", "A reference to a resource with additional parameters"), AGE,

@@ -36,7 +36,10 @@ APPLIED = DESIRED + tuple(BY_KEY[k] for k in ("validatingadmissionpolicies.admis
                                               "csistoragecapacities.storage.k8s.io",
                                               "volumeattributesclasses.storage.k8s.io",
                                               # the aggregator's, in the API server
-                                              "apiservices.apiregistration.k8s.io"))
+                                              "apiservices.apiregistration.k8s.io",
+                                              # the Service IP allocator's, in the API server
+                                              "servicecidrs.networking.k8s.io",
+                                              "ipaddresses.networking.k8s.io"))
 
 
 def desired_objects(cached: list[dict]) -> list[dict]:
@@ -92,4 +95,8 @@ def is_system_object(obj: dict) -> bool:
             (("kube-system", "coredns"), ("kube-system", "extension-apiserver-authentication"))
     if obj.get("kind") == "APIService":  # the Local ones the aggregator registers
         return "kube-aggregator.kubernetes.io/automanaged" in (meta.get("labels") or {})
+    if obj.get("kind") == "ServiceCIDR":  # the cluster's Service range
+        return meta.get("name") == "kubernetes"
+    if obj.get("kind") == "IPAddress":  # a Service's ClusterIP, as the allocator records it
+        return (meta.get("labels") or {}).get("ipaddress.kubernetes.io/managed-by") == "ipallocator.k8s.io"
     return obj.get("kind") == "Namespace" and meta.get("name") in SYSTEM_NAMESPACES

@@ -96,6 +96,10 @@ RESOURCES: tuple[Resource, ...] = (
     Resource("networking.k8s.io", "v1", "Ingress", "ingresses", short_names=("ing",), subresources=("status",)),
     Resource("networking.k8s.io", "v1", "IngressClass", "ingressclasses", namespaced=False),
     Resource("networking.k8s.io", "v1", "NetworkPolicy", "networkpolicies", short_names=("netpol",)),
+    # The API server's own (apiserver/service_cidrs.py): the default ServiceCIDR and an IPAddress
+    # for every ClusterIP; ClusterIPs come from the cluster's range whatever ServiceCIDRs say.
+    Resource("networking.k8s.io", "v1", "ServiceCIDR", "servicecidrs", namespaced=False, subresources=("status",)),
+    Resource("networking.k8s.io", "v1", "IPAddress", "ipaddresses", namespaced=False, short_names=("ip",)),
     Resource("storage.k8s.io", "v1", "StorageClass", "storageclasses", namespaced=False, short_names=("sc",)),
     # Stored and validated only: no CSI driver, attacher or provisioner reads them.
     Resource("storage.k8s.io", "v1", "CSIDriver", "csidrivers", namespaced=False),

@@ -78,6 +78,9 @@ def without_helm_hooks(docs: list[Doc]) -> tuple[list[Doc], list[str]]:
 PARTLY_ENFORCED = ("enforced by the Services' proxies and in the selected pods' network namespaces; not filtered: "
                    "hostPorts, and connections with addresses other than pods'")
 
+# A ServiceCIDR is kept as the API server keeps it, but addresses come from the cluster's range.
+OWN_RANGE_ONLY = "stored, but ClusterIPs are allocated from the cluster's own Service range only"
+
 
 class _Found:
     """field -> (what is said of it, objects), in the order first seen."""
@@ -203,6 +206,8 @@ def unemulated_fields(docs: list[Doc]) -> list[str]:
             _pod_spec(_map(_map(job.get("template")).get("spec")), found, label)
         elif kind == "NetworkPolicy":
             found.add("NetworkPolicy", PARTLY_ENFORCED, label, partly=True)
+        elif kind == "ServiceCIDR":
+            found.add("ServiceCIDR", OWN_RANGE_ONLY, label, partly=True)
         elif kind == "Ingress":
             _ingress(obj, found, label)
     return found.lines()

@@ -37,6 +37,7 @@ from .validate_pod_template import validate_pod_template
 from .validate_policy import validate_budget, validate_limit_range, validate_quota
 from .validate_scheduling import validate_priority_class
 from .validate_service import claim_node_ports, validate_service
+from .validate_service_cidr import ip_problems, validate_ip_address, validate_service_cidr
 from .validate_storage import validate_claim, validate_storage_class, validate_volume
 from .validate_workload import validate_workload
 
@@ -51,7 +52,8 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "CSIStorageCapacity": "storage.k8s.io/v1", "VolumeAttributesClass": "storage.k8s.io/v1",
                 "ResourceQuota": "v1", "LimitRange": "v1",
                 "Ingress": "networking.k8s.io/v1", "IngressClass": "networking.k8s.io/v1",
-                "NetworkPolicy": "networking.k8s.io/v1",
+                "NetworkPolicy": "networking.k8s.io/v1", "ServiceCIDR": "networking.k8s.io/v1",
+                "IPAddress": "networking.k8s.io/v1",
                 "MutatingWebhookConfiguration": "admissionregistration.k8s.io/v1",
                 "ValidatingWebhookConfiguration": "admissionregistration.k8s.io/v1",
                 "ValidatingAdmissionPolicy": "admissionregistration.k8s.io/v1",
@@ -60,6 +62,7 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "APIService": "apiregistration.k8s.io/v1"}
 CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass",
                   "RuntimeClass", "CSIDriver", "CSINode", "VolumeAttachment", "VolumeAttributesClass",
+                  "ServiceCIDR", "IPAddress",
                   "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
                   "ValidatingAdmissionPolicyBinding", "CertificateSigningRequest", "APIService"}
 # Where a wrong version is a mistake, not another product.
@@ -93,7 +96,8 @@ KNOWN_KINDS = {
 _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
     "Service": is_dns1035_label, "Namespace": is_dns1123_label, "StatefulSet": is_dns1123_label,
     # "We don't care what you call your certificate requests": only what a URL's path can hold.
-    "CertificateSigningRequest": is_valid_path_segment_name, "APIService": is_valid_path_segment_name}
+    "CertificateSigningRequest": is_valid_path_segment_name, "APIService": is_valid_path_segment_name,
+    "IPAddress": ip_problems}  # ValidateIPAddressName: the IP, in its canonical form
 # Kinds whose checks need only the object (Services, pods and workloads need more: below).
 _CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
     "ConfigMap": lambda obj, errs: _data("ConfigMap", obj, errs),
@@ -106,6 +110,7 @@ _CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
     "CSIStorageCapacity": validate_csi_storage_capacity, "VolumeAttributesClass": validate_volume_attributes_class,
     "Ingress": validate_ingress, "IngressClass": validate_ingress_class,
     "NetworkPolicy": validate_network_policy, "ResourceQuota": validate_quota,
+    "ServiceCIDR": validate_service_cidr, "IPAddress": validate_ip_address,
     "LimitRange": validate_limit_range,
     "MutatingWebhookConfiguration": validate_webhook_configuration,
     "ValidatingWebhookConfiguration": validate_webhook_configuration,

@@ -46,7 +46,7 @@ _HTTP_PATH_FMT = r"[A-Za-z0-9/\-._~%!$&'()*+,;=:]+"
 _HTTP_PATH = re.compile(f"(?:{_HTTP_PATH_FMT})\\Z", re.ASCII)  # \Z: "$" would take a trailing newline
 
 
-def _sloppy_ip(text: str) -> IPAddress | None:
+def sloppy_ip(text: str) -> IPAddress | None:
     """netutils.ParseIPSloppy: Go's net.ParseIP, which also takes IPv4 parts with leading zeros
     (Python's ipaddress refuses those, and takes IPv6 zones, which Go refuses)."""
     parts = text.split(".")
@@ -61,7 +61,7 @@ def _sloppy_ip(text: str) -> IPAddress | None:
 
 
 def _parses_as_ip(text: str) -> bool:
-    return _sloppy_ip(text) is not None
+    return sloppy_ip(text) is not None
 
 
 def _host(host: str, path: str, errs: FieldErrors) -> None:
@@ -296,25 +296,25 @@ def _ip_block(block: dict, path: str, errs: FieldErrors) -> None:
     if not text:
         errs.required(f"{path}.cidr")
         return
-    cidr = _parse_cidr(text)
+    cidr = parse_cidr_sloppy(text)
     if cidr is None:  # the excepted ranges cannot be compared with it: the API server stops here
         errs.invalid(f"{path}.cidr", text, CIDR_INVALID)
         return
     for i, except_text in errs.strings_in(errs.get_list(block, "except", path), f"{path}.except"):
         except_path = f"{path}.except[{i}]"
-        excepted = _parse_cidr(except_text)
+        excepted = parse_cidr_sloppy(except_text)
         if excepted is None:
             errs.invalid(except_path, except_text, CIDR_INVALID)
         elif not _go_contains(cidr, excepted.network_address) or cidr.prefixlen >= excepted.prefixlen:
             errs.invalid(except_path, except_text, "must be a strict subset of `cidr`")
 
 
-def _parse_cidr(text: str) -> IPNetwork | None:
+def parse_cidr_sloppy(text: str) -> IPNetwork | None:
     """netutils.ParseCIDRSloppy (Go 1.16's net.ParseCIDR): a sloppy IP, '/', then decimal digits
     (leading zeros allowed) up to the address's bit length. Bits set past the prefix are allowed
     and masked off, since v1.35 does not validate strictly."""
     addr_text, slash, bits_text = text.partition("/")
-    addr = _sloppy_ip(addr_text)
+    addr = sloppy_ip(addr_text)
     if not slash or addr is None or not (bits_text.isascii() and bits_text.isdigit()):
         return None
     bits = int(bits_text)

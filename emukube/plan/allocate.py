@@ -97,22 +97,36 @@ def allocate_services(
     return out, problems
 
 
+ALREADY_ALLOCATED = "provided IP is already allocated"  # ipallocator.ErrAllocated
+
+
+def not_allocated(ip: str, why: str) -> str:
+    """The Service REST storage's refusal of an address asked for (allocClusterIPs)."""
+    return f'spec.clusterIPs: Invalid value: []string{{"{ip}"}}: failed to allocate IP {ip}: {why}'
+
+
+def asked_cluster_ip(svc: dict, prev: dict | None) -> str:
+    """The address a Service asks for, or keeps from `prev` (as stored): "" when it is to be picked."""
+    wanted = svc.get("spec", {}).get("clusterIP") or ""
+    if not wanted and prev and has_cluster_ip(prev):
+        wanted = prev["spec"].get("clusterIP", "")
+    return str(wanted) if has_cluster_ip(svc) else ""
+
+
 def _cluster_ip(svc: dict, prev: dict | None, net: ClusterNet, taken: Allocated) -> list[str]:
     spec, owner = svc["spec"], owner_of(svc)
     if not has_cluster_ip(svc):
         if spec.get("clusterIP") == "None":
             spec["clusterIPs"] = ["None"]
         return []
-    wanted = spec.get("clusterIP") or ""
-    if not wanted and prev and has_cluster_ip(prev):
-        wanted = prev["spec"].get("clusterIP", "")
+    wanted = asked_cluster_ip(svc, prev)
     if wanted:
-        bad = f'spec.clusterIPs: Invalid value: []string{{"{wanted}"}}: failed to allocate IP {wanted}: '
         pool = net.service_ip_pool()
         if not in_cidr(wanted, net.service_cidr) or int(ipaddress.IPv4Address(wanted)) not in pool:
-            return [bad + f"provided IP is not in the valid range. The range of valid IPs is {net.service_cidr}"]
+            return [not_allocated(wanted, "provided IP is not in the valid range. The range of valid IPs is "
+                                          f"{net.service_cidr}")]
         if taken.cluster_ips.get(wanted, owner) != owner:
-            return [bad + "provided IP is already allocated"]
+            return [not_allocated(wanted, ALREADY_ALLOCATED)]
         ip = wanted
     else:
         pool = net.service_ip_pool()

@@ -361,12 +361,12 @@ def test_duplicate_namespaces():
 
 
 def test_unknown_kinds_are_warnings_not_problems():
-    cidr = {"apiVersion": "networking.k8s.io/v1", "kind": "ServiceCIDR", "metadata": {"name": "x"}}
+    bundle = {"apiVersion": "certificates.k8s.io/v1beta1", "kind": "ClusterTrustBundle", "metadata": {"name": "x"}}
     knative = {"apiVersion": "serving.knative.dev/v1", "kind": "Service", "metadata": {"name": "k"}}
-    docs = [Doc("a.yaml", 0, cidr), Doc("a.yaml", 1, service()), Doc("a.yaml", 2, knative)]
+    docs = [Doc("a.yaml", 0, bundle), Doc("a.yaml", 1, service()), Doc("a.yaml", 2, knative)]
     kept, warnings = split_supported(docs)
     assert [d.index for d in kept] == [1]
-    assert warnings == ['a.yaml (document 1): skipping ServiceCIDR "x": emukube does not emulate this kind',
+    assert warnings == ['a.yaml (document 1): skipping ClusterTrustBundle "x": emukube does not emulate this kind',
                         'a.yaml (document 3): skipping Service (serving.knative.dev/v1) "k": emukube does not '
                         "emulate this kind"]
     assert validate(docs) == []
@@ -648,10 +648,10 @@ def test_all_problems_are_reported_at_once_with_source_and_document(tmp_path):
 
 def test_load_and_validate_returns_defaulted_objects_and_warnings():
     text = ("apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 80}]}\n---\n"
-            "apiVersion: networking.k8s.io/v1\nkind: ServiceCIDR\nmetadata: {name: d}\n")
+            "apiVersion: certificates.k8s.io/v1beta1\nkind: ClusterTrustBundle\nmetadata: {name: d}\n")
     objects, warnings = load_and_validate(["-"], io.StringIO(text))
     assert objects[0]["spec"]["ports"][0] == {"port": 80, "protocol": "TCP", "targetPort": 80}
-    assert warnings == ['<stdin> (document 2): skipping ServiceCIDR "d": emukube does not emulate this kind']
+    assert warnings == ['<stdin> (document 2): skipping ClusterTrustBundle "d": emukube does not emulate this kind']
 
 
 # -- property test: structured junk in every field the validators read ------------------

@@ -437,10 +437,16 @@ def test_integer_columns_are_typed_as_kubernetes_types_them():
     assert pods["Restarts"] == "string"
 
 
+# Printers that write more cells than they have columns, as upstream's do (kubectl prints one per
+# column): printIPAddress's AGE.
+EXTRA_CELLS = {"ipaddresses.networking.k8s.io": 1}
+
+
 @pytest.mark.parametrize("res", RESOURCES, ids=lambda r: r.key)
 def test_every_row_has_one_cell_per_column_even_for_a_bare_object(res):
     table = tables.table_for(res, [{"metadata": {"name": "x"}}, {}], now=NOW)
-    assert all(len(row["cells"]) == len(table["columnDefinitions"]) for row in table["rows"])
+    extra = EXTRA_CELLS.get(res.key, 0)
+    assert all(len(row["cells"]) == len(table["columnDefinitions"]) + extra for row in table["rows"])
     json.dumps(table)
 
 
