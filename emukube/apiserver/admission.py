@@ -31,6 +31,7 @@ from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
 from ..plan.nodes import with_default_tolerations
 from ..runtime.settings import Settings as ClusterSettings
+from ..store import NotFound
 from . import errors, service_cidrs
 from .storage_admission import admit_storage
 
@@ -264,8 +265,10 @@ def _runtime_class(pod: dict, store) -> None:
     wanted = spec.get("runtimeClassName")
     found = None
     if wanted:
-        classes, _ = store.list(BY_KEY["runtimeclasses.node.k8s.io"].key)
-        found = next((c for c in classes if c["metadata"]["name"] == wanted), None)
+        try:
+            found = store.get(BY_KEY["runtimeclasses.node.k8s.io"].key, None, wanted)
+        except NotFound:
+            found = None
     admitted, why = runtime_classes.admit(spec, found)
     if why:
         raise _forbidden_pod(meta.get("name") or meta.get("generateName") or "Unknown", why)

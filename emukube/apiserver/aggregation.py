@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import os
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -262,14 +261,12 @@ def endpoint_problem(apiservice: dict, service: dict | None, slices: list[dict])
 
 
 def _tls(apiservice: dict, files: dict[str, str] | None) -> ssl.SSLContext:
+    from .webhooks import trusting
+
     spec = apiservice.get("spec") or {}
-    context = ssl.create_default_context()
+    context = trusting(None if spec.get("insecureSkipTLSVerify") else spec.get("caBundle"))
     if spec.get("insecureSkipTLSVerify"):
         context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    elif spec.get("caBundle"):
-        import base64
-
-        context = ssl.create_default_context(cadata=base64.b64decode(spec["caBundle"]).decode())
     if files is not None:
         context.load_cert_chain(files["front-proxy-client.crt"], files["front-proxy-client.key"])
     return context
@@ -280,16 +277,15 @@ def discovery_problem(apiservice: dict, address: str, files: dict[str, str] | No
     its failure in the controller's words, or None."""
     import http.client
 
+    from .webhooks import AddressedHttps
+
     spec = apiservice.get("spec") or {}
     namespace, name, port = _service_ref(apiservice)
     path = f"/apis/{spec.get('group')}/{spec.get('version')}" if spec.get("group") else f"/api/{spec.get('version')}"
     url = f"https://{address}:{port}{path}"
     try:
         context = _tls(apiservice, files)
-        sock = socket.create_connection((address, port), DISCOVERY_TIMEOUT)
-        conn = http.client.HTTPSConnection(f"{name}.{namespace}.svc", port, timeout=DISCOVERY_TIMEOUT,
-                                           context=context)
-        conn.sock = context.wrap_socket(sock, server_hostname=f"{name}.{namespace}.svc")
+        conn = AddressedHttps(f"{name}.{namespace}.svc", address, port, context, DISCOVERY_TIMEOUT)
         try:
             conn.request("GET", path, headers={"X-Remote-User": "system:kube-aggregator",
                                                "X-Remote-Group": "system:masters", "Accept": "application/json"})

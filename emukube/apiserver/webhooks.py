@@ -238,7 +238,15 @@ def dry_run_refusal(hook: Hook) -> errors.ApiError | None:
 
 # ---- the call ---------------------------------------------------------------------------------------
 
-class _Https(http.client.HTTPSConnection):
+def trusting(ca_bundle: str | None) -> ssl.SSLContext:
+    """A TLS client context trusting a base64 PEM bundle, else the system's CAs; ValueError or
+    ssl.SSLError for a bundle that is not one (callers word it as their API server does)."""
+    if not ca_bundle:
+        return ssl.create_default_context()
+    return ssl.create_default_context(cadata=base64.b64decode(ca_bundle).decode())
+
+
+class AddressedHttps(http.client.HTTPSConnection):
     """To an address, verified as a name: the Service's ClusterIP, its certificate's DNS name."""
 
     def __init__(self, name: str, address: str, port: int, context: ssl.SSLContext, timeout: float):
@@ -297,13 +305,11 @@ def target_of(config: dict, timeout: int, service_of: Callable[[str, str], dict 
 
 def post(target: Target, ca_bundle: str | None, body: bytes, timeout: float) -> object:
     """The AdmissionReview POSTed, its answer decoded; CallFailed with Go's wording of what went wrong."""
-    context = ssl.create_default_context()
-    if ca_bundle:
-        try:
-            context = ssl.create_default_context(cadata=base64.b64decode(ca_bundle).decode())
-        except (ValueError, ssl.SSLError) as exc:
-            raise CallFailed(f"could not get REST client: unable to load root certificates: {exc}") from None
-    conn = _Https(target.name, target.address, target.port, context, timeout)
+    try:
+        context = trusting(ca_bundle)
+    except (ValueError, ssl.SSLError) as exc:
+        raise CallFailed(f"could not get REST client: unable to load root certificates: {exc}") from None
+    conn = AddressedHttps(target.name, target.address, target.port, context, timeout)
     try:
         conn.request("POST", target.path, body=body, headers={
             "Content-Type": "application/json", "Accept": "application/json, */*",
