@@ -9,11 +9,8 @@ from typing import List, Optional
 
 import typer
 
-from ..client import inside as access
-from ..client.cluster import Cluster
 from ..errors import EmukubeError
-from ..runtime import engine
-from .options import ClusterOpt, NsOpt
+from .options import ClusterOpt, NsOpt, handle
 
 RESTART_POLICIES = ("Always", "OnFailure", "Never")
 
@@ -24,7 +21,7 @@ def curl(target: str = typer.Argument(..., help="svc/NAME[:PORT][/PATH], e.g. sv
          max_time: float = typer.Option(10, "--max-time", "-m", help="Seconds curl may take.")):
     """Call a Service from inside the cluster, as a pod would (through the cluster DNS and the
     Service's ClusterIP), print the answer, and say which pod answered."""
-    result = Cluster(cluster).curl(target, namespace, max_time, include)
+    result = handle(cluster).curl(target, namespace, max_time, include)
     sys.stdout.write(result.body)
     sys.stdout.flush()
     if result.error:
@@ -63,7 +60,10 @@ def run(ctx: typer.Context, name: str = typer.Argument(..., help="The pod's name
         raise EmukubeError(f'error: invalid restart policy: {restart} (use {", ".join(RESTART_POLICIES)})')
     args = list(ctx.args)  # click took the first "--"; later ones are the command's own
     pod_labels = dict(kv.split("=", 1) for kv in labels.split(",") if "=" in kv) if labels else None
-    c = Cluster(cluster)
+    from ..client import inside as access
+    from ..runtime import engine
+
+    c = handle(cluster)
     obj = access.run_pod_object(name, image, args, namespace, command=command, restart=restart, stdin=stdin,
                                 tty=tty, env=_env(env or []), labels=pod_labels)
     interactive = stdin or tty

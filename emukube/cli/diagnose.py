@@ -7,17 +7,21 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
-from ..client.snapshot import Snapshot
 from ..errors import EmukubeError, NotFound
-from ..runtime import engine
 from .options import ClusterOpt, NsOpt
+
+if TYPE_CHECKING:
+    from ..client.snapshot import Snapshot
 
 
 def _snapshot(cluster: str) -> Snapshot:
+    from ..client.snapshot import Snapshot
+    from ..runtime import engine
+
     return Snapshot(engine.connect(), cluster)
 
 
@@ -62,6 +66,7 @@ def doctor(cluster: str = ClusterOpt):
     """Check the engine, images, controller, DNS and host ports, then explain every Service
     and Ingress. Exit code 1 when anything is wrong."""
     from ..diagnose.checks import doctor as run_doctor
+    from ..runtime import engine
 
     checks, explanations = run_doctor(engine.connect(), cluster)
     typer.echo(f"Cluster {cluster}")
@@ -138,8 +143,10 @@ def top(what: str = typer.Argument("all", help="services | pods | all"), cluster
     """Connections per Service and per pod, from the proxies' statistics (HAProxy for TCP,
     nginx's session log for UDP). TCP counters start again when a proxy reloads (its endpoints
     changed); the controller's own checks are counted too (one per proxy change)."""
+    from ..client.snapshot import Snapshot
     from ..diagnose.top import collect, pod_rows, service_rows
     from ..k8s.names import kind_of
+    from ..runtime import engine
     from .output import print_table
 
     shown = ["Service", "Pod"] if what == "all" else [kind_of(what, ("Service", "Pod"))]

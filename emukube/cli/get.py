@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import copy
 import json
+from typing import TYPE_CHECKING
 
 import typer
 import yaml
 
-from ..client.cluster import Cluster
 from ..errors import EmukubeError, NotFound
 from ..k8s.client import ApiError
 from ..k8s.names import LAST_APPLIED, category, resolve
 from ..views.tables import table_lines
+
+if TYPE_CHECKING:
+    from ..client.cluster import Cluster
 
 WITH_NOT_READY = ("endpoints", "endpointslices.discovery.k8s.io")
 
@@ -35,8 +38,10 @@ def run_get(cluster: str, kind: str, name: str | None, namespace: str | None, ou
         resources += category(part) or [resolve(part)]
     if name and len(resources) > 1:
         raise EmukubeError("error: arguments in resource/name form must have a single resource and name")
-    handle = Cluster(cluster)
-    api = handle.api()
+    from ..lifecycle.connection import by_kubeconfig
+    from .options import handle
+
+    api = by_kubeconfig(cluster) or handle(cluster).api()
     api.warned = _warn_once(set())
     several = len(resources) > 1
     printed = False
@@ -53,7 +58,7 @@ def run_get(cluster: str, kind: str, name: str | None, namespace: str | None, ou
                 items += found
                 continue
             if res.key in WITH_NOT_READY and not selector and not show_labels:
-                lines = _not_ready_lines(handle, res.key, namespace, name)
+                lines = _not_ready_lines(handle(cluster), res.key, namespace, name)
             else:
                 table = api.table(res, ns, name, **query)
                 lines = table_lines(table, res, wide=output == "wide", all_namespaces=namespace is None,

@@ -7,14 +7,14 @@ from typing import List, Optional
 
 import typer
 
-from ..runtime import engine, images
-
 app = typer.Typer(help="List, pull and build the container images emukube runs.", no_args_is_help=True)
 NAMES = typer.Argument(None, help="images (base, echo, pause, coredns) or roles (haproxy, nginx, controller); "
                                    "default: all")
 
 
 def _client():
+    from ..runtime import engine
+
     return engine.connect()
 
 
@@ -23,6 +23,8 @@ def list_() -> None:
     """Show, for each role, the image emukube would run and whether it is present."""
     from rich.console import Console  # here: rich takes longer to import than most verbs run
     from rich.table import Table
+
+    from ..runtime import images
 
     table = Table("image", "reference", "present", "source")
     for row in images.status(_client()):
@@ -34,6 +36,8 @@ def list_() -> None:
 @app.command()
 def pull(names: Optional[List[str]] = NAMES) -> None:
     """Pull the upstream images (needs a registry)."""
+    from ..runtime import images
+
     try:
         images.pull(_client(), names or None, log=typer.echo)
     except (images.PullError, ValueError) as e:
@@ -50,6 +54,7 @@ def build(
     """Build the missing images from images/ (debootstrap + Go; no registry needed)."""
     from ..errors import EmukubeError
     from ..lifecycle import code
+    from ..runtime import images
 
     t0 = time.monotonic()
     client = _client()

@@ -5,25 +5,25 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from typing import List, Optional, TextIO
+from typing import TYPE_CHECKING, List, Optional, TextIO
 
 import typer
 
-from ..client.cluster import Cluster
 from ..errors import EmukubeError
-from ..lifecycle import ops
 from ..plan.image_map import parse as parse_image_map
 from ..plan.nodes import MAX_NODES
-from ..runtime import engine
-from .options import AddressOpt, ClusterOpt, ImageMapOpt, KubeconfigOpt, NodesOpt, PrivOpt, err, parse_timeout
+from .options import AddressOpt, ClusterOpt, ImageMapOpt, KubeconfigOpt, NodesOpt, PrivOpt, err, handle, parse_timeout
 from .output import ingress_lines, invoked_as, print_table, reach_lines, service_rows
+
+if TYPE_CHECKING:
+    from ..client.cluster import Cluster
 
 
 def _handle(cluster: str, address=None, allow_privileged=None, image_map=None, nodes=None) -> Cluster:
     images = parse_image_map(image_map) if image_map else None
     if nodes is not None and not 1 <= nodes <= MAX_NODES:
         raise EmukubeError(f"error: --nodes must be between 1 and {MAX_NODES}")
-    return Cluster(cluster, address=address, allow_privileged=allow_privileged, images=images, nodes=nodes)
+    return handle(cluster, address=address, allow_privileged=allow_privileged, images=images, nodes=nodes)
 
 
 def _new_cluster_name(name: str) -> None:
@@ -156,7 +156,8 @@ def down(cluster: str = ClusterOpt, all_: bool = typer.Option(False, "--all", he
          yes: bool = typer.Option(False, "--yes", "-y", help="With --all: do not ask (for scripts)."),
          kubeconfig_path: Optional[str] = KubeconfigOpt):
     """Remove the cluster: every container, volume and network with its labels, and its kubeconfig entries."""
-    from ..lifecycle import kubeconfig
+    from ..lifecycle import kubeconfig, ops
+    from ..runtime import engine
 
     client = engine.connect()
     names = ops.all_clusters(client) if all_ else [cluster]
@@ -178,6 +179,8 @@ def down(cluster: str = ClusterOpt, all_: bool = typer.Option(False, "--all", he
 
 def ls(quiet: bool = typer.Option(False, "--quiet", "-q", help="Only the names.")) -> None:
     """List the clusters on the engine, like `docker compose ls`: status, pods running, API, kubectl context."""
+    from ..lifecycle import ops
+    from ..runtime import engine
     from ..views.clusters import cluster_rows
 
     client = engine.connect()

@@ -4,28 +4,27 @@ from __future__ import annotations
 
 import typer
 
-from ..client.cluster import Cluster
-from .options import ClusterOpt, err, parse_timeout
+from .options import ClusterOpt, err, handle, parse_timeout
 
 node_app = typer.Typer(no_args_is_help=True, help="Stop or start an emulated node (its pods go away).")
 
 
 def cordon(node: str, cluster: str = ClusterOpt):
     """Mark a node unschedulable; its pods keep running."""
-    Cluster(cluster).cordon(node, True)
+    handle(cluster).cordon(node, True)
     typer.echo(f"node/{node} cordoned")
 
 
 def uncordon(node: str, cluster: str = ClusterOpt):
     """Mark a node schedulable again."""
-    Cluster(cluster).cordon(node, False)
+    handle(cluster).cordon(node, False)
     typer.echo(f"node/{node} uncordoned")
 
 
 def drain(node: str, cluster: str = ClusterOpt,
           timeout: str = typer.Option("300s", help="How long evictions a PodDisruptionBudget refuses are retried.")):
     """Cordon a node and evict its pods; Deployments and StatefulSets start them elsewhere."""
-    c = Cluster(cluster)
+    c = handle(cluster)
     typer.echo(f"node/{node} cordoned")
     for pod in c.drain(node, parse_timeout(timeout), retried=err):
         typer.echo(f"pod/{pod.split('/', 1)[1]} evicted")
@@ -35,14 +34,14 @@ def drain(node: str, cluster: str = ClusterOpt,
 @node_app.command()
 def stop(node: str, cluster: str = ClusterOpt):
     """Power a node off: its pods and its NodePorts go away; Services answer from other nodes."""
-    Cluster(cluster).node_power(node, running=False)
+    handle(cluster).node_power(node, running=False)
     typer.echo(f"node/{node} stopped")
 
 
 @node_app.command()
 def start(node: str, cluster: str = ClusterOpt):
     """Power a node on again."""
-    Cluster(cluster).node_power(node, running=True)
+    handle(cluster).node_power(node, running=True)
     typer.echo(f"node/{node} started")
 
 

@@ -9,12 +9,9 @@ from typing import Optional
 
 import typer
 
-from ..client.cluster import OWNERS, Cluster
-from ..diagnose import dns_query
 from ..errors import EmukubeError
 from ..k8s.names import kind_of
-from ..runtime import engine
-from .options import ClusterOpt, NsOpt, err, parse_timeout
+from .options import ClusterOpt, NsOpt, err, handle, parse_timeout
 
 OUTPUTS = ("wide", "json", "yaml", "name")
 
@@ -43,8 +40,9 @@ def exec_(ctx: typer.Context, pod: str = typer.Argument(...), cluster: str = Clu
     args = list(ctx.args)  # click took the first "--"; later ones are the command's own (kubectl's way)
     if not args:
         raise EmukubeError("error: you must specify at least one command for the container")
-    c = Cluster(cluster)
-    target = c.container_of(pod, namespace, container)
+    from ..runtime import engine
+
+    target = handle(cluster).container_of(pod, namespace, container)
     flags = (["-i"] if interactive else []) + (["-t"] if tty else [])
     # The docker CLI handles terminals and streams best; the SDK is the fallback.
     if flags or os.environ.get("EMUKUBE_EXEC_VIA_CLI"):
@@ -67,7 +65,7 @@ def logs(pod: str, cluster: str = ClusterOpt, namespace: str = NsOpt,
          container: Optional[str] = typer.Option(None, "-c", "--container"),
          follow: bool = typer.Option(False, "-f", "--follow"), tail: int = typer.Option(-1, "--tail")):
     """Print a pod's logs (POD or deploy/NAME)."""
-    target = Cluster(cluster).container_of(pod, namespace, container)
+    target = handle(cluster).container_of(pod, namespace, container)
     kwargs: dict[str, bool | int] = {"stream": follow, "follow": follow}
     if tail >= 0:
         kwargs["tail"] = tail
@@ -85,7 +83,7 @@ def logs(pod: str, cluster: str = ClusterOpt, namespace: str = NsOpt,
 
 def delete(kind: str, name: str, cluster: str = ClusterOpt, namespace: str = NsOpt):
     """Delete a pod (its owner replaces it) or any applied object (svc, deploy, ...)."""
-    kind_name = Cluster(cluster).delete(kind, name, namespace)
+    kind_name = handle(cluster).delete(kind, name, namespace)
     typer.echo(f'{kind_name.lower()} "{name}" deleted')
 
 
@@ -93,8 +91,10 @@ def scale(target: str = typer.Argument(..., help="deployment/NAME or statefulset
           replicas: int = typer.Option(..., "--replicas"), cluster: str = ClusterOpt, namespace: str = NsOpt,
           wait: bool = typer.Option(False, "--wait/--no-wait"), timeout: str = typer.Option("120s")):
     """Change the replicas of a Deployment or StatefulSet."""
+    from ..client.cluster import OWNERS
+
     kind, _, name = target.partition("/")
-    Cluster(cluster).scale(target, replicas, namespace, wait=wait, timeout=parse_timeout(timeout))
+    handle(cluster).scale(target, replicas, namespace, wait=wait, timeout=parse_timeout(timeout))
     typer.echo(f"{(kind_of(kind, OWNERS) or kind).lower()}.apps/{name} scaled")
 
 
@@ -109,6 +109,9 @@ def dns(name: str, rtype: str = typer.Argument("A"), cluster: str = ClusterOpt, 
         tcp: bool = typer.Option(False, "--tcp", help="Query over TCP.")):
     """Query the cluster DNS from inside the cluster, as a pod in NAMESPACE would (search list,
     ndots:5), and print the answer section."""
+    from ..diagnose import dns_query
+    from ..runtime import engine
+
     answer = dns_query.query(engine.connect(), cluster, name, rtype, namespace, tcp)
     if not answer.found:
         err(dns_query.not_found_message(answer))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from ..errors import EmukubeError
+
+if TYPE_CHECKING:
+    from ..client.cluster import Cluster
 
 ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help="Cluster name.")
 NsOpt = typer.Option("default", "--namespace", "-n", help="Namespace.")
@@ -16,6 +21,15 @@ NodesOpt = typer.Option(None, "--nodes", help="Emulated nodes, each with its own
 KubeconfigOpt = typer.Option(None, "--kubeconfig", help="The kubeconfig to write the cluster's context to "
                                                       "(default: $KUBECONFIG, else ~/.kube/config).")
 
+
+
+def handle(name: str, **settings) -> Cluster:
+    """The Python API's handle on a cluster. Imported here, when a verb runs: it brings the
+    docker SDK and most of emukube, which a verb that needs neither (`--help`, `get`) should not
+    wait for."""
+    from ..client.cluster import Cluster
+
+    return Cluster(name, **settings)
 
 
 def err(msg: str) -> None:

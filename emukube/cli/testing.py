@@ -9,11 +9,8 @@ from typing import List
 
 import typer
 
-from ..client.cluster import Cluster
 from ..errors import EmukubeError
-from ..runtime import engine
-from ..runtime.image_load import load_archive
-from .options import ClusterOpt, NsOpt
+from .options import ClusterOpt, NsOpt, handle
 
 
 def parse_port_spec(spec: str) -> tuple[int | None, str]:
@@ -40,7 +37,7 @@ def port_forward(target: str = typer.Argument(..., help="svc/NAME, pod/NAME, POD
     if address not in ("127.0.0.1", "localhost"):
         typer.echo(f"warning: listening on {address}: reachable from beyond this machine", err=True)
     host = "127.0.0.1" if address == "localhost" else address
-    c = Cluster(cluster)
+    c = handle(cluster)
     made = []
     previous = signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -66,6 +63,8 @@ def _interrupt(signum, frame):
 
 
 def _running(container) -> bool:
+    from ..runtime import engine
+
     try:
         engine.refresh(container)
     except Exception:  # noqa: BLE001 - gone (removed by `down`) or the engine went away
@@ -75,6 +74,9 @@ def _running(container) -> bool:
 
 def load(paths: List[str] = typer.Argument(..., help="Archives made by `docker save` (tar, tar.gz)")):
     """Load images from archives into the engine, like docker load (no registry needed)."""
+    from ..runtime import engine
+    from ..runtime.image_load import load_archive
+
     client = engine.connect()
     for path in paths:
         load_archive(client, path, log=typer.echo)

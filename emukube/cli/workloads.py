@@ -7,10 +7,8 @@ from typing import Optional
 
 import typer
 
-from ..client import events as ev
-from ..client.cluster import Cluster
 from ..errors import EmukubeError
-from .options import ClusterOpt, NsOpt, parse_timeout
+from .options import ClusterOpt, NsOpt, handle, parse_timeout
 
 ROLLOUT_HELP = "Restart a Deployment, StatefulSet or DaemonSet, or watch its rollout."
 rollout_app = typer.Typer(help=ROLLOUT_HELP, no_args_is_help=True)
@@ -19,14 +17,14 @@ rollout_app = typer.Typer(help=ROLLOUT_HELP, no_args_is_help=True)
 def describe(kind: str = typer.Argument(..., help="pod | svc | deploy | sts (or KIND/NAME)"),
              name: Optional[str] = typer.Argument(None), cluster: str = ClusterOpt, namespace: str = NsOpt):
     """Show an object in detail, like kubectl describe: state, probes, endpoints, events."""
-    typer.echo(Cluster(cluster).describe(kind, name, namespace), nl=False)
+    typer.echo(handle(cluster).describe(kind, name, namespace), nl=False)
 
 
 @rollout_app.command("restart")
 def rollout_restart(target: str = typer.Argument(..., help="deployment/NAME or statefulset/NAME"),
                     cluster: str = ClusterOpt, namespace: str = NsOpt):
     """Replace every pod through a rolling update (sets the template's restartedAt annotation)."""
-    kind = Cluster(cluster).rollout_restart(target, namespace)
+    kind = handle(cluster).rollout_restart(target, namespace)
     typer.echo(f"{kind.lower()}.apps/{target.split('/', 1)[-1]} restarted")
 
 
@@ -39,14 +37,14 @@ def rollout_status(target: str = typer.Argument(..., help="deployment/NAME or st
     """Wait until a rollout is done, printing kubectl's progress lines."""
     if name:
         target = f"{target}/{name}"
-    Cluster(cluster).rollout_status(target, namespace, parse_timeout(timeout) or None, watch,
+    handle(cluster).rollout_status(target, namespace, parse_timeout(timeout) or None, watch,
                                     progress=typer.echo)
 
 
 def stream_events(cluster: str, since: str | None = None) -> None:
     """Print events as they come until Ctrl-C or until the cluster is removed."""
     try:
-        for event in Cluster(cluster).follow_events(since):
+        for event in handle(cluster).follow_events(since):
             typer.echo(event.line())
     except KeyboardInterrupt:
         pass
@@ -54,8 +52,9 @@ def stream_events(cluster: str, since: str | None = None) -> None:
 
 def print_events(cluster: str, follow: bool) -> None:
     """`emukube events [-f]`: the Events so far, then (-f) what comes, like kubectl get events -A -w."""
-    c = Cluster(cluster)
-    events, version = ev.read(c.api())
+    from ..client import events as ev
+
+    events, version = ev.read(handle(cluster).api())
     typer.echo(ev.HEADER)
     for event in events:
         typer.echo(event.line())
@@ -67,6 +66,8 @@ def attach(cluster: str, since: str | None) -> None:
     """`emukube up --attach`: stream events in the foreground; Ctrl-C leaves the cluster running."""
     typer.echo(f"streaming events of cluster {cluster}; Ctrl-C stops watching (the cluster keeps running)",
                err=True)
+    from ..client import events as ev
+
     typer.echo(ev.HEADER)
     stream_events(cluster, since)
 
@@ -74,8 +75,10 @@ def attach(cluster: str, since: str | None) -> None:
 def events_version(cluster: str) -> str:
     """The resourceVersion before an `up --attach`, so the stream starts with what up did
     ("0" for a cluster that does not exist yet: a watch from 0 starts with every Event)."""
+    from ..client import events as ev
+
     try:
-        return ev.read(Cluster(cluster).api())[1]
+        return ev.read(handle(cluster).api())[1]
     except EmukubeError:
         return "0"
 

@@ -12,11 +12,12 @@ from ..errors import EmukubeError
 from ..k8s.client import ApiError, Credentials, KubeClient
 from ..k8s.names import SYSTEM_NAMESPACES
 from ..k8s.resources import BY_KEY, Resource, by_kind
-from ..runtime import engine
 from ..runtime.settings import STATE_DIR
+from . import kubeconfig
 
 API_PORT = "6443/tcp"
 _clients: dict[str, KubeClient] = {}  # controller id -> client (one process, one CLI command)
+_stale_entries: set[str] = set()  # clusters whose kubeconfig entry by_kubeconfig found not answering
 
 # Server-side fields a desired object never carries: comparing without them tells "unchanged".
 _SERVER_FIELDS = ("uid", "resourceVersion", "generation", "managedFields", "creationTimestamp")
@@ -41,6 +42,8 @@ def credentials_of(controller) -> Credentials:
     known = _from_kubeconfig(controller, port)
     if known is not None:
         return known
+    from ..runtime import engine
+
     ca = engine.read_file(controller, "/state/pki/ca.crt")
     tokens = engine.read_file(controller, "/state/pki/tokens")
     if port is None or not ca or not tokens:
@@ -62,23 +65,29 @@ def remember(controller, files: dict[str, tuple[bytes, int]]) -> None:
 def _from_kubeconfig(controller, port: int | None) -> Credentials | None:
     """The cluster's entry `up` merged into the kubeconfig, if it names this API: reading it is
     much quicker than copying the files out of the controller."""
-    import base64
-
     from ..runtime import labels as L
-    from . import kubeconfig
 
-    name = kubeconfig.entry_name(controller.labels.get(L.CLUSTER, ""))
-    try:
-        cfg = kubeconfig.read(kubeconfig.default_path())
-        cluster = next(c["cluster"] for c in cfg.get("clusters") or [] if c.get("name") == name)
-        user = next(u["user"] for u in cfg.get("users") or [] if u.get("name") == name)
-        server = f"https://127.0.0.1:{port}"
-        if cluster.get("server") != server or not user.get("token"):
-            return None
-        return Credentials(server=server, ca_pem=base64.b64decode(cluster["certificate-authority-data"]),
-                           token=user["token"])
-    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+    cluster = controller.labels.get(L.CLUSTER, "")
+    known = kubeconfig.credentials(cluster) if cluster not in _stale_entries else None
+    return known if known is not None and known.server == f"https://127.0.0.1:{port}" else None
+
+
+def by_kubeconfig(cluster: str) -> KubeClient | None:
+    """A client of the cluster's API found from its kubeconfig entry alone, when the server
+    there answers and proves itself with the entry's CA (each cluster has its own): no engine
+    call, so a verb that only reads the API (`get`) need not import the docker SDK, which took
+    longer than the rest of the verb. None when there is no entry or it is stale (the cluster
+    removed by hand, or made again with another CA and port): then ask the engine."""
+    creds = kubeconfig.credentials(cluster)
+    if creds is None:
         return None
+    try:  # briefly: a port another program took since may accept and never answer
+        if KubeClient(creds, timeout=5).request("GET", "/readyz").get("text", "").strip() == "ok":
+            return KubeClient(creds)
+    except (ApiError, OSError, ValueError):
+        pass
+    _stale_entries.add(cluster)  # nor trusted once the engine has told where the API is
+    return None
 
 
 def client_for(controller) -> KubeClient:

@@ -21,6 +21,8 @@ from typing import Iterator
 
 import yaml
 
+from ..k8s.client import Credentials
+
 PREFIX = "emukube-"
 SECTIONS = ("clusters", "users", "contexts")
 LOCK_TIMEOUT = 30.0
@@ -53,6 +55,22 @@ def default_path(explicit: str | None = None) -> Path:
         if p.is_file():
             return p
     return paths[-1]
+
+
+def credentials(cluster: str, path: Path | None = None) -> Credentials | None:
+    """The server, CA and token of the cluster's entry in the kubeconfig (`path`, else the one
+    `up` merges into); None when it has none, or one of another shape than `up` writes."""
+    name = entry_name(cluster)
+    try:
+        cfg = read(path or default_path())
+        server = next(c["cluster"] for c in cfg.get("clusters") or [] if c.get("name") == name)
+        user = next(u["user"] for u in cfg.get("users") or [] if u.get("name") == name)
+        ca = base64.b64decode(server["certificate-authority-data"], validate=True)
+        if not (isinstance(server["server"], str) and isinstance(user["token"], str) and ca):
+            return None
+        return Credentials(server=server["server"], ca_pem=ca, token=user["token"])
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
 
 
 def render(cluster: str, server: str, ca_pem: bytes, token: str) -> dict:

@@ -110,3 +110,27 @@ def test_malformed_and_huge_bodies(http):
                   headers={"Content-Type": "application/json"})
     assert r.status_code == 413 and r.json()["code"] == 413
     assert http.get("/api/v1/namespaces/default/configmaps/huge").status_code == 404
+
+
+def test_emukube_get_finds_the_cluster_past_a_stale_or_missing_kubeconfig_entry(cluster, kube, tmp_path):
+    """`get` reads the API's address from the kubeconfig entry `up` wrote, without asking the
+    engine; an entry that no longer proves itself (another cluster's CA at that port, a closed
+    port) or none at all sends it to the engine, with the same answer."""
+    from emukube.lifecycle import kubeconfig as kc
+    from emukube.lifecycle.pki import make_pki
+
+    server, token, _ = kube.credentials()
+    expected = cluster.emukube("get", "svc", "web").stdout
+    assert expected.startswith("NAME") and "web" in expected
+    stranger = make_pki("stranger", ["127.0.0.1"], ["localhost"]).ca_cert
+    entries = {
+        "another CA": kc.render(cluster.name, server, stranger, token),
+        "a closed port": kc.render(cluster.name, "https://127.0.0.1:1", stranger, token),
+        "none": None,
+    }
+    for what, entry in entries.items():
+        path = tmp_path / what.replace(" ", "-")
+        if entry is not None:
+            kc.merge(path, entry, make_current=True)
+        got = cluster.emukube("get", "svc", "web", env={"KUBECONFIG": str(path)})
+        assert got.stdout.splitlines()[1].split()[:3] == expected.splitlines()[1].split()[:3], what

@@ -309,3 +309,26 @@ def test_kubectl_trusts_the_cluster_cert_and_sends_the_token(tmp_path, tls_name)
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_credentials_of_an_entry_up_merged(tmp_path):
+    path = tmp_path / "config"
+    path.write_text(OTHER)
+    kc.merge(path, kc.render("shop", "https://127.0.0.1:40123", CA, "tok"), make_current=False)
+    creds = kc.credentials("shop", path)
+    assert (creds.server, creds.ca_pem, creds.token) == ("https://127.0.0.1:40123", CA, "tok")
+    assert kc.credentials("other", path) is None  # no entry of that name
+    assert kc.credentials("shop", tmp_path / "missing") is None
+
+
+@pytest.mark.parametrize("broken", [
+    {"certificate-authority-data": "not base64!"},
+    {"certificate-authority-data": ""},
+    {"server": None},
+])
+def test_credentials_of_an_entry_of_another_shape_are_none(tmp_path, broken):
+    cfg = kc.render("shop", "https://127.0.0.1:40123", CA, "tok")
+    cfg["clusters"][0]["cluster"].update(broken)
+    path = tmp_path / "config"
+    kc.merge(path, cfg, make_current=True)
+    assert kc.credentials("shop", path) is None

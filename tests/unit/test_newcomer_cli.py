@@ -81,3 +81,15 @@ def test_the_demo_names_the_holder_and_the_fix():
     assert note(30080, "cluster other", ".venv/bin/emukube") == (
         'note: NodePort 30080 is held by emukube cluster "other" (`.venv/bin/emukube down --cluster other` '
         "frees it): this demo gets a free port instead; curl the one printed below")
+
+
+def test_reading_verbs_start_without_the_docker_sdk():
+    """`emukube --help` and `get` import neither the docker SDK nor what needs it: it took longer
+    to import than `get` takes to answer (benchmarks, section 7)."""
+    import subprocess
+    import sys
+
+    probe = ("import sys, emukube.cli.app, emukube.cli.get, emukube.lifecycle.connection; "
+             "print(sorted(m for m in ('docker', 'requests', 'urllib3', 'rich') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
