@@ -75,6 +75,7 @@ from .proxy_reloads import BackgroundReloads
 from .publish import event_line
 from .publish_pods import PodFacts, earlier_pod, made_at, rfc3339, stored_labels
 from .publisher import Observed, Publisher
+from .ready_gate import ReadyGate
 from .restarts import Restarts, fresh_start, should_restart
 from .scale_down import condemned
 from .start_failures import StartFailures
@@ -243,6 +244,7 @@ class Controller:
         self.stood_in: dict[tuple[str, str, str], str] = {}
         ctx.stood_in = self.note_stand_in
         self.reloads = BackgroundReloads(self)  # proxy reloads off the tick while no pod stops
+        self.gate = ReadyGate()  # pods Ready once their proxies carry them (ready_gate.py)
         self.policy_routes: dict[tuple[str, str], tuple] = {}  # see under_policies
         self.starting: list[ep.PodView] = []  # this tick's starting_views
         self.firewalls = PodFirewalls(self, self.state_dir / "pod-firewalls.json")  # NetworkPolicy at pod addresses
@@ -574,7 +576,22 @@ class Controller:
                    for kind in ("startup", "readiness") if spec.get(f"{kind}Probe"))
 
     def is_ready(self, pod: Pod) -> bool:
-        return pod.key not in self.terminating and self.is_serving(pod)
+        return pod.key not in self.terminating and self.is_serving(pod) and self.gate.ready(pod.key)
+
+    def gate_candidates(self, pods: dict[PodKey, Pod]) -> set[PodKey]:
+        """Pods a proxy may carry: selected by a Service that has one, or with hostPorts (the
+        node's proxy). The rest are Ready as soon as they serve (a StatefulSet's next pod
+        behind a headless Service is not made a tick later)."""
+        proxied = [s for s in self.services if s["spec"].get("selector") and s["spec"].get("clusterIP") != "None"
+                   and s["spec"].get("type") != "ExternalName"]
+        return {k for k, p in pods.items()
+                if host_ports(p.spec) or any(ep.selects(s["spec"]["selector"], p.labels)
+                                             and (s["metadata"].get("namespace") or "default") == p.namespace
+                                             for s in proxied)}
+
+    def _gate_settled(self, key: str) -> bool:
+        kind, _, name = key.partition(":")
+        return self._settled(name if kind == "svc" else f"node/{name}")
 
     def is_serving(self, pod: Pod) -> bool:
         """Ready but for being stopped: the EndpointSlice's `serving` condition."""
@@ -1058,6 +1075,9 @@ class Controller:
         StatefulSet pod, readiness) meanwhile."""
         plans = [(svc, plan) for svc in self.services if (plan := self.proxy_plan(svc, views)) is not None]
         self.latest_plans = {object_key(plan.namespace, plan.name): (svc, plan) for svc, plan in plans}
+        for key, (_, plan) in self.latest_plans.items():
+            self.gate.planned(f"svc:{key}", [plan])
+        self.gate.keep_planned({f"svc:{key}" for key in self.latest_plans}, prefix="svc:")
         wanted = set()
         for _, plan in plans:
             wanted.update({proxy_name(self.ctx.cluster, plan.namespace, plan.name),
@@ -1084,6 +1104,8 @@ class Controller:
         except DockerException as exc:
             self._proxy_failed(plan, exc)
             return
+        if what is not None:  # it runs this tick's plan
+            self.gate.serves(f"svc:{key}", [plan])
         if what is None:
             self._begin_making(key)
             self.create_pool.submit(self._create_proxy, svc, plan, proxies)
@@ -1100,6 +1122,7 @@ class Controller:
                 # that became ready meanwhile are in the first config, with no reload after.
                 svc, plan = self.latest_plans.get(key, (svc, plan))
                 self.proxies.create(svc, plan, proxies)
+            self.gate.serves(f"svc:{key}", [plan])
             self.reasons.pop(f"service/{key}", None)
             self._proxy_changed(plan, "ProxyCreated")
         except DockerException as exc:
@@ -1163,6 +1186,7 @@ class Controller:
         """Node proxies: one per running node, none for stopped ones. Made in the background
         like Services' proxies (pods start meanwhile); `up` converges once they run."""
         wanted = {n.name: n for n in self.nodes if not n.stopped}
+        self.gate.keep_planned({f"node:{name}" for name in wanted}, prefix="node:")
         for name, container in self.node_containers.items():
             if name not in wanted:
                 engine.remove(container)
@@ -1172,6 +1196,7 @@ class Controller:
                 continue
             plans = node_plans(node, self.services, views, self.service_slices,
                                lambda plan: self.under_policies(plan, views))
+            self.gate.planned(f"node:{node.name}", plans)
             try:
                 existing = self.node_containers.get(node.name)
                 needed = None if self.terminating else node_needs(self.proxies, node, plans, existing)
@@ -1185,6 +1210,7 @@ class Controller:
                 self.making.add(f"node/{node.name}")
                 self.create_pool.submit(self._create_node, node, views)
                 continue
+            self.gate.serves(f"node:{node.name}", plans)
             self.reasons.pop(f"node/{node.name}", None)
             if what:
                 self._node_changed(node, what)
@@ -1192,9 +1218,10 @@ class Controller:
     def _create_node(self, node, views: list[ep.PodView]) -> None:
         try:
             with self.engine_slots.data_plane():
-                create_node(self.proxies, node, node_plans(node, self.services, views, self.service_slices,
-                                                           lambda plan: self.under_policies(plan, views)),
-                            self.node_containers.get(node.name))
+                plans = node_plans(node, self.services, views, self.service_slices,
+                                   lambda plan: self.under_policies(plan, views))
+                create_node(self.proxies, node, plans, self.node_containers.get(node.name))
+            self.gate.serves(f"node:{node.name}", plans)
             self.reasons.pop(f"node/{node.name}", None)
             self._node_changed(node, "created")
         except DockerException as exc:
@@ -1350,7 +1377,9 @@ class Controller:
                           if not self.gone(p) and not self.superseded(p)]
                     + self.failures.published(pods) + self.pending_published(pods) + self.coredns_mirror(dns),
                     services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes),
-                    views=views, ingress_addresses=self.ingress.addresses()))
+                    views=[v if not v.ready or self.gate.ready(object_key(v.namespace, v.name)) else
+                           replace(v, ready=False) for v in views],  # held: not an endpoint yet
+                    ingress_addresses=self.ingress.addresses()))
                 if not complete:
                     converged = False
             except Exception as exc:  # noqa: BLE001 - the API restarting: the next tick writes it
@@ -1498,6 +1527,7 @@ class Controller:
             self.creating.pop(key, None)
         self.take_requests(pods)
         self.take_api_deletions(pods)
+        self.gate.begin(self.gate_candidates(pods))
         self.probe_all(pods)
         self.restart_exited(pods)
         self.ephemerals.sync(pods)
@@ -1515,6 +1545,10 @@ class Controller:
         for key in list(self.terminating):  # the data plane no longer knows these pods
             if key in self.drained and self.drained_now(key):
                 self.drained[key].set()
+        # The pods serving when this tick planned its proxies: one whose probe passed since is
+        # in no plan yet, which is not the same as no proxy carrying it.
+        self.gate.update({object_key(v.namespace, v.name): v.ip for v in views if v.ready and not v.terminating},
+                         self._gate_settled)
         self.write_status(pods, views, dns)
         sync_budgets(self)  # PodDisruptionBudgets' status, from the pods just published
         live_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps, *p.inits]}  # inits: sidecars restart

@@ -138,6 +138,8 @@ def pod_status(ctrl, pod) -> dict:
     out = {"ready": ready, "phase": status_word(ctrl, pod, containers, inits),
            "restarts": sum(c["restarts"] for c in containers + inits), "ip": pod.ip, "reason": reason,
            "node": pod.node, "containers": containers}
+    if not ready and pod.key not in ctrl.terminating and ctrl.is_serving(pod):
+        out["held"] = True  # serving, but its proxies do not carry it yet (ready_gate.py)
     if inits:
         out["initContainers"] = inits
     ephemeral = [ephemeral_entry(c) for c in pod.ephemerals] + ctrl.ephemerals.waiting(pod.key)

@@ -62,6 +62,7 @@ class BackgroundReloads:
             svc, plan = ctl.latest_plans.get(key, (svc, plan))
             what = self.ctl.proxies.reload(svc, plan, proxies, settle=True)
             if what is not None:  # else the next tick (re)creates it
+                ctl.gate.serves(f"svc:{key}", [plan])
                 ctl.reasons.pop(f"service/{key}", None)
             if what:
                 ctl._proxy_changed(plan, "ProxyReloaded")
@@ -101,6 +102,7 @@ class BackgroundReloads:
         try:
             what = reload_node(ctl.proxies, node, plans, existing, settle=True)
             if what is not None:
+                ctl.gate.serves(f"node:{node.name}", plans)
                 ctl.reasons.pop(f"node/{node.name}", None)
             if what:
                 ctl._node_changed(node, what)

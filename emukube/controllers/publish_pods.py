@@ -351,10 +351,16 @@ def _unready_message(apps: list[dict], phase: str) -> tuple[str, str]:
     return "ContainersNotReady", f"containers with unready status: [{' '.join(names)}]"
 
 
+# Ready held while the Service proxies take the pod in (controllers/ready_gate.py): the kubelet's
+# words for a Ready condition that waits on something besides the containers.
+HELD = ("ReadinessGatesNotReady", "the Service proxies that send it traffic do not carry it yet (emukube)")
+
+
 def pod_conditions(inits: list[dict], apps: list[dict], phase: str, sandbox: bool,
-                   sidecars: frozenset[str] = frozenset()) -> list[dict]:
+                   sidecars: frozenset[str] = frozenset(), held: bool = False) -> list[dict]:
     """The five conditions a 1.35 kubelet reports, in its order, without times. Sidecars count
-    as initialized once started, and in ContainersReady as app containers do."""
+    as initialized once started, and in ContainersReady as app containers do. held: Ready
+    waits for the data plane (as for an unmet readiness gate)."""
     incomplete = [s["name"] for s in inits if not (s["started"] if s["name"] in sidecars else s["ready"])]
     reason, message = _unready_message([s for s in inits if s["name"] in sidecars] + apps, phase)
     ready = not reason
@@ -362,7 +368,7 @@ def pod_conditions(inits: list[dict], apps: list[dict], phase: str, sandbox: boo
         _condition("PodReadyToStartContainers", sandbox),
         _condition("Initialized", not incomplete, "ContainersNotInitialized",
                    f"containers with incomplete status: [{' '.join(incomplete)}]"),
-        _condition("Ready", ready, reason, message),
+        _condition("Ready", ready and not held, *((reason, message) if not ready else HELD)),
         _condition("ContainersReady", ready, reason, message),
         _condition("PodScheduled", True),
     ]
@@ -416,7 +422,8 @@ def pod_status_object(facts: PodFacts, status: dict, now: str, previous: dict | 
     phase = kubelet_phase(facts.spec, inits, apps)
     sandbox = bool(facts.ip) or any("containerID" in s for s in apps)
     sidecars = frozenset(c.get("name", "") for c in facts.spec.get("initContainers") or [] if _sidecar(c))
-    conds = stamp_conditions(pod_conditions(inits, apps, phase, sandbox, sidecars), previous, facts, apps, now)
+    conds = stamp_conditions(pod_conditions(inits, apps, phase, sandbox, sidecars, bool(status.get("held"))),
+                             previous, facts, apps, now)
     out: dict = {"phase": phase, "conditions": conds}
     if facts.host_ip:
         out.update(hostIP=facts.host_ip, hostIPs=[{"ip": facts.host_ip}])

@@ -7,6 +7,7 @@ import re
 import subprocess
 import time
 
+import httpx
 import pytest
 import yaml
 from conftest import HERE, run, wait_until
@@ -585,6 +586,29 @@ def test_create_expose_and_force_delete(kube):
     kube("delete", "cm", "c1")
     kube("delete", "secret", "s1")
     wait_until(lambda: not kube("get", "pods", "-l", "app=hello", "-o", "name").stdout, "hello's pods gone")
+
+
+def test_the_first_call_after_rollout_status_is_answered(kube):
+    """A CI script's habit: `kubectl rollout status` (or `helm install --wait`), then a request to
+    the Service. The pod is Ready only once its Service's proxy carries it (README), so that first
+    request is answered every time; it was refused in one try out of three when readiness came
+    first and the proxy's reload after."""
+    kube("create", "deployment", "first", "--image=emukube/echo:1.0", "--replicas=0")
+    kube("expose", "deployment", "first", "--type=NodePort", "--port=80", "--target-port=8080")
+    port = kube("get", "svc", "first", "-o", "jsonpath={.spec.ports[0].nodePort}").stdout
+    try:
+        for attempt in range(4):
+            kube("scale", "deployment", "first", "--replicas=1")
+            kube("rollout", "status", "deployment/first", "--timeout=90s", timeout=120)
+            try:
+                answer = httpx.get(f"http://127.0.0.1:{port}/hostname", timeout=10).text
+            except httpx.HTTPError as exc:
+                raise AssertionError(f"try {attempt}: the Service refused its Ready pod: {exc!r}") from None
+            assert answer.startswith("first-"), answer
+            kube("scale", "deployment", "first", "--replicas=0")
+            wait_until(lambda: not kube("get", "pods", "-l", "app=first", "-o", "name").stdout, "first's pod gone")
+    finally:
+        kube("delete", "deployment,svc", "first", check=False)
 
 
 def test_events(kube):
