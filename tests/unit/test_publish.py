@@ -107,6 +107,16 @@ def test_a_ready_deployment_pod_is_the_whole_v1_pod():
                         "terminationGracePeriodSeconds": 30}  # not changed in place
 
 
+def test_a_pod_its_proxies_do_not_carry_yet_is_not_ready_though_its_containers_are():
+    status = {"ready": False, "held": True, "phase": "Running", "restarts": 0, "ip": "10.3.0.7", "reason": "",
+              "node": "node-1", "containers": [running()]}
+    conditions = {c["type"]: c for c in pod_object(web_facts(), status, NOW)["status"]["conditions"]}
+    assert conditions["ContainersReady"]["status"] == "True"
+    ready = conditions["Ready"]
+    assert (ready["status"], ready["reason"]) == ("False", "ReadinessGatesNotReady"), ready
+    assert "proxies" in ready["message"]
+
+
 def test_an_unchanged_pod_gives_an_equal_dict_and_a_change_is_stamped_now():
     facts = web_facts(spec={**WEB_SPEC, "containers": [{"name": "web", "image": "nginx", "readinessProbe": {}}]})
     unready = {"phase": "Running", "containers": [running(ready=False)]}
