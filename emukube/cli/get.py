@@ -38,10 +38,10 @@ def run_get(cluster: str, kind: str, name: str | None, namespace: str | None, ou
         resources += category(part) or [resolve(part)]
     if name and len(resources) > 1:
         raise EmukubeError("error: arguments in resource/name form must have a single resource and name")
-    from ..lifecycle.connection import by_kubeconfig
+    from .options import api as api_of
     from .options import handle
 
-    api = by_kubeconfig(cluster) or handle(cluster).api()
+    api = api_of(cluster)
     api.warned = _warn_once(set())
     several = len(resources) > 1
     printed = False

@@ -32,6 +32,14 @@ def handle(name: str, **settings) -> Cluster:
     return Cluster(name, **settings)
 
 
+def api(name: str):
+    """A client of the cluster's API (k8s.client.KubeClient): found from its kubeconfig entry
+    when that answers (lifecycle.connection.by_kubeconfig), else through the engine."""
+    from ..lifecycle.connection import by_kubeconfig
+
+    return by_kubeconfig(name) or handle(name).api()
+
+
 def err(msg: str) -> None:
     typer.echo(msg, err=True)
 

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import EmukubeError
-from .options import ClusterOpt, NsOpt, handle, parse_timeout
+from .options import ClusterOpt, NsOpt, api, handle, parse_timeout
 
 ROLLOUT_HELP = "Restart a Deployment, StatefulSet or DaemonSet, or watch its rollout."
 rollout_app = typer.Typer(help=ROLLOUT_HELP, no_args_is_help=True)
@@ -54,7 +54,7 @@ def print_events(cluster: str, follow: bool) -> None:
     """`emukube events [-f]`: the Events so far, then (-f) what comes, like kubectl get events -A -w."""
     from ..client import events as ev
 
-    events, version = ev.read(handle(cluster).api())
+    events, version = ev.read(api(cluster))
     typer.echo(ev.HEADER)
     for event in events:
         typer.echo(event.line())
@@ -78,7 +78,7 @@ def events_version(cluster: str) -> str:
     from ..client import events as ev
 
     try:
-        return ev.read(handle(cluster).api())[1]
+        return ev.read(api(cluster))[1]
     except EmukubeError:
         return "0"
 

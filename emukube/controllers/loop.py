@@ -75,7 +75,7 @@ from .proxy_reloads import BackgroundReloads
 from .publish import event_line
 from .publish_pods import PodFacts, earlier_pod, made_at, rfc3339, stored_labels
 from .publisher import Observed, Publisher
-from .ready_gate import ReadyGate
+from .ready_gate import ReadyGate, carried
 from .restarts import Restarts, fresh_start, should_restart
 from .scale_down import condemned
 from .start_failures import StartFailures
@@ -578,16 +578,11 @@ class Controller:
     def is_ready(self, pod: Pod) -> bool:
         return pod.key not in self.terminating and self.is_serving(pod) and self.gate.ready(pod.key)
 
-    def gate_candidates(self, pods: dict[PodKey, Pod]) -> set[PodKey]:
-        """Pods a proxy may carry: selected by a Service that has one, or with hostPorts (the
-        node's proxy). The rest are Ready as soon as they serve (a StatefulSet's next pod
-        behind a headless Service is not made a tick later)."""
-        proxied = [s for s in self.services if s["spec"].get("selector") and s["spec"].get("clusterIP") != "None"
-                   and s["spec"].get("type") != "ExternalName"]
-        return {k for k, p in pods.items()
-                if host_ports(p.spec) or any(ep.selects(s["spec"]["selector"], p.labels)
-                                             and (s["metadata"].get("namespace") or "default") == p.namespace
-                                             for s in proxied)}
+    def published_ready(self, key: PodKey) -> bool:
+        namespace, _, name = key.partition("/")
+        stored = self.informer.get(BY_KEY["pods"], namespace, name) if self.informer is not None else None
+        return any(c.get("type") == "Ready" and c.get("status") == "True"
+                   for c in ((stored or {}).get("status") or {}).get("conditions") or [])
 
     def _gate_settled(self, key: str) -> bool:
         kind, _, name = key.partition(":")
@@ -1527,7 +1522,10 @@ class Controller:
             self.creating.pop(key, None)
         self.take_requests(pods)
         self.take_api_deletions(pods)
-        self.gate.begin(self.gate_candidates(pods))
+        # Pods a proxy may carry; the rest are Ready as soon as they serve (a StatefulSet's next
+        # pod behind a headless Service is not made a tick later).
+        self.gate.begin(carried(((k, p.namespace, p.labels, bool(host_ports(p.spec))) for k, p in pods.items()),
+                                self.services), self.published_ready)
         self.probe_all(pods)
         self.restart_exited(pods)
         self.ephemerals.sync(pods)
@@ -1545,10 +1543,10 @@ class Controller:
         for key in list(self.terminating):  # the data plane no longer knows these pods
             if key in self.drained and self.drained_now(key):
                 self.drained[key].set()
-        # The pods serving when this tick planned its proxies: one whose probe passed since is
-        # in no plan yet, which is not the same as no proxy carrying it.
-        self.gate.update({object_key(v.namespace, v.name): v.ip for v in views if v.ready and not v.terminating},
-                         self._gate_settled)
+        # The pods serving when this tick planned its proxies (one whose probe passed since is in
+        # no plan yet, which is not the same as no proxy carrying it); terminating ones too: a
+        # pod that was Ready keeps serving in its EndpointSlice while it stops.
+        self.gate.update({object_key(v.namespace, v.name): v.ip for v in views if v.ready}, self._gate_settled)
         self.write_status(pods, views, dns)
         sync_budgets(self)  # PodDisruptionBudgets' status, from the pods just published
         live_ids = {c.id for p in pods.values() for c in [p.holder, *p.apps, *p.inits]}  # inits: sidecars restart

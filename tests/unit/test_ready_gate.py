@@ -1,7 +1,7 @@
 """controllers/ready_gate.py: a serving pod is Ready once every proxy that should carry it runs a
 config with its address (or HOLD_LIMIT passed); pods no proxy carries are Ready at once."""
 
-from emukube.controllers.ready_gate import HOLD_LIMIT, ReadyGate, addresses, waiting_on
+from emukube.controllers.ready_gate import HOLD_LIMIT, ReadyGate, addresses, carried, waiting_on
 from emukube.plan.types import Backend, ProxyPlan, ServicePort
 
 
@@ -30,7 +30,7 @@ def test_addresses_and_what_a_pod_waits_on():
 
 def test_a_pod_is_held_until_its_proxies_serve_it():
     gate = ReadyGate(Clock())
-    gate.begin({"default/a", "default/b"})
+    gate.begin({"default/a", "default/b"}, lambda key: False)
     gate.planned("svc:default/web", [plan("10.0.0.1", "10.0.0.2")])
     gate.serves("svc:default/web", [plan("10.0.0.1")])
     gate.update({"default/a": "10.0.0.1", "default/b": "10.0.0.2"}, settled=lambda key: True)
@@ -42,7 +42,7 @@ def test_a_pod_is_held_until_its_proxies_serve_it():
 
 def test_a_proxy_being_made_does_not_count_yet():
     gate = ReadyGate(Clock())
-    gate.begin({"default/a"})
+    gate.begin({"default/a"}, lambda key: False)
     gate.planned("svc:default/web", [plan("10.0.0.1")])
     gate.serves("svc:default/web", [plan("10.0.0.1")])
     gate.update({"default/a": "10.0.0.1"}, settled=lambda key: False)
@@ -53,7 +53,7 @@ def test_a_proxy_being_made_does_not_count_yet():
 
 def test_pods_no_proxy_may_carry_are_ready_at_once():
     gate = ReadyGate(Clock())
-    gate.begin({"default/a"})
+    gate.begin({"default/a"}, lambda key: False)
     assert gate.ready("default/headless-0")  # not a candidate: never waits, not even for update
     gate.update({"default/a": "10.0.0.1"}, settled=lambda key: True)
     assert gate.ready("default/a")  # a candidate that no planned proxy carries (no matching port)
@@ -62,7 +62,7 @@ def test_pods_no_proxy_may_carry_are_ready_at_once():
 def test_a_proxy_that_never_serves_holds_the_pod_hold_limit_at_most():
     clock = Clock()
     gate = ReadyGate(clock)
-    gate.begin({"default/a"})
+    gate.begin({"default/a"}, lambda key: False)
     gate.planned("svc:default/web", [plan("10.0.0.1")])
     gate.update({"default/a": "10.0.0.1"}, settled=lambda key: True)
     clock.now += HOLD_LIMIT - 0.1
@@ -75,7 +75,7 @@ def test_a_proxy_that_never_serves_holds_the_pod_hold_limit_at_most():
 
 def test_a_pod_that_stops_serving_waits_again_and_forgotten_proxies_hold_nobody():
     gate = ReadyGate(Clock())
-    gate.begin({"default/a"})
+    gate.begin({"default/a"}, lambda key: False)
     gate.planned("svc:default/web", [plan("10.0.0.1")])
     gate.serves("svc:default/web", [plan("10.0.0.1")])
     gate.update({"default/a": "10.0.0.1"}, settled=lambda key: True)
@@ -87,3 +87,32 @@ def test_a_pod_that_stops_serving_waits_again_and_forgotten_proxies_hold_nobody(
     gate.keep_planned(set(), prefix="svc:")  # the Service was deleted
     gate.update({"default/a": "10.0.0.1"}, settled=lambda key: True)
     assert gate.ready("default/a")
+
+
+def svc(name: str, selector: dict | None, namespace: str = "default", **spec) -> dict:
+    return {"metadata": {"name": name, "namespace": namespace}, "spec": {"selector": selector, **spec}}
+
+
+def test_which_pods_a_proxy_may_carry():
+    services = [svc("web", {"app": "web", "tier": "front"}), svc("db", {"app": "db"}, clusterIP="None"),
+                svc("ext", {"app": "ext"}, type="ExternalName"), svc("manual", None),
+                svc("other", {"app": "web"}, namespace="shop")]
+    pods = [("default/w", "default", {"app": "web", "tier": "front", "x": "y"}, False),
+            ("default/half", "default", {"app": "web"}, False),  # not every pair of web's selector
+            ("default/d", "default", {"app": "db"}, False),  # headless: no proxy
+            ("default/e", "default", {"app": "ext"}, False),
+            ("default/h", "default", {}, True),  # a hostPort: its node's proxy
+            ("shop/w", "shop", {"app": "web"}, False)]
+    assert carried(pods, services) == {"default/w", "default/h", "shop/w"}
+
+
+def test_a_pod_first_seen_ready_in_the_api_stays_ready():
+    """A new controller, or a Service made for pods that run: only becoming Ready waits."""
+    gate = ReadyGate(Clock())
+    gate.planned("svc:default/web", [plan("10.0.0.1", "10.0.0.2")])
+    gate.begin({"default/a", "default/b"}, lambda key: key == "default/a")
+    assert gate.ready("default/a") and not gate.ready("default/b")
+    gate.update({"default/a": "10.0.0.1", "default/b": "10.0.0.2"}, settled=lambda key: True)
+    assert gate.ready("default/a") and not gate.ready("default/b")
+    gate.begin({"default/a", "default/b"}, lambda key: True)  # seen before: the API is not asked again
+    assert not gate.ready("default/b")
