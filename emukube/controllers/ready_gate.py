@@ -11,9 +11,10 @@ those proxies runs a config with its address, HOLD_LIMIT at most (a proxy that c
 e.g. its NodePort taken, must not hold the workload back for ever: kube-proxy's failures never
 touch readiness either).
 
-Proxies are keyed as the controller keys them: "namespace/name" for a Service's, "node/NAME"
-for a node's. `expected`: the addresses each one's latest plan carries; `serving`: those of the
-config it runs (set by the workers that make and reload proxies)."""
+Proxies are keyed "svc:namespace/name" for a Service's and "node:NAME" for a node's (the
+controller's own keys, "namespace/name" and "node/NAME", would meet for a namespace named
+node). `expected`: the addresses each one's latest plan carries; `serving`: those of the config
+it runs (set by the workers that make and reload proxies)."""
 
 from __future__ import annotations
 
