@@ -40,11 +40,17 @@ def test_a_pod_is_held_until_its_proxies_serve_it():
     assert gate.ready("default/b")
 
 
-def test_a_proxy_being_made_does_not_count_yet():
+def carrying_a() -> ReadyGate:
+    """A gate whose only candidate, pod a at 10.0.0.1, the proxy of web plans and runs."""
     gate = ReadyGate(Clock())
     gate.begin({"default/a"}, lambda key: False)
     gate.planned("svc:default/web", [plan("10.0.0.1")])
     gate.serves("svc:default/web", [plan("10.0.0.1")])
+    return gate
+
+
+def test_a_proxy_being_made_does_not_count_yet():
+    gate = carrying_a()
     gate.update({"default/a": "10.0.0.1"}, settled=lambda key: False)
     assert not gate.ready("default/a")
     gate.update({"default/a": "10.0.0.1"}, settled=lambda key: True)
@@ -74,10 +80,7 @@ def test_a_proxy_that_never_serves_holds_the_pod_hold_limit_at_most():
 
 
 def test_a_pod_that_stops_serving_waits_again_and_forgotten_proxies_hold_nobody():
-    gate = ReadyGate(Clock())
-    gate.begin({"default/a"}, lambda key: False)
-    gate.planned("svc:default/web", [plan("10.0.0.1")])
-    gate.serves("svc:default/web", [plan("10.0.0.1")])
+    gate = carrying_a()
     gate.update({"default/a": "10.0.0.1"}, settled=lambda key: True)
     assert gate.ready("default/a")
     gate.update({}, settled=lambda key: True)  # its readiness probe failed: out of the proxy
