@@ -15,6 +15,8 @@ from ..errors import EmukubeError, NotFound
 from ..k8s.client import ApiError
 from ..k8s.names import LAST_APPLIED, category, resolve
 from ..views.tables import table_lines
+from .options import api as api_of
+from .options import handle
 
 if TYPE_CHECKING:
     from ..client.cluster import Cluster
@@ -38,9 +40,6 @@ def run_get(cluster: str, kind: str, name: str | None, namespace: str | None, ou
         resources += category(part) or [resolve(part)]
     if name and len(resources) > 1:
         raise EmukubeError("error: arguments in resource/name form must have a single resource and name")
-    from .options import api as api_of
-    from .options import handle
-
     api = api_of(cluster)
     api.warned = _warn_once(set())
     several = len(resources) > 1

@@ -64,10 +64,10 @@ def print_events(cluster: str, follow: bool) -> None:
 
 def attach(cluster: str, since: str | None) -> None:
     """`emukube up --attach`: stream events in the foreground; Ctrl-C leaves the cluster running."""
-    typer.echo(f"streaming events of cluster {cluster}; Ctrl-C stops watching (the cluster keeps running)",
-               err=True)
     from ..client import events as ev
 
+    typer.echo(f"streaming events of cluster {cluster}; Ctrl-C stops watching (the cluster keeps running)",
+               err=True)
     typer.echo(ev.HEADER)
     stream_events(cluster, since)
 

@@ -23,6 +23,7 @@ import time
 from typing import Callable, Iterable
 
 from ..k8s.keys import PodKey
+from ..plan.allocate import has_cluster_ip
 from ..plan.endpoints import selects
 from ..plan.types import ProxyPlan
 
@@ -46,9 +47,8 @@ def carried(pods: Iterable[tuple[PodKey, str, dict, bool]], services: list[dict]
     each pod: the tick does this for every pod (100 Services of 2 pods each: 20,000 tries)."""
     by_pair: dict[tuple[str, str, str], list[dict]] = {}
     for svc in services:
-        spec = svc.get("spec") or {}
-        selector = spec.get("selector")
-        if selector and spec.get("clusterIP") != "None" and spec.get("type") != "ExternalName":
+        selector = (svc.get("spec") or {}).get("selector")
+        if selector and has_cluster_ip(svc):
             key, value = next(iter(sorted(selector.items())))
             by_pair.setdefault(((svc["metadata"].get("namespace") or "default"), key, value), []).append(selector)
     return {key for key, namespace, labels, host_ports in pods

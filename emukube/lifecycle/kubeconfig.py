@@ -63,12 +63,12 @@ def credentials(cluster: str, path: Path | None = None) -> Credentials | None:
     name = entry_name(cluster)
     try:
         cfg = read(path or default_path())
-        server = next(c["cluster"] for c in cfg.get("clusters") or [] if c.get("name") == name)
+        cluster_entry = next(c["cluster"] for c in cfg.get("clusters") or [] if c.get("name") == name)
         user = next(u["user"] for u in cfg.get("users") or [] if u.get("name") == name)
-        ca = base64.b64decode(server["certificate-authority-data"], validate=True)
-        if not (isinstance(server["server"], str) and isinstance(user["token"], str) and ca):
+        ca = base64.b64decode(cluster_entry["certificate-authority-data"], validate=True)
+        if not (isinstance(cluster_entry["server"], str) and isinstance(user["token"], str) and ca):
             return None
-        return Credentials(server=server["server"], ca_pem=ca, token=user["token"])
+        return Credentials(server=cluster_entry["server"], ca_pem=ca, token=user["token"])
     except (OSError, ValueError, KeyError, TypeError, StopIteration):
         return None
 
