@@ -568,7 +568,11 @@ class Controller:
             return False, str(exc)[:200]
 
     def container_ready(self, pod: Pod, container) -> bool:
-        if container.status != "running" or container.id in self.restarting or \
+        """Ready as its ContainerStatus says. Not while the pod is still being made: the worker
+        making it may have started the container before this tick looked, and its status, Ready
+        from its containers, then said Ready a tick before the ready gate held it (a `kubectl
+        rollout status` returned and the Service still refused, 1 try in 15 on a loaded machine)."""
+        if pod.key in self.creating or container.status != "running" or container.id in self.restarting or \
                 container.id in self.terminations.in_post_start:
             return False
         spec = pod.container_spec(container)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import threading
 import time
 
 import httpx
@@ -592,10 +593,19 @@ def test_the_first_call_after_rollout_status_is_answered(kube):
     """A CI script's habit: `kubectl rollout status` (or `helm install --wait`), then a request to
     the Service. The pod is Ready only once its Service's proxy carries it (README), so that first
     request is answered every time; it was refused in one try out of three when readiness came
-    first and the proxy's reload after."""
+    first and the proxy's reload after. A watch sees each pod become Ready once and stay so
+    until it is deleted: a pod published Ready a tick before the gate held it (its container
+    started while it was still being made) made the same call fail in 1 try in 15 under load."""
     kube("create", "deployment", "first", "--image=emukube/echo:1.0", "--replicas=0")
     kube("expose", "deployment", "first", "--type=NodePort", "--port=80", "--target-port=8080")
     port = kube("get", "svc", "first", "-o", "jsonpath={.spec.ports[0].nodePort}").stdout
+    watch = subprocess.Popen([KUBECTL, "get", "pods", "-l", "app=first", "-w", "--request-timeout=400s", "-o",
+                              'jsonpath={.metadata.name},{.metadata.deletionTimestamp},'
+                              '{.status.conditions[?(@.type=="Ready")].status}{"\\n"}'],
+                             env=kube.env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    seen: list[str] = []
+    reader = threading.Thread(target=lambda: seen.extend(watch.stdout or ()), daemon=True)
+    reader.start()
     try:
         for attempt in range(4):
             kube("scale", "deployment", "first", "--replicas=1")
@@ -608,7 +618,17 @@ def test_the_first_call_after_rollout_status_is_answered(kube):
             kube("scale", "deployment", "first", "--replicas=0")
             wait_until(lambda: not kube("get", "pods", "-l", "app=first", "-o", "name").stdout, "first's pod gone")
     finally:
+        watch.kill()
+        watch.wait(5)
+        reader.join(5)
         kube("delete", "deployment,svc", "first", check=False)
+    ready: dict[str, list[str]] = {}  # pod -> its Ready statuses while not being deleted, changes only
+    for line in seen:
+        name, deleting, status = line.strip().split(",")
+        if not deleting and ready.setdefault(name, [""])[-1] != status:
+            ready[name].append(status)
+    assert len(ready) == 4 and all(statuses[-1] == "True" for statuses in ready.values()), ready
+    assert [name for name, statuses in ready.items() if statuses.count("True") > 1] == [], ready
 
 
 def test_events(kube):
