@@ -1191,11 +1191,13 @@ class Controller:
                 engine.remove(container)
                 self.reasons.pop(f"node/{name}", None)
         for node in wanted.values():
-            if not self._settled(f"node/{node.name}"):
-                continue
             plans = node_plans(node, self.services, views, self.service_slices,
                                lambda plan: self.under_policies(plan, views))
+            # Planned while its proxy is being made or reloaded too: a pod that proxy should carry
+            # (NodePort, hostPort) waits for it, not only for its Service's proxy.
             self.gate.planned(f"node:{node.name}", plans)
+            if not self._settled(f"node/{node.name}"):
+                continue
             try:
                 existing = self.node_containers.get(node.name)
                 needed = None if self.terminating else node_needs(self.proxies, node, plans, existing)
