@@ -24,7 +24,9 @@ def describe(kind: str = typer.Argument(..., help="pod | svc | deploy | sts (or 
 def rollout_restart(target: str = typer.Argument(..., help="deployment/NAME or statefulset/NAME"),
                     cluster: str = ClusterOpt, namespace: str = NsOpt):
     """Replace every pod through a rolling update (sets the template's restartedAt annotation)."""
-    kind = handle(cluster).rollout_restart(target, namespace)
+    from ..client import rollout
+
+    kind = rollout.restart(api(cluster), target, namespace)
     typer.echo(f"{kind.lower()}.apps/{target.split('/', 1)[-1]} restarted")
 
 
@@ -37,8 +39,9 @@ def rollout_status(target: str = typer.Argument(..., help="deployment/NAME or st
     """Wait until a rollout is done, printing kubectl's progress lines."""
     if name:
         target = f"{target}/{name}"
-    handle(cluster).rollout_status(target, namespace, parse_timeout(timeout) or None, watch,
-                                    progress=typer.echo)
+    from ..client import rollout
+
+    rollout.wait(api(cluster), target, namespace, parse_timeout(timeout) or None, watch, progress=typer.echo)
 
 
 def stream_events(cluster: str, since: str | None = None) -> None:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence, TypeAlias
 
-from ..errors import EmukubeError, NotFound, WorkloadFailed
+from ..errors import EmukubeError, NotFound
 from ..k8s.client import ApiError
 from ..k8s.names import kind_of
 from ..lifecycle import node_address, ops
@@ -445,24 +445,7 @@ class Cluster:
         changes the pod-template hash, so the controller rolls every pod. Returns the kind."""
         from . import rollout
 
-        kind, name = rollout.parse_target(target)
-        res, api = self._workload_resource(kind), self.api()
-        try:
-            obj = api.get(res, namespace, name)
-            rollout.mark_restarted(obj)
-            annotations = obj["spec"]["template"]["metadata"]["annotations"]
-            api.patch(res, namespace, name, {"spec": {"template": {"metadata": {"annotations": {
-                rollout.RESTARTED_AT: annotations[rollout.RESTARTED_AT]}}}}},
-                content_type="application/strategic-merge-patch+json", fieldManager="kubectl-rollout")
-        except ApiError as exc:
-            raise NotFound(str(exc)) from None
-        return kind
-
-    @staticmethod
-    def _workload_resource(kind: str):
-        from ..k8s.resources import of_workload
-
-        return of_workload(kind)
+        return rollout.restart(self.api(), target, namespace)
 
     def rollout_status(self, target: str, namespace: str = "default", timeout: float | None = None,
                        watch: bool = True, progress: Callable[[str], None] | None = None) -> str:
@@ -470,24 +453,7 @@ class Cluster:
         the last message. Raises WorkloadFailed when `timeout` seconds pass first."""
         from . import rollout
 
-        kind, name = rollout.parse_target(target)
-        res, api = self._workload_resource(kind), self.api()
-        deadline = time.monotonic() + timeout if timeout else None
-        last = None
-        while True:
-            try:
-                obj = api.get(res, namespace, name)
-            except ApiError as exc:
-                raise NotFound(str(exc)) from None
-            line, done = rollout.status_line({**obj, "kind": kind})
-            if line != last and progress:
-                progress(line)
-            last = line
-            if done or not watch:
-                return line
-            if deadline is not None and time.monotonic() > deadline:
-                raise WorkloadFailed("error: timed out waiting for the condition")
-            time.sleep(0.5)
+        return rollout.wait(self.api(), target, namespace, timeout, watch, progress)
 
     def describe(self, kind: str, name: str | None = None, namespace: str = "default") -> str:
         """kubectl describe pod|svc|deploy|sts NAME, as text."""

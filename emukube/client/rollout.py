@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import time
+from typing import Callable
 
-from ..errors import EmukubeError, WorkloadFailed
+from ..errors import EmukubeError, NotFound, WorkloadFailed
+from ..k8s.client import ApiError
 from ..k8s.names import kind_of
+from ..k8s.resources import of_workload
 from ..k8s.times import timestamp
 
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
@@ -38,6 +41,49 @@ def mark_restarted(obj: dict, now: float | None = None) -> None:
     if annotations.get(RESTARTED_AT) == stamp:  # twice in one second must still roll
         stamp = stamp[:-1] + f".{int((now or time.time()) * 1000) % 1000:03d}Z"
     meta["annotations"] = {**annotations, RESTARTED_AT: stamp}
+
+
+def restart(api, target: str, namespace: str = "default") -> str:
+    """kubectl rollout restart deployment/NAME (or statefulset/NAME, daemonset/NAME) through the
+    API client `api`: a template annotation changes the pod-template hash, so the controller
+    rolls every pod. Returns the kind."""
+    kind, name = parse_target(target)
+    res = of_workload(kind)
+    try:
+        obj = api.get(res, namespace, name)
+        mark_restarted(obj)
+        annotations = obj["spec"]["template"]["metadata"]["annotations"]
+        api.patch(res, namespace, name, {"spec": {"template": {"metadata": {"annotations": {
+            RESTARTED_AT: annotations[RESTARTED_AT]}}}}},
+            content_type="application/strategic-merge-patch+json", fieldManager="kubectl-rollout")
+    except ApiError as exc:
+        raise NotFound(str(exc)) from None
+    return kind
+
+
+def wait(api, target: str, namespace: str = "default", timeout: float | None = None, watch: bool = True,
+         progress: Callable[[str], None] | None = None) -> str:
+    """kubectl rollout status through the API client `api`: until the rollout is done
+    (kubectl's messages go to progress as they change); returns the last message. Raises
+    WorkloadFailed when `timeout` seconds pass first."""
+    kind, name = parse_target(target)
+    res = of_workload(kind)
+    deadline = time.monotonic() + timeout if timeout else None
+    last = None
+    while True:
+        try:
+            obj = api.get(res, namespace, name)
+        except ApiError as exc:
+            raise NotFound(str(exc)) from None
+        line, done = status_line({**obj, "kind": kind})
+        if line != last and progress:
+            progress(line)
+        last = line
+        if done or not watch:
+            return line
+        if deadline is not None and time.monotonic() > deadline:
+            raise WorkloadFailed("error: timed out waiting for the condition")
+        time.sleep(0.5)
 
 
 def status_line(obj: dict) -> tuple[str, bool]:

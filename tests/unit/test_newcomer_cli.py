@@ -89,7 +89,8 @@ def test_reading_verbs_start_without_the_docker_sdk():
     import subprocess
     import sys
 
-    probe = ("import sys, emukube.cli.app, emukube.cli.get, emukube.lifecycle.connection; "
+    probe = ("import sys, emukube.cli.app, emukube.cli.get, emukube.cli.workloads, emukube.client.rollout, "
+             "emukube.lifecycle.connection; "
              "print(sorted(m for m in ('docker', 'requests', 'urllib3', 'rich') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
