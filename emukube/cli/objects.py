@@ -11,7 +11,7 @@ import typer
 
 from ..errors import EmukubeError
 from ..k8s.names import kind_of
-from .options import ClusterOpt, NsOpt, err, handle, parse_timeout
+from .options import ClusterOpt, NsOpt, api, err, handle, parse_timeout
 
 OUTPUTS = ("wide", "json", "yaml", "name")
 
@@ -83,7 +83,12 @@ def logs(pod: str, cluster: str = ClusterOpt, namespace: str = NsOpt,
 
 def delete(kind: str, name: str, cluster: str = ClusterOpt, namespace: str = NsOpt):
     """Delete a pod (its owner replaces it) or any applied object (svc, deploy, ...)."""
-    kind_name = handle(cluster).delete(kind, name, namespace)
+    from ..client import edits
+
+    if edits.resource_of(kind, edits.DELETABLE).kind == "Pod":  # returns once the pod is gone
+        kind_name = handle(cluster).delete(kind, name, namespace)
+    else:
+        kind_name = edits.delete(api(cluster), kind, name, namespace)
     typer.echo(f'{kind_name.lower()} "{name}" deleted')
 
 
@@ -91,11 +96,14 @@ def scale(target: str = typer.Argument(..., help="deployment/NAME or statefulset
           replicas: int = typer.Option(..., "--replicas"), cluster: str = ClusterOpt, namespace: str = NsOpt,
           wait: bool = typer.Option(False, "--wait/--no-wait"), timeout: str = typer.Option("120s")):
     """Change the replicas of a Deployment or StatefulSet."""
-    from ..client.cluster import OWNERS
+    from ..client import edits
 
     kind, _, name = target.partition("/")
-    handle(cluster).scale(target, replicas, namespace, wait=wait, timeout=parse_timeout(timeout))
-    typer.echo(f"{(kind_of(kind, OWNERS) or kind).lower()}.apps/{name} scaled")
+    if wait:  # until the controller converged: its report is read through the engine
+        handle(cluster).scale(target, replicas, namespace, wait=wait, timeout=parse_timeout(timeout))
+    else:
+        edits.scale(api(cluster), target, replicas, namespace)
+    typer.echo(f"{(kind_of(kind, edits.OWNERS) or kind).lower()}.apps/{name} scaled")
 
 
 def events(cluster: str = ClusterOpt, follow: bool = typer.Option(False, "-f", "--follow")):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import json
 import os
 import signal
 import threading
@@ -33,11 +32,10 @@ from ..runtime import labels as L
 from ..runtime.podspec import container_ports
 from ..runtime.report import Report
 from . import inside as access
+from .edits import OWNERS
 from .snapshot import PodRow, Snapshot
 
 PathLike: TypeAlias = "str | os.PathLike[str]"
-OWNERS = ("Deployment", "StatefulSet", "ReplicaSet")
-DELETABLE = ("Service", *OWNERS, "ConfigMap", "Secret", "Namespace", "Pod")
 
 
 @dataclass(frozen=True)
@@ -240,15 +238,6 @@ class Cluster:
         state = state or ops.require(ops.read_state(self.client, self.name))
         return ops.settings_of(state.controller)
 
-    def _replace(self, objects: list[dict]) -> tuple[str | None, dict[str, int]]:
-        """A new desired state from edited objects (scale, delete), through the API server:
-        changed objects are updated, missing ones deleted."""
-        with ops.allocation_lock():
-            state = ops.require(ops.read_state(self.client, self.name))
-            written = ops.write_objects(self.client, state, objects, prune=True)
-            assert state.controller is not None
-            return state.controller.labels.get(L.GENERATION), written
-
     def wait_ready(self, timeout: float = 120, progress: Callable[[Report], None] | None = None) -> Report:
         """Until every pod is ready and every Service answers (raises WorkloadFailed); the
         controller's report that said so."""
@@ -383,18 +372,15 @@ class Cluster:
     # -- changing ---------------------------------------------------------------------------
     def scale(self, target: str, replicas: int, namespace: str = "default", wait: bool = False,
               timeout: float = 120) -> str | None:
-        """deployment/NAME or statefulset/NAME to `replicas` pods; returns the new generation."""
-        if replicas < 0:
-            raise EmukubeError("error: --replicas must be >= 0")
-        kind, _, name = target.partition("/")
-        kind_name = kind_of(kind, OWNERS)
-        objects = json.loads(json.dumps(self.objects()))
-        found = next((o for o in objects if o["kind"] == kind_name and o["metadata"]["name"] == name and
-                      o["metadata"].get("namespace", "default") == namespace), None)
-        if found is None:
-            raise NotFound(f'Error from server (NotFound): {kind}s "{name}" not found')
-        found["spec"]["replicas"] = replicas
-        generation, written = self._replace(objects)
+        """deployment/NAME or statefulset/NAME to `replicas` pods, through the scale subresource
+        (client/edits.py); with `wait`, until the controller has acted on it and converged.
+        Returns the generation of the controller that runs the cluster."""
+        from . import edits
+
+        res = edits.resource_of(target.partition("/")[0], edits.OWNERS)
+        rv = edits.scale(self.api(), target, replicas, namespace)["metadata"].get("resourceVersion", "")
+        written = {res.key: int(rv)} if rv.isdigit() else {}  # the controller has acted once it saw it
+        generation = self._controller().labels.get(L.GENERATION)
         if wait:
             ops.wait_converged(self.client, self.name, generation, timeout, written=written)
         return generation
@@ -425,19 +411,12 @@ class Cluster:
 
     def delete(self, kind: str, name: str, namespace: str = "default") -> str:
         """Delete an applied object (svc, deploy, sts, cm, secret, ns, pod); returns its kind."""
-        kind_name = kind_of(kind, DELETABLE)
-        if kind_name is None:
-            raise EmukubeError(f'error: the server doesn\'t have a resource type "{kind}"')
-        if kind_name == "Pod":
+        from . import edits
+
+        if edits.resource_of(kind, edits.DELETABLE).kind == "Pod":
             self.delete_pod(name, namespace)
-            return kind_name
-        objects = self.objects()
-        ns = "" if kind_name == "Namespace" else namespace
-        keep = [o for o in objects if ops.object_key(o) != (kind_name, ns, name)]
-        if len(keep) == len(objects):
-            raise NotFound(f'Error from server (NotFound): {kind_name.lower()}s "{name}" not found')
-        self._replace(keep)
-        return kind_name
+            return "Pod"
+        return edits.delete(self.api(), kind, name, namespace)
 
     # -- workloads --------------------------------------------------------------------------
     def rollout_restart(self, target: str, namespace: str = "default") -> str:

@@ -631,6 +631,25 @@ def test_the_first_call_after_rollout_status_is_answered(kube):
     assert [name for name, statuses in ready.items() if statuses.count("True") > 1] == [], ready
 
 
+def test_emukube_scale_and_delete_change_their_object_alone(cluster, kube):
+    """`emukube scale` patches the scale subresource and `emukube delete` deletes one object, as
+    kubectl does. Both used to read every object and write them all back, pruning the rest: what
+    another client made between the read and the write was deleted."""
+    kube("create", "deployment", "edits", "--image=emukube/echo:1.0", "--replicas=0")
+    kube("create", "configmap", "edits-cm", "--from-literal=a=b")
+    assert cluster.emukube("scale", "deployment/edits", "--replicas", "1").stdout.strip() \
+        == "deployment.apps/edits scaled"
+    made = kube.obj("get", "deployment", "edits", "--show-managed-fields")
+    assert made["spec"]["replicas"] == 1
+    assert any(f.get("manager") == "emukube" and f.get("subresource") == "scale"
+               for f in made["metadata"]["managedFields"]), made["metadata"]["managedFields"]
+    assert cluster.emukube("delete", "deploy", "edits").stdout.strip() == 'deployment "edits" deleted'
+    assert kube("get", "configmap", "edits-cm", "-o", "name").stdout.strip() == "configmap/edits-cm"
+    again = cluster.emukube("delete", "deploy", "edits", check=False)
+    assert again.returncode != 0 and 'deployments.apps "edits" not found' in again.stderr, again
+    kube("delete", "configmap", "edits-cm")
+
+
 def test_events(kube):
     lines = kube.lines("events")
     assert columns(lines[0]) == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], lines[:2]
