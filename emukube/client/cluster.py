@@ -214,7 +214,7 @@ class Cluster:
                 stamped = image_map.annotated(old, self.settings["image_map"])
                 if ops.object_key(old) not in applied and stamped is not old:
                     incoming.append(stamped)
-            written = ops.write_objects(client, state, incoming, prune=False, current=[] if new else None)
+            written = ops.write_objects(client, state, incoming, current=[] if new else None)
         self.written = written  # what wait_ready waits for the controller to have seen
         if wait:
             ops.wait_converged(client, self.name, generation, timeout, progress, written)

@@ -1,6 +1,6 @@
 """What users applied, told apart from what a cluster makes itself: read by the controller's
-loop (what it acts on) and by `up`, `apply` and `get` on the host (what prune and "unchanged"
-compare with). Kept apart from both, so that the host imports neither the loop nor the API
+loop (what it acts on) and by `up`, `apply` and `get` on the host (what "unchanged" compares
+with). Kept apart from both, so that the host imports neither the loop nor the API
 server to ask (0.3 s of `up`'s CPU while the engine started the pods)."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmap
                                      "mutatingwebhookconfigurations.admissionregistration.k8s.io",
                                      "validatingwebhookconfigurations.admissionregistration.k8s.io",
                                      *STORAGE_KEYS))
-# What `up` applies and prunes: those, and kinds only the API server acts on (one watch less each
+# What `up` applies: those, and kinds only the API server acts on (one watch less each
 # for the loop, whose informer lists DESIRED at every start).
 APPLIED = DESIRED + tuple(BY_KEY[k] for k in ("validatingadmissionpolicies.admissionregistration.k8s.io",
                                               "validatingadmissionpolicybindings.admissionregistration.k8s.io",
@@ -76,7 +76,7 @@ SYSTEM_SERVICES = {"default/kubernetes": ("provider", "kubernetes"), "kube-syste
 
 
 def is_system_object(obj: dict) -> bool:
-    """Made by the API server, not by whoever applied the manifests (so `up` never prunes it)."""
+    """Made by the API server, not by whoever applied the manifests (never counted among what users applied)."""
     meta = obj.get("metadata") or {}
     if obj.get("kind") == "ServiceAccount":
         return meta.get("name") == "default"

@@ -168,10 +168,10 @@ def _key(obj: dict) -> tuple[str, str, str]:
     return obj["kind"], meta.get("namespace", "") if obj["kind"] not in ("Namespace", "Node") else "", meta["name"]
 
 
-def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool) -> dict[str, int]:
-    """Create or update each desired object that differs from the current one (and with
-    `prune`, delete current ones not desired). Returns, per resource, the newest
-    resourceVersion written: the controller has acted on them once it saw those."""
+def sync(api: KubeClient, desired: list[dict], current: list[dict]) -> dict[str, int]:
+    """Create or update each desired object that differs from the current one. Returns, per
+    resource, the newest resourceVersion written: the controller has acted on them once it
+    saw those."""
     written: dict[str, int] = {}
     have = {_key(o): o for o in current}
     want = {_key(o) for o in desired}
@@ -200,17 +200,6 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict], prune: bool)
         else:
             stored = _update(api, res, body, old)
         _note(written, res, stored)
-    for key, old in have.items() if prune else ():
-        if key in want:
-            continue
-        res = by_kind(old["apiVersion"], old["kind"])
-        if res is not None:
-            try:
-                api.delete(res, old["metadata"].get("namespace"), old["metadata"]["name"])
-            except ApiError as exc:
-                if exc.code != 404:
-                    raise
-            written[res.key] = max(written.get(res.key, 0), _current_rv(api))
     return written
 
 
@@ -260,7 +249,3 @@ def _note(written: dict[str, int], res: Resource, stored: dict) -> None:
         written[res.key] = max(written.get(res.key, 0), int(rv))
 
 
-def _current_rv(api: KubeClient) -> int:
-    """The store's newest resourceVersion (what a list answers at)."""
-    rv = api.list(BY_KEY["namespaces"], limit=1).get("metadata", {}).get("resourceVersion", "0")
-    return int(rv) if rv.isdigit() else 0

@@ -360,15 +360,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def write_objects(client, state: State, objects: list[dict], prune: bool,
-                  current: list[dict] | None = None) -> dict[str, int]:
-    """Objects through the API server (pruning the others of the desired kinds with `prune`);
+def write_objects(client, state: State, objects: list[dict], current: list[dict] | None = None) -> dict[str, int]:
+    """Objects through the API server, as `kubectl apply` (nothing else is deleted);
     `current`: what it holds, when known (a new cluster's store holds nothing yet)."""
     controller = engine.get_container(client, controller_name(state.cluster))
     api = cluster_api.client_for(controller)
     if current is None:
         current = applied_objects(controller)
-    return cluster_api.sync(api, objects, current, prune)
+    return cluster_api.sync(api, objects, current)
 
 
 def is_new(client, state: State) -> bool:
