@@ -11,6 +11,7 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
+from ..plan.allocate import has_cluster_ip
 from ..render.nginx import NGINX_SESSION_MARK
 from ..runtime import engine, haproxy_stats
 from ..runtime.engine import DockerException
@@ -136,6 +137,6 @@ def collect(client, cluster: str, services: list[dict], pods) -> list[ServiceSta
             pass  # a proxy being replaced: shown again on the next look
         return out
 
-    proxied = [s for s in services if s["spec"].get("type") != "ExternalName" and s["spec"].get("clusterIP") != "None"]
+    proxied = [s for s in services if has_cluster_ip(s)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         return [row for rows in pool.map(one, proxied) for row in rows]

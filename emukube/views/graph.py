@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ..plan import endpoints as ep
+from ..plan.allocate import has_cluster_ip
 
 if TYPE_CHECKING:
     from ..client.snapshot import PodRow
@@ -81,7 +82,7 @@ def build(services: list[dict], pods: list[PodRow], dns_ip: str = "", node_addre
     namespaces = sorted({s["metadata"].get("namespace", "default") for s in services} | {p.namespace for p in live})
     for ns in namespaces:
         g.groups[node_id("ns", ns)] = f"namespace {ns}"
-    proxied = [s for s in services if s["spec"].get("type") != "ExternalName" and s["spec"].get("clusterIP") != "None"]
+    proxied = [s for s in services if has_cluster_ip(s)]
     published = [s for s in services if s["spec"].get("type") in ("NodePort", "LoadBalancer")]
     if published:
         g.nodes.append(Node("host", ("Host (outside the cluster)", node_address), "host"))
