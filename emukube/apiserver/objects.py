@@ -16,7 +16,7 @@ from emukube.store import AlreadyExists, Conflict, NotFound
 from ..k8s.names import SYSTEM_NAMESPACES
 from ..k8s.resources import BY_KEY, Resource
 from ..k8s.times import timestamp
-from . import errors
+from . import errors, system_guard
 
 NAMESPACES = BY_KEY["namespaces"]
 CRD_KEY = "customresourcedefinitions.apiextensions.k8s.io"
@@ -52,6 +52,7 @@ class WriteOpts:
     # The object as stored, once admitted in the version the client wrote: a custom resource its
     # CRD's webhook converts (handlers.storing).
     encode: Callable[[dict], dict] | None = None
+    system: bool = False  # the API server's own write (system.py): system_guard lets it through
 
 
 @dataclass
@@ -336,6 +337,8 @@ class Registry:
         """Store `new` (already prepared) over `old`; stale expect_rv is a 409."""
         if admit:
             self.admit("UPDATE", res, new, old, opts)
+        if not opts.system:  # once defaulted: an apply of the same spec without defaults changes nothing
+            system_guard.check_update(res, old, new)
         if not recorded:
             new = record(old, new, opts.manager, "Update", opts.subresource)
         name = old["metadata"]["name"]
@@ -382,6 +385,7 @@ class Registry:
     def delete(self, res: Resource, ns: str | None, name: str, opts: DeleteOpts) -> tuple[dict, bool]:
         """Delete or mark for deletion; returns (the object as it now is, whether it is gone)."""
         old = self.must_get(res, ns, name)
+        system_guard.check_delete(res, old)
         self._preconditions(res, old, opts)
         if opts.webhooks is not None or opts.judged:
             from . import webhooks

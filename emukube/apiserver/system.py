@@ -8,7 +8,10 @@ then the default ServiceCIDR and the Services' IPAddresses (service_cidrs.py).""
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
+import os
 
 from ..k8s.resources import BY_KEY
 from ..manifests.validate_scheduling import SYSTEM_CLASSES, system_class
@@ -29,6 +32,7 @@ ROOT_CA_ABOUT = ("Contains a CA bundle that can be used to verify the kube-apise
 
 log = logging.getLogger(__name__)
 
+DEPLOYMENTS = BY_KEY["deployments.apps"]
 NAMESPACES, SERVICE_ACCOUNTS = BY_KEY["namespaces"], BY_KEY["serviceaccounts"]
 SERVICES, ENDPOINTS, SLICES = BY_KEY["services"], BY_KEY["endpoints"], BY_KEY["endpointslices.discovery.k8s.io"]
 API_PORT = 6443
@@ -49,15 +53,14 @@ def kubernetes_objects(cluster_ip: str, apiserver_ip: str) -> list[tuple[object,
 def kube_dns_objects(dns_ip: str) -> list[tuple[object, dict]]:
     """kube-system/kube-dns, CoreDNS's Service as kubeadm, kind and minikube name it (scripts
     look up the cluster's DNS address from it). Its address is CoreDNS's own container's, so it
-    needs no proxy, and it has no selector: CoreDNS's pod (plan/system_pods.py) is a mirror of
-    that container, which serves this address whatever the pod's object says."""
+    needs no proxy, and it has no selector: CoreDNS's pod (plan/system_pods.py) stands for
+    that container, which serves this address whatever the pod's object says. The controller
+    names that pod in the Endpoints' targetRef once it has written it (its name changes when
+    the container is replaced)."""
     ports = [{"name": "dns", "port": 53, "protocol": "UDP", "targetPort": 53},
              {"name": "dns-tcp", "port": 53, "protocol": "TCP", "targetPort": 53}]
-    # Its address is that pod's, named as an endpoint controller names it (the service proxy
-    # goes only to addresses of pods).
-    pod = {"kind": "Pod", "namespace": system_pods.NAMESPACE, "name": system_pods.NAME}
     return _fixed_service({"name": "kube-dns", "namespace": "kube-system"}, dict(DNS_LABELS), dns_ip, dns_ip, ports,
-                          {"nodeName": system_pods.NODE, "targetRef": pod})
+                          {"nodeName": system_pods.NODE})
 
 
 def _fixed_service(meta: dict, labels: dict, cluster_ip: str, address: str,
@@ -101,6 +104,7 @@ def ensure(registry, net) -> None:
         _create(registry, CONFIG_MAPS, system_pods.corefile_config_map(CLUSTER_DOMAIN))
     if net is not None:
         _ensure_services(registry, net)
+        _ensure_coredns(registry, json.loads(os.environ.get("EMUKUBE_IMAGES") or "{}").get("coredns"))
     service_cidrs.ensure(registry, net)  # after the Services, whose IPAddresses it repairs
 
 
@@ -116,6 +120,26 @@ def _ensure_services(registry, net) -> None:
                 log.warning("the %s Service is not made: %s is another Service's ClusterIP", meta["name"], ip)
                 break
             _create(registry, res, obj)
+
+
+def _ensure_coredns(registry, image: str | None) -> None:
+    """kube-system/coredns, as kubeadm writes it; after an emukube upgrade, with the CoreDNS
+    image the controller now runs (as `kubeadm upgrade` rolls CoreDNS out)."""
+    if not image:
+        return
+    current = registry.get(DEPLOYMENTS, system_pods.NAMESPACE, system_pods.DEPLOYMENT)
+    if current is None:
+        try:
+            registry.create(DEPLOYMENTS, system_pods.coredns_deployment(image), WriteOpts(manager=MANAGER))
+        except errors.ApiError as exc:
+            log.warning("the coredns Deployment is not made: %s", exc)
+        return
+    containers = ((current["spec"].get("template") or {}).get("spec") or {}).get("containers") or []
+    if containers and containers[0].get("image") != image:
+        new = copy.deepcopy(current)
+        new["spec"]["template"]["spec"]["containers"][0]["image"] = image
+        registry.prepare_update(DEPLOYMENTS, current, new)
+        registry.update(DEPLOYMENTS, current, new, WriteOpts(manager=MANAGER, system=True))
 
 
 def ensure_in_namespace(registry, namespace: str) -> None:

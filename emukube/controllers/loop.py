@@ -85,7 +85,6 @@ from .volumes import VolumeControllers
 
 TICK = 0.5
 UID_WAIT = 10.0  # seconds a pod whose env has its uid waits for its object (Controller.with_uid)
-MIRROR_REWRITE = 2.0  # seconds before a mirror pod deleted through the API is written again
 # Event objects ("pod/NAME") looked up in their namespace; one not in the API yet waits for it.
 EVENT_RESOURCES = {"pod": BY_KEY["pods"], "replicaset": BY_KEY["replicasets.apps"],
                    "statefulset": BY_KEY["statefulsets.apps"], "daemonset": BY_KEY["daemonsets.apps"],
@@ -178,8 +177,10 @@ class Controller:
         self.api = api  # the cluster's API server (k8s.client.KubeClient); None in unit tests
         self.informer: Informer | None = None  # set by the entry point: the desired objects, kept current
         self.publisher: Publisher | None = None  # set by the entry point: writes what runs back to the API
-        # CoreDNS's pod last deleted through the API, and when (coredns_mirror)
-        self.mirror_deleted_uid, self.mirror_deleted_at = "", 0.0
+        # kube-system's coredns Deployment (plan/system_pods.py), and the pod CoreDNS's container
+        # is to stand for: a new name replaces the container (a new template, its pod deleted)
+        self.coredns: dict | None = None
+        self.dns_pod = ""
         self.objects_version = -1
         self.declared_stamp: frozenset = frozenset()  # see declared_stamp
         self.written_slices: dict[tuple[str, str], list[dict]] = {}  # (ns, Service) -> its slices (plan/slices.py)
@@ -257,8 +258,9 @@ class Controller:
         # StatefulSets first: an OrderedReady chain is the longest path of `up`, so its first
         # pod goes to the engine before the others.
         self.workloads = sorted((as_rolled_out(o, list(replica_sets)) if o["kind"] == "Deployment" else o
-                                 for o in objects if o["kind"] in WORKLOAD_KINDS),
+                                 for o in objects if o["kind"] in WORKLOAD_KINDS and not system_pods.is_coredns(o)),
                                 key=lambda o: o["kind"] != "StatefulSet")
+        self.coredns = next((o for o in objects if system_pods.is_coredns(o)), None)
         self.bare = [bare_pod(o) for o in objects if o["kind"] == "Pod"]
         self.nodes = plan_nodes(self.ctx.net, self.ctx.nodes, objects, self.ctx.node_address)
         self.namespaces = {"default"} | {o["metadata"]["name"] for o in objects if o["kind"] == "Namespace"} | {
@@ -1249,19 +1251,33 @@ class Controller:
         write_resolv_confs(str(self.zones.dir), self.ctx.net.dns_ip, self.namespaces)
         if not self._settled("dns"):
             return  # it reads the zones written meanwhile when it starts
-        if not dns_current(self.ctx, dns):
+        self.dns_pod = self.coredns_pod_name(dns)
+        if not dns_current(self.ctx, dns, self.dns_pod):
             self._begin_making("dns")
-            self.create_pool.submit(self._create_dns, dns)
+            self.create_pool.submit(self._create_dns, dns, self.dns_pod)
         else:
             self.unsynced.pop("dns", None)
             if written.corefile and reload_corefile(dns):
                 self.event("Normal", "dns/coredns", Reason.RELOADED, "new Corefile")
 
-    def _create_dns(self, dns) -> None:
+    def coredns_pod_name(self, dns) -> str:
+        """The pod CoreDNS's container is to stand for: the one it stands for while that is of
+        the coredns Deployment's template and its deletion was not asked for through the API,
+        else a new one (plan/system_pods.py)."""
+        template = system_pods.template_of(self.coredns, self.ctx.images["coredns"])
+        current = self.dns_pod or (dns.labels.get(L.NAME, "") if dns is not None else "")
+        if current and self.informer is not None:
+            stored = self.informer.get(BY_KEY["pods"], system_pods.NAMESPACE, current)
+            gone = self.informer.deleted_uid(BY_KEY["pods"], system_pods.NAMESPACE, current)
+            if (stored or {}).get("metadata", {}).get("deletionTimestamp") or (stored is None and gone):
+                current = ""  # a ReplicaSet's pod deleted: replaced by a new one
+        return system_pods.pod_name(template, current)
+
+    def _create_dns(self, dns, pod: str) -> None:
         """In the background, like proxies: the engine takes seconds while pods start too."""
         try:
             with self.engine_slots.data_plane():
-                made = ensure_dns(self.client, self.ctx, dns)
+                made = ensure_dns(self.client, self.ctx, dns, pod)
             if made:
                 self.event("Normal", "dns/coredns", Reason.STARTED, f"CoreDNS at {self.ctx.net.dns_ip}")
         except DockerException as exc:
@@ -1376,8 +1392,9 @@ class Controller:
                 complete = self.publisher.publish(Observed(
                     pods=[(self.facts(p), status_pods[p.key]) for p in pods.values()
                           if not self.gone(p) and not self.superseded(p)]
-                    + self.failures.published(pods) + self.pending_published(pods) + self.coredns_mirror(dns),
-                    services=list(self.services), workloads=list(self.workloads), nodes=list(self.nodes),
+                    + self.failures.published(pods) + self.pending_published(pods) + self.coredns_pod(dns),
+                    services=list(self.services), nodes=list(self.nodes),
+                    workloads=list(self.workloads) + ([self.coredns] if self.coredns is not None else []),
                     views=[v if not v.ready or self.gate.ready(object_key(v.namespace, v.name)) else
                            replace(v, ready=False) for v in views],  # held: not an endpoint yet
                     ingress_addresses=self.ingress.addresses()))
@@ -1392,34 +1409,22 @@ class Controller:
                         terminating=sorted(self.terminating), time=time.time())
         replace_file(self.state_dir / "status.json", report.to_json())
 
-    def coredns_mirror(self, dns: Container | None) -> list[tuple[PodFacts, dict]]:
-        """CoreDNS's pod in kube-system (plan/system_pods.py), as publish takes pods. None
-        while its container is missing or predates the pod (no name label). A deletion asked
-        through the API is carried out (publish removes the pod), and the pod is written anew
-        MIRROR_REWRITE seconds later, as a kubelet writes a deleted mirror pod again on a later
-        sync: `kubectl delete` looks for the pod once more after its DELETE, and a pod of that
-        name already back would keep it waiting for a deletion it missed."""
-        if dns is None or dns.labels.get(L.NAME) != system_pods.NAME or self.informer is None:
+    def coredns_pod(self, dns: Container | None) -> list[tuple[PodFacts, dict]]:
+        """CoreDNS's pod in kube-system (plan/system_pods.py), as publish takes pods: the one its
+        container stands for (named by its label), of the coredns Deployment's ReplicaSet for
+        the template hash in its name. None while the container is missing or was made by an
+        older emukube (no such name: it is being replaced)."""
+        name = dns.labels.get(L.NAME, "") if dns is not None else ""
+        thash = system_pods.hash_of(name)
+        if dns is None or not name.startswith(f"{system_pods.DEPLOYMENT}-") or not thash:
             return []
-        stored = self.informer.get(BY_KEY["pods"], system_pods.NAMESPACE, system_pods.NAME)
-        if stored is None:  # deleted at once (--force): the informer knows the uid that went
-            deleted = self.informer.deleted_uid(BY_KEY["pods"], system_pods.NAMESPACE, system_pods.NAME)
-        else:
-            deleted = stored["metadata"]["uid"] if stored["metadata"].get("deletionTimestamp") else None
-        if deleted and deleted != self.mirror_deleted_uid:  # each deletion counted once
-            self.mirror_deleted_uid, self.mirror_deleted_at = deleted, time.monotonic()
-        if self.mirror_deleted_at and time.monotonic() - self.mirror_deleted_at < MIRROR_REWRITE:
-            return []
-        if self.mirror_deleted_at:  # publish writes again what the API said someone deleted
-            self.informer.forget_deleted(BY_KEY["pods"], system_pods.NAMESPACE, system_pods.NAME)
-        self.mirror_deleted_at = 0.0
-        spec = system_pods.coredns_spec(self.ctx.images.get("coredns", dns.attrs["Config"]["Image"]))
-        pod = Pod(namespace=system_pods.NAMESPACE, name=system_pods.NAME, holder=dns, apps=[dns], spec=spec,
-                  labels=dict(system_pods.LABELS), owner=f"Node/{system_pods.NODE}", ip=self.ctx.net.dns_ip,
+        template = system_pods.template_of(self.coredns, self.ctx.images["coredns"])
+        annotations = (template.get("metadata") or {}).get("annotations") or {}
+        pod = Pod(namespace=system_pods.NAMESPACE, name=name, holder=dns, apps=[dns],
+                  spec=system_pods.pod_spec(template), labels=dict(system_pods.LABELS),
+                  owner=f"Deployment/{system_pods.DEPLOYMENT}", template_hash=thash, ip=self.ctx.net.dns_ip,
                   node=system_pods.NODE)
-        node = self.informer.get(BY_KEY["nodes"], "", system_pods.NODE)
-        facts = replace(self.facts(pod), owner_uid=((node or {}).get("metadata") or {}).get("uid", ""),
-                        annotations=system_pods.mirror_annotations(spec))
+        facts = replace(self.facts(pod), annotations=dict(annotations) if template_hash(template) == thash else {})
         return [(facts, pod_status(self, pod))]
 
     def _workloads_waiting(self, pods: dict[PodKey, Pod]) -> list[str]:

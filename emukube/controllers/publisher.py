@@ -20,7 +20,7 @@ from ..k8s.client import ApiError
 from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY, Resource, of_workload
 from ..k8s.times import timestamp
-from ..plan import quota
+from ..plan import quota, system_pods
 from ..plan import slices as sl
 from ..plan.endpoint_objects import endpoints_object, has_endpoints, slice_objects
 from ..plan.ingress import status as ingress_status
@@ -144,6 +144,7 @@ class Publisher:
         self._workload_status(observed.workloads, all_pods, now, observed.nodes)
         self._histories(observed.workloads, all_pods)
         self._endpoints(observed)
+        self._dns_target(all_pods)
         self._nodes(observed.nodes, now)
         self._quotas()
         self._ingresses(observed.ingress_addresses)
@@ -336,6 +337,18 @@ class Publisher:
                        if (o["metadata"].get("labels") or {}).get(sl.MANAGED_BY) in (MANAGED_SLICES, sl.MIRRORING)}
         self._sync(ep_res, want_ep, have_ep)
         self._sync(slice_res, want_slices, have_slices)
+
+    def _dns_target(self, pods: list[dict]) -> None:
+        """kube-dns's Endpoints and EndpointSlice name CoreDNS's pod (the API server writes them
+        before there is one, and its name changes whenever its container is replaced)."""
+        pod = next((p for p in pods if system_pods.is_coredns_pod(p) and not p["metadata"].get("deletionTimestamp")),
+                   None)
+        if pod is None:
+            return
+        for res in (BY_KEY["endpoints"], BY_KEY["endpointslices.discovery.k8s.io"]):
+            current = self.cached(res).get((res.key, system_pods.NAMESPACE, "kube-dns"))
+            if current is not None and (wanted := system_pods.targeted(current, pod)) != current:
+                self._quiet(lambda res=res, wanted=wanted: self.api.update(res, wanted))
 
     def _nodes(self, nodes: list, now: str) -> None:
         res = BY_KEY["nodes"]

@@ -85,6 +85,8 @@ def is_system_object(obj: dict) -> bool:
         return label is not None and (meta.get("labels") or {}).get(label[0]) == label[1]
     if obj.get("kind") == "StorageClass":
         return meta.get("name") == "standard"
+    if obj.get("kind") == "Deployment":  # CoreDNS's, as kubeadm's (plan/system_pods.py)
+        return (meta.get("namespace"), meta.get("name")) == ("kube-system", "coredns")
     if obj.get("kind") == "IngressClass":
         return meta.get("name") == "emukube"
     if obj.get("kind") == "PriorityClass":

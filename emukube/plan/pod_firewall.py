@@ -25,7 +25,7 @@ DNS_PORTS = (("dns", 53, "UDP"), ("dns-tcp", 53, "TCP"), ("metrics", 9153, "TCP"
 
 def coredns(ip: str) -> PodView:
     """CoreDNS as the pods' policies see it: its pod in kube-system (plan/system_pods.py)."""
-    return PodView(system_pods.NAME, system_pods.NAMESPACE, ip, dict(system_pods.LABELS), ready=True,
+    return PodView(system_pods.DEPLOYMENT, system_pods.NAMESPACE, ip, dict(system_pods.LABELS), ready=True,
                    container_ports=DNS_PORTS)
 
 

@@ -28,20 +28,20 @@ def safe_encode(data: bytes, length: int) -> str:
     return "".join(out)
 
 
-def _canonical(value: object) -> object:
+def canonical(value: object) -> object:
     """A template as Kubernetes hashes it, the Go struct: what JSON spells two ways counts once.
     kubectl writes `resources: {}` and `creationTimestamp: null` where a manifest has nothing
     (`rollout undo` sends the ReplicaSet's template so), and omits empty lists."""
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            item = _canonical(item)
+            item = canonical(item)
             if item is None or item == [] or (key == "resources" and item == {}):
                 continue
             out[key] = item
         return out
     if isinstance(value, list):
-        return [_canonical(v) for v in value]
+        return [canonical(v) for v in value]
     return value
 
 
@@ -100,7 +100,7 @@ def template_hash(template: dict) -> str:
     raw = json.dumps(template, sort_keys=True)
     if (known := _HASHES.get(raw)) is not None:
         return known
-    blob = json.dumps(_canonical(template), sort_keys=True, separators=(",", ":")).encode()
+    blob = json.dumps(canonical(template), sort_keys=True, separators=(",", ":")).encode()
     if len(_HASHES) >= 1024:
         _HASHES.clear()
     _HASHES[raw] = safe_encode(hashlib.sha256(blob).digest(), 10)

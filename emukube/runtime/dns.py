@@ -32,17 +32,19 @@ def dns_name(cluster: str) -> str:
     return f"{cluster}_dns"
 
 
-def dns_current(ctx: Context, existing) -> bool:
-    """CoreDNS runs, and runs the image the settings name: after an emukube upgrade the old one
-    may lack plugins the Corefile now uses (a reload it refuses keeps the old Corefile)."""
+def dns_current(ctx: Context, existing, pod: str) -> bool:
+    """CoreDNS runs, runs the image the settings name (after an emukube upgrade the old one may
+    lack plugins the Corefile now uses: a reload it refuses keeps the old Corefile), and stands
+    for the pod named `pod` (another: a new template, or its pod deleted)."""
     image = ((existing.attrs.get("Config") or {}).get("Image") if existing is not None else None)
-    return existing is not None and existing.status == "running" and image in (None, ctx.images["coredns"])
+    return existing is not None and existing.status == "running" and image in (None, ctx.images["coredns"]) \
+        and existing.labels.get(L.NAME) == pod
 
 
-def ensure_dns(client, ctx: Context, existing) -> bool:
-    """Create CoreDNS if it is missing, dead or of another image, at the same address. True when
-    (re)created."""
-    if dns_current(ctx, existing):
+def ensure_dns(client, ctx: Context, existing, pod: str) -> bool:
+    """Create CoreDNS, as the pod named `pod`, if it is missing, dead, of another image or of
+    another pod, at the same address. True when (re)created."""
+    if dns_current(ctx, existing, pod):
         return False
     if existing is not None:
         engine.remove(existing)
@@ -50,7 +52,7 @@ def ensure_dns(client, ctx: Context, existing) -> bool:
         client, dns_name(ctx.cluster), ctx.images["coredns"], network=ctx.net.network_name, ip=ctx.net.dns_ip,
         # Named as its pod in the API (plan/system_pods.py): `kubectl logs` finds it so.
         labels={L.CLUSTER: ctx.cluster, L.ROLE: L.Role.DNS, L.NAMESPACE: system_pods.NAMESPACE,
-                L.NAME: system_pods.NAME, L.CONTAINER: system_pods.CONTAINER},
+                L.NAME: pod, L.CONTAINER: system_pods.CONTAINER},
         command=["-conf", f"{DNS_MOUNT}/Corefile"],
         user="0", hostname="coredns",
         host_config=dict(binds={dns_volume(ctx.cluster): {"bind": DNS_MOUNT, "mode": "ro"}},

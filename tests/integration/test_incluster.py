@@ -81,30 +81,57 @@ def test_kube_dns_names_the_pods_nameserver(kube):
                      r"kube-dns:dns/proxy", kube("cluster-info").stdout)
 
 
-def test_coredns_is_a_pod_in_kube_system_as_the_dns_debugging_guide_expects(kube):
-    """Kubernetes' "Debugging DNS Resolution" steps: the DNS pod is found by its label, runs at
-    kube-dns's address, and its logs are CoreDNS's. It is a static pod's mirror (owned by its
-    Node): deleted through the API, it is written again, as a kubelet writes a mirror again."""
+def coredns_pods(kube: Kube) -> list[list[str]]:
+    """`kubectl get pods -n kube-system -l k8s-app=kube-dns -o wide`'s rows of running pods."""
+    return [r.split() for r in kube.lines("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns",
+                                          "-o", "wide", "--no-headers") if " Running " in r]
+
+
+def test_coredns_is_a_deployment_in_kube_system_as_kind_and_the_dns_guide_expect(kube):
+    """Kubernetes' "Debugging DNS Resolution" steps (the DNS pod found by its label, at kube-dns's
+    address, its logs CoreDNS's) and kind users' scripts: `rollout status deployment/coredns`,
+    and `rollout restart` after editing the Corefile, which replaces CoreDNS under a new pod of
+    a new ReplicaSet. A deleted pod is replaced too; what cannot be carried out is refused."""
     ip = kube("get", "svc", "kube-dns", "-n", "kube-system", "-o", "jsonpath={.spec.clusterIP}").stdout
-    listed = "get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns"
-    rows = wait_until(lambda: [r.split() for r in kube.lines(*listed, "-o", "wide", "--no-headers")
-                               if " Running " in r], "the CoreDNS pod running")
-    assert [(r[0], r[1], r[5], r[6]) for r in rows] == [("coredns-node-1", "1/1", ip, "node-1")], rows
-    pod = kube.obj("get", "pod", "coredns-node-1", "-n", "kube-system")
-    assert pod["metadata"]["ownerReferences"][0]["kind"] == "Node" and pod["status"]["podIP"] == ip
-    assert pod["metadata"]["annotations"]["kubernetes.io/config.source"] == "file"
+    assert "successfully rolled out" in kube("-n", "kube-system", "rollout", "status", "deployment/coredns",
+                                             "--timeout=60s").stdout
+    (row,) = wait_until(lambda: coredns_pods(kube), "the CoreDNS pod running")
+    name = row[0]
+    assert re.fullmatch(r"coredns-[a-z0-9]{10}-[a-z0-9]{5}", name) and row[1:2] + row[5:7] == ["1/1", ip, "node-1"]
+    pod = kube.obj("get", "pod", name, "-n", "kube-system")
+    (owner,) = pod["metadata"]["ownerReferences"]
+    assert (owner["kind"], owner["name"]) == ("ReplicaSet", name.rsplit("-", 1)[0])
+    rs = kube.obj("get", "rs", owner["name"], "-n", "kube-system")
+    assert rs["metadata"]["ownerReferences"][0]["name"] == "coredns" and owner["uid"] == rs["metadata"]["uid"]
     logs = kube("logs", "-n", "kube-system", "-l", "k8s-app=kube-dns", "--tail=-1").stdout
     # its banner: the server blocks of kubeadm's Corefile (one, .:53), then its version
     assert "\n.:53\nCoreDNS-" in logs, logs[-500:]
-    kube("delete", "pod", "-n", "kube-system", "coredns-node-1")
-    uid = "jsonpath={.metadata.uid} {.status.phase}"
-    again = wait_until(lambda: kube("get", "pod", "coredns-node-1", "-n", "kube-system", "-o", uid,
-                                    check=False).stdout.split(), "the mirror pod written again")
-    assert again[0] != pod["metadata"]["uid"] and again[1] == "Running", again
-    kube("delete", "pod", "-n", "kube-system", "coredns-node-1", "--force", "--grace-period=0")  # gone at once
-    forced = wait_until(lambda: kube("get", "pod", "coredns-node-1", "-n", "kube-system", "-o", uid,
-                                     check=False).stdout.split(), "the mirror pod written again after --force")
-    assert forced[0] not in (again[0], pod["metadata"]["uid"]), forced
+
+    kube("-n", "kube-system", "rollout", "restart", "deployment/coredns")
+    kube("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=60s")
+    (restarted,) = wait_until(lambda: [r for r in coredns_pods(kube) if r[0] != name], "a new CoreDNS pod")
+    assert restarted[0].rsplit("-", 1)[0] != owner["name"] and restarted[5] == ip
+    history = [line.split() for line in kube.lines("-n", "kube-system", "rollout", "history", "deployment/coredns")]
+    assert [line for line in history if line][-2:] == [["1", "<none>"], ["2", "<none>"]], history
+    target = "jsonpath={.endpoints[0].targetRef.name}"
+    wait_until(lambda: kube("get", "endpointslice", "kube-dns", "-n", "kube-system", "-o", target).stdout
+               == restarted[0], "kube-dns's EndpointSlice naming the new pod")
+    assert in_pod(kube, web_pod(kube), "getent hosts kube-dns.kube-system.svc.cluster.local").stdout.split()[0] == ip
+
+    kube("-n", "kube-system", "rollout", "undo", "deployment/coredns")  # the first template, a third revision
+    kube("-n", "kube-system", "rollout", "status", "deployment/coredns", "--timeout=60s")
+    (undone,) = wait_until(lambda: [r for r in coredns_pods(kube) if r[0] != restarted[0]], "CoreDNS's pod undone")
+    assert undone[0].rsplit("-", 1)[0] == owner["name"]
+
+    kube("delete", "pod", "-n", "kube-system", undone[0])
+    (replaced,) = wait_until(lambda: [r for r in coredns_pods(kube) if r[0] != undone[0]], "a replaced CoreDNS pod")
+    assert replaced[0].rsplit("-", 1)[0] == owner["name"]  # the same ReplicaSet, a new pod
+    scaled = kube("-n", "kube-system", "scale", "deployment/coredns", "--replicas=2", check=False)
+    assert scaled.returncode == 1 and 'The Deployment "coredns" is invalid: spec.replicas: Invalid value: 2: ' \
+        "emukube runs one CoreDNS" in scaled.stderr, scaled.stderr
+    deleted = kube("-n", "kube-system", "delete", "deployment", "coredns", check=False)
+    assert deleted.returncode == 1 and 'Error from server (Forbidden): deployments.apps "coredns" is forbidden' \
+        in deleted.stderr, deleted.stderr
     assert in_pod(kube, web_pod(kube), "getent hosts kube-dns.kube-system.svc.cluster.local").stdout.split()[0] == ip
 
 

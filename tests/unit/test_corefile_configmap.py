@@ -42,18 +42,22 @@ def test_without_a_kubernetes_directive_nothing_serves_the_cluster_names():
     assert out == ".:53 {\n    forward . /etc/resolv.conf\n}\n"
 
 
-def test_coredns_of_another_image_is_made_again():
-    """After an emukube upgrade the running CoreDNS may lack plugins the Corefile now uses."""
+def test_coredns_of_another_image_or_pod_is_made_again():
+    """After an emukube upgrade the running CoreDNS may lack plugins the Corefile now uses; a
+    container that stands for another pod (a new template, its pod deleted) is replaced too."""
     from types import SimpleNamespace
 
     from emukube.runtime.dns import dns_current
+    from emukube.runtime.labels import NAME
 
     ctx = SimpleNamespace(images={"coredns": "emukube/coredns:new"})
+    pod = "coredns-5d78c9869d-x2b4k"
 
-    def running(image: str, status: str = "running"):
-        return SimpleNamespace(status=status, attrs={"Config": {"Image": image}})
+    def running(image: str, status: str = "running", name: str = pod):
+        return SimpleNamespace(status=status, attrs={"Config": {"Image": image}}, labels={NAME: name})
 
-    assert dns_current(ctx, running("emukube/coredns:new"))
-    assert not dns_current(ctx, running("emukube/coredns:old"))
-    assert not dns_current(ctx, running("emukube/coredns:new", "restarting"))
-    assert not dns_current(ctx, None)
+    assert dns_current(ctx, running("emukube/coredns:new"), pod)
+    assert not dns_current(ctx, running("emukube/coredns:old"), pod)
+    assert not dns_current(ctx, running("emukube/coredns:new", "restarting"), pod)
+    assert not dns_current(ctx, running("emukube/coredns:new", name="coredns-node-1"), pod)
+    assert not dns_current(ctx, None, pod)

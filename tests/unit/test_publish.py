@@ -621,23 +621,59 @@ def test_event_kinds_sources_and_repeats():
     assert repeated["metadata"]["name"] == event_object(a)["metadata"]["name"]  # one Event, updated
 
 
-def test_corednss_pod_is_a_mirror_owned_by_its_node():
+def test_corednss_pod_is_of_the_coredns_deployments_replica_set():
+    """As kubeadm's and kind's: kube-system/coredns owns coredns-<hash>, which owns the pod."""
     from emukube.plan import system_pods
 
-    spec = system_pods.coredns_spec("emukube/coredns:1")
-    facts = web_facts(namespace="kube-system", name=system_pods.NAME, labels=dict(system_pods.LABELS), spec=spec,
-                      owner="Node/node-1", template_hash="", ip="10.96.0.10", owner_uid="uid-node",
-                      annotations=system_pods.mirror_annotations(spec))
+    deployment = system_pods.coredns_deployment("emukube/coredns:1")
+    deployment["metadata"]["uid"] = "uid-deploy"
+    template = system_pods.template_of(deployment, "emukube/coredns:1")
+    name = system_pods.pod_name(template)
+    thash = template_hash(template)
+    assert re.fullmatch(rf"coredns-{thash}-[bcdfghjklmnpqrstvwxz2456789]{{5}}", name)
+    assert system_pods.hash_of(name) == thash
+    facts = web_facts(namespace="kube-system", name=name, labels=dict(system_pods.LABELS),
+                      spec=system_pods.pod_spec(template), owner="Deployment/coredns", template_hash=thash,
+                      ip="10.96.0.10", annotations={})
     status = {"ready": True, "phase": "Running", "restarts": 0, "ip": "10.96.0.10", "reason": "", "node": "node-1",
               "containers": [{**running(), "name": "coredns", "image": "emukube/coredns:1"}]}
-    meta = pod_object(facts, status, NOW)["metadata"]
-    assert meta["name"] == "coredns-node-1" and "generateName" not in meta
-    assert meta["ownerReferences"] == [{"apiVersion": "v1", "kind": "Node", "name": "node-1", "uid": "uid-node",
-                                        "controller": True}]  # the kubelet sets no blockOwnerDeletion
-    assert meta["labels"] == {"k8s-app": "kube-dns"}
-    assert meta["annotations"]["kubernetes.io/config.mirror"] == meta["annotations"]["kubernetes.io/config.hash"]
-    other = system_pods.mirror_annotations(system_pods.coredns_spec("emukube/coredns:2"))
-    assert other["kubernetes.io/config.hash"] != meta["annotations"]["kubernetes.io/config.hash"]
+    pod = pod_object(facts, status, NOW)
+    meta = pod["metadata"]
+    assert meta["generateName"] == f"coredns-{thash}-"
+    assert meta["ownerReferences"][0]["kind"] == "ReplicaSet" and meta["ownerReferences"][0]["name"] == f"coredns-{thash}"
+    assert meta["labels"] == {"k8s-app": "kube-dns", "pod-template-hash": thash}
+    assert pod["spec"]["nodeName"] == "node-1" and pod["spec"]["priority"] == 2000000000
+    assert system_pods.is_coredns_pod(pod) and not system_pods.is_coredns_pod({**pod, "metadata": {
+        **meta, "namespace": "default"}})
+    (rs,) = replica_set_objects(deployment, [pod], [], NOW)
+    assert rs["metadata"]["name"] == f"coredns-{thash}" and rs["spec"]["replicas"] == 1
+    assert rs["status"]["readyReplicas"] == 1
+
+
+def test_corednss_pod_keeps_its_name_until_its_template_changes():
+    from emukube.plan import system_pods
+
+    template = system_pods.template_of(None, "emukube/coredns:1")
+    first = system_pods.pod_name(template)
+    assert system_pods.pod_name(template, first) == first
+    assert system_pods.pod_name(template, "coredns-node-1") != "coredns-node-1"  # an older emukube's
+    restarted = {**template, "metadata": {**template["metadata"], "annotations": {
+        "kubectl.kubernetes.io/restartedAt": "2026-12-07T09:00:00Z"}}}
+    second = system_pods.pod_name(restarted, first)
+    assert second != first and system_pods.hash_of(second) == template_hash(restarted)
+
+
+def test_kube_dns_endpoints_name_corednss_pod():
+    from emukube.apiserver.system import kube_dns_objects
+    from emukube.plan import system_pods
+
+    pod = {"metadata": {"name": "coredns-abc-x2b4k", "namespace": "kube-system", "uid": "u-1"}}
+    (_, _svc), (_, endpoints), (_, endpoint_slice) = kube_dns_objects("10.96.0.10")
+    ref = {"kind": "Pod", "namespace": "kube-system", "name": "coredns-abc-x2b4k", "uid": "u-1"}
+    assert system_pods.targeted(endpoints, pod)["subsets"][0]["addresses"] == [
+        {"ip": "10.96.0.10", "nodeName": "node-1", "targetRef": ref}]
+    assert system_pods.targeted(endpoint_slice, pod)["endpoints"][0]["targetRef"] == ref
+    assert "targetRef" not in endpoints["subsets"][0]["addresses"][0]  # a copy: the argument stays
 
 
 # ---- diff ----------------------------------------------------------------------------------
