@@ -98,15 +98,13 @@ def owner_reference(facts: PodFacts) -> dict | None:
     kind, name = facts.owner_kind, facts.owner_name
     if kind == "Deployment":
         kind, name = "ReplicaSet", f"{name}-{facts.template_hash}"
-    elif kind not in ("StatefulSet", "ReplicaSet", "DaemonSet", "ReplicationController", "Job", "Node"):
+    elif kind not in ("StatefulSet", "ReplicaSet", "DaemonSet", "ReplicationController", "Job"):
         return None  # a bare pod, or one `emukube run` made (kubectl run's pods have no owner)
-    api_version = {"Job": "batch/v1", "ReplicationController": "v1", "Node": "v1"}.get(kind, "apps/v1")
+    api_version = {"Job": "batch/v1", "ReplicationController": "v1"}.get(kind, "apps/v1")
     ref: dict = {"apiVersion": api_version, "kind": kind, "name": name}
     if facts.owner_uid:
         ref["uid"] = facts.owner_uid
-    ref["controller"] = True
-    if kind != "Node":  # a static pod's mirror (plan/system_pods.py): the kubelet sets no block
-        ref["blockOwnerDeletion"] = True
+    ref.update(controller=True, blockOwnerDeletion=True)
     return ref
 
 
