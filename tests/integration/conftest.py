@@ -18,7 +18,13 @@ import pytest
 HERE = Path(__file__).parent
 # `emukube up` merges its context into the kubeconfig kubectl reads (kind's convention): the
 # tests' clusters go to a file of their own, never the user's ~/.kube/config.
-os.environ["KUBECONFIG"] = str(Path(tempfile.mkdtemp(prefix="emukube-tests-kube-")) / "config")
+_KUBE_DIR = tempfile.mkdtemp(prefix="emukube-tests-kube-")
+os.environ["KUBECONFIG"] = str(Path(_KUBE_DIR) / "config")
+
+
+def pytest_unconfigure(config):
+    """Each test process's kubeconfig folder goes with it (157 of them had piled up in /tmp)."""
+    shutil.rmtree(_KUBE_DIR, ignore_errors=True)
 EMUKUBE = shutil.which("emukube", path=str(Path(sys.executable).parent)) or "emukube"
 
 
