@@ -382,7 +382,9 @@ def test_a_pods_labels_are_the_apis_and_services_follow_them(cluster, kube):
     """`kubectl label pod` stays (the controller does not put back the labels it made the pod
     with); a pod labelled out of a Service's selector leaves its endpoints, and out of its
     ReplicaSet's, is released (no owner any more) and replaced, and runs on; labelled back,
-    it is adopted again and the one pod too many removed."""
+    it is adopted again and the one pod too many removed: its replacement, whose deletion cost
+    is lower. (Without one, two pods ready for about as long rank alike on the ReplicaSet
+    controller's logarithmic scale, and the lower uid goes: either one, as on Kubernetes.)"""
     replicas = kube.obj("get", "deploy", "web")["spec"]["replicas"]
     before = wait_until(lambda: len(pods := web_pods(kube)) == replicas and pods, f"{replicas} web pods, none stopping")
     pod = before[0]
@@ -404,12 +406,14 @@ def test_a_pods_labels_are_the_apis_and_services_follow_them(cluster, kube):
         wait_until(lambda: f"endpoints        {replicas} of {replicas} selected pod(s) ready" in
                    cluster.emukube("explain", "web").stdout, "explain counting the Deployment's pods alone")
     finally:
+        kube("annotate", "pod", pod, "controller.kubernetes.io/pod-deletion-cost=100")
         kube("label", "pod", pod, "app=web", "--overwrite")
     wait_until(lambda: ip in endpoint_ips(kube, "web"), "the pod back among the endpoints")
     wait_until(lambda: kube.obj("get", "pod", pod)["metadata"].get("ownerReferences"), "the pod adopted again")
     wait_until(lambda: len(web_pods(kube)) == replicas and pod in web_pods(kube),
                f"back to {replicas} pods, the adopted one kept")
     kube("label", "pod", pod, "tier-")
+    kube("annotate", "pod", pod, "controller.kubernetes.io/pod-deletion-cost-")
 
 
 def test_a_released_pod_outlives_its_deployment(cluster, kube):
