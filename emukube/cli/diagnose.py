@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Optional
 import typer
 
 from ..errors import EmukubeError, NotFound
+from ..k8s.applied import SYSTEM_SERVICES
 from .options import ClusterOpt, NsOpt
 
 if TYPE_CHECKING:
@@ -44,6 +45,26 @@ def _ingress(snap: Snapshot, name: str, namespace: str):
     return explain_ingresses(snap, [found])[0]
 
 
+def _system_service(cluster: str, name: str, namespace: str):
+    """`kubernetes` or `kube-dns`, which the API server keeps (diagnose/explain_system.py)."""
+    from ..diagnose.explain_system import explain_system
+    from ..k8s.client import ApiError
+    from ..k8s.resources import BY_KEY
+    from ..plan import system_pods
+    from .options import api
+
+    client = api(cluster)
+    try:
+        svc = client.get(BY_KEY["services"], namespace, name)
+    except ApiError as exc:
+        if exc.code == 404:
+            raise NotFound(f'Error from server (NotFound): services "{name}" not found') from None
+        raise
+    pods = client.list(BY_KEY["pods"], system_pods.NAMESPACE, labelSelector="k8s-app=kube-dns")["items"] \
+        if name == "kube-dns" else []
+    return explain_system(svc, pods)
+
+
 def explain(service: str = typer.Argument(..., help="svc/NAME (or NAME), or ingress/NAME"),
             cluster: str = ClusterOpt, namespace: str = NsOpt):
     """Walk client -> Service -> endpoints -> pod port (or an Ingress's rules to their Services)
@@ -55,6 +76,9 @@ def explain(service: str = typer.Argument(..., help="svc/NAME (or NAME), or ingr
     kind, _, name = service.rpartition("/")
     if kind in ("ing", "ingress", "ingresses"):
         result = _ingress(snap, name, namespace)
+    elif kind in ("", "svc", "service", "services") and f"{namespace}/{name}" in SYSTEM_SERVICES \
+            and snap.find("Service", name, namespace) is None:
+        result = _system_service(cluster, name, namespace)
     else:
         result = explain_services(snap, [_service(snap, service, namespace)])[0]
     for line in result.lines():

@@ -81,6 +81,22 @@ def test_kube_dns_names_the_pods_nameserver(kube):
                      r"kube-dns:dns/proxy", kube("cluster-info").stdout)
 
 
+def test_emukube_explain_says_what_serves_the_system_services(cluster, kube):
+    """kube-dns and kubernetes have no proxy: explain names what holds their addresses, and how
+    that differs from Kubernetes, instead of a walk through a proxy that is not there."""
+    dns = cluster.emukube("explain", "-n", "kube-system", "svc/kube-dns")
+    lines = dns.stdout.splitlines()
+    assert lines[0] == "Service kube-system/kube-dns", lines
+    ip = kube("get", "svc", "kube-dns", "-n", "kube-system", "-o", "jsonpath={.spec.clusterIP}").stdout
+    assert lines[1] == f"  Service    kube-dns {ip}, ports dns 53/UDP, dns-tcp 53/TCP (no selector)"
+    assert lines[2] == f"  served by  CoreDNS's own container at {ip} (no proxy)"
+    pod = kube.lines("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns", "-o", "name")[0].split("/")[1]
+    assert f"  pod        kube-system/{pod} {ip} Ready" in lines
+    assert f"OK: client -> kube-dns:53 ({ip}) -> CoreDNS" in lines and "Where the emulation differs here:" in lines
+    api = cluster.emukube("explain", "kubernetes").stdout.splitlines()
+    assert api[0] == "Service default/kubernetes" and api[-1].startswith("  - the API server is emukube's own container")
+
+
 def coredns_pods(kube: Kube) -> list[list[str]]:
     """`kubectl get pods -n kube-system -l k8s-app=kube-dns -o wide`'s rows of running pods."""
     return [r.split() for r in kube.lines("get", "pods", "-n", "kube-system", "-l", "k8s-app=kube-dns",
