@@ -65,20 +65,14 @@ def logs(pod: str, cluster: str = ClusterOpt, namespace: str = NsOpt,
          container: Optional[str] = typer.Option(None, "-c", "--container"),
          follow: bool = typer.Option(False, "-f", "--follow"), tail: int = typer.Option(-1, "--tail")):
     """Print a pod's logs (POD or deploy/NAME)."""
-    target = handle(cluster).container_of(pod, namespace, container)
-    kwargs: dict[str, bool | int] = {"stream": follow, "follow": follow}
-    if tail >= 0:
-        kwargs["tail"] = tail
-    data = target.logs(**kwargs)
-    if follow:
-        try:
-            for chunk in data:
-                sys.stdout.buffer.write(chunk)
-                sys.stdout.flush()
-        except KeyboardInterrupt:
-            pass
-    else:
-        sys.stdout.buffer.write(data)
+    from ..client import logs as pod_logs
+
+    try:
+        for chunk in pod_logs.read(api(cluster), pod, namespace, container, tail, follow):
+            sys.stdout.buffer.write(chunk)
+            sys.stdout.flush()
+    except KeyboardInterrupt:
+        pass
 
 
 def delete(kind: str, name: str, cluster: str = ClusterOpt, namespace: str = NsOpt):

@@ -344,8 +344,11 @@ class Cluster:
 
     def logs(self, pod: str, namespace: str = "default", container: str | None = None,
              tail: int | None = None) -> str:
-        kwargs = {"tail": tail} if tail is not None else {}
-        return self.container_of(pod, namespace, container).logs(**kwargs).decode(errors="replace")
+        """A pod's (POD, deploy/NAME, sts/NAME) container's output so far, as `kubectl logs` reads it."""
+        from . import logs
+
+        chunks = logs.read(self.api(), pod, namespace, container, -1 if tail is None else tail)
+        return b"".join(chunks).decode(errors="replace")
 
     def curl(self, target: str, namespace: str = "default", timeout: float = 10,
              include: bool = False) -> access.CurlResult:

@@ -165,6 +165,22 @@ class KubeClient:
         finally:
             conn.close()
 
+    def stream(self, path: str, query: dict | None = None, timeout: float | None = None) -> Iterator[bytes]:
+        """A GET whose answer is read as it comes (pods/log with follow): its bytes, in chunks,
+        until the server ends it. An error answer raises ApiError."""
+        if query:
+            path += "?" + urlencode({k: v for k, v in query.items() if v is not None})
+        conn = self._connection(timeout=timeout)
+        try:
+            conn.request("GET", path, headers={"Authorization": f"Bearer {self.creds.token}", "Accept": "*/*"})
+            resp = conn.getresponse()
+            if resp.status >= 300:
+                raise ApiError(resp.status, _decode(resp.read()))
+            while chunk := resp.read1(65536):
+                yield chunk
+        finally:
+            conn.close()
+
     def close(self) -> None:
         conn = getattr(self.local, "conn", None)
         if conn is not None:

@@ -654,6 +654,23 @@ def test_emukube_scale_and_delete_change_their_object_alone(cluster, kube):
     kube("delete", "configmap", "edits-cm")
 
 
+def test_emukube_logs_reads_what_kubectl_logs_reads(cluster, kube):
+    """`emukube logs` goes through pods/NAME/log as kubectl does: the same lines, for every pod
+    the API lists (CoreDNS's too, which is no pod container of emukube's), and kubectl's
+    answers for what is not there."""
+    pod = kube.lines("get", "pods", "-l", "app=web", "-o", "name")[0].split("/")[1]
+    ours = cluster.emukube("logs", pod, "--tail", "3").stdout
+    assert ours and ours == kube("logs", pod, "--tail=3").stdout
+    assert "netexec" in cluster.emukube("logs", "deploy/web").stdout
+    dns = cluster.emukube("logs", "-n", "kube-system", "deploy/coredns").stdout
+    assert "\n.:53\nCoreDNS-" in dns and dns == kube("logs", "-n", "kube-system", "deploy/coredns").stdout
+    for args, said in ((["nope"], 'Error from server (NotFound): pods "nope" not found'),
+                       (["deploy/nope"], 'Error from server (NotFound): deployments.apps "nope" not found'),
+                       ([pod, "-c", "nope"], f"error: container nope is not valid for pod {pod}")):
+        refused = cluster.emukube("logs", *args, check=False)
+        assert refused.returncode != 0 and refused.stderr.strip() == said, refused
+
+
 def test_events(kube):
     lines = kube.lines("events")
     assert columns(lines[0]) == ["LAST SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"], lines[:2]
