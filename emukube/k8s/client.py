@@ -167,10 +167,11 @@ class KubeClient:
 
     def stream(self, path: str, query: dict | None = None, timeout: float | None = None) -> Iterator[bytes]:
         """A GET whose answer is read as it comes (pods/log with follow): its bytes, in chunks,
-        until the server ends it. An error answer raises ApiError."""
+        until the server ends it; `timeout` None waits as long as that takes. An error answer
+        raises ApiError."""
         if query:
             path += "?" + urlencode({k: v for k, v in query.items() if v is not None})
-        conn = self._connection(timeout=timeout)
+        conn = http.client.HTTPSConnection(self.host, self.port, context=self.ssl, timeout=timeout)
         try:
             conn.request("GET", path, headers={"Authorization": f"Bearer {self.creds.token}", "Accept": "*/*"})
             resp = conn.getresponse()
