@@ -5,8 +5,8 @@ API clients only: the CLI runs them without the docker SDK."""
 
 from __future__ import annotations
 
-from ..errors import EmukubeError, NotFound
-from ..k8s.client import ApiError
+from ..errors import EmukubeError
+from ..k8s.client import missing_is_not_found
 from ..k8s.names import kind_of
 from ..k8s.resources import Resource, by_kind
 
@@ -30,22 +30,14 @@ def scale(api, target: str, replicas: int, namespace: str = "default") -> dict:
         raise EmukubeError("error: --replicas must be >= 0")
     kind, _, name = target.partition("/")
     res = resource_of(kind, OWNERS)
-    try:
+    with missing_is_not_found():
         return api.patch(res, namespace, name, {"spec": {"replicas": replicas}}, sub="scale",
                          fieldManager="emukube")
-    except ApiError as exc:
-        if exc.code == 404:
-            raise NotFound(str(exc)) from None
-        raise
 
 
 def delete(api, kind: str, name: str, namespace: str = "default") -> str:
     """Delete one object (not a pod: see Cluster.delete_pod); returns its kind."""
     res = resource_of(kind, DELETABLE)
-    try:
+    with missing_is_not_found():
         api.delete(res, namespace if res.namespaced else None, name)
-    except ApiError as exc:
-        if exc.code == 404:
-            raise NotFound(str(exc)) from None
-        raise
     return res.kind

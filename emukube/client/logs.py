@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from ..errors import EmukubeError, NotFound
-from ..k8s.client import ApiError, path_of
+from ..k8s.client import missing_is_not_found, path_of
 from ..k8s.names import kind_of
 from ..k8s.resources import BY_KEY, of_workload
 from ..plan.workloads import selects
@@ -19,12 +19,8 @@ DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
 
 
 def _get(api, res, namespace: str, name: str) -> dict:
-    try:
+    with missing_is_not_found():
         return api.get(res, namespace, name)
-    except ApiError as exc:
-        if exc.code == 404:
-            raise NotFound(str(exc)) from None
-        raise
 
 
 def _ready(pod: dict) -> bool:
@@ -72,10 +68,6 @@ def read(api, ref: str, namespace: str = "default", container: str | None = None
     pod = pod_of(api, ref, namespace)
     query = {"container": container_of(pod, container) or None, "follow": "true" if follow else None,
              "tailLines": str(tail) if tail >= 0 else None}
-    try:
+    with missing_is_not_found():  # a pod gone meanwhile
         yield from api.stream(path_of(PODS, namespace, pod["metadata"]["name"], "log"), query,
                               timeout=None if follow else 60)
-    except ApiError as exc:  # it reads as kubectl prints it; a pod gone meanwhile is NotFound
-        if exc.code == 404:
-            raise NotFound(str(exc)) from None
-        raise

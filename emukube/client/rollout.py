@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from typing import Callable
 
-from ..errors import EmukubeError, NotFound, WorkloadFailed
-from ..k8s.client import ApiError
+from ..errors import EmukubeError, WorkloadFailed
+from ..k8s.client import missing_is_not_found
 from ..k8s.names import kind_of
 from ..k8s.resources import of_workload
 from ..k8s.times import timestamp
@@ -49,15 +49,13 @@ def restart(api, target: str, namespace: str = "default") -> str:
     rolls every pod. Returns the kind."""
     kind, name = parse_target(target)
     res = of_workload(kind)
-    try:
+    with missing_is_not_found():
         obj = api.get(res, namespace, name)
         mark_restarted(obj)
         annotations = obj["spec"]["template"]["metadata"]["annotations"]
         api.patch(res, namespace, name, {"spec": {"template": {"metadata": {"annotations": {
             RESTARTED_AT: annotations[RESTARTED_AT]}}}}},
             content_type="application/strategic-merge-patch+json", fieldManager="kubectl-rollout")
-    except ApiError as exc:
-        raise NotFound(str(exc)) from None
     return kind
 
 
@@ -71,10 +69,8 @@ def wait(api, target: str, namespace: str = "default", timeout: float | None = N
     deadline = time.monotonic() + timeout if timeout else None
     last = None
     while True:
-        try:
+        with missing_is_not_found():
             obj = api.get(res, namespace, name)
-        except ApiError as exc:
-            raise NotFound(str(exc)) from None
         line, done = status_line({**obj, "kind": kind})
         if line != last and progress:
             progress(line)

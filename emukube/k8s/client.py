@@ -4,6 +4,7 @@ thread; every call is a plain REST call as kubectl makes it; errors carry the se
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 from urllib.parse import urlencode, urlsplit
 
-from ..errors import EmukubeError
+from ..errors import EmukubeError, NotFound
 from .resources import Resource
 
 JSON = "application/json"
@@ -33,6 +34,18 @@ class ApiError(EmukubeError):
     @property
     def reason(self) -> str:
         return str(self.status.get("reason", ""))
+
+
+@contextlib.contextmanager
+def missing_is_not_found() -> Iterator[None]:
+    """An answer 404 raised as NotFound (what the CLI and the Python API raise for an object
+    that is not there, in the server's words); every other ApiError as it is."""
+    try:
+        yield
+    except ApiError as exc:
+        if exc.code == 404:
+            raise NotFound(str(exc)) from None
+        raise
 
 
 @dataclass(frozen=True)
