@@ -1269,7 +1269,10 @@ class Controller:
         if current and self.informer is not None:
             stored = self.informer.get(BY_KEY["pods"], system_pods.NAMESPACE, current)
             gone = self.informer.deleted_uid(BY_KEY["pods"], system_pods.NAMESPACE, current)
-            if (stored or {}).get("metadata", {}).get("deletionTimestamp") or (stored is None and gone):
+            # Not our own deletion: the publisher removes the pod while its container is missing
+            # (a `docker rm`), and the container made again stands for the same pod.
+            ours = self.publisher is not None and gone in self.publisher.own_deletions
+            if (stored or {}).get("metadata", {}).get("deletionTimestamp") or (stored is None and gone and not ours):
                 current = ""  # a ReplicaSet's pod deleted: replaced by a new one
         return system_pods.pod_name(template, current)
 
