@@ -48,18 +48,14 @@ def _ingress(snap: Snapshot, name: str, namespace: str):
 def _system_service(cluster: str, name: str, namespace: str):
     """`kubernetes` or `kube-dns`, which the API server keeps (diagnose/explain_system.py)."""
     from ..diagnose.explain_system import explain_system
-    from ..k8s.client import ApiError
+    from ..k8s.client import missing_is_not_found
     from ..k8s.resources import BY_KEY
     from ..plan import system_pods
     from .options import api
 
     client = api(cluster)
-    try:
+    with missing_is_not_found():  # the server's words: services "NAME" not found
         svc = client.get(BY_KEY["services"], namespace, name)
-    except ApiError as exc:
-        if exc.code == 404:
-            raise NotFound(f'Error from server (NotFound): services "{name}" not found') from None
-        raise
     pods = client.list(BY_KEY["pods"], system_pods.NAMESPACE, labelSelector="k8s-app=kube-dns")["items"] \
         if name == "kube-dns" else []
     return explain_system(svc, pods)

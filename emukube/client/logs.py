@@ -11,6 +11,7 @@ from ..errors import EmukubeError, NotFound
 from ..k8s.client import missing_is_not_found, path_of
 from ..k8s.names import kind_of
 from ..k8s.resources import BY_KEY, of_workload
+from ..plan.disruption import is_ready
 from ..plan.workloads import selects
 from .edits import OWNERS
 
@@ -21,11 +22,6 @@ DEFAULT_CONTAINER = "kubectl.kubernetes.io/default-container"
 def _get(api, res, namespace: str, name: str) -> dict:
     with missing_is_not_found():
         return api.get(res, namespace, name)
-
-
-def _ready(pod: dict) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
 
 
 def pod_of(api, ref: str, namespace: str = "default") -> dict:
@@ -42,7 +38,7 @@ def pod_of(api, ref: str, namespace: str = "default") -> dict:
             if not p["metadata"].get("deletionTimestamp") and selects(workload, p["metadata"].get("labels") or {})]
     if not pods:
         raise NotFound(f'Error from server (NotFound): {kind} "{name}" has no pods')
-    return sorted(pods, key=lambda p: (not _ready(p), p["metadata"]["name"]))[0]
+    return sorted(pods, key=lambda p: (not is_ready(p), p["metadata"]["name"]))[0]
 
 
 def container_of(pod: dict, container: str | None) -> str:

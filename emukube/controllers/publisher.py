@@ -346,7 +346,7 @@ class Publisher:
         if pod is None:
             return
         for res in (BY_KEY["endpoints"], BY_KEY["endpointslices.discovery.k8s.io"]):
-            current = self.cached(res).get((res.key, system_pods.NAMESPACE, "kube-dns"))
+            current = self.informer.get(res, system_pods.NAMESPACE, "kube-dns")
             if current is not None and (wanted := system_pods.targeted(current, pod)) != current:
                 self._quiet(lambda res=res, wanted=wanted: self.api.update(res, wanted))
 

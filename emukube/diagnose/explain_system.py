@@ -7,6 +7,7 @@ Kubernetes. Pure: it takes the Service and kube-system's CoreDNS pods as the API
 from __future__ import annotations
 
 from ..plan import system_pods
+from ..plan.disruption import is_ready
 from .explain import LIMIT, PROBLEM, Explanation, Finding
 
 ONE_COREDNS = ("one CoreDNS serves it, emukube's own container at this address; kube-system's coredns "
@@ -19,11 +20,6 @@ NOT_A_POD = "the API server is emukube's own container (`docker ps` shows it), n
 def _ports(svc: dict) -> str:
     return ", ".join(f"{p.get('name') or '-'} {p.get('port')}/{p.get('protocol', 'TCP')}"
                      for p in (svc.get("spec") or {}).get("ports") or [])
-
-
-def _ready(pod: dict) -> bool:
-    return any(c.get("type") == "Ready" and c.get("status") == "True"
-               for c in (pod.get("status") or {}).get("conditions") or [])
 
 
 def explain_system(svc: dict, coredns_pods: list[dict]) -> Explanation:
@@ -42,9 +38,9 @@ def explain_system(svc: dict, coredns_pods: list[dict]) -> Explanation:
     for pod in live:
         out.chain.append(("pod", f"{system_pods.NAMESPACE}/{pod['metadata']['name']} "
                                  f"{(pod.get('status') or {}).get('podIP', '')} "
-                                 f"{'Ready' if _ready(pod) else 'not ready'}"))
+                                 f"{'Ready' if is_ready(pod) else 'not ready'}"))
     out.chain.append(("Corefile", f"ConfigMap {system_pods.NAMESPACE}/{system_pods.CONFIG_MAP}"))
-    if not any(_ready(p) for p in live):
+    if not any(is_ready(p) for p in live):
         out.findings.append(Finding(PROBLEM, "CoreDNS's pod is not ready: names do not resolve "
                                              "(see `kubectl logs -n kube-system -l k8s-app=kube-dns`)"))
     out.findings += [Finding(LIMIT, ONE_COREDNS), Finding(LIMIT, ZONES)]
