@@ -239,13 +239,13 @@ def _pruned(value):
 
 def comparable(obj: dict) -> dict:
     """The object as the controller decides it: no server-managed metadata. A deletion
-    counts by being there, not by its time (the API server sets that on DELETE)."""
-    obj = _pruned(obj)
+    counts by being there, not by its time (the API server sets that on DELETE).
+    Server fields go before pruning: managedFields is most of a published pod."""
     meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k not in SERVER_FIELDS}
-    if "deletionTimestamp" in meta:
+    if meta.get("deletionTimestamp") is not None:
         meta["deletionTimestamp"] = True
         meta.pop("deletionGracePeriodSeconds", None)
-    return {**obj, "metadata": meta}
+    return _pruned({**obj, "metadata": meta})
 
 
 def diff(desired: dict, published: dict, same: dict | None = None) -> list[Action]:

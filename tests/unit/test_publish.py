@@ -686,6 +686,10 @@ def test_diff_ignores_server_managed_metadata():
                               managedFields=[{"manager": "x"}])
     del stored["status"]["conditions"][0]["lastProbeTime"]  # a null the server left out
     assert diff({"p": want}, {"p": stored}) == []
+    assert diff({"p": {**want, "metadata": {**want["metadata"], "deletionTimestamp": None}}}, {"p": stored}) == []
+    deleting = {**stored, "metadata": {**stored["metadata"], "deletionTimestamp": NOW, "deletionGracePeriodSeconds": 30}}
+    assert diff({"p": {**want, "metadata": {**want["metadata"], "deletionTimestamp": CREATED}}}, {"p": deleting}) == []
+    assert [a.verb for a in diff({"p": want}, {"p": deleting})] == ["update"]
     changed = copy.deepcopy(want)
     changed["status"]["phase"] = "Succeeded"
     gone = {"metadata": {"name": "q", "resourceVersion": "7"}}
