@@ -6,8 +6,8 @@ from __future__ import annotations
 import io
 import subprocess
 
+from ..client.kubectl import path as kubectl_path
 from ..errors import EmukubeError
-from .kube import kubectl_path
 
 
 def built(directory: str) -> io.StringIO:

@@ -1,5 +1,5 @@
-"""`emukube describe`, `emukube rollout restart|status`, and the event stream behind
-`emukube events -f` and `emukube up --attach` (logic: emukube.client.cluster, describe, rollout, events)."""
+"""`emukube describe` (kubectl's), `emukube rollout restart|status`, and the event stream behind
+`emukube events -f` and `emukube up --attach` (logic: emukube.client.kubectl, rollout, events)."""
 
 from __future__ import annotations
 
@@ -14,10 +14,16 @@ ROLLOUT_HELP = "Restart a Deployment, StatefulSet or DaemonSet, or watch its rol
 rollout_app = typer.Typer(help=ROLLOUT_HELP, no_args_is_help=True)
 
 
-def describe(kind: str = typer.Argument(..., help="pod | svc | deploy | sts (or KIND/NAME)"),
-             name: Optional[str] = typer.Argument(None), cluster: str = ClusterOpt, namespace: str = NsOpt):
-    """Show an object in detail, like kubectl describe: state, probes, endpoints, events."""
-    typer.echo(handle(cluster).describe(kind, name, namespace), nl=False)
+def describe(ctx: typer.Context,
+             kind: str = typer.Argument(..., help="pod | svc | deploy | ... (or KIND/NAME), then names or -l SELECTOR"),
+             cluster: str = ClusterOpt, namespace: str = NsOpt):
+    """Show objects in detail: kubectl describe itself, run against this cluster."""
+    from ..client import kubectl
+
+    kubectl.path()  # a missing kubectl says so before the cluster is looked for
+    done = kubectl.run(cluster, api(cluster), ["describe", kind, *ctx.args, "-n", namespace])
+    if done.returncode:  # kubectl has said why (NotFound, an unknown kind): bad input
+        raise typer.Exit(2)
 
 
 @rollout_app.command("restart")
@@ -87,5 +93,5 @@ def events_version(cluster: str) -> str:
 
 
 def register(app) -> None:
-    app.command()(describe)
+    app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})(describe)
     app.add_typer(rollout_app, name="rollout", help=ROLLOUT_HELP)

@@ -438,11 +438,16 @@ class Cluster:
         return rollout.wait(self.api(), target, namespace, timeout, watch, progress)
 
     def describe(self, kind: str, name: str | None = None, namespace: str = "default") -> str:
-        """kubectl describe pod|svc|deploy|sts NAME, as text."""
-        from ..views import describe
-        from . import events
+        """`kubectl describe KIND [NAME] -n NAMESPACE` of this cluster, as text (kubectl itself
+        runs: client/kubectl.py). Raises NotFound with kubectl's message."""
+        from . import kubectl
 
-        return describe.describe(self.snapshot(), kind, name, namespace, events.read(self.api())[0])
+        done = kubectl.run(self.name, self.api(), ["describe", kind, *([name] if name else []), "-n", namespace],
+                           capture=True, timeout=60)
+        if done.returncode:
+            message = done.stderr.strip() or f"kubectl describe exited {done.returncode}"
+            raise NotFound(message) if "(NotFound)" in message else EmukubeError(message)
+        return str(done.stdout)
 
     def events(self) -> list:
         """The cluster's Events, oldest first (emukube.client.events.Event: time, type, object, reason,

@@ -87,7 +87,7 @@ def test_readiness_drives_the_service_and_headless_dns(cluster):
     wait_for("the unready pod to leave the Service", lambda: ip not in ready_endpoints(cluster, "web"))
     wait_for("the unready pod to leave headless DNS", lambda: ip not in dns_a(cluster, "web-pods"))
     assert pods_wide(cluster, "web-")[pod][:2] == ("0/1", "Running")
-    assert "readiness: HTTP probe failed with statuscode: 503" in cluster.emukube("describe", "pod", pod).stdout
+    assert "Readiness probe failed: HTTP probe failed with statuscode: 503" in cluster.emukube("describe", "pod", pod).stdout
     cluster.emukube("exec", pod, "--", "rm", "/tmp/not-ready")
     wait_for("the pod back in the Service", lambda: ip in ready_endpoints(cluster, "web"))
     wait_for("the pod back in headless DNS", lambda: ip in dns_a(cluster, "web-pods"))
@@ -114,15 +114,24 @@ def test_statefulset_pods_resolve_by_name_and_keep_it_when_deleted(cluster):
     wait_for("db-1.db to resolve to the new pod", lambda: _resolve_from_pod(cluster, ["db-1.db"]).get("db-1") == back[2])
 
 
-def test_describe_shows_state_probes_endpoints_and_events(cluster):
+def _before_events(text: str) -> str:
+    """A describe's text without its Events, whose ages move on between two calls."""
+    return text.split("\nEvents:")[0]
+
+
+def test_describe_is_kubectls_describe_of_the_cluster(cluster, tmp_path):
+    from emukube import Cluster as Handle
+
     pods = pods_wide(cluster, "web-")
     pod = sorted(pods)[0]
     text = squeezed(cluster.emukube("describe", "pod", pod).stdout)
-    for expected in (f"Name: {pod}", f"IP: {pods[pod][2]}", "Node: node-1", "Controlled By: ReplicaSet/web-",
+    for expected in (f"Name: {pod}", f"IP: {pods[pod][2]}", "Node: node-1/", "Controlled By: ReplicaSet/web-",
                      "Labels: app=web", "Image: emukube/echo:1.0", "Port: 8080/TCP (http)", "State: Running",
-                     "Restart Count: 0", "Ready True", "Events:",
+                     "Restart Count: 0", "Ready True", "QoS Class: BestEffort", "Started container echo",
                      "Readiness: http-get http://:http/readyz delay=0s timeout=1s period=1s #success=1 #failure=1"):
         assert expected in text, (expected, text)
+    kubectl_text = Kube(cluster.name, tmp_path)("describe", "pod", pod).stdout
+    assert _before_events(cluster.emukube("describe", "pod", pod).stdout) == _before_events(kubectl_text)
     svc = squeezed(cluster.emukube("describe", "svc", "web").stdout)
     endpoints = next(line for line in svc.splitlines() if line.startswith("Endpoints:"))
     assert sorted(endpoints.split()[1].split(",")) == sorted(f"{ip}:8080" for _, _, ip in pods.values())
@@ -131,11 +140,14 @@ def test_describe_shows_state_probes_endpoints_and_events(cluster):
     deploy = squeezed(cluster.emukube("describe", "deploy/web").stdout)
     assert "Replicas: 3 desired | 3 updated | 3 total | 3 available | 0 unavailable" in deploy
     sts = squeezed(cluster.emukube("describe", "sts", "db").stdout)
-    assert "Pods Status: 3 Running / 0 Waiting" in sts and "Service Name: db" in sts
+    assert "Pods Status: 3 Running / 0 Waiting / 0 Succeeded / 0 Failed" in sts and "Update Strategy: RollingUpdate" in sts
+    assert squeezed(cluster.emukube("describe", "pods", "-l", "app=web").stdout).count("\nName: web-") == len(pods) - 1
     missing = cluster.emukube("describe", "pod", "nope", check=False)
     assert missing.returncode == 2 and missing.stderr.strip() == 'Error from server (NotFound): pods "nope" not found'
-    bad = cluster.emukube("describe", "ingress", "x", check=False)
-    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    bad = cluster.emukube("describe", "widgets", "x", check=False)
+    assert bad.returncode == 2 and bad.stderr.strip() == 'error: the server doesn\'t have a resource type "widgets"'
+    assert _before_events(Handle(cluster.name).describe("svc", "web")) == \
+        _before_events(cluster.emukube("describe", "svc", "web").stdout)
 
 
 class Stream:

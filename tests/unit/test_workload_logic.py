@@ -1,5 +1,5 @@
 """The pure parts of the workload control: kubelet's restart back-off, probe verdicts kept across
-controllers, rollout restart, describe's layout, the event log."""
+controllers, rollout restart, the event log."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from emukube.controllers.probes import PodProbes, dump_verdicts, load_verdicts
 from emukube.controllers.restarts import INITIAL_BACKOFF, MAX_BACKOFF, Restarts, should_restart
 from emukube.errors import EmukubeError
 from emukube.plan.workloads import adopter, releases, template_hash
-from emukube.views.describe import Text, describe, probe_text
 
 
 def crash_loop(restarts: Restarts, crashes: int, runs_for: float = 0.5) -> list[float]:
@@ -124,40 +123,6 @@ def test_bad_rollout_targets_are_usage_errors(args):
     with pytest.raises(EmukubeError) as err:
         rollout.parse_target(*args)
     assert err.value.exit_code == 2 and str(err.value).startswith("error: ")
-
-
-def test_describe_of_a_kind_it_does_not_lay_out_points_to_kubectl():
-    with pytest.raises(EmukubeError) as err:
-        describe(None, "ds", "agent", "default", [])  # type: ignore[arg-type]
-    assert err.value.exit_code == 2
-    assert str(err.value) == ("error: emukube describe shows pods, services, deployments and statefulsets; for a "
-                              "DaemonSet: emukube kubectl -- describe ds agent")
-    with pytest.raises(EmukubeError) as err:
-        describe(None, "widgets", "w", "default", [])  # type: ignore[arg-type]
-    assert str(err.value) == 'error: the server doesn\'t have a resource type "widgets"'
-
-
-def test_probe_lines_read_like_kubectl():
-    assert probe_text({"httpGet": {"path": "/readyz", "port": "http", "scheme": "HTTP"}, "periodSeconds": 1,
-                       "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 1,
-                       "initialDelaySeconds": 0}) == \
-        "http-get http://:http/readyz delay=0s timeout=1s period=1s #success=1 #failure=1"
-    assert probe_text({"tcpSocket": {"port": 5432}}) == \
-        "tcp-socket :5432 delay=0s timeout=1s period=10s #success=1 #failure=3"
-    assert probe_text({"exec": {"command": ["cat", "/tmp/ok"]}}).startswith("exec [cat /tmp/ok] delay=0s")
-
-
-def test_describe_aligns_values_per_block_and_continues_lists():
-    t = Text()
-    t.row("Name", "web")
-    t.row("Labels", ["app=web", "tier=front"])
-    t.head("Containers:")
-    t.row("Image", "echo", 4)
-    t.table([("Type", "Status"), ("Ready", "True")])
-    assert t.text().splitlines() == ["Name:    web", "Labels:  app=web", "         tier=front", "Containers:",
-                                     "    Image:  echo", "  Type   Status", "  Ready  True"]
-
-
 
 
 def test_a_statefulset_pod_gets_a_volume_per_claim_template():
