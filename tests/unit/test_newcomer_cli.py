@@ -84,13 +84,14 @@ def test_the_demo_names_the_holder_and_the_fix():
 
 
 def test_reading_verbs_start_without_the_docker_sdk():
-    """`emukube --help`, `get`, `scale`, `delete`, `rollout` and `logs` import neither the docker SDK nor what needs it: it took longer
+    """`emukube --help`, `get`, `scale`, `delete`, `rollout`, `logs`, `describe` and `kubectl` import neither the docker SDK nor what needs it: it took longer
     to import than `get` takes to answer (benchmarks, section 7)."""
     import subprocess
     import sys
 
     probe = ("import sys, emukube.cli.app, emukube.cli.get, emukube.cli.workloads, emukube.cli.objects, "
-             "emukube.client.rollout, emukube.client.edits, emukube.client.logs, "
+             "emukube.client.rollout, emukube.client.edits, emukube.client.logs, emukube.client.kubectl, "
+             "emukube.cli.kube, "
              "emukube.lifecycle.connection; "
              "print(sorted(m for m in ('docker', 'requests', 'urllib3', 'rich') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
