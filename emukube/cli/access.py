@@ -85,7 +85,7 @@ def run(ctx: typer.Context, name: str = typer.Argument(..., help="The pod's name
     finally:
         if rm:
             access.remove_pod(c, namespace, name)
-            typer.echo(("" if last == b"\n" else "\n") + f'pod "{name}" deleted', err=True)
+            typer.echo(("" if last == b"\n" else "\n") + f'pod "{name}" deleted from {namespace} namespace', err=True)
     raise typer.Exit(code)
 
 

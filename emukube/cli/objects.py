@@ -79,11 +79,8 @@ def delete(kind: str, name: str, cluster: str = ClusterOpt, namespace: str = NsO
     """Delete a pod (its owner replaces it) or any applied object (svc, deploy, ...)."""
     from ..client import edits
 
-    if edits.resource_of(kind, edits.DELETABLE).kind == "Pod":  # returns once the pod is gone
-        kind_name = handle(cluster).delete(kind, name, namespace)
-    else:
-        kind_name = edits.delete(api(cluster), kind, name, namespace)
-    typer.echo(f'{kind_name.lower()} "{name}" deleted')
+    res = edits.delete(api(cluster), kind, name, namespace)  # returns once it is gone, as kubectl
+    typer.echo(edits.deleted_line(res, name, namespace))
 
 
 def scale(target: str = typer.Argument(..., help="deployment/NAME or statefulset/NAME"),

@@ -391,35 +391,16 @@ class Cluster:
     def delete_pod(self, name: str, namespace: str = "default", wait: bool = True, timeout: float = 60) -> None:
         """Delete a pod like kubectl: it leaves Services and DNS, gets SIGTERM, and is gone when
         this returns (wait); its Deployment or StatefulSet replaces it."""
-        snap = self.snapshot()
-        if not any(p.name == name and p.namespace == namespace for p in snap.pods):
-            raise NotFound(f'Error from server (NotFound): pods "{name}" not found')
-        containers = engine.containers(self.client, self.name, all=True, **{L.NAMESPACE: namespace, L.NAME: name})
-        if snap.state.controller is not None and snap.state.controller.status == "running":
-            from ..k8s.resources import BY_KEY
-
-            try:  # as kubectl deletes it: the controller drains it, stops it, removes the object
-                self.api().delete(BY_KEY["pods"], namespace, name)
-            except ApiError as exc:
-                if exc.code != 404:
-                    raise
-                ops.request_pod_delete(snap.state.controller, namespace, name)  # not published yet
-        else:  # no controller to drain it: remove it at once
-            for c in containers:
-                engine.remove(c, timeout=2)
-        deadline = time.monotonic() + timeout
-        while wait and time.monotonic() < deadline and any(
-                engine.get_container(self.client, c.id) is not None for c in containers):
-            time.sleep(0.25)
-
-    def delete(self, kind: str, name: str, namespace: str = "default") -> str:
-        """Delete an applied object (svc, deploy, sts, cm, secret, ns, pod); returns its kind."""
         from . import edits
 
-        if edits.resource_of(kind, edits.DELETABLE).kind == "Pod":
-            self.delete_pod(name, namespace)
-            return "Pod"
-        return edits.delete(self.api(), kind, name, namespace)
+        edits.delete(self.api(), "pod", name, namespace, wait=wait, timeout=timeout)
+
+    def delete(self, kind: str, name: str, namespace: str = "default") -> str:
+        """Delete an applied object (svc, deploy, sts, cm, secret, ns, pod) and return its kind
+        once it is gone, as kubectl does."""
+        from . import edits
+
+        return edits.delete(self.api(), kind, name, namespace).kind
 
     # -- workloads --------------------------------------------------------------------------
     def rollout_restart(self, target: str, namespace: str = "default") -> str:

@@ -1534,7 +1534,7 @@ class Controller:
         for key in [k for k in self.created if k in pods and pods[k].complete]:
             self.created.discard(key)
             self.creating.pop(key, None)
-        self.take_requests(pods)
+        self.resume_stopping(pods)
         self.take_api_deletions(pods)
         # Pods a proxy may carry; the rest are Ready as soon as they serve (a StatefulSet's next
         # pod behind a headless Service is not made a tick later).
@@ -1588,19 +1588,11 @@ class Controller:
                 published.append((pod.namespace, pod.name, pod.spec, stored["metadata"]))
         return published, others
 
-    def take_requests(self, pods: dict[PodKey, Pod]) -> None:
-        """`emukube delete pod` asks through a file in the state volume, so that the pod leaves
-        the data plane before it is stopped, like any pod the controller retires."""
+    def resume_stopping(self, pods: dict[PodKey, Pod]) -> None:
+        """The pods the previous controller was stopping when it was replaced."""
         for key in [k for k in self.resume_stops if k in pods]:
             self.stop_pod(pods[key], "stopping (begun by the previous controller)")
         self.resume_stops.clear()
-        folder = self.state_dir / "requests"
-        for path in sorted(folder.glob("delete_*")) if folder.is_dir() else []:
-            _, ns, name = path.name.split("_", 2)
-            pod = pods.get(object_key(ns, name))
-            if pod is not None:
-                self.stop_pod(pod, "deleted")
-            path.unlink(missing_ok=True)
 
     def watch_events(self) -> None:
         """Wake the loop as soon as a container of this cluster changes state."""

@@ -32,7 +32,7 @@ from ..runtime import labels as L
 from ..runtime.clusters import SubnetTaken, create_network
 from ..runtime.engine import DockerException
 from ..runtime.report import Report
-from ..runtime.settings import CONFIG_DIR, PKI_DIR, REQUESTS_DIR, STATE_DIR, STATUS_FILE, Settings, config_volume
+from ..runtime.settings import CONFIG_DIR, PKI_DIR, STATE_DIR, STATUS_FILE, Settings, config_volume
 from . import code, host_ports, state_backup
 from . import connection as cluster_api
 from .code import CODE_DIR
@@ -431,12 +431,6 @@ def read_status(client, cluster: str) -> Report | None:
     except (DockerException, tarfile.TarError, ValueError, TypeError):
         # Read while the controller replaced it (a torn archive): the next poll reads it whole.
         return None
-
-
-def request_pod_delete(controller, namespace: str, name: str) -> None:
-    """Ask the controller to retire a pod as it retires any (out of the data plane first, then
-    SIGTERM): a file in its state volume, read on its next tick (controller.loop.take_requests)."""
-    engine.put_files(controller, {f"{REQUESTS_DIR}/delete_{namespace}_{name}": (b"", 0o644)})
 
 
 def wait_converged(client, cluster: str, generation: str | None, timeout: float, progress=None,

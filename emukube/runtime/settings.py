@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 STATE_DIR = "/state"
 STATUS_FILE = f"{STATE_DIR}/status.json"  # the controller's report: converged, waiting, pods, Services
 BACKUP_FILE = f"{STATE_DIR}/applied.json"  # the applied objects and settings, for a lost controller
-REQUESTS_DIR = f"{STATE_DIR}/requests"  # the CLI's requests to the controller, one file each
 PKI_DIR = f"{STATE_DIR}/pki"  # the API server's CA, serving certificate and tokens
 # The config volume (tmpfs: Secrets stay off the disk), mounted here in the controller: it holds
 # the pods' configMap and secret volumes (runtime/config_volumes.py).

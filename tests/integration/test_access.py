@@ -51,7 +51,7 @@ def test_run_rm_prints_the_output_passes_the_exit_code_and_deletes_the_pod(clust
     assert out.returncode == 3, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0] in pods and any(line.startswith("search default.svc.cluster.local") for line in lines)
-    assert out.stderr.strip().endswith('pod "client" deleted')
+    assert out.stderr.strip().endswith('pod "client" deleted from default namespace')
     assert "client" not in cluster.pods()
 
 

@@ -134,6 +134,7 @@ def test_deleted_pod_is_replaced(api):
     before = web_pods(api)
     victim = sorted(before)[0]
     api.delete_pod(victim)
+    assert victim not in web_pods(api), "delete_pod returns once the pod is gone, as kubectl delete"
     wait_for(f"{victim} replaced", lambda: victim not in web_pods(api) and len(web_pods(api)) == 2, 120)
     api.wait_ready(timeout=120)
     assert all(p.ready for p in api.pods("app=web"))

@@ -647,7 +647,7 @@ def test_emukube_scale_and_delete_change_their_object_alone(cluster, kube):
     assert made["spec"]["replicas"] == 1
     assert any(f.get("manager") == "emukube" and f.get("subresource") == "scale"
                for f in made["metadata"]["managedFields"]), made["metadata"]["managedFields"]
-    assert cluster.emukube("delete", "deploy", "edits").stdout.strip() == 'deployment "edits" deleted'
+    assert cluster.emukube("delete", "deploy", "edits").stdout.strip() == 'deployment.apps "edits" deleted from default namespace'
     assert kube("get", "configmap", "edits-cm", "-o", "name").stdout.strip() == "configmap/edits-cm"
     again = cluster.emukube("delete", "deploy", "edits", check=False)
     assert again.returncode != 0 and 'deployments.apps "edits" not found' in again.stderr, again

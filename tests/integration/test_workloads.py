@@ -104,7 +104,7 @@ def test_statefulset_pods_resolve_by_name_and_keep_it_when_deleted(cluster):
     resolved = _resolve_from_pod(cluster, ["db-0.db", "db-1.db", "db-2.db"])
     assert resolved == {name: ip for name, (_, _, ip) in pods.items()}
     old_ip = pods["db-1"][2]
-    assert cluster.emukube("delete", "pod", "db-1").stdout.strip() == 'pod "db-1" deleted'
+    assert cluster.emukube("delete", "pod", "db-1").stdout.strip() == 'pod "db-1" deleted from default namespace'
 
     def back_with_new_ip():
         row = pods_wide(cluster, "db-").get("db-1")
