@@ -30,6 +30,7 @@ from . import (
     health,
     metrics,
     negotiate,
+    prometheus,
     reviews,
     service_cidrs,
     system,
@@ -241,7 +242,8 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     root_ca: the cluster's CA, published as the kube-root-ca.crt ConfigMap of every namespace."""
     authenticator = authn.Authenticator(tokens)
     trim = MemoryTrim()
-    app = web.Application(middlewares=[trim.middleware, _middleware(authenticator)],
+    recorder = prometheus.Recorder(store.counts)  # outermost: refused requests count too
+    app = web.Application(middlewares=[recorder.middleware(), trim.middleware, _middleware(authenticator)],
                           client_max_size=negotiate.BODY_LIMIT + 1)
     app.on_response_prepare.append(_warn_deprecated)
     trimmer = BackgroundTask(trim.run)
@@ -282,8 +284,15 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
 
     app.on_startup.append(startup)
     app.on_cleanup.append(cleanup)
-    health.register(app, lambda: _store_answers(store))
+    _routes(app, router, registry, authenticator, recorder)
+    return app
+
+
+def _routes(app: web.Application, router: Router, registry: Registry, authenticator: authn.Authenticator,
+            recorder: prometheus.Recorder) -> None:
+    health.register(app, lambda: _store_answers(registry.store))
     app.router.add_get("/version", _version)
+    prometheus.register(app, recorder)
     app.router.add_get("/openapi/v2", _openapi_v2)
     app.router.add_get("/openapi/v3", _openapi_v3)
     app.router.add_get("/openapi/v3/{tail:.+}", _openapi_v3)
@@ -292,7 +301,6 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     for prefix in ("/api", "/apis"):
         app.router.add_route("*", prefix, router.api)
         app.router.add_route("*", prefix + "/{tail:.*}", router.api)
-    return app
 
 
 def read_tokens(path: str) -> list[str]:

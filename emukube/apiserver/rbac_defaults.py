@@ -1,7 +1,7 @@
 """The ClusterRoles and ClusterRoleBindings kube-apiserver bootstraps (rbac/bootstrappolicy), the
 part of them that concerns what emukube serves: cluster-admin for system:masters, the user-facing
-admin/edit/view (aggregated from system:aggregate-to-*), and discovery, public info and
-self-reviews for every authenticated caller."""
+admin/edit/view (aggregated from system:aggregate-to-*), discovery, public info and
+self-reviews for every authenticated caller, and /metrics for the group system:monitoring."""
 
 from __future__ import annotations
 
@@ -76,6 +76,7 @@ _TO_ADMIN = [
     _rule([GROUP], ["rolebindings", "roles"], _ALL),
 ]
 _HEALTH = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
+_MONITORING = ["/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics", "/metrics/slis", "/readyz", "/readyz/*"]
 
 
 def _aggregated(name: str, own: list[dict], label: str) -> dict:
@@ -99,6 +100,7 @@ def cluster_roles() -> list[dict]:
         _role("system:discovery", [_urls(["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi",
                                           "/openapi/*", "/readyz", "/version", "/version/"], ["get"])]),
         _role("system:public-info-viewer", [_urls(_HEALTH, ["get"])]),
+        _role("system:monitoring", [_urls(_MONITORING, ["get"])]),
         _role("system:auth-delegator", [_rule(["authentication.k8s.io"], ["tokenreviews"], ["create"]),
                                         _rule(["authorization.k8s.io"], ["subjectaccessreviews"], ["create"])]),
     ]
@@ -110,6 +112,7 @@ def cluster_role_bindings() -> list[dict]:
         _binding("system:basic-user", "system:basic-user", [AUTHENTICATED]),
         _binding("system:discovery", "system:discovery", [AUTHENTICATED]),
         _binding("system:public-info-viewer", "system:public-info-viewer", [AUTHENTICATED, UNAUTHENTICATED]),
+        _binding("system:monitoring", "system:monitoring", ["system:monitoring"]),
     ]
 
 

@@ -259,6 +259,11 @@ class Store:
             raise NotFound(resource, namespace or "", name)
         return _object(row[0])
 
+    def counts(self) -> dict[str, int]:
+        """How many objects of each resource are stored (apiserver_storage_objects)."""
+        rows = self._conn().execute("SELECT resource, COUNT(*) FROM objects GROUP BY resource").fetchall()
+        return {resource: count for resource, count in rows}
+
     def list(self, resource: str, namespace: str | None = None) -> tuple[list[dict], int]:
         """Objects sorted by (namespace, name), and the rv the listing is consistent at."""
         sql = "SELECT data FROM objects WHERE resource = ?"

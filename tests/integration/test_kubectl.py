@@ -190,6 +190,47 @@ def test_kubectl_apply_carries_on_from_emukube_up(kube, cluster):
     assert re.search(r"Annotations:\s+<none>\n", cluster.emukube("describe", "svc", "web").stdout)
 
 
+def _metric(text: str, name: str, **wanted: str) -> float:
+    """The sum of a metric's samples whose labels include `wanted` (Prometheus' text format)."""
+    total = 0.0
+    for line in text.splitlines():
+        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
+        if match:
+            labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(1) or ""))
+            if all(labels.get(k) == v for k, v in wanted.items()):
+                total += float(match.group(2))
+    return total
+
+
+def test_the_api_servers_metrics_as_kubectl_get_raw_reads_them(kube):
+    before = kube("get", "--raw", "/metrics").stdout
+    lists = _metric(before, "apiserver_request_total", resource="configmaps", verb="LIST", scope="namespace",
+                    code="200")
+    kube("get", "configmaps", "-n", "kube-system")
+    kube("get", "configmap", "nope", check=False)
+    after = kube("get", "--raw", "/metrics").stdout
+    assert _metric(after, "apiserver_request_total", resource="configmaps", verb="LIST", scope="namespace",
+                   code="200") == lists + 1
+    assert _metric(after, "apiserver_request_total", resource="configmaps", verb="GET", code="404") >= 1
+    assert _metric(after, "apiserver_request_duration_seconds_count", resource="configmaps", verb="LIST",
+                   scope="namespace") == lists + 1
+    assert "# TYPE apiserver_request_duration_seconds histogram" in after.splitlines()
+    assert _metric(after, "apiserver_longrunning_requests", verb="WATCH") >= 1  # the controller's informer
+    # Counted when read: the same as a listing made just before (a namespace a test before this one
+    # deleted may go between the two, so both are read again until they agree).
+    wait_until(lambda: len(kube.lines("get", "namespaces", "-o", "name")) == _metric(
+        kube("get", "--raw", "/metrics").stdout, "apiserver_storage_objects", resource="namespaces"),
+        "apiserver_storage_objects to count the namespaces kubectl lists", timeout=30)
+    assert _metric(after, "process_resident_memory_bytes") > 10e6
+    # A non-resource URL under RBAC: system:monitoring may read it, a bare ServiceAccount may not.
+    account = "system:serviceaccount:default:default"
+    refused = kube("get", "--raw", "/metrics", f"--as={account}", check=False)
+    assert refused.returncode == 1 and refused.stderr.strip() == \
+        f'Error from server (Forbidden): forbidden: User "{account}" cannot get path "/metrics"'
+    monitoring = kube("get", "--raw", "/metrics", f"--as={account}", "--as-group=system:monitoring")
+    assert "apiserver_request_total" in monitoring.stdout
+
+
 def test_api_resources_and_explain(kube):
     lines = kube.lines("api-resources")
     assert columns(lines[0]) == ["NAME", "SHORTNAMES", "APIVERSION", "NAMESPACED", "KIND"]
