@@ -15,7 +15,8 @@ rollout_app = typer.Typer(help=ROLLOUT_HELP, no_args_is_help=True)
 
 
 def describe(ctx: typer.Context,
-             kind: str = typer.Argument(..., help="pod | svc | deploy | ... (or KIND/NAME), then names or -l SELECTOR"),
+             kind: str = typer.Argument(..., metavar="KIND [NAME]...",
+                                        help="pod | svc | deploy | ... (or KIND/NAME), then names or -l SELECTOR"),
              cluster: str = ClusterOpt, namespace: str = NsOpt):
     """Show objects in detail: kubectl describe itself, run against this cluster."""
     from ..client import kubectl

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 import pytest
 from conftest import HERE, wait_until
@@ -177,8 +178,12 @@ def test_ready_counts_a_sidecar_as_kubectl_does(kube):
         "containers": [sh("app", "exec sleep 3600"),
                        sh("lagging", "exec sleep 3600", readinessProbe={"exec": {"command": ["false"]},
                                                                         "periodSeconds": 1})]}))
-    r = status_becomes(kube, "sided", "Running")
-    assert r[1] == "1/3", r  # app ready; the sidecar's probe fails until /tmp/ready exists; lagging never
+    status_becomes(kube, "sided", "Running")
+    # app ready; the sidecar's probe fails until /tmp/ready exists; lagging never. (While the pod
+    # is still being made it shows Running 0/3 for a tick: its containers count once it is made.)
+    wait_until(lambda: row(kube, "sided")[1:3] == ["1/3", "Running"], "sided 1/3 Running")
+    time.sleep(2)  # two of the probes' periods: still only the app
+    assert row(kube, "sided")[1] == "1/3"
     kube("exec", "sided", "-c", "proxy", "--", "touch", "/tmp/ready")
     wait_until(lambda: row(kube, "sided")[1] == "2/3", "the sidecar ready")
     statuses = kube.obj("get", "pod", "sided")["status"]["initContainerStatuses"]
