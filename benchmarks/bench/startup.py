@@ -51,6 +51,22 @@ def own_cpu(client, cluster: str) -> float:
                  if c.labels.get("emukube.io/role") == "controller"), 0.0)
 
 
+def api_requests(cluster: str, out: dict) -> float:
+    """The requests the cluster's API server answered during `up` (its /metrics, read once `up`
+    returned), and the resources most asked for, for the table's note."""
+    text = Cluster(cluster).api().request("GET", "/metrics").get("text", "")
+    by: dict[str, float] = {}
+    for line in text.splitlines():
+        found = re.fullmatch(r'apiserver_request_total\{(.*)\} (\S+)', line)
+        if found:
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', found.group(1)))
+            what = f"{labels['verb']} {labels['resource'] or 'non-resource'}" + \
+                (f"/{labels['subresource']}" if labels["subresource"] else "")
+            by[what] = by.get(what, 0) + float(found.group(2))
+    out["api requests by"] = by
+    return sum(by.values())
+
+
 def emukube_cycle(ctx: Context, manifest: Path, out: dict) -> None:
     name = unique_name("ekbu")
     try:
@@ -63,6 +79,7 @@ def emukube_cycle(ctx: Context, manifest: Path, out: dict) -> None:
         out.setdefault("emukube up", []).append(up)
         out.setdefault("emukube up cpu", []).append(busy_cpu() - cpu0)
         out.setdefault("emukube own cpu", []).append(own_cpu(ctx.client, name) + _children_cpu() - cli0)
+        out.setdefault("emukube api requests", []).append(api_requests(name, out))
         out["containers"] = len(engine.containers(ctx.client, name))
         t0 = time.monotonic()
         subprocess.run([EMUKUBE, "down", "--cluster", name], capture_output=True, timeout=300, check=True)
@@ -170,6 +187,10 @@ def run_up(ctx: Context) -> list[Row]:
                  f"{busy.value / cores:.2f} s of wall time" if busy.value else "")
     own = Row("1", "of which emukube's own processes (the CLI, the API server and controllers)", "CPU-s",
               out.get("emukube own cpu", []))
+    requests = Row("1", "requests the cluster's API server answered during that `up` (its /metrics)", "requests",
+                   out.get("emukube api requests", []))
+    by = sorted((out.get("api requests by") or {}).items(), key=lambda kv: -kv[1])[:5]
+    requests.note = "last run, most: " + ", ".join(f"{what} {n:.0f}" for what, n in by) if by else ""
     # What Kubernetes' order alone costs, with no emukube code: how much of the gap is the
     # semantics (a controller before anything, OrderedReady) and how much is emukube's.
     ordered = Row("1", "docker run in Kubernetes' order: a Python controller answering first, then the "
@@ -177,7 +198,7 @@ def run_up(ctx: Context) -> list[Row]:
                   "docker run", out.get("floor up", []))
     if "ordered" in out["errors"]:
         ordered.error = out["errors"]["ordered"]
-    return [*rows, busy, own, ordered]
+    return [*rows, busy, own, requests, ordered]
 
 
 def run_down(ctx: Context) -> list[Row]:
