@@ -20,6 +20,7 @@ from typing import Callable
 
 from aiohttp import web
 
+from ..k8s.resources import find
 from .request_info import attributes
 
 PATH = "/metrics"
@@ -32,6 +33,9 @@ _VERBS = {"list": "LIST", "watch": "WATCH", "get": "GET", "create": "POST", "upd
           "delete": "DELETE", "deletecollection": "DELETE", "proxy": "CONNECT"}
 _LONG_RUNNING = ("WATCH", "CONNECT")
 _CONNECTS = ("exec", "attach", "portforward", "proxy")
+# Subresources served beside a resource's own (status, scale): the labels name only these, so a
+# client asking for made-up paths cannot grow the series without bound.
+_SUBRESOURCES = (*_CONNECTS, "log", "eviction", "binding", "token", "ephemeralcontainers", "resize", "finalize")
 _MUTATING = ("POST", "PUT", "PATCH", "DELETE", "APPLY")
 _LABELS = ("component", "dry_run", "group", "resource", "scope", "subresource", "verb", "version")
 _PROCESS_START = time.time()
@@ -42,16 +46,18 @@ Labels = tuple[str, ...]  # values in _LABELS' order
 def request_labels(method: str, path: str, query, content_type: str) -> Labels:
     """A request's labels, as kube-apiserver's metrics give them (MonitorRequest)."""
     attrs = attributes(method, path, query)
-    if not attrs.resource_request:
+    served = find(attrs.group, attrs.version, attrs.resource) if attrs.resource_request else None
+    if served is None:  # a non-resource URL, or a resource not served: counted by method alone
         return ("apiserver", "", "", "", "", "", method.upper(), "")
+    subresource = attrs.subresource if attrs.subresource in (*served.subresources, *_SUBRESOURCES) else ""
     verb = _VERBS.get(attrs.verb, method.upper())
-    if attrs.subresource in _CONNECTS and method.upper() in ("GET", "POST"):
+    if subresource in _CONNECTS and method.upper() in ("GET", "POST"):
         verb = "CONNECT"
     elif verb == "PATCH" and content_type.startswith("application/apply-patch"):
         verb = "APPLY"
     scope = "resource" if attrs.name else "namespace" if attrs.namespace else "cluster"
     dry_run = "All" if "All" in query.getall("dryRun", []) else ""
-    return ("apiserver", dry_run, attrs.group, attrs.resource, scope, attrs.subresource, verb, attrs.version)
+    return ("apiserver", dry_run, attrs.group, attrs.resource, scope, subresource, verb, attrs.version)
 
 
 class Recorder:

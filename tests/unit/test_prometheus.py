@@ -23,6 +23,11 @@ def test_requests_are_labelled_as_kube_apiserver_labels_them():
     assert labels("POST", "/api/v1/namespaces/a/pods", dryRun="All")["dry_run"] == "All"
     assert labels("DELETE", "/api/v1/namespaces/a/pods")["verb"] == "DELETE"
     assert labels("GET", "/api/v1/namespaces/a")["scope"] == "resource"
+    unknown = {"component": "apiserver", "dry_run": "", "group": "", "resource": "", "scope": "", "subresource": "",
+               "verb": "GET", "version": ""}
+    assert labels("GET", "/apis/made.up/v1/things") == unknown  # no series per made-up path
+    assert labels("GET", "/api/v1/namespaces/a/pods/p/made-up")["subresource"] == ""
+    assert labels("GET", "/api/v1/namespaces/a/pods/p/log")["subresource"] == "log"
     assert labels("GET", "/healthz") == {"component": "apiserver", "dry_run": "", "group": "", "resource": "",
                                          "scope": "", "subresource": "", "verb": "GET", "version": ""}
 
