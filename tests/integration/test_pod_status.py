@@ -179,8 +179,8 @@ def test_ready_counts_a_sidecar_as_kubectl_does(kube):
                        sh("lagging", "exec sleep 3600", readinessProbe={"exec": {"command": ["false"]},
                                                                         "periodSeconds": 1})]}))
     status_becomes(kube, "sided", "Running")
-    # app ready; the sidecar's probe fails until /tmp/ready exists; lagging never. (While the pod
-    # is still being made it shows Running 0/3 for a tick: its containers count once it is made.)
+    # app ready; the sidecar's probe fails until /tmp/ready exists; lagging never. (READY may
+    # lag the first Running by a tick: CI saw Running 0/3 once.)
     wait_until(lambda: row(kube, "sided")[1:3] == ["1/3", "Running"], "sided 1/3 Running")
     time.sleep(2)  # two of the probes' periods: still only the app
     assert row(kube, "sided")[1] == "1/3"
