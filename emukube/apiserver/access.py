@@ -18,7 +18,7 @@ from .rbac import (
     service_account_groups,
     split_service_account,
 )
-from .request_info import attributes
+from .request_info import of_request
 
 _RBAC = "rbac.authorization.k8s.io"
 _KINDS = {"roles": "roles." + _RBAC, "cluster_roles": "clusterroles." + _RBAC,
@@ -93,7 +93,7 @@ def check(request, user: User, registry) -> User:
     """The user the request acts as, once allowed; raises the 403 otherwise."""
     gate = Check(registry)
     user = _impersonated(request, user, gate)
-    attrs = attributes(request.method, request.path, request.query)
+    attrs = of_request(request)
     gate.require(user, attrs)
     if request.method == "GET" and attrs.resource == "pods" and attrs.subresource in _STREAMS:
         gate.require(user, Attributes("create", resource="pods", subresource=attrs.subresource,

@@ -21,7 +21,8 @@ from typing import Callable
 from aiohttp import web
 
 from ..k8s.resources import find
-from .request_info import attributes
+from .rbac import Attributes
+from .request_info import of_request
 
 PATH = "/metrics"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -43,9 +44,9 @@ _PROCESS_START = time.time()
 Labels = tuple[str, ...]  # values in _LABELS' order
 
 
-def request_labels(method: str, path: str, query, content_type: str) -> Labels:
-    """A request's labels, as kube-apiserver's metrics give them (MonitorRequest)."""
-    attrs = attributes(method, path, query)
+def request_labels(attrs: Attributes, method: str, query, content_type: str) -> Labels:
+    """A request's labels, as kube-apiserver's metrics give them (MonitorRequest); `attrs`: what
+    request_info read of it."""
     served = find(attrs.group, attrs.version, attrs.resource) if attrs.resource_request else None
     if served is None:  # a non-resource URL, or a resource not served: counted by method alone
         return ("apiserver", "", "", "", "", "", method.upper(), "")
@@ -74,7 +75,7 @@ class Recorder:
     def middleware(self):
         @web.middleware
         async def measure(request: web.Request, handler):
-            labels = request_labels(request.method, request.path, request.query,
+            labels = request_labels(of_request(request), request.method, request.query,
                                     request.headers.get("Content-Type", ""))
             kind = "mutating" if labels[6] in _MUTATING else "readOnly"
             long = labels[6] in _LONG_RUNNING

@@ -55,3 +55,15 @@ def attributes(method: str, path: str, query) -> Attributes:
         verb = "deletecollection"
     return Attributes(verb=verb, group=group, version=version, resource=resource, subresource=subresource,
                       namespace=namespace, name=name, path=path)
+
+
+def of_request(request) -> Attributes:
+    """attributes() of an aiohttp request, read once and kept on it: the metrics middleware and
+    the authorizer both ask, for every request."""
+    attrs = request.get(_KEY)
+    if attrs is None:
+        attrs = request[_KEY] = attributes(request.method, request.path, request.query)
+    return attrs
+
+
+_KEY = "emukube.request_info"

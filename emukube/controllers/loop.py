@@ -30,6 +30,7 @@ from ..plan import daemonsets as ds
 from ..plan import endpoints as ep
 from ..plan import image_map, network_policy, system_pods
 from ..plan import slices as sl
+from ..plan.disruption import is_ready as has_ready_condition
 from ..plan.downward import env_has_uid
 from ..plan.hooks import liveness_grace, termination_grace
 from ..plan.nodeports import host_ports
@@ -587,8 +588,7 @@ class Controller:
     def published_ready(self, key: PodKey) -> bool:
         namespace, _, name = key.partition("/")
         stored = self.informer.get(BY_KEY["pods"], namespace, name) if self.informer is not None else None
-        return any(c.get("type") == "Ready" and c.get("status") == "True"
-                   for c in ((stored or {}).get("status") or {}).get("conditions") or [])
+        return has_ready_condition(stored or {})
 
     def _gate_settled(self, key: str) -> bool:
         kind, _, name = key.partition(":")

@@ -3,10 +3,11 @@
 from multidict import MultiDict
 
 from emukube.apiserver.prometheus import BUCKETS, Recorder, request_labels
+from emukube.apiserver.request_info import attributes
 
 
 def labels(method: str, path: str, content_type: str = "", **query: str) -> dict:
-    got = request_labels(method, path, MultiDict(query), content_type)
+    got = request_labels(attributes(method, path, MultiDict(query)), method, MultiDict(query), content_type)
     return dict(zip(("component", "dry_run", "group", "resource", "scope", "subresource", "verb", "version"), got))
 
 
@@ -34,7 +35,7 @@ def test_requests_are_labelled_as_kube_apiserver_labels_them():
 
 def test_the_text_has_kube_apiservers_families_counts_and_cumulative_buckets():
     rec = Recorder(lambda: {"pods": 3, "deployments.apps": 1})
-    listing = request_labels("GET", "/api/v1/pods", MultiDict(), "")
+    listing = request_labels(attributes("GET", "/api/v1/pods", MultiDict()), "GET", MultiDict(), "")
     rec.observe(listing, "200", 0.003)
     rec.observe(listing, "200", 0.07)
     rec.observe(listing, "403", 0.001)
