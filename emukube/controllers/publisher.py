@@ -44,10 +44,6 @@ from .publish_workloads import controller_revisions, deployment_revision, replic
 
 Key = tuple[str, str, str]
 MANAGED_SLICES = "endpointslice-controller.k8s.io"
-# A tick that saw what the last one saw, with the API unchanged since, writes nothing new: it
-# is skipped. Not for longer than this, though: availability after minReadySeconds, a rollout's
-# progress deadline and the nodes' Leases change with time alone.
-REPUBLISH_SECONDS = 1.0
 
 
 def now_text() -> str:
@@ -85,15 +81,6 @@ class Publisher:
         self.leases_renewed: dict[str, float] = {}  # node name -> when its Lease was last written
         self.same: dict[str, dict] = {}  # resource key -> what diff found published (publish.diff)
         self.behind = False  # a write of this tick's publishing was refused (a conflict)
-        self.last_seen: tuple[int, str] | None = None  # the informer's version and the tick's view, last written
-        self.published_at = 0.0
-
-    def unchanged(self, observed: Observed) -> tuple[bool, tuple[int, str]]:
-        """Whether publishing `observed` would write what the last publishing wrote (an idle
-        cluster's ticks: recomputing every pod, Endpoints and status took most of its CPU),
-        and what to remember of it. The view is compared in full (its repr: plain data)."""
-        seen = (self.informer.version, repr(observed))
-        return seen == self.last_seen and time.monotonic() - self.published_at < REPUBLISH_SECONDS, seen
 
     def start(self) -> None:
         threading.Thread(target=self._run, daemon=True, name="publisher").start()
@@ -129,10 +116,7 @@ class Publisher:
 
     def publish(self, observed: Observed) -> bool:
         """Write what the tick observed; False when some write must wait for the next tick."""
-        same, seen = self.unchanged(observed)
-        if same:
-            return True
-        self.behind, self.last_seen = False, None  # (a publishing cut short by an error is not skipped)
+        self.behind = False
         now = now_text()
         pods_res, rs_res = BY_KEY["pods"], BY_KEY["replicasets.apps"]
         cached_pods, cached_rs = self.cached(pods_res), self.cached(rs_res)
@@ -164,9 +148,6 @@ class Publisher:
         self._nodes(observed.nodes, now)
         self._quotas()
         self._ingresses(observed.ingress_addresses)
-        # Read before writing: the writes' own watch events move the version, so the next tick
-        # publishes once more and finds nothing to write; then it is skipped.
-        self.last_seen, self.published_at = (None if self.behind else seen), time.monotonic()
         return not self.behind
 
     def _pod_objects(self, observed: Observed, cached_pods, cached_rs, now: str) -> dict[Key, dict]:
