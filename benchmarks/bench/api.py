@@ -10,7 +10,8 @@ One cluster (a generated manifest: Deployment web of 20 echo pods behind a NodeP
 4. `kubectl scale deploy/web --replicas=N+1` until the new pod answers through the NodePort
    (ekload watch-http on the host), against `docker run -d` of the echo image until it answers;
 5. resident memory (VmRSS) of the API server and of the controller process inside the
-   controller container after 5 s idle;
+   controller container after 5 s idle, and the CPU that container uses while idle (what a
+   cluster left running costs a laptop, or a test run holding several);
 6. `kubectl get svc` and `emukube get svc` after 100 ClusterIP Services selecting no pod.
 --quick: 5 pods, 30 ConfigMaps and 30 Secrets, 20 Services, half the requests; one run.
 """
@@ -40,7 +41,7 @@ from emukube.lifecycle.connection import credentials_of
 
 from . import tools
 from .context import Context, log
-from .machine import BENCH_LABEL, free_port, remove_labelled
+from .machine import BENCH_LABEL, cpu_seconds, free_port, remove_labelled
 from .measure import Goal, Row, at_most, wait_until
 from .startup import EMUKUBE
 
@@ -190,7 +191,7 @@ def run(ctx: Context) -> list[Row]:
                            "--kubeconfig", str(api.kubeconfig)], timeout=400)
         log(f"  up took {took:.1f} s")
         api.connect()
-        for part in (get_pods, latency, watch, scale, memory, services):
+        for part in (get_pods, latency, watch, scale, memory, idle_cpu, services):
             rows += guarded(part, api, sizes)
     finally:
         api.remove()
@@ -493,6 +494,22 @@ def memory(api: Api, sizes: Sizes) -> list[Row]:
         Row(SECTION, "API server resident memory (VmRSS), idle 5 s", "MB", apiserver, goal=at_most(60, "MB")),
         Row(SECTION, "controller process resident memory (VmRSS), idle 5 s, for the record", "MB", controller),
     ]
+
+
+IDLE_WINDOW = 10.0  # seconds of each idle CPU sample
+
+
+def idle_cpu(api: Api, sizes: Sizes) -> list[Row]:
+    """the controller container's CPU while the cluster is idle"""
+    container = api.controller()
+    shares = []
+    for _ in range(api.ctx.runs):
+        before, t0 = cpu_seconds(container), time.monotonic()
+        time.sleep(IDLE_WINDOW)
+        shares.append((cpu_seconds(container) - before) / (time.monotonic() - t0) * 100)
+    return [Row(SECTION, f"controller container's CPU (API server and controllers) while idle, {sizes.replicas} pods "
+                f"and {sizes.configs} ConfigMaps and Secrets each, {IDLE_WINDOW:.0f} s samples, for the record",
+                "% of a core", shares)]
 
 
 # -- 6. get svc with 100 Services --------------------------------------------------------------
