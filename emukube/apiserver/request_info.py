@@ -3,6 +3,8 @@ URL before any routing (so a refused caller learns nothing of what exists)."""
 
 from __future__ import annotations
 
+from aiohttp import web
+
 from .rbac import Attributes
 
 _METHOD_VERBS = {"POST": "create", "GET": "get", "HEAD": "get", "PUT": "update", "PATCH": "patch",
@@ -66,4 +68,5 @@ def of_request(request) -> Attributes:
     return attrs
 
 
-_KEY = "emukube.request_info"
+# aiohttp 3.9+ asks for a typed key (a plain string warns); the controller's image has Debian's 3.8.
+_KEY = web.RequestKey("emukube.request_info", Attributes) if hasattr(web, "RequestKey") else "emukube.request_info"
