@@ -1,8 +1,10 @@
 """The horizontal pod autoscaler: every 15 s (kube-controller-manager's sync period), and at
 once after a change of its spec, each HorizontalPodAutoscaler's target pods' usage from the
-metrics API (what `kubectl top` reads), the decision (plan/autoscaling.py), then the target's
-scale subresource and the autoscaler's status written through the API, with its events. In a
-thread of its own: the metrics API samples CPU over about a second."""
+metrics API (what `kubectl top` reads) and, for Pods, Object and External metrics, what the custom
+and external metrics APIs answer (served by an adapter registered as an APIService, as on any
+cluster: none by default), the decision (plan/autoscaling.py), then the target's scale
+subresource and the autoscaler's status written through the API, with its events. In a thread of
+its own: the metrics API samples CPU over about a second."""
 
 from __future__ import annotations
 
@@ -10,12 +12,14 @@ import json
 import threading
 import time
 
+from ..apiserver.printers.format import selector_string
 from ..k8s.client import ApiError
 from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY
 from ..plan.autoscaling import Decision, PodUse, decide
-from ..plan.disruption import selector_matches
+from ..plan.disruption import is_ready, selector_matches
 from ..plan.quantity import quantity
+from .metric_apis import readings
 from .publisher import now_text
 
 SYNC_SECONDS = 15
@@ -25,31 +29,38 @@ TARGETS = {"Deployment": BY_KEY["deployments.apps"], "StatefulSet": BY_KEY["stat
 KEPT_SECONDS = 3600  # the longest stabilization window the API allows
 
 
-def pod_use(pod: dict, usage: dict | None) -> PodUse:
-    """A pod's requests (the sum of its containers') next to its usage from the metrics API."""
+def pod_use(pod: dict, usage: dict | None, containers: dict[str, dict[str, float]] | None = None) -> PodUse:
+    """A pod's requests (the sum of its containers', and each one's) next to its usage from the
+    metrics API, with its phase and readiness."""
     requests: dict[str, float | None] = {"cpu": 0.0, "memory": 0.0}
     missing: dict[str, str] = {}
+    each: dict[str, dict[str, float | None]] = {}
     for c in (pod.get("spec") or {}).get("containers") or []:
         asked = ((c.get("resources") or {}).get("requests") or {})
+        each[c.get("name", "")] = {name: quantity(asked.get(name)) for name in requests}
         for name in requests:
             amount = quantity(asked.get(name))
             if amount is None:
                 missing.setdefault(name, c.get("name", ""))
             total = requests[name]
             requests[name] = None if amount is None or total is None else total + amount
-    return PodUse(pod["metadata"]["name"], requests, usage, missing)
+    return PodUse(pod["metadata"]["name"], requests, usage, missing, (pod.get("status") or {}).get("phase", ""),
+                  is_ready(pod), each, containers or {})
 
 
 def usage_of(metrics: dict) -> dict[str, dict[str, float]]:
     """Pod name -> its containers' summed usage, from a PodMetricsList."""
-    out: dict[str, dict[str, float]] = {}
-    for item in metrics.get("items") or []:
-        total = {"cpu": 0.0, "memory": 0.0}
-        for c in item.get("containers") or []:
-            for name in total:
-                total[name] += quantity((c.get("usage") or {}).get(name)) or 0.0
-        out[item["metadata"]["name"]] = total
-    return out
+    return {item["metadata"]["name"]: {name: sum(quantity((c.get("usage") or {}).get(name)) or 0.0
+                                                 for c in item.get("containers") or []) for name in ("cpu", "memory")}
+            for item in metrics.get("items") or []}
+
+
+def containers_of(metrics: dict) -> dict[str, dict[str, dict[str, float]]]:
+    """Pod name -> container -> its usage, from a PodMetricsList."""
+    return {item["metadata"]["name"]: {c.get("name", ""): {name: quantity((c.get("usage") or {}).get(name)) or 0.0
+                                                           for name in ("cpu", "memory")}
+                                       for c in item.get("containers") or []}
+            for item in metrics.get("items") or []}
 
 
 def conditions_with_times(wanted: list[tuple[str, str, str, str]], previous: list[dict], now: str) -> list[dict]:
@@ -113,19 +124,22 @@ class Autoscalers:
             self._write_status(hpa, None, Decision(0, 0, [], [("AbleToScale", "False", "FailedGetScale", why)]))
             return
         current = int((target.get("spec") or {}).get("replicas", 1))
+        running = int((target.get("status") or {}).get("replicas", current))
         selector = (target.get("spec") or {}).get("selector")
         pods = [p for p in cached if p.get("kind") == "Pod" and p["metadata"].get("namespace") == ns
-                and not p["metadata"].get("deletionTimestamp") and (p.get("status") or {}).get("phase") == "Running"
+                and not p["metadata"].get("deletionTimestamp")
                 and selector_matches(selector, p["metadata"].get("labels") or {})]
-        usage = usage_of(ctl.api.request("GET", f"/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods")) if pods else {}
+        metrics = ctl.api.request("GET", f"/apis/metrics.k8s.io/v1beta1/namespaces/{ns}/pods") if pods else {}
+        usage, containers = usage_of(metrics), containers_of(metrics)
         now = time.time()
         uid = meta.get("uid", "")
         history = [(t, r) for t, r in self.history.get(uid, []) if now - t < KEPT_SECONDS]
-        decision = decide(spec, current, [pod_use(p, usage.get(p["metadata"]["name"])) for p in pods], history, now)
+        uses = [pod_use(p, usage.get(p["metadata"]["name"]), containers.get(p["metadata"]["name"])) for p in pods]
+        read = readings(ctl.api, spec.get("metrics") or [], ns, selector_string(selector) or "")
+        decision = decide(spec, current, uses, history, now, read, running, ns)
         self.history[uid] = [*history, (now, decision.recommendation)]
-        if decision.problem:
-            ctl.event("Warning", f"horizontalpodautoscaler/{name}", Reason.FAILED_GET_RESOURCE_METRIC,
-                      decision.problem, namespace=ns)
+        for reason, message in decision.events:
+            ctl.event("Warning", f"horizontalpodautoscaler/{name}", reason, message, namespace=ns)
         scaled = decision.replicas != current
         if scaled:
             try:

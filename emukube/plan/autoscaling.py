@@ -1,5 +1,5 @@
 """What the horizontal pod autoscaler decides (pkg/controller/podautoscaler), from plain data:
-the replica count each Resource metric asks for, then the behavior's stabilization windows and
+the most any of its metrics asks for (plan/hpa_metrics.py), then the behavior's stabilization windows and
 rate policies, then minReplicas/maxReplicas; with the status conditions it writes. Pure."""
 
 from __future__ import annotations
@@ -7,22 +7,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .quantity import quantity
+from .hpa_metrics import TOLERANCE, Outcome, PodUse, Reading, measure
+
+__all__ = ["Decision", "PodUse", "Reading", "TOLERANCE", "decide"]
 
 GOT_SCALE = ("AbleToScale", "True", "SucceededGetScale",
              "the HPA controller was able to get the target's current scale")
-TOLERANCE = 0.1  # --horizontal-pod-autoscaler-tolerance: no change for a ratio within 10% of 1
-MEMORY_UNITS = ("Ki", 2**10), ("Mi", 2**20), ("Gi", 2**30)
-
-
-@dataclass
-class PodUse:
-    """One running pod of the target: its containers' requests and usage (cores, bytes)."""
-
-    name: str
-    requests: dict[str, float | None]  # resource -> the sum of its containers' requests; None: one has none
-    usage: dict[str, float] | None  # None: the metrics API has none for it yet
-    missing: dict[str, str] = field(default_factory=dict)  # resource -> a container without its request
 
 
 @dataclass
@@ -32,69 +22,26 @@ class Decision:
     current_metrics: list[dict]
     conditions: list[tuple[str, str, str, str]]  # (type, status, reason, message)
     reason: str = ""  # the SuccessfulRescale event's reason, when it scales
-    problem: str = ""  # why no count could be computed (the FailedGetResourceMetric event's message)
+    # Warning events (reason, message): a metric that could not be read, FailedComputeMetricsReplicas
+    events: list[tuple[str, str]] = field(default_factory=list)
 
 
-def quantity_text(name: str, value: float) -> str:
-    """A usage as the API server prints it: millicores for cpu, else the largest binary unit."""
-    if name == "cpu":
-        return f"{round(value * 1000)}m"
-    for suffix, size in reversed(MEMORY_UNITS):
-        if value >= size and value % size == 0:
-            return f"{int(value // size)}{suffix}"
-    return f"{round(value / 1000)}k" if value >= 1000 else str(round(value))
-
-
-def _metric(spec: dict, pods: list[PodUse], current: int) -> tuple[int | None, dict | None, str, str]:
-    """(replicas it asks for, its currentMetrics entry, what it is called, a problem or "")."""
-    source = spec.get("resource") or {}
-    name, target = source.get("name", ""), source.get("target") or {}
-    measured = [p for p in pods if p.usage is not None and name in p.usage]
-    if not measured:
-        return None, None, name, f"unable to get metrics for resource {name}: no metrics returned from " \
-                                 "resource metrics API"
-    used = sum(p.usage[name] for p in measured if p.usage)
-    if target.get("type") == "Utilization":
-        lacking = next((p for p in measured if p.requests.get(name) is None), None)
-        if lacking is not None:
-            return None, None, name, f"failed to get {name} utilization: missing request for {name} in " \
-                                     f"container {lacking.missing.get(name, '')} of Pod {lacking.name}"
-        requested = sum(p.requests[name] or 0 for p in measured)
-        utilization = math.floor(used * 100 / requested) if requested else 0
-        ratio = utilization / target["averageUtilization"]
-        entry = {"averageUtilization": utilization, "averageValue": quantity_text(name, used / len(measured))}
-        what = f"{name} resource utilization (percentage of request)"
-    else:
-        wanted = _quantity(target.get("averageValue") or target.get("value"))
-        average = used / len(measured)
-        ratio = average / wanted if wanted else 1.0
-        entry = {"averageValue": quantity_text(name, average)}
-        what = f"{name} resource"
-    metric = {"type": "Resource", "resource": {"name": name, "current": entry}}
-    if abs(ratio - 1.0) <= TOLERANCE:
-        return current, metric, what, ""
-    return math.ceil(ratio * len(measured)), metric, what, ""
-
-
-def _quantity(value: object) -> float:
-    return quantity(value) or 0.0
-
-
-def recommend(spec: dict, current: int, pods: list[PodUse]) -> tuple[int | None, list[dict], str, str]:
-    """(the replicas the metrics ask for, currentMetrics, the deciding metric, a problem or "")."""
-    best, metrics, why, problem = None, [], "", ""
-    for m in spec.get("metrics") or []:
-        if m.get("type") != "Resource":
-            problem = problem or f"emukube serves Resource metrics (cpu, memory) only, not {m.get('type')}"
-            continue
-        replicas, entry, what, trouble = _metric(m, pods, current)
-        if entry is not None:
-            metrics.append(entry)
-        if replicas is None:
-            problem = problem or trouble
-        elif best is None or replicas > best:
-            best, why = replicas, what
-    return best, metrics, why, problem
+def recommend(spec: dict, current: int, pods: list[PodUse], readings: dict[int, Reading] | None = None,
+              status_replicas: int | None = None, namespace: str = "default") -> tuple[int | None, list[dict], str,
+                                                                                      list[Outcome]]:
+    """computeReplicasForMetrics: (the most any metric asks for, currentMetrics (one per metric,
+    `{"type": ""}` for a metric that failed, as the controller writes it), the deciding metric,
+    the metrics that failed)."""
+    best, statuses, why, failed = None, [], "", []
+    for i, m in enumerate(spec.get("metrics") or []):
+        outcome = measure(m, pods, current, current if status_replicas is None else status_replicas,
+                          (readings or {}).get(i), namespace)
+        statuses.append(outcome.status or {"type": ""})
+        if outcome.replicas is None:
+            failed.append(outcome)
+        elif best is None or outcome.replicas > best:
+            best, why = outcome.replicas, outcome.name
+    return best, statuses, why, failed
 
 
 def stabilized(recommendation: int, current: int, history: list[tuple[float, int]], now: float,
@@ -135,8 +82,21 @@ def _rate_limit(current: int, wanted: int, behavior: dict) -> tuple[int, bool]:
     return limited, limited != wanted
 
 
-def decide(spec: dict, current: int, pods: list[PodUse], history: list[tuple[float, int]], now: float) -> Decision:
-    """The autoscaler's reconcile of one HorizontalPodAutoscaler whose target runs `current`."""
+def _unable(current: int, metrics: list[dict], failed: list[Outcome], events: list[tuple[str, str]]) -> Decision:
+    first = failed[0]
+    events.append(("FailedComputeMetricsReplicas", f"invalid metrics ({len(failed)} invalid out of {len(metrics)}), "
+                                                   f"first error is: {first.wrapped}"))
+    return Decision(current, current, metrics, [GOT_SCALE, (
+        "ScalingActive", "False", first.reason, f"the HPA was unable to compute the replica count: {first.error}")],
+        events=events)
+
+
+def decide(spec: dict, current: int, pods: list[PodUse], history: list[tuple[float, int]], now: float,
+           readings: dict[int, Reading] | None = None, status_replicas: int | None = None,
+           namespace: str = "default") -> Decision:
+    """The autoscaler's reconcile of one HorizontalPodAutoscaler whose target asks for `current`
+    pods and runs `status_replicas`; `readings`: the custom and external metrics read for the
+    metrics (by index) that need them."""
     least, most = spec.get("minReplicas", 1), spec.get("maxReplicas", 1)
     if current == 0:
         return Decision(0, 0, [], [GOT_SCALE, ("ScalingActive", "False", "ScalingDisabled",
@@ -151,11 +111,13 @@ def decide(spec: dict, current: int, pods: list[PodUse], history: list[tuple[flo
              f"the desired replica count is {'more than the maximum' if above else 'less than the minimum'} replica "
              "count")],
             f"Current number of replicas {'above Spec.MaxReplicas' if above else 'below Spec.MinReplicas'}")
-    wanted, metrics, why, problem = recommend(spec, current, pods)
-    if wanted is None:
-        return Decision(current, current, metrics, [GOT_SCALE, (
-            "ScalingActive", "False", "FailedGetResourceMetric", f"the HPA was unable to compute the replica count: "
-                                                                  f"{problem}")], problem=problem)
+    wanted, metrics, why, failed = recommend(spec, current, pods, readings, status_replicas, namespace)
+    events = [(f.reason, f.error) for f in failed]  # each as getUnableComputeReplicaCountCondition records it
+    # All metrics invalid, or some and the rest would scale down: nothing changes (the controller
+    # does not scale down on what it could read when something it could not might say otherwise).
+    if failed and (wanted is None or wanted < current):
+        return _unable(current, metrics, failed, events)
+    wanted = current if wanted is None else wanted  # no metrics at all (the API server defaults one)
     behavior = spec.get("behavior") or {}
     steady = stabilized(wanted, current, history, now, behavior)
     limited, rate_limited = _rate_limit(current, steady, behavior)
@@ -187,4 +149,4 @@ def decide(spec: dict, current: int, pods: list[PodUse], history: list[tuple[flo
     reason = ""
     if replicas != current:
         reason = f"{why} above target" if replicas > current else "All metrics below target"
-    return Decision(replicas, wanted, metrics, [able, active, limit], reason)
+    return Decision(replicas, wanted, metrics, [able, active, limit], reason, events)

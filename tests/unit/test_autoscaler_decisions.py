@@ -90,7 +90,8 @@ def test_average_value_of_memory():
         "type": "AverageValue", "averageValue": "30Mi"}}}])
     pods = [PodUse("web-0", {"memory": None}, {"memory": 90 * MI})]
     d = decide(spec, 1, pods, [], now=1.0)
-    assert d.replicas == 3 and d.current_metrics[0]["resource"]["current"] == {"averageValue": "90Mi"}
+    # NewMilliQuantity(raw, DecimalSI): bytes in decimal, as `kubectl get hpa` shows them
+    assert d.replicas == 3 and d.current_metrics[0]["resource"]["current"] == {"averageValue": "94371840"}
 
 
 def test_the_pods_requests_and_usage_as_the_api_gives_them():

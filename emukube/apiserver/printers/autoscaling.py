@@ -4,20 +4,29 @@ from __future__ import annotations
 
 from .format import since
 
-SHOWN_METRICS = 3  # then "+ N more..."
+SHOWN_METRICS = 2  # then "+ N more..."
 
 
 def _metric_text(spec: dict, current: dict | None) -> str:
-    if spec.get("type") not in ("Resource", "ContainerResource"):
-        return f"{spec.get('type', '')}: <unknown>"
-    source = spec.get("resource") or spec.get("containerResource") or {}
+    kind = spec.get("type", "")
+    key = {"Resource": "resource", "ContainerResource": "containerResource", "Pods": "pods", "Object": "object",
+           "External": "external"}.get(kind)
+    if key is None:
+        return "<unknown type>"
+    source = spec.get(key) or {}
     target = source.get("target") or {}
-    now = ((current or {}).get("resource") or (current or {}).get("containerResource") or {}).get("current") or {}
-    if target.get("type") == "Utilization":
+    now = ((current or {}).get(key) or {}).get("current") or {}
+    if kind in ("Resource", "ContainerResource"):
+        if target.get("averageValue") is not None:
+            return f"{source.get('name', '')}: {now.get('averageValue') or '<unknown>'}/{target['averageValue']}"
         shown = f"{now['averageUtilization']}%" if now.get("averageUtilization") is not None else "<unknown>"
-        return f"{source.get('name', '')}: {shown}/{target.get('averageUtilization')}%"
-    field = "averageValue" if target.get("type") == "AverageValue" else "value"
-    return f"{source.get('name', '')}: {now.get(field) or '<unknown>'}/{target.get(field)}"
+        wanted = f"{target['averageUtilization']}%" if target.get("averageUtilization") is not None else "<auto>"
+        return f"{source.get('name', '')}: {shown}/{wanted}"
+    if kind == "Pods":
+        return f"{now.get('averageValue') or '<unknown>'}/{target.get('averageValue')}"
+    if target.get("averageValue") is not None:  # Object and External, per pod
+        return f"{now.get('averageValue') or '<unknown>'}/{target['averageValue']} (avg)"
+    return f"{now.get('value') or '<unknown>'}/{target.get('value')}"
 
 
 def targets(spec: dict, status: dict) -> str:
