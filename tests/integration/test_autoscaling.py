@@ -4,6 +4,7 @@ CPU requests says why it cannot compute a count."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -128,3 +129,15 @@ def test_external_metrics_come_from_the_adapter_registered_for_them(kube, tmp_pa
     kube("replace", "-f", "-", input=values)
     wait_until(lambda: replicas(kube, "worker") == 1, "scaled down to 1", timeout=90)
     assert "New size: 1; reason: All metrics below target" in events_of(kube, "SuccessfulRescale")
+    # A Pods metric from custom.metrics.k8s.io (found by discovery): 30 requests a second where 10 are wanted
+    running = kube("get", "pods", "-l", "app=worker", "-o", "jsonpath={.items[*].metadata.name}").stdout.split()
+    values = kube("create", "configmap", "metric-values", "-n", "metrics", "--from-literal=jobs=0",
+                  f"--from-literal=requests_per_second={json.dumps({pod: '30' for pod in running})}",
+                  "--dry-run=client", "-o", "yaml").stdout
+    kube("replace", "-f", "-", input=values)
+    kube("apply", "-f", "-", input=WORKER_HPA.replace("{pods}", PODS_METRIC).replace(
+        'averageValue: "2"', 'averageValue: "100"'))
+    wait_until(lambda: replicas(kube, "worker") == 3, "scaled up to 3 by the pods' metric", timeout=90)
+    assert "New size: 3; reason: pods metric requests_per_second above target" in events_of(kube, "SuccessfulRescale")
+    row = kube.lines("get", "hpa", "worker")[1]
+    assert "0/100 (avg), 30/10" in row, row

@@ -1,7 +1,8 @@
-"""An external metrics adapter as KEDA's metrics server or prometheus-adapter is one, on Python's
-standard library: HTTPS with the certificate of the Secret mounted at /tls, serving
-external.metrics.k8s.io/v1beta1. Each metric's value is the file of its name under /values (a
-ConfigMap the test changes). Each request is printed as one JSON line."""
+"""A metrics adapter as prometheus-adapter or KEDA's metrics server is one, on Python's standard
+library: HTTPS with the certificate of the Secret mounted at /tls, serving
+external.metrics.k8s.io/v1beta1 and custom.metrics.k8s.io/v1beta2 (pods' metrics). Each metric is
+the file of its name under /values (a ConfigMap the test changes): an external metric's value, or
+a JSON object of pod name -> value. Each request is printed as one JSON line."""
 
 import json
 import os
@@ -11,9 +12,25 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 GV = "external.metrics.k8s.io/v1beta1"
+CUSTOM = "custom.metrics.k8s.io/v1beta2"
 RESOURCES = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": GV, "resources": [
     {"name": "externalmetrics", "singularName": "", "namespaced": True, "kind": "ExternalMetricValueList",
      "verbs": ["get"]}]}
+CUSTOM_RESOURCES = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": CUSTOM, "resources": [
+    {"name": "pods/requests_per_second", "singularName": "", "namespaced": True, "kind": "MetricValueList",
+     "verbs": ["get"]}]}
+
+
+def read(name):
+    try:
+        with open(os.path.join("/values", name)) as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def now():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -33,17 +50,17 @@ class Handler(BaseHTTPRequestHandler):
         parts = [p for p in path.split("/") if p]
         if parts == ["apis", "external.metrics.k8s.io", "v1beta1"]:
             return self.send(200, RESOURCES)
-        if len(parts) == 6 and parts[:4] == ["apis", "external.metrics.k8s.io", "v1beta1", "namespaces"]:
-            name = parts[5]
-            try:
-                with open(os.path.join("/values", name)) as f:
-                    value = f.read().strip()
-            except OSError:
-                return self.send(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "code": 404,
-                                       "reason": "NotFound", "message": f'no metric "{name}" here'})
-            now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+        if parts == ["apis", "custom.metrics.k8s.io", "v1beta2"]:
+            return self.send(200, CUSTOM_RESOURCES)
+        value = read(parts[-1]) if len(parts) >= 6 and parts[3] == "namespaces" else None
+        if len(parts) == 6 and parts[:3] == ["apis", "external.metrics.k8s.io", "v1beta1"] and value is not None:
             return self.send(200, {"kind": "ExternalMetricValueList", "apiVersion": GV, "metadata": {}, "items": [
-                {"metricName": name, "metricLabels": {}, "timestamp": now, "value": value}]})
+                {"metricName": parts[5], "metricLabels": {}, "timestamp": now(), "value": value}]})
+        if len(parts) == 8 and parts[:3] == ["apis", "custom.metrics.k8s.io", "v1beta2"] and parts[5:7] == \
+                ["pods", "*"] and value is not None:
+            return self.send(200, {"kind": "MetricValueList", "apiVersion": CUSTOM, "metadata": {}, "items": [
+                {"describedObject": {"kind": "Pod", "namespace": parts[4], "name": pod, "apiVersion": "/v1"},
+                 "metric": {"name": parts[7]}, "timestamp": now(), "value": v} for pod, v in json.loads(value).items()]})
         return self.send(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "not found",
                                "reason": "NotFound", "code": 404})
 
