@@ -4,7 +4,7 @@ volume (controllers/loop.py), read by `up`'s wait and progress, `doctor`, `expla
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 from ..k8s.keys import ObjectKey, PodKey
 
@@ -32,7 +32,11 @@ class Report:
     time: float = 0.0  # when it was written (epoch seconds)
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        # Not asdict(): it deep-copies every pod's dict first, 1.4 ms of a 0.1 ms write (pizza),
+        # twice a second for as long as the cluster runs.
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["services"] = {k: {"answering": s.answering, "problem": s.problem} for k, s in self.services.items()}
+        return json.dumps(data)
 
     @classmethod
     def from_json(cls, raw: str | bytes) -> Report:

@@ -3,7 +3,7 @@
 import json
 
 from emukube.cli.up_progress import counts, desired_pods, service_problems
-from emukube.runtime.report import Report
+from emukube.runtime.report import Report, ServiceReport
 
 
 def report(written: dict) -> Report:
@@ -41,3 +41,12 @@ def test_services_that_would_fail_a_client_are_named():
     assert counts(status, [])[2:] == (1, 2)
     assert service_problems(status) == [
         "shop/typo: no endpoints: the selector app=wbe matches no pod (emukube explain svc/typo -n shop)"]
+
+
+def test_the_report_reads_back_as_it_was_written():
+    report = Report(generation="g1", seen={"pods": 7}, converged=True, waiting=["service default/web not answering"],
+                    pods={"default/web-0": {"status": "Running", "ready": True, "containers": [{"name": "app"}]}},
+                    services={"default/web": ServiceReport(True), "default/db": ServiceReport(False, "no endpoints")},
+                    terminating=["default/old"], time=12.5)
+    assert Report.from_json(report.to_json()) == report
+    assert json.loads(report.to_json())["services"]["default/db"] == {"answering": False, "problem": "no endpoints"}
