@@ -190,11 +190,11 @@ def test_kubectl_apply_carries_on_from_emukube_up(kube, cluster):
     assert re.search(r"Annotations:\s+<none>\n", cluster.emukube("describe", "svc", "web").stdout)
 
 
-def _metric(text: str, name: str, **wanted: str) -> float:
+def _metric(text: str, metric: str, **wanted: str) -> float:
     """The sum of a metric's samples whose labels include `wanted` (Prometheus' text format)."""
     total = 0.0
     for line in text.splitlines():
-        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
+        match = re.fullmatch(rf"{metric}(?:\{{(.*)\}})? (\S+)", line)
         if match:
             labels = dict(re.findall(r'(\w+)="((?:[^"\\]|\\.)*)"', match.group(1) or ""))
             if all(labels.get(k) == v for k, v in wanted.items()):
@@ -229,6 +229,14 @@ def test_the_api_servers_metrics_as_kubectl_get_raw_reads_them(kube):
         f'Error from server (Forbidden): forbidden: User "{account}" cannot get path "/metrics"'
     monitoring = kube("get", "--raw", "/metrics", f"--as={account}", "--as-group=system:monitoring")
     assert "apiserver_request_total" in monitoring.stdout
+    # The health SLIs: each check's last result, and how often it passed, per endpoint
+    passed = _metric(kube("get", "--raw", "/metrics/slis").stdout, "kubernetes_healthchecks_total", name="etcd",
+                     status="success", type="livez")
+    assert kube("get", "--raw", "/livez").stdout == "ok"
+    slis = kube("get", "--raw", "/metrics/slis", f"--as={account}", "--as-group=system:monitoring").stdout
+    assert _metric(slis, "kubernetes_healthchecks_total", name="etcd", status="success", type="livez") >= passed + 1
+    assert _metric(slis, "kubernetes_healthcheck", name="etcd", type="livez") == 1
+    assert "# TYPE kubernetes_healthcheck gauge" in slis.splitlines()
 
 
 def test_api_resources_and_explain(kube):
