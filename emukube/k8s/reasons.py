@@ -13,6 +13,12 @@ class Reason(StrEnum):
     SUCCESSFUL_RESCALE = "SuccessfulRescale"
     FAILED_GET_SCALE = "FailedGetScale"
     FAILED_GET_RESOURCE_METRIC = "FailedGetResourceMetric"
+    FAILED_GET_CONTAINER_RESOURCE_METRIC = "FailedGetContainerResourceMetric"
+    FAILED_GET_PODS_METRIC = "FailedGetPodsMetric"
+    FAILED_GET_OBJECT_METRIC = "FailedGetObjectMetric"
+    FAILED_GET_EXTERNAL_METRIC = "FailedGetExternalMetric"
+    INVALID_METRIC_SOURCE_TYPE = "InvalidMetricSourceType"
+    FAILED_COMPUTE_METRICS_REPLICAS = "FailedComputeMetricsReplicas"
     # the kubelet's events
     CREATED = "Created"
     STARTED = "Started"

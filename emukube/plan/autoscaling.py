@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..k8s.reasons import Reason
 from .hpa_metrics import TOLERANCE, Outcome, PodUse, Reading, measure
 
 __all__ = ["Decision", "PodUse", "Reading", "TOLERANCE", "decide"]
@@ -84,8 +85,8 @@ def _rate_limit(current: int, wanted: int, behavior: dict) -> tuple[int, bool]:
 
 def _unable(current: int, metrics: list[dict], failed: list[Outcome], events: list[tuple[str, str]]) -> Decision:
     first = failed[0]
-    events.append(("FailedComputeMetricsReplicas", f"invalid metrics ({len(failed)} invalid out of {len(metrics)}), "
-                                                   f"first error is: {first.wrapped}"))
+    events.append((Reason.FAILED_COMPUTE_METRICS_REPLICAS,
+                   f"invalid metrics ({len(failed)} invalid out of {len(metrics)}), first error is: {first.wrapped}"))
     return Decision(current, current, metrics, [GOT_SCALE, (
         "ScalingActive", "False", first.reason, f"the HPA was unable to compute the replica count: {first.error}")],
         events=events)

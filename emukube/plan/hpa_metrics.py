@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from ..k8s.reasons import Reason
 from .canonical_quantity import canonical, exact
 
 TOLERANCE = 0.1  # --horizontal-pod-autoscaler-tolerance: no change for a ratio within 10% of 1
@@ -90,7 +91,7 @@ def measure(spec: dict, pods: list[PodUse], current: int, status_replicas: int, 
     if kind == "External":
         return _external(spec, pods, current, status_replicas, reading or Reading(), namespace)
     why = f'unknown metric source type "{kind}"'
-    return Outcome(None, reason="InvalidMetricSourceType", error=why, wrapped=why)
+    return Outcome(None, reason=Reason.INVALID_METRIC_SOURCE_TYPE, error=why, wrapped=why)
 
 
 def _failed(reason: str, error: str, wrapping: str) -> Outcome:
@@ -103,7 +104,7 @@ def _resource(spec: dict, pods: list[PodUse], current: int, namespace: str) -> O
     source = (spec.get("containerResource") if container else spec.get("resource")) or {}
     name, target = source.get("name", ""), source.get("target") or {}
     utilization = target.get("type") == "Utilization"
-    reason = "FailedGetContainerResourceMetric" if container else "FailedGetResourceMetric"
+    reason = Reason.FAILED_GET_CONTAINER_RESOURCE_METRIC if container else Reason.FAILED_GET_RESOURCE_METRIC
     wrapping = f"failed to get {source.get('container', '')} container metric value: " if container else \
         f"failed to get {name} resource metric value: "
     failing = f"failed to get {name} {'utilization' if utilization else 'usage'}: "
@@ -173,16 +174,17 @@ def _pods(spec: dict, pods: list[PodUse], current: int, reading: Reading) -> Out
     target = milli((source.get("target") or {}).get("averageValue"))
     wrapping = "failed to get pods metric value: "
     if reading.error:
-        return _failed("FailedGetPodsMetric", f"unable to get metric {metric}: {reading.error}", wrapping)
+        return _failed(Reason.FAILED_GET_PODS_METRIC, f"unable to get metric {metric}: {reading.error}", wrapping)
     counted = [p for p in pods if p.phase != "Failed"]
     if not counted:
-        return _failed("FailedGetPodsMetric", "no pods returned by selector while calculating replica count", wrapping)
+        return _failed(Reason.FAILED_GET_PODS_METRIC, "no pods returned by selector while calculating replica count",
+                       wrapping)
     ignored = {p.name for p in counted if p.phase == "Pending"}
     missing = {p.name for p in counted if p.name not in ignored and p.name not in reading.values}
     ready = len(counted) - len(ignored) - len(missing)
     values = {n: v for n, v in reading.values.items() if n not in ignored and n in {p.name for p in counted}}
     if not values:
-        return _failed("FailedGetPodsMetric", "did not receive metrics for any ready pods", wrapping)
+        return _failed(Reason.FAILED_GET_PODS_METRIC, "did not receive metrics for any ready pods", wrapping)
     ratio, average = _ratio(values, target)
     status = {"type": "Pods", "pods": {"metric": _identifier(source), "current": {"averageValue": milli_text(average)}}}
     outcome = Outcome(current, status, f"pods metric {metric}")
@@ -246,17 +248,17 @@ def _object(spec: dict, pods: list[PodUse], current: int, status_replicas: int, 
     value = next(iter(reading.values.values()), 0)
     if target.get("type") == "Value" and target.get("value") is not None:
         if reading.error:
-            return _failed("FailedGetObjectMetric", fetched, wrapping)
+            return _failed(Reason.FAILED_GET_OBJECT_METRIC, fetched, wrapping)
         replicas, trouble = _by_ready_pods(value / milli(target["value"]) if milli(target["value"]) else 1.0,
                                            current, pods)
         if replicas is None:
-            return _failed("FailedGetObjectMetric", trouble, wrapping)
+            return _failed(Reason.FAILED_GET_OBJECT_METRIC, trouble, wrapping)
         return Outcome(replicas, {"type": "Object", "object": {"describedObject": described, "metric": metric,
                                                                "current": {"value": milli_text(value)}}},
                        f"{described.get('kind', '')} metric {metric['name']}")
     if target.get("type") == "AverageValue" and target.get("averageValue") is not None:
         if reading.error:
-            return _failed("FailedGetObjectMetric", fetched,
+            return _failed(Reason.FAILED_GET_OBJECT_METRIC, fetched,
                            wrapping + f"failed to get {metric['name']} object metric: ")
         replicas, average = _per_pod(value, milli(target["averageValue"]), status_replicas)
         return Outcome(replicas, {"type": "Object", "object": {"describedObject": {"kind": "", "name": ""},
@@ -264,7 +266,7 @@ def _object(spec: dict, pods: list[PodUse], current: int, status_replicas: int, 
                                                                "current": {"averageValue": milli_text(average)}}},
                        f"external metric {metric['name']}({go_selector(metric.get('selector'))})")
     why = "invalid object metric source: neither a value target nor an average value target was set"
-    return _failed("FailedGetObjectMetric", why, wrapping)
+    return _failed(Reason.FAILED_GET_OBJECT_METRIC, why, wrapping)
 
 
 def _external(spec: dict, pods: list[PodUse], current: int, status_replicas: int, reading: Reading,
@@ -276,21 +278,21 @@ def _external(spec: dict, pods: list[PodUse], current: int, status_replicas: int
     total = sum(reading.values.values())
     what = f"external metric {name}({selector})"
     fetched = f"unable to get external metric {namespace}/{name}/{selector}: {reading.error}"
-    wrapping = f"failed to get {name} external metric value: "
+    wrapping, failing = f"failed to get {name} external metric value: ", Reason.FAILED_GET_EXTERNAL_METRIC
     if target.get("averageValue") is not None:
         if reading.error:
-            return _failed("FailedGetExternalMetric", fetched, wrapping + f"failed to get {name} external metric: ")
+            return _failed(failing, fetched, wrapping + f"failed to get {name} external metric: ")
         replicas, average = _per_pod(total, milli(target["averageValue"]), status_replicas)
         return Outcome(replicas, {"type": "External", "external": {"metric": metric, "current": {
             "averageValue": milli_text(average)}}}, what)
     if target.get("value") is not None:
         if reading.error:
-            return _failed("FailedGetExternalMetric", fetched, wrapping + f"failed to get external metric {name}: ")
+            return _failed(failing, fetched, wrapping + f"failed to get external metric {name}: ")
         counted, trouble = _by_ready_pods(total / milli(target["value"]) if milli(target["value"]) else 1.0,
                                           current, pods)
         if counted is None:
-            return _failed("FailedGetExternalMetric", trouble, wrapping + f"failed to get external metric {name}: ")
+            return _failed(failing, trouble, wrapping + f"failed to get external metric {name}: ")
         return Outcome(counted, {"type": "External", "external": {"metric": metric, "current": {
             "value": milli_text(total)}}}, what)
     why = "invalid external metric source: neither a value target nor an average value target was set"
-    return _failed("FailedGetExternalMetric", why, wrapping)
+    return _failed(Reason.FAILED_GET_EXTERNAL_METRIC, why, wrapping)
