@@ -153,7 +153,7 @@ def _usages(pods: list[PodUse], name: str, container: str | None,
         if container is None:
             if p.usage is not None and name in p.usage:
                 used[p.name] = _milli_of(p.usage[name])
-            lacking = p.missing.get(name) if p.requests.get(name) is None else None
+            lacking = p.missing.get(name, "") if p.requests.get(name) is None else None
         else:
             if p.usage is None:
                 continue
@@ -163,7 +163,7 @@ def _usages(pods: list[PodUse], name: str, container: str | None,
             if name in p.container_usage[container]:
                 used[p.name] = _milli_of(p.container_usage[container][name])
             lacking = container if (p.container_requests.get(container) or {}).get(name) is None else None
-        asked[p.name] = f"missing request for {name} in container {lacking} of Pod {p.name}" if lacking else ""
+        asked[p.name] = "" if lacking is None else f"missing request for {name} in container {lacking} of Pod {p.name}"
     return used, asked
 
 

@@ -128,3 +128,10 @@ def test_a_metric_that_fails_stops_a_scale_down_the_others_ask_for():
     d = decide(spec_with(cpu, PODS_METRIC), 4, pods(4), [], 1.0, {1: Reading(error=NO_CUSTOM)})
     assert d.replicas == 4 and d.conditions[1][2] == "FailedGetPodsMetric"
     assert d.events[-1][1].startswith("invalid metrics (1 invalid out of 2), first error is: failed to get pods ")
+
+
+def test_a_pod_without_the_request_is_never_counted_as_requesting_nothing():
+    cpu = {"type": "Resource", "resource": {"name": "cpu", "target": {"type": "Utilization", "averageUtilization": 50}}}
+    d = decide(spec_with(cpu), 1, [PodUse("web-0", {"cpu": None}, {"cpu": 0.1})], [], 1.0)
+    assert d.conditions[1][3].endswith("failed to get cpu utilization: missing request for cpu in container  of Pod "
+                                       "web-0")
