@@ -182,7 +182,7 @@ def _pods(spec: dict, pods: list[PodUse], current: int, reading: Reading) -> Out
     ignored = {p.name for p in counted if p.phase == "Pending"}
     missing = {p.name for p in counted if p.name not in ignored and p.name not in reading.values}
     ready = len(counted) - len(ignored) - len(missing)
-    values = {n: v for n, v in reading.values.items() if n not in ignored and n in {p.name for p in counted}}
+    values = {n: v for n, v in reading.values.items() if n not in ignored}  # a deleted pod's too, as there
     if not values:
         return _failed(Reason.FAILED_GET_PODS_METRIC, "did not receive metrics for any ready pods", wrapping)
     ratio, average = _ratio(values, target)
@@ -199,7 +199,8 @@ def _pods(spec: dict, pods: list[PodUse], current: int, reading: Reading) -> Out
     if rebalance:
         filled.update({name: 0 for name in ignored})
     again, _ = _ratio(filled, target)
-    if abs(1.0 - again) > TOLERANCE and (ratio < 1.0) == (again < 1.0) and (ratio > 1.0) == (again > 1.0):
+    flipped = (ratio < 1.0 and again > 1.0) or (ratio > 1.0 and again < 1.0)
+    if abs(1.0 - again) > TOLERANCE and not flipped:
         outcome.replicas = math.ceil(again * len(filled))
     return outcome
 
