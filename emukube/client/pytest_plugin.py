@@ -20,7 +20,9 @@ Every cluster gets a name no other process picks (prefix `pt`, or $EMUKUBE_TEST_
 process id), so pytest-xdist workers never share one; their subnets and nodePorts are allocated
 under a machine-wide lock. A cluster is removed when its scope ends, whether tests failed or
 not, on Ctrl-C (and SIGTERM, which the plugin turns into Ctrl-C while it has clusters) and, as
-a last resort, when pytest exits. `--emukube-keep` keeps them for a look afterwards.
+a last resort, when pytest exits. `--emukube-keep` keeps them for a look afterwards. A failed
+test's report shows its cluster as it was: pods, Warning events, and the last lines of every
+container not ready or restarted.
 """
 
 from __future__ import annotations
@@ -182,6 +184,24 @@ def pytest_unconfigure(config) -> None:
     clusters = config.stash.get(_CLUSTERS, None)
     if clusters is not None:
         clusters.close_all()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed test that used a cluster gets that cluster's state in its report (its pods,
+    Warning events, and the output of containers not ready or restarted: failure_report.py)."""
+    outcome = yield
+    report = outcome.get_result()
+    cluster = (getattr(item, "funcargs", None) or {}).get("emukube_cluster")
+    if report.when != "call" or not report.failed or cluster is None:
+        return
+    from .failure_report import report as cluster_report
+
+    try:
+        text = cluster_report(cluster.api())
+    except Exception as exc:  # noqa: BLE001 - the report must not hide the failure it explains
+        text = f"(the cluster could not be read: {exc})"
+    report.sections.append((f"emukube cluster {cluster.name}", text))
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@ its entry point, on a generated test file. Every cluster it makes carries a pref
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -54,6 +55,15 @@ def test_module_kubeconfig(emukube_cluster, emukube_kubeconfig):
 
 def test_module_two_fails(emukube_cluster):
     record(emukube_cluster, "module")
+    import time
+
+    crasher = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "crasher"}, "spec": {"containers": [
+        {"name": "app", "image": "emukube/echo:1.0", "command": ["sh", "-c", "echo the crasher says hello; exit 3"]}]}}
+    emukube_cluster.apply(objects=[crasher], wait=False)
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and not any(p.name == "crasher" and p.restarts >= 2  # backed off once
+                                                  for p in emukube_cluster.pods()):
+        time.sleep(0.5)
     assert emukube_cluster.exec("web", "exit 1").exit_code == 0, "a failing test"
 
 
@@ -106,6 +116,12 @@ def test_scopes_failures_and_nothing_left(engine, tmp_path):
     assert result.returncode == 1, out
     assert "3 passed" in out and "1 failed" in out and "2 errors" in out, out
     assert "a failing test" in out
+    # the failed test's report: its cluster's pods, Warning events, and the crashed container's output
+    report = out.split("emukube cluster ps", 1)[1]
+    assert "$ kubectl get pods -A" in report and re.search(r"default\s+web\s+1/1\s+Running", report), report
+    assert re.search(r"pod/crasher  BackOff: Back-off \d+s restarting failed container app in pod crasher", report), \
+        report
+    assert "container app of pod default/crasher:\n  the crasher says hello" in report, report
     assert "@pytest.mark.emukube: no such file or directory" in out
     assert "emukube_cluster needs @pytest.mark.emukube" in out
     records = [line.split() for line in (tmp_path / "record.txt").read_text().splitlines()]
