@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..apiserver.printers.format import selector_string
 from ..k8s.client import ApiError, KubeClient
-from ..k8s.resources import by_kind
+from ..k8s.resources import served
 from ..plan.hpa_metrics import Reading, milli
 
 CUSTOM = "custom.metrics.k8s.io"
@@ -66,9 +66,11 @@ def _custom(api: KubeClient, version: str, spec: dict, namespace: str, pod_selec
         path = f"/apis/{CUSTOM}/{version}/namespaces/{namespace}/pods/*/{metric.get('name', '')}"
     else:
         described = source.get("describedObject") or {}
-        res = by_kind(described.get("apiVersion", ""), described.get("kind", ""))
-        resource = res.plural + (f".{res.group}" if res.group else "") if res is not None else \
-            str(described.get("kind", "")).lower() + "s"
+        group = str(described.get("apiVersion", "")).rpartition("/")[0]  # any version of the group: a GroupKind
+        res = next((r for r in served() if r.group == group and r.kind == described.get("kind")), None)
+        if res is None:  # the RESTMapper's words
+            return Reading(error=fetching + f'no matches for kind "{described.get("kind", "")}" in group "{group}"')
+        resource = res.plural + (f".{res.group}" if res.group else "")
         name = described.get("name", "")
         path = f"/apis/{CUSTOM}/{version}/namespaces/{namespace}/metrics/{metric.get('name', '')}" \
             if described.get("kind") == "Namespace" else \

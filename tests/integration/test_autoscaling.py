@@ -68,6 +68,12 @@ PODS_METRIC = """    - type: Pods
         metric: {name: requests_per_second}
         target: {type: AverageValue, averageValue: "10"}
 """
+OBJECT_METRIC = """    - type: Object
+      object:
+        describedObject: {apiVersion: apps/v1, kind: Deployment, name: worker}
+        metric: {name: hits}
+        target: {type: Value, value: "1"}
+"""
 WORKER_HPA = """
 apiVersion: autoscaling/v2
 kind: HorizontalPodAutoscaler
@@ -118,9 +124,11 @@ def test_external_metrics_come_from_the_adapter_registered_for_them(kube, tmp_pa
     kube("create", "configmap", "metric-values", "-n", "metrics", "--from-literal=jobs=6")
     kube("apply", "-f", str(ADAPTER / "deploy.yaml"))
     wait_until(lambda: replicas(kube, "worker") == 3, "scaled up to 3 by the jobs waiting", timeout=90)
-    assert "New size: 3; reason: external metric jobs(nil) above target" in events_of(kube, "SuccessfulRescale")
-    current = kube.obj("get", "hpa", "worker")["status"]["currentMetrics"]
-    assert current[0]["type"] == "External" and current[0]["external"]["metric"] == {"name": "jobs"}
+    # the event and the status are written just after the scale: looked for until there
+    wait_until(lambda: "New size: 3; reason: external metric jobs(nil) above target" in events_of(
+        kube, "SuccessfulRescale"), "the rescale told", timeout=30)
+    wait_until(lambda: kube.obj("get", "hpa", "worker")["status"]["currentMetrics"][0].get("external", {}).get(
+        "metric") == {"name": "jobs"}, "the external metric in the status", timeout=30)
     # (read once the Deployment's status counts its 3 pods: a sync or two)
     wait_until(lambda: kube.lines("get", "hpa", "worker")[1].split()[2:4] == ["2/2", "(avg)"], "6 jobs over 3 pods",
                timeout=60)
@@ -129,17 +137,23 @@ def test_external_metrics_come_from_the_adapter_registered_for_them(kube, tmp_pa
                   "--dry-run=client", "-o", "yaml").stdout
     kube("replace", "-f", "-", input=values)
     wait_until(lambda: replicas(kube, "worker") == 1, "scaled down to 1", timeout=90)
-    assert "New size: 1; reason: All metrics below target" in events_of(kube, "SuccessfulRescale")
+    wait_until(lambda: "New size: 1; reason: All metrics below target" in events_of(kube, "SuccessfulRescale"),
+               "the scale-down told", timeout=30)
     # A Pods metric from custom.metrics.k8s.io (found by discovery): 30 requests a second where 10 are wanted
     running = [p["metadata"]["name"] for p in kube.obj("get", "pods", "-l", "app=worker")["items"]
                if not p["metadata"].get("deletionTimestamp")]  # not the two being stopped
     values = kube("create", "configmap", "metric-values", "-n", "metrics", "--from-literal=jobs=0",
                   f"--from-literal=requests_per_second={json.dumps({pod: '30' for pod in running})}",
-                  "--dry-run=client", "-o", "yaml").stdout
+                  "--from-literal=hits=1", "--dry-run=client", "-o", "yaml").stdout
     kube("replace", "-f", "-", input=values)
-    kube("apply", "-f", "-", input=WORKER_HPA.replace("{pods}", PODS_METRIC).replace(
+    kube("apply", "-f", "-", input=WORKER_HPA.replace("{pods}", PODS_METRIC + OBJECT_METRIC).replace(
         'averageValue: "2"', 'averageValue: "100"'))
     wait_until(lambda: replicas(kube, "worker") == 3, "scaled up to 3 by the pods' metric", timeout=90)
-    assert "New size: 3; reason: pods metric requests_per_second above target" in events_of(kube, "SuccessfulRescale")
-    row = kube.lines("get", "hpa", "worker")[1]
-    assert "0/100 (avg), 30/10" in row, row
+    wait_until(lambda: "New size: 3; reason: pods metric requests_per_second above target" in events_of(
+        kube, "SuccessfulRescale"), "the rescale by the pods' metric told", timeout=30)
+    wait_until(lambda: "0/100 (avg), 30/10 + 1 more..." in kube.lines("get", "hpa", "worker")[1],
+               "the status of the sync that scaled", timeout=30)
+    current = kube.obj("get", "hpa", "worker")["status"]["currentMetrics"]
+    assert current[2] == {"type": "Object", "object": {  # an object's metric, the Deployment's own "hits"
+        "describedObject": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "worker"},
+        "metric": {"name": "hits"}, "current": {"value": "1"}}}, current

@@ -1,8 +1,8 @@
 """A metrics adapter as prometheus-adapter or KEDA's metrics server is one, on Python's standard
 library: HTTPS with the certificate of the Secret mounted at /tls, serving
-external.metrics.k8s.io/v1beta1 and custom.metrics.k8s.io/v1beta2 (pods' metrics). Each metric is
-the file of its name under /values (a ConfigMap the test changes): an external metric's value, or
-a JSON object of pod name -> value. Each request is printed as one JSON line."""
+external.metrics.k8s.io/v1beta1 and custom.metrics.k8s.io/v1beta2 (pods' and Deployments'
+metrics). Each metric is the file of its name under /values (a ConfigMap the test changes): an
+external or object metric's value, or a JSON object of pod name -> value. Each request is printed as one JSON line."""
 
 import json
 import os
@@ -18,6 +18,8 @@ RESOURCES = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": GV, 
      "verbs": ["get"]}]}
 CUSTOM_RESOURCES = {"kind": "APIResourceList", "apiVersion": "v1", "groupVersion": CUSTOM, "resources": [
     {"name": "pods/requests_per_second", "singularName": "", "namespaced": True, "kind": "MetricValueList",
+     "verbs": ["get"]},
+    {"name": "deployments.apps/hits", "singularName": "", "namespaced": True, "kind": "MetricValueList",
      "verbs": ["get"]}]}
 
 
@@ -56,11 +58,16 @@ class Handler(BaseHTTPRequestHandler):
         if len(parts) == 6 and parts[:3] == ["apis", "external.metrics.k8s.io", "v1beta1"] and value is not None:
             return self.send(200, {"kind": "ExternalMetricValueList", "apiVersion": GV, "metadata": {}, "items": [
                 {"metricName": parts[5], "metricLabels": {}, "timestamp": now(), "value": value}]})
-        if len(parts) == 8 and parts[:3] == ["apis", "custom.metrics.k8s.io", "v1beta2"] and parts[5:7] == \
-                ["pods", "*"] and value is not None:
+        custom = len(parts) == 8 and parts[:3] == ["apis", "custom.metrics.k8s.io", "v1beta2"] and value is not None
+        if custom and parts[5:7] == ["pods", "*"]:
             return self.send(200, {"kind": "MetricValueList", "apiVersion": CUSTOM, "metadata": {}, "items": [
                 {"describedObject": {"kind": "Pod", "namespace": parts[4], "name": pod, "apiVersion": "/v1"},
                  "metric": {"name": parts[7]}, "timestamp": now(), "value": v} for pod, v in json.loads(value).items()]})
+        if custom and parts[5] == "deployments.apps":  # an object's metric
+            return self.send(200, {"kind": "MetricValueList", "apiVersion": CUSTOM, "metadata": {}, "items": [
+                {"describedObject": {"kind": "Deployment", "namespace": parts[4], "name": parts[6],
+                                     "apiVersion": "apps/v1"},
+                 "metric": {"name": parts[7]}, "timestamp": now(), "value": value}]})
         return self.send(404, {"kind": "Status", "apiVersion": "v1", "status": "Failure", "message": "not found",
                                "reason": "NotFound", "code": 404})
 
