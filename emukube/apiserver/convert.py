@@ -59,6 +59,11 @@ def to_view(resource: Resource, obj: dict) -> dict:
     return _event(obj, resource.api_version, [(old, new) for new, old in _RENAMES])
 
 
+def served_as_stored(resource: Resource) -> bool:
+    """Whether to_view() gives every stored object of the resource back as it is."""
+    return getattr(resource, "storage_version", None) is None and resource.key != _V1_KEY
+
+
 def to_views(resource: Resource, objs: list[dict]) -> list[dict]:
     """A list's items as the client asked for them: a webhook converts them in one review."""
     if getattr(resource, "storage_version", None) is not None:

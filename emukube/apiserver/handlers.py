@@ -210,6 +210,9 @@ class Handlers:
         if q.get("sendInitialEvents") is not None:
             raise errors.invalid(route.resource, "", [("sendInitialEvents", "Forbidden: sendInitialEvents is "
                                                         "forbidden for list", "FieldValueForbidden")])
+        if want.form == "json" and not labels and not fields and not q.get("continue") and not _limit(request) \
+                and route.stored.key == route.resource.key and convert.served_as_stored(route.resource):
+            return self._list_as_stored(route)
         items, rv = self.registry.list(route.stored, route.namespace)
         items = [o for o in items if fields_match(fields, o)]
         views = await converting(route.resource, lambda: convert.to_views(route.resource, items))
@@ -227,6 +230,16 @@ class Handlers:
             if not labels and not fields:
                 meta["remainingItemCount"] = rest
         return respond(negotiate.render_list(route.resource, items, meta, want))
+
+    def _list_as_stored(self, route: Route) -> web.Response:
+        """A whole list as the client would get it from render_list, its items spliced in as the
+        store holds their JSON: no decoding and encoding again of every object (as kube-apiserver
+        keeps objects' serializations in its watch cache). Half of a LIST of pods' time went there."""
+        raws, rv = self.registry.list_raw(route.stored, route.namespace)
+        head = json.dumps({"kind": f"{route.resource.kind}List", "apiVersion": route.resource.api_version,
+                           "metadata": {"resourceVersion": str(rv)}}, separators=(",", ":"))
+        body = head[:-1] + ',"items":[' + ",".join(raws) + "]}"
+        return web.Response(body=body.encode(), content_type="application/json")
 
     async def get(self, request: web.Request, route: Route) -> web.Response:
         obj = self.registry.must_get(route.stored, route.namespace, route.object_name)

@@ -169,6 +169,11 @@ class Registry:
         items = sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
         return items, rv
 
+    def list_raw(self, res: Resource, ns: str | None) -> tuple[List[str], int]:
+        """As list(), the objects' JSON as stored: in (namespace, name) order, the store's index's
+        (UTF-8's byte order is the code points' order list() sorts by)."""
+        return self.store.list_raw(res.key, ns if res.namespaced else None)
+
     def _changed(self, res: Resource, old: dict | None, new: dict | None) -> None:
         for follow in self.after_change.get(res.key, ()):
             follow(old, new)

@@ -266,6 +266,11 @@ class Store:
 
     def list(self, resource: str, namespace: str | None = None) -> tuple[list[dict], int]:
         """Objects sorted by (namespace, name), and the rv the listing is consistent at."""
+        raws, rv = self.list_raw(resource, namespace)
+        return [_object(data) for data in raws], rv
+
+    def list_raw(self, resource: str, namespace: str | None = None) -> tuple[builtins.list[str], int]:
+        """As list(), each object as the JSON text it is stored as (a response can carry it as it is)."""
         sql = "SELECT data FROM objects WHERE resource = ?"
         params: tuple = (resource,)
         if namespace is not None:
@@ -273,7 +278,7 @@ class Store:
         with self._reading() as conn:
             rv = self._meta(conn, "rv")
             rows = conn.execute(sql + " ORDER BY namespace, name", params).fetchall()
-        return [_object(data) for (data,) in rows], rv
+        return [data for (data,) in rows], rv
 
     def changes(self, since_rv: int, resource: str | None = None, namespace: str | None = None,
                 limit: int = 1000) -> builtins.list[Change]:

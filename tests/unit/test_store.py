@@ -85,6 +85,12 @@ def test_list_sorts_by_namespace_then_name_and_filters(store):
     assert store.list("pods", "nowhere") == ([], 6)
     assert [o["metadata"]["name"] for o in store.list("namespaces")[0]] == ["default"]
     assert [o["metadata"]["name"] for o in store.list("namespaces", "")[0]] == ["default"]
+    # the stored JSON, in the same order, and sorted as Python sorts (namespace, name), non-ASCII too
+    store.create("pods", pod("ä", "default"))
+    store.create("pods", pod("é-b", "default"))
+    raws, rv = store.list_raw("pods", "default")
+    assert [json.loads(r) for r in raws] == store.list("pods", "default")[0] and rv == store.current_rv()
+    assert [json.loads(r)["metadata"]["name"] for r in raws] == sorted(["a", "b", "ä", "é-b"])
 
 
 def test_errors_carry_the_api_servers_wording(store):
