@@ -37,9 +37,8 @@ def pod_use(pod: dict, usage: dict | None, containers: dict[str, dict[str, float
     each: dict[str, dict[str, float | None]] = {}
     for c in (pod.get("spec") or {}).get("containers") or []:
         asked = ((c.get("resources") or {}).get("requests") or {})
-        each[c.get("name", "")] = {name: quantity(asked.get(name)) for name in requests}
-        for name in requests:
-            amount = quantity(asked.get(name))
+        amounts = each[c.get("name", "")] = {name: quantity(asked.get(name)) for name in requests}
+        for name, amount in amounts.items():
             if amount is None:
                 missing.setdefault(name, c.get("name", ""))
             total = requests[name]

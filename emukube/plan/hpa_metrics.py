@@ -216,8 +216,11 @@ def _identifier(source: dict) -> dict:
     return {"name": metric.get("name", ""), **({"selector": metric["selector"]} if metric.get("selector") else {})}
 
 
-def _by_ready_pods(ratio: float, current: int, pods: list[PodUse]) -> tuple[int | None, str]:
-    """getUsageRatioReplicaCount: the ratio of the ready pods' count (of itself for 0 pods)."""
+def _by_ready_pods(value: int, target: object, current: int, pods: list[PodUse]) -> tuple[int | None, str]:
+    """getUsageRatioReplicaCount: value / target (a quantity) of the ready pods' count (of
+    itself for 0 pods)."""
+    wanted = milli(target)
+    ratio = value / wanted if wanted else 1.0
     if current == 0:
         return math.ceil(ratio), ""
     if abs(1.0 - ratio) <= TOLERANCE:
@@ -250,8 +253,7 @@ def _object(spec: dict, pods: list[PodUse], current: int, status_replicas: int, 
     if target.get("type") == "Value" and target.get("value") is not None:
         if reading.error:
             return _failed(Reason.FAILED_GET_OBJECT_METRIC, fetched, wrapping)
-        replicas, trouble = _by_ready_pods(value / milli(target["value"]) if milli(target["value"]) else 1.0,
-                                           current, pods)
+        replicas, trouble = _by_ready_pods(value, target["value"], current, pods)
         if replicas is None:
             return _failed(Reason.FAILED_GET_OBJECT_METRIC, trouble, wrapping)
         return Outcome(replicas, {"type": "Object", "object": {"describedObject": described, "metric": metric,
@@ -289,8 +291,7 @@ def _external(spec: dict, pods: list[PodUse], current: int, status_replicas: int
     if target.get("value") is not None:
         if reading.error:
             return _failed(failing, fetched, wrapping + f"failed to get external metric {name}: ")
-        counted, trouble = _by_ready_pods(total / milli(target["value"]) if milli(target["value"]) else 1.0,
-                                          current, pods)
+        counted, trouble = _by_ready_pods(total, target["value"], current, pods)
         if counted is None:
             return _failed(failing, trouble, wrapping + f"failed to get external metric {name}: ")
         return Outcome(counted, {"type": "External", "external": {"metric": metric, "current": {
