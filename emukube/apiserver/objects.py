@@ -165,13 +165,12 @@ class Registry:
         return obj
 
     def list(self, res: Resource, ns: str | None) -> tuple[list[dict], int]:
-        items, rv = self.store.list(res.key, ns if res.namespaced else None)
-        items = sorted(items, key=lambda o: (o["metadata"].get("namespace", ""), o["metadata"]["name"]))
-        return items, rv
+        """Objects in (namespace, name) order: the store's index's (UTF-8's byte order is the
+        code points' order Python sorts strings by)."""
+        return self.store.list(res.key, ns if res.namespaced else None)
 
     def list_raw(self, res: Resource, ns: str | None) -> tuple[List[str], int]:
-        """As list(), the objects' JSON as stored: in (namespace, name) order, the store's index's
-        (UTF-8's byte order is the code points' order list() sorts by)."""
+        """As list(), the objects' JSON as stored (in the same order)."""
         return self.store.list_raw(res.key, ns if res.namespaced else None)
 
     def _changed(self, res: Resource, old: dict | None, new: dict | None) -> None:
