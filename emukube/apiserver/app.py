@@ -28,6 +28,7 @@ from . import (
     event_ttl,
     handlers,
     health,
+    issuer_discovery,
     metrics,
     negotiate,
     prometheus,
@@ -57,7 +58,7 @@ def _key(name: str, kind: type):
 REGISTRY = _key("emukube_registry", Registry)
 HUB = _key("emukube_hub", Hub)
 _COLLECTOR = _key("emukube_collector", Collector)
-SA_KEY = _key("emukube_sa_key", object)  # what signs ServiceAccount tokens (None: no authentication)
+SIGNER = _key("emukube_sa_signer", object)  # what signs ServiceAccount tokens (None: no authentication)
 
 
 # What a 1.35 API server says of every request to a deprecated resource (k8s.resources.DEPRECATED;
@@ -227,6 +228,11 @@ def _cluster_net():
     return admission.settings().net if admission is not None else None
 
 
+def _controller_ip() -> str | None:
+    net = _cluster_net()
+    return net.controller_ip if net is not None else None
+
+
 def _follow_writes(registry: Registry) -> aggregation.Availability:
     """What follows writes in this server: Services' IPAddresses and the ServiceCIDRs' state
     (service_cidrs.py), the aggregator's view of APIServices (aggregation.py)."""
@@ -240,7 +246,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     subresources: {(resource key, name): async handler(request, resource, namespace, name)} for
     subresources served elsewhere (pods/log, pods/exec, ...); they are listed by discovery too.
     root_ca: the cluster's CA, published as the kube-root-ca.crt ConfigMap of every namespace."""
-    authenticator = authn.Authenticator(tokens)
+    authenticator = authn.Authenticator(tokens, pki_dir)
     trim = MemoryTrim()
     recorder = prometheus.Recorder(store.counts)  # outermost: refused requests count too
     app = web.Application(middlewares=[recorder.middleware(), trim.middleware, _middleware(authenticator)],
@@ -262,7 +268,7 @@ def make_app(store, tokens: list[str] | None, *, subresources: dict | None = Non
     collector = Collector(registry, hub)
     expiry = BackgroundTask(functools.partial(event_ttl.keep_expiring, registry))
     app[REGISTRY], app[HUB], app[_COLLECTOR] = registry, hub, collector
-    app[SA_KEY] = authenticator.sa_key
+    app[SIGNER] = authenticator.signer
 
     async def startup(_app):
         system.ensure(registry, _cluster_net())
@@ -298,6 +304,7 @@ def _routes(app: web.Application, router: Router, registry: Registry, authentica
     app.router.add_get("/openapi/v3/{tail:.+}", _openapi_v3)
     metrics.register(app, registry)  # metrics.k8s.io, before the catch-all below
     reviews.register(app, registry, authenticator)
+    issuer_discovery.register(app, authenticator.signer, _controller_ip)
     for prefix in ("/api", "/apis"):
         app.router.add_route("*", prefix, router.api)
         app.router.add_route("*", prefix + "/{tail:.*}", router.api)

@@ -15,10 +15,11 @@ ADMIN = User("kubernetes-admin", (MASTERS, AUTHENTICATED))
 
 
 class Authenticator:
-    def __init__(self, tokens: list[str] | None):
-        """tokens: the admin tokens (None: no authentication, every caller is the admin)."""
+    def __init__(self, tokens: list[str] | None, pki_dir: str | None = None, jwks_uri: str = ""):
+        """tokens: the admin tokens (None: no authentication, every caller is the admin);
+        pki_dir: where the ServiceAccount tokens' key is (None: one of this process only)."""
         self.tokens = tokens
-        self.sa_key = sa_tokens.signing_key(tokens[0]) if tokens else None
+        self.signer = sa_tokens.Signer(tokens[0], pki_dir, jwks_uri) if tokens else None
 
     def user_for_token(self, token: str, uid_of=None) -> User | None:
         """uid_of(namespace, name): a ServiceAccount's uid ("" when it is not stored)."""
@@ -26,7 +27,7 @@ class Authenticator:
             return ADMIN
         if any(hmac.compare_digest(token.encode(), t.encode()) for t in self.tokens):
             return ADMIN
-        account = sa_tokens.verify(self.sa_key, token) if self.sa_key is not None else None
+        account = self.signer.verify(token) if self.signer is not None else None
         if account is None:
             return None
         return service_account_user(*account, uid=uid_of(*account) if uid_of else "")

@@ -13,6 +13,7 @@ MASTERS = "system:masters"
 AUTHENTICATED = "system:authenticated"
 UNAUTHENTICATED = "system:unauthenticated"
 SA_PREFIX = "system:serviceaccount:"
+SERVICE_ACCOUNTS = "system:serviceaccounts"  # the group of every ServiceAccount
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ def service_account_user(namespace: str, name: str, uid: str = "") -> User:
 
 
 def service_account_groups(namespace: str) -> tuple[str, ...]:
-    return ("system:serviceaccounts", f"system:serviceaccounts:{namespace}")
+    return (SERVICE_ACCOUNTS, f"{SERVICE_ACCOUNTS}:{namespace}")
 
 
 def split_service_account(username: str) -> tuple[str, str] | None:

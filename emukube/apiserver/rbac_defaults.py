@@ -6,7 +6,7 @@ self-reviews for every authenticated caller, and /metrics for the group system:m
 from __future__ import annotations
 
 from ..k8s.resources import BY_KEY
-from .rbac import AUTHENTICATED, GROUP, MASTERS, UNAUTHENTICATED
+from .rbac import AUTHENTICATED, GROUP, MASTERS, SERVICE_ACCOUNTS, UNAUTHENTICATED
 
 _READ = ["get", "list", "watch"]
 _WRITE = ["create", "delete", "deletecollection", "patch", "update"]
@@ -75,6 +75,8 @@ _TO_ADMIN = [
     _rule(["authorization.k8s.io"], ["localsubjectaccessreviews"], ["create"]),
     _rule([GROUP], ["rolebindings", "roles"], _ALL),
 ]
+_ISSUER_DISCOVERY = ["/.well-known/openid-configuration", "/.well-known/openid-configuration/", "/openid/v1/jwks",
+                     "/openid/v1/jwks/"]
 _HEALTH = ["/healthz", "/livez", "/readyz", "/version", "/version/"]
 _MONITORING = ["/healthz", "/healthz/*", "/livez", "/livez/*", "/metrics", "/metrics/slis", "/readyz", "/readyz/*"]
 
@@ -101,6 +103,7 @@ def cluster_roles() -> list[dict]:
                                           "/openapi/*", "/readyz", "/version", "/version/"], ["get"])]),
         _role("system:public-info-viewer", [_urls(_HEALTH, ["get"])]),
         _role("system:monitoring", [_urls(_MONITORING, ["get"])]),
+        _role("system:service-account-issuer-discovery", [_urls(_ISSUER_DISCOVERY, ["get"])]),
         _role("system:auth-delegator", [_rule(["authentication.k8s.io"], ["tokenreviews"], ["create"]),
                                         _rule(["authorization.k8s.io"], ["subjectaccessreviews"], ["create"])]),
     ]
@@ -113,6 +116,8 @@ def cluster_role_bindings() -> list[dict]:
         _binding("system:discovery", "system:discovery", [AUTHENTICATED]),
         _binding("system:public-info-viewer", "system:public-info-viewer", [AUTHENTICATED, UNAUTHENTICATED]),
         _binding("system:monitoring", "system:monitoring", ["system:monitoring"]),
+        _binding("system:service-account-issuer-discovery", "system:service-account-issuer-discovery",
+                 [SERVICE_ACCOUNTS]),
     ]
 
 

@@ -1,25 +1,39 @@
-"""ServiceAccount tokens: JWTs (HS256) the controller writes into pods and the API server accepts,
-with the claims Kubernetes' tokens carry (sub system:serviceaccount:NS:NAME, kubernetes.io).
-The signing key derives from the cluster's admin token (state/pki/tokens), which the controller
-and the API server both hold, so there is no second secret to keep in step. Stdlib and pure
-plan/ code only: this runs in the cluster's containers."""
+"""ServiceAccount tokens: JWTs signed RS256 with the cluster's sa.key (state/pki/sa.key, made at
+`up` as kubeadm makes /etc/kubernetes/pki/sa.key), carrying the claims kube-apiserver's tokens
+carry (pkg/serviceaccount/claims.go), and the OpenID discovery documents that publish the key
+(`/.well-known/openid-configuration`, `/openid/v1/jwks`), so that a verifier outside the API
+server (Vault's JWT auth, an app with a JWT library) can check them as on a real cluster.
+
+The controller mints the tokens it mounts in pods, the API server those `kubectl create token`
+asks for; both verify. Tokens an older emukube signed HS256 (with a key derived from the admin
+token) are still accepted: pods started before an upgrade keep theirs.
+
+Runs in the cluster's containers: stdlib, plan/ code and `cryptography` (the image's Debian
+package), imported only once a token is minted or checked (the API server's start is on
+`up`'s critical path)."""
 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import json
 import os
+import threading
 import time
+import uuid
 
 from ..plan.api_access import MOUNT
 
 ISSUER = "https://kubernetes.default.svc.cluster.local"
-
-
-def signing_key(admin_token: str) -> bytes:
-    return hashlib.sha256(b"emukube serviceaccount tokens\0" + admin_token.encode()).digest()
+KEY_FILE, PUBLIC_FILE = "sa.key", "sa.pub"
+# What the kubelet asks for its kube-api-access tokens, and the year kube-apiserver extends
+# exactly those to (--service-account-extend-token-expiration, on by default), keeping the
+# hour as `warnafter` (WarnOnlyBoundTokenExpirationSeconds, ExpirationExtensionSeconds).
+KUBELET_SECONDS = 60 * 60 + 7
+EXTENDED_SECONDS = 365 * 24 * 60 * 60
+CONFIGURATION_PATH, JWKS_PATH = "/.well-known/openid-configuration", "/openid/v1/jwks"
 
 
 def _b64(data: bytes) -> str:
@@ -30,68 +44,180 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def mint(key: bytes, namespace: str, name: str, now: float | None = None, audiences: list[str] | None = None,
-         expires: int | None = None, uid: str = "") -> str:
-    """A token of the ServiceAccount; `expires`: when it stops being accepted (epoch seconds;
-    pods' mounted tokens never expire)."""
-    issued = int(now if now is not None else time.time())
-    header = {"alg": "HS256", "typ": "JWT"}
-    account = {"name": name, **({"uid": uid} if uid else {})}
-    claims: dict = {"aud": audiences or [ISSUER], "iss": ISSUER, "iat": issued, "nbf": issued,
-                    "sub": f"system:serviceaccount:{namespace}:{name}",
-                    "kubernetes.io": {"namespace": namespace, "serviceaccount": account}}
-    if expires is not None:
-        claims["exp"] = expires
-    signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
-    signature = hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
-    return f"{signing_input}.{_b64(signature)}"
+def _int_bytes(n: int) -> bytes:
+    return n.to_bytes((n.bit_length() + 7) // 8, "big")
 
 
-def verify(key: bytes, token: str) -> tuple[str, str] | None:
-    """(namespace, name) of a token this cluster signed; None for anything else."""
-    parts = token.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        expected = hmac.new(key, f"{parts[0]}.{parts[1]}".encode(), hashlib.sha256).digest()
-        if not hmac.compare_digest(expected, _unb64(parts[2])):
+def legacy_key(admin_token: str) -> bytes:
+    """The HS256 key emukube signed with before it had an sa.key."""
+    return hashlib.sha256(b"emukube serviceaccount tokens\0" + admin_token.encode()).digest()
+
+
+def new_key_pem() -> bytes:
+    """An RSA 2048 key in PKCS#1 PEM, as kubeadm writes sa.key."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                             serialization.NoEncryption())
+
+
+def public_pem(key_pem: bytes) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
+    key = serialization.load_pem_private_key(key_pem, password=None)
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def _ensure_key_file(pki_dir: str) -> bytes:
+    """sa.key, made here for a state volume an older emukube made without one; the API server
+    and the controller may both get here first, and a hard link lets only one of them win."""
+    path = os.path.join(pki_dir, KEY_FILE)
+    if not os.path.exists(path):
+        pem = new_key_pem()
+        temporary = f"{path}.{os.getpid()}.{threading.get_ident()}"
+        with open(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+            f.write(pem)
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(temporary)
+    with open(path, "rb") as f:
+        return f.read()
+
+
+class Signer:
+    """Mints and verifies the cluster's ServiceAccount tokens. pki_dir: where sa.key is (made
+    there when missing); None: a key of this process only (the API server's unit tests)."""
+
+    def __init__(self, admin_token: str, pki_dir: str | None, jwks_uri: str = ""):
+        self.legacy = legacy_key(admin_token)
+        self.pki_dir, self.jwks_uri = pki_dir, jwks_uri
+        self._lock = threading.Lock()
+        self._key = None
+        self.kid = ""
+
+    def _private(self):
+        with self._lock:
+            if self._key is None:
+                from cryptography.hazmat.primitives import serialization
+
+                pem = _ensure_key_file(self.pki_dir) if self.pki_dir else new_key_pem()
+                self._key = serialization.load_pem_private_key(pem, password=None)
+                der = self._key.public_key().public_bytes(serialization.Encoding.DER,
+                                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+                self.kid = _b64(hashlib.sha256(der).digest())  # keyIDFromPublicKey
+            return self._key
+
+    def load(self) -> None:
+        """Read (or make) the key now rather than at the first token."""
+        self._private()
+
+    def mint(self, namespace: str, name: str, now: float | None = None, audiences: list[str] | None = None,
+             seconds: int | None = None, uid: str = "") -> str:
+        """A token of the ServiceAccount valid `seconds` from now; None: a token mounted in a
+        pod, which kube-apiserver gives the kubelet for a year, its hour kept as `warnafter`
+        (emukube never rotates mounted tokens, so its projected ones get that year too)."""
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        key = self._private()
+        issued = int(now if now is not None else time.time())
+        account: dict = {"name": name, **({"uid": uid} if uid else {})}
+        private: dict = {"namespace": namespace, "serviceaccount": account}
+        if seconds is None:
+            expires, private["warnafter"] = issued + EXTENDED_SECONDS, issued + KUBELET_SECONDS
+        else:
+            expires = issued + seconds
+        claims = {"aud": audiences or [ISSUER], "exp": expires, "iat": issued, "iss": ISSUER,
+                  "jti": str(uuid.uuid4()), "kubernetes.io": private, "nbf": issued,
+                  "sub": f"system:serviceaccount:{namespace}:{name}"}
+        header = {"alg": "RS256", "kid": self.kid}
+        signing_input = f"{_b64(_compact(header))}.{_b64(_compact(claims))}"
+        signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
+        return f"{signing_input}.{_b64(signature)}"
+
+    def verify(self, token: str) -> tuple[str, str] | None:
+        """(namespace, name) of a token this cluster signed, for this API server's audience and
+        not expired; None for anything else."""
+        parts = token.split(".")
+        if len(parts) != 3:
             return None
-        claims = json.loads(_unb64(parts[1]))
-        # Expired, or made only for other audiences (`kubectl create token --audience=vault`).
-        if "exp" in claims and time.time() >= claims["exp"] or ISSUER not in (claims.get("aud") or [ISSUER]):
+        try:
+            header = json.loads(_unb64(parts[0]))
+            if not self._signed(header.get("alg"), f"{parts[0]}.{parts[1]}".encode(), _unb64(parts[2])):
+                return None
+            claims = json.loads(_unb64(parts[1]))
+            # Expired, or made only for other audiences (`kubectl create token --audience=vault`).
+            if "exp" in claims and time.time() >= claims["exp"] or ISSUER not in (claims.get("aud") or [ISSUER]):
+                return None
+            account = claims["kubernetes.io"]
+            return account["namespace"], account["serviceaccount"]["name"]
+        except (ValueError, KeyError, TypeError, AttributeError):
             return None
-        account = claims["kubernetes.io"]
-        return account["namespace"], account["serviceaccount"]["name"]
-    except (ValueError, KeyError, TypeError):
-        return None
+
+    def _signed(self, alg, signed: bytes, signature: bytes) -> bool:
+        if alg == "HS256":
+            return hmac.compare_digest(hmac.new(self.legacy, signed, hashlib.sha256).digest(), signature)
+        if alg != "RS256":
+            return False
+        from cryptography.exceptions import InvalidSignature
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        try:
+            self._private().public_key().verify(signature, signed, padding.PKCS1v15(), hashes.SHA256())
+        except InvalidSignature:
+            return False
+        return True
+
+    def openid_configuration(self) -> dict:
+        """The discovery document (pkg/serviceaccount/openidmetadata.go)."""
+        return {"issuer": ISSUER, "jwks_uri": self.jwks_uri, "response_types_supported": ["id_token"],
+                "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]}
+
+    def jwks(self) -> dict:
+        numbers = self._private().public_key().public_numbers()
+        return {"keys": [{"use": "sig", "kty": "RSA", "kid": self.kid, "alg": "RS256",
+                          "n": _b64(_int_bytes(numbers.n)), "e": _b64(_int_bytes(numbers.e))}]}
 
 
-def _read_pki(state_dir: str) -> tuple[bytes, bytes]:
-    """(the cluster's CA certificate, the tokens' signing key), from its PKI in state_dir."""
+def _compact(value: dict) -> bytes:
+    return json.dumps(value, separators=(",", ":")).encode()
+
+
+@functools.cache
+def _signer(state_dir: str) -> Signer:
+    """The controller's one signer (its pods' volumes and their projected tokens share it)."""
     pki = os.path.join(state_dir, "pki")
-    with open(os.path.join(pki, "ca.crt"), "rb") as f:
-        ca = f.read()
     with open(os.path.join(pki, "tokens"), encoding="utf-8") as tokens:
-        return ca, signing_key(tokens.read().split()[0])
+        signer = Signer(tokens.read().split()[0], pki)
+    threading.Thread(target=signer.load, daemon=True).start()  # before the first pod needs it
+    return signer
 
 
 def minter(state_dir: str):
     """A function (namespace, account, audience or None) -> a token of that ServiceAccount for
     that audience (None: this API server's), as a projected serviceAccountToken holds it."""
-    key = _read_pki(state_dir)[1]
+    signer = _signer(state_dir)
 
     def token(namespace: str, account: str, audience: str | None) -> str:
-        return mint(key, namespace, account, audiences=[audience] if audience else None)
+        return signer.mint(namespace, account, audiences=[audience] if audience else None)
     return token
 
 
 def mount_files(state_dir: str):
     """A function (namespace, account) -> the files of a pod's service-account volume, from the
     cluster's PKI in state_dir (read once)."""
-    ca, key = _read_pki(state_dir)
+    signer = _signer(state_dir)
+    with open(os.path.join(state_dir, "pki", "ca.crt"), "rb") as f:
+        ca = f.read()
 
     def files(namespace: str, account: str) -> dict[str, tuple[bytes, int]]:
-        return {f"{MOUNT}/token": (mint(key, namespace, account).encode(), 0o644),
+        return {f"{MOUNT}/token": (signer.mint(namespace, account).encode(), 0o644),
                 f"{MOUNT}/ca.crt": (ca, 0o644),
                 f"{MOUNT}/namespace": (namespace.encode(), 0o644)}
     return files

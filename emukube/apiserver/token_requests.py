@@ -36,7 +36,7 @@ def _problems(spec: dict) -> list[tuple[str, str, str]]:
 
 
 async def create(request: web.Request, resource: Resource, namespace: str | None, name: str | None) -> web.Response:
-    from .app import REGISTRY, SA_KEY  # app imports this module when it builds the routes
+    from .app import REGISTRY, SIGNER  # app imports this module when it builds the routes
 
     if request.method != "POST":
         raise errors.method_not_allowed()
@@ -58,13 +58,13 @@ async def create(request: web.Request, resource: Resource, namespace: str | None
                 "spec.boundObjectRef.kind", f"Unsupported value: \"{bound.get('kind', '')}\": supported values: "
                 '"Node", "Pod", "Secret"', "FieldValueNotSupported")])
         registry.must_get(kind, namespace if kind.namespaced else None, bound.get("name", ""))
-    key = request.app[SA_KEY]
-    if key is None:  # an API server without authentication has no signing key
+    signer = request.app[SIGNER]
+    if signer is None:  # an API server without authentication has no signing key
         raise errors.ApiError(500, "InternalError", "this API server signs no tokens")
-    now = time.time()
-    expires = int(now) + spec["expirationSeconds"]
-    token = sa_tokens.mint(key, namespace or "default", name or "", now, audiences=spec["audiences"],
-                           expires=expires, uid=account["metadata"].get("uid", ""))
+    now = int(time.time())
+    expires = now + spec["expirationSeconds"]
+    token = signer.mint(namespace or "default", name or "", now, audiences=spec["audiences"],
+                        seconds=spec["expirationSeconds"], uid=account["metadata"].get("uid", ""))
     meta = {"name": name, "namespace": namespace, "creationTimestamp": None}
     return respond({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1", "metadata": meta,
                     "spec": spec, "status": {"token": token, "expirationTimestamp": time.strftime(

@@ -8,12 +8,14 @@ names and the first Service IP (pods using the in-cluster config).
 Keys are ECDSA P-256 rather than RSA 2048: generating one takes well under a millisecond instead
 of tens (it happens on every `up`), handshakes are cheaper, and every client that matters takes
 them (Go's crypto/tls in kubectl/helm, OpenSSL under Python's ssl and the kubernetes client);
-kubeadm offers the same choice ("ECDSA-P256").
+kubeadm offers the same choice ("ECDSA-P256"). The ServiceAccount tokens' key (sa.key) is RSA
+2048 all the same, as kubeadm's: verifiers of those tokens (Vault, cloud identity federation)
+expect RS256. It is made in a thread of `up` while the engine starts the controller.
 
 The extensions are the ones strict verifiers want: Go's x509 reads only SubjectAltName (never the
 CN) and checks the serverAuth EKU; OpenSSL with X509_STRICT (Python 3.13's default context) also
 wants a critical basicConstraints CA on the CA, keyCertSign on it, and the key identifiers.
-Host-only: the container side must not import `cryptography`.
+Host-side: the controller's image has `cryptography` only for the tokens (sa_tokens.py).
 """
 from __future__ import annotations
 
@@ -26,6 +28,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from ..apiserver.sa_tokens import new_key_pem, public_pem
 
 CA_YEARS = 10
 # emukube never rotates certificates, so the serving certificate lives as long as its CA
@@ -45,6 +49,7 @@ class ClusterPKI:
     server_cert: bytes  # PEM
     server_key: bytes   # PEM (PKCS#8)
     token: str          # bearer token kubectl sends
+    sa_key: bytes = b""  # PEM (PKCS#1, as kubeadm's sa.key): signs ServiceAccount tokens
 
 
 def make_pki(cluster: str, sans_ips: list[str], sans_dns: list[str]) -> ClusterPKI:
@@ -84,6 +89,7 @@ def make_pki(cluster: str, sans_ips: list[str], sans_dns: list[str]) -> ClusterP
         server_cert=cert.public_bytes(serialization.Encoding.PEM),
         server_key=_key_pem(key),
         token=secrets.token_urlsafe(TOKEN_BYTES),
+        sa_key=new_key_pem(),
     )
 
 
@@ -134,6 +140,7 @@ def pki_files(p: ClusterPKI) -> dict[str, bytes]:
         "pki/apiserver.crt": p.server_cert,
         "pki/apiserver.key": p.server_key,
         "pki/tokens": (p.token + "\n").encode(),
+        **({"pki/sa.key": p.sa_key, "pki/sa.pub": public_pem(p.sa_key)} if p.sa_key else {}),
     }
 
 
@@ -159,6 +166,7 @@ def pki_from_files(files: dict[str, bytes]) -> ClusterPKI:
         ca_cert=files["pki/ca.crt"], ca_key=files["pki/ca.key"],
         server_cert=files["pki/apiserver.crt"], server_key=files["pki/apiserver.key"],
         token=lines[0].split(",")[0],
+        sa_key=files.get("pki/sa.key", b""),  # absent from the state volumes older emukubes made
     )
 
 

@@ -129,7 +129,7 @@ class ConfigVolumes:
         minter = self._minter
 
         def token(audience: str | None, _expiration: int | None) -> bytes:
-            # Tokens of this cluster do not expire (sa_tokens): the kubelet's refresh is moot.
+            # Mounted tokens last a year (sa_tokens.mint), as the kubelet's do: emukube does not rotate them.
             key = (namespace, pod, account, audience)
             if key not in self._tokens and minter is not None:  # setdefault: pods' threads race here
                 self._tokens.setdefault(key, minter(namespace, account, audience).encode())

@@ -4,12 +4,16 @@ run inside a pod with no kubeconfig) working unchanged."""
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import re
 
 import pytest
 from conftest import HERE, wait_until
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from kubectl_tools import Kube, start_kubectl_pod
 
 MANIFEST = HERE / "manifests" / "incluster.yaml"
@@ -178,6 +182,46 @@ def test_the_token_reaches_the_api_through_the_service_with_tls_verified(kube):
     refused = in_pod(kube, web_pod(kube), f"curl -sS -m 10 --cacert {TOKEN_DIR}/ca.crt "
                                           f"-H 'Authorization: Bearer {forged}' https://kubernetes.default.svc/api").stdout
     assert json.loads(refused)["code"] == 401
+
+
+def _payload(token: str) -> dict:
+    part = token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+def _signed_by(token: str, jwks: dict) -> bool:
+    """As a verifier outside the API server checks it: the published key of the token's kid."""
+    def raw(text: str) -> bytes:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    head, claims, signature = token.split(".")
+    key = {k["kid"]: k for k in jwks["keys"]}[json.loads(raw(head))["kid"]]
+    public = rsa.RSAPublicNumbers(int.from_bytes(raw(key["e"]), "big"), int.from_bytes(raw(key["n"]), "big"))
+    try:
+        public.public_key().verify(raw(signature), f"{head}.{claims}".encode(), padding.PKCS1v15(), hashes.SHA256())
+    except InvalidSignature:
+        return False
+    return True
+
+
+def test_tokens_verify_against_the_keys_the_issuer_publishes(kube):
+    """OIDC discovery, as Vault's JWT auth or an app's JWT library use it: the configuration, then
+    the key set at the address it names (from a pod, TLS verified), then a pod's token checked."""
+    pod = web_pod(kube)
+    curl = f"curl -sS -m 10 --cacert {TOKEN_DIR}/ca.crt -H \"Authorization: Bearer $(cat {TOKEN_DIR}/token)\" "
+    config = json.loads(in_pod(kube, pod, curl + "https://kubernetes.default.svc/.well-known/openid-configuration").stdout)
+    assert config["issuer"] == "https://kubernetes.default.svc.cluster.local"
+    assert config["id_token_signing_alg_values_supported"] == ["RS256"]
+    jwks = json.loads(in_pod(kube, pod, curl + config["jwks_uri"]).stdout)
+    assert jwks == json.loads(kube("get", "--raw", "/openid/v1/jwks").stdout)
+    token = in_pod(kube, pod, f"cat {TOKEN_DIR}/token").stdout
+    assert _signed_by(token, jwks)
+    claims = _payload(token)
+    assert claims["sub"] == "system:serviceaccount:shop:default" and claims["aud"] == [config["issuer"]]
+    assert claims["exp"] - claims["iat"] == 365 * 24 * 3600  # the kubelet's tokens' year, warned after the hour
+    assert claims["kubernetes.io"]["warnafter"] - claims["iat"] == 3607
+    made = kube("create", "token", "default", "-n", "shop", "--duration=10m").stdout.strip()
+    assert _signed_by(made, jwks) and _payload(made)["exp"] - _payload(made)["iat"] == 600
+    assert not _signed_by(made.rsplit(".", 1)[0] + "." + token.rsplit(".", 1)[1], jwks)
 
 
 def test_kubectl_in_a_pod_uses_in_cluster_config(kube):

@@ -8,7 +8,7 @@ import json
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from emukube.apiserver.app import HUB, make_app
+from emukube.apiserver.app import HUB, SIGNER, make_app
 from emukube.store import Store
 
 TOKEN = "s3cret-token"
@@ -35,6 +35,10 @@ class Api:
                 payload = text
             resp.payload = payload
             return resp.status, payload, resp
+
+    def sa_token(self, namespace: str, name: str) -> str:
+        """A ServiceAccount token the app's own signer made, as the controller mounts them."""
+        return self.app[SIGNER].mint(namespace, name)
 
     async def ok(self, method: str, path: str, body=None, **kw):
         status, payload, _ = await self.req(method, path, body, **kw)

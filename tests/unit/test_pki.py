@@ -6,7 +6,8 @@ import threading
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from emukube.lifecycle.pki import ClusterPKI, make_pki, pki_files, pki_from_files
@@ -68,11 +69,18 @@ def test_duplicate_sans_dropped_and_none_refused():
 def test_files_round_trip(pki):
     files = pki_files(pki)
     assert sorted(files) == ["pki/apiserver.crt", "pki/apiserver.key", "pki/ca.crt",
-                             "pki/ca.key", "pki/tokens"]
+                             "pki/ca.key", "pki/sa.key", "pki/sa.pub", "pki/tokens"]
     assert files["pki/tokens"] == (pki.token + "\n").encode()
     assert files["pki/ca.crt"].startswith(b"-----BEGIN CERTIFICATE-----")
     assert files["pki/apiserver.key"].startswith(b"-----BEGIN PRIVATE KEY-----")
+    # kubeadm's sa.key and sa.pub: RSA 2048 in PKCS#1, its public half as a PUBLIC KEY
+    assert files["pki/sa.key"].startswith(b"-----BEGIN RSA PRIVATE KEY-----")
+    sa = serialization.load_pem_private_key(files["pki/sa.key"], password=None)
+    assert isinstance(sa, rsa.RSAPrivateKey) and sa.key_size == 2048
+    assert serialization.load_pem_public_key(files["pki/sa.pub"]).public_numbers() == sa.public_key().public_numbers()
     assert pki_from_files(files) == pki
+    older = pki_from_files({k: v for k, v in files.items() if not k.startswith("pki/sa.")})
+    assert older.sa_key == b"" and "pki/sa.key" not in pki_files(older)  # a volume an older emukube made
 
 
 def test_files_checked(pki):

@@ -4,9 +4,9 @@ ServiceAccount token over a real store (403 wording, reviews, roleRef immutabili
 
 from __future__ import annotations
 
-from test_apiserver_harness import TOKEN, run
+from test_apiserver_harness import run
 
-from emukube.apiserver import rbac, sa_tokens
+from emukube.apiserver import rbac
 from emukube.apiserver.rbac import Attributes, Policy, User, authorize, rule_allows
 from emukube.apiserver.request_info import attributes
 
@@ -152,9 +152,8 @@ def test_request_attributes_as_the_request_info_factory_reads_them():
 
 
 def test_the_api_server_enforces_rbac_for_service_account_tokens(tmp_path):
-    token = sa_tokens.mint(sa_tokens.signing_key(TOKEN), "shop", "default")
-
     async def body(api):
+        token = api.sa_token("shop", "default")
         await api.ok("POST", "/api/v1/namespaces", {"apiVersion": "v1", "kind": "Namespace",
                                                      "metadata": {"name": "shop"}})
         status, payload, _ = await api.req("GET", "/api/v1/namespaces/shop/pods", token=token)
@@ -211,10 +210,10 @@ def test_the_api_server_enforces_rbac_for_service_account_tokens(tmp_path):
 
 
 def test_subject_access_and_token_reviews(tmp_path):
-    token = sa_tokens.mint(sa_tokens.signing_key(TOKEN), "default", "default")
     authz = "/apis/authorization.k8s.io/v1"
 
     async def body(api):
+        token = api.sa_token("default", "default")
         spec = {"user": "system:serviceaccount:default:default",
                 "resourceAttributes": {"verb": "get", "resource": "pods", "namespace": "default"}}
         review = {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "spec": spec}
