@@ -30,7 +30,15 @@ class Authenticator:
         account = self.signer.verify(token) if self.signer is not None else None
         if account is None:
             return None
-        return service_account_user(*account, uid=uid_of(*account) if uid_of else "")
+        namespace, name, uid = account
+        if uid_of is None:
+            return service_account_user(namespace, name)
+        # As kube-apiserver's validator: the account must still exist, and be the one the token
+        # was made for (a token names its uid when made by TokenRequest).
+        live = uid_of(namespace, name)
+        if not live or uid and uid != live:
+            return None
+        return service_account_user(namespace, name, uid=live)
 
     def user_for(self, request, uid_of=None) -> User | None:
         if self.tokens is None:

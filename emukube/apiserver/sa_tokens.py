@@ -140,9 +140,9 @@ class Signer:
         signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
         return f"{signing_input}.{_b64(signature)}"
 
-    def verify(self, token: str) -> tuple[str, str] | None:
-        """(namespace, name) of a token this cluster signed, for this API server's audience and
-        not expired; None for anything else."""
+    def verify(self, token: str) -> tuple[str, str, str] | None:
+        """(namespace, name, the account's uid or "") of a token this cluster signed, for this
+        API server's audience and not expired; None for anything else."""
         parts = token.split(".")
         if len(parts) != 3:
             return None
@@ -154,8 +154,9 @@ class Signer:
             # Expired, or made only for other audiences (`kubectl create token --audience=vault`).
             if "exp" in claims and time.time() >= claims["exp"] or ISSUER not in (claims.get("aud") or [ISSUER]):
                 return None
-            account = claims["kubernetes.io"]
-            return account["namespace"], account["serviceaccount"]["name"]
+            private = claims["kubernetes.io"]
+            account = private["serviceaccount"]
+            return private["namespace"], account["name"], account.get("uid", "")
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 

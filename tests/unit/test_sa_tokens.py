@@ -70,7 +70,7 @@ def test_a_mounted_token_has_the_kubelets_claims_and_verifies_against_the_key_se
     der = serialization.load_pem_private_key((open(f"{pki_dir}/sa.key", "rb").read()), None).public_key() \
         .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     assert header == {"alg": "RS256", "kid": _b64(hashlib.sha256(der).digest())}
-    assert signer.verify(token) == ("shop", "robot")
+    assert signer.verify(token) == ("shop", "robot", "u-1")
 
 
 def test_a_requested_token_ends_when_asked_and_only_its_audiences_are_this_servers(pki_dir):
@@ -100,7 +100,7 @@ def test_forged_and_foreign_tokens_are_refused_and_an_older_emukubes_are_kept(pk
     old_header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     signed = f"{old_header}.{claims}"
     legacy = hmac.new(sa_tokens.legacy_key(ADMIN), signed.encode(), hashlib.sha256).digest()
-    assert signer.verify(f"{signed}.{_b64(legacy)}") == ("shop", "robot")
+    assert signer.verify(f"{signed}.{_b64(legacy)}") == ("shop", "robot", "")
     assert Signer("another-admin-token", pki_dir).verify(f"{signed}.{_b64(legacy)}") is None
 
 
@@ -108,16 +108,16 @@ def test_a_state_volume_without_a_key_gets_one_and_every_process_the_same(tmp_pa
     first, second = Signer(ADMIN, str(tmp_path)), Signer(ADMIN, str(tmp_path))
     token = first.mint("shop", "robot")
     assert (tmp_path / "sa.key").read_bytes().startswith(b"-----BEGIN RSA PRIVATE KEY-----")
-    assert second.verify(token) == ("shop", "robot") and second.jwks() == first.jwks()
+    assert second.verify(token) == ("shop", "robot", "") and second.jwks() == first.jwks()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sa.key"]  # no temporary left
 
 
 def test_the_discovery_documents_for_service_accounts_and_not_for_strangers(tmp_path):
     async def body(api):
-        config = await api.ok("GET", "/.well-known/openid-configuration", token=api.sa_token("shop", "robot"))
+        config = await api.ok("GET", "/.well-known/openid-configuration", token=api.sa_token("default", "default"))
         assert config == {"issuer": ISSUER, "jwks_uri": "", "response_types_supported": ["id_token"],
                           "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]}
-        status, jwks, resp = await api.req("GET", "/openid/v1/jwks", token=api.sa_token("shop", "robot"))
+        status, jwks, resp = await api.req("GET", "/openid/v1/jwks", token=api.sa_token("default", "default"))
         assert status == 200 and resp.headers["Content-Type"] == "application/jwk-set+json"
         assert resp.headers["Cache-Control"] == "public, max-age=3600"
         answer = await api.ok("POST", "/api/v1/namespaces/default/serviceaccounts/default/token",
@@ -128,4 +128,24 @@ def test_the_discovery_documents_for_service_accounts_and_not_for_strangers(tmp_
                              "system:service-account-issuer-discovery")
         assert roles["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group",
                                       "name": "system:serviceaccounts"}]
+    run(tmp_path, body)
+
+
+def test_a_token_ends_with_its_account(tmp_path):
+    """kube-apiserver's validator: the account must exist, and be the one a token names by uid."""
+    accounts = "/api/v1/namespaces/default/serviceaccounts"
+    review = {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview"}
+
+    async def body(api):
+        async def who(token: str) -> int:
+            return (await api.req("POST", "/apis/authentication.k8s.io/v1/selfsubjectreviews", review,
+                                  token=token))[0]
+        await api.ok("POST", accounts, {"metadata": {"name": "robot"}})
+        made = (await api.ok("POST", f"{accounts}/robot/token", {"kind": "TokenRequest", "spec": {}}))["status"]["token"]
+        mounted = api.sa_token("default", "robot")  # names no uid, as a mounted one
+        assert (await who(made), await who(mounted)) == (201, 201)
+        await api.ok("DELETE", f"{accounts}/robot")
+        assert (await who(made), await who(mounted)) == (401, 401)
+        await api.ok("POST", accounts, {"metadata": {"name": "robot"}})  # another account of that name
+        assert (await who(made), await who(mounted)) == (401, 201)
     run(tmp_path, body)
