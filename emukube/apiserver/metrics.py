@@ -17,6 +17,7 @@ from typing import Awaitable, Callable
 from aiohttp import web
 
 from ..k8s.resources import find
+from ..k8s.times import go_duration
 from . import errors, negotiate
 from .handlers import respond
 from .objects import now_iso
@@ -51,25 +52,6 @@ def memory_quantity(size: int) -> str:
         if size and size % unit == 0:
             return f"{size // unit}{suffix}"
     return str(size)
-
-
-def go_duration(nanos: int) -> str:
-    """A time.Duration as Go prints it (metav1.Duration is that string): "1.003629662s", "2m0s"."""
-    if nanos < 1000:
-        return f"{nanos}ns"
-    if nanos < 10 ** 9:
-        unit, scale = ("µs", 1000) if nanos < 10 ** 6 else ("ms", 10 ** 6)
-        whole, frac = divmod(nanos, scale)
-        digits = str(frac).rjust(len(str(scale)) - 1, "0").rstrip("0")
-        return f"{whole}.{digits}{unit}" if digits else f"{whole}{unit}"
-    seconds, frac = divmod(nanos, 10 ** 9)
-    hours, rest = divmod(seconds, 3600)
-    minutes, seconds = divmod(rest, 60)
-    digits = str(frac).rjust(9, "0").rstrip("0")
-    text = f"{seconds}.{digits}s" if digits else f"{seconds}s"
-    if hours or minutes:
-        text = f"{minutes}m{text}"
-    return f"{hours}h{text}" if hours else text
 
 
 def working_set(memory_stats: dict) -> int:

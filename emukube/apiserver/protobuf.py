@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..k8s.times import go_duration
+
 MAGIC = b"k8s\x00"
 CONTAINER_DIR = "/opt/emukube/protos"
 META = "k8s.io.apimachinery.pkg.apis.meta.v1"
@@ -409,31 +411,6 @@ def _timestamp(fields: dict, micro: bool):
     if micro:
         return stamp.strftime("%Y-%m-%dT%H:%M:%S.") + f"{nanos // 1000:06d}Z"
     return stamp.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def go_duration(nanoseconds: int) -> str:
-    """time.Duration.String(): 1h2m3.5s, 1.5ms, 0s."""
-    if nanoseconds == 0:
-        return "0s"
-    sign, n = ("-", -nanoseconds) if nanoseconds < 0 else ("", nanoseconds)
-    if n < 1_000_000_000:
-        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
-            if n >= size:
-                return sign + _fraction(n, size) + unit
-    hours, rest = divmod(n, 3_600_000_000_000)
-    minutes, rest = divmod(rest, 60_000_000_000)
-    text = _fraction(rest, 1_000_000_000) + "s"
-    if hours or minutes:
-        text = f"{minutes}m" + text
-    if hours:
-        text = f"{hours}h" + text
-    return sign + text
-
-
-def _fraction(n: int, size: int) -> str:
-    whole, frac = divmod(n, size)
-    digits = str(frac).rjust(len(str(size)) - 1, "0").rstrip("0") if size > 1 else ""
-    return f"{whole}.{digits}" if digits else str(whole)
 
 
 def _raw_json(data: bytes, where: str):

@@ -1,5 +1,6 @@
-"""Time as Kubernetes objects and the engine write it (RFC 3339) and as kubectl prints it
-(apimachinery's HumanDuration and ShortHumanDuration): the one parser and the printers' ages."""
+"""Time as Kubernetes objects and the engine write it (RFC 3339), as kubectl prints it
+(apimachinery's HumanDuration and ShortHumanDuration) and as Go prints a time.Duration: the one
+parser, the printers' ages, and the durations in messages and metav1.Duration fields."""
 
 from __future__ import annotations
 
@@ -131,3 +132,28 @@ def epoch(text: str | None) -> float:
 def timestamp(seconds: float) -> str:
     """A metav1.Time as the API writes it: RFC 3339 in UTC, to the second."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def go_duration(nanoseconds: int) -> str:
+    """time.Duration.String(): 1h2m3.5s, 1.5ms, 0s (metav1.Duration fields, the kubelet's messages)."""
+    if nanoseconds == 0:
+        return "0s"
+    sign, n = ("-", -nanoseconds) if nanoseconds < 0 else ("", nanoseconds)
+    if n < _NS:
+        for unit, size in (("ms", 1_000_000), ("µs", 1_000), ("ns", 1)):
+            if n >= size:
+                return sign + _fraction(n, size) + unit
+    hours, rest = divmod(n, _HOUR)
+    minutes, rest = divmod(rest, _MINUTE)
+    text = _fraction(rest, _NS) + "s"
+    if hours or minutes:
+        text = f"{minutes}m" + text
+    if hours:
+        text = f"{hours}h" + text
+    return sign + text
+
+
+def _fraction(n: int, size: int) -> str:
+    whole, frac = divmod(n, size)
+    digits = str(frac).rjust(len(str(size)) - 1, "0").rstrip("0") if size > 1 else ""
+    return f"{whole}.{digits}" if digits else str(whole)

@@ -186,13 +186,6 @@ def test_garbage_is_a_value_error(protos, body, message):
         protobuf.decode(body)
 
 
-@pytest.mark.parametrize("nanos, text", [
-    (0, "0s"), (1, "1ns"), (1_500, "1.5µs"), (1_500_000, "1.5ms"), (1_000_000_000, "1s"), (1_500_000_000, "1.5s"),
-    (60_000_000_000, "1m0s"), (3_600_000_000_000, "1h0m0s"), (9_900_500_000_000, "2h45m0.5s"),
-    (-123_000_000_000, "-2m3s"),
-])
-def test_go_duration_strings(nanos, text):
-    assert protobuf.go_duration(nanos) == text
 
 
 # ---- the parser, the Go tags and the directory, on a tree of their own ---------------------------------

@@ -11,6 +11,7 @@ import pytest
 from emukube.apiserver import tables
 from emukube.apiserver.printers.format import format_label_selector, human_duration, parse_time, short_human_duration
 from emukube.k8s.resources import BY_KEY, RESOURCES, Resource
+from emukube.k8s.times import go_duration
 
 NOW = calendar.timegm((2025, 6, 1, 12, 0, 0, 0, 0, 0))
 
@@ -38,6 +39,16 @@ def meta(name: str, age: float = 300, **extra) -> dict:
 ])
 def test_human_duration(seconds, text):
     assert human_duration(seconds) == text
+
+
+@pytest.mark.parametrize("nanos, text", [
+    (0, "0s"), (1, "1ns"), (1_500, "1.5µs"), (1_500_000, "1.5ms"), (1_000_000_000, "1s"), (1_500_000_000, "1.5s"),
+    (1_003_629_662, "1.003629662s"), (60_000_000_000, "1m0s"), (61_500_000_000, "1m1.5s"),
+    (3_600_000_000_000, "1h0m0s"), (9_900_500_000_000, "2h45m0.5s"), (-123_000_000_000, "-2m3s"),
+])
+def test_go_duration(nanos, text):
+    """time.Duration.String(), in metav1.Duration fields and the kubelet's messages."""
+    assert go_duration(nanos) == text
 
 
 @pytest.mark.parametrize("seconds, text", [
