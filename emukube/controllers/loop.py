@@ -23,7 +23,7 @@ from pathlib import Path
 from ..k8s.applied import declared_stamp, desired_objects
 from ..k8s.client import ApiError
 from ..k8s.keys import ObjectKey, PodKey, key_of, object_key
-from ..k8s.reasons import Reason
+from ..k8s.reasons import Reason, back_off_restarting, kubelet_pod
 from ..k8s.resources import BY_KEY, of_workload
 from ..k8s.times import epoch, timestamp
 from ..plan import daemonsets as ds
@@ -692,6 +692,16 @@ class Controller:
         self.pool.submit(work)
         return True
 
+    def stored_uid(self, namespace: str, name: str) -> str:
+        """The uid of the pod's object as the API holds it ("" before it does)."""
+        stored = self.informer.get(BY_KEY["pods"], namespace, name) if self.informer is not None else None
+        return ((stored or {}).get("metadata") or {}).get("uid", "")
+
+    def kubelet_name(self, pod: Pod) -> str:
+        """The pod as the kubelet names it in its messages: name_namespace(uid)."""
+        uid = pod.holder.labels.get(L.UID) or self.stored_uid(pod.namespace, pod.name)
+        return kubelet_pod(pod.name, pod.namespace, uid)
+
     def with_uid(self, plan: PodPlan) -> PodPlan:
         """The plan with its object's uid, for a pod whose env has it (fieldRef metadata.uid):
         the kubelet reads env from the object, which the API server gives its uid. A pod's
@@ -701,9 +711,9 @@ class Controller:
             return plan
         deadline = time.monotonic() + UID_WAIT
         while time.monotonic() < deadline:
-            meta = (self.informer.get(BY_KEY["pods"], plan.namespace, plan.name) or {}).get("metadata") or {}
-            if meta.get("uid") and not self.earlier_pod_stored(plan):
-                return replace(plan, uid=meta["uid"])
+            uid = self.stored_uid(plan.namespace, plan.name)
+            if uid and not self.earlier_pod_stored(plan):
+                return replace(plan, uid=uid)
             time.sleep(0.02)
         return plan
 
@@ -870,9 +880,8 @@ class Controller:
                 if self.restarts.wait_left(c.id, finished, now) > 0:
                     if self.backoff_noted.get(c.id) != finished:
                         self.backoff_noted[c.id] = finished
-                        delay = self.restarts.current_backoff(c.id, finished)
                         self.event("Warning", f"pod/{pod.name}", Reason.BACK_OFF,
-                                   f"Back-off {delay:.0f}s restarting failed container {name} in pod {pod.name}",
+                                   back_off_restarting(name, self.kubelet_name(pod)),
                                    namespace=pod.namespace)
                     continue
                 self.restarts.restarted(c.id, finished, now)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from ..k8s.reasons import Waiting
+from ..k8s.reasons import Waiting, crash_loop_back_off
 from ..runtime import engine
 from ..runtime import labels as L
 from .ephemeral import ephemeral_entry
@@ -48,9 +48,8 @@ def container_status(ctrl, pod, container) -> dict:
     if should_restart(pod.spec.get("restartPolicy", "Always"), code) and \
             ctrl.restarts.wait_left(container.id, finished, time.time()) > 0:
         delay = ctrl.restarts.current_backoff(container.id, finished)
-        out["state"] = {"waiting": {"reason": Waiting.CRASH_LOOP_BACK_OFF, "message":
-                                    f"back-off {delay:.0f}s restarting failed container={out['name']} "
-                                    f"pod={pod.name}"}}
+        out["state"] = {"waiting": {"reason": Waiting.CRASH_LOOP_BACK_OFF,
+                                    "message": crash_loop_back_off(delay, out["name"], ctrl.kubelet_name(pod))}}
         out["lastState"] = {"terminated": last}
     else:
         out["state"] = {"terminated": last}

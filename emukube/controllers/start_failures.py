@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field, replace
 
 from ..k8s.keys import object_key
-from ..k8s.reasons import Reason, Waiting
+from ..k8s.reasons import Reason, Waiting, back_off_restarting, crash_loop_back_off, kubelet_pod
 from ..k8s.resources import BY_KEY
 from ..plan.workloads import PodPlan, template_hash
 from ..runtime.clusters import has_image
@@ -114,9 +114,8 @@ def waiting_state(f: Failure, now: float) -> dict:
         if f.reason == Waiting.RUN_CONTAINER_ERROR and now - f.failed_at < ERR_SHOWN:
             return {"waiting": {"reason": f.reason, "message": f.message}}
         delay = wait_after(f.reason, f.failures)
-        return {"waiting": {"reason": Waiting.CRASH_LOOP_BACK_OFF, "message":
-                            f"back-off {delay:.0f}s restarting failed container={f.container} "
-                            f"pod={f.plan.name}_{f.plan.namespace}"}}
+        return {"waiting": {"reason": Waiting.CRASH_LOOP_BACK_OFF, "message": crash_loop_back_off(
+            delay, f.container, kubelet_pod(f.plan.name, f.plan.namespace, f.plan.uid))}}
     if f.reason == "ErrImagePull":
         pulled = f"{f.message}. {image_hint(f.image)}"
         if now - f.failed_at < ERR_SHOWN:
@@ -205,6 +204,8 @@ class StartFailures:
     def failed(self, plan: PodPlan, exc: PodStartError) -> None:
         key = object_key(plan.namespace, plan.name)
         now = time.time()
+        if not plan.uid:  # the kubelet's messages name the pod with its object's uid
+            plan = replace(plan, uid=self.ctrl.stored_uid(plan.namespace, plan.name))
         f = self.pods.get(key)
         if f is None or f.started or f.reason != exc.reason or f.container != exc.container:
             f = Failure(plan=plan, reason=exc.reason, message=exc.message, since=f.since if f else now,
@@ -398,8 +399,8 @@ class StartFailures:
             event("Warning", obj, "Failed", "Error: ImagePullBackOff")
         elif _restarted(f.reason) and waiting_state(f, now).get("waiting", {}).get("reason") == \
                 Waiting.CRASH_LOOP_BACK_OFF:
-            event("Warning", obj, "BackOff", f"Back-off restarting failed container {f.container} in pod "
-                                             f"{f.plan.name}_{f.plan.namespace}")
+            event("Warning", obj, "BackOff", back_off_restarting(
+                f.container, kubelet_pod(f.plan.name, f.plan.namespace, f.plan.uid)))
         else:
             return
         self.told[key] = f.failed_at

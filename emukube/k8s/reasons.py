@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from .times import go_duration
+
 
 class Reason(StrEnum):
     # the horizontal pod autoscaler's
@@ -68,3 +70,19 @@ KUBELET = frozenset({Reason.CREATED, Reason.STARTED, Reason.FAILED, Reason.KILLI
                      Reason.PULLED, Reason.UNHEALTHY, Reason.FAILED_MOUNT, Reason.EXCEEDED_GRACE_PERIOD,
                      Reason.PROBE_WARNING, Reason.FAILED_POST_START_HOOK, Reason.FAILED_PRE_STOP_HOOK})
 SCHEDULER = frozenset({Reason.SCHEDULED, Reason.FAILED_SCHEDULING})
+
+
+def kubelet_pod(name: str, namespace: str, uid: str) -> str:
+    """How the kubelet names a pod in its messages (format.Pod): "web-0_shop(2d1f...)"."""
+    return f"{name}_{namespace}({uid})"
+
+
+def back_off_restarting(container: str, pod: str) -> str:
+    """The kubelet's BackOff event: the same words at every wait, so that the Event counts them
+    ("x5 over 3m" in `kubectl describe`); `pod` as kubelet_pod() gives it."""
+    return f"Back-off restarting failed container {container} in pod {pod}"
+
+
+def crash_loop_back_off(seconds: float, container: str, pod: str) -> str:
+    """A CrashLoopBackOff container's waiting message, the wait as Go prints it ("1m20s")."""
+    return f"back-off {go_duration(round(seconds) * 1_000_000_000)} restarting failed container={container} pod={pod}"

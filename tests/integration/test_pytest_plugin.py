@@ -119,7 +119,7 @@ def test_scopes_failures_and_nothing_left(engine, tmp_path):
     # the failed test's report: its cluster's pods, Warning events, and the crashed container's output
     report = out.split("emukube cluster ps", 1)[1]
     assert "$ kubectl get pods -A" in report and re.search(r"default\s+web\s+1/1\s+Running", report), report
-    assert re.search(r"pod/crasher  BackOff: Back-off \d+s restarting failed container app in pod crasher", report), \
+    assert re.search(r"pod/crasher  BackOff: Back-off restarting failed container app in pod crasher_default\(", report), \
         report
     assert "container app of pod default/crasher:\n  the crasher says hello" in report, report
     assert "@pytest.mark.emukube: no such file or directory" in out

@@ -7,6 +7,7 @@ from emukube.apiserver.printers.pods import pod_cells
 from emukube.controllers.podstatus import init_word
 from emukube.controllers.publish_pods import PodFacts, pod_object
 from emukube.controllers.start_failures import ERR_SHOWN, UNSCHEDULABLE, Failure, failure_status, image_hint, wait_after
+from emukube.k8s.reasons import back_off_restarting, crash_loop_back_off, kubelet_pod
 from emukube.k8s.times import epoch
 from emukube.plan.workloads import PodPlan
 
@@ -18,8 +19,11 @@ SPEC = {"initContainers": [{"name": "setup", "image": "busybox"}, {"name": "migr
 ENDED = {"exitCode": 3, "startedAt": "2026-01-10T10:04:50Z", "finishedAt": "2026-01-10T10:04:51Z", "log": b"x\n"}
 
 
+UID = "5f0c2d1e-8a3b-4c6d-9e0f-112233445566"
+
+
 def plan(spec=None) -> PodPlan:
-    return PodPlan(name="web", namespace="default", labels={"app": "web"}, spec=spec or SPEC)
+    return PodPlan(name="web", namespace="default", labels={"app": "web"}, spec=spec or SPEC, uid=UID)
 
 
 def facts(spec=None) -> PodFacts:
@@ -62,7 +66,7 @@ def test_an_init_container_failing_again_is_in_crash_loop_back_off():
     migrate = pod["status"]["initContainerStatuses"][1]
     assert migrate["restartCount"] == 1
     assert migrate["state"] == {"waiting": {"reason": "CrashLoopBackOff", "message":
-                                            "back-off 10s restarting failed container=migrate pod=web_default"}}
+                                            f"back-off 10s restarting failed container=migrate pod=web_default({UID})"}}
     assert migrate["lastState"]["terminated"]["exitCode"] == 3
     assert migrate["lastState"]["terminated"]["reason"] == "Error"
 
@@ -98,7 +102,7 @@ def test_a_container_the_runtime_could_not_start_is_run_container_error_then_cra
     pod, cells = shown(start_failure(2, 1, NOW - ERR_SHOWN - 1))
     assert cells[2:] == ["CrashLoopBackOff", "1 (1s ago)"]
     assert pod["status"]["containerStatuses"][0]["state"]["waiting"]["message"] == \
-        "back-off 20s restarting failed container=web pod=web_default"
+        f"back-off 20s restarting failed container=web pod=web_default({UID})"
     assert [wait_after("RunContainerError", n) for n in range(1, 4)] == [10, 20, 40]
 
 
@@ -241,3 +245,11 @@ def test_the_engines_refused_start_in_containerds_words():
     assert (failed.ended["exitCode"], failed.ended["reason"], failed.ended["startedAt"]) == \
         (128, "StartError", "1970-01-01T00:00:00Z")
     assert run_container_error(APIError("409 Client Error", explanation="Conflict. The name is in use"), "web") is None
+
+
+def test_the_kubelets_back_off_words():
+    pod = kubelet_pod("web", "default", UID)
+    assert [crash_loop_back_off(s, "web", pod) for s in (10, 80, 300)] == [
+        f"back-off {d} restarting failed container=web pod=web_default({UID})" for d in ("10s", "1m20s", "5m0s")]
+    # the event is worded the same at every wait: its Event counts them ("x4 over 2m")
+    assert back_off_restarting("web", pod) == f"Back-off restarting failed container web in pod web_default({UID})"
