@@ -815,7 +815,12 @@ class Controller:
         self.terminating[pod.key] = time.monotonic()
         self.terminating_since[pod.key] = timestamp(time.time())
         drained = self.drained.setdefault(pod.key, threading.Event())
-        self.event("Normal", f"pod/{pod.name}", Reason.KILLING, reason, namespace=pod.namespace)
+        # The kubelet's words, one Event per container (`kubectl describe pod`); why emukube
+        # stops the pod goes to the controller's log.
+        self.out(json.dumps({"type": "Normal", "message": f"stopping pod {pod.namespace}/{pod.name}: {reason}"}))
+        for c in pod.apps:
+            self.event("Normal", f"pod/{pod.name}", Reason.KILLING, f"Stopping container {c.labels.get(L.CONTAINER)}",
+                       namespace=pod.namespace)
         grace = termination_grace(pod.spec, grace)
 
         def work():

@@ -119,7 +119,7 @@ def test_delete_grace_period_overrides_the_spec_for_a_process_ignoring_sigterm(k
         kube("wait", f"pod/{name}", "--for=condition=Ready", "--timeout=90s", timeout=120)
     kube("delete", "pod", "stubborn", "--grace-period=2", "--timeout=60s", timeout=90)
     assert gone(kube, "stubborn")
-    assert ("Killing", "deleted") in events(kube, "stubborn")
+    assert ("Killing", "Stopping container main") in events(kube, "stubborn")  # the kubelet's words
     kube("delete", "pod", "forced", "--grace-period=0", "--force", timeout=60)
     prefix = f"{cluster.name}_pod_default_forced"
 

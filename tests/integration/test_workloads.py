@@ -219,7 +219,7 @@ def test_events_follow_and_up_attach_stream_until_interrupted(cluster):
     try:
         attach.read_until("TIME", "REASON", timeout=200)
         cluster.emukube("delete", "pod", "db-2")
-        attach.read_until("pod/db-2", "deleted")
+        attach.read_until("pod/db-2", "Killing", "Stopping container echo")
         assert attach.interrupt() == 0
         assert "Ctrl-C stops watching" in attach.stderr()
     finally:
