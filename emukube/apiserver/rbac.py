@@ -133,8 +133,9 @@ def cluster_role_rules(role: dict, cluster_roles: dict[str, dict], depth: int = 
     rules: list[dict] = []
     me = role["metadata"]["name"]
     for selector in aggregation.get("clusterRoleSelectors") or []:
-        reqs = parse_labels(selector_string(selector))
-        if not reqs:
+        text = selector_string(selector)
+        reqs = parse_labels(text) if text else []
+        if not reqs:  # an empty selector aggregates nothing, an invalid one neither
             continue
         for name in sorted(cluster_roles):
             other = cluster_roles[name]

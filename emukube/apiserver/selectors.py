@@ -122,22 +122,33 @@ def labels_match(reqs: list[Requirement], obj: dict) -> bool:
     return all(r.matches(labels) for r in reqs)
 
 
-def selector_string(selector: dict | None) -> str:
-    """A LabelSelector (matchLabels + matchExpressions) as a string, as Scale.status.selector shows it."""
+_OPS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
+
+
+def selector_string(selector) -> str | None:
+    """metav1.LabelSelectorAsSelector(sel).String() (Scale.status.selector, the printers'
+    SELECTOR, the autoscaler's queries): requirements sorted by key, values sorted, "" for a nil
+    or empty selector; None when the selector is invalid (an unknown operator)."""
     if not selector:
         return ""
-    parts = [f"{k}={v}" for k, v in sorted((selector.get("matchLabels") or {}).items())]
+    reqs = [(k, "=", [str(v)]) for k, v in (selector.get("matchLabels") or {}).items()]
     for expr in selector.get("matchExpressions") or []:
-        key, op, values = expr.get("key", ""), expr.get("operator", ""), expr.get("values") or []
-        if op == "In":
-            parts.append(f"{key} in ({','.join(sorted(values))})")
-        elif op == "NotIn":
-            parts.append(f"{key} notin ({','.join(sorted(values))})")
-        elif op == "Exists":
-            parts.append(key)
-        elif op == "DoesNotExist":
-            parts.append(f"!{key}")
-    return ",".join(parts)
+        op = _OPS.get(expr.get("operator"))
+        if op is None:
+            return None
+        reqs.append((expr.get("key", ""), op, sorted(str(v) for v in expr.get("values") or [])))
+    reqs.sort(key=lambda r: r[0])
+    return ",".join(_requirement(key, op, values) for key, op, values in reqs)
+
+
+def _requirement(key: str, op: str, values: list[str]) -> str:
+    if op == "exists":
+        return key
+    if op == "!":
+        return "!" + key
+    if op == "=":
+        return f"{key}={values[0]}"
+    return f"{key} {op} ({','.join(values)})"
 
 
 # ---- field selectors ------------------------------------------------------------------------------

@@ -35,7 +35,7 @@ def to_scale(obj: dict, resource: Resource | None = None) -> dict:
                          if k in meta},
             "spec": {"replicas": (obj.get("spec") or {}).get("replicas", 0)},
             "status": {"replicas": (obj.get("status") or {}).get("replicas", 0),
-                       "selector": selector_string(selector)}}
+                       "selector": selector_string(selector) or ""}}
 
 
 class Subresources:

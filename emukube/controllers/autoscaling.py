@@ -12,7 +12,7 @@ import json
 import threading
 import time
 
-from ..apiserver.printers.format import selector_string
+from ..apiserver.selectors import selector_string
 from ..k8s.client import ApiError
 from ..k8s.reasons import Reason
 from ..k8s.resources import BY_KEY

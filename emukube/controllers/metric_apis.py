@@ -7,7 +7,7 @@ cluster does by default. Errors are worded as the clients word them."""
 
 from __future__ import annotations
 
-from ..apiserver.printers.format import selector_string
+from ..apiserver.selectors import selector_string
 from ..k8s.client import ApiError, KubeClient
 from ..k8s.resources import served
 from ..plan.hpa_metrics import Reading, milli

@@ -398,6 +398,12 @@ def test_label_selector_formatting():
     assert format_label_selector({}) == "<none>"
     assert format_label_selector({"matchExpressions": [{"key": "a", "operator": "NotIn", "values": ["y", "x"]}]}) \
         == "a notin (x,y)"
+    # LabelSelectorAsSelector: every requirement sorted by key, matchLabels' among the expressions'
+    both = {"matchLabels": {"tier": "web", "app": "shop"},
+            "matchExpressions": [{"key": "env", "operator": "In", "values": ["prod", "dev"]},
+                                 {"key": "zz", "operator": "DoesNotExist"}, {"key": "b", "operator": "Exists"}]}
+    assert format_label_selector(both) == "app=shop,b,env in (dev,prod),tier=web,!zz"
+    assert format_label_selector({"matchExpressions": [{"key": "a", "operator": "Near"}]}) == "<error>"
 
 
 # ---- columns, objects, the default table ----------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 # The printers import the time helpers from here, beside the other Go helpers' twins.
 from ...k8s.times import human_duration, now_or, parse_time, short_human_duration, since
+from ..selectors import selector_string
 
 __all__ = ["human_duration", "now_or", "parse_time", "short_human_duration", "since", "format_labels",
            "selector_string", "format_label_selector", "layout_containers", "pod_template_containers",
@@ -17,34 +18,6 @@ def format_labels(labels: dict | None) -> str:
     if not labels:
         return "<none>"
     return ",".join(f"{k}={labels[k]}" for k in sorted(labels))
-
-
-_OPS = {"In": "in", "NotIn": "notin", "Exists": "exists", "DoesNotExist": "!"}
-
-
-def selector_string(selector) -> str | None:
-    """metav1.LabelSelectorAsSelector(sel).String(): requirements sorted by key, values sorted,
-    "" for a nil or empty selector; None when the selector is invalid (an unknown operator)."""
-    if not selector:
-        return ""
-    reqs = [(k, "=", [str(v)]) for k, v in (selector.get("matchLabels") or {}).items()]
-    for expr in selector.get("matchExpressions") or []:
-        op = _OPS.get(expr.get("operator"))
-        if op is None:
-            return None
-        reqs.append((expr.get("key", ""), op, sorted(str(v) for v in expr.get("values") or [])))
-    reqs.sort(key=lambda r: r[0])
-    return ",".join(_requirement(key, op, values) for key, op, values in reqs)
-
-
-def _requirement(key: str, op: str, values: list[str]) -> str:
-    if op == "exists":
-        return key
-    if op == "!":
-        return "!" + key
-    if op == "=":
-        return f"{key}={values[0]}"
-    return f"{key} {op} ({','.join(values)})"
 
 
 def format_label_selector(selector) -> str:
