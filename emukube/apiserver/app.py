@@ -88,7 +88,7 @@ def _middleware(authenticator: authn.Authenticator):
         try:
             if not _open(request.path):  # the admin token or a ServiceAccount's, then RBAC (access.py)
                 registry = request.app[REGISTRY]
-                user = authenticator.user_for(request, authn.account_uids(registry))
+                user = authenticator.user_for(request, authn.object_uids(registry))
                 if user is None:
                     return errors.unauthorized().response()
                 request[reviews.USER] = access.check(request, user, registry)

@@ -6,6 +6,8 @@ a ServiceAccount token this cluster signed (pods' in-cluster config)."""
 from __future__ import annotations
 
 import hmac
+from dataclasses import replace
+from typing import Callable
 
 from ..k8s.resources import BY_KEY
 from . import sa_tokens
@@ -21,26 +23,24 @@ class Authenticator:
         self.tokens = tokens
         self.signer = sa_tokens.Signer(tokens[0], pki_dir, jwks_uri) if tokens else None
 
-    def user_for_token(self, token: str, uid_of=None) -> User | None:
-        """uid_of(namespace, name): a ServiceAccount's uid ("" when it is not stored)."""
-        if self.tokens is None:
-            return ADMIN
-        if any(hmac.compare_digest(token.encode(), t.encode()) for t in self.tokens):
-            return ADMIN
-        account = self.signer.verify(token) if self.signer is not None else None
-        if account is None:
-            return None
-        namespace, name, uid = account
-        if uid_of is None:
-            return service_account_user(namespace, name)
-        # As kube-apiserver's validator: the account must still exist, and be the one the token
-        # was made for (a token names its uid when made by TokenRequest).
-        live = uid_of(namespace, name)
-        if not live or uid and uid != live:
-            return None
-        return service_account_user(namespace, name, uid=live)
+    def user_for_token(self, token: str, uids: Uids | None = None) -> User | None:
+        """The token's user. uids: the uids of the objects the API holds (object_uids), which a
+        ServiceAccount token's account and bound objects must still be."""
+        return self.review(token, uids)[0]
 
-    def user_for(self, request, uid_of=None) -> User | None:
+    def review(self, token: str, uids: Uids | None = None,
+               audiences: list[str] | None = None) -> tuple[User | None, list[str]]:
+        """(the token's user, the audiences both it and `audiences` name), None: this API
+        server's. The admin tokens know no audience but the API server's, as kube-apiserver
+        wraps its audience-agnostic authenticators."""
+        wanted = audiences or [sa_tokens.ISSUER]
+        if self.tokens is None or any(hmac.compare_digest(token.encode(), t.encode()) for t in self.tokens):
+            return (ADMIN, [sa_tokens.ISSUER]) if sa_tokens.ISSUER in wanted else (None, [])
+        found = self.signer.verify(token, wanted) if self.signer is not None else None
+        user = account_user(found, uids) if found is not None else None
+        return (user, found.audiences) if user is not None and found is not None else (None, [])
+
+    def user_for(self, request, uids: Uids | None = None) -> User | None:
         if self.tokens is None:
             return ADMIN
         certified = certificate_user(request.transport.get_extra_info("peercert") if request.transport else None)
@@ -49,15 +49,47 @@ class Authenticator:
         scheme, _, token = request.headers.get("Authorization", "").strip().partition(" ")
         if scheme.lower() != "bearer" or not token.strip():  # the scheme in any case, as the API server takes it
             return None
-        return self.user_for_token(token.strip(), uid_of)
+        return self.user_for_token(token.strip(), uids)
 
 
-def account_uids(registry):
-    """A function (namespace, name) -> that ServiceAccount's uid, "" when it is not stored."""
-    def uid_of(namespace: str, name: str) -> str:
-        account = registry.get(BY_KEY["serviceaccounts"], namespace, name)
-        return (account or {}).get("metadata", {}).get("uid", "")
+Uids = Callable[[str, str, str], str]  # (resource, namespace, name) -> the stored object's uid, "" for none
+_EXTRA = "authentication.kubernetes.io/"
+
+
+def object_uids(registry) -> Uids:
+    def uid_of(resource: str, namespace: str, name: str) -> str:
+        res = BY_KEY[resource]
+        found = registry.get(res, namespace if res.namespaced else None, name)
+        return (found or {}).get("metadata", {}).get("uid", "")
     return uid_of
+
+
+def account_user(found: sa_tokens.Verified, uids: Uids | None) -> User | None:
+    """kube-apiserver's validator (pkg/serviceaccount/claims.go): the account, and the pod,
+    secret or node the token is bound to, must still exist and be the same ones (a token names
+    their uids); the user's extra names the pod, the node and the token's id (its jti)."""
+    uid = found.uid
+    if uids is not None:
+        live = uids("serviceaccounts", found.namespace, found.name)
+        if not live or uid and uid != live:
+            return None
+        uid = live
+        for kind, ref in found.bound.items():
+            if kind == "node" and "pod" in found.bound:
+                continue  # a pod's node is named, not checked
+            if uids(f"{kind}s", found.namespace, ref["name"]) != ref["uid"] or not ref["uid"]:
+                return None
+    extra: dict[str, list[str]] = {}
+    pod, node = found.bound.get("pod"), found.bound.get("node")
+    if pod and pod["name"] and pod["uid"]:
+        extra[_EXTRA + "pod-name"], extra[_EXTRA + "pod-uid"] = [pod["name"]], [pod["uid"]]
+    if found.jti:
+        extra[_EXTRA + "credential-id"] = [f"JTI={found.jti}"]
+    if node and node["name"]:
+        extra[_EXTRA + "node-name"] = [node["name"]]
+        if node["uid"]:
+            extra[_EXTRA + "node-uid"] = [node["uid"]]
+    return replace(service_account_user(found.namespace, found.name, uid=uid), extra=extra)
 
 
 def user_info(user: User) -> dict:

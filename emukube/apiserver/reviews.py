@@ -9,10 +9,9 @@ from aiohttp import web
 
 from . import errors, negotiate
 from .access import Check
-from .authn import Authenticator, account_uids, user_info
+from .authn import Authenticator, object_uids, user_info
 from .handlers import respond
 from .rbac import Attributes, User, rules_for
-from .sa_tokens import ISSUER
 
 # The request's (impersonated) user, set by the middleware.
 USER = web.RequestKey("emukube_user", User) if hasattr(web, "RequestKey") else "emukube_user"
@@ -60,7 +59,7 @@ def register(app: web.Application, registry, authenticator: Authenticator) -> No
     # Long because: six small handlers close over the registry and the authenticator, and the
     # routes that name them follow right after.
 
-    uid_of = account_uids(registry)
+    uids = object_uids(registry)
 
     async def body_of(request: web.Request) -> dict:
         body = negotiate.decode_object(await negotiate.read_body(request), request.headers.get("Content-Type", ""))
@@ -101,11 +100,13 @@ def register(app: web.Application, registry, authenticator: Authenticator) -> No
     async def token_review(request: web.Request) -> web.Response:
         body = await body_of(request)
         spec = body.get("spec") or {}
-        user = authenticator.user_for_token(spec.get("token", ""), uid_of) if spec.get("token") else None
+        # For the audiences asked for (an app's own, as Vault asks for its), else the API server's.
+        user, audiences = authenticator.review(spec["token"], uids, spec.get("audiences")) if spec.get("token") \
+            else (None, [])
         if user is None:
             status: dict = {"user": {}, "error": "[invalid bearer token, service account token is not valid]"}
         else:
-            status = {"authenticated": True, "user": user_info(user), "audiences": spec.get("audiences") or [ISSUER]}
+            status = {"authenticated": True, "user": user_info(user), "audiences": audiences}
         return _answer("TokenReview", _AUTHN, body, spec, status)
 
     async def self_subject(request: web.Request) -> web.Response:

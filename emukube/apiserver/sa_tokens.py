@@ -23,6 +23,7 @@ import os
 import threading
 import time
 import uuid
+from typing import NamedTuple
 
 from ..plan.api_access import MOUNT
 
@@ -89,6 +90,21 @@ def _ensure_key_file(pki_dir: str) -> bytes:
         return f.read()
 
 
+BOUND_KINDS = ("pod", "secret", "node")
+
+
+class Verified(NamedTuple):
+    """A token's account, the objects it is bound to, its id, and the audiences it was
+    accepted for."""
+
+    namespace: str
+    name: str
+    uid: str  # "" in a token mounted in a pod (one serves every pod of the account)
+    bound: dict[str, dict]  # {"pod" | "secret" | "node": {"name", "uid"}}
+    jti: str
+    audiences: list[str]
+
+
 class Signer:
     """Mints and verifies the cluster's ServiceAccount tokens. pki_dir: where sa.key is (made
     there when missing); None: a key of this process only (the API server's unit tests)."""
@@ -117,17 +133,18 @@ class Signer:
         self._private()
 
     def mint(self, namespace: str, name: str, now: float | None = None, audiences: list[str] | None = None,
-             seconds: int | None = None, uid: str = "") -> str:
+             seconds: int | None = None, uid: str = "", bound: dict[str, dict] | None = None) -> str:
         """A token of the ServiceAccount valid `seconds` from now; None: a token mounted in a
         pod, which kube-apiserver gives the kubelet for a year, its hour kept as `warnafter`
-        (emukube never rotates mounted tokens, so its projected ones get that year too)."""
+        (emukube never rotates mounted tokens, so its projected ones get that year too).
+        `bound`: the objects it is bound to, {"pod" | "secret" | "node": {"name", "uid"}}."""
         from cryptography.hazmat.primitives import hashes
         from cryptography.hazmat.primitives.asymmetric import padding
 
         key = self._private()
         issued = int(now if now is not None else time.time())
         account: dict = {"name": name, **({"uid": uid} if uid else {})}
-        private: dict = {"namespace": namespace, "serviceaccount": account}
+        private: dict = {"namespace": namespace, "serviceaccount": account, **(bound or {})}
         if seconds is None:
             expires, private["warnafter"] = issued + EXTENDED_SECONDS, issued + KUBELET_SECONDS
         else:
@@ -140,9 +157,9 @@ class Signer:
         signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
         return f"{signing_input}.{_b64(signature)}"
 
-    def verify(self, token: str) -> tuple[str, str, str] | None:
-        """(namespace, name, the account's uid or "") of a token this cluster signed, for this
-        API server's audience and not expired; None for anything else."""
+    def verify(self, token: str, audiences: list[str] | None = None) -> Verified | None:
+        """What a token this cluster signed says, when it is not expired and made for one of
+        `audiences` (None: this API server's); None for anything else."""
         parts = token.split(".")
         if len(parts) != 3:
             return None
@@ -152,11 +169,16 @@ class Signer:
                 return None
             claims = json.loads(_unb64(parts[1]))
             # Expired, or made only for other audiences (`kubectl create token --audience=vault`).
-            if "exp" in claims and time.time() >= claims["exp"] or ISSUER not in (claims.get("aud") or [ISSUER]):
+            wanted = audiences or [ISSUER]
+            shared = [a for a in wanted if a in (claims.get("aud") or [ISSUER])]
+            if "exp" in claims and time.time() >= claims["exp"] or not shared:
                 return None
             private = claims["kubernetes.io"]
             account = private["serviceaccount"]
-            return private["namespace"], account["name"], account.get("uid", "")
+            bound = {kind: {"name": ref.get("name", ""), "uid": ref.get("uid", "")}
+                     for kind in BOUND_KINDS if isinstance(ref := private.get(kind), dict)}
+            return Verified(private["namespace"], account["name"], account.get("uid", ""), bound,
+                            claims.get("jti", ""), shared)
         except (ValueError, KeyError, TypeError, AttributeError):
             return None
 

@@ -2,7 +2,7 @@
 `kubectl create token NAME` posts: a token of the ServiceAccount that this API server accepts
 until it expires (one hour by default, ten minutes at least), for the audiences asked (a token
 only for other audiences is refused here, as kube-apiserver refuses it). A token bound to an
-object (--bound-object-kind) needs that object to exist; it is not revoked with it."""
+object (--bound-object-kind Pod, Secret or Node) names it, and is refused once it is gone."""
 
 from __future__ import annotations
 
@@ -50,25 +50,47 @@ async def create(request: web.Request, resource: Resource, namespace: str | None
     problems = _problems(spec)
     if problems:
         raise errors.invalid(TOKEN_REQUESTS, name or "", problems)
-    bound = spec.get("boundObjectRef") or {}
-    if bound:
-        kind = _BOUND.get(bound.get("kind", ""))
-        if kind is None:
-            raise errors.invalid(TOKEN_REQUESTS, name or "", [(
-                "spec.boundObjectRef.kind", f"Unsupported value: \"{bound.get('kind', '')}\": supported values: "
-                '"Node", "Pod", "Secret"', "FieldValueNotSupported")])
-        registry.must_get(kind, namespace if kind.namespaced else None, bound.get("name", ""))
+    claims = _bound_claims(registry, name or "", namespace, spec.get("boundObjectRef") or {})
     signer = request.app[SIGNER]
     if signer is None:  # an API server without authentication has no signing key
         raise errors.ApiError(500, "InternalError", "this API server signs no tokens")
     now = int(time.time())
     expires = now + spec["expirationSeconds"]
     token = signer.mint(namespace or "default", name or "", now, audiences=spec["audiences"],
-                        seconds=spec["expirationSeconds"], uid=account["metadata"].get("uid", ""))
+                        seconds=spec["expirationSeconds"], uid=account["metadata"].get("uid", ""), bound=claims)
     meta = {"name": name, "namespace": namespace, "creationTimestamp": None}
     return respond({"kind": "TokenRequest", "apiVersion": "authentication.k8s.io/v1", "metadata": meta,
                     "spec": spec, "status": {"token": token, "expirationTimestamp": time.strftime(
                         "%Y-%m-%dT%H:%M:%SZ", time.gmtime(expires))}}, 201)
+
+
+def _bound_claims(registry, account: str, namespace: str | None, ref: dict) -> dict[str, dict]:
+    """The claims naming what the token is bound to (`--bound-object-kind`), as the
+    serviceaccounts/token storage checks it: the object exists, is the one the ref's uid names,
+    and a pod runs as this account; a pod's node is named too (ServiceAccountTokenPodNodeInfo)."""
+    if not ref:
+        return {}
+    kind = _BOUND.get(ref.get("kind", ""))
+    if kind is None:
+        raise errors.invalid(TOKEN_REQUESTS, account, [(
+            "spec.boundObjectRef.kind", f"Unsupported value: \"{ref.get('kind', '')}\": supported values: "
+            '"Node", "Pod", "Secret"', "FieldValueNotSupported")])
+    obj = registry.must_get(kind, namespace if kind.namespaced else None, ref.get("name", ""))
+    uid = obj["metadata"].get("uid", "")
+    spec = obj.get("spec") or {}
+    if kind.kind == "Pod" and (spec.get("serviceAccountName") or "default") != account:
+        raise errors.bad_request(f'cannot bind token for serviceaccount "{account}" to pod running with different '
+                                 "serviceaccount name.")
+    if ref.get("uid") and ref["uid"] != uid:
+        raise errors.ApiError(409, "Conflict", f'Operation cannot be fulfilled on {kind.kind} "{ref["name"]}": the UID '
+                              f"in the bound object reference ({ref['uid']}) does not match the UID in record. The "
+                              "object might have been deleted and then recreated",
+                              {"name": ref["name"], "kind": kind.kind})
+    claims = {kind.kind.lower(): {"name": ref["name"], "uid": uid}}
+    node = registry.get(_BOUND["Node"], None, spec["nodeName"]) if kind.kind == "Pod" and spec.get("nodeName") else None
+    if node is not None:
+        claims["node"] = {"name": spec["nodeName"], "uid": node["metadata"].get("uid", "")}
+    return claims
 
 
 HANDLERS = {("serviceaccounts", "token"): create}

@@ -70,7 +70,7 @@ def test_a_mounted_token_has_the_kubelets_claims_and_verifies_against_the_key_se
     der = serialization.load_pem_private_key((open(f"{pki_dir}/sa.key", "rb").read()), None).public_key() \
         .public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     assert header == {"alg": "RS256", "kid": _b64(hashlib.sha256(der).digest())}
-    assert signer.verify(token) == ("shop", "robot", "u-1")
+    assert signer.verify(token)[:3] == ("shop", "robot", "u-1")
 
 
 def test_a_requested_token_ends_when_asked_and_only_its_audiences_are_this_servers(pki_dir):
@@ -100,7 +100,7 @@ def test_forged_and_foreign_tokens_are_refused_and_an_older_emukubes_are_kept(pk
     old_header = _b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
     signed = f"{old_header}.{claims}"
     legacy = hmac.new(sa_tokens.legacy_key(ADMIN), signed.encode(), hashlib.sha256).digest()
-    assert signer.verify(f"{signed}.{_b64(legacy)}") == ("shop", "robot", "")
+    assert signer.verify(f"{signed}.{_b64(legacy)}")[:3] == ("shop", "robot", "")
     assert Signer("another-admin-token", pki_dir).verify(f"{signed}.{_b64(legacy)}") is None
 
 
@@ -108,7 +108,7 @@ def test_a_state_volume_without_a_key_gets_one_and_every_process_the_same(tmp_pa
     first, second = Signer(ADMIN, str(tmp_path)), Signer(ADMIN, str(tmp_path))
     token = first.mint("shop", "robot")
     assert (tmp_path / "sa.key").read_bytes().startswith(b"-----BEGIN RSA PRIVATE KEY-----")
-    assert second.verify(token) == ("shop", "robot", "") and second.jwks() == first.jwks()
+    assert second.verify(token)[:3] == ("shop", "robot", "") and second.jwks() == first.jwks()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["sa.key"]  # no temporary left
 
 
