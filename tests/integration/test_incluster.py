@@ -222,6 +222,13 @@ def test_tokens_verify_against_the_keys_the_issuer_publishes(kube):
     made = kube("create", "token", "default", "-n", "shop", "--duration=10m").stdout.strip()
     assert _signed_by(made, jwks) and _payload(made)["exp"] - _payload(made)["iat"] == 600
     assert not _signed_by(made.rsplit(".", 1)[0] + "." + token.rsplit(".", 1)[1], jwks)
+    # Bound to the pod: the token names it, and `kubectl auth whoami` shows it in the user's extra.
+    bound = kube("create", "token", "default", "-n", "shop", "--bound-object-kind", "Pod",
+                 "--bound-object-name", pod).stdout.strip()
+    assert _payload(bound)["kubernetes.io"]["pod"]["name"] == pod and _signed_by(bound, jwks)
+    whoami = json.loads(kube("auth", "whoami", "--token", bound, "-o", "json").stdout)["status"]["userInfo"]
+    assert whoami["extra"]["authentication.kubernetes.io/pod-name"] == [pod]
+    assert whoami["extra"]["authentication.kubernetes.io/credential-id"] == [f"JTI={_payload(bound)['jti']}"]
 
 
 def test_kubectl_in_a_pod_uses_in_cluster_config(kube):
