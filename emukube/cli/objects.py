@@ -61,14 +61,48 @@ def exec_(ctx: typer.Context, pod: str = typer.Argument(...), cluster: str = Clu
             sys.stderr.flush()
 
 
-def logs(pod: str, cluster: str = ClusterOpt, namespace: str = NsOpt,
+def logs(pod: Optional[str] = typer.Argument(
+             None, help="POD, deploy/NAME or sts/NAME; none: every pod of the namespace, as `docker compose logs`."),
+         cluster: str = ClusterOpt, namespace: str = NsOpt,
          container: Optional[str] = typer.Option(None, "-c", "--container"),
-         follow: bool = typer.Option(False, "-f", "--follow"), tail: int = typer.Option(-1, "--tail")):
-    """Print a pod's logs (POD or deploy/NAME)."""
+         follow: bool = typer.Option(False, "-f", "--follow"),
+         tail: Optional[int] = typer.Option(None, "--tail", help="Lines (default all; 10 with -l, as kubectl)."),
+         selector: Optional[str] = typer.Option(None, "-l", "--selector", help="Label selector, as kubectl's."),
+         all_containers: bool = typer.Option(False, "--all-containers"),
+         prefix: bool = typer.Option(False, "--prefix", help="[pod/NAME/CONTAINER] before each line."),
+         previous: bool = typer.Option(False, "-p", "--previous", help="The container's run before this one."),
+         since: Optional[str] = typer.Option(None, "--since", help="Only newer lines (5s, 2m, 3h)."),
+         timestamps: bool = typer.Option(False, "--timestamps"),
+         max_log_requests: int = typer.Option(5, "--max-log-requests", help="How many streams -l -f follows.")):
+    """Print a pod's logs (POD or deploy/NAME), the pods -l selects, or every pod's (prefixed)."""
     from ..client import logs as pod_logs
 
+    if pod and selector is not None:
+        raise EmukubeError("error: only a selector (-l) or a POD name is allowed")
+    options = {"previous": "true" if previous else None, "timestamps": "true" if timestamps else None,
+               "sinceSeconds": str(max(1, int(parse_timeout(since)))) if since else None}
+    client = api(cluster)
+    lines = -1 if tail is None else tail
+    if pod and not all_containers and not prefix:  # the bytes as they come
+        chunks = pod_logs.read(client, pod, namespace, container, lines, follow, **options)
+    elif pod:
+        picked = pod_logs.pod_of(client, pod, namespace)
+        sources = pod_logs.sources_of(picked, True) if all_containers else \
+            [(picked, pod_logs.container_of(picked, container))]
+        chunks = pod_logs.read_many(client, sources, lines, follow, prefix, **options)
+    else:  # -l as kubectl's; nothing at all: every pod, prefixed, as `docker compose logs`
+        sources = pod_logs.sources(client, namespace, selector or "", all_containers)
+        if not sources:
+            err(f"No resources found in {namespace} namespace.")
+        if follow and selector is not None and len(sources) > max_log_requests:
+            raise EmukubeError(f"error: you are attempting to follow {len(sources)} log streams, but maximum "
+                               f"allowed concurrency is {max_log_requests}, use --max-log-requests to increase "
+                               "the limit")
+        if selector is not None and tail is None:
+            lines = 10
+        chunks = pod_logs.read_many(client, sources, lines, follow, prefix or selector is None, **options)
     try:
-        for chunk in pod_logs.read(api(cluster), pod, namespace, container, tail, follow):
+        for chunk in chunks:
             sys.stdout.buffer.write(chunk)
             sys.stdout.flush()
     except KeyboardInterrupt:

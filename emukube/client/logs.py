@@ -5,6 +5,8 @@ CoreDNS's too, and the CLI reads them without the docker SDK."""
 
 from __future__ import annotations
 
+import queue
+import threading
 from typing import Iterator
 
 from ..errors import EmukubeError, NotFound
@@ -58,12 +60,87 @@ def container_of(pod: dict, container: str | None) -> str:
 
 
 def read(api, ref: str, namespace: str = "default", container: str | None = None, tail: int = -1,
-         follow: bool = False) -> Iterator[bytes]:
+         follow: bool = False, **options: str | None) -> Iterator[bytes]:
     """The pod's container's output, in chunks; with follow, until the container ends or the
-    caller stops reading."""
+    caller stops reading. options: pods/log's other parameters (previous, sinceSeconds, timestamps)."""
     pod = pod_of(api, ref, namespace)
-    query = {"container": container_of(pod, container) or None, "follow": "true" if follow else None,
-             "tailLines": str(tail) if tail >= 0 else None}
+    yield from _stream(api, pod, container_of(pod, container), tail, follow, options)
+
+
+def _stream(api, pod: dict, container: str, tail: int, follow: bool, options: dict) -> Iterator[bytes]:
+    meta = pod["metadata"]
+    query = {"container": container or None, "follow": "true" if follow else None,
+             "tailLines": str(tail) if tail >= 0 else None, **options}
     with missing_is_not_found():  # a pod gone meanwhile
-        yield from api.stream(path_of(PODS, namespace, pod["metadata"]["name"], "log"), query,
+        yield from api.stream(path_of(PODS, meta["namespace"], meta["name"], "log"), query,
                               timeout=None if follow else 60)
+
+
+def sources(api, namespace: str | None, selector: str, all_containers: bool) -> list[tuple[dict, str]]:
+    """(pod, container) of every pod the selector picks ("" every pod), oldest name first; its
+    default container, or all of them (init containers first, as kubectl's --all-containers)."""
+    query = {"labelSelector": selector} if selector else {}
+    pods = sorted(api.list(PODS, namespace, **query).get("items", []),
+                  key=lambda p: (p["metadata"]["namespace"], p["metadata"]["name"]))
+    return [source for pod in pods for source in sources_of(pod, all_containers)]
+
+
+def sources_of(pod: dict, all_containers: bool) -> list[tuple[dict, str]]:
+    spec = pod.get("spec") or {}
+    every = (spec.get("initContainers") or []) + (spec.get("containers") or [])
+    names = [c["name"] for c in every] if all_containers else [container_of(pod, None)]
+    return [(pod, name) for name in names]
+
+
+def prefix(pod: dict, container: str) -> bytes:
+    """kubectl logs --prefix: "[pod/NAME/CONTAINER] "."""
+    return f"[pod/{pod['metadata']['name']}/{container}] ".encode()
+
+
+def read_many(api, picked: list[tuple[dict, str]], tail: int, follow: bool, prefixed: bool,
+              **options: str | None) -> Iterator[bytes]:
+    """Their lines one after another, or with follow as they come (a thread each), each
+    prefixed when asked. A container that cannot be read (not started yet) says so in a line of
+    its own, as kubectl's does, and the others go on."""
+    def each(pod: dict, container: str) -> Iterator[bytes]:
+        head = prefix(pod, container) if prefixed else b""
+        try:
+            for line in _lines(_stream(api, pod, container, tail, follow, options)):
+                yield head + line
+        except (EmukubeError, OSError) as exc:
+            yield f"{exc}\n".encode()
+
+    if not follow:
+        for pod, container in picked:
+            yield from each(pod, container)
+        return
+    lines: queue.Queue = queue.Queue()
+
+    def pump(pod: dict, container: str) -> None:
+        try:
+            for line in each(pod, container):
+                lines.put(line)
+        finally:
+            lines.put(None)
+
+    for pod, container in picked:
+        threading.Thread(target=pump, args=(pod, container), daemon=True).start()
+    running = len(picked)
+    while running:
+        line = lines.get()
+        if line is None:
+            running -= 1
+        else:
+            yield line
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[bytes]:
+    """Whole lines from the stream's chunks (a prefix goes before each), the last one ended."""
+    rest = b""
+    for chunk in chunks:
+        rest += chunk
+        *whole, rest = rest.split(b"\n")
+        for line in whole:
+            yield line + b"\n"
+    if rest:
+        yield rest + b"\n"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import threading
@@ -11,7 +12,7 @@ import time
 import httpx
 import pytest
 import yaml
-from conftest import HERE, run, wait_until
+from conftest import EMUKUBE, HERE, run, wait_until
 from kubectl_tools import KUBECTL, Kube
 
 MANIFEST = HERE / "manifests" / "kubectl.yaml"
@@ -718,6 +719,26 @@ def test_emukube_logs_reads_what_kubectl_logs_reads(cluster, kube):
                        ([pod, "-c", "nope"], f"error: container nope is not valid for pod {pod}")):
         refused = cluster.emukube("logs", *args, check=False)
         assert refused.returncode != 0 and refused.stderr.strip() == said, refused
+    # kubectl's -l (10 lines a pod by default), --prefix, --timestamps, --all-containers: the same lines
+    for args in (["-l", "app=web", "--prefix", "--timestamps"], ["-l", "app=web", "--all-containers", "--tail=1"]):
+        assert cluster.emukube("logs", *args).stdout == kube("logs", *args).stdout, args
+    # nothing named: every pod of the namespace, prefixed, as `docker compose logs`
+    every = cluster.emukube("logs").stdout
+    web = [n.split("/")[1] for n in kube.lines("get", "pods", "-l", "app=web", "-o", "name")]
+    assert web and all(f"[pod/{p}/" in every for p in web), every[:500]
+    # -f follows every pod at once, each line as it comes (bounded: read in a thread, then killed)
+    follow = subprocess.Popen([EMUKUBE, "logs", "-l", "app=web", "-f", "--prefix"], stdout=subprocess.PIPE,
+                              text=True, env=dict(os.environ, EMUKUBE_CLUSTER=cluster.name))
+    followed: list[str] = []
+    reader = threading.Thread(target=lambda: followed.extend(follow.stdout.readline() for _ in web), daemon=True)
+    reader.start()
+    reader.join(30)
+    follow.kill()
+    follow.wait()
+    reader.join(5)  # it ends with the stream
+    assert sorted(line.split("/")[1] for line in followed) == sorted(web), followed
+    both = cluster.emukube("logs", pod, "-l", "app=web", check=False)
+    assert both.returncode == 2 and both.stderr.strip() == "error: only a selector (-l) or a POD name is allowed"
 
 
 def test_events(kube):
