@@ -133,10 +133,11 @@ def cluster_role_rules(role: dict, cluster_roles: dict[str, dict], depth: int = 
     rules: list[dict] = []
     me = role["metadata"]["name"]
     for selector in aggregation.get("clusterRoleSelectors") or []:
-        text = selector_string(selector)
-        reqs = parse_labels(text) if text else []
-        if not reqs:  # an empty selector aggregates nothing, an invalid one neither
+        # LabelSelectorAsSelector: an empty selector picks every ClusterRole, an invalid one none
+        text = selector_string(selector if selector is not None else {"matchExpressions": [{}]})
+        if text is None:
             continue
+        reqs = parse_labels(text)
         for name in sorted(cluster_roles):
             other = cluster_roles[name]
             if name != me and labels_match(reqs, other):

@@ -120,6 +120,13 @@ def test_masters_may_do_anything_and_aggregated_roles_collect_labelled_ones():
     binding = _binding("RoleBinding", "v", "ClusterRole", "view", [SA], "shop")
     policy = _policy(cluster_roles=[view, extra], role_bindings=[binding])
     assert authorize(policy, SHOP, res("get", "widgets", group="example.com"))[0]
+    # an empty selector picks every other ClusterRole (LabelSelectorAsSelector's Everything), an invalid one none
+    everything = {"metadata": {"name": "everything"}, "aggregationRule": {"clusterRoleSelectors": [{}]}}
+    broken = {"metadata": {"name": "broken"}, "aggregationRule": {"clusterRoleSelectors": [
+        {"matchExpressions": [{"key": "a", "operator": "Near"}]}]}}
+    roles = {r["metadata"]["name"]: r for r in (view, extra, everything, broken)}
+    assert rbac.cluster_role_rules(everything, roles) == [rule(["get"], ["widgets"], ["example.com"])]
+    assert rbac.cluster_role_rules(broken, roles) == []
 
 
 def test_the_forbidden_message_is_the_api_servers():
