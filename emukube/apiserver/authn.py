@@ -17,11 +17,11 @@ ADMIN = User("kubernetes-admin", (MASTERS, AUTHENTICATED))
 
 
 class Authenticator:
-    def __init__(self, tokens: list[str] | None, pki_dir: str | None = None, jwks_uri: str = ""):
+    def __init__(self, tokens: list[str] | None, pki_dir: str | None = None):
         """tokens: the admin tokens (None: no authentication, every caller is the admin);
         pki_dir: where the ServiceAccount tokens' key is (None: one of this process only)."""
         self.tokens = tokens
-        self.signer = sa_tokens.Signer(tokens[0], pki_dir, jwks_uri) if tokens else None
+        self.signer = sa_tokens.Signer(tokens[0], pki_dir) if tokens else None
 
     def user_for_token(self, token: str, uids: Uids | None = None) -> User | None:
         """The token's user. uids: the uids of the objects the API holds (object_uids), which a

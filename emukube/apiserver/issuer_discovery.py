@@ -11,9 +11,9 @@ from aiohttp import web
 
 from . import errors
 from .sa_tokens import CONFIGURATION_PATH, JWKS_PATH, Signer
+from .system import API_PORT
 
 CACHE_CONTROL = "public, max-age=3600"  # the documents change only with the key
-API_PORT = 6443
 
 
 def jwks_uri(controller_ip: str) -> str:
@@ -23,17 +23,19 @@ def jwks_uri(controller_ip: str) -> str:
 
 
 def register(app: web.Application, signer: Signer | None, controller_ip: Callable[[], str | None]) -> None:
+    def configuration(ready: Signer) -> dict:
+        ip = controller_ip()
+        return ready.openid_configuration(jwks_uri(ip) if ip else "")
+
     def document(make: Callable[[Signer], dict], media_type: str):
         async def answer(_request: web.Request) -> web.Response:
             if signer is None:  # an API server without authentication signs no tokens
                 raise errors.no_such_path()
-            if not signer.jwks_uri and (ip := controller_ip()):
-                signer.jwks_uri = jwks_uri(ip)
             return web.Response(body=json.dumps(make(signer)).encode(),
                                 headers={"Content-Type": media_type, "Cache-Control": CACHE_CONTROL})
         return answer
 
-    for path, make, media_type in ((CONFIGURATION_PATH, Signer.openid_configuration, "application/json"),
+    for path, make, media_type in ((CONFIGURATION_PATH, configuration, "application/json"),
                                    (JWKS_PATH, Signer.jwks, "application/jwk-set+json")):
         handler = document(make, media_type)
         app.router.add_get(path, handler)

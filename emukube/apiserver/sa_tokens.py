@@ -109,9 +109,9 @@ class Signer:
     """Mints and verifies the cluster's ServiceAccount tokens. pki_dir: where sa.key is (made
     there when missing); None: a key of this process only (the API server's unit tests)."""
 
-    def __init__(self, admin_token: str, pki_dir: str | None, jwks_uri: str = ""):
+    def __init__(self, admin_token: str, pki_dir: str | None):
         self.legacy = legacy_key(admin_token)
-        self.pki_dir, self.jwks_uri = pki_dir, jwks_uri
+        self.pki_dir = pki_dir
         self._lock = threading.Lock()
         self._key = None
         self.kid = ""
@@ -197,9 +197,10 @@ class Signer:
             return False
         return True
 
-    def openid_configuration(self) -> dict:
+    @staticmethod
+    def openid_configuration(jwks_uri: str) -> dict:
         """The discovery document (pkg/serviceaccount/openidmetadata.go)."""
-        return {"issuer": ISSUER, "jwks_uri": self.jwks_uri, "response_types_supported": ["id_token"],
+        return {"issuer": ISSUER, "jwks_uri": jwks_uri, "response_types_supported": ["id_token"],
                 "subject_types_supported": ["public"], "id_token_signing_alg_values_supported": ["RS256"]}
 
     def jwks(self) -> dict:
