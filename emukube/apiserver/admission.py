@@ -26,7 +26,7 @@ from ..manifests.validate_csi import WARNINGS as CSI_WARNINGS
 from ..manifests.validate_node import runtime_class_update_problems, runtime_class_warnings
 from ..manifests.validate_service_cidr import UPDATE_CHECKS as CIDR_UPDATE_CHECKS
 from ..plan import allocate, ingress, limit_ranges, quota, runtime_classes
-from ..plan.api_access import with_api_access
+from ..plan.api_access import account_of, has_api_access, missing_account, with_api_access
 from ..plan.jobs import generate_selector
 from ..plan.network import ClusterNet
 from ..plan.nodes import with_default_tolerations
@@ -213,9 +213,9 @@ def _csr_strategy(resource: Resource, obj: dict, old: dict | None, user: dict | 
 def _admit_pod(op: str, obj: dict, old: dict | None, store) -> None:
     """The admission plugins, in kube-apiserver's order."""
     meta = obj.setdefault("metadata", {})
-    # The ServiceAccount plugin's volume: on update too, as the stored pod has it.
-    obj["spec"] = with_api_access(obj.setdefault("spec", {}), meta.get("namespace", "default"), meta.get("name", ""))
+    namespace, spec = meta.get("namespace") or "default", obj.setdefault("spec", {})
     if op == "CREATE":
+        _service_account(obj, namespace, store)
         spec = obj["spec"]
         spec["tolerations"] = with_default_tolerations(spec)
         _priority(obj, store)
@@ -223,11 +223,25 @@ def _admit_pod(op: str, obj: dict, old: dict | None, store) -> None:
         if not _controller_made(obj):
             _limit_ranges(obj, store)
     elif old is not None:
+        if has_api_access(old.get("spec") or {}):  # the plugin's volume, as the stored pod has it
+            obj["spec"] = with_api_access(spec, namespace, meta.get("name", ""))
         # What the Priority and RuntimeClass plugins set on create stays: the API server holds
         # these immutable, and the controller's own writes of a pod leave them to it.
         for key in ("priorityClassName", "priority", "preemptionPolicy", "overhead"):
             if (old.get("spec") or {}).get(key) is not None:
                 obj["spec"][key] = old["spec"][key]
+
+
+def _service_account(pod: dict, namespace: str, store) -> None:
+    """The ServiceAccount plugin on create: the pod's account must exist; its kube-api-access
+    volume unless the pod or the account opts out."""
+    meta, spec = pod["metadata"], pod["spec"]
+    try:
+        account = store.get(BY_KEY["serviceaccounts"].key, namespace, account_of(spec))
+    except NotFound:
+        raise _forbidden_pod(meta.get("name") or meta.get("generateName") or "Unknown",
+                             missing_account(spec, namespace, set())) from None
+    pod["spec"] = with_api_access(spec, namespace, meta.get("name", ""), account)
 
 
 def _priority(pod: dict, store) -> None:
@@ -350,10 +364,10 @@ def _quota(resource: Resource, obj: dict, store) -> None:
 
 
 def _admit_rbac(resource: Resource, obj: dict, old: dict | None) -> list[str]:
-    from . import rbac_admission
+    from ..manifests import validate_rbac
 
-    rbac_admission.default(obj)
-    items = rbac_admission.problems(resource.kind, obj, old)
+    validate_rbac.default(obj)
+    items = validate_rbac.problems(resource.kind, obj, old)
     if items:
         name = (obj.get("metadata") or {}).get("name", "")
         raise Invalid(causes_of(items), invalid_message(resource, name, items))

@@ -440,7 +440,20 @@ class Registry:
         if not opts.dry_run:
             self._remove(res, old)
             self._notify(res)
+            self._published_again(res, old)
         return old, True
+
+    def _published_again(self, res: Resource, old: dict) -> None:
+        """What the service-account and root-CA publishers put back at once when it is deleted
+        from a namespace that stays: its `default` ServiceAccount and `kube-root-ca.crt`."""
+        meta = old["metadata"]
+        if (res.key, meta.get("name")) not in (("serviceaccounts", "default"), ("configmaps", "kube-root-ca.crt")):
+            return
+        space = self.get(NAMESPACES, None, meta.get("namespace") or "")
+        if space is not None and not space["metadata"].get("deletionTimestamp"):
+            from .system import ensure_in_namespace
+
+            ensure_in_namespace(self, space["metadata"]["name"])
 
     def _store_pending(self, res: Resource, old: dict, new: dict, opts: DeleteOpts) -> dict:
         if new == old or opts.dry_run:

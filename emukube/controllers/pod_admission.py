@@ -1,11 +1,12 @@
 """What the API server's admission would answer to a pod a workload's controller is about to
-make: the Priority plugin (a priorityClassName no PriorityClass has), the RuntimeClass plugin
-(its class's overhead, node selector and tolerations; a class that does not exist), the
-LimitRanger (the namespace's default requests and limits, then its bounds), PodSecurity (the
-namespace's enforced Pod Security Standard) and the ResourceQuota plugin (no room left in the
-namespace's quotas). The loop starts a pod's containers before it writes the pod, so it asks
-first, as the ReplicaSet controller's create would be refused: the pod is not made, its owner
-says FailedCreate, and tries again on later ticks. Pure (the webhooks are asked by the loop)."""
+make: the ServiceAccount plugin (an account the namespace lacks), the Priority plugin (a
+priorityClassName no PriorityClass has), the RuntimeClass plugin (its class's overhead, node
+selector and tolerations; a class that does not exist), the LimitRanger (the namespace's default
+requests and limits, then its bounds), PodSecurity (the namespace's enforced Pod Security
+Standard) and the ResourceQuota plugin (no room left in the namespace's quotas). The loop starts
+a pod's containers before it writes the pod, so it asks first, as the ReplicaSet controller's
+create would be refused: the pod is not made, its owner says FailedCreate, and tries again on
+later ticks. Pure (the webhooks are asked by the loop)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import replace
 
 from ..k8s.resources import BY_KEY
 from ..plan import limit_ranges, pod_security, quota, runtime_classes
+from ..plan.api_access import missing_account
 from ..plan.workloads import PodPlan
 
 
@@ -33,6 +35,10 @@ def admitted(plan: PodPlan, objects: list[dict], pods: list[dict],
     RuntimeClasses the API holds by name, at least the one the pod names (the loop does not
     watch them: it asks); None when unknown, the RuntimeClass plugin then left to the write."""
     shown = shown_name(plan)
+    accounts = {o["metadata"]["name"] for o in objects
+                if o["kind"] == "ServiceAccount" and o["metadata"].get("namespace") == plan.namespace}
+    if why := missing_account(plan.spec, plan.namespace, accounts):
+        return plan, f'Error creating: pods "{shown}" is forbidden: {why}'
     wanted = plan.spec.get("priorityClassName")
     if wanted and not any(o["kind"] == "PriorityClass" and o["metadata"]["name"] == wanted for o in objects):
         return plan, f'Error creating: pods "{shown}" is forbidden: no PriorityClass with name {wanted} was found'

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ..k8s.times import epoch as _seconds
 from ..k8s.times import timestamp as _stamp
 from ..manifests.defaults import default_pod_spec
-from ..plan.api_access import with_api_access
+from ..plan.api_access import has_api_access, with_api_access
 from ..plan.nodes import with_default_tolerations
 from ..plan.quantity import quantity
 
@@ -441,7 +441,8 @@ def pod_object(facts: PodFacts, status: dict, now: str, previous: dict | None = 
     published (its conditions keep their times); `now` stamps only a condition that changed."""
     spec = default_pod_spec(facts.spec)  # as the API server stored it when the pod was created
     spec["tolerations"] = with_default_tolerations(spec)  # by its admission (DefaultTolerationSeconds)
-    spec = with_api_access(spec, facts.namespace, facts.name)  # and by the ServiceAccount plugin
+    if has_api_access((previous or {}).get("spec") or {}):  # and the ServiceAccount plugin's volume, once the
+        spec = with_api_access(spec, facts.namespace, facts.name)  # create it judged (with the account) gave one
     if facts.node:
         spec["nodeName"] = facts.node
     pod_status = pod_status_object(facts, status, now, previous)

@@ -12,6 +12,7 @@ RUN_ANNOTATION = "emukube.io/run"  # a pod `emukube run` made: the CLI's, not a 
 STORAGE_KEYS = ("persistentvolumeclaims", "persistentvolumes", "storageclasses.storage.k8s.io")
 # What the loop acts on, read through the API (controllers/informer.py).
 DESIRED = tuple(BY_KEY[k] for k in ("namespaces", "services", "pods", "configmaps", "secrets", "nodes",
+                                     "serviceaccounts",
                                      "deployments.apps", "statefulsets.apps", "replicasets.apps", "daemonsets.apps",
                                      "replicationcontrollers", "resourcequotas",
                                      "limitranges",
@@ -30,6 +31,11 @@ APPLIED = DESIRED + tuple(BY_KEY[k] for k in ("validatingadmissionpolicies.admis
                                               "certificatesigningrequests.certificates.k8s.io",
                                               # read by pod admission only, from the store
                                               "runtimeclasses.node.k8s.io",
+                                              # the authorizer's
+                                              "roles.rbac.authorization.k8s.io",
+                                              "rolebindings.rbac.authorization.k8s.io",
+                                              "clusterroles.rbac.authorization.k8s.io",
+                                              "clusterrolebindings.rbac.authorization.k8s.io",
                                               # stored only: nothing in emukube acts on them
                                               "podtemplates", "csidrivers.storage.k8s.io",
                                               "csinodes.storage.k8s.io", "volumeattachments.storage.k8s.io",
@@ -80,6 +86,8 @@ def is_system_object(obj: dict) -> bool:
     meta = obj.get("metadata") or {}
     if obj.get("kind") == "ServiceAccount":
         return meta.get("name") == "default"
+    if obj.get("kind") in ("Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding"):  # kube-apiserver's bootstrap
+        return (meta.get("labels") or {}).get("kubernetes.io/bootstrapping") == "rbac-defaults"
     if obj.get("kind") == "Service":
         label = SYSTEM_SERVICES.get(f"{meta.get('namespace')}/{meta.get('name')}")
         return label is not None and (meta.get("labels") or {}).get(label[0]) == label[1]

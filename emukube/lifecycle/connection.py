@@ -138,6 +138,8 @@ def comparable(obj: dict) -> str:
         copy["data"] = {**(copy.get("data") or {}), **folded}
     if copy.get("kind") == "Pod":
         (copy.get("spec") or {}).pop("nodeName", None)  # the scheduler's (the controller's) to set
+    if copy.get("kind") == "ClusterRole" and copy.get("aggregationRule"):
+        copy.pop("rules", None)  # the aggregation controller's to fill
     if copy.get("kind") == "CertificateSigningRequest":  # who asked: the API server records it
         for key in ("username", "uid", "groups", "extra"):
             (copy.get("spec") or {}).pop(key, None)
@@ -204,7 +206,8 @@ def sync(api: KubeClient, desired: list[dict], current: list[dict]) -> dict[str,
 
 
 _FIRST = ("Namespace", "ResourceQuota", "ServiceAccount", "Secret", "ConfigMap", "StorageClass", "PriorityClass",
-          "RuntimeClass", "IngressClass", "PersistentVolume", "PersistentVolumeClaim", "Service", "Node")
+          "RuntimeClass", "IngressClass", "PersistentVolume", "PersistentVolumeClaim",
+          "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "Service", "Node")
 # As Helm installs them: registered before the workload that serves it, a webhook failing closed
 # would refuse the rest of the manifests. A binding puts its policy in force: it too comes after
 # what the policy could refuse, and after the policy.

@@ -8,6 +8,8 @@ from ..plan.limit_ranges import default_item
 from .validate import CLUSTER_SCOPED
 from .validate_admissionregistration import WEBHOOK_KINDS
 from .validate_csi import DEFAULTS as CSI_DEFAULTS
+from .validate_rbac import KINDS as RBAC_KINDS
+from .validate_rbac import default as rbac_defaults
 from .validate_storage import default_claim, default_storage_class, default_volume
 
 PROBE_DEFAULTS = {"timeoutSeconds": 1, "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
@@ -123,7 +125,9 @@ def _whole(kind: str | None, out: dict) -> bool:
             _set(service, "port", 443)
     elif kind == "PodTemplate":  # SetObjectDefaults_PodTemplate: its pod spec's, as workloads' templates
         _pod_spec(_sub(_sub(out, "template"), "spec"))
-    elif kind != "RuntimeClass":  # (which has no defaults, and no spec)
+    elif kind in RBAC_KINDS:  # SetDefaults_RoleBinding, _Subject
+        rbac_defaults(out)
+    elif kind not in ("RuntimeClass", "ServiceAccount"):  # (which have no defaults, and no spec)
         return False
     return True
 

@@ -35,6 +35,9 @@ from .validate_node import validate_runtime_class
 from .validate_pod import validate_pod_spec
 from .validate_pod_template import validate_pod_template
 from .validate_policy import validate_budget, validate_limit_range, validate_quota
+from .validate_rbac import GROUP as RBAC_GROUP
+from .validate_rbac import KINDS as RBAC_KINDS
+from .validate_rbac import validate_rbac
 from .validate_scheduling import validate_priority_class
 from .validate_service import claim_node_ports, validate_service
 from .validate_service_cidr import ip_problems, validate_ip_address, validate_service_cidr
@@ -51,6 +54,7 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "CSINode": "storage.k8s.io/v1", "VolumeAttachment": "storage.k8s.io/v1",
                 "CSIStorageCapacity": "storage.k8s.io/v1", "VolumeAttributesClass": "storage.k8s.io/v1",
                 "ResourceQuota": "v1", "LimitRange": "v1",
+                "ServiceAccount": "v1", **{kind: f"{RBAC_GROUP}/v1" for kind in RBAC_KINDS},
                 "Ingress": "networking.k8s.io/v1", "IngressClass": "networking.k8s.io/v1",
                 "NetworkPolicy": "networking.k8s.io/v1", "ServiceCIDR": "networking.k8s.io/v1",
                 "IPAddress": "networking.k8s.io/v1",
@@ -62,14 +66,14 @@ API_VERSIONS = {"Service": "v1", "Pod": "v1", "ConfigMap": "v1", "Secret": "v1",
                 "APIService": "apiregistration.k8s.io/v1"}
 CLUSTER_SCOPED = {"Namespace", "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass",
                   "RuntimeClass", "CSIDriver", "CSINode", "VolumeAttachment", "VolumeAttributesClass",
-                  "ServiceCIDR", "IPAddress",
+                  "ServiceCIDR", "IPAddress", "ClusterRole", "ClusterRoleBinding",
                   "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration", "ValidatingAdmissionPolicy",
                   "ValidatingAdmissionPolicyBinding", "CertificateSigningRequest", "APIService"}
 # Where a wrong version is a mistake, not another product.
 _BUILTIN_GROUPS = {"", "apps", "extensions", "batch", "storage.k8s.io", "policy", "autoscaling", "scheduling.k8s.io",
                    "node.k8s.io",
                    "networking.k8s.io", "admissionregistration.k8s.io", "certificates.k8s.io",
-                   "apiregistration.k8s.io"}
+                   "apiregistration.k8s.io", RBAC_GROUP}
 # Versions the API server serves too that emukube does not read: skipped with a warning, not refused.
 _OTHER_VERSIONS = {("HorizontalPodAutoscaler", "autoscaling/v1")}
 # Every kind the API server serves in these groups: any other kind there is a typo, not a product
@@ -91,13 +95,15 @@ KNOWN_KINDS = {
                                      "MutatingAdmissionPolicy", "MutatingAdmissionPolicyBinding"},
     "certificates.k8s.io": {"CertificateSigningRequest", "ClusterTrustBundle", "PodCertificateRequest"},
     "apiregistration.k8s.io": {"APIService"},
+    RBAC_GROUP: set(RBAC_KINDS),
     "extensions": {"DaemonSet", "Deployment", "Ingress", "NetworkPolicy", "PodSecurityPolicy", "ReplicaSet"},
 }
 _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
     "Service": is_dns1035_label, "Namespace": is_dns1123_label, "StatefulSet": is_dns1123_label,
     # "We don't care what you call your certificate requests": only what a URL's path can hold.
     "CertificateSigningRequest": is_valid_path_segment_name, "APIService": is_valid_path_segment_name,
-    "IPAddress": ip_problems}  # ValidateIPAddressName: the IP, in its canonical form
+    "IPAddress": ip_problems,  # ValidateIPAddressName: the IP, in its canonical form
+    **{kind: is_valid_path_segment_name for kind in RBAC_KINDS}}  # ValidateRBACName ("system:..." too)
 # Kinds whose checks need only the object (Services, pods and workloads need more: below).
 _CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
     "ConfigMap": lambda obj, errs: _data("ConfigMap", obj, errs),
@@ -118,6 +124,7 @@ _CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
     "ValidatingAdmissionPolicyBinding": validate_admission_policy_binding,
     "CertificateSigningRequest": validate_certificate_signing_request,
     "APIService": validate_apiservice,
+    **{kind: validate_rbac for kind in RBAC_KINDS},
 }
 MAX_DATA_BYTES = 1 << 20  # the API server's limit for ConfigMap and Secret data
 MAX_ANNOTATION_BYTES = 256 * 1024

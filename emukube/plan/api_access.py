@@ -28,6 +28,28 @@ def account_of(spec: dict) -> str:
     return spec.get("serviceAccountName") or spec.get("serviceAccount") or "default"
 
 
+def automounts(spec: dict, account: dict | None) -> bool:
+    """The plugin's shouldAutomount: the pod's automountServiceAccountToken, else its
+    ServiceAccount's, else true."""
+    for said in (spec.get("automountServiceAccountToken"), (account or {}).get("automountServiceAccountToken")):
+        if isinstance(said, bool):
+            return said
+    return True
+
+
+def missing_account(spec: dict, namespace: str, accounts: set[str]) -> str:
+    """The plugin's refusal of a pod whose ServiceAccount does not exist (`accounts`: the names
+    the namespace has), after the `pods "NAME" is forbidden: ` admission puts first; "" when it exists."""
+    name = account_of(spec)
+    if name in accounts:
+        return ""
+    return f'error looking up service account {namespace}/{name}: serviceaccount "{name}" not found'
+
+
+def has_api_access(spec: dict) -> bool:
+    return any(is_api_access(v) for v in spec.get("volumes") or [])
+
+
 def volume_name(namespace: str, pod: str) -> str:
     return PREFIX + safe_encode(hashlib.sha256(f"{namespace}/{pod}".encode()).digest(), 5)
 
@@ -40,10 +62,11 @@ def volume(name: str) -> dict:
                                     "path": "namespace"}]}}]}}
 
 
-def with_api_access(spec: dict, namespace: str, pod: str) -> dict:
-    """The pod spec as the plugin admits it: unchanged when the pod opts out
-    (automountServiceAccountToken: false) or every container mounts something of its own there."""
-    if spec.get("automountServiceAccountToken") is False:
+def with_api_access(spec: dict, namespace: str, pod: str, account: dict | None = None) -> dict:
+    """The pod spec as the plugin admits it: unchanged when the pod or its ServiceAccount
+    (`account`, when known) opts out (automountServiceAccountToken: false) or every container
+    mounts something of its own there."""
+    if not automounts(spec, account):
         return spec
     volumes = spec.get("volumes") or []
     name: str | None = next((str(v["name"]) for v in volumes if is_api_access(v)), None)

@@ -20,7 +20,7 @@ from docker.types import Mount
 from ..k8s.times import timestamp
 from ..plan import config_volumes as cv
 from ..plan import image_map
-from ..plan.api_access import account_of, is_api_access
+from ..plan.api_access import account_of, automounts, is_api_access
 from ..plan.endpoints import apiserver_env, service_env
 from ..plan.hooks import pod_ref
 from ..plan.network import ClusterNet
@@ -200,7 +200,7 @@ def _create_container(client, ctx: Context, pod: PodPlan, c: dict, name: str, ro
     links = service_env(services, pod.namespace) if pod.spec.get("enableServiceLinks") is not False else {}
     env = container_env(c, pod.name, pod.namespace, ip, refs, {**apiserver_env(services), **links}, missing,
                         node=(pod.node, node_ip(ctx, pod.node)), meta=pod.metadata, account=account_of(pod.spec))
-    token, token_mounts = _service_account(ctx, pod, c)
+    token, token_mounts = _service_account(ctx, pod, c, objects)
     files = {**token, **_volume_files(ctx, pod, c, refs, missing)}
     if missing:
         raise PodStartError("; ".join(missing), "CreateContainerConfigError", c["name"], role == L.Role.INIT)
@@ -264,19 +264,23 @@ def _image_user(client, image: str) -> str:
         return ""
 
 
-def _token_files(ctx: Context, pod: PodPlan) -> dict[str, tuple[bytes, int]]:
+def _token_files(ctx: Context, pod: PodPlan, objects: list[dict]) -> dict[str, tuple[bytes, int]]:
     """The service-account volume (token, ca.crt, namespace) client libraries' in-cluster
-    configuration reads, unless the pod opts out."""
-    if ctx.service_account is None or pod.spec.get("automountServiceAccountToken") is False:
+    configuration reads, unless the pod or its ServiceAccount opts out."""
+    name = account_of(pod.spec)
+    account = next((o for o in objects if o.get("kind") == "ServiceAccount" and o["metadata"]["name"] == name
+                    and o["metadata"].get("namespace") == pod.namespace), None)
+    if ctx.service_account is None or not automounts(pod.spec, account):
         return {}
-    return ctx.service_account(pod.namespace, account_of(pod.spec))
+    return ctx.service_account(pod.namespace, name)
 
 
-def _service_account(ctx: Context, pod: PodPlan, container: dict) -> tuple[dict[str, tuple[bytes, int]], list]:
+def _service_account(ctx: Context, pod: PodPlan, container: dict,
+                     objects: list[dict]) -> tuple[dict[str, tuple[bytes, int]], list]:
     """(files to copy into the container, mounts): its service-account volume, bind-mounted
     where it can be (runtime/account_volumes.py). It serves the kube-api-access volume too, so
     that volume's own mount of the same path is no clash."""
-    token = _token_files(ctx, pod)
+    token = _token_files(ctx, pod, objects)
     access = {v["name"] for v in pod.spec.get("volumes") or [] if is_api_access(v)}
     own = {**container, "volumeMounts": [m for m in container.get("volumeMounts") or [] if m.get("name") not in access]}
     mount = account_mount(ctx.account_dirs, pod.namespace, account_of(pod.spec), token, own) if token else None

@@ -251,3 +251,60 @@ def test_what_the_api_server_keeps_outlives_up_and_scale(cluster, kube):
     wait_until(lambda: kube("get", "sa", "default", "-n", "later", check=False).returncode == 0,
                "a default ServiceAccount in a new namespace")
     assert "namespace/later" not in names
+
+
+GHOSTLY = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: ghostly, namespace: shop}
+spec:
+  selector: {matchLabels: {app: ghostly}}
+  template:
+    metadata: {labels: {app: ghostly}}
+    spec:
+      serviceAccountName: ghost
+      containers: [{name: c, image: emukube/echo:1.0}]
+"""
+QUIET = """
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: ghost, namespace: shop}
+automountServiceAccountToken: false
+"""
+
+
+def test_pods_are_admitted_as_the_service_account_plugin_says(kube):
+    """A missing account refuses the pod (its ReplicaSet says FailedCreate until the account
+    exists); an account that opts out of automounting gives its pods no token."""
+    refused = kube("run", "nosa", "-n", "shop", "--image=emukube/echo:1.0",
+                   '--overrides={"spec": {"serviceAccountName": "nobody"}}', check=False)
+    assert refused.returncode == 1 and refused.stderr.strip() == (
+        'Error from server (Forbidden): pods "nosa" is forbidden: error looking up service account shop/nobody: '
+        'serviceaccount "nobody" not found')
+    kube("apply", "-f", "-", input=GHOSTLY)
+    words = 'is forbidden: error looking up service account shop/ghost: serviceaccount "ghost" not found'
+    wait_until(lambda: words in kube("get", "events", "-n", "shop", "--field-selector", "reason=FailedCreate",
+                                     "-o", "jsonpath={.items[*].message}").stdout, "FailedCreate for the account")
+    assert kube.lines("get", "pods", "-n", "shop", "-l", "app=ghostly", "-o", "name") == []
+    kube("apply", "-f", "-", input=QUIET)
+    kube("rollout", "status", "deployment/ghostly", "-n", "shop", "--timeout=90s", timeout=120)
+    pod = kube.lines("get", "pods", "-n", "shop", "-l", "app=ghostly", "-o", "name")[0]
+    assert "kube-api-access" not in kube("get", "-n", "shop", pod, "-o", "jsonpath={.spec.volumes}").stdout
+    assert in_pod(kube, pod.split("/")[1], f"ls {TOKEN_DIR}", check=False).returncode != 0
+    kube("run", "chatty", "-n", "shop", "--image=emukube/echo:1.0",
+         '--overrides={"spec": {"serviceAccountName": "ghost", "automountServiceAccountToken": true}}')
+    kube("wait", "--for=condition=Ready", "pod/chatty", "-n", "shop", "--timeout=60s", timeout=90)
+    assert in_pod(kube, "chatty", f"cat {TOKEN_DIR}/namespace").stdout == "shop"
+    kube("delete", "deployment/ghostly", "pod/chatty", "-n", "shop", "--wait=false")
+
+
+def test_a_deleted_default_account_is_made_again(kube):
+    kube("create", "namespace", "accounts")
+    first = kube.obj("get", "sa", "default", "-n", "accounts")["metadata"]["uid"]
+    kube("delete", "sa", "default", "-n", "accounts")
+    again = kube.obj("get", "sa", "default", "-n", "accounts")["metadata"]["uid"]
+    assert again != first
+    kube("run", "p", "-n", "accounts", "--image=emukube/echo:1.0")
+    ca = kube.obj("get", "cm", "kube-root-ca.crt", "-n", "accounts")["data"]
+    kube("delete", "cm", "kube-root-ca.crt", "-n", "accounts")
+    assert kube.obj("get", "cm", "kube-root-ca.crt", "-n", "accounts")["data"] == ca

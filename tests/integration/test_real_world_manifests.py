@@ -1,5 +1,6 @@
-"""`helm template ... | emukube up -`: a chart's whole output on stdin, with kinds and fields
-emukube does not emulate. One warning for each, never a crash, and the app runs."""
+"""`helm template ... | emukube up -`: a chart's whole output on stdin, with fields emukube does
+not emulate and a Helm hook. One warning for each, never a crash, and the app runs as its
+ServiceAccount, which its Role and RoleBinding (applied as kubectl applies them) allow."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from conftest import HERE, Cluster, run, wait_until
 
 FIXTURE = HERE / "manifests" / "helm-shop.yaml"  # written like `helm template shop ./shop` output
 IMAGES = ("ghcr.io/acme/shop:1.4.2=emukube/echo:1.0", "docker.io/library/postgres:16.3=emukube/echo:1.0")
-SKIPPED_KINDS = ["ServiceAccount", "Role", "RoleBinding"]
+APPLIED_KINDS = ["ServiceAccount", "Role", "RoleBinding"]
 IGNORED_FIELDS = ["imagePullSecrets", "affinity", "topologySpreadConstraints",
                   "securityContext.readOnlyRootFilesystem",
                   "resources.requests", "loadBalancerSourceRanges", "load-balancer annotations",
@@ -38,8 +39,8 @@ def test_the_chart_comes_up_with_one_warning_per_skipped_document_and_ignored_fi
     assert result.returncode == 0, result.stderr
     assert "Traceback" not in result.stderr
     warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
-    for kind in SKIPPED_KINDS:
-        assert sum(f"skipping {kind} " in w for w in warnings) == 1, (kind, warnings)
+    for kind in APPLIED_KINDS:
+        assert not any(f" {kind} " in w for w in warnings), (kind, warnings)
     hook = [w for w in warnings if "shop-test-connection" in w]
     assert len(hook) == 1 and "helm.sh/hook: test" in hook[0]
     for field in IGNORED_FIELDS:
@@ -82,6 +83,21 @@ def test_the_app_runs_with_its_config_secret_and_database(chart):
     answer = subprocess.run(["curl", "-sk", "--max-time", "5", "--resolve", f"shop.example.com:443:{address}",
                              "https://shop.example.com/hostname"], capture_output=True, text=True, timeout=10)
     assert answer.stdout.startswith("shop-") and answer.stdout != "shop-db-0", answer
+
+
+def test_the_pods_run_as_the_charts_account_with_what_its_role_grants(chart):
+    cluster, result = chart
+    assert "serviceaccount/shop created" in result.stdout and "rolebinding/shop created" \
+        in result.stdout, result.stdout
+    listed = json.loads(cluster.emukube("get", "pods", "-o", "json").stdout)["items"]
+    assert {p["spec"]["serviceAccountName"] for p in listed if p["metadata"]["name"].startswith("shop-")} == {"shop"}
+    kubectl = ("kubectl", "--", "auth", "can-i", "--as=system:serviceaccount:default:shop")
+    assert cluster.emukube(*kubectl, "watch", "configmaps").stdout.strip() == "yes"
+    assert cluster.emukube(*kubectl, "list", "secrets", check=False).stdout.strip() == "no"
+    again = run("up", "-", "--image-map", IMAGES[0], "--image-map", IMAGES[1], cluster=cluster.name,
+                input=FIXTURE.read_text(), timeout=300)
+    assert "role/shop unchanged" in again.stdout, again.stdout
+    assert "serviceaccount/shop unchanged" in again.stdout
 
 
 def test_the_charts_autoscaler_keeps_its_minimum(chart):

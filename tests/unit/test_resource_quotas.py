@@ -56,7 +56,7 @@ def test_the_loop_holds_back_a_pod_the_quota_has_no_room_for():
               "spec": {"template": {"metadata": {"labels": {"app": "web"}},
                                     "spec": {"containers": [{"name": "c", "image": "x"}]}}}}
     plan = new_pod_for(deploy)
-    objects = [rq("count", {"pods": "1"})]
+    objects = [rq("count", {"pods": "1"}), {"kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "default"}}]
     assert admitted(plan, objects, [])[1] == ""
     assert admitted(plan, objects, [pod("other")])[1] == (
         f'Error creating: pods "web-{plan.template_hash}-" is forbidden: exceeded quota: count, requested: pods=1, '

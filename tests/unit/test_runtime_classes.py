@@ -167,12 +167,13 @@ def test_the_loop_holds_a_pod_of_a_missing_class_back_and_gives_the_others_their
     plan = PodPlan(namespace="default", name="web-7d9f-x2x4q", labels={"app": "web"},
                    spec={"runtimeClassName": "gvisor", "containers": [{"name": "c", "image": "i"}]},
                    owner_kind="Deployment", owner_name="web", template_hash="7d9f")
-    _, why = admitted(plan, [], [], {})
+    accounts = [{"kind": "ServiceAccount", "metadata": {"name": "default", "namespace": "default"}}]
+    _, why = admitted(plan, accounts, [], {})
     assert why == 'Error creating: pods "web-7d9f-" is forbidden: pod rejected: RuntimeClass "gvisor" not found'
     found = rc("gvisor", overhead={"podFixed": {"memory": "64Mi"}})
-    made, why = admitted(plan, [], [], {"gvisor": found})
+    made, why = admitted(plan, accounts, [], {"gvisor": found})
     assert why == "" and made.spec["overhead"] == {"memory": "64Mi"}
-    assert admitted(plan, [], [], None) == (plan, "")  # the API could not say: left to the pod's write
+    assert admitted(plan, accounts, [], None) == (plan, "")  # the API could not say: left to the pod's write
 
 
 def test_columns_are_kubectls():

@@ -1,20 +1,24 @@
 """Defaulting and validation of Roles, ClusterRoles and their bindings (pkg/apis/rbac/v1 defaults,
-pkg/apis/rbac/validation), with the API server's words. Not done: escalation prevention (a
-caller may grant what it does not hold)."""
+pkg/apis/rbac/validation), with the API server's words: its admission and `up`'s validation
+(all problems at once, before anything is written) share them. Not done: escalation prevention
+(a caller may grant what it does not hold)."""
 
 from __future__ import annotations
 
-from .rbac import GROUP
+from .fielderrors import FieldErrors
+
+GROUP = "rbac.authorization.k8s.io"
+KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 
 _SUBJECT_KINDS = ("ServiceAccount", "User", "Group")
 
 
-def _strings(values) -> str:
+def _strings(values: list) -> str:
     """A []string as Go's %#v prints it."""
     return "[]string{" + ", ".join(f'"{v}"' for v in values) + "}"
 
 
-def _supported(path: str, value, allowed: list[str]) -> str:
+def _supported(path: str, value: object, allowed: list[str]) -> str:
     return f'{path}: Unsupported value: "{value}": supported values: ' + ", ".join(f'"{a}"' for a in allowed)
 
 
@@ -92,3 +96,12 @@ def problems(kind: str, obj: dict, old: dict | None) -> list[str]:
     if old is not None and (old.get("roleRef") or {}) != ref:
         out.append(f"roleRef: Invalid value: {_ref_string(ref)}: cannot change roleRef")
     return out
+
+
+def validate_rbac(obj: dict, errs: FieldErrors) -> None:
+    """`up`'s check of a Role, ClusterRole or binding: as the API server's, on its defaults."""
+    defaulted = {**obj, "roleRef": dict(obj["roleRef"])} if isinstance(obj.get("roleRef"), dict) else dict(obj)
+    if isinstance(obj.get("subjects"), list):
+        defaulted["subjects"] = [dict(s) if isinstance(s, dict) else s for s in obj["subjects"]]
+    default(defaulted)
+    errs.items += problems(str(obj.get("kind")), defaulted, None)
