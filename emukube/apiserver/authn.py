@@ -5,6 +5,7 @@ a ServiceAccount token this cluster signed (pods' in-cluster config)."""
 
 from __future__ import annotations
 
+import base64
 import hmac
 from dataclasses import replace
 from typing import Callable
@@ -56,12 +57,31 @@ Uids = Callable[[str, str, str], str]  # (resource, namespace, name) -> the stor
 _EXTRA = "authentication.kubernetes.io/"
 
 
-def object_uids(registry) -> Uids:
-    def uid_of(resource: str, namespace: str, name: str) -> str:
+class StoredObjects:
+    """What a token's claims are checked against, read from the API's objects when a token
+    names them: an object's uid (called as a Uids), a Secret's token."""
+
+    def __init__(self, registry):
+        self.registry = registry
+
+    def __call__(self, resource: str, namespace: str, name: str) -> str:
         res = BY_KEY[resource]
-        found = registry.get(res, namespace if res.namespaced else None, name)
+        found = self.registry.get(res, namespace if res.namespaced else None, name)
         return (found or {}).get("metadata", {}).get("uid", "")
-    return uid_of
+
+    def secret_token(self, namespace: str, name: str) -> str:
+        """The token a Secret holds ("" for none, or a Secret being deleted)."""
+        found = self.registry.get(BY_KEY["secrets"], namespace, name) or {}
+        if found.get("metadata", {}).get("deletionTimestamp"):
+            return ""
+        try:
+            return base64.b64decode((found.get("data") or {}).get("token") or "").decode()
+        except (ValueError, UnicodeDecodeError):
+            return ""
+
+
+def object_uids(registry) -> StoredObjects:
+    return StoredObjects(registry)
 
 
 def account_user(found: sa_tokens.Verified, uids: Uids | None) -> User | None:
@@ -74,6 +94,11 @@ def account_user(found: sa_tokens.Verified, uids: Uids | None) -> User | None:
         if not live or uid and uid != live:
             return None
         uid = live
+        if found.secret_token:  # a Secret's token: as long as the Secret holds it (legacy.go)
+            held = uids.secret_token(found.namespace, found.bound["secret"]["name"]) \
+                if isinstance(uids, StoredObjects) else ""
+            return service_account_user(found.namespace, found.name, uid=uid) \
+                if hmac.compare_digest(held.encode(), found.secret_token.encode()) else None
         for kind, ref in found.bound.items():
             if kind == "node" and "pod" in found.bound:
                 continue  # a pod's node is named, not checked

@@ -35,6 +35,10 @@ KEY_FILE, PUBLIC_FILE = "sa.key", "sa.pub"
 KUBELET_SECONDS = 60 * 60 + 7
 EXTENDED_SECONDS = 365 * 24 * 60 * 60
 CONFIGURATION_PATH, JWKS_PATH = "/.well-known/openid-configuration", "/openid/v1/jwks"
+# A Secret's token (type kubernetes.io/service-account-token), as the token controller still
+# makes them: no expiry, no audience, its claims under their legacy names (pkg/serviceaccount/legacy.go).
+LEGACY_ISSUER = "kubernetes/serviceaccount"
+_LEGACY = "kubernetes.io/serviceaccount/"
 
 
 def _b64(data: bytes) -> str:
@@ -103,6 +107,7 @@ class Verified(NamedTuple):
     bound: dict[str, dict]  # {"pod" | "secret" | "node": {"name", "uid"}}
     jti: str
     audiences: list[str]
+    secret_token: str = ""  # a Secret's token: the token the Secret must still hold
 
 
 class Signer:
@@ -138,10 +143,6 @@ class Signer:
         pod, which kube-apiserver gives the kubelet for a year, its hour kept as `warnafter`
         (emukube never rotates mounted tokens, so its projected ones get that year too).
         `bound`: the objects it is bound to, {"pod" | "secret" | "node": {"name", "uid"}}."""
-        from cryptography.hazmat.primitives import hashes
-        from cryptography.hazmat.primitives.asymmetric import padding
-
-        key = self._private()
         issued = int(now if now is not None else time.time())
         account: dict = {"name": name, **({"uid": uid} if uid else {})}
         private: dict = {"namespace": namespace, "serviceaccount": account, **(bound or {})}
@@ -152,10 +153,22 @@ class Signer:
         claims = {"aud": audiences or [ISSUER], "exp": expires, "iat": issued, "iss": ISSUER,
                   "jti": str(uuid.uuid4()), "kubernetes.io": private, "nbf": issued,
                   "sub": f"system:serviceaccount:{namespace}:{name}"}
-        header = {"alg": "RS256", "kid": self.kid}
-        signing_input = f"{_b64(_compact(header))}.{_b64(_compact(claims))}"
-        signature = key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256())
-        return f"{signing_input}.{_b64(signature)}"
+        return self._signed_token(claims)
+
+    def mint_legacy(self, namespace: str, account: str, account_uid: str, secret: str) -> str:
+        """The token the token controller writes into a service-account-token Secret."""
+        claims = {"iss": LEGACY_ISSUER, _LEGACY + "namespace": namespace, _LEGACY + "secret.name": secret,
+                  _LEGACY + "service-account.name": account, _LEGACY + "service-account.uid": account_uid,
+                  "sub": f"system:serviceaccount:{namespace}:{account}"}
+        return self._signed_token(claims)
+
+    def _signed_token(self, claims: dict) -> str:
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.asymmetric import padding
+
+        key = self._private()  # first: it sets kid
+        signing_input = f"{_b64(_compact({'alg': 'RS256', 'kid': self.kid}))}.{_b64(_compact(claims))}"
+        return f"{signing_input}.{_b64(key.sign(signing_input.encode(), padding.PKCS1v15(), hashes.SHA256()))}"
 
     def verify(self, token: str, audiences: list[str] | None = None) -> Verified | None:
         """What a token this cluster signed says, when it is not expired and made for one of
@@ -168,6 +181,8 @@ class Signer:
             if not self._signed(header.get("alg"), f"{parts[0]}.{parts[1]}".encode(), _unb64(parts[2])):
                 return None
             claims = json.loads(_unb64(parts[1]))
+            if claims.get("iss") == LEGACY_ISSUER:
+                return _legacy(claims, token, audiences or [ISSUER])
             # Expired, or made only for other audiences (`kubectl create token --audience=vault`).
             wanted = audiences or [ISSUER]
             shared = [a for a in wanted if a in (claims.get("aud") or [ISSUER])]
@@ -209,6 +224,15 @@ class Signer:
                           "n": _b64(_int_bytes(numbers.n)), "e": _b64(_int_bytes(numbers.e))}]}
 
 
+def _legacy(claims: dict, token: str, wanted: list[str]) -> Verified | None:
+    """A Secret's token: for the API server's audience alone (it names none)."""
+    if ISSUER not in wanted:
+        return None
+    return Verified(claims[_LEGACY + "namespace"], claims[_LEGACY + "service-account.name"],
+                    claims.get(_LEGACY + "service-account.uid", ""),
+                    {"secret": {"name": claims[_LEGACY + "secret.name"], "uid": ""}}, "", [ISSUER], token)
+
+
 def _compact(value: dict) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
@@ -231,6 +255,14 @@ def minter(state_dir: str):
     def token(namespace: str, account: str, audience: str | None) -> str:
         return signer.mint(namespace, account, audiences=[audience] if audience else None)
     return token
+
+
+def secret_minter(state_dir: str):
+    """(a function (namespace, account, its uid, secret) -> the token the token controller
+    writes into a service-account-token Secret, the cluster's CA), from the PKI in state_dir."""
+    signer = _signer(state_dir)
+    with open(os.path.join(state_dir, "pki", "ca.crt"), "rb") as f:
+        return signer.mint_legacy, f.read()
 
 
 def mount_files(state_dir: str):

@@ -49,6 +49,7 @@ def main() -> None:
     from .informer import Informer
     from .loop import PUBLISHED, Controller
     from .publisher import Publisher
+    from .token_secrets import TokenSecrets
 
     # Pods, probes and proxies each have a pool of 8 workers talking to the engine at once.
     client = engine.pooled(32)
@@ -87,6 +88,7 @@ def main() -> None:
     api = KubeClient(credentials(STATE, f"https://127.0.0.1:{API_PORT}"), agent=CONTROLLER_AGENT)
     wait_ready(api, timeout=60)
     controller = Controller(client, ctx, [], me.labels[L.GENERATION], STATE, "/dns", out, api=api)
+    controller.token_secrets = TokenSecrets(controller, *sa_tokens.secret_minter(STATE))
     informer = Informer(api, list(DESIRED) + list(PUBLISHED), controller.wake.set)
     informer.start()
     informer.wait_synced(timeout=60)

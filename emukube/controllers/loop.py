@@ -82,6 +82,7 @@ from .scale_down import condemned
 from .start_failures import StartFailures
 from .statefiles import read_text
 from .termination import Terminations
+from .token_secrets import TokenSecrets
 from .volumes import VolumeControllers
 
 TICK = 0.5
@@ -241,6 +242,7 @@ class Controller:
         self.ingress = IngressController(self)  # controllers/ingress.py: the Ingresses' HAProxy
         self.terminations = Terminations(self)  # preStop, grace periods, postStart hooks
         self.ephemerals = EphemeralContainers(self)  # controllers/ephemeral.py: kubectl debug's containers
+        self.token_secrets = TokenSecrets(self, None, b"")  # controllers/token_secrets.py (its minter: main)
         self.failures = StartFailures(self)  # pods whose start failed: listed, tried again
         # (namespace, pod, image) -> the stand-in it runs, until its Pulled event is given
         self.stood_in: dict[tuple[str, str, str], str] = {}
@@ -1558,6 +1560,7 @@ class Controller:
         self.restart_exited(pods)
         self.ephemerals.sync(pods)
         self.volumes.sync(pods)
+        self.token_secrets.sync()
         self.reconcile_workloads(pods)
         self.jobs.sync(pods)
         self.failures.sync(pods)

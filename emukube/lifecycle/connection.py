@@ -12,6 +12,7 @@ from ..errors import EmukubeError
 from ..k8s.client import ApiError, Credentials, KubeClient
 from ..k8s.names import SYSTEM_NAMESPACES
 from ..k8s.resources import BY_KEY, Resource, by_kind
+from ..k8s.token_secrets import ACCOUNT_UID, SERVICE_ACCOUNT_TOKEN
 from ..runtime.settings import STATE_DIR
 from . import kubeconfig
 
@@ -138,6 +139,12 @@ def comparable(obj: dict) -> str:
         copy["data"] = {**(copy.get("data") or {}), **folded}
     if copy.get("kind") == "Pod":
         (copy.get("spec") or {}).pop("nodeName", None)  # the scheduler's (the controller's) to set
+    if copy.get("kind") == "Secret" and copy.get("type") == SERVICE_ACCOUNT_TOKEN:  # the token controller's
+        for key in ("token", "ca.crt", "namespace"):
+            (copy.get("data") or {}).pop(key, None)
+        ((copy.get("metadata") or {}).get("annotations") or {}).pop(ACCOUNT_UID, None)
+        if not copy.get("data"):
+            copy.pop("data", None)
     if copy.get("kind") == "ClusterRole" and copy.get("aggregationRule"):
         copy.pop("rules", None)  # the aggregation controller's to fill
     if copy.get("kind") == "CertificateSigningRequest":  # who asked: the API server records it

@@ -39,6 +39,7 @@ from .validate_rbac import GROUP as RBAC_GROUP
 from .validate_rbac import KINDS as RBAC_KINDS
 from .validate_rbac import validate_rbac
 from .validate_scheduling import validate_priority_class
+from .validate_secret_types import validate_secret_type
 from .validate_service import claim_node_ports, validate_service
 from .validate_service_cidr import ip_problems, validate_ip_address, validate_service_cidr
 from .validate_storage import validate_claim, validate_storage_class, validate_volume
@@ -107,7 +108,7 @@ _NAME_CHECKS: dict[str, Callable[[str], list[str]]] = {
 # Kinds whose checks need only the object (Services, pods and workloads need more: below).
 _CHECKS: dict[str, Callable[[dict, FieldErrors], None]] = {
     "ConfigMap": lambda obj, errs: _data("ConfigMap", obj, errs),
-    "Secret": lambda obj, errs: _data("Secret", obj, errs),
+    "Secret": lambda obj, errs: _secret(obj, errs),
     "PersistentVolumeClaim": validate_claim, "PersistentVolume": validate_volume,
     "StorageClass": validate_storage_class, "PodDisruptionBudget": validate_budget,
     "HorizontalPodAutoscaler": validate_autoscaler, "PriorityClass": validate_priority_class,
@@ -278,6 +279,11 @@ def _metadata(kind: str, obj: dict, errs: FieldErrors) -> tuple[str, str]:
     if sum(len(k) + len(v) for k, v in annotations.items()) > MAX_ANNOTATION_BYTES:
         errs.too_long("metadata.annotations", MAX_ANNOTATION_BYTES)
     return name, namespace
+
+
+def _secret(obj: dict, errs: FieldErrors) -> None:
+    _data("Secret", obj, errs)
+    validate_secret_type(obj, errs)
 
 
 def _data(kind: str, obj: dict, errs: FieldErrors) -> None:

@@ -4,10 +4,12 @@ a pod's in-cluster kubectl: refused with the API server's 403 until a RoleBindin
 
 from __future__ import annotations
 
+import base64
 import json
+import re
 
 import pytest
-from conftest import HERE
+from conftest import HERE, wait_until
 from kubectl_tools import Kube, start_kubectl_pod
 
 MANIFEST = HERE / "manifests" / "rbac.yaml"
@@ -106,3 +108,40 @@ def test_a_pod_without_a_binding_is_refused_until_one_grants_it(kube):
     assert 'configmaps "settings" is forbidden: User "system:serviceaccount:team:default" cannot delete resource ' \
         '"configmaps" in API group "" in the namespace "team"' in refused.stderr, refused.stderr
     assert in_pod(kube, "/opt/kubectl get secrets -n team", check=False).returncode == 1
+
+
+ROBOT_SECRET = """
+apiVersion: v1
+kind: Secret
+metadata:
+  name: robot-secret
+  namespace: team
+  annotations: {kubernetes.io/service-account.name: robot}
+type: kubernetes.io/service-account-token
+"""
+
+
+def test_a_long_lived_token_secret_as_the_docs_make_one(kube):
+    """The docs' "Manually create a long-lived API token for a ServiceAccount": the token
+    controller fills the Secret; its token is robot's until the Secret is deleted."""
+    kube("apply", "-f", "-", input=ROBOT_SECRET)
+    data = wait_until(lambda: kube.obj("get", "secret", "robot-secret", "-n", "team").get("data", {}).get("token")
+                      and kube.obj("get", "secret", "robot-secret", "-n", "team")["data"], "the Secret's token")
+    assert base64.b64decode(data["namespace"]).decode() == "team"
+    assert base64.b64decode(data["ca.crt"]).startswith(b"-----BEGIN CERTIFICATE-----")
+    described = kube("describe", "secret", "robot-secret", "-n", "team").stdout
+    assert re.search(r"Type:\s+kubernetes.io/service-account-token", described) and "token:" in described
+    token = base64.b64decode(data["token"]).decode()
+    assert kube("get", "pods", "-n", "team", f"--token={token}", "-o", "name").returncode == 0
+    refused = kube("get", "secrets", "-n", "team", f"--token={token}", check=False)
+    assert 'User "system:serviceaccount:team:robot" cannot list resource "secrets"' in refused.stderr, refused
+    kube("delete", "secret", "robot-secret", "-n", "team")
+    assert "Unauthorized" in kube("get", "pods", "-n", "team", f"--token={token}", check=False).stderr
+    # One naming no account is removed by the controller; one without a name is refused.
+    kube("apply", "-f", "-", input=ROBOT_SECRET.replace("robot-secret", "ghost-secret").replace(": robot}", ": ghost}"))
+    wait_until(lambda: kube("get", "secret", "ghost-secret", "-n", "team", check=False).returncode != 0,
+               "the ghost's Secret removed")
+    unnamed = ROBOT_SECRET.replace("  annotations: {kubernetes.io/service-account.name: robot}\n", "")
+    unnamed = kube("apply", "-f", "-", input=unnamed, check=False)
+    assert unnamed.returncode == 1 and 'The Secret "robot-secret" is invalid: metadata.annotations' \
+        '[kubernetes.io/service-account.name]: Required value' in unnamed.stderr, unnamed
