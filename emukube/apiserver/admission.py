@@ -24,6 +24,7 @@ from ..manifests.validate_certificates import validate_csr_update
 from ..manifests.validate_csi import UPDATE_CHECKS as CSI_UPDATE_CHECKS
 from ..manifests.validate_csi import WARNINGS as CSI_WARNINGS
 from ..manifests.validate_node import runtime_class_update_problems, runtime_class_warnings
+from ..manifests.validate_secret_types import config_update_problems
 from ..manifests.validate_service_cidr import UPDATE_CHECKS as CIDR_UPDATE_CHECKS
 from ..plan import allocate, ingress, limit_ranges, quota, runtime_classes
 from ..plan.api_access import account_of, has_api_access, missing_account, with_api_access
@@ -118,12 +119,7 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store, user:
         _fold_string_data(obj)
     if kind == "CertificateSigningRequest":
         _csr_strategy(resource, obj, old, user)
-    # An update of a ServiceCIDR checks only how its CIDRs changed (ValidateServiceCIDRUpdate, in
-    # _strategy below), not the CIDRs themselves again.
-    checked = {**obj, "spec": old.get("spec")} if kind == "ServiceCIDR" and old is not None else obj
-    items = validate_object(checked, conf.allow_privileged)
-    if not items and resource.group == "admissionregistration.k8s.io":
-        items = _cel_problems(obj)
+    items = _problems(resource, kind, obj, old, conf.allow_privileged)
     name = (obj.get("metadata") or {}).get("name", "")
     if items:
         raise Invalid(causes_of(items), invalid_message(resource, name, items))
@@ -162,6 +158,19 @@ def admit(op: str, resource: Resource, obj: dict, old: dict | None, store, user:
     if kind == "Service" and conf.net is not None:
         _allocate(obj, old, store, conf, warnings, resource)
     return warnings
+
+
+def _problems(resource: Resource, kind: str, obj: dict, old: dict | None, allow_privileged: bool) -> list[str]:
+    """The object's field errors; an update's own first (what a ConfigMap or Secret may not change)."""
+    # An update of a ServiceCIDR checks only how its CIDRs changed (ValidateServiceCIDRUpdate, in
+    # _strategy below), not the CIDRs themselves again.
+    checked = {**obj, "spec": old.get("spec")} if kind == "ServiceCIDR" and old is not None else obj
+    items = validate_object(checked, allow_privileged)
+    if kind in ("ConfigMap", "Secret") and old is not None:
+        items = config_update_problems(kind, obj, old) + items
+    if not items and resource.group == "admissionregistration.k8s.io":
+        items = _cel_problems(obj)
+    return items
 
 
 def _expressions(obj: dict) -> list[tuple[str, str]]:

@@ -125,6 +125,8 @@ def _whole(kind: str | None, out: dict) -> bool:
             _set(service, "port", 443)
     elif kind == "PodTemplate":  # SetObjectDefaults_PodTemplate: its pod spec's, as workloads' templates
         _pod_spec(_sub(_sub(out, "template"), "spec"))
+    elif kind == "Secret":  # SetDefaults_Secret
+        _set(out, "type", "Opaque")
     elif kind in RBAC_KINDS:  # SetDefaults_RoleBinding, _Subject
         rbac_defaults(out)
     elif kind not in ("RuntimeClass", "ServiceAccount"):  # (which have no defaults, and no spec)

@@ -1,4 +1,5 @@
-"""What a Secret's `type` requires of it (ValidateSecret in pkg/apis/core/validation), in the API
+"""What a Secret's `type` requires of it (ValidateSecret in pkg/apis/core/validation), and what an
+update of a Secret or ConfigMap may not change (its type; an immutable one's data), in the API
 server's words: a service-account token names its account, TLS has a certificate and a key,
 the docker config types hold well-formed JSON. Other types (Opaque, bootstrap tokens, a
 vendor's own) require nothing."""
@@ -83,3 +84,21 @@ def _json_error(raw: bytes) -> str:
 
 def _go_char(c: str) -> str:
     return f"'{c}'" if c.isprintable() and c != "'" else repr(c)
+
+
+IMMUTABLE_SET = "field is immutable when `immutable` is set"
+
+
+def config_update_problems(kind: str, obj: dict, old: dict) -> list[str]:
+    """ValidateSecretUpdate / ValidateConfigMapUpdate, before the object's own checks: a
+    Secret's type stays, and an immutable one's data (and the flag itself) too."""
+    errs = FieldErrors()
+    if kind == "Secret" and (obj.get("type") or "Opaque") != (old.get("type") or "Opaque"):
+        errs.invalid("type", obj.get("type") or "Opaque", "field is immutable")
+    if old.get("immutable") is True:
+        if obj.get("immutable") is not True:
+            errs.forbidden("immutable", IMMUTABLE_SET)
+        for field in ("data",) if kind == "Secret" else ("data", "binaryData"):
+            if (obj.get(field) or {}) != (old.get(field) or {}):
+                errs.forbidden(field, IMMUTABLE_SET)
+    return errs.items
