@@ -194,7 +194,8 @@ class Cluster:
         # nothing behind), and again under the lock below.
         net, _ = ops.plan_with_network(client, state, ops.merge(state.objects, objects),
                                        self.warnings, settings=self.settings, node_ports=node_ports)
-        generation = ops.start_controller(client, state, net, self.settings, prepared)
+        pki = ops.begin_pki(self.name, net) if new else None
+        generation = ops.start_controller(client, state, net, self.settings, prepared, pki)
         planning = state
         if not new and (state.controller is None or state.controller.status != "running"):
             # Its API was not serving when this began (a controller removed by hand, or

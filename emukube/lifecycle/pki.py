@@ -29,7 +29,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ..apiserver.sa_tokens import new_key_pem, public_pem
+from ..apiserver.sa_tokens import new_key_pair, public_pem
 
 CA_YEARS = 10
 # emukube never rotates certificates, so the serving certificate lives as long as its CA
@@ -50,6 +50,7 @@ class ClusterPKI:
     server_key: bytes   # PEM (PKCS#8)
     token: str          # bearer token kubectl sends
     sa_key: bytes = b""  # PEM (PKCS#1, as kubeadm's sa.key): signs ServiceAccount tokens
+    sa_pub: bytes = b""  # its public half (PEM), when made with it
 
 
 def make_pki(cluster: str, sans_ips: list[str], sans_dns: list[str]) -> ClusterPKI:
@@ -83,13 +84,14 @@ def make_pki(cluster: str, sans_ips: list[str], sans_dns: list[str]) -> ClusterP
                        critical=False)
         .sign(ca_key, hashes.SHA256())
     )
+    sa_key, sa_pub = new_key_pair()
     return ClusterPKI(
         ca_cert=ca_cert.public_bytes(serialization.Encoding.PEM),
         ca_key=_key_pem(ca_key),
         server_cert=cert.public_bytes(serialization.Encoding.PEM),
         server_key=_key_pem(key),
         token=secrets.token_urlsafe(TOKEN_BYTES),
-        sa_key=new_key_pem(),
+        sa_key=sa_key, sa_pub=sa_pub,
     )
 
 
@@ -140,7 +142,7 @@ def pki_files(p: ClusterPKI) -> dict[str, bytes]:
         "pki/apiserver.crt": p.server_cert,
         "pki/apiserver.key": p.server_key,
         "pki/tokens": (p.token + "\n").encode(),
-        **({"pki/sa.key": p.sa_key, "pki/sa.pub": public_pem(p.sa_key)} if p.sa_key else {}),
+        **({"pki/sa.key": p.sa_key, "pki/sa.pub": p.sa_pub or public_pem(p.sa_key)} if p.sa_key else {}),
     }
 
 
@@ -167,6 +169,7 @@ def pki_from_files(files: dict[str, bytes]) -> ClusterPKI:
         server_cert=files["pki/apiserver.crt"], server_key=files["pki/apiserver.key"],
         token=lines[0].split(",")[0],
         sa_key=files.get("pki/sa.key", b""),  # absent from the state volumes older emukubes made
+        sa_pub=files.get("pki/sa.pub", b""),
     )
 
 
