@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..manifests.validate_rbac import GROUP
+from ..k8s.resources import RBAC_GROUP as GROUP
 from .selectors import labels_match, parse_labels, selector_string
 
 MASTERS = "system:masters"

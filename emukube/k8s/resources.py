@@ -51,7 +51,7 @@ class Resource:
 
 
 _ALL = ("all",)
-_RBAC = "rbac.authorization.k8s.io"
+RBAC_GROUP = "rbac.authorization.k8s.io"
 _ADMISSION = "admissionregistration.k8s.io"
 
 RESOURCES: tuple[Resource, ...] = (
@@ -127,10 +127,10 @@ RESOURCES: tuple[Resource, ...] = (
              short_names=("crd", "crds"), categories=("api-extensions",), subresources=("status",)),
     Resource("apiregistration.k8s.io", "v1", "APIService", "apiservices", namespaced=False,
              categories=("api-extensions",), subresources=("status",)),
-    Resource(_RBAC, "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
-    Resource(_RBAC, "v1", "ClusterRole", "clusterroles", namespaced=False),
-    Resource(_RBAC, "v1", "RoleBinding", "rolebindings"),
-    Resource(_RBAC, "v1", "Role", "roles"),
+    Resource(RBAC_GROUP, "v1", "ClusterRoleBinding", "clusterrolebindings", namespaced=False),
+    Resource(RBAC_GROUP, "v1", "ClusterRole", "clusterroles", namespaced=False),
+    Resource(RBAC_GROUP, "v1", "RoleBinding", "rolebindings"),
+    Resource(RBAC_GROUP, "v1", "Role", "roles"),
     # Reviews are answered, never stored (reviews.py serves their create).
     Resource("authentication.k8s.io", "v1", "SelfSubjectReview", "selfsubjectreviews", namespaced=False,
              verbs=("create",)),

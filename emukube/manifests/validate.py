@@ -5,6 +5,7 @@ from __future__ import annotations
 import difflib
 from typing import Callable
 
+from ..k8s.resources import RBAC_GROUP
 from .fielderrors import FieldErrors, base64_error, go_value, key_path, object_label, to_problems
 from .load import Doc, Problem
 from .names import (
@@ -35,7 +36,6 @@ from .validate_node import validate_runtime_class
 from .validate_pod import validate_pod_spec
 from .validate_pod_template import validate_pod_template
 from .validate_policy import validate_budget, validate_limit_range, validate_quota
-from .validate_rbac import GROUP as RBAC_GROUP
 from .validate_rbac import KINDS as RBAC_KINDS
 from .validate_rbac import validate_rbac
 from .validate_scheduling import validate_priority_class

@@ -5,9 +5,9 @@ pkg/apis/rbac/validation), with the API server's words: its admission and `up`'s
 
 from __future__ import annotations
 
+from ..k8s.resources import RBAC_GROUP as GROUP
 from .fielderrors import FieldErrors
 
-GROUP = "rbac.authorization.k8s.io"
 KINDS = ("Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding")
 
 _SUBJECT_KINDS = ("ServiceAccount", "User", "Group")
