@@ -255,12 +255,16 @@ def _signer(state_dir: str) -> Signer:
 
 
 def minter(state_dir: str):
-    """A function (namespace, account, audience or None) -> a token of that ServiceAccount for
-    that audience (None: this API server's), as a projected serviceAccountToken holds it."""
+    """A function (namespace, account, audience or None, seconds) -> a token of that
+    ServiceAccount for that audience (None: this API server's), as a projected
+    serviceAccountToken holds it: it expires after its expirationSeconds (the kubelet renews it
+    before), save the kubelet's own 3607 for the API server, which gets the extended year."""
     signer = _signer(state_dir)
 
-    def token(namespace: str, account: str, audience: str | None) -> str:
-        return signer.mint(namespace, account, audiences=[audience] if audience else None)
+    def token(namespace: str, account: str, audience: str | None, seconds: int) -> str:
+        extended = seconds == KUBELET_SECONDS and not audience
+        return signer.mint(namespace, account, audiences=[audience] if audience else None,
+                           seconds=None if extended else seconds)
     return token
 
 

@@ -77,7 +77,14 @@ def _holds(folder: Path, files: cv.Payload) -> bool:
     return _read(folder) == files
 
 
-Minter = Callable[[str, str, "str | None"], str]  # (namespace, account, audience) -> a token
+Minter = Callable[[str, str, "str | None", int], str]  # (namespace, account, audience, seconds) -> a token
+DEFAULT_SECONDS = 3600  # a projected serviceAccountToken's expirationSeconds when it sets none
+REFRESH_AFTER = 24 * 3600  # the kubelet's token manager renews a token at least daily (maxTTL)
+
+
+def token_due(issued: float, seconds: int, now: float) -> bool:
+    """The kubelet's requiresRefresh: within the last 20% of the token's life, or a day old."""
+    return now >= issued + seconds * 0.8 or now >= issued + REFRESH_AFTER
 
 
 class ConfigVolumes:
@@ -93,8 +100,9 @@ class ConfigVolumes:
         self._minter, self._allocatable = minter, allocatable or {}
         self._lock = threading.Lock()
         self._written: dict[tuple[str, str, str], str] = {}  # (namespace, pod, volume) -> digest
-        # Each pod's tokens, made once: a token made anew each tick would rewrite the file each tick.
-        self._tokens: dict[tuple[str, str, str, str | None], bytes] = {}
+        # Each pod's tokens (and when each was made), made again only when due (token_due): a token
+        # made anew each tick would rewrite the file each tick.
+        self._tokens: dict[tuple[str, str, str, str | None, int], tuple[bytes, float]] = {}
         self._last: tuple | None = None
 
     def _pod_dir(self, namespace: str, pod: str) -> str:
@@ -128,12 +136,11 @@ class ConfigVolumes:
         account = account_of(spec)
         minter = self._minter
 
-        def token(audience: str | None, _expiration: int | None) -> bytes:
-            # Mounted tokens last a year (sa_tokens.mint), as the kubelet's do: emukube does not rotate them.
-            key = (namespace, pod, account, audience)
+        def token(audience: str | None, expiration: int | None) -> bytes:
+            key = (namespace, pod, account, audience, expiration or DEFAULT_SECONDS)
             if key not in self._tokens and minter is not None:  # setdefault: pods' threads race here
-                self._tokens.setdefault(key, minter(namespace, account, audience).encode())
-            return self._tokens.get(key, b"")
+                self._tokens.setdefault(key, (minter(namespace, account, audience, key[4]).encode(), time.time()))
+            return self._tokens.get(key, (b"", 0.0))[0]
 
         return cv.PodSide({**meta, "name": pod, "namespace": namespace}, self._allocatable,
                           token if minter is not None else None)
@@ -149,7 +156,12 @@ class ConfigVolumes:
         gone (`keep`: pods being made). Returns "namespace/pod/volume" of each volume updated."""
         seen = frozenset(object_key(ns, name) for ns, name, _, _ in pods)
         stamp = (version, seen, tuple(_meta_stamp(meta) for _, _, _, meta in pods))
-        if self._last == stamp:
+        now = time.time()
+        with self._lock:
+            due = [key for key, (_, issued) in self._tokens.items() if token_due(issued, key[4], now)]
+            for key in due:  # made again below, in the file's place (the kubelet's rotation)
+                del self._tokens[key]
+        if self._last == stamp and not due:
             return []
         self._last = stamp
         updated = []
@@ -166,8 +178,8 @@ class ConfigVolumes:
             for folder in self.local.iterdir() if self.local.is_dir() else []:
                 if folder.name not in wanted:
                     shutil.rmtree(folder, ignore_errors=True)
-            for key in [k for k in self._written if self._pod_dir(k[0], k[1]) not in wanted]:
-                del self._written[key]
+            for written in [k for k in self._written if self._pod_dir(k[0], k[1]) not in wanted]:
+                del self._written[written]
             for token in [k for k in self._tokens if self._pod_dir(k[0], k[1]) not in wanted]:
                 del self._tokens[token]
         return updated

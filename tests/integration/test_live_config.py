@@ -5,6 +5,8 @@ and annotations; projected volumes gather configMap, secret, downwardAPI and tok
 
 from __future__ import annotations
 
+import base64
+import json
 import time
 
 import pytest
@@ -109,12 +111,15 @@ def test_a_projected_volume_gathers_its_sources(kube):
     assert cat(kube, "downward", "/var/run/bundle/namespace") == "default"
     # The token for the API server's audience is the pod's ServiceAccount to it; one for another
     # audience (here Vault's) is refused, as a Kubernetes API server refuses it.
-    for path, answer in (("token", 0), ("vault-token", 1)):
+    # Each lasts its expirationSeconds (an hour unless it says), as the kubelet asks for it.
+    for path, answer, seconds in (("token", 0, 3600), ("vault-token", 1, 600)):
         token = cat(kube, "downward", f"/var/run/bundle/{path}")
         result = kube("get", "--raw", "/api", "--token", token, check=False)
         assert result.returncode == answer, (path, result.stderr)
         if answer:
             assert "Unauthorized" in result.stderr
+        claims = json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=" * (-len(token.split(".")[1]) % 4)))
+        assert claims["exp"] - claims["iat"] == seconds, (path, claims)
     apply_configmap(kube, "app.conf=color=projected\n")
     assert reaches(kube, "downward", "/var/run/bundle/conf/app.conf", "color=projected\n") == "color=projected\n"
 

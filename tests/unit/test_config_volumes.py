@@ -2,9 +2,11 @@
 AtomicWriter layout the controller writes (runtime/config_volumes.py), on a temporary directory."""
 
 import os
+import time
+from unittest import mock
 
 from emukube.plan import config_volumes as cv
-from emukube.runtime.config_volumes import ConfigVolumes, write_payload
+from emukube.runtime.config_volumes import ConfigVolumes, token_due, write_payload
 
 
 def spec(*mounts, volumes=None):
@@ -145,21 +147,31 @@ def test_sync_follows_the_pods_labels(tmp_path):
     assert (tmp_path / "default_web/info/labels").read_text() == 'a="2"'
 
 
-def test_projected_tokens_are_made_once_per_pod_and_audience(tmp_path):
+def test_projected_tokens_are_made_once_per_pod_and_audience_until_the_kubelet_would_renew_them(tmp_path):
     made = []
 
-    def minter(namespace, account, audience):
-        made.append((namespace, account, audience))
+    def minter(namespace, account, audience, seconds):
+        made.append((namespace, account, audience, seconds))
         return f"t{len(made)}"
 
     volumes = ConfigVolumes(str(tmp_path), "/host/config", minter=minter)
     pod_spec = spec({"name": "tok", "mountPath": "/t"}, volumes=[{"name": "tok", "projected": {"sources": [
-        {"serviceAccountToken": {"path": "token", "audience": "vault"}}]}}])
+        {"serviceAccountToken": {"path": "token", "audience": "vault", "expirationSeconds": 600}},
+        {"serviceAccountToken": {"path": "api-token"}}]}}])
     pod_spec["serviceAccountName"] = "robot"
+    start = time.time()
     for version in (1, 2):
         volumes.sync(version, [("default", "web", pod_spec, {})], [], set())
-    assert made == [("default", "robot", "vault")]
+    assert made == [("default", "robot", "vault", 600), ("default", "robot", None, 3600)]
     assert (tmp_path / "default_web/tok/token").read_text() == "t1"
+    with mock.patch("time.time", return_value=start + 470):  # 80% of 600 s not yet
+        assert volumes.sync(2, [("default", "web", pod_spec, {})], [], set()) == []
+    with mock.patch("time.time", return_value=start + 490):
+        assert volumes.sync(2, [("default", "web", pod_spec, {})], [], set()) == ["default/web/tok"]
+    assert (tmp_path / "default_web/tok/token").read_text() == "t3"  # the vault one, renewed
+    assert (tmp_path / "default_web/tok/api-token").read_text() == "t2"  # an hour's: 48 minutes left
+    assert [token_due(0, 3600, t) for t in (2879, 2880)] == [False, True]
+    assert token_due(0, 10 ** 7, 24 * 3600)  # a day at most, whatever it asked
 
 
 def test_env_reads_the_same_downward_api():
