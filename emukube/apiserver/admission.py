@@ -243,7 +243,8 @@ def _admit_pod(op: str, obj: dict, old: dict | None, store) -> None:
 
 def _service_account(pod: dict, namespace: str, store) -> None:
     """The ServiceAccount plugin on create: the pod's account must exist; its kube-api-access
-    volume unless the pod or the account opts out."""
+    volume unless the pod or the account opts out; the account's imagePullSecrets when the pod
+    names none."""
     meta, spec = pod["metadata"], pod["spec"]
     try:
         account = store.get(BY_KEY["serviceaccounts"].key, namespace, account_of(spec))
@@ -251,6 +252,9 @@ def _service_account(pod: dict, namespace: str, store) -> None:
         raise _forbidden_pod(meta.get("name") or meta.get("generateName") or "Unknown",
                              missing_account(spec, namespace, set())) from None
     pod["spec"] = with_api_access(spec, namespace, meta.get("name", ""), account)
+    if not pod["spec"].get("imagePullSecrets") and account.get("imagePullSecrets"):  # the account's, as they are
+        pod["spec"]["imagePullSecrets"] = [{"name": s.get("name", "")} for s in account["imagePullSecrets"]
+                                           if isinstance(s, dict)]
 
 
 def _priority(pod: dict, store) -> None:

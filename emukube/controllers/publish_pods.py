@@ -441,8 +441,11 @@ def pod_object(facts: PodFacts, status: dict, now: str, previous: dict | None = 
     published (its conditions keep their times); `now` stamps only a condition that changed."""
     spec = default_pod_spec(facts.spec)  # as the API server stored it when the pod was created
     spec["tolerations"] = with_default_tolerations(spec)  # by its admission (DefaultTolerationSeconds)
-    if has_api_access((previous or {}).get("spec") or {}):  # and the ServiceAccount plugin's volume, once the
-        spec = with_api_access(spec, facts.namespace, facts.name)  # create it judged (with the account) gave one
+    stored = (previous or {}).get("spec") or {}
+    if has_api_access(stored):  # and the ServiceAccount plugin's volume, once the create it
+        spec = with_api_access(spec, facts.namespace, facts.name)  # judged (with the account) gave one
+    if stored.get("imagePullSecrets") and not spec.get("imagePullSecrets"):  # and its account's pull secrets
+        spec["imagePullSecrets"] = list(stored["imagePullSecrets"])
     if facts.node:
         spec["nodeName"] = facts.node
     pod_status = pod_status_object(facts, status, now, previous)

@@ -78,3 +78,30 @@ def test_the_default_account_comes_back_when_deleted(tmp_path):
         await api.ok("DELETE", f"{SA}/robot")
         assert (await api.req("GET", f"{SA}/robot"))[0] == 404  # only the publishers' own come back
     run(tmp_path, body)
+
+
+def test_pods_get_their_accounts_pull_secrets_unless_they_name_their_own(tmp_path):
+    """The docs' "Add ImagePullSecrets to a service account": a new pod then shows them."""
+    async def body(api):
+        await api.ok("POST", SA, {"metadata": {"name": "puller"}, "imagePullSecrets": [{"name": "regcred"}]})
+        made = await api.ok("POST", PODS, pod("p", serviceAccountName="puller"))
+        assert made["spec"]["imagePullSecrets"] == [{"name": "regcred"}]
+        own = await api.ok("POST", PODS, pod("q", serviceAccountName="puller", imagePullSecrets=[{"name": "mine"}]))
+        assert own["spec"]["imagePullSecrets"] == [{"name": "mine"}]
+        plain = await api.ok("POST", PODS, pod("r"))
+        assert "imagePullSecrets" not in plain["spec"]
+    run(tmp_path, body)
+
+
+def test_the_controllers_writes_keep_what_the_plugin_gave():
+    from emukube.controllers.publish_pods import PodFacts, pod_object
+
+    facts = PodFacts(namespace="default", name="web-1", labels={}, spec={"containers": [{"name": "c", "image": "i"}]},
+                     owner="Deployment/web", template_hash="h", ip="10.3.0.7", node="node-1", host_ip="127.0.0.1",
+                     created="2026-01-10T10:00:00Z")
+    first = pod_object(facts, {"containers": []}, "2026-01-10T10:00:00Z")
+    assert "imagePullSecrets" not in first["spec"] and not has_api_access(first["spec"])  # admission adds them
+    stored = {**first, "spec": {**with_api_access(first["spec"], "default", "web-1"),
+                                "imagePullSecrets": [{"name": "regcred"}]}}
+    again = pod_object(facts, {"containers": []}, "2026-01-10T10:00:01Z", previous=stored)
+    assert again["spec"]["imagePullSecrets"] == [{"name": "regcred"}] and has_api_access(again["spec"])
