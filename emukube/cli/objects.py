@@ -110,7 +110,7 @@ def logs(pod: Optional[str] = typer.Argument(
 
 
 def delete(kind: str, name: str, cluster: str = ClusterOpt, namespace: str = NsOpt):
-    """Delete a pod (its owner replaces it) or any applied object (svc, deploy, ...)."""
+    """Delete one object of any kind (a pod: its owner replaces it), as kubectl delete KIND NAME."""
     from ..client import edits
 
     res = edits.delete(api(cluster), kind, name, namespace)  # returns once it is gone, as kubectl

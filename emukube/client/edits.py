@@ -10,11 +10,10 @@ import time
 
 from ..errors import EmukubeError
 from ..k8s.client import ApiError, missing_is_not_found
-from ..k8s.names import kind_of
+from ..k8s.names import kind_of, resolve
 from ..k8s.resources import Resource, by_kind
 
 OWNERS = ("Deployment", "StatefulSet", "ReplicaSet")
-DELETABLE = ("Service", *OWNERS, "ConfigMap", "Secret", "Namespace", "Pod")
 
 
 def resource_of(kind: str, among: tuple[str, ...]) -> Resource:
@@ -42,8 +41,9 @@ def delete(api, kind: str, name: str, namespace: str = "default", wait: bool = T
            timeout: float = 120) -> Resource:
     """Delete one object and, with `wait`, return once it is gone, as kubectl does: a pod once
     its containers stopped (the controller drains it, sends SIGTERM, then removes the object), a
-    namespace once what it held is. Returns the object's resource."""
-    res = resource_of(kind, DELETABLE)
+    namespace once what it held is. Any resource kubectl names (`sa`, `rolebinding`,
+    `ingresses.networking.k8s.io`, ...). Returns the object's resource."""
+    res = resolve(kind)
     ns = namespace if res.namespaced else None
     with missing_is_not_found():
         answer = api.delete(res, ns, name)

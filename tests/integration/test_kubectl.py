@@ -702,6 +702,14 @@ def test_emukube_scale_and_delete_change_their_object_alone(cluster, kube):
     again = cluster.emukube("delete", "deploy", "edits", check=False)
     assert again.returncode != 0 and 'deployments.apps "edits" not found' in again.stderr, again
     kube("delete", "configmap", "edits-cm")
+    # Any kind kubectl names, as kubectl delete takes it; a kind no API serves, in kubectl's words.
+    kube("create", "serviceaccount", "edits-sa")
+    kube("create", "rolebinding", "edits-rb", "--clusterrole=view", "--serviceaccount=default:edits-sa")
+    for kind, name, said in (("sa", "edits-sa", 'serviceaccount "edits-sa"'),
+                             ("rolebinding", "edits-rb", 'rolebinding.rbac.authorization.k8s.io "edits-rb"')):
+        assert cluster.emukube("delete", kind, name).stdout.strip() == f"{said} deleted from default namespace"
+    unknown = cluster.emukube("delete", "gizmo", "x", check=False)
+    assert unknown.returncode == 2 and unknown.stderr.strip() == 'error: the server doesn\'t have a resource type "gizmo"'
 
 
 def test_emukube_logs_reads_what_kubectl_logs_reads(cluster, kube):
