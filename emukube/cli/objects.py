@@ -11,7 +11,7 @@ import typer
 
 from ..errors import EmukubeError
 from ..k8s.names import kind_of
-from .options import ClusterOpt, NsOpt, api, err, handle, parse_timeout
+from .options import ClusterOpt, NameArg, NsOpt, api, err, handle, parse_timeout, typed_name
 
 OUTPUTS = ("wide", "json", "yaml", "name")
 
@@ -118,10 +118,13 @@ def delete(kind: str, name: str, cluster: str = ClusterOpt, namespace: str = NsO
 
 
 def scale(target: str = typer.Argument(..., help="deployment/NAME or statefulset/NAME"),
+          name: Optional[str] = NameArg,
           replicas: int = typer.Option(..., "--replicas"), cluster: str = ClusterOpt, namespace: str = NsOpt,
           wait: bool = typer.Option(False, "--wait/--no-wait"), timeout: str = typer.Option("120s")):
     """Change the replicas of a Deployment or StatefulSet."""
     from ..client import edits
+
+    target = typed_name(target, name)
 
     kind, _, name = target.partition("/")
     if wait:  # until the controller converged: its report is read through the engine

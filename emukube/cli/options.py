@@ -13,6 +13,12 @@ if TYPE_CHECKING:
 
 ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help="Cluster name.")
 NsOpt = typer.Option("default", "--namespace", "-n", help="Namespace.")
+# kubectl takes `TYPE NAME` as well as `TYPE/NAME` (rollout, scale): the name, when given apart.
+NameArg = typer.Argument(None, hidden=True)
+
+
+def typed_name(target: str, name: str | None) -> str:
+    return f"{target}/{name}" if name else target
 AddressOpt = typer.Option(None, "--address", help="Host address NodePorts listen on (default 127.0.0.1).")
 PrivOpt = typer.Option(None, "--allow-privileged/--no-allow-privileged",
                        help="Allow privileged pods, host networking and Docker socket mounts.")

@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ..errors import EmukubeError
-from .options import ClusterOpt, NsOpt, api, handle, parse_timeout
+from .options import ClusterOpt, NameArg, NsOpt, api, handle, parse_timeout, typed_name
 
 ROLLOUT_HELP = "Restart a Deployment, StatefulSet or DaemonSet, or watch its rollout."
 rollout_app = typer.Typer(help=ROLLOUT_HELP, no_args_is_help=True)
@@ -29,9 +29,11 @@ def describe(ctx: typer.Context,
 
 @rollout_app.command("restart")
 def rollout_restart(target: str = typer.Argument(..., help="deployment/NAME or statefulset/NAME"),
-                    cluster: str = ClusterOpt, namespace: str = NsOpt):
+                    name: Optional[str] = NameArg, cluster: str = ClusterOpt, namespace: str = NsOpt):
     """Replace every pod through a rolling update (sets the template's restartedAt annotation)."""
     from ..client import rollout
+
+    target = typed_name(target, name)
 
     kind = rollout.restart(api(cluster), target, namespace)
     typer.echo(f"{kind.lower()}.apps/{target.split('/', 1)[-1]} restarted")
@@ -39,14 +41,13 @@ def rollout_restart(target: str = typer.Argument(..., help="deployment/NAME or s
 
 @rollout_app.command("status")
 def rollout_status(target: str = typer.Argument(..., help="deployment/NAME or statefulset/NAME"),
-                   name: Optional[str] = typer.Argument(None, hidden=True), cluster: str = ClusterOpt,
-                   namespace: str = NsOpt,
+                   name: Optional[str] = NameArg, cluster: str = ClusterOpt, namespace: str = NsOpt,
                    watch: bool = typer.Option(True, "--watch/--no-watch", "-w", help="Wait until it is done."),
                    timeout: str = typer.Option("0s", help="Give up after this long (0s: never).")):
     """Wait until a rollout is done, printing kubectl's progress lines."""
-    if name:
-        target = f"{target}/{name}"
     from ..client import rollout
+
+    target = typed_name(target, name)
 
     rollout.wait(api(cluster), target, namespace, parse_timeout(timeout) or None, watch, progress=typer.echo)
 

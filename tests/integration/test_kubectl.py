@@ -691,7 +691,7 @@ def test_emukube_scale_and_delete_change_their_object_alone(cluster, kube):
     another client made between the read and the write was deleted."""
     kube("create", "deployment", "edits", "--image=emukube/echo:1.0", "--replicas=0")
     kube("create", "configmap", "edits-cm", "--from-literal=a=b")
-    assert cluster.emukube("scale", "deployment/edits", "--replicas", "1").stdout.strip() \
+    assert cluster.emukube("scale", "deployment", "edits", "--replicas", "1").stdout.strip() \
         == "deployment.apps/edits scaled"
     made = kube.obj("get", "deployment", "edits", "--show-managed-fields")
     assert made["spec"]["replicas"] == 1

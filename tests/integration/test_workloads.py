@@ -62,8 +62,8 @@ def test_a_rolling_update_under_load_fails_no_request(cluster, how):
     loop = RequestLoop(cluster, "http://web/hostname")
     wait_for("the loop to send requests", lambda: len(loop.lines()) >= 5)
     if how == "rollout restart":
-        assert cluster.emukube("rollout", "restart", "deployment/web").stdout.strip() == \
-            "deployment.apps/web restarted"
+        assert cluster.emukube("rollout", "restart", "deployment", "web").stdout.strip() == \
+            "deployment.apps/web restarted"  # kubectl's `TYPE NAME` as well as `TYPE/NAME`
     else:
         cluster.emukube("apply", "-", "--no-wait", input=_changed_template())
     status = cluster.emukube("rollout", "status", "deployment/web", "--timeout", "150s", timeout=200).stdout
