@@ -5,7 +5,8 @@ read-only in each container at /var/run/secrets/kubernetes.io/serviceaccount. Pu
 The plugin names it kube-api-access-<5 random characters>; here the characters come from the
 pod's namespace and name, so that the API server's admission and the controller's writes of
 the same pod give the same name. The runtime serves the volume with its service-account folder
-(runtime/account_volumes.py), one bind mount shared by the account's pods."""
+(runtime/account_volumes.py), one bind mount shared by the account's pods. The plugin's other
+parts that judge the account (it must exist; its automountServiceAccountToken) are here too."""
 
 from __future__ import annotations
 
@@ -38,8 +39,8 @@ def automounts(spec: dict, account: dict | None) -> bool:
 
 
 def missing_account(spec: dict, namespace: str, accounts: set[str]) -> str:
-    """The plugin's refusal of a pod whose ServiceAccount does not exist (`accounts`: the names
-    the namespace has), after the `pods "NAME" is forbidden: ` admission puts first; "" when it exists."""
+    """Why the plugin refuses a pod whose ServiceAccount does not exist (`accounts`: the names the
+    namespace has; admission puts `pods "NAME" is forbidden: ` before it); "" when it exists."""
     name = account_of(spec)
     if name in accounts:
         return ""
