@@ -147,8 +147,8 @@ class Signer:
     def mint(self, namespace: str, name: str, now: float | None = None, audiences: list[str] | None = None,
              seconds: int | None = None, uid: str = "", bound: dict[str, dict] | None = None) -> str:
         """A token of the ServiceAccount valid `seconds` from now; None: a token mounted in a
-        pod, which kube-apiserver gives the kubelet for a year, its hour kept as `warnafter`
-        (emukube never rotates mounted tokens, so its projected ones get that year too).
+        pod, which kube-apiserver gives the kubelet for a year, its hour kept as `warnafter` (the
+        kube-api-access volume's, and a projected one asking the kubelet's own 3607 s).
         `bound`: the objects it is bound to, {"pod" | "secret" | "node": {"name", "uid"}}."""
         issued = int(now if now is not None else time.time())
         account: dict = {"name": name, **({"uid": uid} if uid else {})}
