@@ -125,7 +125,6 @@ def scale(target: str = typer.Argument(..., help="deployment/NAME or statefulset
     from ..client import edits
 
     target = typed_name(target, name)
-
     kind, _, name = target.partition("/")
     if wait:  # until the controller converged: its report is read through the engine
         handle(cluster).scale(target, replicas, namespace, wait=wait, timeout=parse_timeout(timeout))

@@ -15,10 +15,6 @@ ClusterOpt = typer.Option("emukube", "--cluster", envvar="EMUKUBE_CLUSTER", help
 NsOpt = typer.Option("default", "--namespace", "-n", help="Namespace.")
 # kubectl takes `TYPE NAME` as well as `TYPE/NAME` (rollout, scale): the name, when given apart.
 NameArg = typer.Argument(None, hidden=True)
-
-
-def typed_name(target: str, name: str | None) -> str:
-    return f"{target}/{name}" if name else target
 AddressOpt = typer.Option(None, "--address", help="Host address NodePorts listen on (default 127.0.0.1).")
 PrivOpt = typer.Option(None, "--allow-privileged/--no-allow-privileged",
                        help="Allow privileged pods, host networking and Docker socket mounts.")
@@ -27,6 +23,10 @@ NodesOpt = typer.Option(None, "--nodes", help="Emulated nodes, each with its own
 KubeconfigOpt = typer.Option(None, "--kubeconfig", help="The kubeconfig to write the cluster's context to "
                                                       "(default: $KUBECONFIG, else ~/.kube/config).")
 
+
+def typed_name(target: str, name: str | None) -> str:
+    """TYPE/NAME, from `TYPE/NAME` or from `TYPE NAME` (NameArg)."""
+    return f"{target}/{name}" if name else target
 
 
 def handle(name: str, **settings) -> Cluster:

@@ -34,7 +34,6 @@ def rollout_restart(target: str = typer.Argument(..., help="deployment/NAME or s
     from ..client import rollout
 
     target = typed_name(target, name)
-
     kind = rollout.restart(api(cluster), target, namespace)
     typer.echo(f"{kind.lower()}.apps/{target.split('/', 1)[-1]} restarted")
 
@@ -48,7 +47,6 @@ def rollout_status(target: str = typer.Argument(..., help="deployment/NAME or st
     from ..client import rollout
 
     target = typed_name(target, name)
-
     rollout.wait(api(cluster), target, namespace, parse_timeout(timeout) or None, watch, progress=typer.echo)
 
 
