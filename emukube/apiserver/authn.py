@@ -5,12 +5,12 @@ a ServiceAccount token this cluster signed (pods' in-cluster config)."""
 
 from __future__ import annotations
 
-import base64
 import hmac
 from dataclasses import replace
 from typing import Callable
 
 from ..k8s.resources import BY_KEY
+from ..k8s.token_secrets import held
 from . import sa_tokens
 from .rbac import AUTHENTICATED, MASTERS, User, service_account_user
 
@@ -74,10 +74,7 @@ class StoredObjects:
         found = self.registry.get(BY_KEY["secrets"], namespace, name) or {}
         if found.get("metadata", {}).get("deletionTimestamp"):
             return ""
-        try:
-            return base64.b64decode((found.get("data") or {}).get("token") or "").decode()
-        except (ValueError, UnicodeDecodeError):
-            return ""
+        return held(found, "token").decode(errors="replace")
 
 
 def object_uids(registry) -> StoredObjects:

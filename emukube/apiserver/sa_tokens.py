@@ -271,17 +271,20 @@ def minter(state_dir: str):
 def secret_minter(state_dir: str):
     """(a function (namespace, account, its uid, secret) -> the token the token controller
     writes into a service-account-token Secret, the cluster's CA), from the PKI in state_dir."""
-    signer = _signer(state_dir)
+    return _signer(state_dir).mint_legacy, _ca(state_dir)
+
+
+@functools.cache
+def _ca(state_dir: str) -> bytes:
+    """The cluster's CA certificate (PEM), read once for the pods' volumes and the token Secrets."""
     with open(os.path.join(state_dir, "pki", "ca.crt"), "rb") as f:
-        return signer.mint_legacy, f.read()
+        return f.read()
 
 
 def mount_files(state_dir: str):
     """A function (namespace, account) -> the files of a pod's service-account volume, from the
     cluster's PKI in state_dir (read once)."""
-    signer = _signer(state_dir)
-    with open(os.path.join(state_dir, "pki", "ca.crt"), "rb") as f:
-        ca = f.read()
+    signer, ca = _signer(state_dir), _ca(state_dir)
 
     def files(namespace: str, account: str) -> dict[str, tuple[bytes, int]]:
         return {f"{MOUNT}/token": (signer.mint(namespace, account).encode(), 0o644),

@@ -11,18 +11,11 @@ from typing import Callable
 
 from ..k8s.client import ApiError
 from ..k8s.resources import BY_KEY
-from ..k8s.token_secrets import ACCOUNT_NAME, ACCOUNT_UID, SERVICE_ACCOUNT_TOKEN
+from ..k8s.token_secrets import ACCOUNT_NAME, ACCOUNT_UID, SERVICE_ACCOUNT_TOKEN, held
 from .apiaccess import write_tolerantly
 
 SECRETS, ACCOUNTS = BY_KEY["secrets"], BY_KEY["serviceaccounts"]
 Minter = Callable[[str, str, str, str], str]  # (namespace, account, its uid, secret) -> a token
-
-
-def _data(secret: dict, key: str) -> bytes:
-    try:
-        return base64.b64decode((secret.get("data") or {}).get(key) or "")
-    except ValueError:
-        return b""
 
 
 def decide(secrets: list[dict], accounts: list[dict], ca: bytes) -> list[tuple[str, dict, dict | None]]:
@@ -39,8 +32,8 @@ def decide(secrets: list[dict], accounts: list[dict], ca: bytes) -> list[tuple[s
         account = by_name.get((meta.get("namespace"), annotations.get(ACCOUNT_NAME)))
         if account is None or annotations.get(ACCOUNT_UID) not in (None, "", account["metadata"].get("uid")):
             out.append(("orphaned", secret, None))
-        elif not _data(secret, "token") or _data(secret, "ca.crt") != ca or \
-                _data(secret, "namespace") != meta.get("namespace", "").encode():
+        elif not held(secret, "token") or held(secret, "ca.crt") != ca or \
+                held(secret, "namespace") != meta.get("namespace", "").encode():
             out.append(("fill", secret, account))
     return out
 
@@ -50,7 +43,7 @@ def filled(secret: dict, account: dict, ca: bytes, mint: Minter) -> dict:
     meta, namespace = dict(secret["metadata"]), secret["metadata"].get("namespace", "default")
     uid = account["metadata"].get("uid", "")
     meta["annotations"] = {**(meta.get("annotations") or {}), ACCOUNT_UID: uid}
-    token = _data(secret, "token") or mint(namespace, account["metadata"]["name"], uid, meta["name"]).encode()
+    token = held(secret, "token") or mint(namespace, account["metadata"]["name"], uid, meta["name"]).encode()
     data = {**(secret.get("data") or {}), "ca.crt": ca, "namespace": namespace.encode(), "token": token}
     return {**secret, "metadata": meta,
             "data": {k: v if isinstance(v, str) else base64.b64encode(v).decode() for k, v in data.items()}}
